@@ -1,0 +1,117 @@
+# unitsync - see README.md.  `make` builds every program into bin/.
+.SUFFIXES:
+
+PREFIX ?= /usr/local
+CC = gcc
+CFLAGS ?= -O2 -g
+SANITIZE ?=
+PKGS = libxml-2.0 sqlite3 libcurl jansson libcrypto inih
+SIM_PKGS = libmicrohttpd sqlite3 jansson libcrypto
+WARN = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Werror -Wno-format-truncation
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv
+ALL_CFLAGS = $(WARN) $(CFLAGS) -Ilib $(PKG_CFLAGS)
+
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:lib/%.c=build/lib/%.o)
+LIB_HDR = $(wildcard lib/*.h)
+
+# program name -> source: bin/unitsync-NAME is built from DIR/NAME.c
+CLI_PROGS = $(patsubst cli/%.c,bin/unitsync-%,$(filter-out cli/unitsync.c,$(wildcard cli/*.c)))
+EXTRACT_PROGS = $(patsubst extract/%.c,bin/unitsync-%,$(wildcard extract/*.c))
+TRANSFORM_PROGS = $(patsubst transform/%.c,bin/unitsync-%,$(wildcard transform/*.c))
+LOAD_PROGS = $(patsubst load/%.c,bin/unitsync-%,$(wildcard load/*.c))
+PROGS = bin/unitsync $(CLI_PROGS) $(EXTRACT_PROGS) $(TRANSFORM_PROGS) $(LOAD_PROGS) bin/latch-sim
+
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+
+all: deps-check $(PROGS)
+
+build/lib/%.o: lib/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+build/libunitsync.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+bin/unitsync: cli/unitsync.c build/libunitsync.a
+	@mkdir -p bin
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS)
+
+bin/unitsync-%: cli/%.c build/libunitsync.a
+	@mkdir -p bin
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS)
+
+bin/unitsync-%: extract/%.c build/libunitsync.a
+	@mkdir -p bin
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS)
+
+bin/unitsync-%: transform/%.c build/libunitsync.a
+	@mkdir -p bin
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS)
+
+bin/unitsync-%: load/%.c build/libunitsync.a
+	@mkdir -p bin
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS)
+
+bin/latch-sim: $(wildcard fixtures/latch-sim/*.c fixtures/latch-sim/*.h)
+	@mkdir -p bin
+	$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ fixtures/latch-sim/*.c \
+		$$(pkg-config --cflags --libs $(SIM_PKGS)) -lpthread
+
+build/tests/%: tests/unit/%.c build/libunitsync.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS) \
+		$$(pkg-config --cflags --libs cmocka)
+
+# `make deps` installs the Debian packages of DESIGN.md §3 that are missing.
+deps:
+	@sh tests/deps.sh install
+
+deps-check:
+	@sh tests/deps.sh check
+
+unit: all $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "# $$t"; $$t; done
+
+e2e: all
+	prove -f tests/e2e/
+
+test: deps
+	$(MAKE) unit
+	$(MAKE) e2e
+
+check: deps
+	$(MAKE) clean-build
+	$(MAKE) SANITIZE=$(SANITIZE) CFLAGS="-O1 -g" unit e2e
+
+demo: deps
+	$(MAKE) all
+	sh fixtures/demo/run-demo.sh
+
+lint:
+	@sh tests/lint.sh
+
+format:
+	clang-format -i lib/*.c lib/*.h cli/*.c extract/*.c transform/*.c load/*.c \
+		fixtures/latch-sim/*.c tests/unit/*.c
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/unitsync/pipelines
+	cp bin/unitsync bin/unitsync-* $(DESTDIR)$(PREFIX)/bin/
+	cp docs/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	cp pipelines/*.sh $(DESTDIR)$(PREFIX)/share/unitsync/pipelines/
+
+clean-build:
+	rm -rf build bin
+
+clean: clean-build
+
+.PHONY: all deps deps-check unit e2e test check demo lint format install clean clean-build

@@ -1,0 +1,110 @@
+/*
+ * unitsync - the git-style driver: `unitsync [--db PATH] [--config FILE]
+ * [--log-format F] COMMAND [ARGS...]` runs `unitsync-COMMAND` from the
+ * driver's own directory, handing it the global options.
+ */
+#include "cli.h"
+#include "exitcode.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: unitsync [--db PATH] [--config FILE] [--log-format text|json] COMMAND [ARGS...]\n"
+	"\n"
+	"Keep a property manager's PMS residents and Latch units in step.\n"
+	"\n"
+	"commands:\n"
+	"  init                     create or migrate the state database\n"
+	"  property add|set|show|list   per-property settings\n"
+	"  config show|properties   what the configuration file says\n"
+	"  extract-csv FILE...      stage CSV exports\n"
+	"  extract-xml FILE...      stage XML exports\n"
+	"  snapshots list|show      staged snapshots\n"
+	"  map add|remove|list|import|export   PMS unit -> Latch unit mapping\n"
+	"  transform                write a run directory (delta, exceptions, manifest)\n"
+	"  load RUN_DIR             apply a run to the Latch API\n"
+	"\n"
+	"Each command has its own --help and man page (unitsync-COMMAND(1)).\n"
+	"--db PATH defaults to $UNITSYNC_DB, else ./unitsync.db; --config FILE to $UNITSYNC_CONFIG.\n";
+
+int main(int argc, char **argv)
+{
+	char self[PATH_MAX], target[PATH_MAX];
+	const char *global[6];
+	char **args = NULL;
+	int nglobal = 0, i = 1;
+	int rc = US_EXIT_USAGE;
+	ssize_t n;
+
+	/* global options come before the command */
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage, stdout);
+			return US_EXIT_OK;
+		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("unitsync %s\n", UNITSYNC_VERSION);
+			return US_EXIT_OK;
+		}
+		if ((!strcmp(argv[i], "--db") || !strcmp(argv[i], "--config") ||
+		     !strcmp(argv[i], "--log-format")) &&
+		    i + 1 < argc) {
+			global[nglobal++] = argv[i];
+			global[nglobal++] = argv[i + 1];
+			i += 2;
+			continue;
+		}
+		fprintf(stderr, "unitsync: unknown global option '%s'\n%s", argv[i], usage);
+		goto out;
+	}
+	if (i >= argc) {
+		fprintf(stderr, "unitsync: no command given\n%s", usage);
+		goto out;
+	}
+	if (strchr(argv[i], '/') || argv[i][0] == '.') {
+		fprintf(stderr, "unitsync: '%s' is not a unitsync command\n", argv[i]);
+		goto out;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0) {
+		fprintf(stderr, "unitsync: cannot find my own directory: %s\n", strerror(errno));
+		rc = US_EXIT_CONFIG;
+		goto out;
+	}
+	self[n] = '\0';
+	snprintf(target, sizeof(target), "%s/unitsync-%s", dirname(self), argv[i]);
+	if (access(target, X_OK) != 0) {
+		fprintf(stderr, "unitsync: '%s' is not a unitsync command; see 'unitsync --help'\n",
+			argv[i]);
+		goto out;
+	}
+	args = calloc((size_t)(argc - i + nglobal + 1), sizeof(*args));
+	if (!args) {
+		fprintf(stderr, "unitsync: out of memory\n");
+		rc = US_EXIT_TEMPFAIL;
+		goto out;
+	}
+	args[0] = target;
+	/* global options first, so that a "--" among the command's words stays last */
+	{
+		int k = 1;
+
+		for (int j = 0; j < nglobal; j++)
+			args[k++] = (char *)global[j];
+		for (int j = i + 1; j < argc; j++)
+			args[k++] = argv[j];
+		args[k] = NULL;
+	}
+	execv(target, args);
+	fprintf(stderr, "unitsync: cannot run '%s': %s\n", target, strerror(errno));
+	rc = US_EXIT_CONFIG;
+out:
+	free(args);
+	return rc;
+}

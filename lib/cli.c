@@ -1,0 +1,97 @@
+#include "cli.h"
+#include "err.h"
+#include "log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_common_init(struct cli_common *c, const char *prog, const char *usage)
+{
+	const char *env;
+
+	memset(c, 0, sizeof(*c));
+	c->prog = prog;
+	c->usage = usage;
+	env = getenv("UNITSYNC_DB");
+	c->db_path = env && *env ? env : "unitsync.db";
+	env = getenv("UNITSYNC_CONFIG");
+	c->config_path = env && *env ? env : NULL;
+	log_init(prog, LOG_TEXT);
+	env = getenv("UNITSYNC_LOG_FORMAT");
+	if (env && *env) {
+		enum log_format f;
+
+		if (log_format_parse(env, &f) == 0)
+			log_init(prog, f);
+	}
+}
+
+int cli_common_option(struct cli_common *c, int opt, const char *arg)
+{
+	enum log_format f;
+
+	switch (opt) {
+	case CLI_OPT_DB:
+		c->db_path = arg;
+		return 0;
+	case CLI_OPT_CONFIG:
+		c->config_path = arg;
+		return 0;
+	case CLI_OPT_LOG_FORMAT:
+		if (log_format_parse(arg, &f) < 0) {
+			cli_usage_error(c, "%s", err_msg());
+			return 2;
+		}
+		log_init(c->prog, f);
+		return 0;
+	case CLI_OPT_QUIET:
+		c->quiet = 1;
+		log_set_level(LOG_WARN);
+		return 0;
+	case CLI_OPT_HELP:
+		fputs(c->usage, stdout);
+		return 1;
+	case CLI_OPT_VERSION:
+		printf("%s (unitsync) %s\n", c->prog, UNITSYNC_VERSION);
+		return 1;
+	case '?':
+		/* getopt_long has already said what was wrong */
+		fprintf(stderr, "usage: see '%s --help'\n", c->prog);
+		return 2;
+	default:
+		return -1;
+	}
+}
+
+void cli_usage_error(const struct cli_common *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", c->prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: see '%s --help'\n", c->prog);
+}
+
+int cli_parse_uint(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	if (!s || *s < '0' || *s > '9') {
+		err_set("'%s' is not a non-negative whole number", s ? s : "");
+		return -1;
+	}
+	v = strtol(s, &end, 10);
+	if (errno || *end || v > INT_MAX) {
+		err_set("'%s' is not a non-negative whole number", s);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}

@@ -1,0 +1,68 @@
+/*
+ * cli.h - the options every unitsync program shares (DESIGN.md §4).
+ *
+ *   --db PATH          state database (default $UNITSYNC_DB, else ./unitsync.db)
+ *   --config FILE      configuration file (default $UNITSYNC_CONFIG)
+ *   --log-format F     text | json
+ *   --help, --version
+ *
+ * A program lists CLI_COMMON_OPTIONS in its getopt_long table and passes
+ * every option it does not handle itself to cli_common_option().
+ */
+#ifndef UNITSYNC_CLI_H
+#define UNITSYNC_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#define UNITSYNC_VERSION "0.1.0"
+
+/* getopt_long codes of the shared options (outside the ASCII range). */
+enum cli_opt {
+	CLI_OPT_DB = 0x1000,
+	CLI_OPT_CONFIG,
+	CLI_OPT_LOG_FORMAT,
+	CLI_OPT_HELP,
+	CLI_OPT_VERSION,
+	CLI_OPT_QUIET,
+};
+
+#define CLI_COMMON_OPTIONS                                                   \
+	{ "db", required_argument, NULL, CLI_OPT_DB },                       \
+		{ "config", required_argument, NULL, CLI_OPT_CONFIG },       \
+		{ "log-format", required_argument, NULL, CLI_OPT_LOG_FORMAT }, \
+		{ "help", no_argument, NULL, CLI_OPT_HELP },                 \
+		{ "version", no_argument, NULL, CLI_OPT_VERSION },           \
+		{ "quiet", no_argument, NULL, CLI_OPT_QUIET }
+
+/* What the shared options set.  Strings point into argv or environ. */
+struct cli_common {
+	const char *prog;      /* program name for messages, e.g. "unitsync-map" */
+	const char *usage;     /* --help text: the man page's synopsis, then options */
+	const char *db_path;   /* --db, $UNITSYNC_DB or "unitsync.db" */
+	const char *config_path; /* --config or $UNITSYNC_CONFIG; NULL when neither */
+	int quiet;             /* --quiet: warnings and errors only */
+};
+
+/* Fill defaults from the environment and start logging as text. */
+void cli_common_init(struct cli_common *c, const char *prog, const char *usage);
+
+/*
+ * Handle one shared option.  Returns 0 when OPT was handled, 1 when the
+ * program must exit successfully (--help, --version: already printed),
+ * 2 for a usage error (already reported on stderr), -1 when OPT is not a
+ * shared option.
+ */
+int cli_common_option(struct cli_common *c, int opt, const char *arg);
+
+/* Report a usage error "PROG: MESSAGE" plus a hint on stderr. */
+void cli_usage_error(const struct cli_common *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Parse a non-negative decimal integer option value; -1 with err_set() on
+ * anything else (empty, sign, trailing junk, overflow past INT_MAX).
+ */
+int cli_parse_uint(const char *s, int *out);
+
+#endif

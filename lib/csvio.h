@@ -1,0 +1,43 @@
+/*
+ * csvio.h - CSV in and out, RFC 4180.
+ *
+ * Reading goes through libcsv in strict mode, streamed one physical line at
+ * a time, so memory stays flat whatever the file size; each record is
+ * handed to a callback with the physical line it starts on (a quoted field
+ * may span lines).  A UTF-8 byte order mark at the start is dropped.  An
+ * unterminated quote at end of file, or a stray quote inside an unquoted
+ * field, fails the whole read naming the line.
+ *
+ * Writing quotes a field only when RFC 4180 requires it (comma, quote, CR,
+ * LF), doubles embedded quotes and ends rows with LF.
+ */
+#ifndef UNITSYNC_CSVIO_H
+#define UNITSYNC_CSVIO_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* One record.  Fields and the arrays are owned by the reader and valid only
+ * during the callback. */
+struct csvio_row {
+	char **fields; /* NUL-terminated field texts */
+	size_t *lens;  /* byte length of each field (a field may hold a NUL) */
+	size_t n;      /* number of fields */
+	size_t cap;    /* allocated slots */
+	long line;     /* 1-based physical line the record starts on */
+};
+
+/* Called once per record; return 0 to go on, -1 to stop the read (the
+ * callback sets err_set() and csvio_read() returns -1). */
+typedef int (*csvio_row_fn)(const struct csvio_row *row, void *ctx);
+
+/* Read all of FP; NAME is used in messages ("'NAME' line N: ..."). */
+int csvio_read(FILE *fp, const char *name, csvio_row_fn fn, void *ctx);
+
+/* Write one field, preceded by a comma unless FIRST. */
+void csvio_write_field(FILE *fp, const char *s, int first);
+
+/* Write N fields and the LF that ends the row; NULL fields are empty. */
+void csvio_write_row(FILE *fp, const char *const *fields, size_t n);
+
+#endif

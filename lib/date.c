@@ -1,0 +1,208 @@
+#include "date.h"
+#include "err.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static int leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	return m == 2 && leap(y) ? 29 : d[m - 1];
+}
+
+/* Read exactly N digits at *P into *V, advancing *P. */
+static int digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return -1;
+		*v = *v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	return 0;
+}
+
+/* Read 1 to MAX digits. */
+static int some_digits(const char **p, int max, int *v)
+{
+	int n = 0;
+
+	*v = 0;
+	while (n < max && isdigit((unsigned char)(*p)[n])) {
+		*v = *v * 10 + ((*p)[n] - '0');
+		n++;
+	}
+	if (n == 0)
+		return -1;
+	*p += n;
+	return 0;
+}
+
+/* y, m and d are in range here; the wide buffer only quiets -Wformat-truncation */
+static void format_date(int y, int m, int d, char out[DATE_LEN + 1])
+{
+	char buf[48];
+
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02d", y, m, d);
+	memcpy(out, buf, DATE_LEN);
+	out[DATE_LEN] = '\0';
+}
+
+static int is_sentinel(int y, int m, int d)
+{
+	return (y == 1 && m == 1 && d == 1) || (y == 1900 && m == 1 && d == 1) ||
+	       (y == 1970 && m == 1 && d == 1) || (y == 9999 && m == 12 && d == 31);
+}
+
+int date_parse(const char *s, char out[DATE_LEN + 1])
+{
+	const char *p = s;
+	int y, m, d;
+
+	out[0] = '\0';
+	if (!*s)
+		return 0;
+	if (isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) &&
+	    isdigit((unsigned char)s[2]) && isdigit((unsigned char)s[3]) && s[4] == '-') {
+		if (digits(&p, 4, &y) < 0 || *p++ != '-' || digits(&p, 2, &m) < 0 || *p++ != '-' ||
+		    digits(&p, 2, &d) < 0)
+			goto bad;
+		if (*p == 'T' || *p == ' ') {
+			int hh, mm, ss;
+
+			p++;
+			if (digits(&p, 2, &hh) < 0 || *p++ != ':' || digits(&p, 2, &mm) < 0 ||
+			    *p++ != ':' || digits(&p, 2, &ss) < 0)
+				goto bad;
+			/* fractional seconds and a zone designator carry no date */
+			while (*p && (isdigit((unsigned char)*p) || strchr(".:+-Z", *p)))
+				p++;
+		}
+	} else {
+		const char *yp;
+
+		if (some_digits(&p, 2, &m) < 0 || *p++ != '/' || some_digits(&p, 2, &d) < 0 ||
+		    *p++ != '/')
+			goto bad;
+		yp = p;
+		if (some_digits(&p, 4, &y) < 0)
+			goto bad;
+		if (p - yp != 4) {
+			err_set("date '%s' has a two-digit year (the century is ambiguous)", s);
+			return -1;
+		}
+		/* "1/2/2024 0:00" from spreadsheets: the time is dropped */
+		if (*p == ' ') {
+			while (*p && (isdigit((unsigned char)*p) || strchr(" :APMapm", *p)))
+				p++;
+		}
+	}
+	if (*p)
+		goto bad;
+	if (is_sentinel(y, m, d))
+		return 0;
+	if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m)) {
+		err_set("date '%s' does not exist", s);
+		return -1;
+	}
+	format_date(y, m, d, out);
+	return 0;
+bad:
+	err_set("'%s' is not a date (expected YYYY-MM-DD or M/D/YYYY)", s);
+	return -1;
+}
+
+int date_valid(const char *s)
+{
+	char out[DATE_LEN + 1];
+
+	return strlen(s) == DATE_LEN && s[4] == '-' && date_parse(s, out) == 0 && !strcmp(out, s);
+}
+
+/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
+static long days_from_civil(int y, int m, int d)
+{
+	long era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (unsigned)(m + (m > 2 ? -3 : 9)) + 2) / 5 + (unsigned)d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (long)doe - 719468;
+}
+
+static void civil_from_days(long z, int *y, int *m, int *d)
+{
+	long era;
+	unsigned doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)((long)yoe + era * 400 + (*m <= 2));
+}
+
+void date_add_days(const char *date, int days, char out[DATE_LEN + 1])
+{
+	int y = (int)strtol(date, NULL, 10);
+	int m = (int)strtol(date + 5, NULL, 10);
+	int d = (int)strtol(date + 8, NULL, 10);
+
+	civil_from_days(days_from_civil(y, m, d) + days, &y, &m, &d);
+	format_date(y, m, d, out);
+}
+
+int date_tz_valid(const char *tz)
+{
+	char path[512];
+	struct stat st;
+
+	if (!strcmp(tz, "UTC"))
+		return 1;
+	if (!*tz || tz[0] == '/' || strstr(tz, ".."))
+		return 0;
+	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int date_today(const char *tz, char out[DATE_LEN + 1])
+{
+	char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (!date_tz_valid(tz)) {
+		free(old);
+		err_set("unknown time zone '%s' (expected an IANA name such as America/New_York)", tz);
+		return -1;
+	}
+	setenv("TZ", tz, 1);
+	tzset();
+	localtime_r(&now, &tm);
+	if (old)
+		setenv("TZ", old, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	free(old);
+	strftime(out, DATE_LEN + 1, "%Y-%m-%d", &tm);
+	return 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * date.h - calendar dates as "YYYY-MM-DD" text.
+ *
+ * PMS dates are calendar dates in the property's local time: they are
+ * compared and shifted as days, never converted through UTC.  Only "today"
+ * depends on a time zone, and it is taken in the property's IANA zone.
+ *
+ * Accepted input forms: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS (the time is
+ * dropped), M/D/YYYY and MM/DD/YYYY (US order, as Yardi and AppFolio
+ * export).  Two-digit years and impossible dates are errors.  The PMS "no
+ * date" sentinels 0001-01-01, 1900-01-01, 1970-01-01 (1/1/1970) and
+ * 9999-12-31, and the empty string, parse to "" (NULL in the database).
+ */
+#ifndef UNITSYNC_DATE_H
+#define UNITSYNC_DATE_H
+
+#define DATE_LEN 10
+
+/* Parse S into OUT ("" for a sentinel or empty); -1 with err_set(). */
+int date_parse(const char *s, char out[DATE_LEN + 1]);
+
+/* Is S exactly a valid YYYY-MM-DD date? */
+int date_valid(const char *s);
+
+/* OUT = DATE + DAYS (DAYS may be negative). DATE must be valid. */
+void date_add_days(const char *date, int days, char out[DATE_LEN + 1]);
+
+/* Today's date in the IANA time zone TZ; -1 with err_set() if unknown. */
+int date_today(const char *tz, char out[DATE_LEN + 1]);
+
+/* Is TZ a time zone the system's tz database knows? */
+int date_tz_valid(const char *tz);
+
+#endif

@@ -1,0 +1,324 @@
+#include "db.h"
+#include "err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * Migrations, oldest first: the database at version N has had
+ * migrations[0..N-1] applied.  Never edit one that has shipped; add one.
+ * Every identifier is TEXT (DESIGN.md §5): '0101' and '101' are different
+ * units.  Dates are 'YYYY-MM-DD' text or NULL.
+ */
+static const char *const migrations[] = {
+	/* 1: the first schema */
+	"CREATE TABLE property ("
+	"  property_id TEXT PRIMARY KEY,"
+	"  latch_building TEXT,"
+	"  timezone TEXT NOT NULL DEFAULT 'UTC',"
+	"  unit_sync INTEGER NOT NULL DEFAULT 1,"
+	"  exclude_status TEXT NOT NULL DEFAULT '',"
+	"  grant_lead_days INTEGER,"
+	"  revoke_grace_days INTEGER NOT NULL DEFAULT 0,"
+	"  guard_percent INTEGER NOT NULL DEFAULT 20,"
+	"  guard_max INTEGER,"
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL);"
+	"CREATE TABLE unit_map ("
+	"  property_id TEXT NOT NULL,"
+	"  pms_unit_id TEXT NOT NULL,"
+	"  latch_unit_id TEXT NOT NULL,"
+	"  created_at TEXT NOT NULL,"
+	"  PRIMARY KEY (property_id, pms_unit_id),"
+	"  UNIQUE (latch_unit_id));"
+	"CREATE TABLE map_history ("
+	"  id INTEGER PRIMARY KEY,"
+	"  property_id TEXT NOT NULL,"
+	"  pms_unit_id TEXT NOT NULL,"
+	"  before_latch_unit_id TEXT,"
+	"  after_latch_unit_id TEXT,"
+	"  changed_by TEXT NOT NULL,"
+	"  changed_at TEXT NOT NULL);"
+	"CREATE TABLE snapshot ("
+	"  snapshot_id INTEGER PRIMARY KEY,"
+	"  property_id TEXT NOT NULL,"  /* --property given, '' when the file names them */
+	"  source_kind TEXT NOT NULL,"  /* csv | xml */
+	"  dialect TEXT NOT NULL,"      /* CSV profile or XML dialect */
+	"  source_name TEXT NOT NULL,"
+	"  sha256 TEXT NOT NULL,"
+	"  size_bytes INTEGER NOT NULL,"
+	"  rows_staged INTEGER NOT NULL DEFAULT 0,"
+	"  rows_skipped INTEGER NOT NULL DEFAULT 0,"
+	"  rows_rejected INTEGER NOT NULL DEFAULT 0,"
+	"  units_staged INTEGER NOT NULL DEFAULT 0,"
+	"  status TEXT NOT NULL,"
+	"  created_at TEXT NOT NULL,"
+	"  UNIQUE (sha256, source_kind, dialect, property_id));"
+	"CREATE TABLE snapshot_property ("
+	"  snapshot_id INTEGER NOT NULL REFERENCES snapshot ON DELETE CASCADE,"
+	"  property_id TEXT NOT NULL,"
+	"  people INTEGER NOT NULL,"
+	"  PRIMARY KEY (snapshot_id, property_id));"
+	"CREATE INDEX snapshot_property_by_property ON snapshot_property (property_id, snapshot_id);"
+	"CREATE TABLE stg_person ("
+	"  snapshot_id INTEGER NOT NULL REFERENCES snapshot ON DELETE CASCADE,"
+	"  property_id TEXT NOT NULL,"
+	"  pms_person_id TEXT NOT NULL,"
+	"  household_id TEXT,"
+	"  pms_unit_id TEXT,"
+	"  role TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  status_raw TEXT,"
+	"  first_name TEXT,"
+	"  last_name TEXT,"
+	"  email TEXT,"
+	"  phone TEXT,"
+	"  move_in TEXT,"
+	"  move_out TEXT,"
+	"  expected_move_out TEXT,"
+	"  lease_from TEXT,"
+	"  lease_to TEXT,"
+	"  source_ref TEXT NOT NULL,"
+	"  PRIMARY KEY (snapshot_id, property_id, pms_person_id));"
+	"CREATE TABLE stg_unit ("
+	"  snapshot_id INTEGER NOT NULL REFERENCES snapshot ON DELETE CASCADE,"
+	"  property_id TEXT NOT NULL,"
+	"  pms_unit_id TEXT NOT NULL,"
+	"  label TEXT,"
+	"  dwelling INTEGER NOT NULL DEFAULT 1,"
+	"  PRIMARY KEY (snapshot_id, property_id, pms_unit_id));"
+	"CREATE TABLE stg_reject ("
+	"  snapshot_id INTEGER NOT NULL REFERENCES snapshot ON DELETE CASCADE,"
+	"  source_ref TEXT NOT NULL,"
+	"  reason TEXT NOT NULL);"
+	/* User Sync: the Latch user each PMS person was matched to or created as */
+	"CREATE TABLE person_user ("
+	"  property_id TEXT NOT NULL,"
+	"  pms_person_id TEXT NOT NULL,"
+	"  latch_user_id TEXT NOT NULL,"
+	"  email TEXT,"
+	"  updated_at TEXT NOT NULL,"
+	"  PRIMARY KEY (property_id, pms_person_id));"
+	/* assignments unitsync made and Latch confirmed: the diff's left side */
+	"CREATE TABLE assignment ("
+	"  property_id TEXT NOT NULL,"
+	"  pms_person_id TEXT NOT NULL,"
+	"  latch_unit_id TEXT NOT NULL,"
+	"  pms_unit_id TEXT NOT NULL,"
+	"  latch_user_id TEXT NOT NULL,"
+	"  run_id TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  assigned_at TEXT NOT NULL,"
+	"  PRIMARY KEY (property_id, pms_person_id, latch_unit_id));"
+	"CREATE TABLE run ("
+	"  run_id TEXT PRIMARY KEY,"
+	"  run_dir TEXT NOT NULL,"
+	"  as_of TEXT NOT NULL,"
+	"  delta_sha256 TEXT NOT NULL,"
+	"  delta_rows INTEGER NOT NULL,"
+	"  guard TEXT NOT NULL,"
+	"  created_at TEXT NOT NULL,"
+	"  approved_by TEXT,"
+	"  approved_at TEXT,"
+	"  load_status TEXT,"
+	"  loaded_at TEXT);"
+	"CREATE TABLE run_input ("
+	"  run_id TEXT NOT NULL,"
+	"  property_id TEXT NOT NULL,"
+	"  snapshot_id INTEGER,"
+	"  PRIMARY KEY (run_id, property_id));"
+	/* every delta row ever written, for `unitsync explain` */
+	"CREATE TABLE delta_history ("
+	"  run_id TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  op TEXT NOT NULL,"
+	"  property_id TEXT NOT NULL,"
+	"  pms_person_id TEXT NOT NULL,"
+	"  pms_unit_id TEXT,"
+	"  latch_unit_id TEXT,"
+	"  reason TEXT NOT NULL,"
+	"  group_id TEXT,"
+	"  effective_date TEXT NOT NULL,"
+	"  snapshot_id INTEGER,"
+	"  source_ref TEXT,"
+	"  PRIMARY KEY (run_id, seq));"
+	"CREATE INDEX delta_history_by_person ON delta_history (property_id, pms_person_id);"
+	/* load journal: one row per delta row, written before each request */
+	"CREATE TABLE journal ("
+	"  run_id TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  op TEXT NOT NULL,"
+	"  idempotency_key TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"  /* pending | inflight | done | failed */
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  http_status INTEGER,"
+	"  response TEXT,"
+	"  latch_user_id TEXT,"
+	"  updated_at TEXT NOT NULL,"
+	"  PRIMARY KEY (run_id, seq));",
+};
+
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int db_schema_version(void)
+{
+	return N_MIGRATIONS;
+}
+
+void db_now(char *buf, unsigned long size)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int db_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		err_set("database: %s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out)
+{
+	if (sqlite3_prepare_v2(db, sql, -1, out, NULL) != SQLITE_OK) {
+		err_set("database: %s", sqlite3_errmsg(db));
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int db_bind_text_or_null(sqlite3_stmt *st, int idx, const char *s)
+{
+	if (!s || !*s)
+		return sqlite3_bind_null(st, idx);
+	return sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
+}
+
+const char *db_col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return s ? (const char *)s : "";
+}
+
+/* The version recorded in the database, 0 for a new file. */
+static int read_version(sqlite3 *db, int *version)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	*version = 0;
+	if (db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)") < 0)
+		goto out;
+	if (db_prepare(db, "SELECT max(version) FROM schema_version", &st) < 0)
+		goto out;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*version = sqlite3_column_int(st, 0);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Apply the migrations past VERSION, each in its own transaction. */
+static int migrate(sqlite3 *db, int version)
+{
+	for (int v = version; v < N_MIGRATIONS; v++) {
+		sqlite3_stmt *st = NULL;
+
+		if (db_exec(db, "BEGIN IMMEDIATE") < 0)
+			return -1;
+		if (db_exec(db, migrations[v]) < 0 ||
+		    db_prepare(db, "INSERT INTO schema_version (version) VALUES (?)", &st) < 0) {
+			err_prefix("migrating to schema version %d", v + 1);
+			db_exec(db, "ROLLBACK");
+			return -1;
+		}
+		sqlite3_bind_int(st, 1, v + 1);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			err_set("migrating to schema version %d: %s", v + 1, sqlite3_errmsg(db));
+			sqlite3_finalize(st);
+			db_exec(db, "ROLLBACK");
+			return -1;
+		}
+		sqlite3_finalize(st);
+		if (db_exec(db, "COMMIT") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int db_open(const char *path, int create, sqlite3 **out)
+{
+	sqlite3 *db = NULL;
+	int version;
+	int rc = -1;
+
+	*out = NULL;
+	if (access(path, F_OK) != 0) {
+		int fd;
+
+		if (!create) {
+			err_set("no state database at '%s' (run 'unitsync init' first)", path);
+			goto out;
+		}
+		/* create it ourselves so that it is 0600 from the first byte */
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		if (fd < 0) {
+			err_set("cannot create '%s': %s", path, strerror(errno));
+			goto out;
+		}
+		close(fd);
+	}
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		err_set("cannot open '%s': %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL") < 0)
+		goto out_prefix;
+	if (read_version(db, &version) < 0)
+		goto out_prefix;
+	if (version > N_MIGRATIONS) {
+		err_set("'%s' has schema version %d, newer than this unitsync (%d)", path, version,
+			N_MIGRATIONS);
+		goto out;
+	}
+	if (version < N_MIGRATIONS) {
+		if (!create) {
+			err_set("'%s' has schema version %d, this unitsync needs %d (run 'unitsync init' to migrate)",
+				path, version, N_MIGRATIONS);
+			goto out;
+		}
+		if (migrate(db, version) < 0)
+			goto out_prefix;
+	}
+	*out = db;
+	db = NULL;
+	rc = 0;
+	goto out;
+out_prefix:
+	err_prefix("'%s'", path);
+out:
+	sqlite3_close(db);
+	return rc;
+}
+
+void db_close(sqlite3 *db)
+{
+	sqlite3_close(db);
+}

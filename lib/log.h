@@ -1,0 +1,40 @@
+/*
+ * log.h - diagnostics on standard error, as text or as JSON lines.
+ *
+ * Text: "PROG: LEVEL: message".  JSON (--log-format json): one object per
+ * line {"time","level","prog","msg"} for log collectors.  Standard output is
+ * never used: it belongs to each program's results.
+ */
+#ifndef UNITSYNC_LOG_H
+#define UNITSYNC_LOG_H
+
+enum log_format {
+	LOG_TEXT, /* human-readable lines */
+	LOG_JSON, /* one JSON object per line */
+};
+
+enum log_level {
+	LOG_DEBUG,
+	LOG_INFO,
+	LOG_WARN,
+	LOG_ERROR,
+};
+
+/* Set the program name shown in each line and the format. */
+void log_init(const char *prog, enum log_format format);
+
+/* Parse "text" or "json"; -1 (with err_set) on anything else. */
+int log_format_parse(const char *s, enum log_format *out);
+
+/* Messages below LEVEL are dropped (default LOG_INFO). */
+void log_set_level(enum log_level level);
+
+void log_msg(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+
+#endif

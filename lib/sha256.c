@@ -1,0 +1,84 @@
+#include "sha256.h"
+#include "err.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+int sha256_init(struct sha256 *h)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(ctx);
+		err_set("cannot start a SHA-256 digest");
+		return -1;
+	}
+	h->ctx = ctx;
+	return 0;
+}
+
+void sha256_update(struct sha256 *h, const void *data, size_t len)
+{
+	EVP_DigestUpdate(h->ctx, data, len);
+}
+
+void sha256_final(struct sha256 *h, char hex[SHA256_HEX_LEN + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	EVP_DigestFinal_ex(h->ctx, md, &n);
+	for (unsigned int i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	EVP_MD_CTX_free(h->ctx);
+	h->ctx = NULL;
+}
+
+int sha256_hex(const void *data, size_t len, char hex[SHA256_HEX_LEN + 1])
+{
+	struct sha256 h;
+
+	if (sha256_init(&h) < 0)
+		return -1;
+	sha256_update(&h, data, len);
+	sha256_final(&h, hex);
+	return 0;
+}
+
+int sha256_file(const char *path, char hex[SHA256_HEX_LEN + 1], long long *size)
+{
+	unsigned char buf[1 << 16];
+	struct sha256 h = { 0 };
+	FILE *fp;
+	size_t n;
+	int rc = -1;
+
+	*size = 0;
+	fp = fopen(path, "rb");
+	if (!fp) {
+		err_set("cannot open '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	if (sha256_init(&h) < 0)
+		goto out;
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
+		sha256_update(&h, buf, n);
+		*size += (long long)n;
+	}
+	if (ferror(fp)) {
+		err_set("cannot read '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (h.ctx) {
+		char scratch[SHA256_HEX_LEN + 1];
+
+		sha256_final(&h, rc == 0 ? hex : scratch);
+	}
+	if (fp)
+		fclose(fp);
+	return rc;
+}

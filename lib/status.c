@@ -1,0 +1,123 @@
+#include "status.h"
+
+#include <ctype.h>
+#include <string.h>
+
+struct word {
+	const char *raw;  /* key: lower case, letters and digits only */
+	const char *norm; /* normalized word */
+};
+
+static const struct word statuses[] = {
+	/* the normalized words themselves */
+	{ "applicant", "applicant" },
+	{ "future", "future" },
+	{ "current", "current" },
+	{ "notice", "notice" },
+	{ "eviction", "eviction" },
+	{ "past", "past" },
+	{ "cancelled", "cancelled" },
+	{ "denied", "denied" },
+	{ "waitlist", "waitlist" },
+	{ "unknown", "unknown" },
+	/* Yardi ResidentTransactions Customer/@Type and Voyager words */
+	{ "currentresident", "current" },
+	{ "formerresident", "past" },
+	{ "futureresident", "future" },
+	{ "noticeresident", "notice" },
+	{ "applicantresident", "applicant" },
+	{ "canceledapplicant", "cancelled" },
+	{ "cancelledapplicant", "cancelled" },
+	{ "deniedapplicant", "denied" },
+	{ "former", "past" },
+	/* MITS / RealPage / Entrata / RentCafe words */
+	{ "occupied", "current" },
+	{ "occupiednonotice", "current" },
+	{ "onnotice", "notice" },
+	{ "noticetovacate", "notice" },
+	{ "ntv", "notice" },
+	{ "evict", "eviction" },
+	{ "evicted", "past" },
+	{ "undereviction", "eviction" },
+	{ "movedout", "past" },
+	{ "moveout", "past" },
+	{ "vacated", "past" },
+	{ "previous", "past" },
+	{ "canceled", "cancelled" },
+	{ "cancel", "cancelled" },
+	{ "approved", "future" },
+	{ "approvedapplicant", "future" },
+	{ "pending", "applicant" },
+	{ "guestcard", "applicant" },
+	{ "prospect", "applicant" },
+	{ "rejected", "denied" },
+	{ "declined", "denied" },
+	{ "waitlisted", "waitlist" },
+	{ "waitinglist", "waitlist" },
+	/* AppFolio rent roll */
+	{ "vacantrented", "future" },
+};
+
+static const struct word roles[] = {
+	{ "", "primary" },
+	{ "primary", "primary" },
+	{ "head", "primary" },
+	{ "headofhousehold", "primary" },
+	{ "leaseholder", "primary" },
+	{ "tenant", "primary" },
+	{ "resident", "primary" },
+	{ "roommate", "roommate" },
+	{ "coresident", "roommate" },
+	{ "cotenant", "roommate" },
+	{ "customer", "roommate" }, /* Yardi: an additional lease holder */
+	{ "occupant", "occupant" },
+	{ "otheroccupant", "occupant" },
+	{ "authorizedoccupant", "occupant" },
+	{ "guarantor", "guarantor" },
+	{ "cosigner", "guarantor" },
+	{ "minor", "minor" },
+	{ "child", "minor" },
+	{ "dependent", "minor" },
+};
+
+/* Fold RAW to its key: lower case letters and digits, nothing else. */
+static void fold(const char *raw, char *key, size_t size)
+{
+	size_t n = 0;
+
+	for (; *raw && n + 1 < size; raw++)
+		if (isalnum((unsigned char)*raw))
+			key[n++] = (char)tolower((unsigned char)*raw);
+	key[n] = '\0';
+}
+
+static const char *lookup(const struct word *t, size_t n, const char *raw)
+{
+	char key[64];
+
+	fold(raw ? raw : "", key, sizeof(key));
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(t[i].raw, key))
+			return t[i].norm;
+	return NULL;
+}
+
+const char *status_normalize(const char *raw)
+{
+	const char *s = lookup(statuses, sizeof(statuses) / sizeof(statuses[0]), raw);
+
+	return s ? s : "unknown";
+}
+
+int status_valid(const char *s)
+{
+	for (size_t i = 0; i < 10; i++)
+		if (!strcmp(statuses[i].norm, s))
+			return 1;
+	return 0;
+}
+
+const char *role_normalize(const char *raw)
+{
+	return lookup(roles, sizeof(roles) / sizeof(roles[0]), raw);
+}

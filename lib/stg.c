@@ -1,0 +1,213 @@
+#include "stg.h"
+#include "db.h"
+#include "err.h"
+#include "sha256.h"
+
+#include <string.h>
+
+int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
+{
+	sqlite3_stmt *st = NULL;
+	const char *prop = src->property_id ? src->property_id : "";
+	char now[32];
+	int rc = -1;
+
+	memset(s, 0, sizeof(*s));
+	s->db = db;
+	s->src = src;
+	if (sha256_file(src->path, s->sha256, &s->size) < 0)
+		goto out;
+	if (db_prepare(db,
+		       "SELECT snapshot_id FROM snapshot WHERE sha256 = ? AND source_kind = ? "
+		       "AND dialect = ? AND property_id = ?",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, s->sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, src->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, src->dialect, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, prop, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		s->snapshot_id = sqlite3_column_int64(st, 0);
+		rc = 1;
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+
+	if (db_exec(db, "BEGIN IMMEDIATE") < 0)
+		goto out;
+	s->open = 1;
+	db_now(now, sizeof(now));
+	if (db_prepare(db,
+		       "INSERT INTO snapshot (property_id, source_kind, dialect, source_name, sha256, "
+		       "size_bytes, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'staging', ?)",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, prop, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, src->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, src->dialect, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, src->path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, s->sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, s->size);
+	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	s->snapshot_id = sqlite3_last_insert_rowid(db);
+	if (db_prepare(db,
+		       "INSERT INTO stg_person (snapshot_id, property_id, pms_person_id, household_id, "
+		       "pms_unit_id, role, status, status_raw, first_name, last_name, email, phone, "
+		       "move_in, move_out, expected_move_out, lease_from, lease_to, source_ref) "
+		       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		       &s->ins_person) < 0 ||
+	    db_prepare(db,
+		       "INSERT INTO stg_unit (snapshot_id, property_id, pms_unit_id, label, dwelling) "
+		       "VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
+		       &s->ins_unit) < 0 ||
+	    db_prepare(db, "INSERT INTO stg_reject (snapshot_id, source_ref, reason) VALUES (?,?,?)",
+		       &s->ins_reject) < 0)
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int stg_person(struct stg *s, const struct stg_person *p)
+{
+	sqlite3_stmt *st = s->ins_person;
+	const char *v[] = { p->property_id, p->pms_person_id, p->household_id, p->pms_unit_id,
+			    p->role, p->status, p->status_raw, p->first_name, p->last_name,
+			    p->email, p->phone, p->move_in, p->move_out, p->expected_move_out,
+			    p->lease_from, p->lease_to, p->source_ref };
+	int rc;
+
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, s->snapshot_id);
+	for (int i = 0; i < (int)(sizeof(v) / sizeof(v[0])); i++)
+		db_bind_text_or_null(st, i + 2, v[i]);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return 1;
+	if (rc != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	s->staged++;
+	return 0;
+}
+
+int stg_unit(struct stg *s, const char *property_id, const char *pms_unit_id, const char *label,
+	     int dwelling)
+{
+	sqlite3_stmt *st = s->ins_unit;
+
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, s->snapshot_id);
+	sqlite3_bind_text(st, 2, property_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, pms_unit_id, -1, SQLITE_TRANSIENT);
+	db_bind_text_or_null(st, 4, label);
+	sqlite3_bind_int(st, 5, dwelling);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	s->units += sqlite3_changes(s->db);
+	return 0;
+}
+
+int stg_reject(struct stg *s, const char *source_ref, const char *reason)
+{
+	sqlite3_stmt *st = s->ins_reject;
+
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, s->snapshot_id);
+	sqlite3_bind_text(st, 2, source_ref, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	s->rejected++;
+	return 0;
+}
+
+void stg_skip(struct stg *s)
+{
+	s->skipped++;
+}
+
+int stg_commit(struct stg *s, double max_reject_percent)
+{
+	sqlite3_stmt *st = NULL;
+	long data = s->staged + s->rejected;
+	int rc = -1;
+
+	if (data > 0 && 100.0 * (double)s->rejected / (double)data > max_reject_percent) {
+		err_set("'%s': %ld of %ld rows rejected, more than %g%%: the whole file is rejected",
+			s->src->path, s->rejected, data, max_reject_percent);
+		goto out;
+	}
+	if (db_prepare(s->db,
+		       "INSERT INTO snapshot_property (snapshot_id, property_id, people) "
+		       "SELECT ?1, property_id, count(*) FROM stg_person WHERE snapshot_id = ?1 "
+		       "GROUP BY property_id",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, s->snapshot_id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(s->db));
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (s->src->property_id) {
+		/* a file with nobody in it still says "this property is empty tonight" */
+		if (db_prepare(s->db,
+			       "INSERT OR IGNORE INTO snapshot_property (snapshot_id, property_id, people) "
+			       "VALUES (?, ?, 0)",
+			       &st) < 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, s->snapshot_id);
+		sqlite3_bind_text(st, 2, s->src->property_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			err_set("database: %s", sqlite3_errmsg(s->db));
+			goto out;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (db_prepare(s->db,
+		       "UPDATE snapshot SET rows_staged = ?, rows_skipped = ?, rows_rejected = ?, "
+		       "units_staged = ?, status = 'staged' WHERE snapshot_id = ?",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, s->staged);
+	sqlite3_bind_int64(st, 2, s->skipped);
+	sqlite3_bind_int64(st, 3, s->rejected);
+	sqlite3_bind_int64(st, 4, s->units);
+	sqlite3_bind_int64(st, 5, s->snapshot_id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(s->db));
+		goto out;
+	}
+	if (db_exec(s->db, "COMMIT") < 0)
+		goto out;
+	s->open = 0;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+void stg_release(struct stg *s)
+{
+	sqlite3_finalize(s->ins_person);
+	sqlite3_finalize(s->ins_unit);
+	sqlite3_finalize(s->ins_reject);
+	s->ins_person = s->ins_unit = s->ins_reject = NULL;
+	if (s->open)
+		db_exec(s->db, "ROLLBACK");
+	s->open = 0;
+}

@@ -1,0 +1,95 @@
+/*
+ * stg.h - staging: one snapshot per extracted file (DESIGN.md §5).
+ *
+ * stg_begin() opens a write transaction and a snapshot row; the extract
+ * program then stages people, units, skipped and rejected rows; stg_commit()
+ * checks the reject threshold and commits everything at once, or nothing:
+ * a failed file leaves no partial snapshot.  A file whose SHA-256 was
+ * already staged with the same kind, dialect and property reuses that
+ * snapshot (stg_begin() reports it and opens no transaction).
+ *
+ * Staged person rows hold only what the job needs; extractors drop SSNs,
+ * birth dates, charges and rent at parse time and never pass them here.
+ */
+#ifndef UNITSYNC_STG_H
+#define UNITSYNC_STG_H
+
+#include <sqlite3.h>
+
+/* What a file is; strings borrowed for the life of the struct stg. */
+struct stg_source {
+	const char *property_id; /* --property, NULL when the file names properties */
+	const char *kind;        /* "csv" or "xml" */
+	const char *dialect;     /* CSV profile or XML dialect name */
+	const char *path;        /* the file as named on the command line */
+};
+
+/* One normalized person record; every field borrowed, NULL or "" = none. */
+struct stg_person {
+	const char *property_id;
+	const char *pms_person_id;
+	const char *household_id;   /* lease / household id */
+	const char *pms_unit_id;
+	const char *role;           /* primary roommate occupant guarantor minor */
+	const char *status;         /* normalized (status.h) */
+	const char *status_raw;     /* what the PMS wrote */
+	const char *first_name;
+	const char *last_name;
+	const char *email;
+	const char *phone;
+	const char *move_in;        /* YYYY-MM-DD or NULL */
+	const char *move_out;       /* actual move-out */
+	const char *expected_move_out; /* notice given, not yet moved */
+	const char *lease_from;
+	const char *lease_to;
+	const char *source_ref;     /* "file:line" or "file:/xml/path" */
+};
+
+struct stg {
+	sqlite3 *db;               /* borrowed */
+	const struct stg_source *src; /* borrowed */
+	sqlite3_stmt *ins_person;  /* owned prepared statements */
+	sqlite3_stmt *ins_unit;
+	sqlite3_stmt *ins_reject;
+	long long snapshot_id;     /* the snapshot being written or reused */
+	char sha256[65];           /* of the whole file */
+	long long size;            /* bytes */
+	long staged;               /* person rows staged */
+	long units;                /* distinct units staged */
+	long skipped;              /* heading, separator and total rows */
+	long rejected;             /* rows that could not be staged */
+	int open;                  /* a transaction is open */
+};
+
+/*
+ * Digest SRC->path and open its snapshot.  Returns 0 with a transaction
+ * open, 1 when an identical snapshot exists (s->snapshot_id is it, nothing
+ * is open), -1 with err_set().
+ */
+int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src);
+
+/* Stage a person: 0, 1 when the id is already staged in this snapshot for
+ * the property (the caller rejects the row), -1 on database error. */
+int stg_person(struct stg *s, const struct stg_person *p);
+
+/* Stage a unit (repeats are ignored).  DWELLING is 0 for parking, storage,
+ * waitlist and other non-dwelling units. */
+int stg_unit(struct stg *s, const char *property_id, const char *pms_unit_id, const char *label,
+	     int dwelling);
+
+/* Record a row that could not be staged, with where and why. */
+int stg_reject(struct stg *s, const char *source_ref, const char *reason);
+
+/* Count a heading, separator or total row. */
+void stg_skip(struct stg *s);
+
+/*
+ * Commit the snapshot unless rejected rows exceed MAX_REJECT_PERCENT of
+ * all data rows (then -1 naming the counts, and nothing is kept).
+ */
+int stg_commit(struct stg *s, double max_reject_percent);
+
+/* Roll back whatever is open and free the statements (safe after commit). */
+void stg_release(struct stg *s);
+
+#endif

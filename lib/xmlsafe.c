@@ -1,0 +1,215 @@
+#include "xmlsafe.h"
+#include "err.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Every external resource is refused: no XXE, no network, no local files. */
+static xmlParserInputPtr refuse_entity(const char *url, const char *id, xmlParserCtxtPtr ctxt)
+{
+	(void)id;
+	(void)ctxt;
+	(void)url;
+	return NULL;
+}
+
+static void on_error(void *arg, xmlErrorPtr e)
+{
+	struct xmlx *x = arg;
+	size_t n;
+
+	if (x->error[0] || !e)
+		return;
+	snprintf(x->error, sizeof(x->error), "'%s' line %d: %s", x->path, e->line,
+		 e->message ? e->message : "malformed XML");
+	n = strlen(x->error);
+	while (n && (x->error[n - 1] == '\n' || x->error[n - 1] == ' '))
+		x->error[--n] = '\0';
+}
+
+int xmlx_open(struct xmlx *x, const char *path)
+{
+	memset(x, 0, sizeof(*x));
+	x->path = path;
+	xmlSetExternalEntityLoader(refuse_entity);
+	x->r = xmlReaderForFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_COMPACT);
+	if (!x->r) {
+		err_set("cannot open '%s' as XML", path);
+		return -1;
+	}
+	xmlTextReaderSetStructuredErrorHandler(x->r, on_error, x);
+	return 0;
+}
+
+void xmlx_close(struct xmlx *x)
+{
+	if (x->r)
+		xmlFreeTextReader(x->r);
+	for (int i = 0; i < x->depth; i++)
+		free(x->stack[i]);
+	free(x->text);
+	memset(x, 0, sizeof(*x));
+}
+
+static int append_text(struct xmlx *x, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (x->text_len + n + 1 > x->text_cap) {
+		size_t cap = (x->text_len + n + 1) * 2;
+		char *t = realloc(x->text, cap);
+
+		if (!t)
+			return -1;
+		x->text = t;
+		x->text_cap = cap;
+	}
+	memcpy(x->text + x->text_len, s, n + 1);
+	x->text_len += n;
+	return 0;
+}
+
+/* Trim white space at both ends of x->text in place. */
+static void trim_text(struct xmlx *x)
+{
+	size_t start = 0, end = x->text_len;
+
+	if (!x->text)
+		return;
+	while (start < end && isspace((unsigned char)x->text[start]))
+		start++;
+	while (end > start && isspace((unsigned char)x->text[end - 1]))
+		end--;
+	memmove(x->text, x->text + start, end - start);
+	x->text[end - start] = '\0';
+	x->text_len = end - start;
+}
+
+enum xmlx_event xmlx_next(struct xmlx *x)
+{
+	/* an END leaves its element on the stack for the caller; drop it now */
+	if (x->pop) {
+		free(x->stack[--x->depth]);
+		x->pop = 0;
+	}
+	if (x->pending_end) {
+		/* <a/> was reported as START; its END comes without reading */
+		x->pending_end = 0;
+		x->pop = 1;
+		x->text_len = 0;
+		if (x->text)
+			x->text[0] = '\0';
+		return XMLX_END;
+	}
+	for (;;) {
+		int rc = xmlTextReaderRead(x->r);
+		int line;
+
+		if (rc == 0 && !x->error[0])
+			return XMLX_END_OF_FILE;
+		line = xmlTextReaderGetParserLineNumber(x->r);
+		if (rc <= 0) {
+			if (x->error[0])
+				err_set("%s", x->error);
+			else
+				err_set("'%s' line %d: malformed or truncated XML", x->path, line);
+			return XMLX_ERROR;
+		}
+		switch (xmlTextReaderNodeType(x->r)) {
+		case XML_READER_TYPE_DOCUMENT_TYPE:
+			err_set("'%s' line %d: a document type declaration is not accepted "
+				"(entities and external DTDs are refused)",
+				x->path, line);
+			return XMLX_ERROR;
+		case XML_READER_TYPE_ENTITY_REFERENCE:
+			err_set("'%s' line %d: entity references are not accepted", x->path, line);
+			return XMLX_ERROR;
+		case XML_READER_TYPE_ELEMENT: {
+			const xmlChar *name = xmlTextReaderConstLocalName(x->r);
+
+			if (x->depth >= XMLX_MAX_DEPTH) {
+				err_set("'%s' line %d: elements nested deeper than %d", x->path, line,
+					XMLX_MAX_DEPTH);
+				return XMLX_ERROR;
+			}
+			x->stack[x->depth] = strdup(name ? (const char *)name : "");
+			if (!x->stack[x->depth]) {
+				err_set("out of memory");
+				return XMLX_ERROR;
+			}
+			x->depth++;
+			x->text_len = 0;
+			if (x->text)
+				x->text[0] = '\0';
+			x->pending_end = xmlTextReaderIsEmptyElement(x->r) == 1;
+			return XMLX_START;
+		}
+		case XML_READER_TYPE_TEXT:
+		case XML_READER_TYPE_CDATA:
+		case XML_READER_TYPE_SIGNIFICANT_WHITESPACE: {
+			const xmlChar *v = xmlTextReaderConstValue(x->r);
+
+			if (v && append_text(x, (const char *)v) < 0) {
+				err_set("out of memory");
+				return XMLX_ERROR;
+			}
+			break;
+		}
+		case XML_READER_TYPE_END_ELEMENT:
+			if (x->depth == 0)
+				break;
+			trim_text(x);
+			x->pop = 1;
+			return XMLX_END;
+		default:
+			break;
+		}
+	}
+}
+
+int xmlx_at(const struct xmlx *x, const char *suffix)
+{
+	const char *end = suffix + strlen(suffix);
+	int i = x->depth - 1;
+
+	while (end > suffix) {
+		const char *start = end;
+		size_t n;
+
+		while (start > suffix && start[-1] != '/')
+			start--;
+		n = (size_t)(end - start);
+		if (i < 0 || strlen(x->stack[i]) != n || memcmp(x->stack[i], start, n) != 0)
+			return 0;
+		i--;
+		end = start > suffix ? start - 1 : start;
+	}
+	return 1;
+}
+
+const char *xmlx_text(const struct xmlx *x)
+{
+	return x->text ? x->text : "";
+}
+
+char *xmlx_attr(struct xmlx *x, const char *name)
+{
+	xmlChar *v = xmlTextReaderGetAttribute(x->r, (const xmlChar *)name);
+	char *s;
+
+	if (!v)
+		return NULL;
+	s = strdup((const char *)v);
+	xmlFree(v);
+	return s;
+}
+
+int xmlx_line(const struct xmlx *x)
+{
+	/* the node's own line: the parser's line runs ahead of the reader */
+	xmlNodePtr n = xmlTextReaderCurrentNode(x->r);
+	long line = n ? xmlGetLineNo(n) : -1;
+
+	return line > 0 ? (int)line : xmlTextReaderGetParserLineNumber(x->r);
+}
