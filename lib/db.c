@@ -15,8 +15,7 @@
  * Every identifier is TEXT (DESIGN.md §5): '0101' and '101' are different
  * units.  Dates are 'YYYY-MM-DD' text or NULL.
  */
-static const char *const migrations[] = {
-	/* 1: the first schema */
+static const char *const migration_1[] = {
 	"CREATE TABLE property ("
 	"  property_id TEXT PRIMARY KEY,"
 	"  latch_building TEXT,"
@@ -28,14 +27,14 @@ static const char *const migrations[] = {
 	"  guard_percent INTEGER NOT NULL DEFAULT 20,"
 	"  guard_max INTEGER,"
 	"  created_at TEXT NOT NULL,"
-	"  updated_at TEXT NOT NULL);"
+	"  updated_at TEXT NOT NULL);",
 	"CREATE TABLE unit_map ("
 	"  property_id TEXT NOT NULL,"
 	"  pms_unit_id TEXT NOT NULL,"
 	"  latch_unit_id TEXT NOT NULL,"
 	"  created_at TEXT NOT NULL,"
 	"  PRIMARY KEY (property_id, pms_unit_id),"
-	"  UNIQUE (latch_unit_id));"
+	"  UNIQUE (latch_unit_id));",
 	"CREATE TABLE map_history ("
 	"  id INTEGER PRIMARY KEY,"
 	"  property_id TEXT NOT NULL,"
@@ -43,7 +42,7 @@ static const char *const migrations[] = {
 	"  before_latch_unit_id TEXT,"
 	"  after_latch_unit_id TEXT,"
 	"  changed_by TEXT NOT NULL,"
-	"  changed_at TEXT NOT NULL);"
+	"  changed_at TEXT NOT NULL);",
 	"CREATE TABLE snapshot ("
 	"  snapshot_id INTEGER PRIMARY KEY,"
 	"  property_id TEXT NOT NULL,"  /* --property given, '' when the file names them */
@@ -58,13 +57,13 @@ static const char *const migrations[] = {
 	"  units_staged INTEGER NOT NULL DEFAULT 0,"
 	"  status TEXT NOT NULL,"
 	"  created_at TEXT NOT NULL,"
-	"  UNIQUE (sha256, source_kind, dialect, property_id));"
+	"  UNIQUE (sha256, source_kind, dialect, property_id));",
 	"CREATE TABLE snapshot_property ("
 	"  snapshot_id INTEGER NOT NULL REFERENCES snapshot ON DELETE CASCADE,"
 	"  property_id TEXT NOT NULL,"
 	"  people INTEGER NOT NULL,"
-	"  PRIMARY KEY (snapshot_id, property_id));"
-	"CREATE INDEX snapshot_property_by_property ON snapshot_property (property_id, snapshot_id);"
+	"  PRIMARY KEY (snapshot_id, property_id));",
+	"CREATE INDEX snapshot_property_by_property ON snapshot_property (property_id, snapshot_id);",
 	"CREATE TABLE stg_person ("
 	"  snapshot_id INTEGER NOT NULL REFERENCES snapshot ON DELETE CASCADE,"
 	"  property_id TEXT NOT NULL,"
@@ -84,19 +83,20 @@ static const char *const migrations[] = {
 	"  lease_from TEXT,"
 	"  lease_to TEXT,"
 	"  source_ref TEXT NOT NULL,"
-	"  PRIMARY KEY (snapshot_id, property_id, pms_person_id));"
+	"  PRIMARY KEY (snapshot_id, property_id, pms_person_id));",
+	"CREATE INDEX stg_person_by_household ON stg_person (snapshot_id, property_id, household_id, role);",
 	"CREATE TABLE stg_unit ("
 	"  snapshot_id INTEGER NOT NULL REFERENCES snapshot ON DELETE CASCADE,"
 	"  property_id TEXT NOT NULL,"
 	"  pms_unit_id TEXT NOT NULL,"
 	"  label TEXT,"
 	"  dwelling INTEGER NOT NULL DEFAULT 1,"
-	"  PRIMARY KEY (snapshot_id, property_id, pms_unit_id));"
+	"  PRIMARY KEY (snapshot_id, property_id, pms_unit_id));",
 	"CREATE TABLE stg_reject ("
 	"  snapshot_id INTEGER NOT NULL REFERENCES snapshot ON DELETE CASCADE,"
 	"  source_ref TEXT NOT NULL,"
 	"  reason TEXT NOT NULL);"
-	/* User Sync: the Latch user each PMS person was matched to or created as */
+	/* User Sync: the Latch user each PMS person was matched to or created as */,
 	"CREATE TABLE person_user ("
 	"  property_id TEXT NOT NULL,"
 	"  pms_person_id TEXT NOT NULL,"
@@ -104,7 +104,7 @@ static const char *const migrations[] = {
 	"  email TEXT,"
 	"  updated_at TEXT NOT NULL,"
 	"  PRIMARY KEY (property_id, pms_person_id));"
-	/* assignments unitsync made and Latch confirmed: the diff's left side */
+	/* assignments unitsync made and Latch confirmed: the diff's left side */,
 	"CREATE TABLE assignment ("
 	"  property_id TEXT NOT NULL,"
 	"  pms_person_id TEXT NOT NULL,"
@@ -114,7 +114,7 @@ static const char *const migrations[] = {
 	"  run_id TEXT NOT NULL,"
 	"  seq INTEGER NOT NULL,"
 	"  assigned_at TEXT NOT NULL,"
-	"  PRIMARY KEY (property_id, pms_person_id, latch_unit_id));"
+	"  PRIMARY KEY (property_id, pms_person_id, latch_unit_id));",
 	"CREATE TABLE run ("
 	"  run_id TEXT PRIMARY KEY,"
 	"  run_dir TEXT NOT NULL,"
@@ -126,13 +126,13 @@ static const char *const migrations[] = {
 	"  approved_by TEXT,"
 	"  approved_at TEXT,"
 	"  load_status TEXT,"
-	"  loaded_at TEXT);"
+	"  loaded_at TEXT);",
 	"CREATE TABLE run_input ("
 	"  run_id TEXT NOT NULL,"
 	"  property_id TEXT NOT NULL,"
 	"  snapshot_id INTEGER,"
 	"  PRIMARY KEY (run_id, property_id));"
-	/* every delta row ever written, for `unitsync explain` */
+	/* every delta row ever written, for `unitsync explain` */,
 	"CREATE TABLE delta_history ("
 	"  run_id TEXT NOT NULL,"
 	"  seq INTEGER NOT NULL,"
@@ -146,9 +146,9 @@ static const char *const migrations[] = {
 	"  effective_date TEXT NOT NULL,"
 	"  snapshot_id INTEGER,"
 	"  source_ref TEXT,"
-	"  PRIMARY KEY (run_id, seq));"
+	"  PRIMARY KEY (run_id, seq));",
 	"CREATE INDEX delta_history_by_person ON delta_history (property_id, pms_person_id);"
-	/* load journal: one row per delta row, written before each request */
+	/* load journal: one row per delta row, written before each request */,
 	"CREATE TABLE journal ("
 	"  run_id TEXT NOT NULL,"
 	"  seq INTEGER NOT NULL,"
@@ -161,7 +161,11 @@ static const char *const migrations[] = {
 	"  latch_user_id TEXT,"
 	"  updated_at TEXT NOT NULL,"
 	"  PRIMARY KEY (run_id, seq));",
+	NULL,
 };
+
+/* Each migration: statements run in one transaction, NULL-terminated. */
+static const char *const *const migrations[] = { migration_1 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -242,8 +246,11 @@ static int migrate(sqlite3 *db, int version)
 
 		if (db_exec(db, "BEGIN IMMEDIATE") < 0)
 			return -1;
-		if (db_exec(db, migrations[v]) < 0 ||
-		    db_prepare(db, "INSERT INTO schema_version (version) VALUES (?)", &st) < 0) {
+		int failed = 0;
+
+		for (const char *const *sql = migrations[v]; *sql && !failed; sql++)
+			failed = db_exec(db, *sql) < 0;
+		if (failed || db_prepare(db, "INSERT INTO schema_version (version) VALUES (?)", &st) < 0) {
 			err_prefix("migrating to schema version %d", v + 1);
 			db_exec(db, "ROLLBACK");
 			return -1;

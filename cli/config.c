@@ -1,0 +1,205 @@
+/*
+ * unitsync-config - what the configuration file says, after the
+ * environment overrides (DESIGN.md §4): `show` for people, `properties`
+ * for the nightly shell pipeline.
+ *
+ * The client secret is never printed, only whether one is available.
+ */
+#include "cli.h"
+#include "config.h"
+#include "err.h"
+#include "exitcode.h"
+#include "log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: unitsync config show\n"
+	"       unitsync config properties\n"
+	"\n"
+	"Print the effective configuration: show for people, properties for scripts.\n"
+	"\n"
+	"  show                     the [latch] settings (never the client secret itself) and\n"
+	"                           each [property \"ID\"] section\n"
+	"  properties               one line per source: property_id, format, profile, path,\n"
+	"                           tab-separated, paths absolute\n"
+	"  --config FILE            configuration file (default $UNITSYNC_CONFIG)\n"
+	"  --log-format text|json   log format on stderr\n";
+
+/*
+ * Make PATH absolute (without resolving symbolic links) so that sources
+ * relative to the configuration file's folder come out absolute: the
+ * pipeline may run them from another directory.  Owned result.
+ */
+static char *absolute(const char *path)
+{
+	char cwd[PATH_MAX];
+	size_t n;
+	char *s;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (!getcwd(cwd, sizeof(cwd))) {
+		err_set("cannot find the current directory: %s", strerror(errno));
+		return NULL;
+	}
+	n = strlen(cwd) + strlen(path) + 2;
+	s = malloc(n);
+	if (!s) {
+		err_set("out of memory");
+		return NULL;
+	}
+	snprintf(s, n, "%s/%s", cwd, path);
+	return s;
+}
+
+/*
+ * Is a client secret available: from the environment, or a readable,
+ * non-empty client_secret_file?  The value read is wiped at once.
+ */
+static int secret_available(const struct config *c)
+{
+	char line[1024];
+	FILE *fp;
+	size_t n;
+
+	if (c->client_secret && *c->client_secret)
+		return 1;
+	if (!c->client_secret_file)
+		return 0;
+	fp = fopen(c->client_secret_file, "r");
+	if (!fp) {
+		log_warn("cannot open client secret file '%s': %s", c->client_secret_file,
+			 strerror(errno));
+		return 0;
+	}
+	if (!fgets(line, sizeof(line), fp))
+		line[0] = '\0';
+	fclose(fp);
+	n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+		n--;
+	memset(line, 0, sizeof(line));
+	if (!n)
+		log_warn("client secret file '%s' is empty", c->client_secret_file);
+	return n > 0;
+}
+
+static const char *or_unset(const char *s)
+{
+	return s && *s ? s : "unset";
+}
+
+static void config_show(const struct config *c)
+{
+	const struct config_property *p;
+
+	printf("config: %s\n", c->path);
+	printf("base_url: %s\n", or_unset(c->base_url));
+	printf("token_url: %s\n", or_unset(c->token_url));
+	printf("client_id: %s\n", or_unset(c->client_id));
+	printf("audience: %s\n", or_unset(c->audience));
+	printf("client_secret_file: %s\n", or_unset(c->client_secret_file));
+	printf("client_secret: %s\n", secret_available(c) ? "set" : "unset");
+	for (p = c->properties; p; p = p->next) {
+		printf("\nproperty: %s\n", p->id);
+		printf("format: %s\n", p->format);
+		printf("profile: %s\n", p->profile);
+		for (size_t i = 0; i < p->n_sources; i++)
+			printf("source: %s\n", p->sources[i]);
+	}
+}
+
+/* A field the pipeline splits on tabs and lines must hold neither. */
+static int field_ok(const char *s)
+{
+	return *s && !strpbrk(s, "\t\r\n");
+}
+
+/* Tab-separated lines for `while IFS=<TAB> read -r id format profile path`. */
+static int config_properties(const struct config *c)
+{
+	const struct config_property *p;
+
+	for (p = c->properties; p; p = p->next) {
+		if (!field_ok(p->id) || !field_ok(p->format) || !field_ok(p->profile)) {
+			log_error("config '%s': property '%s': empty value, tab or line break in its id, "
+				  "format or profile",
+				  c->path, p->id);
+			return US_EXIT_CONFIG;
+		}
+		if (!p->n_sources)
+			log_warn("config '%s': property '%s' has no source", c->path, p->id);
+		for (size_t i = 0; i < p->n_sources; i++) {
+			if (!field_ok(p->sources[i])) {
+				log_error("config '%s': property '%s': a source path holds a tab or line break",
+					  c->path, p->id);
+				return US_EXIT_CONFIG;
+			}
+		}
+	}
+	for (p = c->properties; p; p = p->next)
+		for (size_t i = 0; i < p->n_sources; i++)
+			printf("%s\t%s\t%s\t%s\n", p->id, p->format, p->profile, p->sources[i]);
+	return US_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = { CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
+	struct cli_common cli;
+	struct config c = { 0 };
+	char *path = NULL;
+	const char *verb;
+	int rc = US_EXIT_USAGE, opt;
+
+	cli_common_init(&cli, "unitsync-config", usage);
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		int k = cli_common_option(&cli, opt, optarg);
+
+		if (k == 1)
+			rc = US_EXIT_OK;
+		if (k != 0)
+			goto out;
+	}
+	if (optind >= argc) {
+		cli_usage_error(&cli, "no command given (show or properties)");
+		goto out;
+	}
+	verb = argv[optind++];
+	if (strcmp(verb, "show") && strcmp(verb, "properties")) {
+		cli_usage_error(&cli, "unknown command '%s' (expected show or properties)", verb);
+		goto out;
+	}
+	if (optind < argc) {
+		cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	rc = US_EXIT_CONFIG;
+	if (!cli.config_path || !*cli.config_path) {
+		log_error("no configuration file (use --config or UNITSYNC_CONFIG)");
+		goto out;
+	}
+	path = absolute(cli.config_path);
+	if (!path || config_load(&c, path) < 0) {
+		log_error("%s", err_msg());
+		goto out;
+	}
+	if (!strcmp(verb, "show")) {
+		config_show(&c);
+		rc = US_EXIT_OK;
+	} else {
+		rc = config_properties(&c);
+	}
+out:
+	config_release(&c);
+	free(path);
+	if (fclose(stdout) != 0 && rc == US_EXIT_OK)
+		rc = US_EXIT_CONFIG;
+	return rc;
+}

@@ -1,0 +1,162 @@
+#include "delta.h"
+#include "csvio.h"
+#include "date.h"
+#include "err.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const op_names[] = { "USER_CREATE", "ASSIGN", "UNASSIGN" };
+
+#define N_DELTA_COLUMNS 14
+
+const char *delta_op_name(enum delta_op op)
+{
+	return op_names[op];
+}
+
+int delta_op_parse(const char *s, enum delta_op *op)
+{
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(s, op_names[i])) {
+			*op = (enum delta_op)i;
+			return 0;
+		}
+	return -1;
+}
+
+void delta_write_header(FILE *fp)
+{
+	fputs(DELTA_HEADER "\n", fp);
+}
+
+void delta_write_row(FILE *fp, const struct delta_row *r)
+{
+	char seq[32];
+	const char *f[N_DELTA_COLUMNS];
+
+	snprintf(seq, sizeof(seq), "%ld", r->seq);
+	f[0] = seq;
+	f[1] = op_names[r->op];
+	f[2] = r->property_id;
+	f[3] = r->pms_unit_id;
+	f[4] = r->latch_unit_id;
+	f[5] = r->pms_person_id;
+	f[6] = r->latch_user_id;
+	f[7] = r->reason;
+	f[8] = r->group_id;
+	f[9] = r->effective_date;
+	f[10] = r->email;
+	f[11] = r->phone;
+	f[12] = r->first_name;
+	f[13] = r->last_name;
+	csvio_write_row(fp, f, N_DELTA_COLUMNS);
+}
+
+void exceptions_write_header(FILE *fp)
+{
+	fputs(EXCEPTIONS_HEADER "\n", fp);
+}
+
+void exceptions_write_row(FILE *fp, const char *kind, const char *property_id,
+			  const char *pms_unit_id, const char *pms_person_id, const char *detail)
+{
+	const char *f[] = { kind, property_id, pms_unit_id, pms_person_id, detail };
+
+	csvio_write_row(fp, f, 5);
+}
+
+struct read_state {
+	const char *path;
+	int (*fn)(const struct delta_row *r, void *ctx);
+	void *ctx;
+	long expect_seq; /* next seq; 0 before the header */
+};
+
+static int on_row(const struct csvio_row *row, void *vs)
+{
+	struct read_state *s = vs;
+	struct delta_row r = { 0 };
+	char *end;
+
+	if (s->expect_seq == 0) {
+		/* the header, exactly */
+		static const char header[] = DELTA_HEADER;
+		const char *p = header;
+
+		for (size_t i = 0; i < row->n; i++) {
+			size_t n = strcspn(p, ",");
+
+			if (strlen(row->fields[i]) != n || memcmp(row->fields[i], p, n)) {
+				err_set("'%s' line 1: not a delta header (expected '%s')", s->path,
+					DELTA_HEADER);
+				return -1;
+			}
+			p += n + (p[n] == ',');
+		}
+		if (row->n != N_DELTA_COLUMNS) {
+			err_set("'%s' line 1: not a delta header (expected '%s')", s->path, DELTA_HEADER);
+			return -1;
+		}
+		s->expect_seq = 1;
+		return 0;
+	}
+	if (row->n != N_DELTA_COLUMNS) {
+		err_set("'%s' line %ld: %zu fields, expected %d", s->path, row->line, row->n,
+			N_DELTA_COLUMNS);
+		return -1;
+	}
+	errno = 0;
+	r.seq = strtol(row->fields[0], &end, 10);
+	if (errno || *end || r.seq != s->expect_seq) {
+		err_set("'%s' line %ld: seq '%s' out of order (expected %ld)", s->path, row->line,
+			row->fields[0], s->expect_seq);
+		return -1;
+	}
+	if (delta_op_parse(row->fields[1], &r.op) < 0) {
+		err_set("'%s' line %ld: unknown op '%s'", s->path, row->line, row->fields[1]);
+		return -1;
+	}
+	r.property_id = row->fields[2];
+	r.pms_unit_id = row->fields[3];
+	r.latch_unit_id = row->fields[4];
+	r.pms_person_id = row->fields[5];
+	r.latch_user_id = row->fields[6];
+	r.reason = row->fields[7];
+	r.group_id = row->fields[8];
+	r.effective_date = row->fields[9];
+	r.email = row->fields[10];
+	r.phone = row->fields[11];
+	r.first_name = row->fields[12];
+	r.last_name = row->fields[13];
+	r.line = row->line;
+	if (!*r.property_id || !*r.pms_person_id || !date_valid(r.effective_date) ||
+	    (r.op != DELTA_USER_CREATE && !*r.latch_unit_id) ||
+	    (r.op == DELTA_UNASSIGN && !*r.latch_user_id)) {
+		err_set("'%s' line %ld: %s row lacks a required field", s->path, row->line,
+			op_names[r.op]);
+		return -1;
+	}
+	s->expect_seq++;
+	return s->fn(&r, s->ctx);
+}
+
+int delta_read(const char *path, int (*fn)(const struct delta_row *r, void *ctx), void *ctx)
+{
+	struct read_state s = { .path = path, .fn = fn, .ctx = ctx };
+	FILE *fp = fopen(path, "r");
+	int rc;
+
+	if (!fp) {
+		err_set("cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	rc = csvio_read(fp, path, on_row, &s);
+	fclose(fp);
+	if (rc == 0 && s.expect_seq == 0) {
+		err_set("'%s': empty file, expected a delta header", path);
+		rc = -1;
+	}
+	return rc;
+}

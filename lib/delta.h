@@ -1,0 +1,68 @@
+/*
+ * delta.h - the run directory's CSV files (DESIGN.md §7), written and read.
+ *
+ * delta.csv: RFC 4180, UTF-8, LF, one header line, then one row per change:
+ *   seq,op,property_id,pms_unit_id,latch_unit_id,pms_person_id,latch_user_id,
+ *   reason,group_id,effective_date,email,phone,first_name,last_name
+ * op is USER_CREATE, ASSIGN or UNASSIGN; seq counts from 1 with no gaps;
+ * the last four columns carry what USER_CREATE sends to Latch and are empty
+ * on other rows.  A transfer's ASSIGN and UNASSIGN share a group_id.
+ *
+ * exceptions.csv: kind,property_id,pms_unit_id,pms_person_id,detail.
+ *
+ * Readers check the header byte for byte and each row's shape, so a file
+ * edited into another shape is refused naming the line.
+ */
+#ifndef UNITSYNC_DELTA_H
+#define UNITSYNC_DELTA_H
+
+#include <stdio.h>
+
+#define DELTA_HEADER                                                                           \
+	"seq,op,property_id,pms_unit_id,latch_unit_id,pms_person_id,latch_user_id,reason,group_id," \
+	"effective_date,email,phone,first_name,last_name"
+#define EXCEPTIONS_HEADER "kind,property_id,pms_unit_id,pms_person_id,detail"
+
+enum delta_op {
+	DELTA_USER_CREATE, /* create (or match by e-mail) the resident's Latch user */
+	DELTA_ASSIGN,      /* PUT /v1/units/{u}/residents/{user} */
+	DELTA_UNASSIGN,    /* DELETE /v1/units/{u}/residents/{user} */
+};
+
+/* One delta row.  Strings are borrowed (writer) or owned by the reader
+ * for the duration of the callback (reader); "" means empty. */
+struct delta_row {
+	long seq;
+	enum delta_op op;
+	const char *property_id;
+	const char *pms_unit_id;
+	const char *latch_unit_id;
+	const char *pms_person_id;
+	const char *latch_user_id;
+	const char *reason;
+	const char *group_id;
+	const char *effective_date;
+	const char *email;
+	const char *phone;
+	const char *first_name;
+	const char *last_name;
+	long line; /* reader: physical line in the file */
+};
+
+const char *delta_op_name(enum delta_op op);
+
+/* Parse an op name; -1 if unknown. */
+int delta_op_parse(const char *s, enum delta_op *op);
+
+void delta_write_header(FILE *fp);
+void delta_write_row(FILE *fp, const struct delta_row *r);
+
+/* Read PATH row by row; FN returns 0 to go on or -1 to stop (with
+ * err_set()).  -1 with err_set() naming the file and line on bad shape. */
+int delta_read(const char *path, int (*fn)(const struct delta_row *r, void *ctx), void *ctx);
+
+void exceptions_write_header(FILE *fp);
+void exceptions_write_row(FILE *fp, const char *kind, const char *property_id,
+			  const char *pms_unit_id, const char *pms_person_id, const char *detail);
+
+#endif

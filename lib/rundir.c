@@ -1,0 +1,121 @@
+#include "rundir.h"
+#include "err.h"
+#include "sha256.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const run_files[] = { "delta.csv", "exceptions.csv", "manifest.json" };
+
+/* Check SHA256SUMS line by line against the files. */
+static int check_sums(const char *dir, char delta_sha[65])
+{
+	char path[PATH_MAX + 32], line[512];
+	int seen[3] = { 0 };
+	FILE *fp;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "%s/SHA256SUMS", dir);
+	fp = fopen(path, "r");
+	if (!fp) {
+		err_set("cannot open '%s': %s (not a run directory?)", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp)) {
+		char file[PATH_MAX + 32], hex[65];
+		long long size;
+		int i;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (strlen(line) < 67 || line[64] != ' ' || line[65] != ' ') {
+			err_set("'%s': malformed line '%s'", path, line);
+			goto out;
+		}
+		for (i = 0; i < 3 && strcmp(line + 66, run_files[i]); i++)
+			;
+		if (i == 3) {
+			err_set("'%s' lists an unexpected file '%s'", path, line + 66);
+			goto out;
+		}
+		snprintf(file, sizeof(file), "%s/%s", dir, run_files[i]);
+		if (sha256_file(file, hex, &size) < 0)
+			goto out;
+		if (memcmp(hex, line, 64) != 0) {
+			err_set("'%s' changed after transform (its SHA-256 no longer matches SHA256SUMS)",
+				file);
+			goto out;
+		}
+		if (i == 0)
+			memcpy(delta_sha, hex, 65);
+		seen[i] = 1;
+	}
+	for (int i = 0; i < 3; i++)
+		if (!seen[i]) {
+			err_set("'%s' does not list %s", path, run_files[i]);
+			goto out;
+		}
+	rc = 0;
+out:
+	fclose(fp);
+	return rc;
+}
+
+int rundir_open(struct rundir *r, const char *dir)
+{
+	char path[PATH_MAX + 32];
+	json_error_t je;
+	json_t *files;
+	const char *d, *e, *id;
+	char exc_sha[65];
+	long long size;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->dir, sizeof(r->dir), "%s", dir);
+	snprintf(r->delta_path, sizeof(r->delta_path), "%s/delta.csv", dir);
+	if (check_sums(dir, r->delta_sha256) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	r->manifest = json_load_file(path, 0, &je);
+	if (!r->manifest) {
+		err_set("'%s' line %d: %s", path, je.line, je.text);
+		return -1;
+	}
+	files = json_object_get(r->manifest, "files");
+	d = json_string_value(json_object_get(files, "delta.csv"));
+	e = json_string_value(json_object_get(files, "exceptions.csv"));
+	id = json_string_value(json_object_get(r->manifest, "run_id"));
+	snprintf(path, sizeof(path), "%s/exceptions.csv", dir);
+	if (!d || !e || !id || sha256_file(path, exc_sha, &size) < 0) {
+		err_set("'%s/manifest.json' lacks run_id or file digests", dir);
+		return -1;
+	}
+	if (strcmp(d, r->delta_sha256) || strcmp(e, exc_sha)) {
+		err_set("'%s/manifest.json' does not match the run's files", dir);
+		return -1;
+	}
+	r->run_id = id;
+	return 0;
+}
+
+int rundir_property_held(const struct rundir *r, const char *property_id)
+{
+	json_t *props = json_object_get(r->manifest, "properties"), *p;
+	size_t i;
+
+	json_array_foreach(props, i, p)
+	{
+		const char *id = json_string_value(json_object_get(p, "property_id"));
+		const char *v = json_string_value(json_object_get(json_object_get(p, "guard"), "verdict"));
+
+		if (id && !strcmp(id, property_id))
+			return v && !strcmp(v, "held");
+	}
+	return 0;
+}
+
+void rundir_release(struct rundir *r)
+{
+	json_decref(r->manifest);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,32 @@
+/*
+ * rundir.h - a run directory as transform wrote it (DESIGN.md §7):
+ * delta.csv, exceptions.csv, manifest.json and SHA256SUMS.
+ *
+ * rundir_open() checks, before anything trusts the files, that SHA256SUMS
+ * lists exactly those three files with the digests they have now, and that
+ * the manifest names the same digests for delta.csv and exceptions.csv: a
+ * file changed after transform is refused (tamper evidence).
+ */
+#ifndef UNITSYNC_RUNDIR_H
+#define UNITSYNC_RUNDIR_H
+
+#include <jansson.h>
+#include <limits.h>
+
+struct rundir {
+	char dir[PATH_MAX];        /* the directory as given */
+	char delta_path[PATH_MAX]; /* DIR/delta.csv */
+	char delta_sha256[65];     /* its digest, checked */
+	json_t *manifest;          /* parsed manifest.json, owned */
+	const char *run_id;        /* from the manifest, borrowed from it */
+};
+
+/* Open and verify DIR; -1 with err_set() naming what does not match. */
+int rundir_open(struct rundir *r, const char *dir);
+
+/* The guard verdict of PROPERTY_ID in the manifest: 1 held, 0 ok. */
+int rundir_property_held(const struct rundir *r, const char *property_id);
+
+void rundir_release(struct rundir *r);
+
+#endif

@@ -1,0 +1,1143 @@
+/*
+ * unitsync-transform - decide who gets which Latch unit, and write the run
+ * directory an operator loads and an auditor reads (DESIGN.md §6, §7).
+ *
+ * For each property: take its snapshot (the newest staged one, or the one
+ * named with --snapshot), decide each person's eligibility on the as-of date
+ * in the property's time zone, join the unit mapping, and diff the wanted
+ * assignments against those unitsync has applied (table assignment).  The
+ * work streams: people are read in person-id order and a person's delta
+ * rows are written as soon as that person is decided, so memory does not
+ * grow with the portfolio; per-property scratch lives in SQLite temp tables.
+ *
+ * Output: RUN_DIR/{delta.csv, exceptions.csv, manifest.json, SHA256SUMS},
+ * each written to a temporary name, fsynced and renamed, mode 0640, in a
+ * directory of mode 0750.  The same snapshots, mapping, policy and as-of
+ * date give byte-identical delta.csv and exceptions.csv.
+ */
+#include "cli.h"
+#include "date.h"
+#include "db.h"
+#include "delta.h"
+#include "durable.h"
+#include "err.h"
+#include "exitcode.h"
+#include "log.h"
+#include "sha256.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: unitsync transform [--as-of YYYY-MM-DD] [--property P]... [--snapshot ID]... [--out DIR]\n"
+	"\n"
+	"Write a run directory (delta.csv, exceptions.csv, manifest.json, SHA256SUMS) and print its path.\n"
+	"\n"
+	"  --as-of DATE             decide eligibility on DATE (default: today in each property's zone)\n"
+	"  --property P             only property P (repeatable; default: every property)\n"
+	"  --snapshot ID            use snapshot ID instead of the newest one (repeatable)\n"
+	"  --out DIR                parent of the run directory (default ./runs)\n"
+	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
+	"  --log-format text|json   log format on stderr\n";
+
+#define MAX_LIST 256
+
+/* A property's policy and its input for this run. */
+struct policy {
+	char *property_id;  /* owned */
+	char *timezone;     /* IANA zone, owned */
+	int unit_sync;      /* 0: removals withheld and reported */
+	char *exclude;      /* ",past,notice," form for strstr, owned */
+	int lead_days;      /* days of access before move-in; -1: never */
+	int grace_days;     /* days of access after actual move-out */
+	int guard_percent;  /* safety guard threshold */
+	int guard_max;      /* absolute UNASSIGN limit; -1: none */
+	char as_of[DATE_LEN + 1];
+	long long snapshot_id; /* 0: no snapshot (property missing) */
+	long people;        /* people in the snapshot for this property */
+	long prev_people;   /* in the snapshot before it; -1: none */
+	char *source_name, *sha256, *dialect; /* of the snapshot, owned */
+};
+
+/* Counters of one property, for the manifest and the safety guard. */
+struct tally {
+	long ops[3];         /* by enum delta_op */
+	json_t *reasons;     /* reason -> count, owned */
+	json_t *exceptions;  /* kind -> count, owned */
+	long assignments;    /* unitsync's current assignments before this run */
+};
+
+struct run {
+	sqlite3 *db;           /* borrowed */
+	char run_id[64];
+	FILE *delta;           /* borrowed from the durable file */
+	long seq;              /* last seq written */
+	sqlite3_stmt *history; /* INSERT INTO delta_history, owned */
+	sqlite3_stmt *exc;     /* INSERT INTO temp.exc, owned */
+};
+
+static void policy_free(struct policy *p)
+{
+	free(p->property_id);
+	free(p->timezone);
+	free(p->exclude);
+	free(p->source_name);
+	free(p->sha256);
+	free(p->dialect);
+}
+
+static char *dup_col(sqlite3_stmt *st, int i)
+{
+	return strdup(db_col_text(st, i));
+}
+
+/* Read the property row of ID into P; 1 if there is none. */
+static int policy_load(sqlite3 *db, const char *id, struct policy *p)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	size_t n;
+
+	memset(p, 0, sizeof(*p));
+	if (db_prepare(db,
+		       "SELECT timezone, unit_sync, exclude_status, grant_lead_days, revoke_grace_days, "
+		       "guard_percent, guard_max FROM property WHERE property_id = ?",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = 1;
+		goto out;
+	}
+	p->property_id = strdup(id);
+	p->timezone = dup_col(st, 0);
+	p->unit_sync = sqlite3_column_int(st, 1);
+	n = strlen(db_col_text(st, 2)) + 3;
+	p->exclude = malloc(n);
+	if (p->exclude)
+		snprintf(p->exclude, n, ",%s,", db_col_text(st, 2));
+	p->lead_days = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 3);
+	p->grace_days = sqlite3_column_int(st, 4);
+	p->guard_percent = sqlite3_column_int(st, 5);
+	p->guard_max = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
+	if (!p->property_id || !p->timezone || !p->exclude) {
+		err_set("out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Choose the property's snapshot: the newest of the --snapshot ids that
+ * covers it, or without --snapshot the newest staged one.
+ */
+static int policy_snapshot(sqlite3 *db, struct policy *p, const long long *snaps, int n_snaps)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (db_prepare(db,
+		       "SELECT sp.snapshot_id, sp.people, s.source_name, s.sha256, s.dialect "
+		       "FROM snapshot_property sp JOIN snapshot s USING (snapshot_id) "
+		       "WHERE sp.property_id = ? AND s.status = 'staged' ORDER BY sp.snapshot_id DESC",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
+	p->prev_people = -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		long long id = sqlite3_column_int64(st, 0);
+		int wanted = n_snaps == 0;
+
+		for (int i = 0; i < n_snaps && !wanted; i++)
+			wanted = snaps[i] == id;
+		if (p->snapshot_id) {
+			/* the one before the chosen snapshot: for the shrink check */
+			p->prev_people = sqlite3_column_int(st, 1);
+			break;
+		}
+		if (!wanted)
+			continue;
+		p->snapshot_id = id;
+		p->people = sqlite3_column_int(st, 1);
+		p->source_name = dup_col(st, 2);
+		p->sha256 = dup_col(st, 3);
+		p->dialect = dup_col(st, 4);
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void tally_count(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	json_object_set_new(obj, key, json_integer(v ? json_integer_value(v) + 1 : 1));
+}
+
+/* Record an exception for the property (written sorted at the end). */
+static int add_exception(struct run *r, struct tally *t, const char *kind, const char *property_id,
+			 const char *unit, const char *person, const char *detail)
+{
+	sqlite3_stmt *st = r->exc;
+
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, property_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, person ? person : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, unit ? unit : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, detail, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(r->db));
+		return -1;
+	}
+	tally_count(t->exceptions, kind);
+	return 0;
+}
+
+/* Write one delta row and remember it for `unitsync explain`. */
+static int emit(struct run *r, struct tally *t, struct delta_row *d, long long snapshot_id,
+		const char *source_ref)
+{
+	sqlite3_stmt *st = r->history;
+
+	d->seq = ++r->seq;
+	delta_write_row(r->delta, d);
+	t->ops[d->op]++;
+	tally_count(t->reasons, d->reason);
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, r->run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, d->seq);
+	sqlite3_bind_text(st, 3, delta_op_name(d->op), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, d->property_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, d->pms_person_id, -1, SQLITE_TRANSIENT);
+	db_bind_text_or_null(st, 6, d->pms_unit_id);
+	db_bind_text_or_null(st, 7, d->latch_unit_id);
+	sqlite3_bind_text(st, 8, d->reason, -1, SQLITE_TRANSIENT);
+	db_bind_text_or_null(st, 9, d->group_id);
+	sqlite3_bind_text(st, 10, d->effective_date, -1, SQLITE_TRANSIENT);
+	if (snapshot_id)
+		sqlite3_bind_int64(st, 11, snapshot_id);
+	else
+		sqlite3_bind_null(st, 11);
+	db_bind_text_or_null(st, 12, source_ref);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(r->db));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * DESIGN.md §6: is a person with status STATUS eligible on the as-of date?
+ * Sets *why to the UNASSIGN reason when not.
+ */
+static int eligible(const struct policy *p, const char *status, const char *move_in,
+		    const char *move_out, const char **why)
+{
+	char key[32], edge[DATE_LEN + 1];
+
+	snprintf(key, sizeof(key), ",%s,", status);
+	if (strstr(p->exclude, key)) {
+		*why = "status_excluded";
+		return 0;
+	}
+	if (!strcmp(status, "current") || !strcmp(status, "notice") || !strcmp(status, "eviction")) {
+		if (*move_out) {
+			/* access lasts through the move-out day plus the grace days */
+			date_add_days(move_out, p->grace_days, edge);
+			if (strcmp(edge, p->as_of) < 0) {
+				*why = "move_out";
+				return 0;
+			}
+		}
+		return 1;
+	}
+	if (!strcmp(status, "future") || !strcmp(status, "applicant")) {
+		if (p->lead_days < 0 || !*move_in) {
+			*why = "status_change";
+			return 0;
+		}
+		date_add_days(move_in, -p->lead_days, edge);
+		if (strcmp(p->as_of, edge) < 0) {
+			*why = "status_change";
+			return 0;
+		}
+		return 1;
+	}
+	*why = !strcmp(status, "past") ? "move_out" : "status_change";
+	return 0;
+}
+
+/*
+ * Pass 1: decide every person of the snapshot into temp table want, and
+ * record person-level exceptions.
+ */
+static int decide_people(struct run *r, struct tally *t, const struct policy *p)
+{
+	sqlite3_stmt *st = NULL, *ins = NULL;
+	int rc = -1, step;
+
+	if (db_exec(r->db, "DELETE FROM temp.want") < 0)
+		goto out;
+	if (db_prepare(r->db,
+		       "SELECT p.pms_person_id, p.pms_unit_id, p.role, "
+		       "  COALESCE(CASE WHEN p.role IN ('roommate', 'occupant', 'minor') THEN "
+		       "    (SELECT h.status FROM stg_person h WHERE h.snapshot_id = p.snapshot_id "
+		       "     AND h.property_id = p.property_id AND h.household_id = p.household_id "
+		       "     AND h.role = 'primary' ORDER BY h.pms_person_id LIMIT 1) END, p.status), "
+		       "  p.status_raw, p.email, p.phone, p.first_name, p.last_name, p.move_in, "
+		       "  p.move_out, p.expected_move_out, m.latch_unit_id, u.latch_user_id, u.email, "
+		       "  p.source_ref "
+		       "FROM stg_person p "
+		       "LEFT JOIN unit_map m ON m.property_id = p.property_id AND m.pms_unit_id = p.pms_unit_id "
+		       "LEFT JOIN person_user u ON u.property_id = p.property_id "
+		       "  AND u.pms_person_id = p.pms_person_id "
+		       "WHERE p.snapshot_id = ? AND p.property_id = ? ORDER BY p.pms_person_id",
+		       &st) < 0 ||
+	    db_prepare(r->db,
+		       "INSERT INTO temp.want (pms_person_id, pms_unit_id, latch_unit_id, latch_user_id, "
+		       "sync, hold, why, email, email_key, phone, first_name, last_name, source_ref) "
+		       "VALUES (?,?,?,?,?,?,?,?,lower(?8),?,?,?,?)",
+		       &ins) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, p->snapshot_id);
+	sqlite3_bind_text(st, 2, p->property_id, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *person = db_col_text(st, 0), *unit = db_col_text(st, 1);
+		const char *role = db_col_text(st, 2), *status = db_col_text(st, 3);
+		const char *raw = db_col_text(st, 4), *email = db_col_text(st, 5);
+		const char *phone = db_col_text(st, 6), *move_in = db_col_text(st, 9);
+		const char *move_out = db_col_text(st, 10), *expected_out = db_col_text(st, 11);
+		const char *latch_unit = db_col_text(st, 12), *user = db_col_text(st, 13);
+		const char *user_email = db_col_text(st, 14);
+		const char *why = "";
+		char detail[512];
+		int sync = 0, hold = 0;
+
+		if (!strcmp(role, "guarantor")) {
+			why = "guarantor";
+		} else if (eligible(p, status, move_in, move_out, &why)) {
+			sync = 1;
+			if (!*latch_unit) {
+				snprintf(detail, sizeof(detail), "unit '%s' has no Latch unit mapped", unit);
+				if (add_exception(r, t, "unmapped_unit", p->property_id, unit, person, detail) < 0)
+					goto out;
+				sync = 0;
+				why = "mapping_removed";
+			} else if (*user && *user_email && *email && strcasecmp(user_email, email)) {
+				/* a changed e-mail is a question for a person, never a re-create */
+				snprintf(detail, sizeof(detail),
+					 "e-mail changed from '%s' to '%s' since the Latch user was matched",
+					 user_email, email);
+				if (add_exception(r, t, "email_mismatch", p->property_id, unit, person, detail) < 0)
+					goto out;
+				hold = 1;
+			} else if (!*user && !*email && !*phone) {
+				if (add_exception(r, t, "missing_contact", p->property_id, unit, person,
+						  !strcmp(role, "minor") ? "minor without e-mail or phone"
+									 : "neither e-mail nor phone") < 0)
+					goto out;
+				sync = 0;
+				why = "missing_contact";
+			}
+			if (*expected_out && !*move_out && strcmp(expected_out, p->as_of) < 0 &&
+			    (!strcmp(status, "current") || !strcmp(status, "notice") ||
+			     !strcmp(status, "eviction"))) {
+				snprintf(detail, sizeof(detail),
+					 "expected move-out %s has passed with no actual move-out; access kept",
+					 expected_out);
+				if (add_exception(r, t, "overdue_move_out", p->property_id, unit, person, detail) < 0)
+					goto out;
+			}
+		} else if (!strcmp(status, "unknown")) {
+			snprintf(detail, sizeof(detail), "unknown lease status '%s'", raw);
+			if (add_exception(r, t, "unknown_status", p->property_id, unit, person, detail) < 0)
+				goto out;
+		}
+		sqlite3_reset(ins);
+		sqlite3_bind_text(ins, 1, person, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 2, unit, -1, SQLITE_TRANSIENT);
+		db_bind_text_or_null(ins, 3, latch_unit);
+		db_bind_text_or_null(ins, 4, user);
+		sqlite3_bind_int(ins, 5, sync);
+		sqlite3_bind_int(ins, 6, hold);
+		sqlite3_bind_text(ins, 7, why, -1, SQLITE_STATIC);
+		db_bind_text_or_null(ins, 8, email);
+		db_bind_text_or_null(ins, 9, phone);
+		db_bind_text_or_null(ins, 10, db_col_text(st, 7));
+		db_bind_text_or_null(ins, 11, db_col_text(st, 8));
+		sqlite3_bind_text(ins, 12, db_col_text(st, 15), -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			err_set("database: %s", sqlite3_errmsg(r->db));
+			goto out;
+		}
+	}
+	if (step != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(r->db));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	return rc;
+}
+
+/*
+ * Residents sharing one e-mail (any letter case) cannot be told apart by
+ * Latch: neither is synced, both are reported.
+ */
+static int hold_duplicate_emails(struct run *r, struct tally *t, const struct policy *p)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (db_prepare(r->db,
+		       "SELECT w.pms_person_id, w.pms_unit_id, w.email, "
+		       "  (SELECT group_concat(o.pms_person_id, ' ') FROM (SELECT pms_person_id FROM temp.want o "
+		       "   WHERE o.email_key = w.email_key AND o.pms_person_id <> w.pms_person_id "
+		       "   AND o.sync = 1 ORDER BY o.pms_person_id) o) "
+		       "FROM temp.want w WHERE w.sync = 1 AND w.email_key IN "
+		       "  (SELECT email_key FROM temp.want WHERE sync = 1 AND email_key IS NOT NULL "
+		       "   GROUP BY email_key HAVING count(*) > 1) ORDER BY w.pms_person_id",
+		       &st) < 0)
+		goto out;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char detail[1024];
+
+		snprintf(detail, sizeof(detail), "e-mail '%s' is shared with %s", db_col_text(st, 2),
+			 db_col_text(st, 3));
+		if (add_exception(r, t, "duplicate_email", p->property_id, db_col_text(st, 1),
+				  db_col_text(st, 0), detail) < 0)
+			goto out;
+	}
+	if (db_exec(r->db,
+		    "UPDATE temp.want SET hold = 1 WHERE sync = 1 AND email_key IN "
+		    "(SELECT email_key FROM temp.want WHERE sync = 1 AND email_key IS NOT NULL "
+		    "GROUP BY email_key HAVING count(*) > 1)") < 0)
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* One current assignment of a person. */
+struct held {
+	char person[256], latch_unit[256], pms_unit[256], user[256];
+};
+
+/*
+ * Pass 2: merge the wanted assignments (temp.want) with unitsync's current
+ * ones (assignment), both in person-id order, and write the delta.
+ */
+static int diff_people(struct run *r, struct tally *t, const struct policy *p)
+{
+	sqlite3_stmt *w = NULL, *a = NULL;
+	int wstep, astep, rc = -1;
+
+	if (db_prepare(r->db,
+		       "SELECT pms_person_id, pms_unit_id, latch_unit_id, latch_user_id, sync, hold, why, "
+		       "email, phone, first_name, last_name, source_ref FROM temp.want "
+		       "ORDER BY pms_person_id",
+		       &w) < 0 ||
+	    db_prepare(r->db,
+		       "SELECT pms_person_id, latch_unit_id, pms_unit_id, latch_user_id FROM assignment "
+		       "WHERE property_id = ? ORDER BY pms_person_id, latch_unit_id",
+		       &a) < 0)
+		goto out;
+	sqlite3_bind_text(a, 1, p->property_id, -1, SQLITE_STATIC);
+	wstep = sqlite3_step(w);
+	astep = sqlite3_step(a);
+	while (wstep == SQLITE_ROW || astep == SQLITE_ROW) {
+		const char *wp = wstep == SQLITE_ROW ? db_col_text(w, 0) : NULL;
+		const char *ap = astep == SQLITE_ROW ? db_col_text(a, 0) : NULL;
+		int c = !wp ? 1 : !ap ? -1 : strcmp(wp, ap);
+		char person[256];
+		int has_want = c <= 0, sync = 0, hold = 0, kept = 0;
+		const char *want_unit = "", *why = "not_in_export", *ref = NULL;
+		struct delta_row d = { .property_id = p->property_id, .effective_date = p->as_of };
+		char group[64] = "";
+		struct held cur[8];
+		int n_cur = 0;
+
+		snprintf(person, sizeof(person), "%s", c <= 0 ? wp : ap);
+		if (has_want) {
+			sync = sqlite3_column_int(w, 4);
+			hold = sqlite3_column_int(w, 5);
+			want_unit = sync ? db_col_text(w, 2) : "";
+			why = db_col_text(w, 6);
+			ref = db_col_text(w, 11);
+		}
+		/* this person's current assignments (rarely more than one) */
+		while (astep == SQLITE_ROW && !strcmp(db_col_text(a, 0), person)) {
+			if (n_cur < (int)(sizeof(cur) / sizeof(cur[0]))) {
+				snprintf(cur[n_cur].latch_unit, sizeof(cur[n_cur].latch_unit), "%s",
+					 db_col_text(a, 1));
+				snprintf(cur[n_cur].pms_unit, sizeof(cur[n_cur].pms_unit), "%s",
+					 db_col_text(a, 2));
+				snprintf(cur[n_cur].user, sizeof(cur[n_cur].user), "%s", db_col_text(a, 3));
+				n_cur++;
+			}
+			t->assignments++;
+			astep = sqlite3_step(a);
+		}
+		if (hold)
+			goto next;
+		for (int i = 0; i < n_cur; i++)
+			kept |= *want_unit && !strcmp(cur[i].latch_unit, want_unit);
+		if (*want_unit && !kept) {
+			const char *user = db_col_text(w, 3);
+
+			if (!*user) {
+				d.op = DELTA_USER_CREATE;
+				d.pms_unit_id = db_col_text(w, 1);
+				d.pms_person_id = person;
+				d.latch_user_id = "";
+				d.reason = n_cur ? "transfer" : "move_in";
+				d.email = db_col_text(w, 7);
+				d.phone = db_col_text(w, 8);
+				d.first_name = db_col_text(w, 9);
+				d.last_name = db_col_text(w, 10);
+				if (emit(r, t, &d, p->snapshot_id, ref) < 0)
+					goto out;
+				d.email = d.phone = d.first_name = d.last_name = "";
+			}
+			d.op = DELTA_ASSIGN;
+			d.pms_unit_id = db_col_text(w, 1);
+			d.latch_unit_id = want_unit;
+			d.pms_person_id = person;
+			d.latch_user_id = user;
+			d.reason = "move_in";
+			if (n_cur) {
+				/* make before break: the ASSIGN goes first, the UNASSIGN after */
+				snprintf(group, sizeof(group), "g%ld", r->seq + 1);
+				d.reason = strcmp(cur[0].pms_unit, d.pms_unit_id) ? "transfer"
+										  : "mapping_changed";
+				d.group_id = group;
+			}
+			if (emit(r, t, &d, p->snapshot_id, ref) < 0)
+				goto out;
+		}
+		for (int i = 0; i < n_cur; i++) {
+			if (*want_unit && !strcmp(cur[i].latch_unit, want_unit))
+				continue;
+			d.op = DELTA_UNASSIGN;
+			d.pms_unit_id = cur[i].pms_unit;
+			d.latch_unit_id = cur[i].latch_unit;
+			d.pms_person_id = person;
+			d.latch_user_id = cur[i].user;
+			d.group_id = group;
+			d.email = d.phone = d.first_name = d.last_name = "";
+			if (*want_unit)
+				d.reason = strcmp(cur[i].pms_unit, db_col_text(w, 1)) ? "transfer"
+										     : "mapping_changed";
+			else
+				d.reason = why;
+			if (!p->unit_sync) {
+				char detail[512];
+
+				snprintf(detail, sizeof(detail),
+					 "unit sync is off: removal from Latch unit '%s' (%s) withheld",
+					 cur[i].latch_unit, d.reason);
+				if (add_exception(r, t, "unit_sync_disabled", p->property_id, cur[i].pms_unit,
+						  person, detail) < 0)
+					goto out;
+				continue;
+			}
+			if (emit(r, t, &d, p->snapshot_id, ref) < 0)
+				goto out;
+		}
+next:
+		if (has_want)
+			wstep = sqlite3_step(w);
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(w);
+	sqlite3_finalize(a);
+	return rc;
+}
+
+/* Transform one property into the open delta; fills T. */
+static int transform_property(struct run *r, struct tally *t, const struct policy *p)
+{
+	if (!p->snapshot_id || p->people == 0) {
+		char detail[256];
+		sqlite3_stmt *st = NULL;
+		long n = 0;
+
+		/* without tonight's export nobody can be judged: remove nobody */
+		if (db_prepare(r->db, "SELECT count(*) FROM assignment WHERE property_id = ?", &st) < 0)
+			return -1;
+		sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+		t->assignments = n;
+		snprintf(detail, sizeof(detail), "%s; %ld assignments left as they are",
+			 p->snapshot_id ? "tonight's export has no residents for this property"
+					: "no staged snapshot for this property",
+			 n);
+		return add_exception(r, t, "property_missing", p->property_id, "", "", detail);
+	}
+	if (decide_people(r, t, p) < 0 || hold_duplicate_emails(r, t, p) < 0 ||
+	    diff_people(r, t, p) < 0)
+		return -1;
+	return 0;
+}
+
+/* The safety guard's verdict for one property: NULL when ok. */
+static json_t *guard_reasons(const struct policy *p, const struct tally *t)
+{
+	json_t *why = json_array();
+	long un = t->ops[DELTA_UNASSIGN];
+	char msg[256];
+
+	if (t->assignments >= 10 && un * 100 > (long)p->guard_percent * t->assignments) {
+		snprintf(msg, sizeof(msg), "%ld removals of %ld current assignments exceed %d%%", un,
+			 t->assignments, p->guard_percent);
+		json_array_append_new(why, json_string(msg));
+	}
+	if (p->guard_max >= 0 && un > p->guard_max) {
+		snprintf(msg, sizeof(msg), "%ld removals exceed guard-max %d", un, p->guard_max);
+		json_array_append_new(why, json_string(msg));
+	}
+	if (p->prev_people > 0 && p->snapshot_id &&
+	    (p->prev_people - p->people) * 100 > (long)p->guard_percent * p->prev_people) {
+		snprintf(msg, sizeof(msg), "export shrank from %ld to %ld people, more than %d%%",
+			 p->prev_people, p->people, p->guard_percent);
+		json_array_append_new(why, json_string(msg));
+	}
+	if (json_array_size(why) == 0) {
+		json_decref(why);
+		return NULL;
+	}
+	return why;
+}
+
+/* Hash of the mapping rows and policies of the run's properties. */
+static int inputs_hash(sqlite3 *db, const char *sql, struct policy *ps, int n, char out[65])
+{
+	struct sha256 h;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sha256_init(&h) < 0)
+		return -1;
+	if (db_prepare(db, sql, &st) < 0)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, ps[i].property_id, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			for (int c = 0; c < sqlite3_column_count(st); c++) {
+				const char *v = db_col_text(st, c);
+
+				sha256_update(&h, v, strlen(v) + 1);
+			}
+			sha256_update(&h, "\n", 1);
+		}
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sha256_final(&h, out);
+	return rc;
+}
+
+/* Write exceptions.csv from temp.exc in a stable order. */
+static int write_exceptions(sqlite3 *db, FILE *fp)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (db_prepare(db,
+		       "SELECT kind, property_id, pms_unit_id, pms_person_id, detail FROM temp.exc "
+		       "ORDER BY property_id, pms_person_id, kind, pms_unit_id, detail",
+		       &st) < 0)
+		return -1;
+	exceptions_write_header(fp);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		exceptions_write_row(fp, db_col_text(st, 0), db_col_text(st, 1), db_col_text(st, 2),
+				     db_col_text(st, 3), db_col_text(st, 4));
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int write_json(const char *path, json_t *obj)
+{
+	struct dur_file f;
+	char *text = json_dumps(obj, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+	if (!text) {
+		err_set("out of memory");
+		return -1;
+	}
+	if (dur_open(&f, path, 0640) < 0) {
+		free(text);
+		return -1;
+	}
+	fputs(text, f.fp);
+	fputc('\n', f.fp);
+	free(text);
+	return dur_commit(&f);
+}
+
+static int write_sums(const char *dir)
+{
+	static const char *const names[] = { "delta.csv", "exceptions.csv", "manifest.json" };
+	struct dur_file f;
+	char path[PATH_MAX], hex[65];
+	long long size;
+
+	snprintf(path, sizeof(path), "%s/SHA256SUMS", dir);
+	if (dur_open(&f, path, 0640) < 0)
+		return -1;
+	for (int i = 0; i < 3; i++) {
+		char file[PATH_MAX];
+
+		snprintf(file, sizeof(file), "%s/%s", dir, names[i]);
+		if (sha256_file(file, hex, &size) < 0) {
+			dur_abort(&f);
+			return -1;
+		}
+		fprintf(f.fp, "%s  %s\n", hex, names[i]);
+	}
+	return dur_commit(&f);
+}
+
+/* Record the run in the state database (one transaction with the history). */
+static int record_run(sqlite3 *db, const char *run_id, const char *dir, const char *as_of,
+		      const char *delta_sha, long rows, const char *guard, struct policy *ps, int n)
+{
+	sqlite3_stmt *st = NULL;
+	char now[32];
+	int rc = -1;
+
+	db_now(now, sizeof(now));
+	if (db_prepare(db,
+		       "INSERT INTO run (run_id, run_dir, as_of, delta_sha256, delta_rows, guard, created_at) "
+		       "VALUES (?,?,?,?,?,?,?)",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, dir, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, as_of, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, delta_sha, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, rows);
+	sqlite3_bind_text(st, 6, guard, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto db_error;
+	sqlite3_finalize(st);
+	if (db_prepare(db, "INSERT INTO run_input (run_id, property_id, snapshot_id) VALUES (?,?,?)",
+		       &st) < 0)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ps[i].property_id, -1, SQLITE_STATIC);
+		if (ps[i].snapshot_id)
+			sqlite3_bind_int64(st, 3, ps[i].snapshot_id);
+		else
+			sqlite3_bind_null(st, 3);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto db_error;
+	}
+	rc = 0;
+	goto out;
+db_error:
+	err_set("database: %s", sqlite3_errmsg(db));
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int make_run_id(char *out, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[32], seed[96], hex[65];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(seed, sizeof(seed), "%s.%ld.%ld", when, ts.tv_nsec, (long)getpid());
+	if (sha256_hex(seed, strlen(seed), hex) < 0)
+		return -1;
+	snprintf(out, size, "%s-%.6s", when, hex);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "as-of", required_argument, NULL, 'a' },
+		{ "property", required_argument, NULL, 'p' },
+		{ "snapshot", required_argument, NULL, 's' },
+		{ "out", required_argument, NULL, 'o' },
+		CLI_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_common cli;
+	const char *as_of = NULL, *out_dir = "runs";
+	const char *props[MAX_LIST];
+	long long snaps[MAX_LIST];
+	int n_props = 0, n_snaps = 0, n_policies = 0, opt, rc = US_EXIT_USAGE, in_tx = 0;
+	struct policy *ps = NULL;
+	struct tally *ts = NULL;
+	struct run r = { 0 };
+	struct dur_file df = { 0 }, ef = { 0 };
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char dir[PATH_MAX], path[PATH_MAX], delta_sha[65], mapping_sha[65], policy_sha[65];
+	char abs_dir[PATH_MAX];
+	json_t *manifest = NULL, *jprops, *jinputs, *jheld, *totals_op, *totals_reason, *totals_exc;
+	long long size;
+	int held = 0;
+
+	cli_common_init(&cli, "unitsync-transform", usage);
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		char *end;
+		int c;
+
+		switch (opt) {
+		case 'a':
+			if (!date_valid(optarg)) {
+				cli_usage_error(&cli, "--as-of takes a date YYYY-MM-DD, not '%s'", optarg);
+				goto out;
+			}
+			as_of = optarg;
+			break;
+		case 'p':
+			if (n_props == MAX_LIST) {
+				cli_usage_error(&cli, "more than %d --property options", MAX_LIST);
+				goto out;
+			}
+			props[n_props++] = optarg;
+			break;
+		case 's':
+			if (n_snaps == MAX_LIST) {
+				cli_usage_error(&cli, "more than %d --snapshot options", MAX_LIST);
+				goto out;
+			}
+			snaps[n_snaps] = strtoll(optarg, &end, 10);
+			if (*end || snaps[n_snaps] <= 0) {
+				cli_usage_error(&cli, "--snapshot takes a snapshot id, not '%s'", optarg);
+				goto out;
+			}
+			n_snaps++;
+			break;
+		case 'o':
+			out_dir = optarg;
+			break;
+		default:
+			c = cli_common_option(&cli, opt, optarg);
+			if (c == 1)
+				rc = US_EXIT_OK;
+			if (c != 0)
+				goto out;
+		}
+	}
+	if (optind < argc) {
+		cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	rc = US_EXIT_CONFIG;
+	if (db_open(cli.db_path, 0, &db) < 0)
+		goto fail;
+
+	/* the properties of this run, in id order */
+	if (db_prepare(db,
+		       n_props ? "SELECT ?1 WHERE EXISTS (SELECT 1 FROM property WHERE property_id = ?1)"
+		       : n_snaps ? "SELECT DISTINCT property_id FROM snapshot_property WHERE snapshot_id = ?1"
+				 : "SELECT property_id FROM property ORDER BY property_id",
+		       &st) < 0)
+		goto fail;
+	ps = calloc(MAX_LIST * 16, sizeof(*ps));
+	ts = calloc(MAX_LIST * 16, sizeof(*ts));
+	if (!ps || !ts) {
+		err_set("out of memory");
+		goto fail;
+	}
+	for (int i = 0; i < (n_props ? n_props : n_snaps ? n_snaps : 1); i++) {
+		sqlite3_reset(st);
+		if (n_props)
+			sqlite3_bind_text(st, 1, props[i], -1, SQLITE_STATIC);
+		else if (n_snaps)
+			sqlite3_bind_int64(st, 1, snaps[i]);
+		if (n_props && sqlite3_step(st) != SQLITE_ROW) {
+			log_error("unknown property '%s' (add it with 'unitsync property add')", props[i]);
+			rc = US_EXIT_DATAERR;
+			goto out;
+		}
+		if (n_props) {
+			sqlite3_reset(st);
+		}
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *id = db_col_text(st, 0);
+			int dup = 0, lr;
+
+			for (int k = 0; k < n_policies; k++)
+				dup |= !strcmp(ps[k].property_id, id);
+			if (dup)
+				continue;
+			if (n_policies == MAX_LIST * 16) {
+				err_set("more than %d properties in one run: use --property or shards",
+					MAX_LIST * 16);
+				goto fail;
+			}
+			lr = policy_load(db, id, &ps[n_policies]);
+			if (lr < 0)
+				goto fail;
+			if (lr == 1) {
+				log_error("snapshot names property '%s', which is not configured "
+					  "(add it with 'unitsync property add')",
+					  id);
+				rc = US_EXIT_DATAERR;
+				goto out;
+			}
+			n_policies++;
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (n_policies == 0) {
+		log_error("no properties to transform (add one with 'unitsync property add')");
+		rc = US_EXIT_DATAERR;
+		goto out;
+	}
+	/* sort by id: the delta's order must not depend on the command line */
+	for (int i = 1; i < n_policies; i++)
+		for (int k = i; k > 0 && strcmp(ps[k - 1].property_id, ps[k].property_id) > 0; k--) {
+			struct policy tmp = ps[k];
+
+			ps[k] = ps[k - 1];
+			ps[k - 1] = tmp;
+		}
+	for (int i = 0; i < n_policies; i++) {
+		if (as_of)
+			snprintf(ps[i].as_of, sizeof(ps[i].as_of), "%s", as_of);
+		else if (date_today(ps[i].timezone, ps[i].as_of) < 0)
+			goto fail;
+		if (policy_snapshot(db, &ps[i], snaps, n_snaps) < 0)
+			goto fail;
+	}
+
+	/* the run directory */
+	if (make_run_id(r.run_id, sizeof(r.run_id)) < 0)
+		goto fail;
+	if (dur_mkdir(out_dir, 0750) < 0)
+		goto fail;
+	snprintf(dir, sizeof(dir), "%s/%s", out_dir, r.run_id);
+	if (dur_mkdir(dir, 0750) < 0)
+		goto fail;
+	if (!realpath(dir, abs_dir))
+		snprintf(abs_dir, sizeof(abs_dir), "%s", dir);
+	snprintf(path, sizeof(path), "%s/delta.csv", dir);
+	if (dur_open(&df, path, 0640) < 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/exceptions.csv", dir);
+	if (dur_open(&ef, path, 0640) < 0)
+		goto fail;
+	r.db = db;
+	r.delta = df.fp;
+	delta_write_header(df.fp);
+
+	if (db_exec(db,
+		    "CREATE TEMP TABLE IF NOT EXISTS want (pms_person_id TEXT PRIMARY KEY, pms_unit_id TEXT, "
+		    "latch_unit_id TEXT, latch_user_id TEXT, sync INTEGER, hold INTEGER, why TEXT, "
+		    "email TEXT, email_key TEXT, phone TEXT, first_name TEXT, last_name TEXT, "
+		    "source_ref TEXT);"
+		    "CREATE INDEX IF NOT EXISTS temp.want_email ON want (email_key);"
+		    "CREATE TEMP TABLE IF NOT EXISTS exc (property_id TEXT, pms_person_id TEXT, kind TEXT, "
+		    "pms_unit_id TEXT, detail TEXT);") < 0 ||
+	    db_exec(db, "BEGIN IMMEDIATE") < 0)
+		goto fail;
+	in_tx = 1;
+	if (db_prepare(db,
+		       "INSERT INTO delta_history (run_id, seq, op, property_id, pms_person_id, pms_unit_id, "
+		       "latch_unit_id, reason, group_id, effective_date, snapshot_id, source_ref) "
+		       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+		       &r.history) < 0 ||
+	    db_prepare(db,
+		       "INSERT INTO temp.exc (property_id, pms_person_id, kind, pms_unit_id, detail) "
+		       "VALUES (?,?,?,?,?)",
+		       &r.exc) < 0)
+		goto fail;
+	for (int i = 0; i < n_policies; i++) {
+		ts[i].reasons = json_object();
+		ts[i].exceptions = json_object();
+		if (transform_property(&r, &ts[i], &ps[i]) < 0)
+			goto fail;
+	}
+	if (write_exceptions(db, ef.fp) < 0)
+		goto fail;
+	if (dur_commit(&df) < 0 || dur_commit(&ef) < 0)
+		goto fail;
+
+	/* the manifest */
+	snprintf(path, sizeof(path), "%s/delta.csv", dir);
+	if (sha256_file(path, delta_sha, &size) < 0)
+		goto fail;
+	if (inputs_hash(db,
+			"SELECT property_id, pms_unit_id, latch_unit_id FROM unit_map "
+			"WHERE property_id = ? ORDER BY pms_unit_id",
+			ps, n_policies, mapping_sha) < 0 ||
+	    inputs_hash(db,
+			"SELECT property_id, latch_building, timezone, unit_sync, exclude_status, "
+			"grant_lead_days, revoke_grace_days, guard_percent, guard_max FROM property "
+			"WHERE property_id = ?",
+			ps, n_policies, policy_sha) < 0)
+		goto fail;
+	manifest = json_object();
+	jprops = json_array();
+	jinputs = json_array();
+	jheld = json_array();
+	totals_op = json_object();
+	totals_reason = json_object();
+	totals_exc = json_object();
+	for (int op = 0; op < 3; op++)
+		json_object_set_new(totals_op, delta_op_name((enum delta_op)op), json_integer(0));
+	for (int i = 0; i < n_policies; i++) {
+		json_t *jp = json_object(), *ops = json_object(), *why = guard_reasons(&ps[i], &ts[i]);
+		const char *k;
+		json_t *v;
+
+		for (int op = 0; op < 3; op++) {
+			const char *name = delta_op_name((enum delta_op)op);
+
+			json_object_set_new(ops, name, json_integer(ts[i].ops[op]));
+			json_object_set_new(totals_op, name,
+					    json_integer(json_integer_value(json_object_get(totals_op, name)) +
+							 ts[i].ops[op]));
+		}
+		json_object_foreach(ts[i].reasons, k, v)
+		{
+			json_t *o = json_object_get(totals_reason, k);
+
+			json_object_set_new(totals_reason, k,
+					    json_integer((o ? json_integer_value(o) : 0) + json_integer_value(v)));
+		}
+		json_object_foreach(ts[i].exceptions, k, v)
+		{
+			json_t *o = json_object_get(totals_exc, k);
+
+			json_object_set_new(totals_exc, k,
+					    json_integer((o ? json_integer_value(o) : 0) + json_integer_value(v)));
+		}
+		json_object_set_new(jp, "property_id", json_string(ps[i].property_id));
+		json_object_set_new(jp, "as_of", json_string(ps[i].as_of));
+		json_object_set_new(jp, "timezone", json_string(ps[i].timezone));
+		json_object_set_new(jp, "unit_sync", json_boolean(ps[i].unit_sync));
+		json_object_set_new(jp, "snapshot_id",
+				    ps[i].snapshot_id ? json_integer(ps[i].snapshot_id) : json_null());
+		json_object_set_new(jp, "people", json_integer(ps[i].people));
+		json_object_set_new(jp, "assignments_before", json_integer(ts[i].assignments));
+		json_object_set_new(jp, "counts_by_op", ops);
+		json_object_set_new(jp, "counts_by_reason", json_incref(ts[i].reasons));
+		json_object_set_new(jp, "exceptions_by_kind", json_incref(ts[i].exceptions));
+		if (why) {
+			json_object_set_new(jp, "guard", json_pack("{s:s, s:o}", "verdict", "held", "why", why));
+			json_array_append_new(jheld, json_string(ps[i].property_id));
+			held = 1;
+		} else {
+			json_object_set_new(jp, "guard", json_pack("{s:s}", "verdict", "ok"));
+		}
+		json_array_append_new(jprops, jp);
+		if (ps[i].snapshot_id)
+			json_array_append_new(jinputs,
+					      json_pack("{s:I, s:s, s:s, s:s, s:s}", "snapshot_id",
+							(json_int_t)ps[i].snapshot_id, "property_id",
+							ps[i].property_id, "source_name", ps[i].source_name,
+							"sha256", ps[i].sha256, "dialect", ps[i].dialect));
+	}
+	{
+		char now[32], exc_sha[65];
+
+		db_now(now, sizeof(now));
+		snprintf(path, sizeof(path), "%s/exceptions.csv", dir);
+		if (sha256_file(path, exc_sha, &size) < 0)
+			goto fail;
+		json_object_set_new(manifest, "run_id", json_string(r.run_id));
+		json_object_set_new(manifest, "as_of", as_of ? json_string(as_of) : json_null());
+		json_object_set_new(manifest, "created_at", json_string(now));
+		json_object_set_new(manifest, "tool_version", json_string("unitsync " UNITSYNC_VERSION));
+		json_object_set_new(manifest, "inputs", jinputs);
+		json_object_set_new(manifest, "properties", jprops);
+		json_object_set_new(manifest, "mapping_sha256", json_string(mapping_sha));
+		json_object_set_new(manifest, "policy_sha256", json_string(policy_sha));
+		json_object_set_new(manifest, "delta_rows", json_integer(r.seq));
+		json_object_set_new(manifest, "counts_by_op", totals_op);
+		json_object_set_new(manifest, "counts_by_reason", totals_reason);
+		json_object_set_new(manifest, "exceptions_by_kind", totals_exc);
+		json_object_set_new(manifest, "files",
+				    json_pack("{s:s, s:s}", "delta.csv", delta_sha, "exceptions.csv", exc_sha));
+		json_object_set_new(manifest, "guard",
+				    json_pack("{s:s, s:o}", "verdict", held ? "held" : "ok", "held_properties",
+					      jheld));
+	}
+	snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	if (write_json(path, manifest) < 0 || write_sums(dir) < 0)
+		goto fail;
+	if (record_run(db, r.run_id, abs_dir, as_of ? as_of : ps[0].as_of, delta_sha, r.seq,
+		       held ? "held" : "ok", ps, n_policies) < 0)
+		goto fail;
+	sqlite3_finalize(r.history);
+	sqlite3_finalize(r.exc);
+	r.history = r.exc = NULL;
+	if (db_exec(db, "COMMIT") < 0)
+		goto fail;
+	in_tx = 0;
+
+	for (int i = 0; i < n_policies; i++) {
+		json_t *g = json_object_get(json_array_get(json_object_get(manifest, "properties"), (size_t)i),
+					    "guard");
+
+		printf("%s: as of %s, snapshot %lld: %ld USER_CREATE, %ld ASSIGN, %ld UNASSIGN, "
+		       "%zu exception kinds%s\n",
+		       ps[i].property_id, ps[i].as_of, ps[i].snapshot_id, ts[i].ops[DELTA_USER_CREATE],
+		       ts[i].ops[DELTA_ASSIGN], ts[i].ops[DELTA_UNASSIGN], json_object_size(ts[i].exceptions),
+		       strcmp(json_string_value(json_object_get(g, "verdict")), "held")
+			       ? ""
+			       : " - HELD by the safety guard (see manifest.json; 'unitsync approve')");
+	}
+	printf("%s\n", abs_dir);
+	rc = US_EXIT_OK;
+	goto out;
+fail:
+	log_error("%s", err_msg());
+out:
+	if (df.fp)
+		dur_abort(&df);
+	if (ef.fp)
+		dur_abort(&ef);
+	sqlite3_finalize(st);
+	sqlite3_finalize(r.history);
+	sqlite3_finalize(r.exc);
+	if (in_tx)
+		db_exec(db, "ROLLBACK");
+	for (int i = 0; ps && i < n_policies; i++) {
+		policy_free(&ps[i]);
+		json_decref(ts[i].reasons);
+		json_decref(ts[i].exceptions);
+	}
+	free(ps);
+	free(ts);
+	json_decref(manifest);
+	db_close(db);
+	if (fclose(stdout) != 0 && rc == US_EXIT_OK)
+		rc = US_EXIT_CONFIG;
+	return rc;
+}
