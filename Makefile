@@ -15,6 +15,12 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv
 ALL_CFLAGS = $(WARN) $(CFLAGS) -Ilib $(PKG_CFLAGS)
+# `make V=1` shows the full compiler command lines
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
 
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=build/lib/%.o)
@@ -34,40 +40,49 @@ all: deps-check $(PROGS)
 
 build/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 build/libunitsync.a: $(LIB_OBJ)
-	rm -f $@
-	ar rcs $@ $(LIB_OBJ)
+	$(Q)rm -f $@
+	@echo "  AR      $@"
+	$(Q)ar rcs $@ $(LIB_OBJ)
 
 bin/unitsync: cli/unitsync.c build/libunitsync.a
 	@mkdir -p bin
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS)
 
 bin/unitsync-%: cli/%.c build/libunitsync.a
 	@mkdir -p bin
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS)
 
 bin/unitsync-%: extract/%.c build/libunitsync.a
 	@mkdir -p bin
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS)
 
 bin/unitsync-%: transform/%.c build/libunitsync.a
 	@mkdir -p bin
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS)
 
 bin/unitsync-%: load/%.c build/libunitsync.a
 	@mkdir -p bin
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS)
 
 bin/latch-sim: $(wildcard fixtures/latch-sim/*.c fixtures/latch-sim/*.h)
 	@mkdir -p bin
-	$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ fixtures/latch-sim/*.c \
+	@echo "  CC      $@"
+	$(Q)$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ fixtures/latch-sim/*.c \
 		$$(pkg-config --cflags --libs $(SIM_PKGS)) -lpthread
 
 build/tests/%: tests/unit/%.c build/libunitsync.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS) \
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS) \
 		$$(pkg-config --cflags --libs cmocka)
 
 # `make deps` installs the Debian packages of DESIGN.md §3 that are missing.
@@ -81,7 +96,7 @@ unit: all $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "# $$t"; $$t; done
 
 e2e: all
-	prove -f tests/e2e/
+	prove -f tests/e2e/t*.sh
 
 test: deps
 	$(MAKE) unit

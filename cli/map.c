@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char usage[] =
 	"usage: unitsync map add --property P [--by NAME] PMS_UNIT LATCH_UNIT\n"

@@ -93,9 +93,9 @@ static const char update_sql[] =
 
 /* Column names of SELECT_PROPERTY, as show and list print them. */
 static const char *const columns[] = {
-	"property_id",	   "latch_building",	"timezone",	 "unit_sync",
-	"exclude_status",  "grant_lead_days",	"revoke_grace_days", "guard_percent",
-	"guard_max",	   "created_at",	"updated_at",
+	"property_id", "latch_building", "timezone", "unit_sync", "exclude_status",
+	"grant_lead_days", "revoke_grace_days", "guard_percent", "guard_max",
+	"created_at", "updated_at",
 };
 #define N_SHOWN 9 /* list leaves out the two timestamps */
 

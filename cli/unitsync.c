@@ -68,7 +68,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (strchr(argv[i], '/') || argv[i][0] == '.') {
-		fprintf(stderr, "unitsync: '%s' is not a unitsync command\n", argv[i]);
+		fprintf(stderr, "unitsync: '%s' is not a unitsync command\n%s", argv[i], usage);
 		goto out;
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -80,8 +80,7 @@ int main(int argc, char **argv)
 	self[n] = '\0';
 	snprintf(target, sizeof(target), "%s/unitsync-%s", dirname(self), argv[i]);
 	if (access(target, X_OK) != 0) {
-		fprintf(stderr, "unitsync: '%s' is not a unitsync command; see 'unitsync --help'\n",
-			argv[i]);
+		fprintf(stderr, "unitsync: '%s' is not a unitsync command\n%s", argv[i], usage);
 		goto out;
 	}
 	args = calloc((size_t)(argc - i + nglobal + 1), sizeof(*args));

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,16 +169,31 @@ int config_load(struct config *c, const char *path)
 	memset(c, 0, sizeof(*c));
 	if (path) {
 		char *copy = strdup(path);
+		char abs[PATH_MAX];
 		FILE *fp;
 		int line;
 
-		if (!copy || !(ps.dir = strdup(dirname(copy)))) {
+		/* sources are relative to the config file, wherever we run from */
+		if (copy && realpath(dirname(copy), abs)) {
+			free(copy);
+			copy = strdup(abs);
+		} else if (copy) {
+			free(copy);
+			copy = strdup(path);
+			if (copy)
+				snprintf(copy, strlen(copy) + 1, "%s", dirname(copy));
+		}
+		if (!copy || !(ps.dir = strdup(copy))) {
 			free(copy);
 			err_set("out of memory");
 			goto out;
 		}
 		free(copy);
 		c->path = strdup(path);
+		if (!c->path) {
+			err_set("out of memory");
+			goto out;
+		}
 		fp = fopen(path, "r");
 		if (!fp) {
 			err_set("cannot open config '%s': %s", path, strerror(errno));

@@ -6,7 +6,8 @@
  *   base_url = https://api.example.com        ; UNITSYNC_LATCH_URL
  *   token_url = https://auth.example.com/token ; UNITSYNC_TOKEN_URL
  *   client_id = ...                            ; UNITSYNC_CLIENT_ID
- *   client_secret_file = /etc/unitsync/secret  ; UNITSYNC_CLIENT_SECRET (the value)
+ *   client_secret_file = /etc/unitsync/secret  ; UNITSYNC_CLIENT_SECRET_FILE, or
+ *                                              ; UNITSYNC_CLIENT_SECRET (the value)
  *   audience = ...
  *
  *   [property "ID"]        ; one per property the nightly job extracts

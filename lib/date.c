@@ -180,7 +180,18 @@ int date_tz_valid(const char *tz)
 	if (!*tz || tz[0] == '/' || strstr(tz, ".."))
 		return 0;
 	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	/* zone.tab, tzdata.zi and friends live there too: only TZif files are zones */
+	{
+		char magic[4] = { 0 };
+		FILE *fp = fopen(path, "rb");
+		int ok = fp && fread(magic, 1, 4, fp) == 4 && !memcmp(magic, "TZif", 4);
+
+		if (fp)
+			fclose(fp);
+		return ok;
+	}
 }
 
 int date_today(const char *tz, char out[DATE_LEN + 1])

@@ -111,8 +111,9 @@ const char *status_normalize(const char *raw)
 
 int status_valid(const char *s)
 {
-	for (size_t i = 0; i < 10; i++)
-		if (!strcmp(statuses[i].norm, s))
+	/* every normalized word maps to itself in the table */
+	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+		if (!strcmp(statuses[i].raw, s) && !strcmp(statuses[i].norm, s))
 			return 1;
 	return 0;
 }

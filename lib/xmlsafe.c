@@ -2,6 +2,8 @@
 #include "err.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +35,19 @@ int xmlx_open(struct xmlx *x, const char *path)
 	memset(x, 0, sizeof(*x));
 	x->path = path;
 	xmlSetExternalEntityLoader(refuse_entity);
+	{
+		struct stat st;
+
+		if (stat(path, &st) != 0) {
+			err_set("cannot open '%s': %s", path, strerror(errno));
+			return -1;
+		}
+		if (st.st_size == 0) {
+			err_set("'%s': empty file, expected XML", path);
+			return -1;
+		}
+		x->size = (long)st.st_size;
+	}
 	x->r = xmlReaderForFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_COMPACT);
 	if (!x->r) {
 		err_set("cannot open '%s' as XML", path);
@@ -110,10 +125,15 @@ enum xmlx_event xmlx_next(struct xmlx *x)
 			return XMLX_END_OF_FILE;
 		line = xmlTextReaderGetParserLineNumber(x->r);
 		if (rc <= 0) {
-			if (x->error[0])
-				err_set("%s", x->error);
+			const char *what = x->error[0] ? x->error : "malformed XML";
+
+			if (x->depth > 0 && xmlTextReaderByteConsumed(x->r) >= x->size)
+				err_set("%s (the file ends before its elements are closed: truncated)",
+					what);
+			else if (x->error[0])
+				err_set("%s", what);
 			else
-				err_set("'%s' line %d: malformed or truncated XML", x->path, line);
+				err_set("'%s' line %d: %s", x->path, line, what);
 			return XMLX_ERROR;
 		}
 		switch (xmlTextReaderNodeType(x->r)) {

@@ -29,6 +29,7 @@ struct xmlx {
 	char *text;                 /* text of the element being read, owned */
 	size_t text_len, text_cap;
 	char error[512];            /* first parser error, with its line */
+	long size;                  /* file size in bytes, to tell truncation */
 	int pop;                    /* the last event was END: pop on the next call */
 	int pending_end;            /* the last START was <a/>: its END is next */
 };

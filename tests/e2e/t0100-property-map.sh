@@ -371,8 +371,7 @@ t 'config properties: one tab-separated line per source, paths absolute' '
 	test_cmp "$tmp/expect" "$tmp/actual" &&
 	(cd "$tmp/elsewhere" && UNITSYNC_CONFIG=../etc/unitsync.ini \
 		"$top/bin/unitsync" config properties) >"$tmp/actual" &&
-	sed "s|\t$tmp/etc/|\t$tmp/elsewhere/../etc/|" "$tmp/expect" >"$tmp/expect2" &&
-	test_cmp "$tmp/expect2" "$tmp/actual"
+	test_cmp "$tmp/expect" "$tmp/actual"
 '
 
 t 'config show prints the settings but never the secret' '
