@@ -75,6 +75,7 @@ struct load {
 	char fail_person[512];    /* "property\x1fperson" whose earlier row failed */
 	long done, failed, skipped_held, already;
 	int tempfail;             /* retries exhausted or API unreachable */
+	int approved;             /* `unitsync approve` released the held properties */
 	sqlite3_stmt *jget, *jput, *jstate; /* journal statements, owned */
 	FILE *report;             /* load-report.csv being written, borrowed */
 };
@@ -473,7 +474,7 @@ static int apply_row(const struct delta_row *r, void *vl)
 
 	if (l->only_property && strcmp(l->only_property, r->property_id))
 		return 0;
-	if (rundir_property_held(&l->run, r->property_id)) {
+	if (!l->approved && rundir_property_held(&l->run, r->property_id)) {
 		l->skipped_held++;
 		return 0;
 	}
@@ -641,6 +642,18 @@ int main(int argc, char **argv)
 	if (db_open(cli.db_path, 0, &l.db) < 0 || journal_prepare(&l) < 0) {
 		log_error("%s", err_msg());
 		goto out;
+	}
+	{
+		sqlite3_stmt *st = NULL;
+
+		if (db_prepare(l.db, "SELECT approved_at FROM run WHERE run_id = ? AND approved_at IS NOT NULL",
+			       &st) < 0) {
+			log_error("%s", err_msg());
+			goto out;
+		}
+		sqlite3_bind_text(st, 1, l.run.run_id, -1, SQLITE_STATIC);
+		l.approved = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
 	}
 	if (!l.dry_run) {
 		if (latch_init(&l.api, &cfg) < 0) {
