@@ -52,16 +52,16 @@ static const char *const csv_columns[] = { "property_id", "pms_unit_id", "latch_
 
 /* The statements every verb shares, prepared once. */
 struct mapdb {
-	sqlite3 *db;              /* the state database, not owned */
-	sqlite3_stmt *property;   /* does a property exist */
-	sqlite3_stmt *get;        /* the Latch unit of (property, PMS unit) */
-	sqlite3_stmt *by_latch;   /* the (property, PMS unit) of a Latch unit */
+	sqlite3 *db;               /* the state database, not owned */
+	sqlite3_stmt *property;    /* does a property exist */
+	sqlite3_stmt *get;         /* the Latch unit of (property, PMS unit) */
+	sqlite3_stmt *by_latch;    /* the (property, PMS unit) of a Latch unit */
 	sqlite3_stmt *of_property; /* every mapping of a property */
-	sqlite3_stmt *del;        /* remove one mapping */
-	sqlite3_stmt *ins;        /* add one mapping */
-	sqlite3_stmt *hist;       /* record one change */
-	const char *by;           /* changed_by: --by, $USER or "unknown" */
-	char now[32];             /* changed_at and created_at of this run */
+	sqlite3_stmt *del;         /* remove one mapping */
+	sqlite3_stmt *ins;         /* add one mapping */
+	sqlite3_stmt *hist;        /* record one change */
+	const char *by;            /* changed_by: --by, $USER or "unknown" */
+	char now[32];              /* changed_at and created_at of this run */
 };
 
 /* What an import row does to the mapping. */
@@ -96,16 +96,16 @@ struct problem {
 };
 
 struct import {
-	const char *name;        /* the file, for messages */
-	int col[N_COLUMNS];      /* field index of each column; -1 before the header */
+	const char *name;   /* the file, for messages */
+	int col[N_COLUMNS]; /* field index of each column; -1 before the header */
 	int have_header;
-	struct map_row *rows;    /* owned array */
+	struct map_row *rows; /* owned array */
 	size_t n, cap;
 	struct map_row **by_key; /* rows sorted by property, PMS unit, line; owned array */
 	struct removal *rm;      /* owned array */
 	size_t n_rm, cap_rm;
 	struct problem problems[MAX_PROBLEMS]; /* the first found */
-	size_t n_problems;       /* all problems, also those not kept */
+	size_t n_problems;                     /* all problems, also those not kept */
 };
 
 /* The exit code for a failed database call: busy means rerun later. */
@@ -135,18 +135,25 @@ static int mapdb_init(struct mapdb *m, sqlite3 *db, const char *by)
 	m->by = by;
 	db_now(m->now, sizeof(m->now));
 	if (db_prepare(db, "SELECT 1 FROM property WHERE property_id = ?1", &m->property) < 0 ||
-	    db_prepare(db, "SELECT latch_unit_id FROM unit_map"
-			   " WHERE property_id = ?1 AND pms_unit_id = ?2", &m->get) < 0 ||
+	    db_prepare(db,
+		       "SELECT latch_unit_id FROM unit_map"
+		       " WHERE property_id = ?1 AND pms_unit_id = ?2",
+		       &m->get) < 0 ||
 	    db_prepare(db, "SELECT property_id, pms_unit_id FROM unit_map WHERE latch_unit_id = ?1",
 		       &m->by_latch) < 0 ||
-	    db_prepare(db, "SELECT pms_unit_id, latch_unit_id FROM unit_map WHERE property_id = ?1"
-			   " ORDER BY pms_unit_id", &m->of_property) < 0 ||
+	    db_prepare(db,
+		       "SELECT pms_unit_id, latch_unit_id FROM unit_map WHERE property_id = ?1"
+		       " ORDER BY pms_unit_id",
+		       &m->of_property) < 0 ||
 	    db_prepare(db, "DELETE FROM unit_map WHERE property_id = ?1 AND pms_unit_id = ?2",
 		       &m->del) < 0 ||
-	    db_prepare(db, "INSERT INTO unit_map (property_id, pms_unit_id, latch_unit_id, created_at)"
-			   " VALUES (?1, ?2, ?3, ?4)", &m->ins) < 0 ||
-	    db_prepare(db, "INSERT INTO map_history (property_id, pms_unit_id, before_latch_unit_id,"
-			   " after_latch_unit_id, changed_by, changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	    db_prepare(db,
+		       "INSERT INTO unit_map (property_id, pms_unit_id, latch_unit_id, created_at)"
+		       " VALUES (?1, ?2, ?3, ?4)",
+		       &m->ins) < 0 ||
+	    db_prepare(db,
+		       "INSERT INTO map_history (property_id, pms_unit_id, before_latch_unit_id,"
+		       " after_latch_unit_id, changed_by, changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 		       &m->hist) < 0)
 		return -1;
 	return 0;
@@ -325,16 +332,17 @@ static int map_add(struct mapdb *m, const char *p, const char *pms, const char *
 	}
 	if (old && !strcmp(old, latch)) {
 		db_exec(m->db, "ROLLBACK");
-		printf("property '%s': PMS unit '%s' -> Latch unit '%s' (unchanged)\n", p, pms, latch);
+		printf("property '%s': PMS unit '%s' -> Latch unit '%s' (unchanged)\n", p, pms,
+		       latch);
 		rc = US_EXIT_OK;
 		goto out;
 	}
-	if ((old && mapdb_delete(m, p, pms, old, 0) < 0) || mapdb_insert(m, p, pms, latch, old) < 0 ||
-	    db_exec(m->db, "COMMIT") < 0)
+	if ((old && mapdb_delete(m, p, pms, old, 0) < 0) ||
+	    mapdb_insert(m, p, pms, latch, old) < 0 || db_exec(m->db, "COMMIT") < 0)
 		goto fail;
 	if (old)
-		printf("property '%s': PMS unit '%s' -> Latch unit '%s' (changed from '%s')\n", p, pms,
-		       latch, old);
+		printf("property '%s': PMS unit '%s' -> Latch unit '%s' (changed from '%s')\n", p,
+		       pms, latch, old);
 	else
 		printf("property '%s': PMS unit '%s' -> Latch unit '%s' (added)\n", p, pms, latch);
 	rc = US_EXIT_OK;
@@ -390,8 +398,9 @@ static int write_csv(sqlite3 *db, const char *p, FILE *fp, long *rows)
 	int r, rc = -1;
 
 	*rows = 0;
-	if (db_prepare(db, "SELECT property_id, pms_unit_id, latch_unit_id FROM unit_map"
-			   " WHERE ?1 IS NULL OR property_id = ?1 ORDER BY property_id, pms_unit_id",
+	if (db_prepare(db,
+		       "SELECT property_id, pms_unit_id, latch_unit_id FROM unit_map"
+		       " WHERE ?1 IS NULL OR property_id = ?1 ORDER BY property_id, pms_unit_id",
 		       &st) < 0)
 		return -1;
 	if (p)
@@ -512,8 +521,8 @@ static int read_header(const struct csvio_row *row, struct import *im)
 			if (!header_is(row->fields[i], csv_columns[k]))
 				continue;
 			if (im->col[k] >= 0) {
-				err_set("'%s' line %ld: column %s appears twice", im->name, row->line,
-					csv_columns[k]);
+				err_set("'%s' line %ld: column %s appears twice", im->name,
+					row->line, csv_columns[k]);
 				return -1;
 			}
 			im->col[k] = (int)i;
@@ -542,17 +551,19 @@ static int on_row(const struct csvio_row *row, void *ctx)
 		size_t i = (size_t)im->col[k];
 
 		if (i >= row->n) {
-			problem(im, row->line, "'%s' line %ld: missing %s", im->name, row->line, csv_columns[k]);
+			problem(im, row->line, "'%s' line %ld: missing %s", im->name, row->line,
+				csv_columns[k]);
 			return 0;
 		}
 		f[k] = row->fields[i];
 		if (!*f[k]) {
-			problem(im, row->line, "'%s' line %ld: empty %s", im->name, row->line, csv_columns[k]);
+			problem(im, row->line, "'%s' line %ld: empty %s", im->name, row->line,
+				csv_columns[k]);
 			return 0;
 		}
 		if (strlen(f[k]) != row->lens[i] || !id_valid(f[k])) {
-			problem(im, row->line, "'%s' line %ld: control character in %s", im->name, row->line,
-				csv_columns[k]);
+			problem(im, row->line, "'%s' line %ld: control character in %s", im->name,
+				row->line, csv_columns[k]);
 			return 0;
 		}
 	}
@@ -652,16 +663,19 @@ static int check_file(struct import *im)
 		}
 		b->state = ROW_DUPLICATE;
 		if (strcmp(a->latch, b->latch))
-			problem(im, a->line, "'%s' lines %ld and %ld: PMS unit '%s' of property '%s' is mapped to "
+			problem(im, a->line,
+				"'%s' lines %ld and %ld: PMS unit '%s' of property '%s' is mapped to "
 				"two Latch units ('%s' and '%s')",
-				im->name, a->line, b->line, a->pms, a->property, a->latch, b->latch);
+				im->name, a->line, b->line, a->pms, a->property, a->latch,
+				b->latch);
 	}
 	qsort(by_latch, n, sizeof(*by_latch), cmp_by_latch);
 	for (size_t i = 1; i < n; i++) {
 		struct map_row *a = by_latch[i - 1], *b = by_latch[i];
 
 		if (!strcmp(a->latch, b->latch))
-			problem(im, a->line, "'%s' lines %ld and %ld: Latch unit '%s' is mapped from two PMS "
+			problem(im, a->line,
+				"'%s' lines %ld and %ld: Latch unit '%s' is mapped from two PMS "
 				"units ('%s' of property '%s' and '%s' of property '%s')",
 				im->name, a->line, b->line, a->latch, a->pms, a->property, b->pms,
 				b->property);
@@ -724,11 +738,13 @@ static int check_db(struct import *im, struct mapdb *m, int replace)
 		}
 		if (!e) {
 			if (rows > 1)
-				problem(im, first_line, "'%s' line %ld: unknown property '%s' (add it with 'unitsync "
+				problem(im, first_line,
+					"'%s' line %ld: unknown property '%s' (add it with 'unitsync "
 					"property add'); %zu rows name it",
 					im->name, first_line, p, rows);
 			else
-				problem(im, first_line, "'%s' line %ld: unknown property '%s' (add it with 'unitsync "
+				problem(im, first_line,
+					"'%s' line %ld: unknown property '%s' (add it with 'unitsync "
 					"property add')",
 					im->name, first_line, p);
 		} else if (replace) {
@@ -773,7 +789,8 @@ static int check_db(struct import *im, struct mapdb *m, int replace)
 				dropped = !strcmp(im->rm[k].property, other_p) &&
 					  !strcmp(im->rm[k].pms, other_pms);
 			if (!dropped)
-				problem(im, r->line, "'%s' line %ld: Latch unit '%s' is already mapped from PMS unit "
+				problem(im, r->line,
+					"'%s' line %ld: Latch unit '%s' is already mapped from PMS unit "
 					"'%s' of property '%s'",
 					im->name, r->line, r->latch, other_pms, other_p);
 		}
@@ -931,7 +948,8 @@ int main(int argc, char **argv)
 	else if (!strcmp(verb, "list") || !strcmp(verb, "export"))
 		want = 0;
 	else {
-		cli_usage_error(&cli, "unknown command '%s' (expected add, remove, list, import or export)",
+		cli_usage_error(&cli,
+				"unknown command '%s' (expected add, remove, list, import or export)",
 				verb);
 		goto out;
 	}
@@ -940,9 +958,9 @@ int main(int argc, char **argv)
 			cli_usage_error(&cli, "unexpected argument '%s'", argv[optind + want]);
 		else
 			cli_usage_error(&cli, "%s needs %s", verb,
-					!strcmp(verb, "add")	 ? "PMS_UNIT and LATCH_UNIT" :
-					!strcmp(verb, "remove") ? "PMS_UNIT" :
-								   "FILE");
+					!strcmp(verb, "add")      ? "PMS_UNIT and LATCH_UNIT"
+					: !strcmp(verb, "remove") ? "PMS_UNIT"
+								  : "FILE");
 		goto out;
 	}
 	if ((!strcmp(verb, "add") || !strcmp(verb, "remove")) && !property) {
@@ -977,7 +995,8 @@ int main(int argc, char **argv)
 	if (strcmp(verb, "import"))
 		for (int i = optind; i < argc; i++)
 			if (!id_valid(argv[i])) {
-				cli_usage_error(&cli, "bad unit ID '%s' (empty, or holds control characters)",
+				cli_usage_error(&cli,
+						"bad unit ID '%s' (empty, or holds control characters)",
 						argv[i]);
 				goto out;
 			}

@@ -86,16 +86,16 @@ static const char update_sql[] =
 	" updated_at = ?17"
 	" WHERE property_id = ?18";
 
-#define SELECT_PROPERTY                                                                     \
-	"SELECT property_id, latch_building, timezone, unit_sync, exclude_status,"          \
+#define SELECT_PROPERTY                                                                         \
+	"SELECT property_id, latch_building, timezone, unit_sync, exclude_status,"              \
 	" grant_lead_days, revoke_grace_days, guard_percent, guard_max, created_at, updated_at" \
 	" FROM property"
 
 /* Column names of SELECT_PROPERTY, as show and list print them. */
 static const char *const columns[] = {
-	"property_id", "latch_building", "timezone", "unit_sync", "exclude_status",
-	"grant_lead_days", "revoke_grace_days", "guard_percent", "guard_max",
-	"created_at", "updated_at",
+	"property_id",    "latch_building",  "timezone",          "unit_sync",
+	"exclude_status", "grant_lead_days", "revoke_grace_days", "guard_percent",
+	"guard_max",      "created_at",      "updated_at",
 };
 #define N_SHOWN 9 /* list leaves out the two timestamps */
 
@@ -127,8 +127,8 @@ static int parse_days(const char *opt, const char *arg, int none_ok, struct valu
 		return 0;
 	}
 	if (cli_parse_uint(arg, &v->num) < 0) {
-		err_set("%s takes a whole number of days%s, not '%s'", opt, none_ok ? " or none" : "",
-			arg);
+		err_set("%s takes a whole number of days%s, not '%s'", opt,
+			none_ok ? " or none" : "", arg);
 		return -1;
 	}
 	v->is_null = 0;
@@ -333,7 +333,8 @@ static int property_write(sqlite3 *db, const char *id, const struct settings *s,
 	if (e < 0)
 		goto fail;
 	if (add && e) {
-		log_error("property '%s' already exists (change it with 'unitsync property set')", id);
+		log_error("property '%s' already exists (change it with 'unitsync property set')",
+			  id);
 		rc = US_EXIT_DATAERR;
 		goto rollback;
 	}
@@ -343,8 +344,10 @@ static int property_write(sqlite3 *db, const char *id, const struct settings *s,
 		goto rollback;
 	}
 	if (add) {
-		if (db_prepare(db, "INSERT INTO property (property_id, created_at, updated_at)"
-				   " VALUES (?1, ?2, ?2)", &st) < 0)
+		if (db_prepare(db,
+			       "INSERT INTO property (property_id, created_at, updated_at)"
+			       " VALUES (?1, ?2, ?2)",
+			       &st) < 0)
 			goto fail;
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
@@ -450,7 +453,8 @@ int main(int argc, char **argv)
 			char name[64];
 
 			snprintf(name, sizeof(name), "--%s", opts[idx].name);
-			if (parse_setting(&s, (enum setting)(opt - OPT_SETTING), name, optarg) < 0) {
+			if (parse_setting(&s, (enum setting)(opt - OPT_SETTING), name, optarg) <
+			    0) {
 				cli_usage_error(&cli, "%s", err_msg());
 				goto out;
 			}
@@ -475,17 +479,22 @@ int main(int argc, char **argv)
 		}
 	} else if (!strcmp(verb, "add") || !strcmp(verb, "set") || !strcmp(verb, "show")) {
 		if (nargs != 1) {
-			cli_usage_error(&cli, nargs ? "unexpected argument '%s'" : "%s needs a property ID",
+			cli_usage_error(&cli,
+					nargs ? "unexpected argument '%s'"
+					      : "%s needs a property ID",
 					nargs ? argv[optind + 1] : verb);
 			goto out;
 		}
 		id = argv[optind];
 		if (!id_valid(id)) {
-			cli_usage_error(&cli, "bad property ID '%s' (empty, or holds control characters)", id);
+			cli_usage_error(&cli,
+					"bad property ID '%s' (empty, or holds control characters)",
+					id);
 			goto out;
 		}
 	} else {
-		cli_usage_error(&cli, "unknown command '%s' (expected add, set, show or list)", verb);
+		cli_usage_error(&cli, "unknown command '%s' (expected add, set, show or list)",
+				verb);
 		goto out;
 	}
 	if (s.n_given && strcmp(verb, "add") && strcmp(verb, "set")) {

@@ -28,10 +28,10 @@ static const char usage[] =
 	"  --log-format text|json   log format on stderr\n";
 
 struct report {
-	int max_rows;   /* --rows */
-	long shown;     /* delta rows printed so far */
-	long total;     /* delta rows read */
-	json_t *kinds;  /* exception kind -> examples printed */
+	int max_rows;  /* --rows */
+	long shown;    /* delta rows printed so far */
+	long total;    /* delta rows read */
+	json_t *kinds; /* exception kind -> examples printed */
 };
 
 static int print_delta_row(const struct delta_row *r, void *vr)
@@ -44,12 +44,14 @@ static int print_delta_row(const struct delta_row *r, void *vr)
 		return 0;
 	rep->shown++;
 	if (r->op == DELTA_USER_CREATE)
-		snprintf(unit, sizeof(unit), "user %s %s <%s>%s%s", r->first_name, r->last_name, r->email,
-			 *r->phone ? " " : "", r->phone);
+		snprintf(unit, sizeof(unit), "user %s %s <%s>%s%s", r->first_name, r->last_name,
+			 r->email, *r->phone ? " " : "", r->phone);
 	else
-		snprintf(unit, sizeof(unit), "unit %s -> Latch %s", r->pms_unit_id, r->latch_unit_id);
-	printf("  %4ld %-11s %-10s %-10s %-40s %s%s%s\n", r->seq, delta_op_name(r->op), r->property_id,
-	       r->pms_person_id, unit, r->reason, *r->group_id ? " group " : "", r->group_id);
+		snprintf(unit, sizeof(unit), "unit %s -> Latch %s", r->pms_unit_id,
+			 r->latch_unit_id);
+	printf("  %4ld %-11s %-10s %-10s %-40s %s%s%s\n", r->seq, delta_op_name(r->op),
+	       r->property_id, r->pms_person_id, unit, r->reason, *r->group_id ? " group " : "",
+	       r->group_id);
 	return 0;
 }
 
@@ -63,7 +65,8 @@ static int print_exception(const struct csvio_row *row, void *vr)
 	n = json_object_get(rep->kinds, row->fields[0]);
 	if (n && json_integer_value(n) >= rep->max_rows)
 		return 0;
-	json_object_set_new(rep->kinds, row->fields[0], json_integer(n ? json_integer_value(n) + 1 : 1));
+	json_object_set_new(rep->kinds, row->fields[0],
+			    json_integer(n ? json_integer_value(n) + 1 : 1));
 	printf("  %-18s %-10s unit %-8s person %-10s %s\n", row->fields[0], row->fields[1],
 	       *row->fields[2] ? row->fields[2] : "-", *row->fields[3] ? row->fields[3] : "-",
 	       row->fields[4]);
@@ -87,7 +90,8 @@ static void print_load(const char *db_path, const char *run_id)
 		sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
 		printf("load:");
 		while (sqlite3_step(st) == SQLITE_ROW) {
-			printf("%s %d %s", any ? "," : "", sqlite3_column_int(st, 1), db_col_text(st, 0));
+			printf("%s %d %s", any ? "," : "", sqlite3_column_int(st, 1),
+			       db_col_text(st, 0));
 			any = 1;
 		}
 		printf("%s\n", any ? "" : " not loaded yet");
@@ -145,7 +149,8 @@ int main(int argc, char **argv)
 	props = json_object_get(run.manifest, "properties");
 	json_array_foreach(props, i, p)
 	{
-		json_t *ops = json_object_get(p, "counts_by_op"), *reasons = json_object_get(p, "counts_by_reason");
+		json_t *ops = json_object_get(p, "counts_by_op"),
+		       *reasons = json_object_get(p, "counts_by_reason");
 		json_t *pg = json_object_get(p, "guard"), *v;
 		const char *k;
 
@@ -158,8 +163,9 @@ int main(int argc, char **argv)
 		       (long long)json_integer_value(json_object_get(ops, "UNASSIGN")));
 		json_object_foreach(reasons, k, v)
 		{
-			printf("%s%s %lld", k == json_object_iter_key(json_object_iter(reasons)) ? " (" : ", ", k,
-			       (long long)json_integer_value(v));
+			printf("%s%s %lld",
+			       k == json_object_iter_key(json_object_iter(reasons)) ? " (" : ", ",
+			       k, (long long)json_integer_value(v));
 		}
 		printf("%s\n", json_object_size(reasons) ? ")" : "");
 		if (!strcmp(json_string_value(json_object_get(pg, "verdict")), "held")) {

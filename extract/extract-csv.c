@@ -137,16 +137,16 @@ static const struct profile profiles[] = {
 };
 
 struct extract {
-	struct stg stg;                 /* the snapshot */
-	const struct profile *profile;  /* borrowed, static */
-	const char *property;           /* --property, NULL when the file names properties */
-	const char *path;               /* the file as named on the command line */
-	size_t ncols;                   /* header fields; 0 until the header is read */
-	long col[N_FIELDS];             /* column of each field, -1 when absent */
-	char *col_name[N_FIELDS];       /* that column's header text, trimmed, owned */
-	char *buf;                      /* the record's field values, owned, reused */
-	size_t cap;                     /* bytes allocated at buf */
-	int db_failed;                  /* a staging call failed: the database's fault */
+	struct stg stg;                /* the snapshot */
+	const struct profile *profile; /* borrowed, static */
+	const char *property;          /* --property, NULL when the file names properties */
+	const char *path;              /* the file as named on the command line */
+	size_t ncols;                  /* header fields; 0 until the header is read */
+	long col[N_FIELDS];            /* column of each field, -1 when absent */
+	char *col_name[N_FIELDS];      /* that column's header text, trimmed, owned */
+	char *buf;                     /* the record's field values, owned, reused */
+	size_t cap;                    /* bytes allocated at buf */
+	int db_failed;                 /* a staging call failed: the database's fault */
 };
 
 /* Where S (LEN bytes) starts and how long it is without surrounding spaces. */
@@ -215,8 +215,8 @@ static int read_header(struct extract *e, const struct csvio_row *row)
 		const char *name;
 
 		if (strlen(row->fields[i]) != row->lens[i]) {
-			err_set("'%s' line %ld: header column %zu holds a NUL byte", e->path, row->line,
-				i + 1);
+			err_set("'%s' line %ld: header column %zu holds a NUL byte", e->path,
+				row->line, i + 1);
 			return -1;
 		}
 		name = trim(row->fields[i], row->lens[i], &len);
@@ -427,8 +427,9 @@ static int extract_file(sqlite3 *db, const struct profile *profile, const char *
 			const char *path, double max_reject)
 {
 	struct extract e = { .profile = profile, .property = property, .path = path };
-	struct stg_source src = { .property_id = property, .kind = "csv", .dialect = profile->name,
-				  .path = path };
+	struct stg_source src = {
+		.property_id = property, .kind = "csv", .dialect = profile->name, .path = path
+	};
 	struct stat st;
 	FILE *fp;
 	int rc = US_EXIT_DATAERR, b;
@@ -532,15 +533,17 @@ int main(int argc, char **argv)
 				for (size_t i = 0; i < COUNT(profiles); i++)
 					append(known, sizeof(known), "%s%s", i ? ", " : "",
 					       profiles[i].name);
-				cli_usage_error(&cli, "unknown profile '%s' (known profiles: %s)", optarg,
-						known);
+				cli_usage_error(&cli, "unknown profile '%s' (known profiles: %s)",
+						optarg, known);
 				goto out;
 			}
 			break;
 		case 'r':
 			max_reject = strtod(optarg, &end);
 			if (!*optarg || *end || max_reject < 0 || max_reject > 100) {
-				cli_usage_error(&cli, "--max-reject-percent takes 0 to 100, not '%s'", optarg);
+				cli_usage_error(&cli,
+						"--max-reject-percent takes 0 to 100, not '%s'",
+						optarg);
 				goto out;
 			}
 			break;

@@ -59,11 +59,11 @@ struct customer {
 
 /* One RT_Customer: a household (lease) and its people. */
 struct household {
-	char *id;             /* RT_Customer/CustomerID, owned */
-	char *unit;           /* RT_Customer/RT_Unit/UnitID, owned */
-	struct customer *c;   /* owned array */
+	char *id;           /* RT_Customer/CustomerID, owned */
+	char *unit;         /* RT_Customer/RT_Unit/UnitID, owned */
+	struct customer *c; /* owned array */
 	size_t n, cap;
-	int line;             /* line of <RT_Customer> */
+	int line; /* line of <RT_Customer> */
 };
 
 /* Leaf element (suffix below Customer) -> field.  MITS 2.0 names. */
@@ -107,12 +107,12 @@ static void set_field(char **dst, const char *v)
 }
 
 struct extract {
-	struct xmlx x;          /* the reader */
-	struct stg stg;         /* the snapshot */
-	const char *property;   /* --property */
-	const char *path;       /* the file */
-	char *pms_property;     /* PropertyID/Identification/PrimaryID, owned */
-	struct household h;     /* household being read */
+	struct xmlx x;        /* the reader */
+	struct stg stg;       /* the snapshot */
+	const char *property; /* --property */
+	const char *path;     /* the file */
+	char *pms_property;   /* PropertyID/Identification/PrimaryID, owned */
+	struct household h;   /* household being read */
 	int in_household;
 	int in_customer;
 };
@@ -168,14 +168,17 @@ static int stage_customer(struct extract *e, const struct customer *c, const str
 	if (!unit && head)
 		unit = head->f[F_UNIT];
 	if (pick_date(c, head, F_ACTUAL_IN, "ActualMoveIn", in, why, sizeof(why)) < 0 ||
-	    (!in[0] && pick_date(c, head, F_EXPECTED_IN, "ExpectedMoveInDate", in, why, sizeof(why)) < 0) ||
+	    (!in[0] &&
+	     pick_date(c, head, F_EXPECTED_IN, "ExpectedMoveInDate", in, why, sizeof(why)) < 0) ||
 	    pick_date(c, head, F_ACTUAL_OUT, "ActualMoveOut", out, why, sizeof(why)) < 0 ||
-	    pick_date(c, head, F_EXPECTED_OUT, "ExpectedMoveOutDate", exp_out, why, sizeof(why)) < 0 ||
+	    pick_date(c, head, F_EXPECTED_OUT, "ExpectedMoveOutDate", exp_out, why, sizeof(why)) <
+		    0 ||
 	    pick_date(c, head, F_LEASE_FROM, "LeaseFromDate", from, why, sizeof(why)) < 0 ||
 	    pick_date(c, head, F_LEASE_TO, "LeaseToDate", to, why, sizeof(why)) < 0)
 		return stg_reject(&e->stg, ref, why);
 	if (!unit) {
-		return stg_reject(&e->stg, ref, "customer without a unit (no Property/UnitID or RT_Unit/UnitID)");
+		return stg_reject(&e->stg, ref,
+				  "customer without a unit (no Property/UnitID or RT_Unit/UnitID)");
 	}
 	p.property_id = e->property;
 	p.pms_person_id = c->f[F_ID];
@@ -406,7 +409,9 @@ int main(int argc, char **argv)
 		case 'r':
 			max_reject = strtod(optarg, &end);
 			if (*end || max_reject < 0 || max_reject > 100) {
-				cli_usage_error(&cli, "--max-reject-percent takes 0 to 100, not '%s'", optarg);
+				cli_usage_error(&cli,
+						"--max-reject-percent takes 0 to 100, not '%s'",
+						optarg);
 				goto out;
 			}
 			break;

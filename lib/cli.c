@@ -47,10 +47,6 @@ int cli_common_option(struct cli_common *c, int opt, const char *arg)
 		}
 		log_init(c->prog, f);
 		return 0;
-	case CLI_OPT_QUIET:
-		c->quiet = 1;
-		log_set_level(LOG_WARN);
-		return 0;
 	case CLI_OPT_HELP:
 		fputs(c->usage, stdout);
 		return 1;

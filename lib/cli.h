@@ -24,24 +24,23 @@ enum cli_opt {
 	CLI_OPT_LOG_FORMAT,
 	CLI_OPT_HELP,
 	CLI_OPT_VERSION,
-	CLI_OPT_QUIET,
 };
 
+/* clang-format off */
 #define CLI_COMMON_OPTIONS                                                   \
 	{ "db", required_argument, NULL, CLI_OPT_DB },                       \
 		{ "config", required_argument, NULL, CLI_OPT_CONFIG },       \
 		{ "log-format", required_argument, NULL, CLI_OPT_LOG_FORMAT }, \
 		{ "help", no_argument, NULL, CLI_OPT_HELP },                 \
-		{ "version", no_argument, NULL, CLI_OPT_VERSION },           \
-		{ "quiet", no_argument, NULL, CLI_OPT_QUIET }
+		{ "version", no_argument, NULL, CLI_OPT_VERSION }
+/* clang-format on */
 
 /* What the shared options set.  Strings point into argv or environ. */
 struct cli_common {
-	const char *prog;      /* program name for messages, e.g. "unitsync-map" */
-	const char *usage;     /* --help text: the man page's synopsis, then options */
-	const char *db_path;   /* --db, $UNITSYNC_DB or "unitsync.db" */
+	const char *prog;        /* program name for messages, e.g. "unitsync-map" */
+	const char *usage;       /* --help text: the man page's synopsis, then options */
+	const char *db_path;     /* --db, $UNITSYNC_DB or "unitsync.db" */
 	const char *config_path; /* --config or $UNITSYNC_CONFIG; NULL when neither */
-	int quiet;             /* --quiet: warnings and errors only */
 };
 
 /* Fill defaults from the environment and start logging as text. */

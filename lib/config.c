@@ -1,6 +1,7 @@
 #include "config.h"
 #include "err.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <libgen.h>
@@ -10,9 +11,9 @@
 #include <string.h>
 
 struct parse_state {
-	struct config *c;       /* being filled */
-	char *dir;              /* the config file's folder, owned */
-	char *bad;              /* first semantic error, owned */
+	struct config *c;             /* being filled */
+	char *dir;                    /* the config file's folder, owned */
+	char *bad;                    /* first semantic error, owned */
 	struct config_property *last; /* tail of c->properties */
 };
 
@@ -180,8 +181,12 @@ int config_load(struct config *c, const char *path)
 		} else if (copy) {
 			free(copy);
 			copy = strdup(path);
-			if (copy)
-				snprintf(copy, strlen(copy) + 1, "%s", dirname(copy));
+			if (copy) {
+				char *d = strdup(dirname(copy));
+
+				free(copy);
+				copy = d;
+			}
 		}
 		if (!copy || !(ps.dir = strdup(copy))) {
 			free(copy);
@@ -250,7 +255,7 @@ int config_require_latch(struct config *c)
 			line[0] = '\0';
 		fclose(fp);
 		n = strlen(line);
-		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+		while (n && isspace((unsigned char)line[n - 1]))
 			line[--n] = '\0';
 		if (!n) {
 			err_set("client secret file '%s' is empty", c->client_secret_file);

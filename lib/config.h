@@ -33,13 +33,13 @@ struct config_property {
 };
 
 struct config {
-	char *path;               /* the file read, owned; NULL when none */
-	char *base_url;           /* Latch API base, owned */
-	char *token_url;          /* OAuth2 token endpoint, owned */
-	char *client_id;          /* owned */
-	char *client_secret;      /* owned; wiped by config_release() */
-	char *client_secret_file; /* owned */
-	char *audience;           /* owned */
+	char *path;                         /* the file read, owned; NULL when none */
+	char *base_url;                     /* Latch API base, owned */
+	char *token_url;                    /* OAuth2 token endpoint, owned */
+	char *client_id;                    /* owned */
+	char *client_secret;                /* owned; wiped by config_release() */
+	char *client_secret_file;           /* owned */
+	char *audience;                     /* owned */
 	struct config_property *properties; /* owned list */
 };
 

@@ -99,8 +99,9 @@ int csvio_read(FILE *fp, const char *name, csvio_row_fn fn, void *ctx)
 			r.row.line = r.line;
 		if (csv_parse(&p, data, (size_t)len, on_field, on_record, &r) != (size_t)len) {
 			err_set("'%s' line %ld: %s", name, r.line,
-				csv_error(&p) == CSV_EPARSE ? "malformed quoting (a quote inside an unquoted field, or text after a closing quote)"
-							    : csv_strerror(csv_error(&p)));
+				csv_error(&p) == CSV_EPARSE
+					? "malformed quoting (a quote inside an unquoted field, or text after a closing quote)"
+					: csv_strerror(csv_error(&p)));
 			goto out;
 		}
 		if (r.failed)
@@ -133,7 +134,9 @@ void csvio_write_field(FILE *fp, const char *s, int first)
 		fputc(',', fp);
 	if (!s)
 		return;
-	if (!strpbrk(s, ",\"\r\n")) {
+	/* the reader trims unquoted fields, so edge spaces need quotes too */
+	if (!strpbrk(s, ",\"\r\n") && s[0] != ' ' && s[0] != '\t' &&
+	    (!*s || (s[strlen(s) - 1] != ' ' && s[strlen(s) - 1] != '\t'))) {
 		fputs(s, fp);
 		return;
 	}

@@ -8,8 +8,12 @@
  * unterminated quote at end of file, or a stray quote inside an unquoted
  * field, fails the whole read naming the line.
  *
- * Writing quotes a field only when RFC 4180 requires it (comma, quote, CR,
- * LF), doubles embedded quotes and ends rows with LF.
+ * Unquoted fields are trimmed of spaces and tabs (libcsv's default), as
+ * spreadsheets pad them; quoted fields are kept exactly.
+ *
+ * Writing quotes a field when RFC 4180 requires it (comma, quote, CR, LF)
+ * or when it starts or ends with a space or tab (so that it reads back
+ * the same), doubles embedded quotes and ends rows with LF.
  */
 #ifndef UNITSYNC_CSVIO_H
 #define UNITSYNC_CSVIO_H

@@ -59,6 +59,58 @@ static void format_date(int y, int m, int d, char out[DATE_LEN + 1])
 	out[DATE_LEN] = '\0';
 }
 
+/* HH:MM[:SS] with hh < 24, mm < 60, ss <= 60 (a leap second). */
+static int clock_time(const char **p, int hour_digits_max)
+{
+	int hh, mm, ss = 0;
+
+	if (some_digits(p, hour_digits_max, &hh) < 0 || *(*p)++ != ':' || digits(p, 2, &mm) < 0)
+		return -1;
+	if (**p == ':') {
+		(*p)++;
+		if (digits(p, 2, &ss) < 0)
+			return -1;
+	}
+	return hh < 24 && mm < 60 && ss <= 60 ? 0 : -1;
+}
+
+/* ISO 8601 time after the T: HH:MM:SS[.fff][Z|+HH:MM|-HH:MM]. */
+static int iso_time(const char **p)
+{
+	int zh, zm;
+
+	/* the seconds are required, as PMS APIs always write them */
+	if (!isdigit((unsigned char)(*p)[0]) || !isdigit((unsigned char)(*p)[1]) ||
+	    (*p)[2] != ':' || strlen(*p) < 8 || (*p)[5] != ':' || clock_time(p, 2) < 0)
+		return -1;
+	if (**p == '.') {
+		(*p)++;
+		if (!isdigit((unsigned char)**p))
+			return -1;
+		while (isdigit((unsigned char)**p))
+			(*p)++;
+	}
+	if (**p == 'Z') {
+		(*p)++;
+	} else if (**p == '+' || **p == '-') {
+		(*p)++;
+		if (digits(p, 2, &zh) < 0 || *(*p)++ != ':' || digits(p, 2, &zm) < 0 || zh > 14 ||
+		    zm > 59)
+			return -1;
+	}
+	return 0;
+}
+
+/* Spreadsheet time after a US date: H:MM[:SS][ AM|PM]. */
+static int us_time(const char **p)
+{
+	if (clock_time(p, 2) < 0)
+		return -1;
+	if (**p == ' ' && strchr("AaPp", (*p)[1]) && ((*p)[2] == 'M' || (*p)[2] == 'm'))
+		*p += 3;
+	return 0;
+}
+
 static int is_sentinel(int y, int m, int d)
 {
 	return (y == 1 && m == 1 && d == 1) || (y == 1900 && m == 1 && d == 1) ||
@@ -79,15 +131,9 @@ int date_parse(const char *s, char out[DATE_LEN + 1])
 		    digits(&p, 2, &d) < 0)
 			goto bad;
 		if (*p == 'T' || *p == ' ') {
-			int hh, mm, ss;
-
 			p++;
-			if (digits(&p, 2, &hh) < 0 || *p++ != ':' || digits(&p, 2, &mm) < 0 ||
-			    *p++ != ':' || digits(&p, 2, &ss) < 0)
+			if (iso_time(&p) < 0)
 				goto bad;
-			/* fractional seconds and a zone designator carry no date */
-			while (*p && (isdigit((unsigned char)*p) || strchr(".:+-Z", *p)))
-				p++;
 		}
 	} else {
 		const char *yp;
@@ -102,10 +148,12 @@ int date_parse(const char *s, char out[DATE_LEN + 1])
 			err_set("date '%s' has a two-digit year (the century is ambiguous)", s);
 			return -1;
 		}
-		/* "1/2/2024 0:00" from spreadsheets: the time is dropped */
+		/* "1/2/2024 0:00" or "1/2/2024 12:30 PM" from spreadsheets: the
+		 * time is checked, then dropped */
 		if (*p == ' ') {
-			while (*p && (isdigit((unsigned char)*p) || strchr(" :APMapm", *p)))
-				p++;
+			p++;
+			if (us_time(&p) < 0)
+				goto bad;
 		}
 	}
 	if (*p)
@@ -202,7 +250,8 @@ int date_today(const char *tz, char out[DATE_LEN + 1])
 
 	if (!date_tz_valid(tz)) {
 		free(old);
-		err_set("unknown time zone '%s' (expected an IANA name such as America/New_York)", tz);
+		err_set("unknown time zone '%s' (expected an IANA name such as America/New_York)",
+			tz);
 		return -1;
 	}
 	setenv("TZ", tz, 1);

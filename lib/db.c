@@ -45,9 +45,9 @@ static const char *const migration_1[] = {
 	"  changed_at TEXT NOT NULL);",
 	"CREATE TABLE snapshot ("
 	"  snapshot_id INTEGER PRIMARY KEY,"
-	"  property_id TEXT NOT NULL,"  /* --property given, '' when the file names them */
-	"  source_kind TEXT NOT NULL,"  /* csv | xml */
-	"  dialect TEXT NOT NULL,"      /* CSV profile or XML dialect */
+	"  property_id TEXT NOT NULL," /* --property given, '' when the file names them */
+	"  source_kind TEXT NOT NULL," /* csv | xml */
+	"  dialect TEXT NOT NULL,"     /* CSV profile or XML dialect */
 	"  source_name TEXT NOT NULL,"
 	"  sha256 TEXT NOT NULL,"
 	"  size_bytes INTEGER NOT NULL,"
@@ -154,7 +154,7 @@ static const char *const migration_1[] = {
 	"  seq INTEGER NOT NULL,"
 	"  op TEXT NOT NULL,"
 	"  idempotency_key TEXT NOT NULL,"
-	"  state TEXT NOT NULL,"  /* pending | inflight | done | failed */
+	"  state TEXT NOT NULL," /* pending | inflight | done | failed */
 	"  attempts INTEGER NOT NULL DEFAULT 0,"
 	"  http_status INTEGER,"
 	"  response TEXT,"
@@ -250,7 +250,8 @@ static int migrate(sqlite3 *db, int version)
 
 		for (const char *const *sql = migrations[v]; *sql && !failed; sql++)
 			failed = db_exec(db, *sql) < 0;
-		if (failed || db_prepare(db, "INSERT INTO schema_version (version) VALUES (?)", &st) < 0) {
+		if (failed ||
+		    db_prepare(db, "INSERT INTO schema_version (version) VALUES (?)", &st) < 0) {
 			err_prefix("migrating to schema version %d", v + 1);
 			db_exec(db, "ROLLBACK");
 			return -1;
@@ -296,7 +297,9 @@ int db_open(const char *path, int create, sqlite3 **out)
 		goto out;
 	}
 	sqlite3_busy_timeout(db, 10000);
-	if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL") < 0)
+	if (db_exec(db,
+		    "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL") <
+	    0)
 		goto out_prefix;
 	if (read_version(db, &version) < 0)
 		goto out_prefix;

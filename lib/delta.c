@@ -96,7 +96,8 @@ static int on_row(const struct csvio_row *row, void *vs)
 			p += n + (p[n] == ',');
 		}
 		if (row->n != N_DELTA_COLUMNS) {
-			err_set("'%s' line 1: not a delta header (expected '%s')", s->path, DELTA_HEADER);
+			err_set("'%s' line 1: not a delta header (expected '%s')", s->path,
+				DELTA_HEADER);
 			return -1;
 		}
 		s->expect_seq = 1;

@@ -18,7 +18,7 @@
 
 #include <stdio.h>
 
-#define DELTA_HEADER                                                                           \
+#define DELTA_HEADER                                                                                \
 	"seq,op,property_id,pms_unit_id,latch_unit_id,pms_person_id,latch_user_id,reason,group_id," \
 	"effective_date,email,phone,first_name,last_name"
 #define EXCEPTIONS_HEADER "kind,property_id,pms_unit_id,pms_person_id,detail"

@@ -22,7 +22,9 @@ int dur_open(struct dur_file *f, const char *path, mode_t mode)
 		goto fail;
 	}
 	snprintf(f->tmp, n, "%s.tmp.%ld", path, (long)getpid());
-	fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	/* a stale temp file from a crashed run is ours to replace; never follow a link */
+	unlink(f->tmp);
+	fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
 	if (fd < 0) {
 		err_set("cannot create '%s': %s", f->tmp, strerror(errno));
 		goto fail;

@@ -178,7 +178,8 @@ static int fetch_token(struct latch *l)
 		latch_resp_free(&resp);
 		resp.status = 0;
 		{
-			struct timespec ts = { 0, (long)(200000000L << (attempt < 3 ? attempt : 3)) };
+			struct timespec ts = { 0,
+					       (long)(200000000L << (attempt < 3 ? attempt : 3)) };
 
 			nanosleep(&ts, NULL);
 		}

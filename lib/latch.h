@@ -24,23 +24,23 @@ struct config;
 #define LATCH_MAX_BODY (1024 * 1024)
 
 struct latch {
-	void *curl;           /* CURL *, owned, reused for keep-alive */
+	void *curl;               /* CURL *, owned, reused for keep-alive */
 	const struct config *cfg; /* borrowed: URLs and credentials */
-	char *token;          /* current access token, owned */
-	time_t token_expiry;  /* when to fetch a new one */
-	long timeout_ms;      /* per request, connect included */
-	long requests;        /* requests sent, tokens included */
+	char *token;              /* current access token, owned */
+	time_t token_expiry;      /* when to fetch a new one */
+	long timeout_ms;          /* per request, connect included */
+	long requests;            /* requests sent, tokens included */
 };
 
 /* One HTTP exchange's outcome. */
 struct latch_resp {
-	long status;          /* HTTP status; 0 when no reply came */
-	int curl_error;       /* CURLcode; 0 when a reply came */
-	char *body;           /* reply body, NUL-terminated, owned */
+	long status;    /* HTTP status; 0 when no reply came */
+	int curl_error; /* CURLcode; 0 when a reply came */
+	char *body;     /* reply body, NUL-terminated, owned */
 	size_t len;
-	int truncated;        /* body was longer than LATCH_MAX_BODY */
-	long retry_after;     /* seconds from Retry-After, -1 when absent */
-	char error[256];      /* transport error text */
+	int truncated;    /* body was longer than LATCH_MAX_BODY */
+	long retry_after; /* seconds from Retry-After, -1 when absent */
+	char error[256];  /* transport error text */
 };
 
 int latch_init(struct latch *l, const struct config *cfg);

@@ -59,8 +59,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 		gmtime_r(&now, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		o = json_pack("{s:s, s:s, s:s, s:s}", "time", when, "level",
-			      level_names[level], "prog", log_prog, "msg", msg);
+		o = json_pack("{s:s, s:s, s:s, s:s}", "time", when, "level", level_names[level],
+			      "prog", log_prog, "msg", msg);
 		line = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		if (line)
 			fprintf(stderr, "%s\n", line);

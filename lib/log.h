@@ -29,8 +29,7 @@ int log_format_parse(const char *s, enum log_format *out);
 /* Messages below LEVEL are dropped (default LOG_INFO). */
 void log_set_level(enum log_level level);
 
-void log_msg(enum log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)

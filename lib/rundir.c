@@ -106,7 +106,8 @@ int rundir_property_held(const struct rundir *r, const char *property_id)
 	json_array_foreach(props, i, p)
 	{
 		const char *id = json_string_value(json_object_get(p, "property_id"));
-		const char *v = json_string_value(json_object_get(json_object_get(p, "guard"), "verdict"));
+		const char *v =
+			json_string_value(json_object_get(json_object_get(p, "guard"), "verdict"));
 
 		if (id && !strcmp(id, property_id))
 			return v && !strcmp(v, "held");

@@ -65,7 +65,8 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 		       "INSERT INTO stg_unit (snapshot_id, property_id, pms_unit_id, label, dwelling) "
 		       "VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
 		       &s->ins_unit) < 0 ||
-	    db_prepare(db, "INSERT INTO stg_reject (snapshot_id, source_ref, reason) VALUES (?,?,?)",
+	    db_prepare(db,
+		       "INSERT INTO stg_reject (snapshot_id, source_ref, reason) VALUES (?,?,?)",
 		       &s->ins_reject) < 0)
 		goto out;
 	rc = 0;
@@ -77,10 +78,15 @@ out:
 int stg_person(struct stg *s, const struct stg_person *p)
 {
 	sqlite3_stmt *st = s->ins_person;
-	const char *v[] = { p->property_id, p->pms_person_id, p->household_id, p->pms_unit_id,
-			    p->role, p->status, p->status_raw, p->first_name, p->last_name,
-			    p->email, p->phone, p->move_in, p->move_out, p->expected_move_out,
-			    p->lease_from, p->lease_to, p->source_ref };
+	const char *v[] = { p->property_id,  p->pms_person_id,
+			    p->household_id, p->pms_unit_id,
+			    p->role,         p->status,
+			    p->status_raw,   p->first_name,
+			    p->last_name,    p->email,
+			    p->phone,        p->move_in,
+			    p->move_out,     p->expected_move_out,
+			    p->lease_from,   p->lease_to,
+			    p->source_ref };
 	int rc;
 
 	sqlite3_reset(st);

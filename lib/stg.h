@@ -28,37 +28,37 @@ struct stg_source {
 struct stg_person {
 	const char *property_id;
 	const char *pms_person_id;
-	const char *household_id;   /* lease / household id */
+	const char *household_id; /* lease / household id */
 	const char *pms_unit_id;
-	const char *role;           /* primary roommate occupant guarantor minor */
-	const char *status;         /* normalized (status.h) */
-	const char *status_raw;     /* what the PMS wrote */
+	const char *role;       /* primary roommate occupant guarantor minor */
+	const char *status;     /* normalized (status.h) */
+	const char *status_raw; /* what the PMS wrote */
 	const char *first_name;
 	const char *last_name;
 	const char *email;
 	const char *phone;
-	const char *move_in;        /* YYYY-MM-DD or NULL */
-	const char *move_out;       /* actual move-out */
+	const char *move_in;           /* YYYY-MM-DD or NULL */
+	const char *move_out;          /* actual move-out */
 	const char *expected_move_out; /* notice given, not yet moved */
 	const char *lease_from;
 	const char *lease_to;
-	const char *source_ref;     /* "file:line" or "file:/xml/path" */
+	const char *source_ref; /* "file:line" or "file:/xml/path" */
 };
 
 struct stg {
-	sqlite3 *db;               /* borrowed */
+	sqlite3 *db;                  /* borrowed */
 	const struct stg_source *src; /* borrowed */
-	sqlite3_stmt *ins_person;  /* owned prepared statements */
+	sqlite3_stmt *ins_person;     /* owned prepared statements */
 	sqlite3_stmt *ins_unit;
 	sqlite3_stmt *ins_reject;
-	long long snapshot_id;     /* the snapshot being written or reused */
-	char sha256[65];           /* of the whole file */
-	long long size;            /* bytes */
-	long staged;               /* person rows staged */
-	long units;                /* distinct units staged */
-	long skipped;              /* heading, separator and total rows */
-	long rejected;             /* rows that could not be staged */
-	int open;                  /* a transaction is open */
+	long long snapshot_id; /* the snapshot being written or reused */
+	char sha256[65];       /* of the whole file */
+	long long size;        /* bytes */
+	long staged;           /* person rows staged */
+	long units;            /* distinct units staged */
+	long skipped;          /* heading, separator and total rows */
+	long rejected;         /* rows that could not be staged */
+	int open;              /* a transaction is open */
 };
 
 /*

@@ -23,11 +23,60 @@ static void on_error(void *arg, xmlErrorPtr e)
 
 	if (x->error[0] || !e)
 		return;
+	x->error_code = e->code;
 	snprintf(x->error, sizeof(x->error), "'%s' line %d: %s", x->path, e->line,
 		 e->message ? e->message : "malformed XML");
 	n = strlen(x->error);
 	while (n && (x->error[n - 1] == '\n' || x->error[n - 1] == ' '))
 		x->error[--n] = '\0';
+}
+
+/*
+ * Refuse a document type declaration before libxml2 sees it: its entity
+ * declarations are the door to billion-laughs and XXE, and PMS exports
+ * have none.  Scans the prolog (BOM, white space, <?...?>, <!--...-->) of
+ * the first 64 KiB; -1 with err_set() naming the line.
+ */
+static int refuse_doctype(const char *path)
+{
+	char buf[65536];
+	FILE *fp = fopen(path, "rb");
+	size_t n, i = 0;
+	int line = 1, rc = 0;
+
+	if (!fp)
+		return 0; /* the reader reports it */
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	if (n >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3))
+		i = 3;
+	while (i < n) {
+		const char *end = NULL;
+
+		if (buf[i] == '\n')
+			line++;
+		if (isspace((unsigned char)buf[i])) {
+			i++;
+			continue;
+		}
+		if (!strncmp(buf + i, "<?", 2))
+			end = strstr(buf + i, "?>");
+		else if (!strncmp(buf + i, "<!--", 4))
+			end = strstr(buf + i, "-->");
+		else if (!strncmp(buf + i, "<!DOCTYPE", 9)) {
+			err_set("'%s' line %d: a document type declaration is not accepted "
+				"(entities and external DTDs are refused)",
+				path, line);
+			rc = -1;
+		}
+		if (!end)
+			break;
+		for (const char *p = buf + i; p < end; p++)
+			line += *p == '\n';
+		i = (size_t)(end - buf) + (buf[i + 1] == '?' ? 2 : 3);
+	}
+	return rc;
 }
 
 int xmlx_open(struct xmlx *x, const char *path)
@@ -48,7 +97,10 @@ int xmlx_open(struct xmlx *x, const char *path)
 		}
 		x->size = (long)st.st_size;
 	}
-	x->r = xmlReaderForFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_COMPACT);
+	if (refuse_doctype(path) < 0)
+		return -1;
+	x->r = xmlReaderForFile(path, NULL,
+				XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_COMPACT);
 	if (!x->r) {
 		err_set("cannot open '%s' as XML", path);
 		return -1;
@@ -107,6 +159,10 @@ enum xmlx_event xmlx_next(struct xmlx *x)
 	if (x->pop) {
 		free(x->stack[--x->depth]);
 		x->pop = 0;
+		/* the parent's text is what follows, not the child's */
+		x->text_len = 0;
+		if (x->text)
+			x->text[0] = '\0';
 	}
 	if (x->pending_end) {
 		/* <a/> was reported as START; its END comes without reading */
@@ -127,7 +183,9 @@ enum xmlx_event xmlx_next(struct xmlx *x)
 		if (rc <= 0) {
 			const char *what = x->error[0] ? x->error : "malformed XML";
 
-			if (x->depth > 0 && xmlTextReaderByteConsumed(x->r) >= x->size)
+			/* libxml2 may hold the last bytes back: either sign means EOF */
+			if (x->depth > 0 && (x->error_code == XML_ERR_DOCUMENT_END ||
+					     xmlTextReaderByteConsumed(x->r) >= x->size - 1))
 				err_set("%s (the file ends before its elements are closed: truncated)",
 					what);
 			else if (x->error[0])
@@ -143,14 +201,15 @@ enum xmlx_event xmlx_next(struct xmlx *x)
 				x->path, line);
 			return XMLX_ERROR;
 		case XML_READER_TYPE_ENTITY_REFERENCE:
-			err_set("'%s' line %d: entity references are not accepted", x->path, line);
+			err_set("'%s' line %d: entity references are not accepted", x->path,
+				xmlx_line(x));
 			return XMLX_ERROR;
 		case XML_READER_TYPE_ELEMENT: {
 			const xmlChar *name = xmlTextReaderConstLocalName(x->r);
 
 			if (x->depth >= XMLX_MAX_DEPTH) {
-				err_set("'%s' line %d: elements nested deeper than %d", x->path, line,
-					XMLX_MAX_DEPTH);
+				err_set("'%s' line %d: elements nested deeper than %d", x->path,
+					xmlx_line(x), XMLX_MAX_DEPTH);
 				return XMLX_ERROR;
 			}
 			x->stack[x->depth] = strdup(name ? (const char *)name : "");

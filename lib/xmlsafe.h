@@ -22,23 +22,24 @@
 
 /* A reader with the element path kept as a stack of local names. */
 struct xmlx {
-	xmlTextReaderPtr r;         /* owned */
-	const char *path;           /* the file, borrowed, for messages */
+	xmlTextReaderPtr r;          /* owned */
+	const char *path;            /* the file, borrowed, for messages */
 	char *stack[XMLX_MAX_DEPTH]; /* local names from the root, owned */
-	int depth;                  /* elements open */
-	char *text;                 /* text of the element being read, owned */
+	int depth;                   /* elements open */
+	char *text;                  /* text of the element being read, owned */
 	size_t text_len, text_cap;
-	char error[512];            /* first parser error, with its line */
-	long size;                  /* file size in bytes, to tell truncation */
-	int pop;                    /* the last event was END: pop on the next call */
-	int pending_end;            /* the last START was <a/>: its END is next */
+	char error[512]; /* first parser error, with its line */
+	long size;       /* file size in bytes, to tell truncation */
+	int error_code;  /* libxml2's code of the first error */
+	int pop;         /* the last event was END: pop on the next call */
+	int pending_end; /* the last START was <a/>: its END is next */
 };
 
 /* Event kinds xmlx_next() returns. */
 enum xmlx_event {
 	XMLX_END_OF_FILE = 0,
-	XMLX_START,   /* an element opened (stack includes it) */
-	XMLX_END,     /* an element closed; text holds its trimmed text; the
+	XMLX_START, /* an element opened (stack includes it) */
+	XMLX_END,   /* an element closed; text holds its trimmed text; the
 		       * stack still includes it until the next call */
 	XMLX_ERROR = -1,
 };

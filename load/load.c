@@ -63,21 +63,21 @@ static void on_signal(int sig)
 
 /* What one load does and has done. */
 struct load {
-	sqlite3 *db;              /* borrowed */
-	struct rundir run;        /* the verified run directory */
-	struct latch api;         /* the HTTP client */
+	sqlite3 *db;               /* borrowed */
+	struct rundir run;         /* the verified run directory */
+	struct latch api;          /* the HTTP client */
 	const char *only_property; /* --property or NULL */
 	int dry_run;
-	double rate;              /* requests per second; 0 = unlimited */
+	double rate; /* requests per second; 0 = unlimited */
 	int max_attempts;
-	time_t deadline;          /* retry budget end */
+	time_t deadline;           /* retry budget end */
 	struct timespec next_send; /* token bucket: earliest next request */
-	char fail_person[512];    /* "property\x1fperson" whose earlier row failed */
+	char fail_person[512];     /* "property\x1fperson" whose earlier row failed */
 	long done, failed, skipped_held, already;
-	int tempfail;             /* retries exhausted or API unreachable */
-	int approved;             /* `unitsync approve` released the held properties */
+	int tempfail;                       /* retries exhausted or API unreachable */
+	int approved;                       /* `unitsync approve` released the held properties */
 	sqlite3_stmt *jget, *jput, *jstate; /* journal statements, owned */
-	FILE *report;             /* load-report.csv being written, borrowed */
+	FILE *report;                       /* load-report.csv being written, borrowed */
 };
 
 /* ---- journal -------------------------------------------------------- */
@@ -201,13 +201,14 @@ static int commit_done(struct load *l, const struct delta_row *r, long status, c
 			goto out;
 		break;
 	case DELTA_ASSIGN:
-		if (exec_params(l->db,
-				"INSERT INTO assignment (property_id, pms_person_id, latch_unit_id, pms_unit_id, "
-				"latch_user_id, run_id, seq, assigned_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-				"ON CONFLICT DO UPDATE SET pms_unit_id = ?4, latch_user_id = ?5, run_id = ?6, "
-				"seq = ?7, assigned_at = ?8",
-				r->property_id, r->pms_person_id, r->latch_unit_id, r->pms_unit_id, user,
-				l->run.run_id, seq, now, NULL) < 0)
+		if (exec_params(
+			    l->db,
+			    "INSERT INTO assignment (property_id, pms_person_id, latch_unit_id, pms_unit_id, "
+			    "latch_user_id, run_id, seq, assigned_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+			    "ON CONFLICT DO UPDATE SET pms_unit_id = ?4, latch_user_id = ?5, run_id = ?6, "
+			    "seq = ?7, assigned_at = ?8",
+			    r->property_id, r->pms_person_id, r->latch_unit_id, r->pms_unit_id,
+			    user, l->run.run_id, seq, now, NULL) < 0)
 			goto out;
 		break;
 	case DELTA_UNASSIGN:
@@ -279,7 +280,8 @@ static int send_retrying(struct load *l, const char *method, const char *path, c
 		long cap_ms, wait_ms;
 
 		pace(l);
-		if (latch_request(&l->api, method, path, body, key, resp) < 0 && !resp->curl_error) {
+		if (latch_request(&l->api, method, path, body, key, resp) < 0 &&
+		    !resp->curl_error) {
 			/* no token: the credentials or token endpoint are wrong or down */
 			l->tempfail = 1;
 			return -1;
@@ -298,8 +300,8 @@ static int send_retrying(struct load *l, const char *method, const char *path, c
 		wait_ms = random() % (cap_ms + 1);
 		if (resp->retry_after >= 0)
 			wait_ms = (resp->retry_after > 300 ? 300 : resp->retry_after) * 1000L;
-		log_debug("%s %s: %ld %s, retrying in %ld ms", method, path, resp->status, resp->error,
-			  wait_ms);
+		log_debug("%s %s: %ld %s, retrying in %ld ms", method, path, resp->status,
+			  resp->error, wait_ms);
 		latch_resp_free(resp);
 		nap(wait_ms);
 	}
@@ -372,8 +374,8 @@ static int user_create(struct load *l, const struct delta_row *r, const char *ke
 			goto out;
 		}
 	}
-	req = json_pack("{s:s, s:s, s:s, s:s}", "firstName", r->first_name, "lastName", r->last_name,
-			"email", r->email, "phone", r->phone);
+	req = json_pack("{s:s, s:s, s:s, s:s}", "firstName", r->first_name, "lastName",
+			r->last_name, "email", r->email, "phone", r->phone);
 	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	if (!body) {
 		err_set("out of memory");
@@ -388,7 +390,8 @@ static int user_create(struct load *l, const struct delta_row *r, const char *ke
 			goto out;
 		rc = *user ? 0 : 1;
 		if (rc)
-			snprintf(detail, dsize, "409 EMAIL_ALREADY_EXISTS but no user has that e-mail");
+			snprintf(detail, dsize,
+				 "409 EMAIL_ALREADY_EXISTS but no user has that e-mail");
 		goto out;
 	}
 	if (resp.status != 200 && resp.status != 201) {
@@ -457,7 +460,8 @@ static int fail_row(struct load *l, const struct delta_row *r, long status, cons
 {
 	log_warn("row %ld %s %s/%s failed: %s%s%s", r->seq, delta_op_name(r->op), r->property_id,
 		 r->pms_person_id, status ? "HTTP " : "", status ? "" : "", detail);
-	snprintf(l->fail_person, sizeof(l->fail_person), "%s\x1f%s", r->property_id, r->pms_person_id);
+	snprintf(l->fail_person, sizeof(l->fail_person), "%s\x1f%s", r->property_id,
+		 r->pms_person_id);
 	l->failed++;
 	report_row(l, r, "failed", status, detail);
 	return journal_set(l, r->seq, "failed", status, detail, NULL);
@@ -467,7 +471,8 @@ static int fail_row(struct load *l, const struct delta_row *r, long status, cons
 static int apply_row(const struct delta_row *r, void *vl)
 {
 	struct load *l = vl;
-	char key_src[128], key[65], state[16], user[256] = "", path[1024], who[512], detail[512] = "";
+	char key_src[128], key[65], state[16], user[256] = "", path[1024], who[512],
+					       detail[512] = "";
 	struct latch_resp resp = { 0 };
 	long status = 0;
 	int rc = -1, res;
@@ -517,7 +522,8 @@ static int apply_row(const struct delta_row *r, void *vl)
 		if (person_user(l, r, user, sizeof(user)) < 0)
 			return -1;
 		if (!*user)
-			return fail_row(l, r, 0, "the person has no Latch user (USER_CREATE missing or failed)");
+			return fail_row(l, r, 0,
+					"the person has no Latch user (USER_CREATE missing or failed)");
 	}
 	/* the effect may leave now: commit inflight before sending */
 	if (journal_set(l, r->seq, "inflight", 0, NULL, NULL) < 0)
@@ -542,7 +548,8 @@ static int apply_row(const struct delta_row *r, void *vl)
 		snprintf(path, sizeof(path), "/v1/units/%s/residents/%s", u ? u : "", p ? p : "");
 		free(u);
 		free(p);
-		if (send_retrying(l, r->op == DELTA_ASSIGN ? "PUT" : "DELETE", path, NULL, key, &resp) < 0)
+		if (send_retrying(l, r->op == DELTA_ASSIGN ? "PUT" : "DELETE", path, NULL, key,
+				  &resp) < 0)
 			goto tempfail;
 		status = resp.status;
 		ok = r->op == DELTA_ASSIGN ? status == 200 || status == 201
@@ -602,17 +609,24 @@ int main(int argc, char **argv)
 		case 'c':
 		case 'm':
 		case 'b':
-			if (cli_parse_uint(optarg, opt == 'c' ? &concurrency : opt == 'm' ? &l.max_attempts : &budget) < 0 ||
+			if (cli_parse_uint(optarg, opt == 'c'   ? &concurrency
+						   : opt == 'm' ? &l.max_attempts
+								: &budget) < 0 ||
 			    (opt != 'b' && (opt == 'c' ? concurrency : l.max_attempts) < 1)) {
-				cli_usage_error(&cli, "--%s takes a positive whole number, not '%s'",
-						opt == 'c' ? "concurrency" : opt == 'm' ? "max-attempts" : "budget", optarg);
+				cli_usage_error(&cli,
+						"--%s takes a positive whole number, not '%s'",
+						opt == 'c'   ? "concurrency"
+						: opt == 'm' ? "max-attempts"
+							     : "budget",
+						optarg);
 				goto out;
 			}
 			break;
 		case 'r':
 			l.rate = strtod(optarg, &end);
 			if (*end || l.rate < 0) {
-				cli_usage_error(&cli, "--rate takes requests per second, not '%s'", optarg);
+				cli_usage_error(&cli, "--rate takes requests per second, not '%s'",
+						optarg);
 				goto out;
 			}
 			break;
@@ -625,7 +639,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind + 1 != argc) {
-		cli_usage_error(&cli, optind >= argc ? "no RUN_DIR given" : "more than one RUN_DIR given");
+		cli_usage_error(&cli, optind >= argc ? "no RUN_DIR given"
+						     : "more than one RUN_DIR given");
 		goto out;
 	}
 	(void)concurrency;
@@ -635,7 +650,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	rc = US_EXIT_CONFIG;
-	if (config_load(&cfg, cli.config_path) < 0 || (!l.dry_run && config_require_latch(&cfg) < 0)) {
+	if (config_load(&cfg, cli.config_path) < 0 ||
+	    (!l.dry_run && config_require_latch(&cfg) < 0)) {
 		log_error("%s", err_msg());
 		goto out;
 	}
@@ -646,7 +662,8 @@ int main(int argc, char **argv)
 	{
 		sqlite3_stmt *st = NULL;
 
-		if (db_prepare(l.db, "SELECT approved_at FROM run WHERE run_id = ? AND approved_at IS NOT NULL",
+		if (db_prepare(l.db,
+			       "SELECT approved_at FROM run WHERE run_id = ? AND approved_at IS NOT NULL",
 			       &st) < 0) {
 			log_error("%s", err_msg());
 			goto out;
@@ -691,12 +708,14 @@ int main(int argc, char **argv)
 	       l.run.run_id, l.done, l.already, l.failed, l.skipped_held, l.api.requests);
 	rc = l.failed ? US_EXIT_FAILED : l.skipped_held ? US_EXIT_HELD : US_EXIT_OK;
 	{
-		const char *status = rc == US_EXIT_OK ? "done" : rc == US_EXIT_FAILED ? "failed" : "held";
+		const char *status = rc == US_EXIT_OK       ? "done"
+				     : rc == US_EXIT_FAILED ? "failed"
+							    : "held";
 		char now[32];
 
 		db_now(now, sizeof(now));
-		exec_params(l.db, "UPDATE run SET load_status = ?, loaded_at = ? WHERE run_id = ?", status,
-			    now, l.run.run_id, NULL);
+		exec_params(l.db, "UPDATE run SET load_status = ?, loaded_at = ? WHERE run_id = ?",
+			    status, now, l.run.run_id, NULL);
 	}
 	if (l.skipped_held)
 		log_warn("rows of held properties were not sent; review the run and 'unitsync approve %s'",

@@ -50,31 +50,31 @@ static const char usage[] =
 
 /* A property's policy and its input for this run. */
 struct policy {
-	char *property_id;  /* owned */
-	char *timezone;     /* IANA zone, owned */
-	int unit_sync;      /* 0: removals withheld and reported */
-	char *exclude;      /* ",past,notice," form for strstr, owned */
-	int lead_days;      /* days of access before move-in; -1: never */
-	int grace_days;     /* days of access after actual move-out */
-	int guard_percent;  /* safety guard threshold */
-	int guard_max;      /* absolute UNASSIGN limit; -1: none */
+	char *property_id; /* owned */
+	char *timezone;    /* IANA zone, owned */
+	int unit_sync;     /* 0: removals withheld and reported */
+	char *exclude;     /* ",past,notice," form for strstr, owned */
+	int lead_days;     /* days of access before move-in; -1: never */
+	int grace_days;    /* days of access after actual move-out */
+	int guard_percent; /* safety guard threshold */
+	int guard_max;     /* absolute UNASSIGN limit; -1: none */
 	char as_of[DATE_LEN + 1];
-	long long snapshot_id; /* 0: no snapshot (property missing) */
-	long people;        /* people in the snapshot for this property */
-	long prev_people;   /* in the snapshot before it; -1: none */
+	long long snapshot_id;                /* 0: no snapshot (property missing) */
+	long people;                          /* people in the snapshot for this property */
+	long prev_people;                     /* in the snapshot before it; -1: none */
 	char *source_name, *sha256, *dialect; /* of the snapshot, owned */
 };
 
 /* Counters of one property, for the manifest and the safety guard. */
 struct tally {
-	long ops[3];         /* by enum delta_op */
-	json_t *reasons;     /* reason -> count, owned */
-	json_t *exceptions;  /* kind -> count, owned */
-	long assignments;    /* unitsync's current assignments before this run */
+	long ops[3];        /* by enum delta_op */
+	json_t *reasons;    /* reason -> count, owned */
+	json_t *exceptions; /* kind -> count, owned */
+	long assignments;   /* unitsync's current assignments before this run */
 };
 
 struct run {
-	sqlite3 *db;           /* borrowed */
+	sqlite3 *db; /* borrowed */
 	char run_id[64];
 	FILE *delta;           /* borrowed from the durable file */
 	long seq;              /* last seq written */
@@ -252,7 +252,8 @@ static int eligible(const struct policy *p, const char *status, const char *move
 		*why = "status_excluded";
 		return 0;
 	}
-	if (!strcmp(status, "current") || !strcmp(status, "notice") || !strcmp(status, "eviction")) {
+	if (!strcmp(status, "current") || !strcmp(status, "notice") ||
+	    !strcmp(status, "eviction")) {
 		if (*move_out) {
 			/* access lasts through the move-out day plus the grace days */
 			date_add_days(move_out, p->grace_days, edge);
@@ -330,23 +331,29 @@ static int decide_people(struct run *r, struct tally *t, const struct policy *p)
 		} else if (eligible(p, status, move_in, move_out, &why)) {
 			sync = 1;
 			if (!*latch_unit) {
-				snprintf(detail, sizeof(detail), "unit '%s' has no Latch unit mapped", unit);
-				if (add_exception(r, t, "unmapped_unit", p->property_id, unit, person, detail) < 0)
+				snprintf(detail, sizeof(detail),
+					 "unit '%s' has no Latch unit mapped", unit);
+				if (add_exception(r, t, "unmapped_unit", p->property_id, unit,
+						  person, detail) < 0)
 					goto out;
 				sync = 0;
 				why = "mapping_removed";
-			} else if (*user && *user_email && *email && strcasecmp(user_email, email)) {
+			} else if (*user && *user_email && *email &&
+				   strcasecmp(user_email, email)) {
 				/* a changed e-mail is a question for a person, never a re-create */
 				snprintf(detail, sizeof(detail),
 					 "e-mail changed from '%s' to '%s' since the Latch user was matched",
 					 user_email, email);
-				if (add_exception(r, t, "email_mismatch", p->property_id, unit, person, detail) < 0)
+				if (add_exception(r, t, "email_mismatch", p->property_id, unit,
+						  person, detail) < 0)
 					goto out;
 				hold = 1;
 			} else if (!*user && !*email && !*phone) {
-				if (add_exception(r, t, "missing_contact", p->property_id, unit, person,
-						  !strcmp(role, "minor") ? "minor without e-mail or phone"
-									 : "neither e-mail nor phone") < 0)
+				if (add_exception(r, t, "missing_contact", p->property_id, unit,
+						  person,
+						  !strcmp(role, "minor")
+							  ? "minor without e-mail or phone"
+							  : "neither e-mail nor phone") < 0)
 					goto out;
 				sync = 0;
 				why = "missing_contact";
@@ -357,12 +364,14 @@ static int decide_people(struct run *r, struct tally *t, const struct policy *p)
 				snprintf(detail, sizeof(detail),
 					 "expected move-out %s has passed with no actual move-out; access kept",
 					 expected_out);
-				if (add_exception(r, t, "overdue_move_out", p->property_id, unit, person, detail) < 0)
+				if (add_exception(r, t, "overdue_move_out", p->property_id, unit,
+						  person, detail) < 0)
 					goto out;
 			}
 		} else if (!strcmp(status, "unknown")) {
 			snprintf(detail, sizeof(detail), "unknown lease status '%s'", raw);
-			if (add_exception(r, t, "unknown_status", p->property_id, unit, person, detail) < 0)
+			if (add_exception(r, t, "unknown_status", p->property_id, unit, person,
+					  detail) < 0)
 				goto out;
 		}
 		sqlite3_reset(ins);
@@ -416,8 +425,8 @@ static int hold_duplicate_emails(struct run *r, struct tally *t, const struct po
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char detail[1024];
 
-		snprintf(detail, sizeof(detail), "e-mail '%s' is shared with %s", db_col_text(st, 2),
-			 db_col_text(st, 3));
+		snprintf(detail, sizeof(detail), "e-mail '%s' is shared with %s",
+			 db_col_text(st, 2), db_col_text(st, 3));
 		if (add_exception(r, t, "duplicate_email", p->property_id, db_col_text(st, 1),
 				  db_col_text(st, 0), detail) < 0)
 			goto out;
@@ -487,7 +496,8 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 					 db_col_text(a, 1));
 				snprintf(cur[n_cur].pms_unit, sizeof(cur[n_cur].pms_unit), "%s",
 					 db_col_text(a, 2));
-				snprintf(cur[n_cur].user, sizeof(cur[n_cur].user), "%s", db_col_text(a, 3));
+				snprintf(cur[n_cur].user, sizeof(cur[n_cur].user), "%s",
+					 db_col_text(a, 3));
 				n_cur++;
 			}
 			t->assignments++;
@@ -523,8 +533,9 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 			if (n_cur) {
 				/* make before break: the ASSIGN goes first, the UNASSIGN after */
 				snprintf(group, sizeof(group), "g%ld", r->seq + 1);
-				d.reason = strcmp(cur[0].pms_unit, d.pms_unit_id) ? "transfer"
-										  : "mapping_changed";
+				d.reason = strcmp(cur[0].pms_unit, d.pms_unit_id)
+						   ? "transfer"
+						   : "mapping_changed";
 				d.group_id = group;
 			}
 			if (emit(r, t, &d, p->snapshot_id, ref) < 0)
@@ -541,8 +552,9 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 			d.group_id = group;
 			d.email = d.phone = d.first_name = d.last_name = "";
 			if (*want_unit)
-				d.reason = strcmp(cur[i].pms_unit, db_col_text(w, 1)) ? "transfer"
-										     : "mapping_changed";
+				d.reason = strcmp(cur[i].pms_unit, db_col_text(w, 1))
+						   ? "transfer"
+						   : "mapping_changed";
 			else
 				d.reason = why;
 			if (!p->unit_sync) {
@@ -551,8 +563,8 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 				snprintf(detail, sizeof(detail),
 					 "unit sync is off: removal from Latch unit '%s' (%s) withheld",
 					 cur[i].latch_unit, d.reason);
-				if (add_exception(r, t, "unit_sync_disabled", p->property_id, cur[i].pms_unit,
-						  person, detail) < 0)
+				if (add_exception(r, t, "unit_sync_disabled", p->property_id,
+						  cur[i].pms_unit, person, detail) < 0)
 					goto out;
 				continue;
 			}
@@ -579,7 +591,8 @@ static int transform_property(struct run *r, struct tally *t, const struct polic
 		long n = 0;
 
 		/* without tonight's export nobody can be judged: remove nobody */
-		if (db_prepare(r->db, "SELECT count(*) FROM assignment WHERE property_id = ?", &st) < 0)
+		if (db_prepare(r->db, "SELECT count(*) FROM assignment WHERE property_id = ?",
+			       &st) < 0)
 			return -1;
 		sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW)
@@ -606,8 +619,8 @@ static json_t *guard_reasons(const struct policy *p, const struct tally *t)
 	char msg[256];
 
 	if (t->assignments >= 10 && un * 100 > (long)p->guard_percent * t->assignments) {
-		snprintf(msg, sizeof(msg), "%ld removals of %ld current assignments exceed %d%%", un,
-			 t->assignments, p->guard_percent);
+		snprintf(msg, sizeof(msg), "%ld removals of %ld current assignments exceed %d%%",
+			 un, t->assignments, p->guard_percent);
 		json_array_append_new(why, json_string(msg));
 	}
 	if (p->guard_max >= 0 && un > p->guard_max) {
@@ -741,7 +754,8 @@ static int record_run(sqlite3 *db, const char *run_id, const char *dir, const ch
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto db_error;
 	sqlite3_finalize(st);
-	if (db_prepare(db, "INSERT INTO run_input (run_id, property_id, snapshot_id) VALUES (?,?,?)",
+	if (db_prepare(db,
+		       "INSERT INTO run_input (run_id, property_id, snapshot_id) VALUES (?,?,?)",
 		       &st) < 0)
 		goto out;
 	for (int i = 0; i < n; i++) {
@@ -815,7 +829,8 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'a':
 			if (!date_valid(optarg)) {
-				cli_usage_error(&cli, "--as-of takes a date YYYY-MM-DD, not '%s'", optarg);
+				cli_usage_error(&cli, "--as-of takes a date YYYY-MM-DD, not '%s'",
+						optarg);
 				goto out;
 			}
 			as_of = optarg;
@@ -834,7 +849,8 @@ int main(int argc, char **argv)
 			}
 			snaps[n_snaps] = strtoll(optarg, &end, 10);
 			if (*end || snaps[n_snaps] <= 0) {
-				cli_usage_error(&cli, "--snapshot takes a snapshot id, not '%s'", optarg);
+				cli_usage_error(&cli, "--snapshot takes a snapshot id, not '%s'",
+						optarg);
 				goto out;
 			}
 			n_snaps++;
@@ -861,8 +877,9 @@ int main(int argc, char **argv)
 	/* the properties of this run, in id order */
 	if (db_prepare(db,
 		       n_props ? "SELECT ?1 WHERE EXISTS (SELECT 1 FROM property WHERE property_id = ?1)"
-		       : n_snaps ? "SELECT DISTINCT property_id FROM snapshot_property WHERE snapshot_id = ?1"
-				 : "SELECT property_id FROM property ORDER BY property_id",
+		       : n_snaps
+			       ? "SELECT DISTINCT property_id FROM snapshot_property WHERE snapshot_id = ?1"
+			       : "SELECT property_id FROM property ORDER BY property_id",
 		       &st) < 0)
 		goto fail;
 	ps = calloc(MAX_LIST * 16, sizeof(*ps));
@@ -878,7 +895,8 @@ int main(int argc, char **argv)
 		else if (n_snaps)
 			sqlite3_bind_int64(st, 1, snaps[i]);
 		if (n_props && sqlite3_step(st) != SQLITE_ROW) {
-			log_error("unknown property '%s' (add it with 'unitsync property add')", props[i]);
+			log_error("unknown property '%s' (add it with 'unitsync property add')",
+				  props[i]);
 			rc = US_EXIT_DATAERR;
 			goto out;
 		}
@@ -920,7 +938,8 @@ int main(int argc, char **argv)
 	}
 	/* sort by id: the delta's order must not depend on the command line */
 	for (int i = 1; i < n_policies; i++)
-		for (int k = i; k > 0 && strcmp(ps[k - 1].property_id, ps[k].property_id) > 0; k--) {
+		for (int k = i; k > 0 && strcmp(ps[k - 1].property_id, ps[k].property_id) > 0;
+		     k--) {
 			struct policy tmp = ps[k];
 
 			ps[k] = ps[k - 1];
@@ -1011,7 +1030,8 @@ int main(int argc, char **argv)
 	for (int op = 0; op < 3; op++)
 		json_object_set_new(totals_op, delta_op_name((enum delta_op)op), json_integer(0));
 	for (int i = 0; i < n_policies; i++) {
-		json_t *jp = json_object(), *ops = json_object(), *why = guard_reasons(&ps[i], &ts[i]);
+		json_t *jp = json_object(), *ops = json_object(),
+		       *why = guard_reasons(&ps[i], &ts[i]);
 		const char *k;
 		json_t *v;
 
@@ -1020,7 +1040,8 @@ int main(int argc, char **argv)
 
 			json_object_set_new(ops, name, json_integer(ts[i].ops[op]));
 			json_object_set_new(totals_op, name,
-					    json_integer(json_integer_value(json_object_get(totals_op, name)) +
+					    json_integer(json_integer_value(
+								 json_object_get(totals_op, name)) +
 							 ts[i].ops[op]));
 		}
 		json_object_foreach(ts[i].reasons, k, v)
@@ -1028,28 +1049,32 @@ int main(int argc, char **argv)
 			json_t *o = json_object_get(totals_reason, k);
 
 			json_object_set_new(totals_reason, k,
-					    json_integer((o ? json_integer_value(o) : 0) + json_integer_value(v)));
+					    json_integer((o ? json_integer_value(o) : 0) +
+							 json_integer_value(v)));
 		}
 		json_object_foreach(ts[i].exceptions, k, v)
 		{
 			json_t *o = json_object_get(totals_exc, k);
 
 			json_object_set_new(totals_exc, k,
-					    json_integer((o ? json_integer_value(o) : 0) + json_integer_value(v)));
+					    json_integer((o ? json_integer_value(o) : 0) +
+							 json_integer_value(v)));
 		}
 		json_object_set_new(jp, "property_id", json_string(ps[i].property_id));
 		json_object_set_new(jp, "as_of", json_string(ps[i].as_of));
 		json_object_set_new(jp, "timezone", json_string(ps[i].timezone));
 		json_object_set_new(jp, "unit_sync", json_boolean(ps[i].unit_sync));
 		json_object_set_new(jp, "snapshot_id",
-				    ps[i].snapshot_id ? json_integer(ps[i].snapshot_id) : json_null());
+				    ps[i].snapshot_id ? json_integer(ps[i].snapshot_id)
+						      : json_null());
 		json_object_set_new(jp, "people", json_integer(ps[i].people));
 		json_object_set_new(jp, "assignments_before", json_integer(ts[i].assignments));
 		json_object_set_new(jp, "counts_by_op", ops);
 		json_object_set_new(jp, "counts_by_reason", json_incref(ts[i].reasons));
 		json_object_set_new(jp, "exceptions_by_kind", json_incref(ts[i].exceptions));
 		if (why) {
-			json_object_set_new(jp, "guard", json_pack("{s:s, s:o}", "verdict", "held", "why", why));
+			json_object_set_new(jp, "guard",
+					    json_pack("{s:s, s:o}", "verdict", "held", "why", why));
 			json_array_append_new(jheld, json_string(ps[i].property_id));
 			held = 1;
 		} else {
@@ -1059,9 +1084,10 @@ int main(int argc, char **argv)
 		if (ps[i].snapshot_id)
 			json_array_append_new(jinputs,
 					      json_pack("{s:I, s:s, s:s, s:s, s:s}", "snapshot_id",
-							(json_int_t)ps[i].snapshot_id, "property_id",
-							ps[i].property_id, "source_name", ps[i].source_name,
-							"sha256", ps[i].sha256, "dialect", ps[i].dialect));
+							(json_int_t)ps[i].snapshot_id,
+							"property_id", ps[i].property_id,
+							"source_name", ps[i].source_name, "sha256",
+							ps[i].sha256, "dialect", ps[i].dialect));
 	}
 	{
 		char now[32], exc_sha[65];
@@ -1073,7 +1099,8 @@ int main(int argc, char **argv)
 		json_object_set_new(manifest, "run_id", json_string(r.run_id));
 		json_object_set_new(manifest, "as_of", as_of ? json_string(as_of) : json_null());
 		json_object_set_new(manifest, "created_at", json_string(now));
-		json_object_set_new(manifest, "tool_version", json_string("unitsync " UNITSYNC_VERSION));
+		json_object_set_new(manifest, "tool_version",
+				    json_string("unitsync " UNITSYNC_VERSION));
 		json_object_set_new(manifest, "inputs", jinputs);
 		json_object_set_new(manifest, "properties", jprops);
 		json_object_set_new(manifest, "mapping_sha256", json_string(mapping_sha));
@@ -1083,10 +1110,11 @@ int main(int argc, char **argv)
 		json_object_set_new(manifest, "counts_by_reason", totals_reason);
 		json_object_set_new(manifest, "exceptions_by_kind", totals_exc);
 		json_object_set_new(manifest, "files",
-				    json_pack("{s:s, s:s}", "delta.csv", delta_sha, "exceptions.csv", exc_sha));
+				    json_pack("{s:s, s:s}", "delta.csv", delta_sha,
+					      "exceptions.csv", exc_sha));
 		json_object_set_new(manifest, "guard",
-				    json_pack("{s:s, s:o}", "verdict", held ? "held" : "ok", "held_properties",
-					      jheld));
+				    json_pack("{s:s, s:o}", "verdict", held ? "held" : "ok",
+					      "held_properties", jheld));
 	}
 	snprintf(path, sizeof(path), "%s/manifest.json", dir);
 	if (write_json(path, manifest) < 0 || write_sums(dir) < 0)
@@ -1102,13 +1130,15 @@ int main(int argc, char **argv)
 	in_tx = 0;
 
 	for (int i = 0; i < n_policies; i++) {
-		json_t *g = json_object_get(json_array_get(json_object_get(manifest, "properties"), (size_t)i),
+		json_t *g = json_object_get(json_array_get(json_object_get(manifest, "properties"),
+							   (size_t)i),
 					    "guard");
 
 		printf("%s: as of %s, snapshot %lld: %ld USER_CREATE, %ld ASSIGN, %ld UNASSIGN, "
 		       "%zu exception kinds%s\n",
-		       ps[i].property_id, ps[i].as_of, ps[i].snapshot_id, ts[i].ops[DELTA_USER_CREATE],
-		       ts[i].ops[DELTA_ASSIGN], ts[i].ops[DELTA_UNASSIGN], json_object_size(ts[i].exceptions),
+		       ps[i].property_id, ps[i].as_of, ps[i].snapshot_id,
+		       ts[i].ops[DELTA_USER_CREATE], ts[i].ops[DELTA_ASSIGN],
+		       ts[i].ops[DELTA_UNASSIGN], json_object_size(ts[i].exceptions),
 		       strcmp(json_string_value(json_object_get(g, "verdict")), "held")
 			       ? ""
 			       : " - HELD by the safety guard (see manifest.json; 'unitsync approve')");

@@ -108,8 +108,38 @@ static void date_parse_accepts_leap_days_of_leap_years(void **state)
 static void date_parse_rejects_trailing_junk(void **state)
 {
 	static const char *const bad[] = {
-		"2024-03-05x", "2024-03-05 junk", "3/5/2024x", "3/5/2024/1", "2024-03-05T00:00:00junk",
-		"2024-03-05T00:00", "2024-03-055", "3/5/20245",
+		"2024-03-05x",
+		"2024-03-05 junk",
+		"3/5/2024x",
+		"3/5/2024/1",
+		"2024-03-05T00:00:00junk",
+		"2024-03-05T00:00",
+		"2024-03-055",
+		"3/5/20245",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_rejected(bad[i], bad[i]);
+}
+
+/* The forms spreadsheets and PMS APIs write: the time is dropped. */
+static void date_parse_drops_spreadsheet_and_zoned_times(void **state)
+{
+	(void)state;
+	assert_parses_to("1/2/2024 0:00", "2024-01-02");
+	assert_parses_to("1/2/2024 12:30 PM", "2024-01-02");
+	assert_parses_to("2024-01-15T10:00:00Z", "2024-01-15");
+	assert_parses_to("2024-01-15T10:00:00.123-05:00", "2024-01-15");
+}
+
+/* Text after the date must be a time, not any run of the characters a
+ * time may hold. */
+static void date_parse_rejects_junk_that_only_looks_like_a_time(void **state)
+{
+	static const char *const bad[] = {
+		"1/2/2024 AAAA", "1/2/2024 pm pm",          "1/2/2024 ",
+		"1/2/2024 ::",   "2024-01-15T00:00:00+-+Z", "2024-01-15T99:99:99",
 	};
 
 	(void)state;
@@ -296,6 +326,8 @@ int main(void)
 		cmocka_unit_test(date_parse_rejects_impossible_dates),
 		cmocka_unit_test(date_parse_accepts_leap_days_of_leap_years),
 		cmocka_unit_test(date_parse_rejects_trailing_junk),
+		cmocka_unit_test(date_parse_drops_spreadsheet_and_zoned_times),
+		cmocka_unit_test(date_parse_rejects_junk_that_only_looks_like_a_time),
 		cmocka_unit_test(date_parse_rejects_other_shapes),
 		cmocka_unit_test(date_add_days_crosses_month_ends),
 		cmocka_unit_test(date_add_days_crosses_year_ends),
