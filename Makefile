@@ -120,7 +120,7 @@ format:
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/unitsync/pipelines
-	cp bin/unitsync bin/unitsync-* $(DESTDIR)$(PREFIX)/bin/
+	cp bin/unitsync bin/unitsync-* bin/latch-sim $(DESTDIR)$(PREFIX)/bin/
 	cp docs/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	cp pipelines/*.sh $(DESTDIR)$(PREFIX)/share/unitsync/pipelines/
 

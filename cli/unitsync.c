@@ -25,10 +25,11 @@ static const char usage[] =
 	"  config show|properties   what the configuration file says\n"
 	"  extract-csv FILE...      stage CSV exports\n"
 	"  extract-xml FILE...      stage XML exports\n"
-	"  snapshots list|show      staged snapshots\n"
 	"  map add|remove|list|import|export   PMS unit -> Latch unit mapping\n"
 	"  transform                write a run directory (delta, exceptions, manifest)\n"
 	"  load RUN_DIR             apply a run to the Latch API\n"
+	"  approve RUN_DIR          release a run held by the safety guard\n"
+	"  report RUN_DIR           summarise a run for people and auditors\n"
 	"\n"
 	"Each command has its own --help and man page (unitsync-COMMAND(1)).\n"
 	"--db PATH defaults to $UNITSYNC_DB, else ./unitsync.db; --config FILE to $UNITSYNC_CONFIG.\n";
@@ -36,7 +37,7 @@ static const char usage[] =
 int main(int argc, char **argv)
 {
 	char self[PATH_MAX], target[PATH_MAX];
-	const char *global[6];
+	const char *global[16];
 	char **args = NULL;
 	int nglobal = 0, i = 1;
 	int rc = US_EXIT_USAGE;
@@ -52,13 +53,39 @@ int main(int argc, char **argv)
 			printf("unitsync %s\n", UNITSYNC_VERSION);
 			return US_EXIT_OK;
 		}
-		if ((!strcmp(argv[i], "--db") || !strcmp(argv[i], "--config") ||
-		     !strcmp(argv[i], "--log-format")) &&
-		    i + 1 < argc) {
-			global[nglobal++] = argv[i];
-			global[nglobal++] = argv[i + 1];
-			i += 2;
-			continue;
+		/* --db PATH and --db=PATH, likewise --config and --log-format */
+		if (nglobal + 2 > (int)(sizeof(global) / sizeof(global[0]))) {
+			fprintf(stderr, "unitsync: too many global options\n%s", usage);
+			goto out;
+		}
+		{
+			static const char *const names[] = { "--db", "--config", "--log-format" };
+			int matched = 0;
+
+			for (int k = 0; k < 3 && !matched; k++) {
+				size_t n = strlen(names[k]);
+
+				if (strncmp(argv[i], names[k], n) != 0)
+					continue;
+				if (argv[i][n] == '=') {
+					global[nglobal++] = argv[i];
+					i++;
+					matched = 1;
+				} else if (!argv[i][n]) {
+					if (i + 1 >= argc) {
+						fprintf(stderr,
+							"unitsync: option '%s' needs a value\n%s",
+							argv[i], usage);
+						goto out;
+					}
+					global[nglobal++] = argv[i];
+					global[nglobal++] = argv[i + 1];
+					i += 2;
+					matched = 1;
+				}
+			}
+			if (matched)
+				continue;
 		}
 		fprintf(stderr, "unitsync: unknown global option '%s'\n%s", argv[i], usage);
 		goto out;

@@ -414,14 +414,6 @@ static int same_file(const char *path, const struct stat *st)
 	       now.st_mtim.tv_nsec == st->st_mtim.tv_nsec;
 }
 
-/* Would stg_commit() refuse the file for its rejects (the rule stg.h states)? */
-static int over_threshold(const struct stg *s, double max_reject)
-{
-	long data = s->staged + s->rejected;
-
-	return data > 0 && 100.0 * (double)s->rejected / (double)data > max_reject;
-}
-
 /* Stage one file.  Returns an exit code. */
 static int extract_file(sqlite3 *db, const struct profile *profile, const char *property,
 			const char *path, double max_reject)
@@ -476,8 +468,10 @@ static int extract_file(sqlite3 *db, const struct profile *profile, const char *
 		err_set("'%s' changed while it was being read", path);
 		goto out;
 	}
-	if (stg_commit(&e.stg, max_reject) < 0) {
-		if (!over_threshold(&e.stg, max_reject))
+	b = stg_commit(&e.stg, max_reject);
+	if (b < 0) {
+		/* -2: too many rejects, the input's fault; -1: the database's */
+		if (b == -1)
 			rc = US_EXIT_CONFIG;
 		goto out;
 	}

@@ -365,8 +365,12 @@ static int extract_file(sqlite3 *db, const char *property, const char *path, dou
 		if ((ev == XMLX_START ? on_start(&e) : on_end(&e)) < 0)
 			goto out;
 	}
-	if (stg_commit(&e.stg, max_reject) < 0)
+	b = stg_commit(&e.stg, max_reject);
+	if (b < 0) {
+		if (b == -1)
+			rc = US_EXIT_CONFIG;
 		goto out;
+	}
 	printf("snapshot %lld: '%s' (%s, sha256 %s): %ld people staged, %ld units, %ld rows skipped, "
 	       "%ld rejected\n",
 	       e.stg.snapshot_id, path, src.dialect, e.stg.sha256, e.stg.staged, e.stg.units,
@@ -408,7 +412,7 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			max_reject = strtod(optarg, &end);
-			if (*end || max_reject < 0 || max_reject > 100) {
+			if (end == optarg || *end || max_reject < 0 || max_reject > 100) {
 				cli_usage_error(&cli,
 						"--max-reject-percent takes 0 to 100, not '%s'",
 						optarg);

@@ -97,6 +97,12 @@ int csvio_read(FILE *fp, const char *name, csvio_row_fn fn, void *ctx)
 		}
 		if (p.pstate == CSV_ROW_NOT_BEGUN)
 			r.row.line = r.line;
+		if (p.entry_pos > CSVIO_MAX_FIELD) {
+			/* an unterminated quote would otherwise swallow the whole file */
+			err_set("'%s' line %ld: a field longer than %d bytes (an unterminated quote?)",
+				name, r.row.line, CSVIO_MAX_FIELD);
+			goto out;
+		}
 		if (csv_parse(&p, data, (size_t)len, on_field, on_record, &r) != (size_t)len) {
 			err_set("'%s' line %ld: %s", name, r.line,
 				csv_error(&p) == CSV_EPARSE

@@ -21,6 +21,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* Longest field accepted, in bytes; a longer one fails the read. */
+#define CSVIO_MAX_FIELD (1024 * 1024)
+
 /* One record.  Fields and the arrays are owned by the reader and valid only
  * during the callback. */
 struct csvio_row {

@@ -84,6 +84,7 @@ static const char *const migration_1[] = {
 	"  lease_to TEXT,"
 	"  source_ref TEXT NOT NULL,"
 	"  PRIMARY KEY (snapshot_id, property_id, pms_person_id));",
+	"CREATE INDEX stg_person_by_person ON stg_person (property_id, pms_person_id, snapshot_id);",
 	"CREATE INDEX stg_person_by_household ON stg_person (snapshot_id, property_id, household_id, role);",
 	"CREATE TABLE stg_unit ("
 	"  snapshot_id INTEGER NOT NULL REFERENCES snapshot ON DELETE CASCADE,"
@@ -131,7 +132,7 @@ static const char *const migration_1[] = {
 	"  run_id TEXT NOT NULL,"
 	"  property_id TEXT NOT NULL,"
 	"  snapshot_id INTEGER,"
-	"  PRIMARY KEY (run_id, property_id));"
+	"  PRIMARY KEY (run_id, property_id, snapshot_id));"
 	/* every delta row ever written, for `unitsync explain` */,
 	"CREATE TABLE delta_history ("
 	"  run_id TEXT NOT NULL,"

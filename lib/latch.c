@@ -185,6 +185,8 @@ static int fetch_token(struct latch *l)
 		}
 	}
 	if (resp.status != 200) {
+		/* refused credentials are a configuration error, not a bad night */
+		l->auth_failed = resp.status == 400 || resp.status == 401 || resp.status == 403;
 		if (resp.status)
 			err_set("token endpoint '%s' answered %ld %s", cfg->token_url, resp.status,
 				latch_error_code(&resp));

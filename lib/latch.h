@@ -30,6 +30,7 @@ struct latch {
 	time_t token_expiry;      /* when to fetch a new one */
 	long timeout_ms;          /* per request, connect included */
 	long requests;            /* requests sent, tokens included */
+	int auth_failed;          /* the token endpoint refused the credentials */
 };
 
 /* One HTTP exchange's outcome. */

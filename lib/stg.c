@@ -153,6 +153,7 @@ int stg_commit(struct stg *s, double max_reject_percent)
 	if (data > 0 && 100.0 * (double)s->rejected / (double)data > max_reject_percent) {
 		err_set("'%s': %ld of %ld rows rejected, more than %g%%: the whole file is rejected",
 			s->src->path, s->rejected, data, max_reject_percent);
+		rc = -2;
 		goto out;
 	}
 	if (db_prepare(s->db,

@@ -85,7 +85,8 @@ void stg_skip(struct stg *s);
 
 /*
  * Commit the snapshot unless rejected rows exceed MAX_REJECT_PERCENT of
- * all data rows (then -1 naming the counts, and nothing is kept).
+ * all data rows: then -2 with err_set() naming the counts, and nothing is
+ * kept.  -1 on a database error.
  */
 int stg_commit(struct stg *s, double max_reject_percent);
 

@@ -45,7 +45,7 @@ static const char usage[] =
 	"\n"
 	"  --dry-run                print the requests without sending them\n"
 	"  --property P             only the rows of property P\n"
-	"  --concurrency N          connections in parallel (default 4)\n"
+	"  --concurrency N          parallel connections (accepted; this version sends one at a time)\n"
 	"  --rate R                 at most R requests per second (default: unlimited)\n"
 	"  --max-attempts N         tries per request before giving up for this load (default 8)\n"
 	"  --budget SECONDS         stop retrying after this long; rerun resumes (default 900)\n"
@@ -76,6 +76,7 @@ struct load {
 	long done, failed, skipped_held, already;
 	int tempfail;                       /* retries exhausted or API unreachable */
 	int approved;                       /* `unitsync approve` released the held properties */
+	int stopped;                        /* a row could neither be applied nor failed */
 	sqlite3_stmt *jget, *jput, *jstate; /* journal statements, owned */
 	FILE *report;                       /* load-report.csv being written, borrowed */
 };
@@ -282,8 +283,10 @@ static int send_retrying(struct load *l, const char *method, const char *path, c
 		pace(l);
 		if (latch_request(&l->api, method, path, body, key, resp) < 0 &&
 		    !resp->curl_error) {
-			/* no token: the credentials or token endpoint are wrong or down */
-			l->tempfail = 1;
+			/* no token: refused credentials are for a person to fix (78);
+			 * an unreachable token endpoint is for a rerun (75) */
+			if (!l->api.auth_failed)
+				l->tempfail = 1;
 			return -1;
 		}
 		if (!latch_retryable(resp))
@@ -458,8 +461,12 @@ static void report_row(struct load *l, const struct delta_row *r, const char *st
 
 static int fail_row(struct load *l, const struct delta_row *r, long status, const char *detail)
 {
-	log_warn("row %ld %s %s/%s failed: %s%s%s", r->seq, delta_op_name(r->op), r->property_id,
-		 r->pms_person_id, status ? "HTTP " : "", status ? "" : "", detail);
+	if (status)
+		log_warn("row %ld %s %s/%s failed: HTTP %ld %s", r->seq, delta_op_name(r->op),
+			 r->property_id, r->pms_person_id, status, detail);
+	else
+		log_warn("row %ld %s %s/%s failed: %s", r->seq, delta_op_name(r->op),
+			 r->property_id, r->pms_person_id, detail);
 	snprintf(l->fail_person, sizeof(l->fail_person), "%s\x1f%s", r->property_id,
 		 r->pms_person_id);
 	l->failed++;
@@ -467,8 +474,8 @@ static int fail_row(struct load *l, const struct delta_row *r, long status, cons
 	return journal_set(l, r->seq, "failed", status, detail, NULL);
 }
 
-/* Apply one delta row (the delta_read callback). */
-static int apply_row(const struct delta_row *r, void *vl)
+/* Apply one delta row. */
+static int apply_row_inner(const struct delta_row *r, void *vl)
 {
 	struct load *l = vl;
 	char key_src[128], key[65], state[16], user[256] = "", path[1024], who[512],
@@ -532,7 +539,7 @@ static int apply_row(const struct delta_row *r, void *vl)
 	case DELTA_USER_CREATE:
 		res = user_create(l, r, key, user, sizeof(user), &status, detail, sizeof(detail));
 		if (res < 0) {
-			if (l->tempfail)
+			if (l->tempfail || l->api.auth_failed)
 				goto tempfail;
 			return fail_row(l, r, status, err_msg());
 		}
@@ -569,9 +576,25 @@ static int apply_row(const struct delta_row *r, void *vl)
 	return 0;
 tempfail:
 	latch_resp_free(&resp);
-	err_set("Latch API unavailable or retries exhausted at row %ld; rerun to resume", r->seq);
+	if (!l->api.auth_failed)
+		err_set("Latch API unavailable or retries exhausted at row %ld; rerun to resume",
+			r->seq);
 	rc = -1;
 	return rc;
+}
+
+/*
+ * The delta_read callback.  A failure here is never the delta's fault:
+ * it is the API (tempfail), the credentials, or the state database.
+ */
+static int apply_row(const struct delta_row *r, void *vl)
+{
+	struct load *l = vl;
+
+	if (apply_row_inner(r, vl) == 0)
+		return 0;
+	l->stopped = 1;
+	return -1;
 }
 
 int main(int argc, char **argv)
@@ -695,9 +718,7 @@ int main(int argc, char **argv)
 
 	if (delta_read(l.run.delta_path, apply_row, &l) < 0) {
 		log_error("%s", err_msg());
-		rc = l.tempfail ? US_EXIT_TEMPFAIL : US_EXIT_DATAERR;
-		if (!l.tempfail && strstr(err_msg(), "journal"))
-			rc = US_EXIT_CONFIG;
+		rc = l.tempfail ? US_EXIT_TEMPFAIL : l.stopped ? US_EXIT_CONFIG : US_EXIT_DATAERR;
 		goto out;
 	}
 	if (l.dry_run) {

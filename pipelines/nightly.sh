@@ -1,9 +1,10 @@
 #!/bin/sh
-# nightly.sh - the nightly Unit Sync job: for every property in the
-# configuration, extract its export files, then one transform over tonight's
-# snapshots, then load, all under one lock.  See README.md "Scheduling".
-#
 # usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--dry-run]
+#
+# The nightly Unit Sync job: for every property in the configuration,
+# extract its export files, then one transform over tonight's snapshots,
+# then load, all under one lock.  See README.md "Scheduling" and
+# unitsync-nightly(1).
 #
 # Exit codes (DESIGN.md §4): 0 ok; 1 some operations failed permanently;
 # 4 a property is held by the safety guard (review, then 'unitsync approve');
@@ -24,19 +25,30 @@ db=${UNITSYNC_DB:-unitsync.db}
 out=runs
 as_of=
 dry_run=
+usage() {
+	echo "nightly.sh: $1" >&2
+	echo "usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--dry-run]" >&2
+	exit 2
+}
 while [ $# -gt 0 ]; do
 	case $1 in
-	--config) config=$2; shift 2 ;;
-	--db) db=$2; shift 2 ;;
-	--out) out=$2; shift 2 ;;
-	--as-of) as_of=$2; shift 2 ;;
+	--config|--db|--out|--as-of)
+		[ $# -ge 2 ] || usage "option '$1' needs a value"
+		case $1 in
+		--config) config=$2 ;;
+		--db) db=$2 ;;
+		--out) out=$2 ;;
+		--as-of) as_of=$2 ;;
+		esac
+		shift 2 ;;
+	--version)
+		"$unitsync" --version | sed 's/^unitsync/nightly.sh (unitsync)/'
+		exit 0 ;;
 	--dry-run) dry_run=--dry-run; shift ;;
 	--help|-h)
 		sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'
 		exit 0 ;;
-	*) echo "nightly.sh: unknown option '$1'" >&2
-	   echo "usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--dry-run]" >&2
-	   exit 2 ;;
+	*) usage "unknown option '$1'" ;;
 	esac
 done
 if [ -z "$config" ]; then
@@ -89,7 +101,7 @@ set --
 for p in $props; do set -- "$@" --property "$p"; done
 [ -n "$as_of" ] && set -- "$@" --as-of "$as_of"
 # shellcheck disable=SC2086 # snapshot options are words on purpose
-us transform --out "$out" $snaps "$@" > "$tmp/transform.out" || exit $?
+us transform --out "$out" --snapshots-only $snaps "$@" > "$tmp/transform.out" || exit $?
 run_dir=$(tail -n 1 "$tmp/transform.out")
 sed '$d' "$tmp/transform.out"
 

@@ -35,13 +35,17 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: unitsync transform [--as-of YYYY-MM-DD] [--property P]... [--snapshot ID]... [--out DIR]\n"
+	"usage: unitsync transform [--as-of YYYY-MM-DD] [--property P]... [--snapshot ID]...\n"
+	"                          [--snapshots-only] [--out DIR]\n"
 	"\n"
 	"Write a run directory (delta.csv, exceptions.csv, manifest.json, SHA256SUMS) and print its path.\n"
 	"\n"
 	"  --as-of DATE             decide eligibility on DATE (default: today in each property's zone)\n"
 	"  --property P             only property P (repeatable; default: every property)\n"
-	"  --snapshot ID            use snapshot ID instead of the newest one (repeatable)\n"
+	"  --snapshot ID            use snapshot ID instead of the newest one (repeatable; several\n"
+	"                           files of one property are read together, the newest file\n"
+	"                           winning for a person found in more than one)\n"
+	"  --snapshots-only         a property no --snapshot covers is missing (no newest fallback)\n"
 	"  --out DIR                parent of the run directory (default ./runs)\n"
 	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n";
@@ -59,10 +63,10 @@ struct policy {
 	int guard_percent; /* safety guard threshold */
 	int guard_max;     /* absolute UNASSIGN limit; -1: none */
 	char as_of[DATE_LEN + 1];
-	long long snapshot_id;                /* 0: no snapshot (property missing) */
-	long people;                          /* people in the snapshot for this property */
-	long prev_people;                     /* in the snapshot before it; -1: none */
-	char *source_name, *sha256, *dialect; /* of the snapshot, owned */
+	long long snapshot_id; /* newest input snapshot; 0: none (property missing) */
+	json_t *inputs;        /* the input snapshots [{snapshot_id, source_name, ...}], owned */
+	long people;           /* people in the input snapshots for this property */
+	long prev_people;      /* people in the property's previous run; -1: none */
 };
 
 /* Counters of one property, for the manifest and the safety guard. */
@@ -87,9 +91,7 @@ static void policy_free(struct policy *p)
 	free(p->property_id);
 	free(p->timezone);
 	free(p->exclude);
-	free(p->source_name);
-	free(p->sha256);
-	free(p->dialect);
+	json_decref(p->inputs);
 }
 
 static char *dup_col(sqlite3_stmt *st, int i)
@@ -137,14 +139,20 @@ out:
 }
 
 /*
- * Choose the property's snapshot: the newest of the --snapshot ids that
- * covers it, or without --snapshot the newest staged one.
+ * Choose the property's input snapshots: every --snapshot id that covers it
+ * (a property may be exported as several files), or without --snapshot
+ * the newest staged one; with STRICT, none then (nightly.sh: a property
+ * whose export was rejected tonight is missing, not last night's).
  */
-static int policy_snapshot(sqlite3 *db, struct policy *p, const long long *snaps, int n_snaps)
+static int policy_snapshot(sqlite3 *db, struct policy *p, const long long *snaps, int n_snaps,
+			   int strict)
 {
 	sqlite3_stmt *st = NULL;
+	long long oldest = 0;
 	int rc = -1;
 
+	p->inputs = json_array();
+	p->prev_people = -1;
 	if (db_prepare(db,
 		       "SELECT sp.snapshot_id, sp.people, s.source_name, s.sha256, s.dialect "
 		       "FROM snapshot_property sp JOIN snapshot s USING (snapshot_id) "
@@ -152,26 +160,41 @@ static int policy_snapshot(sqlite3 *db, struct policy *p, const long long *snaps
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
-	p->prev_people = -1;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		long long id = sqlite3_column_int64(st, 0);
-		int wanted = n_snaps == 0;
+		int wanted = n_snaps == 0 && !strict && !p->snapshot_id;
 
 		for (int i = 0; i < n_snaps && !wanted; i++)
 			wanted = snaps[i] == id;
-		if (p->snapshot_id) {
-			/* the one before the chosen snapshot: for the shrink check */
-			p->prev_people = sqlite3_column_int(st, 1);
-			break;
-		}
-		if (!wanted)
+		if (!wanted) {
+			if (oldest && id < oldest && p->prev_people < 0)
+				p->prev_people = sqlite3_column_int(st, 1);
 			continue;
-		p->snapshot_id = id;
-		p->people = sqlite3_column_int(st, 1);
-		p->source_name = dup_col(st, 2);
-		p->sha256 = dup_col(st, 3);
-		p->dialect = dup_col(st, 4);
+		}
+		if (!p->snapshot_id)
+			p->snapshot_id = id;
+		oldest = id;
+		p->people += sqlite3_column_int(st, 1);
+		json_array_append_new(p->inputs,
+				      json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "snapshot_id",
+						(json_int_t)id, "property_id", p->property_id,
+						"source_name", db_col_text(st, 2), "sha256",
+						db_col_text(st, 3), "dialect", db_col_text(st, 4),
+						"people", (json_int_t)sqlite3_column_int(st, 1)));
 	}
+	sqlite3_finalize(st);
+	st = NULL;
+	/* the shrink check compares with what the previous run of the property saw */
+	if (db_prepare(db,
+		       "SELECT sum(sp.people) FROM run_input ri JOIN snapshot_property sp "
+		       "ON sp.snapshot_id = ri.snapshot_id AND sp.property_id = ri.property_id "
+		       "WHERE ri.property_id = ?1 AND ri.run_id = (SELECT max(run_id) FROM run_input "
+		       "WHERE property_id = ?1 AND snapshot_id IS NOT NULL)",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		p->prev_people = sqlite3_column_int(st, 0);
 	rc = 0;
 out:
 	sqlite3_finalize(st);
@@ -291,29 +314,34 @@ static int decide_people(struct run *r, struct tally *t, const struct policy *p)
 
 	if (db_exec(r->db, "DELETE FROM temp.want") < 0)
 		goto out;
-	if (db_prepare(r->db,
-		       "SELECT p.pms_person_id, p.pms_unit_id, p.role, "
-		       "  COALESCE(CASE WHEN p.role IN ('roommate', 'occupant', 'minor') THEN "
-		       "    (SELECT h.status FROM stg_person h WHERE h.snapshot_id = p.snapshot_id "
-		       "     AND h.property_id = p.property_id AND h.household_id = p.household_id "
-		       "     AND h.role = 'primary' ORDER BY h.pms_person_id LIMIT 1) END, p.status), "
-		       "  p.status_raw, p.email, p.phone, p.first_name, p.last_name, p.move_in, "
-		       "  p.move_out, p.expected_move_out, m.latch_unit_id, u.latch_user_id, u.email, "
-		       "  p.source_ref "
-		       "FROM stg_person p "
-		       "LEFT JOIN unit_map m ON m.property_id = p.property_id AND m.pms_unit_id = p.pms_unit_id "
-		       "LEFT JOIN person_user u ON u.property_id = p.property_id "
-		       "  AND u.pms_person_id = p.pms_person_id "
-		       "WHERE p.snapshot_id = ? AND p.property_id = ? ORDER BY p.pms_person_id",
-		       &st) < 0 ||
+	if (db_prepare(
+		    r->db,
+		    "SELECT p.pms_person_id, p.pms_unit_id, p.role, "
+		    "  COALESCE(CASE WHEN p.role IN ('roommate', 'occupant', 'minor') THEN "
+		    "    (SELECT h.status FROM stg_person h WHERE h.snapshot_id = p.snapshot_id "
+		    "     AND h.property_id = p.property_id AND h.household_id = p.household_id "
+		    "     AND h.role = 'primary' ORDER BY h.pms_person_id LIMIT 1) END, p.status), "
+		    "  p.status_raw, p.email, p.phone, p.first_name, p.last_name, p.move_in, "
+		    "  p.move_out, p.expected_move_out, m.latch_unit_id, u.latch_user_id, u.email, "
+		    "  p.source_ref, p.snapshot_id "
+		    "FROM stg_person p "
+		    "LEFT JOIN unit_map m ON m.property_id = p.property_id AND m.pms_unit_id = p.pms_unit_id "
+		    "LEFT JOIN person_user u ON u.property_id = p.property_id "
+		    "  AND u.pms_person_id = p.pms_person_id "
+		    "WHERE p.snapshot_id IN (SELECT snapshot_id FROM temp.snap) AND p.property_id = ?1 "
+		    /* a person in several of tonight's files: the newest file wins */
+		    "  AND NOT EXISTS (SELECT 1 FROM stg_person q WHERE q.property_id = ?1 "
+		    "    AND q.pms_person_id = p.pms_person_id AND q.snapshot_id > p.snapshot_id "
+		    "    AND q.snapshot_id IN (SELECT snapshot_id FROM temp.snap)) "
+		    "ORDER BY p.pms_person_id",
+		    &st) < 0 ||
 	    db_prepare(r->db,
 		       "INSERT INTO temp.want (pms_person_id, pms_unit_id, latch_unit_id, latch_user_id, "
-		       "sync, hold, why, email, email_key, phone, first_name, last_name, source_ref) "
-		       "VALUES (?,?,?,?,?,?,?,?,lower(?8),?,?,?,?)",
+		       "sync, hold, why, email, email_key, phone, first_name, last_name, source_ref, "
+		       "snapshot_id) VALUES (?,?,?,?,?,?,?,?,lower(?8),?,?,?,?,?)",
 		       &ins) < 0)
 		goto out;
-	sqlite3_bind_int64(st, 1, p->snapshot_id);
-	sqlite3_bind_text(st, 2, p->property_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *person = db_col_text(st, 0), *unit = db_col_text(st, 1);
 		const char *role = db_col_text(st, 2), *status = db_col_text(st, 3);
@@ -387,6 +415,7 @@ static int decide_people(struct run *r, struct tally *t, const struct policy *p)
 		db_bind_text_or_null(ins, 10, db_col_text(st, 7));
 		db_bind_text_or_null(ins, 11, db_col_text(st, 8));
 		sqlite3_bind_text(ins, 12, db_col_text(st, 15), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(ins, 13, sqlite3_column_int64(st, 16));
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			err_set("database: %s", sqlite3_errmsg(r->db));
 			goto out;
@@ -442,6 +471,12 @@ out:
 	return rc;
 }
 
+/* The snapshot a person's row came from; the newest input when absent. */
+static long long snap_of(sqlite3_stmt *w, int has_want, const struct policy *p)
+{
+	return has_want ? sqlite3_column_int64(w, 12) : p->snapshot_id;
+}
+
 /* One current assignment of a person. */
 struct held {
 	char person[256], latch_unit[256], pms_unit[256], user[256];
@@ -458,7 +493,7 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 
 	if (db_prepare(r->db,
 		       "SELECT pms_person_id, pms_unit_id, latch_unit_id, latch_user_id, sync, hold, why, "
-		       "email, phone, first_name, last_name, source_ref FROM temp.want "
+		       "email, phone, first_name, last_name, source_ref, snapshot_id FROM temp.want "
 		       "ORDER BY pms_person_id",
 		       &w) < 0 ||
 	    db_prepare(r->db,
@@ -520,7 +555,7 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 				d.phone = db_col_text(w, 8);
 				d.first_name = db_col_text(w, 9);
 				d.last_name = db_col_text(w, 10);
-				if (emit(r, t, &d, p->snapshot_id, ref) < 0)
+				if (emit(r, t, &d, snap_of(w, has_want, p), ref) < 0)
 					goto out;
 				d.email = d.phone = d.first_name = d.last_name = "";
 			}
@@ -538,7 +573,7 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 						   : "mapping_changed";
 				d.group_id = group;
 			}
-			if (emit(r, t, &d, p->snapshot_id, ref) < 0)
+			if (emit(r, t, &d, snap_of(w, has_want, p), ref) < 0)
 				goto out;
 		}
 		for (int i = 0; i < n_cur; i++) {
@@ -568,7 +603,7 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 					goto out;
 				continue;
 			}
-			if (emit(r, t, &d, p->snapshot_id, ref) < 0)
+			if (emit(r, t, &d, snap_of(w, has_want, p), ref) < 0)
 				goto out;
 		}
 next:
@@ -579,6 +614,32 @@ next:
 out:
 	sqlite3_finalize(w);
 	sqlite3_finalize(a);
+	return rc;
+}
+
+/* Put the property's input snapshots into temp.snap for the people query. */
+static int fill_snap(sqlite3 *db, const struct policy *p)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *in;
+	size_t i;
+	int rc = -1;
+
+	if (db_exec(db, "DELETE FROM temp.snap") < 0 ||
+	    db_prepare(db, "INSERT OR IGNORE INTO temp.snap (snapshot_id) VALUES (?)", &st) < 0)
+		goto out;
+	json_array_foreach(p->inputs, i, in)
+	{
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(in, "snapshot_id")));
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			err_set("database: %s", sqlite3_errmsg(db));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -605,8 +666,8 @@ static int transform_property(struct run *r, struct tally *t, const struct polic
 			 n);
 		return add_exception(r, t, "property_missing", p->property_id, "", "", detail);
 	}
-	if (decide_people(r, t, p) < 0 || hold_duplicate_emails(r, t, p) < 0 ||
-	    diff_people(r, t, p) < 0)
+	if (fill_snap(r->db, p) < 0 || decide_people(r, t, p) < 0 ||
+	    hold_duplicate_emails(r, t, p) < 0 || diff_people(r, t, p) < 0)
 		return -1;
 	return 0;
 }
@@ -759,15 +820,24 @@ static int record_run(sqlite3 *db, const char *run_id, const char *dir, const ch
 		       &st) < 0)
 		goto out;
 	for (int i = 0; i < n; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ps[i].property_id, -1, SQLITE_STATIC);
-		if (ps[i].snapshot_id)
-			sqlite3_bind_int64(st, 3, ps[i].snapshot_id);
-		else
-			sqlite3_bind_null(st, 3);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto db_error;
+		size_t k = 0;
+
+		/* one row per input snapshot; one with no snapshot for a missing property */
+		do {
+			json_t *in = json_array_get(ps[i].inputs, k);
+
+			sqlite3_reset(st);
+			sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, ps[i].property_id, -1, SQLITE_STATIC);
+			if (in)
+				sqlite3_bind_int64(st, 3,
+						   json_integer_value(
+							   json_object_get(in, "snapshot_id")));
+			else
+				sqlite3_bind_null(st, 3);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				goto db_error;
+		} while (++k < json_array_size(ps[i].inputs));
 	}
 	rc = 0;
 	goto out;
@@ -801,6 +871,7 @@ int main(int argc, char **argv)
 		{ "property", required_argument, NULL, 'p' },
 		{ "snapshot", required_argument, NULL, 's' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "snapshots-only", no_argument, NULL, 'S' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -819,7 +890,7 @@ int main(int argc, char **argv)
 	char abs_dir[PATH_MAX];
 	json_t *manifest = NULL, *jprops, *jinputs, *jheld, *totals_op, *totals_reason, *totals_exc;
 	long long size;
-	int held = 0;
+	int held = 0, snapshots_only = 0;
 
 	cli_common_init(&cli, "unitsync-transform", usage);
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -857,6 +928,9 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			out_dir = optarg;
+			break;
+		case 'S':
+			snapshots_only = 1;
 			break;
 		default:
 			c = cli_common_option(&cli, opt, optarg);
@@ -950,7 +1024,7 @@ int main(int argc, char **argv)
 			snprintf(ps[i].as_of, sizeof(ps[i].as_of), "%s", as_of);
 		else if (date_today(ps[i].timezone, ps[i].as_of) < 0)
 			goto fail;
-		if (policy_snapshot(db, &ps[i], snaps, n_snaps) < 0)
+		if (policy_snapshot(db, &ps[i], snaps, n_snaps, snapshots_only) < 0)
 			goto fail;
 	}
 
@@ -978,7 +1052,8 @@ int main(int argc, char **argv)
 		    "CREATE TEMP TABLE IF NOT EXISTS want (pms_person_id TEXT PRIMARY KEY, pms_unit_id TEXT, "
 		    "latch_unit_id TEXT, latch_user_id TEXT, sync INTEGER, hold INTEGER, why TEXT, "
 		    "email TEXT, email_key TEXT, phone TEXT, first_name TEXT, last_name TEXT, "
-		    "source_ref TEXT);"
+		    "source_ref TEXT, snapshot_id INTEGER);"
+		    "CREATE TEMP TABLE IF NOT EXISTS snap (snapshot_id INTEGER PRIMARY KEY);"
 		    "CREATE INDEX IF NOT EXISTS temp.want_email ON want (email_key);"
 		    "CREATE TEMP TABLE IF NOT EXISTS exc (property_id TEXT, pms_person_id TEXT, kind TEXT, "
 		    "pms_unit_id TEXT, detail TEXT);") < 0 ||
@@ -1068,6 +1143,9 @@ int main(int argc, char **argv)
 				    ps[i].snapshot_id ? json_integer(ps[i].snapshot_id)
 						      : json_null());
 		json_object_set_new(jp, "people", json_integer(ps[i].people));
+		json_object_set_new(jp, "people_previous_run",
+				    ps[i].prev_people >= 0 ? json_integer(ps[i].prev_people)
+							   : json_null());
 		json_object_set_new(jp, "assignments_before", json_integer(ts[i].assignments));
 		json_object_set_new(jp, "counts_by_op", ops);
 		json_object_set_new(jp, "counts_by_reason", json_incref(ts[i].reasons));
@@ -1081,13 +1159,12 @@ int main(int argc, char **argv)
 			json_object_set_new(jp, "guard", json_pack("{s:s}", "verdict", "ok"));
 		}
 		json_array_append_new(jprops, jp);
-		if (ps[i].snapshot_id)
-			json_array_append_new(jinputs,
-					      json_pack("{s:I, s:s, s:s, s:s, s:s}", "snapshot_id",
-							(json_int_t)ps[i].snapshot_id,
-							"property_id", ps[i].property_id,
-							"source_name", ps[i].source_name, "sha256",
-							ps[i].sha256, "dialect", ps[i].dialect));
+		{
+			json_t *in;
+			size_t k;
+
+			json_array_foreach(ps[i].inputs, k, in) json_array_append(jinputs, in);
+		}
 	}
 	{
 		char now[32], exc_sha[65];
