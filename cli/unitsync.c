@@ -25,6 +25,7 @@ static const char usage[] =
 	"  config show|properties   what the configuration file says\n"
 	"  extract-csv FILE...      stage CSV exports\n"
 	"  extract-xml FILE...      stage XML exports\n"
+	"  snapshots list|show|prune   staged snapshots\n"
 	"  map add|remove|list|import|export   PMS unit -> Latch unit mapping\n"
 	"  transform                write a run directory (delta, exceptions, manifest)\n"
 	"  load RUN_DIR             apply a run to the Latch API\n"

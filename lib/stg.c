@@ -169,8 +169,8 @@ int stg_commit(struct stg *s, double max_reject_percent)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (s->src->property_id) {
-		/* a file with nobody in it still says "this property is empty tonight" */
+	if (s->src->property_id && !s->src->unit_list) {
+		/* a resident file with nobody in it still says "this property is empty tonight" */
 		if (db_prepare(s->db,
 			       "INSERT OR IGNORE INTO snapshot_property (snapshot_id, property_id, people) "
 			       "VALUES (?, ?, 0)",

@@ -22,6 +22,10 @@ struct stg_source {
 	const char *kind;        /* "csv" or "xml" */
 	const char *dialect;     /* CSV profile or XML dialect name */
 	const char *path;        /* the file as named on the command line */
+	int unit_list;           /* a unit inventory with no residents: it stages
+				  * units only and says nothing about who lives
+				  * where, so transform never takes it as the
+				  * property's residents */
 };
 
 /* One normalized person record; every field borrowed, NULL or "" = none. */

@@ -1,0 +1,302 @@
+/*
+ * unitsync-snapshots - the staged snapshots: list them, show one, prune
+ * old ones.
+ *
+ * A snapshot is one extracted file (DESIGN.md §5).  Pruning keeps the
+ * newest N per property and never deletes a snapshot that a kept run
+ * refers to (a run whose directory still exists), so any delta an auditor
+ * can still read can be tied to its export by SHA-256.
+ */
+#include "cli.h"
+#include "db.h"
+#include "err.h"
+#include "exitcode.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char usage[] =
+	"usage: unitsync snapshots list [--property P]\n"
+	"       unitsync snapshots show ID\n"
+	"       unitsync snapshots prune --keep N [--property P] [--dry-run]\n"
+	"\n"
+	"List, show or prune staged snapshots (one per extracted file).\n"
+	"\n"
+	"  --property P             only snapshots of property P\n"
+	"  --keep N                 prune: keep the newest N snapshots of each property\n"
+	"  --dry-run                prune: say what would be deleted, delete nothing\n"
+	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
+	"  --log-format text|json   log format on stderr\n";
+
+/* Snapshots of PROPERTY (or all): one tab-separated line each. */
+static int list(sqlite3 *db, const char *property)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (db_prepare(db,
+		       "SELECT s.snapshot_id, s.created_at, "
+		       "  coalesce((SELECT group_concat(property_id, ',') FROM (SELECT property_id "
+		       "    FROM snapshot_property sp WHERE sp.snapshot_id = s.snapshot_id "
+		       "    ORDER BY property_id)), s.property_id), "
+		       "  s.source_kind || '/' || s.dialect, s.rows_staged, s.rows_skipped, "
+		       "  s.rows_rejected, s.units_staged, s.sha256, s.source_name "
+		       "FROM snapshot s WHERE ?1 IS NULL OR s.property_id = ?1 OR EXISTS "
+		       "  (SELECT 1 FROM snapshot_property sp WHERE sp.snapshot_id = s.snapshot_id "
+		       "   AND sp.property_id = ?1) "
+		       "ORDER BY s.snapshot_id",
+		       &st) < 0)
+		goto out;
+	if (property)
+		sqlite3_bind_text(st, 1, property, -1, SQLITE_STATIC);
+	printf("snapshot\tcreated_at\tproperties\tkind\tstaged\tskipped\trejected\tunits\tsha256\t"
+	       "source\n");
+	while (sqlite3_step(st) == SQLITE_ROW)
+		printf("%lld\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", sqlite3_column_int64(st, 0),
+		       db_col_text(st, 1), db_col_text(st, 2), db_col_text(st, 3),
+		       sqlite3_column_int(st, 4), sqlite3_column_int(st, 5),
+		       sqlite3_column_int(st, 6), sqlite3_column_int(st, 7), db_col_text(st, 8),
+		       db_col_text(st, 9));
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Everything about one snapshot; 1 when there is no such snapshot. */
+static int show(sqlite3 *db, long long id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, n = 0;
+
+	if (db_prepare(db,
+		       "SELECT snapshot_id, property_id, source_kind, dialect, source_name, sha256, "
+		       "size_bytes, rows_staged, rows_skipped, rows_rejected, units_staged, status, "
+		       "created_at FROM snapshot WHERE snapshot_id = ?",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = 1;
+		goto out;
+	}
+	printf("snapshot_id: %lld\nproperty (--property): %s\nkind: %s\ndialect: %s\nsource: %s\n"
+	       "sha256: %s\nsize_bytes: %lld\nrows_staged: %d\nrows_skipped: %d\nrows_rejected: %d\n"
+	       "units_staged: %d\nstatus: %s\ncreated_at: %s\n",
+	       sqlite3_column_int64(st, 0),
+	       *db_col_text(st, 1) ? db_col_text(st, 1) : "(from the file)", db_col_text(st, 2),
+	       db_col_text(st, 3), db_col_text(st, 4), db_col_text(st, 5),
+	       sqlite3_column_int64(st, 6), sqlite3_column_int(st, 7), sqlite3_column_int(st, 8),
+	       sqlite3_column_int(st, 9), sqlite3_column_int(st, 10), db_col_text(st, 11),
+	       db_col_text(st, 12));
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_prepare(db,
+		       "SELECT property_id, people FROM snapshot_property WHERE snapshot_id = ? "
+		       "ORDER BY property_id",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		printf("property: %s (%d people)\n", db_col_text(st, 0), sqlite3_column_int(st, 1));
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_prepare(db,
+		       "SELECT DISTINCT run_id FROM run_input WHERE snapshot_id = ? ORDER BY run_id",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		printf("used by run: %s\n", db_col_text(st, 0));
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_prepare(db,
+		       "SELECT source_ref, reason FROM stg_reject WHERE snapshot_id = ? ORDER BY rowid",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n++ == 0)
+			printf("rejected rows:\n");
+		printf("  %s: %s\n", db_col_text(st, 0), db_col_text(st, 1));
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Is RUN_DIR still on disk (a run an auditor can still read)? */
+static void run_dir_exists(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char *dir = sqlite3_value_text(argv[0]);
+	struct stat st;
+
+	(void)argc;
+	sqlite3_result_int(ctx, dir && stat((const char *)dir, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
+/*
+ * Delete snapshots beyond the newest KEEP of each property, sparing those a
+ * kept run refers to.  One transaction.
+ */
+static int prune(sqlite3 *db, const char *property, int keep, int dry_run)
+{
+	sqlite3_stmt *st = NULL, *del = NULL;
+	long n = 0;
+	int rc = -1;
+
+	if (sqlite3_create_function(db, "run_dir_exists", 1, SQLITE_UTF8, NULL, run_dir_exists,
+				    NULL, NULL) != SQLITE_OK) {
+		err_set("database: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	if (db_exec(db, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	/* a snapshot's properties: those it staged people for, else --property */
+	if (db_prepare(db,
+		       "WITH owner AS ("
+		       "  SELECT snapshot_id, property_id FROM snapshot_property "
+		       "  UNION SELECT snapshot_id, property_id FROM snapshot WHERE property_id <> ''), "
+		       "ranked AS (SELECT snapshot_id, property_id, row_number() OVER "
+		       "  (PARTITION BY property_id ORDER BY snapshot_id DESC) AS age FROM owner), "
+		       "kept AS (SELECT snapshot_id FROM ranked WHERE age <= ?1 "
+		       "  OR (?2 IS NOT NULL AND property_id <> ?2) "
+		       "  UNION SELECT ri.snapshot_id FROM run_input ri JOIN run r USING (run_id) "
+		       "  WHERE ri.snapshot_id IS NOT NULL AND run_dir_exists(r.run_dir)) "
+		       "SELECT s.snapshot_id, s.source_name FROM snapshot s "
+		       "WHERE s.snapshot_id NOT IN (SELECT snapshot_id FROM kept) "
+		       "  AND (?2 IS NULL OR s.snapshot_id IN (SELECT snapshot_id FROM owner "
+		       "       WHERE property_id = ?2)) "
+		       "ORDER BY s.snapshot_id",
+		       &st) < 0 ||
+	    db_prepare(db, "DELETE FROM snapshot WHERE snapshot_id = ?", &del) < 0)
+		goto out;
+	sqlite3_bind_int(st, 1, keep);
+	if (property)
+		sqlite3_bind_text(st, 2, property, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		printf("%s snapshot %lld (%s)\n", dry_run ? "would delete" : "deleted",
+		       sqlite3_column_int64(st, 0), db_col_text(st, 1));
+		n++;
+		if (dry_run)
+			continue;
+		sqlite3_reset(del);
+		sqlite3_bind_int64(del, 1, sqlite3_column_int64(st, 0));
+		if (sqlite3_step(del) != SQLITE_DONE) {
+			err_set("database: %s", sqlite3_errmsg(db));
+			goto out;
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_exec(db, "COMMIT") < 0)
+		goto out;
+	printf("%ld snapshot(s) %s\n", n, dry_run ? "would be deleted" : "deleted");
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(del);
+	if (rc < 0)
+		db_exec(db, "ROLLBACK");
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "property", required_argument, NULL, 'p' },
+		{ "keep", required_argument, NULL, 'k' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		CLI_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_common cli;
+	const char *property = NULL, *verb;
+	int keep = -1, dry_run = 0, opt, rc = US_EXIT_USAGE;
+	sqlite3 *db = NULL;
+
+	cli_common_init(&cli, "unitsync-snapshots", usage);
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		int c;
+
+		switch (opt) {
+		case 'p':
+			property = optarg;
+			break;
+		case 'k':
+			if (cli_parse_uint(optarg, &keep) < 0) {
+				cli_usage_error(&cli, "--keep: %s", err_msg());
+				goto out;
+			}
+			break;
+		case 'n':
+			dry_run = 1;
+			break;
+		default:
+			c = cli_common_option(&cli, opt, optarg);
+			if (c == 1)
+				rc = US_EXIT_OK;
+			if (c != 0)
+				goto out;
+		}
+	}
+	if (optind >= argc) {
+		cli_usage_error(&cli, "expected list, show or prune");
+		goto out;
+	}
+	verb = argv[optind++];
+	if (!strcmp(verb, "show") ? optind + 1 != argc : optind != argc) {
+		cli_usage_error(&cli, "unexpected arguments for '%s'", verb);
+		goto out;
+	}
+	if (!strcmp(verb, "prune") && keep < 1) {
+		cli_usage_error(&cli, "prune needs --keep N (N at least 1)");
+		goto out;
+	}
+	if (strcmp(verb, "list") && strcmp(verb, "show") && strcmp(verb, "prune")) {
+		cli_usage_error(&cli, "unknown command '%s' (expected list, show or prune)", verb);
+		goto out;
+	}
+	rc = US_EXIT_CONFIG;
+	if (db_open(cli.db_path, 0, &db) < 0) {
+		log_error("%s", err_msg());
+		goto out;
+	}
+	if (!strcmp(verb, "show")) {
+		char *end;
+		long long id = strtoll(argv[optind], &end, 10);
+		int r;
+
+		if (*end || id <= 0) {
+			cli_usage_error(&cli, "'%s' is not a snapshot id", argv[optind]);
+			rc = US_EXIT_USAGE;
+			goto out;
+		}
+		r = show(db, id);
+		if (r == 1) {
+			log_error("no snapshot %lld (see 'unitsync snapshots list')", id);
+			rc = US_EXIT_DATAERR;
+			goto out;
+		}
+		if (r < 0)
+			goto fail;
+	} else if (!strcmp(verb, "list")) {
+		if (list(db, property) < 0)
+			goto fail;
+	} else if (prune(db, property, keep, dry_run) < 0) {
+		goto fail;
+	}
+	rc = US_EXIT_OK;
+	goto out;
+fail:
+	log_error("%s", err_msg());
+out:
+	db_close(db);
+	if (fclose(stdout) != 0 && rc == US_EXIT_OK)
+		rc = US_EXIT_CONFIG;
+	return rc;
+}
