@@ -31,7 +31,8 @@ CLI_PROGS = $(patsubst cli/%.c,bin/unitsync-%,$(filter-out cli/unitsync.c,$(wild
 EXTRACT_PROGS = $(patsubst extract/%.c,bin/unitsync-%,$(wildcard extract/*.c))
 TRANSFORM_PROGS = $(patsubst transform/%.c,bin/unitsync-%,$(wildcard transform/*.c))
 LOAD_PROGS = $(patsubst load/%.c,bin/unitsync-%,$(wildcard load/*.c))
-PROGS = bin/unitsync $(CLI_PROGS) $(EXTRACT_PROGS) $(TRANSFORM_PROGS) $(LOAD_PROGS) bin/latch-sim
+PROGS = bin/unitsync $(CLI_PROGS) $(EXTRACT_PROGS) $(TRANSFORM_PROGS) $(LOAD_PROGS) bin/latch-sim \
+	$(if $(wildcard fixtures/gen/*.c),bin/portfolio-gen)
 
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=build/tests/%)
@@ -79,6 +80,11 @@ bin/latch-sim: $(wildcard fixtures/latch-sim/*.c fixtures/latch-sim/*.h)
 	$(Q)$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ fixtures/latch-sim/*.c \
 		$$(pkg-config --cflags --libs $(SIM_PKGS)) -lpthread
 
+bin/portfolio-gen: $(wildcard fixtures/gen/*.c fixtures/gen/*.h)
+	@mkdir -p bin
+	@echo "  CC      $@"
+	$(Q)$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ fixtures/gen/*.c
+
 build/tests/%: tests/unit/%.c build/libunitsync.a
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
@@ -106,6 +112,11 @@ check: deps
 	$(MAKE) clean-build
 	$(MAKE) SANITIZE=$(SANITIZE) CFLAGS="-O1 -g" unit e2e
 
+# `make bench` measures every stage beside a peer run on the same files
+bench: deps
+	$(MAKE) all
+	bash bench/run.sh
+
 demo: deps
 	$(MAKE) all
 	sh fixtures/demo/run-demo.sh
@@ -129,4 +140,4 @@ clean-build:
 
 clean: clean-build
 
-.PHONY: all deps deps-check unit e2e test check demo lint format install clean clean-build
+.PHONY: all deps deps-check unit e2e test check demo bench lint format install clean clean-build

@@ -31,6 +31,7 @@ static const char usage[] =
 	"  load RUN_DIR             apply a run to the Latch API\n"
 	"  approve RUN_DIR          release a run held by the safety guard\n"
 	"  report RUN_DIR           summarise a run for people and auditors\n"
+	"  explain --property P --person ID   every delta that touched a person, and why\n"
 	"\n"
 	"Each command has its own --help and man page (unitsync-COMMAND(1)).\n"
 	"--db PATH defaults to $UNITSYNC_DB, else ./unitsync.db; --config FILE to $UNITSYNC_CONFIG.\n";
