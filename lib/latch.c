@@ -1,4 +1,5 @@
 #include "latch.h"
+#include "cli.h"
 #include "config.h"
 #include "err.h"
 #include "log.h"
@@ -109,13 +110,13 @@ static int is_loopback(const char *url)
 	return !strncmp(h, "127.", 4) || !strncmp(h, "localhost", 9) || !strncmp(h, "[::1]", 5);
 }
 
-/* One exchange without token handling. */
-static int exchange(struct latch *l, const char *method, const char *url, const char *body,
-		    struct curl_slist *headers, struct latch_resp *resp)
+/*
+ * Set EASY up for one exchange: METHOD URL with BODY and HEADERS, the
+ * reply going into RESP.  Shared by blocking calls and curl multi.
+ */
+static void setup(struct latch *l, CURL *c, const char *method, const char *url, const char *body,
+		  struct curl_slist *headers, struct latch_resp *resp)
 {
-	CURL *c = l->curl;
-	CURLcode cc;
-
 	memset(resp, 0, sizeof(*resp));
 	resp->retry_after = -1;
 	curl_easy_reset(c);
@@ -137,11 +138,15 @@ static int exchange(struct latch *l, const char *method, const char *url, const 
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "unitsync/0.1");
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "unitsync/" UNITSYNC_VERSION);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, is_loopback(url) ? 0L : 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, is_loopback(url) ? 0L : 2L);
 	l->requests++;
-	cc = curl_easy_perform(c);
+}
+
+/* Record how an exchange ended (CC from curl) into RESP. */
+static int finish(CURL *c, CURLcode cc, struct latch_resp *resp)
+{
 	if (cc != CURLE_OK) {
 		resp->curl_error = (int)cc;
 		snprintf(resp->error, sizeof(resp->error), "%s", curl_easy_strerror(cc));
@@ -151,6 +156,14 @@ static int exchange(struct latch *l, const char *method, const char *url, const 
 	if (!resp->body)
 		resp->body = calloc(1, 1);
 	return 0;
+}
+
+/* One blocking exchange without token handling. */
+static int exchange(struct latch *l, const char *method, const char *url, const char *body,
+		    struct curl_slist *headers, struct latch_resp *resp)
+{
+	setup(l, l->curl, method, url, body, headers, resp);
+	return finish(l->curl, curl_easy_perform(l->curl), resp);
 }
 
 /* Fetch a token by client credentials (RFC 6749 §4.4). */
@@ -208,6 +221,7 @@ static int fetch_token(struct latch *l)
 		}
 		free(l->token);
 		l->token = strdup(json_string_value(tok));
+		l->token_generation++;
 		l->token_expiry = time(NULL) + (ttl > 60 ? ttl - 30 : ttl / 2);
 	}
 	rc = l->token ? 0 : -1;
@@ -222,38 +236,84 @@ out:
 	return rc;
 }
 
+int latch_token(struct latch *l)
+{
+	if (l->token && time(NULL) < l->token_expiry)
+		return 0;
+	return fetch_token(l);
+}
+
+void latch_token_expired(struct latch *l, long generation)
+{
+	/* only the first reply that saw this token expire throws it away */
+	if (generation == l->token_generation)
+		l->token_expiry = 0;
+}
+
+int latch_call_prepare(struct latch *l, struct latch_call *call, void *easy, const char *method,
+		       const char *path, const char *body, const char *idempotency_key)
+{
+	char auth[2048], idem[160];
+
+	latch_call_release(call);
+	if (latch_token(l) < 0)
+		return -1;
+	snprintf(call->url, sizeof(call->url), "%s%s", l->cfg->base_url, path);
+	call->token_generation = l->token_generation;
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", l->token);
+	call->headers = curl_slist_append(call->headers, auth);
+	memset(auth, 0, sizeof(auth));
+	call->headers = curl_slist_append(call->headers, "Accept: application/json");
+	if (body) {
+		call->headers = curl_slist_append(call->headers, "Content-Type: application/json");
+		call->body = strdup(body);
+	}
+	if (idempotency_key) {
+		snprintf(idem, sizeof(idem), "Idempotency-Key: %s", idempotency_key);
+		call->headers = curl_slist_append(call->headers, idem);
+	}
+	if (!call->headers || (body && !call->body)) {
+		err_set("out of memory");
+		return -1;
+	}
+	setup(l, easy, method, call->url, call->body, call->headers, &call->resp);
+	return 0;
+}
+
+int latch_call_finish(struct latch_call *call, void *easy, int curl_code)
+{
+	return finish(easy, (CURLcode)curl_code, &call->resp);
+}
+
+void latch_call_release(struct latch_call *call)
+{
+	curl_slist_free_all(call->headers);
+	call->headers = NULL;
+	free(call->body);
+	call->body = NULL;
+	latch_resp_free(&call->resp);
+}
+
 int latch_request(struct latch *l, const char *method, const char *path, const char *body,
 		  const char *idempotency_key, struct latch_resp *resp)
 {
-	char url[4096], auth[2048], idem[160];
+	struct latch_call call = { 0 };
 	int rc = -1;
 
 	memset(resp, 0, sizeof(*resp));
-	snprintf(url, sizeof(url), "%s%s", l->cfg->base_url, path);
 	for (int round = 0; round < 2; round++) {
-		struct curl_slist *h = NULL;
-
-		if (!l->token || time(NULL) >= l->token_expiry || round == 1) {
-			if (fetch_token(l) < 0)
-				return -1;
-		}
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", l->token);
-		h = curl_slist_append(h, auth);
-		h = curl_slist_append(h, "Accept: application/json");
-		if (body)
-			h = curl_slist_append(h, "Content-Type: application/json");
-		if (idempotency_key) {
-			snprintf(idem, sizeof(idem), "Idempotency-Key: %s", idempotency_key);
-			h = curl_slist_append(h, idem);
-		}
-		latch_resp_free(resp);
-		rc = exchange(l, method, url, body, h, resp);
-		curl_slist_free_all(h);
-		memset(auth, 0, sizeof(auth));
+		if (latch_call_prepare(l, &call, l->curl, method, path, body, idempotency_key) < 0)
+			goto out;
+		rc = latch_call_finish(&call, l->curl, curl_easy_perform(l->curl));
 		/* 403: the token expired early; fetch a new one and retry once */
-		if (rc < 0 || resp->status != 403)
+		if (rc < 0 || call.resp.status != 403)
 			break;
+		latch_token_expired(l, call.token_generation);
 	}
+	*resp = call.resp;
+	memset(&call.resp, 0, sizeof(call.resp));
+out:
+	latch_call_release(&call);
 	return rc;
 }
 

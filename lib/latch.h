@@ -31,6 +31,7 @@ struct latch {
 	long timeout_ms;          /* per request, connect included */
 	long requests;            /* requests sent, tokens included */
 	int auth_failed;          /* the token endpoint refused the credentials */
+	long token_generation;    /* counts tokens fetched, to spot a stale 403 */
 };
 
 /* One HTTP exchange's outcome. */
@@ -42,6 +43,20 @@ struct latch_resp {
 	int truncated;    /* body was longer than LATCH_MAX_BODY */
 	long retry_after; /* seconds from Retry-After, -1 when absent */
 	char error[256];  /* transport error text */
+};
+
+/*
+ * One request prepared on a curl easy handle, for curl multi: the caller
+ * adds EASY to its multi handle and, when it completes, calls
+ * latch_call_finish() with the CURLcode.  Owns its URL, headers (the
+ * bearer token among them), body and reply.
+ */
+struct latch_call {
+	char url[4096];
+	void *headers;          /* struct curl_slist *, owned */
+	char *body;             /* owned copy */
+	long token_generation;  /* the token this call carries */
+	struct latch_resp resp; /* the outcome, owned */
 };
 
 int latch_init(struct latch *l, const struct config *cfg);
@@ -58,6 +73,25 @@ int latch_request(struct latch *l, const char *method, const char *path, const c
 		  const char *idempotency_key, struct latch_resp *resp);
 
 void latch_resp_free(struct latch_resp *resp);
+
+/* A valid token, fetched when missing or about to expire; -1 with err_set()
+ * (l->auth_failed tells refused credentials from an unreachable endpoint). */
+int latch_token(struct latch *l);
+
+/* A reply said 403 to a call carrying token GENERATION: fetch a new token
+ * before the next call (once, however many calls saw it). */
+void latch_token_expired(struct latch *l, long generation);
+
+/* Prepare CALL on the curl easy handle EASY (see struct latch_call). */
+int latch_call_prepare(struct latch *l, struct latch_call *call, void *easy, const char *method,
+		       const char *path, const char *body, const char *idempotency_key);
+
+/* Record a completed call's outcome (CURL_CODE as curl reported it):
+ * 0 when an HTTP reply came, -1 when none did (call->resp.error). */
+int latch_call_finish(struct latch_call *call, void *easy, int curl_code);
+
+/* Free what CALL owns; it may be prepared again. */
+void latch_call_release(struct latch_call *call);
 
 /* Is this outcome worth retrying (DESIGN.md §8)? Connect errors,
  * timeouts, 408, 425, 429, 500, 502, 503, 504. */

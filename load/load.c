@@ -10,10 +10,18 @@
  * are skipped, inflight rows are sent again with the same Idempotency-Key
  * (hex SHA-256 of "DELTA_SHA256:SEQ"), so Latch applies each effect once.
  *
- * Rows are applied in delta order, which is per person USER_CREATE, then
- * ASSIGN, then UNASSIGN (make before break for transfers).  A person whose
- * USER_CREATE or ASSIGN failed has the rest of their rows failed too: a
- * transfer never removes the old unit when the new one was not granted.
+ * Concurrency: the delta is read as a stream of people (a person's rows
+ * are consecutive: USER_CREATE, then ASSIGN, then UNASSIGN).  Up to
+ * --concurrency people are applied at once over curl multi with kept-alive
+ * connections; each person's rows go strictly in order, so a transfer's
+ * ASSIGN is confirmed before its UNASSIGN leaves (make before break).  A
+ * person whose row failed has the rest of their rows failed too: a transfer
+ * never removes the old unit when the new one was not granted.  Memory is
+ * bounded by the number of people in flight, not by the size of the delta.
+ *
+ * Journal writes happen on one thread, batched per turn of the event loop:
+ * results of the requests that completed and the inflight marks of the
+ * requests about to leave are committed together, before they leave.
  */
 #include "cli.h"
 #include "config.h"
@@ -28,15 +36,16 @@
 #include "rundir.h"
 #include "sha256.h"
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <strings.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char usage[] =
 	"usage: unitsync load RUN_DIR [--dry-run] [--property P] [--concurrency N] [--rate R]\n"
@@ -45,7 +54,7 @@ static const char usage[] =
 	"\n"
 	"  --dry-run                print the requests without sending them\n"
 	"  --property P             only the rows of property P\n"
-	"  --concurrency N          parallel connections (accepted; this version sends one at a time)\n"
+	"  --concurrency N          connections in parallel (default 8)\n"
 	"  --rate R                 at most R requests per second (default: unlimited)\n"
 	"  --max-attempts N         tries per request before giving up for this load (default 8)\n"
 	"  --budget SECONDS         stop retrying after this long; rerun resumes (default 900)\n"
@@ -61,65 +70,129 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-/* What one load does and has done. */
+/* A delta row copied out of the reader; its strings live in buf. */
+struct row {
+	struct delta_row d; /* fields point into buf */
+	char *buf;          /* owned */
+	char key[65];       /* Idempotency-Key */
+};
+
+/* What a slot's current request is doing. */
+enum step {
+	STEP_NONE,     /* nothing in flight: pick the next row */
+	STEP_LOOKUP,   /* USER_CREATE: GET /v1/users?email= */
+	STEP_CREATE,   /* USER_CREATE: POST /v1/users */
+	STEP_RELOOKUP, /* USER_CREATE: GET after 409 EMAIL_ALREADY_EXISTS */
+	STEP_PUT,      /* ASSIGN */
+	STEP_DELETE,   /* UNASSIGN */
+};
+
+/* One person being applied: their rows, in order, over one easy handle. */
+struct slot {
+	CURL *easy;             /* owned, reused: keeps its connection alive */
+	struct latch_call call; /* the request in flight or due */
+	struct row *rows;       /* the person's rows, owned */
+	size_t n, cap;          /* rows held, allocated */
+	size_t cur;             /* the row being applied */
+	enum step step;         /* what the current request is */
+	int busy;               /* holds a person */
+	int in_multi;           /* the easy handle is in the multi handle */
+	int due;                /* a request is ready to leave at wake */
+	int attempt;            /* tries of the current request */
+	int token_retried;      /* a 403 was already answered with a new token */
+	double wake;            /* monotonic seconds: not before */
+	int failed;             /* a row of this person failed */
+	char user[256];         /* the person's Latch user, once known */
+};
+
 struct load {
-	sqlite3 *db;               /* borrowed */
-	struct rundir run;         /* the verified run directory */
-	struct latch api;          /* the HTTP client */
+	sqlite3 *db;        /* borrowed */
+	struct rundir run;  /* the verified run directory */
+	struct latch api;   /* token and settings; blocking calls */
+	CURLM *multi;       /* owned */
+	struct slot *slots; /* owned, n_slots of them */
+	int n_slots;
+	struct slot pending;       /* the person being read from the delta */
 	const char *only_property; /* --property or NULL */
 	int dry_run;
-	double rate; /* requests per second; 0 = unlimited */
+	double rate;      /* requests per second; 0 = unlimited */
+	double bucket;    /* token bucket level */
+	double bucket_at; /* when it was last filled */
 	int max_attempts;
-	time_t deadline;           /* retry budget end */
-	struct timespec next_send; /* token bucket: earliest next request */
-	char fail_person[512];     /* "property\x1fperson" whose earlier row failed */
-	long done, failed, skipped_held, already;
+	double deadline; /* retry budget end, monotonic seconds */
+	long done, failed, held, already;
 	int tempfail;                       /* retries exhausted or API unreachable */
+	int fatal;                          /* credentials refused or database error: stop */
 	int approved;                       /* `unitsync approve` released the held properties */
-	int stopped;                        /* a row could neither be applied nor failed */
+	int in_tx;                          /* a journal transaction is open */
+	int stopped;                        /* on_row gave up: the delta is not to blame */
 	sqlite3_stmt *jget, *jput, *jstate; /* journal statements, owned */
 	FILE *report;                       /* load-report.csv being written, borrowed */
 };
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* ---- journal -------------------------------------------------------- */
 
 static int journal_prepare(struct load *l)
 {
-	return db_prepare(l->db,
-			  "INSERT INTO journal (run_id, seq, op, idempotency_key, state, updated_at) "
-			  "VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT DO NOTHING",
-			  &l->jput) < 0 ||
-			       db_prepare(l->db,
-					  "SELECT state, latch_user_id FROM journal WHERE run_id = ? AND seq = ?",
-					  &l->jget) < 0 ||
-			       db_prepare(l->db,
-					  "UPDATE journal SET state = ?3, http_status = ?4, response = ?5, "
-					  "latch_user_id = coalesce(?6, latch_user_id), "
-					  "attempts = attempts + (?3 = 'inflight'), updated_at = ?7 "
-					  "WHERE run_id = ?1 AND seq = ?2",
-					  &l->jstate) < 0
-		       ? -1
-		       : 0;
+	if (db_prepare(l->db,
+		       "INSERT INTO journal (run_id, seq, op, idempotency_key, state, updated_at) "
+		       "VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT DO NOTHING",
+		       &l->jput) < 0 ||
+	    db_prepare(l->db, "SELECT state FROM journal WHERE run_id = ? AND seq = ?", &l->jget) <
+		    0 ||
+	    db_prepare(l->db,
+		       "UPDATE journal SET state = ?3, http_status = ?4, response = ?5, "
+		       "latch_user_id = coalesce(?6, latch_user_id), "
+		       "attempts = attempts + (?3 = 'inflight'), updated_at = ?7 "
+		       "WHERE run_id = ?1 AND seq = ?2",
+		       &l->jstate) < 0)
+		return -1;
+	return 0;
 }
 
-/* The journal state of row SEQ, creating it as pending on first sight. */
-static int journal_state(struct load *l, const struct delta_row *r, const char *key, char *state,
-			 size_t size)
+static int tx_begin(struct load *l)
+{
+	if (l->in_tx)
+		return 0;
+	if (db_exec(l->db, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	l->in_tx = 1;
+	return 0;
+}
+
+static int tx_commit(struct load *l)
+{
+	if (!l->in_tx)
+		return 0;
+	l->in_tx = 0;
+	return db_exec(l->db, "COMMIT");
+}
+
+/* The journal state of row R, creating it as pending on first sight. */
+static int journal_state(struct load *l, const struct row *r, char *state, size_t size)
 {
 	char now[32];
 
 	db_now(now, sizeof(now));
 	sqlite3_reset(l->jput);
 	sqlite3_bind_text(l->jput, 1, l->run.run_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(l->jput, 2, r->seq);
-	sqlite3_bind_text(l->jput, 3, delta_op_name(r->op), -1, SQLITE_STATIC);
-	sqlite3_bind_text(l->jput, 4, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(l->jput, 2, r->d.seq);
+	sqlite3_bind_text(l->jput, 3, delta_op_name(r->d.op), -1, SQLITE_STATIC);
+	sqlite3_bind_text(l->jput, 4, r->key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(l->jput, 5, now, -1, SQLITE_STATIC);
 	if (sqlite3_step(l->jput) != SQLITE_DONE)
 		goto db_error;
 	sqlite3_reset(l->jget);
 	sqlite3_bind_text(l->jget, 1, l->run.run_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(l->jget, 2, r->seq);
+	sqlite3_bind_int64(l->jget, 2, r->d.seq);
 	if (sqlite3_step(l->jget) != SQLITE_ROW)
 		goto db_error;
 	snprintf(state, size, "%s", db_col_text(l->jget, 0));
@@ -129,7 +202,7 @@ db_error:
 	return -1;
 }
 
-/* Set row SEQ's state; autocommitted unless the caller holds a transaction. */
+/* Set row SEQ's state inside the open transaction. */
 static int journal_set(struct load *l, long seq, const char *state, long http_status,
 		       const char *response, const char *user)
 {
@@ -177,170 +250,257 @@ static int exec_params(sqlite3 *db, const char *sql, ...)
 }
 
 /*
- * Mark row R done and record its effect in one transaction: the journal
- * and the applied state never disagree.
+ * Mark row R done and record its effect, in the open transaction: the
+ * journal and the applied state never disagree.
  */
-static int commit_done(struct load *l, const struct delta_row *r, long status, const char *user)
+static int record_done(struct load *l, const struct row *r, long status, const char *user)
 {
+	const struct delta_row *d = &r->d;
 	char now[32], seq[32];
-	int rc = -1;
 
 	db_now(now, sizeof(now));
-	snprintf(seq, sizeof(seq), "%ld", r->seq);
-	if (db_exec(l->db, "BEGIN IMMEDIATE") < 0)
+	snprintf(seq, sizeof(seq), "%ld", d->seq);
+	if (tx_begin(l) < 0 || journal_set(l, d->seq, "done", status, NULL, user) < 0)
 		return -1;
-	if (journal_set(l, r->seq, "done", status, NULL, user) < 0)
-		goto out;
-	switch (r->op) {
+	switch (d->op) {
 	case DELTA_USER_CREATE:
-		if (exec_params(l->db,
-				"INSERT INTO person_user (property_id, pms_person_id, latch_user_id, email, "
-				"updated_at) VALUES (?1, ?2, ?3, nullif(?4, ''), ?5) "
-				"ON CONFLICT (property_id, pms_person_id) DO UPDATE SET "
-				"latch_user_id = ?3, email = nullif(?4, ''), updated_at = ?5",
-				r->property_id, r->pms_person_id, user, r->email, now, NULL) < 0)
-			goto out;
-		break;
+		return exec_params(l->db,
+				   "INSERT INTO person_user (property_id, pms_person_id, latch_user_id, "
+				   "email, updated_at) VALUES (?1, ?2, ?3, nullif(?4, ''), ?5) "
+				   "ON CONFLICT (property_id, pms_person_id) DO UPDATE SET "
+				   "latch_user_id = ?3, email = nullif(?4, ''), updated_at = ?5",
+				   d->property_id, d->pms_person_id, user, d->email, now, NULL);
 	case DELTA_ASSIGN:
-		if (exec_params(
-			    l->db,
-			    "INSERT INTO assignment (property_id, pms_person_id, latch_unit_id, pms_unit_id, "
-			    "latch_user_id, run_id, seq, assigned_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-			    "ON CONFLICT DO UPDATE SET pms_unit_id = ?4, latch_user_id = ?5, run_id = ?6, "
-			    "seq = ?7, assigned_at = ?8",
-			    r->property_id, r->pms_person_id, r->latch_unit_id, r->pms_unit_id,
-			    user, l->run.run_id, seq, now, NULL) < 0)
-			goto out;
-		break;
+		return exec_params(l->db,
+				   "INSERT INTO assignment (property_id, pms_person_id, latch_unit_id, "
+				   "pms_unit_id, latch_user_id, run_id, seq, assigned_at) "
+				   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+				   "ON CONFLICT DO UPDATE SET pms_unit_id = ?4, latch_user_id = ?5, "
+				   "run_id = ?6, seq = ?7, assigned_at = ?8",
+				   d->property_id, d->pms_person_id, d->latch_unit_id,
+				   d->pms_unit_id, user, l->run.run_id, seq, now, NULL);
 	case DELTA_UNASSIGN:
-		if (exec_params(l->db,
-				"DELETE FROM assignment WHERE property_id = ? AND pms_person_id = ? "
-				"AND latch_unit_id = ?",
-				r->property_id, r->pms_person_id, r->latch_unit_id, NULL) < 0)
-			goto out;
-		break;
+		return exec_params(l->db,
+				   "DELETE FROM assignment WHERE property_id = ? AND pms_person_id = ? "
+				   "AND latch_unit_id = ?",
+				   d->property_id, d->pms_person_id, d->latch_unit_id, NULL);
 	}
-	if (db_exec(l->db, "COMMIT") < 0)
-		goto out;
-	rc = 0;
-out:
-	if (rc < 0)
-		db_exec(l->db, "ROLLBACK");
-	return rc;
+	return 0;
+}
+
+static void report_row(struct load *l, const struct row *r, const char *state, long status,
+		       const char *detail)
+{
+	char seq[32], st[32];
+	const char *f[7];
+
+	snprintf(seq, sizeof(seq), "%ld", r->d.seq);
+	snprintf(st, sizeof(st), "%ld", status);
+	f[0] = seq;
+	f[1] = delta_op_name(r->d.op);
+	f[2] = r->d.property_id;
+	f[3] = r->d.pms_person_id;
+	f[4] = state;
+	f[5] = status ? st : "";
+	f[6] = detail;
+	if (l->report)
+		csvio_write_row(l->report, f, 7);
+}
+
+/* Row R of slot S failed for good: journal, report, and fail the person. */
+static int fail_row(struct load *l, struct slot *s, const struct row *r, long status,
+		    const char *detail)
+{
+	if (status)
+		log_warn("row %ld %s %s/%s failed: HTTP %ld %s", r->d.seq, delta_op_name(r->d.op),
+			 r->d.property_id, r->d.pms_person_id, status, detail);
+	else
+		log_warn("row %ld %s %s/%s failed: %s", r->d.seq, delta_op_name(r->d.op),
+			 r->d.property_id, r->d.pms_person_id, detail);
+	s->failed = 1;
+	l->failed++;
+	report_row(l, r, "failed", status, detail);
+	if (tx_begin(l) < 0)
+		return -1;
+	return journal_set(l, r->d.seq, "failed", status, detail, NULL);
+}
+
+/* The Latch user User Sync recorded for the row's person ("" if none). */
+static int person_user(struct load *l, const struct row *r, char *user, size_t size)
+{
+	sqlite3_stmt *st = NULL;
+
+	user[0] = '\0';
+	if (*r->d.latch_user_id) {
+		snprintf(user, size, "%s", r->d.latch_user_id);
+		return 0;
+	}
+	if (db_prepare(l->db,
+		       "SELECT latch_user_id FROM person_user WHERE property_id = ? AND pms_person_id = ?",
+		       &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, r->d.property_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->d.pms_person_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(user, size, "%s", db_col_text(st, 0));
+	sqlite3_finalize(st);
+	return 0;
 }
 
 /* ---- requests ------------------------------------------------------- */
 
-/* Token bucket of one request per 1/rate seconds (bursts of one). */
-static void pace(struct load *l)
+/* Make slot S's current step's request due now. */
+static void make_due(struct slot *s, enum step step)
 {
-	struct timespec now;
-
-	if (l->rate <= 0)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (now.tv_sec < l->next_send.tv_sec ||
-	    (now.tv_sec == l->next_send.tv_sec && now.tv_nsec < l->next_send.tv_nsec)) {
-		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &l->next_send, NULL);
-		now = l->next_send;
-	}
-	{
-		long long ns = (long long)(1e9 / l->rate);
-
-		l->next_send.tv_sec = now.tv_sec + (time_t)(ns / 1000000000LL);
-		l->next_send.tv_nsec = now.tv_nsec + (long)(ns % 1000000000LL);
-		if (l->next_send.tv_nsec >= 1000000000L) {
-			l->next_send.tv_sec++;
-			l->next_send.tv_nsec -= 1000000000L;
-		}
-	}
-}
-
-/* Sleep MS milliseconds unless a stop is requested. */
-static void nap(long ms)
-{
-	while (ms > 0 && !stop_requested) {
-		long step = ms > 200 ? 200 : ms;
-		struct timespec ts = { step / 1000, (step % 1000) * 1000000L };
-
-		nanosleep(&ts, NULL);
-		ms -= step;
-	}
+	s->step = step;
+	s->due = 1;
+	s->attempt = 0;
+	s->token_retried = 0;
+	s->wake = 0;
 }
 
 /*
- * Send one request, retrying what DESIGN.md §8 calls temporary with
- * full-jitter exponential backoff (AWS architecture blog, "Exponential
- * Backoff and Jitter"), honouring Retry-After.  Returns 0 with a final
- * reply in RESP, or -1 when retries ran out (l->tempfail set).
+ * Move slot S to its next row that needs a request, journaling those that
+ * need none (already done, failed before, held, another property).  Frees
+ * the slot when the person is finished.
  */
-static int send_retrying(struct load *l, const char *method, const char *path, const char *body,
-			 const char *key, struct latch_resp *resp)
+static int advance(struct load *l, struct slot *s)
 {
-	for (int attempt = 0;; attempt++) {
-		long cap_ms, wait_ms;
+	for (; s->cur < s->n; s->cur++) {
+		struct row *r = &s->rows[s->cur];
+		char state[16];
 
-		pace(l);
-		if (latch_request(&l->api, method, path, body, key, resp) < 0 &&
-		    !resp->curl_error) {
-			/* no token: refused credentials are for a person to fix (78);
-			 * an unreachable token endpoint is for a rerun (75) */
-			if (!l->api.auth_failed)
-				l->tempfail = 1;
-			return -1;
+		if (l->only_property && strcmp(l->only_property, r->d.property_id))
+			continue;
+		if (!l->approved && rundir_property_held(&l->run, r->d.property_id)) {
+			l->held++;
+			continue;
 		}
-		if (!latch_retryable(resp))
-			return 0;
-		if (attempt + 1 >= l->max_attempts || time(NULL) >= l->deadline || stop_requested) {
-			log_warn("%s %s: giving up for now after %d attempts (%s)", method, path,
-				 attempt + 1, resp->status ? "HTTP error" : resp->error);
+		if (stop_requested) {
 			l->tempfail = 1;
-			return -1;
+			break;
 		}
-		cap_ms = 250L << (attempt < 7 ? attempt : 7);
-		if (cap_ms > 30000)
-			cap_ms = 30000;
-		wait_ms = random() % (cap_ms + 1);
-		if (resp->retry_after >= 0)
-			wait_ms = (resp->retry_after > 300 ? 300 : resp->retry_after) * 1000L;
-		log_debug("%s %s: %ld %s, retrying in %ld ms", method, path, resp->status,
-			  resp->error, wait_ms);
-		latch_resp_free(resp);
-		nap(wait_ms);
+		if (journal_state(l, r, state, sizeof(state)) < 0)
+			return -1;
+		if (!strcmp(state, "done")) {
+			l->already++;
+			if (r->d.op == DELTA_USER_CREATE &&
+			    person_user(l, r, s->user, sizeof(s->user)) < 0)
+				return -1;
+			continue;
+		}
+		if (!strcmp(state, "failed")) {
+			s->failed = 1;
+			l->failed++;
+			report_row(l, r, "failed", 0, "failed in an earlier load");
+			continue;
+		}
+		if (s->failed) {
+			if (fail_row(l, s, r, 0, "an earlier row of this person failed") < 0)
+				return -1;
+			continue;
+		}
+		if (r->d.op != DELTA_USER_CREATE && !*s->user &&
+		    person_user(l, r, s->user, sizeof(s->user)) < 0)
+			return -1;
+		if (r->d.op != DELTA_USER_CREATE && !*s->user) {
+			if (fail_row(l, s, r, 0,
+				     "the person has no Latch user (USER_CREATE missing or failed)") <
+			    0)
+				return -1;
+			continue;
+		}
+		/* the effect may leave now: inflight is committed before it does */
+		if (tx_begin(l) < 0 || journal_set(l, r->d.seq, "inflight", 0, NULL, NULL) < 0)
+			return -1;
+		if (r->d.op == DELTA_USER_CREATE)
+			make_due(s, *r->d.email ? STEP_LOOKUP : STEP_CREATE);
+		else
+			make_due(s, r->d.op == DELTA_ASSIGN ? STEP_PUT : STEP_DELETE);
+		return 0;
 	}
+	/* the person is finished (or abandoned on a stop) */
+	for (size_t i = 0; i < s->n; i++)
+		free(s->rows[i].buf);
+	s->n = s->cur = 0;
+	s->busy = 0;
+	s->step = STEP_NONE;
+	s->due = 0;
+	s->failed = 0;
+	s->user[0] = '\0';
+	return 0;
 }
 
-/* The Latch user whose e-mail is EMAIL (any letter case), into OUT. */
-static int find_user(struct load *l, const char *email, char *out, size_t size, long *status)
+/* Build and hand the due request of slot S to curl multi. */
+static int send_due(struct load *l, struct slot *s)
 {
-	char *esc = latch_escape(&l->api, email);
-	char path[1024];
-	struct latch_resp resp;
-	json_t *j = NULL, *users, *u;
-	size_t i;
+	const struct row *r = &s->rows[s->cur];
+	char path[2048], *body = NULL, *u = NULL, *p = NULL;
+	const char *method = "GET";
+	const char *key = r->key;
+	json_t *req = NULL;
 	int rc = -1;
 
+	switch (s->step) {
+	case STEP_LOOKUP:
+	case STEP_RELOOKUP:
+		u = curl_easy_escape(s->easy, r->d.email, 0);
+		snprintf(path, sizeof(path), "/v1/users?email=%s", u ? u : "");
+		key = NULL; /* a read: nothing to make idempotent */
+		break;
+	case STEP_CREATE:
+		method = "POST";
+		snprintf(path, sizeof(path), "/v1/users");
+		req = json_pack("{s:s, s:s, s:s, s:s}", "firstName", r->d.first_name, "lastName",
+				r->d.last_name, "email", r->d.email, "phone", r->d.phone);
+		body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+		if (!body) {
+			err_set("out of memory");
+			goto out;
+		}
+		break;
+	case STEP_PUT:
+	case STEP_DELETE:
+		method = s->step == STEP_PUT ? "PUT" : "DELETE";
+		u = curl_easy_escape(s->easy, r->d.latch_unit_id, 0);
+		p = curl_easy_escape(s->easy, s->user, 0);
+		snprintf(path, sizeof(path), "/v1/units/%s/residents/%s", u ? u : "", p ? p : "");
+		break;
+	case STEP_NONE:
+		goto out;
+	}
+	if (latch_call_prepare(&l->api, &s->call, s->easy, method, path, body, key) < 0) {
+		if (l->api.auth_failed)
+			l->fatal = 1;
+		else
+			l->tempfail = 1;
+		goto out;
+	}
+	curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
+	if (curl_multi_add_handle(l->multi, s->easy) != CURLM_OK) {
+		err_set("cannot start a request");
+		goto out;
+	}
+	s->in_multi = 1;
+	s->due = 0;
+	s->attempt++;
+	rc = 0;
+out:
+	curl_free(u);
+	curl_free(p);
+	free(body);
+	json_decref(req);
+	return rc;
+}
+
+/* The userUuid of the user in a GET /v1/users reply whose e-mail is EMAIL. */
+static void match_user(const char *body, const char *email, char *out, size_t size)
+{
+	json_t *j = json_loads(body, 0, NULL), *u;
+	size_t i;
+
 	out[0] = '\0';
-	if (!esc) {
-		err_set("out of memory");
-		return -1;
-	}
-	snprintf(path, sizeof(path), "/v1/users?email=%s", esc);
-	free(esc);
-	if (send_retrying(l, "GET", path, NULL, NULL, &resp) < 0)
-		goto out;
-	*status = resp.status;
-	if (resp.status != 200) {
-		err_set("GET /v1/users answered %ld %s", resp.status, latch_error_code(&resp));
-		goto out;
-	}
-	j = json_loads(resp.body, 0, NULL);
-	users = json_object_get(j, "users");
-	if (!json_is_array(users)) {
-		err_set("GET /v1/users: reply has no users array");
-		goto out;
-	}
-	json_array_foreach(users, i, u)
+	json_array_foreach(json_object_get(j, "users"), i, u)
 	{
 		const char *e = json_string_value(json_object_get(u, "email"));
 		const char *id = json_string_value(json_object_get(u, "userUuid"));
@@ -350,251 +510,422 @@ static int find_user(struct load *l, const char *email, char *out, size_t size, 
 			break;
 		}
 	}
-	rc = 0;
-out:
 	json_decref(j);
-	latch_resp_free(&resp);
-	return rc;
 }
 
 /*
- * USER_CREATE: match an existing Latch user by e-mail, else create one;
- * 409 EMAIL_ALREADY_EXISTS means someone created it meanwhile: match again.
+ * A request of slot S completed (CODE from curl): retry it, move to the
+ * next step, or settle the row.  Full-jitter exponential backoff (AWS
+ * Architecture Blog, "Exponential Backoff and Jitter"), Retry-After
+ * honoured and clamped to 5 minutes.
  */
-static int user_create(struct load *l, const struct delta_row *r, const char *key, char *user,
-		       size_t size, long *status, char *detail, size_t dsize)
+static int on_done(struct load *l, struct slot *s, CURLcode code)
 {
-	struct latch_resp resp = { 0 };
-	json_t *req = NULL, *rep = NULL;
-	char *body = NULL;
-	int rc = -1;
+	struct row *r = &s->rows[s->cur];
+	struct latch_resp *resp = &s->call.resp;
+	char detail[512] = "";
+	long status;
 
-	if (*r->email) {
-		if (find_user(l, r->email, user, size, status) < 0)
-			goto out;
-		if (*user) {
-			rc = 0;
-			goto out;
-		}
-	}
-	req = json_pack("{s:s, s:s, s:s, s:s}", "firstName", r->first_name, "lastName",
-			r->last_name, "email", r->email, "phone", r->phone);
-	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
-	if (!body) {
-		err_set("out of memory");
-		goto out;
-	}
-	if (send_retrying(l, "POST", "/v1/users", body, key, &resp) < 0)
-		goto out;
-	*status = resp.status;
-	if (resp.status == 409 && !strcmp(latch_error_code(&resp), "EMAIL_ALREADY_EXISTS") &&
-	    *r->email) {
-		if (find_user(l, r->email, user, size, status) < 0)
-			goto out;
-		rc = *user ? 0 : 1;
-		if (rc)
-			snprintf(detail, dsize,
-				 "409 EMAIL_ALREADY_EXISTS but no user has that e-mail");
-		goto out;
-	}
-	if (resp.status != 200 && resp.status != 201) {
-		snprintf(detail, dsize, "%.200s", resp.body ? resp.body : "");
-		rc = 1;
-		goto out;
-	}
-	rep = json_loads(resp.body, 0, NULL);
-	if (!json_is_string(json_object_get(rep, "userUuid"))) {
-		snprintf(detail, dsize, "reply has no userUuid");
-		rc = 1;
-		goto out;
-	}
-	snprintf(user, size, "%s", json_string_value(json_object_get(rep, "userUuid")));
-	rc = 0;
-out:
-	json_decref(req);
-	json_decref(rep);
-	free(body);
-	latch_resp_free(&resp);
-	return rc;
-}
-
-/* The Latch user of a person, as User Sync recorded it. */
-static int person_user(struct load *l, const struct delta_row *r, char *user, size_t size)
-{
-	sqlite3_stmt *st = NULL;
-
-	user[0] = '\0';
-	if (*r->latch_user_id) {
-		snprintf(user, size, "%s", r->latch_user_id);
+	curl_multi_remove_handle(l->multi, s->easy);
+	s->in_multi = 0;
+	latch_call_finish(&s->call, s->easy, (int)code);
+	status = resp->status;
+	if (status == 403 && !s->token_retried) {
+		/* the token expired early: a new one, and this request once more */
+		latch_token_expired(&l->api, s->call.token_generation);
+		s->token_retried = 1;
+		s->due = 1;
+		s->wake = 0;
 		return 0;
 	}
-	if (db_prepare(l->db,
-		       "SELECT latch_user_id FROM person_user WHERE property_id = ? AND pms_person_id = ?",
-		       &st) < 0)
+	if (latch_retryable(resp)) {
+		double cap = 0.1 * (double)(1 << (s->attempt < 9 ? s->attempt - 1 : 8));
+		double wait = (cap > 30 ? 30 : cap) * ((double)random() / RAND_MAX);
+
+		if (resp->retry_after >= 0)
+			wait = resp->retry_after > 300 ? 300 : (double)resp->retry_after;
+		if (s->attempt >= l->max_attempts || now_s() + wait > l->deadline ||
+		    stop_requested) {
+			log_warn("row %ld %s %s/%s: giving up for this load after %d attempts (%s%ld); "
+				 "a rerun resumes it",
+				 r->d.seq, delta_op_name(r->d.op), r->d.property_id,
+				 r->d.pms_person_id, s->attempt, status ? "HTTP " : resp->error,
+				 status);
+			l->tempfail = 1;
+			s->cur = s->n; /* abandon the person; the row stays inflight */
+			return advance(l, s);
+		}
+		s->due = 1;
+		s->wake = now_s() + wait;
+		return 0;
+	}
+	switch (s->step) {
+	case STEP_LOOKUP:
+	case STEP_RELOOKUP:
+		if (status != 200) {
+			snprintf(detail, sizeof(detail), "GET /v1/users: %.300s", resp->body);
+			break;
+		}
+		match_user(resp->body, r->d.email, s->user, sizeof(s->user));
+		if (*s->user)
+			goto done;
+		if (s->step == STEP_RELOOKUP) {
+			snprintf(detail, sizeof(detail),
+				 "409 EMAIL_ALREADY_EXISTS but no user has that e-mail");
+			break;
+		}
+		make_due(s, STEP_CREATE);
+		return 0;
+	case STEP_CREATE:
+		if (status == 409 && !strcmp(latch_error_code(resp), "EMAIL_ALREADY_EXISTS") &&
+		    *r->d.email) {
+			make_due(s, STEP_RELOOKUP);
+			return 0;
+		}
+		if (status == 200 || status == 201) {
+			json_t *j = json_loads(resp->body, 0, NULL);
+			const char *id = json_string_value(json_object_get(j, "userUuid"));
+
+			snprintf(s->user, sizeof(s->user), "%s", id ? id : "");
+			json_decref(j);
+			if (*s->user)
+				goto done;
+			snprintf(detail, sizeof(detail), "reply has no userUuid");
+			break;
+		}
+		snprintf(detail, sizeof(detail), "%.300s", resp->body);
+		break;
+	case STEP_PUT:
+		if (status == 200 || status == 201)
+			goto done;
+		snprintf(detail, sizeof(detail), "%.300s", resp->body);
+		break;
+	case STEP_DELETE:
+		/* 404: already gone, which is what we wanted */
+		if (status == 204 || status == 200 || status == 404)
+			goto done;
+		snprintf(detail, sizeof(detail), "%.300s", resp->body);
+		break;
+	case STEP_NONE:
+		break;
+	}
+	if (fail_row(l, s, r, status, detail) < 0)
 		return -1;
-	sqlite3_bind_text(st, 1, r->property_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, r->pms_person_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(user, size, "%s", db_col_text(st, 0));
-	sqlite3_finalize(st);
+	s->cur++;
+	s->step = STEP_NONE;
+	return advance(l, s);
+done:
+	if (record_done(l, r, status, s->user) < 0)
+		return -1;
+	l->done++;
+	s->cur++;
+	s->step = STEP_NONE;
+	return advance(l, s);
+}
+
+/* May a request leave now under --rate?  Token bucket, burst of one per slot. */
+static int take_token(struct load *l, double now, double *wait)
+{
+	if (l->rate <= 0)
+		return 1;
+	l->bucket += (now - l->bucket_at) * l->rate;
+	l->bucket_at = now;
+	if (l->bucket > l->n_slots / 4)
+		l->bucket = l->n_slots / 4;
+	if (l->bucket >= 1) {
+		l->bucket -= 1;
+		return 1;
+	}
+	*wait = (1 - l->bucket) / l->rate;
 	return 0;
 }
 
-static void report_row(struct load *l, const struct delta_row *r, const char *state, long status,
-		       const char *detail)
+/*
+ * One turn of the event loop: commit what the journal learned, send what
+ * is due, wait for traffic, settle what completed.
+ */
+static int pump(struct load *l)
 {
-	char seq[32], st[32];
-	const char *f[7];
+	double now = now_s(), wait = 1.0;
+	int running, n;
+	CURLMsg *m;
 
-	snprintf(seq, sizeof(seq), "%ld", r->seq);
-	snprintf(st, sizeof(st), "%ld", status);
-	f[0] = seq;
-	f[1] = delta_op_name(r->op);
-	f[2] = r->property_id;
-	f[3] = r->pms_person_id;
-	f[4] = state;
-	f[5] = status ? st : "";
-	f[6] = detail;
-	if (l->report)
-		csvio_write_row(l->report, f, 7);
+	if (tx_commit(l) < 0)
+		return -1;
+	for (int i = 0; i < l->n_slots; i++) {
+		struct slot *s = &l->slots[i];
+		double w;
+
+		if (!s->busy || !s->due || s->in_multi)
+			continue;
+		if (stop_requested) {
+			/* settle only what is already in flight */
+			l->tempfail = 1;
+			s->cur = s->n;
+			if (advance(l, s) < 0)
+				return -1;
+			continue;
+		}
+		if (s->wake > now) {
+			if (s->wake - now < wait)
+				wait = s->wake - now;
+			continue;
+		}
+		if (!take_token(l, now, &w)) {
+			if (w < wait)
+				wait = w;
+			continue;
+		}
+		/* no token (refused: fatal; unreachable: tempfail) stops the whole load */
+		if (send_due(l, s) < 0)
+			return -1;
+	}
+	if (curl_multi_perform(l->multi, &running) != CURLM_OK) {
+		err_set("curl multi failed");
+		return -1;
+	}
+	if (running)
+		curl_multi_poll(l->multi, NULL, 0, (int)(wait * 1000) + 1, NULL);
+	else if (wait > 0)
+		curl_multi_poll(l->multi, NULL, 0, (int)(wait * 1000) + 1, NULL);
+	curl_multi_perform(l->multi, &running);
+	while ((m = curl_multi_info_read(l->multi, &n))) {
+		struct slot *s = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+		if (on_done(l, s, m->data.result) < 0)
+			return -1;
+	}
+	return 0;
 }
 
-static int fail_row(struct load *l, const struct delta_row *r, long status, const char *detail)
+static int any_busy(const struct load *l)
 {
-	if (status)
-		log_warn("row %ld %s %s/%s failed: HTTP %ld %s", r->seq, delta_op_name(r->op),
-			 r->property_id, r->pms_person_id, status, detail);
-	else
-		log_warn("row %ld %s %s/%s failed: %s", r->seq, delta_op_name(r->op),
-			 r->property_id, r->pms_person_id, detail);
-	snprintf(l->fail_person, sizeof(l->fail_person), "%s\x1f%s", r->property_id,
-		 r->pms_person_id);
-	l->failed++;
-	report_row(l, r, "failed", status, detail);
-	return journal_set(l, r->seq, "failed", status, detail, NULL);
+	for (int i = 0; i < l->n_slots; i++)
+		if (l->slots[i].busy)
+			return 1;
+	return 0;
 }
 
-/* Apply one delta row. */
-static int apply_row_inner(const struct delta_row *r, void *vl)
+/* Hand the person read so far (l->pending) to a free slot. */
+static int submit(struct load *l)
+{
+	struct slot *free_slot = NULL;
+
+	if (l->pending.n == 0)
+		return 0;
+	while (!free_slot) {
+		for (int i = 0; i < l->n_slots && !free_slot; i++)
+			if (!l->slots[i].busy)
+				free_slot = &l->slots[i];
+		if (!free_slot && pump(l) < 0)
+			return -1;
+	}
+	free(free_slot->rows);
+	free_slot->rows = l->pending.rows;
+	free_slot->n = l->pending.n;
+	free_slot->cap = l->pending.cap;
+	free_slot->cur = 0;
+	free_slot->busy = 1;
+	l->pending.rows = NULL;
+	l->pending.n = l->pending.cap = 0;
+	return advance(l, free_slot);
+}
+
+/* Copy delta row D (valid only during the callback) into a struct row. */
+static int copy_row(const struct delta_row *d, const char *delta_sha256, struct row *out)
+{
+	const char *src[] = { d->property_id,   d->pms_unit_id, d->latch_unit_id, d->pms_person_id,
+			      d->latch_user_id, d->reason,      d->group_id,      d->effective_date,
+			      d->email,         d->phone,       d->first_name,    d->last_name };
+	const char **dst[] = { &out->d.property_id,   &out->d.pms_unit_id,    &out->d.latch_unit_id,
+			       &out->d.pms_person_id, &out->d.latch_user_id,  &out->d.reason,
+			       &out->d.group_id,      &out->d.effective_date, &out->d.email,
+			       &out->d.phone,         &out->d.first_name,     &out->d.last_name };
+	size_t total = 0, at = 0;
+	char key_src[128];
+
+	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++)
+		total += strlen(src[i]) + 1;
+	out->buf = malloc(total);
+	if (!out->buf) {
+		err_set("out of memory");
+		return -1;
+	}
+	out->d.seq = d->seq;
+	out->d.op = d->op;
+	out->d.line = d->line;
+	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
+		size_t n = strlen(src[i]) + 1;
+
+		memcpy(out->buf + at, src[i], n);
+		*dst[i] = out->buf + at;
+		at += n;
+	}
+	snprintf(key_src, sizeof(key_src), "%s:%ld", delta_sha256, d->seq);
+	return sha256_hex(key_src, strlen(key_src), out->key);
+}
+
+/* The delta_read callback: gather each person's rows, then submit them. */
+static int on_row(const struct delta_row *d, void *vl)
 {
 	struct load *l = vl;
-	char key_src[128], key[65], state[16], user[256] = "", path[1024], who[512],
-					       detail[512] = "";
-	struct latch_resp resp = { 0 };
-	long status = 0;
-	int rc = -1, res;
+	struct slot *p = &l->pending;
 
-	if (l->only_property && strcmp(l->only_property, r->property_id))
-		return 0;
-	if (!l->approved && rundir_property_held(&l->run, r->property_id)) {
-		l->skipped_held++;
+	if (l->dry_run) {
+		char key_src[128], key[65];
+
+		if (l->only_property && strcmp(l->only_property, d->property_id))
+			return 0;
+		snprintf(key_src, sizeof(key_src), "%s:%ld", l->run.delta_sha256, d->seq);
+		sha256_hex(key_src, strlen(key_src), key);
+		if (d->op == DELTA_USER_CREATE)
+			printf("%ld GET /v1/users?email=%s, then if absent POST /v1/users "
+			       "{\"firstName\":\"%s\",\"lastName\":\"%s\",\"email\":\"%s\",\"phone\":\"%s\"} "
+			       "Idempotency-Key: %s\n",
+			       d->seq, d->email, d->first_name, d->last_name, d->email, d->phone,
+			       key);
+		else
+			printf("%ld %s /v1/units/%s/residents/%s Idempotency-Key: %s%s\n", d->seq,
+			       d->op == DELTA_ASSIGN ? "PUT" : "DELETE", d->latch_unit_id,
+			       *d->latch_user_id ? d->latch_user_id : "{user of the person}", key,
+			       rundir_property_held(&l->run, d->property_id) && !l->approved
+				       ? " (held by the safety guard)"
+				       : "");
 		return 0;
 	}
 	if (stop_requested) {
-		l->tempfail = 1;
-		err_set("stopped by a signal; rerun to resume");
+		l->stopped = 1;
 		return -1;
 	}
-	snprintf(key_src, sizeof(key_src), "%s:%ld", l->run.delta_sha256, r->seq);
-	if (sha256_hex(key_src, strlen(key_src), key) < 0)
-		return -1;
-	if (l->dry_run) {
-		if (r->op == DELTA_USER_CREATE)
-			printf("%ld POST /v1/users {\"email\":\"%s\",\"phone\":\"%s\"} (after GET /v1/users?email=) "
-			       "Idempotency-Key: %s\n",
-			       r->seq, r->email, r->phone, key);
-		else
-			printf("%ld %s /v1/units/%s/residents/%s Idempotency-Key: %s\n", r->seq,
-			       r->op == DELTA_ASSIGN ? "PUT" : "DELETE", r->latch_unit_id,
-			       *r->latch_user_id ? r->latch_user_id : "{user of the person}", key);
-		return 0;
-	}
-	if (journal_state(l, r, key, state, sizeof(state)) < 0)
-		return -1;
-	if (!strcmp(state, "done")) {
-		l->already++;
-		return 0;
-	}
-	if (!strcmp(state, "failed")) {
-		snprintf(l->fail_person, sizeof(l->fail_person), "%s\x1f%s", r->property_id,
-			 r->pms_person_id);
-		l->failed++;
-		report_row(l, r, "failed", 0, "failed in an earlier load");
-		return 0;
-	}
-	snprintf(who, sizeof(who), "%s\x1f%s", r->property_id, r->pms_person_id);
-	if (!strcmp(who, l->fail_person))
-		return fail_row(l, r, 0, "an earlier row of this person failed");
-	if (r->op != DELTA_USER_CREATE) {
-		if (person_user(l, r, user, sizeof(user)) < 0)
+	if (p->n && (strcmp(p->rows[0].d.property_id, d->property_id) ||
+		     strcmp(p->rows[0].d.pms_person_id, d->pms_person_id))) {
+		if (submit(l) < 0) {
+			l->stopped = 1;
 			return -1;
-		if (!*user)
-			return fail_row(l, r, 0,
-					"the person has no Latch user (USER_CREATE missing or failed)");
-	}
-	/* the effect may leave now: commit inflight before sending */
-	if (journal_set(l, r->seq, "inflight", 0, NULL, NULL) < 0)
-		return -1;
-	switch (r->op) {
-	case DELTA_USER_CREATE:
-		res = user_create(l, r, key, user, sizeof(user), &status, detail, sizeof(detail));
-		if (res < 0) {
-			if (l->tempfail || l->api.auth_failed)
-				goto tempfail;
-			return fail_row(l, r, status, err_msg());
 		}
-		if (res > 0)
-			return fail_row(l, r, status, detail);
-		break;
-	case DELTA_ASSIGN:
-	case DELTA_UNASSIGN: {
-		char *u = latch_escape(&l->api, r->latch_unit_id);
-		char *p = latch_escape(&l->api, user);
-		int ok;
+	}
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 4;
+		struct row *rows = realloc(p->rows, cap * sizeof(*rows));
 
-		snprintf(path, sizeof(path), "/v1/units/%s/residents/%s", u ? u : "", p ? p : "");
-		free(u);
-		free(p);
-		if (send_retrying(l, r->op == DELTA_ASSIGN ? "PUT" : "DELETE", path, NULL, key,
-				  &resp) < 0)
-			goto tempfail;
-		status = resp.status;
-		ok = r->op == DELTA_ASSIGN ? status == 200 || status == 201
-					   : status == 204 || status == 200 || status == 404;
-		if (!ok) {
-			snprintf(detail, sizeof(detail), "%.300s", resp.body ? resp.body : "");
-			latch_resp_free(&resp);
-			return fail_row(l, r, status, detail);
+		if (!rows) {
+			err_set("out of memory");
+			l->stopped = 1;
+			return -1;
 		}
-		latch_resp_free(&resp);
-		break;
+		p->rows = rows;
+		p->cap = cap;
 	}
-	}
-	if (commit_done(l, r, status, user) < 0)
+	if (copy_row(d, l->run.delta_sha256, &p->rows[p->n]) < 0) {
+		l->stopped = 1;
 		return -1;
-	l->done++;
+	}
+	p->n++;
 	return 0;
-tempfail:
-	latch_resp_free(&resp);
-	if (!l->api.auth_failed)
-		err_set("Latch API unavailable or retries exhausted at row %ld; rerun to resume",
-			r->seq);
-	rc = -1;
+}
+
+/* Apply the whole delta; -1 on a fatal error (credentials, database). */
+static int apply(struct load *l)
+{
+	int rc = -1;
+
+	if (delta_read(l->run.delta_path, on_row, l) < 0) {
+		if (!l->stopped)
+			return -2; /* the delta itself is malformed */
+		if (stop_requested) {
+			l->tempfail = 1;
+			err_set("stopped by a signal; rerun to resume");
+		} else if (!l->fatal && !l->tempfail) {
+			l->fatal = 1; /* the database or memory: nothing a rerun fixes by itself */
+		}
+	} else if (!l->dry_run && submit(l) < 0) {
+		goto out;
+	}
+	while (!l->dry_run && any_busy(l))
+		if (pump(l) < 0)
+			goto out;
+	if (tx_commit(l) < 0)
+		goto out;
+	rc = l->fatal ? -1 : 0;
+out:
+	if (l->in_tx) {
+		/* keep what was learned: results and inflight marks are facts */
+		tx_commit(l);
+	}
 	return rc;
 }
 
 /*
- * The delta_read callback.  A failure here is never the delta's fault:
- * it is the API (tempfail), the credentials, or the state database.
+ * CONCURRENCY connections; four times as many people in flight, so that a
+ * person waiting out a backoff does not hold a connection idle (curl multi
+ * queues requests beyond the connection limit).
  */
-static int apply_row(const struct delta_row *r, void *vl)
+static int load_setup(struct load *l, int concurrency)
 {
-	struct load *l = vl;
+	l->n_slots = concurrency * 4;
+	l->slots = calloc((size_t)l->n_slots, sizeof(*l->slots));
+	l->multi = curl_multi_init();
+	if (!l->slots || !l->multi) {
+		err_set("out of memory");
+		return -1;
+	}
+	curl_multi_setopt(l->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)concurrency);
+	curl_multi_setopt(l->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)concurrency);
+	for (int i = 0; i < l->n_slots; i++) {
+		l->slots[i].easy = curl_easy_init();
+		if (!l->slots[i].easy) {
+			err_set("cannot initialise libcurl");
+			return -1;
+		}
+	}
+	l->bucket = 1;
+	l->bucket_at = now_s();
+	return 0;
+}
 
-	if (apply_row_inner(r, vl) == 0)
-		return 0;
-	l->stopped = 1;
-	return -1;
+static void load_release(struct load *l)
+{
+	for (int i = 0; l->slots && i < l->n_slots; i++) {
+		struct slot *s = &l->slots[i];
+
+		if (s->in_multi)
+			curl_multi_remove_handle(l->multi, s->easy);
+		latch_call_release(&s->call);
+		for (size_t k = 0; k < s->n; k++)
+			free(s->rows[k].buf);
+		free(s->rows);
+		if (s->easy)
+			curl_easy_cleanup(s->easy);
+	}
+	for (size_t k = 0; k < l->pending.n; k++)
+		free(l->pending.rows[k].buf);
+	free(l->pending.rows);
+	free(l->slots);
+	if (l->multi)
+		curl_multi_cleanup(l->multi);
+	sqlite3_finalize(l->jget);
+	sqlite3_finalize(l->jput);
+	sqlite3_finalize(l->jstate);
+}
+
+/* Has `unitsync approve` released this run? */
+static int run_approved(struct load *l)
+{
+	sqlite3_stmt *st = NULL;
+	int approved = 0;
+
+	if (db_prepare(l->db,
+		       "SELECT 1 FROM run WHERE run_id = ? AND delta_sha256 = ? AND approved_at IS NOT NULL",
+		       &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, l->run.run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, l->run.delta_sha256, -1, SQLITE_STATIC);
+	approved = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return approved;
 }
 
 int main(int argc, char **argv)
@@ -613,14 +944,14 @@ int main(int argc, char **argv)
 	struct config cfg = { 0 };
 	struct load l = { .max_attempts = 8 };
 	struct dur_file report = { 0 };
-	int rc = US_EXIT_USAGE, opt, concurrency = 4, budget = 900, api_ready = 0;
+	int rc = US_EXIT_USAGE, opt, concurrency = 8, budget = 900, api_ready = 0, applied;
 	char path[PATH_MAX + 32];
 	struct sigaction sa;
 
 	cli_common_init(&cli, "unitsync-load", usage);
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		char *end;
-		int c;
+		int c, *target;
 
 		switch (opt) {
 		case 'n':
@@ -632,22 +963,20 @@ int main(int argc, char **argv)
 		case 'c':
 		case 'm':
 		case 'b':
-			if (cli_parse_uint(optarg, opt == 'c'   ? &concurrency
-						   : opt == 'm' ? &l.max_attempts
-								: &budget) < 0 ||
-			    (opt != 'b' && (opt == 'c' ? concurrency : l.max_attempts) < 1)) {
-				cli_usage_error(&cli,
-						"--%s takes a positive whole number, not '%s'",
+			target = opt == 'c' ? &concurrency : opt == 'm' ? &l.max_attempts : &budget;
+			if (cli_parse_uint(optarg, target) < 0 || (opt != 'b' && *target < 1) ||
+			    (opt == 'c' && *target > 256)) {
+				cli_usage_error(&cli, "--%s takes a whole number%s, not '%s'",
 						opt == 'c'   ? "concurrency"
 						: opt == 'm' ? "max-attempts"
 							     : "budget",
-						optarg);
+						opt == 'c' ? " from 1 to 256" : "", optarg);
 				goto out;
 			}
 			break;
 		case 'r':
 			l.rate = strtod(optarg, &end);
-			if (*end || l.rate < 0) {
+			if (end == optarg || *end || l.rate < 0) {
 				cli_usage_error(&cli, "--rate takes requests per second, not '%s'",
 						optarg);
 				goto out;
@@ -666,7 +995,6 @@ int main(int argc, char **argv)
 						     : "more than one RUN_DIR given");
 		goto out;
 	}
-	(void)concurrency;
 	if (rundir_open(&l.run, argv[optind]) < 0) {
 		log_error("%s", err_msg());
 		rc = US_EXIT_DATAERR;
@@ -678,25 +1006,13 @@ int main(int argc, char **argv)
 		log_error("%s", err_msg());
 		goto out;
 	}
-	if (db_open(cli.db_path, 0, &l.db) < 0 || journal_prepare(&l) < 0) {
+	if (db_open(cli.db_path, 0, &l.db) < 0 || journal_prepare(&l) < 0 ||
+	    (l.approved = run_approved(&l)) < 0) {
 		log_error("%s", err_msg());
 		goto out;
 	}
-	{
-		sqlite3_stmt *st = NULL;
-
-		if (db_prepare(l.db,
-			       "SELECT approved_at FROM run WHERE run_id = ? AND approved_at IS NOT NULL",
-			       &st) < 0) {
-			log_error("%s", err_msg());
-			goto out;
-		}
-		sqlite3_bind_text(st, 1, l.run.run_id, -1, SQLITE_STATIC);
-		l.approved = sqlite3_step(st) == SQLITE_ROW;
-		sqlite3_finalize(st);
-	}
 	if (!l.dry_run) {
-		if (latch_init(&l.api, &cfg) < 0) {
+		if (latch_init(&l.api, &cfg) < 0 || load_setup(&l, concurrency) < 0) {
 			log_error("%s", err_msg());
 			goto out;
 		}
@@ -714,41 +1030,50 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
-	l.deadline = time(NULL) + budget;
+	l.deadline = now_s() + budget;
 
-	if (delta_read(l.run.delta_path, apply_row, &l) < 0) {
+	applied = apply(&l);
+	if (applied == -2) {
 		log_error("%s", err_msg());
-		rc = l.tempfail ? US_EXIT_TEMPFAIL : l.stopped ? US_EXIT_CONFIG : US_EXIT_DATAERR;
+		rc = US_EXIT_DATAERR;
+		goto out;
+	}
+	if (applied < 0) {
+		log_error("%s", err_msg());
+		rc = l.tempfail && !l.fatal ? US_EXIT_TEMPFAIL : US_EXIT_CONFIG;
 		goto out;
 	}
 	if (l.dry_run) {
 		rc = US_EXIT_OK;
 		goto out;
 	}
-	printf("run %s: %ld done, %ld already done, %ld failed, %ld held by the safety guard (%ld requests)\n",
-	       l.run.run_id, l.done, l.already, l.failed, l.skipped_held, l.api.requests);
-	rc = l.failed ? US_EXIT_FAILED : l.skipped_held ? US_EXIT_HELD : US_EXIT_OK;
+	printf("run %s: %ld done, %ld already done, %ld failed, %ld held by the safety guard "
+	       "(%ld requests)\n",
+	       l.run.run_id, l.done, l.already, l.failed, l.held, l.api.requests);
+	rc = l.tempfail ? US_EXIT_TEMPFAIL
+	     : l.failed ? US_EXIT_FAILED
+	     : l.held   ? US_EXIT_HELD
+			: US_EXIT_OK;
 	{
-		const char *status = rc == US_EXIT_OK       ? "done"
-				     : rc == US_EXIT_FAILED ? "failed"
-							    : "held";
+		static const char *const names[] = {
+			[US_EXIT_OK] = "done", [US_EXIT_FAILED] = "failed", [US_EXIT_HELD] = "held"
+		};
+		const char *status = rc == US_EXIT_TEMPFAIL ? "incomplete" : names[rc];
 		char now[32];
 
 		db_now(now, sizeof(now));
 		exec_params(l.db, "UPDATE run SET load_status = ?, loaded_at = ? WHERE run_id = ?",
 			    status, now, l.run.run_id, NULL);
 	}
-	if (l.skipped_held)
+	if (rc == US_EXIT_TEMPFAIL)
+		log_warn("the Latch API was unavailable or retries ran out; rerun to resume");
+	if (l.held)
 		log_warn("rows of held properties were not sent; review the run and 'unitsync approve %s'",
 			 l.run.dir);
 out:
-	if (report.fp) {
-		if (dur_commit(&report) < 0)
-			log_warn("%s", err_msg());
-	}
-	sqlite3_finalize(l.jget);
-	sqlite3_finalize(l.jput);
-	sqlite3_finalize(l.jstate);
+	if (report.fp && dur_commit(&report) < 0)
+		log_warn("%s", err_msg());
+	load_release(&l);
 	if (api_ready)
 		latch_release(&l.api);
 	rundir_release(&l.run);
