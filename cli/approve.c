@@ -70,9 +70,29 @@ int main(int argc, char **argv)
 		log_error("%s", err_msg());
 		goto out;
 	}
+	/* approving a stale run would undo a newer night's decisions */
+	if (db_prepare(db,
+		       "SELECT mine.property_id, max(other.run_id) FROM run_input mine "
+		       "JOIN run_input other ON other.property_id = mine.property_id "
+		       "  AND other.run_id > mine.run_id WHERE mine.run_id = ? "
+		       "GROUP BY mine.property_id",
+		       &st) < 0) {
+		log_error("%s", err_msg());
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, run.run_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		log_error("run '%s' is superseded: run %s is newer for property %s; review that one",
+			  run.run_id, db_col_text(st, 1), db_col_text(st, 0));
+		rc = US_EXIT_DATAERR;
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
 	db_now(now, sizeof(now));
 	if (db_prepare(db,
-		       "UPDATE run SET approved_by = ?, approved_at = ? WHERE run_id = ? AND delta_sha256 = ?",
+		       "UPDATE run SET approved_by = ?, approved_at = ? WHERE run_id = ? AND delta_sha256 = ? "
+		       "AND manifest_sha256 = ?",
 		       &st) < 0) {
 		log_error("%s", err_msg());
 		goto out;
@@ -81,12 +101,14 @@ int main(int argc, char **argv)
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, run.run_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, run.delta_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, run.manifest_sha256, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		log_error("database: %s", sqlite3_errmsg(db));
 		goto out;
 	}
 	if (sqlite3_changes(db) != 1) {
-		log_error("run '%s' is not in '%s' (approve it against the state database that made it)",
+		log_error("run '%s' is not in '%s' as transform wrote it (approve it against the "
+			  "state database that made it)",
 			  run.run_id, cli.db_path);
 		rc = US_EXIT_DATAERR;
 		goto out;

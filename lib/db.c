@@ -57,6 +57,8 @@ static const char *const migration_1[] = {
 	"  units_staged INTEGER NOT NULL DEFAULT 0,"
 	"  status TEXT NOT NULL,"
 	"  created_at TEXT NOT NULL,"
+	"  extracted_at TEXT NOT NULL,"     /* last time the file was extracted (reuse too) */
+	"  extract_order INTEGER NOT NULL," /* increases with every extraction, reuse too */
 	"  UNIQUE (sha256, source_kind, dialect, property_id));",
 	"CREATE TABLE snapshot_property ("
 	"  snapshot_id INTEGER NOT NULL REFERENCES snapshot ON DELETE CASCADE,"
@@ -96,7 +98,9 @@ static const char *const migration_1[] = {
 	"CREATE TABLE stg_reject ("
 	"  snapshot_id INTEGER NOT NULL REFERENCES snapshot ON DELETE CASCADE,"
 	"  source_ref TEXT NOT NULL,"
-	"  reason TEXT NOT NULL);"
+	"  reason TEXT NOT NULL,"
+	"  property_id TEXT,"    /* when the row named them: transform holds that */
+	"  pms_person_id TEXT);" /* person instead of removing them */
 	/* User Sync: the Latch user each PMS person was matched to or created as */,
 	"CREATE TABLE person_user ("
 	"  property_id TEXT NOT NULL,"
@@ -115,12 +119,16 @@ static const char *const migration_1[] = {
 	"  run_id TEXT NOT NULL,"
 	"  seq INTEGER NOT NULL,"
 	"  assigned_at TEXT NOT NULL,"
+	/* 'unitsync', or 'manual' when Latch already had it, assigned by someone
+	 * else: unitsync never removes those */
+	"  owner TEXT NOT NULL DEFAULT 'unitsync',"
 	"  PRIMARY KEY (property_id, pms_person_id, latch_unit_id));",
 	"CREATE TABLE run ("
 	"  run_id TEXT PRIMARY KEY,"
 	"  run_dir TEXT NOT NULL,"
 	"  as_of TEXT NOT NULL,"
 	"  delta_sha256 TEXT NOT NULL,"
+	"  manifest_sha256 TEXT NOT NULL,"
 	"  delta_rows INTEGER NOT NULL,"
 	"  guard TEXT NOT NULL,"
 	"  created_at TEXT NOT NULL,"
@@ -162,6 +170,7 @@ static const char *const migration_1[] = {
 	"  latch_user_id TEXT,"
 	"  updated_at TEXT NOT NULL,"
 	"  PRIMARY KEY (run_id, seq));",
+	"CREATE INDEX journal_inflight ON journal (run_id, seq) WHERE state = 'inflight';",
 	NULL,
 };
 

@@ -9,7 +9,7 @@
 static const char *const run_files[] = { "delta.csv", "exceptions.csv", "manifest.json" };
 
 /* Check SHA256SUMS line by line against the files. */
-static int check_sums(const char *dir, char delta_sha[65])
+static int check_sums(const char *dir, char delta_sha[65], char manifest_sha[65])
 {
 	char path[PATH_MAX + 32], line[512];
 	int seen[3] = { 0 };
@@ -48,6 +48,8 @@ static int check_sums(const char *dir, char delta_sha[65])
 		}
 		if (i == 0)
 			memcpy(delta_sha, hex, 65);
+		if (i == 2)
+			memcpy(manifest_sha, hex, 65);
 		seen[i] = 1;
 	}
 	for (int i = 0; i < 3; i++)
@@ -73,7 +75,7 @@ int rundir_open(struct rundir *r, const char *dir)
 	memset(r, 0, sizeof(*r));
 	snprintf(r->dir, sizeof(r->dir), "%s", dir);
 	snprintf(r->delta_path, sizeof(r->delta_path), "%s/delta.csv", dir);
-	if (check_sums(dir, r->delta_sha256) < 0)
+	if (check_sums(dir, r->delta_sha256, r->manifest_sha256) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/manifest.json", dir);
 	r->manifest = json_load_file(path, 0, &je);

@@ -17,6 +17,7 @@ struct rundir {
 	char dir[PATH_MAX];        /* the directory as given */
 	char delta_path[PATH_MAX]; /* DIR/delta.csv */
 	char delta_sha256[65];     /* its digest, checked */
+	char manifest_sha256[65];  /* manifest.json's digest, checked */
 	json_t *manifest;          /* parsed manifest.json, owned */
 	const char *run_id;        /* from the manifest, borrowed from it */
 };

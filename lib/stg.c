@@ -28,6 +28,21 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 	sqlite3_bind_text(st, 4, prop, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		s->snapshot_id = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		st = NULL;
+		/* extracted again tonight: it is the property's newest export again */
+		db_now(now, sizeof(now));
+		if (db_prepare(db,
+			       "UPDATE snapshot SET extracted_at = ?1, extract_order = "
+			       "(SELECT max(extract_order) + 1 FROM snapshot) WHERE snapshot_id = ?2",
+			       &st) < 0)
+			goto out;
+		sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, s->snapshot_id);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			err_set("database: %s", sqlite3_errmsg(db));
+			goto out;
+		}
 		rc = 1;
 		goto out;
 	}
@@ -40,7 +55,9 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 	db_now(now, sizeof(now));
 	if (db_prepare(db,
 		       "INSERT INTO snapshot (property_id, source_kind, dialect, source_name, sha256, "
-		       "size_bytes, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'staging', ?)",
+		       "size_bytes, status, created_at, extracted_at, extract_order) "
+		       "VALUES (?, ?, ?, ?, ?, ?, 'staging', ?7, ?7, "
+		       "(SELECT coalesce(max(extract_order), 0) + 1 FROM snapshot))",
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, prop, -1, SQLITE_STATIC);
@@ -66,7 +83,8 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 		       "VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
 		       &s->ins_unit) < 0 ||
 	    db_prepare(db,
-		       "INSERT INTO stg_reject (snapshot_id, source_ref, reason) VALUES (?,?,?)",
+		       "INSERT INTO stg_reject (snapshot_id, source_ref, reason, property_id, "
+		       "pms_person_id) VALUES (?,?,?,?,?)",
 		       &s->ins_reject) < 0)
 		goto out;
 	rc = 0;
@@ -125,12 +143,20 @@ int stg_unit(struct stg *s, const char *property_id, const char *pms_unit_id, co
 
 int stg_reject(struct stg *s, const char *source_ref, const char *reason)
 {
+	return stg_reject_person(s, source_ref, reason, NULL, NULL);
+}
+
+int stg_reject_person(struct stg *s, const char *source_ref, const char *reason,
+		      const char *property_id, const char *pms_person_id)
+{
 	sqlite3_stmt *st = s->ins_reject;
 
 	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, s->snapshot_id);
 	sqlite3_bind_text(st, 2, source_ref, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, reason, -1, SQLITE_TRANSIENT);
+	db_bind_text_or_null(st, 4, property_id ? property_id : s->src->property_id);
+	db_bind_text_or_null(st, 5, pms_person_id);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		err_set("database: %s", sqlite3_errmsg(s->db));
 		return -1;

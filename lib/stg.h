@@ -81,8 +81,19 @@ int stg_person(struct stg *s, const struct stg_person *p);
 int stg_unit(struct stg *s, const char *property_id, const char *pms_unit_id, const char *label,
 	     int dwelling);
 
-/* Record a row that could not be staged, with where and why. */
+/*
+ * Record a row that could not be staged, with where and why.  A rejected
+ * row is someone transform cannot see tonight: when the row names its
+ * property and person, use stg_reject_person() so that transform holds that
+ * person (no removal) and reports them; a row that names nobody makes
+ * transform withhold every "not in the export" removal of the property.
+ */
 int stg_reject(struct stg *s, const char *source_ref, const char *reason);
+
+/* stg_reject() for a row whose property (NULL: the --property) and person
+ * are known. */
+int stg_reject_person(struct stg *s, const char *source_ref, const char *reason,
+		      const char *property_id, const char *pms_person_id);
 
 /* Count a heading, separator or total row. */
 void stg_skip(struct stg *s);

@@ -103,6 +103,7 @@ struct slot {
 	double wake;            /* monotonic seconds: not before */
 	int failed;             /* a row of this person failed */
 	char user[256];         /* the person's Latch user, once known */
+	int manual;             /* the ASSIGN found the resident assigned by someone else */
 };
 
 struct load {
@@ -120,12 +121,13 @@ struct load {
 	double bucket_at; /* when it was last filled */
 	int max_attempts;
 	double deadline; /* retry budget end, monotonic seconds */
-	long done, failed, held, already;
-	int tempfail;                       /* retries exhausted or API unreachable */
-	int fatal;                          /* credentials refused or database error: stop */
-	int approved;                       /* `unitsync approve` released the held properties */
-	int in_tx;                          /* a journal transaction is open */
-	int stopped;                        /* on_row gave up: the delta is not to blame */
+	long done, failed, held, already, superseded;
+	json_t *newer; /* property -> newer run id, for superseded properties */
+	int tempfail;  /* retries exhausted or API unreachable */
+	int fatal;     /* credentials refused or database error: stop */
+	int approved;  /* `unitsync approve` released the held properties */
+	int in_tx;     /* a journal transaction is open */
+	int stopped;   /* on_row gave up: the delta is not to blame */
 	sqlite3_stmt *jget, *jput, *jstate; /* journal statements, owned */
 	FILE *report;                       /* load-report.csv being written, borrowed */
 };
@@ -253,7 +255,8 @@ static int exec_params(sqlite3 *db, const char *sql, ...)
  * Mark row R done and record its effect, in the open transaction: the
  * journal and the applied state never disagree.
  */
-static int record_done(struct load *l, const struct row *r, long status, const char *user)
+static int record_done(struct load *l, const struct row *r, long status, const char *user,
+		       int manual)
 {
 	const struct delta_row *d = &r->d;
 	char now[32], seq[32];
@@ -273,12 +276,13 @@ static int record_done(struct load *l, const struct row *r, long status, const c
 	case DELTA_ASSIGN:
 		return exec_params(l->db,
 				   "INSERT INTO assignment (property_id, pms_person_id, latch_unit_id, "
-				   "pms_unit_id, latch_user_id, run_id, seq, assigned_at) "
-				   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+				   "pms_unit_id, latch_user_id, run_id, seq, assigned_at, owner) "
+				   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
 				   "ON CONFLICT DO UPDATE SET pms_unit_id = ?4, latch_user_id = ?5, "
-				   "run_id = ?6, seq = ?7, assigned_at = ?8",
+				   "run_id = ?6, seq = ?7, assigned_at = ?8, owner = ?9",
 				   d->property_id, d->pms_person_id, d->latch_unit_id,
-				   d->pms_unit_id, user, l->run.run_id, seq, now, NULL);
+				   d->pms_unit_id, user, l->run.run_id, seq, now,
+				   manual ? "manual" : "unitsync", NULL);
 	case DELTA_UNASSIGN:
 		return exec_params(l->db,
 				   "DELETE FROM assignment WHERE property_id = ? AND pms_person_id = ? "
@@ -349,6 +353,36 @@ static int person_user(struct load *l, const struct row *r, char *user, size_t s
 
 /* ---- requests ------------------------------------------------------- */
 
+/* Has a newer run than this one been made for PROPERTY? */
+static int property_superseded(struct load *l, const char *property)
+{
+	return json_object_get(l->newer, property) != NULL;
+}
+
+/* Find the properties of this run that a newer run has taken over. */
+static int find_newer_runs(struct load *l)
+{
+	sqlite3_stmt *st = NULL;
+
+	l->newer = json_object();
+	if (db_prepare(l->db,
+		       "SELECT mine.property_id, max(other.run_id) FROM run_input mine "
+		       "JOIN run_input other ON other.property_id = mine.property_id "
+		       "  AND other.run_id > mine.run_id "
+		       "WHERE mine.run_id = ? GROUP BY mine.property_id",
+		       &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, l->run.run_id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		log_warn("property %s: run %s is newer than this one; this run's rows for it are "
+			 "not sent",
+			 db_col_text(st, 0), db_col_text(st, 1));
+		json_object_set_new(l->newer, db_col_text(st, 0), json_string(db_col_text(st, 1)));
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
 /* Make slot S's current step's request due now. */
 static void make_due(struct slot *s, enum step step)
 {
@@ -372,6 +406,12 @@ static int advance(struct load *l, struct slot *s)
 
 		if (l->only_property && strcmp(l->only_property, r->d.property_id))
 			continue;
+		if (property_superseded(l, r->d.property_id)) {
+			/* a newer run of this property decided afresh: this one must not act */
+			l->superseded++;
+			report_row(l, r, "superseded", 0, "a newer run of this property exists");
+			continue;
+		}
 		if (!l->approved && rundir_property_held(&l->run, r->d.property_id)) {
 			l->held++;
 			continue;
@@ -393,6 +433,13 @@ static int advance(struct load *l, struct slot *s)
 			s->failed = 1;
 			l->failed++;
 			report_row(l, r, "failed", 0, "failed in an earlier load");
+			continue;
+		}
+		if (!strcmp(state, "superseded")) {
+			/* a newer run of this property decided afresh: this one must not act */
+			l->superseded++;
+			report_row(l, r, "superseded", 0, "a newer run of this property exists");
+			s->failed = 1;
 			continue;
 		}
 		if (s->failed) {
@@ -431,7 +478,8 @@ static int advance(struct load *l, struct slot *s)
 	return 0;
 }
 
-/* Build and hand the due request of slot S to curl multi. */
+/* Build and hand the due request of slot S to curl multi: 0 sent, 1 the
+ * row cannot be sent (err_set()), -1 no token or curl failed. */
 static int send_due(struct load *l, struct slot *s)
 {
 	const struct row *r = &s->rows[s->cur];
@@ -455,7 +503,9 @@ static int send_due(struct load *l, struct slot *s)
 				r->d.last_name, "email", r->d.email, "phone", r->d.phone);
 		body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 		if (!body) {
-			err_set("out of memory");
+			/* jansson refuses strings that are not UTF-8: this row only */
+			err_set("the user's fields cannot be sent as JSON (not UTF-8?)");
+			rc = 1;
 			goto out;
 		}
 		break;
@@ -596,8 +646,16 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 		snprintf(detail, sizeof(detail), "%.300s", resp->body);
 		break;
 	case STEP_PUT:
-		if (status == 200 || status == 201)
+		if (status == 200 || status == 201) {
+			json_t *j = json_loads(resp->body, 0, NULL);
+			const char *by = json_string_value(json_object_get(j, "assignedBy"));
+
+			/* already there, put there by someone else: not ours to remove */
+			s->manual = status == 200 && by && l->api.cfg->client_id &&
+				    strcmp(by, l->api.cfg->client_id) != 0;
+			json_decref(j);
 			goto done;
+		}
 		snprintf(detail, sizeof(detail), "%.300s", resp->body);
 		break;
 	case STEP_DELETE:
@@ -615,8 +673,9 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 	s->step = STEP_NONE;
 	return advance(l, s);
 done:
-	if (record_done(l, r, status, s->user) < 0)
+	if (record_done(l, r, status, s->user, s->step == STEP_PUT && s->manual) < 0)
 		return -1;
+	s->manual = 0;
 	l->done++;
 	s->cur++;
 	s->step = STEP_NONE;
@@ -647,7 +706,7 @@ static int take_token(struct load *l, double now, double *wait)
 static int pump(struct load *l)
 {
 	double now = now_s(), wait = 1.0;
-	int running, n;
+	int running, n, sent;
 	CURLMsg *m;
 
 	if (tx_commit(l) < 0)
@@ -677,8 +736,18 @@ static int pump(struct load *l)
 			continue;
 		}
 		/* no token (refused: fatal; unreachable: tempfail) stops the whole load */
-		if (send_due(l, s) < 0)
+		sent = send_due(l, s);
+		if (sent < 0)
 			return -1;
+		if (sent > 0) {
+			if (fail_row(l, s, &s->rows[s->cur], 0, err_msg()) < 0)
+				return -1;
+			s->cur++;
+			s->step = STEP_NONE;
+			s->due = 0;
+			if (advance(l, s) < 0)
+				return -1;
+		}
 	}
 	if (curl_multi_perform(l->multi, &running) != CURLM_OK) {
 		err_set("curl multi failed");
@@ -734,8 +803,22 @@ static int submit(struct load *l)
 	return advance(l, free_slot);
 }
 
+/*
+ * The Idempotency-Key of row SEQ: hex SHA-256 of "DELTA_SHA256:SEQ:RUN_ID".
+ * DESIGN.md §8 names the delta checksum and seq; the run id is added
+ * because two runs can have byte-identical deltas (a person moving out and
+ * back in), and Latch must not take the second for a retry of the first.
+ */
+static int row_key(const char *delta_sha256, long seq, const char *run_id, char out[65])
+{
+	char src[256];
+
+	snprintf(src, sizeof(src), "%s:%ld:%s", delta_sha256, seq, run_id);
+	return sha256_hex(src, strlen(src), out);
+}
+
 /* Copy delta row D (valid only during the callback) into a struct row. */
-static int copy_row(const struct delta_row *d, const char *delta_sha256, struct row *out)
+static int copy_row(const struct delta_row *d, const struct rundir *run, struct row *out)
 {
 	const char *src[] = { d->property_id,   d->pms_unit_id, d->latch_unit_id, d->pms_person_id,
 			      d->latch_user_id, d->reason,      d->group_id,      d->effective_date,
@@ -745,7 +828,6 @@ static int copy_row(const struct delta_row *d, const char *delta_sha256, struct 
 			       &out->d.group_id,      &out->d.effective_date, &out->d.email,
 			       &out->d.phone,         &out->d.first_name,     &out->d.last_name };
 	size_t total = 0, at = 0;
-	char key_src[128];
 
 	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++)
 		total += strlen(src[i]) + 1;
@@ -764,8 +846,7 @@ static int copy_row(const struct delta_row *d, const char *delta_sha256, struct 
 		*dst[i] = out->buf + at;
 		at += n;
 	}
-	snprintf(key_src, sizeof(key_src), "%s:%ld", delta_sha256, d->seq);
-	return sha256_hex(key_src, strlen(key_src), out->key);
+	return row_key(run->delta_sha256, d->seq, run->run_id, out->key);
 }
 
 /* The delta_read callback: gather each person's rows, then submit them. */
@@ -775,12 +856,11 @@ static int on_row(const struct delta_row *d, void *vl)
 	struct slot *p = &l->pending;
 
 	if (l->dry_run) {
-		char key_src[128], key[65];
+		char key[65];
 
 		if (l->only_property && strcmp(l->only_property, d->property_id))
 			return 0;
-		snprintf(key_src, sizeof(key_src), "%s:%ld", l->run.delta_sha256, d->seq);
-		sha256_hex(key_src, strlen(key_src), key);
+		row_key(l->run.delta_sha256, d->seq, l->run.run_id, key);
 		if (d->op == DELTA_USER_CREATE)
 			printf("%ld GET /v1/users?email=%s, then if absent POST /v1/users "
 			       "{\"firstName\":\"%s\",\"lastName\":\"%s\",\"email\":\"%s\",\"phone\":\"%s\"} "
@@ -819,7 +899,7 @@ static int on_row(const struct delta_row *d, void *vl)
 		p->rows = rows;
 		p->cap = cap;
 	}
-	if (copy_row(d, l->run.delta_sha256, &p->rows[p->n]) < 0) {
+	if (copy_row(d, &l->run, &p->rows[p->n]) < 0) {
 		l->stopped = 1;
 		return -1;
 	}
@@ -911,21 +991,37 @@ static void load_release(struct load *l)
 	sqlite3_finalize(l->jstate);
 }
 
-/* Has `unitsync approve` released this run? */
-static int run_approved(struct load *l)
+/*
+ * Is the run one this state database made, with the delta and manifest it
+ * recorded?  A run directory rewritten with fresh checksums, or brought from
+ * elsewhere, is refused (-1 with err_set()).  Returns whether `unitsync
+ * approve` released it.
+ */
+static int run_known(struct load *l)
 {
 	sqlite3_stmt *st = NULL;
-	int approved = 0;
+	int rc = -1;
 
 	if (db_prepare(l->db,
-		       "SELECT 1 FROM run WHERE run_id = ? AND delta_sha256 = ? AND approved_at IS NOT NULL",
+		       "SELECT delta_sha256 = ?2 AND manifest_sha256 = ?3, approved_at IS NOT NULL "
+		       "FROM run WHERE run_id = ?1",
 		       &st) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, l->run.run_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, l->run.delta_sha256, -1, SQLITE_STATIC);
-	approved = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_bind_text(st, 3, l->run.manifest_sha256, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		err_set("run '%s' is not in this state database: load it with the database that "
+			"transformed it",
+			l->run.run_id);
+	else if (!sqlite3_column_int(st, 0))
+		err_set("run '%s' does not match what transform recorded (its delta or manifest "
+			"changed after transform): refused",
+			l->run.run_id);
+	else
+		rc = sqlite3_column_int(st, 1);
 	sqlite3_finalize(st);
-	return approved;
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -1006,8 +1102,18 @@ int main(int argc, char **argv)
 		log_error("%s", err_msg());
 		goto out;
 	}
-	if (db_open(cli.db_path, 0, &l.db) < 0 || journal_prepare(&l) < 0 ||
-	    (l.approved = run_approved(&l)) < 0) {
+	if (db_open(cli.db_path, 0, &l.db) < 0 || journal_prepare(&l) < 0) {
+		log_error("%s", err_msg());
+		goto out;
+	}
+	/* the run must be one this database made, unchanged since */
+	l.approved = run_known(&l);
+	if (l.approved < 0) {
+		log_error("%s", err_msg());
+		rc = US_EXIT_DATAERR;
+		goto out;
+	}
+	if (find_newer_runs(&l) < 0) {
 		log_error("%s", err_msg());
 		goto out;
 	}
@@ -1047,13 +1153,13 @@ int main(int argc, char **argv)
 		rc = US_EXIT_OK;
 		goto out;
 	}
-	printf("run %s: %ld done, %ld already done, %ld failed, %ld held by the safety guard "
-	       "(%ld requests)\n",
-	       l.run.run_id, l.done, l.already, l.failed, l.held, l.api.requests);
-	rc = l.tempfail ? US_EXIT_TEMPFAIL
-	     : l.failed ? US_EXIT_FAILED
-	     : l.held   ? US_EXIT_HELD
-			: US_EXIT_OK;
+	printf("run %s: %ld done, %ld already done, %ld failed, %ld held by the safety guard, "
+	       "%ld superseded (%ld requests sent)\n",
+	       l.run.run_id, l.done, l.already, l.failed, l.held, l.superseded, l.api.requests);
+	rc = l.tempfail                 ? US_EXIT_TEMPFAIL
+	     : l.failed || l.superseded ? US_EXIT_FAILED
+	     : l.held                   ? US_EXIT_HELD
+					: US_EXIT_OK;
 	{
 		static const char *const names[] = {
 			[US_EXIT_OK] = "done", [US_EXIT_FAILED] = "failed", [US_EXIT_HELD] = "held"
@@ -1074,6 +1180,7 @@ out:
 	if (report.fp && dur_commit(&report) < 0)
 		log_warn("%s", err_msg());
 	load_release(&l);
+	json_decref(l.newer);
 	if (api_ready)
 		latch_release(&l.api);
 	rundir_release(&l.run);

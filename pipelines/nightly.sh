@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--dry-run]
 #
 # The nightly Unit Sync job: for every property in the configuration,
@@ -6,11 +6,15 @@
 # then load, all under one lock.  See README.md "Scheduling" and
 # unitsync-nightly(1).
 #
+# Before anything new, a run an earlier night left unfinished (the API was
+# down, the job was killed) is loaded to the end, so that tonight's decision
+# starts from what Latch really has.  A property with any export file
+# rejected tonight is judged on nothing: it gets no removals at all.
+#
 # Exit codes (DESIGN.md §4): 0 ok; 1 some operations failed permanently;
 # 4 a property is held by the safety guard (review, then 'unitsync approve');
-# 65 an export file was rejected (that property removes nobody tonight);
-# 75 temporary failure (API down, or another run holds the lock): rerun;
-# 78 configuration error.
+# 65 an export file was rejected; 75 temporary failure (API down, or another
+# run holds the lock): rerun; 78 configuration error.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,7 +28,7 @@ config=${UNITSYNC_CONFIG:-}
 db=${UNITSYNC_DB:-unitsync.db}
 out=runs
 as_of=
-dry_run=
+dry_run=()
 usage() {
 	echo "nightly.sh: $1" >&2
 	echo "usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--dry-run]" >&2
@@ -32,7 +36,7 @@ usage() {
 }
 while [ $# -gt 0 ]; do
 	case $1 in
-	--config|--db|--out|--as-of)
+	--config | --db | --out | --as-of)
 		[ $# -ge 2 ] || usage "option '$1' needs a value"
 		case $1 in
 		--config) config=$2 ;;
@@ -40,14 +44,20 @@ while [ $# -gt 0 ]; do
 		--out) out=$2 ;;
 		--as-of) as_of=$2 ;;
 		esac
-		shift 2 ;;
+		shift 2
+		;;
 	--version)
 		"$unitsync" --version | sed 's/^unitsync/nightly.sh (unitsync)/'
-		exit 0 ;;
-	--dry-run) dry_run=--dry-run; shift ;;
-	--help|-h)
+		exit 0
+		;;
+	--dry-run)
+		dry_run=(--dry-run)
+		shift
+		;;
+	--help | -h)
 		sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'
-		exit 0 ;;
+		exit 0
+		;;
 	*) usage "unknown option '$1'" ;;
 	esac
 done
@@ -56,10 +66,11 @@ if [ -z "$config" ]; then
 	exit 78
 fi
 
-# one nightly run per state database at a time; a second one leaves at once
-exec 9>>"$db.lock" || exit 78
+# one nightly run per state database at a time, however the path is spelled
+lock=$(readlink -f -- "$db" 2>/dev/null || printf '%s' "$db").lock
+exec 9>>"$lock" || exit 78
 if ! flock -n 9; then
-	echo "nightly.sh: another run holds '$db.lock'; exiting (rerun later)" >&2
+	echo "nightly.sh: another run holds '$lock'; exiting (rerun later)" >&2
 	exit 75
 fi
 
@@ -74,44 +85,70 @@ fi
 
 tmp=$(mktemp -d) || exit 75
 trap 'rm -rf "$tmp"' EXIT
-rejected=0
-props=
-snaps=
+
+# finish what an earlier night left unfinished, oldest first
+if [ ${#dry_run[@]} -eq 0 ]; then
+	while IFS= read -r unfinished; do
+		[ -n "$unfinished" ] || continue
+		echo "finishing an earlier run first: $unfinished" >&2
+		rc=0
+		us load "$unfinished" >&2 || rc=$?
+		case $rc in
+		0 | 1 | 4) ;;
+		*)
+			echo "nightly.sh: the earlier run could not be finished (exit $rc); nothing new tonight" >&2
+			exit "$rc"
+			;;
+		esac
+	done < <(sqlite3 -readonly "$db" "SELECT DISTINCT r.run_dir FROM run r JOIN journal j
+		USING (run_id) WHERE j.state IN ('inflight', 'pending') ORDER BY r.run_id" 2>/dev/null)
+fi
+
+declare -A rejected=() snap_of=()
+props=()
+rejected_any=0
 # each line: property_id TAB format TAB profile TAB source
-printf '%s\n' "$sources" > "$tmp/sources"
-while IFS='	' read -r prop format profile source; do
-	case " $props " in *" $prop "*) ;; *) props="$props $prop" ;; esac
+while IFS=$'\t' read -r prop format profile source; do
+	[ -n "${snap_of[$prop]+set}" ] || { props+=("$prop"); snap_of[$prop]=""; }
 	if [ "$format" = xml ]; then
-		us extract-xml --property "$prop" "$source" > "$tmp/extract.out"
+		us extract-xml --property "$prop" -- "$source" >"$tmp/extract.out"
 	else
-		us extract-csv --property "$prop" --profile "$profile" "$source" > "$tmp/extract.out"
+		us extract-csv --property "$prop" --profile "$profile" -- "$source" >"$tmp/extract.out"
 	fi
 	rc=$?
 	if [ $rc -ne 0 ]; then
 		echo "$prop: export '$source' rejected (exit $rc); nothing is removed for $prop tonight" >&2
 		[ $rc -eq 65 ] || exit $rc
-		rejected=1
+		rejected[$prop]=1
+		rejected_any=1
 		continue
 	fi
 	snap=$(awk '$1 == "snapshot" { sub(":", "", $2); print $2; exit }' "$tmp/extract.out")
-	snaps="$snaps --snapshot $snap"
-done < "$tmp/sources"
+	snap_of[$prop]="${snap_of[$prop]} $snap"
+done <<<"$sources"
 
-set --
-for p in $props; do set -- "$@" --property "$p"; done
-[ -n "$as_of" ] && set -- "$@" --as-of "$as_of"
-# shellcheck disable=SC2086 # snapshot options are words on purpose
-us transform --out "$out" --snapshots-only $snaps "$@" > "$tmp/transform.out" || exit $?
+args=(--out "$out" --snapshots-only)
+for p in "${props[@]}"; do
+	args+=(--property "$p")
+	# a property with a rejected file is judged on nothing rather than on half
+	[ -n "${rejected[$p]+set}" ] && continue
+	for s in ${snap_of[$p]}; do args+=(--snapshot "$s"); done
+done
+[ -n "$as_of" ] && args+=(--as-of "$as_of")
+us transform "${args[@]}" >"$tmp/transform.out" || exit $?
 run_dir=$(tail -n 1 "$tmp/transform.out")
 sed '$d' "$tmp/transform.out"
 
-us load $dry_run "$run_dir"
-rc=$?
+rc=0
+us load "${dry_run[@]}" "$run_dir" || rc=$?
 echo "run directory: $run_dir"
 if [ $rc -eq 4 ]; then
 	echo "held by the safety guard: review $run_dir/manifest.json and delta.csv, then" \
 		"'unitsync approve $run_dir' and 'unitsync load $run_dir'" >&2
 fi
+if [ $rc -eq 1 ]; then
+	echo "some operations failed: see $run_dir/load-report.csv" >&2
+fi
 if [ $rc -eq 75 ] || [ $rc -eq 78 ]; then exit $rc; fi
-if [ $rejected -eq 1 ]; then exit 65; fi
+if [ $rejected_any -eq 1 ]; then exit 65; fi
 exit $rc

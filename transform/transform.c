@@ -25,6 +25,7 @@
 #include "log.h"
 #include "sha256.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -67,6 +68,7 @@ struct policy {
 	json_t *inputs;        /* the input snapshots [{snapshot_id, source_name, ...}], owned */
 	long people;           /* people in the input snapshots for this property */
 	long prev_people;      /* people in the property's previous run; -1: none */
+	long unnamed_rejects;  /* rejected rows that name nobody: no "not in export" removals */
 };
 
 /* Counters of one property, for the manifest and the safety guard. */
@@ -156,7 +158,9 @@ static int policy_snapshot(sqlite3 *db, struct policy *p, const long long *snaps
 	if (db_prepare(db,
 		       "SELECT sp.snapshot_id, sp.people, s.source_name, s.sha256, s.dialect "
 		       "FROM snapshot_property sp JOIN snapshot s USING (snapshot_id) "
-		       "WHERE sp.property_id = ? AND s.status = 'staged' ORDER BY sp.snapshot_id DESC",
+		       "WHERE sp.property_id = ? AND s.status = 'staged' "
+		       /* the file extracted last is the newest, even when it was reused */
+		       "ORDER BY s.extract_order DESC",
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
@@ -304,23 +308,29 @@ static int eligible(const struct policy *p, const char *status, const char *move
 }
 
 /*
- * Pass 1: decide every person of the snapshot into temp table want, and
- * record person-level exceptions.
+ * Pass 1: decide every person of the property's input snapshots into temp
+ * table want, and record person-level exceptions.
+ *
+ * A person is synced (sync = 1, wanted in latch_unit_id) or not (why says
+ * what an existing assignment's removal would be called), or held (hold =
+ * 1): left exactly as they are tonight, because something about them is
+ * unknown (an unknown status, a row that could not be read, an e-mail
+ * shared with another resident).  Roommates, occupants and minors whose
+ * export gives them no status of their own take their household's.
  */
-static int decide_people(struct run *r, struct tally *t, const struct policy *p)
+static int decide_people(struct run *r, struct tally *t, struct policy *p)
 {
-	sqlite3_stmt *st = NULL, *ins = NULL;
+	sqlite3_stmt *st = NULL, *ins = NULL, *rej = NULL;
 	int rc = -1, step;
 
-	if (db_exec(r->db, "DELETE FROM temp.want") < 0)
-		goto out;
 	if (db_prepare(
 		    r->db,
 		    "SELECT p.pms_person_id, p.pms_unit_id, p.role, "
-		    "  COALESCE(CASE WHEN p.role IN ('roommate', 'occupant', 'minor') THEN "
-		    "    (SELECT h.status FROM stg_person h WHERE h.snapshot_id = p.snapshot_id "
-		    "     AND h.property_id = p.property_id AND h.household_id = p.household_id "
-		    "     AND h.role = 'primary' ORDER BY h.pms_person_id LIMIT 1) END, p.status), "
+		    "  CASE WHEN p.status = 'unknown' AND p.role IN ('roommate', 'occupant', 'minor') "
+		    "  THEN coalesce((SELECT h.status FROM stg_person h "
+		    "     WHERE h.snapshot_id = p.snapshot_id AND h.property_id = p.property_id "
+		    "     AND h.household_id = p.household_id AND h.role = 'primary' "
+		    "     ORDER BY h.pms_person_id LIMIT 1), p.status) ELSE p.status END, "
 		    "  p.status_raw, p.email, p.phone, p.first_name, p.last_name, p.move_in, "
 		    "  p.move_out, p.expected_move_out, m.latch_unit_id, u.latch_user_id, u.email, "
 		    "  p.source_ref, p.snapshot_id "
@@ -336,10 +346,19 @@ static int decide_people(struct run *r, struct tally *t, const struct policy *p)
 		    "ORDER BY p.pms_person_id",
 		    &st) < 0 ||
 	    db_prepare(r->db,
-		       "INSERT INTO temp.want (pms_person_id, pms_unit_id, latch_unit_id, latch_user_id, "
-		       "sync, hold, why, email, email_key, phone, first_name, last_name, source_ref, "
-		       "snapshot_id) VALUES (?,?,?,?,?,?,?,?,lower(?8),?,?,?,?,?)",
-		       &ins) < 0)
+		       "INSERT OR IGNORE INTO temp.want (property_id, pms_person_id, pms_unit_id, "
+		       "latch_unit_id, latch_user_id, sync, hold, why, email, email_key, phone, "
+		       "first_name, last_name, source_ref, snapshot_id) "
+		       "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,lower(?9),?10,?11,?12,?13,?14)",
+		       &ins) < 0 ||
+	    db_prepare(r->db,
+		       "SELECT r.pms_person_id, r.source_ref, r.reason, r.snapshot_id FROM stg_reject r "
+		       "WHERE r.snapshot_id IN (SELECT snapshot_id FROM temp.snap) "
+		       /* a reject of a file naming its properties, where the row's own
+			* property could not be read, could belong to any of them */
+		       "AND (r.property_id = ?1 OR r.property_id IS NULL) "
+		       "ORDER BY r.pms_person_id, r.source_ref",
+		       &rej) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -356,6 +375,14 @@ static int decide_people(struct run *r, struct tally *t, const struct policy *p)
 
 		if (!strcmp(role, "guarantor")) {
 			why = "guarantor";
+		} else if (!strcmp(status, "unknown")) {
+			/* we do not know whether they live here: change nothing */
+			snprintf(detail, sizeof(detail),
+				 "unknown lease status '%s'; access left as it is", raw);
+			if (add_exception(r, t, "unknown_status", p->property_id, unit, person,
+					  detail) < 0)
+				goto out;
+			hold = 1;
 		} else if (eligible(p, status, move_in, move_out, &why)) {
 			sync = 1;
 			if (!*latch_unit) {
@@ -366,16 +393,6 @@ static int decide_people(struct run *r, struct tally *t, const struct policy *p)
 					goto out;
 				sync = 0;
 				why = "mapping_removed";
-			} else if (*user && *user_email && *email &&
-				   strcasecmp(user_email, email)) {
-				/* a changed e-mail is a question for a person, never a re-create */
-				snprintf(detail, sizeof(detail),
-					 "e-mail changed from '%s' to '%s' since the Latch user was matched",
-					 user_email, email);
-				if (add_exception(r, t, "email_mismatch", p->property_id, unit,
-						  person, detail) < 0)
-					goto out;
-				hold = 1;
 			} else if (!*user && !*email && !*phone) {
 				if (add_exception(r, t, "missing_contact", p->property_id, unit,
 						  person,
@@ -396,26 +413,33 @@ static int decide_people(struct run *r, struct tally *t, const struct policy *p)
 						  person, detail) < 0)
 					goto out;
 			}
-		} else if (!strcmp(status, "unknown")) {
-			snprintf(detail, sizeof(detail), "unknown lease status '%s'", raw);
-			if (add_exception(r, t, "unknown_status", p->property_id, unit, person,
+		}
+		if (*user && *user_email && *email && strcasecmp(user_email, email)) {
+			/* the PMS id still says who they are: their unit follows them,
+			 * on the Latch user already matched; the account is a person's call */
+			snprintf(detail, sizeof(detail),
+				 "e-mail changed from '%s' to '%s' since Latch user %s was matched; "
+				 "that user keeps being used",
+				 user_email, email, user);
+			if (add_exception(r, t, "email_mismatch", p->property_id, unit, person,
 					  detail) < 0)
 				goto out;
 		}
 		sqlite3_reset(ins);
-		sqlite3_bind_text(ins, 1, person, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(ins, 2, unit, -1, SQLITE_TRANSIENT);
-		db_bind_text_or_null(ins, 3, latch_unit);
-		db_bind_text_or_null(ins, 4, user);
-		sqlite3_bind_int(ins, 5, sync);
-		sqlite3_bind_int(ins, 6, hold);
-		sqlite3_bind_text(ins, 7, why, -1, SQLITE_STATIC);
-		db_bind_text_or_null(ins, 8, email);
-		db_bind_text_or_null(ins, 9, phone);
-		db_bind_text_or_null(ins, 10, db_col_text(st, 7));
-		db_bind_text_or_null(ins, 11, db_col_text(st, 8));
-		sqlite3_bind_text(ins, 12, db_col_text(st, 15), -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(ins, 13, sqlite3_column_int64(st, 16));
+		sqlite3_bind_text(ins, 1, p->property_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 2, person, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 3, unit, -1, SQLITE_TRANSIENT);
+		db_bind_text_or_null(ins, 4, latch_unit);
+		db_bind_text_or_null(ins, 5, user);
+		sqlite3_bind_int(ins, 6, sync);
+		sqlite3_bind_int(ins, 7, hold);
+		sqlite3_bind_text(ins, 8, why, -1, SQLITE_STATIC);
+		db_bind_text_or_null(ins, 9, email);
+		db_bind_text_or_null(ins, 10, phone);
+		db_bind_text_or_null(ins, 11, db_col_text(st, 7));
+		db_bind_text_or_null(ins, 12, db_col_text(st, 8));
+		sqlite3_bind_text(ins, 13, db_col_text(st, 15), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(ins, 14, sqlite3_column_int64(st, 16));
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			err_set("database: %s", sqlite3_errmsg(r->db));
 			goto out;
@@ -425,45 +449,102 @@ static int decide_people(struct run *r, struct tally *t, const struct policy *p)
 		err_set("database: %s", sqlite3_errmsg(r->db));
 		goto out;
 	}
+	/*
+	 * Rows the extractor could not stage: a person it could name is held
+	 * as they are; rows naming nobody could be anyone, so nobody is
+	 * removed for being absent from the export.
+	 */
+	sqlite3_bind_text(rej, 1, p->property_id, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(rej)) == SQLITE_ROW) {
+		const char *person = db_col_text(rej, 0);
+		char detail[1024];
+
+		if (!*person) {
+			p->unnamed_rejects++;
+			continue;
+		}
+		snprintf(detail, sizeof(detail), "%s: %s; access left as it is",
+			 db_col_text(rej, 1), db_col_text(rej, 2));
+		if (add_exception(r, t, "rejected_rows", p->property_id, "", person, detail) < 0)
+			goto out;
+		sqlite3_reset(ins);
+		sqlite3_bind_text(ins, 1, p->property_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 2, person, -1, SQLITE_TRANSIENT);
+		for (int i = 3; i <= 13; i++)
+			sqlite3_bind_null(ins, i);
+		sqlite3_bind_int(ins, 6, 0);
+		sqlite3_bind_int(ins, 7, 1);
+		sqlite3_bind_text(ins, 8, "rejected_row", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 14, sqlite3_column_int64(rej, 3));
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			err_set("database: %s", sqlite3_errmsg(r->db));
+			goto out;
+		}
+	}
+	if (p->unnamed_rejects) {
+		char detail[256];
+
+		snprintf(detail, sizeof(detail),
+			 "%ld rows of the export could not be read and name nobody; nobody is removed "
+			 "for being absent from it tonight",
+			 p->unnamed_rejects);
+		if (add_exception(r, t, "rejected_rows", p->property_id, "", "", detail) < 0)
+			goto out;
+	}
 	rc = 0;
 out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(ins);
+	sqlite3_finalize(rej);
 	return rc;
 }
 
 /*
  * Residents sharing one e-mail (any letter case) cannot be told apart by
- * Latch: neither is synced, both are reported.
+ * Latch, whose users are one per e-mail: neither is synced, both are
+ * reported.  Across properties, the same e-mail with the same name is one
+ * person renting twice (one Latch user, two homes); with another name it is
+ * a clash.  Runs over the whole run's temp.want.
  */
-static int hold_duplicate_emails(struct run *r, struct tally *t, const struct policy *p)
+static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally *ts, int n)
 {
+	static const char clash[] =
+		"FROM temp.want w JOIN temp.want o ON o.email_key = w.email_key AND o.sync = 1 "
+		"  AND (o.property_id <> w.property_id OR o.pms_person_id <> w.pms_person_id) "
+		"  AND (o.property_id = w.property_id "
+		"       OR lower(coalesce(o.first_name, '') || ' ' || coalesce(o.last_name, '')) <> "
+		"          lower(coalesce(w.first_name, '') || ' ' || coalesce(w.last_name, ''))) "
+		"WHERE w.sync = 1 AND w.email_key IS NOT NULL ";
 	sqlite3_stmt *st = NULL;
+	char sql[1024];
 	int rc = -1;
 
-	if (db_prepare(r->db,
-		       "SELECT w.pms_person_id, w.pms_unit_id, w.email, "
-		       "  (SELECT group_concat(o.pms_person_id, ' ') FROM (SELECT pms_person_id FROM temp.want o "
-		       "   WHERE o.email_key = w.email_key AND o.pms_person_id <> w.pms_person_id "
-		       "   AND o.sync = 1 ORDER BY o.pms_person_id) o) "
-		       "FROM temp.want w WHERE w.sync = 1 AND w.email_key IN "
-		       "  (SELECT email_key FROM temp.want WHERE sync = 1 AND email_key IS NOT NULL "
-		       "   GROUP BY email_key HAVING count(*) > 1) ORDER BY w.pms_person_id",
-		       &st) < 0)
+	snprintf(sql, sizeof(sql),
+		 "SELECT w.property_id, w.pms_person_id, w.pms_unit_id, w.email, "
+		 "  group_concat(o.property_id || '/' || o.pms_person_id, ' ') "
+		 "%s GROUP BY w.property_id, w.pms_person_id ORDER BY w.property_id, w.pms_person_id",
+		 clash);
+	if (db_prepare(r->db, sql, &st) < 0)
 		goto out;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char detail[1024];
+		int i;
 
-		snprintf(detail, sizeof(detail), "e-mail '%s' is shared with %s",
-			 db_col_text(st, 2), db_col_text(st, 3));
-		if (add_exception(r, t, "duplicate_email", p->property_id, db_col_text(st, 1),
-				  db_col_text(st, 0), detail) < 0)
+		for (i = 0; i < n && strcmp(ps[i].property_id, db_col_text(st, 0)); i++)
+			;
+		snprintf(detail, sizeof(detail), "e-mail '%s' is shared with %s; neither is synced",
+			 db_col_text(st, 3), db_col_text(st, 4));
+		if (add_exception(r, &ts[i < n ? i : 0], "duplicate_email", db_col_text(st, 0),
+				  db_col_text(st, 2), db_col_text(st, 1), detail) < 0)
 			goto out;
 	}
-	if (db_exec(r->db,
-		    "UPDATE temp.want SET hold = 1 WHERE sync = 1 AND email_key IN "
-		    "(SELECT email_key FROM temp.want WHERE sync = 1 AND email_key IS NOT NULL "
-		    "GROUP BY email_key HAVING count(*) > 1)") < 0)
+	sqlite3_finalize(st);
+	st = NULL;
+	snprintf(sql, sizeof(sql),
+		 "UPDATE temp.want SET hold = 1 WHERE (property_id, pms_person_id) IN "
+		 "(SELECT w.property_id, w.pms_person_id %s)",
+		 clash);
+	if (db_exec(r->db, sql) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -471,36 +552,57 @@ out:
 	return rc;
 }
 
-/* The snapshot a person's row came from; the newest input when absent. */
-static long long snap_of(sqlite3_stmt *w, int has_want, const struct policy *p)
-{
-	return has_want ? sqlite3_column_int64(w, 12) : p->snapshot_id;
-}
-
-/* One current assignment of a person. */
+/* One current assignment of a person, as the diff sees it. */
 struct held {
-	char person[256], latch_unit[256], pms_unit[256], user[256];
+	char *latch_unit, *pms_unit, *user; /* owned */
+	int manual;                         /* assigned in Latch by someone else */
+	int uncertain;                      /* 1: an ASSIGN, 2: an UNASSIGN left inflight */
 };
+
+static void held_clear(struct held *h, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(h[i].latch_unit);
+		free(h[i].pms_unit);
+		free(h[i].user);
+	}
+}
 
 /*
  * Pass 2: merge the wanted assignments (temp.want) with unitsync's current
- * ones (assignment), both in person-id order, and write the delta.
+ * ones, both in person-id order, and write the delta.  "Current" includes
+ * effects an earlier load left inflight (sent, outcome unknown): those are
+ * never taken as settled, so the wanted state is asserted again (both ops
+ * are idempotent in Latch).
  */
 static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 {
 	sqlite3_stmt *w = NULL, *a = NULL;
 	int wstep, astep, rc = -1;
+	struct held cur[16];
+	int n_cur = 0;
 
 	if (db_prepare(r->db,
-		       "SELECT pms_person_id, pms_unit_id, latch_unit_id, latch_user_id, sync, hold, why, "
-		       "email, phone, first_name, last_name, source_ref, snapshot_id FROM temp.want "
-		       "ORDER BY pms_person_id",
+		       "SELECT pms_person_id, pms_unit_id, latch_unit_id, latch_user_id, sync, hold, "
+		       "why, email, phone, first_name, last_name, source_ref, snapshot_id "
+		       "FROM temp.want WHERE property_id = ? ORDER BY pms_person_id",
 		       &w) < 0 ||
 	    db_prepare(r->db,
-		       "SELECT pms_person_id, latch_unit_id, pms_unit_id, latch_user_id FROM assignment "
-		       "WHERE property_id = ? ORDER BY pms_person_id, latch_unit_id",
+		       "SELECT pms_person_id, latch_unit_id, pms_unit_id, latch_user_id, "
+		       "  owner = 'manual', 0 FROM assignment WHERE property_id = ?1 "
+		       "UNION ALL "
+		       "SELECT h.pms_person_id, h.latch_unit_id, h.pms_unit_id, "
+		       "  coalesce(j.latch_user_id, pu.latch_user_id, ''), 0, "
+		       "  CASE h.op WHEN 'ASSIGN' THEN 1 ELSE 2 END "
+		       "FROM journal j JOIN delta_history h ON h.run_id = j.run_id AND h.seq = j.seq "
+		       "LEFT JOIN person_user pu ON pu.property_id = h.property_id "
+		       "  AND pu.pms_person_id = h.pms_person_id "
+		       "WHERE j.state = 'inflight' AND h.property_id = ?1 "
+		       "  AND h.op IN ('ASSIGN', 'UNASSIGN') "
+		       "ORDER BY 1, 2, 6",
 		       &a) < 0)
 		goto out;
+	sqlite3_bind_text(w, 1, p->property_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(a, 1, p->property_id, -1, SQLITE_STATIC);
 	wstep = sqlite3_step(w);
 	astep = sqlite3_step(a);
@@ -508,55 +610,86 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 		const char *wp = wstep == SQLITE_ROW ? db_col_text(w, 0) : NULL;
 		const char *ap = astep == SQLITE_ROW ? db_col_text(a, 0) : NULL;
 		int c = !wp ? 1 : !ap ? -1 : strcmp(wp, ap);
-		char person[256];
-		int has_want = c <= 0, sync = 0, hold = 0, kept = 0;
+		char *person = strdup(c <= 0 ? wp : ap);
+		int has_want = c <= 0, sync = 0, hold = 0, kept = 0, any_own = 0;
 		const char *want_unit = "", *why = "not_in_export", *ref = NULL;
 		struct delta_row d = { .property_id = p->property_id, .effective_date = p->as_of };
+		long long snap = p->snapshot_id;
 		char group[64] = "";
-		struct held cur[8];
-		int n_cur = 0;
 
-		snprintf(person, sizeof(person), "%s", c <= 0 ? wp : ap);
+		if (!person) {
+			err_set("out of memory");
+			goto out;
+		}
 		if (has_want) {
 			sync = sqlite3_column_int(w, 4);
 			hold = sqlite3_column_int(w, 5);
 			want_unit = sync ? db_col_text(w, 2) : "";
 			why = db_col_text(w, 6);
 			ref = db_col_text(w, 11);
+			snap = sqlite3_column_int64(w, 12);
 		}
-		/* this person's current assignments (rarely more than one) */
+		/* this person's current assignments, one entry per Latch unit */
 		while (astep == SQLITE_ROW && !strcmp(db_col_text(a, 0), person)) {
-			if (n_cur < (int)(sizeof(cur) / sizeof(cur[0]))) {
-				snprintf(cur[n_cur].latch_unit, sizeof(cur[n_cur].latch_unit), "%s",
-					 db_col_text(a, 1));
-				snprintf(cur[n_cur].pms_unit, sizeof(cur[n_cur].pms_unit), "%s",
-					 db_col_text(a, 2));
-				snprintf(cur[n_cur].user, sizeof(cur[n_cur].user), "%s",
-					 db_col_text(a, 3));
+			int k;
+
+			for (k = 0; k < n_cur && strcmp(cur[k].latch_unit, db_col_text(a, 1)); k++)
+				;
+			if (k == n_cur && n_cur < (int)(sizeof(cur) / sizeof(cur[0]))) {
+				cur[k].latch_unit = strdup(db_col_text(a, 1));
+				cur[k].pms_unit = strdup(db_col_text(a, 2));
+				cur[k].user = strdup(db_col_text(a, 3));
+				cur[k].manual = 0;
+				cur[k].uncertain = 0;
 				n_cur++;
 			}
-			t->assignments++;
+			if (k < n_cur) {
+				if (sqlite3_column_int(a, 4))
+					cur[k].manual = 1;
+				if (sqlite3_column_int(a, 5) > cur[k].uncertain)
+					cur[k].uncertain = sqlite3_column_int(a, 5);
+				if (!*cur[k].user && *db_col_text(a, 3)) {
+					free(cur[k].user);
+					cur[k].user = strdup(db_col_text(a, 3));
+				}
+			}
 			astep = sqlite3_step(a);
+		}
+		for (int k = 0; k < n_cur; k++) {
+			if (!cur[k].latch_unit || !cur[k].pms_unit || !cur[k].user) {
+				err_set("out of memory");
+				free(person);
+				goto out;
+			}
+			if (!cur[k].manual && cur[k].uncertain != 1)
+				t->assignments++;
+			if (*want_unit && !strcmp(cur[k].latch_unit, want_unit) &&
+			    !cur[k].uncertain)
+				kept = 1;
+			any_own |= !cur[k].manual && strcmp(cur[k].latch_unit, want_unit);
 		}
 		if (hold)
 			goto next;
-		for (int i = 0; i < n_cur; i++)
-			kept |= *want_unit && !strcmp(cur[i].latch_unit, want_unit);
 		if (*want_unit && !kept) {
 			const char *user = db_col_text(w, 3);
+			int again = 0;
 
+			for (int k = 0; k < n_cur; k++)
+				again |= !strcmp(cur[k].latch_unit, want_unit);
 			if (!*user) {
 				d.op = DELTA_USER_CREATE;
 				d.pms_unit_id = db_col_text(w, 1);
 				d.pms_person_id = person;
 				d.latch_user_id = "";
-				d.reason = n_cur ? "transfer" : "move_in";
+				d.reason = any_own ? "transfer" : "move_in";
 				d.email = db_col_text(w, 7);
 				d.phone = db_col_text(w, 8);
 				d.first_name = db_col_text(w, 9);
 				d.last_name = db_col_text(w, 10);
-				if (emit(r, t, &d, snap_of(w, has_want, p), ref) < 0)
+				if (emit(r, t, &d, snap, ref) < 0) {
+					free(person);
 					goto out;
+				}
 				d.email = d.phone = d.first_name = d.last_name = "";
 			}
 			d.op = DELTA_ASSIGN;
@@ -564,54 +697,97 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 			d.latch_unit_id = want_unit;
 			d.pms_person_id = person;
 			d.latch_user_id = user;
-			d.reason = "move_in";
-			if (n_cur) {
+			d.reason = again ? "reapply" : "move_in";
+			if (any_own) {
 				/* make before break: the ASSIGN goes first, the UNASSIGN after */
 				snprintf(group, sizeof(group), "g%ld", r->seq + 1);
-				d.reason = strcmp(cur[0].pms_unit, d.pms_unit_id)
-						   ? "transfer"
-						   : "mapping_changed";
+				for (int k = 0; k < n_cur; k++)
+					if (!cur[k].manual && strcmp(cur[k].latch_unit, want_unit))
+						d.reason = strcmp(cur[k].pms_unit, d.pms_unit_id)
+								   ? "transfer"
+								   : "mapping_changed";
 				d.group_id = group;
 			}
-			if (emit(r, t, &d, snap_of(w, has_want, p), ref) < 0)
+			if (emit(r, t, &d, snap, ref) < 0) {
+				free(person);
 				goto out;
+			}
 		}
-		for (int i = 0; i < n_cur; i++) {
-			if (*want_unit && !strcmp(cur[i].latch_unit, want_unit))
+		for (int k = 0; k < n_cur; k++) {
+			char detail[512];
+
+			if (*want_unit && !strcmp(cur[k].latch_unit, want_unit))
 				continue;
+			if (cur[k].manual) {
+				/* assigned in Latch by a person, not by unitsync: theirs to remove */
+				snprintf(detail, sizeof(detail),
+					 "Latch unit '%s' was assigned by someone else, not unitsync; "
+					 "left alone (%s)",
+					 cur[k].latch_unit, why);
+				if (add_exception(r, t, "manual_assignment", p->property_id,
+						  cur[k].pms_unit, person, detail) < 0) {
+					free(person);
+					goto out;
+				}
+				continue;
+			}
 			d.op = DELTA_UNASSIGN;
-			d.pms_unit_id = cur[i].pms_unit;
-			d.latch_unit_id = cur[i].latch_unit;
+			d.pms_unit_id = cur[k].pms_unit;
+			d.latch_unit_id = cur[k].latch_unit;
 			d.pms_person_id = person;
-			d.latch_user_id = cur[i].user;
+			d.latch_user_id = cur[k].user;
 			d.group_id = group;
 			d.email = d.phone = d.first_name = d.last_name = "";
 			if (*want_unit)
-				d.reason = strcmp(cur[i].pms_unit, db_col_text(w, 1))
+				d.reason = strcmp(cur[k].pms_unit, db_col_text(w, 1))
 						   ? "transfer"
 						   : "mapping_changed";
 			else
 				d.reason = why;
-			if (!p->unit_sync) {
-				char detail[512];
-
+			if (!*d.latch_user_id) {
 				snprintf(detail, sizeof(detail),
-					 "unit sync is off: removal from Latch unit '%s' (%s) withheld",
-					 cur[i].latch_unit, d.reason);
-				if (add_exception(r, t, "unit_sync_disabled", p->property_id,
-						  cur[i].pms_unit, person, detail) < 0)
+					 "an earlier load left the assignment of Latch unit '%s' unconfirmed "
+					 "and the person has no Latch user on record; check it by hand",
+					 cur[k].latch_unit);
+				if (add_exception(r, t, "unconfirmed_assignment", p->property_id,
+						  cur[k].pms_unit, person, detail) < 0) {
+					free(person);
 					goto out;
+				}
 				continue;
 			}
-			if (emit(r, t, &d, snap_of(w, has_want, p), ref) < 0)
+			if (!p->unit_sync ||
+			    (p->unnamed_rejects && !strcmp(d.reason, "not_in_export"))) {
+				snprintf(detail, sizeof(detail),
+					 "%s: removal from Latch unit '%s' (%s) withheld",
+					 !p->unit_sync ? "unit sync is off"
+						       : "rows of the export could not be read",
+					 cur[k].latch_unit, d.reason);
+				if (add_exception(r, t,
+						  !p->unit_sync ? "unit_sync_disabled"
+								: "rejected_rows",
+						  p->property_id, cur[k].pms_unit, person,
+						  detail) < 0) {
+					free(person);
+					goto out;
+				}
+				continue;
+			}
+			if (emit(r, t, &d, snap, ref) < 0) {
+				free(person);
 				goto out;
+			}
 		}
 next:
+		held_clear(cur, n_cur);
+		n_cur = 0;
+		free(person);
 		if (has_want)
 			wstep = sqlite3_step(w);
 	}
 	rc = 0;
 out:
+	held_clear(cur, n_cur);
 	sqlite3_finalize(w);
 	sqlite3_finalize(a);
 	return rc;
@@ -643,33 +819,33 @@ out:
 	return rc;
 }
 
-/* Transform one property into the open delta; fills T. */
-static int transform_property(struct run *r, struct tally *t, const struct policy *p)
+/* A property without tonight's export: nobody can be judged, remove nobody. */
+static int property_missing(struct run *r, struct tally *t, const struct policy *p)
 {
-	if (!p->snapshot_id || p->people == 0) {
-		char detail[256];
-		sqlite3_stmt *st = NULL;
-		long n = 0;
+	char detail[256];
+	sqlite3_stmt *st = NULL;
+	long n = 0;
 
-		/* without tonight's export nobody can be judged: remove nobody */
-		if (db_prepare(r->db, "SELECT count(*) FROM assignment WHERE property_id = ?",
-			       &st) < 0)
-			return -1;
-		sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
-		t->assignments = n;
-		snprintf(detail, sizeof(detail), "%s; %ld assignments left as they are",
-			 p->snapshot_id ? "tonight's export has no residents for this property"
-					: "no staged snapshot for this property",
-			 n);
-		return add_exception(r, t, "property_missing", p->property_id, "", "", detail);
-	}
-	if (fill_snap(r->db, p) < 0 || decide_people(r, t, p) < 0 ||
-	    hold_duplicate_emails(r, t, p) < 0 || diff_people(r, t, p) < 0)
+	if (db_prepare(r->db,
+		       "SELECT count(*) FROM assignment WHERE property_id = ? AND owner = 'unitsync'",
+		       &st) < 0)
 		return -1;
-	return 0;
+	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	t->assignments = n;
+	snprintf(detail, sizeof(detail), "%s; %ld assignments left as they are",
+		 p->snapshot_id ? "tonight's export has no residents for this property"
+				: "no export staged for this property tonight",
+		 n);
+	return add_exception(r, t, "property_missing", p->property_id, "", "", detail);
+}
+
+/* Is the property judged tonight (it has residents in its export)? */
+static int property_present(const struct policy *p)
+{
+	return p->snapshot_id && p->people > 0;
 }
 
 /* The safety guard's verdict for one property: NULL when ok. */
@@ -793,7 +969,8 @@ static int write_sums(const char *dir)
 
 /* Record the run in the state database (one transaction with the history). */
 static int record_run(sqlite3 *db, const char *run_id, const char *dir, const char *as_of,
-		      const char *delta_sha, long rows, const char *guard, struct policy *ps, int n)
+		      const char *delta_sha, const char *manifest_sha, long rows, const char *guard,
+		      struct policy *ps, int n)
 {
 	sqlite3_stmt *st = NULL;
 	char now[32];
@@ -801,8 +978,8 @@ static int record_run(sqlite3 *db, const char *run_id, const char *dir, const ch
 
 	db_now(now, sizeof(now));
 	if (db_prepare(db,
-		       "INSERT INTO run (run_id, run_dir, as_of, delta_sha256, delta_rows, guard, created_at) "
-		       "VALUES (?,?,?,?,?,?,?)",
+		       "INSERT INTO run (run_id, run_dir, as_of, delta_sha256, delta_rows, guard, "
+		       "created_at, manifest_sha256) VALUES (?,?,?,?,?,?,?,?)",
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
@@ -812,8 +989,32 @@ static int record_run(sqlite3 *db, const char *run_id, const char *dir, const ch
 	sqlite3_bind_int64(st, 5, rows);
 	sqlite3_bind_text(st, 6, guard, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, manifest_sha, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto db_error;
+	sqlite3_finalize(st);
+	/*
+	 * This run took the effects earlier loads left inflight into account
+	 * (it asserts the wanted state again): those rows are settled now, and
+	 * the earlier runs of these properties must never be loaded again.
+	 */
+	if (db_prepare(db,
+		       "UPDATE journal SET state = 'superseded', updated_at = ?2 "
+		       "WHERE state IN ('inflight', 'pending') AND run_id <> ?1 "
+		       "AND EXISTS (SELECT 1 FROM delta_history h WHERE h.run_id = journal.run_id "
+		       "  AND h.seq = journal.seq AND h.property_id = ?3)",
+		       &st) < 0)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		if (!ps[i].snapshot_id || ps[i].people == 0)
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, ps[i].property_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto db_error;
+	}
 	sqlite3_finalize(st);
 	if (db_prepare(db,
 		       "INSERT INTO run_input (run_id, property_id, snapshot_id) VALUES (?,?,?)",
@@ -856,11 +1057,12 @@ static int make_run_id(char *out, size_t size)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
+	/* sortable to the microsecond: two runs in one second still order */
+	strftime(when, sizeof(when), "%Y%m%dT%H%M%S", &tm);
 	snprintf(seed, sizeof(seed), "%s.%ld.%ld", when, ts.tv_nsec, (long)getpid());
 	if (sha256_hex(seed, strlen(seed), hex) < 0)
 		return -1;
-	snprintf(out, size, "%s-%.6s", when, hex);
+	snprintf(out, size, "%s.%06ldZ-%.6s", when, ts.tv_nsec / 1000, hex);
 	return 0;
 }
 
@@ -890,7 +1092,8 @@ int main(int argc, char **argv)
 	char abs_dir[PATH_MAX];
 	json_t *manifest = NULL, *jprops, *jinputs, *jheld, *totals_op, *totals_reason, *totals_exc;
 	long long size;
-	int held = 0, snapshots_only = 0;
+	int held = 0, snapshots_only = 0, partial = 0;
+	char manifest_sha[65];
 
 	cli_common_init(&cli, "unitsync-transform", usage);
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -1033,11 +1236,11 @@ int main(int argc, char **argv)
 		goto fail;
 	if (dur_mkdir(out_dir, 0750) < 0)
 		goto fail;
-	snprintf(dir, sizeof(dir), "%s/%s", out_dir, r.run_id);
+	/* written under a hidden name, renamed when complete */
+	snprintf(dir, sizeof(dir), "%s/.%s.partial", out_dir, r.run_id);
 	if (dur_mkdir(dir, 0750) < 0)
 		goto fail;
-	if (!realpath(dir, abs_dir))
-		snprintf(abs_dir, sizeof(abs_dir), "%s", dir);
+	partial = 1;
 	snprintf(path, sizeof(path), "%s/delta.csv", dir);
 	if (dur_open(&df, path, 0640) < 0)
 		goto fail;
@@ -1049,10 +1252,11 @@ int main(int argc, char **argv)
 	delta_write_header(df.fp);
 
 	if (db_exec(db,
-		    "CREATE TEMP TABLE IF NOT EXISTS want (pms_person_id TEXT PRIMARY KEY, pms_unit_id TEXT, "
-		    "latch_unit_id TEXT, latch_user_id TEXT, sync INTEGER, hold INTEGER, why TEXT, "
-		    "email TEXT, email_key TEXT, phone TEXT, first_name TEXT, last_name TEXT, "
-		    "source_ref TEXT, snapshot_id INTEGER);"
+		    "CREATE TEMP TABLE IF NOT EXISTS want (property_id TEXT, pms_person_id TEXT, "
+		    "pms_unit_id TEXT, latch_unit_id TEXT, latch_user_id TEXT, sync INTEGER, "
+		    "hold INTEGER, why TEXT, email TEXT, email_key TEXT, phone TEXT, first_name TEXT, "
+		    "last_name TEXT, source_ref TEXT, snapshot_id INTEGER, "
+		    "PRIMARY KEY (property_id, pms_person_id));"
 		    "CREATE TEMP TABLE IF NOT EXISTS snap (snapshot_id INTEGER PRIMARY KEY);"
 		    "CREATE INDEX IF NOT EXISTS temp.want_email ON want (email_key);"
 		    "CREATE TEMP TABLE IF NOT EXISTS exc (property_id TEXT, pms_person_id TEXT, kind TEXT, "
@@ -1070,12 +1274,20 @@ int main(int argc, char **argv)
 		       "VALUES (?,?,?,?,?)",
 		       &r.exc) < 0)
 		goto fail;
+	/* decide everyone first: an e-mail may be shared across properties */
 	for (int i = 0; i < n_policies; i++) {
 		ts[i].reasons = json_object();
 		ts[i].exceptions = json_object();
-		if (transform_property(&r, &ts[i], &ps[i]) < 0)
+		if (property_present(&ps[i]) &&
+		    (fill_snap(db, &ps[i]) < 0 || decide_people(&r, &ts[i], &ps[i]) < 0))
 			goto fail;
 	}
+	if (hold_duplicate_emails(&r, ps, ts, n_policies) < 0)
+		goto fail;
+	for (int i = 0; i < n_policies; i++)
+		if ((property_present(&ps[i]) ? diff_people(&r, &ts[i], &ps[i])
+					      : property_missing(&r, &ts[i], &ps[i])) < 0)
+			goto fail;
 	if (write_exceptions(db, ef.fp) < 0)
 		goto fail;
 	if (dur_commit(&df) < 0 || dur_commit(&ef) < 0)
@@ -1196,8 +1408,25 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/manifest.json", dir);
 	if (write_json(path, manifest) < 0 || write_sums(dir) < 0)
 		goto fail;
-	if (record_run(db, r.run_id, abs_dir, as_of ? as_of : ps[0].as_of, delta_sha, r.seq,
-		       held ? "held" : "ok", ps, n_policies) < 0)
+	{
+		long long msize;
+
+		snprintf(path, sizeof(path), "%s/manifest.json", dir);
+		if (sha256_file(path, manifest_sha, &msize) < 0)
+			goto fail;
+	}
+	/* the finished directory appears under its name at once, or not at all */
+	snprintf(path, sizeof(path), "%s/%s", out_dir, r.run_id);
+	if (rename(dir, path) != 0) {
+		err_set("cannot rename '%s' to '%s': %s", dir, path, strerror(errno));
+		goto fail;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	partial = 0;
+	if (dur_sync_dir(out_dir) < 0 || !realpath(dir, abs_dir))
+		goto fail;
+	if (record_run(db, r.run_id, abs_dir, as_of ? as_of : ps[0].as_of, delta_sha, manifest_sha,
+		       r.seq, held ? "held" : "ok", ps, n_policies) < 0)
 		goto fail;
 	sqlite3_finalize(r.history);
 	sqlite3_finalize(r.exc);
@@ -1211,11 +1440,17 @@ int main(int argc, char **argv)
 							   (size_t)i),
 					    "guard");
 
-		printf("%s: as of %s, snapshot %lld: %ld USER_CREATE, %ld ASSIGN, %ld UNASSIGN, "
-		       "%zu exception kinds%s\n",
-		       ps[i].property_id, ps[i].as_of, ps[i].snapshot_id,
+		json_int_t n_exc = 0;
+		const char *k;
+		json_t *v;
+
+		json_object_foreach(ts[i].exceptions, k, v) n_exc += json_integer_value(v);
+		printf("%s: as of %s, %s: %ld USER_CREATE, %ld ASSIGN, %ld UNASSIGN, "
+		       "%lld exception%s%s\n",
+		       ps[i].property_id, ps[i].as_of,
+		       property_present(&ps[i]) ? "from tonight's export" : "no export",
 		       ts[i].ops[DELTA_USER_CREATE], ts[i].ops[DELTA_ASSIGN],
-		       ts[i].ops[DELTA_UNASSIGN], json_object_size(ts[i].exceptions),
+		       ts[i].ops[DELTA_UNASSIGN], (long long)n_exc, n_exc == 1 ? "" : "s",
 		       strcmp(json_string_value(json_object_get(g, "verdict")), "held")
 			       ? ""
 			       : " - HELD by the safety guard (see manifest.json; 'unitsync approve')");
@@ -1230,6 +1465,17 @@ out:
 		dur_abort(&df);
 	if (ef.fp)
 		dur_abort(&ef);
+	if (partial) {
+		/* nothing half-written is left for an operator to mistake for a run */
+		static const char *const names[] = { "delta.csv", "exceptions.csv", "manifest.json",
+						     "SHA256SUMS" };
+
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+			unlink(path);
+		}
+		rmdir(dir);
+	}
 	sqlite3_finalize(st);
 	sqlite3_finalize(r.history);
 	sqlite3_finalize(r.exc);

@@ -23,8 +23,9 @@ test_plan() { echo "1..$1"; }
 test_skip_all() { echo "1..0 # SKIP $1"; exit 0; }
 
 test_expect_success() {
+
 	n=$((n + 1))
-	if (cd "$tmp" && eval "$2") >"$tmp/.log" 2>&1 4>&1; then
+	if (cd "$tmp" && eval "${TEST_TRACE:+set -x;} $2") >"$tmp/.log" 2>&1 4>&1; then
 		echo "ok $n - $1"
 	else
 		echo "not ok $n - $1"

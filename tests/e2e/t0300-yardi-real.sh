@@ -54,7 +54,7 @@ test_expect_success 'night 1 as of 2011-04-01: no delta, the exceptions explain 
 	missing_contact,prvista1,150,t0005342,neither e-mail nor phone
 	missing_contact,prvista1,411,t0005343,neither e-mail nor phone
 	overdue_move_out,prvista1,411,t0005343,expected move-out 2011-03-15 has passed with no actual move-out; access kept
-	unknown_status,prvista1,411,t0005517,unknown lease status '"'"'other'"'"'
+	unknown_status,prvista1,411,t0005517,unknown lease status '"'"'other'"'"'; access left as it is
 	unmapped_unit,prvista1,413,t0005529,unit '"'"'413'"'"' has no Latch unit mapped
 	EOT
 	test_cmp expect "$run/exceptions.csv"
