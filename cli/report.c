@@ -14,6 +14,7 @@
 #include "rundir.h"
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,32 @@ static const char usage[] =
 	"  --rows N                 list at most N changes and N examples per exception kind (default 50)\n"
 	"  --db PATH                state database for the load outcome (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n";
+
+/*
+ * printf() for everything this report shows: text from PMS exports reaches
+ * a terminal here, so control characters (escape sequences that retitle or
+ * clear a terminal, stray CR/LF) are shown as '?'.
+ */
+static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void out(const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	n = strlen(buf);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if ((c < 0x20 && !(c == '\n' && i == n - 1)) || c == 0x7f)
+			buf[i] = '?';
+	}
+	fputs(buf, stdout);
+}
 
 struct report {
 	int max_rows;  /* --rows */
@@ -47,11 +74,10 @@ static int print_delta_row(const struct delta_row *r, void *vr)
 		snprintf(unit, sizeof(unit), "user %s %s <%s>%s%s", r->first_name, r->last_name,
 			 r->email, *r->phone ? " " : "", r->phone);
 	else
-		snprintf(unit, sizeof(unit), "unit %s -> Latch %s", r->pms_unit_id,
+		snprintf(unit, sizeof(unit), "unit %s (Latch %s)", r->pms_unit_id,
 			 r->latch_unit_id);
-	printf("  %4ld %-11s %-10s %-10s %-40s %s%s%s\n", r->seq, delta_op_name(r->op),
-	       r->property_id, r->pms_person_id, unit, r->reason, *r->group_id ? " group " : "",
-	       r->group_id);
+	out("  %4ld %-11s %-10s %-10s %-40s %s%s%s\n", r->seq, delta_op_name(r->op), r->property_id,
+	    r->pms_person_id, unit, r->reason, *r->group_id ? " group " : "", r->group_id);
 	return 0;
 }
 
@@ -67,9 +93,9 @@ static int print_exception(const struct csvio_row *row, void *vr)
 		return 0;
 	json_object_set_new(rep->kinds, row->fields[0],
 			    json_integer(n ? json_integer_value(n) + 1 : 1));
-	printf("  %-18s %-10s unit %-8s person %-10s %s\n", row->fields[0], row->fields[1],
-	       *row->fields[2] ? row->fields[2] : "-", *row->fields[3] ? row->fields[3] : "-",
-	       row->fields[4]);
+	out("  %-18s %-10s unit %-8s person %-10s %s\n", row->fields[0], row->fields[1],
+	    *row->fields[2] ? row->fields[2] : "-", *row->fields[3] ? row->fields[3] : "-",
+	    row->fields[4]);
 	return 0;
 }
 
@@ -81,20 +107,20 @@ static void print_load(const char *db_path, const char *run_id)
 	int any = 0;
 
 	if (db_open(db_path, 0, &db) < 0) {
-		printf("load: unknown (%s)\n", err_msg());
+		out("load: unknown (%s)\n", err_msg());
 		return;
 	}
 	if (db_prepare(db,
 		       "SELECT state, count(*) FROM journal WHERE run_id = ? GROUP BY state ORDER BY state",
 		       &st) == 0) {
 		sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-		printf("load:");
+		out("load:");
 		while (sqlite3_step(st) == SQLITE_ROW) {
-			printf("%s %d %s", any ? "," : "", sqlite3_column_int(st, 1),
-			       db_col_text(st, 0));
+			out("%s %d %s", any ? "," : "", sqlite3_column_int(st, 1),
+			    db_col_text(st, 0));
 			any = 1;
 		}
-		printf("%s\n", any ? "" : " not loaded yet");
+		out("%s\n", any ? "" : " not loaded yet");
 	}
 	sqlite3_finalize(st);
 	db_close(db);
@@ -143,9 +169,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	guard = json_object_get(run.manifest, "guard");
-	printf("run %s, created %s, guard: %s\n", run.run_id,
-	       json_string_value(json_object_get(run.manifest, "created_at")),
-	       json_string_value(json_object_get(guard, "verdict")));
+	out("run %s, created %s, guard: %s\n", run.run_id,
+	    json_string_value(json_object_get(run.manifest, "created_at")),
+	    json_string_value(json_object_get(guard, "verdict")));
 	props = json_object_get(run.manifest, "properties");
 	json_array_foreach(props, i, p)
 	{
@@ -154,38 +180,38 @@ int main(int argc, char **argv)
 		json_t *pg = json_object_get(p, "guard"), *v;
 		const char *k;
 
-		printf("property %s, as of %s, snapshot %lld: %lld USER_CREATE, %lld ASSIGN, %lld UNASSIGN",
-		       json_string_value(json_object_get(p, "property_id")),
-		       json_string_value(json_object_get(p, "as_of")),
-		       (long long)json_integer_value(json_object_get(p, "snapshot_id")),
-		       (long long)json_integer_value(json_object_get(ops, "USER_CREATE")),
-		       (long long)json_integer_value(json_object_get(ops, "ASSIGN")),
-		       (long long)json_integer_value(json_object_get(ops, "UNASSIGN")));
+		out("property %s, as of %s, snapshot %lld: %lld USER_CREATE, %lld ASSIGN, %lld UNASSIGN",
+		    json_string_value(json_object_get(p, "property_id")),
+		    json_string_value(json_object_get(p, "as_of")),
+		    (long long)json_integer_value(json_object_get(p, "snapshot_id")),
+		    (long long)json_integer_value(json_object_get(ops, "USER_CREATE")),
+		    (long long)json_integer_value(json_object_get(ops, "ASSIGN")),
+		    (long long)json_integer_value(json_object_get(ops, "UNASSIGN")));
 		json_object_foreach(reasons, k, v)
 		{
-			printf("%s%s %lld",
-			       k == json_object_iter_key(json_object_iter(reasons)) ? " (" : ", ",
-			       k, (long long)json_integer_value(v));
+			out("%s%s %lld",
+			    k == json_object_iter_key(json_object_iter(reasons)) ? " (" : ", ", k,
+			    (long long)json_integer_value(v));
 		}
-		printf("%s\n", json_object_size(reasons) ? ")" : "");
+		out("%s\n", json_object_size(reasons) ? ")" : "");
 		if (!strcmp(json_string_value(json_object_get(pg, "verdict")), "held")) {
 			json_t *w;
 			size_t j;
 
 			json_array_foreach(json_object_get(pg, "why"), j, w)
-				printf("  HELD: %s\n", json_string_value(w));
+				out("  HELD: %s\n", json_string_value(w));
 		}
 	}
-	printf("changes:\n");
+	out("changes:\n");
 	if (delta_read(run.delta_path, print_delta_row, &rep) < 0) {
 		log_error("%s", err_msg());
 		goto out;
 	}
 	if (rep.total == 0)
-		printf("  (none)\n");
+		out("  (none)\n");
 	else if (rep.total > rep.shown)
-		printf("  ... %ld more in %s\n", rep.total - rep.shown, run.delta_path);
-	printf("exceptions:\n");
+		out("  ... %ld more in %s\n", rep.total - rep.shown, run.delta_path);
+	out("exceptions:\n");
 	rep.kinds = json_object();
 	snprintf(path, sizeof(path), "%s/exceptions.csv", run.dir);
 	fp = fopen(path, "r");
@@ -194,7 +220,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (json_object_size(rep.kinds) == 0)
-		printf("  (none)\n");
+		out("  (none)\n");
 	print_load(cli.db_path, run.run_id);
 	rc = US_EXIT_OK;
 out:

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct parse_state {
 	struct config *c;             /* being filled */
@@ -246,9 +247,19 @@ int config_require_latch(struct config *c)
 		FILE *fp = fopen(c->client_secret_file, "r");
 		size_t n;
 
+		struct stat st;
+
 		if (!fp) {
 			err_set("cannot open client secret file '%s': %s", c->client_secret_file,
 				strerror(errno));
+			return -1;
+		}
+		/* as ssh does with private keys: a secret others can read is not one */
+		if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 077)) {
+			err_set("client secret file '%s' is readable by others (mode %04o): "
+				"chmod 600 it",
+				c->client_secret_file, (unsigned)(st.st_mode & 07777));
+			fclose(fp);
 			return -1;
 		}
 		if (!fgets(line, sizeof(line), fp))

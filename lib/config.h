@@ -16,7 +16,9 @@
  *   source = PATH          ; repeatable; relative to the config file's folder
  *
  * The client secret is read from the file (first line, trailing white space
- * dropped) or the environment, never from argv, and is never logged.
+ * dropped; the file must not be readable by group or others, as ssh
+ * requires of private keys) or the environment, never from argv, and is
+ * never logged.
  */
 #ifndef UNITSYNC_CONFIG_H
 #define UNITSYNC_CONFIG_H

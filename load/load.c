@@ -1146,6 +1146,9 @@ int main(int argc, char **argv)
 	}
 	if (applied < 0) {
 		log_error("%s", err_msg());
+		/* a database busy with another writer is a bad moment, not bad config */
+		if (sqlite3_errcode(l.db) == SQLITE_BUSY || sqlite3_errcode(l.db) == SQLITE_LOCKED)
+			l.tempfail = 1, l.fatal = 0;
 		rc = l.tempfail && !l.fatal ? US_EXIT_TEMPFAIL : US_EXIT_CONFIG;
 		goto out;
 	}

@@ -241,7 +241,9 @@ static int emit(struct run *r, struct tally *t, struct delta_row *d, long long s
 	d->seq = ++r->seq;
 	delta_write_row(r->delta, d);
 	t->ops[d->op]++;
-	tally_count(t->reasons, d->reason);
+	/* a USER_CREATE shares its ASSIGN's reason: count each change once */
+	if (d->op != DELTA_USER_CREATE)
+		tally_count(t->reasons, d->reason);
 	sqlite3_reset(st);
 	sqlite3_bind_text(st, 1, r->run_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, d->seq);

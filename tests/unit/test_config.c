@@ -98,6 +98,8 @@ static void write_file(const char *path, const char *text)
 	assert_non_null(fp);
 	fputs(text, fp);
 	assert_int_equal(fclose(fp), 0);
+	/* secrets must be private (config.h); every fixture file may hold one */
+	assert_int_equal(chmod(path, 0600), 0);
 }
 
 /* DIR/REL as a string in BUF. */
@@ -322,6 +324,27 @@ static const char latch_conf[] = "[latch]\n"
 				 "client_id = unitsync\n"
 				 "client_secret_file = secret.txt\n";
 
+/* A secret file others can read is refused, naming the fix. */
+static void config_require_latch_refuses_a_secret_file_others_can_read(void **state)
+{
+	struct fixture *fx = *state;
+	char secret[PATH_MAX], text[PATH_MAX + 256];
+
+	in_dir(fx, "conf/secret.txt", secret, sizeof(secret));
+	write_file(secret, "s3cr3t\n");
+	assert_int_equal(chmod(secret, 0644), 0);
+	snprintf(text, sizeof(text),
+		 "[latch]\nbase_url = http://x\ntoken_url = http://x/t\nclient_id = c\n"
+		 "client_secret_file = %s\n",
+		 secret);
+	write_file(fx->conf, text);
+	unsetenv("UNITSYNC_CLIENT_SECRET");
+	assert_int_equal(config_load(&fx->c, fx->conf), 0);
+	assert_int_equal(config_require_latch(&fx->c), -1);
+	assert_non_null(strstr(err_msg(), "chmod 600"));
+	assert_null(fx->c.client_secret);
+}
+
 static void config_require_latch_reads_the_secret_file(void **state)
 {
 	struct fixture *fx = *state;
@@ -418,6 +441,7 @@ int main(void)
 		T(config_load_ignores_empty_environment_values),
 		T(config_load_without_a_file_reads_the_environment),
 		T(config_require_latch_reads_the_secret_file),
+		T(config_require_latch_refuses_a_secret_file_others_can_read),
 		T(config_require_latch_drops_all_trailing_white_space_of_the_secret),
 		T(config_require_latch_prefers_the_secret_from_the_environment),
 		T(config_require_latch_names_what_is_missing),
