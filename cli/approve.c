@@ -37,7 +37,7 @@ int main(int argc, char **argv)
 	const char *by = getenv("USER");
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
-	char now[32];
+	char now[32], newer[128], prop[256];
 	int rc = US_EXIT_USAGE, opt;
 
 	cli_common_init(&cli, "unitsync-approve", usage);
@@ -70,25 +70,22 @@ int main(int argc, char **argv)
 		log_error("%s", err_msg());
 		goto out;
 	}
-	/* approving a stale run would undo a newer night's decisions */
-	if (db_prepare(db,
-		       "SELECT mine.property_id, max(other.run_id) FROM run_input mine "
-		       "JOIN run_input other ON other.property_id = mine.property_id "
-		       "  AND other.run_id > mine.run_id WHERE mine.run_id = ? "
-		       "GROUP BY mine.property_id",
-		       &st) < 0) {
+	if (rundir_check_recorded(&run, db) < 0) {
 		log_error("%s", err_msg());
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, run.run_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		log_error("run '%s' is superseded: run %s is newer for property %s; review that one",
-			  run.run_id, db_col_text(st, 1), db_col_text(st, 0));
 		rc = US_EXIT_DATAERR;
 		goto out;
 	}
-	sqlite3_finalize(st);
-	st = NULL;
+	/* approving a stale run would undo a newer night's decisions */
+	switch (rundir_superseded_by(&run, db, newer, sizeof(newer), prop, sizeof(prop))) {
+	case -1:
+		log_error("%s", err_msg());
+		goto out;
+	case 1:
+		log_error("run '%s' is superseded: run %s is newer for property %s; review that one",
+			  run.run_id, newer, prop);
+		rc = US_EXIT_DATAERR;
+		goto out;
+	}
 	db_now(now, sizeof(now));
 	if (db_prepare(db,
 		       "UPDATE run SET approved_by = ?, approved_at = ? WHERE run_id = ? AND delta_sha256 = ? "

@@ -8,6 +8,7 @@
 #include "csvio.h"
 #include "db.h"
 #include "delta.h"
+#include "durable.h"
 #include "err.h"
 #include "exitcode.h"
 #include "log.h"
@@ -18,13 +19,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
-	"usage: unitsync report RUN_DIR [--rows N]\n"
+	"usage: unitsync report RUN_DIR [--rows N] [--html FILE]\n"
 	"\n"
 	"Summarise a run: changes by property, op and reason, exceptions, load outcome.\n"
 	"\n"
 	"  --rows N                 list at most N changes and N examples per exception kind (default 50)\n"
+	"  --html FILE              also write one self-contained HTML page: counts, a chart of\n"
+	"                           assigns and unassigns per property over the last 30 runs,\n"
+	"                           the changes and the exceptions\n"
 	"  --db PATH                state database for the load outcome (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n";
 
@@ -126,10 +131,321 @@ static void print_load(const char *db_path, const char *run_id)
 	db_close(db);
 }
 
+/* ---- HTML ---------------------------------------------------------- */
+
+/* Write S HTML-escaped (text and attribute safe). */
+static void h(FILE *fp, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&':
+			fputs("&amp;", fp);
+			break;
+		case '<':
+			fputs("&lt;", fp);
+			break;
+		case '>':
+			fputs("&gt;", fp);
+			break;
+		case '"':
+			fputs("&quot;", fp);
+			break;
+		case '\'':
+			fputs("&#39;", fp);
+			break;
+		default:
+			if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
+				fputc('?', fp);
+			else
+				fputc(*s, fp);
+		}
+	}
+}
+
+struct html_rows {
+	FILE *fp; /* the page */
+	long n;   /* rows written */
+	long max; /* rows to write */
+};
+
+static int html_delta_row(const struct delta_row *r, void *vh)
+{
+	struct html_rows *hr = vh;
+	FILE *fp = hr->fp;
+
+	if (hr->n++ >= hr->max)
+		return 0;
+	fprintf(fp, "<tr class=\"%s\"><td>%ld</td><td>%s</td><td>", delta_op_name(r->op), r->seq,
+		delta_op_name(r->op));
+	h(fp, r->property_id);
+	fputs("</td><td>", fp);
+	h(fp, r->pms_person_id);
+	fputs("</td><td>", fp);
+	if (r->op == DELTA_USER_CREATE) {
+		h(fp, r->first_name);
+		fputc(' ', fp);
+		h(fp, r->last_name);
+		fputs(" &lt;", fp);
+		h(fp, r->email);
+		fputs("&gt;", fp);
+	} else {
+		h(fp, r->pms_unit_id);
+		fputs(" (Latch ", fp);
+		h(fp, r->latch_unit_id);
+		fputc(')', fp);
+	}
+	fputs("</td><td>", fp);
+	h(fp, r->reason);
+	if (*r->group_id) {
+		fputs(" <small>", fp);
+		h(fp, r->group_id);
+		fputs("</small>", fp);
+	}
+	fputs("</td></tr>\n", fp);
+	return 0;
+}
+
+static int html_exception_row(const struct csvio_row *row, void *vh)
+{
+	struct html_rows *hr = vh;
+
+	if (row->line == 1 || row->n != 5 || hr->n++ >= hr->max)
+		return 0;
+	fputs("<tr>", hr->fp);
+	for (size_t i = 0; i < 5; i++) {
+		fputs("<td>", hr->fp);
+		h(hr->fp, row->fields[i]);
+		fputs("</td>", hr->fp);
+	}
+	fputs("</tr>\n", hr->fp);
+	return 0;
+}
+
+/*
+ * One inline-SVG bar chart per property: ASSIGN and UNASSIGN rows of each
+ * of the last 30 runs up to this one, from the state database's history.
+ */
+static void html_chart(FILE *fp, sqlite3 *db, const char *run_id, const char *property)
+{
+	sqlite3_stmt *st = NULL;
+	long a[30] = { 0 }, u[30] = { 0 }, max = 1;
+	char ids[30][64];
+	int n = 0;
+
+	if (!db ||
+	    db_prepare(db,
+		       "SELECT r.run_id, "
+		       "  (SELECT count(*) FROM delta_history h WHERE h.run_id = r.run_id "
+		       "   AND h.property_id = ?2 AND h.op = 'ASSIGN'), "
+		       "  (SELECT count(*) FROM delta_history h WHERE h.run_id = r.run_id "
+		       "   AND h.property_id = ?2 AND h.op = 'UNASSIGN') "
+		       "FROM (SELECT DISTINCT run_id FROM run_input WHERE property_id = ?2 "
+		       "      AND run_id <= ?1 ORDER BY run_id DESC LIMIT 30) r ORDER BY r.run_id",
+		       &st) < 0) {
+		fputs("<p class=\"note\">No state database: the chart needs the run history.</p>\n",
+		      fp);
+		return;
+	}
+	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, property, -1, SQLITE_STATIC);
+	while (n < 30 && sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(ids[n], sizeof(ids[n]), "%s", db_col_text(st, 0));
+		a[n] = sqlite3_column_int(st, 1);
+		u[n] = sqlite3_column_int(st, 2);
+		if (a[n] > max)
+			max = a[n];
+		if (u[n] > max)
+			max = u[n];
+		n++;
+	}
+	sqlite3_finalize(st);
+	fprintf(fp, "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 640 170\" width=\"640\" "
+		    "height=\"170\" xmlns=\"http://www.w3.org/2000/svg\">\n"
+		    "<title>Assigns and unassigns of ");
+	h(fp, property);
+	fprintf(fp,
+		" over the last %d runs</title>\n"
+		"<line x1=\"40\" y1=\"140\" x2=\"630\" y2=\"140\" stroke=\"#999\"/>\n"
+		"<text x=\"36\" y=\"24\" text-anchor=\"end\" class=\"axis\">%ld</text>\n"
+		"<text x=\"36\" y=\"140\" text-anchor=\"end\" class=\"axis\">0</text>\n",
+		n, max);
+	for (int i = 0; i < n; i++) {
+		double x = 44 + i * 19.5;
+		double ha = 116.0 * (double)a[i] / (double)max,
+		       hu = 116.0 * (double)u[i] / (double)max;
+
+		fprintf(fp,
+			"<g><title>run %s: %ld ASSIGN, %ld UNASSIGN</title>"
+			"<rect class=\"assign\" x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"%.1f\"/>"
+			"<rect class=\"unassign\" x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"%.1f\"/>"
+			"%s</g>\n",
+			ids[i], a[i], u[i], x, 140 - ha, ha, x + 8.5, 140 - hu, hu,
+			strcmp(ids[i], run_id) ? "" : "");
+		if (!strcmp(ids[i], run_id))
+			fprintf(fp,
+				"<text x=\"%.1f\" y=\"156\" text-anchor=\"middle\" class=\"axis\">this run"
+				"</text>\n",
+				x + 8);
+	}
+	fputs("<rect class=\"assign\" x=\"440\" y=\"158\" width=\"10\" height=\"10\"/>"
+	      "<text x=\"454\" y=\"167\" class=\"axis\">ASSIGN</text>"
+	      "<rect class=\"unassign\" x=\"520\" y=\"158\" width=\"10\" height=\"10\"/>"
+	      "<text x=\"534\" y=\"167\" class=\"axis\">UNASSIGN</text>\n</svg>\n",
+	      fp);
+}
+
+static const char html_style[] =
+	"<style>\n"
+	"body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;"
+	"max-width:1100px;padding:0 1rem;color:#1d2430;background:#fff}\n"
+	"h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;"
+	"border-bottom:1px solid #e3e7ee;padding-bottom:.3rem}\n"
+	".meta{color:#5b6577;margin-top:0}.note{color:#5b6577}\n"
+	"table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}th,td{text-align:left;"
+	"padding:.35rem .6rem;border-bottom:1px solid #eef1f5;vertical-align:top}\n"
+	"th{background:#f6f8fb;font-weight:600}tr.UNASSIGN td:nth-child(2){color:#b42318}"
+	"tr.ASSIGN td:nth-child(2){color:#067647}\n"
+	".badge{display:inline-block;padding:.1rem .5rem;border-radius:1rem;font-size:.85rem;"
+	"font-weight:600}.ok{background:#dcfae6;color:#067647}.held{background:#fee4e2;"
+	"color:#b42318}\n"
+	"svg .assign{fill:#2e90fa}svg .unassign{fill:#f04438}svg .axis{font-size:11px;"
+	"fill:#5b6577}\n"
+	"code{font-size:.85em;color:#5b6577}\n"
+	"</style>\n";
+
+/* The whole page for RUN into PATH (durably, mode 0640). */
+static int write_html(const char *path, const struct rundir *run, const char *db_path)
+{
+	struct dur_file f;
+	struct html_rows hr = { 0 };
+	sqlite3 *db = NULL;
+	json_t *props = json_object_get(run->manifest, "properties"), *p, *in;
+	const char *verdict = json_string_value(
+		json_object_get(json_object_get(run->manifest, "guard"), "verdict"));
+	char epath[PATH_MAX + 32];
+	FILE *efp = NULL;
+	size_t i;
+	int rc = -1;
+
+	if (access(db_path, F_OK) == 0 && db_open(db_path, 0, &db) < 0)
+		db = NULL;
+	if (dur_open(&f, path, 0640) < 0)
+		goto out;
+	hr.fp = f.fp;
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>"
+	      "unitsync run ",
+	      f.fp);
+	h(f.fp, run->run_id);
+	fprintf(f.fp, "</title>\n%s</head><body>\n<h1>unitsync run <code>", html_style);
+	h(f.fp, run->run_id);
+	fprintf(f.fp, "</code> <span class=\"badge %s\">guard: %s</span></h1>\n<p class=\"meta\">",
+		verdict && !strcmp(verdict, "held") ? "held" : "ok", verdict ? verdict : "?");
+	fputs("created ", f.fp);
+	h(f.fp, json_string_value(json_object_get(run->manifest, "created_at")));
+	fputs(" &middot; delta sha256 <code>", f.fp);
+	h(f.fp, run->delta_sha256);
+	fputs("</code></p>\n<h2>Properties</h2>\n<table><tr><th>property</th><th>as of</th>"
+	      "<th>USER_CREATE</th><th>ASSIGN</th><th>UNASSIGN</th><th>by reason</th>"
+	      "<th>guard</th></tr>\n",
+	      f.fp);
+	json_array_foreach(props, i, p)
+	{
+		json_t *ops = json_object_get(p, "counts_by_op"), *v;
+		json_t *g = json_object_get(p, "guard");
+		const char *k, *pv = json_string_value(json_object_get(g, "verdict"));
+
+		fputs("<tr><td>", f.fp);
+		h(f.fp, json_string_value(json_object_get(p, "property_id")));
+		fputs("</td><td>", f.fp);
+		h(f.fp, json_string_value(json_object_get(p, "as_of")));
+		fprintf(f.fp, "</td><td>%lld</td><td>%lld</td><td>%lld</td><td>",
+			(long long)json_integer_value(json_object_get(ops, "USER_CREATE")),
+			(long long)json_integer_value(json_object_get(ops, "ASSIGN")),
+			(long long)json_integer_value(json_object_get(ops, "UNASSIGN")));
+		json_object_foreach(json_object_get(p, "counts_by_reason"), k, v)
+		{
+			h(f.fp, k);
+			fprintf(f.fp, " %lld<br>", (long long)json_integer_value(v));
+		}
+		fprintf(f.fp, "</td><td><span class=\"badge %s\">%s</span>",
+			pv && !strcmp(pv, "held") ? "held" : "ok", pv ? pv : "?");
+		{
+			size_t w;
+
+			json_array_foreach(json_object_get(g, "why"), w, v)
+			{
+				fputs("<br>", f.fp);
+				h(f.fp, json_string_value(v));
+			}
+		}
+		fputs("</td></tr>\n", f.fp);
+	}
+	fputs("</table>\n<h2>Inputs</h2>\n<table><tr><th>snapshot</th><th>property</th>"
+	      "<th>file</th><th>sha256</th></tr>\n",
+	      f.fp);
+	json_array_foreach(json_object_get(run->manifest, "inputs"), i, in)
+	{
+		fprintf(f.fp, "<tr><td>%lld</td><td>",
+			(long long)json_integer_value(json_object_get(in, "snapshot_id")));
+		h(f.fp, json_string_value(json_object_get(in, "property_id")));
+		fputs("</td><td>", f.fp);
+		h(f.fp, json_string_value(json_object_get(in, "source_name")));
+		fputs("</td><td><code>", f.fp);
+		h(f.fp, json_string_value(json_object_get(in, "sha256")));
+		fputs("</code></td></tr>\n", f.fp);
+	}
+	fputs("</table>\n<h2>Assigns and unassigns over the last 30 runs</h2>\n", f.fp);
+	json_array_foreach(props, i, p)
+	{
+		if (i >= 20) {
+			fputs("<p class=\"note\">Charts of further properties left out.</p>\n",
+			      f.fp);
+			break;
+		}
+		fputs("<h3>", f.fp);
+		h(f.fp, json_string_value(json_object_get(p, "property_id")));
+		fputs("</h3>\n", f.fp);
+		html_chart(f.fp, db, run->run_id,
+			   json_string_value(json_object_get(p, "property_id")));
+	}
+	fputs("<h2>Changes</h2>\n<table id=\"changes\"><tr><th>seq</th><th>op</th>"
+	      "<th>property</th><th>person</th><th>what</th><th>reason</th></tr>\n",
+	      f.fp);
+	hr.max = 1000;
+	if (delta_read(run->delta_path, html_delta_row, &hr) < 0)
+		goto out;
+	fputs("</table>\n", f.fp);
+	if (hr.n > hr.max)
+		fprintf(f.fp, "<p class=\"note\">%ld more rows in delta.csv.</p>\n", hr.n - hr.max);
+	fputs("<h2>Exceptions</h2>\n<table id=\"exceptions\"><tr><th>kind</th><th>property</th>"
+	      "<th>unit</th><th>person</th><th>detail</th></tr>\n",
+	      f.fp);
+	snprintf(epath, sizeof(epath), "%s/exceptions.csv", run->dir);
+	hr.n = 0;
+	efp = fopen(epath, "r");
+	if (!efp || csvio_read(efp, epath, html_exception_row, &hr) < 0)
+		goto out;
+	fputs("</table>\n", f.fp);
+	if (hr.n > hr.max)
+		fprintf(f.fp, "<p class=\"note\">%ld more rows in exceptions.csv.</p>\n",
+			hr.n - hr.max);
+	fputs("</body></html>\n", f.fp);
+	rc = dur_commit(&f);
+out:
+	if (rc < 0 && f.fp)
+		dur_abort(&f);
+	if (efp)
+		fclose(efp);
+	db_close(db);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "rows", required_argument, NULL, 'r' },
+		{ "html", required_argument, NULL, 'H' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -140,12 +456,17 @@ int main(int argc, char **argv)
 	json_t *props, *p, *guard;
 	size_t i;
 	FILE *fp = NULL;
+	const char *html_path = NULL;
 	int rc = US_EXIT_USAGE, opt;
 
 	cli_common_init(&cli, "unitsync-report", usage);
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		int c;
 
+		if (opt == 'H') {
+			html_path = optarg;
+			continue;
+		}
 		if (opt == 'r') {
 			if (cli_parse_uint(optarg, &rep.max_rows) < 0) {
 				cli_usage_error(&cli, "--rows: %s", err_msg());
@@ -222,6 +543,14 @@ int main(int argc, char **argv)
 	if (json_object_size(rep.kinds) == 0)
 		out("  (none)\n");
 	print_load(cli.db_path, run.run_id);
+	if (html_path) {
+		if (write_html(html_path, &run, cli.db_path) < 0) {
+			log_error("%s", err_msg());
+			rc = US_EXIT_CONFIG;
+			goto out;
+		}
+		out("html report: %s\n", html_path);
+	}
 	rc = US_EXIT_OK;
 out:
 	if (fp)

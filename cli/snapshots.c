@@ -17,17 +17,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char usage[] =
 	"usage: unitsync snapshots list [--property P]\n"
 	"       unitsync snapshots show ID\n"
 	"       unitsync snapshots prune --keep N [--property P] [--dry-run]\n"
+	"       unitsync snapshots export ID FILE\n"
 	"\n"
 	"List, show or prune staged snapshots (one per extracted file).\n"
 	"\n"
 	"  --property P             only snapshots of property P\n"
 	"  --keep N                 prune: keep the newest N snapshots of each property\n"
 	"  --dry-run                prune: say what would be deleted, delete nothing\n"
+	"  export                   write FILE, a new SQLite database holding only snapshot ID,\n"
+	"                           the runs that used it and their deltas (for an auditor)\n"
 	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n";
 
@@ -205,6 +209,81 @@ out:
 	return rc;
 }
 
+/*
+ * A consistent copy for an auditor: VACUUM INTO takes a transactionally
+ * consistent copy while a nightly run may be writing (never a file copy of
+ * a live WAL database), then everything unrelated to snapshot ID is
+ * deleted from the copy and the copy is compacted.  FILE must not exist.
+ */
+static int export(sqlite3 *db, long long id, const char *file)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *copy = NULL;
+	char ids[32];
+	int rc = -1;
+
+	if (access(file, F_OK) == 0) {
+		err_set("'%s' exists; choose a new file", file);
+		return -1;
+	}
+	if (db_prepare(db, "VACUUM INTO ?", &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, file, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err_set("cannot write '%s': %s", file, sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	chmod(file, 0600);
+	if (sqlite3_open_v2(file, &copy, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		err_set("cannot open '%s'", file);
+		goto out;
+	}
+	snprintf(ids, sizeof(ids), "%lld", id);
+	{
+		/* keep the snapshot, the runs that read it, their history and journal */
+		static const char *const prune[] = {
+			"PRAGMA foreign_keys = ON",
+			"CREATE TEMP TABLE keep_run AS SELECT DISTINCT run_id FROM run_input "
+			"WHERE snapshot_id = :id",
+			"DELETE FROM snapshot WHERE snapshot_id <> :id",
+			"DELETE FROM stg_person WHERE snapshot_id <> :id",
+			"DELETE FROM stg_unit WHERE snapshot_id <> :id",
+			"DELETE FROM stg_reject WHERE snapshot_id <> :id",
+			"DELETE FROM snapshot_property WHERE snapshot_id <> :id",
+			"DELETE FROM run WHERE run_id NOT IN (SELECT run_id FROM keep_run)",
+			"DELETE FROM run_input WHERE run_id NOT IN (SELECT run_id FROM keep_run)",
+			"DELETE FROM delta_history WHERE run_id NOT IN (SELECT run_id FROM keep_run)",
+			"DELETE FROM journal WHERE run_id NOT IN (SELECT run_id FROM keep_run)",
+			"DELETE FROM person_user",
+			"DELETE FROM assignment",
+			"VACUUM",
+		};
+
+		for (size_t i = 0; i < sizeof(prune) / sizeof(prune[0]); i++) {
+			if (db_prepare(copy, prune[i], &st) < 0)
+				goto out;
+			if (sqlite3_bind_parameter_count(st))
+				sqlite3_bind_int64(st, 1, id);
+			if (sqlite3_step(st) != SQLITE_DONE) {
+				err_set("'%s': %s", file, sqlite3_errmsg(copy));
+				goto out;
+			}
+			sqlite3_finalize(st);
+			st = NULL;
+		}
+	}
+	printf("snapshot %s exported to '%s'\n", ids, file);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(copy);
+	if (rc < 0)
+		unlink(file);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -249,7 +328,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	verb = argv[optind++];
-	if (!strcmp(verb, "show") ? optind + 1 != argc : optind != argc) {
+	if (!strcmp(verb, "show")     ? optind + 1 != argc
+	    : !strcmp(verb, "export") ? optind + 2 != argc
+				      : optind != argc) {
 		cli_usage_error(&cli, "unexpected arguments for '%s'", verb);
 		goto out;
 	}
@@ -257,8 +338,10 @@ int main(int argc, char **argv)
 		cli_usage_error(&cli, "prune needs --keep N (N at least 1)");
 		goto out;
 	}
-	if (strcmp(verb, "list") && strcmp(verb, "show") && strcmp(verb, "prune")) {
-		cli_usage_error(&cli, "unknown command '%s' (expected list, show or prune)", verb);
+	if (strcmp(verb, "list") && strcmp(verb, "show") && strcmp(verb, "prune") &&
+	    strcmp(verb, "export")) {
+		cli_usage_error(&cli, "unknown command '%s' (expected list, show, prune or export)",
+				verb);
 		goto out;
 	}
 	rc = US_EXIT_CONFIG;
@@ -266,7 +349,7 @@ int main(int argc, char **argv)
 		log_error("%s", err_msg());
 		goto out;
 	}
-	if (!strcmp(verb, "show")) {
+	if (!strcmp(verb, "show") || !strcmp(verb, "export")) {
 		char *end;
 		long long id = strtoll(argv[optind], &end, 10);
 		int r;
@@ -276,7 +359,7 @@ int main(int argc, char **argv)
 			rc = US_EXIT_USAGE;
 			goto out;
 		}
-		r = show(db, id);
+		r = !strcmp(verb, "show") ? show(db, id) : export(db, id, argv[optind + 1]);
 		if (r == 1) {
 			log_error("no snapshot %lld (see 'unitsync snapshots list')", id);
 			rc = US_EXIT_DATAERR;

@@ -1,4 +1,5 @@
 #include "rundir.h"
+#include "db.h"
 #include "err.h"
 #include "sha256.h"
 
@@ -121,4 +122,55 @@ void rundir_release(struct rundir *r)
 {
 	json_decref(r->manifest);
 	memset(r, 0, sizeof(*r));
+}
+
+int rundir_check_recorded(const struct rundir *r, sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (db_prepare(db,
+		       "SELECT delta_sha256 = ?2 AND manifest_sha256 = ?3, approved_at IS NOT NULL "
+		       "FROM run WHERE run_id = ?1",
+		       &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, r->run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->delta_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->manifest_sha256, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		err_set("run '%s' is not in this state database: use the database that "
+			"transformed it",
+			r->run_id);
+	else if (!sqlite3_column_int(st, 0))
+		err_set("run '%s' does not match what transform recorded (its delta or manifest "
+			"changed after transform): refused",
+			r->run_id);
+	else
+		rc = sqlite3_column_int(st, 1);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int rundir_superseded_by(const struct rundir *r, sqlite3 *db, char *newer, size_t newer_size,
+			 char *property, size_t property_size)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (db_prepare(db,
+		       "SELECT mine.property_id, max(other.run_id) FROM run_input mine "
+		       "JOIN run_input other ON other.property_id = mine.property_id "
+		       "  AND other.run_id > mine.run_id WHERE mine.run_id = ? "
+		       "GROUP BY mine.property_id ORDER BY mine.property_id LIMIT 1",
+		       &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, r->run_id, -1, SQLITE_STATIC);
+	rc = 0;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(property, property_size, "%s", db_col_text(st, 0));
+		snprintf(newer, newer_size, "%s", db_col_text(st, 1));
+		rc = 1;
+	}
+	sqlite3_finalize(st);
+	return rc;
 }

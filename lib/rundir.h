@@ -12,6 +12,8 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <sqlite3.h>
+#include <stddef.h>
 
 struct rundir {
 	char dir[PATH_MAX];        /* the directory as given */
@@ -24,6 +26,22 @@ struct rundir {
 
 /* Open and verify DIR; -1 with err_set() naming what does not match. */
 int rundir_open(struct rundir *r, const char *dir);
+
+/*
+ * Is the run one DB made, with the delta and manifest transform recorded?
+ * A run directory rewritten with fresh checksums, or brought from another
+ * database, is refused: -1 with err_set().  Otherwise returns whether
+ * `unitsync approve` released it (1) or not (0).
+ */
+int rundir_check_recorded(const struct rundir *r, sqlite3 *db);
+
+/*
+ * The newest run of DB, newer than R, that covers a property of R: into
+ * NEWER (run id) and PROPERTY; 1 when there is one, 0 when R is the newest
+ * for all its properties, -1 on error.
+ */
+int rundir_superseded_by(const struct rundir *r, sqlite3 *db, char *newer, size_t newer_size,
+			 char *property, size_t property_size);
 
 /* The guard verdict of PROPERTY_ID in the manifest: 1 held, 0 ok. */
 int rundir_property_held(const struct rundir *r, const char *property_id);

@@ -991,39 +991,6 @@ static void load_release(struct load *l)
 	sqlite3_finalize(l->jstate);
 }
 
-/*
- * Is the run one this state database made, with the delta and manifest it
- * recorded?  A run directory rewritten with fresh checksums, or brought from
- * elsewhere, is refused (-1 with err_set()).  Returns whether `unitsync
- * approve` released it.
- */
-static int run_known(struct load *l)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	if (db_prepare(l->db,
-		       "SELECT delta_sha256 = ?2 AND manifest_sha256 = ?3, approved_at IS NOT NULL "
-		       "FROM run WHERE run_id = ?1",
-		       &st) < 0)
-		return -1;
-	sqlite3_bind_text(st, 1, l->run.run_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, l->run.delta_sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, l->run.manifest_sha256, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		err_set("run '%s' is not in this state database: load it with the database that "
-			"transformed it",
-			l->run.run_id);
-	else if (!sqlite3_column_int(st, 0))
-		err_set("run '%s' does not match what transform recorded (its delta or manifest "
-			"changed after transform): refused",
-			l->run.run_id);
-	else
-		rc = sqlite3_column_int(st, 1);
-	sqlite3_finalize(st);
-	return rc;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1107,7 +1074,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* the run must be one this database made, unchanged since */
-	l.approved = run_known(&l);
+	l.approved = rundir_check_recorded(&l.run, l.db);
 	if (l.approved < 0) {
 		log_error("%s", err_msg());
 		rc = US_EXIT_DATAERR;
