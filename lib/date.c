@@ -245,8 +245,22 @@ int date_tz_valid(const char *tz)
 int date_today(const char *tz, char out[DATE_LEN + 1])
 {
 	char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+	const char *fake = getenv("UNITSYNC_NOW");
 	time_t now = time(NULL);
 	struct tm tm;
+
+	/* UNITSYNC_NOW=YYYY-MM-DDTHH:MM:SSZ stands in for the clock (tests, replays) */
+	if (fake && *fake) {
+		struct tm utc = { 0 };
+		const char *end = strptime(fake, "%Y-%m-%dT%H:%M:%SZ", &utc);
+
+		if (!end || *end) {
+			free(old);
+			err_set("UNITSYNC_NOW '%s' is not YYYY-MM-DDTHH:MM:SSZ", fake);
+			return -1;
+		}
+		now = timegm(&utc);
+	}
 
 	if (!date_tz_valid(tz)) {
 		free(old);

@@ -25,7 +25,11 @@ int date_valid(const char *s);
 /* OUT = DATE + DAYS (DAYS may be negative). DATE must be valid. */
 void date_add_days(const char *date, int days, char out[DATE_LEN + 1]);
 
-/* Today's date in the IANA time zone TZ; -1 with err_set() if unknown. */
+/*
+ * Today's date in the IANA time zone TZ; -1 with err_set() if unknown.
+ * The environment variable UNITSYNC_NOW (YYYY-MM-DDTHH:MM:SSZ, UTC) stands
+ * in for the clock, for tests and for replaying a night.
+ */
 int date_today(const char *tz, char out[DATE_LEN + 1]);
 
 /* Is TZ a time zone the system's tz database knows? */
