@@ -10,6 +10,7 @@
 #include "err.h"
 #include "exitcode.h"
 #include "log.h"
+#include "shard.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -20,7 +21,7 @@
 
 static const char usage[] =
 	"usage: unitsync config show\n"
-	"       unitsync config properties\n"
+	"       unitsync config properties [--shard K/N]\n"
 	"\n"
 	"Print the effective configuration: show for people, properties for scripts.\n"
 	"\n"
@@ -28,6 +29,7 @@ static const char usage[] =
 	"                           each [property \"ID\"] section\n"
 	"  properties               one line per source: property_id, format, profile, path,\n"
 	"                           tab-separated, paths absolute\n"
+	"  --shard K/N              properties: only those of shard K of N\n"
 	"  --config FILE            configuration file (default $UNITSYNC_CONFIG)\n"
 	"  --log-format text|json   log format on stderr\n";
 
@@ -122,7 +124,7 @@ static int field_ok(const char *s)
 }
 
 /* Tab-separated lines for `while IFS=<TAB> read -r id format profile path`. */
-static int config_properties(const struct config *c)
+static int config_properties(const struct config *c, const struct shard *shard)
 {
 	const struct config_property *p;
 
@@ -144,15 +146,20 @@ static int config_properties(const struct config *c)
 		}
 	}
 	for (p = c->properties; p; p = p->next)
-		for (size_t i = 0; i < p->n_sources; i++)
+		for (size_t i = 0; i < p->n_sources && shard_has(shard, p->id); i++)
 			printf("%s\t%s\t%s\t%s\n", p->id, p->format, p->profile, p->sources[i]);
 	return US_EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = {
+		{ "shard", required_argument, NULL, 'k' },
+		CLI_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
 	struct cli_common cli;
+	struct shard shard = { 0, 0 };
 	struct config c = { 0 };
 	char *path = NULL;
 	const char *verb;
@@ -160,8 +167,16 @@ int main(int argc, char **argv)
 
 	cli_common_init(&cli, "unitsync-config", usage);
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		int k = cli_common_option(&cli, opt, optarg);
+		int k;
 
+		if (opt == 'k') {
+			if (shard_parse(optarg, &shard) < 0) {
+				cli_usage_error(&cli, "--shard: %s", err_msg());
+				goto out;
+			}
+			continue;
+		}
+		k = cli_common_option(&cli, opt, optarg);
 		if (k == 1)
 			rc = US_EXIT_OK;
 		if (k != 0)
@@ -194,7 +209,7 @@ int main(int argc, char **argv)
 		config_show(&c);
 		rc = US_EXIT_OK;
 	} else {
-		rc = config_properties(&c);
+		rc = config_properties(&c, &shard);
 	}
 out:
 	config_release(&c);

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "rundir.h"
 #include "sha256.h"
+#include "shard.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -54,6 +55,7 @@ static const char usage[] =
 	"\n"
 	"  --dry-run                print the requests without sending them\n"
 	"  --property P             only the rows of property P\n"
+	"  --shard K/N              only the rows of shard K of N's properties\n"
 	"  --concurrency N          connections in parallel (default 8)\n"
 	"  --rate R                 at most R requests per second (default: unlimited)\n"
 	"  --max-attempts N         tries per request before giving up for this load (default 8)\n"
@@ -115,6 +117,7 @@ struct load {
 	int n_slots;
 	struct slot pending;       /* the person being read from the delta */
 	const char *only_property; /* --property or NULL */
+	struct shard shard;        /* --shard K/N; n == 0: every property */
 	int dry_run;
 	double rate;      /* requests per second; 0 = unlimited */
 	double bucket;    /* token bucket level */
@@ -404,7 +407,8 @@ static int advance(struct load *l, struct slot *s)
 		struct row *r = &s->rows[s->cur];
 		char state[16];
 
-		if (l->only_property && strcmp(l->only_property, r->d.property_id))
+		if ((l->only_property && strcmp(l->only_property, r->d.property_id)) ||
+		    !shard_has(&l->shard, r->d.property_id))
 			continue;
 		if (property_superseded(l, r->d.property_id)) {
 			/* a newer run of this property decided afresh: this one must not act */
@@ -858,7 +862,8 @@ static int on_row(const struct delta_row *d, void *vl)
 	if (l->dry_run) {
 		char key[65];
 
-		if (l->only_property && strcmp(l->only_property, d->property_id))
+		if ((l->only_property && strcmp(l->only_property, d->property_id)) ||
+		    !shard_has(&l->shard, d->property_id))
 			return 0;
 		row_key(l->run.delta_sha256, d->seq, l->run.run_id, key);
 		if (d->op == DELTA_USER_CREATE)
@@ -1000,6 +1005,7 @@ int main(int argc, char **argv)
 		{ "rate", required_argument, NULL, 'r' },
 		{ "max-attempts", required_argument, NULL, 'm' },
 		{ "budget", required_argument, NULL, 'b' },
+		{ "shard", required_argument, NULL, 'k' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1022,6 +1028,12 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			l.only_property = optarg;
+			break;
+		case 'k':
+			if (shard_parse(optarg, &l.shard) < 0) {
+				cli_usage_error(&cli, "--shard: %s", err_msg());
+				goto out;
+			}
 			break;
 		case 'c':
 		case 'm':

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--dry-run]
+# usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--shard K/N] [--dry-run]
 #
 # The nightly Unit Sync job: for every property in the configuration,
 # extract its export files, then one transform over tonight's snapshots,
@@ -28,17 +28,19 @@ config=${UNITSYNC_CONFIG:-}
 db=${UNITSYNC_DB:-unitsync.db}
 out=runs
 as_of=
+shard=()
 dry_run=()
 usage() {
 	echo "nightly.sh: $1" >&2
-	echo "usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--dry-run]" >&2
+	echo "usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--shard K/N] [--dry-run]" >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
 	case $1 in
-	--config | --db | --out | --as-of)
+	--config | --db | --out | --as-of | --shard)
 		[ $# -ge 2 ] || usage "option '$1' needs a value"
 		case $1 in
+		--shard) shard=(--shard "$2") ;;
 		--config) config=$2 ;;
 		--db) db=$2 ;;
 		--out) out=$2 ;;
@@ -77,8 +79,12 @@ fi
 us() { "$unitsync" --db "$db" --config "$config" "$@"; }
 
 [ -f "$db" ] || us init >/dev/null || exit 78
-sources=$(us config properties) || exit 78
+sources=$(us config properties "${shard[@]}") || exit 78
 if [ -z "$sources" ]; then
+	if [ ${#shard[@]} -gt 0 ]; then
+		echo "nightly.sh: no configured property falls in shard ${shard[1]}; nothing to do" >&2
+		exit 0
+	fi
 	echo "nightly.sh: the configuration names no [property \"ID\"] sections" >&2
 	exit 78
 fi
@@ -127,7 +133,7 @@ while IFS=$'\t' read -r prop format profile source; do
 	snap_of[$prop]="${snap_of[$prop]} $snap"
 done <<<"$sources"
 
-args=(--out "$out" --snapshots-only)
+args=(--out "$out" --snapshots-only "${shard[@]}")
 for p in "${props[@]}"; do
 	args+=(--property "$p")
 	# a property with a rejected file is judged on nothing rather than on half
@@ -140,7 +146,7 @@ run_dir=$(tail -n 1 "$tmp/transform.out")
 sed '$d' "$tmp/transform.out"
 
 rc=0
-us load "${dry_run[@]}" "$run_dir" || rc=$?
+us load "${dry_run[@]}" "${shard[@]}" "$run_dir" || rc=$?
 echo "run directory: $run_dir"
 if [ $rc -eq 4 ]; then
 	echo "held by the safety guard: review $run_dir/manifest.json and delta.csv, then" \

@@ -24,6 +24,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "sha256.h"
+#include "shard.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -37,7 +38,7 @@
 
 static const char usage[] =
 	"usage: unitsync transform [--as-of YYYY-MM-DD] [--property P]... [--snapshot ID]...\n"
-	"                          [--snapshots-only] [--out DIR]\n"
+	"                          [--snapshots-only] [--shard K/N] [--out DIR]\n"
 	"\n"
 	"Write a run directory (delta.csv, exceptions.csv, manifest.json, SHA256SUMS) and print its path.\n"
 	"\n"
@@ -47,6 +48,7 @@ static const char usage[] =
 	"                           files of one property are read together, the newest file\n"
 	"                           winning for a person found in more than one)\n"
 	"  --snapshots-only         a property no --snapshot covers is missing (no newest fallback)\n"
+	"  --shard K/N              only the properties of shard K of N (by a stable hash of the id)\n"
 	"  --out DIR                parent of the run directory (default ./runs)\n"
 	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n";
@@ -1076,6 +1078,7 @@ int main(int argc, char **argv)
 		{ "snapshot", required_argument, NULL, 's' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "snapshots-only", no_argument, NULL, 'S' },
+		{ "shard", required_argument, NULL, 'k' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1094,7 +1097,8 @@ int main(int argc, char **argv)
 	char abs_dir[PATH_MAX];
 	json_t *manifest = NULL, *jprops, *jinputs, *jheld, *totals_op, *totals_reason, *totals_exc;
 	long long size;
-	int held = 0, snapshots_only = 0, partial = 0;
+	int held = 0, snapshots_only = 0, partial = 0, cap_policies = 0;
+	struct shard shard = { 0, 0 };
 	char manifest_sha[65];
 
 	cli_common_init(&cli, "unitsync-transform", usage);
@@ -1137,6 +1141,12 @@ int main(int argc, char **argv)
 		case 'S':
 			snapshots_only = 1;
 			break;
+		case 'k':
+			if (shard_parse(optarg, &shard) < 0) {
+				cli_usage_error(&cli, "--shard: %s", err_msg());
+				goto out;
+			}
+			break;
 		default:
 			c = cli_common_option(&cli, opt, optarg);
 			if (c == 1)
@@ -1161,12 +1171,7 @@ int main(int argc, char **argv)
 			       : "SELECT property_id FROM property ORDER BY property_id",
 		       &st) < 0)
 		goto fail;
-	ps = calloc(MAX_LIST * 16, sizeof(*ps));
-	ts = calloc(MAX_LIST * 16, sizeof(*ts));
-	if (!ps || !ts) {
-		err_set("out of memory");
-		goto fail;
-	}
+
 	for (int i = 0; i < (n_props ? n_props : n_snaps ? n_snaps : 1); i++) {
 		sqlite3_reset(st);
 		if (n_props)
@@ -1186,14 +1191,30 @@ int main(int argc, char **argv)
 			const char *id = db_col_text(st, 0);
 			int dup = 0, lr;
 
-			for (int k = 0; k < n_policies; k++)
-				dup |= !strcmp(ps[k].property_id, id);
+			if (!shard_has(&shard, id))
+				continue;
+			for (int k = 0; k < n_policies && !dup; k++)
+				dup = !strcmp(ps[k].property_id, id);
 			if (dup)
 				continue;
-			if (n_policies == MAX_LIST * 16) {
-				err_set("more than %d properties in one run: use --property or shards",
-					MAX_LIST * 16);
-				goto fail;
+			if (n_policies == cap_policies) {
+				int cap = cap_policies ? cap_policies * 2 : 64;
+				struct policy *np = realloc(ps, (size_t)cap * sizeof(*np));
+				struct tally *nt =
+					np ? realloc(ts, (size_t)cap * sizeof(*nt)) : NULL;
+
+				if (np)
+					ps = np;
+				if (!np || !nt) {
+					err_set("out of memory");
+					goto fail;
+				}
+				ts = nt;
+				memset(ps + n_policies, 0,
+				       (size_t)(cap - n_policies) * sizeof(*ps));
+				memset(ts + n_policies, 0,
+				       (size_t)(cap - n_policies) * sizeof(*ts));
+				cap_policies = cap;
 			}
 			lr = policy_load(db, id, &ps[n_policies]);
 			if (lr < 0)
@@ -1211,7 +1232,13 @@ int main(int argc, char **argv)
 	sqlite3_finalize(st);
 	st = NULL;
 	if (n_policies == 0) {
-		log_error("no properties to transform (add one with 'unitsync property add')");
+		if (n_snaps)
+			log_error("the snapshots given cover no configured property%s (see 'unitsync "
+				  "snapshots list')",
+				  shard.n ? " of this shard" : "");
+		else
+			log_error("no properties to transform%s (add one with 'unitsync property add')",
+				  shard.n ? " in this shard" : "");
 		rc = US_EXIT_DATAERR;
 		goto out;
 	}
