@@ -25,7 +25,10 @@ test_skip_all() { echo "1..0 # SKIP $1"; exit 0; }
 test_expect_success() {
 
 	n=$((n + 1))
-	if (cd "$tmp" && eval "${TEST_TRACE:+set -x;} $2") >"$tmp/.log" 2>&1 4>&1; then
+	# the body is a function, so that "|| return 1" inside it works
+	if (cd "$tmp" && eval "test_body() {
+${TEST_TRACE:+set -x;} $2
+}" && test_body) >"$tmp/.log" 2>&1 4>&1; then
 		echo "ok $n - $1"
 	else
 		echo "not ok $n - $1"
