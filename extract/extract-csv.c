@@ -1,23 +1,60 @@
 /*
  * unitsync-extract-csv - stage CSV exports from a PMS.
  *
- * A profile says which header names (aliases) give which field of the
- * normalized person record (DESIGN.md §5); headers are matched by name,
- * case-insensitively with surrounding spaces trimmed, in any order, and
- * columns a profile does not name are never read into a record (so SSNs,
- * birth dates, charges and rent are dropped at parse time).  Profiles:
- *   generic   property_id,pms_unit_id,pms_person_id,household_id,role,
- *             status,first_name,last_name,email,phone,move_in,move_out
- *             and, when present, expected_move_out,lease_from,lease_to
+ * A profile is a table: which header names (aliases) give which field of
+ * the normalized person record (DESIGN.md §5), plus what else the export's
+ * layout holds (title rows, a two-row header, property headings, section
+ * banners, total rows).  Headers are matched by name, never by position:
+ * letter case, blanks and punctuation are ignored ("Move-in", "move in" and
+ * "MOVE_IN" are one name).  Columns a profile does not name are never read
+ * into a record, so SSNs, birth dates, charges and rent are dropped at
+ * parse time.  Profiles:
  *
- * Streaming: csvio_read() hands over one record at a time and only the
- * profile's fields of that record are copied, so memory does not grow with
- * the file.  Each file is one snapshot, committed whole or not at all.
+ *   generic                  property_id,pms_unit_id,pms_person_id,... (README)
+ *   appfolio-rent-roll       AppFolio "Rent Roll": Unit,Tenant[,Status,...];
+ *                            property heading rows, blank separators, group
+ *                            and grand total rows; no person ids
+ *   appfolio-tenant-tickler  AppFolio "Tenant Tickler": one row per event,
+ *                            with stable Tenant ID / Occupancy ID / Unit ID
+ *   yardi-rent-roll          Yardi Voyager "Rent Roll with Lease Charges":
+ *                            title rows, a two-row header, section banners
+ *                            that give the status, a row per charge code,
+ *                            totals and a "Summary Groups" tail
+ *   auto                     the profile whose header fits best (logged)
+ *
+ * Every record after the header is exactly one of: a person staged (with
+ * their unit), a vacant unit staged (no person), a row skipped (title,
+ * blank, heading, banner, charge line, total, tail, a tickler event repeating
+ * a tenant) or a row rejected with its line and reason.
+ *
+ * Identifiers a rent roll does not carry are derived, deterministically,
+ * from what it shows (the rules are also in the man page):
+ *   unit     the unit cell; under a property heading (or with a non-empty
+ *            PMS "Property" column) "HEADING / UNIT", as one file may hold
+ *            several properties whose unit numbers repeat; a row with no
+ *            unit cell (a single-family home) is the unit "HEADING".
+ *   person   "UNIT / name", the name folded to lower-case words ("Kyle S.
+ *            Bailey" -> "kyle s bailey"), so a change of case or spacing
+ *            keeps the id; any other correction of the name makes a new id
+ *            (the old one leaves, the new one arrives: transform reports both
+ *            and the safety guard catches a mass change).
+ *   names    a whole name splits at its comma ("Last, First"), else before
+ *            its last word; a rent-roll household "A & B Lee" stays one
+ *            person (splitting such names is a guess, and the row carries
+ *            no contact per person).
+ * A stable id in the file always wins over a derived one.
+ *
+ * Streaming: csvio_read_encoded() hands over one record at a time, already
+ * UTF-8, and only the profile's fields of that record are copied, so memory
+ * does not grow with the file.  Each file is one snapshot, committed whole
+ * or not at all; the snapshot is opened once the header says which profile
+ * the file is.
  */
 #include "cli.h"
 #include "csvio.h"
 #include "date.h"
 #include "db.h"
+#include "encoding.h"
 #include "err.h"
 #include "exitcode.h"
 #include "log.h"
@@ -26,6 +63,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,20 +72,22 @@
 #include <sys/stat.h>
 
 static const char usage[] =
-	"usage: unitsync extract-csv [--property P] [--profile NAME] [--max-reject-percent N] FILE...\n"
+	"usage: unitsync extract-csv [--property P] [--profile NAME] [--encoding NAME] [--max-reject-percent N] FILE...\n"
 	"\n"
 	"Stage CSV exports as snapshots, one per file.\n"
 	"\n"
 	"  --property P             the unitsync property the rows belong to; may be left out\n"
 	"                           when the file has a property_id column\n"
-	"  --profile NAME           the export's header names (default generic)\n"
+	"  --profile NAME           the export's layout (default generic), or auto\n"
+	"  --encoding NAME          the file's encoding (default auto: BOM, else UTF-8 with\n"
+	"                           Windows-1252 lines transcoded)\n"
 	"  --max-reject-percent N   reject the whole file past N% rejected rows (default 5)\n"
 	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n"
 	"\n"
-	"profiles: generic\n";
+	"profiles: generic, appfolio-rent-roll, appfolio-tenant-tickler, yardi-rent-roll, auto\n";
 
-/* Fields of the normalized person record a CSV column can give. */
+/* Fields a CSV column can give. */
 enum field {
 	F_PROPERTY,
 	F_PERSON,
@@ -64,6 +104,12 @@ enum field {
 	F_EXPECTED_OUT,
 	F_LEASE_FROM,
 	F_LEASE_TO,
+	F_NAME,         /* a whole name: "First Last" or "Last, First" */
+	F_UNIT_LABEL,   /* the unit as people write it ("101"), beside a stable F_UNIT */
+	F_UNIT_TYPE,    /* garage, parking, storage, ... mark a non-dwelling unit */
+	F_GROUP,        /* the PMS's own property (AppFolio "Property"): scopes the unit */
+	F_LAYOUT,       /* BD/BA: read only to tell heading rows from vacant units */
+	F_MOVE_OUT_ANY, /* a move-out date: actual for past residents, else expected */
 	N_FIELDS
 };
 
@@ -84,11 +130,28 @@ static const char *const field_names[N_FIELDS] = {
 	[F_EXPECTED_OUT] = "expected_move_out",
 	[F_LEASE_FROM] = "lease_from",
 	[F_LEASE_TO] = "lease_to",
+	[F_NAME] = "name",
+	[F_UNIT_LABEL] = "unit",
+	[F_UNIT_TYPE] = "unit_type",
+	[F_GROUP] = "pms_property",
+	[F_LAYOUT] = "layout",
+	[F_MOVE_OUT_ANY] = "move_out",
 };
 
 /* The date fields, in the order their errors are reported. */
-static const enum field date_fields[] = { F_MOVE_IN, F_MOVE_OUT, F_EXPECTED_OUT, F_LEASE_FROM,
-					  F_LEASE_TO };
+static const enum field date_fields[] = { F_MOVE_IN,    F_MOVE_OUT, F_EXPECTED_OUT,
+					  F_LEASE_FROM, F_LEASE_TO, F_MOVE_OUT_ANY };
+
+/* The identifier fields Excel can damage, and whether a unit code. */
+static const struct {
+	enum field field;
+	int unit; /* a unit code: also refused when it became a date */
+} id_fields[] = {
+	{ F_UNIT, 1 },
+	{ F_UNIT_LABEL, 1 },
+	{ F_PERSON, 0 },
+	{ F_HOUSEHOLD, 0 },
+};
 
 enum need {
 	OPTIONAL,
@@ -96,21 +159,49 @@ enum need {
 	REQUIRED_WITHOUT_PROPERTY, /* required unless --property is given */
 };
 
-#define MAX_ALIASES 8
+#define MAX_ALIASES 4
 
-/* One field of a profile: the header names that give it. */
+/* One field of a profile: the header names that give it, best first. */
 struct profile_column {
 	enum field field;
 	enum need need;
-	const char *aliases[MAX_ALIASES]; /* compared case-insensitively; NULL ends */
+	const char *aliases[MAX_ALIASES]; /* compared folded (fold()); NULL ends */
 };
 
-/* A PMS export layout: a table of field -> header aliases. */
+/* A row is a total when the cell of FIELD matches RE (POSIX ERE, any case). */
+struct pattern {
+	enum field field;
+	const char *re;
+};
+
+/* What a profile's layout holds besides its columns. */
+enum profile_flag {
+	P_HEADINGS = 1 << 0,      /* a row with only a unit cell is a property heading */
+	P_VACANT_ROWS = 1 << 1,   /* a unit row without a resident is a vacant unit */
+	P_DERIVE_PERSON = 1 << 2, /* rows without a person id get a derived one */
+	P_REPEATS_SKIP = 1 << 3,  /* a person listed again (another event) is skipped */
+	P_CONTINUATION = 1 << 4,  /* a row without unit or resident continues the one above */
+	P_NOTICE_FROM_MOVE_OUT = 1 << 5, /* current with a move-out date is on notice */
+};
+
+/* A PMS export layout. */
 struct profile {
 	const char *name;                     /* --profile NAME, and the snapshot's dialect */
 	const struct profile_column *columns; /* static table */
-	size_t n;
+	size_t n;                             /* entries in columns */
+	int header_rows;                      /* 1, or 2 when the header is split over two */
+	int preamble;                         /* title rows allowed before the header */
+	unsigned flags;                       /* enum profile_flag */
+	const char *default_status;           /* status of a resident row when the
+					       * export has no status column, or NULL */
+	const struct pattern *totals;         /* total rows; NULL-terminated by re */
+	const char *const *banners;           /* section banners giving the status of the
+					       * rows below (first cell); NULL-terminated */
+	const char *const *tail;              /* a first cell after which every row is a
+					       * summary to skip; NULL-terminated */
 };
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct profile_column generic_columns[] = {
 	{ F_PROPERTY, REQUIRED_WITHOUT_PROPERTY, { "property_id" } },
@@ -130,24 +221,222 @@ static const struct profile_column generic_columns[] = {
 	{ F_LEASE_TO, OPTIONAL, { "lease_to" } },
 };
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+/*
+ * AppFolio Rent Roll (Reports > Rent Roll, exported as CSV): one row per
+ * unit, grouped under a heading row per property ("Name - Address"),
+ * groups closed by "69 Units,,,,95.7% Occupied" and the file by "Total 609
+ * Units"; single-family homes have an empty Unit cell.  Statuses: Current,
+ * Notice, Evict, Vacant-Rented, Vacant-Unrented.
+ */
+static const struct profile_column appfolio_rent_roll_columns[] = {
+	{ F_UNIT_LABEL, REQUIRED, { "Unit" } },
+	{ F_NAME, REQUIRED, { "Tenant" } },
+	{ F_STATUS, OPTIONAL, { "Status" } },
+	{ F_UNIT_TYPE, OPTIONAL, { "Unit Type" } },
+	{ F_LAYOUT, OPTIONAL, { "BD/BA", "Bed/Bath" } },
+	{ F_GROUP, OPTIONAL, { "Property" } },
+	{ F_MOVE_IN, OPTIONAL, { "Move-in" } },
+	{ F_MOVE_OUT_ANY, OPTIONAL, { "Move-out" } },
+	{ F_LEASE_FROM, OPTIONAL, { "Lease From" } },
+	{ F_LEASE_TO, OPTIONAL, { "Lease To", "Lease Expires" } },
+	{ F_EMAIL, OPTIONAL, { "Email", "Emails" } },
+	{ F_PHONE, OPTIONAL, { "Phone Numbers", "Phone" } },
+};
+
+static const struct pattern appfolio_rent_roll_totals[] = {
+	{ F_UNIT_LABEL, "^(total )?[0-9]+ units?$" },
+	{ F_UNIT_LABEL, "^total$" },
+	{ F_STATUS, "^[0-9]+([.][0-9]+)?% occupied$" },
+	{ N_FIELDS, NULL },
+};
+
+/*
+ * AppFolio Tenant Tickler: one row per tenant event (move-in, notice,
+ * move-out, lease end) in a date range, so a tenant appears once per
+ * event; the tenant's columns are the same on each.
+ */
+static const struct profile_column appfolio_tickler_columns[] = {
+	{ F_PERSON, REQUIRED, { "Tenant ID" } },
+	{ F_UNIT, REQUIRED, { "Unit ID" } },
+	{ F_NAME, REQUIRED, { "Tenant" } },
+	{ F_STATUS, REQUIRED, { "Tenant Status" } },
+	{ F_HOUSEHOLD, OPTIONAL, { "Occupancy ID" } },
+	{ F_UNIT_LABEL, OPTIONAL, { "Unit" } },
+	{ F_GROUP, OPTIONAL, { "Property" } },
+	{ F_EMAIL, OPTIONAL, { "Tenant Email" } },
+	{ F_PHONE, OPTIONAL, { "Tenant Phone Number" } },
+	{ F_LEASE_FROM, OPTIONAL, { "Lease From" } },
+	{ F_LEASE_TO, OPTIONAL, { "Lease To" } },
+	{ F_MOVE_IN, OPTIONAL, { "Move In Date" } },
+	{ F_MOVE_OUT_ANY, OPTIONAL, { "Move Out Date" } },
+};
+
+/*
+ * Yardi Voyager "Rent Roll with Lease Charges" saved as CSV: title rows
+ * (report name, property, "As Of = MM/DD/YYYY", month), a header split
+ * over two rows ("Unit" over "Sq Ft", "Lease" over "Expiration"), the
+ * sections "Current/Notice/Vacant Residents" and "Future
+ * Residents/Applicants", one more row per charge code under each unit,
+ * "Total" rows and a "Summary Groups" tail.  Resident is the tenant code
+ * (t0000123); vacant units say VACANT.
+ */
+static const struct profile_column yardi_rent_roll_columns[] = {
+	{ F_UNIT, REQUIRED, { "Unit" } },
+	{ F_PERSON, REQUIRED, { "Resident" } },
+	{ F_NAME, REQUIRED, { "Name" } },
+	{ F_UNIT_TYPE, OPTIONAL, { "Unit Type" } },
+	{ F_MOVE_IN, OPTIONAL, { "Move In" } },
+	{ F_LEASE_TO, OPTIONAL, { "Lease Expiration" } },
+	{ F_MOVE_OUT_ANY, OPTIONAL, { "Move Out" } },
+};
+
+static const struct pattern yardi_rent_roll_totals[] = {
+	{ F_UNIT, "^(grand )?totals?( |:|$)" },
+	{ N_FIELDS, NULL },
+};
+
+static const char *const yardi_rent_roll_banners[] = {
+	"Current/Notice/Vacant Residents",
+	"Future Residents/Applicants",
+	NULL,
+};
+
+static const char *const yardi_rent_roll_tail[] = { "Summary Groups", NULL };
 
 static const struct profile profiles[] = {
-	{ "generic", generic_columns, COUNT(generic_columns) },
+	{ "generic", generic_columns, COUNT(generic_columns), 1, 0, 0, NULL, NULL, NULL, NULL },
+	{ "appfolio-rent-roll", appfolio_rent_roll_columns, COUNT(appfolio_rent_roll_columns), 1, 0,
+	  P_HEADINGS | P_VACANT_ROWS | P_DERIVE_PERSON, "Current", appfolio_rent_roll_totals, NULL,
+	  NULL },
+	{ "appfolio-tenant-tickler", appfolio_tickler_columns, COUNT(appfolio_tickler_columns), 1,
+	  0, P_DERIVE_PERSON | P_REPEATS_SKIP, NULL, NULL, NULL, NULL },
+	{ "yardi-rent-roll", yardi_rent_roll_columns, COUNT(yardi_rent_roll_columns), 2, 8,
+	  P_VACANT_ROWS | P_DERIVE_PERSON | P_CONTINUATION | P_NOTICE_FROM_MOVE_OUT, NULL,
+	  yardi_rent_roll_totals, yardi_rent_roll_banners, yardi_rent_roll_tail },
+};
+
+/* The profiles, listed for messages. */
+static const char profile_names[] =
+	"generic, appfolio-rent-roll, appfolio-tenant-tickler, yardi-rent-roll";
+
+/*
+ * Words (folded) that say a row holds no resident: unit statuses of
+ * AppFolio (Vacant-Unrented), RealPage and Entrata, and what Yardi writes
+ * in the Resident and Name cells of a unit nobody rents.  Vacant-Rented
+ * and Vacant-Leased are not here: they carry the future resident, if any.
+ */
+static const char *const vacancy_words[] = {
+	"vacant",
+	"vacantunrented",
+	"vacantunrentedready",
+	"vacantunrentednotready",
+	"vacantready",
+	"vacantnotready",
+	"vacantunleased",
+	"model",
+	"down",
+	"admin",
+	NULL,
+};
+
+/* Unit types (folded, as substrings) that are not homes: dwelling = 0. */
+static const char *const non_dwelling_words[] = {
+	"garage", "parking", "carport", "storage", "locker", NULL,
+};
+
+/* Excel damage to identifiers: the digits of a long number are lost. */
+static const char sci_notation_re[] = "^[0-9]+([.][0-9]+)?e[+-][0-9]+$";
+/* ... and a unit code such as 1-1 or JAN-1 became a date. */
+static const char *const date_damage_re[] = {
+	"^[0-9]{1,2}-(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)$",
+	"^(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)-[0-9]{1,4}$",
+	NULL,
+};
+
+/* Rejected rows logged one by one per file; the rest are counted. */
+#define MAX_REJECTS_LOGGED 20
+
+/* A header: one row, or two merged cell by cell. */
+struct header {
+	char **cells; /* trimmed cell texts, owned */
+	size_t n;     /* cells */
+	long line;    /* the line the header starts on */
+};
+
+/* Which column gives each field, for one profile and header. */
+struct binding {
+	long col[N_FIELDS];  /* column of each field, -1 when absent */
+	int alias[N_FIELDS]; /* index of the alias that matched */
+	int score;           /* fields bound */
 };
 
 struct extract {
-	struct stg stg;                /* the snapshot */
-	const struct profile *profile; /* borrowed, static */
+	struct stg stg;                /* the snapshot, once begun */
+	struct stg_source src;         /* what the file is; dialect set with the profile */
+	sqlite3 *db;                   /* borrowed */
+	const struct stat *st;         /* the file as opened, borrowed */
+	const struct profile *profile; /* chosen (static); NULL under auto until the header */
 	const char *property;          /* --property, NULL when the file names properties */
 	const char *path;              /* the file as named on the command line */
+	const char *encoding;          /* --encoding, "auto" by default */
+	char dialect[128];             /* "PROFILE+ENCODING" when one is forced */
 	size_t ncols;                  /* header fields; 0 until the header is read */
 	long col[N_FIELDS];            /* column of each field, -1 when absent */
-	char *col_name[N_FIELDS];      /* that column's header text, trimmed, owned */
+	char *col_name[N_FIELDS];      /* that column's header text, owned */
 	char *buf;                     /* the record's field values, owned, reused */
 	size_t cap;                    /* bytes allocated at buf */
+	char *work;                    /* split names and derived ids, owned, reused */
+	size_t work_cap;               /* bytes allocated at work */
+	char *heading;                 /* the property heading in force, owned, or NULL */
+	char *section;                 /* the section banner in force, owned, or NULL */
+	struct header prev;            /* the record before, while a two-row header may
+					* start there (owned) */
+	long before_header;            /* records read before the header */
+	long preamble;                 /* of those, title rows (skipped) */
+	int reused;                    /* the file was staged before: reading stopped */
+	int in_tail;                   /* past the summary tail marker */
+	long transcoded;               /* rows but the header holding transcoded lines */
+	int prev_transcoded;           /* e->prev was counted in transcoded */
+	char first_error[1024];        /* why no header was found (no_header_error()) */
+	char first_found[1024];        /* the cells of line 1, listed */
+	int closest;                   /* how near first_error's profile came to fit */
 	int db_failed;                 /* a staging call failed: the database's fault */
 };
+
+/* Compiled patterns, by the address of their source text (static strings). */
+static struct {
+	const char *src;
+	regex_t re;
+	int ok;
+} pattern_cache[16];
+static size_t n_patterns;
+
+/* Does S match the extended regular expression SRC, ignoring case? */
+static int pattern_match(const char *src, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n_patterns; i++)
+		if (pattern_cache[i].src == src)
+			break;
+	if (i == n_patterns) {
+		if (n_patterns == COUNT(pattern_cache))
+			return 0; /* the tables above are smaller: cannot happen */
+		pattern_cache[i].src = src;
+		pattern_cache[i].ok = regcomp(&pattern_cache[i].re, src,
+					      REG_EXTENDED | REG_ICASE | REG_NOSUB) == 0;
+		n_patterns++;
+	}
+	return pattern_cache[i].ok && regexec(&pattern_cache[i].re, s, 0, NULL, 0) == 0;
+}
+
+static void patterns_free(void)
+{
+	for (size_t i = 0; i < n_patterns; i++)
+		if (pattern_cache[i].ok)
+			regfree(&pattern_cache[i].re);
+	n_patterns = 0;
+}
 
 /* Where S (LEN bytes) starts and how long it is without surrounding spaces. */
 static const char *trim(const char *s, size_t len, size_t *out_len)
@@ -162,6 +451,39 @@ static const char *trim(const char *s, size_t len, size_t *out_len)
 	return s;
 }
 
+/*
+ * Fold the LEN bytes at S to a key: ASCII letters lower-cased, digits and
+ * non-ASCII bytes kept, everything else dropped ("Move-in" -> "movein").
+ */
+static void fold(const char *s, size_t len, char *key, size_t size)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && n + 1 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (isalnum(c) || c >= 0x80)
+			key[n++] = (char)tolower(c);
+	}
+	key[n] = '\0';
+}
+
+/* Is S, folded, one of the folded WORDS? */
+static int folded_in(const char *s, const char *const *words)
+{
+	char key[128], w[128];
+
+	fold(s, strlen(s), key, sizeof(key));
+	if (!*key)
+		return 0;
+	for (; *words; words++) {
+		fold(*words, strlen(*words), w, sizeof(w));
+		if (!strcmp(key, w))
+			return 1;
+	}
+	return 0;
+}
+
 static const struct profile *profile_find(const char *name)
 {
 	for (size_t i = 0; i < COUNT(profiles); i++)
@@ -170,18 +492,12 @@ static const struct profile *profile_find(const char *name)
 	return NULL;
 }
 
-/* The profile column whose alias is the header text NAME (LEN bytes), or NULL. */
-static const struct profile_column *profile_match(const struct profile *p, const char *name,
-						  size_t len)
+static int profile_reads(const struct profile *p, enum field f)
 {
 	for (size_t i = 0; i < p->n; i++)
-		for (int k = 0; k < MAX_ALIASES && p->columns[i].aliases[k]; k++) {
-			const char *a = p->columns[i].aliases[k];
-
-			if (strlen(a) == len && !strncasecmp(a, name, len))
-				return &p->columns[i];
-		}
-	return NULL;
+		if (p->columns[i].field == f)
+			return 1;
+	return 0;
 }
 
 /* Append to BUF (SIZE bytes, holding a string) what fits of the formatted text. */
@@ -200,73 +516,368 @@ static void append(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * Read the header: find each field's column, refuse a header that names a
- * field twice or lacks a required one.  Columns the profile does not name
- * are ignored, even when their names repeat (spreadsheets leave blank ones).
- */
-static int read_header(struct extract *e, const struct csvio_row *row)
+/* The header's cells, quoted and listed, into BUF. */
+static void list_cells(const struct header *h, char *buf, size_t size)
 {
-	char missing[512] = "", found[1024] = "";
+	buf[0] = '\0';
+	for (size_t i = 0; i < h->n; i++)
+		append(buf, size, "%s'%s'", i ? ", " : "", h->cells[i]);
+}
 
-	for (size_t i = 0; i < row->n; i++) {
-		const struct profile_column *c;
-		size_t len;
-		const char *name;
+/* How many cells of H are not empty. */
+static size_t filled_cells(const struct header *h)
+{
+	size_t n = 0;
 
-		if (strlen(row->fields[i]) != row->lens[i]) {
-			err_set("'%s' line %ld: header column %zu holds a NUL byte", e->path,
-				row->line, i + 1);
-			return -1;
-		}
-		name = trim(row->fields[i], row->lens[i], &len);
-		append(found, sizeof(found), "%s'%.*s'", i ? ", " : "", (int)len, name);
-		c = profile_match(e->profile, name, len);
-		if (!c)
+	for (size_t i = 0; i < h->n; i++)
+		n += h->cells[i][0] != '\0';
+	return n;
+}
+
+static void header_release(struct header *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		free(h->cells[i]);
+	free(h->cells);
+	h->cells = NULL;
+	h->n = 0;
+}
+
+/*
+ * Make H the trimmed cells of ROW, or, with TOP, of TOP's cells joined to
+ * ROW's below them ("Unit" over "Sq Ft" is "Unit Sq Ft").
+ */
+static int header_build(struct header *h, const struct header *top, const struct csvio_row *row)
+{
+	size_t n = row->n;
+
+	if (top && top->n > n)
+		n = top->n;
+	h->cells = calloc(n ? n : 1, sizeof(*h->cells));
+	if (!h->cells)
+		goto oom;
+	h->n = n;
+	h->line = top ? top->line : row->line;
+	for (size_t i = 0; i < n; i++) {
+		const char *a = top && i < top->n ? top->cells[i] : "";
+		const char *b = "";
+		size_t alen = strlen(a), blen = 0;
+
+		if (i < row->n)
+			b = trim(row->fields[i], row->lens[i], &blen);
+		h->cells[i] = malloc(alen + blen + 2);
+		if (!h->cells[i])
+			goto oom;
+		memcpy(h->cells[i], a, alen);
+		if (alen && blen)
+			h->cells[i][alen++] = ' ';
+		memcpy(h->cells[i] + alen, b, blen);
+		h->cells[i][alen + blen] = '\0';
+	}
+	return 0;
+oom:
+	err_set("out of memory");
+	return -1;
+}
+
+/*
+ * Bind profile P to header H.  Returns the number of fields found, or -1
+ * when a required column is missing, -2 when a column the profile reads
+ * appears twice; WHY (SIZE bytes) then says which.  A field two of whose
+ * aliases both appear takes the better (earlier) one.  Columns the profile
+ * does not name are ignored, even when their names repeat (spreadsheets
+ * leave blank ones).
+ */
+static int profile_bind(const struct profile *p, const struct header *h, int have_property,
+			struct binding *b, char *why, size_t size)
+{
+	char missing[512] = "";
+
+	memset(b, 0, sizeof(*b));
+	for (int f = 0; f < N_FIELDS; f++)
+		b->col[f] = -1;
+	for (size_t i = 0; i < h->n; i++) {
+		char key[128], alias[128];
+
+		fold(h->cells[i], strlen(h->cells[i]), key, sizeof(key));
+		if (!*key)
 			continue;
-		if (e->col[c->field] >= 0) {
-			err_set("'%s' line %ld: column '%.*s' appears twice in the header "
-				"(columns %ld and %zu both give %s)",
-				e->path, row->line, (int)len, name, e->col[c->field] + 1, i + 1,
-				field_names[c->field]);
-			return -1;
-		}
-		e->col[c->field] = (long)i;
-		e->col_name[c->field] = strndup(name, len);
-		if (!e->col_name[c->field]) {
-			err_set("out of memory");
-			return -1;
+		for (size_t c = 0; c < p->n; c++) {
+			const struct profile_column *pc = &p->columns[c];
+
+			for (int k = 0; k < MAX_ALIASES && pc->aliases[k]; k++) {
+				fold(pc->aliases[k], strlen(pc->aliases[k]), alias, sizeof(alias));
+				if (strcmp(key, alias))
+					continue;
+				if (b->col[pc->field] >= 0 && b->alias[pc->field] == k) {
+					snprintf(why, size,
+						 "column '%s' appears twice in the header (columns "
+						 "%ld and %zu both give %s)",
+						 h->cells[i], b->col[pc->field] + 1, i + 1,
+						 field_names[pc->field]);
+					return -2;
+				}
+				if (b->col[pc->field] < 0 || b->alias[pc->field] > k) {
+					b->score += b->col[pc->field] < 0;
+					b->col[pc->field] = (long)i;
+					b->alias[pc->field] = k;
+				}
+			}
 		}
 	}
-	for (size_t i = 0; i < e->profile->n; i++) {
-		const struct profile_column *c = &e->profile->columns[i];
+	for (size_t c = 0; c < p->n; c++) {
+		const struct profile_column *pc = &p->columns[c];
 
-		if (e->col[c->field] >= 0 || c->need == OPTIONAL ||
-		    (c->need == REQUIRED_WITHOUT_PROPERTY && e->property))
+		if (b->col[pc->field] >= 0 || pc->need == OPTIONAL ||
+		    (pc->need == REQUIRED_WITHOUT_PROPERTY && have_property))
 			continue;
-		append(missing, sizeof(missing), "%s'%s'", missing[0] ? ", " : "", c->aliases[0]);
-		for (int k = 1; k < MAX_ALIASES && c->aliases[k]; k++)
-			append(missing, sizeof(missing), " or '%s'", c->aliases[k]);
-		if (c->need == REQUIRED_WITHOUT_PROPERTY)
+		append(missing, sizeof(missing), "%s'%s'", missing[0] ? ", " : "", pc->aliases[0]);
+		for (int k = 1; k < MAX_ALIASES && pc->aliases[k]; k++)
+			append(missing, sizeof(missing), " or '%s'", pc->aliases[k]);
+		if (pc->need == REQUIRED_WITHOUT_PROPERTY)
 			append(missing, sizeof(missing), " (or give --property)");
 	}
 	if (missing[0]) {
-		err_set("'%s' line %ld: missing required column %s; the header has %s", e->path,
-			row->line, missing, found);
+		snprintf(why, size, "missing required column %s", missing);
 		return -1;
 	}
-	e->ncols = row->n;
-	return 0;
+	return b->score;
 }
 
-/* Record a rejected row; -1 only when the database fails. */
-static int reject(struct extract *e, const char *ref, const char *why)
+/*
+ * Record a rejected row, naming its PROPERTY and PERSON when the row says
+ * who it is (NULL or "": nobody); -1 only when the database fails.
+ */
+static int reject(struct extract *e, const char *ref, const char *why, const char *property,
+		  const char *person)
 {
-	if (stg_reject(&e->stg, ref, why) < 0) {
+	int rc = person && *person ? stg_reject_person(&e->stg, ref, why, property, person)
+				   : stg_reject(&e->stg, ref, why);
+
+	if (rc < 0) {
 		e->db_failed = 1;
 		return -1;
 	}
+	if (e->stg.rejected <= MAX_REJECTS_LOGGED)
+		log_warn("%s: row rejected: %s", ref, why);
 	return 0;
+}
+
+/* Is the file at PATH still the one open as ST (not replaced or rewritten)? */
+static int same_file(const char *path, const struct stat *st)
+{
+	struct stat now;
+
+	return stat(path, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino &&
+	       now.st_size == st->st_size && now.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+	       now.st_mtim.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/*
+ * The header is known: open the snapshot (its dialect is the profile) and
+ * count the title rows above the header as skipped.  Returns 0, or -1 to
+ * stop the read: an error (err_set()), or e->reused when the file was
+ * staged before.
+ */
+static int begin(struct extract *e)
+{
+	int b;
+
+	/* a forced encoding stages other text from the same bytes: it is part
+	 * of the dialect, so that the same file read otherwise is not reused */
+	if (strcasecmp(e->encoding, "auto")) {
+		size_t n;
+
+		snprintf(e->dialect, sizeof(e->dialect), "%s+%s", e->profile->name, e->encoding);
+		n = strlen(e->profile->name);
+		for (char *c = e->dialect + n; *c; c++)
+			*c = (char)toupper((unsigned char)*c);
+		e->src.dialect = e->dialect;
+	} else {
+		e->src.dialect = e->profile->name;
+	}
+	b = stg_begin(&e->stg, e->db, &e->src);
+	if (b < 0) {
+		e->db_failed = 1;
+		return -1;
+	}
+	if (b == 1) {
+		e->reused = 1;
+		return -1;
+	}
+	if (!same_file(e->path, e->st)) {
+		err_set("'%s' changed while it was being read", e->path);
+		return -1;
+	}
+	for (long i = 0; i < e->preamble; i++)
+		stg_skip(&e->stg);
+	return 0;
+}
+
+/* Log the report date a title row gives ("As Of = 03/15/2025"). */
+static void note_as_of(const struct extract *e, const struct csvio_row *row)
+{
+	for (size_t i = 0; i < row->n; i++) {
+		const char *s = row->fields[i];
+		char date[DATE_LEN + 1];
+
+		if (strncasecmp(s, "as of", 5))
+			continue;
+		s += 5;
+		while (*s == ' ' || *s == '=' || *s == ':')
+			s++;
+		if (date_parse(s, date) == 0 && date[0])
+			log_info("'%s' line %ld: the report is as of %s", e->path, row->line, date);
+	}
+}
+
+/* Does any field of ROW hold a NUL byte?  Its 1-based index, else 0. */
+static size_t nul_field(const struct csvio_row *row)
+{
+	for (size_t i = 0; i < row->n; i++)
+		if (strlen(row->fields[i]) != row->lens[i])
+			return i + 1;
+	return 0;
+}
+
+/*
+ * Why no header was found, as the file's error: for a profile whose header
+ * must be the first row, what that row lacks; under auto, that no profile
+ * fits, with the closest one's complaint; always the columns of line 1.
+ */
+static void no_header_error(const struct extract *e)
+{
+	if (e->profile && e->profile->preamble == 0)
+		err_set("'%s' line 1: %s; the header has %s", e->path, e->first_error,
+			e->first_found);
+	else if (e->profile)
+		err_set("'%s': no header row for the %s profile in the first %ld rows (%s); line "
+			"1 has %s",
+			e->path, e->profile->name, e->before_header, e->first_error,
+			e->first_found);
+	else if (e->closest > 1)
+		err_set("'%s' line 1: the header fits no profile (closest: %s); the header has %s",
+			e->path, e->first_error, e->first_found);
+	else
+		err_set("'%s' line 1: the header fits no profile (none of %s finds its columns); "
+			"the header has %s",
+			e->path, profile_names, e->first_found);
+}
+
+/*
+ * A record before the header: is the header this record (or the record
+ * before and this one, for a two-row header)?  Under auto every profile is
+ * tried and the one that finds the most of its columns wins.  A record
+ * that is no header while some profile still allows title rows above its
+ * header is kept as a title row; otherwise the file is rejected, naming
+ * the columns found.
+ */
+static int find_header(struct extract *e, const struct csvio_row *row)
+{
+	const struct profile *best = NULL;
+	const struct header *best_h = NULL;
+	struct header one = { 0 }, two = { 0 };
+	struct binding bind, best_bind = { 0 };
+	char why[1024];
+	int more = 0, rc = -1;
+	long k = ++e->before_header;
+	size_t nul = nul_field(row);
+
+	if (nul) {
+		err_set("'%s' line %ld: the header holds a NUL byte (in column %zu); a UTF-16 file "
+			"without a byte order mark? (give --encoding UTF-16LE or UTF-16BE)",
+			e->path, row->line, nul);
+		return -1;
+	}
+	if (row->undecodable) {
+		err_set("'%s' line %ld: the header is not valid %s (give --encoding)", e->path,
+			row->undecodable, row->encoding);
+		return -1;
+	}
+	if (header_build(&one, NULL, row) < 0 ||
+	    (e->prev.cells && header_build(&two, &e->prev, row) < 0))
+		goto out;
+	if (k == 1)
+		list_cells(&one, e->first_found, sizeof(e->first_found));
+	for (size_t i = 0; i < (e->profile ? 1 : COUNT(profiles)); i++) {
+		const struct profile *p = e->profile ? e->profile : &profiles[i];
+		const struct header *h = p->header_rows == 2 ? &two : &one;
+		long title_rows = k - p->header_rows;
+		int score;
+
+		if (title_rows + 1 <= p->preamble)
+			more = 1; /* its header may still start on a later row */
+		if (title_rows < 0 || title_rows > p->preamble || !h->cells)
+			continue;
+		/* a title row ("Month Year = 03/2025") is one cell: it is never
+		 * the top of a header, even when the header row below completes it */
+		if (p->header_rows == 2 && filled_cells(&e->prev) < 2)
+			continue;
+		score = profile_bind(p, h, e->property != NULL, &bind, why, sizeof(why));
+		if (score < 0) {
+			/* the complaint kept is a repeated column, else the one of
+			 * the profile that found the most of its columns */
+			int weight = score == -2 ? N_FIELDS + 2 : bind.score + 1;
+
+			if (weight > e->closest) {
+				snprintf(e->first_error, sizeof(e->first_error), "%s%s%s",
+					 e->profile ? "" : p->name, e->profile ? "" : ", ", why);
+				e->closest = weight;
+			}
+			continue;
+		}
+		if (!best || score > best_bind.score) {
+			best = p;
+			best_bind = bind;
+			best_h = h;
+		}
+	}
+	if (!best) {
+		if (more) {
+			header_release(&e->prev);
+			e->prev = one;
+			one.cells = NULL;
+			one.n = 0;
+			note_as_of(e, row);
+			/* a title row counts as transcoded like any other, unless it
+			 * turns out to be the top of a two-row header */
+			e->transcoded += row->transcoded;
+			e->prev_transcoded = row->transcoded;
+			rc = 0;
+		} else {
+			no_header_error(e);
+		}
+		goto out;
+	}
+	if (!e->profile)
+		log_info("'%s': profile auto chose %s (header line %ld, %d of its columns)",
+			 e->path, best->name, best_h->line, best_bind.score);
+	e->profile = best;
+	if (!e->property && !profile_reads(best, F_PROPERTY)) {
+		err_set("'%s': %s exports name no unitsync property: give --property", e->path,
+			best->name);
+		goto out;
+	}
+	e->preamble = k - best->header_rows;
+	if (best->header_rows == 2)
+		e->transcoded -= e->prev_transcoded;
+	e->ncols = best_h->n;
+	for (int f = 0; f < N_FIELDS; f++) {
+		e->col[f] = best_bind.col[f];
+		if (e->col[f] >= 0) {
+			e->col_name[f] = strdup(best_h->cells[e->col[f]]);
+			if (!e->col_name[f]) {
+				err_set("out of memory");
+				goto out;
+			}
+		}
+	}
+	header_release(&e->prev);
+	rc = begin(e);
+out:
+	header_release(&one);
+	header_release(&two);
+	return rc;
 }
 
 /*
@@ -306,74 +917,428 @@ static int copy_fields(struct extract *e, const struct csvio_row *row, const cha
 	return 0;
 }
 
-/* Stage one data record, or reject or skip it. */
+/* Replace *SLOT (owned) by a copy of S. */
+static int set_text(char **slot, const char *s)
+{
+	char *copy = strdup(s);
+
+	if (!copy) {
+		err_set("out of memory");
+		return -1;
+	}
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+/* Is the row a total ("69 Units", "Total 609 Units", "95.7% Occupied")? */
+static int is_total(const struct extract *e, const char *v[N_FIELDS])
+{
+	const struct pattern *t = e->profile->totals;
+
+	for (; t && t->re; t++)
+		if (e->col[t->field] >= 0 && v[t->field][0] && pattern_match(t->re, v[t->field]))
+			return 1;
+	return 0;
+}
+
+/* The unit cell as people write it: the label, else the unit id. */
+static const char *unit_cell(const struct extract *e, const char *v[N_FIELDS])
+{
+	return e->col[F_UNIT_LABEL] >= 0 ? v[F_UNIT_LABEL] : v[F_UNIT];
+}
+
+/* A property heading: a unit cell and nothing else the profile reads. */
+static int is_heading(const struct extract *e, const char *v[N_FIELDS])
+{
+	enum field lead = e->col[F_UNIT_LABEL] >= 0 ? F_UNIT_LABEL : F_UNIT;
+
+	if (!(e->profile->flags & P_HEADINGS) || !v[lead][0])
+		return 0;
+	for (int f = 0; f < N_FIELDS; f++)
+		if (f != (int)lead && v[f][0])
+			return 0;
+	return 1;
+}
+
+/* Room for at least NEED bytes at e->work. */
+static int work_reserve(struct extract *e, size_t need)
+{
+	if (need > e->work_cap) {
+		char *nw = realloc(e->work, need);
+
+		if (!nw) {
+			err_set("out of memory");
+			return -1;
+		}
+		e->work = nw;
+		e->work_cap = need;
+	}
+	return 0;
+}
+
+/*
+ * Split a whole NAME into FIRST and LAST inside OUT (at least
+ * strlen(NAME) + 2 bytes): "Last, First" at the comma, else the last word
+ * is the last name ("Kyle S. Bailey" -> "Kyle S." + "Bailey").  A household
+ * "A & B Lee" splits the same way ("A & B" + "Lee").
+ */
+static void split_name(const char *name, char *out, const char **first, const char **last)
+{
+	size_t len = strlen(name), n;
+	const char *comma = strchr(name, ','), *s;
+	char *a = out, *b;
+
+	if (comma) {
+		s = trim(name, (size_t)(comma - name), &n);
+		memcpy(a, s, n);
+		a[n] = '\0';
+		*last = a;
+		b = a + n + 1;
+		s = trim(comma + 1, len - (size_t)(comma - name) - 1, &n);
+		memcpy(b, s, n);
+		b[n] = '\0';
+		*first = b;
+		return;
+	}
+	n = len;
+	while (n && !isspace((unsigned char)name[n - 1]))
+		n--;
+	s = trim(name, n, &n);
+	memcpy(a, s, n);
+	a[n] = '\0';
+	*first = a;
+	b = a + n + 1;
+	s = trim(name + (s - name) + n, len - (size_t)(s - name) - n, &n);
+	memcpy(b, s, n);
+	b[n] = '\0';
+	*last = b;
+}
+
+/*
+ * Append NAME folded for an id to OUT: lower-case words of letters and
+ * digits (non-ASCII bytes kept), one space between ("Tenant017  Example"
+ * and "TENANT017 EXAMPLE" are "tenant017 example").
+ */
+static void fold_name(const char *name, char *out)
+{
+	size_t n = strlen(out);
+	int gap = 0, any = 0;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if (isalnum(*p) || *p >= 0x80) {
+			if (gap && any)
+				out[n++] = ' ';
+			out[n++] = (char)tolower(*p);
+			gap = 0;
+			any = 1;
+		} else {
+			gap = 1;
+		}
+	}
+	out[n] = '\0';
+}
+
+/* Is the unit type one of a garage, parking space, storage unit...? */
+static int non_dwelling(const char *type)
+{
+	char key[128];
+
+	fold(type, strlen(type), key, sizeof(key));
+	for (const char *const *w = non_dwelling_words; *w; w++)
+		if (strstr(key, *w))
+			return 1;
+	return 0;
+}
+
+/* Excel damage to identifier V of field F: a reason into WHY, else 0. */
+static int excel_damage(const struct extract *e, int unit, enum field f, const char *v, char *why,
+			size_t size)
+{
+	if (!v[0])
+		return 0;
+	if (pattern_match(sci_notation_re, v)) {
+		snprintf(why, size,
+			 "%s '%s' is in scientific notation: a spreadsheet rounded the identifier "
+			 "(export it as text)",
+			 e->col_name[f], v);
+		return 1;
+	}
+	for (int i = 0; unit && date_damage_re[i]; i++)
+		if (pattern_match(date_damage_re[i], v)) {
+			snprintf(why, size,
+				 "%s '%s' looks like a date a spreadsheet made of a unit code "
+				 "(export it as text)",
+				 e->col_name[f], v);
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * Rows of the layout, not of residents: totals (which also close the
+ * heading and section above them), section banners, property headings and
+ * charge lines.  1 when ROW is one (counted as skipped), 0 when it is
+ * data, -1 on failure.
+ */
+static int layout_row(struct extract *e, const struct csvio_row *row, const char *v[N_FIELDS])
+{
+	const struct profile *pr = e->profile;
+
+	if (is_total(e, v)) {
+		free(e->heading);
+		free(e->section);
+		e->heading = e->section = NULL;
+	} else if (pr->banners && folded_in(row->fields[0], pr->banners)) {
+		size_t len;
+		const char *s = trim(row->fields[0], row->lens[0], &len);
+		char *copy = strndup(s, len);
+
+		if (!copy) {
+			err_set("out of memory");
+			return -1;
+		}
+		free(e->section);
+		e->section = copy;
+	} else if (is_heading(e, v)) {
+		if (set_text(&e->heading, unit_cell(e, v)) < 0)
+			return -1;
+	} else if (!(pr->flags & P_CONTINUATION) || unit_cell(e, v)[0] || v[F_UNIT][0] ||
+		   v[F_PERSON][0] || v[F_NAME][0] || v[F_FIRST][0] || v[F_LAST][0]) {
+		return 0;
+	}
+	stg_skip(&e->stg);
+	return 1;
+}
+
+/* The identifiers of a data row, stable or derived (see the top of the file). */
+struct row_ids {
+	const char *unit;   /* pms_unit_id; "" when there is none */
+	const char *label;  /* the unit as people write it */
+	const char *first;  /* first name, split from a whole name if need be */
+	const char *last;   /* last name */
+	const char *person; /* pms_person_id; "" when there is none */
+	int derived_unit;   /* unit is made from the label, not a stable id */
+};
+
+/* Fill IDS for the row whose values are V, in e->work. */
+static int row_ids(struct extract *e, const char *v[N_FIELDS], struct row_ids *ids)
+{
+	const char *group = v[F_GROUP][0] ? v[F_GROUP] : e->heading ? e->heading : "";
+	size_t need;
+	char *w;
+
+	ids->label = unit_cell(e, v);
+	need = (strlen(group) + strlen(ids->label) + strlen(v[F_UNIT]) + strlen(v[F_NAME]) +
+		strlen(v[F_FIRST]) + strlen(v[F_LAST]) + 16) *
+	       3;
+	if (work_reserve(e, need) < 0)
+		return -1;
+	w = e->work;
+	ids->derived_unit = !(e->col[F_UNIT] >= 0 && v[F_UNIT][0]);
+	if (!ids->derived_unit) {
+		ids->unit = v[F_UNIT];
+	} else {
+		snprintf(w, need, "%s%s%s", group, group[0] && ids->label[0] ? " / " : "",
+			 ids->label);
+		ids->unit = w;
+		w += strlen(w) + 1;
+	}
+	if (!ids->label[0])
+		ids->label = group[0] ? group : ids->unit;
+
+	ids->first = v[F_FIRST];
+	ids->last = v[F_LAST];
+	if (e->col[F_NAME] >= 0 && !ids->first[0] && !ids->last[0]) {
+		split_name(v[F_NAME], w, &ids->first, &ids->last);
+		w = (char *)ids->last + strlen(ids->last) + 1;
+	}
+
+	ids->person = v[F_PERSON];
+	if (!ids->person[0] && (e->profile->flags & P_DERIVE_PERSON) && ids->unit[0] &&
+	    (v[F_NAME][0] || ids->first[0] || ids->last[0])) {
+		snprintf(w, need - (size_t)(w - e->work), "%s / ", ids->unit);
+		fold_name(v[F_NAME][0] ? v[F_NAME] : ids->first, w);
+		if (!v[F_NAME][0] && ids->first[0] && ids->last[0])
+			append(w, need - (size_t)(w - e->work), " ");
+		if (!v[F_NAME][0])
+			fold_name(ids->last, w);
+		ids->person = w;
+	}
+	return 0;
+}
+
+/* The name of the unit column, for messages. */
+static const char *unit_column(const struct extract *e)
+{
+	return e->col_name[F_UNIT_LABEL] ? e->col_name[F_UNIT_LABEL] : e->col_name[F_UNIT];
+}
+
+/*
+ * The status of a resident row: the row's own, else that of the section
+ * banner above it, else the profile's default; a single move-out date is
+ * the actual one for past residents and the expected one for the others.
+ */
+static const char *row_status(const struct extract *e, const char *v[N_FIELDS],
+			      char dates[N_FIELDS][DATE_LEN + 1], const char **raw)
+{
+	const char *status;
+
+	*raw = v[F_STATUS];
+	if (e->col[F_STATUS] < 0 && e->section)
+		*raw = e->section;
+	status = status_normalize(*raw);
+	if (e->col[F_STATUS] < 0 && !e->section && e->profile->default_status) {
+		status = status_normalize(e->profile->default_status);
+		*raw = "";
+	}
+	if (dates[F_MOVE_OUT_ANY][0]) {
+		if (!strcmp(status, "past") && !dates[F_MOVE_OUT][0])
+			memcpy(dates[F_MOVE_OUT], dates[F_MOVE_OUT_ANY], DATE_LEN + 1);
+		else if (strcmp(status, "past") && !dates[F_EXPECTED_OUT][0])
+			memcpy(dates[F_EXPECTED_OUT], dates[F_MOVE_OUT_ANY], DATE_LEN + 1);
+	}
+	if ((e->profile->flags & P_NOTICE_FROM_MOVE_OUT) && !strcmp(status, "current") &&
+	    dates[F_EXPECTED_OUT][0])
+		status = "notice";
+	return status;
+}
+
+/*
+ * Stage one data record, or reject or skip it.  A rejected row names its
+ * person when the row says who it is (so that transform holds them), and
+ * nobody when it cannot be trusted to (a broken row, a damaged id).
+ */
 static int stage_row(struct extract *e, const struct csvio_row *row)
 {
 	char dates[N_FIELDS][DATE_LEN + 1], why[768], ref[4200];
-	const char *v[N_FIELDS], *property, *role;
+	const char *v[N_FIELDS], *property, *role, *status_raw, *known;
+	const struct profile *pr = e->profile;
 	struct stg_person p = { 0 };
-	int blank = 1, rc;
+	struct row_ids ids;
+	int blank = 1, rc, vacant_status, vacant_word, no_resident;
+	size_t nul;
 
 	snprintf(ref, sizeof(ref), "%s:%ld", e->path, row->line);
+	if (row->transcoded)
+		e->transcoded++;
 	for (size_t i = 0; i < row->n && blank; i++) {
 		size_t len;
 
 		trim(row->fields[i], row->lens[i], &len);
 		blank = len == 0;
 	}
-	if (blank) {
+	/* a summary tail ends the data: it and every row after it are skipped */
+	if (!blank && pr->tail && row->n && folded_in(row->fields[0], pr->tail))
+		e->in_tail = 1;
+	if (blank || e->in_tail) {
 		stg_skip(&e->stg);
 		return 0;
 	}
 	if (row->n != e->ncols) {
 		snprintf(why, sizeof(why), "%zu fields where the header has %zu", row->n, e->ncols);
-		return reject(e, ref, why);
+		return reject(e, ref, why, NULL, NULL);
 	}
-	for (size_t i = 0; i < row->n; i++)
-		if (strlen(row->fields[i]) != row->lens[i]) {
-			snprintf(why, sizeof(why), "field %zu holds a NUL byte", i + 1);
-			return reject(e, ref, why);
-		}
+	nul = nul_field(row);
+	if (nul) {
+		snprintf(why, sizeof(why), "field %zu holds a NUL byte", nul);
+		return reject(e, ref, why, NULL, NULL);
+	}
+	if (row->undecodable) {
+		snprintf(why, sizeof(why), "line %ld is not valid %s", row->undecodable,
+			 row->encoding);
+		return reject(e, ref, why, NULL, NULL);
+	}
 	if (copy_fields(e, row, v) < 0)
 		return -1;
+	rc = layout_row(e, row, v);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 
 	property = v[F_PROPERTY][0] ? v[F_PROPERTY] : e->property;
 	if (!property)
-		return reject(e, ref, "empty property_id (and no --property given)");
+		return reject(e, ref, "empty property_id (and no --property given)", NULL, NULL);
 	if (e->property && strcmp(property, e->property)) {
 		snprintf(why, sizeof(why), "property_id '%s' is not --property '%s'", property,
 			 e->property);
-		return reject(e, ref, why);
+		return reject(e, ref, why, property, v[F_PERSON]);
 	}
-	if (!v[F_PERSON][0])
-		return reject(e, ref, "empty pms_person_id");
-	if (!v[F_UNIT][0])
-		return reject(e, ref, "empty pms_unit_id");
+	if (row_ids(e, v, &ids) < 0)
+		return -1;
+	/* the person an id-damaged row is: only a stable id that is intact */
+	known = v[F_PERSON];
+	for (size_t i = 0; i < COUNT(id_fields); i++) {
+		enum field f = id_fields[i].field;
+
+		if (!excel_damage(e, id_fields[i].unit, f, v[f], why, sizeof(why)))
+			continue;
+		return reject(e, ref, why, property, f == F_PERSON ? NULL : known);
+	}
+	known = ids.person;
+
+	/* a vacant unit: stage the unit, nobody in it */
+	vacant_status = e->col[F_STATUS] >= 0 && folded_in(v[F_STATUS], vacancy_words);
+	vacant_word = folded_in(v[F_PERSON], vacancy_words) || folded_in(v[F_NAME], vacancy_words);
+	no_resident = !v[F_PERSON][0] && !v[F_NAME][0] && !v[F_FIRST][0] && !v[F_LAST][0];
+	if ((pr->flags & P_VACANT_ROWS) && (vacant_status || vacant_word || no_resident)) {
+		if (vacant_status && !no_resident && !vacant_word) {
+			snprintf(why, sizeof(why),
+				 "status '%s' says the unit is vacant, but the row names a "
+				 "resident",
+				 v[F_STATUS]);
+			return reject(e, ref, why, property, known);
+		}
+		if (!ids.unit[0]) {
+			snprintf(why, sizeof(why), "empty %s and no property heading above the row",
+				 unit_column(e));
+			return reject(e, ref, why, property, NULL);
+		}
+		if (stg_unit(&e->stg, property, ids.unit, ids.label,
+			     !non_dwelling(v[F_UNIT_TYPE])) < 0) {
+			e->db_failed = 1;
+			return -1;
+		}
+		return 0;
+	}
+
+	if (!ids.person[0]) {
+		snprintf(why, sizeof(why), "empty %s",
+			 e->col_name[F_PERSON] ? e->col_name[F_PERSON] : field_names[F_PERSON]);
+		return reject(e, ref, why, property, NULL);
+	}
+	if (!ids.unit[0]) {
+		if (e->col[F_UNIT] >= 0 && e->col[F_UNIT_LABEL] < 0)
+			snprintf(why, sizeof(why), "empty %s", e->col_name[F_UNIT]);
+		else
+			snprintf(why, sizeof(why), "empty %s and no property heading above the row",
+				 unit_column(e));
+		return reject(e, ref, why, property, known);
+	}
 	role = role_normalize(v[F_ROLE]);
 	if (!role) {
 		snprintf(why, sizeof(why),
 			 "unknown role '%s' (expected primary, roommate, occupant, guarantor or minor)",
 			 v[F_ROLE]);
-		return reject(e, ref, why);
+		return reject(e, ref, why, property, known);
 	}
 	for (size_t i = 0; i < COUNT(date_fields); i++) {
 		enum field f = date_fields[i];
 
 		if (date_parse(v[f], dates[f]) < 0) {
 			snprintf(why, sizeof(why), "%s: %s", e->col_name[f], err_msg());
-			return reject(e, ref, why);
+			return reject(e, ref, why, property, known);
 		}
 	}
 
 	p.property_id = property;
-	p.pms_person_id = v[F_PERSON];
-	p.household_id = v[F_HOUSEHOLD][0] ? v[F_HOUSEHOLD] : v[F_PERSON];
-	p.pms_unit_id = v[F_UNIT];
+	p.pms_person_id = ids.person;
+	p.household_id = v[F_HOUSEHOLD][0] ? v[F_HOUSEHOLD] : ids.person;
+	p.pms_unit_id = ids.unit;
 	p.role = role;
-	p.status = status_normalize(v[F_STATUS]);
-	p.status_raw = v[F_STATUS];
-	p.first_name = v[F_FIRST];
-	p.last_name = v[F_LAST];
+	p.status = row_status(e, v, dates, &status_raw);
+	p.status_raw = status_raw;
+	p.first_name = ids.first;
+	p.last_name = ids.last;
 	p.email = v[F_EMAIL];
 	p.phone = v[F_PHONE];
 	p.move_in = dates[F_MOVE_IN];
@@ -383,46 +1348,48 @@ static int stage_row(struct extract *e, const struct csvio_row *row)
 	p.lease_to = dates[F_LEASE_TO];
 	p.source_ref = ref;
 	rc = stg_person(&e->stg, &p);
-	if (rc == 1) {
-		snprintf(why, sizeof(why), "person '%s' appears twice in the file", v[F_PERSON]);
-		return reject(e, ref, why);
+	if (rc == 1 && (pr->flags & P_REPEATS_SKIP)) {
+		/* the tickler lists a tenant once per event: the first row wins */
+		stg_skip(&e->stg);
+		return 0;
 	}
-	if (rc < 0 || stg_unit(&e->stg, property, v[F_UNIT], v[F_UNIT], 1) < 0) {
+	if (rc == 1) {
+		snprintf(why, sizeof(why), "person '%s' appears twice in the file", ids.person);
+		return reject(e, ref, why, property, ids.person);
+	}
+	if (rc < 0 ||
+	    stg_unit(&e->stg, property, ids.unit, ids.label, !non_dwelling(v[F_UNIT_TYPE])) < 0) {
 		e->db_failed = 1;
 		return -1;
 	}
 	return 0;
 }
 
-/* csvio_read() callback: the first record is the header. */
+/* csvio_read_encoded() callback: title rows and the header, then data. */
 static int on_row(const struct csvio_row *row, void *ctx)
 {
 	struct extract *e = ctx;
 
 	if (!e->ncols)
-		return read_header(e, row);
+		return find_header(e, row);
 	return stage_row(e, row);
-}
-
-/* Is the file at PATH still the one open as ST (not replaced or rewritten)? */
-static int same_file(const char *path, const struct stat *st)
-{
-	struct stat now;
-
-	return stat(path, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino &&
-	       now.st_size == st->st_size && now.st_mtim.tv_sec == st->st_mtim.tv_sec &&
-	       now.st_mtim.tv_nsec == st->st_mtim.tv_nsec;
 }
 
 /* Stage one file.  Returns an exit code. */
 static int extract_file(sqlite3 *db, const struct profile *profile, const char *property,
-			const char *path, double max_reject)
+			const char *encoding, const char *path, double max_reject)
 {
-	struct extract e = { .profile = profile, .property = property, .path = path };
-	struct stg_source src = {
-		.property_id = property, .kind = "csv", .dialect = profile->name, .path = path
-	};
 	struct stat st;
+	struct extract e = {
+		.db = db,
+		.st = &st,
+		.profile = profile,
+		.property = property,
+		.path = path,
+		.encoding = encoding,
+		.src = { .property_id = property, .kind = "csv", .path = path },
+	};
+	char from[64] = "";
 	FILE *fp;
 	int rc = US_EXIT_DATAERR, b;
 
@@ -440,28 +1407,23 @@ static int extract_file(sqlite3 *db, const struct profile *profile, const char *
 		err_set("'%s' is not a regular file", path);
 		goto out;
 	}
-	b = stg_begin(&e.stg, db, &src);
-	if (b < 0) {
-		rc = US_EXIT_CONFIG;
-		goto out;
-	}
-	if (b == 1) {
+	b = csvio_read_encoded(fp, path, encoding, on_row, &e, from, sizeof(from));
+	if (e.reused) {
 		printf("snapshot %lld reused: '%s' (%s) was staged before with sha256 %s\n",
-		       e.stg.snapshot_id, path, src.dialect, e.stg.sha256);
+		       e.stg.snapshot_id, path, e.src.dialect, e.stg.sha256);
 		rc = US_EXIT_OK;
 		goto out;
 	}
-	if (!same_file(path, &st)) {
-		err_set("'%s' changed while it was being read", path);
-		goto out;
-	}
-	if (csvio_read(fp, path, on_row, &e) < 0) {
+	if (b < 0) {
 		if (e.db_failed)
 			rc = US_EXIT_CONFIG;
 		goto out;
 	}
 	if (!e.ncols) {
-		err_set("'%s': empty file, no header line", path);
+		if (e.before_header)
+			no_header_error(&e);
+		else
+			err_set("'%s': empty file, no header line", path);
 		goto out;
 	}
 	if (!same_file(path, &st)) {
@@ -475,20 +1437,29 @@ static int extract_file(sqlite3 *db, const struct profile *profile, const char *
 			rc = US_EXIT_CONFIG;
 		goto out;
 	}
+	if (e.stg.rejected > MAX_REJECTS_LOGGED)
+		log_warn("'%s': %ld rejected rows in all (the first %d shown)", path,
+			 e.stg.rejected, MAX_REJECTS_LOGGED);
+	if (e.transcoded)
+		log_info("'%s': %ld rows transcoded from %s to UTF-8", path, e.transcoded, from);
 	printf("snapshot %lld: '%s' (%s, sha256 %s): %ld people staged, %ld units, %ld rows skipped, "
-	       "%ld rejected\n",
-	       e.stg.snapshot_id, path, src.dialect, e.stg.sha256, e.stg.staged, e.stg.units,
-	       e.stg.skipped, e.stg.rejected);
+	       "%ld rejected, %ld transcoded\n",
+	       e.stg.snapshot_id, path, e.src.dialect, e.stg.sha256, e.stg.staged, e.stg.units,
+	       e.stg.skipped, e.stg.rejected, e.transcoded);
 	rc = US_EXIT_OK;
 out:
 	if (rc != US_EXIT_OK)
 		log_error("%s; nothing staged from '%s'", err_msg(), path);
-	stg_release(&e.stg);
+	stg_release(&e.stg); /* safe when never begun: e.stg is zeroed */
 	if (fp)
 		fclose(fp);
 	for (int f = 0; f < N_FIELDS; f++)
 		free(e.col_name[f]);
+	header_release(&e.prev);
 	free(e.buf);
+	free(e.work);
+	free(e.heading);
+	free(e.section);
 	return rc;
 }
 
@@ -497,13 +1468,14 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "property", required_argument, NULL, 'p' },
 		{ "profile", required_argument, NULL, 'P' },
+		{ "encoding", required_argument, NULL, 'e' },
 		{ "max-reject-percent", required_argument, NULL, 'r' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common cli;
 	const struct profile *profile = &profiles[0];
-	const char *property = NULL;
+	const char *property = NULL, *encoding = "auto";
 	double max_reject = 5.0;
 	sqlite3 *db = NULL;
 	int rc = US_EXIT_USAGE, opt;
@@ -522,13 +1494,26 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'P':
+			if (!strcmp(optarg, "auto")) {
+				profile = NULL;
+				break;
+			}
 			profile = profile_find(optarg);
 			if (!profile) {
 				for (size_t i = 0; i < COUNT(profiles); i++)
-					append(known, sizeof(known), "%s%s", i ? ", " : "",
-					       profiles[i].name);
-				cli_usage_error(&cli, "unknown profile '%s' (known profiles: %s)",
+					append(known, sizeof(known), "%s, ", profiles[i].name);
+				cli_usage_error(&cli,
+						"unknown profile '%s' (known profiles: %sauto)",
 						optarg, known);
+				goto out;
+			}
+			break;
+		case 'e':
+			encoding = optarg;
+			if (!enc_known(encoding)) {
+				cli_usage_error(&cli,
+						"unknown encoding '%s' (auto, or a name iconv -l lists)",
+						optarg);
 				goto out;
 			}
 			break;
@@ -560,12 +1545,13 @@ int main(int argc, char **argv)
 	}
 	rc = US_EXIT_OK;
 	for (int i = optind; i < argc; i++) {
-		int r = extract_file(db, profile, property, argv[i], max_reject);
+		int r = extract_file(db, profile, property, encoding, argv[i], max_reject);
 
 		if (r != US_EXIT_OK && (rc == US_EXIT_OK || r == US_EXIT_CONFIG))
 			rc = r;
 	}
 out:
+	patterns_free();
 	db_close(db);
 	if (fclose(stdout) != 0 && rc == US_EXIT_OK)
 		rc = US_EXIT_CONFIG;

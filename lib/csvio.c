@@ -1,4 +1,5 @@
 #include "csvio.h"
+#include "encoding.h"
 #include "err.h"
 
 #include <csv.h>
@@ -14,6 +15,8 @@ struct reader {
 	void *ctx;            /* its context */
 	long line;            /* physical line being fed */
 	int failed;           /* callback asked to stop, or out of memory */
+	int line_transcoded;  /* the line being fed was transcoded */
+	long line_bad;        /* the line being fed could not be decoded: its number */
 };
 
 static void on_field(void *data, size_t len, void *vr)
@@ -72,38 +75,50 @@ static void on_record(int term, void *vr)
 	if (!r->failed && r->fn(&r->row, r->ctx) < 0)
 		r->failed = 1;
 	clear_row(r);
+	/* a record that starts later on this same line (after a lone CR)
+	 * shares the line's flags */
+	r->row.transcoded = r->line_transcoded;
+	r->row.undecodable = r->line_bad;
 }
 
-int csvio_read(FILE *fp, const char *name, csvio_row_fn fn, void *ctx)
+int csvio_read_encoded(FILE *fp, const char *name, const char *encoding, csvio_row_fn fn, void *ctx,
+		       char *from, size_t from_size)
 {
 	struct csv_parser p;
 	struct reader r = { .fn = fn, .ctx = ctx };
-	char *buf = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	int rc = -1;
+	struct enc_reader enc;
+	const char *data;
+	size_t len;
+	enum enc_how how;
+	int rc = -1, got;
 
+	if (enc_open(&enc, fp, name, encoding) < 0)
+		return -1;
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0) {
+		enc_release(&enc);
 		err_set("out of memory");
 		return -1;
 	}
-	while ((len = getline(&buf, &cap, fp)) > 0) {
-		const char *data = buf;
-
+	while ((got = enc_getline(&enc, &data, &len, &how)) > 0) {
 		r.line++;
-		if (r.line == 1 && len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) {
-			data += 3;
-			len -= 3;
-		}
-		if (p.pstate == CSV_ROW_NOT_BEGUN)
+		r.line_transcoded = how == ENC_TRANSCODED;
+		r.line_bad = how == ENC_UNDECODABLE ? r.line : 0;
+		r.row.encoding = enc_expected(&enc);
+		if (p.pstate == CSV_ROW_NOT_BEGUN) {
 			r.row.line = r.line;
+			r.row.transcoded = 0;
+			r.row.undecodable = 0;
+		}
+		r.row.transcoded |= r.line_transcoded;
+		if (!r.row.undecodable)
+			r.row.undecodable = r.line_bad;
 		if (p.entry_pos > CSVIO_MAX_FIELD) {
 			/* an unterminated quote would otherwise swallow the whole file */
 			err_set("'%s' line %ld: a field longer than %d bytes (an unterminated quote?)",
 				name, r.row.line, CSVIO_MAX_FIELD);
 			goto out;
 		}
-		if (csv_parse(&p, data, (size_t)len, on_field, on_record, &r) != (size_t)len) {
+		if (csv_parse(&p, data, len, on_field, on_record, &r) != len) {
 			err_set("'%s' line %ld: %s", name, r.line,
 				csv_error(&p) == CSV_EPARSE
 					? "malformed quoting (a quote inside an unquoted field, or text after a closing quote)"
@@ -113,10 +128,8 @@ int csvio_read(FILE *fp, const char *name, csvio_row_fn fn, void *ctx)
 		if (r.failed)
 			goto out;
 	}
-	if (ferror(fp)) {
-		err_set("cannot read '%s'", name);
+	if (got < 0)
 		goto out;
-	}
 	if (csv_fini(&p, on_field, on_record, &r) != 0) {
 		err_set("'%s' line %ld: unterminated quoted field (the file is truncated or malformed)",
 			name, r.row.line);
@@ -126,12 +139,19 @@ int csvio_read(FILE *fp, const char *name, csvio_row_fn fn, void *ctx)
 		goto out;
 	rc = 0;
 out:
+	if (from)
+		snprintf(from, from_size, "%s", enc_source(&enc));
 	clear_row(&r);
 	free(r.row.fields);
 	free(r.row.lens);
-	free(buf);
 	csv_free(&p);
+	enc_release(&enc);
 	return rc;
+}
+
+int csvio_read(FILE *fp, const char *name, csvio_row_fn fn, void *ctx)
+{
+	return csvio_read_encoded(fp, name, NULL, fn, ctx, NULL, 0);
 }
 
 void csvio_write_field(FILE *fp, const char *s, int first)

@@ -4,9 +4,16 @@
  * Reading goes through libcsv in strict mode, streamed one physical line at
  * a time, so memory stays flat whatever the file size; each record is
  * handed to a callback with the physical line it starts on (a quoted field
- * may span lines).  A UTF-8 byte order mark at the start is dropped.  An
- * unterminated quote at end of file, or a stray quote inside an unquoted
- * field, fails the whole read naming the line.
+ * may span lines; CRLF, LF and a mix end lines, and line breaks inside
+ * quotes are kept as written).  A UTF-8 byte order mark at the start is
+ * dropped.  An unterminated quote at end of file, or a stray quote inside
+ * an unquoted field, fails the whole read naming the line.
+ *
+ * csvio_read_encoded() first turns the bytes into UTF-8 lines through
+ * encoding.h ("auto": byte order marks, Windows-1252 lines; or a forced
+ * encoding) and tells the callback, per record, whether any of its lines
+ * was transcoded or could not be decoded; csvio_read() takes the bytes as
+ * they are (our own files: deltas, mappings, exceptions).
  *
  * Unquoted fields are trimmed of spaces and tabs (libcsv's default), as
  * spreadsheets pad them; quoted fields are kept exactly.
@@ -27,11 +34,16 @@
 /* One record.  Fields and the arrays are owned by the reader and valid only
  * during the callback. */
 struct csvio_row {
-	char **fields; /* NUL-terminated field texts */
-	size_t *lens;  /* byte length of each field (a field may hold a NUL) */
-	size_t n;      /* number of fields */
-	size_t cap;    /* allocated slots */
-	long line;     /* 1-based physical line the record starts on */
+	char **fields;        /* NUL-terminated field texts */
+	size_t *lens;         /* byte length of each field (a field may hold a NUL) */
+	size_t n;             /* number of fields */
+	size_t cap;           /* allocated slots */
+	long line;            /* 1-based physical line the record starts on */
+	int transcoded;       /* a line of the record was converted to UTF-8 */
+	long undecodable;     /* first line of the record that is not valid in
+			       * the source encoding (kept as read), 0: none */
+	const char *encoding; /* what that line failed to be ("UTF-8 or
+			       * Windows-1252", "ISO-8859-1", ...), static to the read */
 };
 
 /* Called once per record; return 0 to go on, -1 to stop the read (the
@@ -40,6 +52,16 @@ typedef int (*csvio_row_fn)(const struct csvio_row *row, void *ctx);
 
 /* Read all of FP; NAME is used in messages ("'NAME' line N: ..."). */
 int csvio_read(FILE *fp, const char *name, csvio_row_fn fn, void *ctx);
+
+/*
+ * Read all of FP decoded as ENCODING ("auto", an iconv name, or NULL for
+ * the bytes as they are; see encoding.h).  -1 with err_set() also for an
+ * encoding iconv does not know.  When FROM is not NULL it receives what
+ * transcoded lines were read as ("Windows-1252", "UTF-16LE", ...; FROM_SIZE
+ * bytes), for the caller's summary.
+ */
+int csvio_read_encoded(FILE *fp, const char *name, const char *encoding, csvio_row_fn fn, void *ctx,
+		       char *from, size_t from_size);
 
 /* Write one field, preceded by a comma unless FIRST. */
 void csvio_write_field(FILE *fp, const char *s, int first);

@@ -85,8 +85,7 @@ static const char *const migration_1[] = {
 	"  lease_from TEXT,"
 	"  lease_to TEXT,"
 	"  source_ref TEXT NOT NULL,"
-	"  PRIMARY KEY (snapshot_id, property_id, pms_person_id));",
-	"CREATE INDEX stg_person_by_person ON stg_person (property_id, pms_person_id, snapshot_id);",
+	"  PRIMARY KEY (snapshot_id, property_id, pms_person_id)) WITHOUT ROWID;",
 	"CREATE INDEX stg_person_by_household ON stg_person (snapshot_id, property_id, household_id, role);",
 	"CREATE TABLE stg_unit ("
 	"  snapshot_id INTEGER NOT NULL REFERENCES snapshot ON DELETE CASCADE,"
@@ -94,7 +93,7 @@ static const char *const migration_1[] = {
 	"  pms_unit_id TEXT NOT NULL,"
 	"  label TEXT,"
 	"  dwelling INTEGER NOT NULL DEFAULT 1,"
-	"  PRIMARY KEY (snapshot_id, property_id, pms_unit_id));",
+	"  PRIMARY KEY (snapshot_id, property_id, pms_unit_id)) WITHOUT ROWID;",
 	"CREATE TABLE stg_reject ("
 	"  snapshot_id INTEGER NOT NULL REFERENCES snapshot ON DELETE CASCADE,"
 	"  source_ref TEXT NOT NULL,"

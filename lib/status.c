@@ -56,6 +56,20 @@ static const struct word statuses[] = {
 	{ "waitinglist", "waitlist" },
 	/* AppFolio rent roll */
 	{ "vacantrented", "future" },
+	/* Yardi Voyager rent roll section banners (the status of the rows below) */
+	{ "currentnoticevacantresidents", "current" },
+	{ "futureresidentsapplicants", "future" },
+	{ "currentresidents", "current" },
+	{ "noticeresidents", "notice" },
+	{ "futureresidents", "future" },
+	{ "pastresidents", "past" },
+	{ "applicants", "applicant" },
+	/* Entrata / RealPage OneSite resident and unit words */
+	{ "pastresident", "past" },
+	{ "occupiedntv", "notice" },
+	{ "occupiedntvl", "notice" },
+	{ "ntvl", "notice" },
+	{ "vacantleased", "future" },
 };
 
 static const struct word roles[] = {

@@ -3,6 +3,7 @@
 #include "err.h"
 #include "sha256.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
@@ -109,8 +110,12 @@ int stg_person(struct stg *s, const struct stg_person *p)
 
 	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, s->snapshot_id);
+	/* the strings outlive the step: no copies (a fifth of staging's time) */
 	for (int i = 0; i < (int)(sizeof(v) / sizeof(v[0])); i++)
-		db_bind_text_or_null(st, i + 2, v[i]);
+		if (v[i] && *v[i])
+			sqlite3_bind_text(st, i + 2, v[i], -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, i + 2);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_CONSTRAINT)
 		return 1;
@@ -126,11 +131,23 @@ int stg_unit(struct stg *s, const char *property_id, const char *pms_unit_id, co
 	     int dwelling)
 {
 	sqlite3_stmt *st = s->ins_unit;
+	size_t np = strlen(property_id), nu = strlen(pms_unit_id);
 
+	/* residents come unit by unit: skip the repeat of the unit just staged */
+	if (s->last_unit && (size_t)s->last_unit_len == np + nu + 1 && !memcmp(s->last_unit, property_id, np) &&
+	    !memcmp(s->last_unit + np + 1, pms_unit_id, nu))
+		return 0;
+	free(s->last_unit);
+	s->last_unit = malloc(np + nu + 2);
+	if (s->last_unit) {
+		memcpy(s->last_unit, property_id, np + 1);
+		memcpy(s->last_unit + np + 1, pms_unit_id, nu + 1);
+		s->last_unit_len = np + nu + 1;
+	}
 	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, s->snapshot_id);
-	sqlite3_bind_text(st, 2, property_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, pms_unit_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, property_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, pms_unit_id, -1, SQLITE_STATIC);
 	db_bind_text_or_null(st, 4, label);
 	sqlite3_bind_int(st, 5, dwelling);
 	if (sqlite3_step(st) != SQLITE_DONE) {
@@ -236,6 +253,8 @@ out:
 
 void stg_release(struct stg *s)
 {
+	free(s->last_unit);
+	s->last_unit = NULL;
 	sqlite3_finalize(s->ins_person);
 	sqlite3_finalize(s->ins_unit);
 	sqlite3_finalize(s->ins_reject);

@@ -15,6 +15,7 @@
 #define UNITSYNC_STG_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 
 /* What a file is; strings borrowed for the life of the struct stg. */
 struct stg_source {
@@ -63,6 +64,8 @@ struct stg {
 	long skipped;          /* heading, separator and total rows */
 	long rejected;         /* rows that could not be staged */
 	int open;              /* a transaction is open */
+	char *last_unit;      /* "property\0unit" staged last, owned */
+	size_t last_unit_len; /* its length, inner NUL included */
 };
 
 /*

@@ -10,7 +10,7 @@ data=$top/tests/data/csv
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/t0200.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-echo "1..27"
+echo "1..28"
 
 if [ ! -x "$top/bin/unitsync" ] || [ ! -x "$top/bin/unitsync-extract-csv" ]; then
 	echo "Bail out! build first: make bin/unitsync bin/unitsync-init bin/unitsync-extract-csv"
@@ -53,7 +53,7 @@ test_expect_success 'init creates the state databases' '
 
 test_expect_success 'good file (shuffled columns, CRLF, quotes, extra columns) is staged' '
 	test_expect_code 0 us extract-csv --property oak good.csv >out 2>err &&
-	echo "snapshot 1: '\''good.csv'\'' (generic, sha256 $(sha good.csv)): 5 people staged, 4 units, 1 rows skipped, 0 rejected" >expect &&
+	echo "snapshot 1: '\''good.csv'\'' (generic, sha256 $(sha good.csv)): 5 people staged, 4 units, 1 rows skipped, 0 rejected, 0 transcoded" >expect &&
 	test_cmp expect out &&
 	test_cmp /dev/null err
 '
@@ -112,7 +112,7 @@ test_expect_success 'the same file again reuses its snapshot' '
 
 test_expect_success 'property_id column without --property: rows keep their own property' '
 	test_expect_code 0 us extract-csv properties.csv >out 2>err &&
-	grep -q "^snapshot 2: '\''properties.csv'\'' (generic, sha256 [0-9a-f]*): 3 people staged, 3 units, 0 rows skipped, 0 rejected$" out &&
+	grep -q "^snapshot 2: '\''properties.csv'\'' (generic, sha256 [0-9a-f]*): 3 people staged, 3 units, 0 rows skipped, 0 rejected, 0 transcoded$" out &&
 	cat >expect <<-\EOF &&
 	elm|A1|A1|1A|current|Current||||properties.csv:4
 	oak|A1|A1|1A|current|current|2024-01-01|2024-12-31||properties.csv:2
@@ -131,7 +131,7 @@ test_expect_success 'property_id column without --property: rows keep their own 
 
 test_expect_success '--property and a row naming another property: the row is rejected' '
 	test_expect_code 0 us extract-csv --property oak --max-reject-percent 50 properties.csv >out 2>err &&
-	grep -q ": 2 people staged, 2 units, 0 rows skipped, 1 rejected$" out &&
+	grep -q ": 2 people staged, 2 units, 0 rows skipped, 1 rejected, 0 transcoded$" out &&
 	echo "properties.csv:4|property_id '\''elm'\'' is not --property '\''oak'\''" >expect &&
 	q "select source_ref, reason from stg_reject where snapshot_id = 3" >actual &&
 	test_cmp expect actual &&
@@ -196,7 +196,7 @@ test_expect_success 'duplicate header name: exit 65 naming the column' '
 
 test_expect_success 'bad rows are rejected with line and reason, the rest staged' '
 	test_expect_code 0 us extract-csv rejects.csv >out 2>err &&
-	grep -q "^snapshot 4: '\''rejects.csv'\'' (generic, sha256 [0-9a-f]*): 161 people staged, 161 units, 1 rows skipped, 8 rejected$" out
+	grep -q "^snapshot 4: '\''rejects.csv'\'' (generic, sha256 [0-9a-f]*): 161 people staged, 161 units, 1 rows skipped, 8 rejected, 0 transcoded$" out
 '
 
 test_expect_success 'bad date: the reason names the column and the value' '
@@ -233,6 +233,22 @@ test_expect_success 'field counts, unknown role, empty id, repeated person, NUL 
 	test_cmp expect actual
 '
 
+test_expect_success 'a rejected row names its person when the row says who it is' '
+	cat >expect <<-\EOF &&
+	rejects.csv:2|oak|R1
+	rejects.csv:3|oak|R2
+	rejects.csv:4||
+	rejects.csv:5||
+	rejects.csv:6|oak|R5
+	rejects.csv:7||
+	rejects.csv:9|oak|D1
+	rejects.csv:10||
+	EOF
+	q "select source_ref, property_id, pms_person_id from stg_reject where snapshot_id = 4
+	   order by rowid" >actual &&
+	test_cmp expect actual
+'
+
 test_expect_success 'household_id defaults to the person id' '
 	echo "0" >expect &&
 	q "select count(*) from stg_person where snapshot_id = 4 and household_id <> pms_person_id" >actual &&
@@ -251,7 +267,7 @@ test_expect_success 'more than 5% rejected: the whole file is rejected, no snaps
 
 test_expect_success '--max-reject-percent raises the threshold' '
 	DB=bad.db test_expect_code 0 us extract-csv --property oak --max-reject-percent 50 too-many-rejects.csv >out 2>err &&
-	grep -q ": 1 people staged, 1 units, 0 rows skipped, 1 rejected$" out &&
+	grep -q ": 1 people staged, 1 units, 0 rows skipped, 1 rejected, 0 transcoded$" out &&
 	echo "too-many-rejects.csv:3|move_in: date '\''2024-02-30'\'' does not exist" >expect &&
 	DB=bad.db q "select source_ref, reason from stg_reject" >actual &&
 	test_cmp expect actual
@@ -271,7 +287,7 @@ test_expect_success 'header only: an empty snapshot of the property; empty file 
 	head -n 1 good.csv >header-only.csv &&
 	: >empty.csv &&
 	test_expect_code 0 us extract-csv --property pine header-only.csv >out 2>err &&
-	grep -q ": 0 people staged, 0 units, 0 rows skipped, 0 rejected$" out &&
+	grep -q ": 0 people staged, 0 units, 0 rows skipped, 0 rejected, 0 transcoded$" out &&
 	echo "pine|0" >expect &&
 	q "select property_id, people from snapshot_property where property_id = '\''pine'\''" >actual &&
 	test_cmp expect actual &&
@@ -292,7 +308,7 @@ test_expect_success 'unknown option: exit 2, usage on stderr' '
 
 test_expect_success 'unknown profile: exit 2 listing the known profiles' '
 	test_expect_code 2 us extract-csv --profile yardi-voyager good.csv >out 2>err &&
-	grep -q "unknown profile '\''yardi-voyager'\'' (known profiles: generic)" err &&
+	grep -q "unknown profile '\''yardi-voyager'\'' (known profiles: generic, appfolio-rent-roll, appfolio-tenant-tickler, yardi-rent-roll, auto)" err &&
 	test_expect_code 0 us extract-csv --profile generic --property oak good.csv >out 2>err &&
 	grep -q "^snapshot 1 reused" out
 '
@@ -307,6 +323,6 @@ test_expect_success 'no FILE, bad --max-reject-percent, empty --property: exit 2
 
 test_expect_success '--help prints the usage on stdout' '
 	test_expect_code 0 us extract-csv --help >out 2>err &&
-	grep -q "^usage: unitsync extract-csv \[--property P\] \[--profile NAME\] \[--max-reject-percent N\] FILE\.\.\.$" out &&
+	grep -q "^usage: unitsync extract-csv \[--property P\] \[--profile NAME\] \[--encoding NAME\] \[--max-reject-percent N\] FILE\.\.\.$" out &&
 	test_cmp /dev/null err
 '

@@ -1,6 +1,8 @@
 /*
  * test_csvio.c - lib/csvio.h: RFC 4180 reading (quoting, CRLF, line
- * numbers of records that span lines, BOM, errors) and writing.
+ * numbers of records that span lines, BOM, errors) and writing; and
+ * lib/encoding.h under it: UTF-8 validation, Windows-1252 and UTF-16
+ * decoding, forced encodings, per-record transcoded / undecodable flags.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "csvio.h"
+#include "encoding.h"
 #include "err.h"
 
 #define MAX_ROWS 16
@@ -25,19 +28,28 @@ struct rows {
 	char *f[MAX_ROWS][MAX_FIELDS];    /* field copies, owned */
 	size_t len[MAX_ROWS][MAX_FIELDS]; /* reported byte lengths */
 	long line[MAX_ROWS];              /* reported start lines */
+	int transcoded[MAX_ROWS];         /* reported transcoded flags */
+	long undecodable[MAX_ROWS];       /* reported undecodable lines */
 	size_t stop_at;                   /* 1-based record to fail on; 0: never */
+	size_t total;                     /* records seen, also past MAX_ROWS */
+	int count_only;                   /* only count records */
 };
 
 static int collect(const struct csvio_row *row, void *ctx)
 {
 	struct rows *r = ctx;
 
+	r->total++;
+	if (r->count_only)
+		return 0;
 	if (r->n == MAX_ROWS || row->n > MAX_FIELDS) {
 		err_set("test buffer too small");
 		return -1;
 	}
 	r->nf[r->n] = row->n;
 	r->line[r->n] = row->line;
+	r->transcoded[r->n] = row->transcoded;
+	r->undecodable[r->n] = row->undecodable;
 	for (size_t i = 0; i < row->n; i++) {
 		r->f[r->n][i] = malloc(row->lens[i] + 1);
 		assert_non_null(r->f[r->n][i]);
@@ -75,6 +87,18 @@ static int read_bytes(const char *text, size_t len, struct rows *r)
 static int read_text(const char *text, struct rows *r)
 {
 	return read_bytes(text, strlen(text), r);
+}
+
+/* Read the LEN bytes of TEXT decoded as ENCODING into R. */
+static int read_encoded(const char *text, size_t len, const char *encoding, struct rows *r)
+{
+	FILE *fp = fmemopen((void *)text, len, "r");
+	int rc;
+
+	assert_non_null(fp);
+	rc = csvio_read_encoded(fp, "t.csv", encoding, collect, r, NULL, 0);
+	fclose(fp);
+	return rc;
 }
 
 static void csvio_read_splits_records_into_fields(void **state)
@@ -232,6 +256,180 @@ static void csvio_read_stops_when_the_callback_fails(void **state)
 	rows_free(&r);
 }
 
+static void enc_utf8_valid_follows_rfc_3629(void **state)
+{
+	(void)state;
+	assert_true(enc_utf8_valid("plain ascii", 11));
+	assert_true(enc_utf8_valid("a\0b", 3));
+	assert_true(enc_utf8_valid("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x8F\xA0", 14));
+	assert_true(enc_utf8_valid("\xF4\x8F\xBF\xBF", 4));  /* U+10FFFF */
+	assert_false(enc_utf8_valid("\xC0\x80", 2));         /* overlong NUL */
+	assert_false(enc_utf8_valid("\xE0\x80\xAF", 3));     /* overlong '/' */
+	assert_false(enc_utf8_valid("\xED\xA0\x80", 3));     /* a surrogate */
+	assert_false(enc_utf8_valid("\xF4\x90\x80\x80", 4)); /* past U+10FFFF */
+	assert_false(enc_utf8_valid("caf\xC3", 4));          /* cut short */
+	assert_false(enc_utf8_valid("Jos\xE9 Pe\xF1"
+				    "a",
+				    9)); /* Windows-1252 */
+	assert_false(enc_utf8_valid("\x80", 1));
+}
+
+static void csvio_read_encoded_transcodes_windows_1252_lines(void **state)
+{
+	static const char text[] = "id,name\n1,Zo\xC3\xAB\n2,Jos\xE9\n3,\x93q\x94\n";
+	struct rows r = { 0 };
+
+	(void)state;
+	assert_int_equal(read_encoded(text, sizeof(text) - 1, "auto", &r), 0);
+	assert_int_equal(r.n, 4);
+	assert_string_equal(r.f[1][1], "Zo\xC3\xAB");
+	assert_int_equal(r.transcoded[1], 0);
+	assert_string_equal(r.f[2][1], "Jos\xC3\xA9");
+	assert_int_equal(r.transcoded[2], 1);
+	assert_string_equal(r.f[3][1], "\xE2\x80\x9Cq\xE2\x80\x9D");
+	assert_int_equal(r.transcoded[3], 1);
+	assert_int_equal(r.undecodable[3], 0);
+	rows_free(&r);
+}
+
+static void csvio_read_encoded_flags_a_line_of_no_encoding(void **state)
+{
+	/* 0x81 is undefined in Windows-1252: the record is flagged, the read
+	 * goes on, and the line number is that of the bad line */
+	static const char text[] = "id,name\n1,\"two\nB\x81n\"\n2,ok\n";
+	struct rows r = { 0 };
+
+	(void)state;
+	assert_int_equal(read_encoded(text, sizeof(text) - 1, "auto", &r), 0);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.line[1], 2);
+	assert_int_equal(r.undecodable[1], 3);
+	assert_int_equal(r.undecodable[2], 0);
+	assert_string_equal(r.f[2][1], "ok");
+	rows_free(&r);
+}
+
+static void csvio_read_encoded_forced_utf8_transcodes_nothing(void **state)
+{
+	static const char text[] = "id,name\n1,Jos\xE9\n";
+	struct rows r = { 0 };
+
+	(void)state;
+	assert_int_equal(read_encoded(text, sizeof(text) - 1, "UTF-8", &r), 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.transcoded[1], 0);
+	assert_int_equal(r.undecodable[1], 2);
+	assert_memory_equal(r.f[1][1], "Jos\xE9", 4);
+	rows_free(&r);
+}
+
+static void csvio_read_encoded_forced_latin1_converts_every_line(void **state)
+{
+	static const char text[] = "id,name\r\n1,Jos\xE9\r\n2,Ann\r\n";
+	struct rows r = { 0 };
+
+	(void)state;
+	assert_int_equal(read_encoded(text, sizeof(text) - 1, "ISO-8859-1", &r), 0);
+	assert_int_equal(r.n, 3);
+	assert_string_equal(r.f[1][1], "Jos\xC3\xA9");
+	assert_int_equal(r.transcoded[1], 1);
+	assert_int_equal(r.transcoded[2], 0); /* ASCII: nothing to convert */
+	rows_free(&r);
+}
+
+static void csvio_read_encoded_decodes_utf16_after_a_byte_order_mark(void **state)
+{
+	/* "id,name\r\n1,\"Zoë\r\nNg\"\r\n" in UTF-16LE, then in UTF-16BE */
+	static const char le[] =
+		"\xFF\xFEi\0d\0,\0n\0a\0m\0e\0\r\0\n\0001\0,\0\"\0Z\0o\0\xEB\0\r\0\n\0"
+		"N\0g\0\"\0\r\0\n\0";
+	static const char be[] =
+		"\xFE\xFF\0i\0d\0,\0n\0a\0m\0e\0\r\0\n\0001\0,\0\"\0Z\0o\0\xEB\0\r\0\n"
+		"\0N\0g\0\"\0\r\0\n";
+	const char *const texts[] = { le, be };
+	const size_t lens[] = { sizeof(le) - 1, sizeof(be) - 1 };
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		struct rows r = { 0 };
+
+		assert_int_equal(read_encoded(texts[i], lens[i], "auto", &r), 0);
+		assert_int_equal(r.n, 2);
+		assert_string_equal(r.f[0][0], "id");
+		assert_string_equal(r.f[1][1], "Zo\xC3\xAB\r\nNg");
+		assert_int_equal(r.transcoded[1], 1);
+		assert_int_equal(r.line[1], 2);
+		rows_free(&r);
+	}
+}
+
+static void csvio_read_encoded_decodes_utf16_across_read_chunks(void **state)
+{
+	/* surrogate pairs (4 bytes) after a 2-byte mark: the 64 KiB reads
+	 * split one of them, which must be carried to the next read */
+	size_t n = 40000, len = 10 + n * 4, at = 0;
+	char *text = malloc(len);
+	struct rows r = { 0 };
+
+	(void)state;
+	assert_non_null(text);
+	memcpy(text + at, "\xFF\xFEx\0\n\0", 6);
+	at += 6;
+	memcpy(text + at, "y\0,\0", 4);
+	at += 4;
+	for (size_t i = 0; i < n; i++, at += 4)
+		memcpy(text + at, "\x3C\xD8\xE0\xDF", 4); /* U+1F3E0 */
+	assert_int_equal(at, len);
+	assert_int_equal(read_encoded(text, len, "auto", &r), 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.nf[1], 2);
+	assert_int_equal(r.len[1][1], n * 4);
+	assert_memory_equal(r.f[1][1], "\xF0\x9F\x8F\xA0", 4);
+	assert_memory_equal(r.f[1][1] + (n - 1) * 4, "\xF0\x9F\x8F\xA0", 4);
+	rows_free(&r);
+	free(text);
+}
+
+static void csvio_read_encoded_fails_on_a_truncated_utf16_file(void **state)
+{
+	static const char text[] = "\xFF\xFEi\0d\0\n\0001\0\n\0x";
+	struct rows r = { 0 };
+
+	(void)state;
+	assert_int_equal(read_encoded(text, sizeof(text) - 1, "auto", &r), -1);
+	assert_non_null(strstr(err_msg(), "'t.csv' line 3: the file ends inside a character"));
+	rows_free(&r);
+}
+
+static void csvio_read_encoded_refuses_an_unknown_encoding(void **state)
+{
+	struct rows r = { 0 };
+
+	(void)state;
+	assert_int_equal(read_encoded("a\n", 2, "NO-SUCH-CHARSET", &r), -1);
+	assert_non_null(strstr(err_msg(), "unknown encoding 'NO-SUCH-CHARSET'"));
+	assert_false(enc_known("NO-SUCH-CHARSET"));
+	assert_true(enc_known("auto"));
+	assert_true(enc_known("windows-1252"));
+	assert_int_equal(r.n, 0);
+}
+
+static void csvio_read_refuses_a_line_longer_than_the_limit(void **state)
+{
+	size_t len = ENC_MAX_LINE + 10;
+	char *text = malloc(len);
+	struct rows r = { .count_only = 1 };
+
+	(void)state;
+	assert_non_null(text);
+	memset(text, 'a', len);
+	memcpy(text, "h\nb", 3);
+	assert_int_equal(read_bytes(text, len, &r), -1);
+	assert_non_null(strstr(err_msg(), "'t.csv' line 2: longer than"));
+	assert_int_equal(r.total, 1);
+	free(text);
+}
+
 /* Run the writer into a string (caller frees). */
 static char *write_rows(const char *const *fields, size_t n_per_row, size_t n_rows)
 {
@@ -333,6 +531,16 @@ int main(void)
 		cmocka_unit_test(csvio_read_rejects_an_unterminated_quote_naming_its_line),
 		cmocka_unit_test(csvio_read_rejects_a_stray_quote_naming_its_line),
 		cmocka_unit_test(csvio_read_stops_when_the_callback_fails),
+		cmocka_unit_test(enc_utf8_valid_follows_rfc_3629),
+		cmocka_unit_test(csvio_read_encoded_transcodes_windows_1252_lines),
+		cmocka_unit_test(csvio_read_encoded_flags_a_line_of_no_encoding),
+		cmocka_unit_test(csvio_read_encoded_forced_utf8_transcodes_nothing),
+		cmocka_unit_test(csvio_read_encoded_forced_latin1_converts_every_line),
+		cmocka_unit_test(csvio_read_encoded_decodes_utf16_after_a_byte_order_mark),
+		cmocka_unit_test(csvio_read_encoded_decodes_utf16_across_read_chunks),
+		cmocka_unit_test(csvio_read_encoded_fails_on_a_truncated_utf16_file),
+		cmocka_unit_test(csvio_read_encoded_refuses_an_unknown_encoding),
+		cmocka_unit_test(csvio_read_refuses_a_line_longer_than_the_limit),
 		cmocka_unit_test(csvio_write_row_quotes_only_when_needed),
 		cmocka_unit_test(csvio_write_field_puts_a_comma_before_all_but_the_first),
 		cmocka_unit_test(csvio_round_trip_gives_back_what_was_written),
