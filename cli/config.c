@@ -60,44 +60,12 @@ static char *absolute(const char *path)
 	return s;
 }
 
-/*
- * Is a client secret available: from the environment, or a readable,
- * non-empty client_secret_file?  The value read is wiped at once.
- */
-static int secret_available(const struct config *c)
-{
-	char line[1024];
-	FILE *fp;
-	size_t n;
-
-	if (c->client_secret && *c->client_secret)
-		return 1;
-	if (!c->client_secret_file)
-		return 0;
-	fp = fopen(c->client_secret_file, "r");
-	if (!fp) {
-		log_warn("cannot open client secret file '%s': %s", c->client_secret_file,
-			 strerror(errno));
-		return 0;
-	}
-	if (!fgets(line, sizeof(line), fp))
-		line[0] = '\0';
-	fclose(fp);
-	n = strlen(line);
-	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
-		n--;
-	memset(line, 0, sizeof(line));
-	if (!n)
-		log_warn("client secret file '%s' is empty", c->client_secret_file);
-	return n > 0;
-}
-
 static const char *or_unset(const char *s)
 {
 	return s && *s ? s : "unset";
 }
 
-static void config_show(const struct config *c)
+static void config_show(struct config *c)
 {
 	const struct config_property *p;
 
@@ -107,7 +75,10 @@ static void config_show(const struct config *c)
 	printf("client_id: %s\n", or_unset(c->client_id));
 	printf("audience: %s\n", or_unset(c->audience));
 	printf("client_secret_file: %s\n", or_unset(c->client_secret_file));
-	printf("client_secret: %s\n", secret_available(c) ? "set" : "unset");
+	if (config_read_secret(c) == 0)
+		printf("client_secret: set\n");
+	else
+		printf("client_secret: unset (%s)\n", err_msg());
 	for (p = c->properties; p; p = p->next) {
 		printf("\nproperty: %s\n", p->id);
 		printf("format: %s\n", p->format);

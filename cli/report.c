@@ -501,10 +501,17 @@ int main(int argc, char **argv)
 		json_t *pg = json_object_get(p, "guard"), *v;
 		const char *k;
 
-		out("property %s, as of %s, snapshot %lld: %lld USER_CREATE, %lld ASSIGN, %lld UNASSIGN",
+		json_t *sid = json_object_get(p, "snapshot_id");
+		char from[64];
+
+		if (json_is_integer(sid))
+			snprintf(from, sizeof(from), "snapshot %lld",
+				 (long long)json_integer_value(sid));
+		else
+			snprintf(from, sizeof(from), "no export");
+		out("property %s, as of %s, %s: %lld USER_CREATE, %lld ASSIGN, %lld UNASSIGN",
 		    json_string_value(json_object_get(p, "property_id")),
-		    json_string_value(json_object_get(p, "as_of")),
-		    (long long)json_integer_value(json_object_get(p, "snapshot_id")),
+		    json_string_value(json_object_get(p, "as_of")), from,
 		    (long long)json_integer_value(json_object_get(ops, "USER_CREATE")),
 		    (long long)json_integer_value(json_object_get(ops, "ASSIGN")),
 		    (long long)json_integer_value(json_object_get(ops, "UNASSIGN")));

@@ -12,13 +12,15 @@
 #include <string.h>
 
 static const char usage[] =
-	"usage: unitsync runs list [--property P] [--limit N]\n"
+	"usage: unitsync runs list [--property P] [--limit N] [--unfinished]\n"
 	"       unitsync runs show RUN_ID\n"
 	"\n"
 	"The run history: run id, as-of date, inputs, counts, guard verdict, approval, load outcome.\n"
 	"\n"
 	"  --property P             only runs that include property P\n"
 	"  --limit N                the newest N runs (default 50)\n"
+	"  --unfinished             only the directories of runs a load left unfinished and no\n"
+	"                           newer run has replaced, oldest first (for nightly.sh)\n"
 	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n";
 
@@ -41,6 +43,33 @@ static void load_outcome(sqlite3 *db, const char *run_id, char *out, size_t size
 	sqlite3_finalize(st);
 	if (!out[0])
 		snprintf(out, size, "not loaded");
+}
+
+/* Run directories with open journal rows that are still the newest for
+ * every property they cover: what nightly.sh finishes before a new night. */
+static int list_unfinished(sqlite3 *db, const char *property)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (db_prepare(db,
+		       "SELECT r.run_dir FROM run r WHERE EXISTS (SELECT 1 FROM journal j "
+		       "  WHERE j.run_id = r.run_id AND j.state IN ('pending', 'inflight')) "
+		       "AND NOT EXISTS (SELECT 1 FROM run_input mine JOIN run_input other "
+		       "  ON other.property_id = mine.property_id AND other.run_id > mine.run_id "
+		       "  WHERE mine.run_id = r.run_id) "
+		       "AND (?1 IS NULL OR EXISTS (SELECT 1 FROM run_input i WHERE i.run_id = r.run_id "
+		       "  AND i.property_id = ?1)) ORDER BY r.run_id",
+		       &st) < 0)
+		goto out;
+	if (property)
+		sqlite3_bind_text(st, 1, property, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		printf("%s\n", db_col_text(st, 0));
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
 }
 
 static int list(sqlite3 *db, const char *property, int limit)
@@ -142,12 +171,13 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "property", required_argument, NULL, 'p' },
 		{ "limit", required_argument, NULL, 'l' },
+		{ "unfinished", no_argument, NULL, 'u' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common cli;
 	const char *property = NULL, *verb;
-	int limit = 50, opt, rc = US_EXIT_USAGE, r;
+	int limit = 50, opt, rc = US_EXIT_USAGE, r, unfinished = 0;
 	sqlite3 *db = NULL;
 
 	cli_common_init(&cli, "unitsync-runs", usage);
@@ -156,6 +186,10 @@ int main(int argc, char **argv)
 
 		if (opt == 'p') {
 			property = optarg;
+			continue;
+		}
+		if (opt == 'u') {
+			unfinished = 1;
 			continue;
 		}
 		if (opt == 'l') {
@@ -189,7 +223,9 @@ int main(int argc, char **argv)
 	rc = US_EXIT_CONFIG;
 	if (db_open(cli.db_path, 0, &db) < 0)
 		goto fail;
-	r = !strcmp(verb, "list") ? list(db, property, limit) : show(db, argv[optind]);
+	r = strcmp(verb, "list") ? show(db, argv[optind])
+	    : unfinished         ? list_unfinished(db, property)
+				 : list(db, property, limit);
 	if (r < 0)
 		goto fail;
 	if (r == 1) {

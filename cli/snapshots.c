@@ -226,12 +226,28 @@ static int export(sqlite3 *db, long long id, const char *file)
 		err_set("'%s' exists; choose a new file", file);
 		return -1;
 	}
+	if (db_prepare(db, "SELECT 1 FROM snapshot WHERE snapshot_id = ?", &st) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return 1;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
 	if (db_prepare(db, "VACUUM INTO ?", &st) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, file, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		err_set("cannot write '%s': %s", file, sqlite3_errmsg(db));
-		goto out;
+	{
+		/* residents' contact details: private from the first byte */
+		mode_t old = umask(077);
+		int step = sqlite3_step(st);
+
+		umask(old);
+		if (step != SQLITE_DONE) {
+			err_set("cannot write '%s': %s", file, sqlite3_errmsg(db));
+			goto out;
+		}
 	}
 	sqlite3_finalize(st);
 	st = NULL;
@@ -360,6 +376,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		r = !strcmp(verb, "show") ? show(db, id) : export(db, id, argv[optind + 1]);
+		/* export answers 1 for an unknown snapshot too */
 		if (r == 1) {
 			log_error("no snapshot %lld (see 'unitsync snapshots list')", id);
 			rc = US_EXIT_DATAERR;

@@ -228,6 +228,51 @@ out:
 	return rc;
 }
 
+int config_read_secret(struct config *c)
+{
+	char line[1024];
+	struct stat st;
+	FILE *fp;
+	size_t n;
+
+	if (c->client_secret)
+		return 0;
+	if (!c->client_secret_file) {
+		err_set("no client secret: set [latch] client_secret_file or UNITSYNC_CLIENT_SECRET");
+		return -1;
+	}
+	fp = fopen(c->client_secret_file, "r");
+	if (!fp) {
+		err_set("cannot open client secret file '%s': %s", c->client_secret_file,
+			strerror(errno));
+		return -1;
+	}
+	/* as ssh does with private keys: a secret others can read is not one */
+	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 077)) {
+		err_set("client secret file '%s' is readable by others (mode %04o): chmod 600 it",
+			c->client_secret_file, (unsigned)(st.st_mode & 07777));
+		fclose(fp);
+		return -1;
+	}
+	if (!fgets(line, sizeof(line), fp))
+		line[0] = '\0';
+	fclose(fp);
+	n = strlen(line);
+	while (n && isspace((unsigned char)line[n - 1]))
+		line[--n] = '\0';
+	if (!n) {
+		err_set("client secret file '%s' is empty", c->client_secret_file);
+		return -1;
+	}
+	c->client_secret = strdup(line);
+	memset(line, 0, sizeof(line));
+	if (!c->client_secret) {
+		err_set("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 int config_require_latch(struct config *c)
 {
 	if (!c->base_url) {
@@ -242,44 +287,7 @@ int config_require_latch(struct config *c)
 		err_set("no client id: set [latch] client_id or UNITSYNC_CLIENT_ID");
 		return -1;
 	}
-	if (!c->client_secret && c->client_secret_file) {
-		char line[1024];
-		FILE *fp = fopen(c->client_secret_file, "r");
-		size_t n;
-
-		struct stat st;
-
-		if (!fp) {
-			err_set("cannot open client secret file '%s': %s", c->client_secret_file,
-				strerror(errno));
-			return -1;
-		}
-		/* as ssh does with private keys: a secret others can read is not one */
-		if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 077)) {
-			err_set("client secret file '%s' is readable by others (mode %04o): "
-				"chmod 600 it",
-				c->client_secret_file, (unsigned)(st.st_mode & 07777));
-			fclose(fp);
-			return -1;
-		}
-		if (!fgets(line, sizeof(line), fp))
-			line[0] = '\0';
-		fclose(fp);
-		n = strlen(line);
-		while (n && isspace((unsigned char)line[n - 1]))
-			line[--n] = '\0';
-		if (!n) {
-			err_set("client secret file '%s' is empty", c->client_secret_file);
-			return -1;
-		}
-		c->client_secret = strdup(line);
-		memset(line, 0, sizeof(line));
-	}
-	if (!c->client_secret) {
-		err_set("no client secret: set [latch] client_secret_file or UNITSYNC_CLIENT_SECRET");
-		return -1;
-	}
-	return 0;
+	return config_read_secret(c);
 }
 
 void config_release(struct config *c)

@@ -58,6 +58,13 @@ int config_load(struct config *c, const char *path);
  */
 int config_require_latch(struct config *c);
 
+/*
+ * Make c->client_secret available: from the environment, else read from
+ * client_secret_file (which must be private, mode 0600 or stricter).  -1
+ * with err_set() saying why not.  The secret is wiped by config_release().
+ */
+int config_read_secret(struct config *c);
+
 void config_release(struct config *c);
 
 #endif

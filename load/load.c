@@ -8,7 +8,8 @@
  * (the Latch user matched or created, the assignment made or removed).  A
  * load killed at any moment therefore resumes where it stopped: done rows
  * are skipped, inflight rows are sent again with the same Idempotency-Key
- * (hex SHA-256 of "DELTA_SHA256:SEQ"), so Latch applies each effect once.
+ * (hex SHA-256 of "DELTA_SHA256:SEQ:RUN_ID", see row_key()), so Latch
+ * applies each effect once.
  *
  * Concurrency: the delta is read as a stream of people (a person's rows
  * are consecutive: USER_CREATE, then ASSIGN, then UNASSIGN).  Up to
@@ -277,21 +278,39 @@ static int record_done(struct load *l, const struct row *r, long status, const c
 				   "latch_user_id = ?3, email = nullif(?4, ''), updated_at = ?5",
 				   d->property_id, d->pms_person_id, user, d->email, now, NULL);
 	case DELTA_ASSIGN:
-		return exec_params(l->db,
-				   "INSERT INTO assignment (property_id, pms_person_id, latch_unit_id, "
-				   "pms_unit_id, latch_user_id, run_id, seq, assigned_at, owner) "
-				   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-				   "ON CONFLICT DO UPDATE SET pms_unit_id = ?4, latch_user_id = ?5, "
-				   "run_id = ?6, seq = ?7, assigned_at = ?8, owner = ?9",
-				   d->property_id, d->pms_person_id, d->latch_unit_id,
-				   d->pms_unit_id, user, l->run.run_id, seq, now,
-				   manual ? "manual" : "unitsync", NULL);
+		if (exec_params(l->db,
+				"INSERT INTO assignment (property_id, pms_person_id, latch_unit_id, "
+				"pms_unit_id, latch_user_id, run_id, seq, assigned_at, owner) "
+				"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+				"ON CONFLICT DO UPDATE SET pms_unit_id = ?4, latch_user_id = ?5, "
+				"run_id = ?6, seq = ?7, assigned_at = ?8, owner = ?9",
+				d->property_id, d->pms_person_id, d->latch_unit_id, d->pms_unit_id,
+				user, l->run.run_id, seq, now, manual ? "manual" : "unitsync",
+				NULL) < 0)
+			return -1;
+		break;
 	case DELTA_UNASSIGN:
-		return exec_params(l->db,
-				   "DELETE FROM assignment WHERE property_id = ? AND pms_person_id = ? "
-				   "AND latch_unit_id = ?",
-				   d->property_id, d->pms_person_id, d->latch_unit_id, NULL);
+		if (exec_params(l->db,
+				"DELETE FROM assignment WHERE property_id = ? AND pms_person_id = ? "
+				"AND latch_unit_id = ?",
+				d->property_id, d->pms_person_id, d->latch_unit_id, NULL) < 0)
+			return -1;
+		break;
 	}
+	/*
+	 * Latch now has a known answer for this person and unit: what an
+	 * earlier load left unconfirmed there is settled (transform asserts
+	 * unconfirmed effects again until a load settles them like this).
+	 */
+	if (d->op != DELTA_USER_CREATE &&
+	    exec_params(l->db,
+			"UPDATE journal SET state = 'superseded', updated_at = ?5 "
+			"WHERE state = 'inflight' AND run_id <> ?1 AND EXISTS (SELECT 1 FROM "
+			"delta_history h WHERE h.run_id = journal.run_id AND h.seq = journal.seq "
+			"AND h.property_id = ?2 AND h.pms_person_id = ?3 AND h.latch_unit_id = ?4)",
+			l->run.run_id, d->property_id, d->pms_person_id, d->latch_unit_id, now,
+			NULL) < 0)
+		return -1;
 	return 0;
 }
 
@@ -600,11 +619,16 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 			wait = resp->retry_after > 300 ? 300 : (double)resp->retry_after;
 		if (s->attempt >= l->max_attempts || now_s() + wait > l->deadline ||
 		    stop_requested) {
-			log_warn("row %ld %s %s/%s: giving up for this load after %d attempts (%s%ld); "
-				 "a rerun resumes it",
-				 r->d.seq, delta_op_name(r->d.op), r->d.property_id,
-				 r->d.pms_person_id, s->attempt, status ? "HTTP " : resp->error,
-				 status);
+			if (status)
+				log_warn("row %ld %s %s/%s: giving up for this load after %d attempts "
+					 "(HTTP %ld); a rerun resumes it",
+					 r->d.seq, delta_op_name(r->d.op), r->d.property_id,
+					 r->d.pms_person_id, s->attempt, status);
+			else
+				log_warn("row %ld %s %s/%s: giving up for this load after %d attempts "
+					 "(%s); a rerun resumes it",
+					 r->d.seq, delta_op_name(r->d.op), r->d.property_id,
+					 r->d.pms_person_id, s->attempt, resp->error);
 			l->tempfail = 1;
 			s->cur = s->n; /* abandon the person; the row stays inflight */
 			return advance(l, s);

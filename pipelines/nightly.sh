@@ -18,8 +18,11 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
+# the source tree's bin/, or the installed PREFIX/bin beside PREFIX/share/unitsync
 if [ -x "$here/../bin/unitsync" ]; then
 	unitsync="$here/../bin/unitsync"
+elif [ -x "$here/../../../bin/unitsync" ]; then
+	unitsync="$here/../../../bin/unitsync"
 else
 	unitsync=${UNITSYNC:-unitsync}
 fi
@@ -106,16 +109,28 @@ if [ ${#dry_run[@]} -eq 0 ]; then
 			exit "$rc"
 			;;
 		esac
-	done < <(sqlite3 -readonly "$db" "SELECT DISTINCT r.run_dir FROM run r JOIN journal j
-		USING (run_id) WHERE j.state IN ('inflight', 'pending') ORDER BY r.run_id" 2>/dev/null)
+	done < <(us runs list --unfinished)
 fi
 
 declare -A rejected=() snap_of=()
 props=()
 rejected_any=0
 # each line: property_id TAB format TAB profile TAB source
+config_error=0
+declare -A unknown=()
 while IFS=$'\t' read -r prop format profile source; do
-	[ -n "${snap_of[$prop]+set}" ] || { props+=("$prop"); snap_of[$prop]=""; }
+	[ -n "${unknown[$prop]+set}" ] && continue
+	if [ -z "${snap_of[$prop]+set}" ]; then
+		if ! us property show "$prop" >/dev/null 2>&1; then
+			echo "nightly.sh: property '$prop' is configured but not in the state database" \
+				"(add it with 'unitsync property add'); skipped tonight" >&2
+			unknown[$prop]=1
+			config_error=1
+			continue
+		fi
+		props+=("$prop")
+		snap_of[$prop]=""
+	fi
 	if [ "$format" = xml ]; then
 		us extract-xml --property "$prop" -- "$source" >"$tmp/extract.out"
 	else
@@ -133,6 +148,10 @@ while IFS=$'\t' read -r prop format profile source; do
 	snap_of[$prop]="${snap_of[$prop]} $snap"
 done <<<"$sources"
 
+if [ ${#props[@]} -eq 0 ]; then
+	echo "nightly.sh: no configured property is in the state database" >&2
+	exit 78
+fi
 args=(--out "$out" --snapshots-only "${shard[@]}")
 for p in "${props[@]}"; do
 	args+=(--property "$p")
@@ -156,5 +175,6 @@ if [ $rc -eq 1 ]; then
 	echo "some operations failed: see $run_dir/load-report.csv" >&2
 fi
 if [ $rc -eq 75 ] || [ $rc -eq 78 ]; then exit $rc; fi
+if [ $config_error -eq 1 ]; then exit 78; fi
 if [ $rejected_any -eq 1 ]; then exit 65; fi
 exit $rc

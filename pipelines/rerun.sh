@@ -9,8 +9,11 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
+# the source tree's bin/, or the installed PREFIX/bin beside PREFIX/share/unitsync
 if [ -x "$here/../bin/unitsync" ]; then
 	unitsync="$here/../bin/unitsync"
+elif [ -x "$here/../../../bin/unitsync" ]; then
+	unitsync="$here/../../../bin/unitsync"
 else
 	unitsync=${UNITSYNC:-unitsync}
 fi

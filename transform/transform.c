@@ -152,13 +152,24 @@ static int policy_snapshot(sqlite3 *db, struct policy *p, const long long *snaps
 			   int strict)
 {
 	sqlite3_stmt *st = NULL;
-	long long oldest = 0;
-	int rc = -1;
+	int rc = -1, given = 0;
 
 	p->inputs = json_array();
 	p->prev_people = -1;
+	/* does any --snapshot cover the property?  If none does, its newest
+	 * export stands in, unless --snapshots-only */
+	if (db_prepare(db, "SELECT snapshot_id FROM snapshot_property WHERE property_id = ?", &st) <
+	    0)
+		goto out;
+	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
+	while (!given && sqlite3_step(st) == SQLITE_ROW)
+		for (int i = 0; i < n_snaps && !given; i++)
+			given = snaps[i] == sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
 	if (db_prepare(db,
-		       "SELECT sp.snapshot_id, sp.people, s.source_name, s.sha256, s.dialect "
+		       "SELECT sp.snapshot_id, sp.people, s.source_name, s.sha256, s.dialect, "
+		       "s.extract_order "
 		       "FROM snapshot_property sp JOIN snapshot s USING (snapshot_id) "
 		       "WHERE sp.property_id = ? AND s.status = 'staged' "
 		       /* the file extracted last is the newest, even when it was reused */
@@ -168,18 +179,14 @@ static int policy_snapshot(sqlite3 *db, struct policy *p, const long long *snaps
 	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		long long id = sqlite3_column_int64(st, 0);
-		int wanted = n_snaps == 0 && !strict && !p->snapshot_id;
+		int wanted = !given && !strict && !p->snapshot_id;
 
 		for (int i = 0; i < n_snaps && !wanted; i++)
 			wanted = snaps[i] == id;
-		if (!wanted) {
-			if (oldest && id < oldest && p->prev_people < 0)
-				p->prev_people = sqlite3_column_int(st, 1);
+		if (!wanted)
 			continue;
-		}
 		if (!p->snapshot_id)
 			p->snapshot_id = id;
-		oldest = id;
 		p->people += sqlite3_column_int(st, 1);
 		json_array_append_new(p->inputs,
 				      json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "snapshot_id",
@@ -187,15 +194,24 @@ static int policy_snapshot(sqlite3 *db, struct policy *p, const long long *snaps
 						"source_name", db_col_text(st, 2), "sha256",
 						db_col_text(st, 3), "dialect", db_col_text(st, 4),
 						"people", (json_int_t)sqlite3_column_int(st, 1)));
+		/* the order of extraction decides which file is newest, per person too */
+		json_object_set_new(json_array_get(p->inputs, json_array_size(p->inputs) - 1),
+				    "extract_order", json_integer(sqlite3_column_int64(st, 5)));
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	/* the shrink check compares with what the previous run of the property saw */
+	/*
+	 * The shrink check compares with what the last accepted run of the
+	 * property saw: a held run that nobody approved is no baseline, or a
+	 * bad export repeated the next night would pass.
+	 */
 	if (db_prepare(db,
 		       "SELECT sum(sp.people) FROM run_input ri JOIN snapshot_property sp "
 		       "ON sp.snapshot_id = ri.snapshot_id AND sp.property_id = ri.property_id "
-		       "WHERE ri.property_id = ?1 AND ri.run_id = (SELECT max(run_id) FROM run_input "
-		       "WHERE property_id = ?1 AND snapshot_id IS NOT NULL)",
+		       "WHERE ri.property_id = ?1 AND ri.run_id = (SELECT max(i.run_id) FROM run_input i "
+		       "  JOIN run r ON r.run_id = i.run_id WHERE i.property_id = ?1 "
+		       "  AND i.snapshot_id IS NOT NULL "
+		       "  AND (r.guard = 'ok' OR r.approved_at IS NOT NULL))",
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
@@ -346,7 +362,8 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		    /* a person in several of tonight's files: the newest file wins */
 		    "  AND NOT EXISTS (SELECT 1 FROM temp.snap n JOIN stg_person q "
 		    "    ON q.snapshot_id = n.snapshot_id AND q.property_id = ?1 "
-		    "    AND q.pms_person_id = p.pms_person_id WHERE n.snapshot_id > p.snapshot_id) "
+		    "    AND q.pms_person_id = p.pms_person_id "
+		    "    WHERE n.ord > (SELECT ord FROM temp.snap WHERE snapshot_id = p.snapshot_id)) "
 		    "ORDER BY p.pms_person_id",
 		    &st) < 0 ||
 	    db_prepare(r->db,
@@ -467,10 +484,6 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 			p->unnamed_rejects++;
 			continue;
 		}
-		snprintf(detail, sizeof(detail), "%s: %s; access left as it is",
-			 db_col_text(rej, 1), db_col_text(rej, 2));
-		if (add_exception(r, t, "rejected_rows", p->property_id, "", person, detail) < 0)
-			goto out;
 		sqlite3_reset(ins);
 		sqlite3_bind_text(ins, 1, p->property_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 2, person, -1, SQLITE_TRANSIENT);
@@ -484,6 +497,13 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 			err_set("database: %s", sqlite3_errmsg(r->db));
 			goto out;
 		}
+		/* a readable row of the person in another of tonight's files decides */
+		snprintf(detail, sizeof(detail), "%s: %s; %s", db_col_text(rej, 1),
+			 db_col_text(rej, 2),
+			 sqlite3_changes(r->db) ? "access left as it is"
+						: "the person's row in another file was used");
+		if (add_exception(r, t, "rejected_rows", p->property_id, "", person, detail) < 0)
+			goto out;
 	}
 	if (p->unnamed_rejects) {
 		char detail[256];
@@ -726,8 +746,8 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 				/* assigned in Latch by a person, not by unitsync: theirs to remove */
 				snprintf(detail, sizeof(detail),
 					 "Latch unit '%s' was assigned by someone else, not unitsync; "
-					 "left alone (%s)",
-					 cur[k].latch_unit, why);
+					 "left alone%s%s%s",
+					 cur[k].latch_unit, *why ? " (" : "", why, *why ? ")" : "");
 				if (add_exception(r, t, "manual_assignment", p->property_id,
 						  cur[k].pms_unit, person, detail) < 0) {
 					free(person);
@@ -806,12 +826,14 @@ static int fill_snap(sqlite3 *db, const struct policy *p)
 	int rc = -1;
 
 	if (db_exec(db, "DELETE FROM temp.snap") < 0 ||
-	    db_prepare(db, "INSERT OR IGNORE INTO temp.snap (snapshot_id) VALUES (?)", &st) < 0)
+	    db_prepare(db, "INSERT OR IGNORE INTO temp.snap (snapshot_id, ord) VALUES (?, ?)",
+		       &st) < 0)
 		goto out;
 	json_array_foreach(p->inputs, i, in)
 	{
 		sqlite3_reset(st);
 		sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(in, "snapshot_id")));
+		sqlite3_bind_int64(st, 2, json_integer_value(json_object_get(in, "extract_order")));
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			err_set("database: %s", sqlite3_errmsg(db));
 			goto out;
@@ -996,29 +1018,6 @@ static int record_run(sqlite3 *db, const char *run_id, const char *dir, const ch
 	sqlite3_bind_text(st, 8, manifest_sha, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto db_error;
-	sqlite3_finalize(st);
-	/*
-	 * This run took the effects earlier loads left inflight into account
-	 * (it asserts the wanted state again): those rows are settled now, and
-	 * the earlier runs of these properties must never be loaded again.
-	 */
-	if (db_prepare(db,
-		       "UPDATE journal SET state = 'superseded', updated_at = ?2 "
-		       "WHERE state IN ('inflight', 'pending') AND run_id <> ?1 "
-		       "AND EXISTS (SELECT 1 FROM delta_history h WHERE h.run_id = journal.run_id "
-		       "  AND h.seq = journal.seq AND h.property_id = ?3)",
-		       &st) < 0)
-		goto out;
-	for (int i = 0; i < n; i++) {
-		if (!ps[i].snapshot_id || ps[i].people == 0)
-			continue;
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, ps[i].property_id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto db_error;
-	}
 	sqlite3_finalize(st);
 	if (db_prepare(db,
 		       "INSERT INTO run_input (run_id, property_id, snapshot_id) VALUES (?,?,?)",
@@ -1286,7 +1285,7 @@ int main(int argc, char **argv)
 		    "hold INTEGER, why TEXT, email TEXT, email_key TEXT, phone TEXT, first_name TEXT, "
 		    "last_name TEXT, source_ref TEXT, snapshot_id INTEGER, "
 		    "PRIMARY KEY (property_id, pms_person_id));"
-		    "CREATE TEMP TABLE IF NOT EXISTS snap (snapshot_id INTEGER PRIMARY KEY);"
+		    "CREATE TEMP TABLE IF NOT EXISTS snap (snapshot_id INTEGER PRIMARY KEY, ord INTEGER);"
 		    "CREATE INDEX IF NOT EXISTS temp.want_email ON want (email_key);"
 		    "CREATE TEMP TABLE IF NOT EXISTS exc (property_id TEXT, pms_person_id TEXT, kind TEXT, "
 		    "pms_unit_id TEXT, detail TEXT);") < 0 ||

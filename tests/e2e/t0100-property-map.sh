@@ -358,7 +358,7 @@ profile = yardi-rent-roll
 source = /srv/pms/101.csv
 source = exports/101-extra.csv
 EOF
-echo 'hunter2-SECRET' >"$tmp/etc/secret"
+echo 'hunter2-SECRET' >"$tmp/etc/secret" && chmod 600 "$tmp/etc/secret"
 
 t 'config properties: one tab-separated line per source, paths absolute' '
 	printf "%s\t%s\t%s\t%s\n" \
@@ -394,7 +394,7 @@ t 'config show: environment overrides win, a missing secret is unset' '
 	mv "$tmp/etc/secret" "$tmp/etc/secret.off" &&
 	us --config "$tmp/etc/unitsync.ini" config show >"$tmp/show" 2>/dev/null;
 	rc=$?; mv "$tmp/etc/secret.off" "$tmp/etc/secret" &&
-	test $rc = 0 && grep -qx "client_secret: unset" "$tmp/show"
+	test $rc = 0 && grep -q "^client_secret: unset" "$tmp/show"
 '
 
 t 'config without a file exits 78' '
