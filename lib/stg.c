@@ -134,7 +134,8 @@ int stg_unit(struct stg *s, const char *property_id, const char *pms_unit_id, co
 	size_t np = strlen(property_id), nu = strlen(pms_unit_id);
 
 	/* residents come unit by unit: skip the repeat of the unit just staged */
-	if (s->last_unit && (size_t)s->last_unit_len == np + nu + 1 && !memcmp(s->last_unit, property_id, np) &&
+	if (s->last_unit && (size_t)s->last_unit_len == np + nu + 1 &&
+	    !memcmp(s->last_unit, property_id, np) &&
 	    !memcmp(s->last_unit + np + 1, pms_unit_id, nu))
 		return 0;
 	free(s->last_unit);
@@ -190,7 +191,8 @@ void stg_skip(struct stg *s)
 int stg_commit(struct stg *s, double max_reject_percent)
 {
 	sqlite3_stmt *st = NULL;
-	long data = s->staged + s->rejected;
+	/* a unit list's rows are units, a resident file's are people */
+	long data = (s->src->unit_list ? s->units : s->staged) + s->rejected;
 	int rc = -1;
 
 	if (data > 0 && 100.0 * (double)s->rejected / (double)data > max_reject_percent) {

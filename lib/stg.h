@@ -23,7 +23,9 @@ struct stg_source {
 	const char *kind;        /* "csv" or "xml" */
 	const char *dialect;     /* CSV profile or XML dialect name */
 	const char *path;        /* the file as named on the command line */
-	int unit_list;           /* a unit inventory with no residents: it stages
+	int unit_list;           /* read at stg_commit(), so an extractor may set it
+				  * once it knows; a unit inventory with no
+				  * residents: it stages
 				  * units only and says nothing about who lives
 				  * where, so transform never takes it as the
 				  * property's residents */
@@ -64,8 +66,8 @@ struct stg {
 	long skipped;          /* heading, separator and total rows */
 	long rejected;         /* rows that could not be staged */
 	int open;              /* a transaction is open */
-	char *last_unit;      /* "property\0unit" staged last, owned */
-	size_t last_unit_len; /* its length, inner NUL included */
+	char *last_unit;       /* "property\0unit" staged last, owned */
+	size_t last_unit_len;  /* its length, inner NUL included */
 };
 
 /*

@@ -3,9 +3,11 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <sys/stat.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 /* Every external resource is refused: no XXE, no network, no local files. */
 static xmlParserInputPtr refuse_entity(const char *url, const char *id, xmlParserCtxtPtr ctxt)
@@ -24,7 +26,7 @@ static void on_error(void *arg, xmlErrorPtr e)
 	if (x->error[0] || !e)
 		return;
 	x->error_code = e->code;
-	snprintf(x->error, sizeof(x->error), "'%s' line %d: %s", x->path, e->line,
+	snprintf(x->error, sizeof(x->error), "%s line %d: %s", x->origin, e->line,
 		 e->message ? e->message : "malformed XML");
 	n = strlen(x->error);
 	while (n && (x->error[n - 1] == '\n' || x->error[n - 1] == ' '))
@@ -32,77 +34,346 @@ static void on_error(void *arg, xmlErrorPtr e)
 }
 
 /*
- * Refuse a document type declaration before libxml2 sees it: its entity
- * declarations are the door to billion-laughs and XXE, and PMS exports
- * have none.  Scans the prolog (BOM, white space, <?...?>, <!--...-->) of
- * the first 64 KiB; -1 with err_set() naming the line.
+ * The bytes of a document's prolog, read one code unit at a time from a
+ * FILE or from memory.  HEAD holds the bytes read to tell the encoding
+ * family and not yet consumed.
  */
-static int refuse_doctype(const char *path)
+struct prolog {
+	FILE *fp;               /* borrowed, or NULL */
+	const unsigned char *p; /* memory document, borrowed */
+	size_t n, i;            /* its size and the next byte */
+	unsigned char head[4];  /* first bytes, replayed before the rest */
+	int head_n, head_i;     /* how many, and the next */
+	int width;              /* bytes per code unit: 1 or 2 */
+	int big_endian;         /* for width 2 */
+	int check_encoding;     /* the XML declaration's encoding must be one whose
+				 * markup bytes are ASCII (a file, not a document
+				 * already decoded to UTF-8) */
+};
+
+/* The next byte of the document itself, past HEAD. */
+static int prolog_raw(struct prolog *s)
 {
-	char buf[65536];
-	FILE *fp = fopen(path, "rb");
-	size_t n, i = 0;
-	int line = 1, rc = 0;
+	if (s->fp)
+		return getc(s->fp);
+	return s->i < s->n ? s->p[s->i++] : EOF;
+}
 
-	if (!fp)
-		return 0; /* the reader reports it */
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	if (n >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3))
-		i = 3;
-	while (i < n) {
-		const char *end = NULL;
+static int prolog_byte(struct prolog *s)
+{
+	if (s->head_i < s->head_n)
+		return s->head[s->head_i++];
+	return prolog_raw(s);
+}
 
-		if (buf[i] == '\n')
-			line++;
-		if (isspace((unsigned char)buf[i])) {
-			i++;
-			continue;
-		}
-		if (!strncmp(buf + i, "<?", 2))
-			end = strstr(buf + i, "?>");
-		else if (!strncmp(buf + i, "<!--", 4))
-			end = strstr(buf + i, "-->");
-		else if (!strncmp(buf + i, "<!DOCTYPE", 9)) {
-			err_set("'%s' line %d: a document type declaration is not accepted "
-				"(entities and external DTDs are refused)",
-				path, line);
-			rc = -1;
-		}
-		if (!end)
-			break;
-		for (const char *p = buf + i; p < end; p++)
-			line += *p == '\n';
-		i = (size_t)(end - buf) + (buf[i + 1] == '?' ? 2 : 3);
+/* The next code unit, or EOF. */
+static int prolog_unit(struct prolog *s)
+{
+	int a = prolog_byte(s), b;
+
+	if (a == EOF || s->width == 1)
+		return a;
+	b = prolog_byte(s);
+	if (b == EOF)
+		return EOF;
+	return s->big_endian ? (a << 8 | b) : (b << 8 | a);
+}
+
+static int is_xml_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Tell the encoding family from the first bytes and skip a BOM. */
+static int prolog_start(struct xmlx *x, struct prolog *s)
+{
+	const unsigned char *h = s->head;
+	int c;
+
+	while (s->head_n < 4 && (c = prolog_raw(s)) != EOF)
+		s->head[s->head_n++] = (unsigned char)c;
+	s->head_i = 0;
+	s->width = 1;
+	if (s->head_n >= 3 && !memcmp(h, "\xEF\xBB\xBF", 3)) {
+		s->head_i = 3;
+	} else if (s->head_n == 4 &&
+		   (!memcmp(h, "\x00\x00\xFE\xFF", 4) || !memcmp(h, "\xFF\xFE\x00\x00", 4) ||
+		    !memcmp(h, "\x00\x00\x00<", 4) || !memcmp(h, "<\x00\x00\x00", 4))) {
+		err_set("%s: a UTF-32 (UCS-4) document is not accepted", x->origin);
+		return -1;
+	} else if (s->head_n == 4 && !memcmp(h, "\x4C\x6F\xA7\x94", 4)) {
+		err_set("%s: an EBCDIC document is not accepted", x->origin);
+		return -1;
+	} else if (s->head_n >= 2 && (!memcmp(h, "\xFF\xFE", 2) || !memcmp(h, "\xFE\xFF", 2))) {
+		s->width = 2;
+		s->big_endian = h[0] == 0xFE;
+		s->head_i = 2;
+	} else if (s->head_n == 4 && (!memcmp(h, "<\x00?\x00", 4) || !memcmp(h, "\x00<\x00?", 4))) {
+		s->width = 2;
+		s->big_endian = h[0] == 0;
 	}
-	return rc;
+	return 0;
+}
+
+/*
+ * Encodings in which "<", "!", "?", "-" and ">" are the ASCII bytes (or
+ * UTF-16 code units) the prolog scan looks for, folded to lower-case letters
+ * and digits; a name ending in '*' is a prefix.  Others, such as UTF-7
+ * ("+ADw-" for "<") or ISO-2022-JP, could hide a document type declaration
+ * from the scan.
+ */
+static const char *const scannable_encodings[] = {
+	"utf8",     "utf16",       "utf16le", "utf16be",  "ucs2", "usascii",    "ascii", "latin*",
+	"iso8859*", "windows125*", "cp125*",  "shiftjis", "sjis", "windows31j", "cp932", "eucjp",
+	"euckr",    "gb2312",      "gbk",     "gb18030",  "big5", "koi8r",      "koi8u",
+};
+
+/* Fold NAME into KEY: lower-case letters and digits only. */
+static void fold_name(const char *name, char *key, size_t size)
+{
+	size_t n = 0;
+
+	for (; *name && n + 1 < size; name++)
+		if (isalnum((unsigned char)*name))
+			key[n++] = (char)tolower((unsigned char)*name);
+	key[n] = '\0';
+}
+
+/*
+ * DECL is the text of the XML declaration (between "<?" and "?>"): refuse
+ * an encoding the prolog scan cannot read.  -1 with err_set().
+ */
+static int check_declared_encoding(struct xmlx *x, const char *decl)
+{
+	const char *p = strstr(decl, "encoding"), *end;
+	char name[64], key[64];
+
+	if (!p)
+		return 0;
+	p += strlen("encoding");
+	while (is_xml_space((unsigned char)*p))
+		p++;
+	if (*p++ != '=')
+		return 0; /* malformed: libxml2 says so */
+	while (is_xml_space((unsigned char)*p))
+		p++;
+	if ((*p != '"' && *p != '\'') || !(end = strchr(p + 1, *p)))
+		return 0;
+	snprintf(name, sizeof(name), "%.*s", (int)(end - p - 1), p + 1);
+	fold_name(name, key, sizeof(key));
+	for (size_t i = 0; i < sizeof(scannable_encodings) / sizeof(scannable_encodings[0]); i++) {
+		const char *e = scannable_encodings[i];
+		size_t n = strlen(e);
+
+		if (e[n - 1] == '*' ? !strncmp(key, e, n - 1) : !strcmp(key, e))
+			return 0;
+	}
+	err_set("%s line 1: the declared encoding '%s' is not accepted (UTF-8, UTF-16 and "
+		"encodings whose markup is ASCII, such as ISO-8859-1 and windows-1252, are)",
+		x->origin, name);
+	return -1;
+}
+
+/*
+ * Refuse a document type declaration before libxml2 sees it: its entity
+ * declarations are the door to billion laughs, quadratic blowup and XXE,
+ * and PMS exports have none.  Scans the whole prolog (BOM, white space,
+ * <?...?>, <!--...-->), however long, up to the first element; -1 with
+ * err_set() naming the line.  Anything else the prolog holds is left for
+ * libxml2 to judge.
+ */
+static int refuse_doctype(struct xmlx *x, struct prolog *s)
+{
+	int line = 1, first = 1, c;
+
+	if (prolog_start(x, s) < 0)
+		return -1;
+	c = prolog_unit(s);
+	for (;;) {
+		if (is_xml_space(c))
+			first = 0;
+		while (is_xml_space(c)) {
+			line += c == '\n';
+			c = prolog_unit(s);
+		}
+		if (c == EOF) {
+			err_set("%s line %d: no root element (only white space, comments or "
+				"processing instructions)",
+				x->origin, line);
+			return -1;
+		}
+		if (c != '<')
+			return 0;
+		c = prolog_unit(s);
+		if (c == '?') {
+			char decl[512];
+			size_t len = 0;
+			int prev = 0;
+
+			while ((c = prolog_unit(s)) != EOF && !(prev == '?' && c == '>')) {
+				line += c == '\n';
+				if (len + 1 < sizeof(decl))
+					decl[len++] = c < 0x80 ? (char)c : '?';
+				prev = c;
+			}
+			if (c == EOF) {
+				err_set("%s line %d: the file ends inside a processing instruction "
+					"(truncated)",
+					x->origin, line);
+				return -1;
+			}
+			decl[len] = '\0';
+			/* only the first thing in a document is its XML declaration */
+			if (s->check_encoding && first && !strncmp(decl, "xml", 3) &&
+			    is_xml_space((unsigned char)decl[3]) &&
+			    check_declared_encoding(x, decl) < 0)
+				return -1;
+		} else if (c == '!') {
+			int d1 = 0, d2 = 0;
+
+			/* before the root, "<!" other than a comment can only be
+			 * a document type declaration (or malformed) */
+			if (prolog_unit(s) != '-') {
+				err_set("%s line %d: a document type declaration is not accepted "
+					"(entities and external DTDs are refused)",
+					x->origin, line);
+				return -1;
+			}
+			if (prolog_unit(s) != '-')
+				return 0;
+			while ((c = prolog_unit(s)) != EOF &&
+			       !(d1 == '-' && d2 == '-' && c == '>')) {
+				line += c == '\n';
+				d1 = d2;
+				d2 = c;
+			}
+			if (c == EOF) {
+				err_set("%s line %d: the file ends inside a comment (truncated)",
+					x->origin, line);
+				return -1;
+			}
+		} else {
+			return 0;
+		}
+		first = 0;
+		c = prolog_unit(s);
+	}
+}
+
+static void init(struct xmlx *x, const char *path)
+{
+	memset(x, 0, sizeof(*x));
+	x->path = path;
+	x->max_text = XMLX_MAX_TEXT;
+	snprintf(x->origin, sizeof(x->origin), "'%s'", path);
+	snprintf(x->ref, sizeof(x->ref), "%s:", path);
+	xmlSetExternalEntityLoader(refuse_entity);
+}
+
+/* libxml2's options: never NOENT, DTDLOAD, DTDATTR or DTDVALID. */
+static int reader_options(int huge)
+{
+	/* HUGE lifts libxml2's 10 MB limit on one text node for an envelope;
+	 * with no DTD there is no entity for it to let grow */
+	return XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_COMPACT | XML_PARSE_BIG_LINES |
+	       (huge ? XML_PARSE_HUGE : 0);
+}
+
+/* libxml2 reads the file through these: plain bytes, never decompressed
+ * (xmlReaderForFile would inflate a gzip file whose prolog went unread) */
+static int read_file(void *fp, char *buf, int len)
+{
+	size_t n = fread(buf, 1, (size_t)len, fp);
+
+	return n == 0 && ferror((FILE *)fp) ? -1 : (int)n;
+}
+
+static int close_file(void *fp)
+{
+	return fclose(fp);
+}
+
+static int open_file(struct xmlx *x, const char *path, int huge)
+{
+	struct prolog s = { 0 };
+	struct stat st;
+
+	init(x, path);
+	if (huge)
+		x->max_text = XMLX_MAX_EMBEDDED;
+	s.fp = fopen(path, "rb");
+	if (!s.fp || fstat(fileno(s.fp), &st) != 0) {
+		err_set("cannot open '%s': %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err_set("'%s' is not a regular file", path);
+		goto fail;
+	}
+	if (st.st_size == 0) {
+		err_set("'%s': empty file, expected XML", path);
+		goto fail;
+	}
+	x->size = (long long)st.st_size;
+	s.check_encoding = 1;
+	/* the prolog scanned is the one parsed: the same open file */
+	if (refuse_doctype(x, &s) < 0)
+		goto fail;
+	if (fseek(s.fp, 0, SEEK_SET) != 0) {
+		err_set("cannot read '%s': %s", path, strerror(errno));
+		goto fail;
+	}
+	x->r = xmlReaderForIO(read_file, close_file, s.fp, NULL, NULL, reader_options(huge));
+	if (!x->r) {
+		/* xmlReaderForIO closed the file */
+		err_set("cannot open '%s' as XML", path);
+		return -1;
+	}
+	xmlTextReaderSetStructuredErrorHandler(x->r, on_error, x);
+	return 0;
+fail:
+	if (s.fp)
+		fclose(s.fp);
+	return -1;
 }
 
 int xmlx_open(struct xmlx *x, const char *path)
 {
-	memset(x, 0, sizeof(*x));
-	x->path = path;
-	xmlSetExternalEntityLoader(refuse_entity);
-	{
-		struct stat st;
+	return open_file(x, path, 0);
+}
 
-		if (stat(path, &st) != 0) {
-			err_set("cannot open '%s': %s", path, strerror(errno));
-			return -1;
-		}
-		if (st.st_size == 0) {
-			err_set("'%s': empty file, expected XML", path);
-			return -1;
-		}
-		x->size = (long)st.st_size;
-	}
-	if (refuse_doctype(path) < 0)
+int xmlx_open_envelope(struct xmlx *x, const char *path)
+{
+	return open_file(x, path, 1);
+}
+
+int xmlx_open_memory(struct xmlx *x, const char *path, const char *element, int line,
+		     const char *buf, size_t len)
+{
+	struct prolog s = { 0 };
+
+	init(x, path);
+	snprintf(x->origin, sizeof(x->origin), "'%s' (document escaped in <%s> at line %d)", path,
+		 element, line);
+	snprintf(x->ref, sizeof(x->ref), "%s:%d<%s>:", path, line, element);
+	if (len == 0) {
+		err_set("%s: empty document", x->origin);
 		return -1;
-	x->r = xmlReaderForFile(path, NULL,
-				XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_COMPACT);
+	}
+	if (len > XMLX_MAX_EMBEDDED) {
+		err_set("%s: longer than %u bytes", x->origin, XMLX_MAX_EMBEDDED);
+		return -1;
+	}
+	x->size = (long long)len;
+	s.p = (const unsigned char *)buf;
+	s.n = len;
+	if (refuse_doctype(x, &s) < 0)
+		return -1;
+	/* the envelope's reader decoded it: UTF-8 whatever it declares */
+	x->r = xmlReaderForMemory(buf, (int)len, NULL, "UTF-8",
+				  reader_options(0) | XML_PARSE_IGNORE_ENC);
 	if (!x->r) {
-		err_set("cannot open '%s' as XML", path);
+		err_set("%s: cannot read as XML", x->origin);
 		return -1;
 	}
 	xmlTextReaderSetStructuredErrorHandler(x->r, on_error, x);
@@ -123,12 +394,19 @@ static int append_text(struct xmlx *x, const char *s)
 {
 	size_t n = strlen(s);
 
+	if (x->text_len + n > x->max_text) {
+		err_set("%s line %d: the text of <%s> is longer than %zu bytes", x->origin,
+			xmlx_line(x), x->depth ? x->stack[x->depth - 1] : "", x->max_text);
+		return -1;
+	}
 	if (x->text_len + n + 1 > x->text_cap) {
 		size_t cap = (x->text_len + n + 1) * 2;
 		char *t = realloc(x->text, cap);
 
-		if (!t)
+		if (!t) {
+			err_set("out of memory");
 			return -1;
+		}
 		x->text = t;
 		x->text_cap = cap;
 	}
@@ -153,24 +431,31 @@ static void trim_text(struct xmlx *x)
 	x->text_len = end - start;
 }
 
+static void clear_text(struct xmlx *x)
+{
+	x->text_len = 0;
+	if (x->text)
+		x->text[0] = '\0';
+}
+
 enum xmlx_event xmlx_next(struct xmlx *x)
 {
+	if (!x->r) {
+		err_set("%s: not open", x->origin);
+		return XMLX_ERROR;
+	}
 	/* an END leaves its element on the stack for the caller; drop it now */
 	if (x->pop) {
 		free(x->stack[--x->depth]);
 		x->pop = 0;
 		/* the parent's text is what follows, not the child's */
-		x->text_len = 0;
-		if (x->text)
-			x->text[0] = '\0';
+		clear_text(x);
 	}
 	if (x->pending_end) {
 		/* <a/> was reported as START; its END comes without reading */
 		x->pending_end = 0;
 		x->pop = 1;
-		x->text_len = 0;
-		if (x->text)
-			x->text[0] = '\0';
+		clear_text(x);
 		return XMLX_END;
 	}
 	for (;;) {
@@ -191,24 +476,24 @@ enum xmlx_event xmlx_next(struct xmlx *x)
 			else if (x->error[0])
 				err_set("%s", what);
 			else
-				err_set("'%s' line %d: %s", x->path, line, what);
+				err_set("%s line %d: %s", x->origin, line, what);
 			return XMLX_ERROR;
 		}
 		switch (xmlTextReaderNodeType(x->r)) {
 		case XML_READER_TYPE_DOCUMENT_TYPE:
-			err_set("'%s' line %d: a document type declaration is not accepted "
+			err_set("%s line %d: a document type declaration is not accepted "
 				"(entities and external DTDs are refused)",
-				x->path, line);
+				x->origin, line);
 			return XMLX_ERROR;
 		case XML_READER_TYPE_ENTITY_REFERENCE:
-			err_set("'%s' line %d: entity references are not accepted", x->path,
+			err_set("%s line %d: entity references are not accepted", x->origin,
 				xmlx_line(x));
 			return XMLX_ERROR;
 		case XML_READER_TYPE_ELEMENT: {
 			const xmlChar *name = xmlTextReaderConstLocalName(x->r);
 
 			if (x->depth >= XMLX_MAX_DEPTH) {
-				err_set("'%s' line %d: elements nested deeper than %d", x->path,
+				err_set("%s line %d: elements nested deeper than %d", x->origin,
 					xmlx_line(x), XMLX_MAX_DEPTH);
 				return XMLX_ERROR;
 			}
@@ -218,9 +503,7 @@ enum xmlx_event xmlx_next(struct xmlx *x)
 				return XMLX_ERROR;
 			}
 			x->depth++;
-			x->text_len = 0;
-			if (x->text)
-				x->text[0] = '\0';
+			clear_text(x);
 			x->pending_end = xmlTextReaderIsEmptyElement(x->r) == 1;
 			return XMLX_START;
 		}
@@ -229,10 +512,8 @@ enum xmlx_event xmlx_next(struct xmlx *x)
 		case XML_READER_TYPE_SIGNIFICANT_WHITESPACE: {
 			const xmlChar *v = xmlTextReaderConstValue(x->r);
 
-			if (v && append_text(x, (const char *)v) < 0) {
-				err_set("out of memory");
+			if (v && append_text(x, (const char *)v) < 0)
 				return XMLX_ERROR;
-			}
 			break;
 		}
 		case XML_READER_TYPE_END_ELEMENT:
@@ -267,6 +548,13 @@ int xmlx_at(const struct xmlx *x, const char *suffix)
 	return 1;
 }
 
+const char *xmlx_up(const struct xmlx *x, int levels)
+{
+	int i = x->depth - 1 - levels;
+
+	return i >= 0 && levels >= 0 ? x->stack[i] : "";
+}
+
 const char *xmlx_text(const struct xmlx *x)
 {
 	return x->text ? x->text : "";
@@ -274,21 +562,44 @@ const char *xmlx_text(const struct xmlx *x)
 
 char *xmlx_attr(struct xmlx *x, const char *name)
 {
-	xmlChar *v = xmlTextReaderGetAttribute(x->r, (const xmlChar *)name);
-	char *s;
+	xmlNodePtr n = x->r ? xmlTextReaderCurrentNode(x->r) : NULL;
 
-	if (!v)
+	if (!n || n->type != XML_ELEMENT_NODE)
 		return NULL;
-	s = strdup((const char *)v);
-	xmlFree(v);
-	return s;
+	for (xmlAttrPtr a = n->properties; a; a = a->next) {
+		xmlChar *v;
+		const char *s, *e;
+		char *out;
+
+		if (!a->name || strcasecmp((const char *)a->name, name) != 0)
+			continue;
+		v = xmlNodeListGetString(n->doc, a->children, 1);
+		s = v ? (const char *)v : "";
+		while (isspace((unsigned char)*s))
+			s++;
+		e = s + strlen(s);
+		while (e > s && isspace((unsigned char)e[-1]))
+			e--;
+		out = strndup(s, (size_t)(e - s));
+		xmlFree(v);
+		return out;
+	}
+	return NULL;
 }
 
 int xmlx_line(const struct xmlx *x)
 {
-	/* the node's own line: the parser's line runs ahead of the reader */
-	xmlNodePtr n = xmlTextReaderCurrentNode(x->r);
+	/* the node's own line: the parser's line runs ahead of the reader;
+	 * past 65535 libxml2 keeps no line in the node */
+	xmlNodePtr n = x->r ? xmlTextReaderCurrentNode(x->r) : NULL;
 	long line = n ? xmlGetLineNo(n) : -1;
 
-	return line > 0 ? (int)line : xmlTextReaderGetParserLineNumber(x->r);
+	if (line > 0 && line < 65535)
+		return (int)line;
+	return x->r ? xmlTextReaderGetParserLineNumber(x->r) : 0;
+}
+
+void xmlx_ref(const struct xmlx *x, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%d", x->ref, xmlx_line(x));
 }

@@ -49,13 +49,18 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void write_doc(const struct fixture *fx, const char *text)
+static void write_bytes(const struct fixture *fx, const void *bytes, size_t len)
 {
-	FILE *fp = fopen(fx->path, "w");
+	FILE *fp = fopen(fx->path, "wb");
 
 	assert_non_null(fp);
-	fputs(text, fp);
+	assert_int_equal(fwrite(bytes, 1, len, fp), len);
 	assert_int_equal(fclose(fp), 0);
+}
+
+static void write_doc(const struct fixture *fx, const char *text)
+{
+	write_bytes(fx, text, strlen(text));
 }
 
 /* Append "S:name" or "E:name" for each event to LOG; return the last
@@ -471,6 +476,274 @@ static void xmlx_open_fails_on_a_missing_or_empty_file(void **state)
 	xmlx_close(&x);
 }
 
+/* A document of LINES lines "x" between <r> and what follows: the prolog
+ * or content goes past any fixed window. */
+static char *padded(const char *head, size_t lines, const char *tail)
+{
+	size_t len = strlen(head) + lines * 2 + strlen(tail) + 1;
+	char *doc = malloc(len), *p;
+
+	assert_non_null(doc);
+	p = doc + snprintf(doc, len, "%s", head);
+	for (size_t i = 0; i < lines; i++) {
+		*p++ = 'x';
+		*p++ = '\n';
+	}
+	snprintf(p, len - (size_t)(p - doc), "%s", tail);
+	return doc;
+}
+
+/* The prolog is scanned whole, not its first 64 KiB only. */
+static void xmlx_refuses_a_doctype_after_a_long_prolog(void **state)
+{
+	struct fixture *fx = *state;
+	char *doc =
+		padded("<?xml version=\"1.0\"?>\n<!--\n", 50000,
+		       "-->\n<?pi a?>\n<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n"
+		       "<r>&x;</r>\n");
+
+	write_doc(fx, doc);
+	free(doc);
+	assert_refused(fx, "document type declaration", 1.0, "root:");
+	assert_int_equal(error_line(fx), 50005);
+}
+
+/* UTF-16 with a BOM (either order) and without one, as libxml2 reads them */
+static void xmlx_refuses_a_doctype_in_utf16(void **state)
+{
+	static const char text[] = "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\n"
+				   "<!DOCTYPE r [<!ENTITY a \"b\">]>\n<r>&a;</r>\n";
+	struct fixture *fx = *state;
+	unsigned char doc[2 * sizeof(text) + 2];
+
+	for (int order = 0; order < 4; order++) {
+		size_t n = 0;
+		int big = order & 1, bom = order < 2;
+
+		if (bom) {
+			doc[n++] = big ? 0xFE : 0xFF;
+			doc[n++] = big ? 0xFF : 0xFE;
+		}
+		for (size_t i = 0; i < sizeof(text) - 1; i++) {
+			doc[n++] = big ? 0 : (unsigned char)text[i];
+			doc[n++] = big ? (unsigned char)text[i] : 0;
+		}
+		write_bytes(fx, doc, n);
+		assert_refused(fx, "document type declaration", 1.0, NULL);
+		assert_int_equal(error_line(fx), 2);
+	}
+}
+
+static void xmlx_reads_utf16_with_a_bom(void **state)
+{
+	static const char text[] = "<r><n> Zo\xEB </n></r>\n"; /* ë as one Latin-1 code unit */
+	struct fixture *fx = *state;
+	unsigned char doc[2 * sizeof(text) + 2] = { 0xFF, 0xFE };
+	size_t n = 2;
+	char *t;
+
+	for (size_t i = 0; i < sizeof(text) - 1; i++) {
+		doc[n++] = (unsigned char)text[i];
+		doc[n++] = 0;
+	}
+	write_bytes(fx, doc, n);
+	t = text_at_end(fx, "r/n");
+	assert_string_equal(t, "Zo\xC3\xAB");
+	free(t);
+}
+
+static void xmlx_refuses_utf32_and_ebcdic(void **state)
+{
+	static const unsigned char utf32[] = { 0xFF, 0xFE, 0,   0, '<', 0, 0,   0, 'r', 0,
+					       0,    0,    '/', 0, 0,   0, '>', 0, 0,   0 };
+	static const unsigned char ebcdic[] = { 0x4C, 0x6F, 0xA7, 0x94, 0x93, 0x40 };
+	struct fixture *fx = *state;
+
+	write_bytes(fx, utf32, sizeof(utf32));
+	assert_refused(fx, "UTF-32", 1.0, NULL);
+	write_bytes(fx, ebcdic, sizeof(ebcdic));
+	assert_refused(fx, "EBCDIC", 1.0, NULL);
+}
+
+static void xmlx_honours_the_declared_encoding(void **state)
+{
+	struct fixture *fx = *state;
+	char *t;
+
+	write_doc(fx, "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<r><n>Mu\xF1oz</n></r>\n");
+	t = text_at_end(fx, "r/n");
+	assert_string_equal(t, "Mu\xC3\xB1oz");
+	free(t);
+	write_doc(fx, "<?xml version=\"1.0\" encoding=\"windows-1252\"?>\n<r><n>O\x92"
+		      "Brien</n></r>\n");
+	t = text_at_end(fx, "r/n");
+	assert_string_equal(t, "O\xE2\x80\x99"
+			       "Brien");
+	free(t);
+	/* a BOM and no declaration: UTF-8 */
+	write_doc(fx, "\xEF\xBB\xBF<r><n>Zo\xC3\xAB</n></r>");
+	t = text_at_end(fx, "r/n");
+	assert_string_equal(t, "Zo\xC3\xAB");
+	free(t);
+}
+
+/* libxml2 would inflate a gzip file by itself, past the prolog check */
+static void xmlx_does_not_inflate_a_gzip_file(void **state)
+{
+	static const unsigned char gz[] = { 0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+					    0x03, 0xb3, 0x29, 0xb2, 0xb3, 0x49, 0xb4, 0x33, 0xb4,
+					    0xd1, 0x4f, 0xb4, 0xb3, 0xd1, 0x2f, 0xb2, 0xe3, 0x02,
+					    0x00, 0xda, 0x9c, 0x08, 0x36, 0x10, 0x00, 0x00, 0x00 };
+	struct fixture *fx = *state;
+
+	write_bytes(fx, gz, sizeof(gz)); /* "<r><a>1</a></r>\n", gzipped */
+	assert_refused(fx, "line 1", 1.0, NULL);
+}
+
+static void xmlx_says_what_a_bad_prolog_lacks(void **state)
+{
+	struct fixture *fx = *state;
+
+	write_doc(fx, "\n  \n<!-- only a comment -->\n");
+	assert_refused(fx, "no root element", 1.0, NULL);
+	write_doc(fx, "<?xml version=\"1.0\" enc");
+	assert_refused(fx, "ends inside a processing instruction", 1.0, NULL);
+	write_doc(fx, "<?xml version=\"1.0\"?>\n<!-- cut");
+	assert_refused(fx, "ends inside a comment", 1.0, NULL);
+}
+
+static const char escaped_doc[] = "<?xml version=\"1.0\" encoding=\"utf-16\"?>\n"
+				  "<r>\n  <n a=\"1\"> Zo\xC3\xAB </n>\n  <m>2</m>\n</r>\n";
+
+/* A document escaped in an envelope, already UTF-8 whatever it declares. */
+static void xmlx_open_memory_reads_an_escaped_document(void **state)
+{
+	struct xmlx x;
+	enum xmlx_event e;
+	char ref[128];
+	int seen = 0;
+
+	(void)state;
+	assert_int_equal(xmlx_open_memory(&x, "env.xml", "Response", 7, escaped_doc,
+					  strlen(escaped_doc)),
+			 0);
+	while ((e = xmlx_next(&x)) == XMLX_START || e == XMLX_END) {
+		if (e != XMLX_END || !xmlx_at(&x, "r/n"))
+			continue;
+		seen = 1;
+		assert_string_equal(xmlx_text(&x), "Zo\xC3\xAB");
+		xmlx_ref(&x, ref, sizeof(ref));
+		assert_string_equal(ref, "env.xml:7<Response>:3");
+	}
+	assert_int_equal(e, XMLX_END_OF_FILE);
+	assert_true(seen);
+	xmlx_close(&x);
+}
+
+static void xmlx_open_memory_refuses_what_a_file_would(void **state)
+{
+	static const char doctype[] = "<?xml version=\"1.0\"?>\n<!DOCTYPE r [<!ENTITY a \"b\">]>\n"
+				      "<r>&a;</r>\n";
+	static const char broken[] = "<r>\n<a>\n</r>\n";
+	struct xmlx x;
+	enum xmlx_event e;
+
+	(void)state;
+	assert_int_equal(xmlx_open_memory(&x, "env.xml", "Result", 4, doctype, strlen(doctype)),
+			 -1);
+	xmlx_close(&x);
+	assert_non_null(strstr(err_msg(), "'env.xml' (document escaped in <Result> at line 4) "
+					  "line 2: a document type declaration"));
+	assert_int_equal(xmlx_open_memory(&x, "env.xml", "Result", 4, broken, strlen(broken)), 0);
+	while ((e = xmlx_next(&x)) == XMLX_START || e == XMLX_END)
+		;
+	xmlx_close(&x);
+	assert_int_equal(e, XMLX_ERROR);
+	assert_non_null(strstr(err_msg(), "'env.xml' (document escaped in <Result> at line 4) "
+					  "line 3: Opening and ending tag mismatch"));
+	assert_int_equal(xmlx_open_memory(&x, "env.xml", "Result", 4, "", 0), -1);
+	xmlx_close(&x);
+}
+
+static void xmlx_attr_is_trimmed_and_found_by_local_name_in_any_case(void **state)
+{
+	struct fixture *fx = *state;
+	struct xmlx x;
+	char *v;
+
+	write_doc(fx, "<r xmlns:m=\"urn:m\"><u m:ID=\"  42 \" Type=\"\"/></r>");
+	assert_int_equal(xmlx_open(&x, fx->path), 0);
+	assert_int_equal(xmlx_next(&x), XMLX_START);
+	assert_int_equal(xmlx_next(&x), XMLX_START);
+	v = xmlx_attr(&x, "Id");
+	assert_non_null(v);
+	assert_string_equal(v, "42");
+	free(v);
+	v = xmlx_attr(&x, "type");
+	assert_non_null(v);
+	assert_string_equal(v, "");
+	free(v);
+	assert_null(xmlx_attr(&x, "m:ID"));
+	assert_string_equal(xmlx_up(&x, 0), "u");
+	assert_string_equal(xmlx_up(&x, 1), "r");
+	assert_string_equal(xmlx_up(&x, 2), "");
+	xmlx_close(&x);
+}
+
+/* One element's text is bounded, but an envelope's may hold a document. */
+static void xmlx_bounds_the_text_of_one_element(void **state)
+{
+	struct fixture *fx = *state;
+	size_t n = XMLX_MAX_TEXT + 1000;
+	char *doc = malloc(n + 16);
+	struct xmlx x;
+	enum xmlx_event e;
+
+	assert_non_null(doc);
+	memcpy(doc, "<r><a>", 6);
+	memset(doc + 6, 'y', n);
+	memcpy(doc + 6 + n, "</a></r>", 9);
+	write_doc(fx, doc);
+	free(doc);
+	assert_refused(fx, "line 1", 5.0, NULL);
+	assert_int_equal(xmlx_open_envelope(&x, fx->path), 0);
+	while ((e = xmlx_next(&x)) == XMLX_START || e == XMLX_END)
+		if (e == XMLX_END && xmlx_at(&x, "r/a"))
+			assert_int_equal(strlen(xmlx_text(&x)), n);
+	assert_int_equal(e, XMLX_END_OF_FILE);
+	xmlx_close(&x);
+}
+
+/* Line numbers stay exact in messages of files longer than 65535 lines. */
+static void xmlx_names_lines_past_65535(void **state)
+{
+	struct fixture *fx = *state;
+	char *doc = padded("<?xml version=\"1.0\"?>\n<r>\n", 70000, "<a>\n</b>\n</r>\n");
+
+	write_doc(fx, doc);
+	free(doc);
+	assert_int_equal(error_line(fx), 70004);
+}
+
+/* In UTF-7 "<" is "+ADw-": a declaration the prolog scan could not see. */
+static void xmlx_refuses_an_encoding_that_hides_markup(void **state)
+{
+	struct fixture *fx = *state;
+	char *t;
+
+	write_doc(fx,
+		  "<?xml version=\"1.0\" encoding=\"UTF-7\"?>\n"
+		  "+ADw-+ACE-DOCTYPE r +AFsAPAAh-ENTITY a \"b\"+AD4AXQA+-\n+ADw-r+AD4-x+ADw-/r+AD4-\n");
+	assert_refused(fx, "declared encoding 'UTF-7' is not accepted", 1.0, NULL);
+	write_doc(fx, "<?xml version='1.0' encoding = 'ISO-2022-JP'?><r/>");
+	assert_refused(fx, "declared encoding 'ISO-2022-JP'", 1.0, NULL);
+	/* the ones PMS exports use are read */
+	write_doc(fx, "<?xml version=\"1.0\" encoding=\"iso-8859-15\"?><r><n>\xA4</n></r>");
+	t = text_at_end(fx, "r/n");
+	assert_string_equal(t, "\xE2\x82\xAC");
+	free(t);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -492,6 +765,19 @@ int main(void)
 		T(xmlx_refuses_elements_nested_too_deep),
 		T(xmlx_errors_name_the_line_of_the_offending_node),
 		T(xmlx_open_fails_on_a_missing_or_empty_file),
+		T(xmlx_refuses_a_doctype_after_a_long_prolog),
+		T(xmlx_refuses_a_doctype_in_utf16),
+		T(xmlx_reads_utf16_with_a_bom),
+		T(xmlx_refuses_utf32_and_ebcdic),
+		T(xmlx_honours_the_declared_encoding),
+		T(xmlx_does_not_inflate_a_gzip_file),
+		T(xmlx_says_what_a_bad_prolog_lacks),
+		T(xmlx_open_memory_reads_an_escaped_document),
+		T(xmlx_open_memory_refuses_what_a_file_would),
+		T(xmlx_attr_is_trimmed_and_found_by_local_name_in_any_case),
+		T(xmlx_bounds_the_text_of_one_element),
+		T(xmlx_names_lines_past_65535),
+		T(xmlx_refuses_an_encoding_that_hides_markup),
 	};
 #undef T
 
