@@ -3,7 +3,7 @@
 # from snapshots, run history, the HTML report and the nightly lock
 # (DESIGN.md §7, issue "Safety guard, audit trail and reruns").
 . "$(dirname "$0")/lib.sh"
-test_plan 12
+test_plan 13
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 export_of() { # export_of N: residents 1..N of property p1, one per unit
@@ -15,7 +15,7 @@ residents() { curl -sf "$SIM_URL/_sim/state" | python3 -c 'import json,sys; prin
 
 (cd "$tmp" && {
 	echo building_uuid,unit_uuid,name
-	for u in $(seq 20); do echo "b1,L$u,Unit $u"; done
+	for u in $(seq 21); do echo "b1,L$u,Unit $u"; done
 } >seed.csv && unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
 	for u in $(seq 20); do unitsync map add --property p1 "$u" "L$u" >/dev/null || exit 1; done &&
 	export_of 20 >full.csv && export_of 4 >cut.csv && export_of 19 >minus1.csv &&
@@ -131,4 +131,18 @@ test_expect_success 'two nightly runs started together: the second exits 75 at o
 	wait $pid &&
 	curl -sf -X POST -d "{\"latency_ms\":0}" "$SIM_URL/_sim/faults" >/dev/null
 '
+test_expect_success 'a held property does not hold back the others' '
+	unitsync property add p2 >/dev/null && unitsync map add --property p2 1 L21 >/dev/null &&
+	printf "%s\n%s\n" "$H" "p2,1,Q1,HQ1,primary,current,Q,One,q1@example.com,,2024-01-01," >p2.csv &&
+	unitsync extract-csv p2.csv >/dev/null && unitsync extract-csv --property p1 cut.csv >/dev/null &&
+	unitsync transform --as-of 2026-06-01 --out runs >two.out &&
+	two=$(tail -n 1 two.out) &&
+	grep "^p1: .*HELD" two.out && ! grep "^p2: .*HELD" two.out &&
+	test_expect_code 4 unitsync load "$two" >two-load.out &&
+	grep "1 held by the safety guard\|16 held by the safety guard" two-load.out &&
+	curl -sf "$SIM_URL/_sim/state" | grep -q "q1@example.com" &&
+	test "$(residents)" = 21 &&
+	true
+'
+
 [ $failed -eq 0 ]
