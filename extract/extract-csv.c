@@ -473,10 +473,15 @@ static int folded_in(const char *s, const char *const *words)
 {
 	char key[128], w[128];
 
+	if (!*s)
+		return 0;
 	fold(s, strlen(s), key, sizeof(key));
 	if (!*key)
 		return 0;
 	for (; *words; words++) {
+		/* cheap reject before folding the table word */
+		if (tolower((unsigned char)**words) != key[0] && isalnum((unsigned char)**words))
+			continue;
 		fold(*words, strlen(*words), w, sizeof(w));
 		if (!strcmp(key, w))
 			return 1;
@@ -1056,6 +1061,10 @@ static int excel_damage(const struct extract *e, int unit, enum field f, const c
 			size_t size)
 {
 	if (!v[0])
+		return 0;
+	/* both kinds of damage need an 'e' or a '-': most ids have neither,
+	 * and skipping the regular expressions for them halves this check */
+	if (!strpbrk(v, "eE-"))
 		return 0;
 	if (pattern_match(sci_notation_re, v)) {
 		snprintf(why, size,
