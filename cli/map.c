@@ -9,14 +9,28 @@
  *
  * An import is checked whole before anything is written and applied in one
  * transaction: a file with one bad row changes nothing.
+ *
+ * suggest and unmapped help people keep the mapping: suggest proposes
+ * pairs of unmapped PMS and Latch units by name (the rules and their
+ * confidences are lib/unitname.h's) and, with --apply, maps only the
+ * unambiguous exact and normalized ones; unmapped lists the PMS units
+ * whose residents get nothing for want of a mapping, and the Latch units
+ * no PMS unit maps to.  Both read the building's units from the Latch
+ * API (lib/latchunits.h) and the property's PMS units from staging
+ * (lib/unitmap.h).
  */
 #include "cli.h"
+#include "config.h"
 #include "csvio.h"
 #include "db.h"
 #include "durable.h"
 #include "err.h"
 #include "exitcode.h"
+#include "latch.h"
+#include "latchunits.h"
 #include "log.h"
+#include "unitmap.h"
+#include "unitname.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -31,6 +45,8 @@ static const char usage[] =
 	"       unitsync map list [--property P]\n"
 	"       unitsync map export [--property P] [--out FILE]\n"
 	"       unitsync map import [--replace] [--by NAME] FILE\n"
+	"       unitsync map suggest --property P [--apply] [--by NAME]\n"
+	"       unitsync map unmapped --property P\n"
 	"\n"
 	"Keep the PMS unit -> Latch unit mapping; only mapped units sync.\n"
 	"\n"
@@ -39,10 +55,14 @@ static const char usage[] =
 	"  --out FILE               export to FILE (mode 0640) instead of standard output\n"
 	"  --replace                import: also remove the mappings of the file's properties\n"
 	"                           that the file leaves out\n"
+	"  --apply                  suggest: map the unambiguous exact and normalized matches\n"
+	"  --config FILE            configuration file with the [latch] settings (suggest,\n"
+	"                           unmapped; default $UNITSYNC_CONFIG)\n"
 	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n"
 	"\n"
-	"CSV (list, export, import): property_id,pms_unit_id,latch_unit_id with a header line.\n";
+	"CSV (list, export, import): property_id,pms_unit_id,latch_unit_id with a header line.\n"
+	"CSV (suggest): property_id,pms_unit_id,latch_unit_id,latch_unit_name,confidence,rule.\n";
 
 static const char *const csv_columns[] = { "property_id", "pms_unit_id", "latch_unit_id" };
 #define N_COLUMNS 3
@@ -893,6 +913,426 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------------ suggest, unmapped */
+
+/* Statuses whose residents have, or are about to have, a home (DESIGN.md §6). */
+#define HOUSED_STATUSES "'current', 'notice', 'eviction', 'future'"
+
+/* Log a failed Latch API call (err_msg()) and choose the exit code. */
+static int api_fail(enum latchunits_status st, const char *building)
+{
+	switch (st) {
+	case LATCHUNITS_OK:
+		return US_EXIT_OK;
+	case LATCHUNITS_AUTH:
+		log_error("%s (check the [latch] client_id and secret)", err_msg());
+		return US_EXIT_CONFIG;
+	case LATCHUNITS_NOT_FOUND:
+		log_error("%s: Latch has no building '%s' (see 'unitsync property show')",
+			  err_msg(), building);
+		return US_EXIT_DATAERR;
+	case LATCHUNITS_EXISTS:
+	case LATCHUNITS_REJECTED:
+		log_error("%s", err_msg());
+		return US_EXIT_DATAERR;
+	case LATCHUNITS_TEMPFAIL:
+	case LATCHUNITS_BAD_REPLY:
+		break;
+	}
+	log_error("%s; rerun later", err_msg());
+	return US_EXIT_TEMPFAIL;
+}
+
+/* Write S as one TAB-separated field: backslash, and control characters
+ * as \xHH, escaped. */
+static void put_field(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\\')
+			fputs("\\\\", stdout);
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\x%02x", c);
+		else
+			putchar(c);
+	}
+}
+
+/* The property's Latch building into *BUILDING (NULL when unset); an
+ * exit code, US_EXIT_OK when the property exists. */
+static int property_building(struct mapdb *m, const char *p, char **building)
+{
+	int e = unitmap_property(m->db, p, building);
+
+	if (e < 0)
+		return db_fail(m->db);
+	if (!e) {
+		log_error("unknown property '%s' (add it with 'unitsync property add')", p);
+		return US_EXIT_DATAERR;
+	}
+	return US_EXIT_OK;
+}
+
+/* The Latch API of the loaded configuration CFG, ready to use: an exit
+ * code. */
+static int api_open(struct config *cfg, struct latch *api)
+{
+	if (config_require_latch(cfg) < 0 || latch_init(api, cfg) < 0) {
+		log_error("%s", err_msg());
+		return US_EXIT_CONFIG;
+	}
+	return US_EXIT_OK;
+}
+
+/* The building's units that no PMS unit (of any property) maps to, as
+ * indexes into HAVE: *IDX (malloc'd), *N. */
+static int unowned_units(struct unitmap *um, const struct latchunits *have, size_t **idx, size_t *n)
+{
+	char *op = NULL, *opms = NULL;
+
+	*n = 0;
+	*idx = malloc((have->n ? have->n : 1) * sizeof(**idx));
+	if (!*idx) {
+		err_set("out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < have->n; i++) {
+		if (unitmap_owner(um, have->v[i].uuid, &op, &opms) < 0)
+			return -1;
+		if (!op)
+			(*idx)[(*n)++] = i;
+		free(op);
+		free(opms);
+	}
+	return 0;
+}
+
+/* One proposal as suggest prints it. */
+static void print_pair(const char *p, const struct unitmap_unit *pu,
+		       const struct latchunits_unit *lu, enum unitname_rule rule)
+{
+	char conf[16];
+	const char *f[6];
+
+	snprintf(conf, sizeof(conf), "%.2f", unitname_confidence(rule));
+	f[0] = p;
+	f[1] = pu->pms_unit_id;
+	f[2] = lu->uuid;
+	f[3] = lu->name;
+	f[4] = conf;
+	f[5] = unitname_rule_name(rule);
+	csvio_write_row(stdout, f, 6);
+}
+
+/*
+ * Map the safe pairs (lib/unitname.h), in one transaction, checking again
+ * that neither side is mapped: suggest never changes a mapping.  *APPLIED
+ * counts them.  -1 on a database error.
+ */
+static int apply_pairs(struct unitmap *um, const char *p, const struct unitmap_units *pms,
+		       const size_t *pi, const struct latchunits *have, const size_t *li,
+		       const struct unitname_pair *pairs, size_t n_pairs, long *applied)
+{
+	char *now = NULL, *op = NULL, *opms = NULL;
+	int rc = -1;
+
+	*applied = 0;
+	if (db_exec(um->db, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	for (size_t k = 0; k < n_pairs; k++) {
+		const struct unitmap_unit *pu = &pms->v[pi[pairs[k].pms]];
+		const struct latchunits_unit *lu = &have->v[li[pairs[k].latch]];
+
+		if (!pairs[k].safe) {
+			if (pairs[k].rule != UNITNAME_UNIT_NUMBER)
+				log_warn("PMS unit '%s' ('%s') and Latch unit '%s' ('%s'): %s, but "
+					 "another unit matches one of them too; not applied",
+					 pu->pms_unit_id, pu->label, lu->uuid, lu->name,
+					 unitname_rule_name(pairs[k].rule));
+			continue;
+		}
+		if (unitmap_get(um, p, pu->pms_unit_id, &now) < 0 ||
+		    unitmap_owner(um, lu->uuid, &op, &opms) < 0)
+			goto out;
+		if (now || op) {
+			log_warn("PMS unit '%s' or Latch unit '%s' was mapped meanwhile; not applied",
+				 pu->pms_unit_id, lu->uuid);
+		} else {
+			if (unitmap_set(um, p, pu->pms_unit_id, lu->uuid, NULL) < 0)
+				goto out;
+			log_info("property '%s': PMS unit '%s' -> Latch unit '%s' ('%s', %s)", p,
+				 pu->pms_unit_id, lu->uuid, lu->name,
+				 unitname_rule_name(pairs[k].rule));
+			(*applied)++;
+		}
+		free(now);
+		free(op);
+		free(opms);
+		now = op = opms = NULL;
+	}
+	if (db_exec(um->db, "COMMIT") < 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0) {
+		db_exec(um->db, "ROLLBACK");
+		*applied = 0;
+	}
+	free(now);
+	free(op);
+	free(opms);
+	return rc;
+}
+
+static int map_suggest(struct mapdb *m, const char *config_path, const char *p, int apply)
+{
+	static const char *const header[] = { "property_id",     "pms_unit_id", "latch_unit_id",
+					      "latch_unit_name", "confidence",  "rule" };
+	struct config cfg = { 0 };
+	struct latch api = { 0 };
+	struct latchunits have;
+	struct unitmap_units pms = { 0 };
+	struct unitmap um = { 0 };
+	struct unitname_pair *pairs = NULL;
+	const char **pn = NULL, **ln = NULL;
+	size_t *pi = NULL, *li = NULL, n_pn = 0, n_ln = 0, n_pairs = 0;
+	char *building = NULL;
+	long applied = 0, safe = 0, weak = 0;
+	enum latchunits_status st;
+	int rc, api_ready = 0;
+
+	latchunits_init(&have);
+	rc = property_building(m, p, &building);
+	if (rc != US_EXIT_OK)
+		goto out;
+	if (!building) {
+		log_error("property '%s' has no Latch building (set it with 'unitsync property set "
+			  "%s --latch-building UUID')",
+			  p, p);
+		rc = US_EXIT_CONFIG;
+		goto out;
+	}
+	if (config_load(&cfg, config_path) < 0) {
+		log_error("%s", err_msg());
+		rc = US_EXIT_CONFIG;
+		goto out;
+	}
+	rc = api_open(&cfg, &api);
+	if (rc != US_EXIT_OK)
+		goto out;
+	api_ready = 1;
+	st = latchunits_list(&api, building, &have);
+	if (st != LATCHUNITS_OK) {
+		rc = api_fail(st, building);
+		goto out;
+	}
+	rc = -1; /* from here: a database error (or out of memory) */
+	if (unitmap_staged_units(m->db, p, &pms) < 0 || unitmap_init(&um, m->db, m->by) < 0 ||
+	    unowned_units(&um, &have, &li, &n_ln) < 0)
+		goto out;
+	pn = malloc((pms.n ? pms.n : 1) * sizeof(*pn));
+	pi = malloc((pms.n ? pms.n : 1) * sizeof(*pi));
+	ln = malloc((n_ln ? n_ln : 1) * sizeof(*ln));
+	if (!pn || !pi || !ln) {
+		err_set("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < pms.n; i++)
+		if (pms.v[i].dwelling && !pms.v[i].latch_unit_id) {
+			pi[n_pn] = i;
+			pn[n_pn++] = pms.v[i].label;
+		}
+	for (size_t j = 0; j < n_ln; j++)
+		ln[j] = have.v[li[j]].name;
+	if (unitname_match(pn, n_pn, ln, n_ln, &pairs, &n_pairs) < 0)
+		goto out;
+	if (apply && apply_pairs(&um, p, &pms, pi, &have, li, pairs, n_pairs, &applied) < 0)
+		goto out;
+	/* pairs come in PMS index order, and pms is sorted by pms_unit_id */
+	csvio_write_row(stdout, header, 6);
+	for (size_t k = 0; k < n_pairs; k++) {
+		print_pair(p, &pms.v[pi[pairs[k].pms]], &have.v[li[pairs[k].latch]], pairs[k].rule);
+		safe += pairs[k].safe;
+		weak += pairs[k].rule == UNITNAME_UNIT_NUMBER;
+	}
+	if (apply)
+		log_info("property '%s': %ld of %zu proposals applied; %ld left for a person to "
+			 "review (ambiguous or unit-number)",
+			 p, applied, n_pairs, (long)n_pairs - safe);
+	else
+		log_info("property '%s': %zu proposals for %zu unmapped PMS units and %zu unmapped "
+			 "Latch units; %ld unambiguous exact or normalized (--apply maps them), "
+			 "%ld ambiguous, %ld unit-number",
+			 p, n_pairs, n_pn, n_ln, safe, (long)n_pairs - safe - weak, weak);
+	rc = US_EXIT_OK;
+out:
+	if (rc < 0) {
+		err_prefix("property '%s'", p);
+		rc = db_fail(m->db);
+	}
+	if (api_ready)
+		latch_release(&api);
+	config_release(&cfg);
+	latchunits_release(&have);
+	unitmap_units_release(&pms);
+	unitmap_release(&um);
+	free(pairs);
+	free(pn);
+	free(pi);
+	free(ln);
+	free(li);
+	free(building);
+	return rc;
+}
+
+/*
+ * The unmapped PMS units with residents: each dwelling PMS unit that
+ * holds residents of a HOUSED_STATUSES status in the property's newest
+ * resident snapshot (as transform takes it) and has no mapping.
+ */
+static int print_unmapped_pms(struct mapdb *m, const char *p, const struct unitmap_units *pms)
+{
+	sqlite3_stmt *st = NULL;
+	long long snap = 0;
+	long n = 0;
+	int r, rc = -1;
+
+	if (db_prepare(m->db,
+		       "SELECT sp.snapshot_id FROM snapshot_property sp"
+		       " JOIN snapshot s USING (snapshot_id)"
+		       " WHERE sp.property_id = ?1 AND s.status = 'staged'"
+		       " ORDER BY s.extract_order DESC LIMIT 1",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, p, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		snap = sqlite3_column_int64(st, 0);
+	else if (r != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_prepare(m->db,
+		       "SELECT pms_unit_id, count(*) FROM stg_person sp"
+		       " WHERE snapshot_id = ?1 AND property_id = ?2"
+		       " AND status IN (" HOUSED_STATUSES ") AND role <> 'guarantor'"
+		       " AND coalesce(pms_unit_id, '') <> ''"
+		       " AND NOT EXISTS (SELECT 1 FROM unit_map um WHERE um.property_id = ?2"
+		       "   AND um.pms_unit_id = sp.pms_unit_id)"
+		       " GROUP BY pms_unit_id ORDER BY pms_unit_id",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, snap);
+	sqlite3_bind_text(st, 2, p, -1, SQLITE_STATIC);
+	/* counted first, for the heading */
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const struct unitmap_unit *u = unitmap_units_find(pms, db_col_text(st, 0));
+
+		n += !u || u->dwelling;
+	}
+	if (r != SQLITE_DONE)
+		goto out;
+	sqlite3_reset(st);
+	printf("PMS units of property '%s' with current, notice, eviction or future residents "
+	       "and no mapping: %ld\n",
+	       p, n);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = db_col_text(st, 0);
+		const struct unitmap_unit *u = unitmap_units_find(pms, id);
+
+		if (u && !u->dwelling)
+			continue;
+		put_field(id);
+		putchar('\t');
+		put_field(u ? u->label : id);
+		printf("\t%d\n", sqlite3_column_int(st, 1));
+	}
+	if (r != SQLITE_DONE)
+		goto out;
+	if (!snap)
+		log_warn("property '%s' has no staged resident export", p);
+	rc = 0;
+out:
+	if (rc < 0)
+		err_set("database: %s", sqlite3_errmsg(m->db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int map_unmapped(struct mapdb *m, const char *config_path, const char *p)
+{
+	struct config cfg = { 0 };
+	struct latch api = { 0 };
+	struct latchunits have;
+	struct unitmap_units pms = { 0 };
+	struct unitmap um = { 0 };
+	size_t *li = NULL, n_ln = 0;
+	char *building = NULL;
+	enum latchunits_status st;
+	int rc, api_ready = 0;
+
+	latchunits_init(&have);
+	rc = property_building(m, p, &building);
+	if (rc != US_EXIT_OK)
+		goto out;
+	if (unitmap_staged_units(m->db, p, &pms) < 0 || print_unmapped_pms(m, p, &pms) < 0) {
+		err_prefix("property '%s'", p);
+		rc = db_fail(m->db);
+		goto out;
+	}
+	putchar('\n');
+	if (!building) {
+		printf("Latch units that no PMS unit maps to: not listed: property '%s' has no "
+		       "Latch building (unitsync property set %s --latch-building UUID)\n",
+		       p, p);
+		goto out;
+	}
+	if (config_load(&cfg, config_path) < 0) {
+		log_error("%s", err_msg());
+		rc = US_EXIT_CONFIG;
+		goto out;
+	}
+	if (!cfg.base_url) {
+		printf("Latch units of building '%s' that no PMS unit maps to: not listed: this needs "
+		       "the Latch API ([latch] base_url in the configuration file, or "
+		       "UNITSYNC_LATCH_URL)\n",
+		       building);
+		goto out;
+	}
+	rc = api_open(&cfg, &api);
+	if (rc != US_EXIT_OK)
+		goto out;
+	api_ready = 1;
+	st = latchunits_list(&api, building, &have);
+	if (st != LATCHUNITS_OK) {
+		rc = api_fail(st, building);
+		goto out;
+	}
+	if (unitmap_init(&um, m->db, m->by) < 0 || unowned_units(&um, &have, &li, &n_ln) < 0) {
+		err_prefix("property '%s'", p);
+		rc = db_fail(m->db);
+		goto out;
+	}
+	printf("Latch units of building '%s' that no PMS unit maps to: %zu\n", building, n_ln);
+	for (size_t k = 0; k < n_ln; k++) {
+		put_field(have.v[li[k]].uuid);
+		putchar('\t');
+		put_field(have.v[li[k]].name);
+		putchar('\n');
+	}
+out:
+	if (api_ready)
+		latch_release(&api);
+	config_release(&cfg);
+	latchunits_release(&have);
+	unitmap_units_release(&pms);
+	unitmap_release(&um);
+	free(li);
+	free(building);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -900,13 +1340,14 @@ int main(int argc, char **argv)
 		{ "by", required_argument, NULL, 'b' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "replace", no_argument, NULL, 'r' },
+		{ "apply", no_argument, NULL, 'a' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common cli;
 	struct mapdb m = { 0 };
 	const char *property = NULL, *by = NULL, *out = NULL, *verb;
-	int replace = 0, want, nargs;
+	int replace = 0, apply = 0, want, nargs;
 	sqlite3 *db = NULL;
 	int rc = US_EXIT_USAGE, opt;
 
@@ -927,6 +1368,9 @@ int main(int argc, char **argv)
 		case 'r':
 			replace = 1;
 			break;
+		case 'a':
+			apply = 1;
+			break;
 		default:
 			c = cli_common_option(&cli, opt, optarg);
 			if (c == 1)
@@ -936,7 +1380,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		cli_usage_error(&cli, "no command given (add, remove, list, import or export)");
+		cli_usage_error(&cli,
+				"no command given (add, remove, list, import, export, suggest or "
+				"unmapped)");
 		goto out;
 	}
 	verb = argv[optind++];
@@ -945,11 +1391,13 @@ int main(int argc, char **argv)
 		want = 2;
 	else if (!strcmp(verb, "remove") || !strcmp(verb, "import"))
 		want = 1;
-	else if (!strcmp(verb, "list") || !strcmp(verb, "export"))
+	else if (!strcmp(verb, "list") || !strcmp(verb, "export") || !strcmp(verb, "suggest") ||
+		 !strcmp(verb, "unmapped"))
 		want = 0;
 	else {
 		cli_usage_error(&cli,
-				"unknown command '%s' (expected add, remove, list, import or export)",
+				"unknown command '%s' (expected add, remove, list, import, export, "
+				"suggest or unmapped)",
 				verb);
 		goto out;
 	}
@@ -963,7 +1411,9 @@ int main(int argc, char **argv)
 								  : "FILE");
 		goto out;
 	}
-	if ((!strcmp(verb, "add") || !strcmp(verb, "remove")) && !property) {
+	if ((!strcmp(verb, "add") || !strcmp(verb, "remove") || !strcmp(verb, "suggest") ||
+	     !strcmp(verb, "unmapped")) &&
+	    !property) {
 		cli_usage_error(&cli, "%s needs --property", verb);
 		goto out;
 	}
@@ -979,8 +1429,12 @@ int main(int argc, char **argv)
 		cli_usage_error(&cli, "--replace goes with import only");
 		goto out;
 	}
-	if (by && (!strcmp(verb, "list") || !strcmp(verb, "export"))) {
-		cli_usage_error(&cli, "--by goes with add, remove and import only");
+	if (apply && strcmp(verb, "suggest")) {
+		cli_usage_error(&cli, "--apply goes with suggest only");
+		goto out;
+	}
+	if (by && (!strcmp(verb, "list") || !strcmp(verb, "export") || !strcmp(verb, "unmapped"))) {
+		cli_usage_error(&cli, "--by goes with add, remove, import and suggest only");
 		goto out;
 	}
 	if (by && !id_valid(by)) {
@@ -1020,6 +1474,10 @@ int main(int argc, char **argv)
 		rc = map_remove(&m, property, argv[optind]);
 	else if (!strcmp(verb, "import"))
 		rc = map_import(&m, argv[optind], replace);
+	else if (!strcmp(verb, "suggest"))
+		rc = map_suggest(&m, cli.config_path, property, apply);
+	else if (!strcmp(verb, "unmapped"))
+		rc = map_unmapped(&m, cli.config_path, property);
 	else
 		rc = map_export(&m, property, out);
 out:

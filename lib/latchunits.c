@@ -1,0 +1,415 @@
+#include "latchunits.h"
+#include "err.h"
+#include "latch.h"
+#include "log.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* A server that never stops paging is broken; so many pages of units is
+ * more than any building has. */
+#define MAX_PAGES 100000
+
+void latchunits_init(struct latchunits *u)
+{
+	memset(u, 0, sizeof(*u));
+}
+
+static void clear_units(struct latchunits *u)
+{
+	for (size_t i = 0; i < u->n; i++) {
+		free(u->v[i].uuid);
+		free(u->v[i].name);
+	}
+	u->n = 0;
+}
+
+void latchunits_release(struct latchunits *u)
+{
+	clear_units(u);
+	free(u->v);
+	memset(u, 0, sizeof(*u));
+}
+
+static int cmp_unit(const struct latchunits_unit *a, const char *name, const char *uuid)
+{
+	int c = strcmp(a->name, name);
+
+	return c ? c : strcmp(a->uuid, uuid);
+}
+
+static int cmp_units(const void *va, const void *vb)
+{
+	const struct latchunits_unit *a = va, *b = vb;
+
+	return cmp_unit(a, b->name, b->uuid);
+}
+
+/* Append without keeping the order (latchunits_list() sorts once). */
+static int append(struct latchunits *u, const char *uuid, const char *name)
+{
+	char *cu, *cn;
+
+	if (u->n == u->cap) {
+		size_t cap = u->cap ? u->cap * 2 : 128;
+		struct latchunits_unit *v = realloc(u->v, cap * sizeof(*v));
+
+		if (!v) {
+			err_set("out of memory");
+			return -1;
+		}
+		u->v = v;
+		u->cap = cap;
+	}
+	cu = strdup(uuid);
+	cn = strdup(name);
+	if (!cu || !cn) {
+		free(cu);
+		free(cn);
+		err_set("out of memory");
+		return -1;
+	}
+	u->v[u->n].uuid = cu;
+	u->v[u->n].name = cn;
+	u->n++;
+	return 0;
+}
+
+int latchunits_add(struct latchunits *u, const char *uuid, const char *name)
+{
+	size_t lo = 0, hi = u->n;
+	struct latchunits_unit added;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_unit(&u->v[mid], name, uuid) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (append(u, uuid, name) < 0)
+		return -1;
+	added = u->v[u->n - 1];
+	memmove(&u->v[lo + 1], &u->v[lo], (u->n - 1 - lo) * sizeof(*u->v));
+	u->v[lo] = added;
+	return 0;
+}
+
+size_t latchunits_find(const struct latchunits *u, const char *name, size_t *count)
+{
+	size_t lo = 0, hi = u->n, end;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(u->v[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo; end < u->n && !strcmp(u->v[end].name, name); end++)
+		;
+	*count = end - lo;
+	return lo;
+}
+
+int latchunits_key(const char *building, const char *name, char key[SHA256_HEX_LEN + 1])
+{
+	struct sha256 h;
+
+	if (sha256_init(&h) < 0)
+		return -1;
+	sha256_update(&h, building, strlen(building));
+	sha256_update(&h, ":", 1);
+	sha256_update(&h, name, strlen(name));
+	sha256_final(&h, key);
+	return 0;
+}
+
+/* Sleep SECONDS (fractions too). */
+static void pause_for(double seconds)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)seconds;
+	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+/* What a final reply means, described with err_set(). */
+static enum latchunits_status classify(const char *method, const char *path,
+				       const struct latch_resp *resp, int attempts)
+{
+	const char *code = latch_error_code(resp);
+	long s = resp->status;
+
+	if (s == 0) {
+		err_set("%s %s: no reply (%s) after %d attempt%s", method, path, resp->error,
+			attempts, attempts == 1 ? "" : "s");
+		return LATCHUNITS_TEMPFAIL;
+	}
+	if (latch_retryable(resp)) {
+		err_set("%s %s answered %ld %s after %d attempt%s", method, path, s, code, attempts,
+			attempts == 1 ? "" : "s");
+		return LATCHUNITS_TEMPFAIL;
+	}
+	err_set("%s %s answered %ld %s", method, path, s, code);
+	if (s == 401 || s == 403)
+		return LATCHUNITS_AUTH;
+	if (s == 404)
+		return LATCHUNITS_NOT_FOUND;
+	if (s == 409 && !strcmp(code, "UNIT_ALREADY_EXISTS"))
+		return LATCHUNITS_EXISTS;
+	if (s >= 400 && s < 500)
+		return LATCHUNITS_REJECTED;
+	return LATCHUNITS_BAD_REPLY;
+}
+
+/*
+ * Send one request, again while the reply is retryable and RETRY allows:
+ * LATCHUNITS_OK with the last reply in RESP (free it), else the status of
+ * what went wrong (RESP freed).
+ */
+static enum latchunits_status unit_request(struct latch *l, const char *method, const char *path,
+					   const char *body, const char *key, int retry,
+					   struct latch_resp *resp)
+{
+	enum latchunits_status st = LATCHUNITS_OK;
+	int attempt = 1;
+
+	for (;; attempt++) {
+		double cap, wait;
+
+		if (latch_request(l, method, path, body, key, resp) < 0 && !resp->curl_error) {
+			/* no token: the token endpoint was tried several times already */
+			err_prefix("%s %s", method, path);
+			st = l->auth_failed ? LATCHUNITS_AUTH : LATCHUNITS_TEMPFAIL;
+			break;
+		}
+		if (!latch_retryable(resp) || !retry || attempt >= LATCHUNITS_ATTEMPTS)
+			break;
+		cap = 0.2 * (double)(1 << attempt);
+		wait = (cap > 10 ? 10 : cap) * ((double)random() / RAND_MAX);
+		if (resp->retry_after >= 0)
+			wait = resp->retry_after > LATCHUNITS_MAX_WAIT ? LATCHUNITS_MAX_WAIT
+								       : (double)resp->retry_after;
+		if (resp->status)
+			log_warn("%s %s answered %ld %s; trying again in %.1f s", method, path,
+				 resp->status, latch_error_code(resp), wait);
+		else
+			log_warn("%s %s: no reply (%s); trying again in %.1f s", method, path,
+				 resp->error, wait);
+		latch_resp_free(resp);
+		pause_for(wait);
+	}
+	if (st == LATCHUNITS_OK && (resp->status == 0 || latch_retryable(resp)))
+		st = classify(method, path, resp, attempt);
+	if (st != LATCHUNITS_OK)
+		latch_resp_free(resp);
+	return st;
+}
+
+/* The reply body as a JSON object, or NULL with err_set(). */
+static json_t *reply_object(const char *method, const char *path, const struct latch_resp *resp)
+{
+	json_t *j = NULL;
+
+	if (!resp->truncated)
+		j = json_loads(resp->body ? resp->body : "", 0, NULL);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		err_set("%s %s: the reply is not a JSON object", method, path);
+		return NULL;
+	}
+	return j;
+}
+
+/* Append the units of one page J to U; the next page token (owned) or
+ * NULL in *NEXT. */
+static enum latchunits_status take_page(const char *path, json_t *j, struct latchunits *u,
+					char **next)
+{
+	json_t *units = json_object_get(j, "units"), *unit, *tok;
+	size_t i;
+
+	*next = NULL;
+	if (!json_is_array(units)) {
+		err_set("GET %s: the reply has no units array", path);
+		return LATCHUNITS_BAD_REPLY;
+	}
+	json_array_foreach(units, i, unit)
+	{
+		const char *uuid = json_string_value(json_object_get(unit, "uuid"));
+		const char *name = json_string_value(json_object_get(unit, "name"));
+
+		if (!uuid || !*uuid || !name) {
+			err_set("GET %s: unit %zu of the page has no uuid or no name", path, i + 1);
+			return LATCHUNITS_BAD_REPLY;
+		}
+		if (append(u, uuid, name) < 0)
+			return LATCHUNITS_BAD_REPLY;
+	}
+	tok = json_object_get(j, "nextPageToken");
+	if (json_is_string(tok) && *json_string_value(tok)) {
+		*next = strdup(json_string_value(tok));
+		if (!*next) {
+			err_set("out of memory");
+			return LATCHUNITS_BAD_REPLY;
+		}
+	}
+	return LATCHUNITS_OK;
+}
+
+enum latchunits_status latchunits_list(struct latch *l, const char *building, struct latchunits *u)
+{
+	enum latchunits_status st = LATCHUNITS_BAD_REPLY;
+	struct latch_resp resp = { 0 };
+	char *eb = latch_escape(l, building), *token = NULL, *et = NULL, *next = NULL;
+	char path[4096];
+	json_t *j = NULL;
+	size_t kept = 0;
+
+	clear_units(u);
+	u->pages = 0;
+	if (!eb) {
+		err_set("out of memory");
+		goto out;
+	}
+	for (;;) {
+		int len;
+
+		if (token) {
+			free(et);
+			et = latch_escape(l, token);
+			if (!et) {
+				err_set("out of memory");
+				goto out;
+			}
+			len = snprintf(path, sizeof(path), "/v1/buildings/%s/units?pageToken=%s",
+				       eb, et);
+		} else {
+			len = snprintf(path, sizeof(path), "/v1/buildings/%s/units", eb);
+		}
+		if (len < 0 || (size_t)len >= sizeof(path)) {
+			err_set("building '%s': the request path is too long", building);
+			st = LATCHUNITS_REJECTED;
+			goto out;
+		}
+		st = unit_request(l, "GET", path, NULL, NULL, 1, &resp);
+		if (st != LATCHUNITS_OK)
+			goto out;
+		if (resp.status != 200) {
+			st = classify("GET", path, &resp, 1);
+			goto out;
+		}
+		st = LATCHUNITS_BAD_REPLY;
+		j = reply_object("GET", path, &resp);
+		if (!j)
+			goto out;
+		u->pages++;
+		if (take_page(path, j, u, &next) != LATCHUNITS_OK)
+			goto out;
+		json_decref(j);
+		j = NULL;
+		latch_resp_free(&resp);
+		if (!next)
+			break;
+		if (token && !strcmp(token, next)) {
+			err_set("GET %s: the next page token is this page's", path);
+			goto out;
+		}
+		if (u->pages >= MAX_PAGES) {
+			err_set("building '%s': more than %d pages of units", building, MAX_PAGES);
+			goto out;
+		}
+		free(token);
+		token = next;
+		next = NULL;
+	}
+	/* a unit added while paging may show up on two pages */
+	if (u->n)
+		qsort(u->v, u->n, sizeof(*u->v), cmp_units);
+	for (size_t i = 0; i < u->n; i++) {
+		if (kept && !cmp_units(&u->v[kept - 1], &u->v[i])) {
+			free(u->v[i].uuid);
+			free(u->v[i].name);
+			continue;
+		}
+		u->v[kept++] = u->v[i];
+	}
+	u->n = kept;
+	st = LATCHUNITS_OK;
+out:
+	if (st != LATCHUNITS_OK)
+		clear_units(u);
+	json_decref(j);
+	latch_resp_free(&resp);
+	free(eb);
+	free(et);
+	free(token);
+	free(next);
+	return st;
+}
+
+enum latchunits_status latchunits_create(struct latch *l, const char *building, const char *name,
+					 const char *key, char **uuid)
+{
+	enum latchunits_status st = LATCHUNITS_BAD_REPLY;
+	struct latch_resp resp = { 0 };
+	char *eb = latch_escape(l, building), *body = NULL;
+	json_t *req = json_pack("{s:s}", "name", name), *j = NULL;
+	char path[4096];
+	const char *got;
+	int len;
+
+	*uuid = NULL;
+	if (!req) {
+		/* jansson takes only UTF-8 */
+		err_set("unit name '%s' is not UTF-8", name);
+		st = LATCHUNITS_REJECTED;
+		goto out;
+	}
+	body = json_dumps(req, JSON_COMPACT);
+	if (!eb || !body) {
+		err_set("out of memory");
+		goto out;
+	}
+	len = snprintf(path, sizeof(path), "/v1/buildings/%s/units", eb);
+	if (len < 0 || (size_t)len >= sizeof(path)) {
+		err_set("building '%s': the request path is too long", building);
+		st = LATCHUNITS_REJECTED;
+		goto out;
+	}
+	st = unit_request(l, "POST", path, body, key, key != NULL, &resp);
+	if (st != LATCHUNITS_OK)
+		goto out;
+	if (resp.status != 200 && resp.status != 201) {
+		st = classify("POST", path, &resp, 1);
+		goto out;
+	}
+	st = LATCHUNITS_BAD_REPLY;
+	j = reply_object("POST", path, &resp);
+	got = json_string_value(json_object_get(j, "uuid"));
+	if (!j || !got || !*got) {
+		err_set("POST %s: the reply names no uuid", path);
+		goto out;
+	}
+	*uuid = strdup(got);
+	if (!*uuid) {
+		err_set("out of memory");
+		goto out;
+	}
+	st = LATCHUNITS_OK;
+out:
+	json_decref(req);
+	json_decref(j);
+	latch_resp_free(&resp);
+	free(eb);
+	free(body);
+	return st;
+}

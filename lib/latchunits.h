@@ -1,0 +1,92 @@
+/*
+ * latchunits.h - the units of a Latch building, over lib/latch.h
+ * (DESIGN.md §9: GET and POST /v1/buildings/{b}/units).
+ *
+ *   GET  /v1/buildings/{b}/units[?pageToken=T]
+ *        -> {"units":[{"uuid","name"}],"nextPageToken"}
+ *   POST /v1/buildings/{b}/units {"name"} -> 201 {"uuid","name"}
+ *        409 {"message":"UNIT_ALREADY_EXISTS"}: names are unique per building
+ *
+ * latchunits_list() follows nextPageToken until a page has none, and
+ * keeps the units sorted by name, then uuid (bytes compared: "0101" and
+ * "101" are different names).  The page size is the server's default.
+ *
+ * Retries (DESIGN.md §8): connect errors, timeouts, 408, 425, 429, 500,
+ * 502, 503 and 504 are tried again, up to LATCHUNITS_ATTEMPTS times in
+ * all, after a full-jitter exponential backoff (AWS Architecture Blog,
+ * "Exponential Backoff and Jitter"), or after Retry-After when the reply
+ * has one (at most LATCHUNITS_MAX_WAIT seconds).  An expired token (403)
+ * is renewed and the request sent once more by latch_request().  A POST
+ * is retried only with an Idempotency-Key, so that a create whose reply
+ * was lost is never made twice.
+ *
+ * Errors: each call returns an enum latchunits_status and, for anything
+ * but LATCHUNITS_OK, describes it with err_set() ("GET /v1/... answered
+ * 404 BUILDING_NOT_FOUND").  The caller picks the exit code.
+ *
+ * Ownership: a struct latchunits owns its array and every string in it;
+ * latchunits_release() frees them.  The struct latch is borrowed.
+ */
+#ifndef UNITSYNC_LATCHUNITS_H
+#define UNITSYNC_LATCHUNITS_H
+
+#include "sha256.h"
+
+#include <stddef.h>
+
+struct latch;
+
+/* Requests tried in all for one page or one create. */
+#define LATCHUNITS_ATTEMPTS 5
+/* Longest wait honoured from Retry-After, in seconds. */
+#define LATCHUNITS_MAX_WAIT 60
+
+enum latchunits_status {
+	LATCHUNITS_OK = 0,
+	LATCHUNITS_TEMPFAIL,  /* no reply, or only retryable ones: a rerun may work */
+	LATCHUNITS_AUTH,      /* the token endpoint or the API refused the credentials */
+	LATCHUNITS_NOT_FOUND, /* 404: no such building */
+	LATCHUNITS_EXISTS,    /* create: 409, a unit of that name exists */
+	LATCHUNITS_REJECTED,  /* another 4xx: the request was refused as sent */
+	LATCHUNITS_BAD_REPLY, /* a reply that is not what §9 says, or out of memory */
+};
+
+/* One Latch unit. */
+struct latchunits_unit {
+	char *uuid; /* owned */
+	char *name; /* owned */
+};
+
+/* The units of one building. */
+struct latchunits {
+	struct latchunits_unit *v; /* owned array, sorted by name then uuid */
+	size_t n, cap;
+	long pages; /* pages the last latchunits_list() fetched */
+};
+
+void latchunits_init(struct latchunits *u);
+void latchunits_release(struct latchunits *u);
+
+/* Replace U's contents with every unit of BUILDING. */
+enum latchunits_status latchunits_list(struct latch *l, const char *building, struct latchunits *u);
+
+/*
+ * Create a unit NAME in BUILDING; *UUID receives its uuid (malloc'd).
+ * KEY is the Idempotency-Key to send, or NULL for none (then the POST
+ * is not retried).
+ */
+enum latchunits_status latchunits_create(struct latch *l, const char *building, const char *name,
+					 const char *key, char **uuid);
+
+/* Add a unit to U, keeping the order; -1 with err_set() when out of memory. */
+int latchunits_add(struct latchunits *u, const char *uuid, const char *name);
+
+/* The index of the first unit named NAME, and in *COUNT how many have
+ * that name (0: none, and the index is where it would go). */
+size_t latchunits_find(const struct latchunits *u, const char *name, size_t *count);
+
+/* The Idempotency-Key of creating NAME in BUILDING: hex SHA-256 of
+ * "BUILDING:NAME", the same on every run; -1 with err_set() on failure. */
+int latchunits_key(const char *building, const char *name, char key[SHA256_HEX_LEN + 1]);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * unitmap.h - the unit mapping and the PMS units it maps, as `unitsync
+ * units import-csv|import-pms` and `unitsync map suggest|unmapped` read
+ * and change them (DESIGN.md §1: only mapped units sync).
+ *
+ * The rules are those of `unitsync map add` (cli/map.c): a PMS unit of a
+ * property maps to at most one Latch unit, a Latch unit is mapped from at
+ * most one PMS unit across all properties (UNIQUE (latch_unit_id) in
+ * lib/db.c), and every change is a map_history row saying who made it
+ * and when.  unitmap_set() writes; checking the rules is the caller's,
+ * with unitmap_get() and unitmap_owner(), inside the same transaction.
+ *
+ * The PMS units of a property (unitmap_staged_units()) are those staged
+ * from the newest snapshot (by snapshot.extract_order) of each source
+ * kind and dialect that staged units for it: a unit inventory (Yardi
+ * GetUnitInformation, MITS ILS) and a resident export add up, and last
+ * month's inventory does not linger beside this month's.  A unit staged
+ * by several is merged: it is a dwelling unless one of them says it is
+ * not (stg_unit.dwelling is 1 by default, 0 only when a unit type or an
+ * economic status said parking, storage, ...), and its label is the one
+ * of the newest snapshot that gives more than the unit's id, else the id.
+ *
+ * Errors: functions return 0 (or a count) and -1 with err_set().
+ * Ownership: every struct here owns its strings; release it with its
+ * _release() function.  The database handle is borrowed.
+ */
+#ifndef UNITSYNC_UNITMAP_H
+#define UNITSYNC_UNITMAP_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+/* One PMS unit of a property. */
+struct unitmap_unit {
+	char *pms_unit_id;   /* owned */
+	char *label;         /* the unit as people write it (else the id), owned */
+	int dwelling;        /* 0: parking, storage, ...: never gets a Latch unit */
+	char *latch_unit_id; /* the Latch unit it maps to, owned; NULL when unmapped */
+};
+
+/* The PMS units of one property, sorted by pms_unit_id (bytes). */
+struct unitmap_units {
+	struct unitmap_unit *v; /* owned array */
+	size_t n, cap;
+};
+
+/* Fill OUT (empty or released) with the PMS units of PROPERTY and their
+ * mappings. */
+int unitmap_staged_units(sqlite3 *db, const char *property, struct unitmap_units *out);
+
+void unitmap_units_release(struct unitmap_units *u);
+
+/* The unit PMS_UNIT_ID of U, or NULL. */
+const struct unitmap_unit *unitmap_units_find(const struct unitmap_units *u,
+					      const char *pms_unit_id);
+
+/*
+ * Does PROPERTY exist?  1 yes, with its Latch building in *BUILDING
+ * (malloc'd; NULL when none is set) when BUILDING is not NULL; 0 no;
+ * -1 on a database error.
+ */
+int unitmap_property(sqlite3 *db, const char *property, char **building);
+
+/* Prepared statements to read and change the mapping. */
+struct unitmap {
+	sqlite3 *db;         /* borrowed */
+	sqlite3_stmt *get;   /* the Latch unit of (property, PMS unit) */
+	sqlite3_stmt *owner; /* the (property, PMS unit) of a Latch unit */
+	sqlite3_stmt *del;   /* remove one mapping */
+	sqlite3_stmt *ins;   /* add one mapping */
+	sqlite3_stmt *hist;  /* record one change */
+	const char *by;      /* changed_by, borrowed */
+	char now[32];        /* changed_at and created_at of this run */
+};
+
+/* Prepare M on DB; BY is who makes the changes (--by, $USER, ...). */
+int unitmap_init(struct unitmap *m, sqlite3 *db, const char *by);
+void unitmap_release(struct unitmap *m);
+
+/* The Latch unit (PROPERTY, PMS) maps to into *LATCH (malloc'd; NULL
+ * when unmapped). */
+int unitmap_get(struct unitmap *m, const char *property, const char *pms, char **latch);
+
+/* Who maps onto LATCH: *PROPERTY and *PMS (malloc'd), NULL when nobody. */
+int unitmap_owner(struct unitmap *m, const char *latch, char **property, char **pms);
+
+/*
+ * Map (PROPERTY, PMS) to LATCH and record it in map_history.  BEFORE is
+ * the Latch unit it maps to now (NULL: unmapped), which this replaces.
+ * Run inside the caller's transaction, after checking the rules.
+ */
+int unitmap_set(struct unitmap *m, const char *property, const char *pms, const char *latch,
+		const char *before);
+
+#endif
