@@ -128,6 +128,7 @@ static const char *const migration_1[] = {
 	"  as_of TEXT NOT NULL,"
 	"  delta_sha256 TEXT NOT NULL,"
 	"  manifest_sha256 TEXT NOT NULL,"
+	"  map_seq INTEGER NOT NULL DEFAULT 0," /* map_history's last id when made */
 	"  delta_rows INTEGER NOT NULL,"
 	"  guard TEXT NOT NULL,"
 	"  created_at TEXT NOT NULL,"

@@ -353,7 +353,12 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		    "     ORDER BY h.pms_person_id LIMIT 1), p.status) ELSE p.status END, "
 		    "  p.status_raw, p.email, p.phone, p.first_name, p.last_name, p.move_in, "
 		    "  p.move_out, p.expected_move_out, m.latch_unit_id, u.latch_user_id, u.email, "
-		    "  p.source_ref, p.snapshot_id "
+		    "  p.source_ref, p.snapshot_id, "
+		    /* the unit was mapped since the property's last run: say so */
+		    "  EXISTS (SELECT 1 FROM map_history h WHERE h.property_id = p.property_id "
+		    "    AND h.pms_unit_id = p.pms_unit_id AND h.after_latch_unit_id = m.latch_unit_id "
+		    "    AND h.id > (SELECT max(r.map_seq) FROM run r JOIN run_input i "
+		    "      ON i.run_id = r.run_id WHERE i.property_id = p.property_id)) "
 		    "FROM stg_person p "
 		    "LEFT JOIN unit_map m ON m.property_id = p.property_id AND m.pms_unit_id = p.pms_unit_id "
 		    "LEFT JOIN person_user u ON u.property_id = p.property_id "
@@ -369,8 +374,8 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 	    db_prepare(r->db,
 		       "INSERT OR IGNORE INTO temp.want (property_id, pms_person_id, pms_unit_id, "
 		       "latch_unit_id, latch_user_id, sync, hold, why, email, email_key, phone, "
-		       "first_name, last_name, source_ref, snapshot_id) "
-		       "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,lower(?9),?10,?11,?12,?13,?14)",
+		       "first_name, last_name, source_ref, snapshot_id, new_mapping) "
+		       "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,lower(?9),?10,?11,?12,?13,?14,?15)",
 		       &ins) < 0 ||
 	    db_prepare(r->db,
 		       "SELECT r.pms_person_id, r.source_ref, r.reason, r.snapshot_id FROM stg_reject r "
@@ -461,6 +466,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		db_bind_text_or_null(ins, 12, db_col_text(st, 8));
 		sqlite3_bind_text(ins, 13, db_col_text(st, 15), -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(ins, 14, sqlite3_column_int64(st, 16));
+		sqlite3_bind_int(ins, 15, sqlite3_column_int(st, 17));
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			err_set("database: %s", sqlite3_errmsg(r->db));
 			goto out;
@@ -493,6 +499,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		sqlite3_bind_int(ins, 7, 1);
 		sqlite3_bind_text(ins, 8, "rejected_row", -1, SQLITE_STATIC);
 		sqlite3_bind_int64(ins, 14, sqlite3_column_int64(rej, 3));
+		sqlite3_bind_int(ins, 15, 0);
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			err_set("database: %s", sqlite3_errmsg(r->db));
 			goto out;
@@ -608,7 +615,7 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 
 	if (db_prepare(r->db,
 		       "SELECT pms_person_id, pms_unit_id, latch_unit_id, latch_user_id, sync, hold, "
-		       "why, email, phone, first_name, last_name, source_ref, snapshot_id "
+		       "why, email, phone, first_name, last_name, source_ref, snapshot_id, new_mapping "
 		       "FROM temp.want WHERE property_id = ? ORDER BY pms_person_id",
 		       &w) < 0 ||
 	    db_prepare(r->db,
@@ -705,7 +712,9 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 				d.pms_unit_id = db_col_text(w, 1);
 				d.pms_person_id = person;
 				d.latch_user_id = "";
-				d.reason = any_own ? "transfer" : "move_in";
+				d.reason = any_own                     ? "transfer"
+					   : sqlite3_column_int(w, 13) ? "mapping_added"
+								       : "move_in";
 				d.email = db_col_text(w, 7);
 				d.phone = db_col_text(w, 8);
 				d.first_name = db_col_text(w, 9);
@@ -721,7 +730,9 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 			d.latch_unit_id = want_unit;
 			d.pms_person_id = person;
 			d.latch_user_id = user;
-			d.reason = again ? "reapply" : "move_in";
+			d.reason = again                       ? "reapply"
+				   : sqlite3_column_int(w, 13) ? "mapping_added"
+							       : "move_in";
 			if (any_own) {
 				/* make before break: the ASSIGN goes first, the UNASSIGN after */
 				snprintf(group, sizeof(group), "g%ld", r->seq + 1);
@@ -1005,7 +1016,8 @@ static int record_run(sqlite3 *db, const char *run_id, const char *dir, const ch
 	db_now(now, sizeof(now));
 	if (db_prepare(db,
 		       "INSERT INTO run (run_id, run_dir, as_of, delta_sha256, delta_rows, guard, "
-		       "created_at, manifest_sha256) VALUES (?,?,?,?,?,?,?,?)",
+		       "created_at, manifest_sha256, map_seq) VALUES (?,?,?,?,?,?,?,?, "
+		       "(SELECT coalesce(max(id), 0) FROM map_history))",
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
@@ -1283,7 +1295,7 @@ int main(int argc, char **argv)
 		    "CREATE TEMP TABLE IF NOT EXISTS want (property_id TEXT, pms_person_id TEXT, "
 		    "pms_unit_id TEXT, latch_unit_id TEXT, latch_user_id TEXT, sync INTEGER, "
 		    "hold INTEGER, why TEXT, email TEXT, email_key TEXT, phone TEXT, first_name TEXT, "
-		    "last_name TEXT, source_ref TEXT, snapshot_id INTEGER, "
+		    "last_name TEXT, source_ref TEXT, snapshot_id INTEGER, new_mapping INTEGER, "
 		    "PRIMARY KEY (property_id, pms_person_id));"
 		    "CREATE TEMP TABLE IF NOT EXISTS snap (snapshot_id INTEGER PRIMARY KEY, ord INTEGER);"
 		    "CREATE INDEX IF NOT EXISTS temp.want_email ON want (email_key);"
