@@ -2,6 +2,14 @@
  * unitsync - the git-style driver: `unitsync [--db PATH] [--config FILE]
  * [--log-format F] COMMAND [ARGS...]` runs `unitsync-COMMAND` from the
  * driver's own directory, handing it the global options.
+ *
+ * Testing hook: when UNITSYNC_EXEC_WRAPPER is set and not empty, its words
+ * (split on blanks; no shell is involved, so nothing in it is expanded or
+ * quoted) are put before the command's path and the first word is looked
+ * up in PATH.  `make valgrind-check` sets it to a valgrind command line so
+ * that a program run through the driver is checked too.  It is meant for
+ * tests only: whoever sets a program's environment can already choose what
+ * it runs (PATH), so it opens no new door (docs/SECURITY.md).
  */
 #include "cli.h"
 #include "exitcode.h"
@@ -26,7 +34,8 @@ static const char usage[] =
 	"  extract-csv FILE...      stage CSV exports\n"
 	"  extract-xml FILE...      stage XML exports\n"
 	"  snapshots list|show|prune|export   staged snapshots\n"
-	"  map add|remove|list|import|export   PMS unit -> Latch unit mapping\n"
+	"  map add|remove|list|import|export|suggest|unmapped   PMS unit -> Latch unit mapping\n"
+	"  units list|create|import-csv|import-pms   Latch units\n"
 	"  transform                write a run directory (delta, exceptions, manifest)\n"
 	"  load RUN_DIR             apply a run to the Latch API\n"
 	"  approve RUN_DIR          release a run held by the safety guard\n"
@@ -38,12 +47,32 @@ static const char usage[] =
 	"Each command has its own --help and man page (unitsync-COMMAND(1)).\n"
 	"--db PATH defaults to $UNITSYNC_DB, else ./unitsync.db; --config FILE to $UNITSYNC_CONFIG.\n";
 
+/* Most words UNITSYNC_EXEC_WRAPPER may hold. */
+#define MAX_WRAPPER_WORDS 64
+
+/*
+ * Split WRAPPER (a copy the caller frees) into WORDS at blanks; returns
+ * how many, or -1 when there are more than MAX_WRAPPER_WORDS.
+ */
+static int split_wrapper(char *wrapper, char *words[MAX_WRAPPER_WORDS])
+{
+	char *save = NULL;
+	int n = 0;
+
+	for (char *w = strtok_r(wrapper, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
+		if (n == MAX_WRAPPER_WORDS)
+			return -1;
+		words[n++] = w;
+	}
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	char self[PATH_MAX], target[PATH_MAX];
 	const char *global[16];
-	char **args = NULL;
-	int nglobal = 0, i = 1;
+	char **args = NULL, *wrapper = NULL, *wrap[MAX_WRAPPER_WORDS];
+	int nglobal = 0, i = 1, nwrap = 0;
 	int rc = US_EXIT_USAGE;
 	ssize_t n;
 
@@ -114,16 +143,33 @@ int main(int argc, char **argv)
 		fprintf(stderr, "unitsync: '%s' is not a unitsync command\n%s", argv[i], usage);
 		goto out;
 	}
-	args = calloc((size_t)(argc - i + nglobal + 1), sizeof(*args));
+	if (getenv("UNITSYNC_EXEC_WRAPPER") && *getenv("UNITSYNC_EXEC_WRAPPER")) {
+		wrapper = strdup(getenv("UNITSYNC_EXEC_WRAPPER"));
+		if (!wrapper) {
+			fprintf(stderr, "unitsync: out of memory\n");
+			rc = US_EXIT_TEMPFAIL;
+			goto out;
+		}
+		nwrap = split_wrapper(wrapper, wrap);
+		if (nwrap < 0) {
+			fprintf(stderr, "unitsync: UNITSYNC_EXEC_WRAPPER has more than %d words\n",
+				MAX_WRAPPER_WORDS);
+			rc = US_EXIT_CONFIG;
+			goto out;
+		}
+	}
+	args = calloc((size_t)(nwrap + argc - i + nglobal + 1), sizeof(*args));
 	if (!args) {
 		fprintf(stderr, "unitsync: out of memory\n");
 		rc = US_EXIT_TEMPFAIL;
 		goto out;
 	}
-	args[0] = target;
+	for (int j = 0; j < nwrap; j++)
+		args[j] = wrap[j];
+	args[nwrap] = target;
 	/* global options first, so that a "--" among the command's words stays last */
 	{
-		int k = 1;
+		int k = nwrap + 1;
 
 		for (int j = 0; j < nglobal; j++)
 			args[k++] = (char *)global[j];
@@ -131,10 +177,14 @@ int main(int argc, char **argv)
 			args[k++] = argv[j];
 		args[k] = NULL;
 	}
-	execv(target, args);
-	fprintf(stderr, "unitsync: cannot run '%s': %s\n", target, strerror(errno));
+	if (nwrap > 0)
+		execvp(args[0], args);
+	else
+		execv(target, args);
+	fprintf(stderr, "unitsync: cannot run '%s': %s\n", args[0], strerror(errno));
 	rc = US_EXIT_CONFIG;
 out:
 	free(args);
+	free(wrapper);
 	return rc;
 }
