@@ -10,6 +10,9 @@
  * An import is checked whole before anything is written and applied in one
  * transaction: a file with one bad row changes nothing.
  *
+ * Every verb reads and changes the mapping through lib/unitmap.h, as
+ * `unitsync units` does, so both keep the same rules and history.
+ *
  * suggest and unmapped help people keep the mapping: suggest proposes
  * pairs of unmapped PMS and Latch units by name (the rules and their
  * confidences are lib/unitname.h's) and, with --apply, maps only the
@@ -69,20 +72,6 @@ static const char *const csv_columns[] = { "property_id", "pms_unit_id", "latch_
 
 /* Import problems kept for the report; the rest are only counted. */
 #define MAX_PROBLEMS 20
-
-/* The statements every verb shares, prepared once. */
-struct mapdb {
-	sqlite3 *db;               /* the state database, not owned */
-	sqlite3_stmt *property;    /* does a property exist */
-	sqlite3_stmt *get;         /* the Latch unit of (property, PMS unit) */
-	sqlite3_stmt *by_latch;    /* the (property, PMS unit) of a Latch unit */
-	sqlite3_stmt *of_property; /* every mapping of a property */
-	sqlite3_stmt *del;         /* remove one mapping */
-	sqlite3_stmt *ins;         /* add one mapping */
-	sqlite3_stmt *hist;        /* record one change */
-	const char *by;            /* changed_by: --by, $USER or "unknown" */
-	char now[32];              /* changed_at and created_at of this run */
-};
 
 /* What an import row does to the mapping. */
 enum row_state {
@@ -148,178 +137,14 @@ static int id_valid(const char *s)
 	return 1;
 }
 
-static int mapdb_init(struct mapdb *m, sqlite3 *db, const char *by)
-{
-	memset(m, 0, sizeof(*m));
-	m->db = db;
-	m->by = by;
-	db_now(m->now, sizeof(m->now));
-	if (db_prepare(db, "SELECT 1 FROM property WHERE property_id = ?1", &m->property) < 0 ||
-	    db_prepare(db,
-		       "SELECT latch_unit_id FROM unit_map"
-		       " WHERE property_id = ?1 AND pms_unit_id = ?2",
-		       &m->get) < 0 ||
-	    db_prepare(db, "SELECT property_id, pms_unit_id FROM unit_map WHERE latch_unit_id = ?1",
-		       &m->by_latch) < 0 ||
-	    db_prepare(db,
-		       "SELECT pms_unit_id, latch_unit_id FROM unit_map WHERE property_id = ?1"
-		       " ORDER BY pms_unit_id",
-		       &m->of_property) < 0 ||
-	    db_prepare(db, "DELETE FROM unit_map WHERE property_id = ?1 AND pms_unit_id = ?2",
-		       &m->del) < 0 ||
-	    db_prepare(db,
-		       "INSERT INTO unit_map (property_id, pms_unit_id, latch_unit_id, created_at)"
-		       " VALUES (?1, ?2, ?3, ?4)",
-		       &m->ins) < 0 ||
-	    db_prepare(db,
-		       "INSERT INTO map_history (property_id, pms_unit_id, before_latch_unit_id,"
-		       " after_latch_unit_id, changed_by, changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-		       &m->hist) < 0)
-		return -1;
-	return 0;
-}
-
-static void mapdb_release(struct mapdb *m)
-{
-	sqlite3_finalize(m->property);
-	sqlite3_finalize(m->get);
-	sqlite3_finalize(m->by_latch);
-	sqlite3_finalize(m->of_property);
-	sqlite3_finalize(m->del);
-	sqlite3_finalize(m->ins);
-	sqlite3_finalize(m->hist);
-	memset(m, 0, sizeof(*m));
-}
-
-/* Step a statement that returns no row, then reset it. */
-static int step_done(struct mapdb *m, sqlite3_stmt *st)
-{
-	int r = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (r != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(m->db));
-		return -1;
-	}
-	return 0;
-}
-
-/* Does property P exist?  1 yes, 0 no, -1 database error. */
-static int mapdb_property(struct mapdb *m, const char *p)
-{
-	int r;
-
-	sqlite3_bind_text(m->property, 1, p, -1, SQLITE_STATIC);
-	r = sqlite3_step(m->property);
-	sqlite3_reset(m->property);
-	if (r != SQLITE_ROW && r != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(m->db));
-		return -1;
-	}
-	return r == SQLITE_ROW;
-}
-
-/* The Latch unit (P, PMS) maps to into *LATCH (owned, NULL when unmapped). */
-static int mapdb_get(struct mapdb *m, const char *p, const char *pms, char **latch)
-{
-	int r, rc = 0;
-
-	*latch = NULL;
-	sqlite3_bind_text(m->get, 1, p, -1, SQLITE_STATIC);
-	sqlite3_bind_text(m->get, 2, pms, -1, SQLITE_STATIC);
-	r = sqlite3_step(m->get);
-	if (r == SQLITE_ROW) {
-		*latch = strdup(db_col_text(m->get, 0));
-		if (!*latch) {
-			err_set("out of memory");
-			rc = -1;
-		}
-	} else if (r != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(m->db));
-		rc = -1;
-	}
-	sqlite3_reset(m->get);
-	return rc;
-}
-
-/* Who maps onto LATCH: *P and *PMS owned, NULL when nobody. */
-static int mapdb_by_latch(struct mapdb *m, const char *latch, char **p, char **pms)
-{
-	int r, rc = 0;
-
-	*p = *pms = NULL;
-	sqlite3_bind_text(m->by_latch, 1, latch, -1, SQLITE_STATIC);
-	r = sqlite3_step(m->by_latch);
-	if (r == SQLITE_ROW) {
-		*p = strdup(db_col_text(m->by_latch, 0));
-		*pms = strdup(db_col_text(m->by_latch, 1));
-		if (!*p || !*pms) {
-			err_set("out of memory");
-			rc = -1;
-		}
-	} else if (r != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(m->db));
-		rc = -1;
-	}
-	sqlite3_reset(m->by_latch);
-	if (rc < 0) {
-		free(*p);
-		free(*pms);
-		*p = *pms = NULL;
-	}
-	return rc;
-}
-
-/* Remove (P, PMS), which mapped to BEFORE; HISTORY: record it. */
-static int mapdb_delete(struct mapdb *m, const char *p, const char *pms, const char *before,
-			int history)
-{
-	sqlite3_bind_text(m->del, 1, p, -1, SQLITE_STATIC);
-	sqlite3_bind_text(m->del, 2, pms, -1, SQLITE_STATIC);
-	if (step_done(m, m->del) < 0)
-		return -1;
-	if (!history)
-		return 0;
-	sqlite3_bind_text(m->hist, 1, p, -1, SQLITE_STATIC);
-	sqlite3_bind_text(m->hist, 2, pms, -1, SQLITE_STATIC);
-	sqlite3_bind_text(m->hist, 3, before, -1, SQLITE_STATIC);
-	sqlite3_bind_null(m->hist, 4);
-	sqlite3_bind_text(m->hist, 5, m->by, -1, SQLITE_STATIC);
-	sqlite3_bind_text(m->hist, 6, m->now, -1, SQLITE_STATIC);
-	return step_done(m, m->hist);
-}
-
 /*
- * Map (P, PMS) to LATCH, where it mapped to BEFORE (NULL: unmapped, else
- * already deleted): a changed mapping is a new pairing, so created_at is
- * now.
+ * Does property P exist?  An exit code: US_EXIT_OK when it does, with its
+ * Latch building in *BUILDING (NULL when unset) when BUILDING is not NULL;
+ * else 65 naming the fix, or the code for a database error.
  */
-static int mapdb_insert(struct mapdb *m, const char *p, const char *pms, const char *latch,
-			const char *before)
+static int require_property(struct unitmap *m, const char *p, char **building)
 {
-	sqlite3_bind_text(m->ins, 1, p, -1, SQLITE_STATIC);
-	sqlite3_bind_text(m->ins, 2, pms, -1, SQLITE_STATIC);
-	sqlite3_bind_text(m->ins, 3, latch, -1, SQLITE_STATIC);
-	sqlite3_bind_text(m->ins, 4, m->now, -1, SQLITE_STATIC);
-	if (step_done(m, m->ins) < 0)
-		return -1;
-	sqlite3_bind_text(m->hist, 1, p, -1, SQLITE_STATIC);
-	sqlite3_bind_text(m->hist, 2, pms, -1, SQLITE_STATIC);
-	if (before)
-		sqlite3_bind_text(m->hist, 3, before, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(m->hist, 3);
-	sqlite3_bind_text(m->hist, 4, latch, -1, SQLITE_STATIC);
-	sqlite3_bind_text(m->hist, 5, m->by, -1, SQLITE_STATIC);
-	sqlite3_bind_text(m->hist, 6, m->now, -1, SQLITE_STATIC);
-	return step_done(m, m->hist);
-}
-
-/* Unknown property: exit 65 naming the fix; 0 when it exists. */
-static int require_property(struct mapdb *m, const char *p)
-{
-	int e = mapdb_property(m, p);
+	int e = unitmap_property(m->db, p, building);
 
 	if (e < 0)
 		return db_fail(m->db);
@@ -330,83 +155,96 @@ static int require_property(struct mapdb *m, const char *p)
 	return US_EXIT_OK;
 }
 
-static int map_add(struct mapdb *m, const char *p, const char *pms, const char *latch)
+/*
+ * Begin the transaction of add or remove and check that property P
+ * exists: US_EXIT_OK inside the transaction, else the exit code (logged)
+ * and no transaction.
+ */
+static int begin_change(struct unitmap *m, const char *p)
 {
-	char *old = NULL, *other_p = NULL, *other_pms = NULL;
 	int rc;
 
 	if (db_exec(m->db, "BEGIN IMMEDIATE") < 0)
 		return db_fail(m->db);
-	rc = require_property(m, p);
+	rc = require_property(m, p, NULL);
 	if (rc != US_EXIT_OK)
-		goto rollback;
-	if (mapdb_get(m, p, pms, &old) < 0 || mapdb_by_latch(m, latch, &other_p, &other_pms) < 0)
-		goto fail;
+		db_exec(m->db, "ROLLBACK");
+	return rc;
+}
+
+static int map_add(struct unitmap *m, const char *p, const char *pms, const char *latch)
+{
+	char *old = NULL, *other_p = NULL, *other_pms = NULL;
+	int rc = begin_change(m, p), in_tx = rc == US_EXIT_OK;
+
+	if (!in_tx)
+		goto out;
+	rc = -1; /* from here: a database error */
+	if (unitmap_get(m, p, pms, &old) < 0 || unitmap_owner(m, latch, &other_p, &other_pms) < 0)
+		goto out;
 	if (other_p && (strcmp(other_p, p) || strcmp(other_pms, pms))) {
 		log_error("Latch unit '%s' is already mapped from PMS unit '%s' of property '%s'; "
 			  "cannot also map PMS unit '%s' of property '%s' to it (remove the other "
 			  "mapping first)",
 			  latch, other_pms, other_p, pms, p);
 		rc = US_EXIT_DATAERR;
-		goto rollback;
+		goto out;
 	}
 	if (old && !strcmp(old, latch)) {
-		db_exec(m->db, "ROLLBACK");
 		printf("property '%s': PMS unit '%s' -> Latch unit '%s' (unchanged)\n", p, pms,
 		       latch);
 		rc = US_EXIT_OK;
 		goto out;
 	}
-	if ((old && mapdb_delete(m, p, pms, old, 0) < 0) ||
-	    mapdb_insert(m, p, pms, latch, old) < 0 || db_exec(m->db, "COMMIT") < 0)
-		goto fail;
+	if (unitmap_set(m, p, pms, latch, old) < 0 || db_exec(m->db, "COMMIT") < 0)
+		goto out;
+	in_tx = 0;
 	if (old)
 		printf("property '%s': PMS unit '%s' -> Latch unit '%s' (changed from '%s')\n", p,
 		       pms, latch, old);
 	else
 		printf("property '%s': PMS unit '%s' -> Latch unit '%s' (added)\n", p, pms, latch);
 	rc = US_EXIT_OK;
-	goto out;
-fail:
-	err_prefix("cannot map PMS unit '%s' of property '%s'", pms, p);
-	rc = db_fail(m->db);
-rollback:
-	db_exec(m->db, "ROLLBACK");
 out:
+	if (rc < 0) {
+		err_prefix("cannot map PMS unit '%s' of property '%s'", pms, p);
+		rc = db_fail(m->db);
+	}
+	if (in_tx)
+		db_exec(m->db, "ROLLBACK");
 	free(old);
 	free(other_p);
 	free(other_pms);
 	return rc;
 }
 
-static int map_remove(struct mapdb *m, const char *p, const char *pms)
+static int map_remove(struct unitmap *m, const char *p, const char *pms)
 {
 	char *old = NULL;
-	int rc;
+	int rc = begin_change(m, p), in_tx = rc == US_EXIT_OK;
 
-	if (db_exec(m->db, "BEGIN IMMEDIATE") < 0)
-		return db_fail(m->db);
-	rc = require_property(m, p);
-	if (rc != US_EXIT_OK)
-		goto rollback;
-	if (mapdb_get(m, p, pms, &old) < 0)
-		goto fail;
+	if (!in_tx)
+		goto out;
+	rc = -1; /* from here: a database error */
+	if (unitmap_get(m, p, pms, &old) < 0)
+		goto out;
 	if (!old) {
 		log_error("PMS unit '%s' of property '%s' is not mapped", pms, p);
 		rc = US_EXIT_DATAERR;
-		goto rollback;
+		goto out;
 	}
-	if (mapdb_delete(m, p, pms, old, 1) < 0 || db_exec(m->db, "COMMIT") < 0)
-		goto fail;
+	if (unitmap_remove(m, p, pms, old) < 0 || db_exec(m->db, "COMMIT") < 0)
+		goto out;
+	in_tx = 0;
 	printf("property '%s': PMS unit '%s' unmapped (was Latch unit '%s')\n", p, pms, old);
 	rc = US_EXIT_OK;
-	goto out;
-fail:
-	err_prefix("cannot unmap PMS unit '%s' of property '%s'", pms, p);
-	rc = db_fail(m->db);
-rollback:
-	db_exec(m->db, "ROLLBACK");
 out:
+	if (rc < 0) {
+		err_prefix("cannot unmap PMS unit '%s' of property '%s'", pms, p);
+		rc = db_fail(m->db);
+	}
+	if (in_tx)
+		db_exec(m->db, "ROLLBACK");
 	free(old);
 	return rc;
 }
@@ -445,38 +283,45 @@ out:
 }
 
 /* list, and export to standard output or (OUT) a file written whole. */
-static int map_export(struct mapdb *m, const char *p, const char *out)
+static int map_export(struct unitmap *m, const char *p, const char *out)
 {
 	struct dur_file f = { 0 };
 	long rows;
-	int rc;
+	int rc = US_EXIT_OK, pending = 0; /* pending: F open, to commit or abort */
 
-	if (p && (rc = require_property(m, p)) != US_EXIT_OK)
-		return rc;
+	if (p && (rc = require_property(m, p, NULL)) != US_EXIT_OK)
+		goto out;
 	if (!out || !strcmp(out, "-")) {
 		if (write_csv(m->db, p, stdout, &rows) < 0)
-			return db_fail(m->db);
-		return US_EXIT_OK;
+			rc = db_fail(m->db);
+		goto out;
 	}
 	if (dur_open(&f, out, 0640) < 0) {
 		log_error("%s", err_msg());
-		return US_EXIT_CONFIG;
+		rc = US_EXIT_CONFIG;
+		goto out;
 	}
+	pending = 1;
 	if (write_csv(m->db, p, f.fp, &rows) < 0) {
-		dur_abort(&f);
-		return db_fail(m->db);
+		rc = db_fail(m->db);
+		goto out;
 	}
 	if (ferror(f.fp)) {
 		log_error("cannot write '%s': %s", out, strerror(errno));
-		dur_abort(&f);
-		return US_EXIT_CONFIG;
+		rc = US_EXIT_CONFIG;
+		goto out;
 	}
+	pending = 0;
 	if (dur_commit(&f) < 0) {
 		log_error("%s", err_msg());
-		return US_EXIT_CONFIG;
+		rc = US_EXIT_CONFIG;
+		goto out;
 	}
 	log_info("%ld mapping%s written to '%s'", rows, rows == 1 ? "" : "s", out);
-	return US_EXIT_OK;
+out:
+	if (pending)
+		dur_abort(&f);
+	return rc;
 }
 
 /* Record an import problem "'FILE' line N: ..." (printf-style) found at LINE. */
@@ -704,11 +549,15 @@ static int check_file(struct import *im)
 	return 0;
 }
 
-/* Remember that --replace removes (P, PMS) -> LATCH. */
-static int add_removal(struct import *im, const char *p, const char *pms, const char *latch)
+/* unitmap_each() callback: remember that --replace removes (P, PMS) ->
+ * LATCH, unless the file names (P, PMS). */
+static int add_removal(const char *p, const char *pms, const char *latch, void *ctx)
 {
+	struct import *im = ctx;
 	struct removal *r;
 
+	if (in_file(im, p, pms))
+		return 0;
 	if (im->n_rm == im->cap_rm) {
 		size_t cap = im->cap_rm ? im->cap_rm * 2 : 16;
 		struct removal *nr = realloc(im->rm, cap * sizeof(*nr));
@@ -737,7 +586,7 @@ oom:
  * does not remap.  Classifies each row and, with REPLACE, lists removals.
  * Returns -1 on a database error only.
  */
-static int check_db(struct import *im, struct mapdb *m, int replace)
+static int check_db(struct import *im, struct unitmap *m, int replace)
 {
 	char *other_p = NULL, *other_pms = NULL;
 	int rc = -1;
@@ -747,7 +596,7 @@ static int check_db(struct import *im, struct mapdb *m, int replace)
 		const char *p = im->by_key[i]->property;
 		long first_line = im->by_key[i]->line;
 		size_t j = i, rows = 0;
-		int e = mapdb_property(m, p);
+		int e = unitmap_property(m->db, p, NULL);
 
 		if (e < 0)
 			goto out;
@@ -767,22 +616,8 @@ static int check_db(struct import *im, struct mapdb *m, int replace)
 					"'%s' line %ld: unknown property '%s' (add it with 'unitsync "
 					"property add')",
 					im->name, first_line, p);
-		} else if (replace) {
-			sqlite3_bind_text(m->of_property, 1, p, -1, SQLITE_STATIC);
-			while ((e = sqlite3_step(m->of_property)) == SQLITE_ROW) {
-				const char *pms = db_col_text(m->of_property, 0);
-
-				if (!in_file(im, p, pms) &&
-				    add_removal(im, p, pms, db_col_text(m->of_property, 1)) < 0)
-					break;
-			}
-			sqlite3_reset(m->of_property);
-			if (e == SQLITE_ROW)
-				goto out;
-			if (e != SQLITE_DONE) {
-				err_set("database: %s", sqlite3_errmsg(m->db));
-				goto out;
-			}
+		} else if (replace && unitmap_each(m, p, add_removal, im) < 0) {
+			goto out;
 		}
 		i = j;
 	}
@@ -791,7 +626,7 @@ static int check_db(struct import *im, struct mapdb *m, int replace)
 
 		if (r->state == ROW_DUPLICATE)
 			continue;
-		if (mapdb_get(m, r->property, r->pms, &r->old_latch) < 0)
+		if (unitmap_get(m, r->property, r->pms, &r->old_latch) < 0)
 			goto out;
 		if (!r->old_latch)
 			r->state = ROW_ADD;
@@ -799,7 +634,7 @@ static int check_db(struct import *im, struct mapdb *m, int replace)
 			r->state = strcmp(r->old_latch, r->latch) ? ROW_CHANGE : ROW_SAME;
 		if (r->state == ROW_SAME)
 			continue;
-		if (mapdb_by_latch(m, r->latch, &other_p, &other_pms) < 0)
+		if (unitmap_owner(m, r->latch, &other_p, &other_pms) < 0)
 			goto out;
 		/* the other PMS unit keeps it unless the file remaps or --replace drops it */
 		if (other_p && !in_file(im, other_p, other_pms)) {
@@ -827,20 +662,20 @@ out:
 
 /* Apply a checked import: removals and moves first, so that swapping two
  * Latch units never trips UNIQUE (latch_unit_id) half-way. */
-static int apply_import(struct import *im, struct mapdb *m, long count[4])
+static int apply_import(struct import *im, struct unitmap *m, long count[4])
 {
 	for (size_t i = 0; i < im->n_rm; i++)
-		if (mapdb_delete(m, im->rm[i].property, im->rm[i].pms, im->rm[i].latch, 1) < 0)
+		if (unitmap_remove(m, im->rm[i].property, im->rm[i].pms, im->rm[i].latch) < 0)
 			return -1;
 	for (size_t i = 0; i < im->n; i++)
 		if (im->rows[i].state == ROW_CHANGE &&
-		    mapdb_delete(m, im->rows[i].property, im->rows[i].pms, NULL, 0) < 0)
+		    unitmap_detach(m, im->rows[i].property, im->rows[i].pms) < 0)
 			return -1;
 	for (size_t i = 0; i < im->n; i++) {
 		struct map_row *r = &im->rows[i];
 
 		if ((r->state == ROW_ADD || r->state == ROW_CHANGE) &&
-		    mapdb_insert(m, r->property, r->pms, r->latch, r->old_latch) < 0)
+		    unitmap_set(m, r->property, r->pms, r->latch, r->old_latch) < 0)
 			return -1;
 		if (r->state != ROW_DUPLICATE)
 			count[r->state]++;
@@ -855,7 +690,7 @@ static int cmp_problem(const void *va, const void *vb)
 	return (a->line > b->line) - (a->line < b->line);
 }
 
-static int map_import(struct mapdb *m, const char *path, int replace)
+static int map_import(struct unitmap *m, const char *path, int replace)
 {
 	struct import im = { .name = path };
 	long count[4] = { 0 }; /* by enum row_state */
@@ -875,13 +710,12 @@ static int map_import(struct mapdb *m, const char *path, int replace)
 			  path);
 		goto out;
 	}
-	if (check_file(&im) < 0)
-		goto fail;
-	if (db_exec(m->db, "BEGIN IMMEDIATE") < 0)
-		goto fail;
+	rc = -1; /* from here: a database error (or out of memory) */
+	if (check_file(&im) < 0 || db_exec(m->db, "BEGIN IMMEDIATE") < 0)
+		goto out;
 	in_tx = 1;
 	if (check_db(&im, m, replace) < 0)
-		goto fail;
+		goto out;
 	if (im.n_problems) {
 		size_t kept = im.n_problems < MAX_PROBLEMS ? im.n_problems : MAX_PROBLEMS;
 
@@ -892,19 +726,20 @@ static int map_import(struct mapdb *m, const char *path, int replace)
 			log_error("... and %zu more problems", im.n_problems - MAX_PROBLEMS);
 		log_error("'%s' rejected: %zu problem%s, nothing imported", path, im.n_problems,
 			  im.n_problems == 1 ? "" : "s");
+		rc = US_EXIT_DATAERR;
 		goto out;
 	}
 	if (apply_import(&im, m, count) < 0 || db_exec(m->db, "COMMIT") < 0)
-		goto fail;
+		goto out;
 	in_tx = 0;
 	printf("%ld added, %ld changed, %zu removed, %ld unchanged\n", count[ROW_ADD],
 	       count[ROW_CHANGE], im.n_rm, count[ROW_SAME]);
 	rc = US_EXIT_OK;
-	goto out;
-fail:
-	err_prefix("cannot import '%s'", path);
-	rc = db_fail(m->db);
 out:
+	if (rc < 0) {
+		err_prefix("cannot import '%s'", path);
+		rc = db_fail(m->db);
+	}
 	if (in_tx)
 		db_exec(m->db, "ROLLBACK");
 	if (fp && fp != stdin)
@@ -957,21 +792,6 @@ static void put_field(const char *s)
 		else
 			putchar(c);
 	}
-}
-
-/* The property's Latch building into *BUILDING (NULL when unset); an
- * exit code, US_EXIT_OK when the property exists. */
-static int property_building(struct mapdb *m, const char *p, char **building)
-{
-	int e = unitmap_property(m->db, p, building);
-
-	if (e < 0)
-		return db_fail(m->db);
-	if (!e) {
-		log_error("unknown property '%s' (add it with 'unitsync property add')", p);
-		return US_EXIT_DATAERR;
-	}
-	return US_EXIT_OK;
 }
 
 /* The Latch API of the loaded configuration CFG, ready to use: an exit
@@ -1085,7 +905,7 @@ out:
 	return rc;
 }
 
-static int map_suggest(struct mapdb *m, const char *config_path, const char *p, int apply)
+static int map_suggest(struct unitmap *m, const char *config_path, const char *p, int apply)
 {
 	static const char *const header[] = { "property_id",     "pms_unit_id", "latch_unit_id",
 					      "latch_unit_name", "confidence",  "rule" };
@@ -1093,7 +913,6 @@ static int map_suggest(struct mapdb *m, const char *config_path, const char *p, 
 	struct latch api = { 0 };
 	struct latchunits have;
 	struct unitmap_units pms = { 0 };
-	struct unitmap um = { 0 };
 	struct unitname_pair *pairs = NULL;
 	const char **pn = NULL, **ln = NULL;
 	size_t *pi = NULL, *li = NULL, n_pn = 0, n_ln = 0, n_pairs = 0;
@@ -1103,7 +922,7 @@ static int map_suggest(struct mapdb *m, const char *config_path, const char *p, 
 	int rc, api_ready = 0;
 
 	latchunits_init(&have);
-	rc = property_building(m, p, &building);
+	rc = require_property(m, p, &building);
 	if (rc != US_EXIT_OK)
 		goto out;
 	if (!building) {
@@ -1128,8 +947,7 @@ static int map_suggest(struct mapdb *m, const char *config_path, const char *p, 
 		goto out;
 	}
 	rc = -1; /* from here: a database error (or out of memory) */
-	if (unitmap_staged_units(m->db, p, &pms) < 0 || unitmap_init(&um, m->db, m->by) < 0 ||
-	    unowned_units(&um, &have, &li, &n_ln) < 0)
+	if (unitmap_staged_units(m->db, p, &pms) < 0 || unowned_units(m, &have, &li, &n_ln) < 0)
 		goto out;
 	pn = malloc((pms.n ? pms.n : 1) * sizeof(*pn));
 	pi = malloc((pms.n ? pms.n : 1) * sizeof(*pi));
@@ -1147,7 +965,7 @@ static int map_suggest(struct mapdb *m, const char *config_path, const char *p, 
 		ln[j] = have.v[li[j]].name;
 	if (unitname_match(pn, n_pn, ln, n_ln, &pairs, &n_pairs) < 0)
 		goto out;
-	if (apply && apply_pairs(&um, p, &pms, pi, &have, li, pairs, n_pairs, &applied) < 0)
+	if (apply && apply_pairs(m, p, &pms, pi, &have, li, pairs, n_pairs, &applied) < 0)
 		goto out;
 	/* pairs come in PMS index order, and pms is sorted by pms_unit_id */
 	csvio_write_row(stdout, header, 6);
@@ -1176,7 +994,6 @@ out:
 	config_release(&cfg);
 	latchunits_release(&have);
 	unitmap_units_release(&pms);
-	unitmap_release(&um);
 	free(pairs);
 	free(pn);
 	free(pi);
@@ -1191,7 +1008,7 @@ out:
  * holds residents of a HOUSED_STATUSES status in the property's newest
  * resident snapshot (as transform takes it) and has no mapping.
  */
-static int print_unmapped_pms(struct mapdb *m, const char *p, const struct unitmap_units *pms)
+static int print_unmapped_pms(struct unitmap *m, const char *p, const struct unitmap_units *pms)
 {
 	sqlite3_stmt *st = NULL;
 	long long snap = 0;
@@ -1260,20 +1077,19 @@ out:
 	return rc;
 }
 
-static int map_unmapped(struct mapdb *m, const char *config_path, const char *p)
+static int map_unmapped(struct unitmap *m, const char *config_path, const char *p)
 {
 	struct config cfg = { 0 };
 	struct latch api = { 0 };
 	struct latchunits have;
 	struct unitmap_units pms = { 0 };
-	struct unitmap um = { 0 };
 	size_t *li = NULL, n_ln = 0;
 	char *building = NULL;
 	enum latchunits_status st;
 	int rc, api_ready = 0;
 
 	latchunits_init(&have);
-	rc = property_building(m, p, &building);
+	rc = require_property(m, p, &building);
 	if (rc != US_EXIT_OK)
 		goto out;
 	if (unitmap_staged_units(m->db, p, &pms) < 0 || print_unmapped_pms(m, p, &pms) < 0) {
@@ -1309,7 +1125,7 @@ static int map_unmapped(struct mapdb *m, const char *config_path, const char *p)
 		rc = api_fail(st, building);
 		goto out;
 	}
-	if (unitmap_init(&um, m->db, m->by) < 0 || unowned_units(&um, &have, &li, &n_ln) < 0) {
+	if (unowned_units(m, &have, &li, &n_ln) < 0) {
 		err_prefix("property '%s'", p);
 		rc = db_fail(m->db);
 		goto out;
@@ -1327,7 +1143,6 @@ out:
 	config_release(&cfg);
 	latchunits_release(&have);
 	unitmap_units_release(&pms);
-	unitmap_release(&um);
 	free(li);
 	free(building);
 	return rc;
@@ -1345,7 +1160,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common cli;
-	struct mapdb m = { 0 };
+	struct unitmap m = { 0 };
 	const char *property = NULL, *by = NULL, *out = NULL, *verb;
 	int replace = 0, apply = 0, want, nargs;
 	sqlite3 *db = NULL;
@@ -1464,7 +1279,7 @@ int main(int argc, char **argv)
 		rc = US_EXIT_CONFIG;
 		goto out;
 	}
-	if (mapdb_init(&m, db, by) < 0) {
+	if (unitmap_init(&m, db, by) < 0) {
 		rc = db_fail(db);
 		goto out;
 	}
@@ -1481,7 +1296,7 @@ int main(int argc, char **argv)
 	else
 		rc = map_export(&m, property, out);
 out:
-	mapdb_release(&m);
+	unitmap_release(&m);
 	db_close(db);
 	if (fclose(stdout) != 0 && rc == US_EXIT_OK)
 		rc = US_EXIT_CONFIG;

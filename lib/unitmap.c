@@ -170,6 +170,10 @@ int unitmap_init(struct unitmap *m, sqlite3 *db, const char *by)
 		       &m->get) < 0 ||
 	    db_prepare(db, "SELECT property_id, pms_unit_id FROM unit_map WHERE latch_unit_id = ?1",
 		       &m->owner) < 0 ||
+	    db_prepare(db,
+		       "SELECT property_id, pms_unit_id, latch_unit_id FROM unit_map"
+		       " WHERE property_id = ?1 ORDER BY pms_unit_id",
+		       &m->of_property) < 0 ||
 	    db_prepare(db, "DELETE FROM unit_map WHERE property_id = ?1 AND pms_unit_id = ?2",
 		       &m->del) < 0 ||
 	    db_prepare(db,
@@ -188,6 +192,7 @@ void unitmap_release(struct unitmap *m)
 {
 	sqlite3_finalize(m->get);
 	sqlite3_finalize(m->owner);
+	sqlite3_finalize(m->of_property);
 	sqlite3_finalize(m->del);
 	sqlite3_finalize(m->ins);
 	sqlite3_finalize(m->hist);
@@ -260,29 +265,72 @@ int unitmap_owner(struct unitmap *m, const char *latch, char **property, char **
 	return rc;
 }
 
-int unitmap_set(struct unitmap *m, const char *property, const char *pms, const char *latch,
-		const char *before)
+int unitmap_each(struct unitmap *m, const char *property,
+		 int (*fn)(const char *property, const char *pms, const char *latch, void *ctx),
+		 void *ctx)
 {
-	if (before) {
-		sqlite3_bind_text(m->del, 1, property, -1, SQLITE_STATIC);
-		sqlite3_bind_text(m->del, 2, pms, -1, SQLITE_STATIC);
-		if (step_done(m, m->del) < 0)
-			return -1;
+	sqlite3_stmt *st = m->of_property;
+	int r, rc = -1;
+
+	sqlite3_bind_text(st, 1, property, -1, SQLITE_STATIC);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		if (fn(db_col_text(st, 0), db_col_text(st, 1), db_col_text(st, 2), ctx) < 0)
+			goto out;
+	if (r != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(m->db));
+		goto out;
 	}
-	sqlite3_bind_text(m->ins, 1, property, -1, SQLITE_STATIC);
-	sqlite3_bind_text(m->ins, 2, pms, -1, SQLITE_STATIC);
-	sqlite3_bind_text(m->ins, 3, latch, -1, SQLITE_STATIC);
-	sqlite3_bind_text(m->ins, 4, m->now, -1, SQLITE_STATIC);
-	if (step_done(m, m->ins) < 0)
-		return -1;
+	rc = 0;
+out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+int unitmap_detach(struct unitmap *m, const char *property, const char *pms)
+{
+	sqlite3_bind_text(m->del, 1, property, -1, SQLITE_STATIC);
+	sqlite3_bind_text(m->del, 2, pms, -1, SQLITE_STATIC);
+	return step_done(m, m->del);
+}
+
+/* Add the map_history row of (PROPERTY, PMS): BEFORE -> AFTER, either
+ * NULL for unmapped. */
+static int record(struct unitmap *m, const char *property, const char *pms, const char *before,
+		  const char *after)
+{
 	sqlite3_bind_text(m->hist, 1, property, -1, SQLITE_STATIC);
 	sqlite3_bind_text(m->hist, 2, pms, -1, SQLITE_STATIC);
 	if (before)
 		sqlite3_bind_text(m->hist, 3, before, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(m->hist, 3);
-	sqlite3_bind_text(m->hist, 4, latch, -1, SQLITE_STATIC);
+	if (after)
+		sqlite3_bind_text(m->hist, 4, after, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(m->hist, 4);
 	sqlite3_bind_text(m->hist, 5, m->by, -1, SQLITE_STATIC);
 	sqlite3_bind_text(m->hist, 6, m->now, -1, SQLITE_STATIC);
 	return step_done(m, m->hist);
+}
+
+int unitmap_set(struct unitmap *m, const char *property, const char *pms, const char *latch,
+		const char *before)
+{
+	if (before && unitmap_detach(m, property, pms) < 0)
+		return -1;
+	sqlite3_bind_text(m->ins, 1, property, -1, SQLITE_STATIC);
+	sqlite3_bind_text(m->ins, 2, pms, -1, SQLITE_STATIC);
+	sqlite3_bind_text(m->ins, 3, latch, -1, SQLITE_STATIC);
+	sqlite3_bind_text(m->ins, 4, m->now, -1, SQLITE_STATIC);
+	if (step_done(m, m->ins) < 0)
+		return -1;
+	return record(m, property, pms, before, latch);
+}
+
+int unitmap_remove(struct unitmap *m, const char *property, const char *pms, const char *before)
+{
+	if (unitmap_detach(m, property, pms) < 0)
+		return -1;
+	return record(m, property, pms, before, NULL);
 }

@@ -7,8 +7,12 @@
  * property maps to at most one Latch unit, a Latch unit is mapped from at
  * most one PMS unit across all properties (UNIQUE (latch_unit_id) in
  * lib/db.c), and every change is a map_history row saying who made it
- * and when.  unitmap_set() writes; checking the rules is the caller's,
- * with unitmap_get() and unitmap_owner(), inside the same transaction.
+ * and when.  unitmap_set(), unitmap_remove() and unitmap_detach() write;
+ * checking the rules is the caller's, with unitmap_property(),
+ * unitmap_get(), unitmap_owner() and unitmap_each(), inside the same
+ * transaction.  `unitsync map add|remove|import|suggest` and `unitsync
+ * units` all write through them, so the rows look the same whoever wrote
+ * them.
  *
  * The PMS units of a property (unitmap_staged_units()) are those staged
  * from the newest snapshot (by snapshot.extract_order) of each source
@@ -63,17 +67,20 @@ int unitmap_property(sqlite3 *db, const char *property, char **building);
 
 /* Prepared statements to read and change the mapping. */
 struct unitmap {
-	sqlite3 *db;         /* borrowed */
-	sqlite3_stmt *get;   /* the Latch unit of (property, PMS unit) */
-	sqlite3_stmt *owner; /* the (property, PMS unit) of a Latch unit */
-	sqlite3_stmt *del;   /* remove one mapping */
-	sqlite3_stmt *ins;   /* add one mapping */
-	sqlite3_stmt *hist;  /* record one change */
-	const char *by;      /* changed_by, borrowed */
-	char now[32];        /* changed_at and created_at of this run */
+	sqlite3 *db;               /* borrowed */
+	sqlite3_stmt *get;         /* the Latch unit of (property, PMS unit) */
+	sqlite3_stmt *owner;       /* the (property, PMS unit) of a Latch unit */
+	sqlite3_stmt *of_property; /* every mapping of a property */
+	sqlite3_stmt *del;         /* remove one mapping */
+	sqlite3_stmt *ins;         /* add one mapping */
+	sqlite3_stmt *hist;        /* record one change */
+	const char *by;            /* changed_by, borrowed */
+	char now[32];              /* changed_at and created_at of this run */
 };
 
-/* Prepare M on DB; BY is who makes the changes (--by, $USER, ...). */
+/* Prepare M on DB; BY is who makes the changes (--by, $USER, ...).
+ * M may be released (unitmap_release()) whether this fails or not, and
+ * also when zeroed and never prepared. */
 int unitmap_init(struct unitmap *m, sqlite3 *db, const char *by);
 void unitmap_release(struct unitmap *m);
 
@@ -85,11 +92,38 @@ int unitmap_get(struct unitmap *m, const char *property, const char *pms, char *
 int unitmap_owner(struct unitmap *m, const char *latch, char **property, char **pms);
 
 /*
+ * Call FN for each mapping of PROPERTY, by pms_unit_id (bytes), with
+ * strings that live until FN returns.  FN returns 0 to go on, or -1
+ * with err_set() to stop: then this returns -1 too.  FN must not call
+ * unitmap_each() on M again (they share one statement).
+ */
+int unitmap_each(struct unitmap *m, const char *property,
+		 int (*fn)(const char *property, const char *pms, const char *latch, void *ctx),
+		 void *ctx);
+
+/*
  * Map (PROPERTY, PMS) to LATCH and record it in map_history.  BEFORE is
- * the Latch unit it maps to now (NULL: unmapped), which this replaces.
- * Run inside the caller's transaction, after checking the rules.
+ * the Latch unit it maps to now (NULL: unmapped), which this replaces;
+ * its row may already be gone (unitmap_detach()).  A changed mapping is
+ * a new pairing, so created_at is now.  Run inside the caller's
+ * transaction, after checking the rules.
  */
 int unitmap_set(struct unitmap *m, const char *property, const char *pms, const char *latch,
 		const char *before);
+
+/*
+ * Unmap (PROPERTY, PMS), which maps to BEFORE, and record it in
+ * map_history (BEFORE -> NULL).  Inside the caller's transaction.
+ */
+int unitmap_remove(struct unitmap *m, const char *property, const char *pms, const char *before);
+
+/*
+ * Delete the row of (PROPERTY, PMS) and record nothing: the first half of
+ * a change that unitmap_set() completes and records.  A batch detaches
+ * every row it changes before it sets any, so that swapping two Latch
+ * units never trips UNIQUE (latch_unit_id) half-way.  Inside the caller's
+ * transaction, which must not commit a detached row left unset.
+ */
+int unitmap_detach(struct unitmap *m, const char *property, const char *pms);
 
 #endif
