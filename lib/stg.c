@@ -214,6 +214,20 @@ int stg_commit(struct stg *s, double max_reject_percent)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+	/* a property whose every row was rejected was still in tonight's export */
+	if (db_prepare(s->db,
+		       "INSERT OR IGNORE INTO snapshot_property (snapshot_id, property_id, people) "
+		       "SELECT DISTINCT ?1, property_id, 0 FROM stg_reject "
+		       "WHERE snapshot_id = ?1 AND property_id IS NOT NULL",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, s->snapshot_id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(s->db));
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
 	if (s->src->property_id && !s->src->unit_list) {
 		/* a resident file with nobody in it still says "this property is empty tonight" */
 		if (db_prepare(s->db,

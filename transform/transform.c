@@ -340,19 +340,21 @@ static int eligible(const struct policy *p, const char *status, const char *move
  */
 static int decide_people(struct run *r, struct tally *t, struct policy *p)
 {
-	sqlite3_stmt *st = NULL, *ins = NULL, *rej = NULL;
-	int rc = -1, step;
+	sqlite3_stmt *st = NULL, *ins = NULL, *rej = NULL, *hold = NULL;
+	int rc = -1, step, held;
 
 	if (db_prepare(
 		    r->db,
-		    "SELECT p.pms_person_id, p.pms_unit_id, p.role, "
-		    "  CASE WHEN p.status = 'unknown' AND p.role IN ('roommate', 'occupant', 'minor') "
-		    "  THEN coalesce((SELECT h.status FROM stg_person h "
-		    "     WHERE h.snapshot_id = p.snapshot_id AND h.property_id = p.property_id "
-		    "     AND h.household_id = p.household_id AND h.role = 'primary' "
-		    "     ORDER BY h.pms_person_id LIMIT 1), p.status) ELSE p.status END, "
-		    "  p.status_raw, p.email, p.phone, p.first_name, p.last_name, p.move_in, "
-		    "  p.move_out, p.expected_move_out, m.latch_unit_id, u.latch_user_id, u.email, "
+		    /*
+		     * A roommate, occupant or minor with no status of their own takes
+		     * the household's: its status and, where they have none, its
+		     * move dates (so they leave and arrive with the household).
+		     */
+		    "SELECT p.pms_person_id, p.pms_unit_id, p.role, coalesce(h.status, p.status), "
+		    "  coalesce(h.status_raw, p.status_raw), p.email, p.phone, p.first_name, "
+		    "  p.last_name, coalesce(p.move_in, h.move_in), coalesce(p.move_out, h.move_out), "
+		    "  coalesce(p.expected_move_out, h.expected_move_out), m.latch_unit_id, "
+		    "  u.latch_user_id, u.email, "
 		    "  p.source_ref, p.snapshot_id, "
 		    /* the unit was mapped since the property's last run: say so */
 		    "  EXISTS (SELECT 1 FROM map_history h WHERE h.property_id = p.property_id "
@@ -360,6 +362,12 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		    "    AND h.id > (SELECT max(r.map_seq) FROM run r JOIN run_input i "
 		    "      ON i.run_id = r.run_id WHERE i.property_id = p.property_id)) "
 		    "FROM stg_person p "
+		    "LEFT JOIN stg_person h ON p.status = 'unknown' "
+		    "  AND p.role IN ('roommate', 'occupant', 'minor') "
+		    "  AND h.snapshot_id = p.snapshot_id AND h.property_id = p.property_id "
+		    "  AND h.pms_person_id = (SELECT min(x.pms_person_id) FROM stg_person x "
+		    "    WHERE x.snapshot_id = p.snapshot_id AND x.property_id = p.property_id "
+		    "    AND x.household_id = p.household_id AND x.role = 'primary') "
 		    "LEFT JOIN unit_map m ON m.property_id = p.property_id AND m.pms_unit_id = p.pms_unit_id "
 		    "LEFT JOIN person_user u ON u.property_id = p.property_id "
 		    "  AND u.pms_person_id = p.pms_person_id "
@@ -377,6 +385,12 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		       "first_name, last_name, source_ref, snapshot_id, new_mapping) "
 		       "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,lower(?9),?10,?11,?12,?13,?14,?15)",
 		       &ins) < 0 ||
+	    db_prepare(r->db,
+		       "UPDATE temp.want SET hold = 1, sync = 0, why = 'rejected_row' "
+		       "WHERE property_id = ?1 AND pms_person_id = ?2 AND "
+		       "(SELECT ord FROM temp.snap WHERE snapshot_id = want.snapshot_id) <= "
+		       "(SELECT ord FROM temp.snap WHERE snapshot_id = ?3)",
+		       &hold) < 0 ||
 	    db_prepare(r->db,
 		       "SELECT r.pms_person_id, r.source_ref, r.reason, r.snapshot_id FROM stg_reject r "
 		       "WHERE r.snapshot_id IN (SELECT snapshot_id FROM temp.snap) "
@@ -504,11 +518,27 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 			err_set("database: %s", sqlite3_errmsg(r->db));
 			goto out;
 		}
-		/* a readable row of the person in another of tonight's files decides */
+		/*
+		 * A readable row of the person in an older file of tonight's gives
+		 * way: the unreadable newer row is what the PMS says now.  One in
+		 * the same file (the person twice) or a newer file decides.
+		 */
+		held = sqlite3_changes(r->db) > 0;
+		if (!held) {
+			sqlite3_reset(hold);
+			sqlite3_bind_text(hold, 1, p->property_id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(hold, 2, person, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(hold, 3, sqlite3_column_int64(rej, 3));
+			if (sqlite3_step(hold) != SQLITE_DONE) {
+				err_set("database: %s", sqlite3_errmsg(r->db));
+				goto out;
+			}
+			held = sqlite3_changes(r->db) > 0;
+		}
 		snprintf(detail, sizeof(detail), "%s: %s; %s", db_col_text(rej, 1),
 			 db_col_text(rej, 2),
-			 sqlite3_changes(r->db) ? "access left as it is"
-						: "the person's row in another file was used");
+			 held ? "access left as it is"
+			      : "the person's row in a newer file was used");
 		if (add_exception(r, t, "rejected_rows", p->property_id, "", person, detail) < 0)
 			goto out;
 	}
@@ -527,6 +557,7 @@ out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(ins);
 	sqlite3_finalize(rej);
+	sqlite3_finalize(hold);
 	return rc;
 }
 
@@ -540,12 +571,21 @@ out:
 static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally *ts, int n)
 {
 	static const char clash[] =
-		"FROM temp.want w JOIN temp.want o ON o.email_key = w.email_key AND o.sync = 1 "
+		/*
+		 * Both sides of a clash are held: anyone synced tonight, held, or
+		 * already holding a Latch user (a leaver still assigned), as long
+		 * as one of the two would be acted on.  One e-mail is one Latch
+		 * user: removing the leaver would remove the newcomer too.
+		 */
+		"FROM temp.want w JOIN temp.want o ON o.email_key = w.email_key "
 		"  AND (o.property_id <> w.property_id OR o.pms_person_id <> w.pms_person_id) "
+		"  AND (w.sync = 1 OR o.sync = 1) "
+		"  AND (o.sync = 1 OR o.hold = 1 OR o.latch_user_id IS NOT NULL) "
+		"  AND (w.sync = 1 OR w.hold = 1 OR w.latch_user_id IS NOT NULL) "
 		"  AND (o.property_id = w.property_id "
 		"       OR lower(coalesce(o.first_name, '') || ' ' || coalesce(o.last_name, '')) <> "
 		"          lower(coalesce(w.first_name, '') || ' ' || coalesce(w.last_name, ''))) "
-		"WHERE w.sync = 1 AND w.email_key IS NOT NULL ";
+		"WHERE w.email_key IS NOT NULL ";
 	sqlite3_stmt *st = NULL;
 	char sql[1024];
 	int rc = -1;
@@ -777,6 +817,9 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 				d.reason = strcmp(cur[k].pms_unit, db_col_text(w, 1))
 						   ? "transfer"
 						   : "mapping_changed";
+			else if (has_want && !strcmp(why, "mapping_removed") &&
+				 strcmp(cur[k].pms_unit, db_col_text(w, 1)))
+				d.reason = "transfer"; /* moved, to a unit not mapped yet */
 			else
 				d.reason = why;
 			if (!*d.latch_user_id) {
@@ -872,10 +915,10 @@ static int property_missing(struct run *r, struct tally *t, const struct policy 
 		n = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	t->assignments = n;
-	snprintf(detail, sizeof(detail), "%s; %ld assignments left as they are",
+	snprintf(detail, sizeof(detail), "%s; %ld assignment%s left as %s",
 		 p->snapshot_id ? "tonight's export has no residents for this property"
 				: "no export staged for this property tonight",
-		 n);
+		 n, n == 1 ? "" : "s", n == 1 ? "it is" : "they are");
 	return add_exception(r, t, "property_missing", p->property_id, "", "", detail);
 }
 
