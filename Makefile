@@ -112,6 +112,75 @@ check: deps
 	$(MAKE) clean-build
 	$(MAKE) SANITIZE=$(SANITIZE) CFLAGS="-O1 -g" unit e2e
 
+# `make valgrind-check`: the unit tests and the end-to-end suite with every
+# unitsync program under valgrind memcheck (tests/e2e/lib.sh wraps the
+# programs found on PATH; UNITSYNC_EXEC_WRAPPER, a testing hook of the
+# driver, wraps those it runs, also in tests that do not use lib.sh).
+# latch-sim and portfolio-gen are fixtures and run as they are.  Each
+# process logs to build/valgrind/; any log with an error fails the target.
+VG_LOGS = $(CURDIR)/build/valgrind
+VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
+	--errors-for-leak-kinds=definite
+valgrind-check:
+	@command -v valgrind >/dev/null 2>&1 || { \
+		echo "valgrind-check needs valgrind: apt-get install -y valgrind" >&2; exit 2; }
+	$(MAKE) clean-build
+	$(MAKE) CFLAGS="-O1 -g" all $(UNIT_BINS)
+	@rm -rf $(VG_LOGS) && mkdir -p $(VG_LOGS)
+	@set -e; for t in $(UNIT_BINS); do echo "# valgrind $$t"; \
+		$(VALGRIND) --log-file=$(VG_LOGS)/unit.$${t##*/}.%p.log $$t; done
+	@UNITSYNC_VALGRIND=1 UNITSYNC_VALGRIND_LOGS=$(VG_LOGS) \
+		UNITSYNC_EXEC_WRAPPER="$(VALGRIND) --log-file=$(VG_LOGS)/driver.%p.log" \
+		prove -f tests/e2e/t*.sh; rc=$$?; \
+		bad=$$(find $(VG_LOGS) -type f -size +0c | sort); \
+		for f in $$bad; do echo "== $$f"; cat "$$f"; done; \
+		echo "valgrind-check: $$(ls $(VG_LOGS) | wc -l) processes checked," \
+			"$$(echo $$bad | wc -w) with errors (logs in build/valgrind/)"; \
+		[ $$rc -eq 0 ] && [ -z "$$bad" ]
+
+# `make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS=...] [FUZZ_JOBS=1]`: build the
+# libFuzzer targets of tests/fuzz/ with clang (ASan, UBSan) and run each for
+# FUZZ_SECONDS; see tests/fuzz/run.sh for corpora and crash files.  Needs
+# clang with libFuzzer, which `make deps` does not install.
+FUZZ_CC = clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= extract_csv extract_xml delta rundir latch_reply
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined -Ilib -Itests/fuzz $(PKG_CFLAGS)
+FUZZ_LIB_OBJ = $(LIB_SRC:lib/%.c=build/fuzz/lib/%.o)
+
+build/fuzz/lib/%.o: lib/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/libunitsync.a: $(FUZZ_LIB_OBJ)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $(FUZZ_LIB_OBJ)
+
+# the extract programs as they are, their main() renamed for the fuzzer
+build/fuzz/extract-%.o: extract/extract-%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Dmain=extract_$(subst -,_,$*)_main \
+		-c -o $@ $<
+
+build/fuzz/fuzz_extract_csv: build/fuzz/extract-csv.o
+build/fuzz/fuzz_extract_xml: build/fuzz/extract-xml.o
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.c tests/fuzz/fuzz.h build/fuzz/libunitsync.a
+	@echo "  FUZZLD  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ tests/fuzz/fuzz_$*.c tests/fuzz/fuzz.c \
+		$(filter build/fuzz/extract-%.o,$^) build/fuzz/libunitsync.a $(PKG_LIBS)
+
+fuzz:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 && \
+	printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }\n' | \
+		$(FUZZ_CC) -fsanitize=fuzzer -x c -o /dev/null - 2>/dev/null || { \
+		echo "make fuzz needs clang with libFuzzer: apt-get install -y clang libclang-rt-dev" >&2; \
+		exit 2; }
+	$(MAKE) $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # `make bench` measures every stage beside a peer run on the same files
 bench: deps
 	$(MAKE) all
@@ -140,4 +209,5 @@ clean-build:
 
 clean: clean-build
 
-.PHONY: all deps deps-check unit e2e test check demo bench lint format install clean clean-build
+.PHONY: all deps deps-check unit e2e test check valgrind-check fuzz demo bench lint format \
+	install clean clean-build

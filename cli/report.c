@@ -279,8 +279,7 @@ static void html_chart(FILE *fp, sqlite3 *db, const char *run_id, const char *pr
 			"<rect class=\"assign\" x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"%.1f\"/>"
 			"<rect class=\"unassign\" x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"%.1f\"/>"
 			"%s</g>\n",
-			ids[i], a[i], u[i], x, 140 - ha, ha, x + 8.5, 140 - hu, hu,
-			strcmp(ids[i], run_id) ? "" : "");
+			ids[i], a[i], u[i], x, 140 - ha, ha, x + 8.5, 140 - hu, hu, "");
 		if (!strcmp(ids[i], run_id))
 			fprintf(fp,
 				"<text x=\"%.1f\" y=\"156\" text-anchor=\"middle\" class=\"axis\">this run"

@@ -72,6 +72,7 @@ int main(int argc, char **argv)
 	char self[PATH_MAX], target[PATH_MAX];
 	const char *global[16];
 	char **args = NULL, *wrapper = NULL, *wrap[MAX_WRAPPER_WORDS];
+	const char *wrapper_env = getenv("UNITSYNC_EXEC_WRAPPER");
 	int nglobal = 0, i = 1, nwrap = 0;
 	int rc = US_EXIT_USAGE;
 	ssize_t n;
@@ -143,8 +144,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "unitsync: '%s' is not a unitsync command\n%s", argv[i], usage);
 		goto out;
 	}
-	if (getenv("UNITSYNC_EXEC_WRAPPER") && *getenv("UNITSYNC_EXEC_WRAPPER")) {
-		wrapper = strdup(getenv("UNITSYNC_EXEC_WRAPPER"));
+	if (wrapper_env && *wrapper_env) {
+		wrapper = strdup(wrapper_env);
 		if (!wrapper) {
 			fprintf(stderr, "unitsync: out of memory\n");
 			rc = US_EXIT_TEMPFAIL;
@@ -158,7 +159,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	args = calloc((size_t)(nwrap + argc - i + nglobal + 1), sizeof(*args));
+	args = calloc((size_t)nwrap + (size_t)(argc - i) + (size_t)nglobal + 1, sizeof(*args));
 	if (!args) {
 		fprintf(stderr, "unitsync: out of memory\n");
 		rc = US_EXIT_TEMPFAIL;

@@ -244,7 +244,8 @@ int date_tz_valid(const char *tz)
 
 int date_today(const char *tz, char out[DATE_LEN + 1])
 {
-	char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+	const char *tz_env = getenv("TZ");
+	char *old = tz_env ? strdup(tz_env) : NULL;
 	const char *fake = getenv("UNITSYNC_NOW");
 	time_t now = time(NULL);
 	struct tm tm;

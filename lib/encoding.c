@@ -332,7 +332,10 @@ int enc_getline(struct enc_reader *r, const char **line, size_t *len, enum enc_h
 	if (!r->started && start(r) < 0)
 		return -1;
 	for (;;) {
-		nl = memchr(r->buf + r->buf_pos, '\n', r->buf_len - r->buf_pos);
+		/* an empty buffer may be NULL: no arithmetic on it (C11 6.5.6) */
+		nl = r->buf_len > r->buf_pos
+			     ? memchr(r->buf + r->buf_pos, '\n', r->buf_len - r->buf_pos)
+			     : NULL;
 		if (nl || r->eof)
 			break;
 		if (r->buf_len - r->buf_pos > ENC_MAX_LINE) {
@@ -343,10 +346,10 @@ int enc_getline(struct enc_reader *r, const char **line, size_t *len, enum enc_h
 		if (fill(r) < 0)
 			return -1;
 	}
+	if (!nl && r->buf_len == r->buf_pos)
+		return 0;
 	p = r->buf + r->buf_pos;
 	n = nl ? (size_t)(nl - p) + 1 : r->buf_len - r->buf_pos;
-	if (n == 0)
-		return 0;
 	if (n > ENC_MAX_LINE) {
 		err_set("'%s' line %ld: longer than %d bytes", r->name, r->line + 1, ENC_MAX_LINE);
 		return -1;

@@ -4,8 +4,11 @@
 #include "err.h"
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -49,13 +52,20 @@ void latch_resp_free(struct latch_resp *resp)
 	memset(resp, 0, sizeof(*resp));
 }
 
+/*
+ * Keep at most LATCH_MAX_BODY bytes; past that, flag the reply truncated
+ * and stop the transfer (returning less than was handed in makes curl
+ * end it with CURLE_WRITE_ERROR, which finish() takes as a reply).
+ */
 static size_t on_body(char *data, size_t size, size_t n, void *vr)
 {
 	struct latch_resp *r = vr;
 	size_t len = size * n, keep = len;
 	char *b;
 
-	if (r->len + keep > LATCH_MAX_BODY) {
+	if (r->truncated)
+		return 0;
+	if (keep > LATCH_MAX_BODY - r->len) {
 		keep = LATCH_MAX_BODY - r->len;
 		r->truncated = 1;
 	}
@@ -66,7 +76,34 @@ static size_t on_body(char *data, size_t size, size_t n, void *vr)
 	r->len += keep;
 	b[r->len] = '\0';
 	r->body = b;
-	return len;
+	return r->truncated ? 0 : len;
+}
+
+long latch_parse_retry_after(const char *value, time_t now)
+{
+	char v[128], *p = v, *end;
+	long secs;
+	time_t when;
+
+	snprintf(v, sizeof(v), "%s", value);
+	while (*p == ' ' || *p == '\t')
+		p++;
+	p[strcspn(p, "\r\n")] = '\0';
+	for (size_t k = strlen(p); k > 0 && (p[k - 1] == ' ' || p[k - 1] == '\t'); k--)
+		p[k - 1] = '\0';
+	if (!*p)
+		return -1;
+	if (*p >= '0' && *p <= '9') {
+		errno = 0;
+		secs = strtol(p, &end, 10);
+		if (*end)
+			return -1;
+		return errno == ERANGE ? LONG_MAX : secs;
+	}
+	when = curl_getdate(p, NULL);
+	if (when <= 0)
+		return -1;
+	return when > now ? (long)(when - now) : 0;
 }
 
 /* Retry-After: delay-seconds or an HTTP-date (RFC 9110 §10.2.3). */
@@ -78,36 +115,37 @@ static size_t on_header(char *data, size_t size, size_t n, void *vr)
 	if (len > 12 && !strncasecmp(data, "Retry-After:", 12)) {
 		char v[128];
 		size_t k = len - 12 < sizeof(v) - 1 ? len - 12 : sizeof(v) - 1;
-		char *p = v, *end;
 		long secs;
 
 		memcpy(v, data + 12, k);
 		v[k] = '\0';
-		while (*p == ' ')
-			p++;
-		p[strcspn(p, "\r\n")] = '\0';
-		secs = strtol(p, &end, 10);
-		if (end != p && !*end && secs >= 0) {
+		secs = latch_parse_retry_after(v, time(NULL));
+		if (secs >= 0)
 			r->retry_after = secs;
-		} else {
-			time_t when = curl_getdate(p, NULL);
-
-			if (when > 0)
-				r->retry_after = when > time(NULL) ? (long)(when - time(NULL)) : 0;
-		}
 	}
 	return len;
 }
 
-/* Loopback hosts may use self-signed certificates (the simulator). */
-static int is_loopback(const char *url)
+/*
+ * Loopback hosts may use self-signed certificates (the simulator).  The
+ * host is read by curl's own URL parser, the one that connects, so that
+ * "https://127.0.0.1@evil.example/" or "https://localhost.evil.example/"
+ * keep verification on.
+ */
+int latch_is_loopback(const char *url)
 {
-	const char *h = strstr(url, "://");
+	CURLU *u = curl_url();
+	char *host = NULL;
+	struct in_addr a;
+	int yes = 0;
 
-	if (!h)
-		return 0;
-	h += 3;
-	return !strncmp(h, "127.", 4) || !strncmp(h, "localhost", 9) || !strncmp(h, "[::1]", 5);
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+		yes = !strcasecmp(host, "localhost") || !strcmp(host, "[::1]") ||
+		      (inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return yes;
 }
 
 /*
@@ -117,6 +155,8 @@ static int is_loopback(const char *url)
 static void setup(struct latch *l, CURL *c, const char *method, const char *url, const char *body,
 		  struct curl_slist *headers, struct latch_resp *resp)
 {
+	int verify;
+
 	memset(resp, 0, sizeof(*resp));
 	resp->retry_after = -1;
 	curl_easy_reset(c);
@@ -139,15 +179,17 @@ static void setup(struct latch *l, CURL *c, const char *method, const char *url,
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "unitsync/" UNITSYNC_VERSION);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, is_loopback(url) ? 0L : 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, is_loopback(url) ? 0L : 2L);
+	verify = !latch_is_loopback(url);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
 	l->requests++;
 }
 
 /* Record how an exchange ended (CC from curl) into RESP. */
 static int finish(CURL *c, CURLcode cc, struct latch_resp *resp)
 {
-	if (cc != CURLE_OK) {
+	/* a body cut at LATCH_MAX_BODY (on_body) is a reply, flagged truncated */
+	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && resp->truncated)) {
 		resp->curl_error = (int)cc;
 		snprintf(resp->error, sizeof(resp->error), "%s", curl_easy_strerror(cc));
 		return -1;
@@ -172,7 +214,7 @@ static int fetch_token(struct latch *l)
 	const struct config *cfg = l->cfg;
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
 	struct latch_resp resp;
-	json_t *req = NULL, *rep = NULL;
+	json_t *req = NULL;
 	char *body = NULL;
 	int rc = -1;
 
@@ -208,19 +250,22 @@ static int fetch_token(struct latch *l)
 		latch_resp_free(&resp);
 		goto out;
 	}
-	rep = json_loads(resp.body, 0, NULL);
-	latch_resp_free(&resp);
 	{
-		json_t *tok = json_object_get(rep, "access_token");
-		json_t *exp = json_object_get(rep, "expires_in");
-		long ttl = json_is_integer(exp) ? (long)json_integer_value(exp) : 300;
+		char *token = NULL;
+		long ttl;
 
-		if (!json_is_string(tok)) {
-			err_set("token endpoint '%s' sent no access_token", cfg->token_url);
+		if (resp.truncated || latch_parse_token(resp.body, resp.len, &token, &ttl) < 0) {
+			err_set("token endpoint '%s' sent no usable access_token: %s",
+				cfg->token_url, resp.truncated ? "reply too long" : err_msg());
+			latch_resp_free(&resp);
 			goto out;
 		}
-		free(l->token);
-		l->token = strdup(json_string_value(tok));
+		latch_resp_free(&resp);
+		if (l->token) {
+			memset(l->token, 0, strlen(l->token));
+			free(l->token);
+		}
+		l->token = token;
 		l->token_generation++;
 		l->token_expiry = time(NULL) + (ttl > 60 ? ttl - 30 : ttl / 2);
 	}
@@ -231,7 +276,6 @@ out:
 		free(body);
 	}
 	json_decref(req);
-	json_decref(rep);
 	curl_slist_free_all(h);
 	return rc;
 }
@@ -253,16 +297,30 @@ void latch_token_expired(struct latch *l, long generation)
 int latch_call_prepare(struct latch *l, struct latch_call *call, void *easy, const char *method,
 		       const char *path, const char *body, const char *idempotency_key)
 {
-	char auth[2048], idem[160];
+	static const char bearer[] = "Authorization: Bearer ";
+	char *auth, idem[160];
+	size_t auth_size;
 
 	latch_call_release(call);
 	if (latch_token(l) < 0)
 		return -1;
-	snprintf(call->url, sizeof(call->url), "%s%s", l->cfg->base_url, path);
+	if ((size_t)snprintf(call->url, sizeof(call->url), "%s%s", l->cfg->base_url, path) >=
+	    sizeof(call->url)) {
+		err_set("request URL longer than %zu bytes", sizeof(call->url) - 1);
+		return -1;
+	}
 	call->token_generation = l->token_generation;
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", l->token);
+	/* the token was checked to be printable ASCII: it cannot end the header line */
+	auth_size = sizeof(bearer) + strlen(l->token);
+	auth = malloc(auth_size);
+	if (!auth) {
+		err_set("out of memory");
+		return -1;
+	}
+	snprintf(auth, auth_size, "%s%s", bearer, l->token);
 	call->headers = curl_slist_append(call->headers, auth);
-	memset(auth, 0, sizeof(auth));
+	memset(auth, 0, auth_size);
+	free(auth);
 	call->headers = curl_slist_append(call->headers, "Accept: application/json");
 	if (body) {
 		call->headers = curl_slist_append(call->headers, "Content-Type: application/json");
@@ -335,15 +393,258 @@ int latch_retryable(const struct latch_resp *r)
 	}
 }
 
+/* Parse LEN bytes of BODY as JSON; NULL with err_set() when it is not. */
+static json_t *parse_json(const char *body, size_t len)
+{
+	json_error_t je;
+	json_t *j;
+
+	if (!body) {
+		err_set("empty reply");
+		return NULL;
+	}
+	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
+		err_set("reply is not JSON (byte %d: %s)", je.position, je.text);
+	return j;
+}
+
 const char *latch_error_code(const struct latch_resp *r)
 {
 	static char code[128];
-	json_t *j = r->body ? json_loads(r->body, 0, NULL) : NULL;
+	json_t *j = r->body && !r->truncated ? json_loadb(r->body, r->len, 0, NULL) : NULL;
 	json_t *m = json_object_get(j, "message");
 
 	snprintf(code, sizeof(code), "%s", json_is_string(m) ? json_string_value(m) : "");
+	for (char *p = code; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			*p = '?';
 	json_decref(j);
 	return code;
+}
+
+int latch_id_valid(const char *s)
+{
+	size_t n = 0;
+
+	if (!s)
+		return 0;
+	for (; s[n]; n++)
+		if (s[n] <= 0x20 || s[n] > 0x7e || n >= LATCH_MAX_ID)
+			return 0;
+	return n > 0;
+}
+
+/* Copy id V (a JSON value named WHAT) into OUT, or -1 with err_set(). */
+static int take_id(json_t *v, const char *what, char *out, size_t size)
+{
+	const char *s = json_string_value(v);
+
+	if (!v) {
+		err_set("reply has no %s", what);
+		return -1;
+	}
+	if (!s || !latch_id_valid(s) || strlen(s) >= size) {
+		err_set("reply's %s is not an id (a string of 1 to %d printable characters)", what,
+			LATCH_MAX_ID);
+		return -1;
+	}
+	snprintf(out, size, "%s", s);
+	return 0;
+}
+
+int latch_parse_user_match(const char *body, size_t len, const char *email, char *out, size_t size)
+{
+	json_t *j = parse_json(body, len), *users, *u;
+	size_t i;
+	int rc = -1, found = 0;
+
+	out[0] = '\0';
+	if (!j)
+		return -1;
+	users = json_object_get(j, "users");
+	if (!json_is_array(users)) {
+		err_set("reply has no \"users\" list");
+		goto out;
+	}
+	json_array_foreach(users, i, u)
+	{
+		const char *e = json_string_value(json_object_get(u, "email"));
+
+		if (!json_is_object(u)) {
+			err_set("reply's users[%zu] is not an object", i);
+			goto out;
+		}
+		if (!e || strcasecmp(e, email) != 0)
+			continue;
+		if (found) {
+			out[0] = '\0';
+			err_set("reply lists two users with the e-mail");
+			goto out;
+		}
+		if (take_id(json_object_get(u, "userUuid"), "userUuid", out, size) < 0)
+			goto out;
+		found = 1;
+	}
+	rc = found ? 0 : 1;
+out:
+	json_decref(j);
+	return rc;
+}
+
+int latch_parse_user_uuid(const char *body, size_t len, char *out, size_t size)
+{
+	json_t *j = parse_json(body, len);
+	int rc = -1;
+
+	out[0] = '\0';
+	if (!j)
+		return -1;
+	if (!json_is_object(j))
+		err_set("reply is not a JSON object");
+	else
+		rc = take_id(json_object_get(j, "userUuid"), "userUuid", out, size);
+	json_decref(j);
+	return rc;
+}
+
+int latch_parse_assigned_by(const char *body, size_t len, char *out, size_t size)
+{
+	json_t *j = parse_json(body, len);
+	int rc = -1;
+
+	out[0] = '\0';
+	if (!j)
+		return -1;
+	if (!json_is_object(j))
+		err_set("reply is not a JSON object");
+	else
+		rc = take_id(json_object_get(j, "assignedBy"), "assignedBy", out, size);
+	json_decref(j);
+	return rc;
+}
+
+int latch_parse_token(const char *body, size_t len, char **token, long *ttl)
+{
+	json_t *j = parse_json(body, len), *tok, *exp;
+	const char *t;
+	size_t n;
+
+	*token = NULL;
+	*ttl = 0;
+	if (!j)
+		return -1;
+	tok = json_object_get(j, "access_token");
+	exp = json_object_get(j, "expires_in");
+	t = json_string_value(tok);
+	if (!t) {
+		err_set("reply has no access_token string");
+		json_decref(j);
+		return -1;
+	}
+	for (n = 0; t[n]; n++)
+		if (t[n] < 0x21 || t[n] > 0x7e || n >= LATCH_MAX_TOKEN)
+			break;
+	if (!n || t[n]) {
+		err_set("reply's access_token is not 1 to %d printable characters",
+			LATCH_MAX_TOKEN);
+		json_decref(j);
+		return -1;
+	}
+	*token = strdup(t);
+	if (json_is_integer(exp)) {
+		json_int_t v = json_integer_value(exp);
+
+		*ttl = v < LATCH_MIN_TTL   ? LATCH_MIN_TTL
+		       : v > LATCH_MAX_TTL ? LATCH_MAX_TTL
+					   : (long)v;
+	} else {
+		*ttl = 300;
+	}
+	json_decref(j);
+	if (!*token) {
+		err_set("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Length of the valid UTF-8 sequence (2 to 4 bytes) at P, of N bytes left; 0 if none. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t k;
+	unsigned long c;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		k = 2, c = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		k = 3, c = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		k = 4, c = p[0] & 0x07;
+	else
+		return 0;
+	if (k > n)
+		return 0;
+	for (size_t i = 1; i < k; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	/* overlong forms, UTF-16 surrogates, past U+10FFFF */
+	if ((k == 3 && c < 0x800) || (k == 4 && c < 0x10000) || (c >= 0xd800 && c <= 0xdfff) ||
+	    c > 0x10ffff)
+		return 0;
+	return k;
+}
+
+void latch_reply_excerpt(const struct latch_resp *r, char *out, size_t size)
+{
+	static const char more[] = "...";
+	static const char cut[] = " (reply over 1 MiB, not read)";
+	const unsigned char *p = (const unsigned char *)(r->body ? r->body : "");
+	size_t n = r->body ? r->len : 0, at = 0, i = 0;
+	size_t reserve = sizeof(more) - 1 + (r->truncated ? sizeof(cut) - 1 : 0);
+
+	if (!size)
+		return;
+	out[0] = '\0';
+	if (size <= reserve + 1)
+		reserve = 0;
+	while (i < n) {
+		char piece[8];
+		size_t k, plen;
+
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\') {
+			piece[0] = (char)p[i];
+			plen = 1;
+			k = 1;
+		} else if (p[i] == '\\') {
+			piece[0] = piece[1] = '\\';
+			plen = 2;
+			k = 1;
+		} else if ((k = utf8_seq(p + i, n - i)) > 0) {
+			memcpy(piece, p + i, k);
+			plen = k;
+		} else {
+			snprintf(piece, sizeof(piece), "\\x%02x", p[i]);
+			plen = 4;
+			k = 1;
+		}
+		if (at + plen + reserve + 1 > size)
+			break;
+		memcpy(out + at, piece, plen);
+		at += plen;
+		i += k;
+	}
+	if (i < n && at + sizeof(more) - 1 < size) {
+		memcpy(out + at, more, sizeof(more) - 1);
+		at += sizeof(more) - 1;
+	}
+	if (r->truncated && at + sizeof(cut) - 1 < size) {
+		memcpy(out + at, cut, sizeof(cut) - 1);
+		at += sizeof(cut) - 1;
+	}
+	out[at] = '\0';
 }
 
 char *latch_escape(struct latch *l, const char *s)

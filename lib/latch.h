@@ -20,8 +20,25 @@
 
 struct config;
 
-/* Largest reply body kept; longer replies are cut and flagged. */
+/*
+ * Largest reply body read.  A longer reply is not read further: the
+ * transfer stops there, the exchange still counts as a reply (its status
+ * is kept) and latch_resp.truncated is set, so that callers fail it
+ * instead of parsing half a document.  A hostile or broken server cannot
+ * make the client hold more than this per request.
+ */
 #define LATCH_MAX_BODY (1024 * 1024)
+
+/* Longest Latch id (userUuid, assignedBy) accepted from a reply, in bytes. */
+#define LATCH_MAX_ID 255
+
+/* Longest access token accepted from the token endpoint, in bytes. */
+#define LATCH_MAX_TOKEN 8192
+
+/* Shortest and longest token lifetime believed, in seconds (expires_in
+ * outside is clamped; a missing or non-integer one counts as 300). */
+#define LATCH_MIN_TTL 1
+#define LATCH_MAX_TTL 86400
 
 struct latch {
 	void *curl;               /* CURL *, owned, reused for keep-alive */
@@ -97,8 +114,64 @@ void latch_call_release(struct latch_call *call);
  * timeouts, 408, 425, 429, 500, 502, 503, 504. */
 int latch_retryable(const struct latch_resp *resp);
 
-/* The "message" code of an error body, or "" (pointer into a static buffer). */
+/* The "message" code of an error body, or "" (pointer into a static
+ * buffer); bytes outside printable ASCII are shown as '?'. */
 const char *latch_error_code(const struct latch_resp *resp);
+
+/*
+ * Reply parsers.  Every reply is untrusted input: a body that is not
+ * JSON, has the wrong shape or types, or holds an id that is not an id
+ * (latch_id_valid()) makes the parser return -1 with err_set() saying
+ * what was wrong; none of them crashes, reads past LEN, or keeps a
+ * pointer into BODY.  BODY is LEN bytes (a NUL inside fails the parse).
+ */
+
+/* Is S an id a reply may carry: 1 to LATCH_MAX_ID bytes of printable
+ * ASCII, no blank (they go into URL paths, the journal and reports)? */
+int latch_id_valid(const char *s);
+
+/*
+ * GET /v1/users?email= reply {"users":[{"userUuid","email",...}],...}:
+ * the userUuid of the user whose e-mail is EMAIL (ASCII case-insensitive)
+ * into OUT (SIZE > LATCH_MAX_ID).  0 found; 1 no user has it; -1 the body
+ * is malformed, the matching user has no valid userUuid, or two users
+ * have the e-mail (never guess which one is the resident's).
+ */
+int latch_parse_user_match(const char *body, size_t len, const char *email, char *out, size_t size);
+
+/* POST /v1/users reply {"userUuid",...}: 0 with OUT set, or -1. */
+int latch_parse_user_uuid(const char *body, size_t len, char *out, size_t size);
+
+/* PUT /v1/units/{u}/residents/{user} reply {"userUuid","assignedBy"}:
+ * 0 with OUT set to who made the assignment, or -1. */
+int latch_parse_assigned_by(const char *body, size_t len, char *out, size_t size);
+
+/*
+ * Token endpoint reply {"access_token","expires_in",...}: 0 with *TOKEN
+ * (malloc'd: the caller wipes and frees it) and *TTL (seconds, clamped to
+ * LATCH_MIN_TTL..LATCH_MAX_TTL), or -1.  A token must be 1 to
+ * LATCH_MAX_TOKEN bytes of printable ASCII: it goes into a header line.
+ */
+int latch_parse_token(const char *body, size_t len, char **token, long *ttl);
+
+/*
+ * Retry-After (RFC 9110 §10.2.3) header VALUE: delay-seconds or an
+ * HTTP-date, as seconds from NOW; -1 when it is neither.
+ */
+long latch_parse_retry_after(const char *value, time_t now);
+
+/*
+ * A short, printable excerpt of RESP's body for logs, the journal and
+ * load-report.csv: at most SIZE - 1 bytes, control characters and bytes
+ * that are not UTF-8 shown as \xHH, cut on a character boundary, with
+ * "..." when cut and " (reply over LATCH_MAX_BODY, not read)" when the
+ * body was truncated.
+ */
+void latch_reply_excerpt(const struct latch_resp *resp, char *out, size_t size);
+
+/* Is URL's host the loopback interface (localhost, 127.0.0.0/8, [::1])?
+ * Only there is TLS verification off (self-signed simulator). */
+int latch_is_loopback(const char *url);
 
 /* Percent-encode S for a query string (malloc'd). */
 char *latch_escape(struct latch *l, const char *s);

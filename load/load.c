@@ -233,7 +233,7 @@ static int journal_set(struct load *l, long seq, const char *state, long http_st
 	return 0;
 }
 
-/* Run SQL with text parameters (NULL-terminated list); for small updates. */
+/* Run SQL with text parameters (a list ended by (const char *)NULL); for small updates. */
 static int exec_params(sqlite3 *db, const char *sql, ...)
 {
 	sqlite3_stmt *st = NULL;
@@ -276,7 +276,8 @@ static int record_done(struct load *l, const struct row *r, long status, const c
 				   "email, updated_at) VALUES (?1, ?2, ?3, nullif(?4, ''), ?5) "
 				   "ON CONFLICT (property_id, pms_person_id) DO UPDATE SET "
 				   "latch_user_id = ?3, email = nullif(?4, ''), updated_at = ?5",
-				   d->property_id, d->pms_person_id, user, d->email, now, NULL);
+				   d->property_id, d->pms_person_id, user, d->email, now,
+				   (const char *)NULL);
 	case DELTA_ASSIGN:
 		if (exec_params(l->db,
 				"INSERT INTO assignment (property_id, pms_person_id, latch_unit_id, "
@@ -286,14 +287,15 @@ static int record_done(struct load *l, const struct row *r, long status, const c
 				"run_id = ?6, seq = ?7, assigned_at = ?8, owner = ?9",
 				d->property_id, d->pms_person_id, d->latch_unit_id, d->pms_unit_id,
 				user, l->run.run_id, seq, now, manual ? "manual" : "unitsync",
-				NULL) < 0)
+				(const char *)NULL) < 0)
 			return -1;
 		break;
 	case DELTA_UNASSIGN:
 		if (exec_params(l->db,
 				"DELETE FROM assignment WHERE property_id = ? AND pms_person_id = ? "
 				"AND latch_unit_id = ?",
-				d->property_id, d->pms_person_id, d->latch_unit_id, NULL) < 0)
+				d->property_id, d->pms_person_id, d->latch_unit_id,
+				(const char *)NULL) < 0)
 			return -1;
 		break;
 	}
@@ -309,7 +311,7 @@ static int record_done(struct load *l, const struct row *r, long status, const c
 			"delta_history h WHERE h.run_id = journal.run_id AND h.seq = journal.seq "
 			"AND h.property_id = ?2 AND h.pms_person_id = ?3 AND h.latch_unit_id = ?4)",
 			l->run.run_id, d->property_id, d->pms_person_id, d->latch_unit_id, now,
-			NULL) < 0)
+			(const char *)NULL) < 0)
 		return -1;
 	return 0;
 }
@@ -510,18 +512,18 @@ static int send_due(struct load *l, struct slot *s)
 	const char *method = "GET";
 	const char *key = r->key;
 	json_t *req = NULL;
-	int rc = -1;
+	int rc = -1, len = 0;
 
 	switch (s->step) {
 	case STEP_LOOKUP:
 	case STEP_RELOOKUP:
 		u = curl_easy_escape(s->easy, r->d.email, 0);
-		snprintf(path, sizeof(path), "/v1/users?email=%s", u ? u : "");
+		len = snprintf(path, sizeof(path), "/v1/users?email=%s", u ? u : "");
 		key = NULL; /* a read: nothing to make idempotent */
 		break;
 	case STEP_CREATE:
 		method = "POST";
-		snprintf(path, sizeof(path), "/v1/users");
+		len = snprintf(path, sizeof(path), "/v1/users");
 		req = json_pack("{s:s, s:s, s:s, s:s}", "firstName", r->d.first_name, "lastName",
 				r->d.last_name, "email", r->d.email, "phone", r->d.phone);
 		body = req ? json_dumps(req, JSON_COMPACT) : NULL;
@@ -537,9 +539,23 @@ static int send_due(struct load *l, struct slot *s)
 		method = s->step == STEP_PUT ? "PUT" : "DELETE";
 		u = curl_easy_escape(s->easy, r->d.latch_unit_id, 0);
 		p = curl_easy_escape(s->easy, s->user, 0);
-		snprintf(path, sizeof(path), "/v1/units/%s/residents/%s", u ? u : "", p ? p : "");
+		len = snprintf(path, sizeof(path), "/v1/units/%s/residents/%s", u ? u : "",
+			       p ? p : "");
 		break;
 	case STEP_NONE:
+		goto out;
+	}
+	/* an id curl could not escape */
+	if (s->step != STEP_CREATE &&
+	    (!u || (s->step != STEP_LOOKUP && s->step != STEP_RELOOKUP && !p))) {
+		err_set("out of memory");
+		goto out;
+	}
+	/* a cut path would address another resource: this row only */
+	if (len < 0 || (size_t)len >= sizeof(path)) {
+		err_set("the row's ids make a request path over %zu bytes: not sent",
+			sizeof(path) - 1);
+		rc = 1;
 		goto out;
 	}
 	if (latch_call_prepare(&l->api, &s->call, s->easy, method, path, body, key) < 0) {
@@ -566,26 +582,6 @@ out:
 	return rc;
 }
 
-/* The userUuid of the user in a GET /v1/users reply whose e-mail is EMAIL. */
-static void match_user(const char *body, const char *email, char *out, size_t size)
-{
-	json_t *j = json_loads(body, 0, NULL), *u;
-	size_t i;
-
-	out[0] = '\0';
-	json_array_foreach(json_object_get(j, "users"), i, u)
-	{
-		const char *e = json_string_value(json_object_get(u, "email"));
-		const char *id = json_string_value(json_object_get(u, "userUuid"));
-
-		if (e && id && !strcasecmp(e, email)) {
-			snprintf(out, size, "%s", id);
-			break;
-		}
-	}
-	json_decref(j);
-}
-
 /*
  * A request of slot S completed (CODE from curl): retry it, move to the
  * next step, or settle the row.  Full-jitter exponential backoff (AWS
@@ -596,8 +592,9 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 {
 	struct row *r = &s->rows[s->cur];
 	struct latch_resp *resp = &s->call.resp;
-	char detail[512] = "";
+	char detail[512] = "", excerpt[320];
 	long status;
+	int found;
 
 	curl_multi_remove_handle(l->multi, s->easy);
 	s->in_multi = 0;
@@ -637,15 +634,33 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 		s->wake = now_s() + wait;
 		return 0;
 	}
+	/*
+	 * Every reply is untrusted: a body over LATCH_MAX_BODY, malformed
+	 * JSON, a wrong type or a missing field fails the row with the reason
+	 * (lib/latch.h parsers); it never creates a user on a lookup it could
+	 * not read, nor takes an assignment it cannot attribute for its own.
+	 */
+	if (resp->truncated) {
+		snprintf(detail, sizeof(detail), "HTTP %ld reply longer than %d bytes: not read",
+			 status, LATCH_MAX_BODY);
+		goto failed;
+	}
 	switch (s->step) {
 	case STEP_LOOKUP:
 	case STEP_RELOOKUP:
 		if (status != 200) {
-			snprintf(detail, sizeof(detail), "GET /v1/users: %.300s", resp->body);
+			latch_reply_excerpt(resp, excerpt, sizeof(excerpt));
+			snprintf(detail, sizeof(detail), "GET /v1/users: %s", excerpt);
 			break;
 		}
-		match_user(resp->body, r->d.email, s->user, sizeof(s->user));
-		if (*s->user)
+		found = latch_parse_user_match(resp->body, resp->len, r->d.email, s->user,
+					       sizeof(s->user));
+		if (found < 0) {
+			snprintf(detail, sizeof(detail), "GET /v1/users: malformed reply: %s",
+				 err_msg());
+			break;
+		}
+		if (found == 0)
 			goto done;
 		if (s->step == STEP_RELOOKUP) {
 			snprintf(detail, sizeof(detail),
@@ -661,40 +676,47 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 			return 0;
 		}
 		if (status == 200 || status == 201) {
-			json_t *j = json_loads(resp->body, 0, NULL);
-			const char *id = json_string_value(json_object_get(j, "userUuid"));
-
-			snprintf(s->user, sizeof(s->user), "%s", id ? id : "");
-			json_decref(j);
-			if (*s->user)
+			if (latch_parse_user_uuid(resp->body, resp->len, s->user,
+						  sizeof(s->user)) == 0)
 				goto done;
-			snprintf(detail, sizeof(detail), "reply has no userUuid");
+			snprintf(detail, sizeof(detail), "POST /v1/users: malformed reply: %s",
+				 err_msg());
 			break;
 		}
-		snprintf(detail, sizeof(detail), "%.300s", resp->body);
+		latch_reply_excerpt(resp, detail, sizeof(detail));
 		break;
 	case STEP_PUT:
-		if (status == 200 || status == 201) {
-			json_t *j = json_loads(resp->body, 0, NULL);
-			const char *by = json_string_value(json_object_get(j, "assignedBy"));
-
-			/* already there, put there by someone else: not ours to remove */
-			s->manual = status == 200 && by && l->api.cfg->client_id &&
-				    strcmp(by, l->api.cfg->client_id) != 0;
-			json_decref(j);
+		if (status == 201) {
+			/* created by this request: ours, whatever the body says */
+			s->manual = 0;
 			goto done;
 		}
-		snprintf(detail, sizeof(detail), "%.300s", resp->body);
+		if (status == 200) {
+			char by[LATCH_MAX_ID + 1];
+
+			/* already there: ours to remove later only if we made it */
+			if (latch_parse_assigned_by(resp->body, resp->len, by, sizeof(by)) < 0) {
+				snprintf(detail, sizeof(detail),
+					 "PUT: malformed reply, cannot tell who made the "
+					 "assignment: %s",
+					 err_msg());
+				break;
+			}
+			s->manual = l->api.cfg->client_id && strcmp(by, l->api.cfg->client_id) != 0;
+			goto done;
+		}
+		latch_reply_excerpt(resp, detail, sizeof(detail));
 		break;
 	case STEP_DELETE:
 		/* 404: already gone, which is what we wanted */
 		if (status == 204 || status == 200 || status == 404)
 			goto done;
-		snprintf(detail, sizeof(detail), "%.300s", resp->body);
+		latch_reply_excerpt(resp, detail, sizeof(detail));
 		break;
 	case STEP_NONE:
 		break;
 	}
+failed:
 	if (fail_row(l, s, r, status, detail) < 0)
 		return -1;
 	s->cur++;
@@ -717,8 +739,9 @@ static int take_token(struct load *l, double now, double *wait)
 		return 1;
 	l->bucket += (now - l->bucket_at) * l->rate;
 	l->bucket_at = now;
-	if (l->bucket > l->n_slots / 4)
-		l->bucket = l->n_slots / 4;
+	/* a burst of one request per connection (n_slots is 4 per connection) */
+	if (l->bucket > l->n_slots / 4.0)
+		l->bucket = l->n_slots / 4.0;
 	if (l->bucket >= 1) {
 		l->bucket -= 1;
 		return 1;
@@ -781,9 +804,7 @@ static int pump(struct load *l)
 		err_set("curl multi failed");
 		return -1;
 	}
-	if (running)
-		curl_multi_poll(l->multi, NULL, 0, (int)(wait * 1000) + 1, NULL);
-	else if (wait > 0)
+	if (running || wait > 0)
 		curl_multi_poll(l->multi, NULL, 0, (int)(wait * 1000) + 1, NULL);
 	curl_multi_perform(l->multi, &running);
 	while ((m = curl_multi_info_read(l->multi, &n))) {
@@ -1175,7 +1196,7 @@ int main(int argc, char **argv)
 
 		db_now(now, sizeof(now));
 		exec_params(l.db, "UPDATE run SET load_status = ?, loaded_at = ? WHERE run_id = ?",
-			    status, now, l.run.run_id, NULL);
+			    status, now, l.run.run_id, (const char *)NULL);
 	}
 	if (rc == US_EXIT_TEMPFAIL)
 		log_warn("the Latch API was unavailable or retries ran out; rerun to resume");

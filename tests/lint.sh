@@ -8,6 +8,16 @@
 #  2. When clang-format is installed, every C source is formatted as
 #     .clang-format says (`clang-format --dry-run --Werror`); without it
 #     the check is skipped with a note.
+#  3. When clang-tidy is installed, every C file passes the checks of
+#     .clang-tidy (bugprone-*, cert-*, clang-analyzer-*, less the noisy
+#     ones it names), but for the false positives tests/clang-tidy.supp
+#     lists by file and check, each with its reason.
+#  4. When cppcheck is installed, `cppcheck --enable=warning,portability`
+#     finds nothing, with tests/cppcheck.cfg (jansson's macros) and the
+#     justified suppressions of tests/cppcheck.supp.
+#  Either tool missing: the step is skipped with a note (Debian packages
+#  clang-tidy and cppcheck).  LINT_JOBS (default: the number of CPUs)
+#  clang-tidy processes run at once.
 #
 # The C sources are the *.c and *.h files under lib/ cli/ extract/
 # transform/ load/ fixtures/ tests/: those git tracks in a git checkout,
@@ -114,6 +124,58 @@ if command -v clang-format >/dev/null 2>&1; then
 	fi
 else
 	echo "lint: note: clang-format is not installed; formatting not checked"
+fi
+
+# the compiler flags clang-tidy needs: the build's, and the test and sim libraries
+cflags="-std=c11 -D_GNU_SOURCE -Ilib -Itests/fuzz $(pkg-config --cflags libxml-2.0 sqlite3 libcurl \
+	jansson libcrypto inih libmicrohttpd cmocka 2>/dev/null)"
+grep '\.c$' "$tmp/files" >"$tmp/cfiles"
+
+# 3. clang-tidy
+if command -v clang-tidy >/dev/null 2>&1; then
+	jobs=${LINT_JOBS:-$(nproc 2>/dev/null || echo 2)}
+	export cflags
+	# shellcheck disable=SC2016 # $cflags is expanded by the inner shell
+	xargs -P "$jobs" -n 4 sh -c 'clang-tidy --quiet "$@" -- $cflags 2>&1' clang-tidy \
+		<"$tmp/cfiles" >"$tmp/tidy"
+	# "FILE:LINE:COL: error: TEXT [check,-warnings-as-errors]" -> "FILE:LINE: check: TEXT"
+	sed -n -E 's#^('"$top"'/)?([^: ]+):([0-9]+):[0-9]+: (warning|error): (.*) \[([a-zA-Z0-9.-]+)(,[^]]*)?\]$#\2:\3: \6: \5#p' \
+		"$tmp/tidy" | LC_ALL=C sort -u >"$tmp/tidy-found"
+	# drop what tests/clang-tidy.supp lists: "FILE CHECK  # why"
+	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' tests/clang-tidy.supp 2>/dev/null |
+		awk '{ print $1 ": " $2 ":" }' >"$tmp/tidy-supp"
+	while IFS= read -r line; do
+		key=$(printf '%s\n' "$line" | sed -E 's/^([^:]+):[0-9]+: ([^:]+):.*/\1: \2:/')
+		grep -qxF "$key" "$tmp/tidy-supp" || printf '%s\n' "$line"
+	done <"$tmp/tidy-found" >"$tmp/tidy-left"
+	if [ -s "$tmp/tidy-left" ]; then
+		cat "$tmp/tidy-left"
+		echo "lint: clang-tidy: $(wc -l <"$tmp/tidy-left" | tr -d ' ') finding(s)" \
+			"(a false positive goes to tests/clang-tidy.supp with its reason)"
+		status=1
+	elif grep -qE '(^|: )(fatal )?error: ' "$tmp/tidy" && ! [ -s "$tmp/tidy-found" ]; then
+		grep -E '(fatal )?error: ' "$tmp/tidy" | head -n 20
+		echo "lint: clang-tidy could not check every file"
+		status=1
+	fi
+else
+	echo "lint: note: clang-tidy is not installed; its checks are skipped"
+fi
+
+# 4. cppcheck
+if command -v cppcheck >/dev/null 2>&1; then
+	# shellcheck disable=SC2046 # file names hold no blanks
+	if ! cppcheck --enable=warning,portability --error-exitcode=1 --std=c11 -D_GNU_SOURCE \
+		-Ilib --library=tests/cppcheck.cfg --suppressions-list=tests/cppcheck.supp \
+		--inline-suppr --quiet --template='{file}:{line}: {id}: {message}' \
+		$(cat "$tmp/cfiles") >"$tmp/cppcheck" 2>&1; then
+		cat "$tmp/cppcheck"
+		echo "lint: cppcheck: $(grep -c ': ' "$tmp/cppcheck") finding(s)" \
+			"(a justified false positive goes to tests/cppcheck.supp)"
+		status=1
+	fi
+else
+	echo "lint: note: cppcheck is not installed; its checks are skipped"
 fi
 
 [ $status -eq 0 ] && echo "lint: ok"

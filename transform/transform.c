@@ -542,6 +542,11 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		if (add_exception(r, t, "rejected_rows", p->property_id, "", person, detail) < 0)
 			goto out;
 	}
+	/* a failed read of the rejects must not pass for "no rejects": they stop removals */
+	if (step != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(r->db));
+		goto out;
+	}
 	if (p->unnamed_rejects) {
 		char detail[256];
 
@@ -862,6 +867,11 @@ next:
 		free(person);
 		if (has_want)
 			wstep = sqlite3_step(w);
+	}
+	/* a read that failed must not pass for the end: the rest would look absent */
+	if (wstep != SQLITE_DONE || astep != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(r->db));
+		goto out;
 	}
 	rc = 0;
 out:

@@ -6,6 +6,19 @@
 #   test_expect_code CODE COMMAND...
 #   test_cmp EXPECT ACTUAL
 #   samples=...  the public PMS samples (../shared/samples/pms) or empty
+#
+# Instrumented runs:
+#   UNITSYNC_VALGRIND=1 (`make valgrind-check`): every unitsync program a
+#     test runs by name (PATH) or through the driver (UNITSYNC_EXEC_WRAPPER,
+#     a testing hook of cli/unitsync.c) runs under valgrind memcheck; each
+#     process logs to $UNITSYNC_VALGRIND_LOGS (default $tmp/.valgrind) and a
+#     test whose programs logged an error exits 1 with the logs as TAP
+#     comments.  latch-sim and portfolio-gen are fixtures, run as they are.
+#   UNITSYNC_SKIP_TESTS: as git's GIT_SKIP_TESTS, blank-separated globs
+#     matched against "tNNNN.N" (test t0230's step 10: t0230.10); a
+#     matching step prints "ok N # SKIP".  Under valgrind or a sanitizer (`make check
+#     SANITIZE=...`) the steps that measure memory or time, or run valgrind
+#     themselves, are skipped too (instrumented_skips below says why).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 PATH=$top/bin:$PATH
@@ -15,16 +28,111 @@ export UNITSYNC_DB=$tmp/unitsync.db
 unset UNITSYNC_CONFIG
 samples=$(cd "$top/../shared/samples/pms" 2>/dev/null && pwd)
 . "$top/fixtures/latch-sim/sim.sh"
-trap 'sim_stop; rm -rf "$tmp"' EXIT
 n=0
 failed=0
+test_id=$(basename "$0" .sh)
+test_id=${test_id%%-*}
 
 test_plan() { echo "1..$1"; }
 test_skip_all() { echo "1..0 # SKIP $1"; exit 0; }
 
+# What the programs run under: "valgrind", "sanitizer" or "".
+instrumented=
+if [ "${UNITSYNC_VALGRIND:-}" = 1 ]; then
+	instrumented=valgrind
+elif grep -qaE '__(asan|ubsan|msan|tsan)_' "$top/bin/unitsync-init" 2>/dev/null; then
+	instrumented=sanitizer
+fi
+
+# Steps that mean nothing, or take too long, when the programs are
+# instrumented.  Sanitizers: valgrind cannot run a sanitized binary, and
+# ASan's shadow memory and quarantine make peak RSS grow with the work
+# done.  Valgrind: the limits on peak RSS and time measure valgrind (the
+# hostile files themselves run under valgrind in t0310); the tests that
+# run valgrind themselves are covered by the wrapper.
+instrumented_skips='t0210: valgrind:*
+t0230: memory does not grow*
+t0254: *memory flat*
+t0255: *
+t0256: *'
+if [ "$instrumented" = valgrind ]; then
+	instrumented_skips="$instrumented_skips
+t0254: billion laughs*
+t0254: the same behind 200 KiB*
+t0254: quadratic blowup*"
+fi
+
+# Is step N (description $1) to be skipped?  Prints why.
+test_skipped() {
+	set -f
+	for _p in ${UNITSYNC_SKIP_TESTS:-}; do
+		# shellcheck disable=SC2254 # the pattern is a glob on purpose
+		case "$test_id.$n" in $_p)
+			set +f
+			echo "in UNITSYNC_SKIP_TESTS"
+			return 0
+			;;
+		esac
+	done
+	[ -n "$instrumented" ] || { set +f; return 1; }
+	_old_ifs=$IFS
+	IFS='
+'
+	for _p in $instrumented_skips; do
+		# shellcheck disable=SC2254
+		case "$test_id: $1" in $_p)
+			IFS=$_old_ifs
+			set +f
+			echo "not meaningful under $instrumented"
+			return 0
+			;;
+		esac
+	done
+	IFS=$_old_ifs
+	set +f
+	return 1
+}
+
+# valgrind hook: wrappers for every program in bin/, first in PATH
+if [ "$instrumented" = valgrind ]; then
+	command -v valgrind >/dev/null 2>&1 || test_skip_all "UNITSYNC_VALGRIND=1 but valgrind is not installed"
+	vg_logs=${UNITSYNC_VALGRIND_LOGS:-$tmp/.valgrind}
+	mkdir -p "$vg_logs" "$tmp/.valgrind-bin" || exit 1
+	vg_cmd="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite"
+	vg_cmd="$vg_cmd --errors-for-leak-kinds=definite --trace-children=no"
+	# a program the driver execs keeps the driver's pid: it logs as
+	# tNNNN.PID.log, the driver itself (PATH wrapper) as tNNNN.unitsync.PID.log
+	export UNITSYNC_EXEC_WRAPPER="$vg_cmd --log-file=$vg_logs/$test_id.%p.log"
+	for _p in "$top"/bin/unitsync*; do
+		[ -x "$_p" ] || continue
+		_w="$tmp/.valgrind-bin/${_p##*/}"
+		printf '#!/bin/sh\nexec %s --log-file=%s "%s" "$@"\n' "$vg_cmd" \
+			"$vg_logs/$test_id.${_p##*/}.%p.log" "$_p" >"$_w" && chmod +x "$_w" || exit 1
+	done
+	PATH=$tmp/.valgrind-bin:$PATH
+fi
+
+# At exit: valgrind's findings for this test's programs fail the test.
+vg_report() {
+	[ "$instrumented" = valgrind ] || return 0
+	_bad=0
+	for _l in "$vg_logs/$test_id".*; do
+		[ -s "$_l" ] || continue
+		_bad=1
+		echo "# valgrind: ${_l##*/}:"
+		sed 's/^/#   /' "$_l"
+	done
+	return $_bad
+}
+trap '_rc=$?; sim_stop; vg_report || _rc=1; rm -rf "$tmp"; exit $_rc' EXIT
+
 test_expect_success() {
 
 	n=$((n + 1))
+	if _why=$(test_skipped "$1"); then
+		echo "ok $n - $1 # SKIP $_why"
+		return 0
+	fi
 	# the body is a function, so that "|| return 1" inside it works
 	if (cd "$tmp" && eval "test_body() {
 ${TEST_TRACE:+set -x;} $2

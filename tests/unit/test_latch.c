@@ -1,0 +1,248 @@
+/*
+ * test_latch.c - lib/latch.h: the parsers of Latch reply bodies and the
+ * excerpt of a reply kept in the journal, logs and load-report.csv.  Every
+ * reply is untrusted (docs/SECURITY.md): malformed JSON, wrong types,
+ * missing fields and ids that are not ids are refused with a reason.  The
+ * cases found by tests/fuzz/fuzz_latch_reply.c belong here too.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "latch.h"
+
+#define S(lit) lit, sizeof(lit) - 1
+
+static void user_match_finds_the_user_by_email_in_any_case(void **state)
+{
+	char id[LATCH_MAX_ID + 1];
+
+	(void)state;
+	assert_int_equal(latch_parse_user_match(S("{\"users\":[{\"userUuid\":\"u-2\",\"email\":"
+						  "\"b@x.org\"},{\"userUuid\":\"u-1\","
+						  "\"email\":\"A@X.org\"}],\"nextPageToken\":null}"),
+						"a@x.org", id, sizeof(id)),
+			 0);
+	assert_string_equal(id, "u-1");
+	assert_int_equal(latch_parse_user_match(S("{\"users\":[]}"), "a@x.org", id, sizeof(id)), 1);
+	assert_string_equal(id, "");
+}
+
+/* two users with the e-mail: never guess */
+static const char two_users[] = "{\"users\":[{\"userUuid\":\"u-1\",\"email\":\"a@x.org\"},"
+				"{\"userUuid\":\"u-2\",\"email\":\"A@x.org\"}]}";
+
+static void user_match_refuses_what_is_not_the_contract(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"not json",
+		"{\"users\":[{\"userUuid\":\"u-1\",\"email\":\"a@x.org\"}", /* cut */
+		"[]",
+		"{\"users\":{}}",
+		"{\"users\":[\"a@x.org\"]}",
+		"{\"users\":[{\"userUuid\":42,\"email\":\"a@x.org\"}]}",
+		"{\"users\":[{\"email\":\"a@x.org\"}]}",
+		"{\"users\":[{\"userUuid\":\"\",\"email\":\"a@x.org\"}]}",
+		"{\"users\":[{\"userUuid\":\"u 1\",\"email\":\"a@x.org\"}]}",
+		"{\"users\":[{\"userUuid\":\"u\\n1\",\"email\":\"a@x.org\"}]}",
+		"{\"users\":[{\"userUuid\":\"../../v1/x\\u00e9\",\"email\":\"a@x.org\"}]}",
+		two_users,
+		/* the same key twice: which one? */
+		"{\"users\":[],\"users\":[{\"userUuid\":\"u-1\",\"email\":\"a@x.org\"}]}",
+	};
+	char id[LATCH_MAX_ID + 1];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err_set("%s", "");
+		if (latch_parse_user_match(bad[i], strlen(bad[i]), "a@x.org", id, sizeof(id)) != -1)
+			fail_msg("accepted '%s'", bad[i]);
+		assert_string_equal(id, "");
+		assert_true(*err_msg() != '\0');
+	}
+}
+
+static void user_match_reads_only_len_bytes(void **state)
+{
+	/* a NUL inside the body is not the end of the document */
+	static const char body[] =
+		"{\"users\":[]}\0{\"users\":[{\"userUuid\":\"u\",\"email\":\"a\"}]}";
+	char id[LATCH_MAX_ID + 1];
+
+	(void)state;
+	assert_int_equal(latch_parse_user_match(body, sizeof(body) - 1, "a", id, sizeof(id)), -1);
+}
+
+static void user_uuid_and_assigned_by_need_valid_ids(void **state)
+{
+	char id[LATCH_MAX_ID + 1], small[4], long_id[LATCH_MAX_ID + 60];
+
+	(void)state;
+	assert_int_equal(latch_parse_user_uuid(S("{\"userUuid\":\"5f0c-11\",\"email\":\"a\"}"), id,
+					       sizeof(id)),
+			 0);
+	assert_string_equal(id, "5f0c-11");
+	assert_int_equal(latch_parse_user_uuid(S("{\"userUuid\":null}"), id, sizeof(id)), -1);
+	assert_int_equal(latch_parse_user_uuid(S("{}"), id, sizeof(id)), -1);
+	assert_int_equal(latch_parse_user_uuid(S("\"u-1\""), id, sizeof(id)), -1);
+	/* an id longer than the caller's buffer is refused, not cut */
+	assert_int_equal(latch_parse_user_uuid(S("{\"userUuid\":\"u-12345\"}"), small,
+					       sizeof(small)),
+			 -1);
+	assert_int_equal(latch_parse_assigned_by(S("{\"userUuid\":\"u\",\"assignedBy\":\"demo\"}"),
+						 id, sizeof(id)),
+			 0);
+	assert_string_equal(id, "demo");
+	assert_int_equal(latch_parse_assigned_by(S("{\"userUuid\":\"u\"}"), id, sizeof(id)), -1);
+	assert_int_equal(latch_parse_assigned_by(S("{\"assignedBy\":[\"demo\"]}"), id, sizeof(id)),
+			 -1);
+	/* longer than LATCH_MAX_ID */
+	snprintf(long_id, sizeof(long_id), "{\"assignedBy\":\"%0*d\"}", LATCH_MAX_ID + 40, 0);
+	assert_int_equal(latch_parse_assigned_by(long_id, strlen(long_id), id, sizeof(id)), -1);
+}
+
+static void id_valid_takes_printable_ascii_without_blanks(void **state)
+{
+	(void)state;
+	assert_true(latch_id_valid("0b3c6a1e-2f55-4e7c-9d1a-7c4a3f2e9b10"));
+	assert_true(latch_id_valid("u_1:x"));
+	assert_false(latch_id_valid(""));
+	assert_false(latch_id_valid(NULL));
+	assert_false(latch_id_valid("a b"));
+	assert_false(latch_id_valid("a\tb"));
+	assert_false(latch_id_valid("a\x7f"));
+	assert_false(latch_id_valid("caf\xc3\xa9"));
+}
+
+static void token_is_printable_and_its_lifetime_clamped(void **state)
+{
+	char *token = NULL;
+	long ttl = 0;
+
+	(void)state;
+	assert_int_equal(latch_parse_token(S("{\"access_token\":\"abc.def\",\"expires_in\":3600}"),
+					   &token, &ttl),
+			 0);
+	assert_string_equal(token, "abc.def");
+	assert_int_equal(ttl, 3600);
+	free(token);
+	assert_int_equal(latch_parse_token(S("{\"access_token\":\"t\",\"expires_in\":-5}"), &token,
+					   &ttl),
+			 0);
+	assert_int_equal(ttl, LATCH_MIN_TTL);
+	free(token);
+	assert_int_equal(latch_parse_token(S("{\"access_token\":\"t\",\"expires_in\":"
+					     "9223372036854775807}"),
+					   &token, &ttl),
+			 0);
+	assert_int_equal(ttl, LATCH_MAX_TTL);
+	free(token);
+	assert_int_equal(latch_parse_token(S("{\"access_token\":\"t\",\"expires_in\":\"60\"}"),
+					   &token, &ttl),
+			 0);
+	assert_int_equal(ttl, 300);
+	free(token);
+	/* a token that would end the Authorization header line */
+	assert_int_equal(latch_parse_token(S("{\"access_token\":\"t\\r\\nX-Evil: 1\"}"), &token,
+					   &ttl),
+			 -1);
+	assert_null(token);
+	assert_int_equal(latch_parse_token(S("{\"access_token\":\"\"}"), &token, &ttl), -1);
+	assert_int_equal(latch_parse_token(S("{\"access_token\":7}"), &token, &ttl), -1);
+	assert_int_equal(latch_parse_token(S("{\"token\":\"t\"}"), &token, &ttl), -1);
+	assert_int_equal(latch_parse_token(S("<html>"), &token, &ttl), -1);
+}
+
+static void error_code_is_printable(void **state)
+{
+	struct latch_resp r = { 0 };
+	char body[] = "{\"message\":\"EMAIL\\u001b[2J\\nX\"}";
+
+	(void)state;
+	r.body = body;
+	r.len = strlen(body);
+	assert_string_equal(latch_error_code(&r), "EMAIL?[2J?X");
+	r.truncated = 1;
+	assert_string_equal(latch_error_code(&r), "");
+}
+
+static void retry_after_takes_seconds_or_a_date(void **state)
+{
+	(void)state;
+	assert_int_equal(latch_parse_retry_after(" 120\r\n", 0), 120);
+	assert_int_equal(latch_parse_retry_after("0", 0), 0);
+	/* Wed, 21 Oct 2015 07:28:00 GMT is 1445412480 */
+	assert_int_equal(latch_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412400), 80);
+	assert_int_equal(latch_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412500), 0);
+	assert_int_equal(latch_parse_retry_after("12abc", 0), -1);
+	assert_int_equal(latch_parse_retry_after("", 0), -1);
+	assert_int_equal(latch_parse_retry_after("soon", 0), -1);
+	assert_true(latch_parse_retry_after("99999999999999999999999", 0) > 0);
+}
+
+static void excerpt_is_short_printable_utf8(void **state)
+{
+	struct latch_resp r = { 0 };
+	char body[] = "bad\r\n\x01gateway \\ caf\xc3\xa9 \xff\xc3";
+	char out[64];
+
+	(void)state;
+	r.body = body;
+	r.len = sizeof(body) - 1;
+	latch_reply_excerpt(&r, out, sizeof(out));
+	assert_string_equal(out, "bad\\x0d\\x0a\\x01gateway \\\\ caf\xc3\xa9 \\xff\\xc3");
+	/* cut on a character boundary, and said to be cut */
+	latch_reply_excerpt(&r, out, 12);
+	assert_string_equal(out, "bad\\x0d...");
+	r.truncated = 1;
+	latch_reply_excerpt(&r, out, sizeof(out));
+	assert_non_null(strstr(out, "(reply over 1 MiB, not read)"));
+	latch_reply_excerpt(&r, out, 1);
+	assert_string_equal(out, "");
+	r.body = NULL;
+	r.len = 0;
+	r.truncated = 0;
+	latch_reply_excerpt(&r, out, sizeof(out));
+	assert_string_equal(out, "");
+}
+
+static void loopback_is_the_host_not_a_prefix(void **state)
+{
+	(void)state;
+	assert_true(latch_is_loopback("http://127.0.0.1:8080/v1/users"));
+	assert_true(latch_is_loopback("https://127.9.9.9/"));
+	assert_true(latch_is_loopback("https://localhost/oauth/token"));
+	assert_true(latch_is_loopback("https://[::1]:99/"));
+	assert_false(latch_is_loopback("https://localhost.evil.example/"));
+	assert_false(latch_is_loopback("https://127.0.0.1.evil.example/"));
+	assert_false(latch_is_loopback("https://127.0.0.1@evil.example/"));
+	assert_false(latch_is_loopback("https://evil.example/?127.0.0.1"));
+	assert_false(latch_is_loopback("https://partner-api.example.com/v1"));
+	assert_false(latch_is_loopback("not a url"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(user_match_finds_the_user_by_email_in_any_case),
+		cmocka_unit_test(user_match_refuses_what_is_not_the_contract),
+		cmocka_unit_test(user_match_reads_only_len_bytes),
+		cmocka_unit_test(user_uuid_and_assigned_by_need_valid_ids),
+		cmocka_unit_test(id_valid_takes_printable_ascii_without_blanks),
+		cmocka_unit_test(token_is_printable_and_its_lifetime_clamped),
+		cmocka_unit_test(error_code_is_printable),
+		cmocka_unit_test(retry_after_takes_seconds_or_a_date),
+		cmocka_unit_test(excerpt_is_short_printable_utf8),
+		cmocka_unit_test(loopback_is_the_host_not_a_prefix),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
