@@ -174,8 +174,20 @@ static const char *const migration_1[] = {
 	NULL,
 };
 
+/*
+ * Transform asks, per person, whether the unit's mapping changed since the
+ * property's last run (map_history rows of the unit newer than an id): an
+ * index makes that a seek instead of a scan of every newer change.
+ */
+static const char *const migration_2[] = {
+	"CREATE INDEX map_history_by_unit ON map_history (property_id, pms_unit_id, id);",
+	/* ... and the property's last run, found without a scan of every run's inputs */
+	"CREATE INDEX run_input_by_property ON run_input (property_id, run_id);",
+	NULL,
+};
+
 /* Each migration: statements run in one transaction, NULL-terminated. */
-static const char *const *const migrations[] = { migration_1 };
+static const char *const *const migrations[] = { migration_1, migration_2 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

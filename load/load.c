@@ -133,6 +133,7 @@ struct load {
 	int in_tx;     /* a journal transaction is open */
 	int stopped;   /* on_row gave up: the delta is not to blame */
 	sqlite3_stmt *jget, *jput, *jstate; /* journal statements, owned */
+	sqlite3_stmt *keep[4];              /* record_done's statements, owned */
 	FILE *report;                       /* load-report.csv being written, borrowed */
 };
 
@@ -233,15 +234,20 @@ static int journal_set(struct load *l, long seq, const char *state, long http_st
 	return 0;
 }
 
-/* Run SQL with text parameters (a list ended by (const char *)NULL); for small updates. */
-static int exec_params(sqlite3 *db, const char *sql, ...)
+/*
+ * Run SQL with text parameters (a list ended by (const char *)NULL).  KEEP,
+ * when not NULL, holds the statement between calls (prepared on the first,
+ * owned by the caller, finalized in load_release): the per-row updates run
+ * thousands of times a run, and preparing is most of their cost.
+ */
+static int exec_params(sqlite3 *db, sqlite3_stmt **keep, const char *sql, ...)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = keep ? *keep : NULL;
 	va_list ap;
 	const char *v;
 	int i = 1, rc = -1;
 
-	if (db_prepare(db, sql, &st) < 0)
+	if (!st && db_prepare(db, sql, &st) < 0)
 		return -1;
 	va_start(ap, sql);
 	while ((v = va_arg(ap, const char *)) != NULL)
@@ -251,7 +257,11 @@ static int exec_params(sqlite3 *db, const char *sql, ...)
 		rc = 0;
 	else
 		err_set("database: %s", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	if (keep)
+		*keep = st;
+	else
+		sqlite3_finalize(st);
 	return rc;
 }
 
@@ -271,7 +281,7 @@ static int record_done(struct load *l, const struct row *r, long status, const c
 		return -1;
 	switch (d->op) {
 	case DELTA_USER_CREATE:
-		return exec_params(l->db,
+		return exec_params(l->db, &l->keep[0],
 				   "INSERT INTO person_user (property_id, pms_person_id, latch_user_id, "
 				   "email, updated_at) VALUES (?1, ?2, ?3, nullif(?4, ''), ?5) "
 				   "ON CONFLICT (property_id, pms_person_id) DO UPDATE SET "
@@ -279,7 +289,7 @@ static int record_done(struct load *l, const struct row *r, long status, const c
 				   d->property_id, d->pms_person_id, user, d->email, now,
 				   (const char *)NULL);
 	case DELTA_ASSIGN:
-		if (exec_params(l->db,
+		if (exec_params(l->db, &l->keep[1],
 				"INSERT INTO assignment (property_id, pms_person_id, latch_unit_id, "
 				"pms_unit_id, latch_user_id, run_id, seq, assigned_at, owner) "
 				"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
@@ -291,7 +301,7 @@ static int record_done(struct load *l, const struct row *r, long status, const c
 			return -1;
 		break;
 	case DELTA_UNASSIGN:
-		if (exec_params(l->db,
+		if (exec_params(l->db, &l->keep[2],
 				"DELETE FROM assignment WHERE property_id = ? AND pms_person_id = ? "
 				"AND latch_unit_id = ?",
 				d->property_id, d->pms_person_id, d->latch_unit_id,
@@ -305,7 +315,7 @@ static int record_done(struct load *l, const struct row *r, long status, const c
 	 * unconfirmed effects again until a load settles them like this).
 	 */
 	if (d->op != DELTA_USER_CREATE &&
-	    exec_params(l->db,
+	    exec_params(l->db, &l->keep[3],
 			"UPDATE journal SET state = 'superseded', updated_at = ?5 "
 			"WHERE state = 'inflight' AND run_id <> ?1 AND EXISTS (SELECT 1 FROM "
 			"delta_history h WHERE h.run_id = journal.run_id AND h.seq = journal.seq "
@@ -1039,6 +1049,8 @@ static void load_release(struct load *l)
 	sqlite3_finalize(l->jget);
 	sqlite3_finalize(l->jput);
 	sqlite3_finalize(l->jstate);
+	for (size_t k = 0; k < sizeof(l->keep) / sizeof(l->keep[0]); k++)
+		sqlite3_finalize(l->keep[k]);
 }
 
 int main(int argc, char **argv)
@@ -1195,7 +1207,8 @@ int main(int argc, char **argv)
 		char now[32];
 
 		db_now(now, sizeof(now));
-		exec_params(l.db, "UPDATE run SET load_status = ?, loaded_at = ? WHERE run_id = ?",
+		exec_params(l.db, NULL,
+			    "UPDATE run SET load_status = ?, loaded_at = ? WHERE run_id = ?",
 			    status, now, l.run.run_id, (const char *)NULL);
 	}
 	if (rc == US_EXIT_TEMPFAIL)

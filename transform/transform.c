@@ -359,8 +359,9 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		    /* the unit was mapped since the property's last run: say so */
 		    "  EXISTS (SELECT 1 FROM map_history h WHERE h.property_id = p.property_id "
 		    "    AND h.pms_unit_id = p.pms_unit_id AND h.after_latch_unit_id = m.latch_unit_id "
+		    /* bound to ?1, not p.property_id: computed once, not per person */
 		    "    AND h.id > (SELECT max(r.map_seq) FROM run r JOIN run_input i "
-		    "      ON i.run_id = r.run_id WHERE i.property_id = p.property_id)) "
+		    "      ON i.run_id = r.run_id WHERE i.property_id = ?1)) "
 		    "FROM stg_person p "
 		    "LEFT JOIN stg_person h ON p.status = 'unknown' "
 		    "  AND p.role IN ('roommate', 'occupant', 'minor') "
@@ -1346,7 +1347,10 @@ int main(int argc, char **argv)
 	r.delta = df.fp;
 	delta_write_header(df.fp);
 
+	/* temp.want holds every person of the run: give it 16 MiB of page
+	 * cache (SQLite's default is 2 MB) so it does not spill to disk */
 	if (db_exec(db,
+		    "PRAGMA temp.cache_size = -16384;"
 		    "CREATE TEMP TABLE IF NOT EXISTS want (property_id TEXT, pms_person_id TEXT, "
 		    "pms_unit_id TEXT, latch_unit_id TEXT, latch_user_id TEXT, sync INTEGER, "
 		    "hold INTEGER, why TEXT, email TEXT, email_key TEXT, phone TEXT, first_name TEXT, "

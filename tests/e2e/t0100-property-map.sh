@@ -52,7 +52,7 @@ history() {
 		changed_by FROM map_history ORDER BY id"
 }
 
-echo "1..34"
+echo "1..35"
 
 if [ ! -x "$top/bin/unitsync-property" ] || [ ! -x "$top/bin/unitsync-map" ] ||
 	[ ! -x "$top/bin/unitsync-config" ]; then
@@ -427,6 +427,19 @@ t 'a missing state database exits 78 naming the fix' '
 	exits 78 "$top/bin/unitsync" --db "$tmp/none.db" property list &&
 	grep -q "unitsync init" "$tmp/err" &&
 	exits 78 "$top/bin/unitsync" --db "$tmp/none.db" map list
+'
+
+t 'a database at an older schema version is refused until init migrates it' '
+	cp "$tmp/u.db" "$tmp/old.db" &&
+	sqlite3 "$tmp/old.db" "DROP INDEX map_history_by_unit; DROP INDEX run_input_by_property;
+		DELETE FROM schema_version WHERE version = 2" &&
+	exits 78 "$top/bin/unitsync" --db "$tmp/old.db" map list &&
+	grep -q "schema version 1, this unitsync needs 2 (run .unitsync init. to migrate)" "$tmp/err" &&
+	"$top/bin/unitsync" --db "$tmp/old.db" init >"$tmp/out" &&
+	grep -q "schema version 2" "$tmp/out" &&
+	test "$(sqlite3 "$tmp/old.db" "SELECT count(*) FROM sqlite_master
+		WHERE name IN ('"'"'map_history_by_unit'"'"', '"'"'run_input_by_property'"'"')")" = 2 &&
+	"$top/bin/unitsync" --db "$tmp/old.db" map list >/dev/null
 '
 
 t 'a full standard output is an error' '
