@@ -117,6 +117,11 @@ void enc_release(struct enc_reader *r);
  * surrogates or code points past U+10FFFF)?  NUL bytes are valid. */
 int enc_utf8_valid(const char *s, size_t len);
 
+/* The length (1 to 4) of the valid UTF-8 sequence that starts the LEN
+ * bytes at S, by the same rules; 0 when they start with none (an invalid
+ * or cut sequence, or LEN 0). */
+size_t enc_utf8_seq(const char *s, size_t len);
+
 /* Does iconv know the encoding NAME (a --encoding check)? */
 int enc_known(const char *name);
 

@@ -409,6 +409,18 @@ static json_t *parse_json(const char *body, size_t len)
 	return j;
 }
 
+json_t *latch_parse_object(const char *body, size_t len)
+{
+	json_t *j = parse_json(body, len);
+
+	if (j && !json_is_object(j)) {
+		err_set("reply is not a JSON object");
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
 const char *latch_error_code(const struct latch_resp *r)
 {
 	static char code[128];
@@ -436,7 +448,7 @@ int latch_id_valid(const char *s)
 }
 
 /* Copy id V (a JSON value named WHAT) into OUT, or -1 with err_set(). */
-static int take_id(json_t *v, const char *what, char *out, size_t size)
+int latch_take_id(const json_t *v, const char *what, char *out, size_t size)
 {
 	const char *s = json_string_value(v);
 
@@ -482,7 +494,7 @@ int latch_parse_user_match(const char *body, size_t len, const char *email, char
 			err_set("reply lists two users with the e-mail");
 			goto out;
 		}
-		if (take_id(json_object_get(u, "userUuid"), "userUuid", out, size) < 0)
+		if (latch_take_id(json_object_get(u, "userUuid"), "userUuid", out, size) < 0)
 			goto out;
 		found = 1;
 	}
@@ -494,32 +506,22 @@ out:
 
 int latch_parse_user_uuid(const char *body, size_t len, char *out, size_t size)
 {
-	json_t *j = parse_json(body, len);
-	int rc = -1;
+	json_t *j = latch_parse_object(body, len);
+	int rc;
 
 	out[0] = '\0';
-	if (!j)
-		return -1;
-	if (!json_is_object(j))
-		err_set("reply is not a JSON object");
-	else
-		rc = take_id(json_object_get(j, "userUuid"), "userUuid", out, size);
+	rc = j ? latch_take_id(json_object_get(j, "userUuid"), "userUuid", out, size) : -1;
 	json_decref(j);
 	return rc;
 }
 
 int latch_parse_assigned_by(const char *body, size_t len, char *out, size_t size)
 {
-	json_t *j = parse_json(body, len);
-	int rc = -1;
+	json_t *j = latch_parse_object(body, len);
+	int rc;
 
 	out[0] = '\0';
-	if (!j)
-		return -1;
-	if (!json_is_object(j))
-		err_set("reply is not a JSON object");
-	else
-		rc = take_id(json_object_get(j, "assignedBy"), "assignedBy", out, size);
+	rc = j ? latch_take_id(json_object_get(j, "assignedBy"), "assignedBy", out, size) : -1;
 	json_decref(j);
 	return rc;
 }

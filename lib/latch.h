@@ -126,6 +126,14 @@ const char *latch_error_code(const struct latch_resp *resp);
  * pointer into BODY.  BODY is LEN bytes (a NUL inside fails the parse).
  */
 
+/* BODY (LEN bytes) as a JSON object, duplicate keys refused: owned by the
+ * caller (json_decref), or NULL. */
+struct json_t *latch_parse_object(const char *body, size_t len);
+
+/* V, a member WHAT of a reply, as an id (latch_id_valid) into OUT (SIZE
+ * bytes): 0, or -1 when it is missing or not an id. */
+int latch_take_id(const struct json_t *v, const char *what, char *out, size_t size);
+
 /* Is S an id a reply may carry: 1 to LATCH_MAX_ID bytes of printable
  * ASCII, no blank (they go into URL paths, the journal and reports)? */
 int latch_id_valid(const char *s);

@@ -217,15 +217,15 @@ static enum latchunits_status unit_request(struct latch *l, const char *method, 
 /* The reply body as a JSON object, or NULL with err_set(). */
 static json_t *reply_object(const char *method, const char *path, const struct latch_resp *resp)
 {
-	json_t *j = NULL;
+	json_t *j;
 
-	if (!resp->truncated)
-		j = json_loads(resp->body ? resp->body : "", 0, NULL);
-	if (!json_is_object(j)) {
-		json_decref(j);
-		err_set("%s %s: the reply is not a JSON object", method, path);
+	if (resp->truncated) {
+		err_set("%s %s: the reply is over %d bytes", method, path, LATCH_MAX_BODY);
 		return NULL;
 	}
+	j = latch_parse_object(resp->body, resp->len);
+	if (!j)
+		err_prefix("%s %s", method, path);
 	return j;
 }
 
@@ -244,11 +244,14 @@ static enum latchunits_status take_page(const char *path, json_t *j, struct latc
 	}
 	json_array_foreach(units, i, unit)
 	{
-		const char *uuid = json_string_value(json_object_get(unit, "uuid"));
 		const char *name = json_string_value(json_object_get(unit, "name"));
+		char uuid[LATCH_MAX_ID + 1];
 
-		if (!uuid || !*uuid || !name) {
-			err_set("GET %s: unit %zu of the page has no uuid or no name", path, i + 1);
+		if (latch_take_id(json_object_get(unit, "uuid"), "uuid", uuid, sizeof(uuid)) < 0 ||
+		    !name) {
+			if (!name)
+				err_set("no name");
+			err_prefix("GET %s: unit %zu of the page", path, i + 1);
 			return LATCHUNITS_BAD_REPLY;
 		}
 		if (append(u, uuid, name) < 0)
@@ -364,7 +367,7 @@ enum latchunits_status latchunits_create(struct latch *l, const char *building, 
 	char *eb = latch_escape(l, building), *body = NULL;
 	json_t *req = json_pack("{s:s}", "name", name), *j = NULL;
 	char path[4096];
-	const char *got;
+	char got[LATCH_MAX_ID + 1];
 	int len;
 
 	*uuid = NULL;
@@ -394,9 +397,10 @@ enum latchunits_status latchunits_create(struct latch *l, const char *building, 
 	}
 	st = LATCHUNITS_BAD_REPLY;
 	j = reply_object("POST", path, &resp);
-	got = json_string_value(json_object_get(j, "uuid"));
-	if (!j || !got || !*got) {
-		err_set("POST %s: the reply names no uuid", path);
+	if (!j)
+		goto out;
+	if (latch_take_id(json_object_get(j, "uuid"), "uuid", got, sizeof(got)) < 0) {
+		err_prefix("POST %s", path);
 		goto out;
 	}
 	*uuid = strdup(got);

@@ -73,7 +73,11 @@ fi
 
 # one nightly run per state database at a time, however the path is spelled
 lock=$(readlink -f -- "$db" 2>/dev/null || printf '%s' "$db").lock
+# 0600 like the database it guards, whatever the caller's umask
+mask=$(umask)
+umask 077
 exec 9>>"$lock" || exit 78
+umask "$mask"
 if ! flock -n 9; then
 	echo "nightly.sh: another run holds '$lock'; exiting (rerun later)" >&2
 	exit 75

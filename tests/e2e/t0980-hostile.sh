@@ -22,7 +22,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null 2>&1 || test_skip_all "python3 is not installed"
 command -v sqlite3 >/dev/null 2>&1 || test_skip_all "sqlite3 is not installed"
-test_plan 14
+test_plan 16
 
 umask 000
 export HOME=$tmp/home
@@ -224,6 +224,22 @@ class H(http.server.BaseHTTPRequestHandler):
                 "nouuid": (200, users()),
             }
             return self.reply(*answers.get(who, (200, users())))
+        if url.path.startswith("/v1/buildings/"):
+            # the building's uuid picks the answer for its units
+            b = urllib.parse.unquote(url.path.split("/")[3])
+            units = {
+                "slash": [{"uuid": "../../admin", "name": "101"}],
+                "blank": [{"uuid": "u 1", "name": "101"}],
+                "ctl": [{"uuid": "u\x01", "name": "101"}],
+                "wrongtype": [{"uuid": 42, "name": "101"}],
+                "noname": [{"uuid": "u-1"}],
+                "notobject": ["u-1"],
+            }
+            if b == "dupkey":
+                return self.reply(200, '{"units":[],"units":[{"uuid":"u-1","name":"1"}]}')
+            if self.command == "POST":
+                return self.reply(201, json.dumps(units.get(b, [{"uuid": "u-new"}])[0]))
+            return self.reply(200, json.dumps({"units": units.get(b, [])}))
         if self.command == "POST" and url.path == "/v1/users":
             return self.reply(201, json.dumps({"email": json.loads(body)["email"]}))
         if self.command == "PUT":
@@ -329,6 +345,29 @@ test_expect_success 'report of that load shows the failures without a raw contro
 	unitsync report "$hrun" >hreport.txt &&
 	grep "fail" hreport.txt &&
 	! LC_ALL=C grep -q "$(printf "[\001-\010\013-\037\177]")" hreport.txt
+'
+
+test_expect_success 'a unit list or a created unit whose uuid is not an id, or a malformed list, is refused (75, as a reply off the contract)' '
+	for b in blank ctl wrongtype noname notobject dupkey; do
+		{ test_expect_code 75 unitsync units list --building $b >ul.out 2>ul.err || { cat ul.err >&4; false; }; } &&
+		! grep . ul.out || { echo "units list $b" >&4; cat ul.err >&4; return 1; }
+		grep "GET /v1/buildings/$b/units" ul.err || return 1
+	done &&
+	test_expect_code 75 unitsync units list --building blank 2>ul.err &&
+	grep "uuid is not an id" ul.err &&
+	test_expect_code 75 unitsync units list --building noname 2>ul.err &&
+	grep "unit 1 of the page: no name" ul.err &&
+	test_expect_code 75 unitsync units list --building dupkey 2>ul.err &&
+	grep "duplicate" ul.err &&
+	test_expect_code 75 unitsync units create --building ctl 101 2>uc.err &&
+	grep "POST /v1/buildings/ctl/units: reply.s uuid is not an id" uc.err &&
+	unitsync units create --building ok 101 >uc.out &&
+	grep u-new uc.out
+'
+
+test_expect_success 'a unit uuid with path characters is an id: listed as it is, escaped in paths' '
+	unitsync units list --building slash >ul.out &&
+	grep -F "../../admin" ul.out
 '
 hostile_stop
 
