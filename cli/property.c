@@ -36,6 +36,9 @@ static const char usage[] =
 	"  --revoke-grace-days N    days of access kept after the actual move-out (default 0)\n"
 	"  --guard-percent N        hold a run removing more than N% of assignments (0-100, default 20)\n"
 	"  --guard-max N|none       hold a run removing more than N assignments (default none)\n"
+	"  --stale-after-nights N   an export byte-identical for more than N nights is stale\n"
+	"                           (default 3)\n"
+	"  --max-export-age-hours H an export file older than H hours is stale (default 48)\n"
 	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n";
 
@@ -50,6 +53,8 @@ enum setting {
 	S_REVOKE_GRACE_DAYS,
 	S_GUARD_PERCENT,
 	S_GUARD_MAX,
+	S_STALE_AFTER_NIGHTS,
+	S_MAX_EXPORT_AGE_HOURS,
 	N_SETTINGS
 };
 
@@ -83,21 +88,26 @@ static const char update_sql[] =
 	" revoke_grace_days = CASE WHEN ?11 THEN ?12 ELSE revoke_grace_days END,"
 	" guard_percent = CASE WHEN ?13 THEN ?14 ELSE guard_percent END,"
 	" guard_max = CASE WHEN ?15 THEN ?16 ELSE guard_max END,"
-	" updated_at = ?17"
-	" WHERE property_id = ?18";
+	" stale_after_nights = CASE WHEN ?17 THEN ?18 ELSE stale_after_nights END,"
+	" max_export_age_hours = CASE WHEN ?19 THEN ?20 ELSE max_export_age_hours END,"
+	" updated_at = ?21"
+	" WHERE property_id = ?22";
 
-#define SELECT_PROPERTY                                                                         \
-	"SELECT property_id, latch_building, timezone, unit_sync, exclude_status,"              \
-	" grant_lead_days, revoke_grace_days, guard_percent, guard_max, created_at, updated_at" \
+#define SELECT_PROPERTY                                                                      \
+	"SELECT property_id, latch_building, timezone, unit_sync, exclude_status,"           \
+	" grant_lead_days, revoke_grace_days, guard_percent, guard_max, stale_after_nights," \
+	" max_export_age_hours, created_at, updated_at"                                      \
 	" FROM property"
 
 /* Column names of SELECT_PROPERTY, as show and list print them. */
 static const char *const columns[] = {
-	"property_id",    "latch_building",  "timezone",          "unit_sync",
-	"exclude_status", "grant_lead_days", "revoke_grace_days", "guard_percent",
-	"guard_max",      "created_at",      "updated_at",
+	"property_id",        "latch_building",       "timezone",
+	"unit_sync",          "exclude_status",       "grant_lead_days",
+	"revoke_grace_days",  "guard_percent",        "guard_max",
+	"stale_after_nights", "max_export_age_hours", "created_at",
+	"updated_at",
 };
-#define N_SHOWN 9 /* list leaves out the two timestamps */
+#define N_SHOWN 11 /* list leaves out the two timestamps */
 
 /* The exit code for a failed database call: busy means rerun later. */
 static int db_fail(sqlite3 *db)
@@ -251,6 +261,15 @@ static int parse_setting(struct settings *s, enum setting k, const char *opt, co
 		if (parse_days(opt, arg, 0, v) < 0)
 			return -1;
 		break;
+	case S_STALE_AFTER_NIGHTS:
+	case S_MAX_EXPORT_AGE_HOURS:
+		if (cli_parse_uint(arg, &n) < 0 || n == 0) {
+			/* 0 would call every export stale: a slip, not a policy */
+			err_set("%s takes a positive whole number, not '%s'", opt, arg);
+			return -1;
+		}
+		v->num = n;
+		break;
 	case S_GUARD_PERCENT:
 		if (cli_parse_uint(arg, &n) < 0 || n > 100) {
 			err_set("--guard-percent takes 0 to 100, not '%s'", arg);
@@ -307,8 +326,8 @@ static int apply_settings(sqlite3 *db, const char *id, const struct settings *s,
 		else
 			sqlite3_bind_int(st, idx + 1, v->num);
 	}
-	sqlite3_bind_text(st, 17, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 18, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2 * N_SETTINGS + 1, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2 * N_SETTINGS + 2, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		err_set("database: %s", sqlite3_errmsg(db));
 		goto out;
@@ -436,6 +455,10 @@ int main(int argc, char **argv)
 		{ "revoke-grace-days", required_argument, NULL, OPT_SETTING + S_REVOKE_GRACE_DAYS },
 		{ "guard-percent", required_argument, NULL, OPT_SETTING + S_GUARD_PERCENT },
 		{ "guard-max", required_argument, NULL, OPT_SETTING + S_GUARD_MAX },
+		{ "stale-after-nights", required_argument, NULL,
+		  OPT_SETTING + S_STALE_AFTER_NIGHTS },
+		{ "max-export-age-hours", required_argument, NULL,
+		  OPT_SETTING + S_MAX_EXPORT_AGE_HOURS },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};

@@ -242,27 +242,46 @@ int date_tz_valid(const char *tz)
 	}
 }
 
-int date_today(const char *tz, char out[DATE_LEN + 1])
+int date_instant(const char *s, time_t *out)
 {
-	const char *tz_env = getenv("TZ");
-	char *old = tz_env ? strdup(tz_env) : NULL;
+	struct tm utc = { 0 };
+	const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%SZ", &utc) : NULL;
+
+	if (!end || *end) {
+		err_set("'%s' is not a UTC time YYYY-MM-DDTHH:MM:SSZ", s ? s : "");
+		return -1;
+	}
+	*out = timegm(&utc);
+	return 0;
+}
+
+int date_now(time_t *out)
+{
 	const char *fake = getenv("UNITSYNC_NOW");
-	time_t now = time(NULL);
-	struct tm tm;
 
 	/* UNITSYNC_NOW=YYYY-MM-DDTHH:MM:SSZ stands in for the clock (tests, replays) */
 	if (fake && *fake) {
-		struct tm utc = { 0 };
-		const char *end = strptime(fake, "%Y-%m-%dT%H:%M:%SZ", &utc);
-
-		if (!end || *end) {
-			free(old);
+		if (date_instant(fake, out) < 0) {
 			err_set("UNITSYNC_NOW '%s' is not YYYY-MM-DDTHH:MM:SSZ", fake);
 			return -1;
 		}
-		now = timegm(&utc);
+		return 0;
 	}
+	*out = time(NULL);
+	return 0;
+}
 
+int date_today(const char *tz, char out[DATE_LEN + 1])
+{
+	const char *tz_env;
+	char *old;
+	time_t now;
+	struct tm tm;
+
+	if (date_now(&now) < 0)
+		return -1;
+	tz_env = getenv("TZ");
+	old = tz_env ? strdup(tz_env) : NULL;
 	if (!date_tz_valid(tz)) {
 		free(old);
 		err_set("unknown time zone '%s' (expected an IANA name such as America/New_York)",

@@ -14,6 +14,8 @@
 #ifndef UNITSYNC_DATE_H
 #define UNITSYNC_DATE_H
 
+#include <time.h>
+
 #define DATE_LEN 10
 
 /* Parse S into OUT ("" for a sentinel or empty); -1 with err_set(). */
@@ -31,6 +33,16 @@ void date_add_days(const char *date, int days, char out[DATE_LEN + 1]);
  * in for the clock, for tests and for replaying a night.
  */
 int date_today(const char *tz, char out[DATE_LEN + 1]);
+
+/*
+ * The clock as seconds since the epoch: UNITSYNC_NOW when set (as for
+ * date_today), else time(2).  -1 with err_set() for a malformed UNITSYNC_NOW.
+ */
+int date_now(time_t *out);
+
+/* Parse S, a UTC instant "YYYY-MM-DDTHH:MM:SSZ" (db_now()'s form), into
+ * *OUT; -1 with err_set() when it is anything else. */
+int date_instant(const char *s, time_t *out);
 
 /* Is TZ a time zone the system's tz database knows? */
 int date_tz_valid(const char *tz);

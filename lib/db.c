@@ -186,8 +186,26 @@ static const char *const migration_2[] = {
 	NULL,
 };
 
+/*
+ * Stale exports and schema drift (issue 15): a property says after how many
+ * nights of a byte-identical export, or how old a file, its export counts
+ * as stale; a snapshot records its file's modification time, which of the
+ * job's fields its file carried and which columns it did not know.
+ */
+static const char *const migration_3[] = {
+	"ALTER TABLE property ADD COLUMN stale_after_nights INTEGER NOT NULL DEFAULT 3;",
+	"ALTER TABLE property ADD COLUMN max_export_age_hours INTEGER NOT NULL DEFAULT 48;",
+	/* UTC 'YYYY-MM-DDTHH:MM:SSZ' of the file's mtime when it was last extracted */
+	"ALTER TABLE snapshot ADD COLUMN file_mtime TEXT;",
+	/* comma list, sorted, of the job's fields the file carried; NULL: not recorded */
+	"ALTER TABLE snapshot ADD COLUMN fields TEXT;",
+	/* comma list, in file order, of the header columns no profile field reads */
+	"ALTER TABLE snapshot ADD COLUMN unknown_columns TEXT;",
+	NULL,
+};
+
 /* Each migration: statements run in one transaction, NULL-terminated. */
-static const char *const *const migrations[] = { migration_1, migration_2 };
+static const char *const *const migrations[] = { migration_1, migration_2, migration_3 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

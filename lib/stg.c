@@ -5,12 +5,14 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 {
 	sqlite3_stmt *st = NULL;
 	const char *prop = src->property_id ? src->property_id : "";
-	char now[32];
+	char now[32], mtime[32] = "";
 	int rc = -1;
 
 	memset(s, 0, sizeof(*s));
@@ -18,6 +20,14 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 	s->src = src;
 	if (sha256_file(src->path, s->sha256, &s->size) < 0)
 		goto out;
+	{
+		/* how old the export is: transform reports a stale one */
+		struct stat sb;
+		struct tm tm;
+
+		if (stat(src->path, &sb) == 0 && gmtime_r(&sb.st_mtime, &tm))
+			strftime(mtime, sizeof(mtime), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
 	if (db_prepare(db,
 		       "SELECT snapshot_id FROM snapshot WHERE sha256 = ? AND source_kind = ? "
 		       "AND dialect = ? AND property_id = ?",
@@ -35,11 +45,13 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 		db_now(now, sizeof(now));
 		if (db_prepare(db,
 			       "UPDATE snapshot SET extracted_at = ?1, extract_order = "
-			       "(SELECT max(extract_order) + 1 FROM snapshot) WHERE snapshot_id = ?2",
+			       "(SELECT max(extract_order) + 1 FROM snapshot), file_mtime = ?3 "
+			       "WHERE snapshot_id = ?2",
 			       &st) < 0)
 			goto out;
 		sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, s->snapshot_id);
+		db_bind_text_or_null(st, 3, mtime);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			err_set("database: %s", sqlite3_errmsg(db));
 			goto out;
@@ -56,9 +68,9 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 	db_now(now, sizeof(now));
 	if (db_prepare(db,
 		       "INSERT INTO snapshot (property_id, source_kind, dialect, source_name, sha256, "
-		       "size_bytes, status, created_at, extracted_at, extract_order) "
+		       "size_bytes, status, created_at, extracted_at, extract_order, file_mtime) "
 		       "VALUES (?, ?, ?, ?, ?, ?, 'staging', ?7, ?7, "
-		       "(SELECT coalesce(max(extract_order), 0) + 1 FROM snapshot))",
+		       "(SELECT coalesce(max(extract_order), 0) + 1 FROM snapshot), ?8)",
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, prop, -1, SQLITE_STATIC);
@@ -68,6 +80,7 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 	sqlite3_bind_text(st, 5, s->sha256, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, s->size);
 	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+	db_bind_text_or_null(st, 8, mtime);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		err_set("database: %s", sqlite3_errmsg(db));
 		goto out;

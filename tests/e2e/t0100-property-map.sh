@@ -52,7 +52,7 @@ history() {
 		changed_by FROM map_history ORDER BY id"
 }
 
-echo "1..35"
+echo "1..36"
 
 if [ ! -x "$top/bin/unitsync-property" ] || [ ! -x "$top/bin/unitsync-map" ] ||
 	[ ! -x "$top/bin/unitsync-config" ]; then
@@ -85,9 +85,11 @@ t 'property show prints every setting' '
 	revoke_grace_days: 2
 	guard_percent: 20
 	guard_max: none
+	stale_after_nights: 3
+	max_export_age_hours: 48
 	EOF
 	us property show 0101 >"$tmp/show" &&
-	head -n 9 "$tmp/show" >"$tmp/actual" &&
+	head -n 11 "$tmp/show" >"$tmp/actual" &&
 	test_cmp "$tmp/expect" "$tmp/actual" &&
 	grep -q "^created_at: 20..-..-..T..:..:..Z$" "$tmp/show"
 '
@@ -108,6 +110,18 @@ t 'property set changes only the settings given' '
 	grep -qx "exclude_status: none" "$tmp/show" &&
 	grep -qx "revoke_grace_days: 2" "$tmp/show" &&
 	grep -qx "timezone: America/New_York" "$tmp/show"
+'
+
+t 'the stale-export settings take positive whole numbers' '
+	us property set 0101 --stale-after-nights 5 --max-export-age-hours 30 >/dev/null &&
+	us property show 0101 >"$tmp/show" &&
+	grep -qx "stale_after_nights: 5" "$tmp/show" &&
+	grep -qx "max_export_age_hours: 30" "$tmp/show" &&
+	for bad in 0 -1 nan 2x ""; do
+		exits 2 us property set 0101 --stale-after-nights "$bad" || return 1
+		exits 2 us property set 0101 --max-export-age-hours "$bad" || return 1
+	done &&
+	us property set 0101 --stale-after-nights 3 --max-export-age-hours 48 >/dev/null
 '
 
 t 'a bad time zone exits 2 naming it, and changes nothing' '
@@ -136,12 +150,13 @@ t 'property set and show of an unknown property exit 65' '
 t 'property list: header, tab-separated, sorted; 0101 and 101 are distinct' '
 	us property add 101 >/dev/null &&
 	us property add "B east" --timezone Europe/Paris >/dev/null &&
-	printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n" \
+	printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n" \
 		property_id latch_building timezone unit_sync exclude_status \
 		grant_lead_days revoke_grace_days guard_percent guard_max \
-		0101 6f1c2a9e-1111-4a4a-9b9b-000000000001 America/New_York off none none 2 10 40 \
-		101 none UTC on none none 0 20 none \
-		"B east" none Europe/Paris on none none 0 20 none >"$tmp/expect" &&
+		stale_after_nights max_export_age_hours \
+		0101 6f1c2a9e-1111-4a4a-9b9b-000000000001 America/New_York off none none 2 10 40 3 48 \
+		101 none UTC on none none 0 20 none 3 48 \
+		"B east" none Europe/Paris on none none 0 20 none 3 48 >"$tmp/expect" &&
 	us property list >"$tmp/actual" &&
 	test_cmp "$tmp/expect" "$tmp/actual"
 '
@@ -431,14 +446,22 @@ t 'a missing state database exits 78 naming the fix' '
 
 t 'a database at an older schema version is refused until init migrates it' '
 	cp "$tmp/u.db" "$tmp/old.db" &&
+	now=$("$top/bin/unitsync" --db "$tmp/u.db" init | sed -n "s/.*schema version \([0-9]*\).*/\1/p") &&
+	test "$now" -ge 3 &&
 	sqlite3 "$tmp/old.db" "DROP INDEX map_history_by_unit; DROP INDEX run_input_by_property;
-		DELETE FROM schema_version WHERE version = 2" &&
+		ALTER TABLE property DROP COLUMN stale_after_nights;
+		ALTER TABLE property DROP COLUMN max_export_age_hours;
+		ALTER TABLE snapshot DROP COLUMN file_mtime;
+		ALTER TABLE snapshot DROP COLUMN fields;
+		ALTER TABLE snapshot DROP COLUMN unknown_columns;
+		DELETE FROM schema_version WHERE version >= 2" &&
 	exits 78 "$top/bin/unitsync" --db "$tmp/old.db" map list &&
-	grep -q "schema version 1, this unitsync needs 2 (run .unitsync init. to migrate)" "$tmp/err" &&
+	grep -q "schema version 1, this unitsync needs $now (run .unitsync init. to migrate)" "$tmp/err" &&
 	"$top/bin/unitsync" --db "$tmp/old.db" init >"$tmp/out" &&
-	grep -q "schema version 2" "$tmp/out" &&
+	grep -q "schema version $now" "$tmp/out" &&
 	test "$(sqlite3 "$tmp/old.db" "SELECT count(*) FROM sqlite_master
 		WHERE name IN ('"'"'map_history_by_unit'"'"', '"'"'run_input_by_property'"'"')")" = 2 &&
+	test "$(sqlite3 "$tmp/old.db" "SELECT stale_after_nights || max_export_age_hours FROM property LIMIT 1")" = 348 &&
 	"$top/bin/unitsync" --db "$tmp/old.db" map list >/dev/null
 '
 
