@@ -23,6 +23,7 @@
 #include "err.h"
 #include "exitcode.h"
 #include "log.h"
+#include "rules.h"
 #include "sha256.h"
 #include "shard.h"
 
@@ -65,12 +66,15 @@ struct policy {
 	int grace_days;    /* days of access after actual move-out */
 	int guard_percent; /* safety guard threshold */
 	int guard_max;     /* absolute UNASSIGN limit; -1: none */
+	int stale_nights;  /* an export unchanged for more nights than this is stale */
+	int max_age_hours; /* an export file older than this is stale */
 	char as_of[DATE_LEN + 1];
 	long long snapshot_id; /* newest input snapshot; 0: none (property missing) */
 	json_t *inputs;        /* the input snapshots [{snapshot_id, source_name, ...}], owned */
 	long people;           /* people in the input snapshots for this property */
 	long prev_people;      /* people in the property's previous run; -1: none */
 	long unnamed_rejects;  /* rejected rows that name nobody: no "not in export" removals */
+	char *stale;           /* why tonight's export is stale (exception stale_export), owned */
 };
 
 /* Counters of one property, for the manifest and the safety guard. */
@@ -95,6 +99,7 @@ static void policy_free(struct policy *p)
 	free(p->property_id);
 	free(p->timezone);
 	free(p->exclude);
+	free(p->stale);
 	json_decref(p->inputs);
 }
 
@@ -113,7 +118,8 @@ static int policy_load(sqlite3 *db, const char *id, struct policy *p)
 	memset(p, 0, sizeof(*p));
 	if (db_prepare(db,
 		       "SELECT timezone, unit_sync, exclude_status, grant_lead_days, revoke_grace_days, "
-		       "guard_percent, guard_max FROM property WHERE property_id = ?",
+		       "guard_percent, guard_max, stale_after_nights, max_export_age_hours "
+		       "FROM property WHERE property_id = ?",
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -132,6 +138,8 @@ static int policy_load(sqlite3 *db, const char *id, struct policy *p)
 	p->grace_days = sqlite3_column_int(st, 4);
 	p->guard_percent = sqlite3_column_int(st, 5);
 	p->guard_max = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
+	p->stale_nights = sqlite3_column_int(st, 7);
+	p->max_age_hours = sqlite3_column_int(st, 8);
 	if (!p->property_id || !p->timezone || !p->exclude) {
 		err_set("out of memory");
 		goto out;
@@ -223,6 +231,113 @@ out:
 	return rc;
 }
 
+/* Is the property judged tonight (it has residents in its export)? */
+static int property_present(const struct policy *p)
+{
+	return p->snapshot_id && p->people > 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Is the property's export stale (issue 15: a PMS export job that stopped
+ * leaves every move-out with a key)?  Two signs, either enough:
+ *
+ * - the same input snapshots (the same bytes: a file extracted again
+ *   reuses its snapshot) were read on more than P->stale_nights earlier
+ *   nights in a row, a night being an as-of date before tonight's, judged
+ *   by its newest run;
+ * - an input file was modified more than P->max_age_hours hours before
+ *   NOW (the clock, or the end of the --as-of day for a rerun).
+ *
+ * Sets P->stale to the reason (owned), or leaves it NULL.
+ */
+static int policy_stale(sqlite3 *db, struct policy *p, time_t now)
+{
+	sqlite3_stmt *st = NULL;
+	char *tonight = NULL, why[512] = "";
+	long nights = 0;
+	int rc = -1;
+	json_t *in;
+	size_t i;
+
+	if (!property_present(p))
+		return 0;
+	/* tonight's inputs as the query below spells a night's: ids in order */
+	{
+		size_t n = json_array_size(p->inputs), len = 0, cap = n * 21 + 1;
+		long long *ids = calloc(n ? n : 1, sizeof(*ids));
+
+		tonight = malloc(cap);
+		if (!ids || !tonight) {
+			free(ids);
+			err_set("out of memory");
+			goto out;
+		}
+		json_array_foreach(p->inputs, i, in) ids[i] =
+			json_integer_value(json_object_get(in, "snapshot_id"));
+		qsort(ids, n, sizeof(*ids), cmp_id);
+		tonight[0] = '\0';
+		for (i = 0; i < n; i++)
+			len += (size_t)snprintf(tonight + len, cap - len, "%s%lld", i ? "," : "",
+						ids[i]);
+		free(ids);
+	}
+	if (db_prepare(db,
+		       "WITH nights AS (SELECT r.as_of, max(r.run_id) AS run_id FROM run r "
+		       "  JOIN run_input i ON i.run_id = r.run_id "
+		       "  WHERE i.property_id = ?1 AND r.as_of < ?2 GROUP BY r.as_of) "
+		       "SELECT (SELECT group_concat(id) FROM (SELECT i.snapshot_id AS id "
+		       "  FROM run_input i WHERE i.run_id = n.run_id AND i.property_id = ?1 "
+		       "  ORDER BY i.snapshot_id)) FROM nights n ORDER BY n.as_of DESC",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, p->as_of, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW && !strcmp(db_col_text(st, 0), tonight))
+		nights++;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (nights > p->stale_nights)
+		snprintf(why, sizeof(why),
+			 "tonight's export is byte-identical to the one read on the %ld nights "
+			 "before (more than stale-after-nights %d): is the PMS export job running?",
+			 nights, p->stale_nights);
+	if (db_prepare(db, "SELECT source_name, file_mtime FROM snapshot WHERE snapshot_id = ?",
+		       &st) < 0)
+		goto out;
+	json_array_foreach(p->inputs, i, in)
+	{
+		time_t when;
+
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(in, "snapshot_id")));
+		if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_type(st, 1) == SQLITE_NULL ||
+		    date_instant(db_col_text(st, 1), &when) < 0)
+			continue; /* staged before file times were recorded */
+		if (now - when > (time_t)p->max_age_hours * 3600 && !*why)
+			snprintf(why, sizeof(why),
+				 "export file '%s' was last modified %s, %ld hours before the run "
+				 "(more than max-export-age-hours %d)",
+				 db_col_text(st, 0), db_col_text(st, 1),
+				 (long)((now - when) / 3600), p->max_age_hours);
+	}
+	if (*why && !(p->stale = strdup(why))) {
+		err_set("out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	free(tonight);
+	return rc;
+}
+
 static void tally_count(json_t *obj, const char *key)
 {
 	json_t *v = json_object_get(obj, key);
@@ -286,48 +401,6 @@ static int emit(struct run *r, struct tally *t, struct delta_row *d, long long s
 }
 
 /*
- * DESIGN.md §6: is a person with status STATUS eligible on the as-of date?
- * Sets *why to the UNASSIGN reason when not.
- */
-static int eligible(const struct policy *p, const char *status, const char *move_in,
-		    const char *move_out, const char **why)
-{
-	char key[32], edge[DATE_LEN + 1];
-
-	snprintf(key, sizeof(key), ",%s,", status);
-	if (strstr(p->exclude, key)) {
-		*why = "status_excluded";
-		return 0;
-	}
-	if (!strcmp(status, "current") || !strcmp(status, "notice") ||
-	    !strcmp(status, "eviction")) {
-		if (*move_out) {
-			/* access lasts through the move-out day plus the grace days */
-			date_add_days(move_out, p->grace_days, edge);
-			if (strcmp(edge, p->as_of) < 0) {
-				*why = "move_out";
-				return 0;
-			}
-		}
-		return 1;
-	}
-	if (!strcmp(status, "future") || !strcmp(status, "applicant")) {
-		if (p->lead_days < 0 || !*move_in) {
-			*why = "status_change";
-			return 0;
-		}
-		date_add_days(move_in, -p->lead_days, edge);
-		if (strcmp(p->as_of, edge) < 0) {
-			*why = "status_change";
-			return 0;
-		}
-		return 1;
-	}
-	*why = !strcmp(status, "past") ? "move_out" : "status_change";
-	return 0;
-}
-
-/*
  * Pass 1: decide every person of the property's input snapshots into temp
  * table want, and record person-level exceptions.
  *
@@ -342,6 +415,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 {
 	sqlite3_stmt *st = NULL, *ins = NULL, *rej = NULL, *hold = NULL;
 	int rc = -1, step, held;
+	const struct rules_policy rp = { p->exclude, p->lead_days, p->grace_days, p->as_of };
 
 	if (db_prepare(
 		    r->db,
@@ -350,10 +424,18 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		     * the household's: its status and, where they have none, its
 		     * move dates (so they leave and arrive with the household).
 		     */
-		    "SELECT p.pms_person_id, p.pms_unit_id, p.role, coalesce(h.status, p.status), "
-		    "  coalesce(h.status_raw, p.status_raw), p.email, p.phone, p.first_name, "
-		    "  p.last_name, coalesce(p.move_in, h.move_in), coalesce(p.move_out, h.move_out), "
-		    "  coalesce(p.expected_move_out, h.expected_move_out), m.latch_unit_id, "
+		    "SELECT p.pms_person_id, p.pms_unit_id, p.role, "
+		    "  CASE WHEN p.status = 'unknown' THEN coalesce(h.status, p.status) "
+		    "    ELSE p.status END, "
+		    "  CASE WHEN p.status = 'unknown' THEN coalesce(h.status_raw, p.status_raw) "
+		    "    ELSE p.status_raw END, p.email, p.phone, p.first_name, p.last_name, "
+		    "  CASE WHEN p.status = 'unknown' THEN coalesce(p.move_in, h.move_in) "
+		    "    ELSE p.move_in END, "
+		    "  CASE WHEN p.status = 'unknown' THEN coalesce(p.move_out, h.move_out) "
+		    "    ELSE p.move_out END, "
+		    "  CASE WHEN p.status = 'unknown' "
+		    "    THEN coalesce(p.expected_move_out, h.expected_move_out) "
+		    "    ELSE p.expected_move_out END, m.latch_unit_id, "
 		    "  u.latch_user_id, u.email, "
 		    "  p.source_ref, p.snapshot_id, "
 		    /* the unit was mapped since the property's last run: say so */
@@ -361,10 +443,11 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		    "    AND h.pms_unit_id = p.pms_unit_id AND h.after_latch_unit_id = m.latch_unit_id "
 		    /* bound to ?1, not p.property_id: computed once, not per person */
 		    "    AND h.id > (SELECT max(r.map_seq) FROM run r JOIN run_input i "
-		    "      ON i.run_id = r.run_id WHERE i.property_id = ?1)) "
+		    "      ON i.run_id = r.run_id WHERE i.property_id = ?1)), "
+		    /* the household's primary, for a status conflict */
+		    "  h.status, h.pms_person_id "
 		    "FROM stg_person p "
-		    "LEFT JOIN stg_person h ON p.status = 'unknown' "
-		    "  AND p.role IN ('roommate', 'occupant', 'minor') "
+		    "LEFT JOIN stg_person h ON p.role IN ('roommate', 'occupant', 'minor') "
 		    "  AND h.snapshot_id = p.snapshot_id AND h.property_id = p.property_id "
 		    "  AND h.pms_person_id = (SELECT min(x.pms_person_id) FROM stg_person x "
 		    "    WHERE x.snapshot_id = p.snapshot_id AND x.property_id = p.property_id "
@@ -412,12 +495,26 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		const char *move_out = db_col_text(st, 10), *expected_out = db_col_text(st, 11);
 		const char *latch_unit = db_col_text(st, 12), *user = db_col_text(st, 13);
 		const char *user_email = db_col_text(st, 14);
+		const char *primary_status = db_col_text(st, 18), *primary = db_col_text(st, 19);
 		const char *why = "";
 		char detail[512];
 		int sync = 0, hold = 0;
+		enum rules_verdict v = RULES_DENY;
 
+		if (strcmp(role, "guarantor") && strcmp(status, "unknown"))
+			v = rules_eligible(&rp, status, move_in, move_out, &why);
 		if (!strcmp(role, "guarantor")) {
 			why = "guarantor";
+		} else if (rules_status_conflict(role, v, primary_status)) {
+			/* the member's record and the household's disagree: change nothing */
+			snprintf(detail, sizeof(detail),
+				 "own status '%s', but the household's primary %s is '%s'; "
+				 "access left as it is",
+				 status, primary, primary_status);
+			if (add_exception(r, t, "status_conflict", p->property_id, unit, person,
+					  detail) < 0)
+				goto out;
+			hold = 1;
 		} else if (!strcmp(status, "unknown")) {
 			/* we do not know whether they live here: change nothing */
 			snprintf(detail, sizeof(detail),
@@ -426,7 +523,10 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 					  detail) < 0)
 				goto out;
 			hold = 1;
-		} else if (eligible(p, status, move_in, move_out, &why)) {
+		} else if (v == RULES_KEEP) {
+			/* moved out, within the grace days: keeps what they hold, gains nothing */
+			hold = 1;
+		} else if (v == RULES_GRANT) {
 			sync = 1;
 			if (!*latch_unit) {
 				snprintf(detail, sizeof(detail),
@@ -826,9 +926,22 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 						   ? "transfer"
 						   : "mapping_changed";
 			else if (has_want && !strcmp(why, "mapping_removed") &&
-				 strcmp(cur[k].pms_unit, db_col_text(w, 1)))
-				d.reason = "transfer"; /* moved, to a unit not mapped yet */
-			else
+				 strcmp(cur[k].pms_unit, db_col_text(w, 1))) {
+				/* placed in a PMS unit that maps nowhere (a new unit, or
+				 * one re-spelled: 1203 -> 12-03): no evidence they left
+				 * this one, so it is kept */
+				snprintf(detail, sizeof(detail),
+					 "the export places the resident in unit '%s', which has no "
+					 "Latch unit mapped; Latch unit '%s' (PMS unit '%s') kept until "
+					 "it is mapped or the PMS is fixed",
+					 db_col_text(w, 1), cur[k].latch_unit, cur[k].pms_unit);
+				if (add_exception(r, t, "unmapped_move", p->property_id,
+						  cur[k].pms_unit, person, detail) < 0) {
+					free(person);
+					goto out;
+				}
+				continue;
+			} else
 				d.reason = why;
 			if (!*d.latch_user_id) {
 				snprintf(detail, sizeof(detail),
@@ -933,12 +1046,6 @@ static int property_missing(struct run *r, struct tally *t, const struct policy 
 				: "no export staged for this property tonight",
 		 n, n == 1 ? "" : "s", n == 1 ? "it is" : "they are");
 	return add_exception(r, t, "property_missing", p->property_id, "", "", detail);
-}
-
-/* Is the property judged tonight (it has residents in its export)? */
-static int property_present(const struct policy *p)
-{
-	return p->snapshot_id && p->people > 0;
 }
 
 /* The safety guard's verdict for one property: NULL when ok. */
@@ -1167,6 +1274,8 @@ int main(int argc, char **argv)
 	int held = 0, snapshots_only = 0, partial = 0, cap_policies = 0;
 	struct shard shard = { 0, 0 };
 	char manifest_sha[65];
+	time_t now;
+	int stale = 0;
 
 	cli_common_init(&cli, "unitsync-transform", usage);
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -1318,12 +1427,24 @@ int main(int argc, char **argv)
 			ps[k] = ps[k - 1];
 			ps[k - 1] = tmp;
 		}
+	/* a rerun of an earlier night judges file ages at the end of that night */
+	if (as_of) {
+		char end[DATE_LEN + 1], at[32];
+
+		date_add_days(as_of, 1, end);
+		snprintf(at, sizeof(at), "%sT00:00:00Z", end);
+		if (date_instant(at, &now) < 0)
+			goto fail;
+	} else if (date_now(&now) < 0) {
+		goto fail;
+	}
 	for (int i = 0; i < n_policies; i++) {
 		if (as_of)
 			snprintf(ps[i].as_of, sizeof(ps[i].as_of), "%s", as_of);
 		else if (date_today(ps[i].timezone, ps[i].as_of) < 0)
 			goto fail;
-		if (policy_snapshot(db, &ps[i], snaps, n_snaps, snapshots_only) < 0)
+		if (policy_snapshot(db, &ps[i], snaps, n_snaps, snapshots_only) < 0 ||
+		    policy_stale(db, &ps[i], now) < 0)
 			goto fail;
 	}
 
@@ -1377,6 +1498,12 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n_policies; i++) {
 		ts[i].reasons = json_object();
 		ts[i].exceptions = json_object();
+		if (ps[i].stale) {
+			stale = 1;
+			if (add_exception(&r, &ts[i], "stale_export", ps[i].property_id, "", "",
+					  ps[i].stale) < 0)
+				goto fail;
+		}
 		if (property_present(&ps[i]) &&
 		    (fill_snap(db, &ps[i]) < 0 || decide_people(&r, &ts[i], &ps[i]) < 0))
 			goto fail;
@@ -1458,6 +1585,8 @@ int main(int argc, char **argv)
 				    ps[i].prev_people >= 0 ? json_integer(ps[i].prev_people)
 							   : json_null());
 		json_object_set_new(jp, "assignments_before", json_integer(ts[i].assignments));
+		json_object_set_new(jp, "stale_export",
+				    ps[i].stale ? json_string(ps[i].stale) : json_null());
 		json_object_set_new(jp, "counts_by_op", ops);
 		json_object_set_new(jp, "counts_by_reason", json_incref(ts[i].reasons));
 		json_object_set_new(jp, "exceptions_by_kind", json_incref(ts[i].exceptions));
@@ -1547,7 +1676,9 @@ int main(int argc, char **argv)
 		printf("%s: as of %s, %s: %ld USER_CREATE, %ld ASSIGN, %ld UNASSIGN, "
 		       "%lld exception%s%s\n",
 		       ps[i].property_id, ps[i].as_of,
-		       property_present(&ps[i]) ? "from tonight's export" : "no export",
+		       !property_present(&ps[i]) ? "no export"
+		       : ps[i].stale             ? "from a STALE export (see exceptions.csv)"
+						 : "from tonight's export",
 		       ts[i].ops[DELTA_USER_CREATE], ts[i].ops[DELTA_ASSIGN],
 		       ts[i].ops[DELTA_UNASSIGN], (long long)n_exc, n_exc == 1 ? "" : "s",
 		       strcmp(json_string_value(json_object_get(g, "verdict")), "held")
@@ -1555,7 +1686,7 @@ int main(int argc, char **argv)
 			       : " - HELD by the safety guard (see manifest.json; 'unitsync approve')");
 	}
 	printf("%s\n", abs_dir);
-	rc = US_EXIT_OK;
+	rc = stale ? US_EXIT_STALE : US_EXIT_OK;
 	goto out;
 fail:
 	log_error("%s", err_msg());

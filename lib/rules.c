@@ -1,0 +1,78 @@
+#include "rules.h"
+#include "date.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int is(const char *s, const char *word)
+{
+	return !strcmp(s, word);
+}
+
+/* Is AS_OF after MOVE_OUT plus DAYS? */
+static int past_edge(const char *as_of, const char *move_out, int days)
+{
+	char edge[DATE_LEN + 1];
+
+	date_add_days(move_out, days, edge);
+	return strcmp(as_of, edge) > 0;
+}
+
+enum rules_verdict rules_eligible(const struct rules_policy *p, const char *status,
+				  const char *move_in, const char *move_out, const char **why)
+{
+	char key[32];
+
+	*why = "";
+	snprintf(key, sizeof(key), ",%s,", status);
+	if (strstr(p->exclude, key)) {
+		*why = "status_excluded";
+		return RULES_DENY;
+	}
+	if (is(status, "past")) {
+		/* already moved out: only the grace days after the move-out date */
+		*why = "move_out";
+		if (!*move_out || p->grace_days <= 0 ||
+		    past_edge(p->as_of, move_out, p->grace_days))
+			return RULES_DENY;
+		return RULES_KEEP;
+	}
+	if (is(status, "current") || is(status, "notice") || is(status, "eviction")) {
+		if (*move_out && past_edge(p->as_of, move_out, p->grace_days)) {
+			*why = "move_out";
+			return RULES_DENY;
+		}
+		/* the move-out day itself is still theirs, then the grace days */
+		if (*move_out && past_edge(p->as_of, move_out, 0)) {
+			*why = "move_out";
+			return RULES_KEEP;
+		}
+		return RULES_GRANT;
+	}
+	if (is(status, "future") || is(status, "applicant")) {
+		char edge[DATE_LEN + 1];
+
+		*why = "status_change";
+		if (p->lead_days < 0 || !*move_in)
+			return RULES_DENY;
+		date_add_days(move_in, -p->lead_days, edge);
+		if (strcmp(p->as_of, edge) < 0)
+			return RULES_DENY;
+		*why = "";
+		return RULES_GRANT;
+	}
+	*why = "status_change";
+	return RULES_DENY;
+}
+
+int rules_household_member(const char *role)
+{
+	return is(role, "roommate") || is(role, "occupant") || is(role, "minor");
+}
+
+int rules_status_conflict(const char *role, enum rules_verdict own, const char *primary_status)
+{
+	return rules_household_member(role) && own != RULES_DENY &&
+	       (is(primary_status, "past") || is(primary_status, "cancelled") ||
+		is(primary_status, "denied"));
+}

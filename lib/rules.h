@@ -1,0 +1,63 @@
+/*
+ * rules.h - the eligibility rules: should a PMS record give its resident
+ * their unit tonight?  (README "Rules"; DESIGN.md §6, as changed by issue
+ * 15.)  Pure functions of the record and the property's policy: no
+ * database, no clock; transform calls them per record, and
+ * tests/unit/test_rules.c holds one table row per rule.
+ *
+ * Statuses are the normalized ones of status.h; dates are "YYYY-MM-DD"
+ * or "" (none), compared as calendar days in the property's zone.
+ */
+#ifndef UNITSYNC_RULES_H
+#define UNITSYNC_RULES_H
+
+/* A property's policy for one night; strings borrowed. */
+struct rules_policy {
+	const char *exclude; /* ",past,notice," form: statuses never given access */
+	int lead_days;       /* days of access before move-in for future/applicant; -1: never */
+	int grace_days;      /* days a unit is kept after the move-out date */
+	const char *as_of;   /* the night's date, YYYY-MM-DD */
+};
+
+enum rules_verdict {
+	RULES_GRANT, /* should hold the unit tonight */
+	RULES_KEEP,  /* moved out, within the grace days: keeps a unit held, gains none */
+	RULES_DENY,  /* should not hold it; the reason names the UNASSIGN */
+};
+
+/*
+ * The verdict for a record with STATUS, MOVE_IN and MOVE_OUT (actual
+ * move-out) under P.  *WHY is set to the UNASSIGN reason (a static
+ * string: status_excluded, move_out, status_change) for RULES_DENY, and to
+ * "move_out" for RULES_KEEP.
+ *
+ * - An excluded status is denied (status_excluded), whatever its dates.
+ * - current, notice, eviction: granted through the move-out day; kept for
+ *   the grace days after it; then denied (move_out).
+ * - past: already moved out, so denied (move_out), except that with grace
+ *   days it is kept through the move-out date plus the grace days: grace
+ *   runs from the move-out date whatever the status, as most PMSs set past
+ *   on the move-out day.  With no move-out date there is no grace to run.
+ * - future, applicant: granted from lead_days before move-in; never
+ *   without lead days or a move-in date (status_change).
+ * - cancelled, denied, waitlist and anything else: denied (status_change).
+ * STATUS "unknown" is not judged here: the caller holds the person.
+ */
+enum rules_verdict rules_eligible(const struct rules_policy *p, const char *status,
+				  const char *move_in, const char *move_out, const char **why);
+
+/*
+ * Status conflict (issue 15): a roommate, occupant or minor whose own
+ * status would give access, in a household whose primary is past,
+ * cancelled or denied.  The two records disagree about whether the
+ * household lives here: 1 when the member is to be held and reported.
+ * ROLE, OWN_STATUS and PRIMARY_STATUS are normalized; PRIMARY_STATUS is ""
+ * when the household has no primary in the export.
+ */
+int rules_status_conflict(const char *role, enum rules_verdict own, const char *primary_status);
+
+/* Is ROLE one that takes the household's status when it has none of its
+ * own (roommate, occupant, minor)? */
+int rules_household_member(const char *role);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * test_rules.c - lib/rules.h: the eligibility rules, one table row per
+ * rule (README "Rules"; issue 15: grace from the move-out date whatever the
+ * status, status conflicts).  Tonight is 2026-06-10 in every row.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "rules.h"
+
+#define TONIGHT "2026-06-10"
+
+struct row {
+	const char *rule;    /* what the row shows */
+	const char *exclude; /* ",...," */
+	int lead, grace;
+	const char *status, *move_in, *move_out;
+	enum rules_verdict want;
+	const char *why;
+};
+
+static const struct row rows[] = {
+	{ "current, no move-out: granted", ",", -1, 0, "current", "2024-01-01", "", RULES_GRANT,
+	  "" },
+	{ "notice, move-out tomorrow: granted", ",", -1, 0, "notice", "", "2026-06-11", RULES_GRANT,
+	  "" },
+	{ "notice, move-out today: granted through the day", ",", -1, 0, "notice", "", "2026-06-10",
+	  RULES_GRANT, "" },
+	{ "notice, moved out yesterday, no grace: denied", ",", -1, 0, "notice", "", "2026-06-09",
+	  RULES_DENY, "move_out" },
+	{ "notice, moved out yesterday, 2 grace days: kept, not granted", ",", -1, 2, "notice", "",
+	  "2026-06-09", RULES_KEEP, "move_out" },
+	{ "current, moved out 2 days ago, 2 grace days: kept on the last day", ",", -1, 2,
+	  "current", "", "2026-06-08", RULES_KEEP, "move_out" },
+	{ "eviction, moved out 3 days ago, 2 grace days: denied", ",", -1, 2, "eviction", "",
+	  "2026-06-07", RULES_DENY, "move_out" },
+	{ "past, no move-out date: denied, no grace to run", ",", -1, 5, "past", "", "", RULES_DENY,
+	  "move_out" },
+	{ "past, moved out today, no grace: denied (past is already out)", ",", -1, 0, "past", "",
+	  "2026-06-10", RULES_DENY, "move_out" },
+	{ "past, moved out today, 1 grace day: kept", ",", -1, 1, "past", "", "2026-06-10",
+	  RULES_KEEP, "move_out" },
+	{ "past, moved out yesterday, no grace: denied", ",", -1, 0, "past", "", "2026-06-09",
+	  RULES_DENY, "move_out" },
+	{ "past, moved out yesterday, 2 grace days: kept (grace whatever the status)", ",", -1, 2,
+	  "past", "", "2026-06-09", RULES_KEEP, "move_out" },
+	{ "past, moved out 3 days ago, 2 grace days: denied", ",", -1, 2, "past", "", "2026-06-07",
+	  RULES_DENY, "move_out" },
+	{ "past, move-out date ahead, grace: kept, never granted", ",", -1, 2, "past", "",
+	  "2026-06-20", RULES_KEEP, "move_out" },
+	{ "past, move-out date ahead, no grace: denied", ",", -1, 0, "past", "", "2026-06-20",
+	  RULES_DENY, "move_out" },
+	{ "excluded status beats everything", ",notice,", -1, 9, "notice", "", "", RULES_DENY,
+	  "status_excluded" },
+	{ "future, no lead days: denied", ",", -1, 0, "future", "2026-06-10", "", RULES_DENY,
+	  "status_change" },
+	{ "future, lead 3, move-in in 3 days: granted", ",", 3, 0, "future", "2026-06-13", "",
+	  RULES_GRANT, "" },
+	{ "future, lead 3, move-in in 4 days: denied", ",", 3, 0, "future", "2026-06-14", "",
+	  RULES_DENY, "status_change" },
+	{ "applicant, lead 0, no move-in date: denied", ",", 0, 0, "applicant", "", "", RULES_DENY,
+	  "status_change" },
+	{ "cancelled: denied", ",", 5, 5, "cancelled", "2026-06-01", "", RULES_DENY,
+	  "status_change" },
+	{ "denied: denied", ",", 5, 5, "denied", "2026-06-01", "", RULES_DENY, "status_change" },
+	{ "waitlist: denied", ",", 5, 5, "waitlist", "2026-06-01", "", RULES_DENY,
+	  "status_change" },
+};
+
+static void rules_eligible_follows_the_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct row *r = &rows[i];
+		struct rules_policy p = { r->exclude, r->lead, r->grace, TONIGHT };
+		const char *why = NULL;
+		enum rules_verdict got =
+			rules_eligible(&p, r->status, r->move_in, r->move_out, &why);
+
+		if (got != r->want || !why || strcmp(why, r->why))
+			fail_msg("%s: verdict %d why '%s', expected %d '%s'", r->rule, (int)got,
+				 why ? why : "(null)", (int)r->want, r->why);
+	}
+}
+
+static void rules_status_conflict_holds_members_of_a_gone_household(void **state)
+{
+	(void)state;
+	/* a roommate who says current, in a household whose primary moved out */
+	assert_true(rules_status_conflict("roommate", RULES_GRANT, "past"));
+	assert_true(rules_status_conflict("occupant", RULES_GRANT, "cancelled"));
+	assert_true(rules_status_conflict("minor", RULES_KEEP, "denied"));
+	/* the primary itself, a member who is out too, or a household still here */
+	assert_false(rules_status_conflict("primary", RULES_GRANT, "past"));
+	assert_false(rules_status_conflict("guarantor", RULES_GRANT, "past"));
+	assert_false(rules_status_conflict("roommate", RULES_DENY, "past"));
+	assert_false(rules_status_conflict("roommate", RULES_GRANT, "current"));
+	assert_false(rules_status_conflict("roommate", RULES_GRANT, "notice"));
+	assert_false(rules_status_conflict("roommate", RULES_GRANT, ""));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(rules_eligible_follows_the_table),
+		cmocka_unit_test(rules_status_conflict_holds_members_of_a_gone_household),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
