@@ -9,6 +9,7 @@ enum us_exit {
 	US_EXIT_OK = 0,        /* everything done */
 	US_EXIT_FAILED = 1,    /* some operations failed permanently */
 	US_EXIT_USAGE = 2,     /* bad command line */
+	US_EXIT_STALE = 3,     /* the run was written, but a property's export is stale */
 	US_EXIT_HELD = 4,      /* held by the safety guard, needs approval */
 	US_EXIT_DATAERR = 65,  /* EX_DATAERR: input rejected */
 	US_EXIT_TEMPFAIL = 75, /* EX_TEMPFAIL: API down, lock held; rerun resumes */

@@ -12,6 +12,8 @@
 # rejected tonight is judged on nothing: it gets no removals at all.
 #
 # Exit codes (DESIGN.md §4): 0 ok; 1 some operations failed permanently;
+# 3 a property's export is stale (unchanged for too many nights, or too
+# old): the run was loaded, check the PMS export job;
 # 4 a property is held by the safety guard (review, then 'unitsync approve');
 # 65 an export file was rejected; 75 temporary failure (API down, or another
 # run holds the lock): rerun; 78 configuration error.
@@ -164,7 +166,13 @@ for p in "${props[@]}"; do
 	for s in ${snap_of[$p]}; do args+=(--snapshot "$s"); done
 done
 [ -n "$as_of" ] && args+=(--as-of "$as_of")
-us transform "${args[@]}" >"$tmp/transform.out" || exit $?
+stale=0
+us transform "${args[@]}" >"$tmp/transform.out" || {
+	rc=$?
+	# 3: the run is written, but an export is stale; load it and say so
+	[ $rc -eq 3 ] || exit $rc
+	stale=1
+}
 run_dir=$(tail -n 1 "$tmp/transform.out")
 sed '$d' "$tmp/transform.out"
 
@@ -181,4 +189,9 @@ fi
 if [ $rc -eq 75 ] || [ $rc -eq 78 ]; then exit $rc; fi
 if [ $config_error -eq 1 ]; then exit 78; fi
 if [ $rejected_any -eq 1 ]; then exit 65; fi
+if [ $rc -eq 0 ] && [ $stale -eq 1 ]; then
+	echo "a property's export is stale (see 'stale_export' in $run_dir/exceptions.csv):" \
+		"check the PMS export job" >&2
+	exit 3
+fi
 exit $rc
