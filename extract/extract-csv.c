@@ -1356,15 +1356,12 @@ static int stage_row(struct extract *e, const struct csvio_row *row)
 	p.lease_from = dates[F_LEASE_FROM];
 	p.lease_to = dates[F_LEASE_TO];
 	p.source_ref = ref;
-	rc = stg_person(&e->stg, &p);
-	if (rc == 1 && (pr->flags & P_REPEATS_SKIP)) {
-		/* the tickler lists a tenant once per event: the first row wins */
+	/* the tickler lists a tenant once per event: the first row wins; other
+	 * profiles' repeats are rows of their own (a transfer, a second lease) */
+	rc = stg_person(&e->stg, &p, !(pr->flags & P_REPEATS_SKIP));
+	if (rc == 1) {
 		stg_skip(&e->stg);
 		return 0;
-	}
-	if (rc == 1) {
-		snprintf(why, sizeof(why), "person '%s' appears twice in the file", ids.person);
-		return reject(e, ref, why, property, ids.person);
 	}
 	if (rc < 0 ||
 	    stg_unit(&e->stg, property, ids.unit, ids.label, !non_dwelling(v[F_UNIT_TYPE])) < 0) {

@@ -204,8 +204,51 @@ static const char *const migration_3[] = {
 	NULL,
 };
 
+/*
+ * One PMS person id on several rows of a file (a transfer exported as the
+ * old and the new lease, a second lease): staged as rows 1, 2, ... of the
+ * person (row_seq), merged by transform, never rejected (issue 15).  And
+ * person_user found by e-mail: one e-mail is one Latch user, so a new PMS
+ * id with a known e-mail is the resident unitsync already knows.
+ */
+static const char *const migration_4[] = {
+	"CREATE TABLE stg_person_v4 ("
+	"  snapshot_id INTEGER NOT NULL REFERENCES snapshot ON DELETE CASCADE,"
+	"  property_id TEXT NOT NULL,"
+	"  pms_person_id TEXT NOT NULL,"
+	"  row_seq INTEGER NOT NULL DEFAULT 1,"
+	"  household_id TEXT,"
+	"  pms_unit_id TEXT,"
+	"  role TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  status_raw TEXT,"
+	"  first_name TEXT,"
+	"  last_name TEXT,"
+	"  email TEXT,"
+	"  phone TEXT,"
+	"  move_in TEXT,"
+	"  move_out TEXT,"
+	"  expected_move_out TEXT,"
+	"  lease_from TEXT,"
+	"  lease_to TEXT,"
+	"  source_ref TEXT NOT NULL,"
+	"  PRIMARY KEY (snapshot_id, property_id, pms_person_id, row_seq)) WITHOUT ROWID;",
+	"INSERT INTO stg_person_v4 (snapshot_id, property_id, pms_person_id, row_seq, household_id,"
+	"  pms_unit_id, role, status, status_raw, first_name, last_name, email, phone, move_in,"
+	"  move_out, expected_move_out, lease_from, lease_to, source_ref) "
+	"SELECT snapshot_id, property_id, pms_person_id, 1, household_id, pms_unit_id, role,"
+	"  status, status_raw, first_name, last_name, email, phone, move_in, move_out,"
+	"  expected_move_out, lease_from, lease_to, source_ref FROM stg_person;",
+	"DROP TABLE stg_person;",
+	"ALTER TABLE stg_person_v4 RENAME TO stg_person;",
+	"CREATE INDEX stg_person_by_household ON stg_person (snapshot_id, property_id, household_id, role);",
+	"CREATE INDEX person_user_by_email ON person_user (property_id, lower(email));",
+	NULL,
+};
+
 /* Each migration: statements run in one transaction, NULL-terminated. */
-static const char *const *const migrations[] = { migration_1, migration_2, migration_3 };
+static const char *const *const migrations[] = { migration_1, migration_2, migration_3,
+						 migration_4 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

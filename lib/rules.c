@@ -76,3 +76,45 @@ int rules_status_conflict(const char *role, enum rules_verdict own, const char *
 	       (is(primary_status, "past") || is(primary_status, "cancelled") ||
 		is(primary_status, "denied"));
 }
+
+/* Append S to OUT at *LEN, trimmed, folded and collapsed as rules_name_key says. */
+static void put_words(const char *s, char *out, size_t size, size_t *len)
+{
+	int blank = *len > 0; /* a space is owed before the next word */
+
+	for (; s && *s; s++) {
+		if (*s == ' ' || *s == '\t') {
+			blank = *len > 0;
+			continue;
+		}
+		if (blank && *len + 1 < size)
+			out[(*len)++] = ' ';
+		blank = 0;
+		if (*len + 1 < size)
+			out[(*len)++] = (char)(*s >= 'A' && *s <= 'Z' ? *s - 'A' + 'a' : *s);
+	}
+	out[*len] = '\0';
+}
+
+void rules_name_key(const char *first, const char *last, char *out, size_t size)
+{
+	size_t len = 0;
+
+	if (!size)
+		return;
+	out[0] = '\0';
+	put_words(first, out, size, &len);
+	put_words(last, out, size, &len);
+}
+
+void rules_phone_key(const char *phone, char *out, size_t size)
+{
+	size_t len = 0;
+
+	if (!size)
+		return;
+	for (; phone && *phone; phone++)
+		if (*phone >= '0' && *phone <= '9' && len + 1 < size)
+			out[len++] = *phone;
+	out[len] = '\0';
+}

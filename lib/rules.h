@@ -11,6 +11,8 @@
 #ifndef UNITSYNC_RULES_H
 #define UNITSYNC_RULES_H
 
+#include <stddef.h>
+
 /* A property's policy for one night; strings borrowed. */
 struct rules_policy {
 	const char *exclude; /* ",past,notice," form: statuses never given access */
@@ -59,5 +61,20 @@ int rules_status_conflict(const char *role, enum rules_verdict own, const char *
 /* Is ROLE one that takes the household's status when it has none of its
  * own (roommate, occupant, minor)? */
 int rules_household_member(const char *role);
+
+/*
+ * Identity (issue 15, after Latch's User Sync, which matches on name and
+ * e-mail): the name part of a resident's identity, and the phone that
+ * stands for the e-mail where there is none.
+ */
+
+/* FIRST and LAST (NULL or "" for none), each trimmed, ASCII letters
+ * lower-cased, runs of blanks collapsed to one space, joined by one
+ * space, into OUT (SIZE bytes, cut if longer). */
+void rules_name_key(const char *first, const char *last, char *out, size_t size);
+
+/* The digits of PHONE (NULL for none) into OUT (SIZE bytes): "" when it
+ * has none.  "+1 (555) 010-2000" and "15550102000" are one phone. */
+void rules_phone_key(const char *phone, char *out, size_t size);
 
 #endif

@@ -89,8 +89,8 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 	if (db_prepare(db,
 		       "INSERT INTO stg_person (snapshot_id, property_id, pms_person_id, household_id, "
 		       "pms_unit_id, role, status, status_raw, first_name, last_name, email, phone, "
-		       "move_in, move_out, expected_move_out, lease_from, lease_to, source_ref) "
-		       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		       "move_in, move_out, expected_move_out, lease_from, lease_to, source_ref, "
+		       "row_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 		       &s->ins_person) < 0 ||
 	    db_prepare(db,
 		       "INSERT INTO stg_unit (snapshot_id, property_id, pms_unit_id, label, dwelling) "
@@ -107,7 +107,7 @@ out:
 	return rc;
 }
 
-int stg_person(struct stg *s, const struct stg_person *p)
+int stg_person(struct stg *s, const struct stg_person *p, int repeat)
 {
 	sqlite3_stmt *st = s->ins_person;
 	const char *v[] = { p->property_id,  p->pms_person_id,
@@ -129,7 +129,32 @@ int stg_person(struct stg *s, const struct stg_person *p)
 			sqlite3_bind_text(st, i + 2, v[i], -1, SQLITE_STATIC);
 		else
 			sqlite3_bind_null(st, i + 2);
+	sqlite3_bind_int(st, 19, 1);
 	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT && repeat) {
+		/* one more row of a person already staged: the next row number */
+		sqlite3_stmt *q = NULL;
+		int next = 0;
+
+		sqlite3_reset(st);
+		if (db_prepare(s->db,
+			       "SELECT max(row_seq) + 1 FROM stg_person WHERE snapshot_id = ?1 "
+			       "AND property_id = ?2 AND pms_person_id = ?3",
+			       &q) < 0)
+			return -1;
+		sqlite3_bind_int64(q, 1, s->snapshot_id);
+		sqlite3_bind_text(q, 2, p->property_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, p->pms_person_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			next = sqlite3_column_int(q, 0);
+		sqlite3_finalize(q);
+		if (next < 2) {
+			err_set("database: %s", sqlite3_errmsg(s->db));
+			return -1;
+		}
+		sqlite3_bind_int(st, 19, next);
+		rc = sqlite3_step(st);
+	}
 	if (rc == SQLITE_CONSTRAINT)
 		return 1;
 	if (rc != SQLITE_DONE) {

@@ -77,9 +77,15 @@ struct stg {
  */
 int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src);
 
-/* Stage a person: 0, 1 when the id is already staged in this snapshot for
- * the property (the caller rejects the row), -1 on database error. */
-int stg_person(struct stg *s, const struct stg_person *p);
+/*
+ * Stage a person row: 0, or -1 on database error.  A person id already
+ * staged in this snapshot for the property is, with REPEAT set, staged as
+ * one more row of that person (row_seq 2, 3, ...: a transfer exported as the
+ * old and the new lease, two leases; transform merges a person's rows,
+ * issue 15); without REPEAT it is left out and 1 is returned (a profile
+ * whose repeats carry nothing new, such as AppFolio's tenant tickler).
+ */
+int stg_person(struct stg *s, const struct stg_person *p, int repeat);
 
 /* Stage a unit (repeats are ignored).  DWELLING is 0 for parking, storage,
  * waitlist and other non-dwelling units. */

@@ -190,11 +190,8 @@ static int stage_customer(struct dialect_run *r, struct rt2 *t, const struct cus
 	p.lease_from = from;
 	p.lease_to = to;
 	p.source_ref = c->ref;
-	rc = stg_person(r->stg, &p);
-	if (rc == 1) {
-		snprintf(why, sizeof(why), "person '%s' appears twice in the file", c->f[F_ID]);
-		return dialect_reject_person(r, c->ref, why, c->f[F_ID]);
-	}
+	/* a person on two leases (a transfer): rows of their own, merged by transform */
+	rc = stg_person(r->stg, &p, 1);
 	if (rc < 0) {
 		r->res->db_failed = 1;
 		return -1;

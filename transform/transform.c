@@ -361,7 +361,8 @@ static int add_exception(struct run *r, struct tally *t, const char *kind, const
 		err_set("database: %s", sqlite3_errmsg(r->db));
 		return -1;
 	}
-	tally_count(t->exceptions, kind);
+	if (sqlite3_changes(r->db) > 0)
+		tally_count(t->exceptions, kind);
 	return 0;
 }
 
@@ -398,6 +399,86 @@ static int emit(struct run *r, struct tally *t, struct delta_row *d, long long s
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * After pass 1, for one property: the rows of one PMS person id that
+ * disagree about who they are (e-mail, phone or name) are held as
+ * conflicting_rows, naming the rows; identical or agreeing rows stay (a
+ * transfer or two leases: the resident's wanted units are their union).
+ * Then every record gets its resident key (temp.want.rkey): the Latch user
+ * its person id was matched to, else the Latch user matched by the same
+ * e-mail in the property (one e-mail is one Latch user: a re-keyed person
+ * is the resident unitsync knows), else its e-mail, else its phone, else
+ * its person id.  PMS ids are evidence, not identity (issue 15).
+ */
+static int merge_records(struct run *r, struct tally *t, const struct policy *p)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, step;
+
+	if (db_prepare(r->db,
+		       "SELECT pms_person_id, min(pms_unit_id), "
+		       "  (SELECT group_concat(source_ref, ' and ') FROM (SELECT x.source_ref "
+		       "    FROM temp.want x WHERE x.property_id = ?1 "
+		       "    AND x.pms_person_id = w.pms_person_id ORDER BY x.rowid)) "
+		       "FROM temp.want w WHERE property_id = ?1 AND why <> 'rejected_row' "
+		       "GROUP BY pms_person_id HAVING count(DISTINCT coalesce(email_key, '') || '|' || "
+		       "  coalesce(phone_key, '') || '|' || name_key) > 1 ORDER BY pms_person_id",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		char detail[1024];
+
+		snprintf(detail, sizeof(detail),
+			 "rows %s of person '%s' disagree about e-mail, phone or name; "
+			 "access left as it is",
+			 db_col_text(st, 2), db_col_text(st, 0));
+		if (add_exception(r, t, "conflicting_rows", p->property_id, db_col_text(st, 1),
+				  db_col_text(st, 0), detail) < 0)
+			goto out;
+	}
+	if (step != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(r->db));
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_prepare(r->db,
+		       "UPDATE temp.want SET hold = 1, sync = 0 WHERE property_id = ?1 "
+		       "AND pms_person_id IN (SELECT pms_person_id FROM temp.exc "
+		       "  WHERE property_id = ?1 AND kind = 'conflicting_rows')",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(r->db));
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_prepare(r->db,
+		       "UPDATE temp.want SET rkey = coalesce("
+		       "  (SELECT 'u:' || pu.latch_user_id FROM person_user pu "
+		       "    WHERE pu.property_id = want.property_id "
+		       "    AND pu.pms_person_id = want.pms_person_id), "
+		       "  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "
+		       "    WHERE want.email_key IS NOT NULL AND pu.property_id = want.property_id "
+		       "    AND lower(pu.email) = want.email_key), "
+		       "  'e:' || email_key, 't:' || phone_key, 'p:' || pms_person_id) "
+		       "WHERE property_id = ?1",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(r->db));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
 }
 
 /*
@@ -449,9 +530,11 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		    "FROM stg_person p "
 		    "LEFT JOIN stg_person h ON p.role IN ('roommate', 'occupant', 'minor') "
 		    "  AND h.snapshot_id = p.snapshot_id AND h.property_id = p.property_id "
-		    "  AND h.pms_person_id = (SELECT min(x.pms_person_id) FROM stg_person x "
-		    "    WHERE x.snapshot_id = p.snapshot_id AND x.property_id = p.property_id "
-		    "    AND x.household_id = p.household_id AND x.role = 'primary') "
+		    /* the household's first primary row (a primary may have two leases) */
+		    "  AND (h.pms_person_id, h.row_seq) = (SELECT x.pms_person_id, x.row_seq "
+		    "    FROM stg_person x WHERE x.snapshot_id = p.snapshot_id "
+		    "    AND x.property_id = p.property_id AND x.household_id = p.household_id "
+		    "    AND x.role = 'primary' ORDER BY x.pms_person_id, x.row_seq LIMIT 1) "
 		    "LEFT JOIN unit_map m ON m.property_id = p.property_id AND m.pms_unit_id = p.pms_unit_id "
 		    "LEFT JOIN person_user u ON u.property_id = p.property_id "
 		    "  AND u.pms_person_id = p.pms_person_id "
@@ -463,13 +546,16 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		    "    ON q.snapshot_id = n.snapshot_id AND q.property_id = ?1 "
 		    "    AND q.pms_person_id = p.pms_person_id "
 		    "    WHERE n.ord > (SELECT ord FROM temp.snap WHERE snapshot_id = p.snapshot_id)) "
-		    "ORDER BY p.pms_person_id",
+		    "ORDER BY p.pms_person_id, p.row_seq",
 		    &st) < 0 ||
 	    db_prepare(r->db,
-		       "INSERT OR IGNORE INTO temp.want (property_id, pms_person_id, pms_unit_id, "
+		       /* ?17 = 0: only for a person with no row yet (a rejected row) */
+		       "INSERT INTO temp.want (property_id, pms_person_id, pms_unit_id, "
 		       "latch_unit_id, latch_user_id, sync, hold, why, email, email_key, phone, "
-		       "first_name, last_name, source_ref, snapshot_id, new_mapping) "
-		       "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,lower(?9),?10,?11,?12,?13,?14,?15)",
+		       "first_name, last_name, source_ref, snapshot_id, new_mapping, name_key, "
+		       "phone_key) SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,lower(?9),?10,?11,?12,?13,?14,"
+		       "?15,?16,?18 WHERE ?17 OR NOT EXISTS (SELECT 1 FROM temp.want "
+		       "WHERE property_id = ?1 AND pms_person_id = ?2)",
 		       &ins) < 0 ||
 	    db_prepare(r->db,
 		       "UPDATE temp.want SET hold = 1, sync = 0, why = 'rejected_row' "
@@ -497,7 +583,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		const char *user_email = db_col_text(st, 14);
 		const char *primary_status = db_col_text(st, 18), *primary = db_col_text(st, 19);
 		const char *why = "";
-		char detail[512];
+		char detail[512], name_key[256], phone_key[64];
 		int sync = 0, hold = 0;
 		enum rules_verdict v = RULES_DENY;
 
@@ -584,6 +670,11 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		sqlite3_bind_text(ins, 13, db_col_text(st, 15), -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(ins, 14, sqlite3_column_int64(st, 16));
 		sqlite3_bind_int(ins, 15, sqlite3_column_int(st, 17));
+		rules_name_key(db_col_text(st, 7), db_col_text(st, 8), name_key, sizeof(name_key));
+		rules_phone_key(phone, phone_key, sizeof(phone_key));
+		sqlite3_bind_text(ins, 16, name_key, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(ins, 17, 1);
+		db_bind_text_or_null(ins, 18, phone_key);
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			err_set("database: %s", sqlite3_errmsg(r->db));
 			goto out;
@@ -617,6 +708,9 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		sqlite3_bind_text(ins, 8, "rejected_row", -1, SQLITE_STATIC);
 		sqlite3_bind_int64(ins, 14, sqlite3_column_int64(rej, 3));
 		sqlite3_bind_int(ins, 15, 0);
+		sqlite3_bind_text(ins, 16, "", -1, SQLITE_STATIC);
+		sqlite3_bind_int(ins, 17, 0);
+		sqlite3_bind_null(ins, 18);
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			err_set("database: %s", sqlite3_errmsg(r->db));
 			goto out;
@@ -660,6 +754,8 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		if (add_exception(r, t, "rejected_rows", p->property_id, "", "", detail) < 0)
 			goto out;
 	}
+	if (merge_records(r, t, p) < 0)
+		goto out;
 	rc = 0;
 out:
 	sqlite3_finalize(st);
@@ -690,18 +786,23 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		"  AND (w.sync = 1 OR o.sync = 1) "
 		"  AND (o.sync = 1 OR o.hold = 1 OR o.latch_user_id IS NOT NULL) "
 		"  AND (w.sync = 1 OR w.hold = 1 OR w.latch_user_id IS NOT NULL) "
-		"  AND (o.property_id = w.property_id "
-		"       OR lower(coalesce(o.first_name, '') || ' ' || coalesce(o.last_name, '')) <> "
-		"          lower(coalesce(w.first_name, '') || ' ' || coalesce(w.last_name, ''))) "
+		/* the same e-mail and the same name is one resident (a transfer under a
+		 * new PMS id, a re-key), in one property or two */
+		"  AND o.name_key <> w.name_key "
 		"WHERE w.email_key IS NOT NULL ";
 	sqlite3_stmt *st = NULL;
 	char sql[1024];
 	int rc = -1;
 
 	snprintf(sql, sizeof(sql),
-		 "SELECT w.property_id, w.pms_person_id, w.pms_unit_id, w.email, "
-		 "  group_concat(o.property_id || '/' || o.pms_person_id, ' ') "
-		 "%s GROUP BY w.property_id, w.pms_person_id ORDER BY w.property_id, w.pms_person_id",
+		 "SELECT q.property_id, q.pms_person_id, "
+		 "  (SELECT min(x.pms_unit_id) FROM temp.want x WHERE x.property_id = q.property_id "
+		 "    AND x.pms_person_id = q.pms_person_id), "
+		 "  (SELECT min(x.email) FROM temp.want x WHERE x.property_id = q.property_id "
+		 "    AND x.pms_person_id = q.pms_person_id), "
+		 "  group_concat(q.other, ' ') FROM (SELECT DISTINCT w.property_id, "
+		 "  w.pms_person_id, o.property_id || '/' || o.pms_person_id AS other "
+		 "%s ORDER BY 1, 2, 3) q GROUP BY 1, 2 ORDER BY 1, 2",
 		 clash);
 	if (db_prepare(r->db, sql, &st) < 0)
 		goto out;
@@ -720,7 +821,7 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 	sqlite3_finalize(st);
 	st = NULL;
 	snprintf(sql, sizeof(sql),
-		 "UPDATE temp.want SET hold = 1 WHERE (property_id, pms_person_id) IN "
+		 "UPDATE temp.want SET hold = 1, sync = 0 WHERE (property_id, pms_person_id) IN "
 		 "(SELECT w.property_id, w.pms_person_id %s)",
 		 clash);
 	if (db_exec(r->db, sql) < 0)
@@ -731,258 +832,481 @@ out:
 	return rc;
 }
 
-/* One current assignment of a person, as the diff sees it. */
+/* One pair unitsync holds for a resident, as the diff sees it. */
 struct held {
-	char *latch_unit, *pms_unit, *user; /* owned */
-	int manual;                         /* assigned in Latch by someone else */
-	int uncertain;                      /* 1: an ASSIGN, 2: an UNASSIGN left inflight */
+	char *latch_unit, *pms_unit, *user, *person; /* owned; person: the ledger row's */
+	int manual;                                  /* assigned in Latch by someone else */
+	int uncertain; /* 1: an ASSIGN, 2: an UNASSIGN left inflight */
 };
 
-static void held_clear(struct held *h, int n)
+/* One of a resident's records tonight, as the diff sees it. */
+struct rec {
+	char *person, *pms_unit, *latch_unit, *why, *email, *phone, *first, *last, *ref; /* owned */
+	int sync, hold, new_mapping;
+	long long snap;
+};
+
+/* A resident: every record and held pair of one resident key. */
+struct resident {
+	char *person, *rkey; /* the PMS person id its new rows carry; its key; owned */
+	struct rec *recs;
+	struct held *cur;
+	size_t n_recs, n_cur, cap_recs, cap_cur;
+};
+
+static void resident_clear(struct resident *x)
 {
-	for (int i = 0; i < n; i++) {
-		free(h[i].latch_unit);
-		free(h[i].pms_unit);
-		free(h[i].user);
+	for (size_t i = 0; i < x->n_recs; i++) {
+		struct rec *c = &x->recs[i];
+
+		free(c->person);
+		free(c->pms_unit);
+		free(c->latch_unit);
+		free(c->why);
+		free(c->email);
+		free(c->phone);
+		free(c->first);
+		free(c->last);
+		free(c->ref);
 	}
+	for (size_t i = 0; i < x->n_cur; i++) {
+		free(x->cur[i].latch_unit);
+		free(x->cur[i].pms_unit);
+		free(x->cur[i].user);
+		free(x->cur[i].person);
+	}
+	free(x->person);
+	free(x->rkey);
+	x->person = x->rkey = NULL;
+	x->n_recs = x->n_cur = 0;
+}
+
+/* Room for one more element in *ARR (N used, *CAP allocated, SIZE bytes each). */
+static int grow(void **arr, size_t n, size_t *cap, size_t size)
+{
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	p = realloc(*arr, (*cap ? *cap * 2 : 8) * size);
+	if (!p) {
+		err_set("out of memory");
+		return -1;
+	}
+	*arr = p;
+	*cap = *cap ? *cap * 2 : 8;
+	return 0;
+}
+
+static char *dup_text(sqlite3_stmt *st, int i, int *oom)
+{
+	char *s = strdup(db_col_text(st, i));
+
+	*oom |= !s;
+	return s;
+}
+
+/* Add the record at W's current row (columns as diff_people selects them). */
+static int add_rec(struct resident *x, sqlite3_stmt *w)
+{
+	struct rec *c;
+	int oom = 0;
+
+	if (grow((void **)&x->recs, x->n_recs, &x->cap_recs, sizeof(*x->recs)) < 0)
+		return -1;
+	c = &x->recs[x->n_recs++];
+	memset(c, 0, sizeof(*c));
+	c->person = dup_text(w, 2, &oom);
+	c->pms_unit = dup_text(w, 3, &oom);
+	c->latch_unit = dup_text(w, 4, &oom);
+	c->sync = sqlite3_column_int(w, 5);
+	c->hold = sqlite3_column_int(w, 6);
+	c->why = dup_text(w, 7, &oom);
+	c->email = dup_text(w, 8, &oom);
+	c->phone = dup_text(w, 9, &oom);
+	c->first = dup_text(w, 10, &oom);
+	c->last = dup_text(w, 11, &oom);
+	c->ref = dup_text(w, 12, &oom);
+	c->snap = sqlite3_column_int64(w, 13);
+	c->new_mapping = sqlite3_column_int(w, 14);
+	if (oom)
+		err_set("out of memory");
+	return oom ? -1 : 0;
+}
+
+/* Add the held pair at A's current row, one entry per Latch unit. */
+static int add_held(struct resident *x, sqlite3_stmt *a)
+{
+	const char *unit = db_col_text(a, 3), *user = db_col_text(a, 5);
+	struct held *h = NULL;
+	int oom = 0;
+
+	for (size_t k = 0; k < x->n_cur && !h; k++)
+		if (!strcmp(x->cur[k].latch_unit, unit))
+			h = &x->cur[k];
+	if (!h) {
+		if (grow((void **)&x->cur, x->n_cur, &x->cap_cur, sizeof(*x->cur)) < 0)
+			return -1;
+		h = &x->cur[x->n_cur++];
+		memset(h, 0, sizeof(*h));
+		h->latch_unit = dup_text(a, 3, &oom);
+		h->pms_unit = dup_text(a, 4, &oom);
+		h->user = dup_text(a, 5, &oom);
+		h->person = dup_text(a, 2, &oom);
+	}
+	if (sqlite3_column_int(a, 6))
+		h->manual = 1;
+	if (sqlite3_column_int(a, 7) > h->uncertain)
+		h->uncertain = sqlite3_column_int(a, 7);
+	if (!oom && h->user && !*h->user && *user) {
+		free(h->user);
+		h->user = strdup(user);
+		oom = !h->user;
+	}
+	if (oom)
+		err_set("out of memory");
+	return oom ? -1 : 0;
+}
+
+/* The record of X that wants Latch unit UNIT, or NULL. */
+static const struct rec *wanting(const struct resident *x, const char *unit)
+{
+	for (size_t i = 0; i < x->n_recs; i++)
+		if (x->recs[i].sync && !strcmp(x->recs[i].latch_unit, unit))
+			return &x->recs[i];
+	return NULL;
+}
+
+/* The record of X in PMS unit UNIT (WANTED: only one that wants it), or NULL. */
+static const struct rec *in_unit(const struct resident *x, const char *unit, int wanted)
+{
+	for (size_t i = 0; i < x->n_recs; i++)
+		if (!strcmp(x->recs[i].pms_unit, unit) && (!wanted || x->recs[i].sync))
+			return &x->recs[i];
+	return NULL;
 }
 
 /*
- * Pass 2: merge the wanted assignments (temp.want) with unitsync's current
- * ones, both in person-id order, and write the delta.  "Current" includes
- * effects an earlier load left inflight (sent, outcome unknown): those are
- * never taken as settled, so the wanted state is asserted again (both ops
- * are idempotent in Latch).
+ * Why the held pair H of X, wanted by none of X's records, goes: the
+ * UNASSIGN reason, or NULL when it is kept because the resident's only
+ * word on it is a record in an unmapped unit (no evidence they left).
+ */
+static const char *removal_reason(const struct resident *x, const struct held *h, int wants)
+{
+	const struct rec *c;
+
+	if (wants)
+		return in_unit(x, h->pms_unit, 1) ? "mapping_changed" : "transfer";
+	c = in_unit(x, h->pms_unit, 0);
+	if (c && *c->why)
+		return c->why;
+	for (size_t i = 0; i < x->n_recs; i++)
+		if (!strcmp(x->recs[i].why, "mapping_removed"))
+			return NULL; /* placed in a unit that maps nowhere */
+	for (size_t i = 0; i < x->n_recs; i++)
+		if (*x->recs[i].why)
+			return x->recs[i].why;
+	return "not_in_export";
+}
+
+/* Is Latch unit UNIT wanted tonight by a resident of P other than RKEY
+ * whose Latch user is not known yet (it may be the one holding it)? */
+static int wanted_by_unknown_user(sqlite3_stmt *q, const struct policy *p, const char *unit,
+				  const char *rkey)
+{
+	int found;
+
+	sqlite3_reset(q);
+	sqlite3_bind_text(q, 1, p->property_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, unit, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 3, rkey, -1, SQLITE_TRANSIENT);
+	found = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_reset(q);
+	return found;
+}
+
+/* Write one resident's delta rows and exceptions (diff_people). */
+static int diff_resident(struct run *r, struct tally *t, const struct policy *p, struct resident *x,
+			 sqlite3_stmt *pending)
+{
+	const char *user = !strncmp(x->rkey, "u:", 2) ? x->rkey + 2 : "";
+	int hold = 0, any_own = 0, wants = 0, created = 0;
+	struct delta_row d = { .property_id = p->property_id, .effective_date = p->as_of };
+	const struct rec *first = NULL;
+	char group[64] = "", detail[1024];
+
+	for (size_t i = 0; i < x->n_recs; i++) {
+		hold |= x->recs[i].hold;
+		if (x->recs[i].sync) {
+			wants = 1;
+			if (!first)
+				first = &x->recs[i];
+		}
+	}
+	for (size_t k = 0; k < x->n_cur; k++) {
+		struct held *h = &x->cur[k];
+
+		if (!*user && *h->user)
+			user = h->user;
+		if (!h->manual && h->uncertain != 1)
+			t->assignments++;
+		any_own |= !h->manual && !wanting(x, h->latch_unit);
+	}
+	/* make before break: every ASSIGN first, then the UNASSIGNs */
+	for (size_t i = 0; i < x->n_recs; i++) {
+		const struct rec *c = &x->recs[i];
+		int kept = 0, again = 0;
+
+		if (!c->sync || wanting(x, c->latch_unit) != c)
+			continue; /* not wanted, or another record wants the same unit */
+		for (size_t k = 0; k < x->n_cur; k++)
+			if (!strcmp(x->cur[k].latch_unit, c->latch_unit)) {
+				again = 1;
+				kept |= !x->cur[k].uncertain;
+			}
+		if (kept)
+			continue;
+		if (!*user && !created) {
+			d.op = DELTA_USER_CREATE;
+			d.pms_unit_id = c->pms_unit;
+			d.latch_unit_id = "";
+			d.pms_person_id = x->person;
+			d.latch_user_id = "";
+			d.reason = any_own          ? "transfer"
+				   : c->new_mapping ? "mapping_added"
+						    : "move_in";
+			d.group_id = "";
+			d.email = c->email;
+			d.phone = c->phone;
+			d.first_name = c->first;
+			d.last_name = c->last;
+			if (emit(r, t, &d, c->snap, c->ref) < 0)
+				return -1;
+			d.email = d.phone = d.first_name = d.last_name = "";
+			created = 1;
+		}
+		d.op = DELTA_ASSIGN;
+		d.pms_unit_id = c->pms_unit;
+		d.latch_unit_id = c->latch_unit;
+		/* the record's own id, unless the user is created under another's */
+		d.pms_person_id = created ? x->person : c->person;
+		d.latch_user_id = user;
+		d.reason = again ? "reapply" : c->new_mapping ? "mapping_added" : "move_in";
+		d.group_id = "";
+		if (any_own) {
+			if (!*group)
+				snprintf(group, sizeof(group), "g%ld", r->seq + 1);
+			for (size_t k = 0; k < x->n_cur; k++)
+				if (!x->cur[k].manual && !wanting(x, x->cur[k].latch_unit))
+					d.reason = strcmp(x->cur[k].pms_unit, c->pms_unit)
+							   ? "transfer"
+							   : "mapping_changed";
+			d.group_id = group;
+		}
+		if (emit(r, t, &d, c->snap, c->ref) < 0)
+			return -1;
+	}
+	for (size_t k = 0; k < x->n_cur; k++) {
+		const struct held *h = &x->cur[k];
+		const struct rec *c = in_unit(x, h->pms_unit, 0);
+		const char *why = removal_reason(x, h, wants);
+
+		if (wanting(x, h->latch_unit))
+			continue;
+		if (!c)
+			c = x->n_recs ? &x->recs[0] : NULL;
+		/* a record that could not be judged: everything held is kept */
+		if (hold)
+			continue;
+		if (h->manual) {
+			/* assigned in Latch by a person, not by unitsync: theirs to remove */
+			snprintf(detail, sizeof(detail),
+				 "Latch unit '%s' was assigned by someone else, not unitsync; "
+				 "left alone%s%s%s",
+				 h->latch_unit, why && *why ? " (" : "", why ? why : "",
+				 why && *why ? ")" : "");
+			if (add_exception(r, t, "manual_assignment", p->property_id, h->pms_unit,
+					  h->person, detail) < 0)
+				return -1;
+			continue;
+		}
+		if (!why) {
+			/* placed in a PMS unit that maps nowhere (a new unit, or one
+			 * re-spelled: 1203 -> 12-03): no evidence they left this one */
+			const struct rec *u = NULL;
+
+			for (size_t i = 0; i < x->n_recs && !u; i++)
+				if (!strcmp(x->recs[i].why, "mapping_removed"))
+					u = &x->recs[i];
+			snprintf(detail, sizeof(detail),
+				 "the export places the resident in unit '%s', which has no Latch unit "
+				 "mapped; Latch unit '%s' (PMS unit '%s') kept until it is mapped or the "
+				 "PMS is fixed",
+				 u ? u->pms_unit : "", h->latch_unit, h->pms_unit);
+			if (add_exception(r, t, "unmapped_move", p->property_id, h->pms_unit,
+					  h->person, detail) < 0)
+				return -1;
+			continue;
+		}
+		d.op = DELTA_UNASSIGN;
+		d.pms_unit_id = h->pms_unit;
+		d.latch_unit_id = h->latch_unit;
+		d.pms_person_id = h->person;
+		d.latch_user_id = h->user;
+		d.reason = why;
+		d.group_id = group;
+		d.email = d.phone = d.first_name = d.last_name = "";
+		if (!*d.latch_user_id) {
+			snprintf(detail, sizeof(detail),
+				 "an earlier load left the assignment of Latch unit '%s' unconfirmed "
+				 "and the person has no Latch user on record; check it by hand",
+				 h->latch_unit);
+			if (add_exception(r, t, "unconfirmed_assignment", p->property_id,
+					  h->pms_unit, h->person, detail) < 0)
+				return -1;
+			continue;
+		}
+		if (!p->unit_sync || (p->unnamed_rejects && !strcmp(why, "not_in_export"))) {
+			snprintf(detail, sizeof(detail),
+				 "%s: removal from Latch unit '%s' (%s) withheld",
+				 !p->unit_sync ? "unit sync is off"
+					       : "rows of the export could not be read",
+				 h->latch_unit, why);
+			if (add_exception(r, t,
+					  !p->unit_sync ? "unit_sync_disabled" : "rejected_rows",
+					  p->property_id, h->pms_unit, h->person, detail) < 0)
+				return -1;
+			continue;
+		}
+		if (!strcmp(why, "not_in_export") &&
+		    wanted_by_unknown_user(pending, p, h->latch_unit, x->rkey)) {
+			/* a new PMS id in the same unit may be the same person (a
+			 * re-key without e-mail): decide once their Latch user is known */
+			snprintf(detail, sizeof(detail),
+				 "Latch unit '%s' is wanted tonight by a resident whose Latch user is "
+				 "not known yet and may be this one; the removal waits for the next run",
+				 h->latch_unit);
+			if (add_exception(r, t, "removal_deferred", p->property_id, h->pms_unit,
+					  h->person, detail) < 0)
+				return -1;
+			continue;
+		}
+		if (emit(r, t, &d, c ? c->snap : p->snapshot_id, c ? c->ref : NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Pass 2, for one property: gather the pairs unitsync holds (table
+ * assignment, and effects an earlier load left inflight: sent, outcome
+ * unknown, never taken as settled) into temp.held by resident, give each
+ * resident the PMS person id its new rows carry (the least of its
+ * records', else of its held pairs'), then diff every resident's wanted
+ * Latch units against the ones it holds, in that person id's order
+ * (issue 15: the diff is at the grain Latch applies, a pair).
  */
 static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 {
-	sqlite3_stmt *w = NULL, *a = NULL;
+	sqlite3_stmt *w = NULL, *a = NULL, *fill = NULL, *pending = NULL;
+	struct resident x = { 0 };
 	int wstep, astep, rc = -1;
-	struct held cur[16];
-	int n_cur = 0;
 
+	if (db_exec(r->db, "DELETE FROM temp.held; DELETE FROM temp.res") < 0 ||
+	    db_prepare(r->db,
+		       "INSERT INTO temp.held (rkey, pms_person_id, latch_unit_id, pms_unit_id, "
+		       "  latch_user_id, manual, uncertain) "
+		       "SELECT CASE WHEN x.uid <> '' THEN 'u:' || x.uid ELSE coalesce("
+		       "  (SELECT min(w.rkey) FROM temp.want w WHERE w.property_id = ?1 "
+		       "    AND w.pms_person_id = x.pid), 'p:' || x.pid) END, "
+		       "  x.pid, x.lu, x.pu, x.uid, x.manual, x.unc FROM ("
+		       "  SELECT pms_person_id AS pid, latch_unit_id AS lu, pms_unit_id AS pu, "
+		       "    latch_user_id AS uid, owner = 'manual' AS manual, 0 AS unc "
+		       "  FROM assignment WHERE property_id = ?1 "
+		       "  UNION ALL "
+		       "  SELECT h.pms_person_id, h.latch_unit_id, h.pms_unit_id, "
+		       "    coalesce(j.latch_user_id, pu.latch_user_id, ''), 0, "
+		       "    CASE h.op WHEN 'ASSIGN' THEN 1 ELSE 2 END "
+		       "  FROM journal j JOIN delta_history h ON h.run_id = j.run_id AND h.seq = j.seq "
+		       "  LEFT JOIN person_user pu ON pu.property_id = h.property_id "
+		       "    AND pu.pms_person_id = h.pms_person_id "
+		       "  WHERE j.state = 'inflight' AND h.property_id = ?1 "
+		       "    AND h.op IN ('ASSIGN', 'UNASSIGN')) x",
+		       &fill) < 0)
+		goto out;
+	sqlite3_bind_text(fill, 1, p->property_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(fill) != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(r->db));
+		goto out;
+	}
+	sqlite3_finalize(fill);
+	fill = NULL;
 	if (db_prepare(r->db,
-		       "SELECT pms_person_id, pms_unit_id, latch_unit_id, latch_user_id, sync, hold, "
-		       "why, email, phone, first_name, last_name, source_ref, snapshot_id, new_mapping "
-		       "FROM temp.want WHERE property_id = ? ORDER BY pms_person_id",
+		       "INSERT INTO temp.res (rkey, person) "
+		       "SELECT rkey, coalesce(min(CASE WHEN src = 0 THEN pid END), min(pid)) FROM ("
+		       "  SELECT rkey, pms_person_id AS pid, 0 AS src FROM temp.want "
+		       "  WHERE property_id = ?1 "
+		       "  UNION ALL SELECT rkey, pms_person_id, 1 FROM temp.held) GROUP BY rkey",
+		       &fill) < 0 ||
+	    db_prepare(r->db,
+		       "SELECT r.person, w.rkey, w.pms_person_id, w.pms_unit_id, w.latch_unit_id, "
+		       "  w.sync, w.hold, w.why, w.email, w.phone, w.first_name, w.last_name, "
+		       "  w.source_ref, w.snapshot_id, w.new_mapping "
+		       "FROM temp.want w JOIN temp.res r ON r.rkey = w.rkey "
+		       "WHERE w.property_id = ?1 ORDER BY r.person, r.rkey, w.pms_person_id, w.rowid",
 		       &w) < 0 ||
 	    db_prepare(r->db,
-		       "SELECT pms_person_id, latch_unit_id, pms_unit_id, latch_user_id, "
-		       "  owner = 'manual', 0 FROM assignment WHERE property_id = ?1 "
-		       "UNION ALL "
-		       "SELECT h.pms_person_id, h.latch_unit_id, h.pms_unit_id, "
-		       "  coalesce(j.latch_user_id, pu.latch_user_id, ''), 0, "
-		       "  CASE h.op WHEN 'ASSIGN' THEN 1 ELSE 2 END "
-		       "FROM journal j JOIN delta_history h ON h.run_id = j.run_id AND h.seq = j.seq "
-		       "LEFT JOIN person_user pu ON pu.property_id = h.property_id "
-		       "  AND pu.pms_person_id = h.pms_person_id "
-		       "WHERE j.state = 'inflight' AND h.property_id = ?1 "
-		       "  AND h.op IN ('ASSIGN', 'UNASSIGN') "
-		       "ORDER BY 1, 2, 6",
-		       &a) < 0)
+		       "SELECT r.person, h.rkey, h.pms_person_id, h.latch_unit_id, h.pms_unit_id, "
+		       "  h.latch_user_id, h.manual, h.uncertain "
+		       "FROM temp.held h JOIN temp.res r ON r.rkey = h.rkey "
+		       "ORDER BY r.person, r.rkey, h.latch_unit_id, h.uncertain, h.pms_person_id",
+		       &a) < 0 ||
+	    db_prepare(r->db,
+		       "SELECT 1 FROM temp.want WHERE property_id = ?1 AND latch_unit_id = ?2 "
+		       "AND sync = 1 AND rkey NOT LIKE 'u:%' AND rkey <> ?3 LIMIT 1",
+		       &pending) < 0)
 		goto out;
+	sqlite3_bind_text(fill, 1, p->property_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(fill) != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(r->db));
+		goto out;
+	}
 	sqlite3_bind_text(w, 1, p->property_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(a, 1, p->property_id, -1, SQLITE_STATIC);
 	wstep = sqlite3_step(w);
 	astep = sqlite3_step(a);
 	while (wstep == SQLITE_ROW || astep == SQLITE_ROW) {
-		const char *wp = wstep == SQLITE_ROW ? db_col_text(w, 0) : NULL;
-		const char *ap = astep == SQLITE_ROW ? db_col_text(a, 0) : NULL;
-		int c = !wp ? 1 : !ap ? -1 : strcmp(wp, ap);
-		char *person = strdup(c <= 0 ? wp : ap);
-		int has_want = c <= 0, sync = 0, hold = 0, kept = 0, any_own = 0;
-		const char *want_unit = "", *why = "not_in_export", *ref = NULL;
-		struct delta_row d = { .property_id = p->property_id, .effective_date = p->as_of };
-		long long snap = p->snapshot_id;
-		char group[64] = "";
+		sqlite3_stmt *lead;
+		int c;
 
-		if (!person) {
+		/* the next resident: the least (person, rkey) of the two streams */
+		if (wstep != SQLITE_ROW)
+			c = 1;
+		else if (astep != SQLITE_ROW)
+			c = -1;
+		else if (!(c = strcmp(db_col_text(w, 0), db_col_text(a, 0))))
+			c = strcmp(db_col_text(w, 1), db_col_text(a, 1));
+		lead = c <= 0 ? w : a;
+		x.person = strdup(db_col_text(lead, 0));
+		x.rkey = strdup(db_col_text(lead, 1));
+		if (!x.person || !x.rkey) {
 			err_set("out of memory");
 			goto out;
 		}
-		if (has_want) {
-			sync = sqlite3_column_int(w, 4);
-			hold = sqlite3_column_int(w, 5);
-			want_unit = sync ? db_col_text(w, 2) : "";
-			why = db_col_text(w, 6);
-			ref = db_col_text(w, 11);
-			snap = sqlite3_column_int64(w, 12);
+		while (wstep == SQLITE_ROW && !strcmp(db_col_text(w, 0), x.person) &&
+		       !strcmp(db_col_text(w, 1), x.rkey)) {
+			if (add_rec(&x, w) < 0)
+				goto out;
+			wstep = sqlite3_step(w);
 		}
-		/* this person's current assignments, one entry per Latch unit */
-		while (astep == SQLITE_ROW && !strcmp(db_col_text(a, 0), person)) {
-			int k;
-
-			for (k = 0; k < n_cur && strcmp(cur[k].latch_unit, db_col_text(a, 1)); k++)
-				;
-			if (k == n_cur && n_cur < (int)(sizeof(cur) / sizeof(cur[0]))) {
-				cur[k].latch_unit = strdup(db_col_text(a, 1));
-				cur[k].pms_unit = strdup(db_col_text(a, 2));
-				cur[k].user = strdup(db_col_text(a, 3));
-				cur[k].manual = 0;
-				cur[k].uncertain = 0;
-				n_cur++;
-			}
-			if (k < n_cur) {
-				if (sqlite3_column_int(a, 4))
-					cur[k].manual = 1;
-				if (sqlite3_column_int(a, 5) > cur[k].uncertain)
-					cur[k].uncertain = sqlite3_column_int(a, 5);
-				if (!*cur[k].user && *db_col_text(a, 3)) {
-					free(cur[k].user);
-					cur[k].user = strdup(db_col_text(a, 3));
-				}
-			}
+		while (astep == SQLITE_ROW && !strcmp(db_col_text(a, 0), x.person) &&
+		       !strcmp(db_col_text(a, 1), x.rkey)) {
+			if (add_held(&x, a) < 0)
+				goto out;
 			astep = sqlite3_step(a);
 		}
-		for (int k = 0; k < n_cur; k++) {
-			if (!cur[k].latch_unit || !cur[k].pms_unit || !cur[k].user) {
-				err_set("out of memory");
-				free(person);
-				goto out;
-			}
-			if (!cur[k].manual && cur[k].uncertain != 1)
-				t->assignments++;
-			if (*want_unit && !strcmp(cur[k].latch_unit, want_unit) &&
-			    !cur[k].uncertain)
-				kept = 1;
-			any_own |= !cur[k].manual && strcmp(cur[k].latch_unit, want_unit);
-		}
-		if (hold)
-			goto next;
-		if (*want_unit && !kept) {
-			const char *user = db_col_text(w, 3);
-			int again = 0;
-
-			for (int k = 0; k < n_cur; k++)
-				again |= !strcmp(cur[k].latch_unit, want_unit);
-			if (!*user) {
-				d.op = DELTA_USER_CREATE;
-				d.pms_unit_id = db_col_text(w, 1);
-				d.pms_person_id = person;
-				d.latch_user_id = "";
-				d.reason = any_own                     ? "transfer"
-					   : sqlite3_column_int(w, 13) ? "mapping_added"
-								       : "move_in";
-				d.email = db_col_text(w, 7);
-				d.phone = db_col_text(w, 8);
-				d.first_name = db_col_text(w, 9);
-				d.last_name = db_col_text(w, 10);
-				if (emit(r, t, &d, snap, ref) < 0) {
-					free(person);
-					goto out;
-				}
-				d.email = d.phone = d.first_name = d.last_name = "";
-			}
-			d.op = DELTA_ASSIGN;
-			d.pms_unit_id = db_col_text(w, 1);
-			d.latch_unit_id = want_unit;
-			d.pms_person_id = person;
-			d.latch_user_id = user;
-			d.reason = again                       ? "reapply"
-				   : sqlite3_column_int(w, 13) ? "mapping_added"
-							       : "move_in";
-			if (any_own) {
-				/* make before break: the ASSIGN goes first, the UNASSIGN after */
-				snprintf(group, sizeof(group), "g%ld", r->seq + 1);
-				for (int k = 0; k < n_cur; k++)
-					if (!cur[k].manual && strcmp(cur[k].latch_unit, want_unit))
-						d.reason = strcmp(cur[k].pms_unit, d.pms_unit_id)
-								   ? "transfer"
-								   : "mapping_changed";
-				d.group_id = group;
-			}
-			if (emit(r, t, &d, snap, ref) < 0) {
-				free(person);
-				goto out;
-			}
-		}
-		for (int k = 0; k < n_cur; k++) {
-			char detail[512];
-
-			if (*want_unit && !strcmp(cur[k].latch_unit, want_unit))
-				continue;
-			if (cur[k].manual) {
-				/* assigned in Latch by a person, not by unitsync: theirs to remove */
-				snprintf(detail, sizeof(detail),
-					 "Latch unit '%s' was assigned by someone else, not unitsync; "
-					 "left alone%s%s%s",
-					 cur[k].latch_unit, *why ? " (" : "", why, *why ? ")" : "");
-				if (add_exception(r, t, "manual_assignment", p->property_id,
-						  cur[k].pms_unit, person, detail) < 0) {
-					free(person);
-					goto out;
-				}
-				continue;
-			}
-			d.op = DELTA_UNASSIGN;
-			d.pms_unit_id = cur[k].pms_unit;
-			d.latch_unit_id = cur[k].latch_unit;
-			d.pms_person_id = person;
-			d.latch_user_id = cur[k].user;
-			d.group_id = group;
-			d.email = d.phone = d.first_name = d.last_name = "";
-			if (*want_unit)
-				d.reason = strcmp(cur[k].pms_unit, db_col_text(w, 1))
-						   ? "transfer"
-						   : "mapping_changed";
-			else if (has_want && !strcmp(why, "mapping_removed") &&
-				 strcmp(cur[k].pms_unit, db_col_text(w, 1))) {
-				/* placed in a PMS unit that maps nowhere (a new unit, or
-				 * one re-spelled: 1203 -> 12-03): no evidence they left
-				 * this one, so it is kept */
-				snprintf(detail, sizeof(detail),
-					 "the export places the resident in unit '%s', which has no "
-					 "Latch unit mapped; Latch unit '%s' (PMS unit '%s') kept until "
-					 "it is mapped or the PMS is fixed",
-					 db_col_text(w, 1), cur[k].latch_unit, cur[k].pms_unit);
-				if (add_exception(r, t, "unmapped_move", p->property_id,
-						  cur[k].pms_unit, person, detail) < 0) {
-					free(person);
-					goto out;
-				}
-				continue;
-			} else
-				d.reason = why;
-			if (!*d.latch_user_id) {
-				snprintf(detail, sizeof(detail),
-					 "an earlier load left the assignment of Latch unit '%s' unconfirmed "
-					 "and the person has no Latch user on record; check it by hand",
-					 cur[k].latch_unit);
-				if (add_exception(r, t, "unconfirmed_assignment", p->property_id,
-						  cur[k].pms_unit, person, detail) < 0) {
-					free(person);
-					goto out;
-				}
-				continue;
-			}
-			if (!p->unit_sync ||
-			    (p->unnamed_rejects && !strcmp(d.reason, "not_in_export"))) {
-				snprintf(detail, sizeof(detail),
-					 "%s: removal from Latch unit '%s' (%s) withheld",
-					 !p->unit_sync ? "unit sync is off"
-						       : "rows of the export could not be read",
-					 cur[k].latch_unit, d.reason);
-				if (add_exception(r, t,
-						  !p->unit_sync ? "unit_sync_disabled"
-								: "rejected_rows",
-						  p->property_id, cur[k].pms_unit, person,
-						  detail) < 0) {
-					free(person);
-					goto out;
-				}
-				continue;
-			}
-			if (emit(r, t, &d, snap, ref) < 0) {
-				free(person);
-				goto out;
-			}
-		}
-next:
-		held_clear(cur, n_cur);
-		n_cur = 0;
-		free(person);
-		if (has_want)
-			wstep = sqlite3_step(w);
+		if (diff_resident(r, t, p, &x, pending) < 0)
+			goto out;
+		resident_clear(&x);
 	}
 	/* a read that failed must not pass for the end: the rest would look absent */
 	if (wstep != SQLITE_DONE || astep != SQLITE_DONE) {
@@ -991,9 +1315,13 @@ next:
 	}
 	rc = 0;
 out:
-	held_clear(cur, n_cur);
+	resident_clear(&x);
+	free(x.recs);
+	free(x.cur);
+	sqlite3_finalize(fill);
 	sqlite3_finalize(w);
 	sqlite3_finalize(a);
+	sqlite3_finalize(pending);
 	return rc;
 }
 
@@ -1472,15 +1800,26 @@ int main(int argc, char **argv)
 	 * cache (SQLite's default is 2 MB) so it does not spill to disk */
 	if (db_exec(db,
 		    "PRAGMA temp.cache_size = -16384;"
+		    /* one row per PMS record of tonight (a person may have several);
+		     * rkey: the resident it belongs to (see resident_keys) */
 		    "CREATE TEMP TABLE IF NOT EXISTS want (property_id TEXT, pms_person_id TEXT, "
 		    "pms_unit_id TEXT, latch_unit_id TEXT, latch_user_id TEXT, sync INTEGER, "
 		    "hold INTEGER, why TEXT, email TEXT, email_key TEXT, phone TEXT, first_name TEXT, "
 		    "last_name TEXT, source_ref TEXT, snapshot_id INTEGER, new_mapping INTEGER, "
-		    "PRIMARY KEY (property_id, pms_person_id));"
-		    "CREATE TEMP TABLE IF NOT EXISTS snap (snapshot_id INTEGER PRIMARY KEY, ord INTEGER);"
+		    "name_key TEXT, phone_key TEXT, rkey TEXT);"
+		    "CREATE INDEX IF NOT EXISTS temp.want_person ON want (property_id, pms_person_id);"
+		    "CREATE INDEX IF NOT EXISTS temp.want_rkey ON want (property_id, rkey);"
 		    "CREATE INDEX IF NOT EXISTS temp.want_email ON want (email_key);"
+		    /* the pairs unitsync holds for one property, by resident */
+		    "CREATE TEMP TABLE IF NOT EXISTS held (rkey TEXT, pms_person_id TEXT, "
+		    "latch_unit_id TEXT, pms_unit_id TEXT, latch_user_id TEXT, manual INTEGER, "
+		    "uncertain INTEGER);"
+		    /* one property's residents: the PMS person id their delta rows carry */
+		    "CREATE TEMP TABLE IF NOT EXISTS res (rkey TEXT PRIMARY KEY, person TEXT);"
+		    "CREATE TEMP TABLE IF NOT EXISTS snap (snapshot_id INTEGER PRIMARY KEY, ord INTEGER);"
 		    "CREATE TEMP TABLE IF NOT EXISTS exc (property_id TEXT, pms_person_id TEXT, kind TEXT, "
-		    "pms_unit_id TEXT, detail TEXT);") < 0 ||
+		    "pms_unit_id TEXT, detail TEXT, "
+		    "UNIQUE (property_id, pms_person_id, kind, pms_unit_id, detail));") < 0 ||
 	    db_exec(db, "BEGIN IMMEDIATE") < 0)
 		goto fail;
 	in_tx = 1;
@@ -1490,8 +1829,9 @@ int main(int argc, char **argv)
 		       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
 		       &r.history) < 0 ||
 	    db_prepare(db,
-		       "INSERT INTO temp.exc (property_id, pms_person_id, kind, pms_unit_id, detail) "
-		       "VALUES (?,?,?,?,?)",
+		       /* a person's two rows may say the same thing: said once */
+		       "INSERT OR IGNORE INTO temp.exc (property_id, pms_person_id, kind, "
+		       "pms_unit_id, detail) VALUES (?,?,?,?,?)",
 		       &r.exc) < 0)
 		goto fail;
 	/* decide everyone first: an e-mail may be shared across properties */

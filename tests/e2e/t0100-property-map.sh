@@ -447,13 +447,14 @@ t 'a missing state database exits 78 naming the fix' '
 t 'a database at an older schema version is refused until init migrates it' '
 	cp "$tmp/u.db" "$tmp/old.db" &&
 	now=$("$top/bin/unitsync" --db "$tmp/u.db" init | sed -n "s/.*schema version \([0-9]*\).*/\1/p") &&
-	test "$now" -ge 3 &&
+	test "$now" -ge 4 &&
 	sqlite3 "$tmp/old.db" "DROP INDEX map_history_by_unit; DROP INDEX run_input_by_property;
 		ALTER TABLE property DROP COLUMN stale_after_nights;
 		ALTER TABLE property DROP COLUMN max_export_age_hours;
 		ALTER TABLE snapshot DROP COLUMN file_mtime;
 		ALTER TABLE snapshot DROP COLUMN fields;
 		ALTER TABLE snapshot DROP COLUMN unknown_columns;
+		DROP INDEX person_user_by_email;
 		DELETE FROM schema_version WHERE version >= 2" &&
 	exits 78 "$top/bin/unitsync" --db "$tmp/old.db" map list &&
 	grep -q "schema version 1, this unitsync needs $now (run .unitsync init. to migrate)" "$tmp/err" &&

@@ -21,6 +21,10 @@
 #   expectK.delta, expectK.exceptions
 #                   the exact files; {uid:EMAIL-OR-PHONE} stands for the
 #                   userUuid the simulator gave that user (random per run)
+#   latchK          optional: who holds the scenario's Latch units once
+#                   night K is loaded (the last night is loaded too when
+#                   it has one), a line "LATCH_UNIT EMAIL-OR-PHONE" per
+#                   resident, sorted
 #   defect          for a known failure (below): its cause and the fix
 # Nights are numbered from 1 while nightK.* exists.  Each night is one TAP
 # test; transform is run as nightly.sh runs it: every configured property,
@@ -160,14 +164,34 @@ run_night() {
 	test_cmp "expect$k.exceptions.resolved" "$run/exceptions.csv" || rc=1
 
 	# apply the night, so that the next one diffs against it
-	if [ "$k" -lt "$last" ]; then
+	if [ "$k" -lt "$last" ] || [ -f "latch$k" ]; then
 		unitsync load "$run" >"load$k.out" 2>&1 || {
 			echo "load of night $k failed:"
 			cat "load$k.out"
 			rc=1
 		}
 	fi
+	if [ -f "latch$k" ]; then
+		echo "--- Latch after night $k (expected, actual)" >&4
+		latch_state "b-${s%%-*}" >"latch$k.actual" || return 1
+		test_cmp "latch$k" "latch$k.actual" || rc=1
+	fi
 	return $rc
+}
+
+# The residents of building B's units in the simulator: "UNIT EMAIL-OR-PHONE"
+# lines, sorted.
+latch_state() {
+	curl -sf "$SIM_URL/_sim/state" >.sim-state.json || return 1
+	python3 - "$1" <<-'EOF'
+	import json, sys
+	st = json.load(open(".sim-state.json"))
+	units = {u["uuid"] for u in st["units"] if u["building"] == sys.argv[1]}
+	users = {u["userUuid"]: (u.get("email") or u.get("phone") or "?").lower() for u in st["users"]}
+	for line in sorted("%s %s" % (r["unit"], users.get(r["userUuid"], "?"))
+	                   for r in st["residents"] if r["unit"] in units):
+	    print(line)
+	EOF
 }
 
 # One TAP test: DESCRIPTION, TODO reason (or ""), then the command.
