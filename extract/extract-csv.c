@@ -401,6 +401,8 @@ struct extract {
 	char first_found[1024];        /* the cells of line 1, listed */
 	int closest;                   /* how near first_error's profile came to fit */
 	int db_failed;                 /* a staging call failed: the database's fault */
+	long cut_line;                 /* the record being staged is the file's last and
+					* no line break ends it: its line, else 0 */
 };
 
 /* Compiled patterns, by the address of their source text (static strings). */
@@ -651,14 +653,26 @@ static int profile_bind(const struct profile *p, const struct header *h, int hav
 
 /*
  * Record a rejected row, naming its PROPERTY and PERSON when the row says
- * who it is (NULL or "": nobody); -1 only when the database fails.
+ * who it is (NULL or "": nobody).  -1 when the database fails, and when
+ * the row is the file's last with no line break after it: a record cut
+ * off by the end of the file means the file was truncated, and the
+ * residents after the cut would otherwise be removed as not in the export,
+ * so the whole file is rejected (issue 15 item 8).  A last record without
+ * a line break that reads well is complete: many exports omit the final
+ * newline.
  */
 static int reject(struct extract *e, const char *ref, const char *why, const char *property,
 		  const char *person)
 {
-	int rc = person && *person ? stg_reject_person(&e->stg, ref, why, property, person)
-				   : stg_reject(&e->stg, ref, why);
+	int rc;
 
+	if (e->cut_line) {
+		err_set("'%s' line %ld: file ends inside its last record: truncated (%s)", e->path,
+			e->cut_line, why);
+		return -1;
+	}
+	rc = person && *person ? stg_reject_person(&e->stg, ref, why, property, person)
+			       : stg_reject(&e->stg, ref, why);
 	if (rc < 0) {
 		e->db_failed = 1;
 		return -1;
@@ -1229,6 +1243,7 @@ static int stage_row(struct extract *e, const struct csvio_row *row)
 	size_t nul;
 
 	snprintf(ref, sizeof(ref), "%s:%ld", e->path, row->line);
+	e->cut_line = row->unterminated ? row->line : 0;
 	if (row->transcoded)
 		e->transcoded++;
 	for (size_t i = 0; i < row->n && blank; i++) {
