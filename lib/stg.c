@@ -219,7 +219,7 @@ static int by_name(const void *a, const void *b)
 /* The person fields seen (s->seen) as a sorted comma list into BUF. */
 static void seen_fields(const struct stg *s, char *buf, size_t size)
 {
-	const char *names[sizeof(person_fields) / sizeof(person_fields[0])];
+	const char *names[sizeof(person_fields) / sizeof(person_fields[0])] = { NULL };
 	size_t n = 0, used = 0;
 
 	for (size_t i = 0; i < sizeof(person_fields) / sizeof(person_fields[0]); i++)
