@@ -945,6 +945,42 @@ static int property_present(const struct policy *p)
 	return p->snapshot_id && p->people > 0;
 }
 
+/* The safety guard's verdict for one property: NULL when ok. */
+static json_t *guard_reasons(const struct policy *p, const struct tally *t)
+{
+	json_t *why = json_array();
+	long un = t->ops[DELTA_UNASSIGN];
+	char msg[768];
+
+	if (t->assignments >= 10 && un * 100 > (long)p->guard_percent * t->assignments) {
+		snprintf(msg, sizeof(msg), "%ld removals of %ld current assignments exceed %d%%",
+			 un, t->assignments, p->guard_percent);
+		json_array_append_new(why, json_string(msg));
+	}
+	if (p->guard_max >= 0 && un > p->guard_max) {
+		snprintf(msg, sizeof(msg), "%ld removals exceed guard-max %d", un, p->guard_max);
+		json_array_append_new(why, json_string(msg));
+	}
+	if (p->prev_people > 0 && p->snapshot_id &&
+	    (p->prev_people - p->people) * 100 > (long)p->guard_percent * p->prev_people) {
+		snprintf(msg, sizeof(msg), "export shrank from %ld to %ld people, more than %d%%",
+			 p->prev_people, p->people, p->guard_percent);
+		json_array_append_new(why, json_string(msg));
+	}
+	if (p->lost_fields) {
+		snprintf(msg, sizeof(msg),
+			 "schema_changed: the export lost fields %s that the previous accepted "
+			 "export carried",
+			 p->lost_fields);
+		json_array_append_new(why, json_string(msg));
+	}
+	if (json_array_size(why) == 0) {
+		json_decref(why);
+		return NULL;
+	}
+	return why;
+}
+
 /*
  * Schema drift (issue 15 item 7): a column that carried data last night
  * and is gone tonight (role dropped: guarantors get access; move_out
@@ -1019,42 +1055,6 @@ static int schema_check(struct run *r, struct tally *t, struct policy *p)
 out:
 	sqlite3_finalize(st);
 	return rc;
-}
-
-/* The safety guard's verdict for one property: NULL when ok. */
-static json_t *guard_reasons(const struct policy *p, const struct tally *t)
-{
-	json_t *why = json_array();
-	long un = t->ops[DELTA_UNASSIGN];
-	char msg[768];
-
-	if (t->assignments >= 10 && un * 100 > (long)p->guard_percent * t->assignments) {
-		snprintf(msg, sizeof(msg), "%ld removals of %ld current assignments exceed %d%%",
-			 un, t->assignments, p->guard_percent);
-		json_array_append_new(why, json_string(msg));
-	}
-	if (p->guard_max >= 0 && un > p->guard_max) {
-		snprintf(msg, sizeof(msg), "%ld removals exceed guard-max %d", un, p->guard_max);
-		json_array_append_new(why, json_string(msg));
-	}
-	if (p->prev_people > 0 && p->snapshot_id &&
-	    (p->prev_people - p->people) * 100 > (long)p->guard_percent * p->prev_people) {
-		snprintf(msg, sizeof(msg), "export shrank from %ld to %ld people, more than %d%%",
-			 p->prev_people, p->people, p->guard_percent);
-		json_array_append_new(why, json_string(msg));
-	}
-	if (p->lost_fields) {
-		snprintf(msg, sizeof(msg),
-			 "schema_changed: the export lost fields %s that the previous accepted "
-			 "export carried",
-			 p->lost_fields);
-		json_array_append_new(why, json_string(msg));
-	}
-	if (json_array_size(why) == 0) {
-		json_decref(why);
-		return NULL;
-	}
-	return why;
 }
 
 /* Hash of the mapping rows and policies of the run's properties. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t0760-schema-drift: a column that carried data last night is gone tonight
+# t0770-schema-drift: a column that carried data last night is gone tonight
 # (issue 15 item 7).  extract-csv names the columns it does not read, the
 # snapshot records its fields, and transform holds the property by the
 # safety guard (schema_changed) until `unitsync approve`; snapshots from
