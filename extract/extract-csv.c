@@ -726,7 +726,7 @@ static int profile_reads_cell(const struct profile *p, const char *cell)
  */
 static int note_columns(struct extract *e, const struct header *h)
 {
-	const char *names[N_FIELDS];
+	const char *names[N_FIELDS] = { NULL };
 	size_t n = 0, unknown = 0, len = 1;
 	char *shown = NULL;
 	int rc = -1;
