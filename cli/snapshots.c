@@ -79,7 +79,7 @@ static int show(sqlite3 *db, long long id)
 	if (db_prepare(db,
 		       "SELECT snapshot_id, property_id, source_kind, dialect, source_name, sha256, "
 		       "size_bytes, rows_staged, rows_skipped, rows_rejected, units_staged, status, "
-		       "created_at FROM snapshot WHERE snapshot_id = ?",
+		       "created_at, fields, unknown_columns FROM snapshot WHERE snapshot_id = ?",
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, id);
@@ -96,6 +96,10 @@ static int show(sqlite3 *db, long long id)
 	       sqlite3_column_int64(st, 6), sqlite3_column_int(st, 7), sqlite3_column_int(st, 8),
 	       sqlite3_column_int(st, 9), sqlite3_column_int(st, 10), db_col_text(st, 11),
 	       db_col_text(st, 12));
+	/* schema drift (issue 15 item 7): what transform compares night to night */
+	printf("fields: %s\nunknown_columns: %s\n",
+	       sqlite3_column_type(st, 13) == SQLITE_NULL ? "(not recorded)" : db_col_text(st, 13),
+	       sqlite3_column_type(st, 14) == SQLITE_NULL ? "(none)" : db_col_text(st, 14));
 	sqlite3_finalize(st);
 	st = NULL;
 	if (db_prepare(db,

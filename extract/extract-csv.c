@@ -401,6 +401,12 @@ struct extract {
 	char first_found[1024];        /* the cells of line 1, listed */
 	int closest;                   /* how near first_error's profile came to fit */
 	int db_failed;                 /* a staging call failed: the database's fault */
+	long cut_line;                 /* the record being staged is the file's last and
+					* no line break ends it: its line, else 0 */
+	char fields[512];              /* the job's fields the header maps, sorted, comma
+					* list (the snapshot's fields) */
+	char *unknown;                 /* header columns the profile does not read, in
+					* file order, comma list, owned; NULL: none */
 };
 
 /* Compiled patterns, by the address of their source text (static strings). */
@@ -651,14 +657,26 @@ static int profile_bind(const struct profile *p, const struct header *h, int hav
 
 /*
  * Record a rejected row, naming its PROPERTY and PERSON when the row says
- * who it is (NULL or "": nobody); -1 only when the database fails.
+ * who it is (NULL or "": nobody).  -1 when the database fails, and when
+ * the row is the file's last with no line break after it: a record cut
+ * off by the end of the file means the file was truncated, and the
+ * residents after the cut would otherwise be removed as not in the export,
+ * so the whole file is rejected (issue 15 item 8).  A last record without
+ * a line break that reads well is complete: many exports omit the final
+ * newline.
  */
 static int reject(struct extract *e, const char *ref, const char *why, const char *property,
 		  const char *person)
 {
-	int rc = person && *person ? stg_reject_person(&e->stg, ref, why, property, person)
-				   : stg_reject(&e->stg, ref, why);
+	int rc;
 
+	if (e->cut_line) {
+		err_set("'%s' line %ld: file ends inside its last record: truncated (%s)", e->path,
+			e->cut_line, why);
+		return -1;
+	}
+	rc = person && *person ? stg_reject_person(&e->stg, ref, why, property, person)
+			       : stg_reject(&e->stg, ref, why);
 	if (rc < 0) {
 		e->db_failed = 1;
 		return -1;
@@ -676,6 +694,78 @@ static int same_file(const char *path, const struct stat *st)
 	return stat(path, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino &&
 	       now.st_size == st->st_size && now.st_mtim.tv_sec == st->st_mtim.tv_sec &&
 	       now.st_mtim.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Does a column of profile P read the header cell CELL? */
+static int profile_reads_cell(const struct profile *p, const char *cell)
+{
+	char key[128], alias[128];
+
+	fold(cell, strlen(cell), key, sizeof(key));
+	for (size_t c = 0; c < p->n; c++)
+		for (int k = 0; k < MAX_ALIASES && p->columns[c].aliases[k]; k++) {
+			fold(p->columns[c].aliases[k], strlen(p->columns[c].aliases[k]), alias,
+			     sizeof(alias));
+			if (!strcmp(key, alias))
+				return 1;
+		}
+	return 0;
+}
+
+/*
+ * Schema drift (issue 15 item 7): note in e->fields the job's fields header
+ * H gives (property_id left out: it says where, not who) and in e->unknown
+ * the columns the profile does not read, and name those in one warning, so
+ * that a renamed column ("moveout_date") is seen the night it happens.
+ * Empty header cells are not columns.  -1 when out of memory.
+ */
+static int note_columns(struct extract *e, const struct header *h)
+{
+	const char *names[N_FIELDS] = { NULL };
+	size_t n = 0, unknown = 0, len = 1;
+	char *shown = NULL;
+	int rc = -1;
+
+	for (int f = 0; f < N_FIELDS; f++)
+		if (e->col[f] >= 0 && f != F_PROPERTY)
+			names[n++] = field_names[f];
+	qsort(names, n, sizeof(names[0]), by_name);
+	e->fields[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (!i || strcmp(names[i], names[i - 1]))
+			append(e->fields, sizeof(e->fields), "%s%s", i ? "," : "", names[i]);
+
+	for (size_t i = 0; i < h->n; i++)
+		len += strlen(h->cells[i]) + 2;
+	e->unknown = calloc(len, 1);
+	shown = calloc(len, 1);
+	if (!e->unknown || !shown) {
+		err_set("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < h->n; i++) {
+		if (!h->cells[i][0] || profile_reads_cell(e->profile, h->cells[i]))
+			continue;
+		append(e->unknown, len, "%s%s", unknown ? "," : "", h->cells[i]);
+		append(shown, len, "%s%s", unknown ? ", " : "", h->cells[i]);
+		unknown++;
+	}
+	if (unknown)
+		log_warn("'%s': %zu column%s unitsync does not read: %s", e->path, unknown,
+			 unknown == 1 ? "" : "s", shown);
+	else {
+		free(e->unknown);
+		e->unknown = NULL;
+	}
+	rc = 0;
+out:
+	free(shown);
+	return rc;
 }
 
 /*
@@ -716,6 +806,8 @@ static int begin(struct extract *e)
 	}
 	for (long i = 0; i < e->preamble; i++)
 		stg_skip(&e->stg);
+	e->stg.fields = e->fields;
+	e->stg.unknown_columns = e->unknown;
 	return 0;
 }
 
@@ -878,6 +970,8 @@ static int find_header(struct extract *e, const struct csvio_row *row)
 		}
 	}
 	header_release(&e->prev);
+	if (note_columns(e, best_h) < 0)
+		goto out;
 	rc = begin(e);
 out:
 	header_release(&one);
@@ -1229,6 +1323,7 @@ static int stage_row(struct extract *e, const struct csvio_row *row)
 	size_t nul;
 
 	snprintf(ref, sizeof(ref), "%s:%ld", e->path, row->line);
+	e->cut_line = row->unterminated ? row->line : 0;
 	if (row->transcoded)
 		e->transcoded++;
 	for (size_t i = 0; i < row->n && blank; i++) {
@@ -1464,6 +1559,7 @@ out:
 	header_release(&e.prev);
 	free(e.buf);
 	free(e.work);
+	free(e.unknown);
 	free(e.heading);
 	free(e.section);
 	return rc;

@@ -71,7 +71,8 @@ static void on_record(int term, void *vr)
 {
 	struct reader *r = vr;
 
-	(void)term;
+	/* libcsv's csv_fini() submits a record cut off by end of file with -1 */
+	r->row.unterminated = term == -1;
 	if (!r->failed && r->fn(&r->row, r->ctx) < 0)
 		r->failed = 1;
 	clear_row(r);
@@ -131,7 +132,8 @@ int csvio_read_encoded(FILE *fp, const char *name, const char *encoding, csvio_r
 	if (got < 0)
 		goto out;
 	if (csv_fini(&p, on_field, on_record, &r) != 0) {
-		err_set("'%s' line %ld: unterminated quoted field (the file is truncated or malformed)",
+		err_set("'%s' line %ld: unterminated quoted field: the file ends inside its last "
+			"record: truncated (or a quote left open)",
 			name, r.row.line);
 		goto out;
 	}

@@ -6,8 +6,10 @@
  * handed to a callback with the physical line it starts on (a quoted field
  * may span lines; CRLF, LF and a mix end lines, and line breaks inside
  * quotes are kept as written).  A UTF-8 byte order mark at the start is
- * dropped.  An unterminated quote at end of file, or a stray quote inside
- * an unquoted field, fails the whole read naming the line.
+ * dropped.  An unterminated quote at end of file (the file ends inside
+ * its last record: truncated), or a stray quote inside an unquoted field,
+ * fails the whole read naming the line.  A last record without a line
+ * break is handed over with row.unterminated set.
  *
  * csvio_read_encoded() first turns the bytes into UTF-8 lines through
  * encoding.h ("auto": byte order marks, Windows-1252 lines; or a forced
@@ -44,6 +46,10 @@ struct csvio_row {
 			       * the source encoding (kept as read), 0: none */
 	const char *encoding; /* what that line failed to be ("UTF-8 or
 			       * Windows-1252", "ISO-8859-1", ...), static to the read */
+	int unterminated;     /* the file's last record, and no line break ends
+			       * it: complete if many exports omit the final
+			       * newline, or cut if the file was truncated;
+			       * only the caller can tell which (issue 15 item 8) */
 };
 
 /* Called once per record; return 0 to go on, -1 to stop the read (the

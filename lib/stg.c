@@ -3,6 +3,7 @@
 #include "err.h"
 #include "sha256.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -107,6 +108,14 @@ out:
 	return rc;
 }
 
+/* The job's field of each value stg_person() binds, in its order; NULL:
+ * not a field of the export (where, raw text, provenance). */
+static const char *const person_fields[] = {
+	NULL,       "pms_person_id",     "household_id", "pms_unit_id", "role",  "status",
+	NULL,       "first_name",        "last_name",    "email",       "phone", "move_in",
+	"move_out", "expected_move_out", "lease_from",   "lease_to",    NULL,
+};
+
 int stg_person(struct stg *s, const struct stg_person *p, int repeat)
 {
 	sqlite3_stmt *st = s->ins_person;
@@ -125,9 +134,10 @@ int stg_person(struct stg *s, const struct stg_person *p, int repeat)
 	sqlite3_bind_int64(st, 1, s->snapshot_id);
 	/* the strings outlive the step: no copies (a fifth of staging's time) */
 	for (int i = 0; i < (int)(sizeof(v) / sizeof(v[0])); i++)
-		if (v[i] && *v[i])
+		if (v[i] && *v[i]) {
 			sqlite3_bind_text(st, i + 2, v[i], -1, SQLITE_STATIC);
-		else
+			s->seen |= 1u << i;
+		} else
 			sqlite3_bind_null(st, i + 2);
 	sqlite3_bind_int(st, 19, 1);
 	rc = sqlite3_step(st);
@@ -226,11 +236,32 @@ void stg_skip(struct stg *s)
 	s->skipped++;
 }
 
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The person fields seen (s->seen) as a sorted comma list into BUF. */
+static void seen_fields(const struct stg *s, char *buf, size_t size)
+{
+	const char *names[sizeof(person_fields) / sizeof(person_fields[0])] = { NULL };
+	size_t n = 0, used = 0;
+
+	for (size_t i = 0; i < sizeof(person_fields) / sizeof(person_fields[0]); i++)
+		if (person_fields[i] && (s->seen & (1u << i)))
+			names[n++] = person_fields[i];
+	qsort(names, n, sizeof(names[0]), by_name);
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? "," : "", names[i]);
+}
+
 int stg_commit(struct stg *s, double max_reject_percent)
 {
 	sqlite3_stmt *st = NULL;
 	/* a unit list's rows are units, a resident file's are people */
 	long data = (s->src->unit_list ? s->units : s->staged) + s->rejected;
+	char seen[256];
 	int rc = -1;
 
 	if (data > 0 && 100.0 * (double)s->rejected / (double)data > max_reject_percent) {
@@ -284,14 +315,19 @@ int stg_commit(struct stg *s, double max_reject_percent)
 	}
 	if (db_prepare(s->db,
 		       "UPDATE snapshot SET rows_staged = ?, rows_skipped = ?, rows_rejected = ?, "
-		       "units_staged = ?, status = 'staged' WHERE snapshot_id = ?",
+		       "units_staged = ?, status = 'staged', fields = ?, unknown_columns = ? "
+		       "WHERE snapshot_id = ?",
 		       &st) < 0)
 		goto out;
+	seen_fields(s, seen, sizeof(seen));
 	sqlite3_bind_int64(st, 1, s->staged);
 	sqlite3_bind_int64(st, 2, s->skipped);
 	sqlite3_bind_int64(st, 3, s->rejected);
 	sqlite3_bind_int64(st, 4, s->units);
-	sqlite3_bind_int64(st, 5, s->snapshot_id);
+	/* a file that staged nobody says nothing about its fields: NULL */
+	db_bind_text_or_null(st, 5, s->fields ? s->fields : seen);
+	db_bind_text_or_null(st, 6, s->unknown_columns);
+	sqlite3_bind_int64(st, 7, s->snapshot_id);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		err_set("database: %s", sqlite3_errmsg(s->db));
 		goto out;

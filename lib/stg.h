@@ -68,6 +68,21 @@ struct stg {
 	int open;              /* a transaction is open */
 	char *last_unit;       /* "property\0unit" staged last, owned */
 	size_t last_unit_len;  /* its length, inner NUL included */
+	unsigned seen;         /* bit i: person field i (stg_person()'s order) held a
+				* value in some person staged; for fields */
+	/*
+	 * Schema drift (issue 15 item 7), recorded at stg_commit() in the
+	 * snapshot's fields and unknown_columns; both borrowed, set by the
+	 * extractor after stg_begin().  FIELDS: comma list, sorted, of the
+	 * job's fields the file carried (a CSV header's mapped columns, even
+	 * when empty in every row); NULL: the person fields that held a value
+	 * in at least one staged person (what an XML dialect found); none
+	 * (or "") is stored as NULL, not recorded.  property_id is never listed: it says where, not who.
+	 * UNKNOWN_COLUMNS: comma list, in file order, of header columns no
+	 * field of the profile reads; NULL: none, or no header (XML).
+	 */
+	const char *fields;
+	const char *unknown_columns;
 };
 
 /*
@@ -112,7 +127,9 @@ void stg_skip(struct stg *s);
 /*
  * Commit the snapshot unless rejected rows exceed MAX_REJECT_PERCENT of
  * all data rows: then -2 with err_set() naming the counts, and nothing is
- * kept.  -1 on a database error.
+ * kept.  -1 on a database error.  Records s->fields (or the fields seen)
+ * and s->unknown_columns with it; transform holds a property whose export
+ * lost a field its previous accepted export carried.
  */
 int stg_commit(struct stg *s, double max_reject_percent);
 

@@ -75,6 +75,9 @@ struct policy {
 	long prev_people;      /* people in the property's previous run; -1: none */
 	long unnamed_rejects;  /* rejected rows that name nobody: no "not in export" removals */
 	char *stale;           /* why tonight's export is stale (exception stale_export), owned */
+	char *lost_fields;     /* fields the previous accepted export of the same kind
+				* carried and tonight's lacks, ", " list, owned;
+				* NULL: none (schema_check()) */
 };
 
 /* Counters of one property, for the manifest and the safety guard. */
@@ -100,6 +103,7 @@ static void policy_free(struct policy *p)
 	free(p->timezone);
 	free(p->exclude);
 	free(p->stale);
+	free(p->lost_fields);
 	json_decref(p->inputs);
 }
 
@@ -1381,7 +1385,7 @@ static json_t *guard_reasons(const struct policy *p, const struct tally *t)
 {
 	json_t *why = json_array();
 	long un = t->ops[DELTA_UNASSIGN];
-	char msg[256];
+	char msg[768];
 
 	if (t->assignments >= 10 && un * 100 > (long)p->guard_percent * t->assignments) {
 		snprintf(msg, sizeof(msg), "%ld removals of %ld current assignments exceed %d%%",
@@ -1398,11 +1402,94 @@ static json_t *guard_reasons(const struct policy *p, const struct tally *t)
 			 p->prev_people, p->people, p->guard_percent);
 		json_array_append_new(why, json_string(msg));
 	}
+	if (p->lost_fields) {
+		snprintf(msg, sizeof(msg),
+			 "schema_changed: the export lost fields %s that the previous accepted "
+			 "export carried",
+			 p->lost_fields);
+		json_array_append_new(why, json_string(msg));
+	}
 	if (json_array_size(why) == 0) {
 		json_decref(why);
 		return NULL;
 	}
 	return why;
+}
+
+/*
+ * Schema drift (issue 15 item 7): a column that carried data last night
+ * and is gone tonight (role dropped: guarantors get access; move_out
+ * renamed: residents past it keep theirs) changes decisions silently.  When
+ * the property's newest input snapshot lacks a field that its previous
+ * accepted export of the same kind and dialect carried (the newest such
+ * snapshot of the last run whose guard was ok or that was approved, as for
+ * the shrink check in policy_snapshot()), note the fields in
+ * p->lost_fields, for the safety guard, and report a schema_changed
+ * exception.  Snapshots with no fields recorded (NULL: before migration 3)
+ * never trigger it.  0, or -1 with err_set().
+ */
+static int schema_check(struct run *r, struct tally *t, struct policy *p)
+{
+	sqlite3_stmt *st = NULL;
+	char lost[512] = "", detail[768];
+	const char *cur, *prev, *f, *end;
+	int rc = -1;
+
+	if (db_prepare(r->db,
+		       "SELECT cur.fields, prev.fields, cur.source_kind, cur.dialect "
+		       "FROM snapshot cur JOIN snapshot prev ON prev.snapshot_id = ("
+		       "  SELECT s.snapshot_id FROM run_input ri JOIN run ON run.run_id = ri.run_id "
+		       "  JOIN snapshot s ON s.snapshot_id = ri.snapshot_id "
+		       "  WHERE ri.property_id = ?1 AND s.source_kind = cur.source_kind "
+		       "  AND s.dialect = cur.dialect "
+		       "  AND (run.guard = 'ok' OR run.approved_at IS NOT NULL) "
+		       "  ORDER BY ri.run_id DESC, s.extract_order DESC LIMIT 1) "
+		       "WHERE cur.snapshot_id = ?2 AND cur.fields IS NOT NULL "
+		       "AND prev.fields IS NOT NULL",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, p->snapshot_id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = 0;
+		goto out;
+	}
+	cur = db_col_text(st, 0);
+	prev = db_col_text(st, 1);
+	/* both lists are sorted: the lost ones come out sorted */
+	for (f = prev; *f; f = *end ? end + 1 : end) {
+		size_t n, cn = strlen(cur);
+		const char *c;
+		int found = 0;
+
+		end = strchr(f, ',');
+		if (!end)
+			end = f + strlen(f);
+		n = (size_t)(end - f);
+		for (c = cur; c < cur + cn && !found; c += strcspn(c, ",") + 1)
+			found = strcspn(c, ",") == n && !strncmp(c, f, n);
+		if (!found && n && strlen(lost) + n + 3 < sizeof(lost))
+			snprintf(lost + strlen(lost), sizeof(lost) - strlen(lost), "%s%.*s",
+				 lost[0] ? ", " : "", (int)n, f);
+	}
+	if (!lost[0]) {
+		rc = 0;
+		goto out;
+	}
+	p->lost_fields = strdup(lost);
+	if (!p->lost_fields) {
+		err_set("out of memory");
+		goto out;
+	}
+	snprintf(detail, sizeof(detail),
+		 "the %s export (%s) lacks fields the previous accepted export carried: %s; "
+		 "nothing changes for the property until the run is approved (or the export "
+		 "fixed and extracted again)",
+		 db_col_text(st, 2), db_col_text(st, 3), lost);
+	rc = add_exception(r, t, "schema_changed", p->property_id, "", "", detail);
+out:
+	sqlite3_finalize(st);
+	return rc;
 }
 
 /* Hash of the mapping rows and policies of the run's properties. */
@@ -1852,7 +1939,8 @@ int main(int argc, char **argv)
 		goto fail;
 	for (int i = 0; i < n_policies; i++)
 		if ((property_present(&ps[i]) ? diff_people(&r, &ts[i], &ps[i])
-					      : property_missing(&r, &ts[i], &ps[i])) < 0)
+					      : property_missing(&r, &ts[i], &ps[i])) < 0 ||
+		    (property_present(&ps[i]) && schema_check(&r, &ts[i], &ps[i]) < 0))
 			goto fail;
 	if (write_exceptions(db, ef.fp) < 0)
 		goto fail;

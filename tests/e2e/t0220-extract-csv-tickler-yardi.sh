@@ -28,7 +28,8 @@ test_expect_success 'tenant tickler: 7 people, 5 units, the repeated tenant skip
 		appfolio-tenant-tickler.csv >out 2>err &&
 	echo "snapshot 1: '\''appfolio-tenant-tickler.csv'\'' (appfolio-tenant-tickler, sha256 $(sha appfolio-tenant-tickler.csv)): 7 people staged, 5 units, 1 rows skipped, 0 rejected, 0 transcoded" >expect &&
 	test_cmp expect out &&
-	test_cmp /dev/null err
+	echo "unitsync-extract-csv: warning: '\''appfolio-tenant-tickler.csv'\'': 16 columns unitsync does not read: Date, Event, Tags, Rent, Deposit, Property Name, Property ID, Property Street Address 1, Property City, Property State, Property Zip, Move Out Reason, Lease Sign Date, Assigned User, Tenant Tags, Tenant Portal Activated" >expect &&
+	test_cmp expect err
 '
 
 test_expect_success 'tenant tickler: stable ids, statuses, move-out by status' '
