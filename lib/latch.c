@@ -476,7 +476,7 @@ static int same_email(const char *v, const char *want)
 /* WANT is already digits only (latch_phone_digits) */
 static int same_phone(const char *v, const char *want)
 {
-	char digits[128];
+	char digits[LATCH_PHONE_SIZE];
 
 	return latch_phone_digits(v, digits, sizeof(digits)) > 0 && !strcmp(digits, want);
 }
@@ -556,7 +556,7 @@ int latch_phone_digits(const char *phone, char *out, size_t size)
 int latch_parse_user_phone_match(const char *body, size_t len, const char *phone, char *out,
 				 size_t size)
 {
-	char digits[128];
+	char digits[LATCH_PHONE_SIZE];
 	int n = latch_phone_digits(phone, digits, sizeof(digits));
 
 	out[0] = '\0';

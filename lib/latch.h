@@ -157,6 +157,10 @@ int latch_parse_user_match(const char *body, size_t len, const char *email, char
  */
 int latch_phone_digits(const char *phone, char *out, size_t size);
 
+/* A buffer for latch_phone_digits(): phone numbers of up to 127 digits
+ * (E.164 allows 15; a longer one fails its row rather than being cut). */
+#define LATCH_PHONE_SIZE 128
+
 /*
  * GET /v1/users?phone= reply, shaped as for ?email=: the userUuid of the
  * user whose "phone" has the digits of PHONE (latch_phone_digits) into OUT
