@@ -752,8 +752,7 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 	case STEP_RELOOKUP:
 		if (status != 200) {
 			latch_reply_excerpt(resp, excerpt, sizeof(excerpt));
-			snprintf(detail, sizeof(detail), "GET /v1/users?%s=: %s",
-				 *r->d.email ? "email" : "phone", excerpt);
+			snprintf(detail, sizeof(detail), "GET /v1/users: %s", excerpt);
 			break;
 		}
 		found = *r->d.email
@@ -763,8 +762,8 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 							       s->user, sizeof(s->user));
 		if (found < 0) {
 			/* two users with the e-mail or phone among them: never guess */
-			snprintf(detail, sizeof(detail), "GET /v1/users?%s=: %s",
-				 *r->d.email ? "email" : "phone", err_msg());
+			snprintf(detail, sizeof(detail), "GET /v1/users: malformed reply: %s",
+				 err_msg());
 			break;
 		}
 		if (found == 0)

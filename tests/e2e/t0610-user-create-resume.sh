@@ -3,7 +3,7 @@
 # not made twice by the next run, and a resident without e-mail is matched
 # to their Latch user by phone (issue 15, item 10).
 . "$(dirname "$0")/lib.sh"
-test_plan 9
+test_plan 11
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 # R1: phone only, created by unitsync; R2: phone only, already in Latch
@@ -45,8 +45,8 @@ creates_of() {
 		ORDER BY j.run_id"
 }
 
-(cd "$tmp" && printf 'building_uuid,unit_uuid,name\nb1,L1,Unit 1\nb1,L2,Unit 2\nb1,L3,Unit 3\nb1,L4,Unit 4\n' >seed.csv &&
-	printf 'property_id,pms_unit_id,latch_unit_id\np1,U1,L1\np1,U2,L2\np1,U3,L3\np1,U4,L4\n' >map.csv &&
+(cd "$tmp" && printf 'building_uuid,unit_uuid,name\nb1,L1,Unit 1\nb1,L2,Unit 2\nb1,L3,Unit 3\nb1,L4,Unit 4\nb1,L5,Unit 5\n' >seed.csv &&
+	printf 'property_id,pms_unit_id,latch_unit_id\np1,U1,L1\np1,U2,L2\np1,U3,L3\np1,U4,L4\np1,U5,L5\n' >map.csv &&
 	night1 >n1.csv && unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
 	unitsync map import map.csv >/dev/null && unitsync extract-csv --property p1 n1.csv >/dev/null &&
 	unitsync transform --as-of 2024-06-01 --out runs >t1.out) || exit 1
@@ -122,7 +122,7 @@ test_expect_success 'night 3: two Latch users with the phone fail the row with t
 	add_user Di "5550100004" && add_user Dee "555 010 0004" &&
 	test_expect_code 1 unitsync load "$run3" >l3.out 2>l3.err &&
 	grep "0 done, 0 already done, 2 failed" l3.out &&
-	grep -F "R4,failed,200,GET /v1/users?phone=: reply lists two users with the phone" "$run3/load-report.csv" &&
+	grep -F "R4,failed,200,GET /v1/users: malformed reply: reply lists two users with the phone" "$run3/load-report.csv" &&
 	test "$(latch_users | grep -c "0004|-")" = 2
 '
 
@@ -137,6 +137,34 @@ test_expect_success 'the run loaded again sends nothing: its failed rows stay fa
 	test_expect_code 1 unitsync load "$run3" >again.out &&
 	grep "0 done, 0 already done, 2 failed" again.out &&
 	test "$(stats | python3 -c "import json,sys; print(json.load(sys.stdin)[\"total\"])")" = 0
+'
+
+# nights 4 and 5: R5 (a phone without digits) is created with its reply
+# lost, then renamed in the PMS before the next run sends it again
+n45() { # n45 FIRST_NAME
+	night1 && echo "p1,U5,R5,H5,primary,current,$1,Five,,front desk,2024-01-01,"
+}
+(cd "$tmp" && n45 Ed >n4.csv && unitsync extract-csv --property p1 n4.csv >/dev/null &&
+	unitsync transform --as-of 2024-06-04 --out runs >t4.out) || exit 1
+run4=$(run_dir "$tmp/t4.out")
+
+test_expect_success 'night 4: R5 created, its reply lost' '
+	faults "{\"drop_rate\":1,\"methods\":\"POST /v1/users\"}" &&
+	test_expect_code 75 unitsync load --max-attempts 1 "$run4" >l4.out 2>l4.err &&
+	test "$(creates_of R5 | cut -d"|" -f2)" = inflight &&
+	test "$(latch_users | grep -c "^front desk|-")" = 1
+'
+
+(cd "$tmp" && n45 Eddie >n5.csv && unitsync extract-csv --property p1 n5.csv >/dev/null &&
+	unitsync transform --as-of 2024-06-05 --out runs >t5.out) || exit 1
+run5=$(run_dir "$tmp/t5.out")
+
+test_expect_success 'night 5: R5 renamed meanwhile: Latch refuses the borrowed key, the row fails, no second user' '
+	faults "{\"drop_rate\":0,\"methods\":\"\"}" &&
+	test_expect_code 1 unitsync load "$run5" >l5.out 2>l5.err &&
+	grep -F "R5,failed,422," "$run5/load-report.csv" | grep IDEMPOTENCY_KEY_REUSED &&
+	test "$(latch_users | grep -c "^front desk")" = 1 &&
+	test "$(creates_of R5 | cut -d"|" -f2 | tr "\n" " ")" = "inflight failed "
 '
 
 [ $failed -eq 0 ]
