@@ -140,6 +140,7 @@ struct load {
 	int in_tx;     /* a journal transaction is open */
 	int stopped;   /* on_row gave up: the delta is not to blame */
 	sqlite3_stmt *jget, *jput, *jstate; /* journal statements, owned */
+	sqlite3_stmt *jlend;                /* take_unconfirmed_key's statement, owned */
 	sqlite3_stmt *keep[4];              /* record_done's statements, owned */
 	FILE *report;                       /* load-report.csv being written, borrowed */
 };
@@ -362,14 +363,18 @@ static int record_done(struct load *l, const struct row *r, long status, const c
  */
 static int take_unconfirmed_key(struct load *l, struct row *r)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = l->jlend;
 	int rc = -1;
 
-	if (db_prepare(l->db,
+	/* prepared once: a first load creates a user per resident */
+	if (!st &&
+	    db_prepare(l->db,
 		       "SELECT run_id, idempotency_key FROM journal WHERE " UNCONFIRMED_EARLIER
 		       " ORDER BY run_id, seq LIMIT 1",
-		       &st) < 0)
+		       &l->jlend) < 0)
 		return -1;
+	st = l->jlend;
+	sqlite3_reset(st);
 	sqlite3_bind_text(st, 1, l->run.run_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, r->d.property_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, r->d.pms_person_id, -1, SQLITE_STATIC);
@@ -388,7 +393,7 @@ static int take_unconfirmed_key(struct load *l, struct row *r)
 	default:
 		err_set("journal: %s", sqlite3_errmsg(l->db));
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
@@ -485,7 +490,8 @@ static int find_newer_runs(struct load *l)
 
 /*
  * Is the row's user looked up by phone: no e-mail, and a phone with digits
- * (one with none cannot match anyone: the user is created straight away)?
+ * (one with none cannot match anyone: the user is created straight away;
+ * one with too many fails its row when the lookup is built, in send_due)?
  */
 static int has_phone(const struct delta_row *d)
 {
@@ -1154,6 +1160,7 @@ static void load_release(struct load *l)
 	sqlite3_finalize(l->jget);
 	sqlite3_finalize(l->jput);
 	sqlite3_finalize(l->jstate);
+	sqlite3_finalize(l->jlend);
 	for (size_t k = 0; k < sizeof(l->keep) / sizeof(l->keep[0]); k++)
 		sqlite3_finalize(l->keep[k]);
 }
