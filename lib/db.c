@@ -163,7 +163,7 @@ static const char *const migration_1[] = {
 	"  seq INTEGER NOT NULL,"
 	"  op TEXT NOT NULL,"
 	"  idempotency_key TEXT NOT NULL,"
-	"  state TEXT NOT NULL," /* pending | inflight | done | failed */
+	"  state TEXT NOT NULL," /* pending | inflight | done | failed | superseded */
 	"  attempts INTEGER NOT NULL DEFAULT 0,"
 	"  http_status INTEGER,"
 	"  response TEXT,"

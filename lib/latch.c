@@ -465,7 +465,29 @@ int latch_take_id(const json_t *v, const char *what, char *out, size_t size)
 	return 0;
 }
 
-int latch_parse_user_match(const char *body, size_t len, const char *email, char *out, size_t size)
+/* Does a user's FIELD value V match what the caller looks for (WANT)? */
+typedef int (*user_same_fn)(const char *v, const char *want);
+
+static int same_email(const char *v, const char *want)
+{
+	return strcasecmp(v, want) == 0;
+}
+
+/* WANT is already digits only (latch_phone_digits) */
+static int same_phone(const char *v, const char *want)
+{
+	char digits[LATCH_PHONE_SIZE];
+
+	return latch_phone_digits(v, digits, sizeof(digits)) > 0 && !strcmp(digits, want);
+}
+
+/*
+ * The one user of a GET /v1/users reply whose FIELD is SAME as WANT (WHAT
+ * names the field in messages): 0 with its userUuid in OUT, 1 none, -1
+ * malformed or two users.
+ */
+static int user_match(const char *body, size_t len, const char *field, const char *what,
+		      user_same_fn same, const char *want, char *out, size_t size)
 {
 	json_t *j = parse_json(body, len), *users, *u;
 	size_t i;
@@ -481,17 +503,17 @@ int latch_parse_user_match(const char *body, size_t len, const char *email, char
 	}
 	json_array_foreach(users, i, u)
 	{
-		const char *e = json_string_value(json_object_get(u, "email"));
+		const char *v = json_string_value(json_object_get(u, field));
 
 		if (!json_is_object(u)) {
 			err_set("reply's users[%zu] is not an object", i);
 			goto out;
 		}
-		if (!e || strcasecmp(e, email) != 0)
+		if (!v || !same(v, want))
 			continue;
 		if (found) {
 			out[0] = '\0';
-			err_set("reply lists two users with the e-mail");
+			err_set("reply lists two users with the %s", what);
 			goto out;
 		}
 		if (latch_take_id(json_object_get(u, "userUuid"), "userUuid", out, size) < 0)
@@ -502,6 +524,46 @@ int latch_parse_user_match(const char *body, size_t len, const char *email, char
 out:
 	json_decref(j);
 	return rc;
+}
+
+int latch_parse_user_match(const char *body, size_t len, const char *email, char *out, size_t size)
+{
+	return user_match(body, len, "email", "e-mail", same_email, email, out, size);
+}
+
+int latch_phone_digits(const char *phone, char *out, size_t size)
+{
+	size_t n = 0;
+
+	if (size)
+		out[0] = '\0';
+	for (; *phone; phone++) {
+		if (*phone < '0' || *phone > '9')
+			continue;
+		if (n + 1 >= size) {
+			if (size)
+				out[0] = '\0';
+			err_set("phone number has more than %zu digits", size ? size - 1 : 0);
+			return -1;
+		}
+		out[n++] = *phone;
+	}
+	if (size)
+		out[n] = '\0';
+	return (int)n;
+}
+
+int latch_parse_user_phone_match(const char *body, size_t len, const char *phone, char *out,
+				 size_t size)
+{
+	char digits[LATCH_PHONE_SIZE];
+	int n = latch_phone_digits(phone, digits, sizeof(digits));
+
+	out[0] = '\0';
+	if (n < 0)
+		return -1;
+	/* the reply is still checked: a malformed one fails even then */
+	return user_match(body, len, "phone", "phone", same_phone, n ? digits : "", out, size);
 }
 
 int latch_parse_user_uuid(const char *body, size_t len, char *out, size_t size)

@@ -147,6 +147,31 @@ int latch_id_valid(const char *s);
  */
 int latch_parse_user_match(const char *body, size_t len, const char *email, char *out, size_t size);
 
+/*
+ * The digits of PHONE into OUT (SIZE bytes), everything else left out:
+ * how unitsync compares phone numbers and what it sends as ?phone= (issue
+ * 15, item 10: "+1 (555) 010-0000" is "15550100000"; no country code is
+ * added or removed, so "(555) 010-0000" is another number).  Returns the
+ * number of digits (0: PHONE has none), or -1 with err_set() when they do
+ * not fit in OUT.
+ */
+int latch_phone_digits(const char *phone, char *out, size_t size);
+
+/* A buffer for latch_phone_digits(): phone numbers of up to 127 digits
+ * (E.164 allows 15; a longer one fails its row rather than being cut). */
+#define LATCH_PHONE_SIZE 128
+
+/*
+ * GET /v1/users?phone= reply, shaped as for ?email=: the userUuid of the
+ * user whose "phone" has the digits of PHONE (latch_phone_digits) into OUT
+ * (SIZE > LATCH_MAX_ID).  0 found; 1 no user has it (a PHONE without
+ * digits matches nobody); -1 the body is malformed, the matching user has
+ * no valid userUuid, or two users have the phone (never guess which one
+ * is the resident's).
+ */
+int latch_parse_user_phone_match(const char *body, size_t len, const char *phone, char *out,
+				 size_t size);
+
 /* POST /v1/users reply {"userUuid",...}: 0 with OUT set, or -1. */
 int latch_parse_user_uuid(const char *body, size_t len, char *out, size_t size);
 

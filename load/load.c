@@ -11,6 +11,13 @@
  * (hex SHA-256 of "DELTA_SHA256:SEQ:RUN_ID", see row_key()), so Latch
  * applies each effect once.
  *
+ * An effect an earlier run's load left inflight is settled by this run
+ * (UNCONFIRMED_EARLIER below): its journal row becomes superseded once this
+ * run confirms the same effect, and a USER_CREATE this run sends for a
+ * person whose earlier USER_CREATE is unconfirmed carries that request's
+ * Idempotency-Key, so that Latch replays the first user instead of making
+ * a second (issue 15, item 10).
+ *
  * Concurrency: the delta is read as a stream of people (a person's rows
  * are consecutive: USER_CREATE, then ASSIGN, then UNASSIGN).  Up to
  * --concurrency people are applied at once over curl multi with kept-alive
@@ -77,13 +84,13 @@ static void on_signal(int sig)
 struct row {
 	struct delta_row d; /* fields point into buf */
 	char *buf;          /* owned */
-	char key[65];       /* Idempotency-Key */
+	char key[65];       /* Idempotency-Key: the journal's once the row is journaled */
 };
 
 /* What a slot's current request is doing. */
 enum step {
 	STEP_NONE,     /* nothing in flight: pick the next row */
-	STEP_LOOKUP,   /* USER_CREATE: GET /v1/users?email= */
+	STEP_LOOKUP,   /* USER_CREATE: GET /v1/users?email= (?phone= without e-mail) */
 	STEP_CREATE,   /* USER_CREATE: POST /v1/users */
 	STEP_RELOOKUP, /* USER_CREATE: GET after 409 EMAIL_ALREADY_EXISTS */
 	STEP_PUT,      /* ASSIGN */
@@ -133,6 +140,7 @@ struct load {
 	int in_tx;     /* a journal transaction is open */
 	int stopped;   /* on_row gave up: the delta is not to blame */
 	sqlite3_stmt *jget, *jput, *jstate; /* journal statements, owned */
+	sqlite3_stmt *jlend;                /* take_unconfirmed_key's statement, owned */
 	sqlite3_stmt *keep[4];              /* record_done's statements, owned */
 	FILE *report;                       /* load-report.csv being written, borrowed */
 };
@@ -147,17 +155,31 @@ static double now_s(void)
 
 /* ---- journal -------------------------------------------------------- */
 
+/*
+ * The one definition of an effect an earlier load left unconfirmed that a
+ * row of this run settles: journal rows of other runs still inflight (sent,
+ * outcome unknown) whose delta row names the same property (?2), person
+ * (?3) and Latch unit (?4; "" names the person's USER_CREATE, whose delta
+ * row has no unit).  ?1 is this run's id.  A condition on table journal.
+ */
+#define UNCONFIRMED_EARLIER                                                              \
+	"journal.state = 'inflight' AND journal.run_id <> ?1 AND EXISTS (SELECT 1 FROM " \
+	"delta_history h WHERE h.run_id = journal.run_id AND h.seq = journal.seq "       \
+	"AND h.property_id = ?2 AND h.pms_person_id = ?3 AND h.latch_unit_id IS nullif(?4, ''))"
+
 static int journal_prepare(struct load *l)
 {
 	if (db_prepare(l->db,
 		       "INSERT INTO journal (run_id, seq, op, idempotency_key, state, updated_at) "
 		       "VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT DO NOTHING",
 		       &l->jput) < 0 ||
-	    db_prepare(l->db, "SELECT state FROM journal WHERE run_id = ? AND seq = ?", &l->jget) <
-		    0 ||
+	    db_prepare(l->db,
+		       "SELECT state, idempotency_key FROM journal WHERE run_id = ? AND seq = ?",
+		       &l->jget) < 0 ||
 	    db_prepare(l->db,
 		       "UPDATE journal SET state = ?3, http_status = ?4, response = ?5, "
 		       "latch_user_id = coalesce(?6, latch_user_id), "
+		       "idempotency_key = coalesce(?8, idempotency_key), "
 		       "attempts = attempts + (?3 = 'inflight'), updated_at = ?7 "
 		       "WHERE run_id = ?1 AND seq = ?2",
 		       &l->jstate) < 0)
@@ -183,8 +205,11 @@ static int tx_commit(struct load *l)
 	return db_exec(l->db, "COMMIT");
 }
 
-/* The journal state of row R, creating it as pending on first sight. */
-static int journal_state(struct load *l, const struct row *r, char *state, size_t size)
+/*
+ * The journal state of row R, creating it as pending on first sight; R's
+ * key becomes the one journaled (the key a resumed request must carry).
+ */
+static int journal_state(struct load *l, struct row *r, char *state, size_t size)
 {
 	char now[32];
 
@@ -203,15 +228,17 @@ static int journal_state(struct load *l, const struct row *r, char *state, size_
 	if (sqlite3_step(l->jget) != SQLITE_ROW)
 		goto db_error;
 	snprintf(state, size, "%s", db_col_text(l->jget, 0));
+	snprintf(r->key, sizeof(r->key), "%s", db_col_text(l->jget, 1));
 	return 0;
 db_error:
 	err_set("journal: %s", sqlite3_errmsg(l->db));
 	return -1;
 }
 
-/* Set row SEQ's state inside the open transaction. */
+/* Set row SEQ's state inside the open transaction; KEY, when not NULL,
+ * is the Idempotency-Key the row is sent with from now on. */
 static int journal_set(struct load *l, long seq, const char *state, long http_status,
-		       const char *response, const char *user)
+		       const char *response, const char *user, const char *key)
 {
 	char now[32];
 
@@ -227,6 +254,7 @@ static int journal_set(struct load *l, long seq, const char *state, long http_st
 	db_bind_text_or_null(l->jstate, 5, response);
 	db_bind_text_or_null(l->jstate, 6, user);
 	sqlite3_bind_text(l->jstate, 7, now, -1, SQLITE_STATIC);
+	db_bind_text_or_null(l->jstate, 8, key);
 	if (sqlite3_step(l->jstate) != SQLITE_DONE) {
 		err_set("journal: %s", sqlite3_errmsg(l->db));
 		return -1;
@@ -277,17 +305,19 @@ static int record_done(struct load *l, const struct row *r, long status, const c
 
 	db_now(now, sizeof(now));
 	snprintf(seq, sizeof(seq), "%ld", d->seq);
-	if (tx_begin(l) < 0 || journal_set(l, d->seq, "done", status, NULL, user) < 0)
+	if (tx_begin(l) < 0 || journal_set(l, d->seq, "done", status, NULL, user, NULL) < 0)
 		return -1;
 	switch (d->op) {
 	case DELTA_USER_CREATE:
-		return exec_params(l->db, &l->keep[0],
-				   "INSERT INTO person_user (property_id, pms_person_id, latch_user_id, "
-				   "email, updated_at) VALUES (?1, ?2, ?3, nullif(?4, ''), ?5) "
-				   "ON CONFLICT (property_id, pms_person_id) DO UPDATE SET "
-				   "latch_user_id = ?3, email = nullif(?4, ''), updated_at = ?5",
-				   d->property_id, d->pms_person_id, user, d->email, now,
-				   (const char *)NULL);
+		if (exec_params(l->db, &l->keep[0],
+				"INSERT INTO person_user (property_id, pms_person_id, latch_user_id, "
+				"email, updated_at) VALUES (?1, ?2, ?3, nullif(?4, ''), ?5) "
+				"ON CONFLICT (property_id, pms_person_id) DO UPDATE SET "
+				"latch_user_id = ?3, email = nullif(?4, ''), updated_at = ?5",
+				d->property_id, d->pms_person_id, user, d->email, now,
+				(const char *)NULL) < 0)
+			return -1;
+		break;
 	case DELTA_ASSIGN:
 		if (exec_params(l->db, &l->keep[1],
 				"INSERT INTO assignment (property_id, pms_person_id, latch_unit_id, "
@@ -310,20 +340,61 @@ static int record_done(struct load *l, const struct row *r, long status, const c
 		break;
 	}
 	/*
-	 * Latch now has a known answer for this person and unit: what an
-	 * earlier load left unconfirmed there is settled (transform asserts
-	 * unconfirmed effects again until a load settles them like this).
+	 * Latch now has a known answer for this person and unit (or user):
+	 * what an earlier load left unconfirmed there is settled (transform
+	 * asserts unconfirmed effects again until a load settles them like
+	 * this).
 	 */
-	if (d->op != DELTA_USER_CREATE &&
-	    exec_params(l->db, &l->keep[3],
+	if (exec_params(l->db, &l->keep[3],
 			"UPDATE journal SET state = 'superseded', updated_at = ?5 "
-			"WHERE state = 'inflight' AND run_id <> ?1 AND EXISTS (SELECT 1 FROM "
-			"delta_history h WHERE h.run_id = journal.run_id AND h.seq = journal.seq "
-			"AND h.property_id = ?2 AND h.pms_person_id = ?3 AND h.latch_unit_id = ?4)",
+			"WHERE " UNCONFIRMED_EARLIER,
 			l->run.run_id, d->property_id, d->pms_person_id, d->latch_unit_id, now,
 			(const char *)NULL) < 0)
 		return -1;
 	return 0;
+}
+
+/*
+ * Row R is a USER_CREATE about to be sent for the first time: when an
+ * earlier run's USER_CREATE for the person is unconfirmed (sent, no answer:
+ * Latch may have made the user), R takes that request's Idempotency-Key, the
+ * oldest if there are several, so that Latch's idempotency replays the user
+ * it made instead of making a second one.  R keeps its own key otherwise.
+ */
+static int take_unconfirmed_key(struct load *l, struct row *r)
+{
+	sqlite3_stmt *st = l->jlend;
+	int rc = -1;
+
+	/* prepared once: a first load creates a user per resident */
+	if (!st &&
+	    db_prepare(l->db,
+		       "SELECT run_id, idempotency_key FROM journal WHERE " UNCONFIRMED_EARLIER
+		       " ORDER BY run_id, seq LIMIT 1",
+		       &l->jlend) < 0)
+		return -1;
+	st = l->jlend;
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, l->run.run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->d.property_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->d.pms_person_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->d.latch_unit_id, -1, SQLITE_STATIC);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		log_info("row %ld USER_CREATE %s/%s: run %s left its USER_CREATE unconfirmed; "
+			 "sent again with that request's Idempotency-Key",
+			 r->d.seq, r->d.property_id, r->d.pms_person_id, db_col_text(st, 0));
+		snprintf(r->key, sizeof(r->key), "%s", db_col_text(st, 1));
+		rc = 0;
+		break;
+	case SQLITE_DONE:
+		rc = 0;
+		break;
+	default:
+		err_set("journal: %s", sqlite3_errmsg(l->db));
+	}
+	sqlite3_reset(st);
+	return rc;
 }
 
 static void report_row(struct load *l, const struct row *r, const char *state, long status,
@@ -360,7 +431,7 @@ static int fail_row(struct load *l, struct slot *s, const struct row *r, long st
 	report_row(l, r, "failed", status, detail);
 	if (tx_begin(l) < 0)
 		return -1;
-	return journal_set(l, r->d.seq, "failed", status, detail, NULL);
+	return journal_set(l, r->d.seq, "failed", status, detail, NULL, NULL);
 }
 
 /* The Latch user User Sync recorded for the row's person ("" if none). */
@@ -415,6 +486,18 @@ static int find_newer_runs(struct load *l)
 	}
 	sqlite3_finalize(st);
 	return 0;
+}
+
+/*
+ * Is the row's user looked up by phone: no e-mail, and a phone with digits
+ * (one with none cannot match anyone: the user is created straight away;
+ * one with too many fails its row when the lookup is built, in send_due)?
+ */
+static int has_phone(const struct delta_row *d)
+{
+	char digits[LATCH_PHONE_SIZE];
+
+	return !*d->email && latch_phone_digits(d->phone, digits, sizeof(digits)) != 0;
 }
 
 /* Make slot S's current step's request due now. */
@@ -492,11 +575,16 @@ static int advance(struct load *l, struct slot *s)
 				return -1;
 			continue;
 		}
-		/* the effect may leave now: inflight is committed before it does */
-		if (tx_begin(l) < 0 || journal_set(l, r->d.seq, "inflight", 0, NULL, NULL) < 0)
+		/* a first send: an earlier run's unconfirmed create lends its key */
+		if (r->d.op == DELTA_USER_CREATE && !strcmp(state, "pending") &&
+		    take_unconfirmed_key(l, r) < 0)
+			return -1;
+		/* the effect may leave now: inflight (and its key) is committed before it does */
+		if (tx_begin(l) < 0 ||
+		    journal_set(l, r->d.seq, "inflight", 0, NULL, NULL, r->key) < 0)
 			return -1;
 		if (r->d.op == DELTA_USER_CREATE)
-			make_due(s, *r->d.email ? STEP_LOOKUP : STEP_CREATE);
+			make_due(s, *r->d.email || has_phone(&r->d) ? STEP_LOOKUP : STEP_CREATE);
 		else
 			make_due(s, r->d.op == DELTA_ASSIGN ? STEP_PUT : STEP_DELETE);
 		return 0;
@@ -521,15 +609,25 @@ static int send_due(struct load *l, struct slot *s)
 	char path[2048], *body = NULL, *u = NULL, *p = NULL;
 	const char *method = "GET";
 	const char *key = r->key;
+	char digits[LATCH_PHONE_SIZE];
 	json_t *req = NULL;
 	int rc = -1, len = 0;
 
 	switch (s->step) {
 	case STEP_LOOKUP:
 	case STEP_RELOOKUP:
-		u = curl_easy_escape(s->easy, r->d.email, 0);
-		len = snprintf(path, sizeof(path), "/v1/users?email=%s", u ? u : "");
 		key = NULL; /* a read: nothing to make idempotent */
+		if (*r->d.email) {
+			u = curl_easy_escape(s->easy, r->d.email, 0);
+			len = snprintf(path, sizeof(path), "/v1/users?email=%s", u ? u : "");
+			break;
+		}
+		if (latch_phone_digits(r->d.phone, digits, sizeof(digits)) < 0) {
+			rc = 1; /* this row only */
+			goto out;
+		}
+		u = curl_easy_escape(s->easy, digits, 0);
+		len = snprintf(path, sizeof(path), "/v1/users?phone=%s", u ? u : "");
 		break;
 	case STEP_CREATE:
 		method = "POST";
@@ -663,9 +761,13 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 			snprintf(detail, sizeof(detail), "GET /v1/users: %s", excerpt);
 			break;
 		}
-		found = latch_parse_user_match(resp->body, resp->len, r->d.email, s->user,
-					       sizeof(s->user));
+		found = *r->d.email
+				? latch_parse_user_match(resp->body, resp->len, r->d.email, s->user,
+							 sizeof(s->user))
+				: latch_parse_user_phone_match(resp->body, resp->len, r->d.phone,
+							       s->user, sizeof(s->user));
 		if (found < 0) {
+			/* two users with the e-mail or phone among them: never guess */
 			snprintf(detail, sizeof(detail), "GET /v1/users: malformed reply: %s",
 				 err_msg());
 			break;
@@ -921,13 +1023,22 @@ static int on_row(const struct delta_row *d, void *vl)
 		    !shard_has(&l->shard, d->property_id))
 			return 0;
 		row_key(l->run.delta_sha256, d->seq, l->run.run_id, key);
-		if (d->op == DELTA_USER_CREATE)
-			printf("%ld GET /v1/users?email=%s, then if absent POST /v1/users "
+		if (d->op == DELTA_USER_CREATE) {
+			char digits[LATCH_PHONE_SIZE] = "";
+
+			if (*d->email)
+				printf("%ld GET /v1/users?email=%s, then if absent ", d->seq,
+				       d->email);
+			else if (latch_phone_digits(d->phone, digits, sizeof(digits)) > 0)
+				printf("%ld GET /v1/users?phone=%s, then if absent ", d->seq,
+				       digits);
+			else
+				printf("%ld ", d->seq);
+			printf("POST /v1/users "
 			       "{\"firstName\":\"%s\",\"lastName\":\"%s\",\"email\":\"%s\",\"phone\":\"%s\"} "
 			       "Idempotency-Key: %s\n",
-			       d->seq, d->email, d->first_name, d->last_name, d->email, d->phone,
-			       key);
-		else
+			       d->first_name, d->last_name, d->email, d->phone, key);
+		} else
 			printf("%ld %s /v1/units/%s/residents/%s Idempotency-Key: %s%s\n", d->seq,
 			       d->op == DELTA_ASSIGN ? "PUT" : "DELETE", d->latch_unit_id,
 			       *d->latch_user_id ? d->latch_user_id : "{user of the person}", key,
@@ -1049,6 +1160,7 @@ static void load_release(struct load *l)
 	sqlite3_finalize(l->jget);
 	sqlite3_finalize(l->jput);
 	sqlite3_finalize(l->jstate);
+	sqlite3_finalize(l->jlend);
 	for (size_t k = 0; k < sizeof(l->keep) / sizeof(l->keep[0]); k++)
 		sqlite3_finalize(l->keep[k]);
 }

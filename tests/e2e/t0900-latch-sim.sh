@@ -37,7 +37,7 @@ check() { # check DESCRIPTION COMMAND...
 }
 diag() { sed 's/^/# /' >&2; }
 
-echo "1..36"
+echo "1..39"
 
 if [ ! -x "$SIM" ]; then
 	echo "Bail out! no executable '$SIM'"
@@ -196,6 +196,18 @@ check "malformed JSON gives 400 INVALID_JSON" \
 req GET "$U/v1/users?email=ADA%40example.COM"
 check "user lookup by email is case-insensitive" \
 	eval 'is "$status" 200 && has "\"userUuid\":\"$ADA\""'
+
+req GET "$U/v1/users?phone=%2B1%20555-0100"
+check "user lookup by phone compares digits only" \
+	eval 'is "$status" 200 && has "\"userUuid\":\"$ADA\""'
+
+req GET "$U/v1/users?phone=5550100"
+check "user lookup by phone with other digits finds nobody" \
+	eval 'is "$status" 200 && is "$body" "{\"users\":[]}"'
+
+req GET "$U/v1/users?phone=15550100&email=ada%40example.com"
+check "user lookup by phone and e-mail at once gives 400 INVALID_FILTER" \
+	eval 'is "$status" 400 && has INVALID_FILTER'
 
 # --- residents -------------------------------------------------------------
 req PUT "$U/v1/units/$U1/residents/$ADA"

@@ -81,6 +81,81 @@ static void user_match_reads_only_len_bytes(void **state)
 	assert_int_equal(latch_parse_user_match(body, sizeof(body) - 1, "a", id, sizeof(id)), -1);
 }
 
+static void phone_digits_keeps_only_the_digits(void **state)
+{
+	char out[16], small[4];
+
+	(void)state;
+	assert_int_equal(latch_phone_digits("+1 (555) 010-0000", out, sizeof(out)), 11);
+	assert_string_equal(out, "15550100000");
+	assert_int_equal(latch_phone_digits("n/a", out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	/* too many digits for OUT: refused, not cut (a cut number is another one) */
+	assert_int_equal(latch_phone_digits("555-0100", small, sizeof(small)), -1);
+	assert_string_equal(small, "");
+}
+
+static void user_phone_match_compares_digits_only(void **state)
+{
+	char id[LATCH_MAX_ID + 1];
+
+	(void)state;
+	assert_int_equal(latch_parse_user_phone_match(
+				 S("{\"users\":[{\"userUuid\":\"u-2\",\"phone\":\"5550100\"},"
+				   "{\"userUuid\":\"u-1\",\"email\":null,\"phone\":\"+1 555.0100\"},"
+				   "{\"userUuid\":\"u-3\",\"phone\":null}]}"),
+				 "(1) 555-0100", id, sizeof(id)),
+			 0);
+	assert_string_equal(id, "u-1");
+	assert_int_equal(latch_parse_user_phone_match(S("{\"users\":[{\"userUuid\":\"u-2\","
+							"\"phone\":\"15550100\"}]}"),
+						      "5550100", id, sizeof(id)),
+			 1);
+	assert_string_equal(id, "");
+	/* a phone without digits is nobody's, even a user's without digits */
+	assert_int_equal(latch_parse_user_phone_match(
+				 S("{\"users\":[{\"userUuid\":\"u-2\",\"phone\":\"none\"}]}"), "-",
+				 id, sizeof(id)),
+			 1);
+}
+
+/* two users with the phone, written differently: never guess */
+static const char two_phones[] = "{\"users\":[{\"userUuid\":\"u-1\",\"phone\":\"+1 555 0100\"},"
+				 "{\"userUuid\":\"u-2\",\"phone\":\"1-555-0100\"}]}";
+
+static void user_phone_match_refuses_two_users_and_bad_replies(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"{\"users\":{}}",
+		"{\"users\":[\"15550100\"]}",
+		"{\"users\":[{\"phone\":\"15550100\"}]}",
+		"{\"users\":[{\"userUuid\":\"u 1\",\"phone\":\"15550100\"}]}",
+		two_phones,
+		/* malformed even when the phone has no digits */
+		"not json",
+	};
+	char id[LATCH_MAX_ID + 1];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *phone = i + 1 == sizeof(bad) / sizeof(bad[0]) ? "" : "15550100";
+
+		err_set("%s", "");
+		if (latch_parse_user_phone_match(bad[i], strlen(bad[i]), phone, id, sizeof(id)) !=
+		    -1)
+			fail_msg("accepted '%s'", bad[i]);
+		assert_string_equal(id, "");
+		assert_true(*err_msg() != '\0');
+	}
+	assert_int_equal(latch_parse_user_phone_match(S("{\"users\":[{\"userUuid\":\"u-1\","
+							"\"phone\":\"1\"},{\"userUuid\":"
+							"\"u-2\",\"phone\":\"1\"}]}"),
+						      "1", id, sizeof(id)),
+			 -1);
+	assert_string_equal(err_msg(), "reply lists two users with the phone");
+}
+
 static void user_uuid_and_assigned_by_need_valid_ids(void **state)
 {
 	char id[LATCH_MAX_ID + 1], small[4], long_id[LATCH_MAX_ID + 60];
@@ -235,6 +310,9 @@ int main(void)
 		cmocka_unit_test(user_match_finds_the_user_by_email_in_any_case),
 		cmocka_unit_test(user_match_refuses_what_is_not_the_contract),
 		cmocka_unit_test(user_match_reads_only_len_bytes),
+		cmocka_unit_test(phone_digits_keeps_only_the_digits),
+		cmocka_unit_test(user_phone_match_compares_digits_only),
+		cmocka_unit_test(user_phone_match_refuses_two_users_and_bad_replies),
 		cmocka_unit_test(user_uuid_and_assigned_by_need_valid_ids),
 		cmocka_unit_test(id_valid_takes_printable_ascii_without_blanks),
 		cmocka_unit_test(token_is_printable_and_its_lifetime_clamped),
