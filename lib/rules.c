@@ -106,15 +106,3 @@ void rules_name_key(const char *first, const char *last, char *out, size_t size)
 	put_words(first, out, size, &len);
 	put_words(last, out, size, &len);
 }
-
-void rules_phone_key(const char *phone, char *out, size_t size)
-{
-	size_t len = 0;
-
-	if (!size)
-		return;
-	for (; phone && *phone; phone++)
-		if (*phone >= '0' && *phone <= '9' && len + 1 < size)
-			out[len++] = *phone;
-	out[len] = '\0';
-}

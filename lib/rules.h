@@ -64,17 +64,14 @@ int rules_household_member(const char *role);
 
 /*
  * Identity (issue 15, after Latch's User Sync, which matches on name and
- * e-mail): the name part of a resident's identity, and the phone that
- * stands for the e-mail where there is none.
+ * e-mail): the name part of a resident's identity.  (The phone that stands
+ * for the e-mail where there is none is compared by its digits:
+ * latch_phone_digits() in latch.h.)
  */
 
 /* FIRST and LAST (NULL or "" for none), each trimmed, ASCII letters
  * lower-cased, runs of blanks collapsed to one space, joined by one
  * space, into OUT (SIZE bytes, cut if longer). */
 void rules_name_key(const char *first, const char *last, char *out, size_t size);
-
-/* The digits of PHONE (NULL for none) into OUT (SIZE bytes): "" when it
- * has none.  "+1 (555) 010-2000" and "15550102000" are one phone. */
-void rules_phone_key(const char *phone, char *out, size_t size);
 
 #endif

@@ -22,6 +22,7 @@
 #include "durable.h"
 #include "err.h"
 #include "exitcode.h"
+#include "latch.h"
 #include "log.h"
 #include "rules.h"
 #include "sha256.h"
@@ -587,7 +588,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		const char *user_email = db_col_text(st, 14);
 		const char *primary_status = db_col_text(st, 18), *primary = db_col_text(st, 19);
 		const char *why = "";
-		char detail[512], name_key[256], phone_key[64];
+		char detail[512], name_key[256], phone_key[LATCH_PHONE_SIZE];
 		int sync = 0, hold = 0;
 		enum rules_verdict v = RULES_DENY;
 
@@ -675,7 +676,8 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		sqlite3_bind_int64(ins, 14, sqlite3_column_int64(st, 16));
 		sqlite3_bind_int(ins, 15, sqlite3_column_int(st, 17));
 		rules_name_key(db_col_text(st, 7), db_col_text(st, 8), name_key, sizeof(name_key));
-		rules_phone_key(phone, phone_key, sizeof(phone_key));
+		if (latch_phone_digits(phone, phone_key, sizeof(phone_key)) < 0)
+			phone_key[0] = '\0'; /* too long to be a phone: no key */
 		sqlite3_bind_text(ins, 16, name_key, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int(ins, 17, 1);
 		db_bind_text_or_null(ins, 18, phone_key);

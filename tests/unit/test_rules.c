@@ -123,26 +123,12 @@ static void rules_name_key_folds_trims_and_collapses(void **state)
 	assert_string_equal(k, "alex");
 }
 
-static void rules_phone_key_keeps_the_digits(void **state)
-{
-	char k[32];
-
-	(void)state;
-	rules_phone_key("+1 (555) 010-2000", k, sizeof(k));
-	assert_string_equal(k, "15550102000");
-	rules_phone_key("n/a", k, sizeof(k));
-	assert_string_equal(k, "");
-	rules_phone_key(NULL, k, sizeof(k));
-	assert_string_equal(k, "");
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rules_eligible_follows_the_table),
 		cmocka_unit_test(rules_status_conflict_holds_members_of_a_gone_household),
 		cmocka_unit_test(rules_name_key_folds_trims_and_collapses),
-		cmocka_unit_test(rules_phone_key_keeps_the_digits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
