@@ -246,9 +246,19 @@ static const char *const migration_4[] = {
 	NULL,
 };
 
+/*
+ * The phone (its digits) a Latch user was matched or created by: a
+ * phone-only resident under a new PMS id is the resident unitsync knows.
+ */
+static const char *const migration_5[] = {
+	"ALTER TABLE person_user ADD COLUMN phone TEXT;",
+	"CREATE INDEX person_user_by_phone ON person_user (property_id, phone);",
+	NULL,
+};
+
 /* Each migration: statements run in one transaction, NULL-terminated. */
-static const char *const *const migrations[] = { migration_1, migration_2, migration_3,
-						 migration_4 };
+static const char *const *const migrations[] = { migration_1, migration_2, migration_3, migration_4,
+						 migration_5 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -308,16 +308,23 @@ static int record_done(struct load *l, const struct row *r, long status, const c
 	if (tx_begin(l) < 0 || journal_set(l, d->seq, "done", status, NULL, user, NULL) < 0)
 		return -1;
 	switch (d->op) {
-	case DELTA_USER_CREATE:
+	case DELTA_USER_CREATE: {
+		/* the phone by its digits, as transform finds a resident by it */
+		char digits[LATCH_PHONE_SIZE];
+
+		if (latch_phone_digits(d->phone, digits, sizeof(digits)) < 0)
+			digits[0] = '\0';
 		if (exec_params(l->db, &l->keep[0],
 				"INSERT INTO person_user (property_id, pms_person_id, latch_user_id, "
-				"email, updated_at) VALUES (?1, ?2, ?3, nullif(?4, ''), ?5) "
-				"ON CONFLICT (property_id, pms_person_id) DO UPDATE SET "
-				"latch_user_id = ?3, email = nullif(?4, ''), updated_at = ?5",
-				d->property_id, d->pms_person_id, user, d->email, now,
+				"email, updated_at, phone) VALUES (?1, ?2, ?3, nullif(?4, ''), ?5, "
+				"nullif(?6, '')) ON CONFLICT (property_id, pms_person_id) DO UPDATE SET "
+				"latch_user_id = ?3, email = nullif(?4, ''), updated_at = ?5, "
+				"phone = nullif(?6, '')",
+				d->property_id, d->pms_person_id, user, d->email, now, digits,
 				(const char *)NULL) < 0)
 			return -1;
 		break;
+	}
 	case DELTA_ASSIGN:
 		if (exec_params(l->db, &l->keep[1],
 				"INSERT INTO assignment (property_id, pms_person_id, latch_unit_id, "

@@ -471,7 +471,10 @@ static int merge_records(struct run *r, struct tally *t, const struct policy *p)
 		       "  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "
 		       "    WHERE want.email_key IS NOT NULL AND pu.property_id = want.property_id "
 		       "    AND lower(pu.email) = want.email_key), "
-		       "  'e:' || email_key, 't:' || phone_key, 'p:' || pms_person_id) "
+		       "  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "
+		       "    WHERE want.email_key IS NULL AND want.phone_key IS NOT NULL "
+		       "    AND pu.property_id = want.property_id AND pu.phone = want.phone_key), "
+		       "  contact_key, 'p:' || pms_person_id) "
 		       "WHERE property_id = ?1",
 		       &st) < 0)
 		goto out;
@@ -558,8 +561,11 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		       "INSERT INTO temp.want (property_id, pms_person_id, pms_unit_id, "
 		       "latch_unit_id, latch_user_id, sync, hold, why, email, email_key, phone, "
 		       "first_name, last_name, source_ref, snapshot_id, new_mapping, name_key, "
-		       "phone_key) SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,lower(?9),?10,?11,?12,?13,?14,"
-		       "?15,?16,?18 WHERE ?17 OR NOT EXISTS (SELECT 1 FROM temp.want "
+		       "phone_key, contact_key) SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,lower(?9),?10,?11,"
+		       "?12,?13,?14,?15,?16,?18, "
+		       /* one e-mail is one Latch user; without one, one phone */
+		       "coalesce('e:' || lower(?9), 't:' || ?18) "
+		       "WHERE ?17 OR NOT EXISTS (SELECT 1 FROM temp.want "
 		       "WHERE property_id = ?1 AND pms_person_id = ?2)",
 		       &ins) < 0 ||
 	    db_prepare(r->db,
@@ -787,7 +793,7 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		 * as one of the two would be acted on.  One e-mail is one Latch
 		 * user: removing the leaver would remove the newcomer too.
 		 */
-		"FROM temp.want w JOIN temp.want o ON o.email_key = w.email_key "
+		"FROM temp.want w JOIN temp.want o ON o.contact_key = w.contact_key "
 		"  AND (o.property_id <> w.property_id OR o.pms_person_id <> w.pms_person_id) "
 		"  AND (w.sync = 1 OR o.sync = 1) "
 		"  AND (o.sync = 1 OR o.hold = 1 OR o.latch_user_id IS NOT NULL) "
@@ -795,7 +801,7 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		/* the same e-mail and the same name is one resident (a transfer under a
 		 * new PMS id, a re-key), in one property or two */
 		"  AND o.name_key <> w.name_key "
-		"WHERE w.email_key IS NOT NULL ";
+		"WHERE w.contact_key IS NOT NULL ";
 	sqlite3_stmt *st = NULL;
 	char sql[1024];
 	int rc = -1;
@@ -804,8 +810,9 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		 "SELECT q.property_id, q.pms_person_id, "
 		 "  (SELECT min(x.pms_unit_id) FROM temp.want x WHERE x.property_id = q.property_id "
 		 "    AND x.pms_person_id = q.pms_person_id), "
-		 "  (SELECT min(x.email) FROM temp.want x WHERE x.property_id = q.property_id "
-		 "    AND x.pms_person_id = q.pms_person_id), "
+		 "  (SELECT min(CASE WHEN x.email IS NOT NULL THEN 'e-mail ''' || x.email "
+		 "    ELSE 'phone ''' || x.phone END) FROM temp.want x "
+		 "    WHERE x.property_id = q.property_id AND x.pms_person_id = q.pms_person_id), "
 		 "  group_concat(q.other, ' ') FROM (SELECT DISTINCT w.property_id, "
 		 "  w.pms_person_id, o.property_id || '/' || o.pms_person_id AS other "
 		 "%s ORDER BY 1, 2, 3) q GROUP BY 1, 2 ORDER BY 1, 2",
@@ -818,7 +825,7 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 
 		for (i = 0; i < n && strcmp(ps[i].property_id, db_col_text(st, 0)); i++)
 			;
-		snprintf(detail, sizeof(detail), "e-mail '%s' is shared with %s; neither is synced",
+		snprintf(detail, sizeof(detail), "%s' is shared with %s; neither is synced",
 			 db_col_text(st, 3), db_col_text(st, 4));
 		if (add_exception(r, &ts[i < n ? i : 0], "duplicate_email", db_col_text(st, 0),
 				  db_col_text(st, 2), db_col_text(st, 1), detail) < 0)
@@ -1895,10 +1902,10 @@ int main(int argc, char **argv)
 		    "pms_unit_id TEXT, latch_unit_id TEXT, latch_user_id TEXT, sync INTEGER, "
 		    "hold INTEGER, why TEXT, email TEXT, email_key TEXT, phone TEXT, first_name TEXT, "
 		    "last_name TEXT, source_ref TEXT, snapshot_id INTEGER, new_mapping INTEGER, "
-		    "name_key TEXT, phone_key TEXT, rkey TEXT);"
+		    "name_key TEXT, phone_key TEXT, contact_key TEXT, rkey TEXT);"
 		    "CREATE INDEX IF NOT EXISTS temp.want_person ON want (property_id, pms_person_id);"
 		    "CREATE INDEX IF NOT EXISTS temp.want_rkey ON want (property_id, rkey);"
-		    "CREATE INDEX IF NOT EXISTS temp.want_email ON want (email_key);"
+		    "CREATE INDEX IF NOT EXISTS temp.want_contact ON want (contact_key);"
 		    /* the pairs unitsync holds for one property, by resident */
 		    "CREATE TEMP TABLE IF NOT EXISTS held (rkey TEXT, pms_person_id TEXT, "
 		    "latch_unit_id TEXT, pms_unit_id TEXT, latch_user_id TEXT, manual INTEGER, "
