@@ -272,7 +272,8 @@ int stg_commit(struct stg *s, double max_reject_percent)
 	}
 	if (db_prepare(s->db,
 		       "INSERT INTO snapshot_property (snapshot_id, property_id, people) "
-		       "SELECT ?1, property_id, count(*) FROM stg_person WHERE snapshot_id = ?1 "
+		       "SELECT ?1, property_id, count(DISTINCT pms_person_id) FROM stg_person "
+		       "WHERE snapshot_id = ?1 "
 		       "GROUP BY property_id",
 		       &st) < 0)
 		goto out;
