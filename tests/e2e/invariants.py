@@ -305,6 +305,10 @@ def cmd_check(d, k, run_dir, state_file, rerun, seeds, known):
         want = oracle(p, k)
         want_prev = oracle(p, k - 1) if k > 0 else None
         by_email = {h["email"].lower(): hid for hid, h in p.humans.items()}
+        email_tonight = {hid: h["email"] for hid, h in p.humans.items()}
+        for j in range(k + 1):  # the e-mail as exported up to tonight (its case changes)
+            for r in p.nights[j][1]:
+                email_tonight[r["_hid"]] = r["email"]
         held = {}       # hid -> set of latch units
         errors = []
         for unit, email, uuid in held_by_building.get("b-" + p.prop, []):
@@ -316,7 +320,7 @@ def cmd_check(d, k, run_dir, state_file, rerun, seeds, known):
         held_out[p.prop] = {str(h): sorted(u) for h, u in held.items()}
         prev_held = {int(h): set(u) for h, u in prev.get(p.prop, {}).items()}
         for hid, (judged, wanted, elig_units) in sorted(want.items()):
-            email = p.humans[hid]["email"]
+            email = email_tonight[hid]
             actual = held.get(hid, set())
             # 1: a judged human holds exactly their wanted units
             checks += 1

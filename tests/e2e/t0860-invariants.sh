@@ -18,7 +18,10 @@
 # and transform and load exit 0 with no row in load-report.csv.
 #
 #   INVARIANT_SEED=N    run portfolio N alone (a failure prints this command)
-#   INVARIANT_COUNT=M   run portfolios 0..M-1 (default 200)
+#   INVARIANT_COUNT=M   run M portfolios (default 200; transform takes at most
+#                       256 --property options)
+#   INVARIANT_FIRST=F   starting from seed F (default 0): a longer hunt runs
+#                       F=200, 400, ...
 #   INVARIANT_KEEP=DIR  copy the work directory (exports, runs, states) to DIR
 . "$(dirname "$0")/lib.sh"
 
@@ -36,7 +39,7 @@ declare -A known=()
 if [ -n "${INVARIANT_SEED:-}" ]; then
 	seeds=$INVARIANT_SEED
 else
-	seeds=$(seq 0 $((${INVARIANT_COUNT:-200} - 1)))
+	seeds=$(seq "${INVARIANT_FIRST:-0}" $((${INVARIANT_FIRST:-0} + ${INVARIANT_COUNT:-200} - 1)))
 fi
 known_list=
 for s in "${!known[@]}"; do
@@ -83,6 +86,7 @@ night() {
 
 check() {
 	local k=$1
+	[ -f "$w/run$k" ] || { echo "night $k was not transformed: nothing to check"; return 1; }
 	curl -sf "$SIM_URL/_sim/state" >"$w/state$k.json" &&
 		python3 "$inv" check "$w" "$k" "$(cat "$w/run$k")" "$w/state$k.json" "$rerun"
 }
