@@ -33,7 +33,7 @@ import os
 import random
 import sys
 
-NIGHTS = 5
+NIGHTS = int(os.environ.get("INVARIANT_NIGHTS", "5"))
 FIRST_NIGHT = datetime.date(2026, 3, 2)
 FIRST = ["Ana", "Ben", "Chloe", "Dev", "Elif", "Femi", "Gus", "Hana", "Ivan",
          "June", "Kofi", "Lena", "Marek", "Nia", "Omar", "Pia", "Quinn", "Rosa",
@@ -296,6 +296,7 @@ def cmd_check(d, k, run_dir, state_file, rerun, seeds, known):
     if k > 0:
         prev = json.load(open(os.path.join(d, "held%d.json" % (k - 1))))
     held_out = {}
+    known_out = []  # the known failures' evidence, for the summary
     checks = 0
     bad_props = []
     known_bad = []
@@ -348,20 +349,24 @@ def cmd_check(d, k, run_dir, state_file, rerun, seeds, known):
                                       "but does not hold it after the load" % (hid, email, u, lu, k - 1, k))
         if errors:
             (known_bad if seed in known else bad_props).append(seed)
-            print("%s: seed %d, night %d (as-of %s), property %s%s:" % (
+            out = []
+            out.append("%s: seed %d, night %d (as-of %s), property %s%s:" % (
                 "KNOWN FAILURE" if seed in known else "FAIL", seed, k, date, p.prop,
                 " (%s)" % known[seed] if seed in known else ""))
             for e in errors:
-                print("  " + e)
-            print("  records tonight:")
+                out.append("  " + e)
+            out.append("  records tonight:")
             for r in p.nights[k][1]:
-                print("    %s %s h%d %s %s in=%s out=%s %s%s" % (
+                out.append("    %s %s h%d %s %s in=%s out=%s %s%s" % (
                     r["pms_unit_id"], r["pms_person_id"], r["_hid"], r["status"], r["email"],
                     r["move_in"], r["move_out"] or "-",
                     p.mapped.get(r["pms_unit_id"], "unmapped"), ""))
             for j in range(k + 1):
-                print("  events night %d: %s" % (j, "; ".join(p.nights[j][2])))
-            print("  rerun: " + rerun.replace("{seed}", str(seed)))
+                out.append("  events night %d: %s" % (j, "; ".join(p.nights[j][2])))
+            out.append("  rerun: " + rerun.replace("{seed}", str(seed)))
+            print("\n".join(out))
+            if seed in known:
+                known_out.extend(out)
     with open(os.path.join(d, "held%d.json" % k), "w") as f:
         json.dump(held_out, f)
     summary = "night %d: %d properties, %d checks, %d failing, %d known failures%s" % (
@@ -369,7 +374,7 @@ def cmd_check(d, k, run_dir, state_file, rerun, seeds, known):
         (" (seeds %s)" % " ".join(map(str, known_bad))) if known_bad else "")
     print(summary)
     with open(os.path.join(d, "summary%d" % k), "w") as f:
-        f.write(summary + "\n")
+        f.write(summary + "\n" + "".join(line + "\n" for line in known_out))
     with open(os.path.join(d, "checks"), "a") as f:
         f.write("%d\n" % checks)
     return 1 if bad_props else 0
