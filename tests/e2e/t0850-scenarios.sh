@@ -21,6 +21,11 @@
 #   expectK.delta, expectK.exceptions
 #                   the exact files; {uid:EMAIL-OR-PHONE} stands for the
 #                   userUuid the simulator gave that user (random per run)
+#   exitK           optional: "extract N" and/or "transform N" lines, the
+#                   exit codes night K's extract (of its last file) and
+#                   transform are expected to end with (default 0); a
+#                   file refused by extract leaves the night with no
+#                   snapshot, as nightly.sh judges it on nothing
 #   latchK          optional: who holds the scenario's Latch units once
 #                   night K is loaded (the last night is loaded too when
 #                   it has one), a line "LATCH_UNIT EMAIL-OR-PHONE" per
@@ -109,7 +114,7 @@ resolve() {
 
 # Night K of scenario S (LAST nights in all), in its work directory.
 run_night() {
-	local s=$1 k=$2 last=$3 w=$tmp/$1 f run rc=0
+	local s=$1 k=$2 last=$3 w=$tmp/$1 f run rc=0 got want want_x want_t
 	local -a args files snaps xargs_csv=()
 
 	export UNITSYNC_DB=$w/unitsync.db
@@ -126,14 +131,19 @@ run_night() {
 			{ echo "setup$k failed:"; cat "setup$k.log"; return 1; }
 	fi
 	[ -f extract-args ] && read -r -a xargs_csv <extract-args
+	want_x=$(sed -n 's/^extract //p' "exit$k" 2>/dev/null)
+	want_t=$(sed -n 's/^transform //p' "exit$k" 2>/dev/null)
 	: >"extract$k.out"
 	mapfile -t files < <(night_files . "$k")
 	for f in "${files[@]}"; do
+		got=0
 		case $f in
 		*.xml) unitsync extract-xml --property "$(cat xml-property)" "$f" ;;
 		*) unitsync extract-csv "${xargs_csv[@]}" "$f" ;;
-		esac >>"extract$k.out" 2>"extract$k.err" ||
-			{ echo "extract of $f failed:"; cat "extract$k.err"; return 1; }
+		esac >>"extract$k.out" 2>"extract$k.err" || got=$?
+		[ "$f" = "${files[-1]}" ] && [ -n "$want_x" ] && want=$want_x || want=0
+		[ "$got" = "$want" ] ||
+			{ echo "extract of $f exited $got, expected $want:"; cat "extract$k.err"; return 1; }
 	done
 	mapfile -t snaps < <(sed -n 's/^snapshot \([0-9][0-9]*\)[: ].*/\1/p' "extract$k.out")
 
@@ -145,6 +155,7 @@ run_night() {
 	for f in "${snaps[@]}"; do
 		args+=(--snapshot "$f")
 	done
+	got=0
 	if [ -f "asof$k" ]; then
 		unitsync transform --as-of "$(cat "asof$k")" "${args[@]}" >"transform$k.out" 2>"transform$k.err"
 	elif [ -f "now$k" ]; then
@@ -152,7 +163,9 @@ run_night() {
 	else
 		echo "night $k has neither asof$k nor now$k"
 		return 1
-	fi || { echo "transform failed:"; cat "transform$k.err"; return 1; }
+	fi || got=$?
+	[ "$got" = "${want_t:-0}" ] ||
+		{ echo "transform exited $got, expected ${want_t:-0}:"; cat "transform$k.err"; return 1; }
 	run=$(run_dir "transform$k.out")
 	echo "$run" >"run$k"
 
