@@ -9,6 +9,7 @@
 #include "db.h"
 #include "err.h"
 #include "exitcode.h"
+#include "ledger.h"
 #include "log.h"
 #include "rundir.h"
 
@@ -36,7 +37,6 @@ int main(int argc, char **argv)
 	struct rundir run = { 0 };
 	const char *by = getenv("USER");
 	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
 	char now[32], newer[128], prop[256];
 	int rc = US_EXIT_USAGE, opt;
 
@@ -86,24 +86,11 @@ int main(int argc, char **argv)
 		rc = US_EXIT_DATAERR;
 		goto out;
 	}
-	db_now(now, sizeof(now));
-	if (db_prepare(db,
-		       "UPDATE run SET approved_by = ?, approved_at = ? WHERE run_id = ? AND delta_sha256 = ? "
-		       "AND manifest_sha256 = ?",
-		       &st) < 0) {
+	switch (ledger_approve(db, run.run_id, run.delta_sha256, run.manifest_sha256, by, now)) {
+	case -1:
 		log_error("%s", err_msg());
 		goto out;
-	}
-	sqlite3_bind_text(st, 1, by, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, run.run_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, run.delta_sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, run.manifest_sha256, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		log_error("database: %s", sqlite3_errmsg(db));
-		goto out;
-	}
-	if (sqlite3_changes(db) != 1) {
+	case 0:
 		log_error("run '%s' is not in '%s' as transform wrote it (approve it against the "
 			  "state database that made it)",
 			  run.run_id, cli.db_path);
@@ -113,7 +100,6 @@ int main(int argc, char **argv)
 	printf("run %s approved by %s at %s\n", run.run_id, by, now);
 	rc = US_EXIT_OK;
 out:
-	sqlite3_finalize(st);
 	rundir_release(&run);
 	db_close(db);
 	if (fclose(stdout) != 0 && rc == US_EXIT_OK)

@@ -1,4 +1,5 @@
 #include "rundir.h"
+#include "ledger.h"
 #include "db.h"
 #include "err.h"
 #include "sha256.h"
@@ -151,26 +152,25 @@ int rundir_check_recorded(const struct rundir *r, sqlite3 *db)
 	return rc;
 }
 
+/* ledger_newer_runs() callback: keep the first property a newer run took. */
+struct first_newer {
+	char *newer, *property;
+	size_t newer_size, property_size;
+};
+
+static int take_first(const char *property, const char *newer, void *ctx)
+{
+	struct first_newer *f = ctx;
+
+	snprintf(f->property, f->property_size, "%s", property);
+	snprintf(f->newer, f->newer_size, "%s", newer);
+	return 1;
+}
+
 int rundir_superseded_by(const struct rundir *r, sqlite3 *db, char *newer, size_t newer_size,
 			 char *property, size_t property_size)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	struct first_newer f = { newer, property, newer_size, property_size };
 
-	if (db_prepare(db,
-		       "SELECT mine.property_id, max(other.run_id) FROM run_input mine "
-		       "JOIN run_input other ON other.property_id = mine.property_id "
-		       "  AND other.run_id > mine.run_id WHERE mine.run_id = ? "
-		       "GROUP BY mine.property_id ORDER BY mine.property_id LIMIT 1",
-		       &st) < 0)
-		return -1;
-	sqlite3_bind_text(st, 1, r->run_id, -1, SQLITE_STATIC);
-	rc = 0;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(property, property_size, "%s", db_col_text(st, 0));
-		snprintf(newer, newer_size, "%s", db_col_text(st, 1));
-		rc = 1;
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return ledger_newer_runs(db, r->run_id, take_first, &f);
 }

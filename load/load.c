@@ -12,7 +12,7 @@
  * applies each effect once.
  *
  * An effect an earlier run's load left inflight is settled by this run
- * (UNCONFIRMED_EARLIER below): its journal row becomes superseded once this
+ * (one definition, in lib/ledger.h): its journal row becomes superseded once this
  * run confirms the same effect, and a USER_CREATE this run sends for a
  * person whose earlier USER_CREATE is unconfirmed carries that request's
  * Idempotency-Key, so that Latch replays the first user instead of making
@@ -40,6 +40,7 @@
 #include "err.h"
 #include "exitcode.h"
 #include "latch.h"
+#include "ledger.h"
 #include "log.h"
 #include "rundir.h"
 #include "sha256.h"
@@ -133,16 +134,14 @@ struct load {
 	int max_attempts;
 	double deadline; /* retry budget end, monotonic seconds */
 	long done, failed, held, already, superseded;
-	json_t *newer; /* property -> newer run id, for superseded properties */
-	int tempfail;  /* retries exhausted or API unreachable */
-	int fatal;     /* credentials refused or database error: stop */
-	int approved;  /* `unitsync approve` released the held properties */
-	int in_tx;     /* a journal transaction is open */
-	int stopped;   /* on_row gave up: the delta is not to blame */
-	sqlite3_stmt *jget, *jput, *jstate; /* journal statements, owned */
-	sqlite3_stmt *jlend;                /* take_unconfirmed_key's statement, owned */
-	sqlite3_stmt *keep[4];              /* record_done's statements, owned */
-	FILE *report;                       /* load-report.csv being written, borrowed */
+	json_t *newer;        /* property -> newer run id, for superseded properties */
+	int tempfail;         /* retries exhausted or API unreachable */
+	int fatal;            /* credentials refused or database error: stop */
+	int approved;         /* `unitsync approve` released the held properties */
+	int in_tx;            /* a journal transaction is open */
+	int stopped;          /* on_row gave up: the delta is not to blame */
+	struct ledger ledger; /* the journal and the applied state, owned */
+	FILE *report;         /* load-report.csv being written, borrowed */
 };
 
 static double now_s(void)
@@ -154,38 +153,6 @@ static double now_s(void)
 }
 
 /* ---- journal -------------------------------------------------------- */
-
-/*
- * The one definition of an effect an earlier load left unconfirmed that a
- * row of this run settles: journal rows of other runs still inflight (sent,
- * outcome unknown) whose delta row names the same property (?2), person
- * (?3) and Latch unit (?4; "" names the person's USER_CREATE, whose delta
- * row has no unit).  ?1 is this run's id.  A condition on table journal.
- */
-#define UNCONFIRMED_EARLIER                                                              \
-	"journal.state = 'inflight' AND journal.run_id <> ?1 AND EXISTS (SELECT 1 FROM " \
-	"delta_history h WHERE h.run_id = journal.run_id AND h.seq = journal.seq "       \
-	"AND h.property_id = ?2 AND h.pms_person_id = ?3 AND h.latch_unit_id IS nullif(?4, ''))"
-
-static int journal_prepare(struct load *l)
-{
-	if (db_prepare(l->db,
-		       "INSERT INTO journal (run_id, seq, op, idempotency_key, state, updated_at) "
-		       "VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT DO NOTHING",
-		       &l->jput) < 0 ||
-	    db_prepare(l->db,
-		       "SELECT state, idempotency_key FROM journal WHERE run_id = ? AND seq = ?",
-		       &l->jget) < 0 ||
-	    db_prepare(l->db,
-		       "UPDATE journal SET state = ?3, http_status = ?4, response = ?5, "
-		       "latch_user_id = coalesce(?6, latch_user_id), "
-		       "idempotency_key = coalesce(?8, idempotency_key), "
-		       "attempts = attempts + (?3 = 'inflight'), updated_at = ?7 "
-		       "WHERE run_id = ?1 AND seq = ?2",
-		       &l->jstate) < 0)
-		return -1;
-	return 0;
-}
 
 static int tx_begin(struct load *l)
 {
@@ -211,28 +178,7 @@ static int tx_commit(struct load *l)
  */
 static int journal_state(struct load *l, struct row *r, char *state, size_t size)
 {
-	char now[32];
-
-	db_now(now, sizeof(now));
-	sqlite3_reset(l->jput);
-	sqlite3_bind_text(l->jput, 1, l->run.run_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(l->jput, 2, r->d.seq);
-	sqlite3_bind_text(l->jput, 3, delta_op_name(r->d.op), -1, SQLITE_STATIC);
-	sqlite3_bind_text(l->jput, 4, r->key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(l->jput, 5, now, -1, SQLITE_STATIC);
-	if (sqlite3_step(l->jput) != SQLITE_DONE)
-		goto db_error;
-	sqlite3_reset(l->jget);
-	sqlite3_bind_text(l->jget, 1, l->run.run_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(l->jget, 2, r->d.seq);
-	if (sqlite3_step(l->jget) != SQLITE_ROW)
-		goto db_error;
-	snprintf(state, size, "%s", db_col_text(l->jget, 0));
-	snprintf(r->key, sizeof(r->key), "%s", db_col_text(l->jget, 1));
-	return 0;
-db_error:
-	err_set("journal: %s", sqlite3_errmsg(l->db));
-	return -1;
+	return ledger_journal_state(&l->ledger, r->d.seq, r->d.op, r->key, state, size);
 }
 
 /* Set row SEQ's state inside the open transaction; KEY, when not NULL,
@@ -240,125 +186,19 @@ db_error:
 static int journal_set(struct load *l, long seq, const char *state, long http_status,
 		       const char *response, const char *user, const char *key)
 {
-	char now[32];
-
-	db_now(now, sizeof(now));
-	sqlite3_reset(l->jstate);
-	sqlite3_bind_text(l->jstate, 1, l->run.run_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(l->jstate, 2, seq);
-	sqlite3_bind_text(l->jstate, 3, state, -1, SQLITE_STATIC);
-	if (http_status)
-		sqlite3_bind_int64(l->jstate, 4, http_status);
-	else
-		sqlite3_bind_null(l->jstate, 4);
-	db_bind_text_or_null(l->jstate, 5, response);
-	db_bind_text_or_null(l->jstate, 6, user);
-	sqlite3_bind_text(l->jstate, 7, now, -1, SQLITE_STATIC);
-	db_bind_text_or_null(l->jstate, 8, key);
-	if (sqlite3_step(l->jstate) != SQLITE_DONE) {
-		err_set("journal: %s", sqlite3_errmsg(l->db));
-		return -1;
-	}
-	return 0;
+	return ledger_journal_set(&l->ledger, seq, state, http_status, response, user, key);
 }
 
 /*
- * Run SQL with text parameters (a list ended by (const char *)NULL).  KEEP,
- * when not NULL, holds the statement between calls (prepared on the first,
- * owned by the caller, finalized in load_release): the per-row updates run
- * thousands of times a run, and preparing is most of their cost.
- */
-static int exec_params(sqlite3 *db, sqlite3_stmt **keep, const char *sql, ...)
-{
-	sqlite3_stmt *st = keep ? *keep : NULL;
-	va_list ap;
-	const char *v;
-	int i = 1, rc = -1;
-
-	if (!st && db_prepare(db, sql, &st) < 0)
-		return -1;
-	va_start(ap, sql);
-	while ((v = va_arg(ap, const char *)) != NULL)
-		sqlite3_bind_text(st, i++, v, -1, SQLITE_TRANSIENT);
-	va_end(ap);
-	if (sqlite3_step(st) == SQLITE_DONE)
-		rc = 0;
-	else
-		err_set("database: %s", sqlite3_errmsg(db));
-	sqlite3_reset(st);
-	if (keep)
-		*keep = st;
-	else
-		sqlite3_finalize(st);
-	return rc;
-}
-
-/*
- * Mark row R done and record its effect, in the open transaction: the
- * journal and the applied state never disagree.
+ * Mark row R done and record its effect, in one transaction with the
+ * journal: the journal and the applied state never disagree.
  */
 static int record_done(struct load *l, const struct row *r, long status, const char *user,
 		       int manual)
 {
-	const struct delta_row *d = &r->d;
-	char now[32], seq[32];
-
-	db_now(now, sizeof(now));
-	snprintf(seq, sizeof(seq), "%ld", d->seq);
-	if (tx_begin(l) < 0 || journal_set(l, d->seq, "done", status, NULL, user, NULL) < 0)
+	if (tx_begin(l) < 0)
 		return -1;
-	switch (d->op) {
-	case DELTA_USER_CREATE: {
-		/* the phone by its digits, as transform finds a resident by it */
-		char digits[LATCH_PHONE_SIZE];
-
-		if (latch_phone_digits(d->phone, digits, sizeof(digits)) < 0)
-			digits[0] = '\0';
-		if (exec_params(l->db, &l->keep[0],
-				"INSERT INTO person_user (property_id, pms_person_id, latch_user_id, "
-				"email, updated_at, phone) VALUES (?1, ?2, ?3, nullif(?4, ''), ?5, "
-				"nullif(?6, '')) ON CONFLICT (property_id, pms_person_id) DO UPDATE SET "
-				"latch_user_id = ?3, email = nullif(?4, ''), updated_at = ?5, "
-				"phone = nullif(?6, '')",
-				d->property_id, d->pms_person_id, user, d->email, now, digits,
-				(const char *)NULL) < 0)
-			return -1;
-		break;
-	}
-	case DELTA_ASSIGN:
-		if (exec_params(l->db, &l->keep[1],
-				"INSERT INTO assignment (property_id, pms_person_id, latch_unit_id, "
-				"pms_unit_id, latch_user_id, run_id, seq, assigned_at, owner) "
-				"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-				"ON CONFLICT DO UPDATE SET pms_unit_id = ?4, latch_user_id = ?5, "
-				"run_id = ?6, seq = ?7, assigned_at = ?8, owner = ?9",
-				d->property_id, d->pms_person_id, d->latch_unit_id, d->pms_unit_id,
-				user, l->run.run_id, seq, now, manual ? "manual" : "unitsync",
-				(const char *)NULL) < 0)
-			return -1;
-		break;
-	case DELTA_UNASSIGN:
-		if (exec_params(l->db, &l->keep[2],
-				"DELETE FROM assignment WHERE property_id = ? AND pms_person_id = ? "
-				"AND latch_unit_id = ?",
-				d->property_id, d->pms_person_id, d->latch_unit_id,
-				(const char *)NULL) < 0)
-			return -1;
-		break;
-	}
-	/*
-	 * Latch now has a known answer for this person and unit (or user):
-	 * what an earlier load left unconfirmed there is settled (transform
-	 * asserts unconfirmed effects again until a load settles them like
-	 * this).
-	 */
-	if (exec_params(l->db, &l->keep[3],
-			"UPDATE journal SET state = 'superseded', updated_at = ?5 "
-			"WHERE " UNCONFIRMED_EARLIER,
-			l->run.run_id, d->property_id, d->pms_person_id, d->latch_unit_id, now,
-			(const char *)NULL) < 0)
-		return -1;
-	return 0;
+	return ledger_record_effect(&l->ledger, &r->d, status, user, manual);
 }
 
 /*
@@ -370,38 +210,15 @@ static int record_done(struct load *l, const struct row *r, long status, const c
  */
 static int take_unconfirmed_key(struct load *l, struct row *r)
 {
-	sqlite3_stmt *st = l->jlend;
-	int rc = -1;
+	char run[64];
+	int found = ledger_unconfirmed_create(&l->ledger, r->d.property_id, r->d.pms_person_id, run,
+					      sizeof(run), r->key);
 
-	/* prepared once: a first load creates a user per resident */
-	if (!st &&
-	    db_prepare(l->db,
-		       "SELECT run_id, idempotency_key FROM journal WHERE " UNCONFIRMED_EARLIER
-		       " ORDER BY run_id, seq LIMIT 1",
-		       &l->jlend) < 0)
-		return -1;
-	st = l->jlend;
-	sqlite3_reset(st);
-	sqlite3_bind_text(st, 1, l->run.run_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, r->d.property_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, r->d.pms_person_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, r->d.latch_unit_id, -1, SQLITE_STATIC);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
+	if (found == 1)
 		log_info("row %ld USER_CREATE %s/%s: run %s left its USER_CREATE unconfirmed; "
 			 "sent again with that request's Idempotency-Key",
-			 r->d.seq, r->d.property_id, r->d.pms_person_id, db_col_text(st, 0));
-		snprintf(r->key, sizeof(r->key), "%s", db_col_text(st, 1));
-		rc = 0;
-		break;
-	case SQLITE_DONE:
-		rc = 0;
-		break;
-	default:
-		err_set("journal: %s", sqlite3_errmsg(l->db));
-	}
-	sqlite3_reset(st);
-	return rc;
+			 r->d.seq, r->d.property_id, r->d.pms_person_id, run);
+	return found < 0 ? -1 : 0;
 }
 
 static void report_row(struct load *l, const struct row *r, const char *state, long status,
@@ -471,28 +288,22 @@ static int property_superseded(struct load *l, const char *property)
 	return json_object_get(l->newer, property) != NULL;
 }
 
+/* ledger_newer_runs() callback: remember and say that PROPERTY is NEWER's now. */
+static int on_newer(const char *property, const char *newer, void *ctx)
+{
+	struct load *l = ctx;
+
+	log_warn("property %s: run %s is newer than this one; this run's rows for it are "
+		 "not sent",
+		 property, newer);
+	return json_object_set_new(l->newer, property, json_string(newer)) < 0;
+}
+
 /* Find the properties of this run that a newer run has taken over. */
 static int find_newer_runs(struct load *l)
 {
-	sqlite3_stmt *st = NULL;
-
 	l->newer = json_object();
-	if (db_prepare(l->db,
-		       "SELECT mine.property_id, max(other.run_id) FROM run_input mine "
-		       "JOIN run_input other ON other.property_id = mine.property_id "
-		       "  AND other.run_id > mine.run_id "
-		       "WHERE mine.run_id = ? GROUP BY mine.property_id",
-		       &st) < 0)
-		return -1;
-	sqlite3_bind_text(st, 1, l->run.run_id, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		log_warn("property %s: run %s is newer than this one; this run's rows for it are "
-			 "not sent",
-			 db_col_text(st, 0), db_col_text(st, 1));
-		json_object_set_new(l->newer, db_col_text(st, 0), json_string(db_col_text(st, 1)));
-	}
-	sqlite3_finalize(st);
-	return 0;
+	return l->newer ? ledger_newer_runs(l->db, l->run.run_id, on_newer, l) : -1;
 }
 
 /*
@@ -1164,12 +975,7 @@ static void load_release(struct load *l)
 	free(l->slots);
 	if (l->multi)
 		curl_multi_cleanup(l->multi);
-	sqlite3_finalize(l->jget);
-	sqlite3_finalize(l->jput);
-	sqlite3_finalize(l->jstate);
-	sqlite3_finalize(l->jlend);
-	for (size_t k = 0; k < sizeof(l->keep) / sizeof(l->keep[0]); k++)
-		sqlite3_finalize(l->keep[k]);
+	ledger_release(&l->ledger);
 }
 
 int main(int argc, char **argv)
@@ -1257,10 +1063,11 @@ int main(int argc, char **argv)
 		log_error("%s", err_msg());
 		goto out;
 	}
-	if (db_open(cli.db_path, 0, &l.db) < 0 || journal_prepare(&l) < 0) {
+	if (db_open(cli.db_path, 0, &l.db) < 0) {
 		log_error("%s", err_msg());
 		goto out;
 	}
+	ledger_init(&l.ledger, l.db, l.run.run_id);
 	/* the run must be one this database made, unchanged since */
 	l.approved = rundir_check_recorded(&l.run, l.db);
 	if (l.approved < 0) {
@@ -1323,12 +1130,9 @@ int main(int argc, char **argv)
 			[US_EXIT_OK] = "done", [US_EXIT_FAILED] = "failed", [US_EXIT_HELD] = "held"
 		};
 		const char *status = rc == US_EXIT_TEMPFAIL ? "incomplete" : names[rc];
-		char now[32];
 
-		db_now(now, sizeof(now));
-		exec_params(l.db, NULL,
-			    "UPDATE run SET load_status = ?, loaded_at = ? WHERE run_id = ?",
-			    status, now, l.run.run_id, (const char *)NULL);
+		if (ledger_run_loaded(l.db, l.run.run_id, status) < 0)
+			log_warn("%s", err_msg());
 	}
 	if (rc == US_EXIT_TEMPFAIL)
 		log_warn("the Latch API was unavailable or retries ran out; rerun to resume");

@@ -1,0 +1,305 @@
+#include "ledger.h"
+#include "db.h"
+#include "err.h"
+#include "latch.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The statements, by what they do. */
+enum {
+	S_JPUT,
+	S_JGET,
+	S_JSET,
+	S_LEND,
+	S_USER,
+	S_ASSIGN,
+	S_UNASSIGN,
+	S_SETTLE,
+};
+
+/*
+ * The one definition of an effect an earlier load left unconfirmed that a
+ * row of this run settles: journal rows of other runs still inflight (sent,
+ * outcome unknown) whose delta row names the same property (?2), person
+ * (?3) and Latch unit (?4; "" names the person's USER_CREATE, whose delta
+ * row has no unit).  ?1 is this run's id.  A condition on table journal.
+ */
+#define UNCONFIRMED_EARLIER                                                              \
+	"journal.state = 'inflight' AND journal.run_id <> ?1 AND EXISTS (SELECT 1 FROM " \
+	"delta_history h WHERE h.run_id = journal.run_id AND h.seq = journal.seq "       \
+	"AND h.property_id = ?2 AND h.pms_person_id = ?3 AND h.latch_unit_id IS nullif(?4, ''))"
+
+static const char *const sql[LEDGER_N_STMT] = {
+	[S_JPUT] = "INSERT INTO journal (run_id, seq, op, idempotency_key, state, updated_at) "
+		   "VALUES (?1, ?2, ?3, ?4, 'pending', ?5) ON CONFLICT DO NOTHING",
+	[S_JGET] = "SELECT state, idempotency_key FROM journal WHERE run_id = ?1 AND seq = ?2",
+	[S_JSET] = "UPDATE journal SET state = ?3, http_status = ?4, response = ?5, "
+		   "latch_user_id = coalesce(?6, latch_user_id), "
+		   "idempotency_key = coalesce(?8, idempotency_key), "
+		   "attempts = attempts + (?3 = 'inflight'), updated_at = ?7 "
+		   "WHERE run_id = ?1 AND seq = ?2",
+	[S_LEND] = "SELECT run_id, idempotency_key FROM journal WHERE " UNCONFIRMED_EARLIER
+		   " ORDER BY run_id, seq LIMIT 1",
+	[S_USER] = "INSERT INTO person_user (property_id, pms_person_id, latch_user_id, "
+		   "email, updated_at, phone) VALUES (?1, ?2, ?3, nullif(?4, ''), ?5, "
+		   "nullif(?6, '')) ON CONFLICT (property_id, pms_person_id) DO UPDATE SET "
+		   "latch_user_id = ?3, email = nullif(?4, ''), updated_at = ?5, "
+		   "phone = nullif(?6, '')",
+	[S_ASSIGN] = "INSERT INTO assignment (property_id, pms_person_id, latch_unit_id, "
+		     "pms_unit_id, latch_user_id, run_id, seq, assigned_at, owner) "
+		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+		     "ON CONFLICT DO UPDATE SET pms_unit_id = ?4, latch_user_id = ?5, "
+		     "run_id = ?6, seq = ?7, assigned_at = ?8, owner = ?9",
+	[S_UNASSIGN] = "DELETE FROM assignment WHERE property_id = ?1 AND pms_person_id = ?2 "
+		       "AND latch_unit_id = ?3",
+	/* Latch now has a known answer for this person and unit (or user):
+	 * what an earlier load left unconfirmed there is settled (transform
+	 * asserts unconfirmed effects again until a load settles them so) */
+	[S_SETTLE] = "UPDATE journal SET state = 'superseded', updated_at = ?5 "
+		     "WHERE " UNCONFIRMED_EARLIER,
+};
+
+void ledger_init(struct ledger *lg, sqlite3 *db, const char *run_id)
+{
+	memset(lg, 0, sizeof(*lg));
+	lg->db = db;
+	lg->run_id = run_id;
+}
+
+void ledger_release(struct ledger *lg)
+{
+	for (int i = 0; i < LEDGER_N_STMT; i++) {
+		sqlite3_finalize(lg->st[i]);
+		lg->st[i] = NULL;
+	}
+}
+
+/* Statement K, reset and unbound: prepared on first use (the per-row
+ * statements run thousands of times a load; preparing is most of their
+ * cost). */
+static sqlite3_stmt *stmt(struct ledger *lg, int k)
+{
+	if (!lg->st[k] && db_prepare(lg->db, sql[k], &lg->st[k]) < 0)
+		return NULL;
+	sqlite3_reset(lg->st[k]);
+	sqlite3_clear_bindings(lg->st[k]);
+	return lg->st[k];
+}
+
+/* Step statement ST to its end: 0, or -1 with err_set() naming WHAT. */
+static int done(struct ledger *lg, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		err_set("%s: %s", what, sqlite3_errmsg(lg->db));
+		return -1;
+	}
+	return 0;
+}
+
+/* Bind the text parameters 1..N of ST: a list ended by (const char *)NULL. */
+static void bind_texts(sqlite3_stmt *st, ...)
+{
+	va_list ap;
+	const char *v;
+	int i = 1;
+
+	va_start(ap, st);
+	while ((v = va_arg(ap, const char *)) != NULL)
+		sqlite3_bind_text(st, i++, v, -1, SQLITE_TRANSIENT);
+	va_end(ap);
+}
+
+int ledger_journal_state(struct ledger *lg, long seq, enum delta_op op, char *key, char *state,
+			 size_t size)
+{
+	sqlite3_stmt *st = stmt(lg, S_JPUT);
+	char now[32];
+	int rc = -1;
+
+	if (!st)
+		return -1;
+	db_now(now, sizeof(now));
+	sqlite3_bind_text(st, 1, lg->run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, seq);
+	sqlite3_bind_text(st, 3, delta_op_name(op), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+	if (done(lg, st, "journal") < 0 || !(st = stmt(lg, S_JGET)))
+		return -1;
+	sqlite3_bind_text(st, 1, lg->run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, seq);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(state, size, "%s", db_col_text(st, 0));
+		snprintf(key, LEDGER_KEY_SIZE, "%s", db_col_text(st, 1));
+		rc = 0;
+	} else {
+		err_set("journal: %s", sqlite3_errmsg(lg->db));
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int ledger_journal_set(struct ledger *lg, long seq, const char *state, long http_status,
+		       const char *response, const char *user, const char *key)
+{
+	sqlite3_stmt *st = stmt(lg, S_JSET);
+	char now[32];
+
+	if (!st)
+		return -1;
+	db_now(now, sizeof(now));
+	sqlite3_bind_text(st, 1, lg->run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, seq);
+	sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
+	if (http_status)
+		sqlite3_bind_int64(st, 4, http_status);
+	db_bind_text_or_null(st, 5, response);
+	db_bind_text_or_null(st, 6, user);
+	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+	db_bind_text_or_null(st, 8, key);
+	return done(lg, st, "journal");
+}
+
+int ledger_unconfirmed_create(struct ledger *lg, const char *property, const char *person,
+			      char *run, size_t run_size, char *key)
+{
+	sqlite3_stmt *st = stmt(lg, S_LEND);
+	int rc = -1;
+
+	if (!st)
+		return -1;
+	bind_texts(st, lg->run_id, property, person, "", (const char *)NULL);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		snprintf(run, run_size, "%s", db_col_text(st, 0));
+		snprintf(key, LEDGER_KEY_SIZE, "%s", db_col_text(st, 1));
+		rc = 1;
+		break;
+	case SQLITE_DONE:
+		rc = 0;
+		break;
+	default:
+		err_set("journal: %s", sqlite3_errmsg(lg->db));
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int ledger_record_effect(struct ledger *lg, const struct delta_row *d, long http_status,
+			 const char *user, int manual)
+{
+	sqlite3_stmt *st;
+	char now[32], seq[32], digits[LATCH_PHONE_SIZE];
+
+	db_now(now, sizeof(now));
+	snprintf(seq, sizeof(seq), "%ld", d->seq);
+	if (ledger_journal_set(lg, d->seq, "done", http_status, NULL, user, NULL) < 0)
+		return -1;
+	switch (d->op) {
+	case DELTA_USER_CREATE:
+		/* the phone by its digits, as transform finds a resident by it */
+		if (latch_phone_digits(d->phone, digits, sizeof(digits)) < 0)
+			digits[0] = '\0';
+		if (!(st = stmt(lg, S_USER)))
+			return -1;
+		bind_texts(st, d->property_id, d->pms_person_id, user, d->email, now, digits,
+			   (const char *)NULL);
+		break;
+	case DELTA_ASSIGN:
+		if (!(st = stmt(lg, S_ASSIGN)))
+			return -1;
+		bind_texts(st, d->property_id, d->pms_person_id, d->latch_unit_id, d->pms_unit_id,
+			   user, lg->run_id, seq, now, manual ? "manual" : "unitsync",
+			   (const char *)NULL);
+		break;
+	case DELTA_UNASSIGN:
+	default:
+		if (!(st = stmt(lg, S_UNASSIGN)))
+			return -1;
+		bind_texts(st, d->property_id, d->pms_person_id, d->latch_unit_id,
+			   (const char *)NULL);
+		break;
+	}
+	if (done(lg, st, "database") < 0 || !(st = stmt(lg, S_SETTLE)))
+		return -1;
+	bind_texts(st, lg->run_id, d->property_id, d->pms_person_id, d->latch_unit_id, now,
+		   (const char *)NULL);
+	return done(lg, st, "database");
+}
+
+int ledger_newer_runs(sqlite3 *db, const char *run_id,
+		      int (*fn)(const char *property, const char *newer, void *ctx), void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, step;
+
+	if (db_prepare(db,
+		       "SELECT mine.property_id, max(other.run_id) FROM run_input mine "
+		       "JOIN run_input other ON other.property_id = mine.property_id "
+		       "  AND other.run_id > mine.run_id WHERE mine.run_id = ? "
+		       "GROUP BY mine.property_id ORDER BY mine.property_id",
+		       &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int r = fn(db_col_text(st, 0), db_col_text(st, 1), ctx);
+
+		if (r) {
+			rc = r;
+			goto out;
+		}
+	}
+	if (step != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int ledger_run_loaded(sqlite3 *db, const char *run_id, const char *status)
+{
+	sqlite3_stmt *st = NULL;
+	char now[32];
+	int rc = -1;
+
+	db_now(now, sizeof(now));
+	if (db_prepare(db, "UPDATE run SET load_status = ?1, loaded_at = ?2 WHERE run_id = ?3",
+		       &st) < 0)
+		return -1;
+	bind_texts(st, status, now, run_id, (const char *)NULL);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = 0;
+	else
+		err_set("database: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int ledger_approve(sqlite3 *db, const char *run_id, const char *delta_sha256,
+		   const char *manifest_sha256, const char *by, char *now)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	db_now(now, 32);
+	if (db_prepare(db,
+		       "UPDATE run SET approved_by = ?1, approved_at = ?2 WHERE run_id = ?3 "
+		       "AND delta_sha256 = ?4 AND manifest_sha256 = ?5",
+		       &st) < 0)
+		return -1;
+	bind_texts(st, by, now, run_id, delta_sha256, manifest_sha256, (const char *)NULL);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = sqlite3_changes(db) == 1;
+	else
+		err_set("database: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -1,0 +1,108 @@
+/*
+ * ledger.h - the one owner of every write to unitsync's ledger: the load
+ * journal (table journal), what Latch is known to hold (assignment), the
+ * Latch user each PMS person was matched to (person_user), and the runs
+ * (run, run_input) with their load and approval state (DESIGN.md §5, §8;
+ * issue 15: one owner per state table, one definition of "superseded").
+ *
+ * Two things are "superseded", each defined once, here:
+ * - a run, for a property, when a newer run read that property: the newer
+ *   one decided afresh, so the older one must neither be loaded nor
+ *   approved for it (ledger_newer_runs);
+ * - a journal row an earlier load left inflight (sent, outcome unknown),
+ *   once a later run's row for the same property, person and Latch unit
+ *   (or user, for a USER_CREATE) got a known answer from Latch
+ *   (ledger_record_effect settles it).
+ *
+ * Errors: -1 with err_set() ("journal: ..." or "database: ..."); the
+ * caller picks the exit code (a busy database is a temporary failure).
+ * Statements are prepared on first use and owned by the struct ledger.
+ */
+#ifndef UNITSYNC_LEDGER_H
+#define UNITSYNC_LEDGER_H
+
+#include "delta.h"
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+enum {
+	LEDGER_N_STMT = 8
+};
+
+/* A ledger open on a database for one run; fields private. */
+struct ledger {
+	sqlite3 *db;                     /* borrowed */
+	const char *run_id;              /* the run being loaded, borrowed */
+	sqlite3_stmt *st[LEDGER_N_STMT]; /* prepared on first use, owned */
+};
+
+/* Open the ledger of DB for run RUN_ID (both borrowed, must outlive it). */
+void ledger_init(struct ledger *lg, sqlite3 *db, const char *run_id);
+
+/* Finalize the statements (safe to call twice, and on a zeroed struct). */
+void ledger_release(struct ledger *lg);
+
+/*
+ * The journal state of row SEQ (an OP row) of the run, creating it as
+ * "pending" with Idempotency-Key KEY on first sight.  STATE (SIZE bytes)
+ * receives pending | inflight | done | failed | superseded, and KEY
+ * (LEDGER_KEY_SIZE bytes) the key journaled for the row: the key a resumed
+ * request must carry.
+ */
+#define LEDGER_KEY_SIZE 65
+int ledger_journal_state(struct ledger *lg, long seq, enum delta_op op, char *key, char *state,
+			 size_t size);
+
+/*
+ * Set row SEQ's journal state (inside the caller's transaction).
+ * HTTP_STATUS 0, RESPONSE, USER and KEY NULL leave those unset; USER and
+ * KEY, when given, replace the journaled ones (KEY: the Idempotency-Key
+ * the row is sent with from now on).  "inflight" counts an attempt.
+ */
+int ledger_journal_set(struct ledger *lg, long seq, const char *state, long http_status,
+		       const char *response, const char *user, const char *key);
+
+/*
+ * An earlier run's USER_CREATE for PROPERTY's PERSON left unconfirmed (the
+ * oldest): 1 with its run id in RUN (RUN_SIZE bytes) and its
+ * Idempotency-Key in KEY (LEDGER_KEY_SIZE bytes), 0 when there is none.
+ */
+int ledger_unconfirmed_create(struct ledger *lg, const char *property, const char *person,
+			      char *run, size_t run_size, char *key);
+
+/*
+ * Row D (row SEQ of the run) got a known answer from Latch: mark it done
+ * with HTTP_STATUS and USER (the Latch user it acted for), record its
+ * effect (USER_CREATE: person_user, with the e-mail and the phone's
+ * digits; ASSIGN: assignment, owned by unitsync or, with MANUAL, by whoever
+ * assigned it before; UNASSIGN: the assignment removed), and settle what
+ * earlier loads left unconfirmed for the same person and unit.  Inside the
+ * caller's transaction, so the journal and the applied state never
+ * disagree.
+ */
+int ledger_record_effect(struct ledger *lg, const struct delta_row *d, long http_status,
+			 const char *user, int manual);
+
+/*
+ * The properties of run RUN_ID that a newer run has read (the run is
+ * superseded for them): FN(PROPERTY, NEWER_RUN_ID, CTX) for each, in
+ * property order; FN returns 0 to go on, anything else to stop (returned).
+ * 0 when done, -1 on a database error.
+ */
+int ledger_newer_runs(sqlite3 *db, const char *run_id,
+		      int (*fn)(const char *property, const char *newer, void *ctx), void *ctx);
+
+/*
+ * Release RUN_ID, held by the safety guard, as approved by BY now, provided
+ * the database recorded it with DELTA_SHA256 and MANIFEST_SHA256: 1 done,
+ * 0 no such run as transform wrote it, -1 on a database error.  NOW
+ * (at least 32 bytes) receives the time recorded.
+ */
+int ledger_approve(sqlite3 *db, const char *run_id, const char *delta_sha256,
+		   const char *manifest_sha256, const char *by, char *now);
+
+/* Record the outcome of loading RUN_ID: load_status STATUS, loaded now. */
+int ledger_run_loaded(sqlite3 *db, const char *run_id, const char *status);
+
+#endif
