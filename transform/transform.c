@@ -463,19 +463,48 @@ static int merge_records(struct run *r, struct tally *t, const struct policy *p)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+	/* the Latch user by id, else by phone (no e-mail), else the contact */
 	if (db_prepare(r->db,
 		       "UPDATE temp.want SET rkey = coalesce("
 		       "  (SELECT 'u:' || pu.latch_user_id FROM person_user pu "
 		       "    WHERE pu.property_id = want.property_id "
 		       "    AND pu.pms_person_id = want.pms_person_id), "
 		       "  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "
-		       "    WHERE want.email_key IS NOT NULL AND pu.property_id = want.property_id "
-		       "    AND lower(pu.email) = want.email_key), "
-		       "  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "
 		       "    WHERE want.email_key IS NULL AND want.phone_key IS NOT NULL "
 		       "    AND pu.property_id = want.property_id AND pu.phone = want.phone_key), "
 		       "  contact_key, 'p:' || pms_person_id) "
 		       "WHERE property_id = ?1",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(r->db));
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	/* ... or by e-mail, for a record without a user of its own: the
+	 * property's e-mails keyed once (a lookup on lower(email) correlated
+	 * with each record would scan the property's users per record) */
+	if (db_exec(r->db, "DELETE FROM temp.email_user") < 0 ||
+	    db_prepare(r->db,
+		       "INSERT OR IGNORE INTO temp.email_user (email_key, uid) "
+		       "SELECT lower(email), min(latch_user_id) FROM person_user "
+		       "WHERE property_id = ?1 AND email IS NOT NULL GROUP BY 1",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(r->db));
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_prepare(r->db,
+		       "UPDATE temp.want SET rkey = 'u:' || (SELECT e.uid FROM temp.email_user e "
+		       "  WHERE e.email_key = want.email_key) "
+		       "WHERE property_id = ?1 AND rkey NOT LIKE 'u:%' AND email_key IN "
+		       "  (SELECT email_key FROM temp.email_user)",
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
@@ -1915,6 +1944,8 @@ int main(int argc, char **argv)
 		    "uncertain INTEGER);"
 		    /* one property's residents: the PMS person id their delta rows carry */
 		    "CREATE TEMP TABLE IF NOT EXISTS res (rkey TEXT PRIMARY KEY, person TEXT);"
+		    /* one property's Latch users by the e-mail they were matched by */
+		    "CREATE TEMP TABLE IF NOT EXISTS email_user (email_key TEXT PRIMARY KEY, uid TEXT);"
 		    "CREATE TEMP TABLE IF NOT EXISTS snap (snapshot_id INTEGER PRIMARY KEY, ord INTEGER);"
 		    "CREATE TEMP TABLE IF NOT EXISTS exc (property_id TEXT, pms_person_id TEXT, kind TEXT, "
 		    "pms_unit_id TEXT, detail TEXT, "
