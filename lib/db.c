@@ -207,9 +207,7 @@ static const char *const migration_3[] = {
 /*
  * One PMS person id on several rows of a file (a transfer exported as the
  * old and the new lease, a second lease): staged as rows 1, 2, ... of the
- * person (row_seq), merged by transform, never rejected (issue 15).  And
- * person_user found by e-mail: one e-mail is one Latch user, so a new PMS
- * id with a known e-mail is the resident unitsync already knows.
+ * person (row_seq), merged by transform, never rejected (issue 15).
  */
 static const char *const migration_4[] = {
 	"CREATE TABLE stg_person_v4 ("
@@ -242,7 +240,6 @@ static const char *const migration_4[] = {
 	"DROP TABLE stg_person;",
 	"ALTER TABLE stg_person_v4 RENAME TO stg_person;",
 	"CREATE INDEX stg_person_by_household ON stg_person (snapshot_id, property_id, household_id, role);",
-	"CREATE INDEX person_user_by_email ON person_user (property_id, lower(email));",
 	NULL,
 };
 

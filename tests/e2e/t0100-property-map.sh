@@ -454,7 +454,6 @@ t 'a database at an older schema version is refused until init migrates it' '
 		ALTER TABLE snapshot DROP COLUMN file_mtime;
 		ALTER TABLE snapshot DROP COLUMN fields;
 		ALTER TABLE snapshot DROP COLUMN unknown_columns;
-		DROP INDEX person_user_by_email;
 		DROP INDEX person_user_by_phone;
 		ALTER TABLE person_user DROP COLUMN phone;
 		DELETE FROM schema_version WHERE version >= 2" &&
