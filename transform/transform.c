@@ -2391,7 +2391,7 @@ int main(int argc, char **argv)
 	job_init(&j);
 	if (parse_options(&j, argc, argv) != 0)
 		goto out;
-	/* from here on a failure is one of the state database or configuration */
+	/* past the options, a step's failure exits US_EXIT_CONFIG unless it says otherwise */
 	j.rc = US_EXIT_CONFIG;
 	if ((s = open_db(&j)) != 0)
 		goto stop;
