@@ -1700,7 +1700,67 @@ static int make_run_id(char *out, size_t size)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/*
+ * One invocation of the program: the options, the state database, the
+ * run's properties and the files being written.  main() owns it and hands
+ * it to each step in turn; job_release() frees everything it holds, in one
+ * place, whichever step stopped the run.
+ *
+ * Each step returns 0 when done; STEP_FAIL when it failed with err_set()
+ * (main() logs err_msg(); the exit code stays J->rc, US_EXIT_CONFIG once
+ * the options are read); or STEP_STOP when it has reported the problem
+ * itself and set J->rc.
+ */
+enum {
+	STEP_FAIL = -1,
+	STEP_STOP = 1
+};
+
+struct job {
+	struct cli_common cli;
+	const char *as_of;           /* --as-of, borrowed from argv; NULL: today, per property */
+	const char *out_dir;         /* --out: parent of the run directory, borrowed */
+	const char *props[MAX_LIST]; /* --property ids, borrowed from argv */
+	int n_props;
+	long long snaps[MAX_LIST]; /* --snapshot ids */
+	int n_snaps;
+	int snapshots_only; /* --snapshots-only */
+	struct shard shard; /* --shard; n == 0: every property */
+	sqlite3 *db;        /* the state database, owned */
+	struct policy *ps;  /* the run's properties, in id order, owned */
+	struct tally *ts;   /* ts[i] counts ps[i], owned */
+	int n_policies;
+	int cap_policies;       /* room in ps and ts */
+	time_t now;             /* the instant export file ages are judged at */
+	struct run r;           /* the delta writer; its statements owned */
+	struct dur_file df, ef; /* delta.csv, exceptions.csv until committed */
+	char dir[PATH_MAX];     /* the run directory: its hidden name until published */
+	int partial;            /* dir is the hidden one: removed on failure */
+	int in_tx;              /* a transaction is open: rolled back on failure */
+	char delta_sha[65];
+	char manifest_sha[65];
+	json_t *manifest;       /* owned */
+	char abs_dir[PATH_MAX]; /* the published run directory, absolute */
+	int stale;              /* a property's export is stale: exit US_EXIT_STALE */
+	int held;               /* the safety guard holds a property */
+	int rc;                 /* the exit code */
+};
+
+/* Start J with nothing owned and the exit code of a bad command line. */
+static void job_init(struct job *j)
+{
+	memset(j, 0, sizeof(*j));
+	j->out_dir = "runs";
+	j->rc = US_EXIT_USAGE;
+	cli_common_init(&j->cli, "unitsync-transform", usage);
+}
+
+/*
+ * Read the command line into J.  STEP_STOP on a usage error (reported,
+ * J->rc US_EXIT_USAGE) and after --help or --version (J->rc US_EXIT_OK).
+ * J borrows the strings of ARGV.
+ */
+static int parse_options(struct job *j, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "as-of", required_argument, NULL, 'a' },
@@ -1712,28 +1772,8 @@ int main(int argc, char **argv)
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_common cli;
-	const char *as_of = NULL, *out_dir = "runs";
-	const char *props[MAX_LIST];
-	long long snaps[MAX_LIST];
-	int n_props = 0, n_snaps = 0, n_policies = 0, opt, rc = US_EXIT_USAGE, in_tx = 0;
-	struct policy *ps = NULL;
-	struct tally *ts = NULL;
-	struct run r = { 0 };
-	struct dur_file df = { 0 }, ef = { 0 };
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	char dir[PATH_MAX], path[PATH_MAX], delta_sha[65], mapping_sha[65], policy_sha[65];
-	char abs_dir[PATH_MAX];
-	json_t *manifest = NULL, *jprops, *jinputs, *jheld, *totals_op, *totals_reason, *totals_exc;
-	long long size;
-	int held = 0, snapshots_only = 0, partial = 0, cap_policies = 0;
-	struct shard shard = { 0, 0 };
-	char manifest_sha[65];
-	time_t now;
-	int stale = 0;
+	int opt;
 
-	cli_common_init(&cli, "unitsync-transform", usage);
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		char *end;
 		int c;
@@ -1741,141 +1781,124 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'a':
 			if (!date_valid(optarg)) {
-				cli_usage_error(&cli, "--as-of takes a date YYYY-MM-DD, not '%s'",
+				cli_usage_error(&j->cli,
+						"--as-of takes a date YYYY-MM-DD, not '%s'",
 						optarg);
-				goto out;
+				return STEP_STOP;
 			}
-			as_of = optarg;
+			j->as_of = optarg;
 			break;
 		case 'p':
-			if (n_props == MAX_LIST) {
-				cli_usage_error(&cli, "more than %d --property options", MAX_LIST);
-				goto out;
+			if (j->n_props == MAX_LIST) {
+				cli_usage_error(&j->cli, "more than %d --property options",
+						MAX_LIST);
+				return STEP_STOP;
 			}
-			props[n_props++] = optarg;
+			j->props[j->n_props++] = optarg;
 			break;
 		case 's':
-			if (n_snaps == MAX_LIST) {
-				cli_usage_error(&cli, "more than %d --snapshot options", MAX_LIST);
-				goto out;
+			if (j->n_snaps == MAX_LIST) {
+				cli_usage_error(&j->cli, "more than %d --snapshot options",
+						MAX_LIST);
+				return STEP_STOP;
 			}
-			snaps[n_snaps] = strtoll(optarg, &end, 10);
-			if (*end || snaps[n_snaps] <= 0) {
-				cli_usage_error(&cli, "--snapshot takes a snapshot id, not '%s'",
+			j->snaps[j->n_snaps] = strtoll(optarg, &end, 10);
+			if (*end || j->snaps[j->n_snaps] <= 0) {
+				cli_usage_error(&j->cli, "--snapshot takes a snapshot id, not '%s'",
 						optarg);
-				goto out;
+				return STEP_STOP;
 			}
-			n_snaps++;
+			j->n_snaps++;
 			break;
 		case 'o':
-			out_dir = optarg;
+			j->out_dir = optarg;
 			break;
 		case 'S':
-			snapshots_only = 1;
+			j->snapshots_only = 1;
 			break;
 		case 'k':
-			if (shard_parse(optarg, &shard) < 0) {
-				cli_usage_error(&cli, "--shard: %s", err_msg());
-				goto out;
+			if (shard_parse(optarg, &j->shard) < 0) {
+				cli_usage_error(&j->cli, "--shard: %s", err_msg());
+				return STEP_STOP;
 			}
 			break;
 		default:
-			c = cli_common_option(&cli, opt, optarg);
+			c = cli_common_option(&j->cli, opt, optarg);
 			if (c == 1)
-				rc = US_EXIT_OK;
+				j->rc = US_EXIT_OK;
 			if (c != 0)
-				goto out;
+				return STEP_STOP;
 		}
 	}
 	if (optind < argc) {
-		cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
-		goto out;
+		cli_usage_error(&j->cli, "unexpected argument '%s'", argv[optind]);
+		return STEP_STOP;
 	}
-	rc = US_EXIT_CONFIG;
-	if (db_open(cli.db_path, 0, &db) < 0)
-		goto fail;
+	return 0;
+}
 
-	/* the properties of this run, in id order */
-	if (db_prepare(db,
-		       n_props ? "SELECT ?1 WHERE EXISTS (SELECT 1 FROM property WHERE property_id = ?1)"
-		       : n_snaps
-			       ? "SELECT DISTINCT property_id FROM snapshot_property WHERE snapshot_id = ?1"
-			       : "SELECT property_id FROM property ORDER BY property_id",
-		       &st) < 0)
-		goto fail;
+/* Open the state database (--db) into J->db, owned by J. */
+static int open_db(struct job *j)
+{
+	return db_open(j->cli.db_path, 0, &j->db) < 0 ? STEP_FAIL : 0;
+}
 
-	for (int i = 0; i < (n_props ? n_props : n_snaps ? n_snaps : 1); i++) {
-		sqlite3_reset(st);
-		if (n_props)
-			sqlite3_bind_text(st, 1, props[i], -1, SQLITE_STATIC);
-		else if (n_snaps)
-			sqlite3_bind_int64(st, 1, snaps[i]);
-		if (n_props && sqlite3_step(st) != SQLITE_ROW) {
-			log_error("unknown property '%s' (add it with 'unitsync property add')",
-				  props[i]);
-			rc = US_EXIT_DATAERR;
-			goto out;
-		}
-		if (n_props) {
-			sqlite3_reset(st);
-		}
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *id = db_col_text(st, 0);
-			int dup = 0, lr;
+/* Make room for one more property in J->ps and J->ts, the new room zeroed. */
+static int grow_policies(struct job *j)
+{
+	int cap = j->cap_policies ? j->cap_policies * 2 : 64;
+	struct policy *np = realloc(j->ps, (size_t)cap * sizeof(*np));
+	struct tally *nt = np ? realloc(j->ts, (size_t)cap * sizeof(*nt)) : NULL;
 
-			if (!shard_has(&shard, id))
-				continue;
-			for (int k = 0; k < n_policies && !dup; k++)
-				dup = !strcmp(ps[k].property_id, id);
-			if (dup)
-				continue;
-			if (n_policies == cap_policies) {
-				int cap = cap_policies ? cap_policies * 2 : 64;
-				struct policy *np = realloc(ps, (size_t)cap * sizeof(*np));
-				struct tally *nt =
-					np ? realloc(ts, (size_t)cap * sizeof(*nt)) : NULL;
-
-				if (np)
-					ps = np;
-				if (!np || !nt) {
-					err_set("out of memory");
-					goto fail;
-				}
-				ts = nt;
-				memset(ps + n_policies, 0,
-				       (size_t)(cap - n_policies) * sizeof(*ps));
-				memset(ts + n_policies, 0,
-				       (size_t)(cap - n_policies) * sizeof(*ts));
-				cap_policies = cap;
-			}
-			lr = policy_load(db, id, &ps[n_policies]);
-			if (lr < 0)
-				goto fail;
-			if (lr == 1) {
-				log_error("snapshot names property '%s', which is not configured "
-					  "(add it with 'unitsync property add')",
-					  id);
-				rc = US_EXIT_DATAERR;
-				goto out;
-			}
-			n_policies++;
-		}
+	if (np)
+		j->ps = np;
+	if (!np || !nt) {
+		err_set("out of memory");
+		return STEP_FAIL;
 	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (n_policies == 0) {
-		if (n_snaps)
-			log_error("the snapshots given cover no configured property%s (see 'unitsync "
-				  "snapshots list')",
-				  shard.n ? " of this shard" : "");
-		else
-			log_error("no properties to transform%s (add one with 'unitsync property add')",
-				  shard.n ? " in this shard" : "");
-		rc = US_EXIT_DATAERR;
-		goto out;
+	j->ts = nt;
+	memset(j->ps + j->n_policies, 0, (size_t)(cap - j->n_policies) * sizeof(*j->ps));
+	memset(j->ts + j->n_policies, 0, (size_t)(cap - j->n_policies) * sizeof(*j->ts));
+	j->cap_policies = cap;
+	return 0;
+}
+
+/*
+ * Add property ID to the run, loading its policy, unless another shard has
+ * it or it is there already.  STEP_STOP (US_EXIT_DATAERR) when ID is not
+ * configured.
+ */
+static int add_property(struct job *j, const char *id)
+{
+	int lr;
+
+	if (!shard_has(&j->shard, id))
+		return 0;
+	for (int k = 0; k < j->n_policies; k++)
+		if (!strcmp(j->ps[k].property_id, id))
+			return 0;
+	if (j->n_policies == j->cap_policies && grow_policies(j) < 0)
+		return STEP_FAIL;
+	lr = policy_load(j->db, id, &j->ps[j->n_policies]);
+	if (lr < 0)
+		return STEP_FAIL;
+	if (lr == 1) {
+		log_error("snapshot names property '%s', which is not configured "
+			  "(add it with 'unitsync property add')",
+			  id);
+		j->rc = US_EXIT_DATAERR;
+		return STEP_STOP;
 	}
-	/* sort by id: the delta's order must not depend on the command line */
-	for (int i = 1; i < n_policies; i++)
+	j->n_policies++;
+	return 0;
+}
+
+/* Sort J->ps by id: the delta's order must not depend on the command line. */
+static void sort_properties(struct job *j)
+{
+	struct policy *ps = j->ps;
+
+	for (int i = 1; i < j->n_policies; i++)
 		for (int k = i; k > 0 && strcmp(ps[k - 1].property_id, ps[k].property_id) > 0;
 		     k--) {
 			struct policy tmp = ps[k];
@@ -1883,50 +1906,147 @@ int main(int argc, char **argv)
 			ps[k] = ps[k - 1];
 			ps[k - 1] = tmp;
 		}
-	/* a rerun of an earlier night judges file ages at the end of that night */
-	if (as_of) {
-		char end[DATE_LEN + 1], at[32];
+}
 
-		date_add_days(as_of, 1, end);
-		snprintf(at, sizeof(at), "%sT00:00:00Z", end);
-		if (date_instant(at, &now) < 0)
-			goto fail;
-	} else if (date_now(&now) < 0) {
-		goto fail;
-	}
-	for (int i = 0; i < n_policies; i++) {
-		if (as_of)
-			snprintf(ps[i].as_of, sizeof(ps[i].as_of), "%s", as_of);
-		else if (date_today(ps[i].timezone, ps[i].as_of) < 0)
-			goto fail;
-		if (policy_snapshot(db, &ps[i], snaps, n_snaps, snapshots_only) < 0 ||
-		    policy_stale(db, &ps[i], now) < 0)
-			goto fail;
-	}
+/*
+ * Choose the run's properties into J->ps, in id order: those of --property,
+ * else those the --snapshot ids cover, else every configured one; only
+ * this shard's.  STEP_STOP (US_EXIT_DATAERR) for an unknown property or
+ * when none is left.
+ */
+static int choose_properties(struct job *j)
+{
+	int n_props = j->n_props, n_snaps = j->n_snaps, rc = STEP_FAIL;
+	sqlite3_stmt *st = NULL;
 
-	/* the run directory */
-	if (make_run_id(r.run_id, sizeof(r.run_id)) < 0)
-		goto fail;
-	if (dur_mkdir(out_dir, 0750) < 0)
-		goto fail;
+	if (db_prepare(j->db,
+		       n_props ? "SELECT ?1 WHERE EXISTS (SELECT 1 FROM property WHERE property_id = ?1)"
+		       : n_snaps
+			       ? "SELECT DISTINCT property_id FROM snapshot_property WHERE snapshot_id = ?1"
+			       : "SELECT property_id FROM property ORDER BY property_id",
+		       &st) < 0)
+		goto out;
+	for (int i = 0; i < (n_props ? n_props : n_snaps ? n_snaps : 1); i++) {
+		sqlite3_reset(st);
+		if (n_props)
+			sqlite3_bind_text(st, 1, j->props[i], -1, SQLITE_STATIC);
+		else if (n_snaps)
+			sqlite3_bind_int64(st, 1, j->snaps[i]);
+		if (n_props && sqlite3_step(st) != SQLITE_ROW) {
+			log_error("unknown property '%s' (add it with 'unitsync property add')",
+				  j->props[i]);
+			j->rc = US_EXIT_DATAERR;
+			rc = STEP_STOP;
+			goto out;
+		}
+		if (n_props)
+			sqlite3_reset(st);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			int ar = add_property(j, db_col_text(st, 0));
+
+			if (ar != 0) {
+				rc = ar;
+				goto out;
+			}
+		}
+	}
+	if (j->n_policies == 0) {
+		if (n_snaps)
+			log_error("the snapshots given cover no configured property%s (see 'unitsync "
+				  "snapshots list')",
+				  j->shard.n ? " of this shard" : "");
+		else
+			log_error("no properties to transform%s (add one with 'unitsync property add')",
+				  j->shard.n ? " in this shard" : "");
+		j->rc = US_EXIT_DATAERR;
+		rc = STEP_STOP;
+		goto out;
+	}
+	sort_properties(j);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * The instant export file ages are judged at, into J->now: the clock, or
+ * for a rerun of an earlier night (--as-of) the end of that night.
+ */
+static int judge_time(struct job *j)
+{
+	char end[DATE_LEN + 1], at[32];
+
+	if (!j->as_of)
+		return date_now(&j->now) < 0 ? STEP_FAIL : 0;
+	date_add_days(j->as_of, 1, end);
+	snprintf(at, sizeof(at), "%sT00:00:00Z", end);
+	return date_instant(at, &j->now) < 0 ? STEP_FAIL : 0;
+}
+
+/*
+ * Give each property its as-of date (--as-of, else today in its zone), its
+ * input snapshots and whether its export is stale (policy_snapshot(),
+ * policy_stale()).
+ */
+static int prepare_policies(struct job *j)
+{
+	if (judge_time(j) < 0)
+		return STEP_FAIL;
+	for (int i = 0; i < j->n_policies; i++) {
+		struct policy *p = &j->ps[i];
+
+		if (j->as_of)
+			snprintf(p->as_of, sizeof(p->as_of), "%s", j->as_of);
+		else if (date_today(p->timezone, p->as_of) < 0)
+			return STEP_FAIL;
+		if (policy_snapshot(j->db, p, j->snaps, j->n_snaps, j->snapshots_only) < 0 ||
+		    policy_stale(j->db, p, j->now) < 0)
+			return STEP_FAIL;
+	}
+	return 0;
+}
+
+/*
+ * Make the run directory under its hidden name (J->dir, J->partial: removed
+ * again if the run fails) and open delta.csv, with its header, and
+ * exceptions.csv in it (J->df, J->ef).
+ */
+static int open_run_dir(struct job *j)
+{
+	char path[PATH_MAX];
+
+	if (make_run_id(j->r.run_id, sizeof(j->r.run_id)) < 0)
+		return STEP_FAIL;
+	if (dur_mkdir(j->out_dir, 0750) < 0)
+		return STEP_FAIL;
 	/* written under a hidden name, renamed when complete */
-	snprintf(dir, sizeof(dir), "%s/.%s.partial", out_dir, r.run_id);
-	if (dur_mkdir(dir, 0750) < 0)
-		goto fail;
-	partial = 1;
-	snprintf(path, sizeof(path), "%s/delta.csv", dir);
-	if (dur_open(&df, path, 0640) < 0)
-		goto fail;
-	snprintf(path, sizeof(path), "%s/exceptions.csv", dir);
-	if (dur_open(&ef, path, 0640) < 0)
-		goto fail;
-	r.db = db;
-	r.delta = df.fp;
-	delta_write_header(df.fp);
+	snprintf(j->dir, sizeof(j->dir), "%s/.%s.partial", j->out_dir, j->r.run_id);
+	if (dur_mkdir(j->dir, 0750) < 0)
+		return STEP_FAIL;
+	j->partial = 1;
+	snprintf(path, sizeof(path), "%s/delta.csv", j->dir);
+	if (dur_open(&j->df, path, 0640) < 0)
+		return STEP_FAIL;
+	snprintf(path, sizeof(path), "%s/exceptions.csv", j->dir);
+	if (dur_open(&j->ef, path, 0640) < 0)
+		return STEP_FAIL;
+	j->r.db = j->db;
+	j->r.delta = j->df.fp;
+	delta_write_header(j->df.fp);
+	return 0;
+}
 
+/*
+ * Create the per-property scratch tables, begin the run's transaction
+ * (J->in_tx: rolled back if the run fails) and prepare the statements the
+ * delta writer J->r owns.
+ */
+static int begin_run(struct job *j)
+{
 	/* temp.want holds every person of the run: give it 16 MiB of page
 	 * cache (SQLite's default is 2 MB) so it does not spill to disk */
-	if (db_exec(db,
+	if (db_exec(j->db,
 		    "PRAGMA temp.cache_size = -16384;"
 		    /* one row per PMS record of tonight (a person may have several);
 		     * rkey: the resident it belongs to (see resident_keys) */
@@ -1950,248 +2070,390 @@ int main(int argc, char **argv)
 		    "CREATE TEMP TABLE IF NOT EXISTS exc (property_id TEXT, pms_person_id TEXT, kind TEXT, "
 		    "pms_unit_id TEXT, detail TEXT, "
 		    "UNIQUE (property_id, pms_person_id, kind, pms_unit_id, detail));") < 0 ||
-	    db_exec(db, "BEGIN IMMEDIATE") < 0)
-		goto fail;
-	in_tx = 1;
-	if (db_prepare(db,
+	    db_exec(j->db, "BEGIN IMMEDIATE") < 0)
+		return STEP_FAIL;
+	j->in_tx = 1;
+	if (db_prepare(j->db,
 		       "INSERT INTO delta_history (run_id, seq, op, property_id, pms_person_id, pms_unit_id, "
 		       "latch_unit_id, reason, group_id, effective_date, snapshot_id, source_ref) "
 		       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-		       &r.history) < 0 ||
-	    db_prepare(db,
+		       &j->r.history) < 0 ||
+	    db_prepare(j->db,
 		       /* a person's two rows may say the same thing: said once */
 		       "INSERT OR IGNORE INTO temp.exc (property_id, pms_person_id, kind, "
 		       "pms_unit_id, detail) VALUES (?,?,?,?,?)",
-		       &r.exc) < 0)
-		goto fail;
-	/* decide everyone first: an e-mail may be shared across properties */
-	for (int i = 0; i < n_policies; i++) {
-		ts[i].reasons = json_object();
-		ts[i].exceptions = json_object();
-		if (ps[i].stale) {
-			stale = 1;
-			if (add_exception(&r, &ts[i], "stale_export", ps[i].property_id, "", "",
-					  ps[i].stale) < 0)
-				goto fail;
-		}
-		if (property_present(&ps[i]) &&
-		    (fill_snap(db, &ps[i]) < 0 || decide_people(&r, &ts[i], &ps[i]) < 0))
-			goto fail;
-	}
-	if (hold_duplicate_emails(&r, ps, ts, n_policies) < 0)
-		goto fail;
-	for (int i = 0; i < n_policies; i++)
-		if ((property_present(&ps[i]) ? diff_people(&r, &ts[i], &ps[i])
-					      : property_missing(&r, &ts[i], &ps[i])) < 0 ||
-		    (property_present(&ps[i]) && schema_check(&r, &ts[i], &ps[i]) < 0))
-			goto fail;
-	if (write_exceptions(db, ef.fp) < 0)
-		goto fail;
-	if (dur_commit(&df) < 0 || dur_commit(&ef) < 0)
-		goto fail;
+		       &j->r.exc) < 0)
+		return STEP_FAIL;
+	return 0;
+}
 
-	/* the manifest */
-	snprintf(path, sizeof(path), "%s/delta.csv", dir);
-	if (sha256_file(path, delta_sha, &size) < 0)
-		goto fail;
-	if (inputs_hash(db,
+/*
+ * Decide everyone of every property first (an e-mail may be shared across
+ * properties), and note each stale export as an exception (J->stale).
+ * Creates the tallies' JSON objects, owned by J.
+ */
+static int decide_all(struct job *j)
+{
+	for (int i = 0; i < j->n_policies; i++) {
+		struct policy *p = &j->ps[i];
+		struct tally *t = &j->ts[i];
+
+		t->reasons = json_object();
+		t->exceptions = json_object();
+		if (p->stale) {
+			j->stale = 1;
+			if (add_exception(&j->r, t, "stale_export", p->property_id, "", "",
+					  p->stale) < 0)
+				return STEP_FAIL;
+		}
+		if (property_present(p) &&
+		    (fill_snap(j->db, p) < 0 || decide_people(&j->r, t, p) < 0))
+			return STEP_FAIL;
+	}
+	return 0;
+}
+
+/* Hold the people whose e-mail another person of the run uses too. */
+static int hold_duplicates(struct job *j)
+{
+	return hold_duplicate_emails(&j->r, j->ps, j->ts, j->n_policies) < 0 ? STEP_FAIL : 0;
+}
+
+/*
+ * Write each property's delta rows: the diff of its decisions against what
+ * unitsync has applied, or the report of a missing export; then check its
+ * export's fields against the previous one (schema_check()).
+ */
+static int diff_all(struct job *j)
+{
+	for (int i = 0; i < j->n_policies; i++) {
+		struct policy *p = &j->ps[i];
+		struct tally *t = &j->ts[i];
+
+		if ((property_present(p) ? diff_people(&j->r, t, p)
+					 : property_missing(&j->r, t, p)) < 0 ||
+		    (property_present(p) && schema_check(&j->r, t, p) < 0))
+			return STEP_FAIL;
+	}
+	return 0;
+}
+
+/* Write exceptions.csv, then commit it and delta.csv to their names. */
+static int finish_files(struct job *j)
+{
+	if (write_exceptions(j->db, j->ef.fp) < 0)
+		return STEP_FAIL;
+	if (dur_commit(&j->df) < 0 || dur_commit(&j->ef) < 0)
+		return STEP_FAIL;
+	return 0;
+}
+
+/* The run-wide sums the manifest carries beside its per-property entries. */
+struct totals {
+	json_t *ops;        /* op name -> count, owned */
+	json_t *reasons;    /* reason -> count, owned */
+	json_t *exceptions; /* kind -> count, owned */
+	json_t *held;       /* ids of the properties the safety guard holds, owned */
+	json_t *inputs;     /* every input snapshot of the run, owned */
+};
+
+/* Add each count of COUNTS (key -> count) to TOTALS. */
+static void add_counts(json_t *totals, json_t *counts)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(counts, k, v)
+	{
+		json_t *o = json_object_get(totals, k);
+
+		json_object_set_new(totals, k,
+				    json_integer((o ? json_integer_value(o) : 0) +
+						 json_integer_value(v)));
+	}
+}
+
+/*
+ * The manifest's entry for property P with counts T: its policy, input,
+ * counts and the safety guard's verdict; adds to TOT.  A new reference.
+ */
+static json_t *manifest_property(const struct policy *p, const struct tally *t, struct totals *tot)
+{
+	json_t *jp = json_object(), *ops = json_object(), *why = guard_reasons(p, t), *in;
+	size_t k;
+
+	for (int op = 0; op < 3; op++) {
+		const char *name = delta_op_name((enum delta_op)op);
+
+		json_object_set_new(ops, name, json_integer(t->ops[op]));
+		json_object_set_new(tot->ops, name,
+				    json_integer(
+					    json_integer_value(json_object_get(tot->ops, name)) +
+					    t->ops[op]));
+	}
+	add_counts(tot->reasons, t->reasons);
+	add_counts(tot->exceptions, t->exceptions);
+	json_object_set_new(jp, "property_id", json_string(p->property_id));
+	json_object_set_new(jp, "as_of", json_string(p->as_of));
+	json_object_set_new(jp, "timezone", json_string(p->timezone));
+	json_object_set_new(jp, "unit_sync", json_boolean(p->unit_sync));
+	json_object_set_new(jp, "snapshot_id",
+			    p->snapshot_id ? json_integer(p->snapshot_id) : json_null());
+	json_object_set_new(jp, "people", json_integer(p->people));
+	json_object_set_new(jp, "people_previous_run",
+			    p->prev_people >= 0 ? json_integer(p->prev_people) : json_null());
+	json_object_set_new(jp, "assignments_before", json_integer(t->assignments));
+	json_object_set_new(jp, "stale_export", p->stale ? json_string(p->stale) : json_null());
+	json_object_set_new(jp, "counts_by_op", ops);
+	json_object_set_new(jp, "counts_by_reason", json_incref(t->reasons));
+	json_object_set_new(jp, "exceptions_by_kind", json_incref(t->exceptions));
+	if (why) {
+		json_object_set_new(jp, "guard",
+				    json_pack("{s:s, s:o}", "verdict", "held", "why", why));
+		json_array_append_new(tot->held, json_string(p->property_id));
+	} else {
+		json_object_set_new(jp, "guard", json_pack("{s:s}", "verdict", "ok"));
+	}
+	json_array_foreach(p->inputs, k, in) json_array_append(tot->inputs, in);
+	return jp;
+}
+
+/*
+ * Build manifest.json's content into J->manifest (owned by J): the run,
+ * its inputs, each property's entry, the totals, the files' hashes and the
+ * safety guard's verdict (J->held).
+ */
+static void manifest_build(struct job *j, const char *mapping_sha, const char *policy_sha,
+			   const char *exc_sha)
+{
+	struct totals tot = { json_object(), json_object(), json_object(), json_array(),
+			      json_array() };
+	json_t *m = json_object(), *jprops = json_array();
+	char now[32];
+
+	for (int op = 0; op < 3; op++)
+		json_object_set_new(tot.ops, delta_op_name((enum delta_op)op), json_integer(0));
+	for (int i = 0; i < j->n_policies; i++)
+		json_array_append_new(jprops, manifest_property(&j->ps[i], &j->ts[i], &tot));
+	j->held = json_array_size(tot.held) > 0;
+	db_now(now, sizeof(now));
+	json_object_set_new(m, "run_id", json_string(j->r.run_id));
+	json_object_set_new(m, "as_of", j->as_of ? json_string(j->as_of) : json_null());
+	json_object_set_new(m, "created_at", json_string(now));
+	json_object_set_new(m, "tool_version", json_string("unitsync " UNITSYNC_VERSION));
+	json_object_set_new(m, "inputs", tot.inputs);
+	json_object_set_new(m, "properties", jprops);
+	json_object_set_new(m, "mapping_sha256", json_string(mapping_sha));
+	json_object_set_new(m, "policy_sha256", json_string(policy_sha));
+	json_object_set_new(m, "delta_rows", json_integer(j->r.seq));
+	json_object_set_new(m, "counts_by_op", tot.ops);
+	json_object_set_new(m, "counts_by_reason", tot.reasons);
+	json_object_set_new(m, "exceptions_by_kind", tot.exceptions);
+	json_object_set_new(m, "files",
+			    json_pack("{s:s, s:s}", "delta.csv", j->delta_sha, "exceptions.csv",
+				      exc_sha));
+	json_object_set_new(m, "guard",
+			    json_pack("{s:s, s:o}", "verdict", j->held ? "held" : "ok",
+				      "held_properties", tot.held));
+	j->manifest = m;
+}
+
+/*
+ * Hash the committed delta.csv and exceptions.csv and the run's mapping
+ * and policies, write manifest.json and SHA256SUMS, and keep the hashes
+ * record_run() stores (J->delta_sha, J->manifest_sha).
+ */
+static int manifest_and_sums(struct job *j)
+{
+	char path[PATH_MAX], mapping_sha[65], policy_sha[65], exc_sha[65];
+	long long size;
+
+	snprintf(path, sizeof(path), "%s/delta.csv", j->dir);
+	if (sha256_file(path, j->delta_sha, &size) < 0)
+		return STEP_FAIL;
+	if (inputs_hash(j->db,
 			"SELECT property_id, pms_unit_id, latch_unit_id FROM unit_map "
 			"WHERE property_id = ? ORDER BY pms_unit_id",
-			ps, n_policies, mapping_sha) < 0 ||
-	    inputs_hash(db,
+			j->ps, j->n_policies, mapping_sha) < 0 ||
+	    inputs_hash(j->db,
 			"SELECT property_id, latch_building, timezone, unit_sync, exclude_status, "
 			"grant_lead_days, revoke_grace_days, guard_percent, guard_max FROM property "
 			"WHERE property_id = ?",
-			ps, n_policies, policy_sha) < 0)
-		goto fail;
-	manifest = json_object();
-	jprops = json_array();
-	jinputs = json_array();
-	jheld = json_array();
-	totals_op = json_object();
-	totals_reason = json_object();
-	totals_exc = json_object();
-	for (int op = 0; op < 3; op++)
-		json_object_set_new(totals_op, delta_op_name((enum delta_op)op), json_integer(0));
-	for (int i = 0; i < n_policies; i++) {
-		json_t *jp = json_object(), *ops = json_object(),
-		       *why = guard_reasons(&ps[i], &ts[i]);
-		const char *k;
-		json_t *v;
+			j->ps, j->n_policies, policy_sha) < 0)
+		return STEP_FAIL;
+	snprintf(path, sizeof(path), "%s/exceptions.csv", j->dir);
+	if (sha256_file(path, exc_sha, &size) < 0)
+		return STEP_FAIL;
+	manifest_build(j, mapping_sha, policy_sha, exc_sha);
+	snprintf(path, sizeof(path), "%s/manifest.json", j->dir);
+	if (write_json(path, j->manifest) < 0 || write_sums(j->dir) < 0)
+		return STEP_FAIL;
+	if (sha256_file(path, j->manifest_sha, &size) < 0)
+		return STEP_FAIL;
+	return 0;
+}
 
-		for (int op = 0; op < 3; op++) {
-			const char *name = delta_op_name((enum delta_op)op);
+/*
+ * Rename the finished run directory to its name (it appears whole or not
+ * at all) and keep its absolute path in J->abs_dir; J->dir no longer
+ * partial.
+ */
+static int publish(struct job *j)
+{
+	char path[PATH_MAX];
 
-			json_object_set_new(ops, name, json_integer(ts[i].ops[op]));
-			json_object_set_new(totals_op, name,
-					    json_integer(json_integer_value(
-								 json_object_get(totals_op, name)) +
-							 ts[i].ops[op]));
-		}
-		json_object_foreach(ts[i].reasons, k, v)
-		{
-			json_t *o = json_object_get(totals_reason, k);
-
-			json_object_set_new(totals_reason, k,
-					    json_integer((o ? json_integer_value(o) : 0) +
-							 json_integer_value(v)));
-		}
-		json_object_foreach(ts[i].exceptions, k, v)
-		{
-			json_t *o = json_object_get(totals_exc, k);
-
-			json_object_set_new(totals_exc, k,
-					    json_integer((o ? json_integer_value(o) : 0) +
-							 json_integer_value(v)));
-		}
-		json_object_set_new(jp, "property_id", json_string(ps[i].property_id));
-		json_object_set_new(jp, "as_of", json_string(ps[i].as_of));
-		json_object_set_new(jp, "timezone", json_string(ps[i].timezone));
-		json_object_set_new(jp, "unit_sync", json_boolean(ps[i].unit_sync));
-		json_object_set_new(jp, "snapshot_id",
-				    ps[i].snapshot_id ? json_integer(ps[i].snapshot_id)
-						      : json_null());
-		json_object_set_new(jp, "people", json_integer(ps[i].people));
-		json_object_set_new(jp, "people_previous_run",
-				    ps[i].prev_people >= 0 ? json_integer(ps[i].prev_people)
-							   : json_null());
-		json_object_set_new(jp, "assignments_before", json_integer(ts[i].assignments));
-		json_object_set_new(jp, "stale_export",
-				    ps[i].stale ? json_string(ps[i].stale) : json_null());
-		json_object_set_new(jp, "counts_by_op", ops);
-		json_object_set_new(jp, "counts_by_reason", json_incref(ts[i].reasons));
-		json_object_set_new(jp, "exceptions_by_kind", json_incref(ts[i].exceptions));
-		if (why) {
-			json_object_set_new(jp, "guard",
-					    json_pack("{s:s, s:o}", "verdict", "held", "why", why));
-			json_array_append_new(jheld, json_string(ps[i].property_id));
-			held = 1;
-		} else {
-			json_object_set_new(jp, "guard", json_pack("{s:s}", "verdict", "ok"));
-		}
-		json_array_append_new(jprops, jp);
-		{
-			json_t *in;
-			size_t k;
-
-			json_array_foreach(ps[i].inputs, k, in) json_array_append(jinputs, in);
-		}
+	snprintf(path, sizeof(path), "%s/%s", j->out_dir, j->r.run_id);
+	if (rename(j->dir, path) != 0) {
+		err_set("cannot rename '%s' to '%s': %s", j->dir, path, strerror(errno));
+		return STEP_FAIL;
 	}
-	{
-		char now[32], exc_sha[65];
+	snprintf(j->dir, sizeof(j->dir), "%s", path);
+	j->partial = 0;
+	if (dur_sync_dir(j->out_dir) < 0 || !realpath(j->dir, j->abs_dir))
+		return STEP_FAIL;
+	return 0;
+}
 
-		db_now(now, sizeof(now));
-		snprintf(path, sizeof(path), "%s/exceptions.csv", dir);
-		if (sha256_file(path, exc_sha, &size) < 0)
-			goto fail;
-		json_object_set_new(manifest, "run_id", json_string(r.run_id));
-		json_object_set_new(manifest, "as_of", as_of ? json_string(as_of) : json_null());
-		json_object_set_new(manifest, "created_at", json_string(now));
-		json_object_set_new(manifest, "tool_version",
-				    json_string("unitsync " UNITSYNC_VERSION));
-		json_object_set_new(manifest, "inputs", jinputs);
-		json_object_set_new(manifest, "properties", jprops);
-		json_object_set_new(manifest, "mapping_sha256", json_string(mapping_sha));
-		json_object_set_new(manifest, "policy_sha256", json_string(policy_sha));
-		json_object_set_new(manifest, "delta_rows", json_integer(r.seq));
-		json_object_set_new(manifest, "counts_by_op", totals_op);
-		json_object_set_new(manifest, "counts_by_reason", totals_reason);
-		json_object_set_new(manifest, "exceptions_by_kind", totals_exc);
-		json_object_set_new(manifest, "files",
-				    json_pack("{s:s, s:s}", "delta.csv", delta_sha,
-					      "exceptions.csv", exc_sha));
-		json_object_set_new(manifest, "guard",
-				    json_pack("{s:s, s:o}", "verdict", held ? "held" : "ok",
-					      "held_properties", jheld));
-	}
-	snprintf(path, sizeof(path), "%s/manifest.json", dir);
-	if (write_json(path, manifest) < 0 || write_sums(dir) < 0)
-		goto fail;
-	{
-		long long msize;
+/* Record the published run and its inputs in the state database. */
+static int record(struct job *j)
+{
+	if (record_run(j->db, j->r.run_id, j->abs_dir, j->as_of ? j->as_of : j->ps[0].as_of,
+		       j->delta_sha, j->manifest_sha, j->r.seq, j->held ? "held" : "ok", j->ps,
+		       j->n_policies) < 0)
+		return STEP_FAIL;
+	return 0;
+}
 
-		snprintf(path, sizeof(path), "%s/manifest.json", dir);
-		if (sha256_file(path, manifest_sha, &msize) < 0)
-			goto fail;
-	}
-	/* the finished directory appears under its name at once, or not at all */
-	snprintf(path, sizeof(path), "%s/%s", out_dir, r.run_id);
-	if (rename(dir, path) != 0) {
-		err_set("cannot rename '%s' to '%s': %s", dir, path, strerror(errno));
-		goto fail;
-	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	partial = 0;
-	if (dur_sync_dir(out_dir) < 0 || !realpath(dir, abs_dir))
-		goto fail;
-	if (record_run(db, r.run_id, abs_dir, as_of ? as_of : ps[0].as_of, delta_sha, manifest_sha,
-		       r.seq, held ? "held" : "ok", ps, n_policies) < 0)
-		goto fail;
-	sqlite3_finalize(r.history);
-	sqlite3_finalize(r.exc);
-	r.history = r.exc = NULL;
-	if (db_exec(db, "COMMIT") < 0)
-		goto fail;
-	in_tx = 0;
+/*
+ * Record the run (record()) and commit it with its delta history in one
+ * transaction; the writer's statements are finalized first.
+ */
+static int record_and_commit(struct job *j)
+{
+	if (record(j) < 0)
+		return STEP_FAIL;
+	sqlite3_finalize(j->r.history);
+	sqlite3_finalize(j->r.exc);
+	j->r.history = j->r.exc = NULL;
+	if (db_exec(j->db, "COMMIT") < 0)
+		return STEP_FAIL;
+	j->in_tx = 0;
+	return 0;
+}
 
-	for (int i = 0; i < n_policies; i++) {
-		json_t *g = json_object_get(json_array_get(json_object_get(manifest, "properties"),
-							   (size_t)i),
-					    "guard");
-
+/* Print a line per property (its counts and verdict), then the run directory. */
+static void print_summary(const struct job *j)
+{
+	for (int i = 0; i < j->n_policies; i++) {
+		const struct policy *p = &j->ps[i];
+		const struct tally *t = &j->ts[i];
+		json_t *g =
+			json_object_get(json_array_get(json_object_get(j->manifest, "properties"),
+						       (size_t)i),
+					"guard");
 		json_int_t n_exc = 0;
 		const char *k;
 		json_t *v;
 
-		json_object_foreach(ts[i].exceptions, k, v) n_exc += json_integer_value(v);
+		json_object_foreach(t->exceptions, k, v) n_exc += json_integer_value(v);
 		printf("%s: as of %s, %s: %ld USER_CREATE, %ld ASSIGN, %ld UNASSIGN, "
 		       "%lld exception%s%s\n",
-		       ps[i].property_id, ps[i].as_of,
-		       !property_present(&ps[i]) ? "no export"
-		       : ps[i].stale             ? "from a STALE export (see exceptions.csv)"
-						 : "from tonight's export",
-		       ts[i].ops[DELTA_USER_CREATE], ts[i].ops[DELTA_ASSIGN],
-		       ts[i].ops[DELTA_UNASSIGN], (long long)n_exc, n_exc == 1 ? "" : "s",
+		       p->property_id, p->as_of,
+		       !property_present(p) ? "no export"
+		       : p->stale           ? "from a STALE export (see exceptions.csv)"
+					    : "from tonight's export",
+		       t->ops[DELTA_USER_CREATE], t->ops[DELTA_ASSIGN], t->ops[DELTA_UNASSIGN],
+		       (long long)n_exc, n_exc == 1 ? "" : "s",
 		       strcmp(json_string_value(json_object_get(g, "verdict")), "held")
 			       ? ""
 			       : " - HELD by the safety guard (see manifest.json; 'unitsync approve')");
 	}
-	printf("%s\n", abs_dir);
-	rc = stale ? US_EXIT_STALE : US_EXIT_OK;
-	goto out;
-fail:
-	log_error("%s", err_msg());
-out:
-	if (df.fp)
-		dur_abort(&df);
-	if (ef.fp)
-		dur_abort(&ef);
-	if (partial) {
-		/* nothing half-written is left for an operator to mistake for a run */
+	printf("%s\n", j->abs_dir);
+}
+
+/*
+ * Free everything J holds: abort unfinished files, remove a partial run
+ * directory (nothing half-written is left for an operator to mistake for a
+ * run), roll back an open transaction, close the database and stdout.
+ * Returns the exit code.
+ */
+static int job_release(struct job *j)
+{
+	int rc = j->rc;
+
+	if (j->df.fp)
+		dur_abort(&j->df);
+	if (j->ef.fp)
+		dur_abort(&j->ef);
+	if (j->partial) {
 		static const char *const names[] = { "delta.csv", "exceptions.csv", "manifest.json",
 						     "SHA256SUMS" };
+		char path[PATH_MAX];
 
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+			snprintf(path, sizeof(path), "%s/%s", j->dir, names[i]);
 			unlink(path);
 		}
-		rmdir(dir);
+		rmdir(j->dir);
 	}
-	sqlite3_finalize(st);
-	sqlite3_finalize(r.history);
-	sqlite3_finalize(r.exc);
-	if (in_tx)
-		db_exec(db, "ROLLBACK");
-	for (int i = 0; ps && i < n_policies; i++) {
-		policy_free(&ps[i]);
-		json_decref(ts[i].reasons);
-		json_decref(ts[i].exceptions);
+	sqlite3_finalize(j->r.history);
+	sqlite3_finalize(j->r.exc);
+	if (j->in_tx)
+		db_exec(j->db, "ROLLBACK");
+	for (int i = 0; j->ps && i < j->n_policies; i++) {
+		policy_free(&j->ps[i]);
+		json_decref(j->ts[i].reasons);
+		json_decref(j->ts[i].exceptions);
 	}
-	free(ps);
-	free(ts);
-	json_decref(manifest);
-	db_close(db);
+	free(j->ps);
+	free(j->ts);
+	json_decref(j->manifest);
+	db_close(j->db);
 	if (fclose(stdout) != 0 && rc == US_EXIT_OK)
 		rc = US_EXIT_CONFIG;
 	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct job j;
+	int s;
+
+	job_init(&j);
+	if (parse_options(&j, argc, argv) != 0)
+		goto out;
+	/* past the options, a step's failure exits US_EXIT_CONFIG unless it says otherwise */
+	j.rc = US_EXIT_CONFIG;
+	if ((s = open_db(&j)) != 0)
+		goto stop;
+	if ((s = choose_properties(&j)) != 0)
+		goto stop;
+	if ((s = prepare_policies(&j)) != 0)
+		goto stop;
+	if ((s = open_run_dir(&j)) != 0)
+		goto stop;
+	if ((s = begin_run(&j)) != 0)
+		goto stop;
+	if ((s = decide_all(&j)) != 0)
+		goto stop;
+	if ((s = hold_duplicates(&j)) != 0)
+		goto stop;
+	if ((s = diff_all(&j)) != 0)
+		goto stop;
+	if ((s = finish_files(&j)) != 0)
+		goto stop;
+	if ((s = manifest_and_sums(&j)) != 0)
+		goto stop;
+	if ((s = publish(&j)) != 0)
+		goto stop;
+	if ((s = record_and_commit(&j)) != 0)
+		goto stop;
+	print_summary(&j);
+	j.rc = j.stale ? US_EXIT_STALE : US_EXIT_OK;
+	goto out;
+stop:
+	if (s == STEP_FAIL)
+		log_error("%s", err_msg());
+out:
+	return job_release(&j);
 }
