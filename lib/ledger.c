@@ -17,6 +17,8 @@ enum {
 	S_ASSIGN,
 	S_UNASSIGN,
 	S_SETTLE,
+	S_HISTORY,
+	S_INPUT,
 };
 
 /*
@@ -59,6 +61,10 @@ static const char *const sql[LEDGER_N_STMT] = {
 	 * asserts unconfirmed effects again until a load settles them so) */
 	[S_SETTLE] = "UPDATE journal SET state = 'superseded', updated_at = ?5 "
 		     "WHERE " UNCONFIRMED_EARLIER,
+	[S_HISTORY] = "INSERT INTO delta_history (run_id, seq, op, property_id, pms_person_id, "
+		      "pms_unit_id, latch_unit_id, reason, group_id, effective_date, snapshot_id, "
+		      "source_ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[S_INPUT] = "INSERT INTO run_input (run_id, property_id, snapshot_id) VALUES (?1, ?2, ?3)",
 };
 
 void ledger_init(struct ledger *lg, sqlite3 *db, const char *run_id)
@@ -302,4 +308,66 @@ int ledger_approve(sqlite3 *db, const char *run_id, const char *delta_sha256,
 		err_set("database: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	return rc;
+}
+
+int ledger_record_delta(struct ledger *lg, const struct delta_row *d, long long snapshot_id,
+			const char *source_ref)
+{
+	sqlite3_stmt *st = stmt(lg, S_HISTORY);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, lg->run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, d->seq);
+	sqlite3_bind_text(st, 3, delta_op_name(d->op), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, d->property_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, d->pms_person_id, -1, SQLITE_TRANSIENT);
+	db_bind_text_or_null(st, 6, d->pms_unit_id);
+	db_bind_text_or_null(st, 7, d->latch_unit_id);
+	sqlite3_bind_text(st, 8, d->reason, -1, SQLITE_TRANSIENT);
+	db_bind_text_or_null(st, 9, d->group_id);
+	sqlite3_bind_text(st, 10, d->effective_date, -1, SQLITE_TRANSIENT);
+	if (snapshot_id)
+		sqlite3_bind_int64(st, 11, snapshot_id);
+	db_bind_text_or_null(st, 12, source_ref);
+	return done(lg, st, "database");
+}
+
+int ledger_record_run(struct ledger *lg, const char *run_dir, const char *as_of,
+		      const char *delta_sha256, const char *manifest_sha256, long rows,
+		      const char *guard)
+{
+	sqlite3_stmt *st = NULL;
+	char now[32];
+	int rc = -1;
+
+	db_now(now, sizeof(now));
+	if (db_prepare(lg->db,
+		       "INSERT INTO run (run_id, run_dir, as_of, delta_sha256, delta_rows, guard, "
+		       "created_at, manifest_sha256, map_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+		       "(SELECT coalesce(max(id), 0) FROM map_history))",
+		       &st) < 0)
+		return -1;
+	bind_texts(st, lg->run_id, run_dir, as_of, delta_sha256, "", guard, now, manifest_sha256,
+		   (const char *)NULL);
+	sqlite3_bind_int64(st, 5, rows);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = 0;
+	else
+		err_set("database: %s", sqlite3_errmsg(lg->db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int ledger_record_input(struct ledger *lg, const char *property_id, long long snapshot_id)
+{
+	sqlite3_stmt *st = stmt(lg, S_INPUT);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, lg->run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, property_id, -1, SQLITE_TRANSIENT);
+	if (snapshot_id)
+		sqlite3_bind_int64(st, 3, snapshot_id);
+	return done(lg, st, "database");
 }

@@ -2,7 +2,8 @@
  * ledger.h - the one owner of every write to unitsync's ledger: the load
  * journal (table journal), what Latch is known to hold (assignment), the
  * Latch user each PMS person was matched to (person_user), and the runs
- * (run, run_input) with their load and approval state (DESIGN.md §5, §8;
+ * (run, run_input, and delta_history, every row a run wrote, for `unitsync
+ * explain`) with their load and approval state (DESIGN.md §5, §8;
  * issue 15: one owner per state table, one definition of "superseded").
  *
  * Two things are "superseded", each defined once, here:
@@ -27,7 +28,7 @@
 #include <stddef.h>
 
 enum {
-	LEDGER_N_STMT = 8
+	LEDGER_N_STMT = 10
 };
 
 /* A ledger open on a database for one run; fields private. */
@@ -101,6 +102,22 @@ int ledger_newer_runs(sqlite3 *db, const char *run_id,
  */
 int ledger_approve(sqlite3 *db, const char *run_id, const char *delta_sha256,
 		   const char *manifest_sha256, const char *by, char *now);
+
+/*
+ * Transform's records, inside its transaction: row D of the run's delta
+ * (from SNAPSHOT_ID, 0 for none, and SOURCE_REF, NULL for none), then the
+ * run itself once its directory is published: RUN_DIR, AS_OF, the digests
+ * of its delta.csv and manifest.json, ROWS delta rows, the safety guard's
+ * verdict GUARD ("ok" or "held"), and the mapping's last change then; and
+ * each property it read with each input snapshot (SNAPSHOT_ID 0: a
+ * property with no export that night).
+ */
+int ledger_record_delta(struct ledger *lg, const struct delta_row *d, long long snapshot_id,
+			const char *source_ref);
+int ledger_record_run(struct ledger *lg, const char *run_dir, const char *as_of,
+		      const char *delta_sha256, const char *manifest_sha256, long rows,
+		      const char *guard);
+int ledger_record_input(struct ledger *lg, const char *property_id, long long snapshot_id);
 
 /* Record the outcome of loading RUN_ID: load_status STATUS, loaded now. */
 int ledger_run_loaded(sqlite3 *db, const char *run_id, const char *status);

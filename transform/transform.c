@@ -23,6 +23,7 @@
 #include "err.h"
 #include "exitcode.h"
 #include "latch.h"
+#include "ledger.h"
 #include "log.h"
 #include "rules.h"
 #include "sha256.h"
@@ -92,10 +93,10 @@ struct tally {
 struct run {
 	sqlite3 *db; /* borrowed */
 	char run_id[64];
-	FILE *delta;           /* borrowed from the durable file */
-	long seq;              /* last seq written */
-	sqlite3_stmt *history; /* INSERT INTO delta_history, owned */
-	sqlite3_stmt *exc;     /* INSERT INTO temp.exc, owned */
+	FILE *delta;          /* borrowed from the durable file */
+	long seq;             /* last seq written */
+	struct ledger ledger; /* the run and its delta history, owned */
+	sqlite3_stmt *exc;    /* INSERT INTO temp.exc, owned */
 };
 
 static void policy_free(struct policy *p)
@@ -375,35 +376,13 @@ static int add_exception(struct run *r, struct tally *t, const char *kind, const
 static int emit(struct run *r, struct tally *t, struct delta_row *d, long long snapshot_id,
 		const char *source_ref)
 {
-	sqlite3_stmt *st = r->history;
-
 	d->seq = ++r->seq;
 	delta_write_row(r->delta, d);
 	t->ops[d->op]++;
 	/* a USER_CREATE shares its ASSIGN's reason: count each change once */
 	if (d->op != DELTA_USER_CREATE)
 		tally_count(t->reasons, d->reason);
-	sqlite3_reset(st);
-	sqlite3_bind_text(st, 1, r->run_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, d->seq);
-	sqlite3_bind_text(st, 3, delta_op_name(d->op), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, d->property_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 5, d->pms_person_id, -1, SQLITE_TRANSIENT);
-	db_bind_text_or_null(st, 6, d->pms_unit_id);
-	db_bind_text_or_null(st, 7, d->latch_unit_id);
-	sqlite3_bind_text(st, 8, d->reason, -1, SQLITE_TRANSIENT);
-	db_bind_text_or_null(st, 9, d->group_id);
-	sqlite3_bind_text(st, 10, d->effective_date, -1, SQLITE_TRANSIENT);
-	if (snapshot_id)
-		sqlite3_bind_int64(st, 11, snapshot_id);
-	else
-		sqlite3_bind_null(st, 11);
-	db_bind_text_or_null(st, 12, source_ref);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(r->db));
-		return -1;
-	}
-	return 0;
+	return ledger_record_delta(&r->ledger, d, snapshot_id, source_ref);
 }
 
 /*
@@ -1623,64 +1602,25 @@ static int write_sums(const char *dir)
 	return dur_commit(&f);
 }
 
-/* Record the run in the state database (one transaction with the history). */
-static int record_run(sqlite3 *db, const char *run_id, const char *dir, const char *as_of,
-		      const char *delta_sha, const char *manifest_sha, long rows, const char *guard,
-		      struct policy *ps, int n)
+/* Record the run and each property's input snapshots (one per snapshot;
+ * one with none for a property missing tonight), in the run's transaction. */
+static int record_run(struct run *r, const char *dir, const char *as_of, const char *delta_sha,
+		      const char *manifest_sha, const char *guard, struct policy *ps, int n)
 {
-	sqlite3_stmt *st = NULL;
-	char now[32];
-	int rc = -1;
-
-	db_now(now, sizeof(now));
-	if (db_prepare(db,
-		       "INSERT INTO run (run_id, run_dir, as_of, delta_sha256, delta_rows, guard, "
-		       "created_at, manifest_sha256, map_seq) VALUES (?,?,?,?,?,?,?,?, "
-		       "(SELECT coalesce(max(id), 0) FROM map_history))",
-		       &st) < 0)
-		goto out;
-	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, dir, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, as_of, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, delta_sha, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, rows);
-	sqlite3_bind_text(st, 6, guard, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, manifest_sha, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto db_error;
-	sqlite3_finalize(st);
-	if (db_prepare(db,
-		       "INSERT INTO run_input (run_id, property_id, snapshot_id) VALUES (?,?,?)",
-		       &st) < 0)
-		goto out;
+	if (ledger_record_run(&r->ledger, dir, as_of, delta_sha, manifest_sha, r->seq, guard) < 0)
+		return -1;
 	for (int i = 0; i < n; i++) {
 		size_t k = 0;
 
-		/* one row per input snapshot; one with no snapshot for a missing property */
 		do {
 			json_t *in = json_array_get(ps[i].inputs, k);
+			json_int_t snap = json_integer_value(json_object_get(in, "snapshot_id"));
 
-			sqlite3_reset(st);
-			sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, ps[i].property_id, -1, SQLITE_STATIC);
-			if (in)
-				sqlite3_bind_int64(st, 3,
-						   json_integer_value(
-							   json_object_get(in, "snapshot_id")));
-			else
-				sqlite3_bind_null(st, 3);
-			if (sqlite3_step(st) != SQLITE_DONE)
-				goto db_error;
+			if (ledger_record_input(&r->ledger, ps[i].property_id, in ? snap : 0) < 0)
+				return -1;
 		} while (++k < json_array_size(ps[i].inputs));
 	}
-	rc = 0;
-	goto out;
-db_error:
-	err_set("database: %s", sqlite3_errmsg(db));
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return 0;
 }
 
 static int make_run_id(char *out, size_t size)
@@ -2073,12 +2013,8 @@ static int begin_run(struct job *j)
 	    db_exec(j->db, "BEGIN IMMEDIATE") < 0)
 		return STEP_FAIL;
 	j->in_tx = 1;
+	ledger_init(&j->r.ledger, j->db, j->r.run_id);
 	if (db_prepare(j->db,
-		       "INSERT INTO delta_history (run_id, seq, op, property_id, pms_person_id, pms_unit_id, "
-		       "latch_unit_id, reason, group_id, effective_date, snapshot_id, source_ref) "
-		       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-		       &j->r.history) < 0 ||
-	    db_prepare(j->db,
 		       /* a person's two rows may say the same thing: said once */
 		       "INSERT OR IGNORE INTO temp.exc (property_id, pms_person_id, kind, "
 		       "pms_unit_id, detail) VALUES (?,?,?,?,?)",
@@ -2317,9 +2253,8 @@ static int publish(struct job *j)
 /* Record the published run and its inputs in the state database. */
 static int record(struct job *j)
 {
-	if (record_run(j->db, j->r.run_id, j->abs_dir, j->as_of ? j->as_of : j->ps[0].as_of,
-		       j->delta_sha, j->manifest_sha, j->r.seq, j->held ? "held" : "ok", j->ps,
-		       j->n_policies) < 0)
+	if (record_run(&j->r, j->abs_dir, j->as_of ? j->as_of : j->ps[0].as_of, j->delta_sha,
+		       j->manifest_sha, j->held ? "held" : "ok", j->ps, j->n_policies) < 0)
 		return STEP_FAIL;
 	return 0;
 }
@@ -2332,9 +2267,9 @@ static int record_and_commit(struct job *j)
 {
 	if (record(j) < 0)
 		return STEP_FAIL;
-	sqlite3_finalize(j->r.history);
+	ledger_release(&j->r.ledger);
 	sqlite3_finalize(j->r.exc);
-	j->r.history = j->r.exc = NULL;
+	j->r.exc = NULL;
 	if (db_exec(j->db, "COMMIT") < 0)
 		return STEP_FAIL;
 	j->in_tx = 0;
@@ -2396,7 +2331,7 @@ static int job_release(struct job *j)
 		}
 		rmdir(j->dir);
 	}
-	sqlite3_finalize(j->r.history);
+	ledger_release(&j->r.ledger);
 	sqlite3_finalize(j->r.exc);
 	if (j->in_tx)
 		db_exec(j->db, "ROLLBACK");
