@@ -21,9 +21,10 @@
 #   expectK.delta, expectK.exceptions
 #                   the exact files; {uid:EMAIL-OR-PHONE} stands for the
 #                   userUuid the simulator gave that user (random per run)
-#   exitK           optional: "extract N" and/or "transform N" lines, the
-#                   exit codes night K's extract (of its last file) and
-#                   transform are expected to end with (default 0); a
+#   exitK           optional: "extract N", "transform N" and/or "load N"
+#                   lines, the exit codes night K's extract (of its last
+#                   file), transform and load are expected to end with
+#                   (default 0; load 4: held by the safety guard); a
 #                   file refused by extract leaves the night with no
 #                   snapshot, as nightly.sh judges it on nothing
 #   latchK          optional: who holds the scenario's Latch units once
@@ -114,7 +115,7 @@ resolve() {
 
 # Night K of scenario S (LAST nights in all), in its work directory.
 run_night() {
-	local s=$1 k=$2 last=$3 w=$tmp/$1 f run rc=0 got want want_x want_t
+	local s=$1 k=$2 last=$3 w=$tmp/$1 f run rc=0 got want want_x want_t want_l
 	local -a args files snaps xargs_csv=()
 
 	export UNITSYNC_DB=$w/unitsync.db
@@ -133,6 +134,7 @@ run_night() {
 	[ -f extract-args ] && read -r -a xargs_csv <extract-args
 	want_x=$(sed -n 's/^extract //p' "exit$k" 2>/dev/null)
 	want_t=$(sed -n 's/^transform //p' "exit$k" 2>/dev/null)
+	want_l=$(sed -n 's/^load //p' "exit$k" 2>/dev/null)
 	: >"extract$k.out"
 	mapfile -t files < <(night_files . "$k")
 	for f in "${files[@]}"; do
@@ -178,8 +180,10 @@ run_night() {
 
 	# apply the night, so that the next one diffs against it
 	if [ "$k" -lt "$last" ] || [ -f "latch$k" ]; then
-		unitsync load "$run" >"load$k.out" 2>&1 || {
-			echo "load of night $k failed:"
+		got=0
+		unitsync load "$run" >"load$k.out" 2>&1 || got=$?
+		[ "$got" = "${want_l:-0}" ] || {
+			echo "load of night $k exited $got, expected ${want_l:-0}:"
 			cat "load$k.out"
 			rc=1
 		}
