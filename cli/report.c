@@ -412,7 +412,7 @@ static int write_html(const char *path, const struct rundir *run, const char *db
 	      "<th>property</th><th>person</th><th>what</th><th>reason</th></tr>\n",
 	      f.fp);
 	hr.max = 1000;
-	if (delta_read(run->delta_path, html_delta_row, &hr) < 0)
+	if (delta_read_fd(run->delta_fd, run->delta_path, html_delta_row, &hr) < 0)
 		goto out;
 	fputs("</table>\n", f.fp);
 	if (hr.n > hr.max)
@@ -530,7 +530,7 @@ int main(int argc, char **argv)
 		}
 	}
 	out("changes:\n");
-	if (delta_read(run.delta_path, print_delta_row, &rep) < 0) {
+	if (delta_read_fd(run.delta_fd, run.delta_path, print_delta_row, &rep) < 0) {
 		log_error("%s", err_msg());
 		goto out;
 	}

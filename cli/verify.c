@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 	}
 	rc = US_EXIT_DATAERR;
 	if (rundir_open(&run, argv[optind]) < 0 ||
-	    delta_read(run.delta_path, count_row, counts) < 0)
+	    delta_read_fd(run.delta_fd, run.delta_path, count_row, counts) < 0)
 		goto fail;
 	by_op = json_object_get(run.manifest, "counts_by_op");
 	for (int op = 0; op < 3; op++) {

@@ -17,6 +17,7 @@ struct reader {
 	int failed;           /* callback asked to stop, or out of memory */
 	int line_transcoded;  /* the line being fed was transcoded */
 	long line_bad;        /* the line being fed could not be decoded: its number */
+	int limit;            /* 1: a field too long, 2: too many fields (failed) */
 };
 
 static void on_field(void *data, size_t len, void *vr)
@@ -26,6 +27,12 @@ static void on_field(void *data, size_t len, void *vr)
 
 	if (r->failed)
 		return;
+	/* the documented limits (docs/SECURITY.md), whatever the line length */
+	if (len > CSVIO_MAX_FIELD || r->row.n >= CSVIO_MAX_FIELDS) {
+		r->failed = 1;
+		r->limit = len > CSVIO_MAX_FIELD ? 1 : 2;
+		return;
+	}
 	if (r->row.n == r->row.cap) {
 		size_t cap = r->row.cap ? r->row.cap * 2 : 32;
 		char **f = realloc(r->row.fields, cap * sizeof(*f));
@@ -126,6 +133,10 @@ int csvio_read_encoded(FILE *fp, const char *name, const char *encoding, csvio_r
 					: csv_strerror(csv_error(&p)));
 			goto out;
 		}
+		if (r.limit)
+			err_set("'%s' line %ld: %s", name, r.row.line,
+				r.limit == 1 ? "a field longer than 1048576 bytes"
+					     : "a record of more than 4096 fields");
 		if (r.failed)
 			goto out;
 	}

@@ -33,6 +33,11 @@
 /* Longest field accepted, in bytes; a longer one fails the read. */
 #define CSVIO_MAX_FIELD (1024 * 1024)
 
+/* Most fields a record may have (a header of a million columns would
+ * otherwise take 100 MB); a wider record fails the read.  The widest real
+ * export in ../shared/samples has fewer than 100 columns. */
+#define CSVIO_MAX_FIELDS 4096
+
 /* One record.  Fields and the arrays are owned by the reader and valid only
  * during the callback. */
 struct csvio_row {

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const op_names[] = { "USER_CREATE", "ASSIGN", "UNASSIGN" };
 
@@ -143,9 +144,22 @@ static int on_row(const struct csvio_row *row, void *vs)
 	return s->fn(&r, s->ctx);
 }
 
-int delta_read(const char *path, int (*fn)(const struct delta_row *r, void *ctx), void *ctx)
+/* Read the delta from FP (named PATH); FP stays the caller's. */
+static int read_fp(FILE *fp, const char *path, int (*fn)(const struct delta_row *r, void *ctx),
+		   void *ctx)
 {
 	struct read_state s = { .path = path, .fn = fn, .ctx = ctx };
+	int rc = csvio_read(fp, path, on_row, &s);
+
+	if (rc == 0 && s.expect_seq == 0) {
+		err_set("'%s': empty file, expected a delta header", path);
+		rc = -1;
+	}
+	return rc;
+}
+
+int delta_read(const char *path, int (*fn)(const struct delta_row *r, void *ctx), void *ctx)
+{
 	FILE *fp = fopen(path, "r");
 	int rc;
 
@@ -153,11 +167,25 @@ int delta_read(const char *path, int (*fn)(const struct delta_row *r, void *ctx)
 		err_set("cannot open '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	rc = csvio_read(fp, path, on_row, &s);
+	rc = read_fp(fp, path, fn, ctx);
 	fclose(fp);
-	if (rc == 0 && s.expect_seq == 0) {
-		err_set("'%s': empty file, expected a delta header", path);
-		rc = -1;
+	return rc;
+}
+
+int delta_read_fd(int fd, const char *name, int (*fn)(const struct delta_row *r, void *ctx),
+		  void *ctx)
+{
+	int copy = -1;
+	FILE *fp = NULL;
+	int rc = -1;
+
+	if (lseek(fd, 0, SEEK_SET) < 0 || (copy = dup(fd)) < 0 || !(fp = fdopen(copy, "r"))) {
+		err_set("cannot read '%s': %s", name, strerror(errno));
+		if (copy >= 0)
+			close(copy);
+		return -1;
 	}
+	rc = read_fp(fp, name, fn, ctx);
+	fclose(fp);
 	return rc;
 }

@@ -61,6 +61,11 @@ void delta_write_row(FILE *fp, const struct delta_row *r);
  * err_set()).  -1 with err_set() naming the file and line on bad shape. */
 int delta_read(const char *path, int (*fn)(const struct delta_row *r, void *ctx), void *ctx);
 
+/* delta_read() of the file open on FD, from its start (FD stays open and
+ * its offset is used); NAME names it in messages. */
+int delta_read_fd(int fd, const char *name, int (*fn)(const struct delta_row *r, void *ctx),
+		  void *ctx);
+
 void exceptions_write_header(FILE *fp);
 void exceptions_write_row(FILE *fp, const char *kind, const char *property_id,
 			  const char *pms_unit_id, const char *pms_person_id, const char *detail);

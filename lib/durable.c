@@ -2,6 +2,9 @@
 #include "err.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdlib.h>
@@ -113,4 +116,47 @@ int dur_mkdir(const char *dir, mode_t mode)
 		return -1;
 	}
 	return 0;
+}
+
+int dur_owner_gone(const char *name, const char *end)
+{
+	const char *dot, *p;
+	long pid = 0;
+
+	if (!end)
+		end = name + strlen(name);
+	for (dot = end; dot > name && dot[-1] != '.'; dot--)
+		;
+	if (dot == name || dot == end)
+		return 0;
+	for (p = dot; p < end; p++) {
+		if (*p < '0' || *p > '9' || pid > 4194304)
+			return 0;
+		pid = pid * 10 + (*p - '0');
+	}
+	if (pid <= 0 || pid == (long)getpid())
+		return 0;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+int dur_clean_stale(const char *dir, const char *base)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = strlen(base);
+	int removed = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char path[PATH_MAX];
+
+		if (strncmp(e->d_name, base, n) || strncmp(e->d_name + n, ".tmp.", 5) ||
+		    !dur_owner_gone(e->d_name, NULL))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		removed += unlink(path) == 0;
+	}
+	closedir(d);
+	return removed;
 }

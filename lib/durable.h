@@ -29,4 +29,16 @@ int dur_sync_dir(const char *dir);
 /* Create DIR (one level) with MODE; an existing directory is fine. */
 int dur_mkdir(const char *dir, mode_t mode);
 
+/*
+ * Is the process that left a name ending in ".PID" (a dur_open()
+ * temporary, a transform's partial run directory) gone?  PID is the text
+ * after the last '.' of NAME up to END (NULL: the end of NAME): 1 gone,
+ * 0 alive or not a process id.
+ */
+int dur_owner_gone(const char *name, const char *end);
+
+/* Remove, in DIR, every dur_open() temporary of file BASE ("BASE.tmp.PID")
+ * whose process is gone: what a killed writer left.  Returns how many. */
+int dur_clean_stale(const char *dir, const char *base);
+
 #endif

@@ -5,27 +5,105 @@
 #include "sha256.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const run_files[] = { "delta.csv", "exceptions.csv", "manifest.json" };
 
-/* Check SHA256SUMS line by line against the files. */
-static int check_sums(const char *dir, char delta_sha[65], char manifest_sha[65])
+/*
+ * Is what FD is open on (NAME, for messages; DIR: a directory, else a
+ * regular file) safe to trust: owned by this user (or root) and writable by
+ * nobody else?  Another local user who could write the run directory could swap
+ * its files after they are checked; one who could write a file could
+ * change it.  -1 with err_set() when not.
+ */
+static int trusted(int fd, const char *name, int dir)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) < 0) {
+		err_set("cannot stat '%s': %s", name, strerror(errno));
+		return -1;
+	}
+	if (dir ? !S_ISDIR(sb.st_mode) : !S_ISREG(sb.st_mode)) {
+		err_set("'%s' is not a %s", name, dir ? "directory" : "regular file");
+		return -1;
+	}
+	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+		err_set("'%s' is owned by uid %ld, not by this user (uid %ld) or root: refused",
+			name, (long)sb.st_uid, (long)geteuid());
+		return -1;
+	}
+	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+		err_set("'%s' is writable by %s (mode %04o): refused", name,
+			sb.st_mode & S_IWOTH ? "others" : "its group",
+			(unsigned)(sb.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+int rundir_dir_trusted(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0) {
+		err_set("cannot open directory '%s': %s", dir, strerror(errno));
+		return -1;
+	}
+	rc = trusted(fd, dir, 1);
+	close(fd);
+	return rc;
+}
+
+/* Open run file NAME of R's directory, once, and check it: its descriptor
+ * or -1 with err_set(). */
+static int open_file(struct rundir *r, const char *name)
+{
+	char path[PATH_MAX + 32];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", r->dir, name);
+	fd = openat(r->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		err_set("cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (trusted(fd, path, 0) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Check SHA256SUMS line by line against the files, each read through the
+ * descriptor in FDS (delta.csv, exceptions.csv, manifest.json) that is
+ * used afterwards: what is checked is what is read.
+ */
+static int check_sums(struct rundir *r, const int fds[3], char hex_of[3][65])
 {
 	char path[PATH_MAX + 32], line[512];
-	int seen[3] = { 0 };
-	FILE *fp;
+	int seen[3] = { 0 }, fd;
+	FILE *fp = NULL;
 	int rc = -1;
 
-	snprintf(path, sizeof(path), "%s/SHA256SUMS", dir);
-	fp = fopen(path, "r");
-	if (!fp) {
+	snprintf(path, sizeof(path), "%s/SHA256SUMS", r->dir);
+	fd = openat(r->dirfd, "SHA256SUMS", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
 		err_set("cannot open '%s': %s (not a run directory?)", path, strerror(errno));
 		return -1;
 	}
+	if (trusted(fd, path, 0) < 0 || !(fp = fdopen(fd, "r"))) {
+		if (!fp)
+			close(fd);
+		return -1;
+	}
 	while (fgets(line, sizeof(line), fp)) {
-		char file[PATH_MAX + 32], hex[65];
+		char file[PATH_MAX + 32];
 		long long size;
 		int i;
 
@@ -40,18 +118,14 @@ static int check_sums(const char *dir, char delta_sha[65], char manifest_sha[65]
 			err_set("'%s' lists an unexpected file '%s'", path, line + 66);
 			goto out;
 		}
-		snprintf(file, sizeof(file), "%s/%s", dir, run_files[i]);
-		if (sha256_file(file, hex, &size) < 0)
+		snprintf(file, sizeof(file), "%s/%s", r->dir, run_files[i]);
+		if (sha256_fd(fds[i], file, hex_of[i], &size) < 0)
 			goto out;
-		if (memcmp(hex, line, 64) != 0) {
+		if (memcmp(hex_of[i], line, 64) != 0) {
 			err_set("'%s' changed after transform (its SHA-256 no longer matches SHA256SUMS)",
 				file);
 			goto out;
 		}
-		if (i == 0)
-			memcpy(delta_sha, hex, 65);
-		if (i == 2)
-			memcpy(manifest_sha, hex, 65);
 		seen[i] = 1;
 	}
 	for (int i = 0; i < 3; i++)
@@ -67,39 +141,58 @@ out:
 
 int rundir_open(struct rundir *r, const char *dir)
 {
-	char path[PATH_MAX + 32];
+	char path[PATH_MAX + 32], hex_of[3][65];
+	int fds[3] = { -1, -1, -1 };
 	json_error_t je;
 	json_t *files;
 	const char *d, *e, *id;
-	char exc_sha[65];
-	long long size;
+	int rc = -1;
 
 	memset(r, 0, sizeof(*r));
+	r->dirfd = r->delta_fd = -1;
 	snprintf(r->dir, sizeof(r->dir), "%s", dir);
 	snprintf(r->delta_path, sizeof(r->delta_path), "%s/delta.csv", dir);
-	if (check_sums(dir, r->delta_sha256, r->manifest_sha256) < 0)
-		return -1;
+	r->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r->dirfd < 0) {
+		err_set("cannot open run directory '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	if (trusted(r->dirfd, dir, 1) < 0)
+		goto out;
+	for (int i = 0; i < 3; i++)
+		if ((fds[i] = open_file(r, run_files[i])) < 0)
+			goto out;
+	if (check_sums(r, fds, hex_of) < 0)
+		goto out;
+	memcpy(r->delta_sha256, hex_of[0], 65);
+	memcpy(r->manifest_sha256, hex_of[2], 65);
 	snprintf(path, sizeof(path), "%s/manifest.json", dir);
-	r->manifest = json_load_file(path, 0, &je);
-	if (!r->manifest) {
+	if (lseek(fds[2], 0, SEEK_SET) < 0 || !(r->manifest = json_loadfd(fds[2], 0, &je))) {
 		err_set("'%s' line %d: %s", path, je.line, je.text);
-		return -1;
+		goto out;
 	}
 	files = json_object_get(r->manifest, "files");
 	d = json_string_value(json_object_get(files, "delta.csv"));
 	e = json_string_value(json_object_get(files, "exceptions.csv"));
 	id = json_string_value(json_object_get(r->manifest, "run_id"));
-	snprintf(path, sizeof(path), "%s/exceptions.csv", dir);
-	if (!d || !e || !id || sha256_file(path, exc_sha, &size) < 0) {
+	if (!d || !e || !id) {
 		err_set("'%s/manifest.json' lacks run_id or file digests", dir);
-		return -1;
+		goto out;
 	}
-	if (strcmp(d, r->delta_sha256) || strcmp(e, exc_sha)) {
+	if (strcmp(d, r->delta_sha256) || strcmp(e, hex_of[1])) {
 		err_set("'%s/manifest.json' does not match the run's files", dir);
-		return -1;
+		goto out;
 	}
 	r->run_id = id;
-	return 0;
+	/* the delta is parsed from the very descriptor its digest was taken on */
+	r->delta_fd = fds[0];
+	fds[0] = -1;
+	rc = 0;
+out:
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return rc;
 }
 
 int rundir_property_held(const struct rundir *r, const char *property_id)
@@ -122,7 +215,12 @@ int rundir_property_held(const struct rundir *r, const char *property_id)
 void rundir_release(struct rundir *r)
 {
 	json_decref(r->manifest);
+	if (r->delta_fd > 0)
+		close(r->delta_fd);
+	if (r->dirfd > 0)
+		close(r->dirfd);
 	memset(r, 0, sizeof(*r));
+	r->dirfd = r->delta_fd = -1;
 }
 
 int rundir_check_recorded(const struct rundir *r, sqlite3 *db)

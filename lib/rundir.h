@@ -5,7 +5,12 @@
  * rundir_open() checks, before anything trusts the files, that SHA256SUMS
  * lists exactly those three files with the digests they have now, and that
  * the manifest names the same digests for delta.csv and exceptions.csv: a
- * file changed after transform is refused (tamper evidence).
+ * file changed after transform is refused (tamper evidence).  Each file is
+ * opened once, without following a symbolic link, and digested and parsed
+ * through that one descriptor; the directory and the files must be owned by
+ * this user (or root) and writable by no one else (issue 16: another local user who
+ * could swap delta.csv between the check and the read could get a stranger
+ * a key).
  */
 #ifndef UNITSYNC_RUNDIR_H
 #define UNITSYNC_RUNDIR_H
@@ -17,12 +22,19 @@
 
 struct rundir {
 	char dir[PATH_MAX];        /* the directory as given */
-	char delta_path[PATH_MAX]; /* DIR/delta.csv */
+	char delta_path[PATH_MAX]; /* DIR/delta.csv, for messages */
+	int dirfd;                 /* the directory, open; owned */
+	int delta_fd;              /* delta.csv as checked: read it here (delta_read_fd) */
 	char delta_sha256[65];     /* its digest, checked */
 	char manifest_sha256[65];  /* manifest.json's digest, checked */
 	json_t *manifest;          /* parsed manifest.json, owned */
 	const char *run_id;        /* from the manifest, borrowed from it */
 };
+
+/* Is directory DIR owned by this user (or root) and writable by no one else (what
+ * rundir_open() asks of a run directory; transform of its --out)?  0, or
+ * -1 with err_set() saying why not. */
+int rundir_dir_trusted(const char *dir);
 
 /* Open and verify DIR; -1 with err_set() naming what does not match. */
 int rundir_open(struct rundir *r, const char *dir);

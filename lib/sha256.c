@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 int sha256_init(struct sha256 *h)
 {
@@ -80,5 +81,33 @@ out:
 	}
 	if (fp)
 		fclose(fp);
+	return rc;
+}
+
+int sha256_fd(int fd, const char *name, char hex[SHA256_HEX_LEN + 1], long long *size)
+{
+	unsigned char buf[1 << 16];
+	struct sha256 h = { 0 };
+	ssize_t n;
+	int rc = -1;
+
+	*size = 0;
+	if (sha256_init(&h) < 0)
+		goto out;
+	while ((n = pread(fd, buf, sizeof(buf), (off_t)*size)) > 0) {
+		sha256_update(&h, buf, (size_t)n);
+		*size += (long long)n;
+	}
+	if (n < 0) {
+		err_set("cannot read '%s': %s", name, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (h.ctx) {
+		char scratch[SHA256_HEX_LEN + 1];
+
+		sha256_final(&h, rc == 0 ? hex : scratch);
+	}
 	return rc;
 }

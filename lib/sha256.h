@@ -26,4 +26,8 @@ int sha256_hex(const void *data, size_t len, char hex[SHA256_HEX_LEN + 1]);
 /* Digest and size in bytes of a file; -1 with err_set() when unreadable. */
 int sha256_file(const char *path, char hex[SHA256_HEX_LEN + 1], long long *size);
 
+/* The same for the file open on FD, read from its start with pread (the
+ * offset is left alone); NAME names it in messages. */
+int sha256_fd(int fd, const char *name, char hex[SHA256_HEX_LEN + 1], long long *size);
+
 #endif

@@ -901,7 +901,7 @@ static int apply(struct load *l)
 {
 	int rc = -1;
 
-	if (delta_read(l->run.delta_path, on_row, l) < 0) {
+	if (delta_read_fd(l->run.delta_fd, l->run.delta_path, on_row, l) < 0) {
 		if (!l->stopped)
 			return -2; /* the delta itself is malformed */
 		if (stop_requested) {
@@ -1086,6 +1086,8 @@ int main(int argc, char **argv)
 		}
 		api_ready = 1;
 		snprintf(path, sizeof(path), "%s/load-report.csv", l.run.dir);
+		/* what a killed load left half-written goes */
+		dur_clean_stale(l.run.dir, "load-report.csv");
 		if (dur_open(&report, path, 0640) < 0) {
 			log_error("%s", err_msg());
 			goto out;

@@ -75,9 +75,16 @@ fi
 
 # one nightly run per state database at a time, however the path is spelled
 lock=$(readlink -f -- "$db" 2>/dev/null || printf '%s' "$db").lock
-# 0600 like the database it guards, whatever the caller's umask
+# 0600 like the database it guards, whatever the caller's umask; created
+# with O_EXCL (noclobber), which never follows a symbolic link, and refused
+# when it is one: a planted DB.lock -> /etc/something must not be opened
 mask=$(umask)
 umask 077
+(set -o noclobber && : >"$lock") 2>/dev/null
+if [ -L "$lock" ] || [ ! -f "$lock" ]; then
+	echo "nightly.sh: '$lock' is a symbolic link or not a regular file; refusing it" >&2
+	exit 78
+fi
 exec 9>>"$lock" || exit 78
 umask "$mask"
 if ! flock -n 9; then

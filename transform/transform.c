@@ -26,10 +26,12 @@
 #include "ledger.h"
 #include "log.h"
 #include "rules.h"
+#include "rundir.h"
 #include "sha256.h"
 #include "shard.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -1947,6 +1949,77 @@ static int prepare_policies(struct job *j)
 	return 0;
 }
 
+/* Remove the files of run directory DIR and DIR itself. */
+static void remove_run_dir(const char *dir)
+{
+	static const char *const names[] = { "delta.csv", "exceptions.csv", "manifest.json",
+					     "SHA256SUMS" };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	dur_clean_stale(dir, "delta.csv");
+	dur_clean_stale(dir, "exceptions.csv");
+	dur_clean_stale(dir, "manifest.json");
+	dur_clean_stale(dir, "SHA256SUMS");
+	rmdir(dir);
+}
+
+/*
+ * Leftovers in J->out_dir of transforms that died: a hidden
+ * ".RUN_ID.PID.partial" directory whose run the database recorded is
+ * published (its commit happened, its rename did not); one it did not
+ * record is removed once its process is gone.
+ */
+static int tidy_out_dir(struct job *j)
+{
+	sqlite3_stmt *st = NULL;
+	DIR *d = opendir(j->out_dir);
+	struct dirent *e;
+	int rc = -1;
+
+	if (!d) {
+		err_set("cannot read '%s': %s", j->out_dir, strerror(errno));
+		return -1;
+	}
+	if (db_prepare(j->db, "SELECT 1 FROM run WHERE run_id = ?", &st) < 0)
+		goto out;
+	while ((e = readdir(d)) != NULL) {
+		const char *name = e->d_name, *end = strstr(name, ".partial");
+		char id[128], from[PATH_MAX], to[PATH_MAX];
+		const char *dot;
+
+		if (name[0] != '.' || !end || end[8] || end - name < 3)
+			continue;
+		/* the run id: between the leading dot and the ".PID" (or ".partial") */
+		for (dot = end - 1; dot > name && *dot != '.'; dot--)
+			;
+		if (dot == name || dot - name - 1 >= (long)sizeof(id))
+			continue;
+		snprintf(id, sizeof(id), "%.*s", (int)(dot - name - 1), name + 1);
+		snprintf(from, sizeof(from), "%s/%s", j->out_dir, name);
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			snprintf(to, sizeof(to), "%s/%s", j->out_dir, id);
+			if (rename(from, to) == 0)
+				log_warn("published run %s, recorded by a transform that died before "
+					 "renaming it",
+					 id);
+		} else if (dur_owner_gone(name, end)) {
+			log_warn("removed '%s', left by a transform that died", from);
+			remove_run_dir(from);
+		}
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	closedir(d);
+	return rc;
+}
+
 /*
  * Make the run directory under its hidden name (J->dir, J->partial: removed
  * again if the run fails) and open delta.csv, with its header, and
@@ -1956,12 +2029,24 @@ static int open_run_dir(struct job *j)
 {
 	char path[PATH_MAX];
 
+	char out_abs[PATH_MAX];
+
 	if (make_run_id(j->r.run_id, sizeof(j->r.run_id)) < 0)
 		return STEP_FAIL;
 	if (dur_mkdir(j->out_dir, 0750) < 0)
 		return STEP_FAIL;
-	/* written under a hidden name, renamed when complete */
-	snprintf(j->dir, sizeof(j->dir), "%s/.%s.partial", j->out_dir, j->r.run_id);
+	/* a folder another user may write could have a run swapped in it */
+	if (rundir_dir_trusted(j->out_dir) < 0 || !realpath(j->out_dir, out_abs) ||
+	    tidy_out_dir(j) < 0) {
+		if (!err_msg()[0])
+			err_set("cannot resolve '%s': %s", j->out_dir, strerror(errno));
+		return STEP_FAIL;
+	}
+	snprintf(j->abs_dir, sizeof(j->abs_dir), "%s/%s", out_abs, j->r.run_id);
+	/* written under a hidden name (with this process's id, so that a
+	 * leftover of a dead one is known), renamed once recorded */
+	snprintf(j->dir, sizeof(j->dir), "%s/.%s.%ld.partial", j->out_dir, j->r.run_id,
+		 (long)getpid());
 	if (dur_mkdir(j->dir, 0750) < 0)
 		return STEP_FAIL;
 	j->partial = 1;
@@ -2230,24 +2315,27 @@ static int manifest_and_sums(struct job *j)
 }
 
 /*
- * Rename the finished run directory to its name (it appears whole or not
- * at all) and keep its absolute path in J->abs_dir; J->dir no longer
- * partial.
+ * Once the run is recorded and committed (record_and_commit()), rename its
+ * directory to its name: it appears whole or not at all, and never before
+ * the database knows it (a failed commit leaves no run directory that the
+ * database does not know).  J->abs_dir was set by open_run_dir().
  */
 static int publish(struct job *j)
 {
 	char path[PATH_MAX];
 
+	/* recorded: from here on the hidden directory is the run's, kept even if
+	 * the rename fails (the next transform publishes it) */
+	j->partial = 0;
 	snprintf(path, sizeof(path), "%s/%s", j->out_dir, j->r.run_id);
 	if (rename(j->dir, path) != 0) {
-		err_set("cannot rename '%s' to '%s': %s", j->dir, path, strerror(errno));
+		err_set("run %s is recorded but '%s' could not be renamed to '%s': %s (the next "
+			"transform publishes it)",
+			j->r.run_id, j->dir, path, strerror(errno));
 		return STEP_FAIL;
 	}
 	snprintf(j->dir, sizeof(j->dir), "%s", path);
-	j->partial = 0;
-	if (dur_sync_dir(j->out_dir) < 0 || !realpath(j->dir, j->abs_dir))
-		return STEP_FAIL;
-	return 0;
+	return dur_sync_dir(j->out_dir) < 0 ? STEP_FAIL : 0;
 }
 
 /* Record the published run and its inputs in the state database. */
@@ -2320,17 +2408,9 @@ static int job_release(struct job *j)
 		dur_abort(&j->df);
 	if (j->ef.fp)
 		dur_abort(&j->ef);
-	if (j->partial) {
-		static const char *const names[] = { "delta.csv", "exceptions.csv", "manifest.json",
-						     "SHA256SUMS" };
-		char path[PATH_MAX];
-
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-			snprintf(path, sizeof(path), "%s/%s", j->dir, names[i]);
-			unlink(path);
-		}
-		rmdir(j->dir);
-	}
+	/* nothing half-written is left for an operator to mistake for a run */
+	if (j->partial)
+		remove_run_dir(j->dir);
 	ledger_release(&j->r.ledger);
 	sqlite3_finalize(j->r.exc);
 	if (j->in_tx)
@@ -2379,9 +2459,9 @@ int main(int argc, char **argv)
 		goto stop;
 	if ((s = manifest_and_sums(&j)) != 0)
 		goto stop;
-	if ((s = publish(&j)) != 0)
-		goto stop;
 	if ((s = record_and_commit(&j)) != 0)
+		goto stop;
+	if ((s = publish(&j)) != 0)
 		goto stop;
 	print_summary(&j);
 	j.rc = j.stale ? US_EXIT_STALE : US_EXIT_OK;

@@ -151,7 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			record_run(r.run_id, r.delta_sha256, r.manifest_sha256);
 		rundir_check_recorded(&r, db);
 		rundir_superseded_by(&r, db, newer, sizeof(newer), property, sizeof(property));
-		delta_read(r.delta_path, count_rows, &rows);
+		delta_read_fd(r.delta_fd, r.delta_path, count_rows, &rows);
 	}
 	rundir_release(&r);
 	free(manifest);
