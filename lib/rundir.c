@@ -167,7 +167,12 @@ int rundir_open(struct rundir *r, const char *dir)
 	memcpy(r->delta_sha256, hex_of[0], 65);
 	memcpy(r->manifest_sha256, hex_of[2], 65);
 	snprintf(path, sizeof(path), "%s/manifest.json", dir);
-	if (lseek(fds[2], 0, SEEK_SET) < 0 || !(r->manifest = json_loadfd(fds[2], 0, &je))) {
+	if (lseek(fds[2], 0, SEEK_SET) < 0) {
+		err_set("cannot read '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	r->manifest = json_loadfd(fds[2], 0, &je);
+	if (!r->manifest) {
 		err_set("'%s' line %d: %s", path, je.line, je.text);
 		goto out;
 	}
