@@ -387,6 +387,23 @@ static int emit(struct run *r, struct tally *t, struct delta_row *d, long long s
 	return ledger_record_delta(&r->ledger, d, snapshot_id, source_ref);
 }
 
+/* Run SQL (no rows) with ?1 bound to PROPERTY: 0, or -1 with err_set(). */
+static int exec_property(sqlite3 *db, const char *sql, const char *property)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (db_prepare(db, sql, &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, property, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = 0;
+	else
+		err_set("database: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /*
  * After pass 1, for one property: the rows of one PMS person id that
  * disagree about who they are (e-mail, phone or name) are held as
@@ -429,70 +446,39 @@ static int merge_records(struct run *r, struct tally *t, const struct policy *p)
 		err_set("database: %s", sqlite3_errmsg(r->db));
 		goto out;
 	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (db_prepare(r->db,
-		       "UPDATE temp.want SET hold = 1, sync = 0 WHERE property_id = ?1 "
-		       "AND pms_person_id IN (SELECT pms_person_id FROM temp.exc "
-		       "  WHERE property_id = ?1 AND kind = 'conflicting_rows')",
-		       &st) < 0)
+	if (exec_property(r->db,
+			  "UPDATE temp.want SET hold = 1, sync = 0 WHERE property_id = ?1 "
+			  "AND pms_person_id IN (SELECT pms_person_id FROM temp.exc "
+			  "  WHERE property_id = ?1 AND kind = 'conflicting_rows')",
+			  p->property_id) < 0 ||
+	    /* the Latch user by id, else by phone (no e-mail), else the contact */
+	    exec_property(r->db,
+			  "UPDATE temp.want SET rkey = coalesce("
+			  "  (SELECT 'u:' || pu.latch_user_id FROM person_user pu "
+			  "    WHERE pu.property_id = want.property_id "
+			  "    AND pu.pms_person_id = want.pms_person_id), "
+			  "  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "
+			  "    WHERE want.email_key IS NULL AND want.phone_key IS NOT NULL "
+			  "    AND pu.property_id = want.property_id AND pu.phone = want.phone_key), "
+			  "  contact_key, 'p:' || pms_person_id) "
+			  "WHERE property_id = ?1",
+			  p->property_id) < 0 ||
+	    /* ... or by e-mail, for a record without a user of its own: the
+	     * property's e-mails keyed once (a lookup on lower(email) correlated
+	     * with each record would scan the property's users per record) */
+	    db_exec(r->db, "DELETE FROM temp.email_user") < 0 ||
+	    exec_property(r->db,
+			  "INSERT OR IGNORE INTO temp.email_user (email_key, uid) "
+			  "SELECT lower(email), min(latch_user_id) FROM person_user "
+			  "WHERE property_id = ?1 AND email IS NOT NULL GROUP BY 1",
+			  p->property_id) < 0 ||
+	    exec_property(r->db,
+			  "UPDATE temp.want SET rkey = 'u:' || (SELECT e.uid FROM temp.email_user e "
+			  "  WHERE e.email_key = want.email_key) "
+			  "WHERE property_id = ?1 AND rkey NOT LIKE 'u:%' AND email_key IN "
+			  "  (SELECT email_key FROM temp.email_user)",
+			  p->property_id) < 0)
 		goto out;
-	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(r->db));
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	/* the Latch user by id, else by phone (no e-mail), else the contact */
-	if (db_prepare(r->db,
-		       "UPDATE temp.want SET rkey = coalesce("
-		       "  (SELECT 'u:' || pu.latch_user_id FROM person_user pu "
-		       "    WHERE pu.property_id = want.property_id "
-		       "    AND pu.pms_person_id = want.pms_person_id), "
-		       "  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "
-		       "    WHERE want.email_key IS NULL AND want.phone_key IS NOT NULL "
-		       "    AND pu.property_id = want.property_id AND pu.phone = want.phone_key), "
-		       "  contact_key, 'p:' || pms_person_id) "
-		       "WHERE property_id = ?1",
-		       &st) < 0)
-		goto out;
-	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(r->db));
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	/* ... or by e-mail, for a record without a user of its own: the
-	 * property's e-mails keyed once (a lookup on lower(email) correlated
-	 * with each record would scan the property's users per record) */
-	if (db_exec(r->db, "DELETE FROM temp.email_user") < 0 ||
-	    db_prepare(r->db,
-		       "INSERT OR IGNORE INTO temp.email_user (email_key, uid) "
-		       "SELECT lower(email), min(latch_user_id) FROM person_user "
-		       "WHERE property_id = ?1 AND email IS NOT NULL GROUP BY 1",
-		       &st) < 0)
-		goto out;
-	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(r->db));
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (db_prepare(r->db,
-		       "UPDATE temp.want SET rkey = 'u:' || (SELECT e.uid FROM temp.email_user e "
-		       "  WHERE e.email_key = want.email_key) "
-		       "WHERE property_id = ?1 AND rkey NOT LIKE 'u:%' AND email_key IN "
-		       "  (SELECT email_key FROM temp.email_user)",
-		       &st) < 0)
-		goto out;
-	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(r->db));
-		goto out;
-	}
 	rc = 0;
 out:
 	sqlite3_finalize(st);
@@ -1231,46 +1217,38 @@ static int diff_resident(struct run *r, struct tally *t, const struct policy *p,
  */
 static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 {
-	sqlite3_stmt *w = NULL, *a = NULL, *fill = NULL, *pending = NULL;
+	sqlite3_stmt *w = NULL, *a = NULL, *pending = NULL;
 	struct resident x = { 0 };
 	int wstep, astep, rc = -1;
 
 	if (db_exec(r->db, "DELETE FROM temp.held; DELETE FROM temp.res") < 0 ||
-	    db_prepare(r->db,
-		       "INSERT INTO temp.held (rkey, pms_person_id, latch_unit_id, pms_unit_id, "
-		       "  latch_user_id, manual, uncertain) "
-		       "SELECT CASE WHEN x.uid <> '' THEN 'u:' || x.uid ELSE coalesce("
-		       "  (SELECT min(w.rkey) FROM temp.want w WHERE w.property_id = ?1 "
-		       "    AND w.pms_person_id = x.pid), 'p:' || x.pid) END, "
-		       "  x.pid, x.lu, x.pu, x.uid, x.manual, x.unc FROM ("
-		       "  SELECT pms_person_id AS pid, latch_unit_id AS lu, pms_unit_id AS pu, "
-		       "    latch_user_id AS uid, owner = 'manual' AS manual, 0 AS unc "
-		       "  FROM assignment WHERE property_id = ?1 "
-		       "  UNION ALL "
-		       "  SELECT h.pms_person_id, h.latch_unit_id, h.pms_unit_id, "
-		       "    coalesce(j.latch_user_id, pu.latch_user_id, ''), 0, "
-		       "    CASE h.op WHEN 'ASSIGN' THEN 1 ELSE 2 END "
-		       "  FROM journal j JOIN delta_history h ON h.run_id = j.run_id AND h.seq = j.seq "
-		       "  LEFT JOIN person_user pu ON pu.property_id = h.property_id "
-		       "    AND pu.pms_person_id = h.pms_person_id "
-		       "  WHERE j.state = 'inflight' AND h.property_id = ?1 "
-		       "    AND h.op IN ('ASSIGN', 'UNASSIGN')) x",
-		       &fill) < 0)
-		goto out;
-	sqlite3_bind_text(fill, 1, p->property_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(fill) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(r->db));
-		goto out;
-	}
-	sqlite3_finalize(fill);
-	fill = NULL;
-	if (db_prepare(r->db,
-		       "INSERT INTO temp.res (rkey, person) "
-		       "SELECT rkey, coalesce(min(CASE WHEN src = 0 THEN pid END), min(pid)) FROM ("
-		       "  SELECT rkey, pms_person_id AS pid, 0 AS src FROM temp.want "
-		       "  WHERE property_id = ?1 "
-		       "  UNION ALL SELECT rkey, pms_person_id, 1 FROM temp.held) GROUP BY rkey",
-		       &fill) < 0 ||
+	    exec_property(r->db,
+			  "INSERT INTO temp.held (rkey, pms_person_id, latch_unit_id, pms_unit_id, "
+			  "  latch_user_id, manual, uncertain) "
+			  "SELECT CASE WHEN x.uid <> '' THEN 'u:' || x.uid ELSE coalesce("
+			  "  (SELECT min(w.rkey) FROM temp.want w WHERE w.property_id = ?1 "
+			  "    AND w.pms_person_id = x.pid), 'p:' || x.pid) END, "
+			  "  x.pid, x.lu, x.pu, x.uid, x.manual, x.unc FROM ("
+			  "  SELECT pms_person_id AS pid, latch_unit_id AS lu, pms_unit_id AS pu, "
+			  "    latch_user_id AS uid, owner = 'manual' AS manual, 0 AS unc "
+			  "  FROM assignment WHERE property_id = ?1 "
+			  "  UNION ALL "
+			  "  SELECT h.pms_person_id, h.latch_unit_id, h.pms_unit_id, "
+			  "    coalesce(j.latch_user_id, pu.latch_user_id, ''), 0, "
+			  "    CASE h.op WHEN 'ASSIGN' THEN 1 ELSE 2 END "
+			  "  FROM journal j JOIN delta_history h ON h.run_id = j.run_id AND h.seq = j.seq "
+			  "  LEFT JOIN person_user pu ON pu.property_id = h.property_id "
+			  "    AND pu.pms_person_id = h.pms_person_id "
+			  "  WHERE j.state = 'inflight' AND h.property_id = ?1 "
+			  "    AND h.op IN ('ASSIGN', 'UNASSIGN')) x",
+			  p->property_id) < 0 ||
+	    exec_property(r->db,
+			  "INSERT INTO temp.res (rkey, person) "
+			  "SELECT rkey, coalesce(min(CASE WHEN src = 0 THEN pid END), min(pid)) FROM ("
+			  "  SELECT rkey, pms_person_id AS pid, 0 AS src FROM temp.want "
+			  "  WHERE property_id = ?1 "
+			  "  UNION ALL SELECT rkey, pms_person_id, 1 FROM temp.held) GROUP BY rkey",
+			  p->property_id) < 0 ||
 	    db_prepare(r->db,
 		       "SELECT r.person, w.rkey, w.pms_person_id, w.pms_unit_id, w.latch_unit_id, "
 		       "  w.sync, w.hold, w.why, w.email, w.phone, w.first_name, w.last_name, "
@@ -1289,11 +1267,6 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 		       "AND sync = 1 AND rkey NOT LIKE 'u:%' AND rkey <> ?3 LIMIT 1",
 		       &pending) < 0)
 		goto out;
-	sqlite3_bind_text(fill, 1, p->property_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(fill) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(r->db));
-		goto out;
-	}
 	sqlite3_bind_text(w, 1, p->property_id, -1, SQLITE_STATIC);
 	wstep = sqlite3_step(w);
 	astep = sqlite3_step(a);
@@ -1341,7 +1314,6 @@ out:
 	resident_clear(&x);
 	free(x.recs);
 	free(x.cur);
-	sqlite3_finalize(fill);
 	sqlite3_finalize(w);
 	sqlite3_finalize(a);
 	sqlite3_finalize(pending);
