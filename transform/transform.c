@@ -1823,6 +1823,62 @@ static void sort_properties(struct job *j)
 }
 
 /*
+ * Every --snapshot must name a staged snapshot, and, with --property, one
+ * of those properties' exports: a mistyped id must not fall back to the
+ * newest export and report it as tonight's (issue 17).  STEP_STOP with exit
+ * 65 naming the id otherwise.
+ */
+static int check_snapshots(struct job *j)
+{
+	sqlite3_stmt *st = NULL, *in = NULL;
+	int rc = STEP_FAIL;
+
+	if (db_prepare(j->db,
+		       "SELECT s.status, (SELECT group_concat(property_id, ', ') FROM "
+		       "  snapshot_property WHERE snapshot_id = s.snapshot_id) "
+		       "FROM snapshot s WHERE s.snapshot_id = ?1",
+		       &st) < 0 ||
+	    db_prepare(j->db,
+		       "SELECT 1 FROM snapshot_property WHERE snapshot_id = ?1 AND property_id = ?2",
+		       &in) < 0)
+		goto out;
+	for (int i = 0; i < j->n_snaps; i++) {
+		int covered = !j->n_props;
+
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, j->snaps[i]);
+		if (sqlite3_step(st) != SQLITE_ROW || strcmp(db_col_text(st, 0), "staged")) {
+			log_error("snapshot %lld does not exist (see 'unitsync snapshots list')",
+				  j->snaps[i]);
+			j->rc = US_EXIT_DATAERR;
+			rc = STEP_STOP;
+			goto out;
+		}
+		for (int k = 0; k < j->n_props && !covered; k++) {
+			sqlite3_reset(in);
+			sqlite3_bind_int64(in, 1, j->snaps[i]);
+			sqlite3_bind_text(in, 2, j->props[k], -1, SQLITE_STATIC);
+			covered = sqlite3_step(in) == SQLITE_ROW;
+		}
+		if (!covered) {
+			log_error("snapshot %lld is an export of %s, not of the propert%s given with "
+				  "--property",
+				  j->snaps[i],
+				  *db_col_text(st, 1) ? db_col_text(st, 1) : "no property",
+				  j->n_props == 1 ? "y" : "ies");
+			j->rc = US_EXIT_DATAERR;
+			rc = STEP_STOP;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(in);
+	return rc;
+}
+
+/*
  * Choose the run's properties into J->ps, in id order: those of --property,
  * else those the --snapshot ids cover, else every configured one; only
  * this shard's.  STEP_STOP (US_EXIT_DATAERR) for an unknown property or
@@ -2413,7 +2469,7 @@ int main(int argc, char **argv)
 	j.rc = US_EXIT_CONFIG;
 	if ((s = open_db(&j)) != 0)
 		goto stop;
-	if ((s = choose_properties(&j)) != 0)
+	if ((s = check_snapshots(&j)) != 0 || (s = choose_properties(&j)) != 0)
 		goto stop;
 	if ((s = prepare_policies(&j)) != 0)
 		goto stop;

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# t0780-inputs-refused: wrong inputs are refused by name (issue 17): a
+# --snapshot that does not exist, or that is another property's export, is
+# exit 65 naming the id, never a silent fallback to the newest export.
+. "$(dirname "$0")/lib.sh"
+test_plan 4
+
+H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
+(cd "$tmp" && unitsync init >/dev/null && unitsync property add a >/dev/null &&
+	unitsync property add b >/dev/null &&
+	printf '%s\na,1,A1,H1,primary,current,Ann,Lee,s780-ann@example.com,,2024-01-01,\n' "$H" >a.csv &&
+	printf '%s\nb,1,B1,H1,primary,current,Bo,Ray,s780-bo@example.com,,2024-01-01,\n' "$H" >b.csv &&
+	unitsync extract-csv a.csv >xa.out && unitsync extract-csv b.csv >xb.out) || exit 1
+snap_a=$(awk '{ sub(":", "", $2); print $2; exit }' "$tmp/xa.out")
+snap_b=$(awk '{ sub(":", "", $2); print $2; exit }' "$tmp/xb.out")
+
+test_expect_success 'transform --snapshot of an id that does not exist: exit 65 naming it, no run' '
+	test_expect_code 65 unitsync transform --as-of 2026-06-01 --snapshot 999 --out runs 2>e1 &&
+	grep "snapshot 999 does not exist" e1 &&
+	! test -d runs
+'
+
+test_expect_success 'transform --property a --snapshot of b: exit 65 naming both' '
+	test_expect_code 65 unitsync transform --as-of 2026-06-01 --property a \
+		--snapshot '"$snap_b"' --out runs 2>e2 &&
+	grep "snapshot '"$snap_b"' is an export of b, not of the property given" e2 &&
+	! test -d runs
+'
+
+test_expect_success 'rerun.sh with a snapshot that does not exist exits 65 and loads nothing' '
+	test_expect_code 65 "$TOP/pipelines/rerun.sh" --db "$UNITSYNC_DB" --property a \
+		--snapshot 999 --as-of 2026-06-01 --out runs >r.out 2>r.err &&
+	grep "snapshot 999 does not exist" r.err
+'
+
+test_expect_success 'the right snapshot still works, and says it is tonight.s export' '
+	unitsync transform --as-of 2026-06-01 --property a --snapshot '"$snap_a"' --out runs >t.out &&
+	grep "a: as of 2026-06-01, from tonight.s export" t.out
+'
