@@ -4,6 +4,7 @@
 #include "err.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,10 +61,30 @@ void exceptions_write_header(FILE *fp)
 	fputs(EXCEPTIONS_HEADER "\n", fp);
 }
 
+/*
+ * A cell that a spreadsheet would run as a formula (OWASP, "CSV
+ * Injection": a first character =, +, -, @, tab or carriage return) gets a
+ * leading apostrophe, which spreadsheets show as text.  Returns S, or BUF
+ * (SIZE bytes) holding the neutralised text; a text too long for BUF is
+ * cut there.
+ */
+static const char *neutralise(const char *s, char *buf, size_t size)
+{
+	if (!s || !strchr("=+-@\t\r", s[0]) || !s[0])
+		return s;
+	snprintf(buf, size, "'%s", s);
+	return buf;
+}
+
 void exceptions_write_row(FILE *fp, const char *kind, const char *property_id,
 			  const char *pms_unit_id, const char *pms_person_id, const char *detail)
 {
-	const char *f[] = { kind, property_id, pms_unit_id, pms_person_id, detail };
+	static char buf[4][4096];
+	/* people open this file in spreadsheets: no cell may start a formula */
+	const char *f[] = { kind, neutralise(property_id, buf[0], sizeof(buf[0])),
+			    neutralise(pms_unit_id, buf[1], sizeof(buf[1])),
+			    neutralise(pms_person_id, buf[2], sizeof(buf[2])),
+			    neutralise(detail, buf[3], sizeof(buf[3])) };
 
 	csvio_write_row(fp, f, 5);
 }

@@ -66,6 +66,11 @@ int delta_read(const char *path, int (*fn)(const struct delta_row *r, void *ctx)
 int delta_read_fd(int fd, const char *name, int (*fn)(const struct delta_row *r, void *ctx),
 		  void *ctx);
 
+/*
+ * exceptions.csv, the file property managers open in a spreadsheet: a cell
+ * that would start a formula (=, +, -, @, tab, CR: OWASP "CSV Injection")
+ * is written with a leading apostrophe.  delta.csv stays exact data.
+ */
 void exceptions_write_header(FILE *fp);
 void exceptions_write_row(FILE *fp, const char *kind, const char *property_id,
 			  const char *pms_unit_id, const char *pms_person_id, const char *detail);

@@ -447,9 +447,30 @@ static void exceptions_writer_writes_exact_bytes(void **state)
 	free(buf);
 }
 
+static void exceptions_writer_keeps_formulas_from_spreadsheets(void **state)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *fp = open_memstream(&buf, &size);
+
+	(void)state;
+	assert_non_null(fp);
+	exceptions_write_row(fp, "missing_contact", "P1", "=1+1", "@SUM(A1)",
+			     "=HYPERLINK(\"http://x.example\",\"click\")");
+	exceptions_write_row(fp, "missing_contact", "P1", "+44", "-7", "\tx");
+	exceptions_write_row(fp, "missing_contact", "P1", "a=b", "", "ok - fine");
+	assert_int_equal(fclose(fp), 0);
+	assert_string_equal(buf, "missing_contact,P1,'=1+1,'@SUM(A1),"
+				 "\"'=HYPERLINK(\"\"http://x.example\"\",\"\"click\"\")\"\n"
+				 "missing_contact,P1,'+44,'-7,'\tx\n"
+				 "missing_contact,P1,a=b,,ok - fine\n");
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(exceptions_writer_keeps_formulas_from_spreadsheets),
 		cmocka_unit_test_setup_teardown(delta_read_gives_back_every_field_written, setup,
 						teardown),
 		cmocka_unit_test(delta_write_row_writes_exact_bytes),
