@@ -1584,7 +1584,7 @@ int main(int argc, char **argv)
 
 	cli_common_init(&cli, "unitsync-extract-csv", usage);
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		char *end, known[256] = "";
+		char known[256] = "";
 		int c;
 
 		switch (opt) {
@@ -1620,8 +1620,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'r':
-			max_reject = strtod(optarg, &end);
-			if (!*optarg || *end || max_reject < 0 || max_reject > 100) {
+			if (cli_parse_number(optarg, 0, 100, &max_reject) < 0) {
 				cli_usage_error(&cli,
 						"--max-reject-percent takes 0 to 100, not '%s'",
 						optarg);

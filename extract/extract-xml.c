@@ -190,7 +190,6 @@ int main(int argc, char **argv)
 	cli_common_init(&cli, "unitsync-extract-xml", usage);
 	xmlInitParser();
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		char *end;
 		int c;
 
 		switch (opt) {
@@ -201,8 +200,7 @@ int main(int argc, char **argv)
 			j.pms_property = optarg;
 			break;
 		case 'r':
-			j.max_reject = strtod(optarg, &end);
-			if (end == optarg || *end || j.max_reject < 0 || j.max_reject > 100) {
+			if (cli_parse_number(optarg, 0, 100, &j.max_reject) < 0) {
 				cli_usage_error(&cli,
 						"--max-reject-percent takes 0 to 100, not '%s'",
 						optarg);

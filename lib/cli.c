@@ -91,3 +91,29 @@ int cli_parse_uint(const char *s, int *out)
 	*out = (int)v;
 	return 0;
 }
+
+int cli_parse_number(const char *s, double min, double max, double *out)
+{
+	const char *p = s;
+	char *end;
+	double v;
+
+	if (!s)
+		s = p = "";
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (p > s && *p == '.' && p[1] >= '0' && p[1] <= '9')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	if (p == s || *p) {
+		err_set("'%s' is not a number (digits, with an optional fraction)", s);
+		return -1;
+	}
+	v = strtod(s, &end);
+	if (*end || v < min || v > max) {
+		err_set("'%s' is out of range (%g to %g)", s, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}

@@ -64,4 +64,13 @@ void cli_usage_error(const struct cli_common *c, const char *fmt, ...)
  */
 int cli_parse_uint(const char *s, int *out);
 
+/*
+ * Parse a decimal number option value, digits with an optional fraction
+ * ("20", "2.5"), from MIN to MAX; -1 with err_set() on anything else: NaN,
+ * infinities, a sign, hex, exponents, blanks, trailing junk (issue 17: a
+ * "nan" once switched the reject threshold off).  Every program's numeric
+ * options go through it or cli_parse_uint().
+ */
+int cli_parse_number(const char *s, double min, double max, double *out);
+
 #endif

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # t0780-inputs-refused: wrong inputs are refused by name (issue 17): a
 # --snapshot that does not exist, or that is another property's export, is
-# exit 65 naming the id, never a silent fallback to the newest export.
+# exit 65 naming the id, never a silent fallback to the newest export; a
+# number option that is not a plain decimal number in range (nan, inf,
+# signs, hex, exponents, junk) is a usage error (exit 2).
 . "$(dirname "$0")/lib.sh"
-test_plan 4
+test_plan 5
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 (cd "$tmp" && unitsync init >/dev/null && unitsync property add a >/dev/null &&
@@ -36,4 +38,14 @@ test_expect_success 'rerun.sh with a snapshot that does not exist exits 65 and l
 test_expect_success 'the right snapshot still works, and says it is tonight.s export' '
 	unitsync transform --as-of 2026-06-01 --property a --snapshot '"$snap_a"' --out runs >t.out &&
 	grep "a: as of 2026-06-01, from tonight.s export" t.out
+'
+
+test_expect_success '--max-reject-percent takes only a plain number from 0 to 100 (exit 2 otherwise)' '
+	for v in nan NaN inf -1 1e2 0x10 " 5" 5x 101 ""; do
+		for x in extract-csv extract-xml; do
+			test_expect_code 2 unitsync $x --max-reject-percent "$v" a.csv 2>e ||
+				{ echo "$x accepted '\''$v'\''" >&4; return 1; }
+		done
+	done &&
+	unitsync extract-csv --max-reject-percent 2.5 a.csv >/dev/null
 '
