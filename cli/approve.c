@@ -13,9 +13,11 @@
 #include "log.h"
 #include "rundir.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
 	"usage: unitsync approve RUN_DIR [--by NAME]\n"
@@ -35,7 +37,8 @@ int main(int argc, char **argv)
 	};
 	struct cli_common cli;
 	struct rundir run = { 0 };
-	const char *by = getenv("USER");
+	const char *by = NULL;
+	char account[64];
 	sqlite3 *db = NULL;
 	char now[32], newer[128], prop[256];
 	int rc = US_EXIT_USAGE, opt;
@@ -58,8 +61,17 @@ int main(int argc, char **argv)
 		cli_usage_error(&cli, "expected one RUN_DIR");
 		goto out;
 	}
-	if (!by || !*by)
-		by = "unknown";
+	/* who approved: the name given, else the OS account running this (not
+	 * $USER, which cron, systemd and containers do not set, and anyone can) */
+	if (!by || !*by) {
+		const struct passwd *pw = getpwuid(geteuid());
+
+		if (pw && pw->pw_name && *pw->pw_name)
+			snprintf(account, sizeof(account), "%s", pw->pw_name);
+		else
+			snprintf(account, sizeof(account), "uid %ld", (long)geteuid());
+		by = account;
+	}
 	if (rundir_open(&run, argv[optind]) < 0) {
 		log_error("%s", err_msg());
 		rc = US_EXIT_DATAERR;

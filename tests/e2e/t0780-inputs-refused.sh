@@ -5,7 +5,7 @@
 # number option that is not a plain decimal number in range (nan, inf,
 # signs, hex, exponents, junk) is a usage error (exit 2).
 . "$(dirname "$0")/lib.sh"
-test_plan 5
+test_plan 6
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 (cd "$tmp" && unitsync init >/dev/null && unitsync property add a >/dev/null &&
@@ -48,4 +48,14 @@ test_expect_success '--max-reject-percent takes only a plain number from 0 to 10
 		done
 	done &&
 	unitsync extract-csv --max-reject-percent 2.5 a.csv >/dev/null
+'
+
+test_expect_success 'approve without --by records the OS account, not $USER and never "unknown"' '
+	unitsync property set a --guard-percent 0 >/dev/null &&
+	printf "%s\na,2,A2,H2,primary,current,Al,Ng,s780-al@example.com,,2024-01-01,\n" "$(head -n 1 a.csv)" >a2.csv &&
+	unitsync extract-csv a2.csv >/dev/null && r=$(unitsync transform --as-of 2026-06-02 --property a --out runs | tail -n 1) &&
+	env -u USER unitsync approve "$r" >ap.out &&
+	grep "approved by $(id -un) at" ap.out &&
+	USER=mallory unitsync approve "$r" >ap2.out &&
+	grep "approved by $(id -un) at" ap2.out
 '
