@@ -63,6 +63,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,6 +71,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char usage[] =
 	"usage: unitsync extract-csv [--property P] [--profile NAME] [--encoding NAME] [--max-reject-percent N] FILE...\n"
@@ -684,6 +686,35 @@ static int reject(struct extract *e, const char *ref, const char *why, const cha
 	if (e->stg.rejected <= MAX_REJECTS_LOGGED)
 		log_warn("%s: row rejected: %s", ref, why);
 	return 0;
+}
+
+/*
+ * Open PATH for reading only if it is a regular file: a FIFO or a device
+ * is refused before anything waits on it (opened non-blocking, checked,
+ * then made blocking), so that a stray pipe never holds the nightly lock.
+ * ST receives what it is; NULL with err_set() otherwise.
+ */
+static FILE *open_regular(const char *path, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), flags;
+	FILE *fp = NULL;
+
+	if (fd < 0) {
+		err_set("cannot open '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		err_set("'%s' is not a regular file (a pipe, a device or a directory?): refused",
+			path);
+		close(fd);
+		return NULL;
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 || !(fp = fdopen(fd, "r"))) {
+		err_set("cannot open '%s': %s", path, strerror(errno));
+		close(fd);
+	}
+	return fp;
 }
 
 /* Is the file at PATH still the one open as ST (not replaced or rewritten)? */
@@ -1499,15 +1530,9 @@ static int extract_file(sqlite3 *db, const struct profile *profile, const char *
 	err_set("%s", "");
 	/* the digest is taken by path: hold the file open and check it is the
 	 * one digested, so that the snapshot's sha256 is of what was staged */
-	fp = fopen(path, "r");
-	if (!fp) {
-		err_set("cannot open '%s': %s", path, strerror(errno));
+	fp = open_regular(path, &st);
+	if (!fp)
 		goto out;
-	}
-	if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode)) {
-		err_set("'%s' is not a regular file", path);
-		goto out;
-	}
 	b = csvio_read_encoded(fp, path, encoding, on_row, &e, from, sizeof(from));
 	if (e.reused) {
 		printf("snapshot %lld reused: '%s' (%s) was staged before with sha256 %s\n",

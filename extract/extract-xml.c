@@ -95,6 +95,12 @@ static int extract_file(sqlite3 *db, struct job *j, const char *path)
 		err_set("cannot open '%s': %s", path, strerror(errno));
 		goto out;
 	}
+	/* a FIFO or a device would be waited on while the nightly lock is held */
+	if (!S_ISREG(st.st_mode)) {
+		err_set("'%s' is not a regular file (a pipe, a device or a directory?): refused",
+			path);
+		goto out;
+	}
 	if (dialect_detect(path, &doc) < 0)
 		goto out;
 	/* a file cut down to one of its properties is another snapshot */

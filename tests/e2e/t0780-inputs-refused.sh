@@ -3,9 +3,10 @@
 # --snapshot that does not exist, or that is another property's export, is
 # exit 65 naming the id, never a silent fallback to the newest export; a
 # number option that is not a plain decimal number in range (nan, inf,
-# signs, hex, exponents, junk) is a usage error (exit 2).
+# signs, hex, exponents, junk) is a usage error (exit 2); a FIFO given as
+# an export is refused at once (65), never waited on.
 . "$(dirname "$0")/lib.sh"
-test_plan 6
+test_plan 7
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 (cd "$tmp" && unitsync init >/dev/null && unitsync property add a >/dev/null &&
@@ -58,4 +59,12 @@ test_expect_success 'approve without --by records the OS account, not $USER and 
 	grep "approved by $(id -un) at" ap.out &&
 	USER=mallory unitsync approve "$r" >ap2.out &&
 	grep "approved by $(id -un) at" ap2.out
+'
+
+test_expect_success 'a FIFO given as an export is refused at once (65), not waited on' '
+	mkfifo pipe.csv &&
+	test_expect_code 65 timeout 10 unitsync extract-csv --property a pipe.csv 2>f1 &&
+	grep "is not a regular file" f1 &&
+	test_expect_code 65 timeout 10 unitsync extract-xml --property a pipe.csv 2>f2 &&
+	grep "is not a regular file" f2
 '
