@@ -210,3 +210,27 @@ int delta_read_fd(int fd, const char *name, int (*fn)(const struct delta_row *r,
 	fclose(fp);
 	return rc;
 }
+
+const char *const delta_reasons[] = {
+	"move_in",   "transfer",        "mapping_changed", "mapping_added",
+	"reapply",   "move_out",        "status_change",   "status_excluded",
+	"guarantor", "mapping_removed", "missing_contact", "not_in_export",
+	NULL,
+};
+
+const char *const exception_kinds[] = {
+	"unmapped_unit",      "missing_contact",   "duplicate_email",
+	"email_mismatch",     "unknown_status",    "overdue_move_out",
+	"rejected_rows",      "manual_assignment", "unconfirmed_assignment",
+	"unit_sync_disabled", "property_missing",  "unmapped_move",
+	"status_conflict",    "stale_export",      "conflicting_rows",
+	"removal_deferred",   "schema_changed",    NULL,
+};
+
+int delta_name_known(const char *const *list, const char *name)
+{
+	for (; *list; list++)
+		if (!strcmp(*list, name))
+			return 1;
+	return 0;
+}

@@ -67,6 +67,17 @@ int delta_read_fd(int fd, const char *name, int (*fn)(const struct delta_row *r,
 		  void *ctx);
 
 /*
+ * The names a run may write, each documented in README ("Reasons",
+ * "Exceptions and what to do about them") and unitsync-transform(1)
+ * (tests/unit/test_delta.c checks both): a delta row's reason, and an
+ * exceptions.csv kind.  NULL-terminated.  delta_name_known(LIST, NAME)
+ * says whether NAME is in LIST.
+ */
+extern const char *const delta_reasons[];
+extern const char *const exception_kinds[];
+int delta_name_known(const char *const *list, const char *name);
+
+/*
  * exceptions.csv, the file property managers open in a spreadsheet: a cell
  * that would start a formula (=, +, -, @, tab, CR: OWASP "CSV Injection")
  * is written with a leading apostrophe.  delta.csv stays exact data.

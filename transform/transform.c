@@ -359,6 +359,11 @@ static int add_exception(struct run *r, struct tally *t, const char *kind, const
 {
 	sqlite3_stmt *st = r->exc;
 
+	/* only what README and the man page document reaches a run */
+	if (!delta_name_known(exception_kinds, kind)) {
+		err_set("internal error: exception kind '%s' is not in exception_kinds", kind);
+		return -1;
+	}
 	sqlite3_reset(st);
 	sqlite3_bind_text(st, 1, property_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, person ? person : "", -1, SQLITE_TRANSIENT);
@@ -378,6 +383,10 @@ static int add_exception(struct run *r, struct tally *t, const char *kind, const
 static int emit(struct run *r, struct tally *t, struct delta_row *d, long long snapshot_id,
 		const char *source_ref)
 {
+	if (!delta_name_known(delta_reasons, d->reason)) {
+		err_set("internal error: reason '%s' is not in delta_reasons", d->reason);
+		return -1;
+	}
 	d->seq = ++r->seq;
 	delta_write_row(r->delta, d);
 	t->ops[d->op]++;

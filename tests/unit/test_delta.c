@@ -467,9 +467,47 @@ static void exceptions_writer_keeps_formulas_from_spreadsheets(void **state)
 	free(buf);
 }
 
+/* The whole of file PATH (relative to the source tree, where make runs
+ * the tests), malloc'd; the test fails if it cannot be read. */
+static char *slurp(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *text = calloc(1, 1 << 20);
+	size_t n;
+
+	assert_non_null(fp);
+	assert_non_null(text);
+	n = fread(text, 1, (1 << 20) - 1, fp);
+	text[n] = '\0';
+	fclose(fp);
+	return text;
+}
+
+static void every_reason_and_exception_kind_is_documented(void **state)
+{
+	const char *const *lists[] = { delta_reasons, exception_kinds };
+	char *readme = slurp("README.md"), *man = slurp("docs/unitsync-transform.1");
+
+	(void)state;
+	for (size_t l = 0; l < 2; l++)
+		for (const char *const *name = lists[l]; *name; name++) {
+			char md[96], roff[96];
+
+			snprintf(md, sizeof(md), "| `%s` |", *name);
+			snprintf(roff, sizeof(roff), "B %s", *name);
+			if (!strstr(readme, md))
+				fail_msg("README.md has no table row for '%s'", *name);
+			if (!strstr(man, roff) && l == 1)
+				fail_msg("unitsync-transform(1) does not list '%s'", *name);
+		}
+	free(readme);
+	free(man);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_reason_and_exception_kind_is_documented),
 		cmocka_unit_test(exceptions_writer_keeps_formulas_from_spreadsheets),
 		cmocka_unit_test_setup_teardown(delta_read_gives_back_every_field_written, setup,
 						teardown),
