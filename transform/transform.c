@@ -460,15 +460,12 @@ static int merge_records(struct run *r, struct tally *t, const struct policy *p)
 			  "AND pms_person_id IN (SELECT pms_person_id FROM temp.exc "
 			  "  WHERE property_id = ?1 AND kind = 'conflicting_rows')",
 			  p->property_id) < 0 ||
-	    /* the Latch user by id, else by phone (no e-mail), else the contact */
+	    /* the Latch user by id, else the contact (the e-mail, else the phone) */
 	    exec_property(r->db,
 			  "UPDATE temp.want SET rkey = coalesce("
 			  "  (SELECT 'u:' || pu.latch_user_id FROM person_user pu "
 			  "    WHERE pu.property_id = want.property_id "
 			  "    AND pu.pms_person_id = want.pms_person_id), "
-			  "  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "
-			  "    WHERE want.email_key IS NULL AND want.phone_key IS NOT NULL "
-			  "    AND pu.property_id = want.property_id AND pu.phone = want.phone_key), "
 			  "  contact_key, 'p:' || pms_person_id) "
 			  "WHERE property_id = ?1",
 			  p->property_id) < 0 ||
@@ -486,6 +483,16 @@ static int merge_records(struct run *r, struct tally *t, const struct policy *p)
 			  "  WHERE e.email_key = want.email_key) "
 			  "WHERE property_id = ?1 AND rkey NOT LIKE 'u:%' AND email_key IN "
 			  "  (SELECT email_key FROM temp.email_user)",
+			  p->property_id) < 0 ||
+	    /* ... else by phone, e-mail or not: a user matched by phone, whose
+	     * e-mail the PMS fills in later, is still that user */
+	    exec_property(r->db,
+			  "UPDATE temp.want SET rkey = (SELECT 'u:' || min(pu.latch_user_id) "
+			  "  FROM person_user pu WHERE pu.property_id = want.property_id "
+			  "  AND pu.phone = want.phone_key) "
+			  "WHERE property_id = ?1 AND rkey NOT LIKE 'u:%' AND phone_key IS NOT NULL "
+			  "AND EXISTS (SELECT 1 FROM person_user pu WHERE pu.property_id = ?1 "
+			  "  AND pu.phone = want.phone_key)",
 			  p->property_id) < 0)
 		goto out;
 	rc = 0;
@@ -626,8 +633,9 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 				goto out;
 			hold = 1;
 		} else if (v == RULES_KEEP) {
-			/* moved out, within the grace days: keeps what they hold, gains nothing */
-			hold = 1;
+			/* moved out, within the grace days: keeps this unit if held,
+			 * gains nothing, and the resident's other units are judged */
+			hold = 2;
 		} else if (v == RULES_GRANT) {
 			sync = 1;
 			if (!*latch_unit) {
@@ -801,8 +809,8 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		"FROM temp.want w JOIN temp.want o ON o.contact_key = w.contact_key "
 		"  AND (o.property_id <> w.property_id OR o.pms_person_id <> w.pms_person_id) "
 		"  AND (w.sync = 1 OR o.sync = 1) "
-		"  AND (o.sync = 1 OR o.hold = 1 OR o.latch_user_id IS NOT NULL) "
-		"  AND (w.sync = 1 OR w.hold = 1 OR w.latch_user_id IS NOT NULL) "
+		"  AND (o.sync = 1 OR o.hold > 0 OR o.latch_user_id IS NOT NULL) "
+		"  AND (w.sync = 1 OR w.hold > 0 OR w.latch_user_id IS NOT NULL) "
 		/* the same e-mail and the same name is one resident (a transfer under a
 		 * new PMS id, a re-key), in one property or two */
 		"  AND o.name_key <> w.name_key "
@@ -995,6 +1003,15 @@ static const struct rec *wanting(const struct resident *x, const char *unit)
 	return NULL;
 }
 
+/* Does a record of X in its grace days (hold 2) keep Latch unit UNIT? */
+static int in_grace(const struct resident *x, const char *unit)
+{
+	for (size_t i = 0; i < x->n_recs; i++)
+		if (x->recs[i].hold == 2 && !strcmp(x->recs[i].latch_unit, unit))
+			return 1;
+	return 0;
+}
+
 /* The record of X in PMS unit UNIT (WANTED: only one that wants it), or NULL. */
 static const struct rec *in_unit(const struct resident *x, const char *unit, int wanted)
 {
@@ -1006,25 +1023,26 @@ static const struct rec *in_unit(const struct resident *x, const char *unit, int
 
 /*
  * Why the held pair H of X, wanted by none of X's records, goes: the
- * UNASSIGN reason, or NULL when it is kept because the resident's only
- * word on it is a record in an unmapped unit (no evidence they left).
+ * UNASSIGN reason, or NULL when it is kept because a record of the
+ * resident places them in a unit that maps nowhere (no evidence they
+ * left: a new unit, or one re-spelled).  A resident that GAINS a unit in
+ * this run and loses this one moves: a transfer.  Otherwise only the
+ * record of the pair's own PMS unit gives its reason; without one the pair
+ * goes as not_in_export, never with another lease's reason.
  */
-static const char *removal_reason(const struct resident *x, const struct held *h, int wants)
+static const char *removal_reason(const struct resident *x, const struct held *h, int gains)
 {
-	const struct rec *c;
+	const struct rec *c = in_unit(x, h->pms_unit, 0);
 
-	if (wants)
-		return in_unit(x, h->pms_unit, 1) ? "mapping_changed" : "transfer";
-	c = in_unit(x, h->pms_unit, 0);
-	if (c && *c->why)
-		return c->why;
-	for (size_t i = 0; i < x->n_recs; i++)
-		if (!strcmp(x->recs[i].why, "mapping_removed"))
-			return NULL; /* placed in a unit that maps nowhere */
-	for (size_t i = 0; i < x->n_recs; i++)
-		if (*x->recs[i].why)
-			return x->recs[i].why;
-	return "not_in_export";
+	if (c && c->sync)
+		return "mapping_changed"; /* the same PMS unit, now mapped elsewhere */
+	if (!c)
+		for (size_t i = 0; i < x->n_recs; i++)
+			if (!strcmp(x->recs[i].why, "mapping_removed"))
+				return NULL;
+	if (gains)
+		return "transfer";
+	return c && *c->why ? c->why : "not_in_export";
 }
 
 /* Is Latch unit UNIT wanted tonight by a resident of P other than RKEY
@@ -1048,18 +1066,15 @@ static int diff_resident(struct run *r, struct tally *t, const struct policy *p,
 			 sqlite3_stmt *pending)
 {
 	const char *user = !strncmp(x->rkey, "u:", 2) ? x->rkey + 2 : "";
-	int hold = 0, any_own = 0, wants = 0, created = 0;
+	int hold = 0, any_own = 0, created = 0, gains = 0;
 	struct delta_row d = { .property_id = p->property_id, .effective_date = p->as_of };
 	const struct rec *first = NULL;
 	char group[64] = "", detail[1024];
 
 	for (size_t i = 0; i < x->n_recs; i++) {
-		hold |= x->recs[i].hold;
-		if (x->recs[i].sync) {
-			wants = 1;
-			if (!first)
-				first = &x->recs[i];
-		}
+		hold |= x->recs[i].hold == 1;
+		if (x->recs[i].sync && !first)
+			first = &x->recs[i];
 	}
 	for (size_t k = 0; k < x->n_cur; k++) {
 		struct held *h = &x->cur[k];
@@ -1123,13 +1138,14 @@ static int diff_resident(struct run *r, struct tally *t, const struct policy *p,
 		}
 		if (emit(r, t, &d, c->snap, c->ref) < 0)
 			return -1;
+		gains = 1;
 	}
 	for (size_t k = 0; k < x->n_cur; k++) {
 		const struct held *h = &x->cur[k];
 		const struct rec *c = in_unit(x, h->pms_unit, 0);
-		const char *why = removal_reason(x, h, wants);
+		const char *why = removal_reason(x, h, gains);
 
-		if (wanting(x, h->latch_unit))
+		if (wanting(x, h->latch_unit) || in_grace(x, h->latch_unit))
 			continue;
 		if (!c)
 			c = x->n_recs ? &x->recs[0] : NULL;
@@ -1184,7 +1200,8 @@ static int diff_resident(struct run *r, struct tally *t, const struct policy *p,
 				return -1;
 			continue;
 		}
-		if (!p->unit_sync || (p->unnamed_rejects && !strcmp(why, "not_in_export"))) {
+		/* an unreadable row that names nobody may be this pair's own lease */
+		if (!p->unit_sync || (p->unnamed_rejects && !in_unit(x, h->pms_unit, 0))) {
 			snprintf(detail, sizeof(detail),
 				 "%s: removal from Latch unit '%s' (%s) withheld",
 				 !p->unit_sync ? "unit sync is off"
