@@ -399,8 +399,8 @@ int latch_request(struct latch *l, const char *method, const char *path, const c
 		if (latch_call_prepare(l, &call, l->curl, method, path, body, idempotency_key) < 0)
 			goto out;
 		rc = latch_call_finish(&call, l->curl, curl_easy_perform(l->curl));
-		/* 403: the token expired early; fetch a new one and retry once */
-		if (rc < 0 || call.resp.status != 403)
+		/* 401 or 403: the token expired early or was forgotten; a new one, once */
+		if (rc < 0 || (call.resp.status != 401 && call.resp.status != 403))
 			break;
 		latch_token_expired(l, call.token_generation);
 	}

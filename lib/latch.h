@@ -6,7 +6,10 @@
  * /v1 paths, a partner token from an OAuth2 client-credentials endpoint
  * (RFC 6749 §4.4) sent as "Authorization: Bearer" (RFC 6750), errors as
  * {"message":"CODE"}.  Tokens are cached until 30 s before they expire
- * and fetched again once when a request comes back 403 (expired token).
+ * and fetched again once when a request comes back 401 or 403 (a token
+ * expired or forgotten); the same answer to the fresh token means the
+ * credentials are refused (callers exit 78).  With deadline set, no
+ * exchange, the token's included, lasts past it (the load's --budget).
  *
  * TLS peer and host verification are always on, except for a loopback
  * host (the simulator).  The client secret is held in memory only, sent
@@ -83,8 +86,9 @@ void latch_release(struct latch *l);
 
 /*
  * Send METHOD PATH (relative to base_url, starting "/v1") with an optional
- * JSON BODY and Idempotency-Key.  Returns 0 when an HTTP reply came (any
- * status: look at resp->status), -1 when none came (resp->curl_error,
+ * JSON BODY and Idempotency-Key (a 401 or 403 is sent once more with a
+ * fresh token).  Returns 0 when an HTTP reply came (any status: judge it
+ * with latch_reply_check()), -1 when none came (resp->curl_error,
  * resp->error) or the token could not be had (err_set()).  Free RESP with
  * latch_resp_free() in every case.
  */
@@ -97,7 +101,7 @@ void latch_resp_free(struct latch_resp *resp);
  * (l->auth_failed tells refused credentials from an unreachable endpoint). */
 int latch_token(struct latch *l);
 
-/* A reply said 403 to a call carrying token GENERATION: fetch a new token
+/* A reply said 401 or 403 to a call carrying token GENERATION: fetch a new token
  * before the next call (once, however many calls saw it). */
 void latch_token_expired(struct latch *l, long generation);
 

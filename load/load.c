@@ -415,7 +415,7 @@ static int advance(struct load *l, struct slot *s)
 		if (r->d.op == DELTA_USER_CREATE && !strcmp(state, "pending") &&
 		    take_unconfirmed_key(l, r) < 0)
 			return -1;
-		/* journaled inflight by send_due(), once the request is ready to leave */
+		/* journaled inflight by pump(), just before the request leaves */
 		s->inflight = 0;
 		if (r->d.op == DELTA_USER_CREATE)
 			make_due(s, *r->d.email || has_phone(&r->d) ? STEP_LOOKUP : STEP_CREATE);
@@ -506,14 +506,6 @@ static int send_due(struct load *l, struct slot *s)
 		else
 			l->tempfail = 1;
 		goto out;
-	}
-	/* the row is inflight from its first send on: pump() commits the mark
-	 * (and the key) before curl sends anything */
-	if (!s->inflight) {
-		if (tx_begin(l) < 0 ||
-		    journal_set(l, r->d.seq, "inflight", 0, NULL, NULL, r->key) < 0)
-			goto out;
-		s->inflight = 1;
 	}
 	curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
 	if (curl_multi_add_handle(l->multi, s->easy) != CURLM_OK) {
@@ -771,7 +763,23 @@ static int pump(struct load *l)
 				return -1;
 		}
 	}
-	/* the inflight marks of what is about to leave */
+	/*
+	 * The rows whose requests are about to leave are journaled inflight
+	 * (with their keys) and committed before curl sends anything; a row
+	 * whose request never left (no token, a stop) stays as it was.
+	 */
+	for (int i = 0; i < l->n_slots; i++) {
+		struct slot *s = &l->slots[i];
+		const struct row *r;
+
+		if (!s->in_multi || s->inflight)
+			continue;
+		r = &s->rows[s->cur];
+		if (tx_begin(l) < 0 ||
+		    journal_set(l, r->d.seq, "inflight", 0, NULL, NULL, r->key) < 0)
+			return -1;
+		s->inflight = 1;
+	}
 	if (tx_commit(l) < 0)
 		return -1;
 	if (curl_multi_perform(l->multi, &running) != CURLM_OK) {
