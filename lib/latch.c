@@ -12,8 +12,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static int curl_ready;
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Milliseconds left before l->deadline (LONG_MAX without one; 0 when spent). */
+static long ms_left(const struct latch *l)
+{
+	double left;
+
+	if (l->deadline <= 0)
+		return LONG_MAX;
+	left = (l->deadline - mono_now()) * 1000;
+	return left <= 0 ? 0 : left > (double)LONG_MAX ? LONG_MAX : (long)left;
+}
 
 int latch_init(struct latch *l, const struct config *cfg)
 {
@@ -156,7 +176,11 @@ static void setup(struct latch *l, CURL *c, const char *method, const char *url,
 		  struct curl_slist *headers, struct latch_resp *resp)
 {
 	int verify;
+	long timeout = l->timeout_ms, left = ms_left(l);
 
+	/* no exchange outlasts the caller's budget (0 would mean no limit) */
+	if (left < timeout)
+		timeout = left > 0 ? left : 1;
 	memset(resp, 0, sizeof(*resp));
 	resp->retry_after = -1;
 	curl_easy_reset(c);
@@ -174,8 +198,8 @@ static void setup(struct latch *l, CURL *c, const char *method, const char *url,
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, l->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout < 10000 ? timeout : 10000L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "unitsync/" UNITSYNC_VERSION);
@@ -226,18 +250,30 @@ static int fetch_token(struct latch *l)
 		err_set("out of memory");
 		goto out;
 	}
+	memset(&resp, 0, sizeof(resp));
 	for (int attempt = 0; attempt < 5; attempt++) {
+		long pause_ms = 200L << (attempt < 3 ? attempt : 3);
+
+		if (ms_left(l) == 0)
+			break;
 		if (exchange(l, "POST", cfg->token_url, body, h, &resp) == 0 &&
 		    !latch_retryable(&resp))
+			break;
+		/* a pause that would end past the budget ends the tries */
+		if (ms_left(l) <= pause_ms)
 			break;
 		latch_resp_free(&resp);
 		resp.status = 0;
 		{
-			struct timespec ts = { 0,
-					       (long)(200000000L << (attempt < 3 ? attempt : 3)) };
+			struct timespec ts = { 0, pause_ms * 1000000L };
 
 			nanosleep(&ts, NULL);
 		}
+	}
+	if (resp.status != 200 && ms_left(l) == 0 && !resp.status) {
+		err_set("token endpoint '%s': no answer within the load's budget", cfg->token_url);
+		latch_resp_free(&resp);
+		goto out;
 	}
 	if (resp.status != 200) {
 		/* refused credentials are a configuration error, not a bad night */
@@ -363,8 +399,8 @@ int latch_request(struct latch *l, const char *method, const char *path, const c
 		if (latch_call_prepare(l, &call, l->curl, method, path, body, idempotency_key) < 0)
 			goto out;
 		rc = latch_call_finish(&call, l->curl, curl_easy_perform(l->curl));
-		/* 403: the token expired early; fetch a new one and retry once */
-		if (rc < 0 || call.resp.status != 403)
+		/* 401 or 403: the token expired early or was forgotten; a new one, once */
+		if (rc < 0 || (call.resp.status != 401 && call.resp.status != 403))
 			break;
 		latch_token_expired(l, call.token_generation);
 	}
@@ -433,6 +469,162 @@ const char *latch_error_code(const struct latch_resp *r)
 			*p = '?';
 	json_decref(j);
 	return code;
+}
+
+/* What the body of a success must be. */
+enum contract_body {
+	BODY_NONE, /* nothing (204) */
+	BODY_ID,   /* a JSON object whose member is an id */
+	BODY_LIST, /* a JSON object whose member is a list */
+};
+
+/*
+ * The one table of expected replies (lib/latch.h lists it, with its
+ * source): per request kind, the statuses that mean success and what
+ * their body must be, and the one error reply that means "already so".
+ */
+static const struct contract {
+	const char *name;         /* the request, as DESIGN.md §9 writes it */
+	long ok[2];               /* success statuses (0: unused) */
+	enum contract_body body;  /* what a success carries */
+	const char *member;       /* the id or list member of that body */
+	long already;             /* a status that means the effect is already there (0: none) */
+	const char *already_code; /* ... when its error object's "message" is this */
+} latch_contract[LATCH_N_KINDS] = {
+	[LATCH_USERS_FIND] = { "GET /v1/users", { 200, 0 }, BODY_LIST, "users", 0, NULL },
+	[LATCH_USER_CREATE] = { "POST /v1/users", { 201, 0 }, BODY_ID, "userUuid", 0, NULL },
+	[LATCH_RESIDENT_PUT] = { "PUT /v1/units/{u}/residents/{user}",
+				 { 200, 201 },
+				 BODY_ID,
+				 "userUuid",
+				 0,
+				 NULL },
+	[LATCH_RESIDENT_DELETE] = { "DELETE /v1/units/{u}/residents/{user}",
+				    { 204, 0 },
+				    BODY_NONE,
+				    NULL,
+				    404,
+				    "RESIDENT_NOT_FOUND" },
+	[LATCH_UNITS_LIST] = { "GET /v1/buildings/{b}/units",
+			       { 200, 0 },
+			       BODY_LIST,
+			       "units",
+			       0,
+			       NULL },
+	[LATCH_UNIT_CREATE] = { "POST /v1/buildings/{b}/units",
+				{ 201, 0 },
+				BODY_ID,
+				"uuid",
+				0,
+				NULL },
+};
+
+const char *latch_kind_name(enum latch_kind kind)
+{
+	return kind < LATCH_N_KINDS ? latch_contract[kind].name : "?";
+}
+
+/* "204", "200 or 201", "204 or 404 RESIDENT_NOT_FOUND": what C expects, into OUT. */
+static void expected(const struct contract *c, char *out, size_t size)
+{
+	int n = snprintf(out, size, "%ld", c->ok[0]);
+
+	if (c->ok[1] && n > 0 && (size_t)n < size)
+		n += snprintf(out + n, size - (size_t)n, " or %ld", c->ok[1]);
+	if (c->already && n > 0 && (size_t)n < size)
+		snprintf(out + n, size - (size_t)n, " or %ld %s", c->already, c->already_code);
+}
+
+enum latch_verdict latch_reply_check(enum latch_kind kind, const struct latch_resp *resp,
+				     const char *want_id)
+{
+	const struct contract *c;
+	char want[96], excerpt[256], why[160] = "";
+	enum latch_verdict v = LATCH_REPLY_BAD;
+	json_t *j = NULL, *m;
+	const char *code, *sep;
+
+	if (kind >= LATCH_N_KINDS) {
+		err_set("no contract for request kind %d", (int)kind);
+		return LATCH_REPLY_BAD;
+	}
+	c = &latch_contract[kind];
+	expected(c, want, sizeof(want));
+	latch_reply_excerpt(resp, excerpt, sizeof(excerpt));
+	sep = *excerpt ? ": " : "";
+	if (resp->status == 0 || latch_retryable(resp)) {
+		if (resp->status)
+			err_set("answered %ld %s", resp->status, latch_error_code(resp));
+		else
+			err_set("no reply (%s)", resp->error);
+		return LATCH_REPLY_RETRY;
+	}
+	if (resp->status == 401 || resp->status == 403) {
+		err_set("answered %ld %s: the credentials were refused", resp->status,
+			latch_error_code(resp));
+		return LATCH_REPLY_AUTH;
+	}
+	if (resp->truncated) {
+		err_set("answered %ld with a reply longer than %d bytes: not read", resp->status,
+			LATCH_MAX_BODY);
+		return LATCH_REPLY_BAD;
+	}
+	if (c->already && resp->status == c->already) {
+		j = latch_parse_object(resp->body, resp->len);
+		m = json_object_get(j, "message");
+		if (json_is_string(m) && !strcmp(json_string_value(m), c->already_code)) {
+			json_decref(j);
+			return LATCH_REPLY_ALREADY;
+		}
+		code = latch_error_code(resp);
+		err_set("answered %ld %s, expected %s (a misrouted base URL?)%s%s", resp->status,
+			*code ? code : "without an error code", want, sep, excerpt);
+		json_decref(j);
+		return LATCH_REPLY_ERROR;
+	}
+	if (resp->status != c->ok[0] && (!c->ok[1] || resp->status != c->ok[1])) {
+		err_set("answered %ld, expected %s%s%s", resp->status, want, sep, excerpt);
+		return resp->status >= 200 && resp->status < 300 ? LATCH_REPLY_BAD
+								 : LATCH_REPLY_ERROR;
+	}
+	switch (c->body) {
+	case BODY_NONE:
+		if (resp->len == 0)
+			return LATCH_REPLY_OK;
+		snprintf(why, sizeof(why), "a body where none belongs");
+		break;
+	case BODY_ID:
+	case BODY_LIST:
+		j = latch_parse_object(resp->body, resp->len);
+		if (!j) {
+			snprintf(why, sizeof(why), "%s", err_msg());
+			break;
+		}
+		m = json_object_get(j, c->member);
+		if (c->body == BODY_LIST) {
+			if (json_is_array(m))
+				v = LATCH_REPLY_OK;
+			else
+				snprintf(why, sizeof(why), "reply has no \"%s\" list", c->member);
+			break;
+		}
+		{
+			char id[LATCH_MAX_ID + 1];
+
+			if (latch_take_id(m, c->member, id, sizeof(id)) < 0)
+				snprintf(why, sizeof(why), "%s", err_msg());
+			else if (want_id && strcmp(id, want_id))
+				snprintf(why, sizeof(why), "reply's %s is another one's",
+					 c->member);
+			else
+				v = LATCH_REPLY_OK;
+		}
+		break;
+	}
+	json_decref(j);
+	if (v != LATCH_REPLY_OK)
+		err_set("malformed reply: %s (HTTP %ld)%s%s", why, resp->status, sep, excerpt);
+	return v;
 }
 
 int latch_id_valid(const char *s)

@@ -6,7 +6,10 @@
  * /v1 paths, a partner token from an OAuth2 client-credentials endpoint
  * (RFC 6749 §4.4) sent as "Authorization: Bearer" (RFC 6750), errors as
  * {"message":"CODE"}.  Tokens are cached until 30 s before they expire
- * and fetched again once when a request comes back 403 (expired token).
+ * and fetched again once when a request comes back 401 or 403 (a token
+ * expired or forgotten); the same answer to the fresh token means the
+ * credentials are refused (callers exit 78).  With deadline set, no
+ * exchange, the token's included, lasts past it (the load's --budget).
  *
  * TLS peer and host verification are always on, except for a loopback
  * host (the simulator).  The client secret is held in memory only, sent
@@ -49,6 +52,8 @@ struct latch {
 	long requests;            /* requests sent, tokens included */
 	int auth_failed;          /* the token endpoint refused the credentials */
 	long token_generation;    /* counts tokens fetched, to spot a stale 403 */
+	double deadline;          /* CLOCK_MONOTONIC seconds no exchange may outlast
+				     (the token fetch included); 0: none.  Set by the caller */
 };
 
 /* One HTTP exchange's outcome. */
@@ -81,8 +86,9 @@ void latch_release(struct latch *l);
 
 /*
  * Send METHOD PATH (relative to base_url, starting "/v1") with an optional
- * JSON BODY and Idempotency-Key.  Returns 0 when an HTTP reply came (any
- * status: look at resp->status), -1 when none came (resp->curl_error,
+ * JSON BODY and Idempotency-Key (a 401 or 403 is sent once more with a
+ * fresh token).  Returns 0 when an HTTP reply came (any status: judge it
+ * with latch_reply_check()), -1 when none came (resp->curl_error,
  * resp->error) or the token could not be had (err_set()).  Free RESP with
  * latch_resp_free() in every case.
  */
@@ -95,7 +101,7 @@ void latch_resp_free(struct latch_resp *resp);
  * (l->auth_failed tells refused credentials from an unreachable endpoint). */
 int latch_token(struct latch *l);
 
-/* A reply said 403 to a call carrying token GENERATION: fetch a new token
+/* A reply said 401 or 403 to a call carrying token GENERATION: fetch a new token
  * before the next call (once, however many calls saw it). */
 void latch_token_expired(struct latch *l, long generation);
 
@@ -113,6 +119,63 @@ void latch_call_release(struct latch_call *call);
 /* Is this outcome worth retrying (DESIGN.md §8)? Connect errors,
  * timeouts, 408, 425, 429, 500, 502, 503, 504. */
 int latch_retryable(const struct latch_resp *resp);
+
+/*
+ * The replies the contract calls success, one row per request kind
+ * (latch_contract[], in lib/latch.c).  Source: DESIGN.md §9 (Latch's
+ * partner API as unitsync uses it) and what fixtures/latch-sim answers:
+ *
+ *   kind                   success                      body of a success
+ *   GET  /v1/users?...     200                          object, "users" a list
+ *   POST /v1/users         201                          object, "userUuid" an id
+ *   PUT  /v1/units/{u}/residents/{user}
+ *                          200 (already there), 201     object, "userUuid" the user
+ *   DELETE /v1/units/{u}/residents/{user}
+ *                          204; 404 RESIDENT_NOT_FOUND  none; an error object
+ *                          (already gone)               {"message":"RESIDENT_NOT_FOUND"}
+ *   GET  /v1/buildings/{b}/units
+ *                          200                          object, "units" a list
+ *   POST /v1/buildings/{b}/units
+ *                          201                          object, "uuid" an id
+ *
+ * Anything else is not success, whatever it says: a 200 to a DELETE (an
+ * HTML page, an error object, half a document), a 404 NOT_FOUND from a
+ * misrouted base URL, a PUT answered with something that is not the
+ * resident.  A wrong "done" would leave a former tenant with a key.
+ */
+enum latch_kind {
+	LATCH_USERS_FIND,      /* GET /v1/users?email= or ?phone= */
+	LATCH_USER_CREATE,     /* POST /v1/users */
+	LATCH_RESIDENT_PUT,    /* PUT /v1/units/{u}/residents/{user} */
+	LATCH_RESIDENT_DELETE, /* DELETE /v1/units/{u}/residents/{user} */
+	LATCH_UNITS_LIST,      /* GET /v1/buildings/{b}/units */
+	LATCH_UNIT_CREATE,     /* POST /v1/buildings/{b}/units */
+	LATCH_N_KINDS
+};
+
+/* What a reply is, judged by latch_reply_check(). */
+enum latch_verdict {
+	LATCH_REPLY_OK,      /* success, status and body as the contract says */
+	LATCH_REPLY_ALREADY, /* success: the effect was already there (DELETE 404 RESIDENT_NOT_FOUND) */
+	LATCH_REPLY_RETRY, /* no reply, or a status worth retrying (latch_retryable) */
+	LATCH_REPLY_AUTH,  /* 401 or 403: the credentials (or the token) were refused */
+	LATCH_REPLY_ERROR, /* another status: the request was refused as sent */
+	LATCH_REPLY_BAD,   /* a success status whose body is off the contract */
+};
+
+/*
+ * Judge RESP, the reply to a request of KIND.  WANT_ID, when not NULL, is
+ * the id the success body's id member must equal (the user of a PUT).
+ * Anything but LATCH_REPLY_OK and LATCH_REPLY_ALREADY comes with err_set():
+ * the status and what was wrong ("answered 200, expected 204 or 404
+ * RESIDENT_NOT_FOUND: <excerpt>", "malformed reply: ... (HTTP 201): <excerpt>"),
+ * printable, at most about 500 bytes; the caller prefixes the request.
+ */
+enum latch_verdict latch_reply_check(enum latch_kind kind, const struct latch_resp *resp,
+				     const char *want_id);
+
+/* The request of KIND as the contract names it ("DELETE /v1/units/{u}/residents/{user}"). */
+const char *latch_kind_name(enum latch_kind kind);
 
 /* The "message" code of an error body, or "" (pointer into a static
  * buffer); bytes outside printable ASCII are shown as '?'. */

@@ -214,6 +214,26 @@ static enum latchunits_status unit_request(struct latch *l, const char *method, 
 	return st;
 }
 
+/*
+ * Is RESP what lib/latch.h's contract table calls success for KIND?  A
+ * refused request is classify()'d; a success status whose body is off the
+ * contract is LATCHUNITS_BAD_REPLY.
+ */
+static enum latchunits_status check_reply(enum latch_kind kind, const char *method,
+					  const char *path, const struct latch_resp *resp)
+{
+	switch (latch_reply_check(kind, resp, NULL)) {
+	case LATCH_REPLY_OK:
+	case LATCH_REPLY_ALREADY:
+		return LATCHUNITS_OK;
+	case LATCH_REPLY_BAD:
+		err_prefix("%s %s", method, path);
+		return LATCHUNITS_BAD_REPLY;
+	default:
+		return classify(method, path, resp, 1);
+	}
+}
+
 /* The reply body as a JSON object, or NULL with err_set(). */
 static json_t *reply_object(const char *method, const char *path, const struct latch_resp *resp)
 {
@@ -306,10 +326,9 @@ enum latchunits_status latchunits_list(struct latch *l, const char *building, st
 		st = unit_request(l, "GET", path, NULL, NULL, 1, &resp);
 		if (st != LATCHUNITS_OK)
 			goto out;
-		if (resp.status != 200) {
-			st = classify("GET", path, &resp, 1);
+		st = check_reply(LATCH_UNITS_LIST, "GET", path, &resp);
+		if (st != LATCHUNITS_OK)
 			goto out;
-		}
 		st = LATCHUNITS_BAD_REPLY;
 		j = reply_object("GET", path, &resp);
 		if (!j)
@@ -391,10 +410,9 @@ enum latchunits_status latchunits_create(struct latch *l, const char *building, 
 	st = unit_request(l, "POST", path, body, key, key != NULL, &resp);
 	if (st != LATCHUNITS_OK)
 		goto out;
-	if (resp.status != 200 && resp.status != 201) {
-		st = classify("POST", path, &resp, 1);
+	st = check_reply(LATCH_UNIT_CREATE, "POST", path, &resp);
+	if (st != LATCHUNITS_OK)
 		goto out;
-	}
 	st = LATCHUNITS_BAD_REPLY;
 	j = reply_object("POST", path, &resp);
 	if (!j)

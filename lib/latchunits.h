@@ -16,9 +16,13 @@
  * all, after a full-jitter exponential backoff (AWS Architecture Blog,
  * "Exponential Backoff and Jitter"), or after Retry-After when the reply
  * has one (at most LATCHUNITS_MAX_WAIT seconds).  An expired token (403)
- * is renewed and the request sent once more by latch_request().  A POST
+ * or 401 is renewed and the request sent once more by latch_request().  A POST
  * is retried only with an Idempotency-Key, so that a create whose reply
  * was lost is never made twice.
+ *
+ * Success is what lib/latch.h's contract table says (latch_reply_check():
+ * a list 200 with its "units" array, a create 201 with the unit's uuid);
+ * a success status whose body is off the contract is LATCHUNITS_BAD_REPLY.
  *
  * Errors: each call returns an enum latchunits_status and, for anything
  * but LATCHUNITS_OK, describes it with err_set() ("GET /v1/... answered

@@ -68,7 +68,8 @@ static const char usage[] =
 	"  --concurrency N          connections in parallel (default 8)\n"
 	"  --rate R                 at most R requests per second (default: unlimited)\n"
 	"  --max-attempts N         tries per request before giving up for this load (default 8)\n"
-	"  --budget SECONDS         stop retrying after this long; rerun resumes (default 900)\n"
+	"  --budget SECONDS         stop the load after this long, token included; rerun resumes\n"
+	"                           (default 900)\n"
 	"  --config FILE            Latch settings (default $UNITSYNC_CONFIG)\n"
 	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n";
@@ -110,7 +111,8 @@ struct slot {
 	int in_multi;           /* the easy handle is in the multi handle */
 	int due;                /* a request is ready to leave at wake */
 	int attempt;            /* tries of the current request */
-	int token_retried;      /* a 403 was already answered with a new token */
+	int token_retried;      /* a 401 or 403 was already answered with a new token */
+	int inflight;           /* the current row is journaled inflight by this load */
 	double wake;            /* monotonic seconds: not before */
 	int failed;             /* a row of this person failed */
 	char user[256];         /* the person's Latch user, once known */
@@ -137,6 +139,7 @@ struct load {
 	json_t *newer;        /* property -> newer run id, for superseded properties */
 	int tempfail;         /* retries exhausted or API unreachable */
 	int fatal;            /* credentials refused or database error: stop */
+	char refused[512];    /* why the API refused the credentials, once it did */
 	int approved;         /* `unitsync approve` released the held properties */
 	int in_tx;            /* a journal transaction is open */
 	int stopped;          /* on_row gave up: the delta is not to blame */
@@ -318,6 +321,21 @@ static int has_phone(const struct delta_row *d)
 	return !*d->email && latch_phone_digits(d->phone, digits, sizeof(digits)) != 0;
 }
 
+/* The contract (lib/latch.h) of the request STEP sends. */
+static enum latch_kind step_kind(enum step step)
+{
+	switch (step) {
+	case STEP_CREATE:
+		return LATCH_USER_CREATE;
+	case STEP_PUT:
+		return LATCH_RESIDENT_PUT;
+	case STEP_DELETE:
+		return LATCH_RESIDENT_DELETE;
+	default:
+		return LATCH_USERS_FIND;
+	}
+}
+
 /* Make slot S's current step's request due now. */
 static void make_due(struct slot *s, enum step step)
 {
@@ -397,10 +415,8 @@ static int advance(struct load *l, struct slot *s)
 		if (r->d.op == DELTA_USER_CREATE && !strcmp(state, "pending") &&
 		    take_unconfirmed_key(l, r) < 0)
 			return -1;
-		/* the effect may leave now: inflight (and its key) is committed before it does */
-		if (tx_begin(l) < 0 ||
-		    journal_set(l, r->d.seq, "inflight", 0, NULL, NULL, r->key) < 0)
-			return -1;
+		/* journaled inflight by pump(), just before the request leaves */
+		s->inflight = 0;
 		if (r->d.op == DELTA_USER_CREATE)
 			make_due(s, *r->d.email || has_phone(&r->d) ? STEP_LOOKUP : STEP_CREATE);
 		else
@@ -518,7 +534,8 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 {
 	struct row *r = &s->rows[s->cur];
 	struct latch_resp *resp = &s->call.resp;
-	char detail[512] = "", excerpt[320];
+	char detail[512] = "";
+	enum latch_verdict verdict;
 	long status;
 	int found;
 
@@ -526,13 +543,29 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 	s->in_multi = 0;
 	latch_call_finish(&s->call, s->easy, (int)code);
 	status = resp->status;
-	if (status == 403 && !s->token_retried) {
-		/* the token expired early: a new one, and this request once more */
+	if ((status == 401 || status == 403) && !s->token_retried) {
+		/* the token expired early (or was forgotten): a new one, and this request once more */
 		latch_token_expired(&l->api, s->call.token_generation);
 		s->token_retried = 1;
 		s->due = 1;
 		s->wake = 0;
 		return 0;
+	}
+	if (status == 401 || status == 403) {
+		/*
+		 * Refused with a fresh token: the credentials, not the row.  The
+		 * load stops (exit 78) and the row stays inflight (it was sent),
+		 * the person's other rows as they were: neither failed nor done.
+		 */
+		latch_reply_check(step_kind(s->step), resp, NULL);
+		if (!l->fatal)
+			snprintf(l->refused, sizeof(l->refused), "row %ld %s %s/%s: %s %s",
+				 r->d.seq, delta_op_name(r->d.op), r->d.property_id,
+				 r->d.pms_person_id, latch_kind_name(step_kind(s->step)),
+				 err_msg());
+		l->fatal = 1;
+		s->cur = s->n;
+		return advance(l, s);
 	}
 	if (latch_retryable(resp)) {
 		double cap = 0.1 * (double)(1 << (s->attempt < 9 ? s->attempt - 1 : 8));
@@ -571,14 +604,16 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 			 status, LATCH_MAX_BODY);
 		goto failed;
 	}
+	/* success is what lib/latch.h's contract table says, status and body */
+	verdict = latch_reply_check(step_kind(s->step), resp, s->step == STEP_PUT ? s->user : NULL);
+	if (verdict != LATCH_REPLY_OK && verdict != LATCH_REPLY_ALREADY)
+		snprintf(detail, sizeof(detail), "%s: %s", latch_kind_name(step_kind(s->step)),
+			 err_msg());
 	switch (s->step) {
 	case STEP_LOOKUP:
 	case STEP_RELOOKUP:
-		if (status != 200) {
-			latch_reply_excerpt(resp, excerpt, sizeof(excerpt));
-			snprintf(detail, sizeof(detail), "GET /v1/users: %s", excerpt);
+		if (verdict != LATCH_REPLY_OK)
 			break;
-		}
 		found = *r->d.email
 				? latch_parse_user_match(resp->body, resp->len, r->d.email, s->user,
 							 sizeof(s->user))
@@ -605,19 +640,17 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 			make_due(s, STEP_RELOOKUP);
 			return 0;
 		}
-		if (status == 200 || status == 201) {
-			if (latch_parse_user_uuid(resp->body, resp->len, s->user,
-						  sizeof(s->user)) == 0)
-				goto done;
-			snprintf(detail, sizeof(detail), "POST /v1/users: malformed reply: %s",
-				 err_msg());
+		if (verdict != LATCH_REPLY_OK)
 			break;
-		}
-		latch_reply_excerpt(resp, detail, sizeof(detail));
+		if (latch_parse_user_uuid(resp->body, resp->len, s->user, sizeof(s->user)) == 0)
+			goto done;
+		snprintf(detail, sizeof(detail), "POST /v1/users: malformed reply: %s", err_msg());
 		break;
 	case STEP_PUT:
+		if (verdict != LATCH_REPLY_OK)
+			break;
 		if (status == 201) {
-			/* created by this request: ours, whatever the body says */
+			/* created by this request, the reply the resident: ours */
 			s->manual = 0;
 			goto done;
 		}
@@ -635,13 +668,12 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 			s->manual = l->api.cfg->client_id && strcmp(by, l->api.cfg->client_id) != 0;
 			goto done;
 		}
-		latch_reply_excerpt(resp, detail, sizeof(detail));
 		break;
 	case STEP_DELETE:
-		/* 404: already gone, which is what we wanted */
-		if (status == 204 || status == 200 || status == 404)
+		/* 204, or 404 RESIDENT_NOT_FOUND: already gone, which is what we wanted;
+		 * nothing else, or a former tenant keeps a key while the journal says done */
+		if (verdict == LATCH_REPLY_OK || verdict == LATCH_REPLY_ALREADY)
 			goto done;
-		latch_reply_excerpt(resp, detail, sizeof(detail));
 		break;
 	case STEP_NONE:
 		break;
@@ -698,9 +730,10 @@ static int pump(struct load *l)
 
 		if (!s->busy || !s->due || s->in_multi)
 			continue;
-		if (stop_requested) {
-			/* settle only what is already in flight */
-			l->tempfail = 1;
+		if (stop_requested || l->fatal || now >= l->deadline) {
+			/* settle only what is already in flight; the budget bounds the load */
+			if (!l->fatal)
+				l->tempfail = 1;
 			s->cur = s->n;
 			if (advance(l, s) < 0)
 				return -1;
@@ -730,6 +763,25 @@ static int pump(struct load *l)
 				return -1;
 		}
 	}
+	/*
+	 * The rows whose requests are about to leave are journaled inflight
+	 * (with their keys) and committed before curl sends anything; a row
+	 * whose request never left (no token, a stop) stays as it was.
+	 */
+	for (int i = 0; i < l->n_slots; i++) {
+		struct slot *s = &l->slots[i];
+		const struct row *r;
+
+		if (!s->in_multi || s->inflight)
+			continue;
+		r = &s->rows[s->cur];
+		if (tx_begin(l) < 0 ||
+		    journal_set(l, r->d.seq, "inflight", 0, NULL, NULL, r->key) < 0)
+			return -1;
+		s->inflight = 1;
+	}
+	if (tx_commit(l) < 0)
+		return -1;
 	if (curl_multi_perform(l->multi, &running) != CURLM_OK) {
 		err_set("curl multi failed");
 		return -1;
@@ -865,7 +917,7 @@ static int on_row(const struct delta_row *d, void *vl)
 				       : "");
 		return 0;
 	}
-	if (stop_requested) {
+	if (stop_requested || l->fatal) {
 		l->stopped = 1;
 		return -1;
 	}
@@ -1021,13 +1073,13 @@ int main(int argc, char **argv)
 		case 'm':
 		case 'b':
 			target = opt == 'c' ? &concurrency : opt == 'm' ? &l.max_attempts : &budget;
-			if (cli_parse_uint(optarg, target) < 0 || (opt != 'b' && *target < 1) ||
+			if (cli_parse_uint(optarg, target) < 0 || *target < 1 ||
 			    (opt == 'c' && *target > 256)) {
 				cli_usage_error(&cli, "--%s takes a whole number%s, not '%s'",
 						opt == 'c'   ? "concurrency"
 						: opt == 'm' ? "max-attempts"
 							     : "budget",
-						opt == 'c' ? " from 1 to 256" : "", optarg);
+						opt == 'c' ? " from 1 to 256" : " from 1", optarg);
 				goto out;
 			}
 			break;
@@ -1101,6 +1153,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	l.deadline = now_s() + budget;
+	l.api.deadline = l.deadline; /* the token fetch included */
 
 	applied = apply(&l);
 	if (applied == -2) {
@@ -1109,7 +1162,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (applied < 0) {
-		log_error("%s", err_msg());
+		log_error("%s", *l.refused ? l.refused : err_msg());
 		/* a database busy with another writer is a bad moment, not bad config */
 		if (sqlite3_errcode(l.db) == SQLITE_BUSY || sqlite3_errcode(l.db) == SQLITE_LOCKED)
 			l.tempfail = 1, l.fatal = 0;

@@ -249,6 +249,68 @@ static void error_code_is_printable(void **state)
 	assert_string_equal(latch_error_code(&r), "");
 }
 
+/* A reply of STATUS with BODY, for latch_reply_check(). */
+static struct latch_resp reply_of(long status, const char *body)
+{
+	struct latch_resp r = { 0 };
+
+	r.status = status;
+	r.body = (char *)body;
+	r.len = strlen(body);
+	r.retry_after = -1;
+	return r;
+}
+
+static void reply_check_takes_only_the_contract(void **state)
+{
+	struct latch_resp r;
+
+	(void)state;
+	/* DELETE: 204, or 404 RESIDENT_NOT_FOUND; nothing else */
+	r = reply_of(204, "");
+	assert_int_equal(latch_reply_check(LATCH_RESIDENT_DELETE, &r, NULL), LATCH_REPLY_OK);
+	r = reply_of(404, "{\"message\":\"RESIDENT_NOT_FOUND\"}");
+	assert_int_equal(latch_reply_check(LATCH_RESIDENT_DELETE, &r, NULL), LATCH_REPLY_ALREADY);
+	r = reply_of(404, "{\"message\":\"NOT_FOUND\"}");
+	assert_int_equal(latch_reply_check(LATCH_RESIDENT_DELETE, &r, NULL), LATCH_REPLY_ERROR);
+	assert_non_null(strstr(err_msg(),
+			       "answered 404 NOT_FOUND, expected 204 or 404 RESIDENT_NOT_FOUND"));
+	r = reply_of(404, "<html>RESIDENT_NOT_FOUND</html>");
+	assert_int_equal(latch_reply_check(LATCH_RESIDENT_DELETE, &r, NULL), LATCH_REPLY_ERROR);
+	r = reply_of(200, "<html>deleted</html>");
+	assert_int_equal(latch_reply_check(LATCH_RESIDENT_DELETE, &r, NULL), LATCH_REPLY_BAD);
+	assert_non_null(strstr(err_msg(), "answered 200, expected 204"));
+	r = reply_of(200, "{\"message\":\"INTERNAL\"}");
+	assert_int_equal(latch_reply_check(LATCH_RESIDENT_DELETE, &r, NULL), LATCH_REPLY_BAD);
+	/* PUT: 200 or 201 with the resident, that user */
+	r = reply_of(201, "{\"userUuid\":\"u-1\",\"assignedBy\":\"c\"}");
+	assert_int_equal(latch_reply_check(LATCH_RESIDENT_PUT, &r, "u-1"), LATCH_REPLY_OK);
+	assert_int_equal(latch_reply_check(LATCH_RESIDENT_PUT, &r, "u-2"), LATCH_REPLY_BAD);
+	r = reply_of(201, "[\"assigned\"]");
+	assert_int_equal(latch_reply_check(LATCH_RESIDENT_PUT, &r, "u-1"), LATCH_REPLY_BAD);
+	assert_non_null(
+		strstr(err_msg(), "malformed reply: reply is not a JSON object (HTTP 201)"));
+	/* POST /v1/users: 201 with a userUuid */
+	r = reply_of(201, "{\"userUuid\":\"u-1\"}");
+	assert_int_equal(latch_reply_check(LATCH_USER_CREATE, &r, NULL), LATCH_REPLY_OK);
+	r = reply_of(200, "{\"userUuid\":\"u-1\"}");
+	assert_int_equal(latch_reply_check(LATCH_USER_CREATE, &r, NULL), LATCH_REPLY_BAD);
+	r = reply_of(201, "{\"message\":\"CREATED\"}");
+	assert_int_equal(latch_reply_check(LATCH_USER_CREATE, &r, NULL), LATCH_REPLY_BAD);
+	/* lists */
+	r = reply_of(200, "{\"users\":[]}");
+	assert_int_equal(latch_reply_check(LATCH_USERS_FIND, &r, NULL), LATCH_REPLY_OK);
+	r = reply_of(200, "{\"units\":{}}");
+	assert_int_equal(latch_reply_check(LATCH_UNITS_LIST, &r, NULL), LATCH_REPLY_BAD);
+	/* credentials, retries, other refusals */
+	r = reply_of(401, "{\"message\":\"UNAUTHORIZED\"}");
+	assert_int_equal(latch_reply_check(LATCH_RESIDENT_DELETE, &r, NULL), LATCH_REPLY_AUTH);
+	r = reply_of(503, "");
+	assert_int_equal(latch_reply_check(LATCH_RESIDENT_DELETE, &r, NULL), LATCH_REPLY_RETRY);
+	r = reply_of(422, "{\"message\":\"IDEMPOTENCY_KEY_REUSED\"}");
+	assert_int_equal(latch_reply_check(LATCH_USER_CREATE, &r, NULL), LATCH_REPLY_ERROR);
+}
+
 static void retry_after_takes_seconds_or_a_date(void **state)
 {
 	(void)state;
@@ -317,6 +379,7 @@ int main(void)
 		cmocka_unit_test(id_valid_takes_printable_ascii_without_blanks),
 		cmocka_unit_test(token_is_printable_and_its_lifetime_clamped),
 		cmocka_unit_test(error_code_is_printable),
+		cmocka_unit_test(reply_check_takes_only_the_contract),
 		cmocka_unit_test(retry_after_takes_seconds_or_a_date),
 		cmocka_unit_test(excerpt_is_short_printable_utf8),
 		cmocka_unit_test(loopback_is_the_host_not_a_prefix),
