@@ -1053,7 +1053,6 @@ int main(int argc, char **argv)
 
 	cli_common_init(&cli, "unitsync-load", usage);
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		char *end;
 		int c, *target;
 
 		switch (opt) {
@@ -1084,8 +1083,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'r':
-			l.rate = strtod(optarg, &end);
-			if (end == optarg || *end || l.rate < 0) {
+			if (cli_parse_number(optarg, 0, 1e6, &l.rate) < 0) {
 				cli_usage_error(&cli, "--rate takes requests per second, not '%s'",
 						optarg);
 				goto out;

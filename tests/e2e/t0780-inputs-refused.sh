@@ -41,12 +41,16 @@ test_expect_success 'the right snapshot still works, and says it is tonight.s ex
 	grep "a: as of 2026-06-01, from tonight.s export" t.out
 '
 
-test_expect_success '--max-reject-percent takes only a plain number from 0 to 100 (exit 2 otherwise)' '
+test_expect_success '--max-reject-percent and --rate take only a plain number in range (exit 2 otherwise)' '
 	for v in nan NaN inf -1 1e2 0x10 " 5" 5x 101 ""; do
 		for x in extract-csv extract-xml; do
 			test_expect_code 2 unitsync $x --max-reject-percent "$v" a.csv 2>e ||
 				{ echo "$x accepted '\''$v'\''" >&4; return 1; }
 		done
+	done &&
+	for v in nan inf -1 1e3 5x 2000000; do
+		test_expect_code 2 unitsync load --dry-run --rate "$v" runs 2>e ||
+			{ echo "load accepted --rate '\''$v'\''" >&4; return 1; }
 	done &&
 	unitsync extract-csv --max-reject-percent 2.5 a.csv >/dev/null
 '
