@@ -41,7 +41,7 @@ sim_start "$tmp/seed.csv" || exit 1
 test_expect_success 'a lock held past the busy timeout: load exits 75 and says so, not hangs' '
 	hold_lock 30 "$UNITSYNC_DB" &&
 	rc=0; start=$(date +%s) &&
-	timeout 40 unitsync load "$run" >load.out 2>load.err || rc=$?
+	timeout -k 5 40 unitsync load "$run" >load.out 2>load.err || rc=$?
 	took=$(( $(date +%s) - start )); kill $lock_pid; wait $lock_pid
 	cat load.err; echo "exit $rc after ${took}s" &&
 	test $rc -eq 75 && test $took -lt 25 &&
@@ -64,7 +64,7 @@ test_expect_success 'a read-only state database: load exits at once, naming it (
 	command -v setpriv >/dev/null || { echo "# no setpriv: skipped"; return 0; }
 	mkdir -p ro && chmod 1777 ro && cp "$UNITSYNC_DB" ro/ro.db && chmod 0444 ro/ro.db &&
 	chmod -R a+rX "$tmp" && chmod a+w "$run" &&
-	rc=0; timeout 30 setpriv --reuid 65534 --regid 65534 --clear-groups \
+	rc=0; timeout -k 5 30 setpriv --reuid 65534 --regid 65534 --clear-groups \
 		env UNITSYNC_DB="$tmp/ro/ro.db" "$TOP/bin/unitsync" load "$run" >load.out 2>load.err || rc=$?
 	cat load.err; echo "exit $rc" &&
 	test $rc -eq 78 && grep -i "readonly\|read-only" load.err
@@ -75,7 +75,7 @@ test_expect_success 'the WAL stays bounded through a large load and a concurrent
 	{ while :; do sqlite3 -cmd ".timeout 10000" "$UNITSYNC_DB" \
 		"INSERT INTO t0990_writer VALUES (randomblob(100))" || echo writer failed; sleep 0.02; done >writer.out 2>&1 & wpid=$!; } &&
 	{ while :; do stat -c %s "$UNITSYNC_DB-wal" 2>/dev/null || echo 0; sleep 0.1; done >wal.sizes & spid=$!; } &&
-	rc=0; timeout 300 unitsync load --concurrency 16 "$run" >load.out 2>load.err || rc=$?
+	rc=0; timeout -k 5 300 unitsync load --concurrency 16 "$run" >load.out 2>load.err || rc=$?
 	kill $wpid $spid; wait $wpid $spid 2>/dev/null
 	cat load.out; tail -n 5 load.err; echo "exit $rc" &&
 	max=$(sort -n wal.sizes | tail -n 1) && echo "largest WAL: $max bytes" &&
