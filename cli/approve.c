@@ -77,9 +77,9 @@ int main(int argc, char **argv)
 		rc = US_EXIT_DATAERR;
 		goto out;
 	}
-	rc = US_EXIT_CONFIG;
 	if (db_open(cli.db_path, 0, &db) < 0) {
 		log_error("%s", err_msg());
+		rc = db_exit_code(NULL);
 		goto out;
 	}
 	if (rundir_check_recorded(&run, db) < 0) {
@@ -91,6 +91,7 @@ int main(int argc, char **argv)
 	switch (rundir_superseded_by(&run, db, newer, sizeof(newer), prop, sizeof(prop))) {
 	case -1:
 		log_error("%s", err_msg());
+		rc = db_exit_code(db);
 		goto out;
 	case 1:
 		log_error("run '%s' is superseded: run %s is newer for property %s; review that one",
@@ -101,6 +102,7 @@ int main(int argc, char **argv)
 	switch (ledger_approve(db, run.run_id, run.delta_sha256, run.manifest_sha256, by, now)) {
 	case -1:
 		log_error("%s", err_msg());
+		rc = db_exit_code(db);
 		goto out;
 	case 0:
 		log_error("run '%s' is not in '%s' as transform wrote it (approve it against the "

@@ -120,10 +120,8 @@ struct import {
 /* The exit code for a failed database call: busy means rerun later. */
 static int db_fail(sqlite3 *db)
 {
-	int e = sqlite3_errcode(db);
-
 	log_error("%s", err_msg());
-	return e == SQLITE_BUSY || e == SQLITE_LOCKED ? US_EXIT_TEMPFAIL : US_EXIT_CONFIG;
+	return db_exit_code(db);
 }
 
 /* Identifiers are TEXT: any non-empty string without control characters. */
@@ -1276,7 +1274,7 @@ int main(int argc, char **argv)
 	}
 	if (db_open(cli.db_path, 0, &db) < 0) {
 		log_error("%s", err_msg());
-		rc = US_EXIT_CONFIG;
+		rc = db_exit_code(NULL);
 		goto out;
 	}
 	if (unitmap_init(&m, db, by) < 0) {

@@ -112,10 +112,8 @@ static const char *const columns[] = {
 /* The exit code for a failed database call: busy means rerun later. */
 static int db_fail(sqlite3 *db)
 {
-	int e = sqlite3_errcode(db);
-
 	log_error("%s", err_msg());
-	return e == SQLITE_BUSY || e == SQLITE_LOCKED ? US_EXIT_TEMPFAIL : US_EXIT_CONFIG;
+	return db_exit_code(db);
 }
 
 /* Property ids are TEXT: any non-empty string without control characters. */
@@ -509,6 +507,11 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		id = argv[optind];
+		/* an id like '-p2' would read as an option on every later command line */
+		if (!strcmp(verb, "add") && id[0] == '-') {
+			cli_usage_error(&cli, "bad property ID '%s' (starts with '-')", id);
+			goto out;
+		}
 		if (!id_valid(id)) {
 			cli_usage_error(&cli,
 					"bad property ID '%s' (empty, or holds control characters)",
@@ -530,7 +533,7 @@ int main(int argc, char **argv)
 	}
 	if (db_open(cli.db_path, 0, &db) < 0) {
 		log_error("%s", err_msg());
-		rc = US_EXIT_CONFIG;
+		rc = db_exit_code(NULL);
 		goto out;
 	}
 	if (!strcmp(verb, "add") || !strcmp(verb, "set"))

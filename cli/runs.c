@@ -220,7 +220,6 @@ int main(int argc, char **argv)
 		cli_usage_error(&cli, "unexpected arguments for '%s'", verb);
 		goto out;
 	}
-	rc = US_EXIT_CONFIG;
 	if (db_open(cli.db_path, 0, &db) < 0)
 		goto fail;
 	r = strcmp(verb, "list") ? show(db, argv[optind])
@@ -237,6 +236,7 @@ int main(int argc, char **argv)
 	goto out;
 fail:
 	log_error("%s", err_msg());
+	rc = db_exit_code(db);
 out:
 	db_close(db);
 	if (fclose(stdout) != 0 && rc == US_EXIT_OK)

@@ -364,9 +364,9 @@ int main(int argc, char **argv)
 				verb);
 		goto out;
 	}
-	rc = US_EXIT_CONFIG;
 	if (db_open(cli.db_path, 0, &db) < 0) {
 		log_error("%s", err_msg());
+		rc = db_exit_code(NULL);
 		goto out;
 	}
 	if (!strcmp(verb, "show") || !strcmp(verb, "export")) {
@@ -398,6 +398,7 @@ int main(int argc, char **argv)
 	goto out;
 fail:
 	log_error("%s", err_msg());
+	rc = db_exit_code(db);
 out:
 	db_close(db);
 	if (fclose(stdout) != 0 && rc == US_EXIT_OK)

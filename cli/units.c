@@ -137,10 +137,8 @@ static void problems_release(struct problems *p)
 /* The exit code for a failed database call: busy means rerun later. */
 static int db_fail(sqlite3 *db)
 {
-	int e = sqlite3_errcode(db);
-
 	log_error("%s", err_msg());
-	return e == SQLITE_BUSY || e == SQLITE_LOCKED ? US_EXIT_TEMPFAIL : US_EXIT_CONFIG;
+	return db_exit_code(db);
 }
 
 /* Log a failed API call (err_msg()) and choose the exit code. */
@@ -1031,7 +1029,7 @@ int main(int argc, char **argv)
 
 		if (db_open(cli.db_path, 0, &u.db) < 0) {
 			log_error("%s", err_msg());
-			rc = US_EXIT_CONFIG;
+			rc = db_exit_code(NULL);
 			goto out;
 		}
 		e = unitmap_property(u.db, u.property, &u.building_owned);

@@ -75,7 +75,7 @@ int main(int argc, char **argv)
 	}
 	if (access(cli.db_path, F_OK) == 0) {
 		if (db_open(cli.db_path, 0, &db) < 0) {
-			rc = US_EXIT_CONFIG;
+			rc = db_exit_code(NULL);
 			goto fail;
 		}
 		if (rundir_check_recorded(&run, db) < 0)

@@ -1542,7 +1542,7 @@ static int extract_file(sqlite3 *db, const struct profile *profile, const char *
 	}
 	if (b < 0) {
 		if (e.db_failed)
-			rc = US_EXIT_CONFIG;
+			rc = db_exit_code(db);
 		goto out;
 	}
 	if (!e.ncols) {
@@ -1560,7 +1560,7 @@ static int extract_file(sqlite3 *db, const struct profile *profile, const char *
 	if (b < 0) {
 		/* -2: too many rejects, the input's fault; -1: the database's */
 		if (b == -1)
-			rc = US_EXIT_CONFIG;
+			rc = db_exit_code(db);
 		goto out;
 	}
 	if (e.stg.rejected > MAX_REJECTS_LOGGED)
@@ -1666,18 +1666,20 @@ int main(int argc, char **argv)
 	}
 	if (db_open(cli.db_path, 0, &db) < 0) {
 		log_error("%s", err_msg());
-		rc = US_EXIT_CONFIG;
+		rc = db_exit_code(NULL);
 		goto out;
 	}
 	rc = US_EXIT_OK;
 	for (int i = optind; i < argc; i++) {
 		int r = extract_file(db, profile, property, encoding, argv[i], max_reject);
 
-		if (r != US_EXIT_OK && (rc == US_EXIT_OK || r == US_EXIT_CONFIG))
+		/* the database's failure (75, 78) outranks a rejected file (65) */
+		if (r != US_EXIT_OK && (rc == US_EXIT_OK || r > rc))
 			rc = r;
 	}
 out:
 	patterns_free();
+	db_checkpoint(db); /* the end of the stage: the WAL goes back to zero */
 	db_close(db);
 	if (fclose(stdout) != 0 && rc == US_EXIT_OK)
 		rc = US_EXIT_CONFIG;

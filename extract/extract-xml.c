@@ -127,7 +127,7 @@ static int extract_file(sqlite3 *db, struct job *j, const char *path)
 	}
 	b = stg_begin(&stg, db, &src);
 	if (b < 0) {
-		rc = US_EXIT_CONFIG;
+		rc = db_exit_code(db);
 		goto out;
 	}
 	if (b == 1) {
@@ -141,7 +141,7 @@ static int extract_file(sqlite3 *db, struct job *j, const char *path)
 			stg_skip(&stg);
 	} else if (dialect_stage(&doc, path, &stg, &o, &res) < 0) {
 		if (res.db_failed)
-			rc = US_EXIT_CONFIG;
+			rc = db_exit_code(db);
 		goto out;
 	}
 	if (!same_file(path, &st)) {
@@ -159,7 +159,7 @@ static int extract_file(sqlite3 *db, struct job *j, const char *path)
 	if (b < 0) {
 		/* -2: too many rejects, the input's fault; -1: the database's */
 		if (b == -1)
-			rc = US_EXIT_CONFIG;
+			rc = db_exit_code(db);
 		goto out;
 	}
 	printf("snapshot %lld: '%s' (%s, sha256 %s): %ld people staged, %ld units, %ld rows skipped, "
@@ -235,17 +235,19 @@ int main(int argc, char **argv)
 	}
 	if (db_open(cli.db_path, 0, &db) < 0) {
 		log_error("%s", err_msg());
-		rc = US_EXIT_CONFIG;
+		rc = db_exit_code(NULL);
 		goto out;
 	}
 	rc = US_EXIT_OK;
 	for (int i = optind; i < argc; i++) {
 		int r = extract_file(db, &j, argv[i]);
 
-		if (r != US_EXIT_OK && (rc == US_EXIT_OK || r == US_EXIT_CONFIG))
+		/* the database's failure (75, 78) outranks a rejected file (65) */
+		if (r != US_EXIT_OK && (rc == US_EXIT_OK || r > rc))
 			rc = r;
 	}
 out:
+	db_checkpoint(db); /* the end of the stage: the WAL goes back to zero */
 	db_close(db);
 	/* libxml2's global tables, so that valgrind sees every block freed */
 	xmlCleanupParser();

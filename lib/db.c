@@ -1,5 +1,7 @@
 #include "db.h"
 #include "err.h"
+#include "exitcode.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -259,6 +261,138 @@ static const char *const *const migrations[] = { migration_1, migration_2, migra
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
+/* The database db_open() last opened (named by the corruption message). */
+static char opened_path[4096];
+/* The result code of the last db_open() that failed. */
+static int open_rc;
+/* The last error SQLite logged (SQLITE_CONFIG_LOG), for db_exit_code(). */
+static int logged_rc;
+
+/*
+ * SQLite's error log: every error SQLite meets, including the corruption
+ * a read loop would otherwise take for the end of a table.  Corruption
+ * ends the process here, before the caller can act on what it read.
+ */
+static void on_sqlite_log(void *ctx, int code, const char *msg)
+{
+	int primary = code & 0xff;
+
+	(void)ctx;
+	if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
+		log_error("state database '%s' is corrupt or not a database (%s): stop using it "
+			  "and restore from backup",
+			  opened_path, msg);
+		_exit(US_EXIT_CORRUPT);
+	}
+	if (primary != SQLITE_OK && primary != SQLITE_NOTICE && primary != SQLITE_WARNING &&
+	    primary != SQLITE_SCHEMA)
+		logged_rc = code;
+}
+
+int db_exit_code(sqlite3 *db)
+{
+	int rc = db ? sqlite3_extended_errcode(db) : open_rc;
+
+	if ((rc & 0xff) == SQLITE_OK || (rc & 0xff) == SQLITE_ROW || (rc & 0xff) == SQLITE_DONE)
+		rc = logged_rc;
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+		return US_EXIT_TEMPFAIL;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return US_EXIT_CORRUPT;
+	default:
+		return US_EXIT_CONFIG;
+	}
+}
+
+/* The busy handler of db_busy_stop_on(): 10 s in 20 ms steps, or a stop. */
+static int busy_or_stop(void *ctx, int count)
+{
+	volatile sig_atomic_t *stop = ctx;
+
+	if (*stop || count >= 500)
+		return 0;
+	sqlite3_sleep(20);
+	return !*stop;
+}
+
+void db_busy_stop_on(sqlite3 *db, volatile sig_atomic_t *stop)
+{
+	sqlite3_busy_handler(db, busy_or_stop, (void *)stop);
+}
+
+void db_checkpoint(sqlite3 *db)
+{
+	if (!db)
+		return;
+	sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	/* TRUNCATE waits for readers: a second at most, then the passive one stands */
+	sqlite3_busy_timeout(db, 1000);
+	sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_busy_timeout(db, 10000);
+}
+
+int db_quick_check(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	long problems = 0;
+	int step, rc = -1;
+	char first[512] = "";
+
+	if (db_prepare(db, "PRAGMA quick_check", &st) < 0)
+		return -1;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *line = db_col_text(st, 0);
+
+		if (!strcmp(line, "ok"))
+			continue;
+		if (!problems++)
+			snprintf(first, sizeof(first), "%s", line);
+	}
+	if (step != SQLITE_DONE) {
+		err_set("quick_check: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	rc = problems > 0;
+	if (rc)
+		err_set("quick_check found %ld problem%s, the first: %s", problems,
+			problems == 1 ? "" : "s", first);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int db_file_kind(const char *path)
+{
+	static const char magic[16] = "SQLite format 3";
+	char head[16];
+	struct stat sb;
+	ssize_t got;
+	int fd;
+
+	if (stat(path, &sb) < 0) {
+		if (errno == ENOENT)
+			return DB_FILE_MISSING;
+		err_set("cannot stat '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (sb.st_size == 0)
+		return DB_FILE_EMPTY;
+	fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		err_set("cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	got = read(fd, head, sizeof(head));
+	close(fd);
+	return got == (ssize_t)sizeof(head) && !memcmp(head, magic, sizeof(head)) ? DB_FILE_SQLITE
+										  : DB_FILE_OTHER;
+}
+
 int db_schema_version(void)
 {
 	return N_MIGRATIONS;
@@ -367,17 +501,33 @@ int db_open(const char *path, int create, sqlite3 **out)
 	int rc = -1;
 
 	*out = NULL;
+	open_rc = 0;
+	if (!opened_path[0]) /* before SQLite initialises: the log must be set first */
+		sqlite3_config(SQLITE_CONFIG_LOG, on_sqlite_log, NULL);
+	snprintf(opened_path, sizeof(opened_path), "%s", path);
+	/* an empty file would take the schema of the first command run on it */
+	if (!create && db_file_kind(path) == DB_FILE_EMPTY) {
+		err_set("state database '%s' is empty (0 bytes): restore it from backup, or "
+			"'unitsync init --force' to start anew",
+			path);
+		open_rc = SQLITE_CANTOPEN;
+		goto out;
+	}
 	if (access(path, F_OK) != 0) {
 		int fd;
 
 		if (!create) {
 			err_set("no state database at '%s' (run 'unitsync init' first)", path);
+			open_rc = SQLITE_CANTOPEN;
 			goto out;
 		}
 		/* create it ourselves so that it is 0600 from the first byte */
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 		if (fd < 0) {
 			err_set("cannot create '%s': %s", path, strerror(errno));
+			open_rc = errno == ENOSPC || errno == EDQUOT ? SQLITE_FULL
+				  : errno == EIO                     ? SQLITE_IOERR
+								     : SQLITE_CANTOPEN;
 			goto out;
 		}
 		close(fd);
@@ -414,6 +564,9 @@ int db_open(const char *path, int create, sqlite3 **out)
 out_prefix:
 	err_prefix("'%s'", path);
 out:
+	if (rc < 0 && !open_rc)
+		open_rc = db && sqlite3_extended_errcode(db) ? sqlite3_extended_errcode(db)
+							     : SQLITE_ERROR;
 	sqlite3_close(db);
 	return rc;
 }

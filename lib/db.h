@@ -16,6 +16,7 @@
 #ifndef UNITSYNC_DB_H
 #define UNITSYNC_DB_H
 
+#include <signal.h>
 #include <sqlite3.h>
 
 /* The schema version this build writes and reads. */
@@ -29,6 +30,63 @@ int db_schema_version(void);
 int db_open(const char *path, int create, sqlite3 **out);
 
 void db_close(sqlite3 *db);
+
+/*
+ * The exit code (lib/exitcode.h) for a failed database call on DB, or,
+ * when DB is NULL, for the last failed db_open(): the one rule every
+ * program's database-failure path uses (issue 16).
+ * - SQLITE_BUSY / SQLITE_LOCKED (a lock held past the busy timeout),
+ *   SQLITE_FULL or ENOSPC (disk full), SQLITE_IOERR: US_EXIT_TEMPFAIL, a
+ *   rerun later may succeed;
+ * - SQLITE_CORRUPT / SQLITE_NOTADB: US_EXIT_CORRUPT (and see below);
+ * - anything else (no database, wrong schema version, read-only file,
+ *   SQL error): US_EXIT_CONFIG.
+ * When DB's last call succeeded, the last error SQLite logged decides.
+ */
+int db_exit_code(sqlite3 *db);
+
+/*
+ * Corruption is fatal: from the first db_open() on, SQLite reporting
+ * SQLITE_CORRUPT or SQLITE_NOTADB anywhere in the process (a read that
+ * would otherwise look like an empty table) prints a message naming the
+ * database and "restore from backup" and ends the process with
+ * US_EXIT_CORRUPT at once, before anything is written or committed.
+ */
+
+/*
+ * Make DB's busy wait (10 s) give up early once *STOP is non-zero (set by
+ * a signal handler), so that SIGTERM ends a program waiting for a lock
+ * within a second rather than after the whole timeout.  STOP is borrowed.
+ */
+void db_busy_stop_on(sqlite3 *db, volatile sig_atomic_t *stop);
+
+/*
+ * PRAGMA quick_check of DB: 0 when it answers "ok", 1 when it reports a
+ * problem (err_set() with the first, and how many), -1 when it cannot run
+ * (err_set()).  Its cost is measured in docs/PERFORMANCE.md.
+ */
+int db_quick_check(sqlite3 *db);
+
+/*
+ * What is at PATH, before anything opens it: DB_FILE_MISSING, DB_FILE_EMPTY
+ * (0 bytes), DB_FILE_SQLITE (an SQLite header) or DB_FILE_OTHER; -1 when it
+ * cannot be read (err_set()).  `unitsync init` creates only where there is
+ * nothing, and never reinitialises a file that holds something else.
+ */
+enum db_file {
+	DB_FILE_MISSING,
+	DB_FILE_EMPTY,
+	DB_FILE_SQLITE,
+	DB_FILE_OTHER
+};
+int db_file_kind(const char *path);
+
+/*
+ * Checkpoint the WAL into the database and truncate it (at the end of a
+ * stage, so that the -wal file does not grow night after night).  Best
+ * effort: a reader holding an old snapshot makes it partial, never fails.
+ */
+void db_checkpoint(sqlite3 *db);
 
 /* Run SQL text that has no parameters (schema, BEGIN, COMMIT). */
 int db_exec(sqlite3 *db, const char *sql);

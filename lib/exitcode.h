@@ -12,8 +12,9 @@ enum us_exit {
 	US_EXIT_STALE = 3,     /* the run was written, but a property's export is stale */
 	US_EXIT_HELD = 4,      /* held by the safety guard, needs approval */
 	US_EXIT_DATAERR = 65,  /* EX_DATAERR: input rejected */
-	US_EXIT_TEMPFAIL = 75, /* EX_TEMPFAIL: API down, lock held; rerun resumes */
-	US_EXIT_CONFIG = 78,   /* EX_CONFIG: configuration or state database error */
+	US_EXIT_CORRUPT = 74,  /* EX_IOERR: the state database is corrupt; restore from backup */
+	US_EXIT_TEMPFAIL = 75, /* EX_TEMPFAIL: API down, lock held, disk full; rerun resumes */
+	US_EXIT_CONFIG = 78,   /* EX_CONFIG: configuration at fault (or no state database) */
 };
 
 #endif

@@ -346,12 +346,25 @@ static void make_due(struct slot *s, enum step step)
 	s->wake = 0;
 }
 
+/* Slot S holds no person any more (finished, abandoned on a stop or an error). */
+static void slot_free_person(struct slot *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->rows[i].buf);
+	s->n = s->cur = 0;
+	s->busy = 0;
+	s->step = STEP_NONE;
+	s->due = 0;
+	s->failed = 0;
+	s->user[0] = '\0';
+}
+
 /*
  * Move slot S to its next row that needs a request, journaling those that
  * need none (already done, failed before, held, another property).  Frees
  * the slot when the person is finished.
  */
-static int advance(struct load *l, struct slot *s)
+static int advance_rows(struct load *l, struct slot *s)
 {
 	for (; s->cur < s->n; s->cur++) {
 		struct row *r = &s->rows[s->cur];
@@ -424,15 +437,24 @@ static int advance(struct load *l, struct slot *s)
 		return 0;
 	}
 	/* the person is finished (or abandoned on a stop) */
-	for (size_t i = 0; i < s->n; i++)
-		free(s->rows[i].buf);
-	s->n = s->cur = 0;
-	s->busy = 0;
-	s->step = STEP_NONE;
-	s->due = 0;
-	s->failed = 0;
-	s->user[0] = '\0';
+	slot_free_person(s);
 	return 0;
+}
+
+/*
+ * advance_rows(), and on a journal error (the database locked past the
+ * busy timeout, read-only, full) abandon the person and free the slot: a
+ * slot left busy with nothing due would keep apply() waiting for ever
+ * (issue 16).  Their rows stay as journaled; a rerun resumes them.
+ */
+static int advance(struct load *l, struct slot *s)
+{
+	if (advance_rows(l, s) == 0)
+		return 0;
+	l->fatal = 1;
+	if (!s->in_multi)
+		slot_free_person(s);
+	return -1;
 }
 
 /* Build and hand the due request of slot S to curl multi: 0 sent, 1 the
@@ -1115,8 +1137,11 @@ int main(int argc, char **argv)
 	}
 	if (db_open(cli.db_path, 0, &l.db) < 0) {
 		log_error("%s", err_msg());
+		rc = db_exit_code(NULL);
 		goto out;
 	}
+	/* SIGTERM must not wait out a lock held by another process */
+	db_busy_stop_on(l.db, &stop_requested);
 	ledger_init(&l.ledger, l.db, l.run.run_id);
 	/* the run must be one this database made, unchanged since */
 	l.approved = rundir_check_recorded(&l.run, l.db);
@@ -1127,6 +1152,7 @@ int main(int argc, char **argv)
 	}
 	if (find_newer_runs(&l) < 0) {
 		log_error("%s", err_msg());
+		rc = db_exit_code(l.db);
 		goto out;
 	}
 	if (!l.dry_run) {
@@ -1160,11 +1186,18 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (applied < 0) {
+		int db_rc = db_exit_code(l.db);
+
 		log_error("%s", *l.refused ? l.refused : err_msg());
-		/* a database busy with another writer is a bad moment, not bad config */
-		if (sqlite3_errcode(l.db) == SQLITE_BUSY || sqlite3_errcode(l.db) == SQLITE_LOCKED)
-			l.tempfail = 1, l.fatal = 0;
-		rc = l.tempfail && !l.fatal ? US_EXIT_TEMPFAIL : US_EXIT_CONFIG;
+		/* refused credentials are configuration (78); a database busy with
+		 * another writer, or full, is a bad moment, not bad config */
+		rc = *l.refused                                   ? US_EXIT_CONFIG
+		     : (l.tempfail && !l.fatal) || stop_requested ? US_EXIT_TEMPFAIL
+								  : db_rc;
+		if (rc == US_EXIT_TEMPFAIL && db_rc == US_EXIT_TEMPFAIL)
+			log_error("state database '%s' is locked by another process (or full): "
+				  "nothing more was sent; rerun to resume",
+				  cli.db_path);
 		goto out;
 	}
 	if (l.dry_run) {
@@ -1196,6 +1229,8 @@ out:
 	if (report.fp && dur_commit(&report) < 0)
 		log_warn("%s", err_msg());
 	load_release(&l);
+	if (!stop_requested)
+		db_checkpoint(l.db); /* the end of the stage: the WAL goes back to zero */
 	json_decref(l.newer);
 	if (api_ready)
 		latch_release(&l.api);

@@ -94,6 +94,17 @@ fi
 
 us() { "$unitsync" --db "$db" --config "$config" "$@"; }
 
+# a corrupt database reads as empty tables, and empty assignments remove
+# nothing: check it before anything reads it, and stop with init's 74
+# (issue 16; the cost is in docs/PERFORMANCE.md)
+if [ -e "$db" ]; then
+	rc=0
+	us init --check >/dev/null || rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "nightly.sh: quick_check of the state database '$db' failed (exit $rc); nothing done tonight" >&2
+		exit $rc
+	fi
+fi
 [ -f "$db" ] || us init >/dev/null || exit 78
 sources=$(us config properties "${shard[@]}") || exit 78
 if [ -z "$sources" ]; then

@@ -1647,8 +1647,8 @@ static int make_run_id(char *out, size_t size)
  * place, whichever step stopped the run.
  *
  * Each step returns 0 when done; STEP_FAIL when it failed with err_set()
- * (main() logs err_msg(); the exit code stays J->rc, US_EXIT_CONFIG once
- * the options are read); or STEP_STOP when it has reported the problem
+ * (main() logs err_msg(); the exit code is db_exit_code()'s: 75 for a
+ * busy or full database, 78 otherwise); or STEP_STOP when it has reported the problem
  * itself and set J->rc.
  */
 enum {
@@ -2477,6 +2477,7 @@ static int job_release(struct job *j)
 	free(j->ps);
 	free(j->ts);
 	json_decref(j->manifest);
+	db_checkpoint(j->db); /* the end of the stage: the WAL goes back to zero */
 	db_close(j->db);
 	if (fclose(stdout) != 0 && rc == US_EXIT_OK)
 		rc = US_EXIT_CONFIG;
@@ -2521,8 +2522,11 @@ int main(int argc, char **argv)
 	j.rc = j.stale ? US_EXIT_STALE : US_EXIT_OK;
 	goto out;
 stop:
-	if (s == STEP_FAIL)
+	if (s == STEP_FAIL) {
 		log_error("%s", err_msg());
+		/* busy, disk full and I/O errors are temporary; lib/db decides */
+		j.rc = db_exit_code(j.db);
+	}
 out:
 	return job_release(&j);
 }
