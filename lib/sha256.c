@@ -2,6 +2,7 @@
 #include "err.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,37 +51,15 @@ int sha256_hex(const void *data, size_t len, char hex[SHA256_HEX_LEN + 1])
 
 int sha256_file(const char *path, char hex[SHA256_HEX_LEN + 1], long long *size)
 {
-	unsigned char buf[1 << 16];
-	struct sha256 h = { 0 };
-	FILE *fp;
-	size_t n;
-	int rc = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
 
 	*size = 0;
-	fp = fopen(path, "rb");
-	if (!fp) {
+	if (fd < 0) {
 		err_set("cannot open '%s': %s", path, strerror(errno));
-		goto out;
+		return -1;
 	}
-	if (sha256_init(&h) < 0)
-		goto out;
-	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
-		sha256_update(&h, buf, n);
-		*size += (long long)n;
-	}
-	if (ferror(fp)) {
-		err_set("cannot read '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (h.ctx) {
-		char scratch[SHA256_HEX_LEN + 1];
-
-		sha256_final(&h, rc == 0 ? hex : scratch);
-	}
-	if (fp)
-		fclose(fp);
+	rc = sha256_fd(fd, path, hex, size);
+	close(fd);
 	return rc;
 }
 
