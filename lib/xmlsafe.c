@@ -279,22 +279,169 @@ static int reader_options(int huge)
 	       (huge ? XML_PARSE_HUGE : 0);
 }
 
-/* libxml2 reads the file through these: plain bytes, never decompressed
- * (xmlReaderForFile would inflate a gzip file whose prolog went unread) */
-static int read_file(void *fp, char *buf, int len)
-{
-	size_t n = fread(buf, 1, (size_t)len, fp);
+/*
+ * Attributes per start tag, counted in the bytes before libxml2 parses
+ * them: libxml2 2.9 checks each attribute of an element against every
+ * earlier one, so one element with 100k attributes (a 1 MB file) would
+ * take minutes.  An attribute is an '=' outside quotes inside a start
+ * tag; comments, CDATA sections, processing instructions and other "<!"
+ * markup are skipped to their end.  The document is read in code units
+ * of its width (UTF-16 as 16-bit units), so a byte of a multi-byte
+ * character is never taken for markup.
+ */
+enum scan_state {
+	SCAN_TEXT,  /* character data */
+	SCAN_OPEN,  /* just after '<' */
+	SCAN_BANG,  /* just after "<!" */
+	SCAN_TAG,   /* inside a start or end tag */
+	SCAN_QUOTE, /* inside a quoted attribute value */
+	SCAN_SKIP,  /* inside markup that ends with MARK */
+};
 
-	return n == 0 && ferror((FILE *)fp) ? -1 : (int)n;
+struct attrscan {
+	int width, big_endian; /* code unit: 1 or 2 bytes, and its byte order */
+	int part;              /* first byte of a 16-bit unit split across reads, or -1 */
+	enum scan_state state;
+	int quote;           /* the quote that opened the value */
+	const char *mark;    /* SCAN_SKIP's end: "-->", "]]>", "?>" or ">" */
+	size_t matched;      /* units of MARK seen */
+	long line, tag_line; /* the current line, and the open tag's */
+	unsigned attrs;      /* attributes of the open tag so far */
+};
+
+static void attrscan_init(struct attrscan *a, int width, int big_endian)
+{
+	memset(a, 0, sizeof(*a));
+	a->width = width;
+	a->big_endian = big_endian;
+	a->part = -1;
+	a->line = 1;
 }
 
-static int close_file(void *fp)
+static void scan_skip(struct attrscan *a, const char *mark)
 {
-	return fclose(fp);
+	a->state = SCAN_SKIP;
+	a->mark = mark;
+	a->matched = 0;
+}
+
+/* One code unit C; -1 when the open tag has too many attributes. */
+static int attrscan_unit(struct attrscan *a, int c)
+{
+	if (c == '\n')
+		a->line++;
+	switch (a->state) {
+	case SCAN_TEXT:
+		if (c == '<') {
+			a->state = SCAN_OPEN;
+			a->tag_line = a->line;
+		}
+		break;
+	case SCAN_OPEN:
+		if (c == '!') {
+			a->state = SCAN_BANG;
+		} else if (c == '?') {
+			scan_skip(a, "?>");
+		} else {
+			a->state = SCAN_TAG;
+			a->attrs = 0;
+		}
+		break;
+	case SCAN_BANG:
+		scan_skip(a, c == '-' ? "-->" : c == '[' ? "]]>" : ">");
+		break;
+	case SCAN_TAG:
+		if (c == '"' || c == '\'') {
+			a->state = SCAN_QUOTE;
+			a->quote = c;
+		} else if (c == '>') {
+			a->state = SCAN_TEXT;
+		} else if (c == '=' && ++a->attrs > XMLX_MAX_ATTRS) {
+			return -1;
+		}
+		break;
+	case SCAN_QUOTE:
+		if (c == a->quote)
+			a->state = SCAN_TAG;
+		break;
+	case SCAN_SKIP:
+		if (c == a->mark[a->matched]) {
+			if (!a->mark[++a->matched])
+				a->state = SCAN_TEXT;
+		} else if (c == a->mark[0]) {
+			/* "--->" and "]]]>" still end: keep a doubled opening */
+			a->matched = a->matched == 2 && a->mark[1] == a->mark[0] ? 2 : 1;
+		} else {
+			a->matched = 0;
+		}
+		break;
+	}
+	return 0;
+}
+
+/* The LEN bytes at P, in order; -1 as attrscan_unit(). */
+static int attrscan_feed(struct attrscan *a, const unsigned char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		int c = p[i];
+
+		if (a->width == 2) {
+			if (a->part < 0) {
+				a->part = c;
+				continue;
+			}
+			c = a->big_endian ? (a->part << 8 | c) : (c << 8 | a->part);
+			a->part = -1;
+		}
+		if (attrscan_unit(a, c) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void attrs_error(struct xmlx *x, const struct attrscan *a, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s line %ld: a start tag with more than %d attributes", x->origin,
+		 a->tag_line, XMLX_MAX_ATTRS);
+}
+
+/* What libxml2 reads a file through (owned by the reader once opened). */
+struct file_input {
+	FILE *fp;       /* owned */
+	struct xmlx *x; /* borrowed: where a refusal is told */
+	struct attrscan scan;
+};
+
+/* libxml2 reads the file through these: plain bytes, never decompressed
+ * (xmlReaderForFile would inflate a gzip file whose prolog went unread),
+ * attributes counted on the way */
+static int read_file(void *arg, char *buf, int len)
+{
+	struct file_input *in = arg;
+	size_t n = fread(buf, 1, (size_t)len, in->fp);
+
+	if (n == 0 && ferror(in->fp))
+		return -1;
+	if (attrscan_feed(&in->scan, (const unsigned char *)buf, n) < 0) {
+		if (!in->x->error[0])
+			attrs_error(in->x, &in->scan, in->x->error, sizeof(in->x->error));
+		return -1;
+	}
+	return (int)n;
+}
+
+static int close_file(void *arg)
+{
+	struct file_input *in = arg;
+	int rc = fclose(in->fp);
+
+	free(in);
+	return rc;
 }
 
 static int open_file(struct xmlx *x, const char *path, int huge)
 {
+	struct file_input *in;
 	struct prolog s = { 0 };
 	struct stat st;
 
@@ -323,9 +470,17 @@ static int open_file(struct xmlx *x, const char *path, int huge)
 		err_set("cannot read '%s': %s", path, strerror(errno));
 		goto fail;
 	}
-	x->r = xmlReaderForIO(read_file, close_file, s.fp, NULL, NULL, reader_options(huge));
+	in = malloc(sizeof(*in));
+	if (!in) {
+		err_set("out of memory");
+		goto fail;
+	}
+	in->fp = s.fp;
+	in->x = x;
+	attrscan_init(&in->scan, s.width, s.big_endian);
+	x->r = xmlReaderForIO(read_file, close_file, in, NULL, NULL, reader_options(huge));
 	if (!x->r) {
-		/* xmlReaderForIO closed the file */
+		/* xmlReaderForIO closed the file and freed IN */
 		err_set("cannot open '%s' as XML", path);
 		return -1;
 	}
@@ -350,6 +505,7 @@ int xmlx_open_envelope(struct xmlx *x, const char *path)
 int xmlx_open_memory(struct xmlx *x, const char *path, const char *element, int line,
 		     const char *buf, size_t len)
 {
+	struct attrscan scan;
 	struct prolog s = { 0 };
 
 	init(x, path);
@@ -369,6 +525,14 @@ int xmlx_open_memory(struct xmlx *x, const char *path, const char *element, int 
 	s.n = len;
 	if (refuse_doctype(x, &s) < 0)
 		return -1;
+	attrscan_init(&scan, 1, 0);
+	if (attrscan_feed(&scan, (const unsigned char *)buf, len) < 0) {
+		char msg[sizeof(x->error)];
+
+		attrs_error(x, &scan, msg, sizeof(msg));
+		err_set("%s", msg);
+		return -1;
+	}
 	/* the envelope's reader decoded it: UTF-8 whatever it declares */
 	x->r = xmlReaderForMemory(buf, (int)len, NULL, "UTF-8",
 				  reader_options(0) | XML_PARSE_IGNORE_ENC);

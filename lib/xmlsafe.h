@@ -27,7 +27,9 @@
  * Limits: elements nest at most XMLX_MAX_DEPTH deep; one element's text is
  * at most XMLX_MAX_TEXT bytes (libxml2's own limit), or XMLX_MAX_EMBEDDED
  * in a reader opened with xmlx_open_envelope(), whose one long text is a
- * whole escaped document.
+ * whole escaped document; a start tag has at most XMLX_MAX_ATTRS
+ * attributes, counted in the bytes before libxml2 parses the tag (libxml2
+ * 2.9's duplicate check is quadratic in them).
  *
  * Ownership: a struct xmlx owns its reader, element stack and text; strings
  * it returns are valid until the next xmlx_next() unless said otherwise.
@@ -44,6 +46,7 @@
 #include <stddef.h>
 
 #define XMLX_MAX_DEPTH 64
+#define XMLX_MAX_ATTRS 256                    /* attributes of one start tag */
 #define XMLX_MAX_TEXT 10000000u               /* bytes: libxml2's XML_MAX_TEXT_LENGTH */
 #define XMLX_MAX_EMBEDDED (64u * 1024 * 1024) /* bytes of one escaped document */
 

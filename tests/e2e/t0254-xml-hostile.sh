@@ -3,9 +3,11 @@
 # refused in well under a second with bounded memory; external entities,
 # external DTDs and XInclude never read a local file (a marker file made
 # here) nor reach the network (a loopback HTTP server started here logs
-# every request); a file cut short anywhere is rejected whole.
+# every request); a start tag with more than 256 attributes (libxml2's
+# duplicate check is quadratic in them) is refused before libxml2 parses
+# it; a file cut short anywhere is rejected whole.
 . "$(dirname "$0")/lib.sh"
-test_plan 7
+test_plan 8
 
 bad=$TOP/tests/data/bad
 q() { sqlite3 -batch "$UNITSYNC_DB" "$1"; }
@@ -111,6 +113,30 @@ test_expect_success 'nothing is fetched from the network (a loopback HTTP server
 	grep -q "GET /control" http.log &&
 	! grep -v "/control" http.log | grep "GET" &&
 	! sqlite3 "$UNITSYNC_DB" .dump | grep fetched
+'
+
+test_expect_success 'a start tag with 100k attributes is refused at once: UTF-8, UTF-16, escaped' '
+	export UNITSYNC_DB=$tmp/attrs.db && unitsync init >/dev/null &&
+	attrs() { # attrs N: N attributes whose values hold markup characters
+		perl -e "print join q{ }, map { qq{a\$_=\"x>=\x27\"} } 1 .. \$ARGV[0]" "$1"
+	}
+	{ echo "<!-- <a x=1 y=2> -->" &&
+	  rt "<RT_Customer $(attrs 100000)><CustomerID>a1</CustomerID></RT_Customer>"; } >many.xml &&
+	test "$(wc -c <many.xml)" -gt 1000000 &&
+	iconv -t UTF-16 many.xml >many16.xml &&
+	{ printf "<ResMan><Response>" &&
+	  sed -e "s/&/\&amp;/g" -e "s/</\&lt;/g" -e "s/>/\&gt;/g" many.xml &&
+	  printf "</Response></ResMan>\n"; } >many-escaped.xml &&
+	for f in many many16 many-escaped; do
+		test_expect_code 65 timed $f.xml 2>err &&
+		grep "line 2: a start tag with more than 256 attributes" err &&
+		within 1.0 65536 || exit 1
+	done &&
+	test "$(staged)" = 0 &&
+	{ echo "<!-- <a x=1 y=2> -->" &&
+	  rt "<RT_Customer $(attrs 256)><![CDATA[<b c=1 d=2>]]><?pi e=f?><CustomerID>a1</CustomerID></RT_Customer>"; } >most.xml &&
+	unitsync extract-xml --property p1 most.xml &&
+	test "$(q "SELECT count(*) FROM snapshot")" = 1
 '
 
 test_expect_success 'the real export cut at 12 points is rejected whole every time' '
