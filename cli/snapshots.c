@@ -12,6 +12,7 @@
 #include "err.h"
 #include "exitcode.h"
 #include "log.h"
+#include "stg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,26 @@ out:
 }
 
 /* Everything about one snapshot; 1 when there is no such snapshot. */
+/* The digest of the snapshot's rows recorded when staged, and whether
+ * the rows still match it. */
+static int show_digest(sqlite3 *db, long long id)
+{
+	char now[SHA256_HEX_LEN + 1];
+	int v = stg_verify(db, id);
+
+	if (v < 0 || stg_rows_digest(db, id, now) < 0)
+		return -1;
+	if (v == 0)
+		printf("rows_sha256: %s (the rows are as staged)\n", now);
+	else if (v == 2)
+		printf("rows_sha256: (staged before row digests were recorded: not verifiable)\n");
+	else
+		printf("rows_sha256: CHANGED since staged, now %s: transform refuses this "
+		       "snapshot\n",
+		       now);
+	return 0;
+}
+
 static int show(sqlite3 *db, long long id)
 {
 	sqlite3_stmt *st = NULL;
@@ -102,6 +123,8 @@ static int show(sqlite3 *db, long long id)
 	       sqlite3_column_type(st, 14) == SQLITE_NULL ? "(none)" : db_col_text(st, 14));
 	sqlite3_finalize(st);
 	st = NULL;
+	if (show_digest(db, id) < 0)
+		goto out;
 	if (db_prepare(db,
 		       "SELECT property_id, people FROM snapshot_property WHERE snapshot_id = ? "
 		       "ORDER BY property_id",

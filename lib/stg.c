@@ -261,7 +261,7 @@ int stg_commit(struct stg *s, double max_reject_percent)
 	sqlite3_stmt *st = NULL;
 	/* a unit list's rows are units, a resident file's are people */
 	long data = (s->src->unit_list ? s->units : s->staged) + s->rejected;
-	char seen[256];
+	char seen[256], digest[SHA256_HEX_LEN + 1];
 	int rc = -1;
 
 	if (data > 0 && 100.0 * (double)s->rejected / (double)data > max_reject_percent) {
@@ -333,9 +333,127 @@ int stg_commit(struct stg *s, double max_reject_percent)
 		err_set("database: %s", sqlite3_errmsg(s->db));
 		goto out;
 	}
+	sqlite3_finalize(st);
+	st = NULL;
+	/* last: the digest covers the counts and fields just written */
+	if (stg_rows_digest(s->db, s->snapshot_id, digest) < 0 ||
+	    db_prepare(s->db, "UPDATE snapshot SET rows_sha256 = ? WHERE snapshot_id = ?", &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, s->snapshot_id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(s->db));
+		goto out;
+	}
 	if (db_exec(s->db, "COMMIT") < 0)
 		goto out;
 	s->open = 0;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * What the digest reads, in order: every column that says what the
+ * snapshot holds (never when it was extracted), each table in key order
+ * so that the digest does not depend on how SQLite stores the rows.  A
+ * column added by a later migration joins these lists only with a new
+ * digest version: old snapshots must keep verifying.
+ */
+static const char *const digest_queries[] = {
+	"SELECT 'snapshot', property_id, source_kind, dialect, sha256, size_bytes, rows_staged, "
+	"rows_skipped, rows_rejected, units_staged, fields, unknown_columns FROM snapshot "
+	"WHERE snapshot_id = ?1",
+	"SELECT 'property', property_id, people FROM snapshot_property WHERE snapshot_id = ?1 "
+	"ORDER BY property_id",
+	"SELECT 'person', property_id, pms_person_id, row_seq, household_id, pms_unit_id, role, "
+	"status, status_raw, first_name, last_name, email, phone, move_in, move_out, "
+	"expected_move_out, lease_from, lease_to, source_ref FROM stg_person "
+	"WHERE snapshot_id = ?1 ORDER BY property_id, pms_person_id, row_seq",
+	"SELECT 'unit', property_id, pms_unit_id, label, dwelling FROM stg_unit "
+	"WHERE snapshot_id = ?1 ORDER BY property_id, pms_unit_id",
+	"SELECT 'reject', source_ref, reason, property_id, pms_person_id FROM stg_reject "
+	"WHERE snapshot_id = ?1 ORDER BY source_ref, reason, property_id, pms_person_id",
+};
+
+int stg_rows_digest(sqlite3 *db, long long snapshot_id, char hex[SHA256_HEX_LEN + 1])
+{
+	struct sha256 h;
+	sqlite3_stmt *st = NULL;
+	int rc = -1, step = SQLITE_DONE;
+
+	if (sha256_init(&h) < 0)
+		return -1;
+	for (size_t q = 0; q < sizeof(digest_queries) / sizeof(digest_queries[0]); q++) {
+		if (db_prepare(db, digest_queries[q], &st) < 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, snapshot_id);
+		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+			int n = sqlite3_column_count(st);
+
+			/* each value as its type, its length (8 bytes, big-endian)
+			 * and its text: NULL and '' differ, no separator is ambiguous */
+			for (int i = 0; i < n; i++) {
+				int type = sqlite3_column_type(st, i);
+				const unsigned char *v = sqlite3_column_text(st, i);
+				unsigned long long len =
+					v ? (unsigned long long)sqlite3_column_bytes(st, i) : 0;
+				unsigned char head[9];
+
+				head[0] = type == SQLITE_NULL      ? 'n'
+					  : type == SQLITE_INTEGER ? 'i'
+								   : 't';
+				for (int b = 0; b < 8; b++)
+					head[1 + b] = (unsigned char)(len >> (56 - 8 * b));
+				sha256_update(&h, head, sizeof(head));
+				if (len)
+					sha256_update(&h, v, (size_t)len);
+			}
+		}
+		if (step != SQLITE_DONE) {
+			err_set("database: %s", sqlite3_errmsg(db));
+			goto out;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sha256_final(&h, hex);
+	return rc;
+}
+
+int stg_verify(sqlite3 *db, long long snapshot_id)
+{
+	sqlite3_stmt *st = NULL;
+	char now[SHA256_HEX_LEN + 1];
+	int rc = -1;
+
+	if (db_prepare(db, "SELECT rows_sha256 FROM snapshot WHERE snapshot_id = ?", &st) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, snapshot_id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		err_set("snapshot %lld does not exist", snapshot_id);
+		rc = 1;
+		goto out;
+	}
+	if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+		rc = 2; /* staged before the digest existed */
+		goto out;
+	}
+	if (stg_rows_digest(db, snapshot_id, now) < 0)
+		goto out;
+	if (strcmp(now, db_col_text(st, 0)) != 0) {
+		err_set("snapshot %lld was changed after it was staged: its rows no longer match the "
+			"digest recorded then (rows_sha256 %.12s..., now %.12s...); it is not used: "
+			"restore the state database from a backup ('unitsync snapshots show %lld' "
+			"names the export)",
+			snapshot_id, db_col_text(st, 0), now, snapshot_id);
+		rc = 1;
+		goto out;
+	}
 	rc = 0;
 out:
 	sqlite3_finalize(st);

@@ -14,6 +14,8 @@
 #ifndef UNITSYNC_STG_H
 #define UNITSYNC_STG_H
 
+#include "sha256.h"
+
 #include <sqlite3.h>
 #include <stddef.h>
 
@@ -132,6 +134,22 @@ void stg_skip(struct stg *s);
  * lost a field its previous accepted export carried.
  */
 int stg_commit(struct stg *s, double max_reject_percent);
+
+/*
+ * SHA-256 of snapshot SNAPSHOT_ID's staged rows and counts (snapshot,
+ * snapshot_property, stg_person, stg_unit, stg_reject), each value typed
+ * and length-prefixed, each table in key order: what stg_commit() records
+ * in snapshot.rows_sha256 (migration 6).  -1 with err_set().
+ */
+int stg_rows_digest(sqlite3 *db, long long snapshot_id, char hex[SHA256_HEX_LEN + 1]);
+
+/*
+ * Does snapshot SNAPSHOT_ID still hold what was staged?  0 yes; 1 no, or
+ * no such snapshot, with err_set() naming it; 2 it was staged before
+ * digests were recorded (schema version < 6) and cannot be verified;
+ * -1 database error with err_set().
+ */
+int stg_verify(sqlite3 *db, long long snapshot_id);
 
 /* Roll back whatever is open and free the statements (safe after commit). */
 void stg_release(struct stg *s);

@@ -29,6 +29,7 @@
 #include "rundir.h"
 #include "sha256.h"
 #include "shard.h"
+#include "stg.h"
 
 #include <errno.h>
 #include <dirent.h>
@@ -2003,6 +2004,65 @@ static int prepare_policies(struct job *j)
 	return 0;
 }
 
+/*
+ * Verify each input snapshot, once, against the digest of its rows
+ * recorded when it was staged (lib/stg): a snapshot changed behind
+ * unitsync's back is refused (STEP_STOP, US_EXIT_DATAERR) rather than
+ * judged.  One staged before digests existed is used and said so.
+ */
+static int verify_inputs(struct job *j)
+{
+	long long *done = NULL;
+	size_t n_done = 0, cap = 0;
+	int rc = STEP_FAIL;
+
+	for (int i = 0; i < j->n_policies; i++) {
+		json_t *in;
+		size_t k;
+
+		json_array_foreach(j->ps[i].inputs, k, in)
+		{
+			long long id = json_integer_value(json_object_get(in, "snapshot_id"));
+			size_t d = 0;
+			int v;
+
+			while (d < n_done && done[d] != id)
+				d++;
+			if (d < n_done)
+				continue;
+			if (n_done == cap) {
+				long long *grown =
+					realloc(done, (cap ? cap * 2 : 16) * sizeof(*done));
+
+				if (!grown) {
+					err_set("out of memory");
+					goto out;
+				}
+				done = grown;
+				cap = cap ? cap * 2 : 16;
+			}
+			done[n_done++] = id;
+			v = stg_verify(j->db, id);
+			if (v < 0)
+				goto out;
+			if (v == 1) {
+				log_error("%s", err_msg());
+				j->rc = US_EXIT_DATAERR;
+				rc = STEP_STOP;
+				goto out;
+			}
+			if (v == 2)
+				log_info("snapshot %lld was staged before row digests were recorded: "
+					 "used unverified",
+					 id);
+		}
+	}
+	rc = 0;
+out:
+	free(done);
+	return rc;
+}
+
 /* Remove the files of run directory DIR and DIR itself. */
 static void remove_run_dir(const char *dir)
 {
@@ -2498,7 +2558,7 @@ int main(int argc, char **argv)
 		goto stop;
 	if ((s = check_snapshots(&j)) != 0 || (s = choose_properties(&j)) != 0)
 		goto stop;
-	if ((s = prepare_policies(&j)) != 0)
+	if ((s = prepare_policies(&j)) != 0 || (s = verify_inputs(&j)) != 0)
 		goto stop;
 	if ((s = open_run_dir(&j)) != 0)
 		goto stop;

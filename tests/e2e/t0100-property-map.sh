@@ -456,6 +456,7 @@ t 'a database at an older schema version is refused until init migrates it' '
 		ALTER TABLE snapshot DROP COLUMN unknown_columns;
 		DROP INDEX person_user_by_phone;
 		ALTER TABLE person_user DROP COLUMN phone;
+		ALTER TABLE snapshot DROP COLUMN rows_sha256;
 		DELETE FROM schema_version WHERE version >= 2" &&
 	exits 78 "$top/bin/unitsync" --db "$tmp/old.db" map list &&
 	grep -q "schema version 1, this unitsync needs $now (run .unitsync init. to migrate)" "$tmp/err" &&

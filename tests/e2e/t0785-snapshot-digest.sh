@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# t0785-snapshot-digest: a snapshot records a digest of its staged rows
+# (migration 6); transform and rerun.sh verify it and refuse, exit 65
+# naming the snapshot, one whose rows, counts or rejects were changed in
+# the database behind unitsync's back (issue 17).  A snapshot staged
+# before digests existed is used and said to be unverified.
+. "$(dirname "$0")/lib.sh"
+test_plan 6
+
+H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
+q() { sqlite3 -batch "$UNITSYNC_DB" "$1"; }
+(cd "$tmp" && unitsync init >/dev/null && unitsync property add a >/dev/null &&
+	{ echo "$H" &&
+	  echo "a,1,A1,H1,primary,current,Ann,Lee,s785-ann@example.com,,2024-01-01," &&
+	  echo "a,2,A2,H2,primary,current,Bo,Ray,s785-bo@example.com,,2024-01-01," &&
+	  echo "a,2,,H2,primary,current,No,Id,s785-noid@example.com,,2024-01-01,"; } >a.csv &&
+	unitsync extract-csv --max-reject-percent 50 a.csv >x.out) || exit 1
+snap=$(awk '{ sub(":", "", $2); print $2; exit }' "$tmp/x.out")
+runs() { q "SELECT count(*) FROM run"; }
+
+test_expect_success 'a staged snapshot records its rows digest, and show says they are as staged' '
+	test "$(q "SELECT length(rows_sha256) FROM snapshot WHERE snapshot_id = '"$snap"'")" = 64 &&
+	unitsync snapshots show '"$snap"' >show &&
+	grep "^rows_sha256: [0-9a-f]\{64\} (the rows are as staged)" show &&
+	unitsync transform --as-of 2026-06-01 --out runs >t.out &&
+	test "$(runs)" = 1
+'
+
+test_expect_success 'a person row edited in the database: transform and rerun.sh refuse it (65), no run' '
+	q "UPDATE stg_person SET email = '\''s785-evil@example.com'\'' WHERE pms_person_id = '\''A2'\''" &&
+	test_expect_code 65 unitsync transform --as-of 2026-06-02 --out runs 2>e1 &&
+	grep "snapshot '"$snap"' was changed after it was staged" e1 &&
+	test_expect_code 65 "$TOP/pipelines/rerun.sh" --db "$UNITSYNC_DB" --property a \
+		--snapshot '"$snap"' --as-of 2026-06-02 --out runs >r.out 2>r.err &&
+	grep "snapshot '"$snap"' was changed after it was staged" r.err &&
+	test "$(runs)" = 1 &&
+	unitsync snapshots show '"$snap"' >show &&
+	grep "^rows_sha256: CHANGED since staged" show
+'
+
+test_expect_success 'put back as staged, the snapshot is accepted again' '
+	q "UPDATE stg_person SET email = '\''s785-bo@example.com'\'' WHERE pms_person_id = '\''A2'\''" &&
+	unitsync transform --as-of 2026-06-02 --out runs >t2.out &&
+	test "$(runs)" = 2
+'
+
+test_expect_success 'a row added, a reject deleted, a count or a unit changed: each refused' '
+	for change in \
+		"INSERT INTO stg_person (snapshot_id, property_id, pms_person_id, role, status, source_ref) VALUES ('"$snap"', '\''a'\'', '\''X9'\'', '\''primary'\'', '\''current'\'', '\''a.csv:9'\'')" \
+		"DELETE FROM stg_reject" \
+		"UPDATE snapshot SET rows_rejected = 0" \
+		"UPDATE snapshot_property SET people = 7" \
+		"UPDATE stg_unit SET dwelling = 0 WHERE pms_unit_id = '\''2'\''"; do
+		cp "$UNITSYNC_DB" before.db &&
+		q "$change" &&
+		{ test_expect_code 65 unitsync transform --as-of 2026-06-03 --out runs 2>e ||
+			{ echo "accepted after: $change" >&4; exit 1; }; } &&
+		grep -q "was changed after it was staged" e &&
+		cp before.db "$UNITSYNC_DB" || exit 1
+	done &&
+	test "$(runs)" = 2
+'
+
+test_expect_success 'the digest does not depend on when the file was extracted again' '
+	unitsync extract-csv --max-reject-percent 50 a.csv >x2.out &&
+	grep "reused" x2.out &&
+	unitsync transform --as-of 2026-06-03 --out runs >t3.out &&
+	test "$(runs)" = 3
+'
+
+test_expect_success 'a snapshot staged before digests existed is used, said unverified' '
+	q "UPDATE snapshot SET rows_sha256 = NULL" &&
+	unitsync transform --as-of 2026-06-04 --out runs >t4.out 2>t4.err &&
+	grep "snapshot '"$snap"' was staged before row digests were recorded: used unverified" t4.err &&
+	unitsync snapshots show '"$snap"' >show &&
+	grep "^rows_sha256: (staged before row digests were recorded" show
+'
+[ $failed -eq 0 ]
