@@ -21,14 +21,21 @@
 
 static const char usage[] =
 	"usage: unitsync config show\n"
+	"       unitsync config check [--offline]\n"
 	"       unitsync config properties [--shard K/N]\n"
 	"\n"
-	"Print the effective configuration: show for people, properties for scripts.\n"
+	"Print the effective configuration: show for people, properties for scripts;\n"
+	"check it.\n"
 	"\n"
 	"  show                     the [latch] settings (never the client secret itself) and\n"
 	"                           each [property \"ID\"] section\n"
-	"  properties               one line per source: property_id, format, profile, path,\n"
-	"                           tab-separated, paths absolute\n"
+	"  check                    every problem of the file, each naming file, line and key;\n"
+	"                           exit 0 none, 1 only some properties are bad, 78 the file\n"
+	"                           cannot be used\n"
+	"  --offline                check: the [latch] settings may be incomplete (no API call\n"
+	"                           tonight: a dry run)\n"
+	"  properties               one line per source of each good property: property_id,\n"
+	"                           format, profile, path, tab-separated, paths absolute\n"
 	"  --shard K/N              properties: only those of shard K of N\n"
 	"  --config FILE            configuration file (default $UNITSYNC_CONFIG)\n"
 	"  --log-format text|json   log format on stderr\n";
@@ -88,44 +95,54 @@ static void config_show(struct config *c)
 	}
 }
 
-/* A field the pipeline splits on tabs and lines must hold neither. */
-static int field_ok(const char *s)
-{
-	return *s && !strpbrk(s, "\t\r\n");
-}
-
-/* Tab-separated lines for `while IFS=<TAB> read -r id format profile path`. */
+/*
+ * Tab-separated lines for `while IFS=<TAB> read -r id format profile path`,
+ * good properties only (lib/config refused tabs and line breaks); a bad
+ * one is named on stderr and left out: it fails alone.
+ */
 static int config_properties(const struct config *c, const struct shard *shard)
 {
 	const struct config_property *p;
 
 	for (p = c->properties; p; p = p->next) {
-		if (!field_ok(p->id) || !field_ok(p->format) || !field_ok(p->profile)) {
-			log_error("config '%s': property '%s': empty value, tab or line break in its id, "
-				  "format or profile",
-				  c->path, p->id);
-			return US_EXIT_CONFIG;
+		if (p->problems) {
+			log_warn("config '%s': property '%s' left out: its section has %d problem%s "
+				 "(see 'unitsync config check')",
+				 c->path, p->id, p->problems, p->problems == 1 ? "" : "s");
+			continue;
 		}
-		if (!p->n_sources)
-			log_warn("config '%s': property '%s' has no source", c->path, p->id);
-		for (size_t i = 0; i < p->n_sources; i++) {
-			if (!field_ok(p->sources[i])) {
-				log_error("config '%s': property '%s': a source path holds a tab or line break",
-					  c->path, p->id);
-				return US_EXIT_CONFIG;
-			}
-		}
-	}
-	for (p = c->properties; p; p = p->next)
 		for (size_t i = 0; i < p->n_sources && shard_has(shard, p->id); i++)
 			printf("%s\t%s\t%s\t%s\n", p->id, p->format, p->profile, p->sources[i]);
+	}
 	return US_EXIT_OK;
+}
+
+/* `config check`: every problem on stderr, a verdict per property on stdout. */
+static int config_check(struct config *c, int offline)
+{
+	int bad = 0;
+
+	config_check_paths(c);
+	if (!offline)
+		config_check_latch(c);
+	for (const struct config_problem *pr = c->problems; pr; pr = pr->next)
+		log_error("%s", pr->message);
+	for (const struct config_property *p = c->properties; p; p = p->next) {
+		printf("property %s: %s\n", p->id, p->problems ? "BAD (left out tonight)" : "ok");
+		bad += p->problems > 0;
+	}
+	printf("config '%s': %s\n", c->path,
+	       c->fatal ? "cannot be used (nothing runs)"
+	       : bad    ? "usable; the bad properties fail alone"
+			: "ok");
+	return c->fatal ? US_EXIT_CONFIG : bad ? US_EXIT_FAILED : US_EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "shard", required_argument, NULL, 'k' },
+		{ "offline", no_argument, NULL, 'o' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -134,12 +151,16 @@ int main(int argc, char **argv)
 	struct config c = { 0 };
 	char *path = NULL;
 	const char *verb;
-	int rc = US_EXIT_USAGE, opt;
+	int rc = US_EXIT_USAGE, opt, offline = 0;
 
 	cli_common_init(&cli, "unitsync-config", usage);
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		int k;
 
+		if (opt == 'o') {
+			offline = 1;
+			continue;
+		}
 		if (opt == 'k') {
 			if (shard_parse(optarg, &shard) < 0) {
 				cli_usage_error(&cli, "--shard: %s", err_msg());
@@ -154,12 +175,13 @@ int main(int argc, char **argv)
 			goto out;
 	}
 	if (optind >= argc) {
-		cli_usage_error(&cli, "no command given (show or properties)");
+		cli_usage_error(&cli, "no command given (show, check or properties)");
 		goto out;
 	}
 	verb = argv[optind++];
-	if (strcmp(verb, "show") && strcmp(verb, "properties")) {
-		cli_usage_error(&cli, "unknown command '%s' (expected show or properties)", verb);
+	if (strcmp(verb, "show") && strcmp(verb, "check") && strcmp(verb, "properties")) {
+		cli_usage_error(&cli, "unknown command '%s' (expected show, check or properties)",
+				verb);
 		goto out;
 	}
 	if (optind < argc) {
@@ -172,11 +194,24 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	path = absolute(cli.config_path);
-	if (!path || config_load(&c, path) < 0) {
+	if (!path) {
 		log_error("%s", err_msg());
 		goto out;
 	}
-	if (!strcmp(verb, "show")) {
+	if (config_load(&c, path) < 0) {
+		/* check reports every problem; the others stop at the first */
+		if (!strcmp(verb, "check") && c.problems)
+			rc = config_check(&c, offline);
+		else if (c.problems)
+			for (const struct config_problem *pr = c.problems; pr; pr = pr->next)
+				log_error("%s", pr->message);
+		else
+			log_error("%s", err_msg());
+		goto out;
+	}
+	if (!strcmp(verb, "check")) {
+		rc = config_check(&c, offline);
+	} else if (!strcmp(verb, "show")) {
 		config_show(&c);
 		rc = US_EXIT_OK;
 	} else {

@@ -2,6 +2,8 @@
 #include "err.h"
 
 #include <ctype.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <errno.h>
 #include <ini.h>
 #include <libgen.h>
@@ -10,13 +12,51 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+const char *const config_csv_profiles[] = {
+	"auto", "generic", "appfolio-rent-roll", "appfolio-tenant-tickler", "yardi-rent-roll", NULL,
+};
+
+static const char *const latch_keys[] = {
+	"base_url", "token_url", "client_id", "client_secret_file", "audience", NULL,
+};
+
+static const char *const property_keys[] = { "format", "profile", "source", NULL };
 
 struct parse_state {
 	struct config *c;             /* being filled */
 	char *dir;                    /* the config file's folder, owned */
-	char *bad;                    /* first semantic error, owned */
+	FILE *fp;                     /* the file, borrowed */
+	int line;                     /* the line being parsed */
+	int line_start;               /* the next read starts a new line */
+	int section_line;             /* the line of the last section header */
+	char section[256];            /* the last unknown section reported */
+	int oom;                      /* out of memory: stop */
 	struct config_property *last; /* tail of c->properties */
 };
+
+/* ini_reader: fgets, counting lines (a line longer than the buffer is
+ * read in pieces: counted once). */
+static char *read_line(char *str, int num, void *arg)
+{
+	struct parse_state *ps = arg;
+	char *r = fgets(str, num, ps->fp);
+
+	if (!r)
+		return NULL;
+	if (ps->line_start) {
+		const char *c = str;
+
+		ps->line++;
+		while (*c == ' ' || *c == '\t')
+			c++;
+		if (*c == '[')
+			ps->section_line = ps->line;
+	}
+	ps->line_start = strchr(str, '\n') != NULL;
+	return r;
+}
 
 static int set_str(char **dst, const char *v)
 {
@@ -26,6 +66,113 @@ static int set_str(char **dst, const char *v)
 		return -1;
 	free(*dst);
 	*dst = s;
+	return 0;
+}
+
+/* Add a problem at LINE of C's file; PROPERTY NULL: fatal.  -1: out of memory. */
+static int add_problem(struct config *c, int line, const char *property, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int add_problem(struct config *c, int line, const char *property, const char *fmt, ...)
+{
+	struct config_problem *pr = calloc(1, sizeof(*pr)), **tail = &c->problems;
+	char msg[1024], where[64] = "";
+	va_list ap;
+
+	if (!pr)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(where, sizeof(where), " line %d", line);
+	pr->line = line;
+	if (asprintf(&pr->message, "config '%s'%s: %s", c->path ? c->path : "(environment)", where,
+		     msg) < 0)
+		pr->message = NULL;
+	pr->property = property ? strdup(property) : NULL;
+	if (!pr->message || (property && !pr->property)) {
+		free(pr->message);
+		free(pr->property);
+		free(pr);
+		return -1;
+	}
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = pr;
+	if (!property)
+		c->fatal++;
+	return 0;
+}
+
+/* Levenshtein distance of A and B, at most 32 bytes each (else a large number). */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[33];
+
+	if (la > 32 || lb > 32)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* " (did you mean 'X'?)" for the nearest of NAMES within two edits, else "". */
+static void did_you_mean(const char *name, const char *const *names, char *buf, size_t size)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+
+	for (size_t i = 0; names[i]; i++) {
+		size_t d = distance(name, names[i]);
+
+		if (d < best_d) {
+			best_d = d;
+			best = names[i];
+		}
+	}
+	if (best)
+		snprintf(buf, size, " (did you mean '%s'?)", best);
+	else
+		buf[0] = '\0';
+}
+
+/* NAMES as "a, b or c". */
+static void list_names(const char *const *names, char *buf, size_t size)
+{
+	size_t used = 0, n = 0;
+
+	while (names[n])
+		n++;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s",
+					 i == 0       ? ""
+					 : i + 1 == n ? " or "
+						      : ", ",
+					 names[i]);
+}
+
+static int in_list(const char *name, const char *const *names)
+{
+	for (size_t i = 0; names[i]; i++)
+		if (!strcmp(name, names[i]))
+			return 1;
 	return 0;
 }
 
@@ -82,6 +229,7 @@ static struct config_property *find_or_add(struct parse_state *ps, const char *i
 	p->id = strdup(id);
 	p->format = strdup("csv");
 	p->profile = strdup("generic");
+	p->line = ps->section_line;
 	if (!p->id || !p->format || !p->profile) {
 		free(p->id);
 		free(p->format);
@@ -97,59 +245,167 @@ static struct config_property *find_or_add(struct parse_state *ps, const char *i
 	return p;
 }
 
+/* A value the nightly pipeline splits on tabs and lines must hold neither. */
+static int plain_value(const char *s)
+{
+	for (; *s; s++)
+		if (iscntrl((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+/* A key of [latch]: 0, or -1 out of memory. */
+static int latch_value(struct parse_state *ps, const char *name, const char *value)
+{
+	struct config *c = ps->c;
+	char hint[128], keys[256];
+	int rc = 0;
+
+	if (!strcmp(name, "client_secret"))
+		/* a secret in a world-readable config is a leak waiting to happen */
+		return add_problem(c, ps->line, NULL,
+				   "[latch] client_secret: a secret is never read from the "
+				   "configuration file; put it in client_secret_file (mode 0600) "
+				   "or UNITSYNC_CLIENT_SECRET");
+	if (!in_list(name, latch_keys)) {
+		did_you_mean(name, latch_keys, hint, sizeof(hint));
+		list_names(latch_keys, keys, sizeof(keys));
+		return add_problem(c, ps->line, NULL, "[latch] unknown key '%s'%s (expected %s)",
+				   name, hint, keys);
+	}
+	if (!*value || !plain_value(value))
+		return add_problem(c, ps->line, NULL, "[latch] %s: %s", name,
+				   *value ? "a control character in the value" : "empty value");
+	if ((!strcmp(name, "base_url") || !strcmp(name, "token_url")) &&
+	    strncmp(value, "https://", 8) && strncmp(value, "http://", 7))
+		return add_problem(c, ps->line, NULL,
+				   "[latch] %s: '%s' is not an http:// or https:// URL", name,
+				   value);
+	if (!strcmp(name, "base_url"))
+		rc = set_str(&c->base_url, value);
+	else if (!strcmp(name, "token_url"))
+		rc = set_str(&c->token_url, value);
+	else if (!strcmp(name, "client_id"))
+		rc = set_str(&c->client_id, value);
+	else if (!strcmp(name, "audience"))
+		rc = set_str(&c->audience, value);
+	else {
+		char *path = resolve(ps->dir, value);
+
+		free(c->client_secret_file);
+		c->client_secret_file = path;
+		rc = path ? 0 : -1;
+	}
+	return rc;
+}
+
+/* A key of [property "ID"]: 0, or -1 out of memory. */
+static int property_value(struct parse_state *ps, const char *id, const char *name,
+			  const char *value)
+{
+	struct config_property *p = find_or_add(ps, id);
+	char hint[128], names[512];
+	int rc;
+
+	if (!p)
+		return -1;
+	if (!in_list(name, property_keys)) {
+		did_you_mean(name, property_keys, hint, sizeof(hint));
+		rc = add_problem(ps->c, ps->line, id,
+				 "[property \"%s\"] unknown key '%s'%s (expected format, profile "
+				 "or source)",
+				 id, name, hint);
+	} else if (!*value || !plain_value(value)) {
+		rc = add_problem(ps->c, ps->line, id, "[property \"%s\"] %s: %s", id, name,
+				 *value ? "a control character in the value" : "empty value");
+	} else if (!strcmp(name, "format")) {
+		if (strcmp(value, "xml") && strcmp(value, "csv"))
+			rc = add_problem(ps->c, ps->line, id,
+					 "[property \"%s\"] format: '%s' is not csv or xml", id,
+					 value);
+		else
+			rc = set_str(&p->format, value);
+	} else if (!strcmp(name, "profile")) {
+		p->profile_line = ps->line;
+		if (!in_list(value, config_csv_profiles)) {
+			did_you_mean(value, config_csv_profiles, hint, sizeof(hint));
+			list_names(config_csv_profiles, names, sizeof(names));
+			rc = add_problem(ps->c, ps->line, id,
+					 "[property \"%s\"] profile: unknown CSV profile '%s'%s "
+					 "(expected %s)",
+					 id, value, hint, names);
+		} else {
+			rc = set_str(&p->profile, value);
+		}
+	} else {
+		char **s = realloc(p->sources, (p->n_sources + 1) * sizeof(*s));
+
+		if (!s)
+			return -1;
+		p->sources = s;
+		s[p->n_sources] = resolve(ps->dir, value);
+		if (!s[p->n_sources])
+			return -1;
+		p->n_sources++;
+		rc = 0;
+	}
+	return rc;
+}
+
 static int on_value(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *ps = user;
-	struct config *c = ps->c;
 	char id[256];
+	int rc;
 
 	if (!strcmp(section, "latch")) {
-		if (!strcmp(name, "base_url"))
-			return set_str(&c->base_url, value) == 0;
-		if (!strcmp(name, "token_url"))
-			return set_str(&c->token_url, value) == 0;
-		if (!strcmp(name, "client_id"))
-			return set_str(&c->client_id, value) == 0;
-		if (!strcmp(name, "client_secret_file")) {
-			char *path = resolve(ps->dir, value);
-
-			free(c->client_secret_file);
-			c->client_secret_file = path;
-			return path != NULL;
+		rc = latch_value(ps, name, value);
+	} else if (property_section(section, id, sizeof(id)) == 0) {
+		if (id[0] == '-' || !plain_value(id)) {
+			rc = strcmp(ps->section, section)
+				     ? add_problem(ps->c, ps->section_line, NULL,
+						   "[%s]: a property id may not start with '-' "
+						   "or hold a control character",
+						   section)
+				     : 0;
+			snprintf(ps->section, sizeof(ps->section), "%s", section);
+		} else {
+			rc = property_value(ps, id, name, value);
 		}
-		if (!strcmp(name, "audience"))
-			return set_str(&c->audience, value) == 0;
-		if (!strcmp(name, "client_secret")) {
-			/* a secret in a world-readable config is a leak waiting to happen */
-			return 0;
-		}
-		return 0;
+	} else if (!*section) {
+		rc = add_problem(ps->c, ps->line, NULL, "key '%s' outside any section", name);
+	} else {
+		/* one problem per unknown section, not one per key */
+		rc = strcmp(ps->section, section)
+			     ? add_problem(ps->c, ps->section_line, NULL,
+					   "unknown section [%s] (expected [latch] or "
+					   "[property \"ID\"])",
+					   section)
+			     : 0;
+		snprintf(ps->section, sizeof(ps->section), "%s", section);
 	}
-	if (property_section(section, id, sizeof(id)) == 0) {
-		struct config_property *p = find_or_add(ps, id);
+	if (rc < 0)
+		ps->oom = 1;
+	return rc == 0;
+}
 
-		if (!p)
-			return 0;
-		if (!strcmp(name, "format")) {
-			if (strcmp(value, "xml") && strcmp(value, "csv"))
-				return 0;
-			return set_str(&p->format, value) == 0;
-		}
-		if (!strcmp(name, "profile"))
-			return set_str(&p->profile, value) == 0;
-		if (!strcmp(name, "source")) {
-			char **s = realloc(p->sources, (p->n_sources + 1) * sizeof(*s));
+/* Problems of a whole section, known once the file is read. */
+static int check_sections(struct config *c)
+{
+	for (struct config_property *p = c->properties; p; p = p->next) {
+		struct config_problem *pr;
 
-			if (!s)
-				return 0;
-			p->sources = s;
-			s[p->n_sources] = resolve(ps->dir, value);
-			if (!s[p->n_sources])
-				return 0;
-			p->n_sources++;
-			return 1;
-		}
-		return 0;
+		if (!p->n_sources &&
+		    add_problem(c, p->line, p->id, "[property \"%s\"] has no source", p->id) < 0)
+			return -1;
+		if (!strcmp(p->format, "xml") && p->profile_line &&
+		    add_problem(c, p->profile_line, p->id,
+				"[property \"%s\"] profile: a CSV profile, but format is xml",
+				p->id) < 0)
+			return -1;
+		p->problems = 0;
+		for (pr = c->problems; pr; pr = pr->next)
+			p->problems += pr->property && !strcmp(pr->property, p->id);
 	}
 	return 0;
 }
@@ -205,12 +461,27 @@ int config_load(struct config *c, const char *path)
 			err_set("cannot open config '%s': %s", path, strerror(errno));
 			goto out;
 		}
-		line = ini_parse_file(fp, on_value, &ps);
+		ps.fp = fp;
+		ps.line_start = 1;
+		line = ini_parse_stream(read_line, &ps, on_value, &ps);
 		fclose(fp);
-		if (line != 0) {
-			err_set("config '%s' line %d: unknown section or key, bad value, or syntax error "
-				"(client_secret must come from client_secret_file or UNITSYNC_CLIENT_SECRET)",
-				path, line);
+		if (ps.oom || line == -2 || check_sections(c) < 0) {
+			err_set("out of memory");
+			goto out;
+		}
+		/* the handler never fails but for memory: LINE is a syntax error */
+		if (line > 0 &&
+		    add_problem(c, line, NULL, "syntax error (expected [section] or key = value)") <
+			    0) {
+			err_set("out of memory");
+			goto out;
+		}
+		if (c->fatal) {
+			const struct config_problem *pr = c->problems;
+
+			while (pr->property)
+				pr = pr->next;
+			err_set("%s", pr->message);
 			goto out;
 		}
 	}
@@ -273,21 +544,96 @@ int config_read_secret(struct config *c)
 	return 0;
 }
 
+/* What the API needs, and what to say when it is missing. */
+static const struct {
+	size_t offset; /* of the char * in struct config */
+	const char *missing;
+} latch_required[] = {
+	{ offsetof(struct config, base_url),
+	  "no Latch API URL: set [latch] base_url or UNITSYNC_LATCH_URL" },
+	{ offsetof(struct config, token_url),
+	  "no token URL: set [latch] token_url or UNITSYNC_TOKEN_URL" },
+	{ offsetof(struct config, client_id),
+	  "no client id: set [latch] client_id or UNITSYNC_CLIENT_ID" },
+};
+
+static const char *latch_setting(const struct config *c, size_t i)
+{
+	return *(char *const *)((const char *)c + latch_required[i].offset);
+}
+
 int config_require_latch(struct config *c)
 {
-	if (!c->base_url) {
-		err_set("no Latch API URL: set [latch] base_url or UNITSYNC_LATCH_URL");
-		return -1;
-	}
-	if (!c->token_url) {
-		err_set("no token URL: set [latch] token_url or UNITSYNC_TOKEN_URL");
-		return -1;
-	}
-	if (!c->client_id) {
-		err_set("no client id: set [latch] client_id or UNITSYNC_CLIENT_ID");
-		return -1;
-	}
+	for (size_t i = 0; i < sizeof(latch_required) / sizeof(latch_required[0]); i++)
+		if (!latch_setting(c, i)) {
+			err_set("%s", latch_required[i].missing);
+			return -1;
+		}
 	return config_read_secret(c);
+}
+
+int config_check_latch(struct config *c)
+{
+	int added = 0;
+
+	for (size_t i = 0; i < sizeof(latch_required) / sizeof(latch_required[0]); i++)
+		if (!latch_setting(c, i) &&
+		    add_problem(c, 0, NULL, "%s", latch_required[i].missing) == 0)
+			added++;
+	if (config_read_secret(c) < 0 && add_problem(c, 0, NULL, "%s", err_msg()) == 0)
+		added++;
+	return added;
+}
+
+/* PATH's folder must exist; PATH, when there, must be a regular file we
+ * can read.  0, or the message of what is wrong in WHY. */
+static int path_problem(const char *path, char *why, size_t size)
+{
+	char *copy = strdup(path);
+	struct stat st;
+	int rc = 0;
+
+	if (!copy) {
+		snprintf(why, size, "out of memory");
+		return -1;
+	}
+	if (stat(dirname(copy), &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(why, size, "its folder does not exist");
+		rc = -1;
+	} else if (stat(path, &st) != 0) {
+		rc = 0; /* not there yet: tonight's export may still be on its way */
+	} else if (!S_ISREG(st.st_mode)) {
+		snprintf(why, size, "not a regular file");
+		rc = -1;
+	} else if (access(path, R_OK) != 0) {
+		snprintf(why, size, "not readable: %s", strerror(errno));
+		rc = -1;
+	}
+	free(copy);
+	return rc;
+}
+
+int config_check_paths(struct config *c)
+{
+	int added = 0;
+	char why[256];
+
+	for (struct config_property *p = c->properties; p; p = p->next) {
+		for (size_t i = 0; i < p->n_sources; i++) {
+			if (path_problem(p->sources[i], why, sizeof(why)) == 0)
+				continue;
+			if (add_problem(c, 0, p->id, "[property \"%s\"] source '%s': %s", p->id,
+					p->sources[i], why) < 0)
+				return added;
+			p->problems++;
+			added++;
+		}
+	}
+	if (c->client_secret_file && path_problem(c->client_secret_file, why, sizeof(why)) != 0 &&
+	    add_problem(c, 0, NULL, "[latch] client_secret_file '%s': %s", c->client_secret_file,
+			why) == 0)
+		added++;
+	return added;
 }
 
 void config_release(struct config *c)
@@ -304,6 +650,12 @@ void config_release(struct config *c)
 	}
 	free(c->client_secret_file);
 	free(c->audience);
+	for (struct config_problem *pr = c->problems, *nx; pr; pr = nx) {
+		nx = pr->next;
+		free(pr->property);
+		free(pr->message);
+		free(pr);
+	}
 	for (p = c->properties; p; p = next) {
 		next = p->next;
 		free(p->id);

@@ -31,8 +31,26 @@ struct config_property {
 	char *profile;  /* CSV profile, owned, default "generic" */
 	char **sources; /* absolute or config-relative resolved paths, owned */
 	size_t n_sources;
+	int line;                     /* the section's first key, for messages */
+	int profile_line;             /* the profile key's line, 0 when defaulted */
+	int problems;                 /* problems found in the section: the property is
+			   * bad and fails alone (see config_load()) */
 	struct config_property *next; /* file order */
 };
+
+/* One problem of the file: "config 'FILE' line N: MESSAGE". */
+struct config_problem {
+	int line;                    /* 0: not tied to a line */
+	char *property;              /* the bad property's id, owned; NULL: the whole
+				      * file is unusable ([latch], syntax, unknown
+				      * section) */
+	char *message;               /* owned, names the key */
+	struct config_problem *next; /* file order */
+};
+
+/* CSV profiles a [property] section may name: extract-csv's, "auto"
+ * included; a test compares the list with extract-csv's --help. */
+extern const char *const config_csv_profiles[];
 
 struct config {
 	char *path;                         /* the file read, owned; NULL when none */
@@ -43,14 +61,36 @@ struct config {
 	char *client_secret_file;           /* owned */
 	char *audience;                     /* owned */
 	struct config_property *properties; /* owned list */
+	struct config_problem *problems;    /* owned list, file order */
+	int fatal;                          /* problems with no property */
 };
 
 /*
- * Read PATH (NULL: no file, environment only) and apply the overrides.
- * Errors name the file and line.  Release with config_release() even on
+ * Read PATH (NULL: no file, environment only) and apply the overrides,
+ * collecting every problem of the file (each naming file, line and key)
+ * in c->problems rather than stopping at the first: an unknown key, a
+ * syntax error, an unknown section, a [latch] value that is not usable,
+ * a format, profile or missing source of a [property] section.  A
+ * problem inside a [property "ID"] section makes that property bad
+ * (p->problems > 0: it fails alone, the others run); any other is fatal.
+ * -1 with err_set() (the first fatal problem) when the file cannot be
+ * read or has a fatal problem.  Release with config_release() even on
  * failure.
  */
 int config_load(struct config *c, const char *path);
+
+/*
+ * The paths of the file, checked on disk (`unitsync config check`): each
+ * source's folder must exist and the source, when there, be a regular
+ * readable file (a source not there yet is reported by extract, not
+ * here); client_secret_file, when set, must be readable and private.
+ * Adds problems to c->problems; returns how many it added.
+ */
+int config_check_paths(struct config *c);
+
+/* The same for the [latch] settings config_require_latch() needs: one
+ * problem (fatal) for each missing one and for an unusable secret. */
+int config_check_latch(struct config *c);
 
 /*
  * Check that the [latch] settings needed to talk to the API are present

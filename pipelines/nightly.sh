@@ -73,6 +73,13 @@ if [ -z "$config" ]; then
 	exit 78
 fi
 
+# a mistyped --db must not start an empty database that would remove
+# nobody and know nobody: the database is made once, by 'unitsync init'
+if [ ! -f "$db" ]; then
+	echo "nightly.sh: no state database at '$db' (create it once with" \
+		"'unitsync --db $db init', or fix --db / UNITSYNC_DB); nothing done tonight" >&2
+	exit 78
+fi
 # one nightly run per state database at a time, however the path is spelled
 lock=$(readlink -f -- "$db" 2>/dev/null || printf '%s' "$db").lock
 # 0600 like the database it guards, whatever the caller's umask; created
@@ -93,19 +100,32 @@ if ! flock -n 9; then
 fi
 
 us() { "$unitsync" --db "$db" --config "$config" "$@"; }
+config_error=0
 
 # a corrupt database reads as empty tables, and empty assignments remove
 # nothing: check it before anything reads it, and stop with init's 74
 # (issue 16; the cost is in docs/PERFORMANCE.md)
-if [ -e "$db" ]; then
-	rc=0
-	us init --check >/dev/null || rc=$?
-	if [ $rc -ne 0 ]; then
-		echo "nightly.sh: quick_check of the state database '$db' failed (exit $rc); nothing done tonight" >&2
-		exit $rc
-	fi
+rc=0
+us init --check >/dev/null || rc=$?
+if [ $rc -ne 0 ]; then
+	echo "nightly.sh: quick_check of the state database '$db' failed (exit $rc); nothing done tonight" >&2
+	exit $rc
 fi
-[ -f "$db" ] || us init >/dev/null || exit 78
+# every problem of the configuration, each naming file, line and key; a
+# bad [property] section leaves that property out (exit 78 at the end),
+# anything else stops the night here
+rc=0
+offline=()
+[ ${#dry_run[@]} -gt 0 ] && offline=(--offline)
+us config check "${offline[@]}" >/dev/null || rc=$?
+case $rc in
+0) ;;
+1) config_error=1 ;;
+*)
+	echo "nightly.sh: the configuration '$config' cannot be used (exit $rc); nothing done tonight" >&2
+	exit "$rc"
+	;;
+esac
 sources=$(us config properties "${shard[@]}") || exit 78
 if [ -z "$sources" ]; then
 	if [ ${#shard[@]} -gt 0 ]; then
@@ -140,7 +160,6 @@ declare -A rejected=() snap_of=()
 props=()
 rejected_any=0
 # each line: property_id TAB format TAB profile TAB source
-config_error=0
 declare -A unknown=()
 while IFS=$'\t' read -r prop format profile source; do
 	[ -n "${unknown[$prop]+set}" ] && continue

@@ -162,7 +162,7 @@ static void config_load_reads_properties_in_file_order(void **state)
 			     "\n"
 			     "[property \"Oak Street 2\"]\n"
 			     "format = csv\n"
-			     "profile = appfolio\n"
+			     "profile = appfolio-rent-roll\n"
 			     "source = oak.csv\n"
 			     "\n"
 			     "[property \"P3\"]\n"
@@ -184,7 +184,7 @@ static void config_load_reads_properties_in_file_order(void **state)
 	assert_non_null(p);
 	assert_string_equal(p->id, "Oak Street 2");
 	assert_string_equal(p->format, "csv");
-	assert_string_equal(p->profile, "appfolio");
+	assert_string_equal(p->profile, "appfolio-rent-roll");
 	assert_int_equal(p->n_sources, 1);
 	assert_string_equal(p->sources[0], in_dir(fx, "conf/oak.csv", want, sizeof(want)));
 
@@ -248,17 +248,62 @@ static void config_load_refuses_a_client_secret_in_the_file(void **state)
 	assert_null(strstr(err_msg(), "hunter2"));
 }
 
+/*
+ * config_load() must accept TEXT but find property P1 bad, with a problem
+ * naming the file, line LINE and WHAT; the other property, P2, stays good.
+ */
+static void assert_property_bad(struct fixture *fx, const char *text, int line, const char *what)
+{
+	const struct config_property *p;
+	const struct config_problem *pr;
+	char want[64];
+	int found = 0;
+
+	write_file(fx->conf, text);
+	if (config_load(&fx->c, fx->conf) != 0)
+		fail_msg("a bad property section stopped the whole file: %s", err_msg());
+	snprintf(want, sizeof(want), "line %d: ", line);
+	for (pr = fx->c.problems; pr; pr = pr->next) {
+		assert_non_null(pr->property);
+		assert_string_equal(pr->property, "P1");
+		found |= strstr(pr->message, fx->conf) && strstr(pr->message, want) &&
+			 strstr(pr->message, what);
+	}
+	if (!found)
+		fail_msg("no problem names the file, %s and '%s' for:\n%s", want, what, text);
+	for (p = fx->c.properties; p; p = p->next)
+		assert_int_equal(p->problems > 0, strcmp(p->id, "P2") != 0);
+	assert_int_equal(fx->c.fatal, 0);
+	config_release(&fx->c);
+}
+
 static void config_load_refuses_unknown_keys_sections_and_formats(void **state)
 {
 	struct fixture *fx = *state;
+	const char *p2 = "[property \"P2\"]\nsource = b.csv\n";
+	char text[512];
 
-	assert_config_refused(fx, "[latch]\nbase_url = x\nbase_uri = y\n", 3);
-	assert_config_refused(fx, "[latch]\nbase_url = x\n[lacth]\nclient_id = y\n", 4);
-	assert_config_refused(fx, "[property \"P1\"]\nformat = json\n", 2);
-	assert_config_refused(fx, "[property \"P1\"]\nsorce = a.csv\n", 2);
-	assert_config_refused(fx, "[property P1]\nsource = a.csv\n", 2);
-	assert_config_refused(fx, "[property \"\"]\nsource = a.csv\n", 2);
+	/* fatal: the whole file; sections are named at their header's line */
+	assert_config_refused(fx, "[latch]\nbase_url = https://x\nbase_uri = y\n", 3);
+	assert_config_refused(fx, "[latch]\nbase_url = ftp://x\n", 2);
+	assert_config_refused(fx, "[latch]\nbase_url = https://x\n[lacth]\nclient_id = y\n", 3);
+	assert_config_refused(fx, "[property P1]\nsource = a.csv\n", 1);
+	assert_config_refused(fx, "[property \"\"]\nsource = a.csv\n", 1);
+	assert_config_refused(fx, "[property \"-x\"]\nsource = a.csv\n", 1);
 	assert_config_refused(fx, "base_url = x\n", 1);
+	assert_config_refused(fx, "[latch]\nthis line has no equals sign\n", 2);
+
+	/* a bad property section: that property only */
+	snprintf(text, sizeof(text), "%s[property \"P1\"]\nformat = json\nsource = a.csv\n", p2);
+	assert_property_bad(fx, text, 4, "format: 'json' is not csv or xml");
+	snprintf(text, sizeof(text), "%s[property \"P1\"]\nsorce = a.csv\n", p2);
+	assert_property_bad(fx, text, 4, "unknown key 'sorce' (did you mean 'source'?)");
+	snprintf(text, sizeof(text), "[property \"P1\"]\nprofile = appfolio\nsource = a\n%s", p2);
+	assert_property_bad(fx, text, 2, "unknown CSV profile 'appfolio'");
+	snprintf(text, sizeof(text), "[property \"P1\"]\nformat = xml\n\n%s", p2);
+	assert_property_bad(fx, text, 1, "has no source");
+	snprintf(text, sizeof(text), "[property \"P1\"]\nsource =\n%s", p2);
+	assert_property_bad(fx, text, 2, "source: empty value");
 }
 
 static void config_load_fails_naming_a_missing_file(void **state)

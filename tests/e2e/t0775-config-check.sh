@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# t0775-config-check: 'unitsync config check' reports every problem of the
+# configuration at once, each naming file, line and key (the client_secret
+# hint only where it applies); a bad [property] section fails alone (exit
+# 1, left out of 'config properties'), anything else is fatal (78).
+# nightly.sh runs it first, never creates a state database (a mistyped
+# --db is 78 naming it), and runs the good properties of a configuration
+# with a bad section, exiting 78 (issue 17).
+. "$(dirname "$0")/lib.sh"
+test_plan 6
+
+H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
+(cd "$tmp" && : >a.csv && mkdir exports &&
+	printf 'secret\n' >secret && chmod 600 secret) || exit 1
+cfg() { unitsync config --config "$@"; }
+
+test_expect_success 'every problem at once, each with file, line and key; fatal ones exit 78' '
+	cat >bad.ini <<-EOF &&
+	[latch]
+	base_url = http://127.0.0.1:1
+	token_url = ftp://auth
+	clientid = abc
+	client_secret = hunter2
+
+	[property "p1"]
+	format = csv
+	profil = generic
+	source = a.csv
+
+	[propertty "p4"]
+	source = a.csv
+	EOF
+	test_expect_code 78 cfg bad.ini check >out 2>err &&
+	grep "config .$tmp/bad.ini. line 3: \[latch\] token_url: .ftp://auth. is not an http:// or https:// URL" err &&
+	grep "line 4: \[latch\] unknown key .clientid. (did you mean .client_id.?)" err &&
+	grep "line 5: \[latch\] client_secret: a secret is never read from the configuration file" err &&
+	grep "line 9: \[property \"p1\"\] unknown key .profil. (did you mean .profile.?)" err &&
+	grep "line 12: unknown section \[propertty \"p4\"\]" err &&
+	! grep -e clientid -e token_url err | grep UNITSYNC_CLIENT_SECRET &&
+	grep "cannot be used" out &&
+	test_expect_code 78 cfg bad.ini properties 2>err2 &&
+	grep "line 3: \[latch\] token_url" err2
+'
+
+test_expect_success 'only property sections bad: exit 1, the bad ones left out of properties' '
+	cat >props.ini <<-EOF &&
+	[latch]
+	base_url = http://127.0.0.1:1
+	token_url = http://127.0.0.1:1/token
+	client_id = c
+	client_secret_file = secret
+
+	[property "good"]
+	source = a.csv
+
+	[property "badformat"]
+	format = xlsx
+	source = a.csv
+
+	[property "badprofile"]
+	profile = yardi-rentroll
+	source = a.csv
+
+	[property "nosource"]
+	format = xml
+
+	[property "xmlprofile"]
+	format = xml
+	profile = generic
+	source = a.csv
+
+	[property "nofolder"]
+	source = missing/a.csv
+
+	[property "later"]
+	source = exports/tonight.csv
+	EOF
+	test_expect_code 1 cfg props.ini check >out 2>err &&
+	grep "line 11: \[property \"badformat\"\] format: .xlsx. is not csv or xml" err &&
+	grep "line 15: \[property \"badprofile\"\] profile: unknown CSV profile .yardi-rentroll. (did you mean .yardi-rent-roll.?)" err &&
+	grep "line 18: \[property \"nosource\"\] has no source" err &&
+	grep "line 23: \[property \"xmlprofile\"\] profile: a CSV profile, but format is xml" err &&
+	grep "\[property \"nofolder\"\] source .$tmp/missing/a.csv.: its folder does not exist" err &&
+	! grep -e later -e good err &&
+	! grep client_secret err &&
+	printf "property good: ok\nproperty badformat: BAD (left out tonight)\n" >expect &&
+	head -n 2 out >actual && test_cmp expect actual &&
+	grep "^property later: ok" out &&
+	cfg props.ini properties >list 2>warn &&
+	cut -f 1 list >ids && printf "good\nnofolder\nlater\n" >expect && test_cmp expect ids &&
+	test "$(grep -c "left out" warn)" = 4
+'
+
+test_expect_success 'every CSV profile extract-csv knows is accepted; [latch] gaps only without --offline' '
+	profiles=$(unitsync extract-csv --help | sed -n "s/.*profiles: //p" | tr -d ",") &&
+	test -n "$profiles" &&
+	for p in $profiles auto; do
+		printf "[property \"p\"]\nprofile = %s\nsource = a.csv\n" "$p" >p.ini &&
+		cfg p.ini check --offline >/dev/null 2>err || { cat err >&4; exit 1; }
+	done &&
+	test_expect_code 78 cfg p.ini check >/dev/null 2>err &&
+	grep "no Latch API URL" err && grep "no client id" err && grep "no client secret" err
+'
+
+test_expect_success 'nightly.sh never creates a state database: a mistyped --db is 78 naming it' '
+	printf "[property \"p\"]\nsource = a.csv\n" >n.ini &&
+	test_expect_code 78 "$TOP/pipelines/nightly.sh" --config n.ini --db "$tmp/typo.db" \
+		--out runs >n.out 2>n.err &&
+	grep "no state database at .$tmp/typo.db." n.err &&
+	! test -e typo.db && ! test -e typo.db.lock
+'
+
+test_expect_success 'nightly.sh with a missing or unusable configuration: 78 naming it, nothing run' '
+	unitsync init >/dev/null &&
+	test_expect_code 78 "$TOP/pipelines/nightly.sh" --config "$tmp/nope.ini" --out runs 2>m.err &&
+	grep "cannot open config .$tmp/nope.ini." m.err &&
+	test_expect_code 78 "$TOP/pipelines/nightly.sh" --config bad.ini --out runs 2>b.err &&
+	grep "line 3: \[latch\] token_url" b.err &&
+	test "$(sqlite3 "$UNITSYNC_DB" "SELECT count(*) FROM snapshot")" = 0 &&
+	! test -d runs
+'
+
+test_expect_success 'nightly.sh: a bad property section fails alone, the good one runs, exit 78' '
+	printf "%s\ngood,1,G1,H1,primary,current,Ann,Lee,s775-ann@example.com,,2024-01-01,\n" "$H" >good.csv &&
+	unitsync property add good >/dev/null && unitsync property add badformat >/dev/null &&
+	cat >mixed.ini <<-EOF &&
+	[property "good"]
+	source = good.csv
+
+	[property "badformat"]
+	format = xlsx
+	source = a.csv
+	EOF
+	test_expect_code 78 "$TOP/pipelines/nightly.sh" --config mixed.ini --out runs --dry-run \
+		--as-of 2026-06-01 >x.out 2>x.err &&
+	grep "format: .xlsx. is not csv or xml" x.err &&
+	grep "property .badformat. left out" x.err &&
+	grep "^good: as of 2026-06-01" x.out &&
+	! grep "^badformat:" x.out
+'
+[ $failed -eq 0 ]
