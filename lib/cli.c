@@ -8,9 +8,50 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * main()'s arguments, which glibc passes to ELF constructors as well: with
+ * JSON logs getopt's own (text) messages are off, and ours must name the
+ * option it refused; --log-format is also found here, before getopt runs,
+ * so that even an error earlier on the command line is a JSON line.
+ */
+static int cli_argc;
+static char **cli_argv;
+
+__attribute__((constructor)) static void cli_capture(int argc, char **argv, char **envp)
+{
+	(void)envp;
+	cli_argc = argc;
+	cli_argv = argv;
+}
+
+/* The --log-format given on the command line, if any (the last one wins,
+ * as with getopt); NULL when none. */
+static const char *argv_log_format(void)
+{
+	const char *found = NULL;
+
+	for (int i = 1; i < cli_argc && cli_argv && cli_argv[i]; i++) {
+		if (!strcmp(cli_argv[i], "--"))
+			break;
+		if (!strcmp(cli_argv[i], "--log-format") && i + 1 < cli_argc)
+			found = cli_argv[++i];
+		else if (!strncmp(cli_argv[i], "--log-format=", 13))
+			found = cli_argv[i] + 13;
+	}
+	return found;
+}
+
+/* Start logging in format F: getopt reports bad options itself only as text. */
+static void start_log(const char *prog, enum log_format f)
+{
+	log_init(prog, f);
+	opterr = f == LOG_TEXT;
+}
+
 void cli_common_init(struct cli_common *c, const char *prog, const char *usage)
 {
 	const char *env;
+	enum log_format f = LOG_TEXT;
 
 	memset(c, 0, sizeof(*c));
 	c->prog = prog;
@@ -19,14 +60,13 @@ void cli_common_init(struct cli_common *c, const char *prog, const char *usage)
 	c->db_path = env && *env ? env : "unitsync.db";
 	env = getenv("UNITSYNC_CONFIG");
 	c->config_path = env && *env ? env : NULL;
-	log_init(prog, LOG_TEXT);
 	env = getenv("UNITSYNC_LOG_FORMAT");
-	if (env && *env) {
-		enum log_format f;
-
-		if (log_format_parse(env, &f) == 0)
-			log_init(prog, f);
-	}
+	if (env && *env && log_format_parse(env, &f) < 0)
+		f = LOG_TEXT;
+	env = argv_log_format();
+	if (env && log_format_parse(env, &f) < 0)
+		f = LOG_TEXT; /* cli_common_option() reports it */
+	start_log(prog, f);
 }
 
 int cli_common_option(struct cli_common *c, int opt, const char *arg)
@@ -45,7 +85,7 @@ int cli_common_option(struct cli_common *c, int opt, const char *arg)
 			cli_usage_error(c, "%s", err_msg());
 			return 2;
 		}
-		log_init(c->prog, f);
+		start_log(c->prog, f);
 		return 0;
 	case CLI_OPT_HELP:
 		fputs(c->usage, stdout);
@@ -54,8 +94,21 @@ int cli_common_option(struct cli_common *c, int opt, const char *arg)
 		printf("%s (unitsync) %s\n", c->prog, UNITSYNC_VERSION);
 		return 1;
 	case '?':
-		/* getopt_long has already said what was wrong */
-		fprintf(stderr, "usage: see '%s --help'\n", c->prog);
+		if (log_get_format() == LOG_TEXT) {
+			/* getopt_long has already said what was wrong */
+			fprintf(stderr, "usage: see '%s --help'\n", c->prog);
+		} else {
+			const char *bad =
+				optind > 0 && optind <= cli_argc ? cli_argv[optind - 1] : "";
+
+			if (strncmp(bad, "--", 2) && optopt > 0 && optopt < 0x80)
+				cli_usage_error(c, "option '-%c' is unknown or needs a value",
+						optopt);
+			else
+				cli_usage_error(c,
+						"option '%s' is unknown, needs a value or takes none",
+						bad);
+		}
 		return 2;
 	default:
 		return -1;
@@ -64,13 +117,17 @@ int cli_common_option(struct cli_common *c, int opt, const char *arg)
 
 void cli_usage_error(const struct cli_common *c, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
-	fprintf(stderr, "%s: ", c->prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: see '%s --help'\n", c->prog);
+	if (log_get_format() == LOG_JSON) {
+		log_error("%s (usage: see '%s --help')", msg, c->prog);
+		return;
+	}
+	fprintf(stderr, "%s: %s\nusage: see '%s --help'\n", c->prog, msg, c->prog);
 }
 
 int cli_parse_uint(const char *s, int *out)

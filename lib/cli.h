@@ -43,7 +43,11 @@ struct cli_common {
 	const char *config_path; /* --config or $UNITSYNC_CONFIG; NULL when neither */
 };
 
-/* Fill defaults from the environment and start logging as text. */
+/* Fill defaults from the environment and start logging in the format of
+ * --log-format (read from main()'s arguments before getopt runs, so that a
+ * usage error is already in that format), else $UNITSYNC_LOG_FORMAT, else
+ * text.  With JSON, getopt's own messages are off (opterr = 0) and
+ * cli_common_option() reports a refused option as one JSON line. */
 void cli_common_init(struct cli_common *c, const char *prog, const char *usage);
 
 /*
@@ -54,7 +58,8 @@ void cli_common_init(struct cli_common *c, const char *prog, const char *usage);
  */
 int cli_common_option(struct cli_common *c, int opt, const char *arg);
 
-/* Report a usage error "PROG: MESSAGE" plus a hint on stderr. */
+/* Report a usage error "PROG: MESSAGE" plus a hint on stderr; with JSON
+ * logs, one JSON object (level error) holding both. */
 void cli_usage_error(const struct cli_common *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

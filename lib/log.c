@@ -21,6 +21,11 @@ void log_init(const char *prog, enum log_format format)
 	log_fmt = format;
 }
 
+enum log_format log_get_format(void)
+{
+	return log_fmt;
+}
+
 int log_format_parse(const char *s, enum log_format *out)
 {
 	if (!strcmp(s, "text")) {

@@ -23,6 +23,9 @@ enum log_level {
 /* Set the program name shown in each line and the format. */
 void log_init(const char *prog, enum log_format format);
 
+/* The format set by log_init(). */
+enum log_format log_get_format(void);
+
 /* Parse "text" or "json"; -1 (with err_set) on anything else. */
 int log_format_parse(const char *s, enum log_format *out);
 
