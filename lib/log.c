@@ -1,6 +1,7 @@
 #include "log.h"
 #include "encoding.h"
 #include "err.h"
+#include "progress.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -129,8 +130,28 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		json_decref(o);
 		return;
 	}
+	progress_clear(); /* a status line on the terminal gives way */
 	if (level == LOG_INFO)
 		fprintf(stderr, "%s: %s\n", log_prog, msg);
 	else
 		fprintf(stderr, "%s: %s: %s\n", log_prog, level_names[level], msg);
+}
+
+void log_limited(struct log_limit *l, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	if (++l->count > LOG_LIMIT)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warn("%s", msg);
+}
+
+void log_limit_end(const struct log_limit *l, const char *what)
+{
+	if (l->count > LOG_LIMIT)
+		log_warn("%ld %s in all (the first %d shown)", l->count, what, LOG_LIMIT);
 }

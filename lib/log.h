@@ -39,4 +39,21 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 
+/*
+ * At most LOG_LIMIT warnings of one kind (rejected rows, failed requests),
+ * then one line for them all: a file with 100k bad rows must not bury the
+ * log.  Start with struct log_limit l = { 0 }.
+ */
+#define LOG_LIMIT 20
+
+struct log_limit {
+	long count; /* calls so far, shown or not */
+};
+
+/* Warn, the first LOG_LIMIT times; count every call. */
+void log_limited(struct log_limit *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Past LOG_LIMIT: one warning "COUNT WHAT in all (the first LOG_LIMIT shown)". */
+void log_limit_end(const struct log_limit *l, const char *what);
+
 #endif
