@@ -26,6 +26,7 @@
 #include "log.h"
 #include "sha256.h"
 #include "unitmap.h"
+#include "unitname.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -802,9 +803,69 @@ out:
 }
 
 /*
+ * import-pms: leave out every entry that would create a Latch unit whose
+ * name normalizes (lib/unitname.h) like a unit the building has ("411"
+ * beside "Apt 411"): that unit is most likely the PMS unit's own door,
+ * named by hand, and a twin would take its residents.  Each is warned of
+ * with where the PMS unit was staged from and the candidates, for a
+ * person to map by hand.  -1 (with err_set()) on a database error.
+ */
+static int leave_out_ambiguous(struct units *u, struct wanted_list *w)
+{
+	char(*keys)[UNITNAME_MAX] = NULL;
+	char key[UNITNAME_MAX], *src = NULL;
+	int rc = -1;
+
+	keys = malloc((u->have.n ? u->have.n : 1) * sizeof(*keys));
+	if (!keys) {
+		err_set("out of memory");
+		goto out;
+	}
+	/* a name too long to normalize, or nothing but designators, matches nothing */
+	for (size_t i = 0; i < u->have.n; i++)
+		if (unitname_normalize(u->have.v[i].name, keys[i], sizeof(keys[i])) <= 0)
+			keys[i][0] = '\0';
+	for (size_t i = 0; i < w->n; i++) {
+		struct wanted *x = &w->v[i];
+		char cands[1024] = "";
+		size_t used = 0, n = 0;
+
+		if (x->repeat || x->skip || x->uuid ||
+		    unitname_normalize(x->name, key, sizeof(key)) <= 0)
+			continue;
+		for (size_t j = 0; j < u->have.n; j++) {
+			if (!keys[j][0] || strcmp(keys[j], key))
+				continue;
+			if (used < sizeof(cands))
+				used += (size_t)snprintf(cands + used, sizeof(cands) - used,
+							 "%s'%s' (%s)", n ? ", " : "",
+							 u->have.v[j].name, u->have.v[j].uuid);
+			n++;
+		}
+		if (!n)
+			continue;
+		free(src);
+		if (unitmap_unit_source(u->db, u->property, x->pms, &src) < 0)
+			goto out;
+		log_warn("%s%sPMS unit '%s': ambiguous: a new Latch unit '%s' would be named like "
+			 "%s of building '%s' (normalized '%s'); nothing created for it (map it by "
+			 "hand: 'unitsync map add --property %s %s LATCH_UNIT')",
+			 src, *src ? ": " : "", x->pms, x->name, cands, u->building, key,
+			 u->property, x->pms);
+		x->skip = 1;
+	}
+	rc = 0;
+out:
+	free(keys);
+	free(src);
+	return rc;
+}
+
+/*
  * One Latch unit for each unmapped dwelling PMS unit of the property,
  * named by its label; a unit of that name the building has and nobody
- * maps to is mapped instead of made again.
+ * maps to is mapped instead of made again, and none is made whose name
+ * normalizes like one the building has (leave_out_ambiguous()).
  */
 static int units_import_pms(struct units *u)
 {
@@ -878,7 +939,7 @@ static int units_import_pms(struct units *u)
 		rc = api_fail(u, st);
 		goto out;
 	}
-	if (resolve(u, &m, NULL, &w, NULL) < 0) {
+	if (resolve(u, &m, NULL, &w, NULL) < 0 || leave_out_ambiguous(u, &w) < 0) {
 		rc = db_fail(u->db);
 		goto out;
 	}

@@ -238,6 +238,16 @@ int main(int argc, char **argv)
 		rc = db_exit_code(NULL);
 		goto out;
 	}
+	/* before any file is read: a mistyped --property refuses them all */
+	if (j.property) {
+		int e = stg_property_known(db, j.property);
+
+		if (e < 0) {
+			log_error("%s; nothing staged", err_msg());
+			rc = e == -1 ? db_exit_code(db) : US_EXIT_DATAERR;
+			goto out;
+		}
+	}
 	rc = US_EXIT_OK;
 	for (int i = optind; i < argc; i++) {
 		int r = extract_file(db, &j, argv[i]);

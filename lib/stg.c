@@ -2,12 +2,75 @@
 #include "db.h"
 #include "err.h"
 #include "sha256.h"
+#include "unitmap.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+
+int stg_property_known(sqlite3 *db, const char *property_id)
+{
+	int e = unitmap_property(db, property_id, NULL);
+
+	if (e < 0)
+		return -1;
+	if (!e) {
+		err_set("unknown property '%s' (add it with 'unitsync property add %s')",
+			property_id, property_id);
+		return -2;
+	}
+	return 0;
+}
+
+/*
+ * Note a property id a row names (REF: the row, or NULL): those the state
+ * database does not have, and the first row naming the first of them, are
+ * kept for stg_commit() to refuse the file with.  0, or -1 with err_set().
+ */
+static int note_property(struct stg *s, const char *property_id, const char *ref)
+{
+	char **grown;
+	size_t i;
+	int e;
+
+	if (!property_id || !*property_id)
+		return 0;
+	if (!s->last_property || strcmp(s->last_property, property_id)) {
+		e = stg_property_known(s->db, property_id);
+		if (e == -1)
+			return -1;
+		free(s->last_property);
+		s->last_property = strdup(property_id);
+		if (!s->last_property)
+			goto oom;
+		s->last_known = e == 0;
+		for (i = 0; !s->last_known && i < s->n_unknown; i++)
+			if (!strcmp(s->unknown[i], property_id))
+				break;
+		if (!s->last_known && i == s->n_unknown) {
+			grown = realloc(s->unknown, (s->n_unknown + 1) * sizeof(*grown));
+			if (!grown)
+				goto oom;
+			s->unknown = grown;
+			s->unknown[s->n_unknown] = strdup(property_id);
+			if (!s->unknown[s->n_unknown])
+				goto oom;
+			s->n_unknown++;
+		}
+	}
+	if (!s->last_known && ref && !s->unknown_ref && !strcmp(s->unknown[0], property_id)) {
+		s->unknown_ref = strdup(ref);
+		if (!s->unknown_ref)
+			goto oom;
+	}
+	return 0;
+oom:
+	err_set("out of memory");
+	return -1;
+}
 
 int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 {
@@ -130,6 +193,8 @@ int stg_person(struct stg *s, const struct stg_person *p, int repeat)
 			    p->source_ref };
 	int rc;
 
+	if (note_property(s, p->property_id, p->source_ref) < 0)
+		return -1;
 	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, s->snapshot_id);
 	/* the strings outlive the step: no copies (a fifth of staging's time) */
@@ -181,6 +246,8 @@ int stg_unit(struct stg *s, const char *property_id, const char *pms_unit_id, co
 	sqlite3_stmt *st = s->ins_unit;
 	size_t np = strlen(property_id), nu = strlen(pms_unit_id);
 
+	if (note_property(s, property_id, NULL) < 0)
+		return -1;
 	/* residents come unit by unit: skip the repeat of the unit just staged */
 	if (s->last_unit && (size_t)s->last_unit_len == np + nu + 1 &&
 	    !memcmp(s->last_unit, property_id, np) &&
@@ -217,6 +284,8 @@ int stg_reject_person(struct stg *s, const char *source_ref, const char *reason,
 {
 	sqlite3_stmt *st = s->ins_reject;
 
+	if (note_property(s, property_id, source_ref) < 0)
+		return -1;
 	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, s->snapshot_id);
 	sqlite3_bind_text(st, 2, source_ref, -1, SQLITE_TRANSIENT);
@@ -264,6 +333,31 @@ int stg_commit(struct stg *s, double max_reject_percent)
 	char seen[256], digest[SHA256_HEX_LEN + 1];
 	int rc = -1;
 
+	if (note_property(s, s->src->property_id, NULL) < 0)
+		goto out;
+	if (s->n_unknown) {
+		/* staged, it would be a snapshot of nothing transform runs, and hide a typo */
+		char where[PATH_MAX + 64], ids[512] = "";
+		size_t used = 0;
+
+		if (s->unknown_ref)
+			snprintf(where, sizeof(where), "%s", s->unknown_ref);
+		else
+			snprintf(where, sizeof(where), "'%s'", s->src->path);
+		for (size_t i = 0; i < s->n_unknown && used < sizeof(ids); i++)
+			used += (size_t)snprintf(ids + used, sizeof(ids) - used, "%s'%s'",
+						 i ? ", " : "", s->unknown[i]);
+		if (s->n_unknown == 1)
+			err_set("%s: unknown property %s (add it with 'unitsync property add %s'): "
+				"the whole file is refused",
+				where, ids, s->unknown[0]);
+		else
+			err_set("%s: unknown properties %s (add each with 'unitsync property add ID'): "
+				"the whole file is refused",
+				where, ids);
+		rc = -2;
+		goto out;
+	}
 	if (data > 0 && 100.0 * (double)s->rejected / (double)data > max_reject_percent) {
 		err_set("'%s': %ld of %ld rows rejected, more than %g%%: the whole file is rejected",
 			s->src->path, s->rejected, data, max_reject_percent);
@@ -463,7 +557,14 @@ out:
 void stg_release(struct stg *s)
 {
 	free(s->last_unit);
-	s->last_unit = NULL;
+	free(s->last_property);
+	for (size_t i = 0; i < s->n_unknown; i++)
+		free(s->unknown[i]);
+	free(s->unknown);
+	free(s->unknown_ref);
+	s->last_unit = s->last_property = s->unknown_ref = NULL;
+	s->unknown = NULL;
+	s->n_unknown = 0;
 	sqlite3_finalize(s->ins_person);
 	sqlite3_finalize(s->ins_unit);
 	sqlite3_finalize(s->ins_reject);

@@ -70,6 +70,15 @@ struct stg {
 	int open;              /* a transaction is open */
 	char *last_unit;       /* "property\0unit" staged last, owned */
 	size_t last_unit_len;  /* its length, inner NUL included */
+	char *last_property;   /* property id looked up last, owned: rows come
+				* property by property, one look-up each */
+	int last_known;        /* and whether the state database has it */
+	char **unknown;        /* property ids the state database does not have,
+				 * in the order rows named them, owned:
+				 * stg_commit() refuses the file */
+	size_t n_unknown;      /* how many */
+	char *unknown_ref;     /* the first row naming unknown[0] ("file:line"),
+				 * or NULL (only unit rows named it) */
 	unsigned seen;         /* bit i: person field i (stg_person()'s order) held a
 				* value in some person staged; for fields */
 	/*
@@ -86,6 +95,16 @@ struct stg {
 	const char *fields;
 	const char *unknown_columns;
 };
+
+/*
+ * Is PROPERTY_ID a property of the state database (`unitsync property
+ * add`)?  0 yes; -2 no, with err_set() naming it and the command that adds
+ * it; -1 on a database error.  A snapshot of a property unitsync does not
+ * know would be staged for nothing (transform runs only known properties)
+ * and hide a typo: --property is checked with this before any file is
+ * read, and every property id a file names is checked as it is staged.
+ */
+int stg_property_known(sqlite3 *db, const char *property_id);
 
 /*
  * Digest SRC->path and open its snapshot.  Returns 0 with a transaction
@@ -127,11 +146,14 @@ int stg_reject_person(struct stg *s, const char *source_ref, const char *reason,
 void stg_skip(struct stg *s);
 
 /*
- * Commit the snapshot unless rejected rows exceed MAX_REJECT_PERCENT of
- * all data rows: then -2 with err_set() naming the counts, and nothing is
- * kept.  -1 on a database error.  Records s->fields (or the fields seen)
- * and s->unknown_columns with it; transform holds a property whose export
- * lost a field its previous accepted export carried.
+ * Commit the snapshot unless a row (staged or rejected), or
+ * SRC->property_id, named a property the state database does not have
+ * (stg_property_known()), or rejected rows exceed MAX_REJECT_PERCENT of all
+ * data rows: then -2 with err_set() naming every such property and the
+ * first row naming one, or the counts, and nothing is kept.  -1 on a
+ * database error.  Records s->fields (or the fields seen) and
+ * s->unknown_columns with it; transform holds a property whose export lost
+ * a field its previous accepted export carried.
  */
 int stg_commit(struct stg *s, double max_reject_percent);
 

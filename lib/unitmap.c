@@ -127,6 +127,42 @@ const struct unitmap_unit *unitmap_units_find(const struct unitmap_units *u,
 	return NULL;
 }
 
+int unitmap_unit_source(sqlite3 *db, const char *property, const char *pms_unit_id, char **where)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc = -1;
+
+	*where = NULL;
+	/* source_ref is "FILE:LINE" with one FILE per snapshot: the shortest,
+	 * then the least, is the first line */
+	if (db_prepare(db,
+		       "SELECT coalesce((SELECT p.source_ref FROM stg_person p"
+		       "  WHERE p.snapshot_id = s.snapshot_id AND p.property_id = ?1"
+		       "  AND p.pms_unit_id = ?2 ORDER BY length(p.source_ref), p.source_ref LIMIT 1),"
+		       " '''' || s.source_name || '''')"
+		       " FROM stg_unit u JOIN snapshot s ON s.snapshot_id = u.snapshot_id"
+		       " WHERE u.property_id = ?1 AND u.pms_unit_id = ?2 AND s.status = 'staged'"
+		       " ORDER BY s.extract_order DESC LIMIT 1",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, property, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, pms_unit_id, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	*where = strdup(r == SQLITE_ROW ? db_col_text(st, 0) : "");
+	if (!*where) {
+		err_set("out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int unitmap_property(sqlite3 *db, const char *property, char **building)
 {
 	sqlite3_stmt *st = NULL;

@@ -59,6 +59,15 @@ const struct unitmap_unit *unitmap_units_find(const struct unitmap_units *u,
 					      const char *pms_unit_id);
 
 /*
+ * Where PROPERTY's PMS unit PMS_UNIT_ID was staged from, for a message
+ * about it: "FILE:LINE" of the first resident row naming it in the newest
+ * snapshot that staged it, else "'FILE'" (a unit list, whose rows carry
+ * no line), else "" (not staged).  *WHERE is malloc'd, the caller frees
+ * it.  0, or -1 with err_set().
+ */
+int unitmap_unit_source(sqlite3 *db, const char *property, const char *pms_unit_id, char **where);
+
+/*
  * Does PROPERTY exist?  1 yes, with its Latch building in *BUILDING
  * (malloc'd; NULL when none is set) when BUILDING is not NULL; 0 no;
  * -1 on a database error.

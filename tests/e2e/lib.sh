@@ -5,7 +5,10 @@
 #   test_expect_success DESCRIPTION 'BODY'     BODY runs in $tmp
 #   test_expect_code CODE COMMAND...
 #   test_cmp EXPECT ACTUAL
+#   test_init_db [--db DB] PROPERTY...   unitsync init, then property add
 #   samples=...  the public PMS samples (../shared/samples/pms) or empty
+#   sample_properties=...  the PMS property codes the XML samples name
+#   fixture_properties=...  the property ids the tests/data/xml fixtures name
 #
 # Instrumented runs:
 #   UNITSYNC_VALGRIND=1 (`make valgrind-check`): every unitsync program a
@@ -27,6 +30,11 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/unitsync-test.XXXXXX")
 export UNITSYNC_DB=$tmp/unitsync.db
 unset UNITSYNC_CONFIG
 samples=$(cd "$top/../shared/samples/pms" 2>/dev/null && pwd)
+# extract stages a file's rows as the PMS property codes it names, and
+# refuses a code that is no property of the state database (test_init_db)
+sample_properties='prvista1 SomethingRandom1 SomethingRandom2 90681 106421 89488 93391 49990
+p0117760 p0151017 14317 16976'
+fixture_properties='birch cedar dogwood elm oak01'
 . "$top/fixtures/latch-sim/sim.sh"
 n=0
 failed=0
@@ -178,3 +186,17 @@ test_cmp() { diff -u "$1" "$2" >&4; }
 
 # the run directory transform printed last
 run_dir() { tail -n 1 "$1"; }
+
+# A state database ($UNITSYNC_DB, or DB) made by `unitsync init`, with each
+# PROPERTY added: extract refuses a property the database does not know.
+test_init_db() {
+	_db=$UNITSYNC_DB
+	if [ "${1:-}" = --db ]; then
+		_db=$2
+		shift 2
+	fi
+	unitsync --db "$_db" init >/dev/null || return 1
+	for _p; do
+		unitsync --db "$_db" property add "$_p" >/dev/null || return 1
+	done
+}

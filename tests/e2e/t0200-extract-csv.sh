@@ -46,9 +46,13 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 # inputs are copied in so that source references read "NAME:LINE"
 cp "$data"/*.csv "$tmp"/
 
-test_expect_success 'init creates the state databases' '
+# extract refuses a property the state database does not know
+test_expect_success 'init creates the state databases, with their properties' '
 	us init >/dev/null &&
-	DB=bad.db us init >/dev/null
+	DB=bad.db us init >/dev/null &&
+	for p in oak elm pine; do
+		us property add $p >/dev/null && DB=bad.db us property add $p >/dev/null || exit 1
+	done
 '
 
 test_expect_success 'good file (shuffled columns, CRLF, quotes, extra columns) is staged' '
@@ -276,7 +280,7 @@ test_expect_success '--max-reject-percent raises the threshold' '
 '
 
 test_expect_success 'a rejected file does not stop the others; exit 65' '
-	DB=multi.db us init >/dev/null &&
+	DB=multi.db us init >/dev/null && DB=multi.db us property add oak >/dev/null &&
 	DB=multi.db test_expect_code 65 us extract-csv --property oak unterminated.csv good.csv >out 2>err &&
 	grep -q "^snapshot 1: '\''good.csv'\'' (generic, " out &&
 	grep -q "unterminated.csv" err &&

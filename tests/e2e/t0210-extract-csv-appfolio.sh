@@ -40,7 +40,7 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 us() { unitsync ${DB:+--db "$DB"} "$@"; }
 p12='Property 12 - 112 Example St Anytown, CA 90000'
 
-unitsync init >/dev/null || exit 1
+test_init_db p1 || exit 1
 
 test_expect_success 'solecki rent roll: 133 people, 137 units, 2 skipped, 0 rejected' '
 	test_expect_code 0 us extract-csv --property p1 --profile appfolio-rent-roll "$solecki" >out 2>err &&
@@ -142,7 +142,7 @@ test_expect_success 'rent, notes and totals are never stored' '
 '
 
 test_expect_success '--profile auto picks appfolio-rent-roll for both, and says so' '
-	DB=$tmp/auto.db && export DB && us init >/dev/null &&
+	DB=$tmp/auto.db && export DB && test_init_db --db "$DB" p1 &&
 	test_expect_code 0 us extract-csv --property p1 --profile auto "$solecki" "$redacted" >out 2>err &&
 	grep "^snapshot 1: .*(appfolio-rent-roll, sha256 .*): 133 people staged, 137 units, 2 rows skipped, 0 rejected, 0 transcoded$" out &&
 	grep "^snapshot 2: .*(appfolio-rent-roll, sha256 .*): 65 people staged, 74 units, 38 rows skipped, 0 rejected, 0 transcoded$" out &&
@@ -251,7 +251,7 @@ test_expect_success 'a file past --max-reject-percent is rejected whole' '
 
 test_expect_success 'valgrind: the sample runs are clean' '
 	if ! command -v valgrind >/dev/null; then echo "# valgrind not installed: skipped" >&4; exit 0; fi &&
-	DB=$tmp/vg.db && export DB && us init >/dev/null &&
+	DB=$tmp/vg.db && export DB && test_init_db --db "$DB" p1 &&
 	test_expect_code 0 valgrind -q --error-exitcode=99 --leak-check=full \
 		--errors-for-leak-kinds=definite,indirect \
 		"$TOP/bin/unitsync-extract-csv" --db "$DB" --property p1 --profile auto \

@@ -20,7 +20,7 @@ test_plan 13
 q() { sqlite3 -batch -separator '|' "$UNITSYNC_DB" "$1"; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
-unitsync init >/dev/null || exit 1
+test_init_db p1 birch || exit 1
 cp "$data/appfolio-tenant-tickler.csv" "$data/yardi-rent-roll.csv" "$tmp/" || exit 1
 
 test_expect_success 'tenant tickler: 7 people, 5 units, the repeated tenant skipped' '
@@ -122,7 +122,7 @@ test_expect_success 'yardi rent roll: vacant and model units staged, parking is 
 '
 
 test_expect_success '--profile auto finds both, the Yardi header below its title rows' '
-	DB=$tmp/auto.db && unitsync --db "$DB" init >/dev/null &&
+	DB=$tmp/auto.db && test_init_db --db "$DB" p1 &&
 	test_expect_code 0 unitsync --db "$DB" extract-csv --property p1 --profile auto \
 		appfolio-tenant-tickler.csv yardi-rent-roll.csv >out 2>err &&
 	grep "^snapshot 1: .*(appfolio-tenant-tickler, .*: 7 people staged, 5 units, 1 rows skipped, 0 rejected, 0 transcoded$" out &&

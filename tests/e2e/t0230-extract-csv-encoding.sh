@@ -15,7 +15,7 @@ people() {
 	   order by 1"
 }
 
-unitsync init >/dev/null || exit 1
+test_init_db p1 || exit 1
 
 test_expect_success 'valid UTF-8 is kept; a UTF-8 byte order mark is dropped' '
 	printf "\357\273\277%s\r\np1,101,A1,current,Zo\303\253,Ng\r\n" "$hdr" >bom.csv &&

@@ -19,7 +19,7 @@ got() { sed -n "s/^snapshot [0-9]*: //p" "$1"; }
 snap() { q "SELECT snapshot_id FROM snapshot WHERE source_name = '$1'"; }
 
 test_expect_success 'init' '
-	unitsync init >/dev/null &&
+	test_init_db prvista1 pv &&
 	sha256sum "$y"/*.xml >sums.before
 '
 

@@ -31,8 +31,9 @@ stage() {
 	got out >actual && test_cmp expect actual
 }
 
+# the PMS property codes the feeds name, and the --property ids given
 test_expect_success 'init' '
-	unitsync init >/dev/null &&
+	test_init_db $sample_properties $fixture_properties madox hunters &&
 	sha256sum "$m"/*.xml "$b"/*.xml >sums.before
 '
 

@@ -25,7 +25,7 @@ people() {
 escape() { perl -pe 's/&/&amp;/g; s/</&lt;/g; s/>/&gt;/g'; }
 
 test_expect_success 'init; the plain document stages 6 people in 4 units' '
-	unitsync init >/dev/null &&
+	test_init_db $fixture_properties prvista1 big p1 p2 two &&
 	cp "$TOP"/tests/data/xml/oakwood-rt.xml "$TOP"/tests/data/xml/*-envelope.xml . &&
 	unitsync extract-xml oakwood-rt.xml >out &&
 	summary oakwood-rt.xml yardi-rt2 6 4 0 0 >expect &&

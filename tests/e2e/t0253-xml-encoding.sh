@@ -18,7 +18,7 @@ people() {
 }
 
 test_expect_success 'ISO-8859-1: Latin-1 names and unit staged as UTF-8' '
-	unitsync init >/dev/null &&
+	test_init_db $fixture_properties prvista1 &&
 	cp "$TOP"/tests/data/xml/*.xml . &&
 	unitsync extract-xml birchwood-latin1.xml >out &&
 	got out | grep ": 2 people staged, 1 units, 0 rows skipped, 0 rejected$" &&

@@ -43,7 +43,7 @@ if ! [ -x /usr/bin/time ]; then
 fi
 
 test_expect_success 'billion laughs (10^9 lol) is refused in under a second, in under 64 MiB' '
-	unitsync init >/dev/null &&
+	test_init_db p1 net net2 &&
 	test_expect_code 65 timed "$bad/billion-laughs.xml" 2>err &&
 	grep "document type declaration is not accepted" err &&
 	within 1.0 65536
@@ -144,7 +144,7 @@ test_expect_success 'the real export cut at 12 points is rejected whole every ti
 	src=${samples:+$samples/yardi-voyager-pyx4j/GetResidentTransactions.xml} &&
 	if [ -z "$src" ]; then perl -e "print qq{<ResidentTransactions><Property>}, qq{<RT_Customer><CustomerID>a\$_</CustomerID></RT_Customer>\n} x 3000, qq{</Property></ResidentTransactions>}" >gen.xml; src=gen.xml; fi &&
 	size=$(wc -c <"$src") &&
-	export UNITSYNC_DB=$tmp/cut.db && unitsync init >/dev/null &&
+	export UNITSYNC_DB=$tmp/cut.db && test_init_db p1 &&
 	for i in $(seq 12); do
 		head -c $((size * i / 13)) "$src" >cut$i.xml &&
 		test_expect_code 65 unitsync extract-xml --property p1 cut$i.xml 2>err$i &&
@@ -161,7 +161,7 @@ test_expect_success 'a 30 MB export cut at 20 MB is rejected whole, memory flat'
 	" >long.xml &&
 	test "$(wc -c <long.xml)" -gt 30000000 &&
 	head -c 20000000 long.xml >long-cut.xml &&
-	export UNITSYNC_DB=$tmp/long.db && unitsync init >/dev/null &&
+	export UNITSYNC_DB=$tmp/long.db && test_init_db p1 &&
 	test_expect_code 65 timed long-cut.xml 2>err &&
 	grep "truncated" err &&
 	within 60 65536 &&

@@ -35,7 +35,7 @@ generate() {
 # stage FILE HOUSEHOLDS: extract FILE into a database of its own and check
 # the counts; its peak RSS (KiB) goes to FILE.rss
 stage() {
-	rm -f "$1.db" && unitsync --db "$1.db" init >/dev/null &&
+	rm -f "$1.db" && test_init_db --db "$1.db" big &&
 	UNITSYNC_DB=$1.db /usr/bin/time -f "%M %e" -o "$1.time" unitsync-extract-xml "$1" >out &&
 	grep -q ": $(($2 * 2)) people staged, $2 units, 0 rows skipped, 0 rejected$" out &&
 	cut -d" " -f1 "$1.time" >"$1.rss" &&

@@ -21,7 +21,7 @@ vg() {
 
 if [ -n "$samples" ]; then
 	test_expect_success 'every XML sample: staged, valgrind clean' '
-		unitsync init >/dev/null &&
+		test_init_db $sample_properties &&
 		vg 0 "$samples"/*/*.xml &&
 		test "$(grep -c "^snapshot " vg.out)" = "$(ls "$samples"/*/*.xml | wc -l)"
 	'
@@ -31,12 +31,12 @@ else
 fi
 
 test_expect_success 'every fixture of tests/data/xml: staged, valgrind clean' '
-	unitsync --db fixtures.db init >/dev/null &&
+	test_init_db --db fixtures.db $fixture_properties &&
 	UNITSYNC_DB=$tmp/fixtures.db vg 0 "$TOP"/tests/data/xml/*.xml
 '
 
 test_expect_success 'every malformed input: rejected (65), valgrind clean' '
-	unitsync --db bad.db init >/dev/null &&
+	test_init_db --db bad.db p1 &&
 	UNITSYNC_DB=$tmp/bad.db vg 65 --property p1 "$TOP"/tests/data/bad/*.xml &&
 	test "$(grep -c "nothing staged" vg.err)" = "$(ls "$TOP"/tests/data/bad/*.xml | wc -l)"
 '

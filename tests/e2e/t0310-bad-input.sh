@@ -7,7 +7,7 @@ bad=$top/tests/data/bad
 set -- "$bad"/*.expect
 test_plan $(($# + 4))
 
-unitsync init >/dev/null || exit 1
+test_init_db p1 || exit 1
 for expect in "$@"; do
 	file=${expect%.expect}
 	name=$(basename "$file")

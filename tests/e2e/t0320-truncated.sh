@@ -23,7 +23,7 @@ nothing_staged() {
 		(SELECT count(*) FROM stg_reject)")" = 0
 }
 
-(cd "$tmp" && unitsync init >/dev/null) || exit 1
+(cd "$tmp" && test_init_db p1) || exit 1
 
 test_expect_success 'generic: cut inside a quoted last field: exit 65, file, line and reason, nothing staged' '
 	{ rows 30 && printf "p1,31,R31,H31,primary,current,\"Ann"; } >quoted.csv &&

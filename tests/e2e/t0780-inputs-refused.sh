@@ -4,9 +4,12 @@
 # exit 65 naming the id, never a silent fallback to the newest export; a
 # number option that is not a plain decimal number in range (nan, inf,
 # signs, hex, exponents, junk) is a usage error (exit 2); a FIFO given as
-# an export is refused at once (65), never waited on.
+# an export is refused at once (65), never waited on; a property id the
+# state database does not know, given with --property or read from the
+# file, is refused by extract-csv and extract-xml (65) naming it and
+# `unitsync property add`, and stages nothing.
 . "$(dirname "$0")/lib.sh"
-test_plan 7
+test_plan 8
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 (cd "$tmp" && unitsync init >/dev/null && unitsync property add a >/dev/null &&
@@ -71,4 +74,26 @@ test_expect_success 'a FIFO given as an export is refused at once (65), not wait
 	grep "is not a regular file" f1 &&
 	test_expect_code 65 timeout 10 unitsync extract-xml --property a pipe.csv 2>f2 &&
 	grep "is not a regular file" f2
+'
+
+test_expect_success 'extract of a property the database does not know: 65 naming it, nothing staged' '
+	snapshots() { sqlite3 "$UNITSYNC_DB" "select count(*) from snapshot"; } &&
+	before=$(snapshots) &&
+	cp "$TOP/tests/data/xml/oakwood-rt.xml" oak.xml &&
+	test_expect_code 65 unitsync extract-csv --property nosuch a.csv 2>u1 &&
+	grep -F "unknown property '\''nosuch'\'' (add it with '\''unitsync property add nosuch'\'')" u1 &&
+	test_expect_code 65 unitsync extract-xml --property nosuch oak.xml 2>u2 &&
+	grep -F "unknown property '\''nosuch'\'' (add it with '\''unitsync property add nosuch'\'')" u2 &&
+	sed "s/^a,/zz,/" a.csv >zz.csv &&
+	test_expect_code 65 unitsync extract-csv zz.csv 2>u3 &&
+	grep -F "zz.csv:2: unknown property '\''zz'\'' (add it with '\''unitsync property add zz'\''): the whole file is refused; nothing staged from '\''zz.csv'\''" u3 &&
+	test_expect_code 65 unitsync extract-xml oak.xml 2>u4 &&
+	grep -F "oak.xml:16: unknown property '\''oak01'\'' (add it with '\''unitsync property add oak01'\'')" u4 &&
+	{ cat a.csv && sed -n "2s/^a,1,A1,/zz,1,Z1,/p" a.csv && sed -n "2s/^a,1,A1,/yy,1,Y1,/p" a.csv; } >mixed.csv &&
+	test_expect_code 65 unitsync extract-csv mixed.csv 2>u5 &&
+	grep -F "mixed.csv:3: unknown properties '\''zz'\'', '\''yy'\'' (add each with '\''unitsync property add ID'\'')" u5 &&
+	test "$(snapshots)" = "$before" &&
+	unitsync property add zz >/dev/null && unitsync property add oak01 >/dev/null &&
+	unitsync extract-csv zz.csv >/dev/null && unitsync extract-xml oak.xml >/dev/null &&
+	test "$(snapshots)" = $((before + 2))
 '

@@ -3,7 +3,7 @@
 # from CSV and from the PMS unit list, and the mapping helped along by
 # `map suggest` and `map unmapped`, against latch-sim.
 . "$(dirname "$0")/lib.sh"
-test_plan 17
+test_plan 18
 
 stats() { curl -sf "$SIM_URL/_sim/stats"; }
 reset_stats() { curl -sf -X POST "$SIM_URL/_sim/reset-stats" >/dev/null; }
@@ -31,6 +31,7 @@ res() { # res UNIT PERSON STATUS [ROLE]
 		'b-oak,oak-305,305' 'b-oak,oak-410,Apt 410' 'b-oak,oak-600,600' \
 		'b-oak,oak-g1,Garage 1' 'b-oak,oak-lobby,Lobby'
 	printf '%s\n' 'b-elm,elm-1,Apt 1' 'b-elm,elm-4,Apt 4'
+	printf '%s\n' 'b-ash,ash-411,Apt 411' 'b-ash,ash-u411,Unit #411' 'b-ash,ash-412,412'
 } >seed.csv &&
 	# the PMS unit list (MITS ILS): ids, labels, and a garage
 	cat >ils.xml <<-'EOF' &&
@@ -58,6 +59,7 @@ res() { # res UNIT PERSON STATUS [ROLE]
 	unitsync property add big --latch-building b-big >/dev/null &&
 	unitsync property add elm --latch-building b-elm >/dev/null &&
 	unitsync property add nobuilding >/dev/null &&
+	unitsync property add ash --latch-building b-ash >/dev/null &&
 	unitsync extract-xml --property oak ils.xml >/dev/null 2>&1 &&
 	unitsync extract-csv residents.csv >/dev/null &&
 	unitsync map add --property oak u-600 oak-600 >/dev/null) || exit 1
@@ -224,34 +226,40 @@ test_expect_success 'map unmapped without the Latch API prints the PMS section a
 	test "$(wc -l <actual)" = 6
 '
 
+# u-410 ("410") and u-0410 ("0410") normalize like the building's "Apt 410"
+# (oak-410): a twin would take the residents of the door named by hand
 test_expect_success 'units import-pms --dry-run plans, and changes nothing' '
 	unitsync units import-pms --property oak --dry-run >actual 2>err &&
 	cat >expect <<-EOF &&
-	create	u-0410	0410
 	create	u-204	B-204
-	create	u-410	410
 	create	u-500	Penthouse
 	create	u-777	u-777
-	dry run: 5 to create, 0 existing, 5 to map, 0 skipped
+	dry run: 3 to create, 0 existing, 3 to map, 2 skipped
 	EOF
 	test_cmp expect actual &&
+	grep -F "residents.csv:5: PMS unit '"'"'u-410'"'"': ambiguous: a new Latch unit '"'"'410'"'"' would be named like '"'"'Apt 410'"'"' (oak-410)" err &&
+	grep -F "residents.csv:6: PMS unit '"'"'u-0410'"'"': ambiguous" err &&
 	test "$(units_of b-oak | wc -l)" = 9
 '
 
-test_expect_success 'units import-pms creates a unit per unmapped dwelling and maps it; a rerun does nothing' '
-	unitsync units import-pms --property oak --by carol >out &&
-	echo "5 created, 0 existing, 5 mapped, 0 skipped" >expect && test_cmp expect out &&
-	units_of b-oak >list && test "$(wc -l <list)" = 14 &&
-	for n in 0410 B-204 410 Penthouse u-777; do grep -q "	$n$" list || exit 1; done &&
+test_expect_success 'units import-pms creates a unit per unmapped dwelling and maps it, never a twin (exit 1); a rerun does nothing' '
+	reset_stats &&
+	test_expect_code 1 unitsync units import-pms --property oak --by carol >out 2>err &&
+	echo "3 created, 0 existing, 3 mapped, 2 skipped" >expect && test_cmp expect out &&
+	test "$(simstat requests "POST /v1/buildings/{b}/units" 201)" = 3 &&
+	grep -c "ambiguous" err | grep -x 2 &&
+	units_of b-oak >list && test "$(wc -l <list)" = 12 &&
+	for n in B-204 Penthouse u-777; do grep -q "	$n$" list || exit 1; done &&
+	! grep -e "	410$" -e "	0410$" list &&
 	! grep "	Garage 1$" list | grep -v oak-g1 &&
-	unitsync map list --property oak >map && test "$(wc -l <map)" = 10 &&
+	unitsync map list --property oak >map && test "$(wc -l <map)" = 8 &&
 	grep -x "oak,u-204,$(grep "	B-204$" list | cut -f 1)" map &&
-	! grep "^oak,g-1," map &&
-	unitsync units import-pms --property oak >out &&
-	echo "0 created, 0 existing, 0 mapped, 0 skipped" >expect && test_cmp expect out &&
-	test "$(units_of b-oak | wc -l)" = 14 &&
+	! grep -e "^oak,g-1," -e "^oak,u-410," -e "^oak,u-0410," map &&
+	test_expect_code 1 unitsync units import-pms --property oak >out 2>err &&
+	echo "0 created, 0 existing, 0 mapped, 2 skipped" >expect && test_cmp expect out &&
+	test "$(units_of b-oak | wc -l)" = 12 &&
 	unitsync map unmapped --property oak >report &&
-	head -n 1 report | grep "no mapping: 0$"
+	head -n 1 report | grep "no mapping: 1$" && grep -x "u-410	410	1" report
 '
 
 test_expect_success 'units import-pms maps a free unit of that name instead of making a twin' '
@@ -276,6 +284,27 @@ test_expect_success 'units import-pms never maps a second PMS unit onto a Latch 
 	grep "Latch unit '"'"'Apt 4'"'"' (elm-4) is already mapped from PMS unit '"'"'P-elm4'"'"' of property '"'"'big'"'"'" err &&
 	! unitsync map list --property elm | grep "^elm,Apt 4," &&
 	unitsync map list --property elm | grep "^elm,Apt 5,"
+'
+
+# ash: "Apt 411" and "Unit #411" are both "411"; "412" is the PMS's own name
+test_expect_success 'units import-pms: a name normalizing like units of the building creates nothing, naming file, line, PMS unit and every candidate (exit 1)' '
+	{ echo $H; echo "ash,411,A1,HA1,primary,current,A,B,a1@example.com,,2024-01-01,"
+	  echo "ash,412,A2,HA2,primary,current,A,B,a2@example.com,,2024-01-01,"
+	  echo "ash,413,A3,HA3,primary,current,A,B,a3@example.com,,2024-01-01,"; } >ash.csv &&
+	unitsync extract-csv ash.csv >/dev/null &&
+	reset_stats &&
+	test_expect_code 1 unitsync units import-pms --property ash >out 2>err &&
+	echo "1 created, 1 existing, 2 mapped, 1 skipped" >expect && test_cmp expect out &&
+	echo "unitsync-units: warning: ash.csv:2: PMS unit '"'"'411'"'"': ambiguous: a new Latch unit '"'"'411'"'"' would be named like '"'"'Apt 411'"'"' (ash-411), '"'"'Unit #411'"'"' (ash-u411) of building '"'"'b-ash'"'"' (normalized '"'"'411'"'"'); nothing created for it (map it by hand: '"'"'unitsync map add --property ash 411 LATCH_UNIT'"'"')" >expect &&
+	grep -v "^unitsync-units: info" err >actual && test_cmp expect actual &&
+	test "$(simstat requests "POST /v1/buildings/{b}/units" 201)" = 1 &&
+	units_of b-ash | cut -f 2 >names && printf "412\n413\nApt 411\nUnit #411\n" >expect &&
+	test_cmp expect names &&
+	unitsync map list --property ash >map && ! grep "^ash,411," map &&
+	grep -x "ash,412,ash-412" map &&
+	unitsync map add --property ash 411 ash-411 >/dev/null &&
+	unitsync units import-pms --property ash >out &&
+	echo "0 created, 0 existing, 0 mapped, 0 skipped" >expect && test_cmp expect out
 '
 
 [ $failed -eq 0 ]

@@ -68,7 +68,8 @@ void fuzz_write(const char *name, const void *data, size_t len, char *path)
 	}
 }
 
-/* Make the template database once: what `unitsync init` creates. */
+/* Make the template database once: what `unitsync init` creates, and
+ * `unitsync property add p1`. */
 static void make_template(void)
 {
 	char path[PATH_MAX], side[PATH_MAX + 8];
@@ -79,6 +80,10 @@ static void make_template(void)
 	snprintf(path, sizeof(path), "%s/template.db", fuzz_dir());
 	if (db_open(path, 1, &db) < 0)
 		die("cannot create the template database");
+	/* the property the targets stage as: extract refuses one it does not know */
+	if (db_exec(db, "INSERT INTO property (property_id, created_at, updated_at) "
+			"VALUES ('p1', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')") < 0)
+		die("cannot add property p1 to the template database");
 	/* one file, no WAL beside it, so that a byte copy is the whole database */
 	if (db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") < 0)
 		die("checkpoint");
