@@ -116,7 +116,7 @@ test_expect_success 'nothing is fetched from the network (a loopback HTTP server
 '
 
 test_expect_success 'a start tag with 100k attributes is refused at once: UTF-8, UTF-16, escaped' '
-	export UNITSYNC_DB=$tmp/attrs.db && unitsync init >/dev/null &&
+	export UNITSYNC_DB=$tmp/attrs.db && test_init_db p1 &&
 	attrs() { # attrs N: N attributes whose values hold markup characters
 		perl -e "print join q{ }, map { qq{a\$_=\"x>=\x27\"} } 1 .. \$ARGV[0]" "$1"
 	}
