@@ -58,6 +58,7 @@
 #include "err.h"
 #include "exitcode.h"
 #include "log.h"
+#include "progress.h"
 #include "status.h"
 #include "stg.h"
 
@@ -356,7 +357,6 @@ static const char *const date_damage_re[] = {
 };
 
 /* Rejected rows logged one by one per file; the rest are counted. */
-#define MAX_REJECTS_LOGGED 20
 
 /* A header: one row, or two merged cell by cell. */
 struct header {
@@ -409,6 +409,10 @@ struct extract {
 					* list (the snapshot's fields) */
 	char *unknown;                 /* header columns the profile does not read, in
 					* file order, comma list, owned; NULL: none */
+	FILE *fp;                      /* the file, borrowed: its offset is the progress */
+	struct progress progress;      /* bytes read, on a terminal only */
+	struct log_limit rejects;      /* rejected-row warnings: the first 20 */
+	long rows;                     /* records read */
 };
 
 /* Compiled patterns, by the address of their source text (static strings). */
@@ -683,8 +687,7 @@ static int reject(struct extract *e, const char *ref, const char *why, const cha
 		e->db_failed = 1;
 		return -1;
 	}
-	if (e->stg.rejected <= MAX_REJECTS_LOGGED)
-		log_warn("%s: row rejected: %s", ref, why);
+	log_limited(&e->rejects, "%s: row rejected: %s", ref, why);
 	return 0;
 }
 
@@ -1502,6 +1505,9 @@ static int on_row(const struct csvio_row *row, void *ctx)
 {
 	struct extract *e = ctx;
 
+	/* ftello may cost a system call: every 4096 records, on a terminal only */
+	if (e->progress.on && ++e->rows % 4096 == 0)
+		progress_update(&e->progress, (long long)ftello(e->fp));
 	if (!e->ncols)
 		return find_header(e, row);
 	return stage_row(e, row);
@@ -1533,7 +1539,10 @@ static int extract_file(sqlite3 *db, const struct profile *profile, const char *
 	fp = open_regular(path, &st);
 	if (!fp)
 		goto out;
+	e.fp = fp;
+	progress_start(&e.progress, "extract", "bytes", (long long)st.st_size);
 	b = csvio_read_encoded(fp, path, encoding, on_row, &e, from, sizeof(from));
+	progress_end(&e.progress);
 	if (e.reused) {
 		printf("snapshot %lld reused: '%s' (%s) was staged before with sha256 %s\n",
 		       e.stg.snapshot_id, path, e.src.dialect, e.stg.sha256);
@@ -1563,9 +1572,7 @@ static int extract_file(sqlite3 *db, const struct profile *profile, const char *
 			rc = db_exit_code(db);
 		goto out;
 	}
-	if (e.stg.rejected > MAX_REJECTS_LOGGED)
-		log_warn("'%s': %ld rejected rows in all (the first %d shown)", path,
-			 e.stg.rejected, MAX_REJECTS_LOGGED);
+	log_limit_end(&e.rejects, "rejected rows");
 	if (e.transcoded)
 		log_info("'%s': %ld rows transcoded from %s to UTF-8", path, e.transcoded, from);
 	printf("snapshot %lld: '%s' (%s, sha256 %s): %ld people staged, %ld units, %ld rows skipped, "

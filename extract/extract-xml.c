@@ -39,24 +39,20 @@ static const char usage[] =
 	"  --log-format text|json   log format on stderr\n";
 
 /* Rejected rows logged per file; the rest are only counted. */
-#define REJECTS_LOGGED 10
 
 /* What one file's extraction needs. */
 struct job {
 	const char *property;     /* --property, or NULL: the file's PMS codes */
 	const char *pms_property; /* --pms-property, or NULL */
 	double max_reject;        /* --max-reject-percent */
-	long rejects;             /* rejected rows of the current file */
+	struct log_limit rejects; /* rejected-row warnings of the current file: the first 20 */
 };
 
 static void on_reject(void *arg, const char *ref, const char *why)
 {
 	struct job *j = arg;
 
-	if (++j->rejects <= REJECTS_LOGGED)
-		log_warn("%s: %s; row rejected", ref, why);
-	else if (j->rejects == REJECTS_LOGGED + 1)
-		log_warn("more rows rejected; see the snapshot's rejects");
+	log_limited(&j->rejects, "%s: %s; row rejected", ref, why);
 }
 
 /* Is PATH still the file ST describes?  The digest, the dialect and the
@@ -90,7 +86,7 @@ static int extract_file(sqlite3 *db, struct job *j, const char *path)
 	size_t listing_len = 0;
 	int rc = US_EXIT_DATAERR, b;
 
-	j->rejects = 0;
+	j->rejects.count = 0;
 	if (stat(path, &st) != 0) {
 		err_set("cannot open '%s': %s", path, strerror(errno));
 		goto out;
@@ -139,10 +135,19 @@ static int extract_file(sqlite3 *db, struct job *j, const char *path)
 	if (doc.lists_properties) {
 		for (long i = 0; i < res.skipped; i++)
 			stg_skip(&stg);
-	} else if (dialect_stage(&doc, path, &stg, &o, &res) < 0) {
-		if (res.db_failed)
-			rc = db_exit_code(db);
-		goto out;
+	} else {
+		struct progress progress;
+
+		progress_start(&progress, "extract", "bytes", (long long)st.st_size);
+		o.progress = &progress;
+		b = dialect_stage(&doc, path, &stg, &o, &res);
+		progress_end(&progress);
+		o.progress = NULL;
+		if (b < 0) {
+			if (res.db_failed)
+				rc = db_exit_code(db);
+			goto out;
+		}
 	}
 	if (!same_file(path, &st)) {
 		err_set("'%s' changed while it was being read", path);
@@ -155,6 +160,7 @@ static int extract_file(sqlite3 *db, struct job *j, const char *path)
 			 "taken as a resident list",
 			 path);
 	}
+	log_limit_end(&j->rejects, "rejected rows");
 	b = stg_commit(&stg, j->max_reject);
 	if (b < 0) {
 		/* -2: too many rejects, the input's fault; -1: the database's */

@@ -412,6 +412,7 @@ int dialect_stage(const struct dialect_doc *doc, const char *path, struct stg *s
 	enum xmlx_event ev;
 	void *state = calloc(1, ops->state_size ? ops->state_size : 1);
 	int inside = 0, done = 0, rc = -1;
+	long events = 0;
 
 	memset(res, 0, sizeof(*res));
 	if (!state) {
@@ -425,6 +426,9 @@ int dialect_stage(const struct dialect_doc *doc, const char *path, struct stg *s
 	while ((ev = xmlx_next(&r.x)) != XMLX_END_OF_FILE) {
 		if (ev == XMLX_ERROR)
 			goto out;
+		/* a document escaped in an envelope has no offset in the file */
+		if (o->progress && o->progress->on && !doc->inner && ++events % 4096 == 0)
+			progress_update(o->progress, xmlTextReaderByteConsumed(r.x.r));
 		if (!inside) {
 			/* an envelope around the dialect's root is read, not staged */
 			if (done || ev != XMLX_START || r.x.depth != doc->root_depth ||

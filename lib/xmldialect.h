@@ -46,6 +46,7 @@
 #ifndef UNITSYNC_XMLDIALECT_H
 #define UNITSYNC_XMLDIALECT_H
 
+#include "progress.h"
 #include "stg.h"
 
 #include <stddef.h>
@@ -84,6 +85,7 @@ struct dialect_opts {
 	/* called for every rejected row, e.g. to log it; may be NULL */
 	void (*on_reject)(void *arg, const char *ref, const char *why);
 	void *arg;
+	struct progress *progress; /* bytes of the file read, or NULL (lib/progress) */
 };
 
 /* What the file held, beyond the staging counts of struct stg. */

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# t0794-progress: long work shows a status line on a terminal only, tested
+# in a real pseudo-terminal (script(1)): extract-csv and extract-xml show
+# the bytes read ("extract: X of Y MB (P%)"), redrawn in place (CR, erase
+# to end of line) and cleared before a log line and at the end; without a
+# terminal, or with JSON logs, nothing of it reaches standard error.  Past
+# 20 rejected rows, one summary line instead of a warning each (issue 17).
+. "$(dirname "$0")/lib.sh"
+command -v script >/dev/null 2>&1 || test_skip_all "script(1) is not installed"
+test_plan 4
+
+H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
+(cd "$tmp" && test_init_db p1 && {
+	echo "$H"
+	for i in $(seq 20000); do echo "p1,$i,P$i,H$i,primary,current,A$i,B,s794-$i@example.com,,2024-01-01,"; done
+	for i in $(seq 30); do echo "p1,$i,,H$i,primary,current,A$i,B,s794-x$i@example.com,,2024-01-01,"; done
+} >big.csv && perl -e '
+	print qq{<ResidentTransactions><Property><PropertyID><Identification><PrimaryID>p1</PrimaryID></Identification></PropertyID>};
+	print qq{<RT_Customer><CustomerID>h$_</CustomerID><Customers><Customer Type="current resident"><CustomerID>h$_</CustomerID><Name><FirstName>A</FirstName><LastName>B</LastName></Name></Customer></Customers><RT_Unit><UnitID>$_</UnitID></RT_Unit></RT_Customer>\n} for 1 .. 20000;
+	print qq{</Property></ResidentTransactions>\n};' >big.xml) || exit 1
+
+# in_pty CMD...: run CMD in a pseudo-terminal, its output (both streams) in pty.out
+in_pty() {
+	TERM=xterm script -qec "$(printf "%q " "$@")" /dev/null >pty.out
+}
+
+test_expect_success 'extract-csv on a terminal: a status line of bytes read, cleared before each warning' '
+	in_pty unitsync extract-csv --max-reject-percent 50 big.csv &&
+	grep -q "snapshot 1: .big.csv." pty.out &&
+	grep -aq "$(printf "\rextract: [0-9.]* of [0-9.]* MB ([0-9]*%%)\033\\[K")" pty.out &&
+	grep -aq "$(printf "\r\033\\[Kunitsync-extract-csv: warning: big.csv:20002: row rejected")" pty.out
+'
+
+test_expect_success 'past 20 rejected rows: 20 warnings, then one line for them all' '
+	test "$(grep -c "row rejected" pty.out)" = 20 &&
+	grep -q "warning: 30 rejected rows in all (the first 20 shown)" pty.out &&
+	! grep -q "big.csv:20022: row rejected" pty.out
+'
+
+test_expect_success 'extract-xml on a terminal: the same status line' '
+	in_pty unitsync extract-xml --property p1 big.xml &&
+	grep -q "20000 people staged" pty.out &&
+	grep -aq "$(printf "\rextract: [0-9.]* of [0-9.]* MB ([0-9]*%%)")" pty.out
+'
+
+test_expect_success 'no terminal, or JSON logs on one: no status line at all' '
+	unitsync extract-csv --max-reject-percent 50 big.csv >out 2>err &&
+	! grep -aq "$(printf "\r")" err out &&
+	rm -f "$UNITSYNC_DB" && test_init_db p1 &&
+	in_pty unitsync --log-format json extract-csv --max-reject-percent 50 big.csv &&
+	grep -q "snapshot 1: .big.csv." pty.out &&
+	! grep -aq "extract: " pty.out
+'
+[ $failed -eq 0 ]
