@@ -144,7 +144,11 @@ fi
 # prints what it would send: tonight's delta below assumes it unsent)
 while IFS= read -r unfinished; do
 	[ -n "$unfinished" ] || continue
-	echo "finishing an earlier run first: $unfinished" >&2
+	if [ ${#dry_run[@]} -gt 0 ]; then
+		echo "finishing an earlier run first: $unfinished (a preview: what it would send)" >&2
+	else
+		echo "finishing an earlier run first: $unfinished" >&2
+	fi
 	rc=0
 	us load "${dry_run[@]}" "$unfinished" >&2 || rc=$?
 	case $rc in
