@@ -17,8 +17,9 @@
 #              without latency beside wrk sending the same PUTs
 #              (bench/wrk-put.lua); and the 1M people's night-1 delta (needs
 #              the transform part first)
-#   e2e        pipelines/nightly.sh, 100k units: night 0 (--dry-run, its
-#              delta then recorded as applied), then night 1 against latch-sim,
+#   e2e        pipelines/nightly.sh, 100k units: night 0 (--dry-run, which
+#              changes nothing; then extract and transform, unmeasured, and
+#              the delta recorded as applied), then night 1 against latch-sim,
 #              beside bench/reference.py (Python, one request at a time)
 #              doing night 1 from the same state; night 1 again with 20 ms
 #              latency
@@ -883,6 +884,17 @@ bench_e2e() {
 	fi
 	n0w=$wall n0r=$rss_kib n0rc=$rc
 	run0=$(sed -n 's/^run directory: //p' "$work/out" | tail -n 1)
+	if [ "$real0" != 1 ] && [ "$n0rc" -eq 0 ]; then
+		# a preview changes nothing (issue 17): stage and transform night 0
+		# for real, unmeasured, so that its delta can be recorded as applied
+		for i in exports/*.csv; do
+			"$bin/unitsync" --db unitsync.db extract-csv --property "$(basename "$i" .csv)" \
+				--profile generic "$i" >/dev/null 2>"$work/err" || fail "extract-csv '$i' failed"
+		done
+		"$bin/unitsync" --db unitsync.db transform --out runs --as-of 2026-01-01 \
+			>"$work/t0.out" 2>"$work/err" || fail "transform (night 0) failed"
+		run0=$(tail -n 1 "$work/t0.out")
+	fi
 	if [ "$n0rc" -ne 0 ] || [ -z "$run0" ]; then
 		[ "$n0rc" -ne 0 ] || n0rc=1
 		echo "unitsync night 0: $(ended "$n0rc" "$elimit"), peak RSS $(mib "$n0r") MiB"

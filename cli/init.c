@@ -4,7 +4,9 @@
  * it is.  It never reinitialises a file that is there but is not an SQLite
  * database (empty, or overwritten): that is a lost database, and only
  * --force (which moves the file aside, never deletes it) starts anew
- * (issue 16).  --check runs PRAGMA quick_check instead (nightly.sh, first).
+ * (issue 16).  --check runs PRAGMA quick_check instead (nightly.sh, first);
+ * --copy-to writes a consistent private copy for a dry run of nightly.sh or
+ * rerun.sh to work on, so that a preview changes nothing (issue 17).
  */
 #include "cli.h"
 #include "db.h"
@@ -19,13 +21,14 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: unitsync init [--db PATH] [--force | --check]\n"
+	"usage: unitsync init [--db PATH] [--force | --check | --copy-to FILE]\n"
 	"\n"
 	"Create the state database (mode 0600), or migrate it to the current schema.\n"
 	"\n"
 	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --force                  start anew over a file that is not a database (moved aside)\n"
 	"  --check                  only run PRAGMA quick_check on the existing database\n"
+	"  --copy-to FILE           only write FILE, a consistent copy of the existing database\n"
 	"  --log-format text|json   log format on stderr\n";
 
 /* Move PATH (and its -wal) aside as PATH.lost-EPOCH, drop its -shm. */
@@ -55,10 +58,12 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = { { "force", no_argument, NULL, 'f' },
 					      { "check", no_argument, NULL, 'k' },
+					      { "copy-to", required_argument, NULL, 'o' },
 					      CLI_COMMON_OPTIONS,
 					      { NULL, 0, NULL, 0 } };
 	struct cli_common cli;
 	sqlite3 *db = NULL;
+	const char *copy_to = NULL;
 	int rc = US_EXIT_USAGE, opt, force = 0, check = 0, kind;
 
 	cli_common_init(&cli, "unitsync-init", usage);
@@ -67,6 +72,10 @@ int main(int argc, char **argv)
 
 		if (opt == 'f' || opt == 'k') {
 			*(opt == 'f' ? &force : &check) = 1;
+			continue;
+		}
+		if (opt == 'o') {
+			copy_to = optarg;
 			continue;
 		}
 		c = cli_common_option(&cli, opt, optarg);
@@ -79,8 +88,8 @@ int main(int argc, char **argv)
 		cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
-	if (force && check) {
-		cli_usage_error(&cli, "--force and --check exclude each other");
+	if (force + check + !!copy_to > 1) {
+		cli_usage_error(&cli, "--force, --check and --copy-to exclude each other");
 		goto out;
 	}
 	rc = US_EXIT_CONFIG;
@@ -89,12 +98,24 @@ int main(int argc, char **argv)
 		log_error("%s", err_msg());
 		goto out;
 	}
-	if (check) {
+	if (check || copy_to) {
 		if (db_open(cli.db_path, 0, &db) < 0) {
 			log_error("%s", err_msg());
 			rc = db_exit_code(NULL);
 			goto out;
 		}
+	}
+	if (copy_to) {
+		if (db_copy(db, copy_to) < 0) {
+			log_error("%s", err_msg());
+			rc = db_exit_code(db);
+			goto out;
+		}
+		printf("%s: copied to '%s'\n", cli.db_path, copy_to);
+		rc = US_EXIT_OK;
+		goto out;
+	}
+	if (check) {
 		switch (db_quick_check(db)) {
 		case 0:
 			printf("%s: quick_check ok\n", cli.db_path);

@@ -1,8 +1,9 @@
 /*
  * unitsync-report - a run directory summarised for people and auditors:
  * counts by property, op and reason, the changes themselves (up to
- * --rows), exceptions by kind with their first examples, and what load
- * made of the run according to the journal.
+ * --rows), exceptions by kind with their first examples, and what became
+ * of the run: its status (runstatus_get(), the function `unitsync runs`
+ * uses too), the approval, the load outcome and every input snapshot.
  */
 #include "cli.h"
 #include "csvio.h"
@@ -13,6 +14,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "rundir.h"
+#include "runstatus.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -104,31 +106,92 @@ static int print_exception(const struct csvio_row *row, void *vr)
 	return 0;
 }
 
-/* The journal's view of the run: how many rows are in each state. */
-static void print_load(const char *db_path, const char *run_id)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int any = 0;
+/* What became of the run, from the state database (NULL: unknown). */
+struct outcome {
+	int known;           /* the database holds the run */
+	char why[512];       /* when not known: why */
+	struct runstatus rs; /* when known */
+	char status[1024];   /* runstatus_describe() */
+	char approval[512];  /* who approved and when, or why none is needed */
+	char load[512];      /* the journal's view and the last load */
+};
 
-	if (db_open(db_path, 0, &db) < 0) {
-		out("load: unknown (%s)\n", err_msg());
-		return;
+/* Fill O for RUN from DB (NULL when it could not be opened: O->why says). */
+static int outcome_get(sqlite3 *db, const struct rundir *run, struct outcome *o)
+{
+	char journal[256];
+	int found;
+
+	if (!db)
+		return 0;
+	found = runstatus_get(db, run->run_id, &o->rs);
+	if (found < 0)
+		return -1;
+	if (!found) {
+		snprintf(o->why, sizeof(o->why), "the state database does not know run %s",
+			 run->run_id);
+		return 0;
 	}
-	if (db_prepare(db,
-		       "SELECT state, count(*) FROM journal WHERE run_id = ? GROUP BY state ORDER BY state",
-		       &st) == 0) {
-		sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-		out("load:");
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			out("%s %d %s", any ? "," : "", sqlite3_column_int(st, 1),
-			    db_col_text(st, 0));
-			any = 1;
-		}
-		out("%s\n", any ? "" : " not loaded yet");
+	o->known = 1;
+	runstatus_describe(&o->rs, o->status, sizeof(o->status));
+	if (*o->rs.approved_at)
+		snprintf(o->approval, sizeof(o->approval), "approved by %s at %s",
+			 o->rs.approved_by, o->rs.approved_at);
+	else if (!strcmp(o->rs.guard, "held"))
+		snprintf(o->approval, sizeof(o->approval),
+			 "needed (held by the safety guard), not given");
+	else
+		snprintf(o->approval, sizeof(o->approval), "not needed (guard ok)");
+	runstatus_journal_describe(&o->rs, journal, sizeof(journal));
+	if (*o->rs.loaded_at)
+		snprintf(o->load, sizeof(o->load), "%s; the last load ended %s (%s)", journal,
+			 o->rs.loaded_at, o->rs.load_status);
+	else
+		snprintf(o->load, sizeof(o->load), "%s", journal);
+	return 0;
+}
+
+/* runstatus_inputs() callback of the text report: one line an input. */
+static int print_input(const struct runstatus_input *in, void *ctx)
+{
+	char line[8192];
+
+	(void)ctx;
+	runstatus_input_describe(in, line, sizeof(line));
+	out("  %s\n", line);
+	return 0;
+}
+
+/* The manifest's inputs, when the state database cannot say more. */
+static void print_manifest_inputs(const struct rundir *run)
+{
+	json_t *in;
+	size_t i;
+
+	json_array_foreach(json_object_get(run->manifest, "inputs"), i, in)
+		out("  %s: snapshot %lld '%s' sha256 %s, %lld people (age unknown: not in the "
+		    "state database)\n",
+		    json_string_value(json_object_get(in, "property_id")),
+		    (long long)json_integer_value(json_object_get(in, "snapshot_id")),
+		    json_string_value(json_object_get(in, "source_name")),
+		    json_string_value(json_object_get(in, "sha256")),
+		    (long long)json_integer_value(json_object_get(in, "people")));
+}
+
+/* Status, approval, load outcome and inputs, as text. */
+static int print_outcome(sqlite3 *db, const struct rundir *run, const struct outcome *o)
+{
+	if (!o->known) {
+		out("status: unknown (%s)\n", o->why);
+		out("inputs:\n");
+		print_manifest_inputs(run);
+		return 0;
 	}
-	sqlite3_finalize(st);
-	db_close(db);
+	out("status: %s\n", o->status);
+	out("approval: %s\n", o->approval);
+	out("load: %s\n", o->load);
+	out("inputs:\n");
+	return runstatus_inputs(db, run->run_id, print_input, NULL);
 }
 
 /* ---- HTML ---------------------------------------------------------- */
@@ -312,12 +375,40 @@ static const char html_style[] =
 	"code{font-size:.85em;color:#5b6577}\n"
 	"</style>\n";
 
-/* The whole page for RUN into PATH (durably, mode 0640). */
-static int write_html(const char *path, const struct rundir *run, const char *db_path)
+/* runstatus_inputs() callback of the page: one table row an input. */
+static int html_input(const struct runstatus_input *in, void *vfp)
+{
+	FILE *fp = vfp;
+
+	fputs("<tr><td>", fp);
+	h(fp, in->property_id);
+	if (!in->snapshot_id) {
+		fputs("</td><td colspan=\"5\">no export (property missing)</td></tr>\n", fp);
+		return 0;
+	}
+	fprintf(fp, "</td><td>%lld</td>", in->snapshot_id);
+	if (in->pruned) {
+		fputs("<td colspan=\"4\">pruned: see the run&#39;s manifest.json</td></tr>\n", fp);
+		return 0;
+	}
+	fputs("<td>", fp);
+	h(fp, in->source_name);
+	fputs("</td><td><code>", fp);
+	h(fp, in->sha256);
+	fprintf(fp, "</code></td><td>%ld</td><td>%.1f h <small>(", in->people, in->age_hours);
+	h(fp, in->aged_from);
+	fputc(' ', fp);
+	h(fp, in->since);
+	fputs(")</small></td></tr>\n", fp);
+	return 0;
+}
+
+/* The whole page for RUN into PATH (durably, mode 0640); DB may be NULL. */
+static int write_html(const char *path, const struct rundir *run, sqlite3 *db,
+		      const struct outcome *o)
 {
 	struct dur_file f;
 	struct html_rows hr = { 0 };
-	sqlite3 *db = NULL;
 	json_t *props = json_object_get(run->manifest, "properties"), *p, *in;
 	const char *verdict = json_string_value(
 		json_object_get(json_object_get(run->manifest, "guard"), "verdict"));
@@ -326,8 +417,6 @@ static int write_html(const char *path, const struct rundir *run, const char *db
 	size_t i;
 	int rc = -1;
 
-	if (access(db_path, F_OK) == 0 && db_open(db_path, 0, &db) < 0)
-		db = NULL;
 	if (dur_open(&f, path, 0640) < 0)
 		goto out;
 	hr.fp = f.fp;
@@ -344,7 +433,24 @@ static int write_html(const char *path, const struct rundir *run, const char *db
 	h(f.fp, json_string_value(json_object_get(run->manifest, "created_at")));
 	fputs(" &middot; delta sha256 <code>", f.fp);
 	h(f.fp, run->delta_sha256);
-	fputs("</code></p>\n<h2>Properties</h2>\n<table><tr><th>property</th><th>as of</th>"
+	fputs("</code></p>\n<h2>Outcome</h2>\n<table id=\"outcome\">", f.fp);
+	if (o->known) {
+		fprintf(f.fp, "<tr><th>status</th><td><span class=\"badge %s\">",
+			!strcmp(o->rs.status, "loaded") ? "ok" : "held");
+		h(f.fp, o->rs.status);
+		fputs("</span> ", f.fp);
+		h(f.fp, o->status);
+		fputs("</td></tr>\n<tr><th>approval</th><td>", f.fp);
+		h(f.fp, o->approval);
+		fputs("</td></tr>\n<tr><th>load</th><td>", f.fp);
+		h(f.fp, o->load);
+		fputs("</td></tr>\n", f.fp);
+	} else {
+		fputs("<tr><th>status</th><td>unknown (", f.fp);
+		h(f.fp, o->why);
+		fputs(")</td></tr>\n", f.fp);
+	}
+	fputs("</table>\n<h2>Properties</h2>\n<table><tr><th>property</th><th>as of</th>"
 	      "<th>USER_CREATE</th><th>ASSIGN</th><th>UNASSIGN</th><th>by reason</th>"
 	      "<th>guard</th></tr>\n",
 	      f.fp);
@@ -380,19 +486,26 @@ static int write_html(const char *path, const struct rundir *run, const char *db
 		}
 		fputs("</td></tr>\n", f.fp);
 	}
-	fputs("</table>\n<h2>Inputs</h2>\n<table><tr><th>snapshot</th><th>property</th>"
-	      "<th>file</th><th>sha256</th></tr>\n",
+	fputs("</table>\n<h2>Inputs</h2>\n<table id=\"inputs\"><tr><th>property</th>"
+	      "<th>snapshot</th><th>file</th><th>sha256</th><th>people</th>"
+	      "<th>age at the run</th></tr>\n",
 	      f.fp);
-	json_array_foreach(json_object_get(run->manifest, "inputs"), i, in)
-	{
-		fprintf(f.fp, "<tr><td>%lld</td><td>",
-			(long long)json_integer_value(json_object_get(in, "snapshot_id")));
-		h(f.fp, json_string_value(json_object_get(in, "property_id")));
-		fputs("</td><td>", f.fp);
-		h(f.fp, json_string_value(json_object_get(in, "source_name")));
-		fputs("</td><td><code>", f.fp);
-		h(f.fp, json_string_value(json_object_get(in, "sha256")));
-		fputs("</code></td></tr>\n", f.fp);
+	if (o->known) {
+		if (runstatus_inputs(db, run->run_id, html_input, f.fp) < 0)
+			goto out;
+	} else {
+		json_array_foreach(json_object_get(run->manifest, "inputs"), i, in)
+		{
+			fputs("<tr><td>", f.fp);
+			h(f.fp, json_string_value(json_object_get(in, "property_id")));
+			fprintf(f.fp, "</td><td>%lld</td><td>",
+				(long long)json_integer_value(json_object_get(in, "snapshot_id")));
+			h(f.fp, json_string_value(json_object_get(in, "source_name")));
+			fputs("</td><td><code>", f.fp);
+			h(f.fp, json_string_value(json_object_get(in, "sha256")));
+			fprintf(f.fp, "</code></td><td>%lld</td><td>unknown</td></tr>\n",
+				(long long)json_integer_value(json_object_get(in, "people")));
+		}
 	}
 	fputs("</table>\n<h2>Assigns and unassigns over the last 30 runs</h2>\n", f.fp);
 	json_array_foreach(props, i, p)
@@ -436,7 +549,6 @@ out:
 		dur_abort(&f);
 	if (efp)
 		fclose(efp);
-	db_close(db);
 	return rc;
 }
 
@@ -451,6 +563,8 @@ int main(int argc, char **argv)
 	struct cli_common cli;
 	struct rundir run = { 0 };
 	struct report rep = { .max_rows = 50 };
+	struct outcome o = { 0 };
+	sqlite3 *db = NULL;
 	char path[PATH_MAX + 32];
 	json_t *props, *p, *guard;
 	size_t i;
@@ -492,6 +606,16 @@ int main(int argc, char **argv)
 	out("run %s, created %s, guard: %s\n", run.run_id,
 	    json_string_value(json_object_get(run.manifest, "created_at")),
 	    json_string_value(json_object_get(guard, "verdict")));
+	/* what became of it first: the status the run history shows too */
+	if (access(cli.db_path, F_OK) != 0)
+		snprintf(o.why, sizeof(o.why), "no state database at '%s'", cli.db_path);
+	else if (db_open(cli.db_path, 0, &db) < 0)
+		snprintf(o.why, sizeof(o.why), "%s", err_msg());
+	if (outcome_get(db, &run, &o) < 0 || print_outcome(db, &run, &o) < 0) {
+		log_error("%s", err_msg());
+		rc = db_exit_code(db);
+		goto out;
+	}
 	props = json_object_get(run.manifest, "properties");
 	json_array_foreach(props, i, p)
 	{
@@ -548,9 +672,8 @@ int main(int argc, char **argv)
 	}
 	if (json_object_size(rep.kinds) == 0)
 		out("  (none)\n");
-	print_load(cli.db_path, run.run_id);
 	if (html_path) {
-		if (write_html(html_path, &run, cli.db_path) < 0) {
+		if (write_html(html_path, &run, db, &o) < 0) {
 			log_error("%s", err_msg());
 			rc = US_EXIT_CONFIG;
 			goto out;
@@ -563,6 +686,7 @@ out:
 		fclose(fp);
 	json_decref(rep.kinds);
 	rundir_release(&run);
+	db_close(db);
 	if (fclose(stdout) != 0 && rc == US_EXIT_OK)
 		rc = US_EXIT_CONFIG;
 	return rc;

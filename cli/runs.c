@@ -1,12 +1,14 @@
 /*
  * unitsync-runs - the run history: every transform with its inputs, the
- * safety guard's verdict, the approval and what load made of it.
+ * safety guard's verdict, the approval and what load made of it.  A run's
+ * status comes from runstatus_get(), as in `unitsync report`.
  */
 #include "cli.h"
 #include "db.h"
 #include "err.h"
 #include "exitcode.h"
 #include "log.h"
+#include "runstatus.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -24,133 +26,131 @@ static const char usage[] =
 	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n";
 
-/* The journal's view of a run, "done 12, failed 1", or "not loaded". */
-static void load_outcome(sqlite3 *db, const char *run_id, char *out, size_t size)
+/* The runs of PROPERTY (NULL: all), oldest first: FN(RUN_ID, STATUS, CTX)
+ * for each; FN returns 0 to go on, -1 to fail. */
+static int each_run(sqlite3 *db, const char *property, int limit, int newest_first,
+		    int (*fn)(const char *run_id, const struct runstatus *rs, void *ctx), void *ctx)
 {
 	sqlite3_stmt *st = NULL;
-	size_t n = 0;
-
-	out[0] = '\0';
-	if (db_prepare(db,
-		       "SELECT state, count(*) FROM journal WHERE run_id = ? GROUP BY state "
-		       "ORDER BY state",
-		       &st) == 0) {
-		sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW && n < size)
-			n += (size_t)snprintf(out + n, size - n, "%s%s %d", n ? ", " : "",
-					      db_col_text(st, 0), sqlite3_column_int(st, 1));
-	}
-	sqlite3_finalize(st);
-	if (!out[0])
-		snprintf(out, size, "not loaded");
-}
-
-/* Run directories with open journal rows that are still the newest for
- * every property they cover: what nightly.sh finishes before a new night. */
-static int list_unfinished(sqlite3 *db, const char *property)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	int rc = -1, step;
 
 	if (db_prepare(db,
-		       "SELECT r.run_dir FROM run r WHERE EXISTS (SELECT 1 FROM journal j "
-		       "  WHERE j.run_id = r.run_id AND j.state IN ('pending', 'inflight')) "
-		       "AND NOT EXISTS (SELECT 1 FROM run_input mine JOIN run_input other "
-		       "  ON other.property_id = mine.property_id AND other.run_id > mine.run_id "
-		       "  WHERE mine.run_id = r.run_id) "
-		       "AND (?1 IS NULL OR EXISTS (SELECT 1 FROM run_input i WHERE i.run_id = r.run_id "
-		       "  AND i.property_id = ?1)) ORDER BY r.run_id",
+		       newest_first ? "SELECT run_id FROM run r WHERE ?1 IS NULL OR EXISTS "
+				      "(SELECT 1 FROM run_input i WHERE i.run_id = r.run_id AND "
+				      "i.property_id = ?1) ORDER BY run_id DESC LIMIT ?2"
+				    : "SELECT run_id FROM run r WHERE ?1 IS NULL OR EXISTS "
+				      "(SELECT 1 FROM run_input i WHERE i.run_id = r.run_id AND "
+				      "i.property_id = ?1) ORDER BY run_id LIMIT ?2",
 		       &st) < 0)
-		goto out;
+		return -1;
 	if (property)
 		sqlite3_bind_text(st, 1, property, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		printf("%s\n", db_col_text(st, 0));
+	sqlite3_bind_int(st, 2, limit);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct runstatus rs;
+
+		if (runstatus_get(db, db_col_text(st, 0), &rs) < 0 ||
+		    fn(db_col_text(st, 0), &rs, ctx) < 0)
+			goto out;
+	}
+	if (step != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(db));
+		goto out;
+	}
 	rc = 0;
 out:
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* each_run() callback of --unfinished: a run a load left incomplete with
+ * rows still to send (never a superseded one: see runstatus.h). */
+static int print_unfinished(const char *run_id, const struct runstatus *rs, void *ctx)
+{
+	(void)run_id;
+	(void)ctx;
+	if (!strcmp(rs->status, "incomplete") && rs->open > 0)
+		printf("%s\n", rs->run_dir);
+	return 0;
+}
+
+/* Run directories that nightly.sh finishes before a new night. */
+static int list_unfinished(sqlite3 *db, const char *property)
+{
+	return each_run(db, property, -1, 0, print_unfinished, NULL);
+}
+
+/* each_run() callback of list: one line a run. */
+static int print_run(const char *run_id, const struct runstatus *rs, void *ctx)
+{
+	sqlite3 *db = ctx;
+	sqlite3_stmt *st = NULL;
+	char outcome[256];
+
+	if (db_prepare(db,
+		       "SELECT group_concat(DISTINCT property_id) FROM (SELECT property_id FROM "
+		       "run_input WHERE run_id = ? ORDER BY property_id)",
+		       &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+	sqlite3_step(st);
+	runstatus_journal_describe(rs, outcome, sizeof(outcome));
+	printf("%s\t%s\t%s\t%s\t%ld\t%s\t%s\t%s\t%s\t%s\n", run_id, rs->as_of, rs->created_at,
+	       db_col_text(st, 0), rs->rows, rs->guard, rs->approved_by, outcome, rs->status,
+	       rs->run_dir);
+	sqlite3_finalize(st);
+	return 0;
 }
 
 static int list(sqlite3 *db, const char *property, int limit)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	printf("run_id\tas_of\tcreated_at\tproperties\trows\tguard\tapproved_by\tload\tstatus\t"
+	       "run_dir\n");
+	return each_run(db, property, limit, 1, print_run, db);
+}
 
-	if (db_prepare(db,
-		       "SELECT r.run_id, r.as_of, r.created_at, "
-		       "  (SELECT group_concat(DISTINCT property_id) FROM (SELECT property_id FROM "
-		       "   run_input i WHERE i.run_id = r.run_id ORDER BY property_id)), "
-		       "  r.delta_rows, r.guard, coalesce(r.approved_by, ''), r.run_dir "
-		       "FROM run r WHERE ?1 IS NULL OR EXISTS (SELECT 1 FROM run_input i "
-		       "  WHERE i.run_id = r.run_id AND i.property_id = ?1) "
-		       "ORDER BY r.run_id DESC LIMIT ?2",
-		       &st) < 0)
-		goto out;
-	if (property)
-		sqlite3_bind_text(st, 1, property, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, limit);
-	printf("run_id\tas_of\tcreated_at\tproperties\trows\tguard\tapproved_by\tload\trun_dir\n");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		char outcome[256];
+/* runstatus_inputs() callback of show: one line an input. */
+static int print_input(const struct runstatus_input *in, void *ctx)
+{
+	char line[8192];
 
-		load_outcome(db, db_col_text(st, 0), outcome, sizeof(outcome));
-		printf("%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", db_col_text(st, 0),
-		       db_col_text(st, 1), db_col_text(st, 2), db_col_text(st, 3),
-		       sqlite3_column_int(st, 4), db_col_text(st, 5), db_col_text(st, 6), outcome,
-		       db_col_text(st, 7));
-	}
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	(void)ctx;
+	runstatus_input_describe(in, line, sizeof(line));
+	printf("input: %s\n", line);
+	return 0;
 }
 
 /* One run in full; 1 when there is no such run. */
 static int show(sqlite3 *db, const char *run_id)
 {
 	sqlite3_stmt *st = NULL;
-	char outcome[256];
-	int rc = -1;
+	struct runstatus rs;
+	char outcome[256], status[1024];
+	int rc = -1, found;
 
-	if (db_prepare(db,
-		       "SELECT run_id, as_of, created_at, run_dir, delta_sha256, manifest_sha256, "
-		       "delta_rows, guard, approved_by, approved_at, load_status, loaded_at "
-		       "FROM run WHERE run_id = ?",
-		       &st) < 0)
+	found = runstatus_get(db, run_id, &rs);
+	if (found <= 0)
+		return found < 0 ? -1 : 1;
+	if (db_prepare(db, "SELECT delta_sha256, manifest_sha256 FROM run WHERE run_id = ?", &st) <
+	    0)
 		goto out;
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		rc = 1;
+		err_set("database: %s", sqlite3_errmsg(db));
 		goto out;
 	}
-	load_outcome(db, run_id, outcome, sizeof(outcome));
+	runstatus_journal_describe(&rs, outcome, sizeof(outcome));
+	runstatus_describe(&rs, status, sizeof(status));
 	printf("run_id: %s\nas_of: %s\ncreated_at: %s\nrun_dir: %s\ndelta_sha256: %s\n"
-	       "manifest_sha256: %s\ndelta_rows: %d\nguard: %s\napproved_by: %s\napproved_at: %s\n"
-	       "load_status: %s\nloaded_at: %s\njournal: %s\n",
-	       db_col_text(st, 0), db_col_text(st, 1), db_col_text(st, 2), db_col_text(st, 3),
-	       db_col_text(st, 4), db_col_text(st, 5), sqlite3_column_int(st, 6),
-	       db_col_text(st, 7), db_col_text(st, 8), db_col_text(st, 9), db_col_text(st, 10),
-	       db_col_text(st, 11), outcome);
+	       "manifest_sha256: %s\ndelta_rows: %ld\nguard: %s\napproved_by: %s\napproved_at: %s\n"
+	       "load_status: %s\nloaded_at: %s\njournal: %s\nstatus: %s\n",
+	       run_id, rs.as_of, rs.created_at, rs.run_dir, db_col_text(st, 0), db_col_text(st, 1),
+	       rs.rows, rs.guard, rs.approved_by, rs.approved_at, rs.load_status, rs.loaded_at,
+	       outcome, status);
 	sqlite3_finalize(st);
 	st = NULL;
-	if (db_prepare(db,
-		       "SELECT i.property_id, i.snapshot_id, coalesce(s.source_name, ''), "
-		       "coalesce(s.sha256, '') FROM run_input i LEFT JOIN snapshot s USING (snapshot_id) "
-		       "WHERE i.run_id = ? ORDER BY i.property_id, i.snapshot_id",
-		       &st) < 0)
+	if (runstatus_inputs(db, run_id, print_input, NULL) < 0)
 		goto out;
-	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (sqlite3_column_type(st, 1) == SQLITE_NULL)
-			printf("input: %s: no export (property missing)\n", db_col_text(st, 0));
-		else
-			printf("input: %s: snapshot %lld '%s' sha256 %s%s\n", db_col_text(st, 0),
-			       (long long)sqlite3_column_int64(st, 1), db_col_text(st, 2),
-			       db_col_text(st, 3), *db_col_text(st, 3) ? "" : "(pruned)");
-	}
-	sqlite3_finalize(st);
-	st = NULL;
 	if (db_prepare(db,
 		       "SELECT op, reason, count(*) FROM delta_history WHERE run_id = ? "
 		       "GROUP BY op, reason ORDER BY op, reason",

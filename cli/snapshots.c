@@ -262,23 +262,8 @@ static int export(sqlite3 *db, long long id, const char *file)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (db_prepare(db, "VACUUM INTO ?", &st) < 0)
+	if (db_copy(db, file) < 0)
 		return -1;
-	sqlite3_bind_text(st, 1, file, -1, SQLITE_STATIC);
-	{
-		/* residents' contact details: private from the first byte */
-		mode_t old = umask(077);
-		int step = sqlite3_step(st);
-
-		umask(old);
-		if (step != SQLITE_DONE) {
-			err_set("cannot write '%s': %s", file, sqlite3_errmsg(db));
-			goto out;
-		}
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	chmod(file, 0600);
 	if (sqlite3_open_v2(file, &copy, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
 		err_set("cannot open '%s'", file);
 		goto out;

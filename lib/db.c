@@ -454,6 +454,38 @@ const char *db_col_text(sqlite3_stmt *st, int i)
 	return s ? (const char *)s : "";
 }
 
+int db_copy(sqlite3 *db, const char *file)
+{
+	sqlite3_stmt *st = NULL;
+	mode_t old;
+	int step, rc = -1;
+
+	if (access(file, F_OK) == 0) {
+		err_set("'%s' exists; choose a new file", file);
+		return -1;
+	}
+	if (db_prepare(db, "VACUUM INTO ?", &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, file, -1, SQLITE_STATIC);
+	old = umask(077);
+	step = sqlite3_step(st);
+	umask(old);
+	if (step != SQLITE_DONE) {
+		err_set("cannot write '%s': %s", file, sqlite3_errmsg(db));
+		goto out;
+	}
+	if (chmod(file, 0600) < 0) {
+		err_set("cannot make '%s' private: %s", file, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	if (rc < 0)
+		unlink(file);
+	return rc;
+}
+
 /* The version recorded in the database, 0 for a new file. */
 static int read_version(sqlite3 *db, int *version)
 {

@@ -88,6 +88,17 @@ int db_file_kind(const char *path);
  */
 void db_checkpoint(sqlite3 *db);
 
+/*
+ * Write FILE, a new database holding a transactionally consistent copy of
+ * DB (VACUUM INTO: safe while another process writes; a file copy of a live
+ * WAL database is not), mode 0600 from the first byte (residents' contact
+ * details).  FILE must not exist.  For `snapshots export` (an auditor's
+ * copy) and `init --copy-to` (the private copy a dry run of nightly.sh or
+ * rerun.sh works on, so that a preview leaves the state database as it
+ * was).  -1 with err_set() naming FILE; nothing is left at FILE then.
+ */
+int db_copy(sqlite3 *db, const char *file);
+
 /* Run SQL text that has no parameters (schema, BEGIN, COMMIT). */
 int db_exec(sqlite3 *db, const char *sql);
 

@@ -120,12 +120,37 @@ static void bind_texts(sqlite3_stmt *st, ...)
 	va_end(ap);
 }
 
+int ledger_journal_get(struct ledger *lg, long seq, char *key, char *state, size_t size)
+{
+	sqlite3_stmt *st = stmt(lg, S_JGET);
+	int rc = -1;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, lg->run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, seq);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		snprintf(state, size, "%s", db_col_text(st, 0));
+		snprintf(key, LEDGER_KEY_SIZE, "%s", db_col_text(st, 1));
+		rc = 1;
+		break;
+	case SQLITE_DONE:
+		rc = 0;
+		break;
+	default:
+		err_set("journal: %s", sqlite3_errmsg(lg->db));
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
 int ledger_journal_state(struct ledger *lg, long seq, enum delta_op op, char *key, char *state,
 			 size_t size)
 {
 	sqlite3_stmt *st = stmt(lg, S_JPUT);
 	char now[32];
-	int rc = -1;
+	int found;
 
 	if (!st)
 		return -1;
@@ -135,19 +160,12 @@ int ledger_journal_state(struct ledger *lg, long seq, enum delta_op op, char *ke
 	sqlite3_bind_text(st, 3, delta_op_name(op), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, key, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-	if (done(lg, st, "journal") < 0 || !(st = stmt(lg, S_JGET)))
+	if (done(lg, st, "journal") < 0)
 		return -1;
-	sqlite3_bind_text(st, 1, lg->run_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, seq);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(state, size, "%s", db_col_text(st, 0));
-		snprintf(key, LEDGER_KEY_SIZE, "%s", db_col_text(st, 1));
-		rc = 0;
-	} else {
-		err_set("journal: %s", sqlite3_errmsg(lg->db));
-	}
-	sqlite3_reset(st);
-	return rc;
+	found = ledger_journal_get(lg, seq, key, state, size);
+	if (found == 0)
+		err_set("journal: row %ld of run %s vanished", seq, lg->run_id);
+	return found == 1 ? 0 : -1;
 }
 
 int ledger_journal_set(struct ledger *lg, long seq, const char *state, long http_status,

@@ -56,6 +56,13 @@ int ledger_journal_state(struct ledger *lg, long seq, enum delta_op op, char *ke
 			 size_t size);
 
 /*
+ * Read-only (load --dry-run): row SEQ's journal state into STATE (SIZE
+ * bytes) and its journaled Idempotency-Key into KEY (LEDGER_KEY_SIZE
+ * bytes): 1 when journaled, 0 when not (STATE and KEY left as they are).
+ */
+int ledger_journal_get(struct ledger *lg, long seq, char *key, char *state, size_t size);
+
+/*
  * Set row SEQ's journal state (inside the caller's transaction).
  * HTTP_STATUS 0, RESPONSE, USER and KEY NULL leave those unset; USER and
  * KEY, when given, replace the journaled ones (KEY: the Idempotency-Key

@@ -902,6 +902,66 @@ static int copy_row(const struct delta_row *d, const struct rundir *run, struct 
 	return row_key(run->delta_sha256, d->seq, run->run_id, out->key);
 }
 
+/*
+ * --dry-run: print what load would do with row D, from the journal and the
+ * runs as they are, writing nothing (the database is opened query_only):
+ * the request with the Idempotency-Key it would carry (the key journaled
+ * for the row, or borrowed from an earlier unconfirmed USER_CREATE), or
+ * why it would not be sent.
+ */
+static int preview_row(struct load *l, const struct delta_row *d)
+{
+	char key[LEDGER_KEY_SIZE], state[16] = "", run[64];
+	const char *why = NULL;
+	int found;
+
+	if ((l->only_property && strcmp(l->only_property, d->property_id)) ||
+	    !shard_has(&l->shard, d->property_id))
+		return 0;
+	row_key(l->run.delta_sha256, d->seq, l->run.run_id, key);
+	found = ledger_journal_get(&l->ledger, d->seq, key, state, sizeof(state));
+	if (found < 0)
+		return -1;
+	if (property_superseded(l, d->property_id))
+		why = "superseded by a newer run: not sent";
+	else if (!l->approved && rundir_property_held(&l->run, d->property_id))
+		why = "held by the safety guard: not sent until approved";
+	else if (!strcmp(state, "done"))
+		why = "already done: not sent again";
+	else if (!strcmp(state, "failed"))
+		why = "failed in an earlier load: not sent again";
+	else if (!strcmp(state, "superseded"))
+		why = "superseded: not sent";
+	else if (!strcmp(state, "inflight"))
+		why = "sent before without a known answer: sent again";
+	else if (!found && d->op == DELTA_USER_CREATE &&
+		 ledger_unconfirmed_create(&l->ledger, d->property_id, d->pms_person_id, run,
+					   sizeof(run), key) < 0)
+		return -1;
+	if (d->op == DELTA_USER_CREATE) {
+		char digits[LATCH_PHONE_SIZE] = "";
+
+		if (*d->email)
+			printf("%ld GET /v1/users?email=%s, then if absent ", d->seq, d->email);
+		else if (latch_phone_digits(d->phone, digits, sizeof(digits)) > 0)
+			printf("%ld GET /v1/users?phone=%s, then if absent ", d->seq, digits);
+		else
+			printf("%ld ", d->seq);
+		printf("POST /v1/users "
+		       "{\"firstName\":\"%s\",\"lastName\":\"%s\",\"email\":\"%s\",\"phone\":\"%s\"} "
+		       "Idempotency-Key: %s",
+		       d->first_name, d->last_name, d->email, d->phone, key);
+	} else {
+		printf("%ld %s /v1/units/%s/residents/%s Idempotency-Key: %s", d->seq,
+		       d->op == DELTA_ASSIGN ? "PUT" : "DELETE", d->latch_unit_id,
+		       *d->latch_user_id ? d->latch_user_id : "{user of the person}", key);
+	}
+	if (why)
+		printf(" (%s)", why);
+	putchar('\n');
+	return 0;
+}
+
 /* The delta_read callback: gather each person's rows, then submit them. */
 static int on_row(const struct delta_row *d, void *vl)
 {
@@ -909,34 +969,10 @@ static int on_row(const struct delta_row *d, void *vl)
 	struct slot *p = &l->pending;
 
 	if (l->dry_run) {
-		char key[65];
-
-		if ((l->only_property && strcmp(l->only_property, d->property_id)) ||
-		    !shard_has(&l->shard, d->property_id))
-			return 0;
-		row_key(l->run.delta_sha256, d->seq, l->run.run_id, key);
-		if (d->op == DELTA_USER_CREATE) {
-			char digits[LATCH_PHONE_SIZE] = "";
-
-			if (*d->email)
-				printf("%ld GET /v1/users?email=%s, then if absent ", d->seq,
-				       d->email);
-			else if (latch_phone_digits(d->phone, digits, sizeof(digits)) > 0)
-				printf("%ld GET /v1/users?phone=%s, then if absent ", d->seq,
-				       digits);
-			else
-				printf("%ld ", d->seq);
-			printf("POST /v1/users "
-			       "{\"firstName\":\"%s\",\"lastName\":\"%s\",\"email\":\"%s\",\"phone\":\"%s\"} "
-			       "Idempotency-Key: %s\n",
-			       d->first_name, d->last_name, d->email, d->phone, key);
-		} else
-			printf("%ld %s /v1/units/%s/residents/%s Idempotency-Key: %s%s\n", d->seq,
-			       d->op == DELTA_ASSIGN ? "PUT" : "DELETE", d->latch_unit_id,
-			       *d->latch_user_id ? d->latch_user_id : "{user of the person}", key,
-			       rundir_property_held(&l->run, d->property_id) && !l->approved
-				       ? " (held by the safety guard)"
-				       : "");
+		if (preview_row(l, d) < 0) {
+			l->stopped = 1;
+			return -1;
+		}
 		return 0;
 	}
 	if (stop_requested || l->fatal) {
@@ -1140,6 +1176,12 @@ int main(int argc, char **argv)
 		rc = db_exit_code(NULL);
 		goto out;
 	}
+	/* a preview changes nothing: SQLite itself refuses any write (issue 17) */
+	if (l.dry_run && db_exec(l.db, "PRAGMA query_only = ON") < 0) {
+		log_error("%s", err_msg());
+		rc = db_exit_code(l.db);
+		goto out;
+	}
 	/* SIGTERM must not wait out a lock held by another process */
 	db_busy_stop_on(l.db, &stop_requested);
 	ledger_init(&l.ledger, l.db, l.run.run_id);
@@ -1229,7 +1271,7 @@ out:
 	if (report.fp && dur_commit(&report) < 0)
 		log_warn("%s", err_msg());
 	load_release(&l);
-	if (!stop_requested)
+	if (!stop_requested && !l.dry_run)
 		db_checkpoint(l.db); /* the end of the stage: the WAL goes back to zero */
 	json_decref(l.newer);
 	if (api_ready)

@@ -17,6 +17,12 @@
 # 4 a property is held by the safety guard (review, then 'unitsync approve');
 # 65 an export file was rejected; 75 temporary failure (API down, or another
 # run holds the lock): rerun; 78 configuration error.
+#
+# --dry-run previews the night and changes nothing: every step runs on a
+# private copy of the state database (unitsync init --copy-to), the run
+# directory goes to DIR/preview/ (recorded only in the copy, which is then
+# deleted: unitsync load refuses it), and load prints the requests it
+# would send.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -139,22 +145,36 @@ fi
 tmp=$(mktemp -d) || exit 75
 trap 'rm -rf "$tmp"' EXIT
 
-# finish what an earlier night left unfinished, oldest first
-if [ ${#dry_run[@]} -eq 0 ]; then
-	while IFS= read -r unfinished; do
-		[ -n "$unfinished" ] || continue
-		echo "finishing an earlier run first: $unfinished" >&2
-		rc=0
-		us load "$unfinished" >&2 || rc=$?
-		case $rc in
-		0 | 1 | 4) ;;
-		*)
-			echo "nightly.sh: the earlier run could not be finished (exit $rc); nothing new tonight" >&2
-			exit "$rc"
-			;;
-		esac
-	done < <(us runs list --unfinished)
+# a preview works on a private copy and changes nothing (issue 17): what
+# it stages, records and supersedes goes with the copy at exit
+if [ ${#dry_run[@]} -gt 0 ]; then
+	us init --copy-to "$tmp/preview.db" >/dev/null || exit $?
+	echo "dry run: working on a private copy of '$db', which stays as it is;" \
+		"nothing is sent" >&2
+	db=$tmp/preview.db
+	out=$out/preview
+	(umask 027 && mkdir -p -- "$out") || exit 78
 fi
+
+# finish what an earlier night left unfinished, oldest first (a preview
+# prints what it would send: tonight's delta below assumes it unsent)
+while IFS= read -r unfinished; do
+	[ -n "$unfinished" ] || continue
+	if [ ${#dry_run[@]} -gt 0 ]; then
+		echo "finishing an earlier run first: $unfinished (a preview: what it would send)" >&2
+	else
+		echo "finishing an earlier run first: $unfinished" >&2
+	fi
+	rc=0
+	us load "${dry_run[@]}" "$unfinished" >&2 || rc=$?
+	case $rc in
+	0 | 1 | 4) ;;
+	*)
+		echo "nightly.sh: the earlier run could not be finished (exit $rc); nothing new tonight" >&2
+		exit "$rc"
+		;;
+	esac
+done < <(us runs list --unfinished)
 
 declare -A rejected=() snap_of=()
 props=()
@@ -215,7 +235,12 @@ sed '$d' "$tmp/transform.out"
 
 rc=0
 us load "${dry_run[@]}" "${shard[@]}" "$run_dir" || rc=$?
-echo "run directory: $run_dir"
+if [ ${#dry_run[@]} -gt 0 ]; then
+	echo "preview run directory: $run_dir"
+	echo "(a preview: not recorded in the state database, and unitsync load refuses it)" >&2
+else
+	echo "run directory: $run_dir"
+fi
 if [ $rc -eq 4 ]; then
 	echo "held by the safety guard: review $run_dir/manifest.json and delta.csv, then" \
 		"'unitsync approve $run_dir' and 'unitsync load $run_dir'" >&2

@@ -6,6 +6,8 @@
 # held run was reviewed), or an auditor reproducing it.  The run it makes is
 # the property's newest, so older runs of the property can no longer be
 # loaded.  Holds the same lock as nightly.sh.  Exit codes as unitsync load's.
+# --dry-run previews it and changes nothing, as nightly.sh --dry-run: a
+# private copy of the state database, the run directory in DIR/preview/.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -73,13 +75,31 @@ us() {
 	fi
 }
 
-tmp=$(mktemp) || exit 75
-trap 'rm -f "$tmp"' EXIT
+tmp=$(mktemp -d) || exit 75
+trap 'rm -rf "$tmp"' EXIT
+# a preview works on a private copy and changes nothing (issue 17)
+if [ ${#dry_run[@]} -gt 0 ]; then
+	if [ ! -f "$db" ]; then
+		echo "rerun.sh: no state database at '$db'; a dry run creates nothing" >&2
+		exit 78
+	fi
+	us init --copy-to "$tmp/preview.db" >/dev/null || exit $?
+	echo "dry run: working on a private copy of '$db', which stays as it is;" \
+		"nothing is sent" >&2
+	db=$tmp/preview.db
+	out=$out/preview
+	(umask 027 && mkdir -p -- "$out") || exit 78
+fi
 us transform --out "$out" --snapshots-only --property "$property" "${snapshots[@]}" \
-	"${as_of[@]}" >"$tmp" || exit $?
-run_dir=$(tail -n 1 "$tmp")
-sed '$d' "$tmp"
+	"${as_of[@]}" >"$tmp/transform.out" || exit $?
+run_dir=$(tail -n 1 "$tmp/transform.out")
+sed '$d' "$tmp/transform.out"
 rc=0
 us load "${dry_run[@]}" "$run_dir" || rc=$?
-echo "run directory: $run_dir"
+if [ ${#dry_run[@]} -gt 0 ]; then
+	echo "preview run directory: $run_dir"
+	echo "(a preview: not recorded in the state database, and unitsync load refuses it)" >&2
+else
+	echo "run directory: $run_dir"
+fi
 exit $rc
