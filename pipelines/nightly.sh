@@ -26,6 +26,8 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
+log_prog=nightly.sh
+. "$here/log.sh"
 # the source tree's bin/, or the installed PREFIX/bin beside PREFIX/share/unitsync
 if [ -x "$here/../bin/unitsync" ]; then
 	unitsync="$here/../bin/unitsync"
@@ -42,8 +44,8 @@ as_of=
 shard=()
 dry_run=()
 usage() {
-	echo "nightly.sh: $1" >&2
-	echo "usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--shard K/N] [--dry-run]" >&2
+	say error "nightly.sh: $1"
+	say error "usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--shard K/N] [--dry-run]"
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -75,15 +77,15 @@ while [ $# -gt 0 ]; do
 	esac
 done
 if [ -z "$config" ]; then
-	echo "nightly.sh: no configuration file (use --config or UNITSYNC_CONFIG)" >&2
+	say error "nightly.sh: no configuration file (use --config or UNITSYNC_CONFIG)"
 	exit 78
 fi
 
 # a mistyped --db must not start an empty database that would remove
 # nobody and know nobody: the database is made once, by 'unitsync init'
 if [ ! -f "$db" ]; then
-	echo "nightly.sh: no state database at '$db' (create it once with" \
-		"'unitsync --db $db init', or fix --db / UNITSYNC_DB); nothing done tonight" >&2
+	say error "nightly.sh: no state database at '$db' (create it once with" \
+		"'unitsync --db $db init', or fix --db / UNITSYNC_DB); nothing done tonight"
 	exit 78
 fi
 # one nightly run per state database at a time, however the path is spelled
@@ -95,13 +97,13 @@ mask=$(umask)
 umask 077
 (set -o noclobber && : >"$lock") 2>/dev/null
 if [ -L "$lock" ] || [ ! -f "$lock" ]; then
-	echo "nightly.sh: '$lock' is a symbolic link or not a regular file; refusing it" >&2
+	say error "nightly.sh: '$lock' is a symbolic link or not a regular file; refusing it"
 	exit 78
 fi
 exec 9>>"$lock" || exit 78
 umask "$mask"
 if ! flock -n 9; then
-	echo "nightly.sh: another run holds '$lock'; exiting (rerun later)" >&2
+	say error "nightly.sh: another run holds '$lock'; exiting (rerun later)"
 	exit 75
 fi
 
@@ -114,7 +116,7 @@ config_error=0
 rc=0
 us init --check >/dev/null || rc=$?
 if [ $rc -ne 0 ]; then
-	echo "nightly.sh: quick_check of the state database '$db' failed (exit $rc); nothing done tonight" >&2
+	say error "nightly.sh: quick_check of the state database '$db' failed (exit $rc); nothing done tonight"
 	exit $rc
 fi
 # every problem of the configuration, each naming file, line and key; a
@@ -128,17 +130,17 @@ case $rc in
 0) ;;
 1) config_error=1 ;;
 *)
-	echo "nightly.sh: the configuration '$config' cannot be used (exit $rc); nothing done tonight" >&2
+	say error "nightly.sh: the configuration '$config' cannot be used (exit $rc); nothing done tonight"
 	exit "$rc"
 	;;
 esac
 sources=$(us config properties "${shard[@]}") || exit 78
 if [ -z "$sources" ]; then
 	if [ ${#shard[@]} -gt 0 ]; then
-		echo "nightly.sh: no configured property falls in shard ${shard[1]}; nothing to do" >&2
+		say info "nightly.sh: no configured property falls in shard ${shard[1]}; nothing to do"
 		exit 0
 	fi
-	echo "nightly.sh: the configuration names no [property \"ID\"] sections" >&2
+	say error "nightly.sh: the configuration names no [property \"ID\"] sections"
 	exit 78
 fi
 
@@ -149,8 +151,8 @@ trap 'rm -rf "$tmp"' EXIT
 # it stages, records and supersedes goes with the copy at exit
 if [ ${#dry_run[@]} -gt 0 ]; then
 	us init --copy-to "$tmp/preview.db" >/dev/null || exit $?
-	echo "dry run: working on a private copy of '$db', which stays as it is;" \
-		"nothing is sent" >&2
+	say info "dry run: working on a private copy of '$db', which stays as it is;" \
+		"nothing is sent"
 	db=$tmp/preview.db
 	out=$out/preview
 	(umask 027 && mkdir -p -- "$out") || exit 78
@@ -161,16 +163,16 @@ fi
 while IFS= read -r unfinished; do
 	[ -n "$unfinished" ] || continue
 	if [ ${#dry_run[@]} -gt 0 ]; then
-		echo "finishing an earlier run first: $unfinished (a preview: what it would send)" >&2
+		say info "finishing an earlier run first: $unfinished (a preview: what it would send)"
 	else
-		echo "finishing an earlier run first: $unfinished" >&2
+		say info "finishing an earlier run first: $unfinished"
 	fi
 	rc=0
-	us load "${dry_run[@]}" "$unfinished" >&2 || rc=$?
+	us load "${dry_run[@]}" "$unfinished" || rc=$?
 	case $rc in
 	0 | 1 | 4) ;;
 	*)
-		echo "nightly.sh: the earlier run could not be finished (exit $rc); nothing new tonight" >&2
+		say error "nightly.sh: the earlier run could not be finished (exit $rc); nothing new tonight"
 		exit "$rc"
 		;;
 	esac
@@ -185,8 +187,8 @@ while IFS=$'\t' read -r prop format profile source; do
 	[ -n "${unknown[$prop]+set}" ] && continue
 	if [ -z "${snap_of[$prop]+set}" ]; then
 		if ! us property show "$prop" >/dev/null 2>&1; then
-			echo "nightly.sh: property '$prop' is configured but not in the state database" \
-				"(add it with 'unitsync property add'); skipped tonight" >&2
+			say warning "nightly.sh: property '$prop' is configured but not in the state database" \
+				"(add it with 'unitsync property add'); skipped tonight"
 			unknown[$prop]=1
 			config_error=1
 			continue
@@ -201,7 +203,7 @@ while IFS=$'\t' read -r prop format profile source; do
 	fi
 	rc=$?
 	if [ $rc -ne 0 ]; then
-		echo "$prop: export '$source' rejected (exit $rc); nothing is removed for $prop tonight" >&2
+		say warning "$prop: export '$source' rejected (exit $rc); nothing is removed for $prop tonight"
 		[ $rc -eq 65 ] || exit $rc
 		rejected[$prop]=1
 		rejected_any=1
@@ -212,7 +214,7 @@ while IFS=$'\t' read -r prop format profile source; do
 done <<<"$sources"
 
 if [ ${#props[@]} -eq 0 ]; then
-	echo "nightly.sh: no configured property is in the state database" >&2
+	say error "nightly.sh: no configured property is in the state database"
 	exit 78
 fi
 args=(--out "$out" --snapshots-only "${shard[@]}")
@@ -237,23 +239,23 @@ rc=0
 us load "${dry_run[@]}" "${shard[@]}" "$run_dir" || rc=$?
 if [ ${#dry_run[@]} -gt 0 ]; then
 	echo "preview run directory: $run_dir"
-	echo "(a preview: not recorded in the state database, and unitsync load refuses it)" >&2
+	say info "(a preview: not recorded in the state database, and unitsync load refuses it)"
 else
 	echo "run directory: $run_dir"
 fi
 if [ $rc -eq 4 ]; then
-	echo "held by the safety guard: review $run_dir/manifest.json and delta.csv, then" \
-		"'unitsync approve $run_dir' and 'unitsync load $run_dir'" >&2
+	say warning "held by the safety guard: review $run_dir/manifest.json and delta.csv, then" \
+		"'unitsync approve $run_dir' and 'unitsync load $run_dir'"
 fi
 if [ $rc -eq 1 ]; then
-	echo "some operations failed: see $run_dir/load-report.csv" >&2
+	say warning "some operations failed: see $run_dir/load-report.csv"
 fi
 if [ $rc -eq 75 ] || [ $rc -eq 78 ]; then exit $rc; fi
 if [ $config_error -eq 1 ]; then exit 78; fi
 if [ $rejected_any -eq 1 ]; then exit 65; fi
 if [ $rc -eq 0 ] && [ $stale -eq 1 ]; then
-	echo "a property's export is stale (see 'stale_export' in $run_dir/exceptions.csv):" \
-		"check the PMS export job" >&2
+	say warning "a property's export is stale (see 'stale_export' in $run_dir/exceptions.csv):" \
+		"check the PMS export job"
 	exit 3
 fi
 exit $rc

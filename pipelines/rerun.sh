@@ -11,6 +11,8 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
+log_prog=rerun.sh
+. "$here/log.sh"
 # the source tree's bin/, or the installed PREFIX/bin beside PREFIX/share/unitsync
 if [ -x "$here/../bin/unitsync" ]; then
 	unitsync="$here/../bin/unitsync"
@@ -20,8 +22,8 @@ else
 	unitsync=${UNITSYNC:-unitsync}
 fi
 usage() {
-	echo "rerun.sh: $1" >&2
-	echo "usage: rerun.sh --property P --snapshot ID [--as-of DATE] [--config FILE] [--db PATH] [--out DIR] [--dry-run]" >&2
+	say error "rerun.sh: $1"
+	say error "usage: rerun.sh --property P --snapshot ID [--as-of DATE] [--config FILE] [--db PATH] [--out DIR] [--dry-run]"
 	exit 2
 }
 
@@ -63,7 +65,7 @@ done
 lock=$(readlink -f -- "$db" 2>/dev/null || printf '%s' "$db").lock
 exec 9>>"$lock" || exit 78
 if ! flock -n 9; then
-	echo "rerun.sh: another run holds '$lock'; exiting (rerun later)" >&2
+	say error "rerun.sh: another run holds '$lock'; exiting (rerun later)"
 	exit 75
 fi
 
@@ -80,12 +82,12 @@ trap 'rm -rf "$tmp"' EXIT
 # a preview works on a private copy and changes nothing (issue 17)
 if [ ${#dry_run[@]} -gt 0 ]; then
 	if [ ! -f "$db" ]; then
-		echo "rerun.sh: no state database at '$db'; a dry run creates nothing" >&2
+		say error "rerun.sh: no state database at '$db'; a dry run creates nothing"
 		exit 78
 	fi
 	us init --copy-to "$tmp/preview.db" >/dev/null || exit $?
-	echo "dry run: working on a private copy of '$db', which stays as it is;" \
-		"nothing is sent" >&2
+	say info "dry run: working on a private copy of '$db', which stays as it is;" \
+		"nothing is sent"
 	db=$tmp/preview.db
 	out=$out/preview
 	(umask 027 && mkdir -p -- "$out") || exit 78
@@ -98,7 +100,7 @@ rc=0
 us load "${dry_run[@]}" "$run_dir" || rc=$?
 if [ ${#dry_run[@]} -gt 0 ]; then
 	echo "preview run directory: $run_dir"
-	echo "(a preview: not recorded in the state database, and unitsync load refuses it)" >&2
+	say info "(a preview: not recorded in the state database, and unitsync load refuses it)"
 else
 	echo "run directory: $run_dir"
 fi

@@ -3,10 +3,11 @@
 # every line a program writes to standard error is one JSON object
 # {"time","level","prog","msg"}: usage errors (an unknown option, a
 # missing value, a bad number, an unknown command) and runtime errors
-# alike, in every program; python3's json module parses them all (issue 17).
+# alike, in every program and in nightly.sh and rerun.sh (which read
+# UNITSYNC_LOG_FORMAT); python3's json module parses them all (issue 17).
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null 2>&1 || test_skip_all "python3 is not installed"
-test_plan 3
+test_plan 4
 
 # all_json FILE...: every line of every FILE is a JSON log object, and there is one at least
 all_json() {
@@ -58,6 +59,28 @@ test_expect_success 'runtime errors are JSON lines: no database, a bad export, a
 	printf "property_id,pms_unit_id,pms_person_id\np1,1\n" >bad.csv &&
 	{ unitsync extract-csv bad.csv >/dev/null 2>e3; test $? != 0; } &&
 	{ unitsync load "$tmp/nowhere" 2>e4; test $? != 0; } &&
+	all_json e*
+'
+test_expect_success 'nightly.sh and rerun.sh: every stderr line is JSON, theirs and their programs' '
+	rm -f e* && export UNITSYNC_LOG_FORMAT=json &&
+	H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out &&
+	{ echo "$H" &&
+	  echo "p1,1,A1,H1,primary,current,Ann,Lee,s792-a@example.com,,2024-01-01," &&
+	  echo "p1,2,,H2,primary,current,Bo,Ray,s792-b@example.com,,2024-01-01,"; } >p1.csv &&
+	{ printf "[property \"p1\"]\nsource = p1.csv\n" &&
+	  printf "[property \"p2\"]\nformat = xlsx\nsource = p1.csv\n" &&
+	  printf "[property \"p3\"]\nsource = ex\"port\\\\1.csv\n"; } >n.ini &&
+	unitsync property add p3 >/dev/null &&
+	nightly() { "$TOP/pipelines/nightly.sh" "$@" >/dev/null; } &&
+	test_expect_code 2 nightly --frobnicate 2>e1 &&
+	test_expect_code 78 nightly --config "$tmp/none.ini" 2>e2 &&
+	test_expect_code 78 nightly --config n.ini --db "$tmp/typo.db" 2>e3 &&
+	{ nightly --config n.ini --dry-run --as-of 2026-06-01 2>e4; test $? = 78; } &&
+	grep -q "format: .xlsx. is not csv or xml" e4 &&
+	grep -q "ex\\\\\"port\\\\\\\\1.csv.* rejected (exit" e4 &&
+	test_expect_code 2 "$TOP/pipelines/rerun.sh" --property p1 2>e5 &&
+	test_expect_code 65 "$TOP/pipelines/rerun.sh" --property p1 --snapshot 999 --as-of 2026-06-01 \
+		--out runs >/dev/null 2>e6 &&
 	all_json e*
 '
 [ $failed -eq 0 ]
