@@ -161,7 +161,7 @@ static int tx_begin(struct load *l)
 {
 	if (l->in_tx)
 		return 0;
-	if (db_exec(l->db, "BEGIN IMMEDIATE") < 0)
+	if (db_begin(l->db) < 0)
 		return -1;
 	l->in_tx = 1;
 	return 0;
@@ -172,7 +172,7 @@ static int tx_commit(struct load *l)
 	if (!l->in_tx)
 		return 0;
 	l->in_tx = 0;
-	return db_exec(l->db, "COMMIT");
+	return db_commit(l->db);
 }
 
 /*
@@ -181,6 +181,9 @@ static int tx_commit(struct load *l)
  */
 static int journal_state(struct load *l, struct row *r, char *state, size_t size)
 {
+	/* a first sight writes the row: under the write lock (db_begin) */
+	if (tx_begin(l) < 0)
+		return -1;
 	return ledger_journal_state(&l->ledger, r->d.seq, r->d.op, r->key, state, size);
 }
 
@@ -1217,10 +1220,16 @@ int main(int argc, char **argv)
 		};
 		const char *status = rc == US_EXIT_TEMPFAIL ? "incomplete" : names[rc];
 
-		if (ledger_run_loaded(l.db, l.run.run_id, status) < 0)
-			log_warn("%s", err_msg());
+		/* an outcome that could not be recorded (the database locked past
+		 * the busy timeout) is the database's exit code: a rerun records it */
+		if (db_begin(l.db) < 0 || ledger_run_loaded(l.db, l.run.run_id, status) < 0 ||
+		    db_commit(l.db) < 0) {
+			log_error("recording the load's outcome: %s", err_msg());
+			rc = db_exit_code(l.db);
+			db_rollback(l.db);
+		}
 	}
-	if (rc == US_EXIT_TEMPFAIL)
+	if (l.tempfail)
 		log_warn("the Latch API was unavailable or retries ran out; rerun to resume");
 	if (l.held)
 		log_warn("rows of held properties were not sent; review the run and 'unitsync approve %s'",
