@@ -168,6 +168,28 @@ int latch_is_loopback(const char *url)
 	return yes;
 }
 
+/* Has the caller's stop flag been set for LATCH_STOP_GRACE seconds? */
+static int stop_due(struct latch *l)
+{
+	if (!l->stop || !*l->stop)
+		return 0;
+	if (l->stop_seen <= 0)
+		l->stop_seen = mono_now();
+	return mono_now() - l->stop_seen >= LATCH_STOP_GRACE;
+}
+
+/* curl's progress callback (at least once a second, even when idle): a
+ * non-zero return ends the exchange (CURLE_ABORTED_BY_CALLBACK). */
+static int on_progress(void *vl, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return stop_due(vl);
+}
+
 /*
  * Set EASY up for one exchange: METHOD URL with BODY and HEADERS, the
  * reply going into RESP.  Shared by blocking calls and curl multi.
@@ -201,6 +223,9 @@ static void setup(struct latch *l, CURL *c, const char *method, const char *url,
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout < 10000 ? timeout : 10000L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, l);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "unitsync/" UNITSYNC_VERSION);
 	verify = !latch_is_loopback(url);

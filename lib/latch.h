@@ -18,10 +18,21 @@
 #ifndef UNITSYNC_LATCH_H
 #define UNITSYNC_LATCH_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <time.h>
 
 struct config;
+
+/*
+ * Seconds an exchange in flight may still take once the caller's stop flag
+ * is set (SIGTERM): long enough for a reply on its way to land (and be
+ * journaled), short enough that a stopped load ends within 5 s however
+ * slow the server is.  An exchange cut there has an unknown outcome: the
+ * load leaves its row inflight, and the next load sends it again with the
+ * same Idempotency-Key.
+ */
+#define LATCH_STOP_GRACE 2.0
 
 /*
  * Largest reply body read.  A longer reply is not read further: the
@@ -44,16 +55,20 @@ struct config;
 #define LATCH_MAX_TTL 86400
 
 struct latch {
-	void *curl;               /* CURL *, owned, reused for keep-alive */
-	const struct config *cfg; /* borrowed: URLs and credentials */
-	char *token;              /* current access token, owned */
-	time_t token_expiry;      /* when to fetch a new one */
-	long timeout_ms;          /* per request, connect included */
-	long requests;            /* requests sent, tokens included */
-	int auth_failed;          /* the token endpoint refused the credentials */
-	long token_generation;    /* counts tokens fetched, to spot a stale 403 */
-	double deadline;          /* CLOCK_MONOTONIC seconds no exchange may outlast
+	void *curl;                  /* CURL *, owned, reused for keep-alive */
+	const struct config *cfg;    /* borrowed: URLs and credentials */
+	char *token;                 /* current access token, owned */
+	time_t token_expiry;         /* when to fetch a new one */
+	long timeout_ms;             /* per request, connect included */
+	long requests;               /* requests sent, tokens included */
+	int auth_failed;             /* the token endpoint refused the credentials */
+	long token_generation;       /* counts tokens fetched, to spot a stale 403 */
+	double deadline;             /* CLOCK_MONOTONIC seconds no exchange may outlast
 				     (the token fetch included); 0: none.  Set by the caller */
+	volatile sig_atomic_t *stop; /* borrowed, set by the caller, NULL for none: once
+					non-zero (a signal), exchanges end LATCH_STOP_GRACE
+					seconds later and no backoff pause goes on */
+	double stop_seen; /* CLOCK_MONOTONIC seconds an exchange first saw *stop; 0: not yet */
 };
 
 /* One HTTP exchange's outcome. */

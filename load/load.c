@@ -1132,6 +1132,12 @@ int main(int argc, char **argv)
 		rc = US_EXIT_DATAERR;
 		goto out;
 	}
+	/* one loader per run: a second one would send the same requests side by side */
+	if (!l.dry_run && rundir_lock(&l.run) < 0) {
+		log_error("%s", err_msg());
+		rc = US_EXIT_TEMPFAIL;
+		goto out;
+	}
 	rc = US_EXIT_CONFIG;
 	if (config_load(&cfg, cli.config_path) < 0 ||
 	    (!l.dry_run && config_require_latch(&cfg) < 0)) {
@@ -1180,7 +1186,8 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	l.deadline = now_s() + budget;
-	l.api.deadline = l.deadline; /* the token fetch included */
+	l.api.deadline = l.deadline;  /* the token fetch included */
+	l.api.stop = &stop_requested; /* SIGTERM: requests in flight get LATCH_STOP_GRACE s */
 
 	applied = apply(&l);
 	if (applied == -2) {
