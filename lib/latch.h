@@ -8,7 +8,10 @@
  * {"message":"CODE"}.  Tokens are cached until 30 s before they expire
  * and fetched again once when a request comes back 401 or 403 (a token
  * expired or forgotten); the same answer to the fresh token means the
- * credentials are refused (callers exit 78).  With deadline set, no
+ * credentials are refused (callers exit 78).  A token request answered
+ * with a retryable status (429, 503, ...) or not answered is tried again
+ * up to max_attempts times, after latch_backoff(): Retry-After honoured,
+ * as for every other request.  With deadline set, no
  * exchange, the token's included, lasts past it (the load's --budget).
  *
  * TLS peer and host verification are always on, except for a loopback
@@ -69,6 +72,8 @@ struct latch {
 					non-zero (a signal), exchanges end LATCH_STOP_GRACE
 					seconds later and no backoff pause goes on */
 	double stop_seen; /* CLOCK_MONOTONIC seconds an exchange first saw *stop; 0: not yet */
+	int max_attempts; /* tries of one request (the token's too); LATCH_ATTEMPTS by
+			     latch_init(), the caller may change it */
 };
 
 /* One HTTP exchange's outcome. */
@@ -134,6 +139,35 @@ void latch_call_release(struct latch_call *call);
 /* Is this outcome worth retrying (DESIGN.md §8)? Connect errors,
  * timeouts, 408, 425, 429, 500, 502, 503, 504. */
 int latch_retryable(const struct latch_resp *resp);
+
+/*
+ * The one backoff of every retried exchange (issue 17): the token endpoint
+ * (latch_token), the units calls (lib/latchunits.h) and load's /v1
+ * requests.  Seconds to wait after ATTEMPT tries (1: the first one failed)
+ * of a request whose last reply said Retry-After RETRY_AFTER seconds (-1:
+ * it said none):
+ * - RETRY_AFTER when given, at most LATCH_MAX_RETRY_AFTER (a server asking
+ *   for hours is asked again after that; the caller's budget still rules);
+ * - else full jitter (AWS Architecture Blog, "Exponential Backoff and
+ *   Jitter"): uniform in [0, min(LATCH_BACKOFF_CEILING, LATCH_BACKOFF_BASE
+ *   * 2^(ATTEMPT-1))], drawn with random() (the caller seeds it).
+ */
+#define LATCH_BACKOFF_BASE 0.1
+#define LATCH_BACKOFF_CEILING 30.0
+#define LATCH_MAX_RETRY_AFTER 300
+double latch_backoff(int attempt, long retry_after);
+
+/* Tries of one request before giving up (struct latch's max_attempts
+ * unless the caller sets it: load's --max-attempts). */
+#define LATCH_ATTEMPTS 8
+
+/*
+ * Sleep SECONDS, all of them: a signal that interrupts the sleep does not
+ * cut it short (nanosleep resumes with what is left), unless L's stop flag
+ * is set, which ends it within 0.1 s.  0 when slept in full, -1 when
+ * stopped.
+ */
+int latch_pause(struct latch *l, double seconds);
 
 /*
  * The replies the contract calls success, one row per request kind

@@ -551,9 +551,9 @@ out:
 
 /*
  * A request of slot S completed (CODE from curl): retry it, move to the
- * next step, or settle the row.  Full-jitter exponential backoff (AWS
- * Architecture Blog, "Exponential Backoff and Jitter"), Retry-After
- * honoured and clamped to 5 minutes.
+ * next step, or settle the row.  The wait before a retry is
+ * latch_backoff()'s, the one backoff of every caller: full jitter,
+ * Retry-After honoured up to LATCH_MAX_RETRY_AFTER.
  */
 static int on_done(struct load *l, struct slot *s, CURLcode code)
 {
@@ -593,11 +593,8 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 		return advance(l, s);
 	}
 	if (latch_retryable(resp)) {
-		double cap = 0.1 * (double)(1 << (s->attempt < 9 ? s->attempt - 1 : 8));
-		double wait = (cap > 30 ? 30 : cap) * ((double)random() / RAND_MAX);
+		double wait = latch_backoff(s->attempt, resp->retry_after);
 
-		if (resp->retry_after >= 0)
-			wait = resp->retry_after > 300 ? 300 : (double)resp->retry_after;
 		if (s->attempt >= l->max_attempts || now_s() + wait > l->deadline ||
 		    stop_requested) {
 			if (status)
@@ -1188,6 +1185,7 @@ int main(int argc, char **argv)
 	l.deadline = now_s() + budget;
 	l.api.deadline = l.deadline;  /* the token fetch included */
 	l.api.stop = &stop_requested; /* SIGTERM: requests in flight get LATCH_STOP_GRACE s */
+	l.api.max_attempts = l.max_attempts; /* the token's tries too */
 
 	applied = apply(&l);
 	if (applied == -2) {
