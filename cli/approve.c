@@ -82,6 +82,13 @@ int main(int argc, char **argv)
 		rc = db_exit_code(NULL);
 		goto out;
 	}
+	/* the checks and the approval in one write transaction: a transform
+	 * between them would make the approved run a superseded one */
+	if (db_begin(db) < 0) {
+		log_error("%s", err_msg());
+		rc = db_exit_code(db);
+		goto out;
+	}
 	if (rundir_check_recorded(&run, db) < 0) {
 		log_error("%s", err_msg());
 		rc = US_EXIT_DATAERR;
@@ -111,9 +118,15 @@ int main(int argc, char **argv)
 		rc = US_EXIT_DATAERR;
 		goto out;
 	}
+	if (db_commit(db) < 0) {
+		log_error("%s", err_msg());
+		rc = db_exit_code(db);
+		goto out;
+	}
 	printf("run %s approved by %s at %s\n", run.run_id, by, now);
 	rc = US_EXIT_OK;
 out:
+	db_rollback(db);
 	rundir_release(&run);
 	db_close(db);
 	if (fclose(stdout) != 0 && rc == US_EXIT_OK)

@@ -162,11 +162,11 @@ static int begin_change(struct unitmap *m, const char *p)
 {
 	int rc;
 
-	if (db_exec(m->db, "BEGIN IMMEDIATE") < 0)
+	if (db_begin(m->db) < 0)
 		return db_fail(m->db);
 	rc = require_property(m, p, NULL);
 	if (rc != US_EXIT_OK)
-		db_exec(m->db, "ROLLBACK");
+		db_rollback(m->db);
 	return rc;
 }
 
@@ -194,7 +194,7 @@ static int map_add(struct unitmap *m, const char *p, const char *pms, const char
 		rc = US_EXIT_OK;
 		goto out;
 	}
-	if (unitmap_set(m, p, pms, latch, old) < 0 || db_exec(m->db, "COMMIT") < 0)
+	if (unitmap_set(m, p, pms, latch, old) < 0 || db_commit(m->db) < 0)
 		goto out;
 	in_tx = 0;
 	if (old)
@@ -209,7 +209,7 @@ out:
 		rc = db_fail(m->db);
 	}
 	if (in_tx)
-		db_exec(m->db, "ROLLBACK");
+		db_rollback(m->db);
 	free(old);
 	free(other_p);
 	free(other_pms);
@@ -231,7 +231,7 @@ static int map_remove(struct unitmap *m, const char *p, const char *pms)
 		rc = US_EXIT_DATAERR;
 		goto out;
 	}
-	if (unitmap_remove(m, p, pms, old) < 0 || db_exec(m->db, "COMMIT") < 0)
+	if (unitmap_remove(m, p, pms, old) < 0 || db_commit(m->db) < 0)
 		goto out;
 	in_tx = 0;
 	printf("property '%s': PMS unit '%s' unmapped (was Latch unit '%s')\n", p, pms, old);
@@ -242,7 +242,7 @@ out:
 		rc = db_fail(m->db);
 	}
 	if (in_tx)
-		db_exec(m->db, "ROLLBACK");
+		db_rollback(m->db);
 	free(old);
 	return rc;
 }
@@ -709,7 +709,7 @@ static int map_import(struct unitmap *m, const char *path, int replace)
 		goto out;
 	}
 	rc = -1; /* from here: a database error (or out of memory) */
-	if (check_file(&im) < 0 || db_exec(m->db, "BEGIN IMMEDIATE") < 0)
+	if (check_file(&im) < 0 || db_begin(m->db) < 0)
 		goto out;
 	in_tx = 1;
 	if (check_db(&im, m, replace) < 0)
@@ -727,7 +727,7 @@ static int map_import(struct unitmap *m, const char *path, int replace)
 		rc = US_EXIT_DATAERR;
 		goto out;
 	}
-	if (apply_import(&im, m, count) < 0 || db_exec(m->db, "COMMIT") < 0)
+	if (apply_import(&im, m, count) < 0 || db_commit(m->db) < 0)
 		goto out;
 	in_tx = 0;
 	printf("%ld added, %ld changed, %zu removed, %ld unchanged\n", count[ROW_ADD],
@@ -739,7 +739,7 @@ out:
 		rc = db_fail(m->db);
 	}
 	if (in_tx)
-		db_exec(m->db, "ROLLBACK");
+		db_rollback(m->db);
 	if (fp && fp != stdin)
 		fclose(fp);
 	import_release(&im);
@@ -856,7 +856,7 @@ static int apply_pairs(struct unitmap *um, const char *p, const struct unitmap_u
 	int rc = -1;
 
 	*applied = 0;
-	if (db_exec(um->db, "BEGIN IMMEDIATE") < 0)
+	if (db_begin(um->db) < 0)
 		return -1;
 	for (size_t k = 0; k < n_pairs; k++) {
 		const struct unitmap_unit *pu = &pms->v[pi[pairs[k].pms]];
@@ -889,12 +889,12 @@ static int apply_pairs(struct unitmap *um, const char *p, const struct unitmap_u
 		free(opms);
 		now = op = opms = NULL;
 	}
-	if (db_exec(um->db, "COMMIT") < 0)
+	if (db_commit(um->db) < 0)
 		goto out;
 	rc = 0;
 out:
 	if (rc < 0) {
-		db_exec(um->db, "ROLLBACK");
+		db_rollback(um->db);
 		*applied = 0;
 	}
 	free(now);

@@ -344,7 +344,7 @@ static int property_write(sqlite3 *db, const char *id, const struct settings *s,
 	int rc, e;
 
 	db_now(now, sizeof(now));
-	if (db_exec(db, "BEGIN IMMEDIATE") < 0)
+	if (db_begin(db) < 0)
 		return db_fail(db);
 	e = property_exists(db, id);
 	if (e < 0)
@@ -373,7 +373,7 @@ static int property_write(sqlite3 *db, const char *id, const struct settings *s,
 			goto fail;
 		}
 	}
-	if (apply_settings(db, id, s, now) < 0 || db_exec(db, "COMMIT") < 0)
+	if (apply_settings(db, id, s, now) < 0 || db_commit(db) < 0)
 		goto fail;
 	sqlite3_finalize(st);
 	printf("property '%s' %s\n", id, add ? "added" : "updated");
@@ -383,7 +383,7 @@ fail:
 	rc = db_fail(db);
 rollback:
 	sqlite3_finalize(st);
-	db_exec(db, "ROLLBACK");
+	db_rollback(db);
 	return rc;
 }
 

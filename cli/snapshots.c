@@ -185,7 +185,7 @@ static int prune(sqlite3 *db, const char *property, int keep, int dry_run)
 		err_set("database: %s", sqlite3_errmsg(db));
 		return -1;
 	}
-	if (db_exec(db, "BEGIN IMMEDIATE") < 0)
+	if (db_begin(db) < 0)
 		return -1;
 	/* a snapshot's properties: those it staged people for, else --property */
 	if (db_prepare(db,
@@ -224,7 +224,7 @@ static int prune(sqlite3 *db, const char *property, int keep, int dry_run)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (db_exec(db, "COMMIT") < 0)
+	if (db_commit(db) < 0)
 		goto out;
 	printf("%ld snapshot(s) %s\n", n, dry_run ? "would be deleted" : "deleted");
 	rc = 0;
@@ -232,7 +232,7 @@ out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(del);
 	if (rc < 0)
-		db_exec(db, "ROLLBACK");
+		db_rollback(db);
 	return rc;
 }
 

@@ -681,7 +681,7 @@ static int map_all(struct units *u, struct unitmap *m, struct wanted_list *w, in
 	int rc = -1; /* -1: a database error */
 
 	*mapped = 0;
-	if (db_exec(u->db, "BEGIN IMMEDIATE") < 0)
+	if (db_begin(u->db) < 0)
 		return db_fail(u->db);
 	for (size_t i = 0; i < w->n; i++) {
 		struct wanted *x = &w->v[i];
@@ -718,7 +718,7 @@ static int map_all(struct units *u, struct unitmap *m, struct wanted_list *w, in
 		rc = US_EXIT_DATAERR;
 		goto out;
 	}
-	if (db_exec(u->db, "COMMIT") < 0)
+	if (db_commit(u->db) < 0)
 		goto out;
 	rc = US_EXIT_OK;
 out:
@@ -727,7 +727,7 @@ out:
 		rc = db_fail(u->db);
 	}
 	if (rc != US_EXIT_OK) {
-		db_exec(u->db, "ROLLBACK");
+		db_rollback(u->db);
 		*mapped = 0;
 	}
 	free(now);

@@ -1,4 +1,5 @@
 #include "db.h"
+#include "cli.h"
 #include "err.h"
 #include "exitcode.h"
 #include "log.h"
@@ -6,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -320,31 +322,74 @@ int db_exit_code(sqlite3 *db)
 	}
 }
 
-/* The busy handler of db_busy_stop_on(): 10 s in 20 ms steps, or a stop. */
-static int busy_or_stop(void *ctx, int count)
+int db_busy_timeout_ms(void)
 {
-	volatile sig_atomic_t *stop = ctx;
+	const char *v = getenv("UNITSYNC_BUSY_TIMEOUT_MS");
+	int ms;
 
-	if (*stop || count >= 500)
+	if (v && cli_parse_uint(v, &ms) == 0 && ms >= 1 && ms <= 600000)
+		return ms;
+	return 10000;
+}
+
+/* How long the busy handler waits now (db_checkpoint() lowers it for a
+ * while), and the stop flag of db_busy_stop_on(), NULL for none. */
+static int busy_limit_ms = -1;
+static volatile sig_atomic_t *busy_stop;
+
+/* The busy handler of every connection: wait in 20 ms steps up to
+ * busy_limit_ms, or less once *busy_stop is set (a signal). */
+static int on_busy(void *ctx, int count)
+{
+	(void)ctx;
+	if ((busy_stop && *busy_stop) || count * 20 >= busy_limit_ms)
 		return 0;
 	sqlite3_sleep(20);
-	return !*stop;
+	return !(busy_stop && *busy_stop);
 }
 
 void db_busy_stop_on(sqlite3 *db, volatile sig_atomic_t *stop)
 {
-	sqlite3_busy_handler(db, busy_or_stop, (void *)stop);
+	(void)db;
+	busy_stop = stop;
 }
 
 void db_checkpoint(sqlite3 *db)
 {
+	int limit = busy_limit_ms;
+
 	if (!db)
 		return;
 	sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	/* TRUNCATE waits for readers: a second at most, then the passive one stands */
-	sqlite3_busy_timeout(db, 1000);
+	busy_limit_ms = limit < 1000 ? limit : 1000;
 	sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-	sqlite3_busy_timeout(db, 10000);
+	busy_limit_ms = limit;
+}
+
+int db_begin(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+
+	while ((st = sqlite3_next_stmt(db, st)))
+		if (sqlite3_stmt_busy(st)) {
+			err_set("database: internal error: a write transaction begun while a "
+				"statement still reads (%.80s)",
+				sqlite3_sql(st));
+			return -1;
+		}
+	return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int db_commit(sqlite3 *db)
+{
+	return db_exec(db, "COMMIT");
+}
+
+void db_rollback(sqlite3 *db)
+{
+	if (db && !sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 int db_quick_check(sqlite3 *db)
@@ -511,7 +556,7 @@ static int migrate(sqlite3 *db, int version)
 	for (int v = version; v < N_MIGRATIONS; v++) {
 		sqlite3_stmt *st = NULL;
 
-		if (db_exec(db, "BEGIN IMMEDIATE") < 0)
+		if (db_begin(db) < 0)
 			return -1;
 		int failed = 0;
 
@@ -520,18 +565,18 @@ static int migrate(sqlite3 *db, int version)
 		if (failed ||
 		    db_prepare(db, "INSERT INTO schema_version (version) VALUES (?)", &st) < 0) {
 			err_prefix("migrating to schema version %d", v + 1);
-			db_exec(db, "ROLLBACK");
+			db_rollback(db);
 			return -1;
 		}
 		sqlite3_bind_int(st, 1, v + 1);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			err_set("migrating to schema version %d: %s", v + 1, sqlite3_errmsg(db));
 			sqlite3_finalize(st);
-			db_exec(db, "ROLLBACK");
+			db_rollback(db);
 			return -1;
 		}
 		sqlite3_finalize(st);
-		if (db_exec(db, "COMMIT") < 0)
+		if (db_commit(db) < 0)
 			return -1;
 	}
 	return 0;
@@ -579,7 +624,9 @@ int db_open(const char *path, int create, sqlite3 **out)
 		err_set("cannot open '%s': %s", path, db ? sqlite3_errmsg(db) : "out of memory");
 		goto out;
 	}
-	sqlite3_busy_timeout(db, 10000);
+	if (busy_limit_ms < 0)
+		busy_limit_ms = db_busy_timeout_ms();
+	sqlite3_busy_handler(db, on_busy, NULL);
 	if (db_exec(db,
 		    "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL") <
 	    0)

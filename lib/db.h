@@ -5,7 +5,8 @@
  *
  * The file is created with mode 0600 (it holds residents' contact
  * details), runs in WAL mode with a 10 s busy timeout so that a reader
- * (report, snapshots list) never blocks the nightly writer, and carries its
+ * (report, snapshots list) never blocks the nightly writer and a writer
+ * waits out another's brief write (db_begin), and carries its
  * schema version in table schema_version.  Only `unitsync init` creates or
  * migrates; every other program opens an existing database of the current
  * version, as the sqlite3 shell opens a database only if it exists.
@@ -54,7 +55,36 @@ int db_exit_code(sqlite3 *db);
  */
 
 /*
- * Make DB's busy wait (10 s) give up early once *STOP is non-zero (set by
+ * The busy timeout, in milliseconds: 10000, or UNITSYNC_BUSY_TIMEOUT_MS
+ * when that is a whole number from 1 to 600000 (a testing hook, so that a
+ * test of a lock held past the timeout need not wait 10 s per program).
+ */
+int db_busy_timeout_ms(void);
+
+/*
+ * Write transactions (issue 17).  Every write to the state database runs
+ * between db_begin() and db_commit() (or db_rollback()), never as an
+ * autocommit statement after a read nor after a deferred BEGIN: BEGIN
+ * IMMEDIATE takes the write lock first, under the busy timeout, so a brief
+ * write by another process is waited out.  A read transaction upgraded to
+ * a write one gets SQLITE_BUSY, or SQLITE_BUSY_SNAPSHOT in WAL mode when
+ * another process wrote since it read, at once: the busy handler is never
+ * called.  (Source: SQLite's "Isolation In SQLite" and sqlite3_busy_handler
+ * documentation.)
+ *
+ * db_begin() therefore refuses (-1, err_set() naming the statement) when a
+ * statement of DB is still active, i.e. holds a read snapshot: that is a
+ * bug of the caller, which must reset or finalize it first.  A lock held
+ * past the timeout is -1 with err_set(), and db_exit_code() says 75.
+ */
+int db_begin(sqlite3 *db);
+int db_commit(sqlite3 *db);
+/* Roll back the open transaction, if any; errors are not reported (the
+ * caller is already on a failure path and keeps its own message). */
+void db_rollback(sqlite3 *db);
+
+/*
+ * Make DB's busy wait (db_busy_timeout_ms()) give up early once *STOP is non-zero (set by
  * a signal handler), so that SIGTERM ends a program waiting for a lock
  * within a second rather than after the whole timeout.  STOP is borrowed.
  */

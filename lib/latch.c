@@ -47,6 +47,7 @@ int latch_init(struct latch *l, const struct config *cfg)
 	}
 	l->cfg = cfg;
 	l->timeout_ms = 30000;
+	l->max_attempts = LATCH_ATTEMPTS;
 	l->curl = curl_easy_init();
 	if (!l->curl) {
 		err_set("cannot initialise libcurl");
@@ -168,6 +169,28 @@ int latch_is_loopback(const char *url)
 	return yes;
 }
 
+/* Has the caller's stop flag been set for LATCH_STOP_GRACE seconds? */
+static int stop_due(struct latch *l)
+{
+	if (!l->stop || !*l->stop)
+		return 0;
+	if (l->stop_seen <= 0)
+		l->stop_seen = mono_now();
+	return mono_now() - l->stop_seen >= LATCH_STOP_GRACE;
+}
+
+/* curl's progress callback (at least once a second, even when idle): a
+ * non-zero return ends the exchange (CURLE_ABORTED_BY_CALLBACK). */
+static int on_progress(void *vl, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return stop_due(vl);
+}
+
 /*
  * Set EASY up for one exchange: METHOD URL with BODY and HEADERS, the
  * reply going into RESP.  Shared by blocking calls and curl multi.
@@ -201,6 +224,9 @@ static void setup(struct latch *l, CURL *c, const char *method, const char *url,
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout < 10000 ? timeout : 10000L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, l);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "unitsync/" UNITSYNC_VERSION);
 	verify = !latch_is_loopback(url);
@@ -251,23 +277,29 @@ static int fetch_token(struct latch *l)
 		goto out;
 	}
 	memset(&resp, 0, sizeof(resp));
-	for (int attempt = 0; attempt < 5; attempt++) {
-		long pause_ms = 200L << (attempt < 3 ? attempt : 3);
+	/* a 429 or 503 says when to come back: the same backoff as every request */
+	for (int attempt = 1;; attempt++) {
+		double wait;
 
 		if (ms_left(l) == 0)
 			break;
 		if (exchange(l, "POST", cfg->token_url, body, h, &resp) == 0 &&
 		    !latch_retryable(&resp))
 			break;
-		/* a pause that would end past the budget ends the tries */
-		if (ms_left(l) <= pause_ms)
+		wait = latch_backoff(attempt, resp.retry_after);
+		/* out of tries, or a pause that would end past the budget */
+		if (attempt >= l->max_attempts || (double)ms_left(l) <= wait * 1000)
 			break;
+		if (resp.status)
+			log_warn("token endpoint '%s' answered %ld %s; trying again in %.1f s",
+				 cfg->token_url, resp.status, latch_error_code(&resp), wait);
+		else
+			log_warn("token endpoint '%s': no reply (%s); trying again in %.1f s",
+				 cfg->token_url, resp.error, wait);
 		latch_resp_free(&resp);
-		resp.status = 0;
-		{
-			struct timespec ts = { 0, pause_ms * 1000000L };
-
-			nanosleep(&ts, NULL);
+		if (latch_pause(l, wait) < 0) {
+			err_set("token endpoint '%s': stopped by a signal", cfg->token_url);
+			goto out;
 		}
 	}
 	if (resp.status != 200 && ms_left(l) == 0 && !resp.status) {
@@ -409,6 +441,40 @@ int latch_request(struct latch *l, const char *method, const char *path, const c
 out:
 	latch_call_release(&call);
 	return rc;
+}
+
+double latch_backoff(int attempt, long retry_after)
+{
+	double cap = LATCH_BACKOFF_BASE;
+
+	if (retry_after >= 0)
+		return retry_after > LATCH_MAX_RETRY_AFTER ? LATCH_MAX_RETRY_AFTER
+							   : (double)retry_after;
+	for (int i = 1; i < attempt && cap < LATCH_BACKOFF_CEILING; i++)
+		cap *= 2;
+	if (cap > LATCH_BACKOFF_CEILING)
+		cap = LATCH_BACKOFF_CEILING;
+	return cap * ((double)random() / RAND_MAX);
+}
+
+int latch_pause(struct latch *l, double seconds)
+{
+	double end = mono_now() + seconds, left;
+
+	/* in steps of at most 0.1 s, so that a stop is seen at once; a signal
+	 * that interrupts a step does not shorten the whole */
+	while ((left = end - mono_now()) > 0) {
+		struct timespec ts;
+
+		if (l->stop && *l->stop)
+			return -1;
+		if (left > 0.1)
+			left = 0.1;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(left * 1e9);
+		nanosleep(&ts, NULL);
+	}
+	return l->stop && *l->stop ? -1 : 0;
 }
 
 int latch_retryable(const struct latch_resp *r)

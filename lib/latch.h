@@ -8,7 +8,10 @@
  * {"message":"CODE"}.  Tokens are cached until 30 s before they expire
  * and fetched again once when a request comes back 401 or 403 (a token
  * expired or forgotten); the same answer to the fresh token means the
- * credentials are refused (callers exit 78).  With deadline set, no
+ * credentials are refused (callers exit 78).  A token request answered
+ * with a retryable status (429, 503, ...) or not answered is tried again
+ * up to max_attempts times, after latch_backoff(): Retry-After honoured,
+ * as for every other request.  With deadline set, no
  * exchange, the token's included, lasts past it (the load's --budget).
  *
  * TLS peer and host verification are always on, except for a loopback
@@ -18,10 +21,21 @@
 #ifndef UNITSYNC_LATCH_H
 #define UNITSYNC_LATCH_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <time.h>
 
 struct config;
+
+/*
+ * Seconds an exchange in flight may still take once the caller's stop flag
+ * is set (SIGTERM): long enough for a reply on its way to land (and be
+ * journaled), short enough that a stopped load ends within 5 s however
+ * slow the server is.  An exchange cut there has an unknown outcome: the
+ * load leaves its row inflight, and the next load sends it again with the
+ * same Idempotency-Key.
+ */
+#define LATCH_STOP_GRACE 2.0
 
 /*
  * Largest reply body read.  A longer reply is not read further: the
@@ -44,16 +58,22 @@ struct config;
 #define LATCH_MAX_TTL 86400
 
 struct latch {
-	void *curl;               /* CURL *, owned, reused for keep-alive */
-	const struct config *cfg; /* borrowed: URLs and credentials */
-	char *token;              /* current access token, owned */
-	time_t token_expiry;      /* when to fetch a new one */
-	long timeout_ms;          /* per request, connect included */
-	long requests;            /* requests sent, tokens included */
-	int auth_failed;          /* the token endpoint refused the credentials */
-	long token_generation;    /* counts tokens fetched, to spot a stale 403 */
-	double deadline;          /* CLOCK_MONOTONIC seconds no exchange may outlast
+	void *curl;                  /* CURL *, owned, reused for keep-alive */
+	const struct config *cfg;    /* borrowed: URLs and credentials */
+	char *token;                 /* current access token, owned */
+	time_t token_expiry;         /* when to fetch a new one */
+	long timeout_ms;             /* per request, connect included */
+	long requests;               /* requests sent, tokens included */
+	int auth_failed;             /* the token endpoint refused the credentials */
+	long token_generation;       /* counts tokens fetched, to spot a stale 403 */
+	double deadline;             /* CLOCK_MONOTONIC seconds no exchange may outlast
 				     (the token fetch included); 0: none.  Set by the caller */
+	volatile sig_atomic_t *stop; /* borrowed, set by the caller, NULL for none: once
+					non-zero (a signal), exchanges end LATCH_STOP_GRACE
+					seconds later and no backoff pause goes on */
+	double stop_seen; /* CLOCK_MONOTONIC seconds an exchange first saw *stop; 0: not yet */
+	int max_attempts; /* tries of one request (the token's too); LATCH_ATTEMPTS by
+			     latch_init(), the caller may change it */
 };
 
 /* One HTTP exchange's outcome. */
@@ -119,6 +139,35 @@ void latch_call_release(struct latch_call *call);
 /* Is this outcome worth retrying (DESIGN.md §8)? Connect errors,
  * timeouts, 408, 425, 429, 500, 502, 503, 504. */
 int latch_retryable(const struct latch_resp *resp);
+
+/*
+ * The one backoff of every retried exchange (issue 17): the token endpoint
+ * (latch_token), the units calls (lib/latchunits.h) and load's /v1
+ * requests.  Seconds to wait after ATTEMPT tries (1: the first one failed)
+ * of a request whose last reply said Retry-After RETRY_AFTER seconds (-1:
+ * it said none):
+ * - RETRY_AFTER when given, at most LATCH_MAX_RETRY_AFTER (a server asking
+ *   for hours is asked again after that; the caller's budget still rules);
+ * - else full jitter (AWS Architecture Blog, "Exponential Backoff and
+ *   Jitter"): uniform in [0, min(LATCH_BACKOFF_CEILING, LATCH_BACKOFF_BASE
+ *   * 2^(ATTEMPT-1))], drawn with random() (the caller seeds it).
+ */
+#define LATCH_BACKOFF_BASE 0.1
+#define LATCH_BACKOFF_CEILING 30.0
+#define LATCH_MAX_RETRY_AFTER 300
+double latch_backoff(int attempt, long retry_after);
+
+/* Tries of one request before giving up (struct latch's max_attempts
+ * unless the caller sets it: load's --max-attempts). */
+#define LATCH_ATTEMPTS 8
+
+/*
+ * Sleep SECONDS, all of them: a signal that interrupts the sleep does not
+ * cut it short (nanosleep resumes with what is left), unless L's stop flag
+ * is set, which ends it within 0.1 s.  0 when slept in full, -1 when
+ * stopped.
+ */
+int latch_pause(struct latch *l, double seconds);
 
 /*
  * The replies the contract calls success, one row per request kind

@@ -130,17 +130,6 @@ int latchunits_key(const char *building, const char *name, char key[SHA256_HEX_L
 	return 0;
 }
 
-/* Sleep SECONDS (fractions too). */
-static void pause_for(double seconds)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)seconds;
-	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
-
 /* What a final reply means, described with err_set(). */
 static enum latchunits_status classify(const char *method, const char *path,
 				       const struct latch_resp *resp, int attempts)
@@ -183,7 +172,7 @@ static enum latchunits_status unit_request(struct latch *l, const char *method, 
 	int attempt = 1;
 
 	for (;; attempt++) {
-		double cap, wait;
+		double wait;
 
 		if (latch_request(l, method, path, body, key, resp) < 0 && !resp->curl_error) {
 			/* no token: the token endpoint was tried several times already */
@@ -191,13 +180,9 @@ static enum latchunits_status unit_request(struct latch *l, const char *method, 
 			st = l->auth_failed ? LATCHUNITS_AUTH : LATCHUNITS_TEMPFAIL;
 			break;
 		}
-		if (!latch_retryable(resp) || !retry || attempt >= LATCHUNITS_ATTEMPTS)
+		if (!latch_retryable(resp) || !retry || attempt >= l->max_attempts)
 			break;
-		cap = 0.2 * (double)(1 << attempt);
-		wait = (cap > 10 ? 10 : cap) * ((double)random() / RAND_MAX);
-		if (resp->retry_after >= 0)
-			wait = resp->retry_after > LATCHUNITS_MAX_WAIT ? LATCHUNITS_MAX_WAIT
-								       : (double)resp->retry_after;
+		wait = latch_backoff(attempt, resp->retry_after);
 		if (resp->status)
 			log_warn("%s %s answered %ld %s; trying again in %.1f s", method, path,
 				 resp->status, latch_error_code(resp), wait);
@@ -205,7 +190,7 @@ static enum latchunits_status unit_request(struct latch *l, const char *method, 
 			log_warn("%s %s: no reply (%s); trying again in %.1f s", method, path,
 				 resp->error, wait);
 		latch_resp_free(resp);
-		pause_for(wait);
+		latch_pause(l, wait);
 	}
 	if (st == LATCHUNITS_OK && (resp->status == 0 || latch_retryable(resp)))
 		st = classify(method, path, resp, attempt);

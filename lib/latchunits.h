@@ -12,10 +12,10 @@
  * "101" are different names).  The page size is the server's default.
  *
  * Retries (DESIGN.md §8): connect errors, timeouts, 408, 425, 429, 500,
- * 502, 503 and 504 are tried again, up to LATCHUNITS_ATTEMPTS times in
- * all, after a full-jitter exponential backoff (AWS Architecture Blog,
- * "Exponential Backoff and Jitter"), or after Retry-After when the reply
- * has one (at most LATCHUNITS_MAX_WAIT seconds).  An expired token (403)
+ * 502, 503 and 504 are tried again, up to the struct latch's max_attempts
+ * times in all, after latch_backoff() (lib/latch.h: full jitter, or
+ * Retry-After when the reply has one, capped), the one backoff of every
+ * caller.  An expired token (403)
  * or 401 is renewed and the request sent once more by latch_request().  A POST
  * is retried only with an Idempotency-Key, so that a create whose reply
  * was lost is never made twice.
@@ -39,11 +39,6 @@
 #include <stddef.h>
 
 struct latch;
-
-/* Requests tried in all for one page or one create. */
-#define LATCHUNITS_ATTEMPTS 5
-/* Longest wait honoured from Retry-After, in seconds. */
-#define LATCHUNITS_MAX_WAIT 60
 
 enum latchunits_status {
 	LATCHUNITS_OK = 0,

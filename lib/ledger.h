@@ -49,7 +49,8 @@ void ledger_release(struct ledger *lg);
  * "pending" with Idempotency-Key KEY on first sight.  STATE (SIZE bytes)
  * receives pending | inflight | done | failed | superseded, and KEY
  * (LEDGER_KEY_SIZE bytes) the key journaled for the row: the key a resumed
- * request must carry.
+ * request must carry.  Inside the caller's write transaction (db_begin):
+ * the first sight writes.
  */
 #define LEDGER_KEY_SIZE 65
 int ledger_journal_state(struct ledger *lg, long seq, enum delta_op op, char *key, char *state,
@@ -105,7 +106,8 @@ int ledger_newer_runs(sqlite3 *db, const char *run_id,
  * Release RUN_ID, held by the safety guard, as approved by BY now, provided
  * the database recorded it with DELTA_SHA256 and MANIFEST_SHA256: 1 done,
  * 0 no such run as transform wrote it, -1 on a database error.  NOW
- * (at least 32 bytes) receives the time recorded.
+ * (at least 32 bytes) receives the time recorded.  Inside the caller's
+ * write transaction (db_begin), with the checks that allowed it.
  */
 int ledger_approve(sqlite3 *db, const char *run_id, const char *delta_sha256,
 		   const char *manifest_sha256, const char *by, char *now);
@@ -126,7 +128,8 @@ int ledger_record_run(struct ledger *lg, const char *run_dir, const char *as_of,
 		      const char *guard);
 int ledger_record_input(struct ledger *lg, const char *property_id, long long snapshot_id);
 
-/* Record the outcome of loading RUN_ID: load_status STATUS, loaded now. */
+/* Record the outcome of loading RUN_ID: load_status STATUS, loaded now
+ * (inside the caller's write transaction, db_begin). */
 int ledger_run_loaded(sqlite3 *db, const char *run_id, const char *status);
 
 #endif

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -253,6 +254,19 @@ int rundir_check_recorded(const struct rundir *r, sqlite3 *db)
 		rc = sqlite3_column_int(st, 1);
 	sqlite3_finalize(st);
 	return rc;
+}
+
+int rundir_lock(struct rundir *r)
+{
+	if (flock(r->dirfd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK)
+		err_set("run directory '%s' is being loaded by another process: not loaded twice "
+			"at once; rerun once that load has ended",
+			r->dir);
+	else
+		err_set("cannot lock run directory '%s': %s", r->dir, strerror(errno));
+	return -1;
 }
 
 /* ledger_newer_runs() callback: keep the first property a newer run took. */

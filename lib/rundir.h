@@ -55,6 +55,17 @@ int rundir_check_recorded(const struct rundir *r, sqlite3 *db);
 int rundir_superseded_by(const struct rundir *r, sqlite3 *db, char *newer, size_t newer_size,
 			 char *property, size_t property_size);
 
+/*
+ * Take R's run directory for this process alone, at once or not at all:
+ * flock(2) LOCK_EX | LOCK_NB on the directory's own descriptor (no lock
+ * file to leave behind; the kernel drops the lock when the process ends,
+ * a crash or SIGKILL included).  `unitsync load` takes it, so that two
+ * loaders never send one run's requests side by side (issue 17).  -1 with
+ * err_set() naming the directory when another process holds it (or the
+ * file system cannot lock): a temporary failure, exit 75.
+ */
+int rundir_lock(struct rundir *r);
+
 /* The guard verdict of PROPERTY_ID in the manifest: 1 held, 0 ok. */
 int rundir_property_held(const struct rundir *r, const char *property_id);
 

@@ -92,6 +92,11 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 		if (stat(src->path, &sb) == 0 && gmtime_r(&sb.st_mtime, &tm))
 			strftime(mtime, sizeof(mtime), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	}
+	/* the write lock first: the file staged by another process between a
+	 * look and a write would be staged twice, or fail its UNIQUE */
+	if (db_begin(db) < 0)
+		goto out;
+	s->open = 1;
 	if (db_prepare(db,
 		       "SELECT snapshot_id FROM snapshot WHERE sha256 = ? AND source_kind = ? "
 		       "AND dialect = ? AND property_id = ?",
@@ -120,15 +125,14 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 			err_set("database: %s", sqlite3_errmsg(db));
 			goto out;
 		}
+		if (db_commit(db) < 0)
+			goto out;
+		s->open = 0;
 		rc = 1;
 		goto out;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-
-	if (db_exec(db, "BEGIN IMMEDIATE") < 0)
-		goto out;
-	s->open = 1;
 	db_now(now, sizeof(now));
 	if (db_prepare(db,
 		       "INSERT INTO snapshot (property_id, source_kind, dialect, source_name, sha256, "
@@ -439,7 +443,7 @@ int stg_commit(struct stg *s, double max_reject_percent)
 		err_set("database: %s", sqlite3_errmsg(s->db));
 		goto out;
 	}
-	if (db_exec(s->db, "COMMIT") < 0)
+	if (db_commit(s->db) < 0)
 		goto out;
 	s->open = 0;
 	rc = 0;
@@ -570,6 +574,6 @@ void stg_release(struct stg *s)
 	sqlite3_finalize(s->ins_reject);
 	s->ins_person = s->ins_unit = s->ins_reject = NULL;
 	if (s->open)
-		db_exec(s->db, "ROLLBACK");
+		db_rollback(s->db);
 	s->open = 0;
 }

@@ -161,7 +161,7 @@ static int tx_begin(struct load *l)
 {
 	if (l->in_tx)
 		return 0;
-	if (db_exec(l->db, "BEGIN IMMEDIATE") < 0)
+	if (db_begin(l->db) < 0)
 		return -1;
 	l->in_tx = 1;
 	return 0;
@@ -172,7 +172,7 @@ static int tx_commit(struct load *l)
 	if (!l->in_tx)
 		return 0;
 	l->in_tx = 0;
-	return db_exec(l->db, "COMMIT");
+	return db_commit(l->db);
 }
 
 /*
@@ -181,6 +181,9 @@ static int tx_commit(struct load *l)
  */
 static int journal_state(struct load *l, struct row *r, char *state, size_t size)
 {
+	/* a first sight writes the row: under the write lock (db_begin) */
+	if (tx_begin(l) < 0)
+		return -1;
 	return ledger_journal_state(&l->ledger, r->d.seq, r->d.op, r->key, state, size);
 }
 
@@ -548,9 +551,9 @@ out:
 
 /*
  * A request of slot S completed (CODE from curl): retry it, move to the
- * next step, or settle the row.  Full-jitter exponential backoff (AWS
- * Architecture Blog, "Exponential Backoff and Jitter"), Retry-After
- * honoured and clamped to 5 minutes.
+ * next step, or settle the row.  The wait before a retry is
+ * latch_backoff()'s, the one backoff of every caller: full jitter,
+ * Retry-After honoured up to LATCH_MAX_RETRY_AFTER.
  */
 static int on_done(struct load *l, struct slot *s, CURLcode code)
 {
@@ -590,11 +593,8 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 		return advance(l, s);
 	}
 	if (latch_retryable(resp)) {
-		double cap = 0.1 * (double)(1 << (s->attempt < 9 ? s->attempt - 1 : 8));
-		double wait = (cap > 30 ? 30 : cap) * ((double)random() / RAND_MAX);
+		double wait = latch_backoff(s->attempt, resp->retry_after);
 
-		if (resp->retry_after >= 0)
-			wait = resp->retry_after > 300 ? 300 : (double)resp->retry_after;
 		if (s->attempt >= l->max_attempts || now_s() + wait > l->deadline ||
 		    stop_requested) {
 			if (status)
@@ -1165,6 +1165,12 @@ int main(int argc, char **argv)
 		rc = US_EXIT_DATAERR;
 		goto out;
 	}
+	/* one loader per run: a second one would send the same requests side by side */
+	if (!l.dry_run && rundir_lock(&l.run) < 0) {
+		log_error("%s", err_msg());
+		rc = US_EXIT_TEMPFAIL;
+		goto out;
+	}
 	rc = US_EXIT_CONFIG;
 	if (config_load(&cfg, cli.config_path) < 0 ||
 	    (!l.dry_run && config_require_latch(&cfg) < 0)) {
@@ -1219,7 +1225,9 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	l.deadline = now_s() + budget;
-	l.api.deadline = l.deadline; /* the token fetch included */
+	l.api.deadline = l.deadline;  /* the token fetch included */
+	l.api.stop = &stop_requested; /* SIGTERM: requests in flight get LATCH_STOP_GRACE s */
+	l.api.max_attempts = l.max_attempts; /* the token's tries too */
 
 	applied = apply(&l);
 	if (applied == -2) {
@@ -1259,10 +1267,16 @@ int main(int argc, char **argv)
 		};
 		const char *status = rc == US_EXIT_TEMPFAIL ? "incomplete" : names[rc];
 
-		if (ledger_run_loaded(l.db, l.run.run_id, status) < 0)
-			log_warn("%s", err_msg());
+		/* an outcome that could not be recorded (the database locked past
+		 * the busy timeout) is the database's exit code: a rerun records it */
+		if (db_begin(l.db) < 0 || ledger_run_loaded(l.db, l.run.run_id, status) < 0 ||
+		    db_commit(l.db) < 0) {
+			log_error("recording the load's outcome: %s", err_msg());
+			rc = db_exit_code(l.db);
+			db_rollback(l.db);
+		}
 	}
-	if (rc == US_EXIT_TEMPFAIL)
+	if (l.tempfail)
 		log_warn("the Latch API was unavailable or retries ran out; rerun to resume");
 	if (l.held)
 		log_warn("rows of held properties were not sent; review the run and 'unitsync approve %s'",

@@ -2209,7 +2209,7 @@ static int begin_run(struct job *j)
 		    "CREATE TEMP TABLE IF NOT EXISTS exc (property_id TEXT, pms_person_id TEXT, kind TEXT, "
 		    "pms_unit_id TEXT, detail TEXT, "
 		    "UNIQUE (property_id, pms_person_id, kind, pms_unit_id, detail));") < 0 ||
-	    db_exec(j->db, "BEGIN IMMEDIATE") < 0)
+	    db_begin(j->db) < 0)
 		return STEP_FAIL;
 	j->in_tx = 1;
 	ledger_init(&j->r.ledger, j->db, j->r.run_id);
@@ -2472,7 +2472,7 @@ static int record_and_commit(struct job *j)
 	ledger_release(&j->r.ledger);
 	sqlite3_finalize(j->r.exc);
 	j->r.exc = NULL;
-	if (db_exec(j->db, "COMMIT") < 0)
+	if (db_commit(j->db) < 0)
 		return STEP_FAIL;
 	j->in_tx = 0;
 	return 0;
@@ -2528,7 +2528,7 @@ static int job_release(struct job *j)
 	ledger_release(&j->r.ledger);
 	sqlite3_finalize(j->r.exc);
 	if (j->in_tx)
-		db_exec(j->db, "ROLLBACK");
+		db_rollback(j->db);
 	for (int i = 0; j->ps && i < j->n_policies; i++) {
 		policy_free(&j->ps[i]);
 		json_decref(j->ts[i].reasons);

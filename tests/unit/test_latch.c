@@ -3,7 +3,8 @@
  * excerpt of a reply kept in the journal, logs and load-report.csv.  Every
  * reply is untrusted (docs/SECURITY.md): malformed JSON, wrong types,
  * missing fields and ids that are not ids are refused with a reason.  The
- * cases found by tests/fuzz/fuzz_latch_reply.c belong here too.
+ * cases found by tests/fuzz/fuzz_latch_reply.c belong here too.  And the
+ * one backoff of every retry (latch_backoff, latch_pause: issue 17).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +12,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
 
 #include "err.h"
 #include "latch.h"
@@ -366,6 +371,107 @@ static void loopback_is_the_host_not_a_prefix(void **state)
 	assert_false(latch_is_loopback("not a url"));
 }
 
+/* The cap of full jitter after ATTEMPT tries, computed from the rule. */
+static double jitter_cap(int attempt)
+{
+	double cap = LATCH_BACKOFF_BASE;
+
+	for (int i = 1; i < attempt; i++)
+		cap = cap * 2 > LATCH_BACKOFF_CEILING ? LATCH_BACKOFF_CEILING : cap * 2;
+	return cap;
+}
+
+static void backoff_is_full_jitter_doubling_to_a_ceiling(void **state)
+{
+	(void)state;
+	srandom(17);
+	for (int attempt = 1; attempt <= 20; attempt++) {
+		double cap = jitter_cap(attempt), lo = cap, hi = 0, sum = 0;
+
+		for (int i = 0; i < 4000; i++) {
+			double w = latch_backoff(attempt, -1);
+
+			assert_true(w >= 0 && w <= cap);
+			lo = w < lo ? w : lo;
+			hi = w > hi ? w : hi;
+			sum += w;
+		}
+		/* the whole range, uniformly: not a fixed wait nor "equal jitter" */
+		assert_true(lo < cap * 0.01);
+		assert_true(hi > cap * 0.99);
+		assert_true(sum / 4000 > cap * 0.45 && sum / 4000 < cap * 0.55);
+	}
+	assert_true(jitter_cap(1) == LATCH_BACKOFF_BASE);
+	assert_true(jitter_cap(20) == LATCH_BACKOFF_CEILING);
+	/* no overflow for absurd attempt counts, and never below the first cap */
+	for (int i = 0; i < 100; i++) {
+		assert_true(latch_backoff(INT_MAX, -1) <= LATCH_BACKOFF_CEILING);
+		assert_true(latch_backoff(0, -1) <= LATCH_BACKOFF_BASE);
+	}
+}
+
+static void backoff_honours_retry_after_up_to_its_cap(void **state)
+{
+	(void)state;
+	assert_true(latch_backoff(1, 0) == 0.0);
+	assert_true(latch_backoff(1, 7) == 7.0);
+	/* Retry-After rules whatever the attempt: not shortened by jitter */
+	assert_true(latch_backoff(12, 2) == 2.0);
+	assert_true(latch_backoff(1, LATCH_MAX_RETRY_AFTER) == LATCH_MAX_RETRY_AFTER);
+	assert_true(latch_backoff(1, LATCH_MAX_RETRY_AFTER + 1) == LATCH_MAX_RETRY_AFTER);
+	assert_true(latch_backoff(3, LONG_MAX) == LATCH_MAX_RETRY_AFTER);
+}
+
+static volatile sig_atomic_t alarms, stop_at_alarm, stop_flag;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+	if (stop_at_alarm && alarms >= stop_at_alarm)
+		stop_flag = 1;
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void pause_sleeps_in_full_through_signals_unless_stopped(void **state)
+{
+	struct itimerval every = { { 0, 150000 }, { 0, 150000 } }, off = { { 0, 0 }, { 0, 0 } };
+	struct sigaction sa;
+	struct latch l;
+	double t;
+
+	(void)state;
+	memset(&l, 0, sizeof(l));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	/* a signal every 0.15 s interrupts the sleep: it still lasts 1.5 s */
+	setitimer(ITIMER_REAL, &every, NULL);
+	t = mono();
+	assert_int_equal(latch_pause(&l, 1.5), 0);
+	assert_true(mono() - t >= 1.5);
+	assert_true(alarms >= 5);
+	/* a stop flag set during a long pause ends it at once */
+	l.stop = &stop_flag;
+	alarms = 0;
+	stop_at_alarm = 2;
+	t = mono();
+	assert_int_equal(latch_pause(&l, 30), -1);
+	assert_true(mono() - t < 1.0);
+	setitimer(ITIMER_REAL, &off, NULL);
+	/* and one already set does not sleep at all */
+	t = mono();
+	assert_int_equal(latch_pause(&l, 5), -1);
+	assert_true(mono() - t < 0.2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +489,9 @@ int main(void)
 		cmocka_unit_test(retry_after_takes_seconds_or_a_date),
 		cmocka_unit_test(excerpt_is_short_printable_utf8),
 		cmocka_unit_test(loopback_is_the_host_not_a_prefix),
+		cmocka_unit_test(backoff_is_full_jitter_doubling_to_a_ceiling),
+		cmocka_unit_test(backoff_honours_retry_after_up_to_its_cap),
+		cmocka_unit_test(pause_sleeps_in_full_through_signals_unless_stopped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
