@@ -83,11 +83,13 @@ enum row_state {
 
 /* One data row of an import file. */
 struct map_row {
-	char *property;  /* owned */
-	char *pms;       /* owned */
-	char *latch;     /* owned */
-	char *old_latch; /* ROW_CHANGE: the Latch unit before, owned */
-	long line;       /* physical line the record starts on */
+	char *property;     /* owned */
+	char *pms;          /* owned */
+	char *latch;        /* owned */
+	char *old_latch;    /* ROW_CHANGE: the Latch unit before, owned */
+	char *raw_property; /* property_id as written, before trimming, owned */
+	char *raw_pms;      /* pms_unit_id as written, before trimming, owned */
+	long line;          /* physical line the record starts on */
 	enum row_state state;
 };
 
@@ -348,6 +350,8 @@ static void import_release(struct import *im)
 		free(im->rows[i].pms);
 		free(im->rows[i].latch);
 		free(im->rows[i].old_latch);
+		free(im->rows[i].raw_property);
+		free(im->rows[i].raw_pms);
 	}
 	free(im->rows);
 	free(im->by_key);
@@ -359,6 +363,33 @@ static void import_release(struct import *im)
 	free(im->rm);
 	for (size_t i = 0; i < im->n_problems && i < MAX_PROBLEMS; i++)
 		free(im->problems[i].msg);
+}
+
+/* S as a message shows it: control characters (tab, CR, LF) as \\xHH,
+ * cut to SIZE bytes. */
+static void shown(const char *s, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; *s && n + 5 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f)
+			n += (size_t)snprintf(out + n, size - n, "\\x%02x", c);
+		else
+			out[n++] = (char)c;
+	}
+	out[n] = '\0';
+}
+
+/* Command-line id S trimmed in place as extract trims ids (csvio_trim()). */
+static char *trim_arg(char *s)
+{
+	size_t len;
+	char *t = (char *)csvio_trim(s, strlen(s), &len);
+
+	t[len] = '\0';
+	return t;
 }
 
 /* Is header field S column NAME?  Case and surrounding blanks ignored. */
@@ -401,34 +432,63 @@ static int read_header(const struct csvio_row *row, struct import *im)
 	return 0;
 }
 
+/*
+ * Copy field I of ROW, trimmed as extract trims (csvio_trim()), into *OUT
+ * (malloc'd), and the field as written into *RAW (malloc'd).  1 when the
+ * field is fine; 0 when it is a problem of the file (recorded); -1 out of
+ * memory.
+ */
+static int take_id(struct import *im, const struct csvio_row *row, size_t i, int k, char **out,
+		   char **raw)
+{
+	size_t len;
+	const char *s;
+
+	if (i >= row->n) {
+		problem(im, row->line, "'%s' line %ld: missing %s", im->name, row->line,
+			csv_columns[k]);
+		return 0;
+	}
+	s = csvio_trim(row->fields[i], row->lens[i], &len);
+	if (!len) {
+		problem(im, row->line, "'%s' line %ld: empty %s", im->name, row->line,
+			csv_columns[k]);
+		return 0;
+	}
+	if (memchr(s, '\0', len)) {
+		problem(im, row->line, "'%s' line %ld: control character in %s", im->name,
+			row->line, csv_columns[k]);
+		return 0;
+	}
+	*out = strndup(s, len);
+	*raw = strndup(row->fields[i], row->lens[i]);
+	if (!*out || !*raw) {
+		err_set("out of memory");
+		return -1;
+	}
+	if (!id_valid(*out)) {
+		problem(im, row->line, "'%s' line %ld: control character in %s", im->name,
+			row->line, csv_columns[k]);
+		return 0;
+	}
+	return 1;
+}
+
 /* csvio_read() callback: the header, then one mapping per record. */
 static int on_row(const struct csvio_row *row, void *ctx)
 {
 	struct import *im = ctx;
-	const char *f[N_COLUMNS];
+	char *f[N_COLUMNS] = { NULL }, *raw[N_COLUMNS] = { NULL };
 	struct map_row *r;
+	int rc = 0, ok = 1;
 
 	if (!im->have_header)
 		return read_header(row, im);
-	for (int k = 0; k < N_COLUMNS; k++) {
-		size_t i = (size_t)im->col[k];
-
-		if (i >= row->n) {
-			problem(im, row->line, "'%s' line %ld: missing %s", im->name, row->line,
-				csv_columns[k]);
-			return 0;
-		}
-		f[k] = row->fields[i];
-		if (!*f[k]) {
-			problem(im, row->line, "'%s' line %ld: empty %s", im->name, row->line,
-				csv_columns[k]);
-			return 0;
-		}
-		if (strlen(f[k]) != row->lens[i] || !id_valid(f[k])) {
-			problem(im, row->line, "'%s' line %ld: control character in %s", im->name,
-				row->line, csv_columns[k]);
-			return 0;
-		}
+	for (int k = 0; k < N_COLUMNS && ok == 1; k++)
+		ok = take_id(im, row, (size_t)im->col[k], k, &f[k], &raw[k]);
+	if (ok != 1) {
+		rc = ok;
+		goto out;
 	}
 	if (im->n == im->cap) {
 		size_t cap = im->cap ? im->cap * 2 : 64;
@@ -436,23 +496,29 @@ static int on_row(const struct csvio_row *row, void *ctx)
 
 		if (!nr) {
 			err_set("out of memory");
-			return -1;
+			rc = -1;
+			goto out;
 		}
 		im->rows = nr;
 		im->cap = cap;
 	}
-	r = &im->rows[im->n];
+	r = &im->rows[im->n++];
 	memset(r, 0, sizeof(*r));
 	r->line = row->line;
-	r->property = strdup(f[0]);
-	r->pms = strdup(f[1]);
-	r->latch = strdup(f[2]);
-	im->n++;
-	if (!r->property || !r->pms || !r->latch) {
-		err_set("out of memory");
-		return -1;
+	r->property = f[0];
+	r->pms = f[1];
+	r->latch = f[2];
+	r->raw_property = raw[0];
+	r->raw_pms = raw[1];
+	for (int k = 0; k < N_COLUMNS; k++)
+		f[k] = NULL;
+	raw[0] = raw[1] = NULL;
+out:
+	for (int k = 0; k < N_COLUMNS; k++) {
+		free(f[k]);
+		free(raw[k]);
 	}
-	return 0;
+	return rc;
 }
 
 static int cmp_key(const struct map_row *a, const char *property, const char *pms)
@@ -525,7 +591,21 @@ static int check_file(struct import *im)
 			continue;
 		}
 		b->state = ROW_DUPLICATE;
-		if (strcmp(a->latch, b->latch))
+		if (strcmp(a->raw_property, b->raw_property) || strcmp(a->raw_pms, b->raw_pms)) {
+			char sa[2][160], sb[2][160];
+
+			/* extract trims ids the same way: both rows would name one unit */
+			shown(a->raw_property, sa[0], sizeof(sa[0]));
+			shown(a->raw_pms, sa[1], sizeof(sa[1]));
+			shown(b->raw_property, sb[0], sizeof(sb[0]));
+			shown(b->raw_pms, sb[1], sizeof(sb[1]));
+			problem(im, a->line,
+				"'%s' lines %ld and %ld: PMS unit '%s' of property '%s' appears twice "
+				"once trimmed of white space, as extract trims ids (line %ld: "
+				"property '%s', unit '%s'; line %ld: property '%s', unit '%s')",
+				im->name, a->line, b->line, a->pms, a->property, a->line, sa[0],
+				sa[1], b->line, sb[0], sb[1]);
+		} else if (strcmp(a->latch, b->latch))
 			problem(im, a->line,
 				"'%s' lines %ld and %ld: PMS unit '%s' of property '%s' is mapped to "
 				"two Latch units ('%s' and '%s')",
@@ -1159,7 +1239,8 @@ int main(int argc, char **argv)
 	};
 	struct cli_common cli;
 	struct unitmap m = { 0 };
-	const char *property = NULL, *by = NULL, *out = NULL, *verb;
+	const char *by = NULL, *out = NULL, *verb;
+	char *property = NULL;
 	int replace = 0, apply = 0, want, nargs;
 	sqlite3 *db = NULL;
 	int rc = US_EXIT_USAGE, opt;
@@ -1254,19 +1335,23 @@ int main(int argc, char **argv)
 		cli_usage_error(&cli, "--by needs a name without control characters");
 		goto out;
 	}
+	if (property)
+		property = trim_arg(property);
 	if (property && !id_valid(property)) {
 		cli_usage_error(&cli, "bad property ID '%s' (empty, or holds control characters)",
 				property);
 		goto out;
 	}
 	if (strcmp(verb, "import"))
-		for (int i = optind; i < argc; i++)
+		for (int i = optind; i < argc; i++) {
+			argv[i] = trim_arg(argv[i]);
 			if (!id_valid(argv[i])) {
 				cli_usage_error(&cli,
 						"bad unit ID '%s' (empty, or holds control characters)",
 						argv[i]);
 				goto out;
 			}
+		}
 	if (!by) {
 		by = getenv("USER");
 		if (!by || !*by)

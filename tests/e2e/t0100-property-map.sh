@@ -52,7 +52,7 @@ history() {
 		changed_by FROM map_history ORDER BY id"
 }
 
-echo "1..36"
+echo "1..37"
 
 if [ ! -x "$top/bin/unitsync-property" ] || [ ! -x "$top/bin/unitsync-map" ] ||
 	[ ! -x "$top/bin/unitsync-config" ]; then
@@ -288,6 +288,35 @@ t 'map import rejects every kind of bad row, reporting each line' '
 	grep -q "lines 5 and 6: PMS unit '\''0112'\''" "$tmp/err" &&
 	grep -q "line 7: Latch unit '\''L-0102'\'' is already mapped from PMS unit" "$tmp/err" &&
 	grep -q "line 8: empty latch_unit_id" "$tmp/err" &&
+	us map list >"$tmp/after" &&
+	test_cmp "$tmp/before" "$tmp/after"
+'
+
+t 'map import trims ids as extract does; rows that are one once trimmed are rejected naming both lines' '
+	us map list >"$tmp/before" &&
+	history >"$tmp/hist-before" &&
+	printf "property_id,pms_unit_id,latch_unit_id\n0101,0130,L-0130\n0101,0131,L-0131\n0101,\" 0130\",L-0130\n" \
+		>"$tmp/trim-clash.csv" &&
+	exits 65 us map import "$tmp/trim-clash.csv" &&
+	grep -q "trim-clash.csv'\'' lines 2 and 4: PMS unit '\''0130'\'' of property '\''0101'\'' appears twice once trimmed.*line 4: property '\''0101'\'', unit '\'' 0130'\''" "$tmp/err" &&
+	grep -q "nothing imported" "$tmp/err" &&
+	printf "property_id,pms_unit_id,latch_unit_id\n0101,0130,L-0130\n\"0101\t\",0130,L-0131\n" \
+		>"$tmp/trim-clash2.csv" &&
+	exits 65 us map import "$tmp/trim-clash2.csv" &&
+	grep -qF "trim-clash2.csv'\'' lines 2 and 3: PMS unit '\''0130'\'' of property '\''0101'\'' appears twice once trimmed of white space, as extract trims ids (line 2: property '\''0101'\'', unit '\''0130'\''; line 3: property '\''0101\\x09'\''" "$tmp/err" &&
+	us map list >"$tmp/after" &&
+	test_cmp "$tmp/before" "$tmp/after" &&
+	history >"$tmp/hist-after" &&
+	test_cmp "$tmp/hist-before" "$tmp/hist-after" &&
+	printf "property_id,pms_unit_id,latch_unit_id\n\" 0101\",\"0131 \",\"\tL-0131\r\n\"\n" \
+		>"$tmp/trim.csv" &&
+	us map import "$tmp/trim.csv" >"$tmp/out" &&
+	grep -qx "1 added, 0 changed, 0 removed, 0 unchanged" "$tmp/out" &&
+	us map list --property " 0101 " >"$tmp/actual" &&
+	grep -qx "0101,0131,L-0131" "$tmp/actual" &&
+	us map add --property 0101 " 0131" "L-0131 " >"$tmp/out" &&
+	grep -q unchanged "$tmp/out" &&
+	us map remove --property 0101 "0131 " >/dev/null &&
 	us map list >"$tmp/after" &&
 	test_cmp "$tmp/before" "$tmp/after"
 '
