@@ -60,7 +60,7 @@ res() { # res UNIT PERSON STATUS [ROLE]
 	unitsync property add nobuilding >/dev/null &&
 	unitsync extract-xml --property oak ils.xml >/dev/null 2>&1 &&
 	unitsync extract-csv residents.csv >/dev/null &&
-	unitsync map add --property oak u-600 oak-600 >/dev/null) || exit 1
+	unitsync map add --offline --property oak u-600 oak-600 >/dev/null) || exit 1
 sim_start "$tmp/seed.csv" --state "$tmp/sim.db" || exit 1
 
 test_expect_success 'units list follows every page and sorts by name' '
@@ -267,7 +267,7 @@ test_expect_success 'units import-pms maps a free unit of that name instead of m
 '
 
 test_expect_success 'units import-pms never maps a second PMS unit onto a Latch unit (exit 1)' '
-	unitsync map add --property big P-elm4 elm-4 >/dev/null &&
+	unitsync map add --offline --property big P-elm4 elm-4 >/dev/null &&
 	{ cat elm.csv; echo "elm,Apt 4,E4,HE4,primary,current,A,B,e4@example.com,,2024-01-01,"
 	  echo "elm,Apt 5,E5,HE5,primary,current,A,B,e5@example.com,,2024-01-01,"; } >elm2.csv &&
 	unitsync extract-csv elm2.csv >/dev/null &&
