@@ -3,7 +3,7 @@
 # from CSV and from the PMS unit list, and the mapping helped along by
 # `map suggest` and `map unmapped`, against latch-sim.
 . "$(dirname "$0")/lib.sh"
-test_plan 17
+test_plan 18
 
 stats() { curl -sf "$SIM_URL/_sim/stats"; }
 reset_stats() { curl -sf -X POST "$SIM_URL/_sim/reset-stats" >/dev/null; }
@@ -147,6 +147,14 @@ test_expect_success 'units import-csv sends Idempotency-Key = sha256(building:na
 	done &&
 	unitsync units import-csv --building b-big drop.csv >out &&
 	grep -x "0 created, 6 existing, 0 mapped" out
+'
+
+test_expect_success 'units import-csv trims the pms_unit_id as extract does' '
+	printf "name,pms_unit_id\nUnit 002,\" P-002\t\"\n" >trim.csv &&
+	unitsync units import-csv --property big trim.csv >out &&
+	echo "0 created, 1 existing, 1 mapped" >expect && test_cmp expect out &&
+	unitsync map list --property big >map &&
+	grep -x "big,P-002,big-002" map
 '
 
 test_expect_success 'units import-csv: a bad file is rejected whole, naming file and line' '
