@@ -371,11 +371,20 @@ out:
 	return rc;
 }
 
+/* map add: the Latch unit checked first, unless --offline or the mapping
+ * is already so (nothing changes: nothing to check, as import). */
 static int map_add(struct unitmap *m, const char *config_path, int offline, const char *p,
 		   const char *pms, const char *latch)
 {
-	int rc = check_latch_unit(m, config_path, offline, p, latch);
+	char *old = NULL;
+	int rc;
 
+	if (!offline && unitmap_get(m, p, pms, &old) < 0) {
+		err_prefix("cannot map PMS unit '%s' of property '%s'", pms, p);
+		return db_fail(m->db);
+	}
+	rc = check_latch_unit(m, config_path, offline || (old && !strcmp(old, latch)), p, latch);
+	free(old);
 	return rc == US_EXIT_OK ? add_mapping(m, p, pms, latch) : rc;
 }
 

@@ -4,7 +4,7 @@
 # line), with one paged listing of the building per command; --offline
 # maps without asking Latch (issue 17).  Against latch-sim.
 . "$(dirname "$0")/lib.sh"
-test_plan 8
+test_plan 9
 
 stats() { curl -sf "$SIM_URL/_sim/stats"; }
 reset_stats() { curl -sf -X POST "$SIM_URL/_sim/reset-stats" >/dev/null; }
@@ -45,6 +45,13 @@ test_expect_success 'map add of a unit the building lacks exits 65 naming it; no
 	grep -q "Latch unit .elm-1. does not exist in Latch building .b-oak." err &&
 	unitsync map list >after &&
 	test_cmp before after
+'
+
+test_expect_success 'map add of a mapping already so changes nothing and asks Latch nothing' '
+	reset_stats &&
+	unitsync map add --property oak 101 oak-101 >out &&
+	grep -q "(unchanged)" out &&
+	test "$(units_gets)" = 0
 '
 
 test_expect_success 'map add --offline maps it without asking Latch' '
