@@ -427,8 +427,9 @@ static int list_building(struct load *l, const char *building, json_t **entry)
 	else {
 		if (st == LATCHUNITS_AUTH)
 			snprintf(l->refused, sizeof(l->refused), "%s", err_msg());
-		log_error("%s", err_msg());
 		rc = latchunits_exit_code(st);
+		log_error("%s; nothing was sent%s", err_msg(),
+			  rc == US_EXIT_TEMPFAIL ? ": rerun later" : "");
 	}
 	*entry = json_pack("{s:s, s:b, s:o}", "building", building, "found", st == LATCHUNITS_OK,
 			   "units", set ? set : json_object());
