@@ -416,7 +416,7 @@ state_db() {
 		"$bin/unitsync" --db "$db" property add "$(printf 'P%04d' "$i")" >/dev/null \
 			2>"$work/err" || fail "unitsync property add failed"
 	done
-	"$bin/unitsync" --db "$db" map import "$2" >/dev/null 2>"$work/err" ||
+	"$bin/unitsync" --db "$db" map import --offline "$2" >/dev/null 2>"$work/err" ||
 		fail "unitsync map import '$2' failed"
 }
 

@@ -43,11 +43,11 @@
 #include <strings.h>
 
 static const char usage[] =
-	"usage: unitsync map add --property P [--by NAME] PMS_UNIT LATCH_UNIT\n"
+	"usage: unitsync map add --property P [--by NAME] [--offline] PMS_UNIT LATCH_UNIT\n"
 	"       unitsync map remove --property P [--by NAME] PMS_UNIT\n"
 	"       unitsync map list [--property P]\n"
 	"       unitsync map export [--property P] [--out FILE]\n"
-	"       unitsync map import [--replace] [--by NAME] FILE\n"
+	"       unitsync map import [--replace] [--by NAME] [--offline] FILE\n"
 	"       unitsync map suggest --property P [--apply] [--by NAME]\n"
 	"       unitsync map unmapped --property P\n"
 	"\n"
@@ -59,8 +59,10 @@ static const char usage[] =
 	"  --replace                import: also remove the mappings of the file's properties\n"
 	"                           that the file leaves out\n"
 	"  --apply                  suggest: map the unambiguous exact and normalized matches\n"
-	"  --config FILE            configuration file with the [latch] settings (suggest,\n"
-	"                           unmapped; default $UNITSYNC_CONFIG)\n"
+	"  --offline                add, import: do not ask Latch whether the Latch units exist\n"
+	"                           in the property's building (by default one listing of it)\n"
+	"  --config FILE            configuration file with the [latch] settings (add, import,\n"
+	"                           suggest, unmapped; default $UNITSYNC_CONFIG)\n"
 	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n"
 	"\n"
@@ -83,12 +85,15 @@ enum row_state {
 
 /* One data row of an import file. */
 struct map_row {
-	char *property;  /* owned */
-	char *pms;       /* owned */
-	char *latch;     /* owned */
-	char *old_latch; /* ROW_CHANGE: the Latch unit before, owned */
-	long line;       /* physical line the record starts on */
+	char *property;     /* owned */
+	char *pms;          /* owned */
+	char *latch;        /* owned */
+	char *old_latch;    /* ROW_CHANGE: the Latch unit before, owned */
+	char *raw_property; /* property_id as written, before trimming, owned */
+	char *raw_pms;      /* pms_unit_id as written, before trimming, owned */
+	long line;          /* physical line the record starts on */
 	enum row_state state;
+	long bld; /* index of its property's building in import.blds; -1: not checked */
 };
 
 /* A mapping that --replace removes. */
@@ -96,6 +101,13 @@ struct removal {
 	char *property; /* owned */
 	char *pms;      /* owned */
 	char *latch;    /* owned */
+};
+
+/* The units of one Latch building, listed once for a whole command. */
+struct bld {
+	char *id;               /* the building's uuid, owned */
+	struct latchunits have; /* its units, owned */
+	const char **uuids;     /* their uuids, sorted (bytes) for bsearch; owned array */
 };
 
 /* One reason an import is rejected. */
@@ -115,6 +127,8 @@ struct import {
 	size_t n_rm, cap_rm;
 	struct problem problems[MAX_PROBLEMS]; /* the first found */
 	size_t n_problems;                     /* all problems, also those not kept */
+	struct bld *blds;                      /* the buildings of the file's properties; owned */
+	size_t n_blds;
 };
 
 /* The exit code for a failed database call: busy means rerun later. */
@@ -170,7 +184,148 @@ static int begin_change(struct unitmap *m, const char *p)
 	return rc;
 }
 
-static int map_add(struct unitmap *m, const char *p, const char *pms, const char *latch)
+/* Log a failed Latch API call (err_msg()), with the fix where there is
+ * one; the exit code is latchunits_exit_code()'s. */
+static int api_fail(enum latchunits_status st, const char *building)
+{
+	if (st == LATCHUNITS_AUTH)
+		log_error("%s (check the [latch] client_id and secret)", err_msg());
+	else if (st == LATCHUNITS_NOT_FOUND)
+		log_error("%s: Latch has no building '%s' (see 'unitsync property show')",
+			  err_msg(), building);
+	else if (latchunits_exit_code(st) == US_EXIT_TEMPFAIL)
+		log_error("%s; rerun later", err_msg());
+	else
+		log_error("%s", err_msg());
+	return latchunits_exit_code(st);
+}
+
+/*
+ * Every unit of BUILDING into HAVE, through the Latch API of the loaded
+ * configuration CFG (one paged listing, lib/latchunits.h): an exit code,
+ * logged when it is not US_EXIT_OK.
+ */
+static int list_building(struct config *cfg, const char *building, struct latchunits *have)
+{
+	struct latch api = { 0 };
+	enum latchunits_status st;
+
+	if (config_require_latch(cfg) < 0 || latch_init(&api, cfg) < 0) {
+		log_error("%s", err_msg());
+		return US_EXIT_CONFIG;
+	}
+	st = latchunits_list(&api, building, have);
+	latch_release(&api);
+	return st == LATCHUNITS_OK ? US_EXIT_OK : api_fail(st, building);
+}
+
+/*
+ * Property P's Latch building into *BUILDING (malloc'd): an exit code,
+ * logged; 78 when P has none, since the Latch units of a mapping are
+ * checked against it (unless --offline).
+ */
+static int require_building(struct unitmap *m, const char *p, char **building)
+{
+	int rc = require_property(m, p, building);
+
+	if (rc != US_EXIT_OK)
+		return rc;
+	if (!*building) {
+		log_error("property '%s' has no Latch building to check its Latch units against (set "
+			  "it with 'unitsync property set %s --latch-building UUID', or give --offline "
+			  "to map without asking Latch)",
+			  p, p);
+		return US_EXIT_CONFIG;
+	}
+	return US_EXIT_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Does building B have a unit UUID?  bsearch of its sorted uuids. */
+static int bld_has(const struct bld *b, const char *uuid)
+{
+	return b->have.n && bsearch(&uuid, b->uuids, b->have.n, sizeof(*b->uuids), cmp_str);
+}
+
+/*
+ * List BUILDING's units (one paged listing) into B, with their sorted
+ * uuids, through the loaded configuration CFG.  An exit code, logged.
+ */
+static int bld_list(struct bld *b, const char *building, struct config *cfg)
+{
+	int rc;
+
+	latchunits_init(&b->have);
+	b->uuids = NULL;
+	b->id = strdup(building);
+	if (!b->id) {
+		log_error("out of memory");
+		return US_EXIT_TEMPFAIL;
+	}
+	rc = list_building(cfg, building, &b->have);
+	if (rc != US_EXIT_OK)
+		return rc;
+	b->uuids = malloc((b->have.n ? b->have.n : 1) * sizeof(*b->uuids));
+	if (!b->uuids) {
+		log_error("out of memory");
+		return US_EXIT_TEMPFAIL;
+	}
+	for (size_t i = 0; i < b->have.n; i++)
+		b->uuids[i] = b->have.v[i].uuid;
+	qsort(b->uuids, b->have.n, sizeof(*b->uuids), cmp_str);
+	log_info("Latch building '%s': %zu units, %ld page%s", building, b->have.n, b->have.pages,
+		 b->have.pages == 1 ? "" : "s");
+	return US_EXIT_OK;
+}
+
+static void bld_release(struct bld *b)
+{
+	free(b->id);
+	latchunits_release(&b->have);
+	free(b->uuids);
+}
+
+/*
+ * Unless OFFLINE: is LATCH a unit of property P's Latch building?  One
+ * paged listing.  US_EXIT_OK when it is; 65 naming the unit when not;
+ * else the exit code of what failed (logged).
+ */
+static int check_latch_unit(struct unitmap *m, const char *config_path, int offline, const char *p,
+			    const char *latch)
+{
+	struct config cfg = { 0 };
+	struct bld b = { 0 };
+	char *building = NULL;
+	int rc = US_EXIT_OK;
+
+	if (offline)
+		return US_EXIT_OK;
+	rc = require_building(m, p, &building);
+	if (rc == US_EXIT_OK && config_load(&cfg, config_path) < 0) {
+		log_error("%s", err_msg());
+		rc = US_EXIT_CONFIG;
+	}
+	if (rc == US_EXIT_OK)
+		rc = bld_list(&b, building, &cfg);
+	if (rc == US_EXIT_OK && !bld_has(&b, latch)) {
+		log_error("Latch unit '%s' does not exist in Latch building '%s' of property '%s' "
+			  "('unitsync units list --property %s' lists its units); nothing mapped "
+			  "(--offline maps it without asking Latch)",
+			  latch, building, p, p);
+		rc = US_EXIT_DATAERR;
+	}
+	bld_release(&b);
+	config_release(&cfg);
+	free(building);
+	return rc;
+}
+
+/* map add, once the Latch unit is checked (or --offline). */
+static int add_mapping(struct unitmap *m, const char *p, const char *pms, const char *latch)
 {
 	char *old = NULL, *other_p = NULL, *other_pms = NULL;
 	int rc = begin_change(m, p), in_tx = rc == US_EXIT_OK;
@@ -214,6 +369,23 @@ out:
 	free(other_p);
 	free(other_pms);
 	return rc;
+}
+
+/* map add: the Latch unit checked first, unless --offline or the mapping
+ * is already so (nothing changes: nothing to check, as import). */
+static int map_add(struct unitmap *m, const char *config_path, int offline, const char *p,
+		   const char *pms, const char *latch)
+{
+	char *old = NULL;
+	int rc;
+
+	if (!offline && unitmap_get(m, p, pms, &old) < 0) {
+		err_prefix("cannot map PMS unit '%s' of property '%s'", pms, p);
+		return db_fail(m->db);
+	}
+	rc = check_latch_unit(m, config_path, offline || (old && !strcmp(old, latch)), p, latch);
+	free(old);
+	return rc == US_EXIT_OK ? add_mapping(m, p, pms, latch) : rc;
 }
 
 static int map_remove(struct unitmap *m, const char *p, const char *pms)
@@ -348,6 +520,8 @@ static void import_release(struct import *im)
 		free(im->rows[i].pms);
 		free(im->rows[i].latch);
 		free(im->rows[i].old_latch);
+		free(im->rows[i].raw_property);
+		free(im->rows[i].raw_pms);
 	}
 	free(im->rows);
 	free(im->by_key);
@@ -359,6 +533,36 @@ static void import_release(struct import *im)
 	free(im->rm);
 	for (size_t i = 0; i < im->n_problems && i < MAX_PROBLEMS; i++)
 		free(im->problems[i].msg);
+	for (size_t i = 0; i < im->n_blds; i++)
+		bld_release(&im->blds[i]);
+	free(im->blds);
+}
+
+/* S as a message shows it: control characters (tab, CR, LF) as \\xHH,
+ * cut to SIZE bytes. */
+static void shown(const char *s, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; *s && n + 5 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f)
+			n += (size_t)snprintf(out + n, size - n, "\\x%02x", c);
+		else
+			out[n++] = (char)c;
+	}
+	out[n] = '\0';
+}
+
+/* Command-line id S trimmed in place as extract trims ids (csvio_trim()). */
+static char *trim_arg(char *s)
+{
+	size_t len;
+	char *t = (char *)csvio_trim(s, strlen(s), &len);
+
+	t[len] = '\0';
+	return t;
 }
 
 /* Is header field S column NAME?  Case and surrounding blanks ignored. */
@@ -401,34 +605,63 @@ static int read_header(const struct csvio_row *row, struct import *im)
 	return 0;
 }
 
+/*
+ * Copy field I of ROW, trimmed as extract trims (csvio_trim()), into *OUT
+ * (malloc'd), and the field as written into *RAW (malloc'd).  1 when the
+ * field is fine; 0 when it is a problem of the file (recorded); -1 out of
+ * memory.
+ */
+static int take_id(struct import *im, const struct csvio_row *row, size_t i, int k, char **out,
+		   char **raw)
+{
+	size_t len;
+	const char *s;
+
+	if (i >= row->n) {
+		problem(im, row->line, "'%s' line %ld: missing %s", im->name, row->line,
+			csv_columns[k]);
+		return 0;
+	}
+	s = csvio_trim(row->fields[i], row->lens[i], &len);
+	if (!len) {
+		problem(im, row->line, "'%s' line %ld: empty %s", im->name, row->line,
+			csv_columns[k]);
+		return 0;
+	}
+	if (memchr(s, '\0', len)) {
+		problem(im, row->line, "'%s' line %ld: control character in %s", im->name,
+			row->line, csv_columns[k]);
+		return 0;
+	}
+	*out = strndup(s, len);
+	*raw = strndup(row->fields[i], row->lens[i]);
+	if (!*out || !*raw) {
+		err_set("out of memory");
+		return -1;
+	}
+	if (!id_valid(*out)) {
+		problem(im, row->line, "'%s' line %ld: control character in %s", im->name,
+			row->line, csv_columns[k]);
+		return 0;
+	}
+	return 1;
+}
+
 /* csvio_read() callback: the header, then one mapping per record. */
 static int on_row(const struct csvio_row *row, void *ctx)
 {
 	struct import *im = ctx;
-	const char *f[N_COLUMNS];
+	char *f[N_COLUMNS] = { NULL }, *raw[N_COLUMNS] = { NULL };
 	struct map_row *r;
+	int rc = 0, ok = 1;
 
 	if (!im->have_header)
 		return read_header(row, im);
-	for (int k = 0; k < N_COLUMNS; k++) {
-		size_t i = (size_t)im->col[k];
-
-		if (i >= row->n) {
-			problem(im, row->line, "'%s' line %ld: missing %s", im->name, row->line,
-				csv_columns[k]);
-			return 0;
-		}
-		f[k] = row->fields[i];
-		if (!*f[k]) {
-			problem(im, row->line, "'%s' line %ld: empty %s", im->name, row->line,
-				csv_columns[k]);
-			return 0;
-		}
-		if (strlen(f[k]) != row->lens[i] || !id_valid(f[k])) {
-			problem(im, row->line, "'%s' line %ld: control character in %s", im->name,
-				row->line, csv_columns[k]);
-			return 0;
-		}
+	for (int k = 0; k < N_COLUMNS && ok == 1; k++)
+		ok = take_id(im, row, (size_t)im->col[k], k, &f[k], &raw[k]);
+	if (ok != 1) {
+		rc = ok;
+		goto out;
 	}
 	if (im->n == im->cap) {
 		size_t cap = im->cap ? im->cap * 2 : 64;
@@ -436,23 +669,30 @@ static int on_row(const struct csvio_row *row, void *ctx)
 
 		if (!nr) {
 			err_set("out of memory");
-			return -1;
+			rc = -1;
+			goto out;
 		}
 		im->rows = nr;
 		im->cap = cap;
 	}
-	r = &im->rows[im->n];
+	r = &im->rows[im->n++];
 	memset(r, 0, sizeof(*r));
 	r->line = row->line;
-	r->property = strdup(f[0]);
-	r->pms = strdup(f[1]);
-	r->latch = strdup(f[2]);
-	im->n++;
-	if (!r->property || !r->pms || !r->latch) {
-		err_set("out of memory");
-		return -1;
+	r->bld = -1;
+	r->property = f[0];
+	r->pms = f[1];
+	r->latch = f[2];
+	r->raw_property = raw[0];
+	r->raw_pms = raw[1];
+	for (int k = 0; k < N_COLUMNS; k++)
+		f[k] = NULL;
+	raw[0] = raw[1] = NULL;
+out:
+	for (int k = 0; k < N_COLUMNS; k++) {
+		free(f[k]);
+		free(raw[k]);
 	}
-	return 0;
+	return rc;
 }
 
 static int cmp_key(const struct map_row *a, const char *property, const char *pms)
@@ -525,7 +765,21 @@ static int check_file(struct import *im)
 			continue;
 		}
 		b->state = ROW_DUPLICATE;
-		if (strcmp(a->latch, b->latch))
+		if (strcmp(a->raw_property, b->raw_property) || strcmp(a->raw_pms, b->raw_pms)) {
+			char sa[2][160], sb[2][160];
+
+			/* extract trims ids the same way: both rows would name one unit */
+			shown(a->raw_property, sa[0], sizeof(sa[0]));
+			shown(a->raw_pms, sa[1], sizeof(sa[1]));
+			shown(b->raw_property, sb[0], sizeof(sb[0]));
+			shown(b->raw_pms, sb[1], sizeof(sb[1]));
+			problem(im, a->line,
+				"'%s' lines %ld and %ld: PMS unit '%s' of property '%s' appears twice "
+				"once trimmed of white space, as extract trims ids (line %ld: "
+				"property '%s', unit '%s'; line %ld: property '%s', unit '%s')",
+				im->name, a->line, b->line, a->pms, a->property, a->line, sa[0],
+				sa[1], b->line, sb[0], sb[1]);
+		} else if (strcmp(a->latch, b->latch))
 			problem(im, a->line,
 				"'%s' lines %ld and %ld: PMS unit '%s' of property '%s' is mapped to "
 				"two Latch units ('%s' and '%s')",
@@ -658,6 +912,82 @@ out:
 	return rc;
 }
 
+/*
+ * List, once each, the Latch buildings of the file's properties, and tie
+ * each row to its property's (row.bld); the configuration is loaded into
+ * CFG on first need.  An unknown property is left for check_db().  An
+ * exit code, logged: 78 for a property without a Latch building.
+ */
+static int list_buildings(struct import *im, struct unitmap *m, struct config *cfg,
+			  const char *config_path)
+{
+	char *building = NULL;
+	int rc = US_EXIT_OK, cfg_loaded = 0;
+
+	for (size_t i = 0, j; i < im->n && rc == US_EXIT_OK; i = j) {
+		const char *p = im->by_key[i]->property;
+		long k = -1;
+		int e = unitmap_property(m->db, p, &building);
+
+		for (j = i; j < im->n && !strcmp(im->by_key[j]->property, p); j++)
+			;
+		if (e < 0) {
+			rc = db_fail(m->db);
+			break;
+		}
+		if (!e)
+			continue;
+		if (!building) {
+			rc = require_building(m, p, &building);
+			break;
+		}
+		for (size_t b = 0; b < im->n_blds && k < 0; b++)
+			if (!strcmp(im->blds[b].id, building))
+				k = (long)b;
+		if (k < 0) {
+			struct bld *nb = realloc(im->blds, (im->n_blds + 1) * sizeof(*nb));
+
+			if (!nb) {
+				log_error("out of memory");
+				rc = US_EXIT_TEMPFAIL;
+				break;
+			}
+			im->blds = nb;
+			k = (long)im->n_blds++;
+			memset(&im->blds[k], 0, sizeof(im->blds[k]));
+			if (!cfg_loaded && config_load(cfg, config_path) < 0) {
+				log_error("%s", err_msg());
+				rc = US_EXIT_CONFIG;
+				break;
+			}
+			cfg_loaded = 1;
+			rc = bld_list(&im->blds[k], building, cfg);
+		}
+		for (size_t r = i; r < j; r++)
+			im->by_key[r]->bld = k;
+		free(building);
+		building = NULL;
+	}
+	free(building);
+	return rc;
+}
+
+/* Each row that maps a PMS unit anew names a unit of its property's
+ * Latch building (when listed): a problem naming the line otherwise. */
+static void check_units(struct import *im)
+{
+	for (size_t i = 0; i < im->n; i++) {
+		const struct map_row *r = &im->rows[i];
+
+		if ((r->state == ROW_ADD || r->state == ROW_CHANGE) && r->bld >= 0 &&
+		    !bld_has(&im->blds[r->bld], r->latch))
+			problem(im, r->line,
+				"'%s' line %ld: Latch unit '%s' does not exist in Latch building "
+				"'%s' of property '%s'",
+				im->name, r->line, r->latch, im->blds[r->bld].id, r->property);
+	}
+}
+
 /* Apply a checked import: removals and moves first, so that swapping two
  * Latch units never trips UNIQUE (latch_unit_id) half-way. */
 static int apply_import(struct import *im, struct unitmap *m, long count[4])
@@ -688,9 +1018,11 @@ static int cmp_problem(const void *va, const void *vb)
 	return (a->line > b->line) - (a->line < b->line);
 }
 
-static int map_import(struct unitmap *m, const char *path, int replace)
+static int map_import(struct unitmap *m, const char *config_path, int offline, const char *path,
+		      int replace)
 {
 	struct import im = { .name = path };
+	struct config cfg = { 0 };
 	long count[4] = { 0 }; /* by enum row_state */
 	FILE *fp = strcmp(path, "-") ? fopen(path, "r") : stdin;
 	int rc = US_EXIT_DATAERR, in_tx = 0;
@@ -709,11 +1041,23 @@ static int map_import(struct unitmap *m, const char *path, int replace)
 		goto out;
 	}
 	rc = -1; /* from here: a database error (or out of memory) */
-	if (check_file(&im) < 0 || db_begin(m->db) < 0)
+	if (check_file(&im) < 0)
+		goto out;
+	/* Latch is asked before the write transaction, so that no lock waits on it */
+	if (!offline && !im.n_problems) {
+		int lrc = list_buildings(&im, m, &cfg, config_path);
+
+		if (lrc != US_EXIT_OK) {
+			rc = lrc;
+			goto out;
+		}
+	}
+	if (db_begin(m->db) < 0)
 		goto out;
 	in_tx = 1;
 	if (check_db(&im, m, replace) < 0)
 		goto out;
+	check_units(&im);
 	if (im.n_problems) {
 		size_t kept = im.n_problems < MAX_PROBLEMS ? im.n_problems : MAX_PROBLEMS;
 
@@ -743,6 +1087,7 @@ out:
 	if (fp && fp != stdin)
 		fclose(fp);
 	import_release(&im);
+	config_release(&cfg);
 	return rc;
 }
 
@@ -750,31 +1095,6 @@ out:
 
 /* Statuses whose residents have, or are about to have, a home (DESIGN.md §6). */
 #define HOUSED_STATUSES "'current', 'notice', 'eviction', 'future'"
-
-/* Log a failed Latch API call (err_msg()) and choose the exit code. */
-static int api_fail(enum latchunits_status st, const char *building)
-{
-	switch (st) {
-	case LATCHUNITS_OK:
-		return US_EXIT_OK;
-	case LATCHUNITS_AUTH:
-		log_error("%s (check the [latch] client_id and secret)", err_msg());
-		return US_EXIT_CONFIG;
-	case LATCHUNITS_NOT_FOUND:
-		log_error("%s: Latch has no building '%s' (see 'unitsync property show')",
-			  err_msg(), building);
-		return US_EXIT_DATAERR;
-	case LATCHUNITS_EXISTS:
-	case LATCHUNITS_REJECTED:
-		log_error("%s", err_msg());
-		return US_EXIT_DATAERR;
-	case LATCHUNITS_TEMPFAIL:
-	case LATCHUNITS_BAD_REPLY:
-		break;
-	}
-	log_error("%s; rerun later", err_msg());
-	return US_EXIT_TEMPFAIL;
-}
 
 /* Write S as one TAB-separated field: backslash, and control characters
  * as \xHH, escaped. */
@@ -790,17 +1110,6 @@ static void put_field(const char *s)
 		else
 			putchar(c);
 	}
-}
-
-/* The Latch API of the loaded configuration CFG, ready to use: an exit
- * code. */
-static int api_open(struct config *cfg, struct latch *api)
-{
-	if (config_require_latch(cfg) < 0 || latch_init(api, cfg) < 0) {
-		log_error("%s", err_msg());
-		return US_EXIT_CONFIG;
-	}
-	return US_EXIT_OK;
 }
 
 /* The building's units that no PMS unit (of any property) maps to, as
@@ -908,7 +1217,6 @@ static int map_suggest(struct unitmap *m, const char *config_path, const char *p
 	static const char *const header[] = { "property_id",     "pms_unit_id", "latch_unit_id",
 					      "latch_unit_name", "confidence",  "rule" };
 	struct config cfg = { 0 };
-	struct latch api = { 0 };
 	struct latchunits have;
 	struct unitmap_units pms = { 0 };
 	struct unitname_pair *pairs = NULL;
@@ -916,8 +1224,7 @@ static int map_suggest(struct unitmap *m, const char *config_path, const char *p
 	size_t *pi = NULL, *li = NULL, n_pn = 0, n_ln = 0, n_pairs = 0;
 	char *building = NULL;
 	long applied = 0, safe = 0, weak = 0;
-	enum latchunits_status st;
-	int rc, api_ready = 0;
+	int rc;
 
 	latchunits_init(&have);
 	rc = require_property(m, p, &building);
@@ -935,15 +1242,9 @@ static int map_suggest(struct unitmap *m, const char *config_path, const char *p
 		rc = US_EXIT_CONFIG;
 		goto out;
 	}
-	rc = api_open(&cfg, &api);
+	rc = list_building(&cfg, building, &have);
 	if (rc != US_EXIT_OK)
 		goto out;
-	api_ready = 1;
-	st = latchunits_list(&api, building, &have);
-	if (st != LATCHUNITS_OK) {
-		rc = api_fail(st, building);
-		goto out;
-	}
 	rc = -1; /* from here: a database error (or out of memory) */
 	if (unitmap_staged_units(m->db, p, &pms) < 0 || unowned_units(m, &have, &li, &n_ln) < 0)
 		goto out;
@@ -987,8 +1288,6 @@ out:
 		err_prefix("property '%s'", p);
 		rc = db_fail(m->db);
 	}
-	if (api_ready)
-		latch_release(&api);
 	config_release(&cfg);
 	latchunits_release(&have);
 	unitmap_units_release(&pms);
@@ -1078,13 +1377,11 @@ out:
 static int map_unmapped(struct unitmap *m, const char *config_path, const char *p)
 {
 	struct config cfg = { 0 };
-	struct latch api = { 0 };
 	struct latchunits have;
 	struct unitmap_units pms = { 0 };
 	size_t *li = NULL, n_ln = 0;
 	char *building = NULL;
-	enum latchunits_status st;
-	int rc, api_ready = 0;
+	int rc;
 
 	latchunits_init(&have);
 	rc = require_property(m, p, &building);
@@ -1114,15 +1411,9 @@ static int map_unmapped(struct unitmap *m, const char *config_path, const char *
 		       building);
 		goto out;
 	}
-	rc = api_open(&cfg, &api);
+	rc = list_building(&cfg, building, &have);
 	if (rc != US_EXIT_OK)
 		goto out;
-	api_ready = 1;
-	st = latchunits_list(&api, building, &have);
-	if (st != LATCHUNITS_OK) {
-		rc = api_fail(st, building);
-		goto out;
-	}
 	if (unowned_units(m, &have, &li, &n_ln) < 0) {
 		err_prefix("property '%s'", p);
 		rc = db_fail(m->db);
@@ -1136,8 +1427,6 @@ static int map_unmapped(struct unitmap *m, const char *config_path, const char *
 		putchar('\n');
 	}
 out:
-	if (api_ready)
-		latch_release(&api);
 	config_release(&cfg);
 	latchunits_release(&have);
 	unitmap_units_release(&pms);
@@ -1154,13 +1443,15 @@ int main(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "replace", no_argument, NULL, 'r' },
 		{ "apply", no_argument, NULL, 'a' },
+		{ "offline", no_argument, NULL, 'f' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common cli;
 	struct unitmap m = { 0 };
-	const char *property = NULL, *by = NULL, *out = NULL, *verb;
-	int replace = 0, apply = 0, want, nargs;
+	const char *by = NULL, *out = NULL, *verb;
+	char *property = NULL;
+	int replace = 0, apply = 0, offline = 0, want, nargs;
 	sqlite3 *db = NULL;
 	int rc = US_EXIT_USAGE, opt;
 
@@ -1183,6 +1474,9 @@ int main(int argc, char **argv)
 			break;
 		case 'a':
 			apply = 1;
+			break;
+		case 'f':
+			offline = 1;
 			break;
 		default:
 			c = cli_common_option(&cli, opt, optarg);
@@ -1242,6 +1536,10 @@ int main(int argc, char **argv)
 		cli_usage_error(&cli, "--replace goes with import only");
 		goto out;
 	}
+	if (offline && strcmp(verb, "add") && strcmp(verb, "import")) {
+		cli_usage_error(&cli, "--offline goes with add and import only");
+		goto out;
+	}
 	if (apply && strcmp(verb, "suggest")) {
 		cli_usage_error(&cli, "--apply goes with suggest only");
 		goto out;
@@ -1254,19 +1552,23 @@ int main(int argc, char **argv)
 		cli_usage_error(&cli, "--by needs a name without control characters");
 		goto out;
 	}
+	if (property)
+		property = trim_arg(property);
 	if (property && !id_valid(property)) {
 		cli_usage_error(&cli, "bad property ID '%s' (empty, or holds control characters)",
 				property);
 		goto out;
 	}
 	if (strcmp(verb, "import"))
-		for (int i = optind; i < argc; i++)
+		for (int i = optind; i < argc; i++) {
+			argv[i] = trim_arg(argv[i]);
 			if (!id_valid(argv[i])) {
 				cli_usage_error(&cli,
 						"bad unit ID '%s' (empty, or holds control characters)",
 						argv[i]);
 				goto out;
 			}
+		}
 	if (!by) {
 		by = getenv("USER");
 		if (!by || !*by)
@@ -1282,11 +1584,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!strcmp(verb, "add"))
-		rc = map_add(&m, property, argv[optind], argv[optind + 1]);
+		rc = map_add(&m, cli.config_path, offline, property, argv[optind],
+			     argv[optind + 1]);
 	else if (!strcmp(verb, "remove"))
 		rc = map_remove(&m, property, argv[optind]);
 	else if (!strcmp(verb, "import"))
-		rc = map_import(&m, argv[optind], replace);
+		rc = map_import(&m, cli.config_path, offline, argv[optind], replace);
 	else if (!strcmp(verb, "suggest"))
 		rc = map_suggest(&m, cli.config_path, property, apply);
 	else if (!strcmp(verb, "unmapped"))

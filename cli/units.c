@@ -463,7 +463,7 @@ static int on_row(const struct csvio_row *row, void *ctx)
 {
 	struct csv_import *im = ctx;
 	const char *name, *pms = NULL, *why;
-	size_t nlen;
+	size_t nlen, plen = 0;
 
 	if (!im->have_header)
 		return read_header(row, im);
@@ -475,9 +475,18 @@ static int on_row(const struct csvio_row *row, void *ctx)
 			why);
 		return 0;
 	}
-	if (im->col_pms >= 0 && (size_t)im->col_pms < row->n && row->lens[im->col_pms]) {
-		pms = row->fields[im->col_pms];
-		if (strlen(pms) != row->lens[im->col_pms] || !id_valid(pms)) {
+	if (im->col_pms >= 0 && (size_t)im->col_pms < row->n) {
+		char *f = row->fields[im->col_pms];
+		const char *t = csvio_trim(f, row->lens[im->col_pms], &plen);
+
+		/* the PMS unit id as extract stages it: trimmed (csvio_trim());
+		 * blanks only are no PMS unit, as an empty field */
+		memmove(f, t, plen);
+		f[plen] = '\0';
+		pms = plen ? f : NULL;
+	}
+	if (pms) {
+		if (strlen(pms) != plen || !id_valid(pms)) {
 			problem(im->probs, row->line,
 				"'%s' line %ld: the pms_unit_id holds a control character",
 				im->path, row->line);

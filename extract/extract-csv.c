@@ -450,19 +450,6 @@ static void patterns_free(void)
 	n_patterns = 0;
 }
 
-/* Where S (LEN bytes) starts and how long it is without surrounding spaces. */
-static const char *trim(const char *s, size_t len, size_t *out_len)
-{
-	while (len && isspace((unsigned char)*s)) {
-		s++;
-		len--;
-	}
-	while (len && isspace((unsigned char)s[len - 1]))
-		len--;
-	*out_len = len;
-	return s;
-}
-
 /*
  * Fold the LEN bytes at S to a key: ASCII letters lower-cased, digits and
  * non-ASCII bytes kept, everything else dropped ("Move-in" -> "movein").
@@ -581,7 +568,7 @@ static int header_build(struct header *h, const struct header *top, const struct
 		size_t alen = strlen(a), blen = 0;
 
 		if (i < row->n)
-			b = trim(row->fields[i], row->lens[i], &blen);
+			b = csvio_trim(row->fields[i], row->lens[i], &blen);
 		h->cells[i] = malloc(alen + blen + 2);
 		if (!h->cells[i])
 			goto oom;
@@ -1041,7 +1028,7 @@ static int copy_fields(struct extract *e, const struct csvio_row *row, const cha
 		v[f] = "";
 		if (e->col[f] < 0)
 			continue;
-		s = trim(row->fields[e->col[f]], row->lens[e->col[f]], &len);
+		s = csvio_trim(row->fields[e->col[f]], row->lens[e->col[f]], &len);
 		memcpy(e->buf + at, s, len);
 		e->buf[at + len] = '\0';
 		v[f] = e->buf + at;
@@ -1123,12 +1110,12 @@ static void split_name(const char *name, char *out, const char **first, const ch
 	char *a = out, *b;
 
 	if (comma) {
-		s = trim(name, (size_t)(comma - name), &n);
+		s = csvio_trim(name, (size_t)(comma - name), &n);
 		memcpy(a, s, n);
 		a[n] = '\0';
 		*last = a;
 		b = a + n + 1;
-		s = trim(comma + 1, len - (size_t)(comma - name) - 1, &n);
+		s = csvio_trim(comma + 1, len - (size_t)(comma - name) - 1, &n);
 		memcpy(b, s, n);
 		b[n] = '\0';
 		*first = b;
@@ -1137,12 +1124,12 @@ static void split_name(const char *name, char *out, const char **first, const ch
 	n = len;
 	while (n && !isspace((unsigned char)name[n - 1]))
 		n--;
-	s = trim(name, n, &n);
+	s = csvio_trim(name, n, &n);
 	memcpy(a, s, n);
 	a[n] = '\0';
 	*first = a;
 	b = a + n + 1;
-	s = trim(name + (s - name) + n, len - (size_t)(s - name) - n, &n);
+	s = csvio_trim(name + (s - name) + n, len - (size_t)(s - name) - n, &n);
 	memcpy(b, s, n);
 	b[n] = '\0';
 	*last = b;
@@ -1228,7 +1215,7 @@ static int layout_row(struct extract *e, const struct csvio_row *row, const char
 		e->heading = e->section = NULL;
 	} else if (pr->banners && folded_in(row->fields[0], pr->banners)) {
 		size_t len;
-		const char *s = trim(row->fields[0], row->lens[0], &len);
+		const char *s = csvio_trim(row->fields[0], row->lens[0], &len);
 		char *copy = strndup(s, len);
 
 		if (!copy) {
@@ -1363,7 +1350,7 @@ static int stage_row(struct extract *e, const struct csvio_row *row)
 	for (size_t i = 0; i < row->n && blank; i++) {
 		size_t len;
 
-		trim(row->fields[i], row->lens[i], &len);
+		csvio_trim(row->fields[i], row->lens[i], &len);
 		blank = len == 0;
 	}
 	/* a summary tail ends the data: it and every row after it are skipped */

@@ -3,6 +3,7 @@
 #include "err.h"
 
 #include <csv.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,4 +194,16 @@ void csvio_write_row(FILE *fp, const char *const *fields, size_t n)
 	for (size_t i = 0; i < n; i++)
 		csvio_write_field(fp, fields[i], i == 0);
 	fputc('\n', fp);
+}
+
+const char *csvio_trim(const char *s, size_t len, size_t *out_len)
+{
+	while (len && isspace((unsigned char)*s)) {
+		s++;
+		len--;
+	}
+	while (len && isspace((unsigned char)s[len - 1]))
+		len--;
+	*out_len = len;
+	return s;
 }

@@ -70,7 +70,8 @@ int delta_read_fd(int fd, const char *name, int (*fn)(const struct delta_row *r,
  * The names a run may write, each documented in README ("Reasons",
  * "Exceptions and what to do about them") and unitsync-transform(1)
  * (tests/unit/test_delta.c checks both): a delta row's reason, and an
- * exceptions.csv kind.  NULL-terminated.  delta_name_known(LIST, NAME)
+ * exception kind: of exceptions.csv (transform), or of load-report.csv's
+ * exception column (load: latch_unit_missing).  NULL-terminated.  delta_name_known(LIST, NAME)
  * says whether NAME is in LIST.
  */
 extern const char *const delta_reasons[];

@@ -556,6 +556,8 @@ static const struct contract {
 	const char *member;       /* the id or list member of that body */
 	long already;             /* a status that means the effect is already there (0: none) */
 	const char *already_code; /* ... when its error object's "message" is this */
+	const char *missing_code; /* the 404 code that means the request's unit does not
+				   * exist (NULL: none) */
 } latch_contract[LATCH_N_KINDS] = {
 	[LATCH_USERS_FIND] = { "GET /v1/users", { 200, 0 }, BODY_LIST, "users", 0, NULL },
 	[LATCH_USER_CREATE] = { "POST /v1/users", { 201, 0 }, BODY_ID, "userUuid", 0, NULL },
@@ -564,7 +566,8 @@ static const struct contract {
 				 BODY_ID,
 				 "userUuid",
 				 0,
-				 NULL },
+				 NULL,
+				 "UNIT_NOT_FOUND" },
 	[LATCH_RESIDENT_DELETE] = { "DELETE /v1/units/{u}/residents/{user}",
 				    { 204, 0 },
 				    BODY_NONE,
@@ -634,6 +637,11 @@ enum latch_verdict latch_reply_check(enum latch_kind kind, const struct latch_re
 		err_set("answered %ld with a reply longer than %d bytes: not read", resp->status,
 			LATCH_MAX_BODY);
 		return LATCH_REPLY_BAD;
+	}
+	if (c->missing_code && resp->status == 404 &&
+	    !strcmp(latch_error_code(resp), c->missing_code)) {
+		err_set("answered 404 %s: Latch has no such unit", c->missing_code);
+		return LATCH_REPLY_UNIT_MISSING;
 	}
 	if (c->already && resp->status == c->already) {
 		j = latch_parse_object(resp->body, resp->len);

@@ -179,6 +179,8 @@ int latch_pause(struct latch *l, double seconds);
  *   POST /v1/users         201                          object, "userUuid" an id
  *   PUT  /v1/units/{u}/residents/{user}
  *                          200 (already there), 201     object, "userUuid" the user
+ *                          (404 UNIT_NOT_FOUND: no such unit; not success, but
+ *                          told apart: LATCH_REPLY_UNIT_MISSING)
  *   DELETE /v1/units/{u}/residents/{user}
  *                          204; 404 RESIDENT_NOT_FOUND  none; an error object
  *                          (already gone)               {"message":"RESIDENT_NOT_FOUND"}
@@ -191,6 +193,12 @@ int latch_pause(struct latch *l, double seconds);
  * HTML page, an error object, half a document), a 404 NOT_FOUND from a
  * misrouted base URL, a PUT answered with something that is not the
  * resident.  A wrong "done" would leave a former tenant with a key.
+ *
+ * One failure is told apart from the others, since an operator fixes it
+ * differently: a PUT answered 404 with the error code UNIT_NOT_FOUND (the
+ * code is what separates it from USER_NOT_FOUND and from a misrouted
+ * base URL's NOT_FOUND) means Latch has no such unit: the mapping names
+ * a unit that does not exist (load reports latch_unit_missing).
  */
 enum latch_kind {
 	LATCH_USERS_FIND,      /* GET /v1/users?email= or ?phone= */
@@ -206,10 +214,12 @@ enum latch_kind {
 enum latch_verdict {
 	LATCH_REPLY_OK,      /* success, status and body as the contract says */
 	LATCH_REPLY_ALREADY, /* success: the effect was already there (DELETE 404 RESIDENT_NOT_FOUND) */
-	LATCH_REPLY_RETRY, /* no reply, or a status worth retrying (latch_retryable) */
-	LATCH_REPLY_AUTH,  /* 401 or 403: the credentials (or the token) were refused */
-	LATCH_REPLY_ERROR, /* another status: the request was refused as sent */
-	LATCH_REPLY_BAD,   /* a success status whose body is off the contract */
+	LATCH_REPLY_RETRY,        /* no reply, or a status worth retrying (latch_retryable) */
+	LATCH_REPLY_AUTH,         /* 401 or 403: the credentials (or the token) were refused */
+	LATCH_REPLY_ERROR,        /* another status: the request was refused as sent */
+	LATCH_REPLY_BAD,          /* a success status whose body is off the contract */
+	LATCH_REPLY_UNIT_MISSING, /* refused: the request's unit does not exist (PUT 404
+				   * UNIT_NOT_FOUND) */
 };
 
 /*

@@ -1,5 +1,6 @@
 #include "latchunits.h"
 #include "err.h"
+#include "exitcode.h"
 #include "latch.h"
 #include "log.h"
 
@@ -419,4 +420,30 @@ out:
 	free(eb);
 	free(body);
 	return st;
+}
+
+int latchunits_exit_code(enum latchunits_status st)
+{
+	switch (st) {
+	case LATCHUNITS_OK:
+		return US_EXIT_OK;
+	case LATCHUNITS_AUTH:
+		return US_EXIT_CONFIG;
+	case LATCHUNITS_NOT_FOUND:
+	case LATCHUNITS_EXISTS:
+	case LATCHUNITS_REJECTED:
+		return US_EXIT_DATAERR;
+	case LATCHUNITS_TEMPFAIL:
+	case LATCHUNITS_BAD_REPLY:
+		break;
+	}
+	return US_EXIT_TEMPFAIL;
+}
+
+int latchunits_has_uuid(const struct latchunits *u, const char *uuid)
+{
+	for (size_t i = 0; i < u->n; i++)
+		if (!strcmp(u->v[i].uuid, uuid))
+			return 1;
+	return 0;
 }

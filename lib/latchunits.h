@@ -66,6 +66,13 @@ struct latchunits {
 void latchunits_init(struct latchunits *u);
 void latchunits_release(struct latchunits *u);
 
+/*
+ * The exit code (lib/exitcode.h) of a failed call, the same for every
+ * program: the credentials refused, 78; no such building, or a request
+ * refused as sent, 65; no usable reply, 75 (a rerun may work).
+ */
+int latchunits_exit_code(enum latchunits_status st);
+
 /* Replace U's contents with every unit of BUILDING. */
 enum latchunits_status latchunits_list(struct latch *l, const char *building, struct latchunits *u);
 
@@ -76,6 +83,10 @@ enum latchunits_status latchunits_list(struct latch *l, const char *building, st
  */
 enum latchunits_status latchunits_create(struct latch *l, const char *building, const char *name,
 					 const char *key, char **uuid);
+
+/* Does U hold a unit whose uuid is UUID?  Linear: for one look-up; a
+ * caller with many builds its own index. */
+int latchunits_has_uuid(const struct latchunits *u, const char *uuid);
 
 /* Add a unit to U, keeping the order; -1 with err_set() when out of memory. */
 int latchunits_add(struct latchunits *u, const char *uuid, const char *name);

@@ -27,6 +27,20 @@
  * never removes the old unit when the new one was not granted.  Memory is
  * bounded by the number of people in flight, not by the size of the delta.
  *
+ * Missing Latch units (issue 17): before any request leaves, the units of
+ * the Latch building of each property with ASSIGN rows to send are listed,
+ * one paged listing per building (list_units(), lib/latchunits.h).  An
+ * ASSIGN to a unit not listed fails unsent as exception latch_unit_missing
+ * (load-report.csv), and so does a USER_CREATE whose person's ASSIGNs all
+ * go to such units: the check comes before the user is made, so no Latch
+ * user exists for a resident with no unit.  One listing up front was
+ * chosen over deferring user creation: it costs a few requests per
+ * building rather than one per person, and keeps each person's rows in
+ * delta order.  A PUT answered 404 UNIT_NOT_FOUND (a unit deleted since
+ * the listing, or a property without a building, which is not checked)
+ * fails the same way.  A failed row is not retried by this load; the next
+ * run asks again.
+ *
  * Journal writes happen on one thread, batched per turn of the event loop:
  * results of the requests that completed and the inflight marks of the
  * requests about to leave are committed together, before they leave.
@@ -40,11 +54,13 @@
 #include "err.h"
 #include "exitcode.h"
 #include "latch.h"
+#include "latchunits.h"
 #include "ledger.h"
 #include "log.h"
 #include "rundir.h"
 #include "sha256.h"
 #include "shard.h"
+#include "unitmap.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -114,7 +130,10 @@ struct slot {
 	int token_retried;      /* a 401 or 403 was already answered with a new token */
 	int inflight;           /* the current row is journaled inflight by this load */
 	double wake;            /* monotonic seconds: not before */
-	int failed;             /* a row of this person failed */
+	int failed;             /* a row of this person failed: the later ones fail too */
+	int missing;            /* an ASSIGN of this person failed as latch_unit_missing:
+				 * their UNASSIGNs fail (make before break), their
+				 * other ASSIGNs go on */
 	char user[256];         /* the person's Latch user, once known */
 	int manual;             /* the ASSIGN found the resident assigned by someone else */
 };
@@ -137,6 +156,10 @@ struct load {
 	double deadline; /* retry budget end, monotonic seconds */
 	long done, failed, held, already, superseded;
 	json_t *newer;        /* property -> newer run id, for superseded properties */
+	json_t *units;        /* property -> {"building", "found", "units": {uuid: true}}:
+			       * the Latch units of its building, listed once at
+			       * the start (list_units()); a property absent is
+			       * not checked; owned */
 	int tempfail;         /* retries exhausted or API unreachable */
 	int fatal;            /* credentials refused or database error: stop */
 	char refused[512];    /* why the API refused the credentials, once it did */
@@ -227,11 +250,13 @@ static int take_unconfirmed_key(struct load *l, struct row *r)
 	return found < 0 ? -1 : 0;
 }
 
+/* A row of load-report.csv; KIND is the row's exception kind
+ * (exception_kinds[] in lib/delta.c), or NULL. */
 static void report_row(struct load *l, const struct row *r, const char *state, long status,
-		       const char *detail)
+		       const char *detail, const char *kind)
 {
 	char seq[32], st[32];
-	const char *f[7];
+	const char *f[8];
 
 	snprintf(seq, sizeof(seq), "%ld", r->d.seq);
 	snprintf(st, sizeof(st), "%ld", status);
@@ -242,13 +267,15 @@ static void report_row(struct load *l, const struct row *r, const char *state, l
 	f[4] = state;
 	f[5] = status ? st : "";
 	f[6] = detail;
+	f[7] = kind ? kind : "";
 	if (l->report)
-		csvio_write_row(l->report, f, 7);
+		csvio_write_row(l->report, f, 8);
 }
 
-/* Row R of slot S failed for good: journal, report, and fail the person. */
+/* Row R of slot S failed for good: journal, report (as exception KIND
+ * when not NULL), and fail the person. */
 static int fail_row(struct load *l, struct slot *s, const struct row *r, long status,
-		    const char *detail)
+		    const char *detail, const char *kind)
 {
 	if (status)
 		log_warn("row %ld %s %s/%s failed: HTTP %ld %s", r->d.seq, delta_op_name(r->d.op),
@@ -256,9 +283,12 @@ static int fail_row(struct load *l, struct slot *s, const struct row *r, long st
 	else
 		log_warn("row %ld %s %s/%s failed: %s", r->d.seq, delta_op_name(r->d.op),
 			 r->d.property_id, r->d.pms_person_id, detail);
-	s->failed = 1;
+	if (kind && !strcmp(kind, "latch_unit_missing"))
+		s->missing = 1;
+	else
+		s->failed = 1;
 	l->failed++;
-	report_row(l, r, "failed", status, detail);
+	report_row(l, r, "failed", status, detail, kind);
 	if (tx_begin(l) < 0)
 		return -1;
 	return journal_set(l, r->d.seq, "failed", status, detail, NULL, NULL);
@@ -359,7 +389,179 @@ static void slot_free_person(struct slot *s)
 	s->step = STEP_NONE;
 	s->due = 0;
 	s->failed = 0;
+	s->missing = 0;
 	s->user[0] = '\0';
+}
+
+/* ---- Latch units ---------------------------------------------------- */
+
+/* Will this load send rows of PROPERTY (its filters, supersession, guard)? */
+static int property_sent(struct load *l, const char *property)
+{
+	return (!l->only_property || !strcmp(l->only_property, property)) &&
+	       shard_has(&l->shard, property) && !property_superseded(l, property) &&
+	       (l->approved || !rundir_property_held(&l->run, property));
+}
+
+/*
+ * The units of BUILDING, one paged listing, as a units entry of l->units
+ * into *ENTRY (new reference).  A building Latch does not know is an
+ * entry with no units ("found" false): its properties' ASSIGNs fail alone.
+ * An exit code, logged: credentials refused 78, no usable reply 75.
+ */
+static int list_building(struct load *l, const char *building, json_t **entry)
+{
+	struct latchunits have;
+	enum latchunits_status st;
+	json_t *set = json_object();
+	int rc = US_EXIT_OK;
+
+	latchunits_init(&have);
+	st = latchunits_list(&l->api, building, &have);
+	for (size_t i = 0; st == LATCHUNITS_OK && set && i < have.n; i++)
+		json_object_set_new(set, have.v[i].uuid, json_true());
+	if (st == LATCHUNITS_OK)
+		log_info("Latch building '%s': %zu units, %ld page%s", building, have.n, have.pages,
+			 have.pages == 1 ? "" : "s");
+	else if (st == LATCHUNITS_NOT_FOUND)
+		log_error("%s: Latch has no building '%s': the ASSIGNs of its properties fail "
+			  "(latch_unit_missing); see 'unitsync property show'",
+			  err_msg(), building);
+	else {
+		if (st == LATCHUNITS_AUTH)
+			snprintf(l->refused, sizeof(l->refused), "%s", err_msg());
+		rc = latchunits_exit_code(st);
+		log_error("%s; nothing was sent%s", err_msg(),
+			  rc == US_EXIT_TEMPFAIL ? ": rerun later" : "");
+	}
+	*entry = json_pack("{s:s, s:b, s:o}", "building", building, "found", st == LATCHUNITS_OK,
+			   "units", set ? set : json_object());
+	latchunits_release(&have);
+	if (rc == US_EXIT_OK && !*entry) {
+		log_error("out of memory");
+		rc = US_EXIT_TEMPFAIL;
+	}
+	return rc;
+}
+
+/*
+ * List, before any request leaves, the Latch units of the building of each
+ * property this load sends ASSIGNs for (manifest counts), one paged listing
+ * per building: an ASSIGN to a unit not listed then fails as
+ * latch_unit_missing unsent, and a person whose ASSIGNs all go to such
+ * units gets no Latch user (only_missing_units()).  A property without a
+ * Latch building is not checked (a warning says so): its missing units are
+ * found by the PUT's 404 UNIT_NOT_FOUND, after the user was made.  An exit
+ * code, logged.
+ */
+static int list_units(struct load *l)
+{
+	json_t *props = json_object_get(l->run.manifest, "properties"), *p;
+	json_t *by_building = json_object();
+	int rc = US_EXIT_OK;
+	size_t i;
+
+	l->units = json_object();
+	if (!l->units || !by_building) {
+		json_decref(by_building);
+		log_error("out of memory");
+		return US_EXIT_TEMPFAIL;
+	}
+	json_array_foreach(props, i, p)
+	{
+		const char *id = json_string_value(json_object_get(p, "property_id"));
+		json_t *assigns = json_object_get(json_object_get(p, "counts_by_op"), "ASSIGN");
+		json_t *entry;
+		char *building = NULL;
+		int e;
+
+		if (!id || json_integer_value(assigns) <= 0 || !property_sent(l, id))
+			continue;
+		e = unitmap_property(l->db, id, &building);
+		if (e < 0) {
+			log_error("%s", err_msg());
+			rc = db_exit_code(l->db);
+			break;
+		}
+		if (!building) {
+			log_warn("property %s has no Latch building: its Latch units are not checked "
+				 "before its residents' Latch users are made "
+				 "('unitsync property set %s --latch-building UUID')",
+				 id, id);
+			continue;
+		}
+		entry = json_incref(json_object_get(by_building, building));
+		if (!entry) {
+			rc = list_building(l, building, &entry);
+			if (rc == US_EXIT_OK)
+				json_object_set(by_building, building, entry);
+		}
+		if (rc == US_EXIT_OK)
+			json_object_set(l->units, id, entry);
+		json_decref(entry);
+		free(building);
+		if (rc != US_EXIT_OK)
+			break;
+	}
+	json_decref(by_building);
+	return rc;
+}
+
+/*
+ * Is row R's Latch unit missing from its property's Latch building, as
+ * listed at the start of this load?  1, with WHY (SIZE bytes) saying so;
+ * 0 when it is there or the property is not checked.
+ */
+static int unit_missing(struct load *l, const struct row *r, char *why, size_t size)
+{
+	json_t *e = json_object_get(l->units, r->d.property_id);
+	const char *b = json_string_value(json_object_get(e, "building"));
+
+	if (!e || json_object_get(json_object_get(e, "units"), r->d.latch_unit_id))
+		return 0;
+	if (json_is_true(json_object_get(e, "found")))
+		snprintf(why, size,
+			 "Latch unit '%s' does not exist in Latch building '%s' of property '%s' "
+			 "(listed at the start of this load): not sent",
+			 r->d.latch_unit_id, b, r->d.property_id);
+	else
+		snprintf(why, size,
+			 "Latch has no building '%s' (property '%s'): Latch unit '%s' not sent", b,
+			 r->d.property_id, r->d.latch_unit_id);
+	return 1;
+}
+
+/*
+ * Slot S's current row is a USER_CREATE: do the person's ASSIGNs all go to
+ * missing units (unit_missing())?  Then the user would be made for
+ * nothing (a Latch user with no unit, and one more account to remove
+ * later): 1, with WHY saying so.  0 when an ASSIGN goes to a unit Latch
+ * has or was not checked, or when the person has no ASSIGN.
+ */
+static int only_missing_units(struct load *l, const struct slot *s, char *why, size_t size)
+{
+	const char *first = NULL;
+	char tmp[512];
+	long n = 0;
+
+	for (size_t k = s->cur + 1; k < s->n; k++) {
+		const struct row *r = &s->rows[k];
+
+		if (r->d.op != DELTA_ASSIGN)
+			continue;
+		if (!unit_missing(l, r, tmp, sizeof(tmp)))
+			return 0;
+		if (!first)
+			first = r->d.latch_unit_id;
+		n++;
+	}
+	if (!n)
+		return 0;
+	snprintf(why, size,
+		 "no Latch user made: the %ld Latch unit%s to assign (first '%s') %s not in the "
+		 "property's Latch building",
+		 n, n == 1 ? "" : "s", first, n == 1 ? "is" : "are");
+	return 1;
 }
 
 /*
@@ -371,7 +573,7 @@ static int advance_rows(struct load *l, struct slot *s)
 {
 	for (; s->cur < s->n; s->cur++) {
 		struct row *r = &s->rows[s->cur];
-		char state[16];
+		char state[16], why[512];
 
 		if ((l->only_property && strcmp(l->only_property, r->d.property_id)) ||
 		    !shard_has(&l->shard, r->d.property_id))
@@ -379,7 +581,8 @@ static int advance_rows(struct load *l, struct slot *s)
 		if (property_superseded(l, r->d.property_id)) {
 			/* a newer run of this property decided afresh: this one must not act */
 			l->superseded++;
-			report_row(l, r, "superseded", 0, "a newer run of this property exists");
+			report_row(l, r, "superseded", 0, "a newer run of this property exists",
+				   NULL);
 			continue;
 		}
 		if (!l->approved && rundir_property_held(&l->run, r->d.property_id)) {
@@ -402,18 +605,25 @@ static int advance_rows(struct load *l, struct slot *s)
 		if (!strcmp(state, "failed")) {
 			s->failed = 1;
 			l->failed++;
-			report_row(l, r, "failed", 0, "failed in an earlier load");
+			report_row(l, r, "failed", 0, "failed in an earlier load", NULL);
 			continue;
 		}
 		if (!strcmp(state, "superseded")) {
 			/* a newer run of this property decided afresh: this one must not act */
 			l->superseded++;
-			report_row(l, r, "superseded", 0, "a newer run of this property exists");
+			report_row(l, r, "superseded", 0, "a newer run of this property exists",
+				   NULL);
 			s->failed = 1;
 			continue;
 		}
-		if (s->failed) {
-			if (fail_row(l, s, r, 0, "an earlier row of this person failed") < 0)
+		/* before the person's failure: a missing unit is told as such */
+		if (r->d.op == DELTA_ASSIGN && unit_missing(l, r, why, sizeof(why))) {
+			if (fail_row(l, s, r, 0, why, "latch_unit_missing") < 0)
+				return -1;
+			continue;
+		}
+		if (s->failed || (s->missing && r->d.op == DELTA_UNASSIGN)) {
+			if (fail_row(l, s, r, 0, "an earlier row of this person failed", NULL) < 0)
 				return -1;
 			continue;
 		}
@@ -422,8 +632,13 @@ static int advance_rows(struct load *l, struct slot *s)
 			return -1;
 		if (r->d.op != DELTA_USER_CREATE && !*s->user) {
 			if (fail_row(l, s, r, 0,
-				     "the person has no Latch user (USER_CREATE missing or failed)") <
-			    0)
+				     "the person has no Latch user (USER_CREATE missing or failed)",
+				     NULL) < 0)
+				return -1;
+			continue;
+		}
+		if (r->d.op == DELTA_USER_CREATE && only_missing_units(l, s, why, sizeof(why))) {
+			if (fail_row(l, s, r, 0, why, "latch_unit_missing") < 0)
 				return -1;
 			continue;
 		}
@@ -560,6 +775,7 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 	struct row *r = &s->rows[s->cur];
 	struct latch_resp *resp = &s->call.resp;
 	char detail[512] = "";
+	const char *kind = NULL; /* the exception kind of a failure, when it has one */
 	enum latch_verdict verdict;
 	long status;
 	int found;
@@ -669,6 +885,8 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 		snprintf(detail, sizeof(detail), "POST /v1/users: malformed reply: %s", err_msg());
 		break;
 	case STEP_PUT:
+		if (verdict == LATCH_REPLY_UNIT_MISSING)
+			kind = "latch_unit_missing"; /* the mapping names no unit Latch has */
 		if (verdict != LATCH_REPLY_OK)
 			break;
 		if (status == 201) {
@@ -701,7 +919,7 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 		break;
 	}
 failed:
-	if (fail_row(l, s, r, status, detail) < 0)
+	if (fail_row(l, s, r, status, detail, kind) < 0)
 		return -1;
 	s->cur++;
 	s->step = STEP_NONE;
@@ -776,7 +994,7 @@ static int pump(struct load *l)
 		if (sent < 0)
 			return -1;
 		if (sent > 0) {
-			if (fail_row(l, s, &s->rows[s->cur], 0, err_msg()) < 0)
+			if (fail_row(l, s, &s->rows[s->cur], 0, err_msg(), NULL) < 0)
 				return -1;
 			s->cur++;
 			s->step = STEP_NONE;
@@ -1217,7 +1435,8 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		l.report = report.fp;
-		fputs("seq,op,property_id,pms_person_id,state,http_status,detail\n", l.report);
+		fputs("seq,op,property_id,pms_person_id,state,http_status,detail,exception\n",
+		      l.report);
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -1228,6 +1447,11 @@ int main(int argc, char **argv)
 	l.api.deadline = l.deadline;  /* the token fetch included */
 	l.api.stop = &stop_requested; /* SIGTERM: requests in flight get LATCH_STOP_GRACE s */
 	l.api.max_attempts = l.max_attempts; /* the token's tries too */
+	if (!l.dry_run) {
+		rc = list_units(&l);
+		if (rc != US_EXIT_OK)
+			goto out;
+	}
 
 	applied = apply(&l);
 	if (applied == -2) {
@@ -1288,6 +1512,7 @@ out:
 	if (!stop_requested && !l.dry_run)
 		db_checkpoint(l.db); /* the end of the stage: the WAL goes back to zero */
 	json_decref(l.newer);
+	json_decref(l.units);
 	if (api_ready)
 		latch_release(&l.api);
 	rundir_release(&l.run);

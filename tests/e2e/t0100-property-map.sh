@@ -52,7 +52,7 @@ history() {
 		changed_by FROM map_history ORDER BY id"
 }
 
-echo "1..36"
+echo "1..37"
 
 if [ ! -x "$top/bin/unitsync-property" ] || [ ! -x "$top/bin/unitsync-map" ] ||
 	[ ! -x "$top/bin/unitsync-config" ]; then
@@ -164,9 +164,9 @@ t 'property list: header, tab-separated, sorted; 0101 and 101 are distinct' '
 # --- map add / list / remove ----------------------------------------------
 
 t 'map add: 0101 and 101 are different PMS units' '
-	us map add --property 0101 0101 L-0101 >/dev/null &&
-	us map add --property 0101 101 L-101 >/dev/null &&
-	us map add --property 101 0101 L-X >/dev/null
+	us map add --offline --property 0101 0101 L-0101 >/dev/null &&
+	us map add --offline --property 0101 101 L-101 >/dev/null &&
+	us map add --offline --property 101 0101 L-X >/dev/null
 '
 
 t 'map list prints the mapping sorted, identifiers exact' '
@@ -184,21 +184,21 @@ t 'map list prints the mapping sorted, identifiers exact' '
 '
 
 t 'map add of a Latch unit mapped elsewhere exits 65 naming both' '
-	exits 65 us map add --property 101 102 L-0101 &&
+	exits 65 us map add --offline --property 101 102 L-0101 &&
 	grep -q "L-0101" "$tmp/err" &&
 	grep -q "PMS unit '\''0101'\'' of property '\''0101'\''" "$tmp/err" &&
 	grep -q "PMS unit '\''102'\'' of property '\''101'\''" "$tmp/err"
 '
 
 t 'map add for an unknown property exits 65 with the fix' '
-	exits 65 us map add --property nope 1 L-1 &&
+	exits 65 us map add --offline --property nope 1 L-1 &&
 	grep -q "unknown property '\''nope'\'' (add it with '\''unitsync property add'\'')" "$tmp/err"
 '
 
 t 'map add changes a mapping; the same mapping again is no change' '
-	us map add --property 0101 101 L-101b >"$tmp/out" &&
+	us map add --offline --property 0101 101 L-101b >"$tmp/out" &&
 	grep -q "changed from '\''L-101'\''" "$tmp/out" &&
-	us map add --property 0101 101 L-101b >"$tmp/out" &&
+	us map add --offline --property 0101 101 L-101b >"$tmp/out" &&
 	grep -q unchanged "$tmp/out"
 '
 
@@ -235,7 +235,7 @@ t 'map import of a good file (columns matched by name)' '
 	"L,quoted",101,0101,new
 	L-0102,0101,0102,repeated as is
 	EOF
-	us map import --by bob "$tmp/good.csv" >"$tmp/out" &&
+	us map import --offline --by bob "$tmp/good.csv" >"$tmp/out" &&
 	echo "2 added, 1 changed, 0 removed, 1 unchanged" >"$tmp/expect" &&
 	test_cmp "$tmp/expect" "$tmp/out" &&
 	cat >"$tmp/expect" <<-EOF &&
@@ -260,7 +260,7 @@ t 'map import with a collision is rejected whole, naming both lines' '
 	0101,0101,L-0101b
 	101,0105,L-SHARED
 	EOF
-	exits 65 us map import "$tmp/clash.csv" &&
+	exits 65 us map import --offline "$tmp/clash.csv" &&
 	grep -q "clash.csv'\'' lines 3 and 5" "$tmp/err" &&
 	grep -q "L-SHARED" "$tmp/err" &&
 	grep -q "nothing imported" "$tmp/err" &&
@@ -282,7 +282,7 @@ t 'map import rejects every kind of bad row, reporting each line' '
 	0101,0113,L-0102
 	0101,0114,
 	EOF
-	exits 65 us map import "$tmp/bad.csv" &&
+	exits 65 us map import --offline "$tmp/bad.csv" &&
 	grep -q "line 3: missing latch_unit_id" "$tmp/err" &&
 	grep -q "line 4: unknown property '\''zz'\''" "$tmp/err" &&
 	grep -q "lines 5 and 6: PMS unit '\''0112'\''" "$tmp/err" &&
@@ -292,18 +292,47 @@ t 'map import rejects every kind of bad row, reporting each line' '
 	test_cmp "$tmp/before" "$tmp/after"
 '
 
+t 'map import trims ids as extract does; rows that are one once trimmed are rejected naming both lines' '
+	us map list >"$tmp/before" &&
+	history >"$tmp/hist-before" &&
+	printf "property_id,pms_unit_id,latch_unit_id\n0101,0130,L-0130\n0101,0131,L-0131\n0101,\" 0130\",L-0130\n" \
+		>"$tmp/trim-clash.csv" &&
+	exits 65 us map import --offline "$tmp/trim-clash.csv" &&
+	grep -q "trim-clash.csv'\'' lines 2 and 4: PMS unit '\''0130'\'' of property '\''0101'\'' appears twice once trimmed.*line 4: property '\''0101'\'', unit '\'' 0130'\''" "$tmp/err" &&
+	grep -q "nothing imported" "$tmp/err" &&
+	printf "property_id,pms_unit_id,latch_unit_id\n0101,0130,L-0130\n\"0101\t\",0130,L-0131\n" \
+		>"$tmp/trim-clash2.csv" &&
+	exits 65 us map import --offline "$tmp/trim-clash2.csv" &&
+	grep -qF "trim-clash2.csv'\'' lines 2 and 3: PMS unit '\''0130'\'' of property '\''0101'\'' appears twice once trimmed of white space, as extract trims ids (line 2: property '\''0101'\'', unit '\''0130'\''; line 3: property '\''0101\\x09'\''" "$tmp/err" &&
+	us map list >"$tmp/after" &&
+	test_cmp "$tmp/before" "$tmp/after" &&
+	history >"$tmp/hist-after" &&
+	test_cmp "$tmp/hist-before" "$tmp/hist-after" &&
+	printf "property_id,pms_unit_id,latch_unit_id\n\" 0101\",\"0131 \",\"\tL-0131\r\n\"\n" \
+		>"$tmp/trim.csv" &&
+	us map import --offline "$tmp/trim.csv" >"$tmp/out" &&
+	grep -qx "1 added, 0 changed, 0 removed, 0 unchanged" "$tmp/out" &&
+	us map list --property " 0101 " >"$tmp/actual" &&
+	grep -qx "0101,0131,L-0131" "$tmp/actual" &&
+	us map add --offline --property 0101 " 0131" "L-0131 " >"$tmp/out" &&
+	grep -q unchanged "$tmp/out" &&
+	us map remove --property 0101 "0131 " >/dev/null &&
+	us map list >"$tmp/after" &&
+	test_cmp "$tmp/before" "$tmp/after"
+'
+
 t 'map import without the header columns is rejected' '
 	printf "0101,0120,L-0120\n" >"$tmp/nohdr.csv" &&
-	exits 65 us map import "$tmp/nohdr.csv" &&
+	exits 65 us map import --offline "$tmp/nohdr.csv" &&
 	grep -q "no property_id column" "$tmp/err" &&
 	: >"$tmp/empty.csv" &&
-	exits 65 us map import "$tmp/empty.csv"
+	exits 65 us map import --offline "$tmp/empty.csv"
 '
 
 t 'map import swaps two Latch units in one go' '
 	printf "property_id,pms_unit_id,latch_unit_id\n0101,0101,L-0102\n0101,0102,L-0101\n" \
 		>"$tmp/swap.csv" &&
-	us map import "$tmp/swap.csv" >"$tmp/out" &&
+	us map import --offline "$tmp/swap.csv" >"$tmp/out" &&
 	grep -qx "0 added, 2 changed, 0 removed, 0 unchanged" "$tmp/out" &&
 	us map list --property 0101 >"$tmp/actual" &&
 	grep -qx "0101,0101,L-0102" "$tmp/actual" &&
@@ -312,7 +341,7 @@ t 'map import swaps two Latch units in one go' '
 
 t 'map import --replace removes what the file leaves out, only in its properties' '
 	printf "property_id,pms_unit_id,latch_unit_id\n0101,0101,L-0102\n" >"$tmp/only.csv" &&
-	us map import --replace "$tmp/only.csv" >"$tmp/out" &&
+	us map import --offline --replace "$tmp/only.csv" >"$tmp/out" &&
 	grep -qx "0 added, 0 changed, 2 removed, 1 unchanged" "$tmp/out" &&
 	cat >"$tmp/expect" <<-EOF &&
 	property_id,pms_unit_id,latch_unit_id
@@ -326,20 +355,20 @@ t 'map import --replace removes what the file leaves out, only in its properties
 
 t 'map import --replace frees a Latch unit for another PMS unit' '
 	printf "property_id,pms_unit_id,latch_unit_id\n0101,0999,L-0102\n" >"$tmp/move.csv" &&
-	exits 65 us map import "$tmp/move.csv" &&
-	us map import --replace "$tmp/move.csv" >"$tmp/out" &&
+	exits 65 us map import --offline "$tmp/move.csv" &&
+	us map import --offline --replace "$tmp/move.csv" >"$tmp/out" &&
 	grep -qx "1 added, 0 changed, 1 removed, 0 unchanged" "$tmp/out"
 '
 
 t 'map export --out round trip equals list, mode 0640' '
-	us map add --property 0101 0101 L-0101 >/dev/null &&
+	us map add --offline --property 0101 0101 L-0101 >/dev/null &&
 	us map export --out "$tmp/export.csv" 2>/dev/null &&
 	us map list >"$tmp/list.csv" &&
 	test_cmp "$tmp/list.csv" "$tmp/export.csv" &&
 	test "$(stat -c %a "$tmp/export.csv")" = 640 &&
 	us map export >"$tmp/stdout.csv" &&
 	test_cmp "$tmp/list.csv" "$tmp/stdout.csv" &&
-	us map import "$tmp/export.csv" >"$tmp/out" &&
+	us map import --offline "$tmp/export.csv" >"$tmp/out" &&
 	grep -qx "0 added, 0 changed, 0 removed, 3 unchanged" "$tmp/out" &&
 	us map list >"$tmp/again.csv" &&
 	test_cmp "$tmp/list.csv" "$tmp/again.csv"
@@ -347,8 +376,8 @@ t 'map export --out round trip equals list, mode 0640' '
 
 t 'map list of an unknown property exits 65; bad usage exits 2' '
 	exits 65 us map list --property nope &&
-	exits 2 us map add --property 0101 only-one &&
-	exits 2 us map add 0101 L-9 &&
+	exits 2 us map add --offline --property 0101 only-one &&
+	exits 2 us map add --offline 0101 L-9 &&
 	exits 2 us map list --replace &&
 	exits 2 us map frobnicate
 '

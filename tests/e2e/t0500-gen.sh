@@ -95,7 +95,7 @@ test_expect_success 'set up both properties, every unit mapped, and latch-sim se
 		{ print \$1 \",\" \$2 \",lu-\" \$1 \"-\" \$2 }" units.csv >map.csv &&
 	awk -F, "NR == 1 { print \"building_uuid,unit_uuid,name\"; next }
 		{ print \"b-\" \$1 \",lu-\" \$1 \"-\" \$2 \",\" \$1 \" \" \$2 }" units.csv >seed.csv &&
-	unitsync map import map.csv >out &&
+	unitsync map import --offline map.csv >out &&
 	grep "^200 added" out
 '
 

@@ -34,7 +34,7 @@ stats() { curl -sf "$SIM_URL/_sim/stats"; }
 stat_of() { stats | python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
 
 (cd "$tmp" && portfolio 2000 && unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
-	unitsync map import map.csv >/dev/null && unitsync extract-csv --property p1 export.csv >/dev/null &&
+	unitsync map import --offline map.csv >/dev/null && unitsync extract-csv --property p1 export.csv >/dev/null &&
 	unitsync transform --as-of 2024-06-01 --out runs >t.out) || exit 1
 run=$(tail -n 1 "$tmp/t.out")
 sim_start "$tmp/seed.csv" --error-rate 0.2 --429-rate 0.1 --retry-after 0 --drop-rate 0.05 --random-seed 7 || exit 1
@@ -72,7 +72,7 @@ sim_stop
 # crashes: SIGKILL at 20 moments, each followed by a rerun
 rm -f "$UNITSYNC_DB"
 (cd "$tmp" && unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
-	unitsync map import map.csv >/dev/null && unitsync extract-csv --property p1 export.csv >/dev/null &&
+	unitsync map import --offline map.csv >/dev/null && unitsync extract-csv --property p1 export.csv >/dev/null &&
 	unitsync transform --as-of 2024-06-01 --out runs2 >t2.out) || exit 1
 run=$(tail -n 1 "$tmp/t2.out")
 sim_start "$tmp/seed.csv" --latency-ms 2 --drop-rate 0.02 --random-seed 11 || exit 1
@@ -110,7 +110,7 @@ sim_stop
 # a token that expires in the middle of the run
 rm -f "$UNITSYNC_DB"
 (cd "$tmp" && portfolio 300 && unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
-	unitsync map import map.csv >/dev/null && unitsync extract-csv --property p1 export.csv >/dev/null &&
+	unitsync map import --offline map.csv >/dev/null && unitsync extract-csv --property p1 export.csv >/dev/null &&
 	unitsync transform --as-of 2024-06-01 --out runs3 >t3.out) || exit 1
 run=$(tail -n 1 "$tmp/t3.out")
 sim_start "$tmp/seed.csv" --token-ttl 1 --latency-ms 10 || exit 1

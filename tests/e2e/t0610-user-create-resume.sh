@@ -48,7 +48,7 @@ creates_of() {
 (cd "$tmp" && printf 'building_uuid,unit_uuid,name\nb1,L1,Unit 1\nb1,L2,Unit 2\nb1,L3,Unit 3\nb1,L4,Unit 4\nb1,L5,Unit 5\n' >seed.csv &&
 	printf 'property_id,pms_unit_id,latch_unit_id\np1,U1,L1\np1,U2,L2\np1,U3,L3\np1,U4,L4\np1,U5,L5\n' >map.csv &&
 	night1 >n1.csv && unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
-	unitsync map import map.csv >/dev/null && unitsync extract-csv --property p1 n1.csv >/dev/null &&
+	unitsync map import --offline map.csv >/dev/null && unitsync extract-csv --property p1 n1.csv >/dev/null &&
 	unitsync transform --as-of 2024-06-01 --out runs >t1.out) || exit 1
 run1=$(run_dir "$tmp/t1.out")
 sim_start "$tmp/seed.csv" || exit 1

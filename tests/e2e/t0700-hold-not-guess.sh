@@ -35,7 +35,7 @@ delta_ops() { awk -F, 'NR > 1 { print $2, $6, $8 }' "$(cat last.run)/delta.csv";
 	unitsync property add elm --guard-percent 100 >/dev/null &&
 	unitsync property add pine >/dev/null &&
 	for p in oak elm pine; do for u in 1 2 3 4 5 6 7 8 9 10 11 12; do
-		unitsync map add --property $p $u $p-$u >/dev/null || exit 1; done; done) || exit 1
+		unitsync map add --offline --property $p $u $p-$u >/dev/null || exit 1; done; done) || exit 1
 sim_start "$tmp/seed.csv" || exit 1
 
 test_expect_success 'night 1: four residents of oak get their units' '

@@ -17,7 +17,7 @@ residents() { curl -sf "$SIM_URL/_sim/state" | python3 -c 'import json,sys; prin
 	echo building_uuid,unit_uuid,name
 	for u in $(seq 21); do echo "b1,L$u,Unit $u"; done
 } >seed.csv && unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
-	for u in $(seq 20); do unitsync map add --property p1 "$u" "L$u" >/dev/null || exit 1; done &&
+	for u in $(seq 20); do unitsync map add --offline --property p1 "$u" "L$u" >/dev/null || exit 1; done &&
 	export_of 20 >full.csv && export_of 4 >cut.csv && export_of 19 >minus1.csv &&
 	printf "[property \"p1\"]\nsource = tonight.csv\n" >nightly.ini) || exit 1
 sim_start "$tmp/seed.csv" || exit 1
@@ -132,7 +132,7 @@ test_expect_success 'two nightly runs started together: the second exits 75 at o
 	curl -sf -X POST -d "{\"latency_ms\":0}" "$SIM_URL/_sim/faults" >/dev/null
 '
 test_expect_success 'a held property does not hold back the others' '
-	unitsync property add p2 >/dev/null && unitsync map add --property p2 1 L21 >/dev/null &&
+	unitsync property add p2 >/dev/null && unitsync map add --offline --property p2 1 L21 >/dev/null &&
 	printf "%s\n%s\n" "$H" "p2,1,Q1,HQ1,primary,current,Q,One,q1@example.com,,2024-01-01," >p2.csv &&
 	unitsync extract-csv p2.csv >/dev/null && unitsync extract-csv --property p1 cut.csv >/dev/null &&
 	unitsync transform --as-of 2026-06-01 --out runs >two.out &&

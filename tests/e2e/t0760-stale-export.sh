@@ -14,7 +14,7 @@ H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last
 	echo "b1,L1,Unit 1"
 	echo "b1,L2,Unit 2"
 } >seed.csv && unitsync init >/dev/null && unitsync property add p1 --stale-after-nights 2 >/dev/null &&
-	unitsync map add --property p1 1 L1 >/dev/null && unitsync map add --property p1 2 L2 >/dev/null &&
+	unitsync map add --offline --property p1 1 L1 >/dev/null && unitsync map add --offline --property p1 2 L2 >/dev/null &&
 	{
 		echo $H
 		echo "p1,1,R1,H1,primary,current,Ann,Lee,s760-ann@example.com,,2024-01-01,"

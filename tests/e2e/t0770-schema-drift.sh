@@ -24,7 +24,7 @@ guard() { # guard RUN_DIR: verdict and reasons of p1
 	echo building_uuid,unit_uuid,name
 	for u in 1 2 3 4 5 6; do echo "b1,L$u,Unit $u"; done
 } >seed.csv && test_init_db p1 p2 &&
-	for u in 1 2 3 4 5 6; do unitsync map add --property p1 "$u" "L$u" >/dev/null || exit 1; done &&
+	for u in 1 2 3 4 5 6; do unitsync map add --offline --property p1 "$u" "L$u" >/dev/null || exit 1; done &&
 	export_of "$H" | sed "s/,notice,/,current,/; s/,2026-05-01$/,/" >night1.csv &&
 	R6=p1,6,R6,H6,primary,current,F6,L6,r6@example.com,,2026-06-02, &&
 	{ export_of "$H" && echo "$R6"; } >night4.csv &&

@@ -62,7 +62,7 @@ res() { # res UNIT PERSON STATUS [ROLE]
 	unitsync property add ash --latch-building b-ash >/dev/null &&
 	unitsync extract-xml --property oak ils.xml >/dev/null 2>&1 &&
 	unitsync extract-csv residents.csv >/dev/null &&
-	unitsync map add --property oak u-600 oak-600 >/dev/null) || exit 1
+	unitsync map add --offline --property oak u-600 oak-600 >/dev/null) || exit 1
 sim_start "$tmp/seed.csv" --state "$tmp/sim.db" || exit 1
 
 test_expect_success 'units list follows every page and sorts by name' '
@@ -149,6 +149,14 @@ test_expect_success 'units import-csv sends Idempotency-Key = sha256(building:na
 	done &&
 	unitsync units import-csv --building b-big drop.csv >out &&
 	grep -x "0 created, 6 existing, 0 mapped" out
+'
+
+test_expect_success 'units import-csv trims the pms_unit_id as extract does' '
+	printf "name,pms_unit_id\nUnit 002,\" P-002\t\"\n" >trim.csv &&
+	unitsync units import-csv --property big trim.csv >out &&
+	echo "0 created, 1 existing, 1 mapped" >expect && test_cmp expect out &&
+	unitsync map list --property big >map &&
+	grep -x "big,P-002,big-002" map
 '
 
 test_expect_success 'units import-csv: a bad file is rejected whole, naming file and line' '
@@ -275,7 +283,7 @@ test_expect_success 'units import-pms maps a free unit of that name instead of m
 '
 
 test_expect_success 'units import-pms never maps a second PMS unit onto a Latch unit (exit 1)' '
-	unitsync map add --property big P-elm4 elm-4 >/dev/null &&
+	unitsync map add --offline --property big P-elm4 elm-4 >/dev/null &&
 	{ cat elm.csv; echo "elm,Apt 4,E4,HE4,primary,current,A,B,e4@example.com,,2024-01-01,"
 	  echo "elm,Apt 5,E5,HE5,primary,current,A,B,e5@example.com,,2024-01-01,"; } >elm2.csv &&
 	unitsync extract-csv elm2.csv >/dev/null &&

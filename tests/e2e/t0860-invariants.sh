@@ -62,7 +62,7 @@ test_expect_success "setup: ${#seeds[@]} properties, each --guard-percent 100, m
 	while read -r p b; do
 		unitsync property add "$p" --latch-building "$b" --guard-percent 100 || return 1
 	done <"$w/properties" &&
-	unitsync map import "$w/map.csv" >map.log 2>&1 || { cat map.log; return 1; }
+	unitsync map import --offline "$w/map.csv" >map.log 2>&1 || { cat map.log; return 1; }
 '
 
 # Night K: extract, transform, load; the run directory in $w/runK.

@@ -19,7 +19,7 @@ H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last
 setup_db() { # setup_db DB
 	UNITSYNC_DB=$1 unitsync init >/dev/null &&
 	for p in $(seq 12); do UNITSYNC_DB=$1 unitsync property add "prop$p" >/dev/null || return 1; done &&
-	UNITSYNC_DB=$1 unitsync map import map.csv >/dev/null &&
+	UNITSYNC_DB=$1 unitsync map import --offline map.csv >/dev/null &&
 	UNITSYNC_DB=$1 unitsync extract-csv portfolio.csv >/dev/null
 }
 rows() { tail -n +2 "$1" | cut -d, -f2- | sort; } # a delta without its seq column

@@ -65,9 +65,9 @@ EOF
 test_expect_success 'hostile ids, labels and names are staged as they are' '
 	unitsync init >/dev/null &&
 	unitsync property add "$P" >/dev/null &&
-	unitsync map add --property "$P" "A \"1\", B" "lu 1?x=#f" >/dev/null &&
-	unitsync map add --property "$P" ../../etc "lu'"'"'3\"" >/dev/null &&
-	unitsync map add --property "$P" "D\$(touch $tmp/pwned)" "lu;2&\$(id)%41" >/dev/null &&
+	unitsync map add --offline --property "$P" "A \"1\", B" "lu 1?x=#f" >/dev/null &&
+	unitsync map add --offline --property "$P" ../../etc "lu'"'"'3\"" >/dev/null &&
+	unitsync map add --offline --property "$P" "D\$(touch $tmp/pwned)" "lu;2&\$(id)%41" >/dev/null &&
 	unitsync extract-csv export.csv >out &&
 	grep "4 people staged" out &&
 	test "$(staged)" = 4
@@ -293,7 +293,7 @@ who="ok slash nullby ctl notjson empty wrongtype notlist dup huge nouuid"
 	for w in $who; do
 		l=lu-$w
 		[ "$w" = slash ] && l="lu/../x y"
-		unitsync map add --property hp "U-$w" "$l" >/dev/null || exit 1
+		unitsync map add --offline --property hp "U-$w" "$l" >/dev/null || exit 1
 	done &&
 	unitsync extract-csv hostile.csv >/dev/null &&
 	unitsync transform --as-of 2026-06-01 --out hruns >ht.out) || exit 1

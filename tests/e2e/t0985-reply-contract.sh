@@ -141,7 +141,7 @@ export_of() {
 	export_of current $newcomers
 } >night2.csv && unitsync init >/dev/null && unitsync property add hp >/dev/null &&
 	for w in $movers $newcomers; do
-		unitsync map add --property hp "U-$w" "lu-$w" >/dev/null || exit 1
+		unitsync map add --offline --property hp "U-$w" "lu-$w" >/dev/null || exit 1
 	done) || exit 1
 
 # transform AS_OF FILE: stage FILE, write a run; its directory in run.path

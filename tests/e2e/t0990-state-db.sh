@@ -33,7 +33,7 @@ c.execute("ROLLBACK")' "$1" "$2" >lock.out &
 
 N=3000
 (cd "$tmp" && portfolio $N && unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
-	unitsync map import map.csv >/dev/null && unitsync extract-csv --property p1 export.csv >/dev/null &&
+	unitsync map import --offline map.csv >/dev/null && unitsync extract-csv --property p1 export.csv >/dev/null &&
 	unitsync transform --as-of 2024-06-01 --out runs >t.out) || exit 1
 run=$(tail -n 1 "$tmp/t.out")
 sim_start "$tmp/seed.csv" || exit 1
@@ -197,7 +197,7 @@ test_expect_success 'a property id starting with - is refused, naming it' '
 
 test_expect_success 'database failures exit through one rule: busy map add exits 75' '
 	hold_lock 15 "$UNITSYNC_DB" &&
-	rc=0; unitsync map add --property p1 X1 LX1 >/dev/null 2>map.err || rc=$?
+	rc=0; unitsync map add --offline --property p1 X1 LX1 >/dev/null 2>map.err || rc=$?
 	kill $lock_pid; wait $lock_pid; cat map.err; echo "exit $rc" && test $rc -eq 75
 '
 

@@ -13,7 +13,7 @@ test_plan 10
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 (cd "$tmp" && umask 022 && unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
-	unitsync map add --property p1 1 L-good >/dev/null &&
+	unitsync map add --offline --property p1 1 L-good >/dev/null &&
 	printf '%s\np1,1,R1,H1,primary,current,Ann,Lee,s995-ann@example.com,,2024-01-01,\n' "$H" >n1.csv &&
 	unitsync extract-csv n1.csv >/dev/null &&
 	unitsync transform --as-of 2026-06-01 --out runs >t1.out) || exit 1

@@ -291,6 +291,19 @@ static void reply_check_takes_only_the_contract(void **state)
 	r = reply_of(201, "{\"userUuid\":\"u-1\",\"assignedBy\":\"c\"}");
 	assert_int_equal(latch_reply_check(LATCH_RESIDENT_PUT, &r, "u-1"), LATCH_REPLY_OK);
 	assert_int_equal(latch_reply_check(LATCH_RESIDENT_PUT, &r, "u-2"), LATCH_REPLY_BAD);
+	/* PUT 404: only UNIT_NOT_FOUND says the unit does not exist */
+	r = reply_of(404, "{\"message\":\"UNIT_NOT_FOUND\"}");
+	assert_int_equal(latch_reply_check(LATCH_RESIDENT_PUT, &r, "u-1"),
+			 LATCH_REPLY_UNIT_MISSING);
+	assert_non_null(strstr(err_msg(), "answered 404 UNIT_NOT_FOUND"));
+	r = reply_of(404, "{\"message\":\"USER_NOT_FOUND\"}");
+	assert_int_equal(latch_reply_check(LATCH_RESIDENT_PUT, &r, "u-1"), LATCH_REPLY_ERROR);
+	r = reply_of(404, "{\"message\":\"NOT_FOUND\"}");
+	assert_int_equal(latch_reply_check(LATCH_RESIDENT_PUT, &r, "u-1"), LATCH_REPLY_ERROR);
+	r = reply_of(404, "<html>UNIT_NOT_FOUND</html>");
+	assert_int_equal(latch_reply_check(LATCH_RESIDENT_PUT, &r, "u-1"), LATCH_REPLY_ERROR);
+	r = reply_of(404, "{\"message\":\"UNIT_NOT_FOUND\"}");
+	assert_int_equal(latch_reply_check(LATCH_RESIDENT_DELETE, &r, NULL), LATCH_REPLY_ERROR);
 	r = reply_of(201, "[\"assigned\"]");
 	assert_int_equal(latch_reply_check(LATCH_RESIDENT_PUT, &r, "u-1"), LATCH_REPLY_BAD);
 	assert_non_null(
