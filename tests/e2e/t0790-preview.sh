@@ -22,7 +22,7 @@ dump() { sqlite3 "$UNITSYNC_DB" .dump; }
 	echo building_uuid,unit_uuid,name
 	for u in $(seq 20); do echo "b1,L$u,Unit $u"; done
 } >seed.csv && unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
-	for u in $(seq 20); do unitsync map add --property p1 "$u" "L$u" >/dev/null || exit 1; done &&
+	for u in $(seq 20); do unitsync map add --offline --property p1 "$u" "L$u" >/dev/null || exit 1; done &&
 	export_of 20 >full.csv && export_of 4 >cut.csv && export_of 19 >minus1.csv &&
 	printf "[property \"p1\"]\nsource = tonight.csv\n" >nightly.ini) || exit 1
 sim_start "$tmp/seed.csv" || exit 1

@@ -35,7 +35,7 @@ transform() { unitsync extract-csv --property p1 "$1" >/dev/null &&
 	echo building_uuid,unit_uuid,name
 	for u in $(seq 20); do echo "b1,L$u,Unit $u"; done
 } >seed.csv && unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
-	for u in $(seq 20); do unitsync map add --property p1 "$u" "L$u" >/dev/null || exit 1; done &&
+	for u in $(seq 20); do unitsync map add --offline --property p1 "$u" "L$u" >/dev/null || exit 1; done &&
 	export_of 20 >full.csv && export_of 4 >cut.csv && export_of 19 >minus1.csv &&
 	{ export_of 20 && echo "p1,21,R21,H21,primary,current,F21,L21,r21@example.com,,2024-01-01,"; } >full21.csv) || exit 1
 sim_start "$tmp/seed.csv" || exit 1

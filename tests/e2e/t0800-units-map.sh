@@ -3,7 +3,7 @@
 # from CSV and from the PMS unit list, and the mapping helped along by
 # `map suggest` and `map unmapped`, against latch-sim.
 . "$(dirname "$0")/lib.sh"
-test_plan 18
+test_plan 19
 
 stats() { curl -sf "$SIM_URL/_sim/stats"; }
 reset_stats() { curl -sf -X POST "$SIM_URL/_sim/reset-stats" >/dev/null; }

@@ -15,7 +15,7 @@ H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last
 	echo building_uuid,unit_uuid,name
 	for i in 1 2 3; do echo "b1,L$i,Unit $i"; done
 } >seed.csv && unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
-	for i in 1 2 3; do unitsync map add --property p1 "U$i" "L$i" >/dev/null || exit 1; done &&
+	for i in 1 2 3; do unitsync map add --offline --property p1 "U$i" "L$i" >/dev/null || exit 1; done &&
 	unitsync extract-csv --property p1 full.csv >/dev/null &&
 	unitsync transform --as-of 2024-06-01 --out runs >t.out) || exit 1
 run=$(tail -n 1 "$tmp/t.out")

@@ -41,7 +41,7 @@ waited() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[2]) - float(sys.
 	sed "s/Oakwood Court: a small/Oakwood Court, again: a small/" "$TOP/tests/data/xml/oakwood-rt.xml" >oak2.xml &&
 	unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
 	unitsync property add p2 >/dev/null && unitsync property add p9 >/dev/null &&
-	unitsync property add oak01 >/dev/null && unitsync map import map.csv >/dev/null) || exit 1
+	unitsync property add oak01 >/dev/null && unitsync map import --offline map.csv >/dev/null) || exit 1
 # slow replies: the load below is still running when the other writer comes
 sim_start "$tmp/seed.csv" --latency-ms 25 || exit 1
 
@@ -50,7 +50,7 @@ test_expect_success 'a 2 s write lock: extract-csv, extract-xml, map add, transf
 	waited $t 1.5 && wait $lock_pid &&
 	hold_lock 2 && t=$(now) && unitsync extract-xml "$TOP/tests/data/xml/oakwood-rt.xml" >x2.out &&
 	waited $t 1.5 && wait $lock_pid &&
-	hold_lock 2 && t=$(now) && unitsync map add --property p2 X1 LX1 >m.out &&
+	hold_lock 2 && t=$(now) && unitsync map add --offline --property p2 X1 LX1 >m.out &&
 	waited $t 1.5 && wait $lock_pid &&
 	hold_lock 2 && t=$(now) && unitsync transform --property p1 --as-of 2024-06-01 --out runs >t1.out &&
 	waited $t 1.5 && wait $lock_pid &&
@@ -85,7 +85,7 @@ test_expect_success 'a lock held past the busy timeout: every program exits 75, 
 	run=$(tail -n 1 t2.out) &&
 	for cmd in "extract-csv --property p1 minus1.csv" "extract-xml oak2.xml" \
 		"transform --property p1 --as-of 2024-06-03 --out runs" "load $run" \
-		"map add --property p2 X2 LX2" "approve $run" "snapshots prune --keep 1" \
+		"map add --offline --property p2 X2 LX2" "approve $run" "snapshots prune --keep 1" \
 		"property set p2 --guard-percent 30"; do
 		hold_lock 6 || return 1
 		rc=0; t=$(now); unitsync $cmd >busy.out 2>busy.err || rc=$?

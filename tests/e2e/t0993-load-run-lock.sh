@@ -18,7 +18,7 @@ H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last
 } >full.csv &&
 	{ echo building_uuid,unit_uuid,name; for u in $(seq $N); do printf "b1,L%02d,Unit %d\n" "$u" "$u"; done; } >seed.csv &&
 	{ echo property_id,pms_unit_id,latch_unit_id; for u in $(seq $N); do printf "p1,U%02d,L%02d\n" "$u" "$u"; done; } >map.csv &&
-	unitsync init >/dev/null && unitsync property add p1 >/dev/null && unitsync map import map.csv >/dev/null &&
+	unitsync init >/dev/null && unitsync property add p1 >/dev/null && unitsync map import --offline map.csv >/dev/null &&
 	unitsync extract-csv --property p1 full.csv >/dev/null &&
 	unitsync transform --as-of 2024-06-01 --out runs >t.out) || exit 1
 run=$(tail -n 1 "$tmp/t.out")
