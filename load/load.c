@@ -57,6 +57,7 @@
 #include "latchunits.h"
 #include "ledger.h"
 #include "log.h"
+#include "progress.h"
 #include "rundir.h"
 #include "sha256.h"
 #include "shard.h"
@@ -155,20 +156,29 @@ struct load {
 	int max_attempts;
 	double deadline; /* retry budget end, monotonic seconds */
 	long done, failed, held, already, superseded;
-	json_t *newer;        /* property -> newer run id, for superseded properties */
-	json_t *units;        /* property -> {"building", "found", "units": {uuid: true}}:
+	json_t *newer;             /* property -> newer run id, for superseded properties */
+	json_t *units;             /* property -> {"building", "found", "units": {uuid: true}}:
 			       * the Latch units of its building, listed once at
 			       * the start (list_units()); a property absent is
 			       * not checked; owned */
-	int tempfail;         /* retries exhausted or API unreachable */
-	int fatal;            /* credentials refused or database error: stop */
-	char refused[512];    /* why the API refused the credentials, once it did */
-	int approved;         /* `unitsync approve` released the held properties */
-	int in_tx;            /* a journal transaction is open */
-	int stopped;          /* on_row gave up: the delta is not to blame */
-	struct ledger ledger; /* the journal and the applied state, owned */
-	FILE *report;         /* load-report.csv being written, borrowed */
+	int tempfail;              /* retries exhausted or API unreachable */
+	int fatal;                 /* credentials refused or database error: stop */
+	char refused[512];         /* why the API refused the credentials, once it did */
+	int approved;              /* `unitsync approve` released the held properties */
+	int in_tx;                 /* a journal transaction is open */
+	int stopped;               /* on_row gave up: the delta is not to blame */
+	struct ledger ledger;      /* the journal and the applied state, owned */
+	FILE *report;              /* load-report.csv being written, borrowed */
+	struct log_limit failures; /* failed-row warnings: the first 20, then a count */
+	struct log_limit give_ups; /* rows left for a rerun: the same */
+	struct progress progress;  /* rows settled of the delta's, on a terminal only */
 };
+
+/* Rows settled so far, whichever way: the progress line's count. */
+static long long settled(const struct load *l)
+{
+	return (long long)l->done + l->failed + l->held + l->already + l->superseded;
+}
 
 static double now_s(void)
 {
@@ -278,11 +288,12 @@ static int fail_row(struct load *l, struct slot *s, const struct row *r, long st
 		    const char *detail, const char *kind)
 {
 	if (status)
-		log_warn("row %ld %s %s/%s failed: HTTP %ld %s", r->d.seq, delta_op_name(r->d.op),
-			 r->d.property_id, r->d.pms_person_id, status, detail);
+		log_limited(&l->failures, "row %ld %s %s/%s failed: HTTP %ld %s", r->d.seq,
+			    delta_op_name(r->d.op), r->d.property_id, r->d.pms_person_id, status,
+			    detail);
 	else
-		log_warn("row %ld %s %s/%s failed: %s", r->d.seq, delta_op_name(r->d.op),
-			 r->d.property_id, r->d.pms_person_id, detail);
+		log_limited(&l->failures, "row %ld %s %s/%s failed: %s", r->d.seq,
+			    delta_op_name(r->d.op), r->d.property_id, r->d.pms_person_id, detail);
 	if (kind && !strcmp(kind, "latch_unit_missing"))
 		s->missing = 1;
 	else
@@ -814,15 +825,17 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 		if (s->attempt >= l->max_attempts || now_s() + wait > l->deadline ||
 		    stop_requested) {
 			if (status)
-				log_warn("row %ld %s %s/%s: giving up for this load after %d attempts "
-					 "(HTTP %ld); a rerun resumes it",
-					 r->d.seq, delta_op_name(r->d.op), r->d.property_id,
-					 r->d.pms_person_id, s->attempt, status);
+				log_limited(&l->give_ups,
+					    "row %ld %s %s/%s: giving up for this load after %d "
+					    "attempts (HTTP %ld); a rerun resumes it",
+					    r->d.seq, delta_op_name(r->d.op), r->d.property_id,
+					    r->d.pms_person_id, s->attempt, status);
 			else
-				log_warn("row %ld %s %s/%s: giving up for this load after %d attempts "
-					 "(%s); a rerun resumes it",
-					 r->d.seq, delta_op_name(r->d.op), r->d.property_id,
-					 r->d.pms_person_id, s->attempt, resp->error);
+				log_limited(&l->give_ups,
+					    "row %ld %s %s/%s: giving up for this load after %d "
+					    "attempts (%s); a rerun resumes it",
+					    r->d.seq, delta_op_name(r->d.op), r->d.property_id,
+					    r->d.pms_person_id, s->attempt, resp->error);
 			l->tempfail = 1;
 			s->cur = s->n; /* abandon the person; the row stays inflight */
 			return advance(l, s);
@@ -1203,6 +1216,7 @@ static int on_row(const struct delta_row *d, void *vl)
 			l->stopped = 1;
 			return -1;
 		}
+		progress_update(&l->progress, settled(l));
 	}
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 4;
@@ -1227,7 +1241,10 @@ static int on_row(const struct delta_row *d, void *vl)
 /* Apply the whole delta; -1 on a fatal error (credentials, database). */
 static int apply(struct load *l)
 {
+	json_t *rows = json_object_get(l->run.manifest, "delta_rows");
 	int rc = -1;
+
+	progress_start(&l->progress, "load", "rows", l->dry_run ? 0 : json_integer_value(rows));
 
 	if (delta_read_fd(l->run.delta_fd, l->run.delta_path, on_row, l) < 0) {
 		if (!l->stopped)
@@ -1241,9 +1258,11 @@ static int apply(struct load *l)
 	} else if (!l->dry_run && submit(l) < 0) {
 		goto out;
 	}
-	while (!l->dry_run && any_busy(l))
+	while (!l->dry_run && any_busy(l)) {
 		if (pump(l) < 0)
 			goto out;
+		progress_update(&l->progress, settled(l));
+	}
 	if (tx_commit(l) < 0)
 		goto out;
 	rc = l->fatal ? -1 : 0;
@@ -1252,6 +1271,9 @@ out:
 		/* keep what was learned: results and inflight marks are facts */
 		tx_commit(l);
 	}
+	progress_end(&l->progress);
+	log_limit_end(&l->failures, "rows failed (all in load-report.csv)");
+	log_limit_end(&l->give_ups, "rows left for a rerun");
 	return rc;
 }
 
