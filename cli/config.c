@@ -154,7 +154,7 @@ int main(int argc, char **argv)
 	int rc = US_EXIT_USAGE, opt, offline = 0;
 
 	cli_common_init(&cli, "unitsync-config", usage);
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
 		int k;
 
 		if (opt == 'o') {

@@ -467,7 +467,7 @@ int main(int argc, char **argv)
 	int rc = US_EXIT_USAGE, opt, idx, nargs;
 
 	cli_common_init(&cli, "unitsync-property", usage);
-	while ((opt = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, &idx)) != -1) {
 		int c;
 
 		if (opt >= OPT_SETTING && opt < OPT_SETTING + N_SETTINGS) {

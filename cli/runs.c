@@ -181,7 +181,7 @@ int main(int argc, char **argv)
 	sqlite3 *db = NULL;
 
 	cli_common_init(&cli, "unitsync-runs", usage);
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
 		int c;
 
 		if (opt == 'p') {

@@ -940,7 +940,7 @@ int main(int argc, char **argv)
 
 	latchunits_init(&u.have);
 	cli_common_init(&cli, "unitsync-units", usage);
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
 		int c;
 
 		switch (opt) {

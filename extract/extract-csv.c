@@ -1608,7 +1608,7 @@ int main(int argc, char **argv)
 	int rc = US_EXIT_USAGE, opt;
 
 	cli_common_init(&cli, "unitsync-extract-csv", usage);
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
 		char known[256] = "";
 		int c;
 

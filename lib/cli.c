@@ -48,6 +48,7 @@ int cli_common_option(struct cli_common *c, int opt, const char *arg)
 		log_init(c->prog, f);
 		return 0;
 	case CLI_OPT_HELP:
+	case 'h':
 		fputs(c->usage, stdout);
 		return 1;
 	case CLI_OPT_VERSION:
@@ -116,4 +117,50 @@ int cli_parse_number(const char *s, double min, double max, double *out)
 	}
 	*out = v;
 	return 0;
+}
+
+/* Levenshtein distance of A and B, at most 32 bytes each (else a large number). */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[33];
+
+	if (la > 32 || lb > 32)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+void cli_did_you_mean(const char *name, const char *const *names, char *buf, size_t size)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+
+	for (size_t i = 0; names[i]; i++) {
+		size_t d = distance(name, names[i]);
+
+		if (d > 0 && d < best_d) {
+			best_d = d;
+			best = names[i];
+		}
+	}
+	if (best)
+		snprintf(buf, size, " (did you mean '%s'?)", best);
+	else if (size)
+		buf[0] = '\0';
 }

@@ -1074,7 +1074,7 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 
 	cli_common_init(&cli, "unitsync-load", usage);
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
 		int c, *target;
 
 		switch (opt) {

@@ -44,6 +44,10 @@ while [ $# -gt 0 ]; do
 		esac
 		shift 2
 		;;
+	--version)
+		"$unitsync" --version | sed 's/^unitsync/rerun.sh (unitsync)/'
+		exit 0
+		;;
 	--dry-run)
 		dry_run=(--dry-run)
 		shift
