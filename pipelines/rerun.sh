@@ -9,7 +9,8 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-# the source tree's bin/, or the installed PREFIX/bin beside PREFIX/share/unitsync
+# the source tree's bin/, or the installed PREFIX/bin three levels up from
+# PREFIX/share/unitsync/pipelines (make install), else $UNITSYNC or PATH
 if [ -x "$here/../bin/unitsync" ]; then
 	unitsync="$here/../bin/unitsync"
 elif [ -x "$here/../../../bin/unitsync" ]; then
