@@ -91,7 +91,8 @@ build/tests/%: tests/unit/%.c build/libunitsync.a
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS) \
 		$$(pkg-config --cflags --libs cmocka)
 
-# `make deps` installs the Debian packages of DESIGN.md §3 that are missing.
+# `make deps` installs the Debian packages of tests/deps.sh that are missing
+# (docs/ARCHITECTURE.md §11).
 deps:
 	@sh tests/deps.sh install
 

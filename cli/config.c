@@ -1,6 +1,6 @@
 /*
  * unitsync-config - what the configuration file says, after the
- * environment overrides (DESIGN.md §4): `show` for people, `properties`
+ * environment overrides (unitsync-config(1)): `show` for people, `properties`
  * for the nightly shell pipeline.
  *
  * The client secret is never printed, only whether one is available.

@@ -1,6 +1,6 @@
 /*
  * unitsync-map - the unit mapping: which Latch unit each PMS unit of a
- * property is (DESIGN.md §1).  Only mapped units sync, so every change is
+ * property is (docs/ARCHITECTURE.md §1).  Only mapped units sync, so every change is
  * recorded in map_history with who made it and when.
  *
  * A Latch unit belongs to at most one PMS unit, across all properties
@@ -748,7 +748,7 @@ out:
 
 /* ------------------------------------------------------ suggest, unmapped */
 
-/* Statuses whose residents have, or are about to have, a home (DESIGN.md §6). */
+/* Statuses whose residents have, or are about to have, a home (README "Rules"). */
 #define HOUSED_STATUSES "'current', 'notice', 'eviction', 'future'"
 
 /* Log a failed Latch API call (err_msg()) and choose the exit code. */

@@ -1,9 +1,9 @@
 /*
- * unitsync-property - the per-property policy transform applies
- * (DESIGN.md §6, §7): the Latch building, the time zone that decides
- * "today", unit sync on or off, lease statuses that never get access, days
- * of access before move-in and after move-out, and the safety guard's
- * limits.
+ * unitsync-property - the per-property policy transform applies (README
+ * "Rules"; docs/ARCHITECTURE.md §7): the Latch building, the time zone
+ * that decides "today", unit sync on or off, lease statuses that never get
+ * access, days of access before move-in and after move-out, and the safety
+ * guard's limits.
  *
  * A setting left out keeps its value (`set`) or the schema's default
  * (`add`): the defaults live in one place, lib/db.c.

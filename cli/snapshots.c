@@ -2,7 +2,7 @@
  * unitsync-snapshots - the staged snapshots: list them, show one, prune
  * old ones.
  *
- * A snapshot is one extracted file (DESIGN.md §5).  Pruning keeps the
+ * A snapshot is one extracted file (docs/ARCHITECTURE.md §2).  Pruning keeps the
  * newest N per property and never deletes a snapshot that a kept run
  * refers to (a run whose directory still exists), so any delta an auditor
  * can still read can be tied to its export by SHA-256.

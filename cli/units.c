@@ -1,5 +1,5 @@
 /*
- * unitsync-units - the Latch units of a building (DESIGN.md §1, §9): list
+ * unitsync-units - the Latch units of a building (docs/ARCHITECTURE.md §1, §9): list
  * them, create one, and create many from a CSV file or from the PMS units
  * of a property, mapping each to its PMS unit.
  *

@@ -1,5 +1,5 @@
 /*
- * cli.h - the options every unitsync program shares (DESIGN.md §4).
+ * cli.h - the options every unitsync program shares (unitsync(1), OPTIONS).
  *
  *   --db PATH          state database (default $UNITSYNC_DB, else ./unitsync.db)
  *   --config FILE      configuration file (default $UNITSYNC_CONFIG)

@@ -1,6 +1,7 @@
 /*
  * unitsync-transform - decide who gets which Latch unit, and write the run
- * directory an operator loads and an auditor reads (DESIGN.md §6, §7).
+ * directory an operator loads and an auditor reads (README "Rules" and
+ * "Files it writes"; docs/ARCHITECTURE.md §2, §7).
  *
  * For each property: take its snapshot (the newest staged one, or the one
  * named with --snapshot), decide each person's eligibility on the as-of date
