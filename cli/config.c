@@ -140,6 +140,7 @@ static int config_check(struct config *c, int offline)
 
 int main(int argc, char **argv)
 {
+	static const char *const verbs[] = { "show", "check", "properties", NULL };
 	static const struct option opts[] = {
 		{ "shard", required_argument, NULL, 'k' },
 		{ "offline", no_argument, NULL, 'o' },
@@ -174,16 +175,9 @@ int main(int argc, char **argv)
 		if (k != 0)
 			goto out;
 	}
-	if (optind >= argc) {
-		cli_usage_error(&cli, "no command given (show, check or properties)");
+	verb = cli_check_verb(&cli, optind < argc ? argv[optind++] : NULL, verbs);
+	if (!verb)
 		goto out;
-	}
-	verb = argv[optind++];
-	if (strcmp(verb, "show") && strcmp(verb, "check") && strcmp(verb, "properties")) {
-		cli_usage_error(&cli, "unknown command '%s' (expected show, check or properties)",
-				verb);
-		goto out;
-	}
 	if (optind < argc) {
 		cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
 		goto out;

@@ -1148,6 +1148,8 @@ out:
 
 int main(int argc, char **argv)
 {
+	static const char *const verbs[] = { "add",    "remove",  "list",     "import",
+					     "export", "suggest", "unmapped", NULL };
 	static const struct option opts[] = {
 		{ "property", required_argument, NULL, 'p' },
 		{ "by", required_argument, NULL, 'b' },
@@ -1192,28 +1194,11 @@ int main(int argc, char **argv)
 				goto out;
 		}
 	}
-	if (optind >= argc) {
-		cli_usage_error(&cli,
-				"no command given (add, remove, list, import, export, suggest or "
-				"unmapped)");
+	verb = cli_check_verb(&cli, optind < argc ? argv[optind++] : NULL, verbs);
+	if (!verb)
 		goto out;
-	}
-	verb = argv[optind++];
 	nargs = argc - optind;
-	if (!strcmp(verb, "add"))
-		want = 2;
-	else if (!strcmp(verb, "remove") || !strcmp(verb, "import"))
-		want = 1;
-	else if (!strcmp(verb, "list") || !strcmp(verb, "export") || !strcmp(verb, "suggest") ||
-		 !strcmp(verb, "unmapped"))
-		want = 0;
-	else {
-		cli_usage_error(&cli,
-				"unknown command '%s' (expected add, remove, list, import, export, "
-				"suggest or unmapped)",
-				verb);
-		goto out;
-	}
+	want = !strcmp(verb, "add") ? 2 : !strcmp(verb, "remove") || !strcmp(verb, "import");
 	if (nargs != want) {
 		if (nargs > want)
 			cli_usage_error(&cli, "unexpected argument '%s'", argv[optind + want]);

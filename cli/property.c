@@ -444,6 +444,7 @@ static int property_list(sqlite3 *db)
 
 int main(int argc, char **argv)
 {
+	static const char *const verbs[] = { "add", "set", "show", "list", NULL };
 	static const struct option opts[] = {
 		{ "latch-building", required_argument, NULL, OPT_SETTING + S_LATCH_BUILDING },
 		{ "timezone", required_argument, NULL, OPT_SETTING + S_TIMEZONE },
@@ -487,18 +488,16 @@ int main(int argc, char **argv)
 		if (c != 0)
 			goto out;
 	}
-	if (optind >= argc) {
-		cli_usage_error(&cli, "no command given (add, set, show or list)");
+	verb = cli_check_verb(&cli, optind < argc ? argv[optind++] : NULL, verbs);
+	if (!verb)
 		goto out;
-	}
-	verb = argv[optind++];
 	nargs = argc - optind;
 	if (!strcmp(verb, "list")) {
 		if (nargs > 0) {
 			cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
 			goto out;
 		}
-	} else if (!strcmp(verb, "add") || !strcmp(verb, "set") || !strcmp(verb, "show")) {
+	} else {
 		if (nargs != 1) {
 			cli_usage_error(&cli,
 					nargs ? "unexpected argument '%s'"
@@ -518,10 +517,6 @@ int main(int argc, char **argv)
 					id);
 			goto out;
 		}
-	} else {
-		cli_usage_error(&cli, "unknown command '%s' (expected add, set, show or list)",
-				verb);
-		goto out;
 	}
 	if (s.n_given && strcmp(verb, "add") && strcmp(verb, "set")) {
 		cli_usage_error(&cli, "%s takes no settings", verb);

@@ -329,6 +329,7 @@ out:
 
 int main(int argc, char **argv)
 {
+	static const char *const verbs[] = { "list", "show", "prune", "export", NULL };
 	static const struct option opts[] = {
 		{ "property", required_argument, NULL, 'p' },
 		{ "keep", required_argument, NULL, 'k' },
@@ -366,11 +367,9 @@ int main(int argc, char **argv)
 				goto out;
 		}
 	}
-	if (optind >= argc) {
-		cli_usage_error(&cli, "expected list, show or prune");
+	verb = cli_check_verb(&cli, optind < argc ? argv[optind++] : NULL, verbs);
+	if (!verb)
 		goto out;
-	}
-	verb = argv[optind++];
 	if (!strcmp(verb, "show")     ? optind + 1 != argc
 	    : !strcmp(verb, "export") ? optind + 2 != argc
 				      : optind != argc) {
@@ -379,12 +378,6 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(verb, "prune") && keep < 1) {
 		cli_usage_error(&cli, "prune needs --keep N (N at least 1)");
-		goto out;
-	}
-	if (strcmp(verb, "list") && strcmp(verb, "show") && strcmp(verb, "prune") &&
-	    strcmp(verb, "export")) {
-		cli_usage_error(&cli, "unknown command '%s' (expected list, show, prune or export)",
-				verb);
 		goto out;
 	}
 	if (db_open(cli.db_path, 0, &db) < 0) {

@@ -924,6 +924,7 @@ out:
 
 int main(int argc, char **argv)
 {
+	static const char *const verbs[] = { "list", "create", "import-csv", "import-pms", NULL };
 	static const struct option opts[] = {
 		{ "building", required_argument, NULL, 'b' },
 		{ "property", required_argument, NULL, 'p' },
@@ -964,22 +965,10 @@ int main(int argc, char **argv)
 				goto out;
 		}
 	}
-	if (optind >= argc) {
-		cli_usage_error(&cli, "no command given (list, create, import-csv or import-pms)");
+	verb = cli_check_verb(&cli, optind < argc ? argv[optind++] : NULL, verbs);
+	if (!verb)
 		goto out;
-	}
-	verb = argv[optind++];
-	if (!strcmp(verb, "list") || !strcmp(verb, "import-pms"))
-		want = 0;
-	else if (!strcmp(verb, "create") || !strcmp(verb, "import-csv"))
-		want = 1;
-	else {
-		cli_usage_error(&cli,
-				"unknown command '%s' (expected list, create, import-csv or "
-				"import-pms)",
-				verb);
-		goto out;
-	}
+	want = !strcmp(verb, "create") || !strcmp(verb, "import-csv");
 	if (argc - optind != want) {
 		if (argc - optind > want)
 			cli_usage_error(&cli, "unexpected argument '%s'", argv[optind + want]);

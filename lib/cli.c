@@ -146,7 +146,7 @@ static size_t distance(const char *a, const char *b)
 	return row[lb];
 }
 
-void cli_did_you_mean(const char *name, const char *const *names, char *buf, size_t size)
+const char *cli_nearest_name(const char *name, const char *const *names)
 {
 	const char *best = NULL;
 	size_t best_d = 3;
@@ -159,8 +159,53 @@ void cli_did_you_mean(const char *name, const char *const *names, char *buf, siz
 			best = names[i];
 		}
 	}
+	return best;
+}
+
+void cli_did_you_mean(const char *name, const char *const *names, char *buf, size_t size)
+{
+	const char *best = cli_nearest_name(name, names);
+
 	if (best)
 		snprintf(buf, size, " (did you mean '%s'?)", best);
 	else if (size)
 		buf[0] = '\0';
+}
+
+void cli_join_names(const char *const *names, char *buf, size_t size)
+{
+	size_t used = 0, n = 0;
+
+	while (names[n])
+		n++;
+	if (size)
+		buf[0] = '\0';
+	for (size_t i = 0; i < n && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s",
+					 i == 0       ? ""
+					 : i + 1 == n ? " or "
+						      : ", ",
+					 names[i]);
+}
+
+const char *cli_check_verb(const struct cli_common *c, const char *verb, const char *const *verbs)
+{
+	const char *near;
+	char list[256];
+
+	cli_join_names(verbs, list, sizeof(list));
+	if (!verb) {
+		cli_usage_error(c, "no command given (%s)", list);
+		return NULL;
+	}
+	for (size_t i = 0; verbs[i]; i++)
+		if (!strcmp(verb, verbs[i]))
+			return verbs[i];
+	near = cli_nearest_name(verb, verbs);
+	if (near)
+		cli_usage_error(c, "unknown command '%s' (expected %s; did you mean '%s'?)", verb,
+				list, near);
+	else
+		cli_usage_error(c, "unknown command '%s' (expected %s)", verb, list);
+	return NULL;
 }

@@ -78,12 +78,31 @@ int cli_parse_uint(const char *s, int *out);
 int cli_parse_number(const char *s, double min, double max, double *out);
 
 /*
- * " (did you mean 'X'?)" into BUF (SIZE bytes) for the name of NAMES (a
- * NULL-terminated list) nearest to NAME in Levenshtein distance, when it
- * is within two edits and differs from NAME; else "".  Names longer than
- * 32 bytes never match.  For messages about a mistyped command, key or
- * value (the driver, lib/config).
+ * The name of NAMES (a NULL-terminated list) nearest to NAME in
+ * Levenshtein distance, when it is within two edits and differs from
+ * NAME; else NULL.  Names longer than 32 bytes never match.  Borrowed
+ * from NAMES.
+ */
+const char *cli_nearest_name(const char *name, const char *const *names);
+
+/*
+ * " (did you mean 'X'?)" into BUF (SIZE bytes), X being
+ * cli_nearest_name(NAME, NAMES); "" when there is none.  For messages
+ * about a mistyped command, key or value (the driver, lib/config).
  */
 void cli_did_you_mean(const char *name, const char *const *names, char *buf, size_t size);
+
+/* NAMES (a NULL-terminated list) as "a, b or c" into BUF (SIZE bytes, cut if longer). */
+void cli_join_names(const char *const *names, char *buf, size_t size);
+
+/*
+ * Is VERB (NULL: none was given) one of VERBS (a NULL-terminated list)?
+ * Returns that entry of VERBS when it is; else reports a usage error on
+ * stderr ("no command given (a, b or c)", or "unknown command 'x'
+ * (expected a, b or c; did you mean 'b'?)") and returns NULL.  Every
+ * program with verbs (map, property, ...) checks its verb here, so all
+ * say the same.
+ */
+const char *cli_check_verb(const struct cli_common *c, const char *verb, const char *const *verbs);
 
 #endif

@@ -106,22 +106,6 @@ static int add_problem(struct config *c, int line, const char *property, const c
 	return 0;
 }
 
-/* NAMES as "a, b or c". */
-static void list_names(const char *const *names, char *buf, size_t size)
-{
-	size_t used = 0, n = 0;
-
-	while (names[n])
-		n++;
-	buf[0] = '\0';
-	for (size_t i = 0; i < n && used < size; i++)
-		used += (size_t)snprintf(buf + used, size - used, "%s%s",
-					 i == 0       ? ""
-					 : i + 1 == n ? " or "
-						      : ", ",
-					 names[i]);
-}
-
 static int in_list(const char *name, const char *const *names)
 {
 	for (size_t i = 0; names[i]; i++)
@@ -223,7 +207,7 @@ static int latch_value(struct parse_state *ps, const char *name, const char *val
 				   "or UNITSYNC_CLIENT_SECRET");
 	if (!in_list(name, latch_keys)) {
 		cli_did_you_mean(name, latch_keys, hint, sizeof(hint));
-		list_names(latch_keys, keys, sizeof(keys));
+		cli_join_names(latch_keys, keys, sizeof(keys));
 		return add_problem(c, ps->line, NULL, "[latch] unknown key '%s'%s (expected %s)",
 				   name, hint, keys);
 	}
@@ -283,7 +267,7 @@ static int property_value(struct parse_state *ps, const char *id, const char *na
 		p->profile_line = ps->line;
 		if (!in_list(value, config_csv_profiles)) {
 			cli_did_you_mean(value, config_csv_profiles, hint, sizeof(hint));
-			list_names(config_csv_profiles, names, sizeof(names));
+			cli_join_names(config_csv_profiles, names, sizeof(names));
 			rc = add_problem(ps->c, ps->line, id,
 					 "[property \"%s\"] profile: unknown CSV profile '%s'%s "
 					 "(expected %s)",

@@ -11,7 +11,8 @@
 # pipelines/rerun.sh) answer -h as --help.  The driver: 'unitsync help' is
 # its --help, 'unitsync help X' is X's --help, its command list names every
 # bin/unitsync-X with each verb of X's synopsis (and nothing else), as does
-# docs/unitsync.1, and a mistyped command is exit 2 with "did you mean".
+# docs/unitsync.1, and a mistyped command, or a mistyped verb of a command,
+# is exit 2 with "did you mean".
 # TAP output; run with: prove tests/e2e/t0010-help-man.sh
 set -u
 
@@ -323,6 +324,25 @@ if [ -x "$us" ]; then
 				ok 1 "$what lists '$cmd' with its verbs"
 			fi
 		done
+		# each verb mistyped (its last letter dropped): exit 2, did you mean it
+		bad=
+		for v in $verbs; do
+			run "$us" "$cmd" "${v%?}"
+			if [ $rc -ne 2 ] || [ -s "$tmp/out" ] ||
+				! grep -qF "unknown command '${v%?}'" "$tmp/err" ||
+				! grep -qF "did you mean '$v'?" "$tmp/err"; then
+				bad="$bad ${v%?}"
+				echo "# unitsync $cmd ${v%?}: exit $rc; stderr:"
+				say "$tmp/err"
+			fi
+		done
+		if [ -n "$verbs" ]; then
+			if [ -z "$bad" ]; then
+				ok 0 "unitsync $cmd with each verb mistyped: exit 2, did you mean the verb"
+			else
+				ok 1 "unitsync $cmd with each verb mistyped: exit 2, did you mean the verb"
+			fi
+		fi
 	done
 	# nothing listed lacks a program ('help' is the driver's own)
 	for list in listed man-listed; do
