@@ -384,6 +384,16 @@ if [ -x "$us" ]; then
 		say "$tmp/err"
 		ok 1 "unitsync frobnicate: exit 2, no far-fetched suggestion"
 	fi
+	# a listed command whose program is missing is a broken installation (78)
+	mkdir -p "$tmp/lonely" && cp "$us" "$tmp/lonely/unitsync"
+	run "$tmp/lonely/unitsync" init
+	if [ $rc -eq 78 ] && grep -qF "command 'init' is not installed" "$tmp/err"; then
+		ok 0 "a driver without unitsync-init beside it: init is exit 78, not installed"
+	else
+		echo "# exit $rc (expected 78); stderr:"
+		say "$tmp/err"
+		ok 1 "a driver without unitsync-init beside it: init is exit 78, not installed"
+	fi
 	run "$us" help load extra
 	if [ $rc -eq 2 ] && [ ! -s "$tmp/out" ] && [ -s "$tmp/err" ]; then
 		ok 0 "unitsync help load extra: exit 2"
