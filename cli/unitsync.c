@@ -1,7 +1,9 @@
 /*
  * unitsync - the git-style driver: `unitsync [--db PATH] [--config FILE]
  * [--log-format F] COMMAND [ARGS...]` runs `unitsync-COMMAND` from the
- * driver's own directory, handing it the global options.
+ * driver's own directory, handing it the global options.  `unitsync help`
+ * is --help; `unitsync help COMMAND` runs COMMAND --help.  A word that is
+ * no command is refused naming the nearest one (cli_did_you_mean()).
  *
  * Testing hook: when UNITSYNC_EXEC_WRAPPER is set and not empty, its words
  * (split on blanks; no shell is involved, so nothing in it is expanded or
