@@ -91,7 +91,8 @@ build/tests/%: tests/unit/%.c build/libunitsync.a
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS) \
 		$$(pkg-config --cflags --libs cmocka)
 
-# `make deps` installs the Debian packages of DESIGN.md §3 that are missing.
+# `make deps` installs the Debian packages of tests/deps.sh that are missing
+# (docs/ARCHITECTURE.md §11).
 deps:
 	@sh tests/deps.sh install
 
@@ -197,12 +198,43 @@ format:
 	clang-format -i lib/*.c lib/*.h cli/*.c extract/*.c transform/*.c load/*.c \
 		fixtures/latch-sim/*.c tests/unit/*.c
 
+# `make install [PREFIX=/usr/local] [DESTDIR=...]`: the driver and its
+# unitsync-* programs into PREFIX/bin (latch-sim and portfolio-gen are test
+# fixtures and stay in bin/), their man pages into PREFIX/share/man/man1, and
+# the pipelines into PREFIX/share/unitsync/pipelines: nightly.sh and
+# rerun.sh with the log.sh they source (they find the driver at PREFIX/bin/unitsync, three levels up),
+# the systemd units and the Kubernetes CronJob, whose path of nightly.sh is
+# rewritten from /usr/local to PREFIX.  `make uninstall` removes exactly
+# these files.
+INSTALL_PROGS = $(filter bin/unitsync%,$(PROGS))
+INSTALL_MAN = $(wildcard docs/unitsync*.1)
+SHARE_DIR = $(PREFIX)/share/unitsync
+PIPELINE_SCRIPTS = pipelines/nightly.sh pipelines/rerun.sh
+PIPELINE_SOURCED = pipelines/log.sh
+PIPELINE_FILES = $(wildcard pipelines/systemd/*.service pipelines/systemd/*.timer) \
+	$(wildcard pipelines/k8s/*.yaml)
 install: all
-	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/unitsync/pipelines
-	cp bin/unitsync bin/unitsync-* bin/latch-sim $(DESTDIR)$(PREFIX)/bin/
-	cp docs/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	cp pipelines/*.sh $(DESTDIR)$(PREFIX)/share/unitsync/pipelines/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(sort $(dir $(PIPELINE_SCRIPTS:%=$(DESTDIR)$(SHARE_DIR)/%) \
+			$(PIPELINE_FILES:%=$(DESTDIR)$(SHARE_DIR)/%)))
+	install -m 0755 $(INSTALL_PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(INSTALL_MAN) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0755 $(PIPELINE_SCRIPTS) $(DESTDIR)$(SHARE_DIR)/pipelines/
+	install -m 0644 $(PIPELINE_SOURCED) $(DESTDIR)$(SHARE_DIR)/pipelines/
+	@set -e; for f in $(PIPELINE_FILES); do \
+		echo "sed PREFIX $$f -> $(DESTDIR)$(SHARE_DIR)/$$f"; \
+		sed 's|/usr/local/share/unitsync/|$(SHARE_DIR)/|g' $$f >$(DESTDIR)$(SHARE_DIR)/$$f.tmp; \
+		chmod 0644 $(DESTDIR)$(SHARE_DIR)/$$f.tmp; \
+		mv $(DESTDIR)$(SHARE_DIR)/$$f.tmp $(DESTDIR)$(SHARE_DIR)/$$f; \
+	done
+
+uninstall:
+	rm -f $(INSTALL_PROGS:bin/%=$(DESTDIR)$(PREFIX)/bin/%) \
+		$(INSTALL_MAN:docs/%=$(DESTDIR)$(PREFIX)/share/man/man1/%) \
+		$(PIPELINE_SCRIPTS:%=$(DESTDIR)$(SHARE_DIR)/%) $(PIPELINE_SOURCED:%=$(DESTDIR)$(SHARE_DIR)/%) \
+		$(PIPELINE_FILES:%=$(DESTDIR)$(SHARE_DIR)/%)
+	-rmdir $(sort $(dir $(PIPELINE_FILES:%=$(DESTDIR)$(SHARE_DIR)/%))) \
+		$(DESTDIR)$(SHARE_DIR)/pipelines $(DESTDIR)$(SHARE_DIR) 2>/dev/null
 
 clean-build:
 	rm -rf build bin
@@ -210,4 +242,4 @@ clean-build:
 clean: clean-build
 
 .PHONY: all deps deps-check unit e2e test check valgrind-check fuzz demo bench lint format \
-	install clean clean-build
+	install uninstall clean clean-build

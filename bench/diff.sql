@@ -13,7 +13,7 @@
 -- ordered by property, person, op.  Only TEMP tables are
 -- written: the database is left as it was.
 --
--- The rules are DESIGN.md §6 and README "Rules", as transform/transform.c
+-- The rules are README "Rules", as transform/transform.c
 -- applies them to one snapshot:
 --   * a roommate, occupant or minor whose own status is unknown takes the
 --     household primary's status, and its move dates where they have none;

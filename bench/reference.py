@@ -16,7 +16,7 @@ One night:
     move_out) into a staging table of the state database, replacing the last
     night's rows of the same properties, in one transaction;
  2. decide who should have which Latch unit on the as-of date, with the
-    rules of DESIGN.md section 6 and the bench's property policy (unit sync
+    rules of README "Rules" and the bench's property policy (unit sync
     on, no grace or lead days, no excluded status): current, notice and
     eviction residents until their move-out; future and applicant never;
     guarantors never; a roommate, occupant or minor with an unknown status

@@ -228,7 +228,7 @@ fresh_unitsync_db() {
 }
 
 # The peer's table: the columns of stg_person the CSV gives, with its
-# primary key and household index (DESIGN.md §5), in a WAL database with
+# primary key and household index (docs/ARCHITECTURE.md §5), in a WAL database with
 # unitsync's synchronous=NORMAL.  The CSV's header is skipped.
 fresh_peer_db() {
 	rm -f "$work"/peer.db*

@@ -1,6 +1,6 @@
 /*
  * unitsync-config - what the configuration file says, after the
- * environment overrides (DESIGN.md §4): `show` for people, `properties`
+ * environment overrides (unitsync-config(1)): `show` for people, `properties`
  * for the nightly shell pipeline.
  *
  * The client secret is never printed, only whether one is available.
@@ -140,6 +140,7 @@ static int config_check(struct config *c, int offline)
 
 int main(int argc, char **argv)
 {
+	static const char *const verbs[] = { "show", "check", "properties", NULL };
 	static const struct option opts[] = {
 		{ "shard", required_argument, NULL, 'k' },
 		{ "offline", no_argument, NULL, 'o' },
@@ -154,7 +155,7 @@ int main(int argc, char **argv)
 	int rc = US_EXIT_USAGE, opt, offline = 0;
 
 	cli_common_init(&cli, "unitsync-config", usage);
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
 		int k;
 
 		if (opt == 'o') {
@@ -174,16 +175,9 @@ int main(int argc, char **argv)
 		if (k != 0)
 			goto out;
 	}
-	if (optind >= argc) {
-		cli_usage_error(&cli, "no command given (show, check or properties)");
+	verb = cli_check_verb(&cli, optind < argc ? argv[optind++] : NULL, verbs);
+	if (!verb)
 		goto out;
-	}
-	verb = argv[optind++];
-	if (strcmp(verb, "show") && strcmp(verb, "check") && strcmp(verb, "properties")) {
-		cli_usage_error(&cli, "unknown command '%s' (expected show, check or properties)",
-				verb);
-		goto out;
-	}
 	if (optind < argc) {
 		cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
 		goto out;

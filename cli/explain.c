@@ -41,7 +41,7 @@ int main(int argc, char **argv)
 	int rc = US_EXIT_USAGE, opt, n = 0;
 
 	cli_common_init(&cli, "unitsync-explain", usage);
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
 		int c;
 
 		if (opt == 'p' || opt == 'P') {

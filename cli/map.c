@@ -1,6 +1,6 @@
 /*
  * unitsync-map - the unit mapping: which Latch unit each PMS unit of a
- * property is (DESIGN.md §1).  Only mapped units sync, so every change is
+ * property is (docs/ARCHITECTURE.md §1).  Only mapped units sync, so every change is
  * recorded in map_history with who made it and when.
  *
  * A Latch unit belongs to at most one PMS unit, across all properties
@@ -1093,7 +1093,7 @@ out:
 
 /* ------------------------------------------------------ suggest, unmapped */
 
-/* Statuses whose residents have, or are about to have, a home (DESIGN.md §6). */
+/* Statuses whose residents have, or are about to have, a home (README "Rules"). */
 #define HOUSED_STATUSES "'current', 'notice', 'eviction', 'future'"
 
 /* Write S as one TAB-separated field: backslash, and control characters
@@ -1437,6 +1437,8 @@ out:
 
 int main(int argc, char **argv)
 {
+	static const char *const verbs[] = { "add",    "remove",  "list",     "import",
+					     "export", "suggest", "unmapped", NULL };
 	static const struct option opts[] = {
 		{ "property", required_argument, NULL, 'p' },
 		{ "by", required_argument, NULL, 'b' },
@@ -1456,7 +1458,7 @@ int main(int argc, char **argv)
 	int rc = US_EXIT_USAGE, opt;
 
 	cli_common_init(&cli, "unitsync-map", usage);
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
 		int c;
 
 		switch (opt) {
@@ -1486,28 +1488,11 @@ int main(int argc, char **argv)
 				goto out;
 		}
 	}
-	if (optind >= argc) {
-		cli_usage_error(&cli,
-				"no command given (add, remove, list, import, export, suggest or "
-				"unmapped)");
+	verb = cli_check_verb(&cli, optind < argc ? argv[optind++] : NULL, verbs);
+	if (!verb)
 		goto out;
-	}
-	verb = argv[optind++];
 	nargs = argc - optind;
-	if (!strcmp(verb, "add"))
-		want = 2;
-	else if (!strcmp(verb, "remove") || !strcmp(verb, "import"))
-		want = 1;
-	else if (!strcmp(verb, "list") || !strcmp(verb, "export") || !strcmp(verb, "suggest") ||
-		 !strcmp(verb, "unmapped"))
-		want = 0;
-	else {
-		cli_usage_error(&cli,
-				"unknown command '%s' (expected add, remove, list, import, export, "
-				"suggest or unmapped)",
-				verb);
-		goto out;
-	}
+	want = !strcmp(verb, "add") ? 2 : !strcmp(verb, "remove") || !strcmp(verb, "import");
 	if (nargs != want) {
 		if (nargs > want)
 			cli_usage_error(&cli, "unexpected argument '%s'", argv[optind + want]);

@@ -1,9 +1,9 @@
 /*
- * unitsync-property - the per-property policy transform applies
- * (DESIGN.md §6, §7): the Latch building, the time zone that decides
- * "today", unit sync on or off, lease statuses that never get access, days
- * of access before move-in and after move-out, and the safety guard's
- * limits.
+ * unitsync-property - the per-property policy transform applies (README
+ * "Rules"; docs/ARCHITECTURE.md §7): the Latch building, the time zone
+ * that decides "today", unit sync on or off, lease statuses that never get
+ * access, days of access before move-in and after move-out, and the safety
+ * guard's limits.
  *
  * A setting left out keeps its value (`set`) or the schema's default
  * (`add`): the defaults live in one place, lib/db.c.
@@ -444,6 +444,7 @@ static int property_list(sqlite3 *db)
 
 int main(int argc, char **argv)
 {
+	static const char *const verbs[] = { "add", "set", "show", "list", NULL };
 	static const struct option opts[] = {
 		{ "latch-building", required_argument, NULL, OPT_SETTING + S_LATCH_BUILDING },
 		{ "timezone", required_argument, NULL, OPT_SETTING + S_TIMEZONE },
@@ -467,7 +468,7 @@ int main(int argc, char **argv)
 	int rc = US_EXIT_USAGE, opt, idx, nargs;
 
 	cli_common_init(&cli, "unitsync-property", usage);
-	while ((opt = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, &idx)) != -1) {
 		int c;
 
 		if (opt >= OPT_SETTING && opt < OPT_SETTING + N_SETTINGS) {
@@ -487,18 +488,16 @@ int main(int argc, char **argv)
 		if (c != 0)
 			goto out;
 	}
-	if (optind >= argc) {
-		cli_usage_error(&cli, "no command given (add, set, show or list)");
+	verb = cli_check_verb(&cli, optind < argc ? argv[optind++] : NULL, verbs);
+	if (!verb)
 		goto out;
-	}
-	verb = argv[optind++];
 	nargs = argc - optind;
 	if (!strcmp(verb, "list")) {
 		if (nargs > 0) {
 			cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
 			goto out;
 		}
-	} else if (!strcmp(verb, "add") || !strcmp(verb, "set") || !strcmp(verb, "show")) {
+	} else {
 		if (nargs != 1) {
 			cli_usage_error(&cli,
 					nargs ? "unexpected argument '%s'"
@@ -518,10 +517,6 @@ int main(int argc, char **argv)
 					id);
 			goto out;
 		}
-	} else {
-		cli_usage_error(&cli, "unknown command '%s' (expected add, set, show or list)",
-				verb);
-		goto out;
 	}
 	if (s.n_given && strcmp(verb, "add") && strcmp(verb, "set")) {
 		cli_usage_error(&cli, "%s takes no settings", verb);

@@ -168,6 +168,7 @@ out:
 
 int main(int argc, char **argv)
 {
+	static const char *const verbs[] = { "list", "show", NULL };
 	static const struct option opts[] = {
 		{ "property", required_argument, NULL, 'p' },
 		{ "limit", required_argument, NULL, 'l' },
@@ -181,7 +182,7 @@ int main(int argc, char **argv)
 	sqlite3 *db = NULL;
 
 	cli_common_init(&cli, "unitsync-runs", usage);
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
 		int c;
 
 		if (opt == 'p') {
@@ -207,15 +208,9 @@ int main(int argc, char **argv)
 		if (c != 0)
 			goto out;
 	}
-	if (optind >= argc) {
-		cli_usage_error(&cli, "expected list or show");
+	verb = cli_check_verb(&cli, optind < argc ? argv[optind++] : NULL, verbs);
+	if (!verb)
 		goto out;
-	}
-	verb = argv[optind++];
-	if (strcmp(verb, "list") && strcmp(verb, "show")) {
-		cli_usage_error(&cli, "unknown command '%s' (expected list or show)", verb);
-		goto out;
-	}
 	if (!strcmp(verb, "show") ? optind + 1 != argc : optind != argc) {
 		cli_usage_error(&cli, "unexpected arguments for '%s'", verb);
 		goto out;

@@ -2,7 +2,7 @@
  * unitsync-snapshots - the staged snapshots: list them, show one, prune
  * old ones.
  *
- * A snapshot is one extracted file (DESIGN.md §5).  Pruning keeps the
+ * A snapshot is one extracted file (docs/ARCHITECTURE.md §2).  Pruning keeps the
  * newest N per property and never deletes a snapshot that a kept run
  * refers to (a run whose directory still exists), so any delta an auditor
  * can still read can be tied to its export by SHA-256.
@@ -314,6 +314,7 @@ out:
 
 int main(int argc, char **argv)
 {
+	static const char *const verbs[] = { "list", "show", "prune", "export", NULL };
 	static const struct option opts[] = {
 		{ "property", required_argument, NULL, 'p' },
 		{ "keep", required_argument, NULL, 'k' },
@@ -327,7 +328,7 @@ int main(int argc, char **argv)
 	sqlite3 *db = NULL;
 
 	cli_common_init(&cli, "unitsync-snapshots", usage);
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
 		int c;
 
 		switch (opt) {
@@ -351,11 +352,9 @@ int main(int argc, char **argv)
 				goto out;
 		}
 	}
-	if (optind >= argc) {
-		cli_usage_error(&cli, "expected list, show or prune");
+	verb = cli_check_verb(&cli, optind < argc ? argv[optind++] : NULL, verbs);
+	if (!verb)
 		goto out;
-	}
-	verb = argv[optind++];
 	if (!strcmp(verb, "show")     ? optind + 1 != argc
 	    : !strcmp(verb, "export") ? optind + 2 != argc
 				      : optind != argc) {
@@ -364,12 +363,6 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(verb, "prune") && keep < 1) {
 		cli_usage_error(&cli, "prune needs --keep N (N at least 1)");
-		goto out;
-	}
-	if (strcmp(verb, "list") && strcmp(verb, "show") && strcmp(verb, "prune") &&
-	    strcmp(verb, "export")) {
-		cli_usage_error(&cli, "unknown command '%s' (expected list, show, prune or export)",
-				verb);
 		goto out;
 	}
 	if (db_open(cli.db_path, 0, &db) < 0) {

@@ -1,5 +1,5 @@
 /*
- * unitsync-units - the Latch units of a building (DESIGN.md §1, §9): list
+ * unitsync-units - the Latch units of a building (docs/ARCHITECTURE.md §1, §9): list
  * them, create one, and create many from a CSV file or from the PMS units
  * of a property, mapping each to its PMS unit.
  *
@@ -994,6 +994,7 @@ out:
 
 int main(int argc, char **argv)
 {
+	static const char *const verbs[] = { "list", "create", "import-csv", "import-pms", NULL };
 	static const struct option opts[] = {
 		{ "building", required_argument, NULL, 'b' },
 		{ "property", required_argument, NULL, 'p' },
@@ -1010,7 +1011,7 @@ int main(int argc, char **argv)
 
 	latchunits_init(&u.have);
 	cli_common_init(&cli, "unitsync-units", usage);
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
 		int c;
 
 		switch (opt) {
@@ -1034,22 +1035,10 @@ int main(int argc, char **argv)
 				goto out;
 		}
 	}
-	if (optind >= argc) {
-		cli_usage_error(&cli, "no command given (list, create, import-csv or import-pms)");
+	verb = cli_check_verb(&cli, optind < argc ? argv[optind++] : NULL, verbs);
+	if (!verb)
 		goto out;
-	}
-	verb = argv[optind++];
-	if (!strcmp(verb, "list") || !strcmp(verb, "import-pms"))
-		want = 0;
-	else if (!strcmp(verb, "create") || !strcmp(verb, "import-csv"))
-		want = 1;
-	else {
-		cli_usage_error(&cli,
-				"unknown command '%s' (expected list, create, import-csv or "
-				"import-pms)",
-				verb);
-		goto out;
-	}
+	want = !strcmp(verb, "create") || !strcmp(verb, "import-csv");
 	if (argc - optind != want) {
 		if (argc - optind > want)
 			cli_usage_error(&cli, "unexpected argument '%s'", argv[optind + want]);

@@ -1,7 +1,9 @@
 /*
  * unitsync - the git-style driver: `unitsync [--db PATH] [--config FILE]
  * [--log-format F] COMMAND [ARGS...]` runs `unitsync-COMMAND` from the
- * driver's own directory, handing it the global options.
+ * driver's own directory, handing it the global options.  `unitsync help`
+ * is --help; `unitsync help COMMAND` runs COMMAND --help.  A word that is
+ * no command is refused naming the nearest one (cli_did_you_mean()).
  *
  * Testing hook: when UNITSYNC_EXEC_WRAPPER is set and not empty, its words
  * (split on blanks; no shell is involved, so nothing in it is expanded or
@@ -22,30 +24,90 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] =
-	"usage: unitsync [--db PATH] [--config FILE] [--log-format text|json] COMMAND [ARGS...]\n"
-	"\n"
-	"Keep a property manager's PMS residents and Latch units in step.\n"
-	"\n"
-	"commands:\n"
-	"  init                     create or migrate the state database\n"
-	"  property add|set|show|list   per-property settings\n"
-	"  config show|properties   what the configuration file says\n"
-	"  extract-csv FILE...      stage CSV exports\n"
-	"  extract-xml FILE...      stage XML exports\n"
-	"  snapshots list|show|prune|export   staged snapshots\n"
-	"  map add|remove|list|import|export|suggest|unmapped   PMS unit -> Latch unit mapping\n"
-	"  units list|create|import-csv|import-pms   Latch units\n"
-	"  transform                write a run directory (delta, exceptions, manifest)\n"
-	"  load RUN_DIR             apply a run to the Latch API\n"
-	"  approve RUN_DIR          release a run held by the safety guard\n"
-	"  report RUN_DIR           summarise a run for people and auditors (--html FILE)\n"
-	"  verify RUN_DIR           check a run directory is complete and unchanged\n"
-	"  runs list|show           the run history\n"
-	"  explain --property P --person ID   every delta that touched a person, and why\n"
-	"\n"
-	"Each command has its own --help and man page (unitsync-COMMAND(1)).\n"
-	"--db PATH defaults to $UNITSYNC_DB, else ./unitsync.db; --config FILE to $UNITSYNC_CONFIG.\n";
+/*
+ * The commands, in the order --help lists them: NAME runs unitsync-NAME
+ * (but "help", which the driver answers itself).  t0010 checks that every
+ * program in bin/ is here with every verb of its own synopsis, and that
+ * nothing here lacks a program.
+ */
+static const struct command {
+	const char *name;    /* the word after "unitsync" */
+	const char *args;    /* its verbs or arguments, for --help */
+	const char *summary; /* what it does, for --help */
+} commands[] = {
+	{ "init", "", "create or migrate the state database" },
+	{ "property", "add|set|show|list", "per-property settings" },
+	{ "config", "show|check|properties", "what the configuration file says" },
+	{ "extract-csv", "FILE...", "stage CSV exports" },
+	{ "extract-xml", "FILE...", "stage XML exports" },
+	{ "snapshots", "list|show|prune|export", "staged snapshots" },
+	{ "map", "add|remove|list|import|export|suggest|unmapped",
+	  "PMS unit -> Latch unit mapping" },
+	{ "units", "list|create|import-csv|import-pms", "Latch units" },
+	{ "transform", "", "write a run directory (delta, exceptions, manifest)" },
+	{ "load", "RUN_DIR", "apply a run to the Latch API" },
+	{ "approve", "RUN_DIR", "release a run held by the safety guard" },
+	{ "report", "RUN_DIR", "summarise a run for people and auditors (--html FILE)" },
+	{ "verify", "RUN_DIR", "check a run directory is complete and unchanged" },
+	{ "runs", "list|show", "the run history" },
+	{ "explain", "--property P --person ID", "every delta that touched a person, and why" },
+	{ "help", "[COMMAND]", "this list, or COMMAND's --help" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* Width of the "NAME ARGS" column of the command list. */
+#define COMMAND_COLUMN 25
+
+/* The driver's usage and command list onto F. */
+static void usage(FILE *f)
+{
+	fputs("usage: unitsync [--db PATH] [--config FILE] [--log-format text|json] COMMAND [ARGS...]\n"
+	      "\n"
+	      "Keep a property manager's PMS residents and Latch units in step.\n"
+	      "\n"
+	      "commands:\n",
+	      f);
+	for (size_t k = 0; k < NCOMMANDS; k++) {
+		char left[128];
+		int n = snprintf(left, sizeof(left), "%s%s%s", commands[k].name,
+				 *commands[k].args ? " " : "", commands[k].args);
+
+		if (n < COMMAND_COLUMN)
+			fprintf(f, "  %-*s %s\n", COMMAND_COLUMN, left, commands[k].summary);
+		else
+			fprintf(f, "  %s\n  %-*s %s\n", left, COMMAND_COLUMN, "",
+				commands[k].summary);
+	}
+	fputs("\n"
+	      "Each command has its own --help (or -h) and man page (unitsync-COMMAND(1));\n"
+	      "'unitsync help COMMAND' is COMMAND's --help.\n"
+	      "--db PATH defaults to $UNITSYNC_DB, else ./unitsync.db; --config FILE to $UNITSYNC_CONFIG.\n",
+	      f);
+}
+
+/* Whether NAME is one of the commands. */
+static int is_command(const char *name)
+{
+	for (size_t k = 0; k < NCOMMANDS; k++)
+		if (!strcmp(name, commands[k].name))
+			return 1;
+	return 0;
+}
+
+/* "unknown command 'NAME' (did you mean 'X'?)" and the hint, on stderr. */
+static void unknown_command(const char *name)
+{
+	const char *names[NCOMMANDS + 1];
+	char hint[128];
+
+	for (size_t k = 0; k < NCOMMANDS; k++)
+		names[k] = commands[k].name;
+	names[NCOMMANDS] = NULL;
+	cli_did_you_mean(name, names, hint, sizeof(hint));
+	fprintf(stderr, "unitsync: unknown command '%s'%s\nusage: see 'unitsync --help'\n", name,
+		hint);
+}
 
 /* Most words UNITSYNC_EXEC_WRAPPER may hold. */
 #define MAX_WRAPPER_WORDS 64
@@ -73,14 +135,15 @@ int main(int argc, char **argv)
 	const char *global[16];
 	char **args = NULL, *wrapper = NULL, *wrap[MAX_WRAPPER_WORDS];
 	const char *wrapper_env = getenv("UNITSYNC_EXEC_WRAPPER");
-	int nglobal = 0, i = 1, nwrap = 0;
+	const char *name;
+	int nglobal = 0, i = 1, nwrap = 0, help = 0;
 	int rc = US_EXIT_USAGE;
 	ssize_t n;
 
 	/* global options come before the command */
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			fputs(usage, stdout);
+			usage(stdout);
 			return US_EXIT_OK;
 		}
 		if (!strcmp(argv[i], "--version")) {
@@ -89,7 +152,8 @@ int main(int argc, char **argv)
 		}
 		/* --db PATH and --db=PATH, likewise --config and --log-format */
 		if (nglobal + 2 > (int)(sizeof(global) / sizeof(global[0]))) {
-			fprintf(stderr, "unitsync: too many global options\n%s", usage);
+			fprintf(stderr, "unitsync: too many global options\n");
+			usage(stderr);
 			goto out;
 		}
 		{
@@ -108,8 +172,9 @@ int main(int argc, char **argv)
 				} else if (!argv[i][n]) {
 					if (i + 1 >= argc) {
 						fprintf(stderr,
-							"unitsync: option '%s' needs a value\n%s",
-							argv[i], usage);
+							"unitsync: option '%s' needs a value\n",
+							argv[i]);
+						usage(stderr);
 						goto out;
 					}
 					global[nglobal++] = argv[i];
@@ -121,15 +186,35 @@ int main(int argc, char **argv)
 			if (matched)
 				continue;
 		}
-		fprintf(stderr, "unitsync: unknown global option '%s'\n%s", argv[i], usage);
+		fprintf(stderr, "unitsync: unknown global option '%s'\n", argv[i]);
+		usage(stderr);
 		goto out;
 	}
 	if (i >= argc) {
-		fprintf(stderr, "unitsync: no command given\n%s", usage);
+		fprintf(stderr, "unitsync: no command given\n");
+		usage(stderr);
 		goto out;
 	}
-	if (strchr(argv[i], '/') || argv[i][0] == '.') {
-		fprintf(stderr, "unitsync: '%s' is not a unitsync command\n%s", argv[i], usage);
+	name = argv[i];
+	/* "help" alone is --help; "help COMMAND" runs COMMAND --help */
+	if (!strcmp(name, "help")) {
+		if (i + 2 < argc) {
+			fprintf(stderr,
+				"unitsync: help takes one command, not also '%s'\n"
+				"usage: see 'unitsync --help'\n",
+				argv[i + 2]);
+			goto out;
+		}
+		if (i + 1 >= argc || !strcmp(argv[i + 1], "help")) {
+			usage(stdout);
+			rc = US_EXIT_OK;
+			goto out;
+		}
+		name = argv[i + 1];
+		help = 1;
+	}
+	if (strchr(name, '/') || name[0] == '.' || name[0] == '-') {
+		unknown_command(name);
 		goto out;
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -139,9 +224,17 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	self[n] = '\0';
-	snprintf(target, sizeof(target), "%s/unitsync-%s", dirname(self), argv[i]);
+	snprintf(target, sizeof(target), "%s/unitsync-%s", dirname(self), name);
 	if (access(target, X_OK) != 0) {
-		fprintf(stderr, "unitsync: '%s' is not a unitsync command\n%s", argv[i], usage);
+		if (is_command(name)) {
+			/* a broken installation, not a typing error */
+			fprintf(stderr,
+				"unitsync: command '%s' is not installed: cannot run '%s': %s\n",
+				name, target, strerror(errno));
+			rc = US_EXIT_CONFIG;
+		} else {
+			unknown_command(name);
+		}
 		goto out;
 	}
 	if (wrapper_env && *wrapper_env) {
@@ -159,7 +252,8 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	args = calloc((size_t)nwrap + (size_t)(argc - i) + (size_t)nglobal + 1, sizeof(*args));
+	/* the wrapper, the command, the global options, its words (or --help), NULL */
+	args = calloc((size_t)nwrap + (size_t)(argc - i) + (size_t)nglobal + 2, sizeof(*args));
 	if (!args) {
 		fprintf(stderr, "unitsync: out of memory\n");
 		rc = US_EXIT_TEMPFAIL;
@@ -174,8 +268,11 @@ int main(int argc, char **argv)
 
 		for (int j = 0; j < nglobal; j++)
 			args[k++] = (char *)global[j];
-		for (int j = i + 1; j < argc; j++)
-			args[k++] = argv[j];
+		if (help)
+			args[k++] = "--help";
+		else
+			for (int j = i + 1; j < argc; j++)
+				args[k++] = argv[j];
 		args[k] = NULL;
 	}
 	if (nwrap > 0)

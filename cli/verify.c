@@ -46,7 +46,7 @@ int main(int argc, char **argv)
 	int rc = US_EXIT_USAGE, opt;
 
 	cli_common_init(&cli, "unitsync-verify", usage);
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
 		int c = cli_common_option(&cli, opt, optarg);
 
 		if (c == 1)

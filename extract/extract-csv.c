@@ -2,7 +2,7 @@
  * unitsync-extract-csv - stage CSV exports from a PMS.
  *
  * A profile is a table: which header names (aliases) give which field of
- * the normalized person record (DESIGN.md §5), plus what else the export's
+ * the normalized person record (struct stg_person, lib/stg.h), plus what else the export's
  * layout holds (title rows, a two-row header, property headings, section
  * banners, total rows).  Headers are matched by name, never by position:
  * letter case, blanks and punctuation are ignored ("Move-in", "move in" and
@@ -1602,7 +1602,7 @@ int main(int argc, char **argv)
 	int rc = US_EXIT_USAGE, opt;
 
 	cli_common_init(&cli, "unitsync-extract-csv", usage);
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
 		char known[256] = "";
 		int c;
 

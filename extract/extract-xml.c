@@ -201,7 +201,7 @@ int main(int argc, char **argv)
 
 	cli_common_init(&cli, "unitsync-extract-xml", usage);
 	xmlInitParser();
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
 		int c;
 
 		switch (opt) {

@@ -88,6 +88,7 @@ int cli_common_option(struct cli_common *c, int opt, const char *arg)
 		start_log(c->prog, f);
 		return 0;
 	case CLI_OPT_HELP:
+	case 'h':
 		fputs(c->usage, stdout);
 		return 1;
 	case CLI_OPT_VERSION:
@@ -173,4 +174,95 @@ int cli_parse_number(const char *s, double min, double max, double *out)
 	}
 	*out = v;
 	return 0;
+}
+
+/* Levenshtein distance of A and B, at most 32 bytes each (else a large number). */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[33];
+
+	if (la > 32 || lb > 32)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+const char *cli_nearest_name(const char *name, const char *const *names)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+
+	for (size_t i = 0; names[i]; i++) {
+		size_t d = distance(name, names[i]);
+
+		if (d > 0 && d < best_d) {
+			best_d = d;
+			best = names[i];
+		}
+	}
+	return best;
+}
+
+void cli_did_you_mean(const char *name, const char *const *names, char *buf, size_t size)
+{
+	const char *best = cli_nearest_name(name, names);
+
+	if (best)
+		snprintf(buf, size, " (did you mean '%s'?)", best);
+	else if (size)
+		buf[0] = '\0';
+}
+
+void cli_join_names(const char *const *names, char *buf, size_t size)
+{
+	size_t used = 0, n = 0;
+
+	while (names[n])
+		n++;
+	if (size)
+		buf[0] = '\0';
+	for (size_t i = 0; i < n && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s",
+					 i == 0       ? ""
+					 : i + 1 == n ? " or "
+						      : ", ",
+					 names[i]);
+}
+
+const char *cli_check_verb(const struct cli_common *c, const char *verb, const char *const *verbs)
+{
+	const char *near;
+	char list[256];
+
+	cli_join_names(verbs, list, sizeof(list));
+	if (!verb) {
+		cli_usage_error(c, "no command given (%s)", list);
+		return NULL;
+	}
+	for (size_t i = 0; verbs[i]; i++)
+		if (!strcmp(verb, verbs[i]))
+			return verbs[i];
+	near = cli_nearest_name(verb, verbs);
+	if (near)
+		cli_usage_error(c, "unknown command '%s' (expected %s; did you mean '%s'?)", verb,
+				list, near);
+	else
+		cli_usage_error(c, "unknown command '%s' (expected %s)", verb, list);
+	return NULL;
 }

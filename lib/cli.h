@@ -1,13 +1,14 @@
 /*
- * cli.h - the options every unitsync program shares (DESIGN.md §4).
+ * cli.h - the options every unitsync program shares (unitsync(1), OPTIONS).
  *
  *   --db PATH          state database (default $UNITSYNC_DB, else ./unitsync.db)
  *   --config FILE      configuration file (default $UNITSYNC_CONFIG)
  *   --log-format F     text | json
- *   --help, --version
+ *   --help (-h), --version
  *
- * A program lists CLI_COMMON_OPTIONS in its getopt_long table and passes
- * every option it does not handle itself to cli_common_option().
+ * A program lists CLI_COMMON_OPTIONS in its getopt_long table, passes
+ * CLI_SHORT_OPTIONS as getopt_long's short options, and passes every
+ * option it does not handle itself to cli_common_option().
  */
 #ifndef UNITSYNC_CLI_H
 #define UNITSYNC_CLI_H
@@ -25,6 +26,9 @@ enum cli_opt {
 	CLI_OPT_HELP,
 	CLI_OPT_VERSION,
 };
+
+/* getopt_long short options of every program: -h is --help. */
+#define CLI_SHORT_OPTIONS "h"
 
 /* clang-format off */
 #define CLI_COMMON_OPTIONS                                                   \
@@ -52,7 +56,7 @@ void cli_common_init(struct cli_common *c, const char *prog, const char *usage);
 
 /*
  * Handle one shared option.  Returns 0 when OPT was handled, 1 when the
- * program must exit successfully (--help, --version: already printed),
+ * program must exit successfully (--help, -h, --version: already printed),
  * 2 for a usage error (already reported on stderr), -1 when OPT is not a
  * shared option.
  */
@@ -77,5 +81,33 @@ int cli_parse_uint(const char *s, int *out);
  * options go through it or cli_parse_uint().
  */
 int cli_parse_number(const char *s, double min, double max, double *out);
+
+/*
+ * The name of NAMES (a NULL-terminated list) nearest to NAME in
+ * Levenshtein distance, when it is within two edits and differs from
+ * NAME; else NULL.  Names longer than 32 bytes never match.  Borrowed
+ * from NAMES.
+ */
+const char *cli_nearest_name(const char *name, const char *const *names);
+
+/*
+ * " (did you mean 'X'?)" into BUF (SIZE bytes), X being
+ * cli_nearest_name(NAME, NAMES); "" when there is none.  For messages
+ * about a mistyped command, key or value (the driver, lib/config).
+ */
+void cli_did_you_mean(const char *name, const char *const *names, char *buf, size_t size);
+
+/* NAMES (a NULL-terminated list) as "a, b or c" into BUF (SIZE bytes, cut if longer). */
+void cli_join_names(const char *const *names, char *buf, size_t size);
+
+/*
+ * Is VERB (NULL: none was given) one of VERBS (a NULL-terminated list)?
+ * Returns that entry of VERBS when it is; else reports a usage error on
+ * stderr ("no command given (a, b or c)", or "unknown command 'x'
+ * (expected a, b or c; did you mean 'b'?)") and returns NULL.  Every
+ * program with verbs (map, property, ...) checks its verb here, so all
+ * say the same.
+ */
+const char *cli_check_verb(const struct cli_common *c, const char *verb, const char *const *verbs);
 
 #endif

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "cli.h"
 #include "err.h"
 
 #include <ctype.h>
@@ -105,69 +106,6 @@ static int add_problem(struct config *c, int line, const char *property, const c
 	return 0;
 }
 
-/* Levenshtein distance of A and B, at most 32 bytes each (else a large number). */
-static size_t distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[33];
-
-	if (la > 32 || lb > 32)
-		return 99;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	return row[lb];
-}
-
-/* " (did you mean 'X'?)" for the nearest of NAMES within two edits, else "". */
-static void did_you_mean(const char *name, const char *const *names, char *buf, size_t size)
-{
-	const char *best = NULL;
-	size_t best_d = 3;
-
-	for (size_t i = 0; names[i]; i++) {
-		size_t d = distance(name, names[i]);
-
-		if (d < best_d) {
-			best_d = d;
-			best = names[i];
-		}
-	}
-	if (best)
-		snprintf(buf, size, " (did you mean '%s'?)", best);
-	else
-		buf[0] = '\0';
-}
-
-/* NAMES as "a, b or c". */
-static void list_names(const char *const *names, char *buf, size_t size)
-{
-	size_t used = 0, n = 0;
-
-	while (names[n])
-		n++;
-	buf[0] = '\0';
-	for (size_t i = 0; i < n && used < size; i++)
-		used += (size_t)snprintf(buf + used, size - used, "%s%s",
-					 i == 0       ? ""
-					 : i + 1 == n ? " or "
-						      : ", ",
-					 names[i]);
-}
-
 static int in_list(const char *name, const char *const *names)
 {
 	for (size_t i = 0; names[i]; i++)
@@ -268,8 +206,8 @@ static int latch_value(struct parse_state *ps, const char *name, const char *val
 				   "configuration file; put it in client_secret_file (mode 0600) "
 				   "or UNITSYNC_CLIENT_SECRET");
 	if (!in_list(name, latch_keys)) {
-		did_you_mean(name, latch_keys, hint, sizeof(hint));
-		list_names(latch_keys, keys, sizeof(keys));
+		cli_did_you_mean(name, latch_keys, hint, sizeof(hint));
+		cli_join_names(latch_keys, keys, sizeof(keys));
 		return add_problem(c, ps->line, NULL, "[latch] unknown key '%s'%s (expected %s)",
 				   name, hint, keys);
 	}
@@ -310,7 +248,7 @@ static int property_value(struct parse_state *ps, const char *id, const char *na
 	if (!p)
 		return -1;
 	if (!in_list(name, property_keys)) {
-		did_you_mean(name, property_keys, hint, sizeof(hint));
+		cli_did_you_mean(name, property_keys, hint, sizeof(hint));
 		rc = add_problem(ps->c, ps->line, id,
 				 "[property \"%s\"] unknown key '%s'%s (expected format, profile "
 				 "or source)",
@@ -328,8 +266,8 @@ static int property_value(struct parse_state *ps, const char *id, const char *na
 	} else if (!strcmp(name, "profile")) {
 		p->profile_line = ps->line;
 		if (!in_list(value, config_csv_profiles)) {
-			did_you_mean(value, config_csv_profiles, hint, sizeof(hint));
-			list_names(config_csv_profiles, names, sizeof(names));
+			cli_did_you_mean(value, config_csv_profiles, hint, sizeof(hint));
+			cli_join_names(config_csv_profiles, names, sizeof(names));
 			rc = add_problem(ps->c, ps->line, id,
 					 "[property \"%s\"] profile: unknown CSV profile '%s'%s "
 					 "(expected %s)",

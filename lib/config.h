@@ -1,6 +1,6 @@
 /*
  * config.h - the configuration file (INI, read with inih) and the
- * environment overrides of DESIGN.md §4.
+ * environment overrides of unitsync-config(1).
  *
  *   [latch]
  *   base_url = https://api.example.com        ; UNITSYNC_LATCH_URL

@@ -16,7 +16,7 @@
 /*
  * Migrations, oldest first: the database at version N has had
  * migrations[0..N-1] applied.  Never edit one that has shipped; add one.
- * Every identifier is TEXT (DESIGN.md §5): '0101' and '101' are different
+ * Every identifier is TEXT (docs/ARCHITECTURE.md §5): '0101' and '101' are different
  * units.  Dates are 'YYYY-MM-DD' text or NULL.
  */
 static const char *const migration_1[] = {

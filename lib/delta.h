@@ -1,5 +1,5 @@
 /*
- * delta.h - the run directory's CSV files (DESIGN.md §7), written and read.
+ * delta.h - the run directory's CSV files (docs/ARCHITECTURE.md §8), written and read.
  *
  * delta.csv: RFC 4180, UTF-8, LF, one header line, then one row per change:
  *   seq,op,property_id,pms_unit_id,latch_unit_id,pms_person_id,latch_user_id,

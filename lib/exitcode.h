@@ -1,5 +1,5 @@
 /*
- * exitcode.h - the exit codes every unitsync program uses (DESIGN.md §4,
+ * exitcode.h - the exit codes every unitsync program uses (docs/ARCHITECTURE.md §6,
  * listed in each man page).  The 6x/7x values are sysexits(3)'s.
  */
 #ifndef UNITSYNC_EXITCODE_H

@@ -550,7 +550,7 @@ enum contract_body {
  * their body must be, and the one error reply that means "already so".
  */
 static const struct contract {
-	const char *name;         /* the request, as DESIGN.md §9 writes it */
+	const char *name;         /* the request, as unitsync-load(1) writes it */
 	long ok[2];               /* success statuses (0: unused) */
 	enum contract_body body;  /* what a success carries */
 	const char *member;       /* the id or list member of that body */

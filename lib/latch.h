@@ -1,5 +1,5 @@
 /*
- * latch.h - a client for the Latch partner API contract (DESIGN.md §9),
+ * latch.h - a client for the Latch partner API contract (docs/ARCHITECTURE.md §9),
  * over libcurl.
  *
  * Conventions follow Latch/DOOR's public partner API: JSON over HTTPS,
@@ -136,7 +136,7 @@ int latch_call_finish(struct latch_call *call, void *easy, int curl_code);
 /* Free what CALL owns; it may be prepared again. */
 void latch_call_release(struct latch_call *call);
 
-/* Is this outcome worth retrying (DESIGN.md §8)? Connect errors,
+/* Is this outcome worth retrying (unitsync-load(1), Retries)? Connect errors,
  * timeouts, 408, 425, 429, 500, 502, 503, 504. */
 int latch_retryable(const struct latch_resp *resp);
 
@@ -171,8 +171,8 @@ int latch_pause(struct latch *l, double seconds);
 
 /*
  * The replies the contract calls success, one row per request kind
- * (latch_contract[], in lib/latch.c).  Source: DESIGN.md §9 (Latch's
- * partner API as unitsync uses it) and what fixtures/latch-sim answers:
+ * (latch_contract[], in lib/latch.c).  Source: Latch's partner API as
+ * unitsync uses it (docs/ARCHITECTURE.md §9) and what fixtures/latch-sim answers:
  *
  *   kind                   success                      body of a success
  *   GET  /v1/users?...     200                          object, "users" a list

@@ -1,6 +1,6 @@
 /*
  * latchunits.h - the units of a Latch building, over lib/latch.h
- * (DESIGN.md §9: GET and POST /v1/buildings/{b}/units).
+ * (docs/ARCHITECTURE.md §9: GET and POST /v1/buildings/{b}/units).
  *
  *   GET  /v1/buildings/{b}/units[?pageToken=T]
  *        -> {"units":[{"uuid","name"}],"nextPageToken"}
@@ -11,7 +11,7 @@
  * keeps the units sorted by name, then uuid (bytes compared: "0101" and
  * "101" are different names).  The page size is the server's default.
  *
- * Retries (DESIGN.md §8): connect errors, timeouts, 408, 425, 429, 500,
+ * Retries (latch_retryable(), lib/latch.h): connect errors, timeouts, 408, 425, 429, 500,
  * 502, 503 and 504 are tried again, up to the struct latch's max_attempts
  * times in all, after latch_backoff() (lib/latch.h: full jitter, or
  * Retry-After when the reply has one, capped), the one backoff of every

@@ -3,7 +3,7 @@
  * journal (table journal), what Latch is known to hold (assignment), the
  * Latch user each PMS person was matched to (person_user), and the runs
  * (run, run_input, and delta_history, every row a run wrote, for `unitsync
- * explain`) with their load and approval state (DESIGN.md §5, §8;
+ * explain`) with their load and approval state (docs/ARCHITECTURE.md §2, §5;
  * issue 15: one owner per state table, one definition of "superseded").
  *
  * Two things are "superseded", each defined once, here:

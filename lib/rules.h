@@ -1,7 +1,7 @@
 /*
  * rules.h - the eligibility rules: should a PMS record give its resident
- * their unit tonight?  (README "Rules"; DESIGN.md §6, as changed by issue
- * 15.)  Pure functions of the record and the property's policy: no
+ * their unit tonight?  (README "Rules", as changed by issue 15;
+ * docs/ARCHITECTURE.md §7.)  Pure functions of the record and the property's policy: no
  * database, no clock; transform calls them per record, and
  * tests/unit/test_rules.c holds one table row per rule.
  *

@@ -1,5 +1,5 @@
 /*
- * rundir.h - a run directory as transform wrote it (DESIGN.md §7):
+ * rundir.h - a run directory as transform wrote it (docs/ARCHITECTURE.md §8):
  * delta.csv, exceptions.csv, manifest.json and SHA256SUMS.
  *
  * rundir_open() checks, before anything trusts the files, that SHA256SUMS

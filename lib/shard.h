@@ -1,5 +1,5 @@
 /*
- * shard.h - splitting a portfolio across machines (DESIGN.md §10).
+ * shard.h - splitting a portfolio across machines (docs/ARCHITECTURE.md §10).
  *
  * A property is independent of every other, so shard K of N (0 <= K < N)
  * is the set of properties whose id hashes to K: FNV-1a 64 of the id's

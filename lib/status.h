@@ -1,7 +1,7 @@
 /*
  * status.h - lease statuses and household roles, normalized.
  *
- * Statuses (DESIGN.md §5): applicant future current notice eviction past
+ * Statuses (README "Rules"): applicant future current notice eviction past
  * cancelled denied waitlist unknown.  Roles: primary roommate occupant
  * guarantor minor.
  *

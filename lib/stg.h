@@ -1,5 +1,5 @@
 /*
- * stg.h - staging: one snapshot per extracted file (DESIGN.md §5).
+ * stg.h - staging: one snapshot per extracted file (docs/ARCHITECTURE.md §2).
  *
  * stg_begin() opens a write transaction and a snapshot row; the extract
  * program then stages people, units, skipped and rejected rows; stg_commit()

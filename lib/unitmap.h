@@ -1,7 +1,7 @@
 /*
  * unitmap.h - the unit mapping and the PMS units it maps, as `unitsync
  * units import-csv|import-pms` and `unitsync map suggest|unmapped` read
- * and change them (DESIGN.md §1: only mapped units sync).
+ * and change them (docs/ARCHITECTURE.md §1: only mapped units sync).
  *
  * The rules are those of `unitsync map add` (cli/map.c): a PMS unit of a
  * property maps to at most one Latch unit, a Latch unit is mapped from at

@@ -1,6 +1,6 @@
 /*
  * unitname.h - unit names as people write them, and which PMS unit is
- * which Latch unit: the rules behind `unitsync map suggest` (DESIGN.md §1:
+ * which Latch unit: the rules behind `unitsync map suggest` (docs/ARCHITECTURE.md §1:
  * the tool helps people keep the mapping; it does not keep it for them).
  *
  * A PMS export and a Latch building name one home differently: "101",
@@ -38,7 +38,7 @@
  * only when neither side matches anything else by those rules.  A
  * unit-number pair is proposed only when it is the only one for both
  * sides among the units that matched nothing by the stronger rules, and
- * is never safe.  "0101" and "101" are different PMS units (DESIGN.md §5):
+ * is never safe.  "0101" and "101" are different PMS units (docs/ARCHITECTURE.md §5):
  * with a Latch unit "101", both are proposed and neither is safe.
  *
  * Errors: unitname_normalize() and unitname_split() return -1 when the

@@ -1,7 +1,7 @@
 /*
  * xmldialect.h - the PMS XML exports unitsync reads, told apart by their
  * root element and its first children, and staged as one snapshot
- * (DESIGN.md §5).  Read with the safe streaming reader of xmlsafe.h.
+ * (docs/ARCHITECTURE.md §2).  Read with the safe streaming reader of xmlsafe.h.
  *
  *   yardi-rt2         Yardi ResidentTransactions 2.0 (ItfResidentTransactions20
  *                     GetResidentTransactions*, GetResidentsLeaseCharges):

@@ -1,6 +1,6 @@
 /*
  * unitsync-load - apply a run directory to the Latch API, exactly once
- * (DESIGN.md §8).
+ * (unitsync-load(1); docs/ARCHITECTURE.md §2).
  *
  * Every delta row has a journal row in the state database.  Before a
  * request leaves, its row is marked inflight and committed; after a 2xx
@@ -1089,8 +1089,8 @@ static int submit(struct load *l)
 
 /*
  * The Idempotency-Key of row SEQ: hex SHA-256 of "DELTA_SHA256:SEQ:RUN_ID".
- * DESIGN.md §8 names the delta checksum and seq; the run id is added
- * because two runs can have byte-identical deltas (a person moving out and
+ * The run id is in it, not only the delta checksum and seq, because
+ * two runs can have byte-identical deltas (a person moving out and
  * back in), and Latch must not take the second for a retry of the first.
  */
 static int row_key(const char *delta_sha256, long seq, const char *run_id, char out[65])
@@ -1350,7 +1350,7 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 
 	cli_common_init(&cli, "unitsync-load", usage);
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
 		int c, *target;
 
 		switch (opt) {

@@ -11,7 +11,7 @@
 # starts from what Latch really has.  A property with any export file
 # rejected tonight is judged on nothing: it gets no removals at all.
 #
-# Exit codes (DESIGN.md §4): 0 ok; 1 some operations failed permanently;
+# Exit codes (unitsync-nightly(1)): 0 ok; 1 some operations failed permanently;
 # 3 a property's export is stale (unchanged for too many nights, or too
 # old): the run was loaded, check the PMS export job;
 # 4 a property is held by the safety guard (review, then 'unitsync approve');
@@ -28,7 +28,8 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 log_prog=nightly.sh
 . "$here/log.sh"
-# the source tree's bin/, or the installed PREFIX/bin beside PREFIX/share/unitsync
+# the source tree's bin/, or the installed PREFIX/bin three levels up from
+# PREFIX/share/unitsync/pipelines (make install), else $UNITSYNC or PATH
 if [ -x "$here/../bin/unitsync" ]; then
 	unitsync="$here/../bin/unitsync"
 elif [ -x "$here/../../../bin/unitsync" ]; then

@@ -13,7 +13,8 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 log_prog=rerun.sh
 . "$here/log.sh"
-# the source tree's bin/, or the installed PREFIX/bin beside PREFIX/share/unitsync
+# the source tree's bin/, or the installed PREFIX/bin three levels up from
+# PREFIX/share/unitsync/pipelines (make install), else $UNITSYNC or PATH
 if [ -x "$here/../bin/unitsync" ]; then
 	unitsync="$here/../bin/unitsync"
 elif [ -x "$here/../../../bin/unitsync" ]; then
@@ -47,6 +48,10 @@ while [ $# -gt 0 ]; do
 		--out) out=$2 ;;
 		esac
 		shift 2
+		;;
+	--version)
+		"$unitsync" --version | sed 's/^unitsync/rerun.sh (unitsync)/'
+		exit 0
 		;;
 	--dry-run)
 		dry_run=(--dry-run)

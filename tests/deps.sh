@@ -1,6 +1,6 @@
 #!/bin/sh
 # deps.sh check|install - the Debian packages unitsync builds and tests with
-# (DESIGN.md §3).  `check` fails naming what is missing; `install` runs
+# (docs/ARCHITECTURE.md §11).  `check` fails naming what is missing; `install` runs
 # apt-get for exactly the missing ones (root, or sudo when available).
 mode=${1:-check}
 pkgs="build-essential pkg-config libcsv-dev libxml2-dev libsqlite3-dev libcurl4-openssl-dev

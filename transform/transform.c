@@ -1,6 +1,7 @@
 /*
  * unitsync-transform - decide who gets which Latch unit, and write the run
- * directory an operator loads and an auditor reads (DESIGN.md §6, §7).
+ * directory an operator loads and an auditor reads (README "Rules" and
+ * "Files it writes"; docs/ARCHITECTURE.md §2, §7).
  *
  * For each property: take its snapshot (the newest staged one, or the one
  * named with --snapshot), decide each person's eligibility on the as-of date
@@ -1715,7 +1716,7 @@ static int parse_options(struct job *j, int argc, char **argv)
 	};
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
 		char *end;
 		int c;
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t0200-extract-csv: `unitsync extract-csv` stages CSV exports (generic
 # profile) as snapshots, rejects bad rows and bad files, and leaves nothing
-# behind for a file it rejects (DESIGN.md §4-5).
+# behind for a file it rejects (docs/ARCHITECTURE.md §2).
 # TAP output; run with: prove tests/e2e/t0200-extract-csv.sh
 set -u
 

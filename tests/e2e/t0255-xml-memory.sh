@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t0255-xml-memory: extract-xml streams (DESIGN.md §10): its peak memory does
+# t0255-xml-memory: extract-xml streams (lib/xmlsafe.h): its peak memory does
 # not grow with the file.  Exports of repeated RT_Customer households are
 # generated here (never kept): 6 MB and 70 MB by default; with
 # UNITSYNC_TEST_BIG=1 also a 1 GB one (about a minute; needs 1.5 GB of disk).

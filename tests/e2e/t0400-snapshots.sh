@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t0400-snapshots: `unitsync snapshots list|show|prune` (DESIGN.md §4-5):
+# t0400-snapshots: `unitsync snapshots list|show|prune` (unitsync-snapshots(1)):
 # prune keeps the newest N per property and every snapshot a kept run uses.
 . "$(dirname "$0")/lib.sh"
 test_plan 6

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # t0600-load-faults: load converges through API faults and crashes, and
-# applies every effect exactly once (DESIGN.md §8, issue "Load").
+# applies every effect exactly once (unitsync-load(1), issue "Load").
 . "$(dirname "$0")/lib.sh"
 test_plan 10
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t0750-guard-audit: the safety guard, tamper evidence, determinism, reruns
 # from snapshots, run history, the HTML report and the nightly lock
-# (DESIGN.md §7, issue "Safety guard, audit trail and reruns").
+# (docs/ARCHITECTURE.md §7, issue "Safety guard, audit trail and reruns").
 . "$(dirname "$0")/lib.sh"
 test_plan 13
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t0850-scenarios: the rules of DESIGN.md §6 as a table of small hand-written
+# t0850-scenarios: the rules of README "Rules" as a table of small hand-written
 # scenarios, each run end to end: extract, transform, compare the run's
 # delta.csv and exceptions.csv byte for byte with the ones written by hand
 # from the rules, then load the night into the Latch simulator so that the

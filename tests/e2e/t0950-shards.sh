@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # t0950-shards: --shard K/N splits a portfolio by a stable hash of the
-# property id; the union of 4 shard runs equals the whole run (DESIGN.md §10).
+# property id; the union of 4 shard runs equals the whole run (docs/ARCHITECTURE.md §10).
 . "$(dirname "$0")/lib.sh"
 test_plan 4
 

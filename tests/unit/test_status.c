@@ -1,6 +1,6 @@
 /*
  * test_status.c - lib/status.h: PMS lease statuses and household roles
- * mapped to the words of DESIGN.md §5.
+ * mapped to the words of lib/status.h.
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -331,7 +331,7 @@ static void match_a_messy_building(void **state)
 
 static void match_two_pms_units_on_one_latch_unit_are_not_safe(void **state)
 {
-	/* 0101 and 101 are different PMS units (DESIGN.md §5) */
+	/* 0101 and 101 are different PMS units (docs/ARCHITECTURE.md §5) */
 	static const char *const pms[] = { "0101", "101", "102" };
 	static const char *const latch[] = { "101", "102" };
 	static const struct want want[] = {
