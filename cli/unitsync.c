@@ -15,10 +15,12 @@
  */
 #include "cli.h"
 #include "exitcode.h"
+#include "log.h"
 
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +97,39 @@ static int is_command(const char *name)
 	return 0;
 }
 
+/* What follows a driver error in text: nothing, a hint, or the whole usage. */
+enum after {
+	NO_HINT,
+	HINT,
+	USAGE,
+};
+
+/*
+ * A driver error on stderr: "unitsync: MESSAGE" and what AFTER says, or
+ * with JSON logs (--log-format json or $UNITSYNC_LOG_FORMAT, read by
+ * cli_common_init()) one JSON line holding the message and the hint.
+ */
+static void fail(enum after after, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fail(enum after after, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log_get_format() == LOG_JSON) {
+		log_error("%s%s", msg, after == NO_HINT ? "" : " (usage: see 'unitsync --help')");
+		return;
+	}
+	fprintf(stderr, "unitsync: %s\n", msg);
+	if (after == HINT)
+		fputs("usage: see 'unitsync --help'\n", stderr);
+	else if (after == USAGE)
+		usage(stderr);
+}
+
 /* "unknown command 'NAME' (did you mean 'X'?)" and the hint, on stderr. */
 static void unknown_command(const char *name)
 {
@@ -105,8 +140,7 @@ static void unknown_command(const char *name)
 		names[k] = commands[k].name;
 	names[NCOMMANDS] = NULL;
 	cli_did_you_mean(name, names, hint, sizeof(hint));
-	fprintf(stderr, "unitsync: unknown command '%s'%s\nusage: see 'unitsync --help'\n", name,
-		hint);
+	fail(HINT, "unknown command '%s'%s", name, hint);
 }
 
 /* Most words UNITSYNC_EXEC_WRAPPER may hold. */
@@ -138,7 +172,11 @@ int main(int argc, char **argv)
 	const char *name;
 	int nglobal = 0, i = 1, nwrap = 0, help = 0;
 	int rc = US_EXIT_USAGE;
+	struct cli_common cli;
 	ssize_t n;
+
+	/* only for the log format of the driver's own errors */
+	cli_common_init(&cli, "unitsync", "");
 
 	/* global options come before the command */
 	while (i < argc && argv[i][0] == '-') {
@@ -152,8 +190,7 @@ int main(int argc, char **argv)
 		}
 		/* --db PATH and --db=PATH, likewise --config and --log-format */
 		if (nglobal + 2 > (int)(sizeof(global) / sizeof(global[0]))) {
-			fprintf(stderr, "unitsync: too many global options\n");
-			usage(stderr);
+			fail(USAGE, "too many global options");
 			goto out;
 		}
 		{
@@ -171,10 +208,7 @@ int main(int argc, char **argv)
 					matched = 1;
 				} else if (!argv[i][n]) {
 					if (i + 1 >= argc) {
-						fprintf(stderr,
-							"unitsync: option '%s' needs a value\n",
-							argv[i]);
-						usage(stderr);
+						fail(USAGE, "option '%s' needs a value", argv[i]);
 						goto out;
 					}
 					global[nglobal++] = argv[i];
@@ -186,23 +220,18 @@ int main(int argc, char **argv)
 			if (matched)
 				continue;
 		}
-		fprintf(stderr, "unitsync: unknown global option '%s'\n", argv[i]);
-		usage(stderr);
+		fail(USAGE, "unknown global option '%s'", argv[i]);
 		goto out;
 	}
 	if (i >= argc) {
-		fprintf(stderr, "unitsync: no command given\n");
-		usage(stderr);
+		fail(USAGE, "no command given");
 		goto out;
 	}
 	name = argv[i];
 	/* "help" alone is --help; "help COMMAND" runs COMMAND --help */
 	if (!strcmp(name, "help")) {
 		if (i + 2 < argc) {
-			fprintf(stderr,
-				"unitsync: help takes one command, not also '%s'\n"
-				"usage: see 'unitsync --help'\n",
-				argv[i + 2]);
+			fail(HINT, "help takes one command, not also '%s'", argv[i + 2]);
 			goto out;
 		}
 		if (i + 1 >= argc || !strcmp(argv[i + 1], "help")) {
@@ -219,7 +248,7 @@ int main(int argc, char **argv)
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n < 0) {
-		fprintf(stderr, "unitsync: cannot find my own directory: %s\n", strerror(errno));
+		fail(NO_HINT, "cannot find my own directory: %s", strerror(errno));
 		rc = US_EXIT_CONFIG;
 		goto out;
 	}
@@ -228,9 +257,8 @@ int main(int argc, char **argv)
 	if (access(target, X_OK) != 0) {
 		if (is_command(name)) {
 			/* a broken installation, not a typing error */
-			fprintf(stderr,
-				"unitsync: command '%s' is not installed: cannot run '%s': %s\n",
-				name, target, strerror(errno));
+			fail(NO_HINT, "command '%s' is not installed: cannot run '%s': %s", name,
+			     target, strerror(errno));
 			rc = US_EXIT_CONFIG;
 		} else {
 			unknown_command(name);
@@ -240,14 +268,14 @@ int main(int argc, char **argv)
 	if (wrapper_env && *wrapper_env) {
 		wrapper = strdup(wrapper_env);
 		if (!wrapper) {
-			fprintf(stderr, "unitsync: out of memory\n");
+			fail(NO_HINT, "out of memory");
 			rc = US_EXIT_TEMPFAIL;
 			goto out;
 		}
 		nwrap = split_wrapper(wrapper, wrap);
 		if (nwrap < 0) {
-			fprintf(stderr, "unitsync: UNITSYNC_EXEC_WRAPPER has more than %d words\n",
-				MAX_WRAPPER_WORDS);
+			fail(NO_HINT, "UNITSYNC_EXEC_WRAPPER has more than %d words",
+			     MAX_WRAPPER_WORDS);
 			rc = US_EXIT_CONFIG;
 			goto out;
 		}
@@ -255,7 +283,7 @@ int main(int argc, char **argv)
 	/* the wrapper, the command, the global options, its words (or --help), NULL */
 	args = calloc((size_t)nwrap + (size_t)(argc - i) + (size_t)nglobal + 2, sizeof(*args));
 	if (!args) {
-		fprintf(stderr, "unitsync: out of memory\n");
+		fail(NO_HINT, "out of memory");
 		rc = US_EXIT_TEMPFAIL;
 		goto out;
 	}
@@ -279,7 +307,7 @@ int main(int argc, char **argv)
 		execvp(args[0], args);
 	else
 		execv(target, args);
-	fprintf(stderr, "unitsync: cannot run '%s': %s\n", args[0], strerror(errno));
+	fail(NO_HINT, "cannot run '%s': %s", args[0], strerror(errno));
 	rc = US_EXIT_CONFIG;
 out:
 	free(args);

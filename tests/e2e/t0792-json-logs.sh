@@ -41,13 +41,21 @@ test_expect_success 'usage errors of every program are JSON lines (--log-format 
 	all_json e*
 '
 
-test_expect_success 'the same through UNITSYNC_LOG_FORMAT, and a bad number' '
+test_expect_success 'the same through UNITSYNC_LOG_FORMAT, a bad number, and the driver unitsync' '
 	rm -f e* && export UNITSYNC_LOG_FORMAT=json &&
 	test_expect_code 2 unitsync load --rate nan runs 2>e1 &&
 	test_expect_code 2 unitsync extract-csv --max-reject-percent inf a.csv 2>e2 &&
 	test_expect_code 2 unitsync-transform --as-of yesterday 2>e3 &&
 	test_expect_code 2 unitsync-map lisst 2>e4 &&
 	grep -q "unknown command .lisst." e4 &&
+	test_expect_code 2 unitsync lod 2>e5 &&
+	grep -q "did you mean .load.?" e5 &&
+	test_expect_code 2 unitsync --frobnicate 2>e6 &&
+	test_expect_code 2 unitsync 2>e7 &&
+	test_expect_code 2 unitsync --db 2>e8 &&
+	test_expect_code 2 unitsync help map extra 2>e9 &&
+	unset UNITSYNC_LOG_FORMAT &&
+	test_expect_code 2 unitsync --log-format json lod 2>e10 &&
 	all_json e*
 '
 
