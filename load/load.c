@@ -1155,9 +1155,10 @@ static int preview_row(struct load *l, const struct delta_row *d)
 		return -1;
 	if (property_superseded(l, d->property_id))
 		why = "superseded by a newer run: not sent";
-	else if (!l->approved && rundir_property_held(&l->run, d->property_id))
+	else if (!l->approved && rundir_property_held(&l->run, d->property_id)) {
 		why = "held by the safety guard: not sent until approved";
-	else if (!strcmp(state, "done"))
+		l->held++; /* the preview exits 4 as the load would */
+	} else if (!strcmp(state, "done"))
 		why = "already done: not sent again";
 	else if (!strcmp(state, "failed"))
 		why = "failed in an earlier load: not sent again";
@@ -1497,7 +1498,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (l.dry_run) {
-		rc = US_EXIT_OK;
+		rc = l.held ? US_EXIT_HELD : US_EXIT_OK;
+		if (l.held)
+			log_warn("%ld rows of held properties would not be sent; review the run and "
+				 "'unitsync approve %s'",
+				 l.held, l.run.dir);
 		goto out;
 	}
 	printf("run %s: %ld done, %ld already done, %ld failed, %ld held by the safety guard, "

@@ -60,9 +60,9 @@ test_expect_success 'the preview run directory is refused by load, verify and ap
 	test "$(residents)" = 20
 '
 
-test_expect_success 'load --dry-run of the held run marks its rows held and changes nothing' '
+test_expect_success 'load --dry-run of the held run marks its rows held, exits 4 as the load would, and changes nothing' '
 	dump >before &&
-	unitsync load --dry-run "$(cat held.run)" >d2.out &&
+	test_expect_code 4 unitsync load --dry-run "$(cat held.run)" >d2.out &&
 	dump >after && test_cmp before after &&
 	test "$(grep -c "(held by the safety guard: not sent until approved)$" d2.out)" = 16
 '
