@@ -138,6 +138,14 @@ int db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out);
 /* Bind a C string as TEXT, or NULL when S is NULL or empty. */
 int db_bind_text_or_null(sqlite3_stmt *st, int idx, const char *s);
 
+/*
+ * Step ST for a read loop: 1 a row, 0 done, -1 an error with err_set()
+ * (busy, I/O, out of memory): `while ((r = db_row(st)) == 1) ...; if (r <
+ * 0) fail`.  A loop on `sqlite3_step() == SQLITE_ROW` would take an error
+ * for the end, and a half-read table for the whole of it.
+ */
+int db_row(sqlite3_stmt *st);
+
 /* Column I as a C string, "" for NULL (pointer valid until the next step). */
 const char *db_col_text(sqlite3_stmt *st, int i);
 

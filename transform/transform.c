@@ -170,7 +170,7 @@ static int policy_snapshot(sqlite3 *db, struct policy *p, const long long *snaps
 			   int strict)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = -1, given = 0;
+	int rc = -1, given = 0, got = 0;
 
 	p->inputs = json_array();
 	p->prev_people = -1;
@@ -180,9 +180,11 @@ static int policy_snapshot(sqlite3 *db, struct policy *p, const long long *snaps
 	    0)
 		goto out;
 	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
-	while (!given && sqlite3_step(st) == SQLITE_ROW)
+	while (!given && (got = db_row(st)) == 1)
 		for (int i = 0; i < n_snaps && !given; i++)
 			given = snaps[i] == sqlite3_column_int64(st, 0);
+	if (got < 0)
+		goto out;
 	sqlite3_finalize(st);
 	st = NULL;
 	if (db_prepare(db,
@@ -195,7 +197,7 @@ static int policy_snapshot(sqlite3 *db, struct policy *p, const long long *snaps
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((got = db_row(st)) == 1) {
 		long long id = sqlite3_column_int64(st, 0);
 		int wanted = !given && !strict && !p->snapshot_id;
 
@@ -216,6 +218,8 @@ static int policy_snapshot(sqlite3 *db, struct policy *p, const long long *snaps
 		json_object_set_new(json_array_get(p->inputs, json_array_size(p->inputs) - 1),
 				    "extract_order", json_integer(sqlite3_column_int64(st, 5)));
 	}
+	if (got < 0)
+		goto out;
 	sqlite3_finalize(st);
 	st = NULL;
 	/*
@@ -233,7 +237,9 @@ static int policy_snapshot(sqlite3 *db, struct policy *p, const long long *snaps
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+	if ((got = db_row(st)) < 0)
+		goto out;
+	if (got == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		p->prev_people = sqlite3_column_int(st, 0);
 	rc = 0;
 out:
@@ -270,6 +276,7 @@ static int cmp_id(const void *a, const void *b)
 static int policy_stale(sqlite3 *db, struct policy *p, time_t now)
 {
 	sqlite3_stmt *st = NULL;
+	int got = 0; /* db_row(): 1 a row, 0 done, -1 an error */
 	char *tonight = NULL, why[512] = "";
 	long nights = 0;
 	int rc = -1;
@@ -309,8 +316,10 @@ static int policy_stale(sqlite3 *db, struct policy *p, time_t now)
 		goto out;
 	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, p->as_of, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW && !strcmp(db_col_text(st, 0), tonight))
+	while ((got = db_row(st)) == 1 && !strcmp(db_col_text(st, 0), tonight))
 		nights++;
+	if (got < 0)
+		goto out;
 	sqlite3_finalize(st);
 	st = NULL;
 	if (nights > p->stale_nights)
@@ -818,6 +827,7 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		"  AND o.name_key <> w.name_key "
 		"WHERE w.contact_key IS NOT NULL ";
 	sqlite3_stmt *st = NULL;
+	int got = 0; /* db_row(): 1 a row, 0 done, -1 an error */
 	char sql[1024];
 	int rc = -1;
 
@@ -834,7 +844,7 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		 clash);
 	if (db_prepare(r->db, sql, &st) < 0)
 		goto out;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((got = db_row(st)) == 1) {
 		char detail[1024];
 		int i;
 
@@ -846,6 +856,8 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 				  db_col_text(st, 2), db_col_text(st, 1), detail) < 0)
 			goto out;
 	}
+	if (got < 0)
+		goto out;
 	sqlite3_finalize(st);
 	st = NULL;
 	snprintf(sql, sizeof(sql),
@@ -1519,6 +1531,7 @@ static int inputs_hash(sqlite3 *db, const char *sql, struct policy *ps, int n, c
 {
 	struct sha256 h;
 	sqlite3_stmt *st = NULL;
+	int got = 0; /* db_row(): 1 a row, 0 done, -1 an error */
 	int rc = -1;
 
 	if (sha256_init(&h) < 0)
@@ -1528,7 +1541,7 @@ static int inputs_hash(sqlite3 *db, const char *sql, struct policy *ps, int n, c
 	for (int i = 0; i < n; i++) {
 		sqlite3_reset(st);
 		sqlite3_bind_text(st, 1, ps[i].property_id, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW) {
+		while ((got = db_row(st)) == 1) {
 			for (int c = 0; c < sqlite3_column_count(st); c++) {
 				const char *v = db_col_text(st, c);
 
@@ -1536,6 +1549,8 @@ static int inputs_hash(sqlite3 *db, const char *sql, struct policy *ps, int n, c
 			}
 			sha256_update(&h, "\n", 1);
 		}
+		if (got < 0)
+			goto out;
 	}
 	rc = 0;
 out:
@@ -1548,6 +1563,7 @@ out:
 static int write_exceptions(sqlite3 *db, FILE *fp)
 {
 	sqlite3_stmt *st = NULL;
+	int got = 0; /* db_row(): 1 a row, 0 done, -1 an error */
 
 	if (db_prepare(db,
 		       "SELECT kind, property_id, pms_unit_id, pms_person_id, detail FROM temp.exc "
@@ -1555,11 +1571,11 @@ static int write_exceptions(sqlite3 *db, FILE *fp)
 		       &st) < 0)
 		return -1;
 	exceptions_write_header(fp);
-	while (sqlite3_step(st) == SQLITE_ROW)
+	while ((got = db_row(st)) == 1)
 		exceptions_write_row(fp, db_col_text(st, 0), db_col_text(st, 1), db_col_text(st, 2),
 				     db_col_text(st, 3), db_col_text(st, 4));
 	sqlite3_finalize(st);
-	return 0;
+	return got < 0 ? -1 : 0;
 }
 
 static int write_json(const char *path, json_t *obj)
@@ -1916,6 +1932,7 @@ static int choose_properties(struct job *j)
 {
 	int n_props = j->n_props, n_snaps = j->n_snaps, rc = STEP_FAIL;
 	sqlite3_stmt *st = NULL;
+	int got = 0; /* db_row(): 1 a row, 0 done, -1 an error */
 
 	if (db_prepare(j->db,
 		       n_props ? "SELECT ?1 WHERE EXISTS (SELECT 1 FROM property WHERE property_id = ?1)"
@@ -1939,7 +1956,7 @@ static int choose_properties(struct job *j)
 		}
 		if (n_props)
 			sqlite3_reset(st);
-		while (sqlite3_step(st) == SQLITE_ROW) {
+		while ((got = db_row(st)) == 1) {
 			int ar = add_property(j, db_col_text(st, 0));
 
 			if (ar != 0) {
@@ -1947,6 +1964,8 @@ static int choose_properties(struct job *j)
 				goto out;
 			}
 		}
+		if (got < 0)
+			goto out;
 	}
 	if (j->n_policies == 0) {
 		if (n_snaps)
