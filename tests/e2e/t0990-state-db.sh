@@ -75,11 +75,15 @@ test_expect_success 'a read-only state database: load exits at once, naming it (
 
 test_expect_success 'the WAL stays bounded through a large load and a concurrent writer' '
 	sqlite3 "$UNITSYNC_DB" "CREATE TABLE IF NOT EXISTS t0990_writer (x)" &&
-	{ while :; do sqlite3 -cmd ".timeout 10000" "$UNITSYNC_DB" \
+	# the writer stops at its next turn once stop.writer exists, and is
+	# waited for: a sqlite3 of the loop killed mid-turn would live on and
+	# write into the next step'"'"'s WAL
+	rm -f stop.writer &&
+	{ while [ ! -e stop.writer ]; do sqlite3 -cmd ".timeout 10000" "$UNITSYNC_DB" \
 		"INSERT INTO t0990_writer VALUES (randomblob(100))" || echo writer failed; sleep 0.02; done >writer.out 2>&1 & wpid=$!; } &&
 	{ while :; do stat -c %s "$UNITSYNC_DB-wal" 2>/dev/null || echo 0; sleep 0.1; done >wal.sizes & spid=$!; } &&
 	rc=0; timeout -k 5 300 unitsync load --concurrency 16 "$run" >load.out 2>load.err || rc=$?
-	kill $wpid $spid; wait $wpid $spid 2>/dev/null
+	touch stop.writer; kill $spid; wait $wpid $spid 2>/dev/null
 	cat load.out; tail -n 5 load.err; echo "exit $rc" &&
 	max=$(sort -n wal.sizes | tail -n 1) && echo "largest WAL: $max bytes" &&
 	after=$(stat -c %s "$UNITSYNC_DB-wal" 2>/dev/null || echo 0) && echo "WAL after: $after" &&
@@ -92,8 +96,13 @@ wal_size() { stat -c %s "$UNITSYNC_DB-wal" 2>/dev/null || echo 0; }
 
 test_expect_success 'the WAL is checkpointed at the end of each stage' '
 	sqlite3 "$UNITSYNC_DB" "DROP TABLE t0990_writer" &&
-	# another connection open all along keeps the -wal file there
-	{ python3 -c "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]); c.execute(\"SELECT 1\").fetchall(); time.sleep(60)" "$UNITSYNC_DB" & opid=$!; } &&
+	# another connection open all along keeps the -wal file there; wait
+	# until its read is over, or a slow start would be a reader the
+	# checkpoint of a stage must wait out (a race on a loaded machine)
+	rm -f reader.ready &&
+	{ python3 -c "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]); c.execute(\"SELECT 1\").fetchall(); open(sys.argv[2], \"w\").close(); time.sleep(60)" "$UNITSYNC_DB" reader.ready & opid=$!; } &&
+	for i in $(seq 300); do test -e reader.ready && break; sleep 0.1; done &&
+	test -e reader.ready &&
 	sed 2d export.csv >export2.csv &&
 	unitsync extract-csv --property p1 export2.csv >/dev/null && echo "extract: $(wal_size)" &&
 	test $(wal_size) -eq 0 &&
