@@ -293,7 +293,7 @@ static void html_chart(FILE *fp, sqlite3 *db, const char *run_id, const char *pr
 	sqlite3_stmt *st = NULL;
 	long a[30] = { 0 }, u[30] = { 0 }, max = 1;
 	char ids[30][64];
-	int n = 0;
+	int n = 0, got = 0;
 
 	if (!db ||
 	    db_prepare(db,
@@ -311,7 +311,7 @@ static void html_chart(FILE *fp, sqlite3 *db, const char *run_id, const char *pr
 	}
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, property, -1, SQLITE_STATIC);
-	while (n < 30 && sqlite3_step(st) == SQLITE_ROW) {
+	while (n < 30 && (got = db_row(st)) == 1) {
 		snprintf(ids[n], sizeof(ids[n]), "%s", db_col_text(st, 0));
 		a[n] = sqlite3_column_int(st, 1);
 		u[n] = sqlite3_column_int(st, 2);
@@ -322,6 +322,11 @@ static void html_chart(FILE *fp, sqlite3 *db, const char *run_id, const char *pr
 		n++;
 	}
 	sqlite3_finalize(st);
+	if (got < 0) {
+		fputs("<p class=\"note\">The run history could not be read: no chart.</p>\n", fp);
+		log_warn("%s", err_msg());
+		return;
+	}
 	fprintf(fp, "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 640 170\" width=\"640\" "
 		    "height=\"170\" xmlns=\"http://www.w3.org/2000/svg\">\n"
 		    "<title>Assigns and unassigns of ");

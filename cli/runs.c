@@ -126,7 +126,7 @@ static int show(sqlite3 *db, const char *run_id)
 	sqlite3_stmt *st = NULL;
 	struct runstatus rs;
 	char outcome[256], status[1024];
-	int rc = -1, found;
+	int rc = -1, found, got = 0;
 
 	found = runstatus_get(db, run_id, &rs);
 	if (found <= 0)
@@ -157,9 +157,11 @@ static int show(sqlite3 *db, const char *run_id)
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW)
+	while ((got = db_row(st)) == 1)
 		printf("rows: %s %s %d\n", db_col_text(st, 0), db_col_text(st, 1),
 		       sqlite3_column_int(st, 2));
+	if (got < 0)
+		goto out;
 	rc = 0;
 out:
 	sqlite3_finalize(st);
