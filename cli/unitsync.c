@@ -43,7 +43,7 @@ static const struct command {
 	{ "extract-csv", "FILE...", "stage CSV exports" },
 	{ "extract-xml", "FILE...", "stage XML exports" },
 	{ "snapshots", "list|show|prune|export", "staged snapshots" },
-	{ "map", "add|remove|list|import|export|suggest|unmapped",
+	{ "map", "add|remove|list|import|export|suggest|unmapped|history",
 	  "PMS unit -> Latch unit mapping" },
 	{ "units", "list|create|import-csv|import-pms", "Latch units" },
 	{ "transform", "", "write a run directory (delta, exceptions, manifest)" },
