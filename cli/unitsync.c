@@ -52,7 +52,8 @@ static const struct command {
 	{ "report", "RUN_DIR", "summarise a run for people and auditors (--html FILE)" },
 	{ "verify", "RUN_DIR", "check a run directory is complete and unchanged" },
 	{ "runs", "list|show", "the run history" },
-	{ "explain", "--property P --person ID", "every delta that touched a person, and why" },
+	{ "explain", "--property P --person ID",
+	  "what happened to a person night by night, and why" },
 	{ "help", "[COMMAND]", "this list, or COMMAND's --help" },
 };
 
