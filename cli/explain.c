@@ -1,10 +1,17 @@
 /*
- * unitsync-explain - every delta that ever touched a person, with why.
+ * unitsync-explain - what happened to a person night by night, with why.
  *
- * For the auditor who asks, months later, why a family lost or got access:
- * each row names the run, its as-of date, the op, the unit, the reason, the
- * snapshot and the source row (file and line) the decision came from, and
- * what load made of it according to the journal.
+ * For the auditor who asks, months later, why a family lost or got access,
+ * or why a resident got nothing last Tuesday (issue 19, "why not"): for
+ * every run that read the person's property, oldest first, each delta row
+ * that touched the person (run, as-of date, op, unit, reason, the snapshot
+ * and source row the decision came from, what load made of it according to
+ * the journal), each exception the run's exceptions.csv reported for the
+ * person or for the whole property (table run_exception), whether the
+ * safety guard held the property (run_input.guard), and, when none of
+ * these, whether the person was in that night's export ("no change") or
+ * not.  A run made before schema version 7 recorded no exceptions nor
+ * guard per property: said so.
  */
 #include "cli.h"
 #include "db.h"
@@ -18,13 +25,137 @@
 static const char usage[] =
 	"usage: unitsync explain --property P --person ID\n"
 	"\n"
-	"Every delta that touched a person across runs: run, as-of date, op, unit, reason,\n"
-	"the snapshot and source row it came from, and the load outcome.\n"
+	"What happened to a person night by night: for each run that read the property, the\n"
+	"deltas that touched them (op, unit, reason, source row, load outcome), the exceptions\n"
+	"reported for them or their property, the safety guard's hold, or no change.\n"
 	"\n"
 	"  --property P             the person's property\n"
 	"  --person ID              the PMS person id\n"
 	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n";
+
+/* The statements of one explanation, all bound to the property and person. */
+enum {
+	Q_NIGHTS, /* the runs that read the property, oldest first */
+	Q_DELTAS, /* one run's delta rows for the person */
+	Q_EXC,    /* one run's exceptions for the person or the property */
+	Q_IN,     /* is the person in one run's export of the property? */
+	N_Q
+};
+
+static const char *const sql[N_Q] = {
+	/* one line a run: its snapshots of the property (several: transfers
+	 * merged from several files) and the guard, NULL before migration 7 */
+	[Q_NIGHTS] = "SELECT r.run_id, r.as_of, min(i.guard), min(i.guard_why), r.approved_by, "
+		     "  group_concat(i.snapshot_id), count(i.snapshot_id) "
+		     "FROM run_input i JOIN run r USING (run_id) "
+		     "WHERE i.property_id = ?1 GROUP BY r.run_id ORDER BY r.run_id",
+	[Q_DELTAS] = "SELECT h.run_id, h.effective_date, h.seq, h.op, h.pms_unit_id, "
+		     "  h.latch_unit_id, h.reason, h.group_id, h.snapshot_id, s.source_name, "
+		     "  s.sha256, h.source_ref, "
+		     "  coalesce(j.state, 'not loaded'), j.http_status, r.guard, r.approved_by "
+		     "FROM delta_history h "
+		     "LEFT JOIN snapshot s ON s.snapshot_id = h.snapshot_id "
+		     "LEFT JOIN journal j ON j.run_id = h.run_id AND j.seq = h.seq "
+		     "LEFT JOIN run r ON r.run_id = h.run_id "
+		     "WHERE h.run_id = ?3 AND h.property_id = ?1 AND h.pms_person_id = ?2 "
+		     "ORDER BY h.seq",
+	[Q_EXC] = "SELECT kind, pms_person_id, pms_unit_id, detail FROM run_exception "
+		  "WHERE run_id = ?3 AND property_id = ?1 AND pms_person_id IN (?2, '') "
+		  "ORDER BY pms_person_id = '', seq",
+	[Q_IN] = "SELECT (SELECT count(*) FROM snapshot s JOIN run_input i USING (snapshot_id) "
+		 "    WHERE i.run_id = ?3 AND i.property_id = ?1), "
+		 "  EXISTS (SELECT 1 FROM stg_person p JOIN run_input i USING (snapshot_id) "
+		 "    WHERE i.run_id = ?3 AND i.property_id = ?1 AND p.property_id = ?1 "
+		 "    AND p.pms_person_id = ?2)",
+};
+
+/* Delta rows are printed as before issue 19 (docs/unitsync-explain.1). */
+static void print_delta(sqlite3_stmt *st)
+{
+	printf("  %s unit %s (Latch %s), reason %s%s%s, row %d\n", db_col_text(st, 3),
+	       *db_col_text(st, 4) ? db_col_text(st, 4) : "-",
+	       *db_col_text(st, 5) ? db_col_text(st, 5) : "-", db_col_text(st, 6),
+	       *db_col_text(st, 7) ? ", transfer group " : "", db_col_text(st, 7),
+	       sqlite3_column_int(st, 2));
+	if (sqlite3_column_type(st, 8) != SQLITE_NULL)
+		printf("    from snapshot %lld, '%s' (sha256 %s), %s\n",
+		       (long long)sqlite3_column_int64(st, 8), db_col_text(st, 9),
+		       db_col_text(st, 10),
+		       *db_col_text(st, 11) ? db_col_text(st, 11) : "not in that export");
+	printf("    load: %s%s%s\n", db_col_text(st, 12),
+	       sqlite3_column_type(st, 13) != SQLITE_NULL ? ", HTTP " : "",
+	       sqlite3_column_type(st, 13) != SQLITE_NULL ? db_col_text(st, 13) : "");
+}
+
+/* Rebind Q (reset) to the property ?1, person ?2 and run ?3. */
+static sqlite3_stmt *bind_night(sqlite3_stmt *q, const char *p, const char *person, const char *run)
+{
+	sqlite3_reset(q);
+	sqlite3_bind_text(q, 1, p, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, person, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, run, -1, SQLITE_TRANSIENT);
+	return q;
+}
+
+/*
+ * One night: the run of row NIGHT (of Q_NIGHTS).  -1 on a database error.
+ */
+static int explain_night(sqlite3_stmt **q, sqlite3_stmt *night, const char *p, const char *person)
+{
+	const char *run = db_col_text(night, 0);
+	int recorded = sqlite3_column_type(night, 2) != SQLITE_NULL;
+	int held = recorded && !strcmp(db_col_text(night, 2), "held");
+	int said = 0, r;
+	sqlite3_stmt *st;
+
+	printf("run %s, as of %s:\n", run, db_col_text(night, 1));
+	st = bind_night(q[Q_DELTAS], p, person, run);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		print_delta(st);
+		said = 1;
+	}
+	if (r != SQLITE_DONE)
+		return -1;
+	if (!recorded) {
+		printf("  exceptions and the safety guard's verdict not recorded (run made before "
+		       "schema version 7)%s\n",
+		       said ? "" : "; no delta");
+		return 0;
+	}
+	if (held)
+		printf("  held by the safety guard: the property's deltas not sent until approved "
+		       "(%s)%s%s\n",
+		       db_col_text(night, 3),
+		       *db_col_text(night, 4) ? "; approved by " : "; not approved",
+		       db_col_text(night, 4));
+	st = bind_night(q[Q_EXC], p, person, run);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		int whole = !*db_col_text(st, 1);
+
+		printf("  %s %s%s%s: %s\n", whole ? "property exception" : "exception",
+		       db_col_text(st, 0), *db_col_text(st, 2) ? ", unit " : "", db_col_text(st, 2),
+		       db_col_text(st, 3));
+		said |= !whole;
+	}
+	if (r != SQLITE_DONE)
+		return -1;
+	if (said)
+		return 0;
+	st = bind_night(q[Q_IN], p, person, run);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return -1;
+	if (sqlite3_column_int(night, 6) == 0)
+		printf("  no export of the property that night\n");
+	else if (sqlite3_column_int(st, 0) < sqlite3_column_int(night, 6))
+		printf("  no delta and no exception (that night's snapshot is pruned: whether the "
+		       "person was in it is not known)\n");
+	else if (sqlite3_column_int(st, 1))
+		printf("  no change\n");
+	else
+		printf("  not in that night's export\n");
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -37,8 +168,8 @@ int main(int argc, char **argv)
 	struct cli_common cli;
 	const char *property = NULL, *person = NULL;
 	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = US_EXIT_USAGE, opt, n = 0;
+	sqlite3_stmt *q[N_Q] = { 0 }, *night;
+	int rc = US_EXIT_USAGE, opt, n = 0, r;
 
 	cli_common_init(&cli, "unitsync-explain", usage);
 	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
@@ -58,48 +189,32 @@ int main(int argc, char **argv)
 		cli_usage_error(&cli, "--property and --person are required, and nothing else");
 		goto out;
 	}
-	rc = US_EXIT_CONFIG;
-	if (db_open(cli.db_path, 0, &db) < 0 ||
-	    db_prepare(db,
-		       "SELECT h.run_id, h.effective_date, h.seq, h.op, h.pms_unit_id, h.latch_unit_id, "
-		       "  h.reason, h.group_id, h.snapshot_id, s.source_name, s.sha256, h.source_ref, "
-		       "  coalesce(j.state, CASE WHEN r.run_id IS NULL THEN 'unknown run' "
-		       "    ELSE 'not loaded' END), j.http_status, r.guard, r.approved_by "
-		       "FROM delta_history h "
-		       "LEFT JOIN snapshot s ON s.snapshot_id = h.snapshot_id "
-		       "LEFT JOIN journal j ON j.run_id = h.run_id AND j.seq = h.seq "
-		       "LEFT JOIN run r ON r.run_id = h.run_id "
-		       "WHERE h.property_id = ? AND h.pms_person_id = ? ORDER BY h.run_id, h.seq",
-		       &st) < 0) {
+	if (db_open(cli.db_path, 0, &db) < 0) {
 		log_error("%s", err_msg());
+		rc = db_exit_code(NULL);
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, property, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, person, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	for (int i = 0; i < N_Q; i++)
+		if (db_prepare(db, sql[i], &q[i]) < 0)
+			goto fail;
+	night = bind_night(q[Q_NIGHTS], property, person, "");
+	while ((r = sqlite3_step(night)) == SQLITE_ROW) {
 		n++;
-		printf("run %s, as of %s, row %d: %s unit %s (Latch %s), reason %s%s%s\n",
-		       db_col_text(st, 0), db_col_text(st, 1), sqlite3_column_int(st, 2),
-		       db_col_text(st, 3), *db_col_text(st, 4) ? db_col_text(st, 4) : "-",
-		       *db_col_text(st, 5) ? db_col_text(st, 5) : "-", db_col_text(st, 6),
-		       *db_col_text(st, 7) ? ", transfer group " : "", db_col_text(st, 7));
-		if (sqlite3_column_type(st, 8) != SQLITE_NULL)
-			printf("  from snapshot %lld, '%s' (sha256 %s), %s\n",
-			       (long long)sqlite3_column_int64(st, 8), db_col_text(st, 9),
-			       db_col_text(st, 10),
-			       *db_col_text(st, 11) ? db_col_text(st, 11) : "not in that export");
-		printf("  load: %s%s%s; guard %s%s%s\n", db_col_text(st, 12),
-		       sqlite3_column_type(st, 13) != SQLITE_NULL ? ", HTTP " : "",
-		       sqlite3_column_type(st, 13) != SQLITE_NULL ? db_col_text(st, 13) : "",
-		       *db_col_text(st, 14) ? db_col_text(st, 14) : "unknown",
-		       *db_col_text(st, 15) ? ", approved by " : "", db_col_text(st, 15));
+		if (explain_night(q, night, property, person) < 0)
+			goto fail;
 	}
-	if (n == 0) {
-		printf("no delta ever touched person '%s' of property '%s'\n", person, property);
-	}
+	if (r != SQLITE_DONE)
+		goto fail;
+	if (n == 0)
+		printf("no run ever read property '%s'\n", property);
 	rc = US_EXIT_OK;
+	goto out;
+fail:
+	log_error("database '%s': %s", cli.db_path, sqlite3_errmsg(db));
+	rc = db_exit_code(db);
 out:
-	sqlite3_finalize(st);
+	for (int i = 0; i < N_Q; i++)
+		sqlite3_finalize(q[i]);
 	db_close(db);
 	if (fclose(stdout) != 0 && rc == US_EXIT_OK)
 		rc = US_EXIT_CONFIG;

@@ -10,6 +10,9 @@
  * An import is checked whole before anything is written and applied in one
  * transaction: a file with one bad row changes nothing.
  *
+ * history reads map_history back: who changed which unit, when, from
+ * what to what (issue 19: why a resident got nothing on a night).
+ *
  * Every verb reads and changes the mapping through lib/unitmap.h, as
  * `unitsync units` does, so both keep the same rules and history.
  *
@@ -50,10 +53,12 @@ static const char usage[] =
 	"       unitsync map import [--replace] [--by NAME] [--offline] FILE\n"
 	"       unitsync map suggest --property P [--apply] [--by NAME]\n"
 	"       unitsync map unmapped --property P\n"
+	"       unitsync map history [--property P] [--unit U]\n"
 	"\n"
 	"Keep the PMS unit -> Latch unit mapping; only mapped units sync.\n"
 	"\n"
-	"  --property P             the property (list, export: only this one)\n"
+	"  --property P             the property (list, export, history: only this one)\n"
+	"  --unit U                 history: only PMS unit U\n"
 	"  --by NAME                who makes the change, for the history (default $USER)\n"
 	"  --out FILE               export to FILE (mode 0640) instead of standard output\n"
 	"  --replace                import: also remove the mappings of the file's properties\n"
@@ -67,7 +72,9 @@ static const char usage[] =
 	"  --log-format text|json   log format on stderr\n"
 	"\n"
 	"CSV (list, export, import): property_id,pms_unit_id,latch_unit_id with a header line.\n"
-	"CSV (suggest): property_id,pms_unit_id,latch_unit_id,latch_unit_name,confidence,rule.\n";
+	"CSV (suggest): property_id,pms_unit_id,latch_unit_id,latch_unit_name,confidence,rule.\n"
+	"CSV (history): changed_at,changed_by,property_id,pms_unit_id,before_latch_unit_id,\n"
+	"after_latch_unit_id, oldest first; an empty Latch unit: not mapped.\n";
 
 static const char *const csv_columns[] = { "property_id", "pms_unit_id", "latch_unit_id" };
 #define N_COLUMNS 3
@@ -491,6 +498,48 @@ static int map_export(struct unitmap *m, const char *p, const char *out)
 out:
 	if (pending)
 		dur_abort(&f);
+	return rc;
+}
+
+/*
+ * map history: every map_history row, of property P and PMS unit U when
+ * given (NULL: all), as CSV on standard output, oldest first (changed_at,
+ * then id: two changes in one second keep the order they were made in).
+ */
+static int map_history(struct unitmap *m, const char *p, const char *u)
+{
+	static const char *const header[] = { "changed_at",           "changed_by",
+					      "property_id",          "pms_unit_id",
+					      "before_latch_unit_id", "after_latch_unit_id" };
+	sqlite3_stmt *st = NULL;
+	int r, rc = US_EXIT_OK;
+
+	if (p && (rc = require_property(m, p, NULL)) != US_EXIT_OK)
+		return rc;
+	if (db_prepare(m->db,
+		       "SELECT changed_at, changed_by, property_id, pms_unit_id,"
+		       " before_latch_unit_id, after_latch_unit_id FROM map_history"
+		       " WHERE (?1 IS NULL OR property_id = ?1) AND (?2 IS NULL OR pms_unit_id = ?2)"
+		       " ORDER BY changed_at, id",
+		       &st) < 0)
+		return db_fail(m->db);
+	if (p)
+		sqlite3_bind_text(st, 1, p, -1, SQLITE_STATIC);
+	if (u)
+		sqlite3_bind_text(st, 2, u, -1, SQLITE_STATIC);
+	csvio_write_row(stdout, header, 6);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *f[6];
+
+		for (int i = 0; i < 6; i++)
+			f[i] = db_col_text(st, i);
+		csvio_write_row(stdout, f, 6);
+	}
+	if (r != SQLITE_DONE) {
+		err_set("cannot read the mapping history: %s", sqlite3_errmsg(m->db));
+		rc = db_fail(m->db);
+	}
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1437,8 +1486,8 @@ out:
 
 int main(int argc, char **argv)
 {
-	static const char *const verbs[] = { "add",    "remove",  "list",     "import",
-					     "export", "suggest", "unmapped", NULL };
+	static const char *const verbs[] = { "add",     "remove",   "list",    "import", "export",
+					     "suggest", "unmapped", "history", NULL };
 	static const struct option opts[] = {
 		{ "property", required_argument, NULL, 'p' },
 		{ "by", required_argument, NULL, 'b' },
@@ -1446,13 +1495,14 @@ int main(int argc, char **argv)
 		{ "replace", no_argument, NULL, 'r' },
 		{ "apply", no_argument, NULL, 'a' },
 		{ "offline", no_argument, NULL, 'f' },
+		{ "unit", required_argument, NULL, 'u' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common cli;
 	struct unitmap m = { 0 };
 	const char *by = NULL, *out = NULL, *verb;
-	char *property = NULL;
+	char *property = NULL, *unit = NULL;
 	int replace = 0, apply = 0, offline = 0, want, nargs;
 	sqlite3 *db = NULL;
 	int rc = US_EXIT_USAGE, opt;
@@ -1479,6 +1529,9 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			offline = 1;
+			break;
+		case 'u':
+			unit = optarg;
 			break;
 		default:
 			c = cli_common_option(&cli, opt, optarg);
@@ -1529,7 +1582,12 @@ int main(int argc, char **argv)
 		cli_usage_error(&cli, "--apply goes with suggest only");
 		goto out;
 	}
-	if (by && (!strcmp(verb, "list") || !strcmp(verb, "export") || !strcmp(verb, "unmapped"))) {
+	if (unit && strcmp(verb, "history")) {
+		cli_usage_error(&cli, "--unit goes with history only");
+		goto out;
+	}
+	if (by && (!strcmp(verb, "list") || !strcmp(verb, "export") || !strcmp(verb, "unmapped") ||
+		   !strcmp(verb, "history"))) {
 		cli_usage_error(&cli, "--by goes with add, remove, import and suggest only");
 		goto out;
 	}
@@ -1542,6 +1600,13 @@ int main(int argc, char **argv)
 	if (property && !id_valid(property)) {
 		cli_usage_error(&cli, "bad property ID '%s' (empty, or holds control characters)",
 				property);
+		goto out;
+	}
+	if (unit)
+		unit = trim_arg(unit);
+	if (unit && !id_valid(unit)) {
+		cli_usage_error(&cli, "bad unit ID '%s' (empty, or holds control characters)",
+				unit);
 		goto out;
 	}
 	if (strcmp(verb, "import"))
@@ -1579,6 +1644,8 @@ int main(int argc, char **argv)
 		rc = map_suggest(&m, cli.config_path, property, apply);
 	else if (!strcmp(verb, "unmapped"))
 		rc = map_unmapped(&m, cli.config_path, property);
+	else if (!strcmp(verb, "history"))
+		rc = map_history(&m, property, unit);
 	else
 		rc = map_export(&m, property, out);
 out:

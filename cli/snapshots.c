@@ -283,6 +283,7 @@ static int export(sqlite3 *db, long long id, const char *file)
 			"DELETE FROM run WHERE run_id NOT IN (SELECT run_id FROM keep_run)",
 			"DELETE FROM run_input WHERE run_id NOT IN (SELECT run_id FROM keep_run)",
 			"DELETE FROM delta_history WHERE run_id NOT IN (SELECT run_id FROM keep_run)",
+			"DELETE FROM run_exception WHERE run_id NOT IN (SELECT run_id FROM keep_run)",
 			"DELETE FROM journal WHERE run_id NOT IN (SELECT run_id FROM keep_run)",
 			"DELETE FROM person_user",
 			"DELETE FROM assignment",

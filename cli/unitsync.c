@@ -43,7 +43,7 @@ static const struct command {
 	{ "extract-csv", "FILE...", "stage CSV exports" },
 	{ "extract-xml", "FILE...", "stage XML exports" },
 	{ "snapshots", "list|show|prune|export", "staged snapshots" },
-	{ "map", "add|remove|list|import|export|suggest|unmapped",
+	{ "map", "add|remove|list|import|export|suggest|unmapped|history",
 	  "PMS unit -> Latch unit mapping" },
 	{ "units", "list|create|import-csv|import-pms", "Latch units" },
 	{ "transform", "", "write a run directory (delta, exceptions, manifest)" },
@@ -52,7 +52,8 @@ static const struct command {
 	{ "report", "RUN_DIR", "summarise a run for people and auditors (--html FILE)" },
 	{ "verify", "RUN_DIR", "check a run directory is complete and unchanged" },
 	{ "runs", "list|show", "the run history" },
-	{ "explain", "--property P --person ID", "every delta that touched a person, and why" },
+	{ "explain", "--property P --person ID",
+	  "what happened to a person night by night, and why" },
 	{ "help", "[COMMAND]", "this list, or COMMAND's --help" },
 };
 

@@ -268,9 +268,32 @@ static const char *const migration_6[] = {
 	NULL,
 };
 
+/*
+ * Why a person got nothing on a night (issue 19, `unitsync explain`): each
+ * run's exceptions.csv rows (row SEQ, 1 up, in the file's order, fields as
+ * written there), and each property's safety guard verdict that night
+ * ('ok' or 'held', with its reasons).  A run made before this migration
+ * has a NULL guard: its exceptions were not recorded.
+ */
+static const char *const migration_7[] = {
+	"CREATE TABLE run_exception ("
+	"  run_id TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  property_id TEXT NOT NULL,"
+	"  pms_unit_id TEXT NOT NULL,"
+	"  pms_person_id TEXT NOT NULL,"
+	"  detail TEXT NOT NULL,"
+	"  PRIMARY KEY (run_id, seq));",
+	"CREATE INDEX run_exception_by_person ON run_exception (property_id, pms_person_id);",
+	"ALTER TABLE run_input ADD COLUMN guard TEXT;",
+	"ALTER TABLE run_input ADD COLUMN guard_why TEXT;",
+	NULL,
+};
+
 /* Each migration: statements run in one transaction, NULL-terminated. */
-static const char *const *const migrations[] = { migration_1, migration_2, migration_3,
-						 migration_4, migration_5, migration_6 };
+static const char *const *const migrations[] = { migration_1, migration_2, migration_3, migration_4,
+						 migration_5, migration_6, migration_7 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -19,6 +19,7 @@ enum {
 	S_SETTLE,
 	S_HISTORY,
 	S_INPUT,
+	S_EXCEPTION,
 };
 
 /*
@@ -64,7 +65,10 @@ static const char *const sql[LEDGER_N_STMT] = {
 	[S_HISTORY] = "INSERT INTO delta_history (run_id, seq, op, property_id, pms_person_id, "
 		      "pms_unit_id, latch_unit_id, reason, group_id, effective_date, snapshot_id, "
 		      "source_ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-	[S_INPUT] = "INSERT INTO run_input (run_id, property_id, snapshot_id) VALUES (?1, ?2, ?3)",
+	[S_INPUT] = "INSERT INTO run_input (run_id, property_id, snapshot_id, guard, guard_why) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_EXCEPTION] = "INSERT INTO run_exception (run_id, seq, kind, property_id, pms_unit_id, "
+			"pms_person_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 };
 
 void ledger_init(struct ledger *lg, sqlite3 *db, const char *run_id)
@@ -377,7 +381,8 @@ int ledger_record_run(struct ledger *lg, const char *run_dir, const char *as_of,
 	return rc;
 }
 
-int ledger_record_input(struct ledger *lg, const char *property_id, long long snapshot_id)
+int ledger_record_input(struct ledger *lg, const char *property_id, long long snapshot_id,
+			const char *guard, const char *guard_why)
 {
 	sqlite3_stmt *st = stmt(lg, S_INPUT);
 
@@ -387,5 +392,24 @@ int ledger_record_input(struct ledger *lg, const char *property_id, long long sn
 	sqlite3_bind_text(st, 2, property_id, -1, SQLITE_TRANSIENT);
 	if (snapshot_id)
 		sqlite3_bind_int64(st, 3, snapshot_id);
+	sqlite3_bind_text(st, 4, guard, -1, SQLITE_TRANSIENT);
+	db_bind_text_or_null(st, 5, guard_why);
+	return done(lg, st, "database");
+}
+
+int ledger_record_exception(struct ledger *lg, long seq, const char *kind, const char *property_id,
+			    const char *pms_unit_id, const char *pms_person_id, const char *detail)
+{
+	sqlite3_stmt *st = stmt(lg, S_EXCEPTION);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, lg->run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, seq);
+	sqlite3_bind_text(st, 3, kind, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, property_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, pms_unit_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 6, pms_person_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 7, detail, -1, SQLITE_TRANSIENT);
 	return done(lg, st, "database");
 }

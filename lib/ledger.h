@@ -2,8 +2,8 @@
  * ledger.h - the one owner of every write to unitsync's ledger: the load
  * journal (table journal), what Latch is known to hold (assignment), the
  * Latch user each PMS person was matched to (person_user), and the runs
- * (run, run_input, and delta_history, every row a run wrote, for `unitsync
- * explain`) with their load and approval state (docs/ARCHITECTURE.md §2, §5;
+ * (run, run_input, and delta_history and run_exception, every delta and
+ * exceptions.csv row a run wrote, for `unitsync explain`) with their load and approval state (docs/ARCHITECTURE.md §2, §5;
  * issue 15: one owner per state table, one definition of "superseded").
  *
  * Two things are "superseded", each defined once, here:
@@ -28,7 +28,7 @@
 #include <stddef.h>
 
 enum {
-	LEDGER_N_STMT = 10
+	LEDGER_N_STMT = 11
 };
 
 /* A ledger open on a database for one run; fields private. */
@@ -119,14 +119,22 @@ int ledger_approve(sqlite3 *db, const char *run_id, const char *delta_sha256,
  * of its delta.csv and manifest.json, ROWS delta rows, the safety guard's
  * verdict GUARD ("ok" or "held"), and the mapping's last change then; and
  * each property it read with each input snapshot (SNAPSHOT_ID 0: a
- * property with no export that night).
+ * property with no export that night) and the property's own guard
+ * verdict GUARD ("ok" or "held") with its reasons GUARD_WHY (NULL when
+ * ok); and row SEQ (1 up, in file order) of the run's exceptions.csv,
+ * its fields exactly as the file has them ("" for an empty one): the
+ * "why not" of `unitsync explain` (issue 19).  One prepared statement
+ * each, reused for every row.
  */
 int ledger_record_delta(struct ledger *lg, const struct delta_row *d, long long snapshot_id,
 			const char *source_ref);
 int ledger_record_run(struct ledger *lg, const char *run_dir, const char *as_of,
 		      const char *delta_sha256, const char *manifest_sha256, long rows,
 		      const char *guard);
-int ledger_record_input(struct ledger *lg, const char *property_id, long long snapshot_id);
+int ledger_record_input(struct ledger *lg, const char *property_id, long long snapshot_id,
+			const char *guard, const char *guard_why);
+int ledger_record_exception(struct ledger *lg, long seq, const char *kind, const char *property_id,
+			    const char *pms_unit_id, const char *pms_person_id, const char *detail);
 
 /* Record the outcome of loading RUN_ID: load_status STATUS, loaded now
  * (inside the caller's write transaction, db_begin). */

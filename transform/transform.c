@@ -1559,23 +1559,40 @@ out:
 	return rc;
 }
 
-/* Write exceptions.csv from temp.exc in a stable order. */
-static int write_exceptions(sqlite3 *db, FILE *fp)
+/*
+ * Write exceptions.csv from temp.exc in a stable order, and record each
+ * row, as written, in the ledger (run_exception, for `unitsync explain`),
+ * inside the run's transaction.
+ */
+static int write_exceptions(struct run *r, FILE *fp)
 {
 	sqlite3_stmt *st = NULL;
-	int got = 0; /* db_row(): 1 a row, 0 done, -1 an error */
+	long seq = 0;
+	int s, rc = -1;
 
-	if (db_prepare(db,
+	if (db_prepare(r->db,
 		       "SELECT kind, property_id, pms_unit_id, pms_person_id, detail FROM temp.exc "
 		       "ORDER BY property_id, pms_person_id, kind, pms_unit_id, detail",
 		       &st) < 0)
 		return -1;
 	exceptions_write_header(fp);
-	while ((got = db_row(st)) == 1)
-		exceptions_write_row(fp, db_col_text(st, 0), db_col_text(st, 1), db_col_text(st, 2),
-				     db_col_text(st, 3), db_col_text(st, 4));
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *f[5];
+
+		for (int i = 0; i < 5; i++)
+			f[i] = db_col_text(st, i);
+		exceptions_write_row(fp, f[0], f[1], f[2], f[3], f[4]);
+		if (ledger_record_exception(&r->ledger, ++seq, f[0], f[1], f[2], f[3], f[4]) < 0)
+			goto out;
+	}
+	if (s != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(r->db));
+		goto out;
+	}
+	rc = 0;
+out:
 	sqlite3_finalize(st);
-	return got < 0 ? -1 : 0;
+	return rc;
 }
 
 static int write_json(const char *path, json_t *obj)
@@ -1620,23 +1637,68 @@ static int write_sums(const char *dir)
 	return dur_commit(&f);
 }
 
-/* Record the run and each property's input snapshots (one per snapshot;
- * one with none for a property missing tonight), in the run's transaction. */
+/* The safety guard's reasons WHY (an array of strings) as one text, "; "
+ * between them, into *OUT (malloc'd). */
+static int guard_text(json_t *why, char **out)
+{
+	size_t k, len = 1;
+	json_t *v;
+
+	json_array_foreach(why, k, v) len += strlen(json_string_value(v)) + 2;
+	*out = malloc(len);
+	if (!*out) {
+		err_set("out of memory");
+		return -1;
+	}
+	len = 0;
+	json_array_foreach(why, k, v)
+	{
+		const char *r = json_string_value(v);
+
+		if (k) {
+			memcpy(*out + len, "; ", 2);
+			len += 2;
+		}
+		memcpy(*out + len, r, strlen(r));
+		len += strlen(r);
+	}
+	(*out)[len] = '\0';
+	return 0;
+}
+
+/*
+ * Record the run and each property's input snapshots (one per snapshot;
+ * one with none for a property missing tonight) with the property's
+ * safety guard verdict (TS: the properties' tallies), in the run's
+ * transaction.
+ */
 static int record_run(struct run *r, const char *dir, const char *as_of, const char *delta_sha,
-		      const char *manifest_sha, const char *guard, struct policy *ps, int n)
+		      const char *manifest_sha, const char *guard, struct policy *ps,
+		      const struct tally *ts, int n)
 {
 	if (ledger_record_run(&r->ledger, dir, as_of, delta_sha, manifest_sha, r->seq, guard) < 0)
 		return -1;
 	for (int i = 0; i < n; i++) {
+		json_t *why = guard_reasons(&ps[i], &ts[i]);
+		char *why_text = NULL;
 		size_t k = 0;
+		int rc = 0;
 
+		if (why && guard_text(why, &why_text) < 0) {
+			json_decref(why);
+			return -1;
+		}
+		json_decref(why);
 		do {
 			json_t *in = json_array_get(ps[i].inputs, k);
 			json_int_t snap = json_integer_value(json_object_get(in, "snapshot_id"));
 
-			if (ledger_record_input(&r->ledger, ps[i].property_id, in ? snap : 0) < 0)
-				return -1;
-		} while (++k < json_array_size(ps[i].inputs));
+			rc = ledger_record_input(&r->ledger, ps[i].property_id, in ? snap : 0,
+						 why_text ? "held" : "ok", why_text);
+		} while (rc == 0 && ++k < json_array_size(ps[i].inputs));
+		free(why_text);
+		if (rc < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -2296,7 +2358,7 @@ static int diff_all(struct job *j)
 /* Write exceptions.csv, then commit it and delta.csv to their names. */
 static int finish_files(struct job *j)
 {
-	if (write_exceptions(j->db, j->ef.fp) < 0)
+	if (write_exceptions(&j->r, j->ef.fp) < 0)
 		return STEP_FAIL;
 	if (dur_commit(&j->df) < 0 || dur_commit(&j->ef) < 0)
 		return STEP_FAIL;
@@ -2476,7 +2538,7 @@ static int publish(struct job *j)
 static int record(struct job *j)
 {
 	if (record_run(&j->r, j->abs_dir, j->as_of ? j->as_of : j->ps[0].as_of, j->delta_sha,
-		       j->manifest_sha, j->held ? "held" : "ok", j->ps, j->n_policies) < 0)
+		       j->manifest_sha, j->held ? "held" : "ok", j->ps, j->ts, j->n_policies) < 0)
 		return STEP_FAIL;
 	return 0;
 }

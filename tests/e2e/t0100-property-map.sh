@@ -486,6 +486,9 @@ t 'a database at an older schema version is refused until init migrates it' '
 		DROP INDEX person_user_by_phone;
 		ALTER TABLE person_user DROP COLUMN phone;
 		ALTER TABLE snapshot DROP COLUMN rows_sha256;
+		DROP TABLE run_exception;
+		ALTER TABLE run_input DROP COLUMN guard;
+		ALTER TABLE run_input DROP COLUMN guard_why;
 		DELETE FROM schema_version WHERE version >= 2" &&
 	exits 78 "$top/bin/unitsync" --db "$tmp/old.db" map list &&
 	grep -q "schema version 1, this unitsync needs $now (run .unitsync init. to migrate)" "$tmp/err" &&
@@ -494,6 +497,8 @@ t 'a database at an older schema version is refused until init migrates it' '
 	test "$(sqlite3 "$tmp/old.db" "SELECT count(*) FROM sqlite_master
 		WHERE name IN ('"'"'map_history_by_unit'"'"', '"'"'run_input_by_property'"'"')")" = 2 &&
 	test "$(sqlite3 "$tmp/old.db" "SELECT stale_after_nights || max_export_age_hours FROM property LIMIT 1")" = 348 &&
+	test "$(sqlite3 "$tmp/old.db" "SELECT count(*) FROM sqlite_master
+		WHERE name = '"'"'run_exception_by_person'"'"'")" = 1 &&
 	"$top/bin/unitsync" --db "$tmp/old.db" map list >/dev/null
 '
 
