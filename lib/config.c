@@ -25,17 +25,77 @@ static const char *const latch_keys[] = {
 
 static const char *const property_keys[] = { "format", "profile", "source", NULL };
 
-struct parse_state {
-	struct config *c;             /* being filled */
-	char *dir;                    /* the config file's folder, owned */
-	FILE *fp;                     /* the file, borrowed */
-	int line;                     /* the line being parsed */
-	int line_start;               /* the next read starts a new line */
-	int section_line;             /* the line of the last section header */
-	char section[256];            /* the last unknown section reported */
-	int oom;                      /* out of memory: stop */
-	struct config_property *last; /* tail of c->properties */
+/* A section header read, to tell a section given twice. */
+struct seen_section {
+	char *name; /* owned */
+	int line;   /* its first header */
+	struct seen_section *next;
 };
+
+struct parse_state {
+	struct config *c;              /* being filled */
+	char *dir;                     /* the config file's folder, owned */
+	FILE *fp;                      /* the file, borrowed */
+	int line;                      /* the line being parsed */
+	int section_line;              /* the line of the last section header */
+	struct seen_section *sections; /* every header read, owned */
+	int key_line[8];               /* [latch]: where each of latch_keys was set */
+	char section[256];             /* the last unknown section reported */
+	int oom;                       /* out of memory: stop */
+	struct config_property *last;  /* tail of c->properties */
+};
+
+static int add_problem(struct config *c, int line, const char *property, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int property_section(const char *section, char *id, size_t size);
+
+/* What section header H ("[name]...") names, trimmed, into NAME. */
+static void header_name(const char *h, char *name, size_t size)
+{
+	const char *end = strchr(h, ']');
+	size_t n;
+
+	h++;
+	if (!end)
+		end = h + strlen(h);
+	while (h < end && (*h == ' ' || *h == '\t'))
+		h++;
+	while (end > h && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	n = (size_t)(end - h) < size - 1 ? (size_t)(end - h) : size - 1;
+	memcpy(name, h, n);
+	name[n] = '\0';
+}
+
+/*
+ * A section header at ps->line: a section given twice is a problem (the
+ * second would silently merge into the first, or override it: a token_url
+ * sending the secret elsewhere).  0, or -1 out of memory.
+ */
+static int section_seen(struct parse_state *ps, const char *header)
+{
+	char name[256], id[256];
+	struct seen_section *sec;
+
+	ps->section_line = ps->line;
+	header_name(header, name, sizeof(name));
+	for (sec = ps->sections; sec; sec = sec->next)
+		if (!strcmp(sec->name, name))
+			break;
+	if (!sec) {
+		sec = calloc(1, sizeof(*sec));
+		if (!sec || !(sec->name = strdup(name))) {
+			free(sec);
+			return -1;
+		}
+		sec->line = ps->line;
+		sec->next = ps->sections;
+		ps->sections = sec;
+		return 0;
+	}
+	return add_problem(ps->c, ps->line, property_section(name, id, sizeof(id)) == 0 ? id : NULL,
+			   "section [%s] given twice (first at line %d)", name, sec->line);
+}
 
 /* ini_reader: fgets, counting lines (a line longer than the buffer is
  * read in pieces: counted once). */
@@ -43,19 +103,32 @@ static char *read_line(char *str, int num, void *arg)
 {
 	struct parse_state *ps = arg;
 	char *r = fgets(str, num, ps->fp);
+	size_t n;
 
 	if (!r)
 		return NULL;
-	if (ps->line_start) {
+	ps->line++;
+	n = strlen(str);
+	if (n + 1 == (size_t)num && str[n - 1] != '\n' && !feof(ps->fp)) {
+		/* longer than inih's buffer: the rest would be read as a line of
+		 * its own (a commented-out "source = ..." made live); refuse it */
+		int c;
+
+		while ((c = getc(ps->fp)) != EOF && c != '\n')
+			;
+		if (add_problem(ps->c, ps->line, NULL, "line longer than %d bytes", num - 2) < 0)
+			ps->oom = 1;
+		snprintf(str, (size_t)num, ";\n");
+		return str;
+	}
+	{
 		const char *c = str;
 
-		ps->line++;
 		while (*c == ' ' || *c == '\t')
 			c++;
-		if (*c == '[')
-			ps->section_line = ps->line;
+		if (*c == '[' && section_seen(ps, c) < 0)
+			ps->oom = 1;
 	}
-	ps->line_start = strchr(str, '\n') != NULL;
 	return r;
 }
 
@@ -211,6 +284,15 @@ static int latch_value(struct parse_state *ps, const char *name, const char *val
 		return add_problem(c, ps->line, NULL, "[latch] unknown key '%s'%s (expected %s)",
 				   name, hint, keys);
 	}
+	for (size_t i = 0; latch_keys[i]; i++) {
+		if (strcmp(name, latch_keys[i]))
+			continue;
+		if (ps->key_line[i])
+			return add_problem(c, ps->line, NULL,
+					   "[latch] %s given twice (first at line %d)", name,
+					   ps->key_line[i]);
+		ps->key_line[i] = ps->line;
+	}
 	if (!*value || !plain_value(value))
 		return add_problem(c, ps->line, NULL, "[latch] %s: %s", name,
 				   *value ? "a control character in the value" : "empty value");
@@ -256,7 +338,13 @@ static int property_value(struct parse_state *ps, const char *id, const char *na
 	} else if (!*value || !plain_value(value)) {
 		rc = add_problem(ps->c, ps->line, id, "[property \"%s\"] %s: %s", id, name,
 				 *value ? "a control character in the value" : "empty value");
+	} else if ((!strcmp(name, "format") && p->format_line) ||
+		   (!strcmp(name, "profile") && p->profile_line)) {
+		rc = add_problem(ps->c, ps->line, id,
+				 "[property \"%s\"] %s given twice (first at line %d)", id, name,
+				 !strcmp(name, "format") ? p->format_line : p->profile_line);
 	} else if (!strcmp(name, "format")) {
+		p->format_line = ps->line;
 		if (strcmp(value, "xml") && strcmp(value, "csv"))
 			rc = add_problem(ps->c, ps->line, id,
 					 "[property \"%s\"] format: '%s' is not csv or xml", id,
@@ -400,7 +488,9 @@ int config_load(struct config *c, const char *path)
 			goto out;
 		}
 		ps.fp = fp;
-		ps.line_start = 1;
+		/* no indented continuation lines (inih's option, read at run
+		 * time): an indented "xml" under "format = csv" would change it */
+		ini_allow_multiline = false;
 		line = ini_parse_stream(read_line, &ps, on_value, &ps);
 		fclose(fp);
 		if (ps.oom || line == -2 || check_sections(c) < 0) {
@@ -433,6 +523,11 @@ int config_load(struct config *c, const char *path)
 	}
 	rc = 0;
 out:
+	for (struct seen_section *sec = ps.sections, *nx; sec; sec = nx) {
+		nx = sec->next;
+		free(sec->name);
+		free(sec);
+	}
 	free(ps.dir);
 	return rc;
 }

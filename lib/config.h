@@ -33,6 +33,7 @@ struct config_property {
 	size_t n_sources;
 	int line;                     /* the section's first key, for messages */
 	int profile_line;             /* the profile key's line, 0 when defaulted */
+	int format_line;              /* the format key's line, 0 when defaulted */
 	int problems;                 /* problems found in the section: the property is
 			   * bad and fails alone (see config_load()) */
 	struct config_property *next; /* file order */
@@ -70,7 +71,10 @@ struct config {
  * collecting every problem of the file (each naming file, line and key)
  * in c->problems rather than stopping at the first: an unknown key, a
  * syntax error, an unknown section, a [latch] value that is not usable,
- * a format, profile or missing source of a [property] section.  A
+ * a format, profile or missing source of a [property] section; a
+ * section or key given twice (the second would silently win); a line
+ * longer than inih's buffer (198 bytes: never cut in two); an indented
+ * line (no continuation lines).  A
  * problem inside a [property "ID"] section makes that property bad
  * (p->problems > 0: it fails alone, the others run); any other is fatal.
  * -1 with err_set() (the first fatal problem) when the file cannot be

@@ -7,7 +7,7 @@
 # --db is 78 naming it), and runs the good properties of a configuration
 # with a bad section, exiting 78 (issue 17).
 . "$(dirname "$0")/lib.sh"
-test_plan 6
+test_plan 7
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 (cd "$tmp" && : >a.csv && mkdir exports &&
@@ -137,5 +137,25 @@ test_expect_success 'nightly.sh: a bad property section fails alone, the good on
 	grep "property .badformat. left out" x.err &&
 	grep "^good: as of 2026-06-01" x.out &&
 	! grep "^badformat:" x.out
+'
+test_expect_success 'a section or key given twice, a long line, an indented line: refused by line' '
+	{ printf "[latch]\nbase_url = https://api.example.com\ntoken_url = https://auth.example.com/t\n" &&
+	  printf "client_id = u\nclient_secret_file = secret\n[property \"p1\"]\nsource = a.csv\n" &&
+	  printf "[latch]\ntoken_url = http://elsewhere.example/t\n"; } >twice.ini &&
+	test_expect_code 78 cfg twice.ini check >/dev/null 2>err &&
+	grep "line 8: section \[latch\] given twice (first at line 1)" err &&
+	grep "line 9: \[latch\] token_url given twice (first at line 3)" err &&
+	printf "[property \"p1\"]\nformat = csv\nsource = a.csv\nformat = xml\n[property \"p2\"]\nsource = a.csv\n[property \"p1\"]\nprofile = auto\n" >twice2.ini &&
+	test_expect_code 1 cfg twice2.ini check --offline >out 2>err &&
+	grep "line 4: \[property \"p1\"\] format given twice (first at line 2)" err &&
+	grep "line 7: section \[property \"p1\"\] given twice (first at line 1)" err &&
+	grep "^property p2: ok" out &&
+	{ printf "[property \"p1\"]\nsource = a.csv\n# %s source = b.xml\n" "$(printf "%0300d" 0)"; } >long.ini &&
+	test_expect_code 78 cfg long.ini check --offline >/dev/null 2>err &&
+	grep "line 3: line longer than 198 bytes" err &&
+	cfg long.ini properties 2>/dev/null | cut -f 4 >srcs; ! grep b.xml srcs &&
+	printf "[property \"p1\"]\nsource = a.csv\n\n  nosuch/x.csv\n" >indent.ini &&
+	test_expect_code 78 cfg indent.ini check --offline >/dev/null 2>err &&
+	grep "line 4: syntax error" err
 '
 [ $failed -eq 0 ]
