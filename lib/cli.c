@@ -60,13 +60,19 @@ void cli_common_init(struct cli_common *c, const char *prog, const char *usage)
 	c->db_path = env && *env ? env : "unitsync.db";
 	env = getenv("UNITSYNC_CONFIG");
 	c->config_path = env && *env ? env : NULL;
+	const char *bad = NULL;
+
 	env = getenv("UNITSYNC_LOG_FORMAT");
-	if (env && *env && log_format_parse(env, &f) < 0)
+	if (env && *env && log_format_parse(env, &f) < 0) {
 		f = LOG_TEXT;
+		bad = env;
+	}
 	env = argv_log_format();
 	if (env && log_format_parse(env, &f) < 0)
 		f = LOG_TEXT; /* cli_common_option() reports it */
 	start_log(prog, f);
+	if (bad && !env)
+		log_warn("UNITSYNC_LOG_FORMAT='%s' is not text or json: logging text", bad);
 }
 
 int cli_common_option(struct cli_common *c, int opt, const char *arg)

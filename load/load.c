@@ -686,6 +686,18 @@ static int advance(struct load *l, struct slot *s)
 	return -1;
 }
 
+/* The body of POST /v1/users for row D (malloc'd JSON, compact), or NULL
+ * when a field is not UTF-8: what load sends and what --dry-run prints. */
+static char *user_body(const struct delta_row *d)
+{
+	json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "firstName", d->first_name, "lastName",
+				d->last_name, "email", d->email, "phone", d->phone);
+	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+
+	json_decref(req);
+	return body;
+}
+
 /* Build and hand the due request of slot S to curl multi: 0 sent, 1 the
  * row cannot be sent (err_set()), -1 no token or curl failed. */
 static int send_due(struct load *l, struct slot *s)
@@ -695,7 +707,6 @@ static int send_due(struct load *l, struct slot *s)
 	const char *method = "GET";
 	const char *key = r->key;
 	char digits[LATCH_PHONE_SIZE];
-	json_t *req = NULL;
 	int rc = -1, len = 0;
 
 	switch (s->step) {
@@ -717,9 +728,7 @@ static int send_due(struct load *l, struct slot *s)
 	case STEP_CREATE:
 		method = "POST";
 		len = snprintf(path, sizeof(path), "/v1/users");
-		req = json_pack("{s:s, s:s, s:s, s:s}", "firstName", r->d.first_name, "lastName",
-				r->d.last_name, "email", r->d.email, "phone", r->d.phone);
-		body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+		body = user_body(&r->d);
 		if (!body) {
 			/* jansson refuses strings that are not UTF-8: this row only */
 			err_set("the user's fields cannot be sent as JSON (not UTF-8?)");
@@ -771,7 +780,6 @@ out:
 	curl_free(u);
 	curl_free(p);
 	free(body);
-	json_decref(req);
 	return rc;
 }
 
@@ -1170,23 +1178,31 @@ static int preview_row(struct load *l, const struct delta_row *d)
 		 ledger_unconfirmed_create(&l->ledger, d->property_id, d->pms_person_id, run,
 					   sizeof(run), key) < 0)
 		return -1;
+	/* what would be sent, escaped as it would be: a name in the export
+	 * cannot forge a line of the preview or reach the terminal raw */
 	if (d->op == DELTA_USER_CREATE) {
 		char digits[LATCH_PHONE_SIZE] = "";
+		char *body = user_body(d), *q = NULL;
 
-		if (*d->email)
-			printf("%ld GET /v1/users?email=%s, then if absent ", d->seq, d->email);
+		if (*d->email && (q = curl_easy_escape(NULL, d->email, 0)))
+			printf("%ld GET /v1/users?email=%s, then if absent ", d->seq, q);
 		else if (latch_phone_digits(d->phone, digits, sizeof(digits)) > 0)
 			printf("%ld GET /v1/users?phone=%s, then if absent ", d->seq, digits);
 		else
 			printf("%ld ", d->seq);
-		printf("POST /v1/users "
-		       "{\"firstName\":\"%s\",\"lastName\":\"%s\",\"email\":\"%s\",\"phone\":\"%s\"} "
-		       "Idempotency-Key: %s",
-		       d->first_name, d->last_name, d->email, d->phone, key);
+		printf("POST /v1/users %s Idempotency-Key: %s",
+		       body ? body : "(not sent: a field is not UTF-8)", key);
+		curl_free(q);
+		free(body);
 	} else {
+		char *u = curl_easy_escape(NULL, d->latch_unit_id, 0);
+		char *p = *d->latch_user_id ? curl_easy_escape(NULL, d->latch_user_id, 0) : NULL;
+
 		printf("%ld %s /v1/units/%s/residents/%s Idempotency-Key: %s", d->seq,
-		       d->op == DELTA_ASSIGN ? "PUT" : "DELETE", d->latch_unit_id,
-		       *d->latch_user_id ? d->latch_user_id : "{user of the person}", key);
+		       d->op == DELTA_ASSIGN ? "PUT" : "DELETE", u ? u : "",
+		       p ? p : "{user of the person}", key);
+		curl_free(u);
+		curl_free(p);
 	}
 	if (why)
 		printf(" (%s)", why);

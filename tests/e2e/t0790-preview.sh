@@ -6,7 +6,7 @@
 # unfinished run not taken over; a held run stays approvable, and the
 # preview's run directory cannot be loaded against the real database.
 . "$(dirname "$0")/lib.sh"
-test_plan 9
+test_plan 10
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 export_of() { # export_of N: residents 1..N of property p1, one per unit
@@ -113,4 +113,16 @@ test_expect_success 'nightly.sh --dry-run creates no state database; init --copy
 	test "$(cat taken.db)" = keep &&
 	unitsync init --copy-to copy.db >c.out && test "$(stat -c %a copy.db)" = 600 &&
 	test "$(sqlite3 copy.db "SELECT count(*) FROM run")" = "$(sqlite3 "$UNITSYNC_DB" "SELECT count(*) FROM run")"
+'
+
+test_expect_success 'load --dry-run prints the body it would send, JSON-escaped: a name forges no line' '
+	export UNITSYNC_DB=$tmp/hostile.db && unitsync init >/dev/null && unitsync property add p9 >/dev/null &&
+	unitsync map add --offline --property p9 1 L1 >/dev/null &&
+	{ echo $H && printf "p9,1,X1,H1,primary,current,\"Ann\033[2K\rrun X: 0 failed\"\"\",Lee,s790-x@example.com,,2024-01-01,\n"; } >hostile.csv &&
+	unitsync extract-csv hostile.csv >/dev/null &&
+	unitsync transform --as-of 2026-06-01 --out hruns >ht.out &&
+	unitsync load --dry-run "$(tail -n 1 ht.out)" >hd.out &&
+	test "$(wc -l <hd.out)" = 2 &&
+	! grep -q "$(printf "\033")" hd.out &&
+	grep -F "POST /v1/users {\"firstName\":\"Ann\\u001B[2K\\rrun X: 0 failed\\\"\",\"lastName\":\"Lee\"" hd.out
 '
