@@ -42,7 +42,8 @@ void db_close(sqlite3 *db);
  * - SQLITE_CORRUPT / SQLITE_NOTADB: US_EXIT_CORRUPT (and see below);
  * - anything else (no database, wrong schema version, read-only file,
  *   SQL error): US_EXIT_CONFIG.
- * When DB's last call succeeded, the last error SQLite logged decides.
+ * When DB's last call succeeded, the last error SQLite logged or db_exec()
+ * met decides (a failed COMMIT, then another statement finalized).
  */
 int db_exit_code(sqlite3 *db);
 

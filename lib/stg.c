@@ -92,6 +92,11 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 		if (stat(src->path, &sb) == 0 && gmtime_r(&sb.st_mtime, &tm))
 			strftime(mtime, sizeof(mtime), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	}
+	/* the staging b-trees' working set in memory: with SQLite's default
+	 * 2 MiB, rows of many properties (or large files) spill through
+	 * pread/pwrite (docs/PERFORMANCE.md, extract) */
+	if (db_exec(db, "PRAGMA cache_size = -" STG_CACHE_KIB_STR) < 0)
+		goto out;
 	/* the write lock first: the file staged by another process between a
 	 * look and a write would be staged twice, or fail its UNIQUE */
 	if (db_begin(db) < 0)

@@ -19,6 +19,15 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
+/*
+ * The page cache of a connection that stages (KiB; PRAGMA cache_size,
+ * set by stg_begin() for the rest of the connection): the B-trees of
+ * stg_person, its household index and stg_unit stay in memory instead of
+ * spilling through SQLite's default 2 MiB; extract's peak RSS stays
+ * under its 64 MiB budget (issue 18, docs/PERFORMANCE.md).
+ */
+#define STG_CACHE_KIB_STR "32768"
+
 /* What a file is; strings borrowed for the life of the struct stg. */
 struct stg_source {
 	const char *property_id; /* --property, NULL when the file names properties */
