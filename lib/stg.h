@@ -79,8 +79,11 @@ struct stg {
 	int open;              /* a transaction is open */
 	char *last_unit;       /* "property\0unit" staged last, owned */
 	size_t last_unit_len;  /* its length, inner NUL included */
-	char *last_property;   /* property id looked up last, owned: rows come
-				* property by property, one look-up each */
+	char **known;          /* property ids the state database has, sorted,
+				* owned: each looked up once a file */
+	size_t n_known;        /* how many */
+	const char *last_property; /* the id noted last, in known or unknown:
+				    * rows mostly come property by property */
 	int last_known;        /* and whether the state database has it */
 	char **unknown;        /* property ids the state database does not have,
 				 * in the order rows named them, owned:

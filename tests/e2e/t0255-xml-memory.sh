@@ -3,7 +3,8 @@
 # not grow with the file beyond the staging page cache (lib/stg.h
 # STG_CACHE_KIB_STR, 32 MiB), and stays under the 64 MiB budget (issue 18).
 # Exports of repeated RT_Customer households are generated here (never
-# kept): 6 MB and 70 MB by default; with UNITSYNC_TEST_BIG=1 also a 1 GB one (about a minute; needs 1.5 GB of disk).
+# kept): 6 MB and 70 MB by default; with UNITSYNC_TEST_BIG=1 also a 1 GB
+# one (about a minute; needs 1.5 GB of disk).
 . "$(dirname "$0")/lib.sh"
 [ -x /usr/bin/time ] || test_skip_all "/usr/bin/time is missing: peak memory cannot be measured"
 test_plan 3
