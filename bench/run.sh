@@ -213,6 +213,7 @@ gen_inputs() {
 		--seed 1 --stats --out "$csv" 2>"$work/err" || fail "portfolio-gen (csv) failed"
 	csv_people=$(sed -n 's/.* \([0-9]*\) people;.*/\1/p' "$work/err")
 	csv_label="csv ${props}x$(((units + props - 1) / props))"
+	csv_props=$props
 	"$bin/portfolio-gen" --properties 1 --units "$units" --format xml --seed 1 --stats \
 		--out "$xml" 2>"$work/err" || fail "portfolio-gen (xml) failed"
 	xml_people=$(sed -n 's/.* \([0-9]*\) people;.*/\1/p' "$work/err")
@@ -220,11 +221,23 @@ gen_inputs() {
 }
 
 # a fresh unitsync database with every property of the inputs added
+# (P0001..P$csv_props: extract refuses a file naming a property it does not
+# know; extract-xml is given P0001), copied from one made once a size
 fresh_unitsync_db() {
+	local i
 	rm -f "$work"/unitsync.db*
-	"$bin/unitsync" --db "$work/unitsync.db" init >/dev/null 2>"$work/err" || return 1
-	# extract-csv reads the property from the file; extract-xml is given P0001
-	"$bin/unitsync" --db "$work/unitsync.db" property add P0001 >/dev/null 2>"$work/err"
+	if ! [ -f "$work/template-$csv_props.db" ]; then
+		rm -f "$work"/template-*.db*
+		"$bin/unitsync" --db "$work/template-$csv_props.db" init >/dev/null 2>"$work/err" ||
+			return 1
+		for ((i = 1; i <= csv_props; i++)); do
+			"$bin/unitsync" --db "$work/template-$csv_props.db" property add \
+				"$(printf 'P%04d' "$i")" >/dev/null 2>"$work/err" || return 1
+		done
+		sqlite3 "$work/template-$csv_props.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null ||
+			return 1
+	fi
+	cp "$work/template-$csv_props.db" "$work/unitsync.db"
 }
 
 # The peer's table: the columns of stg_person the CSV gives, with its
