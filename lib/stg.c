@@ -48,8 +48,8 @@ static int note_property(struct stg *s, const char *property_id, const char *ref
 	if (!property_id || !*property_id)
 		return 0;
 	if (!s->last_property || strcmp(s->last_property, property_id)) {
-		found = s->n_known ? bsearch(&property_id, s->known, s->n_known,
-					     sizeof(*s->known), by_id)
+		found = s->n_known ? bsearch(&property_id, s->known, s->n_known, sizeof(*s->known),
+					     by_id)
 				   : NULL;
 		for (i = 0; !found && i < s->n_unknown; i++)
 			if (!strcmp(s->unknown[i], property_id))

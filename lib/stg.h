@@ -82,8 +82,9 @@ struct stg {
 	char **known;          /* property ids the state database has, sorted,
 				* owned: each looked up once a file */
 	size_t n_known;        /* how many */
-	const char *last_property; /* the id noted last, in known or unknown:
-				    * rows mostly come property by property */
+	char *last_property;   /* the id noted last, in known or unknown (not
+				* its own copy): rows mostly come property by
+				* property */
 	int last_known;        /* and whether the state database has it */
 	char **unknown;        /* property ids the state database does not have,
 				 * in the order rows named them, owned:
