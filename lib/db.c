@@ -301,7 +301,11 @@ static const char *const *const migrations[] = { migration_1, migration_2, migra
 static char opened_path[4096];
 /* The result code of the last db_open() that failed. */
 static int open_rc;
-/* The last error SQLite logged (SQLITE_CONFIG_LOG), for db_exit_code(). */
+/*
+ * The last error SQLite logged (SQLITE_CONFIG_LOG) or db_exec() met, for
+ * db_exit_code(): a COMMIT that fails on a full disk is not logged, and
+ * finalizing another statement afterwards resets sqlite3_errcode().
+ */
 static int logged_rc;
 
 /*
@@ -491,6 +495,7 @@ int db_exec(sqlite3 *db, const char *sql)
 	char *msg = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		logged_rc = sqlite3_extended_errcode(db);
 		err_set("database: %s", msg ? msg : sqlite3_errmsg(db));
 		sqlite3_free(msg);
 		return -1;
@@ -655,7 +660,8 @@ int db_open(const char *path, int create, sqlite3 **out)
 		}
 		close(fd);
 	}
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		err_set("cannot open '%s': %s", path, db ? sqlite3_errmsg(db) : "out of memory");
 		goto out;
 	}

@@ -25,40 +25,74 @@ int stg_property_known(sqlite3 *db, const char *property_id)
 	return 0;
 }
 
+/* bsearch()/position comparison of property ids (char * elements) */
+static int by_id(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /*
  * Note a property id a row names (REF: the row, or NULL): those the state
  * database does not have, and the first row naming the first of them, are
- * kept for stg_commit() to refuse the file with.  0, or -1 with err_set().
+ * kept for stg_commit() to refuse the file with.  Each id is looked up in
+ * the database once per file (s->known, sorted, holds those it has), so
+ * rows interleaving many properties cost no statement each.  0, or -1
+ * with err_set().
  */
 static int note_property(struct stg *s, const char *property_id, const char *ref)
 {
-	char **grown;
-	size_t i;
+	char **found, **grown, *id;
+	size_t i, lo, hi;
 	int e;
 
 	if (!property_id || !*property_id)
 		return 0;
 	if (!s->last_property || strcmp(s->last_property, property_id)) {
-		e = stg_property_known(s->db, property_id);
-		if (e == -1)
-			return -1;
-		free(s->last_property);
-		s->last_property = strdup(property_id);
-		if (!s->last_property)
-			goto oom;
-		s->last_known = e == 0;
-		for (i = 0; !s->last_known && i < s->n_unknown; i++)
+		found = s->n_known ? bsearch(&property_id, s->known, s->n_known, sizeof(*s->known),
+					     by_id)
+				   : NULL;
+		for (i = 0; !found && i < s->n_unknown; i++)
 			if (!strcmp(s->unknown[i], property_id))
-				break;
-		if (!s->last_known && i == s->n_unknown) {
-			grown = realloc(s->unknown, (s->n_unknown + 1) * sizeof(*grown));
-			if (!grown)
+				found = &s->unknown[i];
+		if (found) {
+			s->last_property = *found;
+			s->last_known = found >= s->known && found < s->known + s->n_known;
+		} else {
+			e = stg_property_known(s->db, property_id);
+			if (e == -1)
+				return -1;
+			id = strdup(property_id);
+			if (!id)
 				goto oom;
-			s->unknown = grown;
-			s->unknown[s->n_unknown] = strdup(property_id);
-			if (!s->unknown[s->n_unknown])
-				goto oom;
-			s->n_unknown++;
+			if (e == 0) {
+				grown = realloc(s->known, (s->n_known + 1) * sizeof(*grown));
+				if (!grown) {
+					free(id);
+					goto oom;
+				}
+				s->known = grown;
+				for (lo = 0, hi = s->n_known; lo < hi;) {
+					i = lo + (hi - lo) / 2;
+					if (strcmp(s->known[i], id) < 0)
+						lo = i + 1;
+					else
+						hi = i;
+				}
+				memmove(s->known + lo + 1, s->known + lo,
+					(s->n_known - lo) * sizeof(*s->known));
+				s->known[lo] = id;
+				s->n_known++;
+			} else {
+				grown = realloc(s->unknown, (s->n_unknown + 1) * sizeof(*grown));
+				if (!grown) {
+					free(id);
+					goto oom;
+				}
+				s->unknown = grown;
+				s->unknown[s->n_unknown++] = id;
+			}
+			s->last_property = id;
+			s->last_known = e == 0;
 		}
 	}
 	if (!s->last_known && ref && !s->unknown_ref && !strcmp(s->unknown[0], property_id)) {
@@ -92,6 +126,11 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 		if (stat(src->path, &sb) == 0 && gmtime_r(&sb.st_mtime, &tm))
 			strftime(mtime, sizeof(mtime), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	}
+	/* the staging b-trees' working set in memory: with SQLite's default
+	 * 2 MiB, rows of many properties (or large files) spill through
+	 * pread/pwrite (docs/PERFORMANCE.md, extract) */
+	if (db_exec(db, "PRAGMA cache_size = -" STG_CACHE_KIB_STR) < 0)
+		goto out;
 	/* the write lock first: the file staged by another process between a
 	 * look and a write would be staged twice, or fail its UNIQUE */
 	if (db_begin(db) < 0)
@@ -561,14 +600,17 @@ out:
 void stg_release(struct stg *s)
 {
 	free(s->last_unit);
-	free(s->last_property);
+	for (size_t i = 0; i < s->n_known; i++)
+		free(s->known[i]);
+	free(s->known);
 	for (size_t i = 0; i < s->n_unknown; i++)
 		free(s->unknown[i]);
 	free(s->unknown);
 	free(s->unknown_ref);
-	s->last_unit = s->last_property = s->unknown_ref = NULL;
-	s->unknown = NULL;
-	s->n_unknown = 0;
+	s->last_unit = s->unknown_ref = NULL;
+	s->last_property = NULL;
+	s->known = s->unknown = NULL;
+	s->n_known = s->n_unknown = 0;
 	sqlite3_finalize(s->ins_person);
 	sqlite3_finalize(s->ins_unit);
 	sqlite3_finalize(s->ins_reject);

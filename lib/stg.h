@@ -19,6 +19,15 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
+/*
+ * The page cache of a connection that stages (KiB; PRAGMA cache_size,
+ * set by stg_begin() for the rest of the connection): the B-trees of
+ * stg_person, its household index and stg_unit stay in memory instead of
+ * spilling through SQLite's default 2 MiB; extract's peak RSS stays
+ * under its 64 MiB budget (issue 18, docs/PERFORMANCE.md).
+ */
+#define STG_CACHE_KIB_STR "32768"
+
 /* What a file is; strings borrowed for the life of the struct stg. */
 struct stg_source {
 	const char *property_id; /* --property, NULL when the file names properties */
@@ -70,8 +79,12 @@ struct stg {
 	int open;              /* a transaction is open */
 	char *last_unit;       /* "property\0unit" staged last, owned */
 	size_t last_unit_len;  /* its length, inner NUL included */
-	char *last_property;   /* property id looked up last, owned: rows come
-				* property by property, one look-up each */
+	char **known;          /* property ids the state database has, sorted,
+				* owned: each looked up once a file */
+	size_t n_known;        /* how many */
+	char *last_property;   /* the id noted last, in known or unknown (not
+				* its own copy): rows mostly come property by
+				* property */
 	int last_known;        /* and whether the state database has it */
 	char **unknown;        /* property ids the state database does not have,
 				 * in the order rows named them, owned:

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # t0255-xml-memory: extract-xml streams (lib/xmlsafe.h): its peak memory does
-# not grow with the file.  Exports of repeated RT_Customer households are
-# generated here (never kept): 6 MB and 70 MB by default; with
-# UNITSYNC_TEST_BIG=1 also a 1 GB one (about a minute; needs 1.5 GB of disk).
+# not grow with the file beyond the staging page cache (lib/stg.h
+# STG_CACHE_KIB_STR, 32 MiB), and stays under the 64 MiB budget (issue 18).
+# Exports of repeated RT_Customer households are generated here (never
+# kept): 6 MB and 70 MB by default; with UNITSYNC_TEST_BIG=1 also a 1 GB
+# one (about a minute; needs 1.5 GB of disk).
 . "$(dirname "$0")/lib.sh"
 [ -x /usr/bin/time ] || test_skip_all "/usr/bin/time is missing: peak memory cannot be measured"
 test_plan 3
@@ -42,27 +44,27 @@ stage() {
 	echo "$1: $(wc -c <"$1") bytes, $(cut -d" " -f1 "$1.time") KiB peak, $(cut -d" " -f2 "$1.time") s" >&4
 }
 
-test_expect_success 'a 6 MB and a 70 MB export: the same peak memory within 4 MiB' '
+test_expect_success 'a 6 MB and a 70 MB export: the same peak memory within the page cache and 4 MiB' '
 	generate 5000 >small.xml && generate 60000 >large.xml &&
 	test "$(wc -c <large.xml)" -gt 60000000 &&
 	stage small.xml 5000 && stage large.xml 60000 &&
-	test $(($(cat large.xml.rss) - $(cat small.xml.rss))) -lt 4096
+	test $(($(cat large.xml.rss) - $(cat small.xml.rss))) -lt $((32768 + 4096))
 '
 
-test_expect_success 'the peak stays under 32 MiB' '
-	test "$(cat large.xml.rss)" -lt 32768
+test_expect_success 'the peak stays under 64 MiB' '
+	test "$(cat large.xml.rss)" -lt 65536
 '
 
 if [ "${UNITSYNC_TEST_BIG:-}" = 1 ]; then
-	test_expect_success 'a 1 GB export (950000 households) stays under 32 MiB' '
+	test_expect_success 'a 1 GB export (950000 households) stays under 64 MiB' '
 		generate 950000 >huge.xml &&
 		test "$(wc -c <huge.xml)" -gt 1000000000 &&
 		stage huge.xml 950000 &&
-		test "$(cat huge.xml.rss)" -lt 32768 &&
+		test "$(cat huge.xml.rss)" -lt 65536 &&
 		rm -f huge.xml huge.xml.db
 	'
 else
 	n=$((n + 1))
-	echo "ok $n - a 1 GB export stays under 32 MiB # SKIP set UNITSYNC_TEST_BIG=1 to run it"
+	echo "ok $n - a 1 GB export stays under 64 MiB # SKIP set UNITSYNC_TEST_BIG=1 to run it"
 fi
 [ $failed -eq 0 ]

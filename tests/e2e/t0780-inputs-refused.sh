@@ -9,7 +9,7 @@
 # file, is refused by extract-csv and extract-xml (65) naming it and
 # `unitsync property add`, and stages nothing.
 . "$(dirname "$0")/lib.sh"
-test_plan 8
+test_plan 9
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 (cd "$tmp" && unitsync init >/dev/null && unitsync property add a >/dev/null &&
@@ -96,4 +96,19 @@ test_expect_success 'extract of a property the database does not know: 65 naming
 	unitsync property add zz >/dev/null && unitsync property add oak01 >/dev/null &&
 	unitsync extract-csv zz.csv >/dev/null && unitsync extract-xml oak.xml >/dev/null &&
 	test "$(snapshots)" = $((before + 2))
+'
+
+test_expect_success 'rows interleaving properties: known ones staged, unknown ones named in order' '
+	p() { echo "$1,$2,$3,H$3,primary,current,Ann,Lee,s780-$3@example.com,,2024-01-01,"; } &&
+	{ echo "$H" && for i in 1 2 3; do p a 2$i AI$i && p b 2$i BI$i; done; } >ab.csv &&
+	unitsync extract-csv ab.csv >ab.out &&
+	grep -F ": 6 people staged" ab.out &&
+	test "$(sqlite3 "$UNITSYNC_DB" "SELECT group_concat(property_id || '\''='\'' || people) FROM snapshot_property
+		WHERE snapshot_id = (SELECT max(snapshot_id) FROM snapshot)")" = "a=3,b=3" &&
+	before=$(sqlite3 "$UNITSYNC_DB" "select count(*) from snapshot") &&
+	{ echo "$H" && p a 31 AU1 && p xx 31 XU1 && p b 31 BU1 && p yy 31 YU1 && p a 32 AU2 &&
+		p xx 32 XU2 && p b 32 BU2 && p yy 32 YU2; } >abxy.csv &&
+	test_expect_code 65 unitsync extract-csv abxy.csv 2>u6 &&
+	grep -F "abxy.csv:3: unknown properties '\''xx'\'', '\''yy'\'' (add each with '\''unitsync property add ID'\'')" u6 &&
+	test "$(sqlite3 "$UNITSYNC_DB" "select count(*) from snapshot")" = "$before"
 '
