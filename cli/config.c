@@ -128,8 +128,12 @@ static int config_check(struct config *c, int offline)
 	for (const struct config_problem *pr = c->problems; pr; pr = pr->next)
 		log_error("%s", pr->message);
 	for (const struct config_property *p = c->properties; p; p = p->next) {
-		printf("property %s: %s\n", p->id, p->problems ? "BAD (left out tonight)" : "ok");
-		bad += p->problems > 0;
+		printf("property %s: %s\n", p->id,
+		       p->problems ? "BAD (left out tonight)"
+		       : p->path_problems
+			       ? "BAD SOURCE (extract refuses it tonight: nothing removed)"
+			       : "ok");
+		bad += p->problems || p->path_problems;
 	}
 	printf("config '%s': %s\n", c->path,
 	       c->fatal ? "cannot be used (nothing runs)"

@@ -658,7 +658,7 @@ int config_check_paths(struct config *c)
 			if (add_problem(c, 0, p->id, "[property \"%s\"] source '%s': %s", p->id,
 					p->sources[i], why) < 0)
 				return added;
-			p->problems++;
+			p->path_problems++;
 			added++;
 		}
 	}

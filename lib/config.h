@@ -34,6 +34,8 @@ struct config_property {
 	int line;                     /* the section's first key, for messages */
 	int profile_line;             /* the profile key's line, 0 when defaulted */
 	int format_line;              /* the format key's line, 0 when defaulted */
+	int path_problems;            /* config_check_paths() found its sources unusable:
+				       * still listed (extract refuses them tonight) */
 	int problems;                 /* problems found in the section: the property is
 			   * bad and fails alone (see config_load()) */
 	struct config_property *next; /* file order */

@@ -86,6 +86,7 @@ test_expect_success 'only property sections bad: exit 1, the bad ones left out o
 	printf "property good: ok\nproperty badformat: BAD (left out tonight)\n" >expect &&
 	head -n 2 out >actual && test_cmp expect actual &&
 	grep "^property later: ok" out &&
+	grep "^property nofolder: BAD SOURCE (extract refuses it tonight: nothing removed)" out &&
 	cfg props.ini properties >list 2>warn &&
 	cut -f 1 list >ids && printf "good\nnofolder\nlater\n" >expect && test_cmp expect ids &&
 	test "$(grep -c "left out" warn)" = 4
