@@ -291,9 +291,24 @@ static const char *const migration_7[] = {
 	NULL,
 };
 
+/*
+ * Which snapshots may lack a rows digest: those staged before migration 6,
+ * at most the one id recorded here when this migration ran.  A snapshot
+ * after it with no digest had it removed behind unitsync's back, and
+ * transform refuses it (lib/stg: stg_verify()).
+ */
+static const char *const migration_8[] = {
+	"CREATE TABLE snapshot_legacy (max_snapshot_id INTEGER NOT NULL);",
+	"INSERT INTO snapshot_legacy (max_snapshot_id) SELECT coalesce(max(snapshot_id), 0) "
+	"FROM snapshot WHERE rows_sha256 IS NULL;",
+	NULL,
+};
+
 /* Each migration: statements run in one transaction, NULL-terminated. */
-static const char *const *const migrations[] = { migration_1, migration_2, migration_3, migration_4,
-						 migration_5, migration_6, migration_7 };
+static const char *const *const migrations[] = {
+	migration_1, migration_2, migration_3, migration_4,
+	migration_5, migration_6, migration_7, migration_8
+};
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -568,7 +568,10 @@ int stg_verify(sqlite3 *db, long long snapshot_id)
 	char now[SHA256_HEX_LEN + 1];
 	int rc = -1;
 
-	if (db_prepare(db, "SELECT rows_sha256 FROM snapshot WHERE snapshot_id = ?", &st) < 0)
+	if (db_prepare(db,
+		       "SELECT rows_sha256, snapshot_id <= (SELECT coalesce(max(max_snapshot_id), 0) "
+		       "FROM snapshot_legacy) FROM snapshot WHERE snapshot_id = ?",
+		       &st) < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, snapshot_id);
 	if (sqlite3_step(st) != SQLITE_ROW) {
@@ -577,7 +580,15 @@ int stg_verify(sqlite3 *db, long long snapshot_id)
 		goto out;
 	}
 	if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
-		rc = 2; /* staged before the digest existed */
+		if (sqlite3_column_int(st, 1)) {
+			rc = 2; /* staged before the digest existed */
+			goto out;
+		}
+		err_set("snapshot %lld has no rows digest although it was staged after unitsync "
+			"began recording them: it was changed behind unitsync's back and is not "
+			"used: restore the state database from a backup",
+			snapshot_id);
+		rc = 1;
 		goto out;
 	}
 	if (stg_rows_digest(db, snapshot_id, now) < 0)

@@ -180,8 +180,9 @@ int stg_rows_digest(sqlite3 *db, long long snapshot_id, char hex[SHA256_HEX_LEN 
 
 /*
  * Does snapshot SNAPSHOT_ID still hold what was staged?  0 yes; 1 no, or
- * no such snapshot, with err_set() naming it; 2 it was staged before
- * digests were recorded (schema version < 6) and cannot be verified;
+ * no such snapshot, or no digest on a snapshot staged after digests
+ * began (migration 8 recorded the last one before), with err_set() naming
+ * it; 2 it was staged before digests were recorded and cannot be verified;
  * -1 database error with err_set().
  */
 int stg_verify(sqlite3 *db, long long snapshot_id);

@@ -486,7 +486,7 @@ t 'a database at an older schema version is refused until init migrates it' '
 		DROP INDEX person_user_by_phone;
 		ALTER TABLE person_user DROP COLUMN phone;
 		ALTER TABLE snapshot DROP COLUMN rows_sha256;
-		DROP TABLE run_exception;
+		DROP TABLE run_exception; DROP TABLE snapshot_legacy;
 		ALTER TABLE run_input DROP COLUMN guard;
 		ALTER TABLE run_input DROP COLUMN guard_why;
 		DELETE FROM schema_version WHERE version >= 2" &&

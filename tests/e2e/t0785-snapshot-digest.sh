@@ -2,10 +2,11 @@
 # t0785-snapshot-digest: a snapshot records a digest of its staged rows
 # (migration 6); transform and rerun.sh verify it and refuse, exit 65
 # naming the snapshot, one whose rows, counts or rejects were changed in
-# the database behind unitsync's back (issue 17).  A snapshot staged
-# before digests existed is used and said to be unverified.
+# the database behind unitsync's back, or whose digest was removed (issue
+# 17).  A snapshot staged before digests existed (up to the id migration 8
+# recorded) is used and said to be unverified.
 . "$(dirname "$0")/lib.sh"
-test_plan 6
+test_plan 7
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 q() { sqlite3 -batch "$UNITSYNC_DB" "$1"; }
@@ -68,8 +69,14 @@ test_expect_success 'the digest does not depend on when the file was extracted a
 	test "$(runs)" = 3
 '
 
-test_expect_success 'a snapshot staged before digests existed is used, said unverified' '
+test_expect_success 'a digest removed from a snapshot staged since digests began: refused' '
 	q "UPDATE snapshot SET rows_sha256 = NULL" &&
+	test_expect_code 65 unitsync transform --as-of 2026-06-04 --out runs 2>e &&
+	grep "snapshot '"$snap"' has no rows digest although it was staged after" e
+'
+
+test_expect_success 'a snapshot staged before digests existed is used, said unverified' '
+	q "UPDATE snapshot_legacy SET max_snapshot_id = '"$snap"'" &&
 	unitsync transform --as-of 2026-06-04 --out runs >t4.out 2>t4.err &&
 	grep "snapshot '"$snap"' was staged before row digests were recorded: used unverified" t4.err &&
 	unitsync snapshots show '"$snap"' >show &&
