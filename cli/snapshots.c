@@ -40,7 +40,7 @@ static const char usage[] =
 static int list(sqlite3 *db, const char *property)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	int rc = -1, got = 0;
 
 	if (db_prepare(db,
 		       "SELECT s.snapshot_id, s.created_at, "
@@ -59,12 +59,14 @@ static int list(sqlite3 *db, const char *property)
 		sqlite3_bind_text(st, 1, property, -1, SQLITE_STATIC);
 	printf("snapshot\tcreated_at\tproperties\tkind\tstaged\tskipped\trejected\tunits\tsha256\t"
 	       "source\n");
-	while (sqlite3_step(st) == SQLITE_ROW)
+	while ((got = db_row(st)) == 1)
 		printf("%lld\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", sqlite3_column_int64(st, 0),
 		       db_col_text(st, 1), db_col_text(st, 2), db_col_text(st, 3),
 		       sqlite3_column_int(st, 4), sqlite3_column_int(st, 5),
 		       sqlite3_column_int(st, 6), sqlite3_column_int(st, 7), db_col_text(st, 8),
 		       db_col_text(st, 9));
+	if (got < 0)
+		goto out;
 	rc = 0;
 out:
 	sqlite3_finalize(st);
@@ -95,7 +97,7 @@ static int show_digest(sqlite3 *db, long long id)
 static int show(sqlite3 *db, long long id)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = -1, n = 0;
+	int rc = -1, n = 0, got = 0;
 
 	if (db_prepare(db,
 		       "SELECT snapshot_id, property_id, source_kind, dialect, source_name, sha256, "
@@ -131,8 +133,10 @@ static int show(sqlite3 *db, long long id)
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, id);
-	while (sqlite3_step(st) == SQLITE_ROW)
+	while ((got = db_row(st)) == 1)
 		printf("property: %s (%d people)\n", db_col_text(st, 0), sqlite3_column_int(st, 1));
+	if (got < 0)
+		goto out;
 	sqlite3_finalize(st);
 	st = NULL;
 	if (db_prepare(db,
@@ -140,8 +144,10 @@ static int show(sqlite3 *db, long long id)
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, id);
-	while (sqlite3_step(st) == SQLITE_ROW)
+	while ((got = db_row(st)) == 1)
 		printf("used by run: %s\n", db_col_text(st, 0));
+	if (got < 0)
+		goto out;
 	sqlite3_finalize(st);
 	st = NULL;
 	if (db_prepare(db,
@@ -149,11 +155,13 @@ static int show(sqlite3 *db, long long id)
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((got = db_row(st)) == 1) {
 		if (n++ == 0)
 			printf("rejected rows:\n");
 		printf("  %s: %s\n", db_col_text(st, 0), db_col_text(st, 1));
 	}
+	if (got < 0)
+		goto out;
 	rc = 0;
 out:
 	sqlite3_finalize(st);
@@ -178,7 +186,7 @@ static int prune(sqlite3 *db, const char *property, int keep, int dry_run)
 {
 	sqlite3_stmt *st = NULL, *del = NULL;
 	long n = 0;
-	int rc = -1;
+	int rc = -1, got = 0;
 
 	if (sqlite3_create_function(db, "run_dir_exists", 1, SQLITE_UTF8, NULL, run_dir_exists,
 				    NULL, NULL) != SQLITE_OK) {
@@ -209,7 +217,7 @@ static int prune(sqlite3 *db, const char *property, int keep, int dry_run)
 	sqlite3_bind_int(st, 1, keep);
 	if (property)
 		sqlite3_bind_text(st, 2, property, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((got = db_row(st)) == 1) {
 		printf("%s snapshot %lld (%s)\n", dry_run ? "would delete" : "deleted",
 		       sqlite3_column_int64(st, 0), db_col_text(st, 1));
 		n++;
@@ -222,6 +230,8 @@ static int prune(sqlite3 *db, const char *property, int keep, int dry_run)
 			goto out;
 		}
 	}
+	if (got < 0)
+		goto out; /* the list was not read to its end: commit nothing */
 	sqlite3_finalize(st);
 	st = NULL;
 	if (db_commit(db) < 0)
