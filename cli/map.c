@@ -441,7 +441,7 @@ static int write_csv(sqlite3 *db, const char *p, FILE *fp, long *rows)
 	if (p)
 		sqlite3_bind_text(st, 1, p, -1, SQLITE_STATIC);
 	csvio_write_row(fp, csv_columns, N_COLUMNS);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((r = db_row(st)) == 1) {
 		const char *f[N_COLUMNS];
 
 		for (int i = 0; i < N_COLUMNS; i++)
@@ -449,10 +449,8 @@ static int write_csv(sqlite3 *db, const char *p, FILE *fp, long *rows)
 		csvio_write_row(fp, f, N_COLUMNS);
 		(*rows)++;
 	}
-	if (r != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(db));
+	if (r < 0)
 		goto out;
-	}
 	rc = 0;
 out:
 	sqlite3_finalize(st);

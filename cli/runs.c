@@ -46,17 +46,15 @@ static int each_run(sqlite3 *db, const char *property, int limit, int newest_fir
 	if (property)
 		sqlite3_bind_text(st, 1, property, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, limit);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((step = db_row(st)) == 1) {
 		struct runstatus rs;
 
 		if (runstatus_get(db, db_col_text(st, 0), &rs) < 0 ||
 		    fn(db_col_text(st, 0), &rs, ctx) < 0)
 			goto out;
 	}
-	if (step != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(db));
+	if (step < 0)
 		goto out;
-	}
 	rc = 0;
 out:
 	sqlite3_finalize(st);

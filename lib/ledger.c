@@ -274,7 +274,7 @@ int ledger_newer_runs(sqlite3 *db, const char *run_id,
 		       &st) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((step = db_row(st)) == 1) {
 		int r = fn(db_col_text(st, 0), db_col_text(st, 1), ctx);
 
 		if (r) {
@@ -282,10 +282,8 @@ int ledger_newer_runs(sqlite3 *db, const char *run_id,
 			goto out;
 		}
 	}
-	if (step != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(db));
+	if (step < 0)
 		goto out;
-	}
 	rc = 0;
 out:
 	sqlite3_finalize(st);

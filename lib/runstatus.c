@@ -195,7 +195,7 @@ int runstatus_inputs(sqlite3 *db, const char *run_id,
 		       &st) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((step = db_row(st)) == 1) {
 		struct runstatus_input in = { 0 };
 		int r;
 
@@ -214,10 +214,8 @@ int runstatus_inputs(sqlite3 *db, const char *run_id,
 			goto out;
 		}
 	}
-	if (step != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(db));
+	if (step < 0)
 		goto out;
-	}
 	rc = 0;
 out:
 	sqlite3_finalize(st);

@@ -526,7 +526,7 @@ int stg_rows_digest(sqlite3 *db, long long snapshot_id, char hex[SHA256_HEX_LEN 
 		if (db_prepare(db, digest_queries[q], &st) < 0)
 			goto out;
 		sqlite3_bind_int64(st, 1, snapshot_id);
-		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		while ((step = db_row(st)) == 1) {
 			int n = sqlite3_column_count(st);
 
 			/* each value as its type, its length (8 bytes, big-endian)
@@ -548,10 +548,8 @@ int stg_rows_digest(sqlite3 *db, long long snapshot_id, char hex[SHA256_HEX_LEN 
 					sha256_update(&h, v, (size_t)len);
 			}
 		}
-		if (step != SQLITE_DONE) {
-			err_set("database: %s", sqlite3_errmsg(db));
+		if (step < 0)
 			goto out;
-		}
 		sqlite3_finalize(st);
 		st = NULL;
 	}

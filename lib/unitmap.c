@@ -60,7 +60,7 @@ int unitmap_staged_units(sqlite3 *db, const char *property, struct unitmap_units
 	if (db_prepare(db, staged_sql, &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, property, -1, SQLITE_STATIC);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((r = db_row(st)) == 1) {
 		const char *id = db_col_text(st, 0), *label = db_col_text(st, 1);
 		int dwelling = sqlite3_column_int(st, 2);
 		struct unitmap_unit *last = out->n ? &out->v[out->n - 1] : NULL;
@@ -85,10 +85,8 @@ int unitmap_staged_units(sqlite3 *db, const char *property, struct unitmap_units
 		if (add_unit(out, id, *label ? label : id, dwelling, db_col_text(st, 3)) < 0)
 			goto out;
 	}
-	if (r != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(db));
+	if (r < 0)
 		goto out;
-	}
 	rc = 0;
 out:
 	sqlite3_finalize(st);
@@ -309,13 +307,11 @@ int unitmap_each(struct unitmap *m, const char *property,
 	int r, rc = -1;
 
 	sqlite3_bind_text(st, 1, property, -1, SQLITE_STATIC);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+	while ((r = db_row(st)) == 1)
 		if (fn(db_col_text(st, 0), db_col_text(st, 1), db_col_text(st, 2), ctx) < 0)
 			goto out;
-	if (r != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(m->db));
+	if (r < 0)
 		goto out;
-	}
 	rc = 0;
 out:
 	sqlite3_reset(st);

@@ -451,7 +451,7 @@ static int merge_records(struct run *r, struct tally *t, const struct policy *p)
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((step = db_row(st)) == 1) {
 		char detail[1024];
 
 		snprintf(detail, sizeof(detail),
@@ -462,10 +462,8 @@ static int merge_records(struct run *r, struct tally *t, const struct policy *p)
 				  db_col_text(st, 0), detail) < 0)
 			goto out;
 	}
-	if (step != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(r->db));
+	if (step < 0)
 		goto out;
-	}
 	if (exec_property(r->db,
 			  "UPDATE temp.want SET hold = 1, sync = 0 WHERE property_id = ?1 "
 			  "AND pms_person_id IN (SELECT pms_person_id FROM temp.exc "
@@ -1576,7 +1574,7 @@ static int write_exceptions(struct run *r, FILE *fp)
 		       &st) < 0)
 		return -1;
 	exceptions_write_header(fp);
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((s = db_row(st)) == 1) {
 		const char *f[5];
 
 		for (int i = 0; i < 5; i++)
@@ -1585,10 +1583,8 @@ static int write_exceptions(struct run *r, FILE *fp)
 		if (ledger_record_exception(&r->ledger, ++seq, f[0], f[1], f[2], f[3], f[4]) < 0)
 			goto out;
 	}
-	if (s != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(r->db));
+	if (s < 0)
 		goto out;
-	}
 	rc = 0;
 out:
 	sqlite3_finalize(st);
