@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--shard K/N] [--dry-run]
+# usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--shard K/N] [--dry-run] [--metrics-file PATH]
 #
 # The nightly Unit Sync job: for every property in the configuration,
 # extract its export files, then one transform over tonight's snapshots,
@@ -17,6 +17,10 @@
 # 4 a property is held by the safety guard (review, then 'unitsync approve');
 # 65 an export file was rejected; 75 temporary failure (API down, or another
 # run holds the lock): rerun; 78 configuration error.
+#
+# --metrics-file PATH (or UNITSYNC_METRICS_FILE) writes the night's outcome
+# as Prometheus metrics when the night ends, whatever its exit code
+# (unitsync-metrics(1); node_exporter's textfile collector reads *.prom).
 #
 # --dry-run previews the night and changes nothing: every step runs on a
 # private copy of the state database (unitsync init --copy-to), the run
@@ -44,16 +48,18 @@ out=runs
 as_of=
 shard=()
 dry_run=()
+metrics_file=${UNITSYNC_METRICS_FILE:-}
 usage() {
 	say error "nightly.sh: $1"
-	say error "usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--shard K/N] [--dry-run]"
+	say error "usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--shard K/N] [--dry-run] [--metrics-file PATH]"
 	exit 2
 }
 while [ $# -gt 0 ]; do
 	case $1 in
-	--config | --db | --out | --as-of | --shard)
+	--config | --db | --out | --as-of | --shard | --metrics-file)
 		[ $# -ge 2 ] || usage "option '$1' needs a value"
 		case $1 in
+		--metrics-file) metrics_file=$2 ;;
 		--shard) shard=(--shard "$2") ;;
 		--config) config=$2 ;;
 		--db) db=$2 ;;
@@ -77,6 +83,39 @@ while [ $# -gt 0 ]; do
 	*) usage "unknown option '$1'" ;;
 	esac
 done
+
+# the night's end, whatever it is: its metrics (not for a preview, which
+# changes nothing), then the scratch directory
+run_dir=
+tmp=
+stages=()
+stage_name=
+stage_start=
+# stage NAME: the stage before ends now (its wall time kept for the
+# metrics), NAME starts; "stage" alone ends the last
+stage() {
+	local now=${EPOCHREALTIME/,/.}
+	[ -n "$stage_start" ] &&
+		stages+=(--stage "$stage_name=$(awk -v a="$stage_start" -v b="$now" 'BEGIN { printf "%.3f", b - a }')")
+	stage_name=${1:-}
+	stage_start=${1:+$now}
+}
+finish() {
+	local rc=$?
+	if [ -n "$metrics_file" ] && [ ${#dry_run[@]} -eq 0 ]; then
+		stage
+		local run=()
+		[ -n "$run_dir" ] && run=(--run "$run_dir")
+		"$unitsync" --db "$db" metrics --out "$metrics_file" --exit-code "$rc" \
+			"${run[@]}" "${stages[@]}" ||
+			say warning "nightly.sh: the metrics file '$metrics_file' was not written in full" \
+				"(see above); the night's outcome is unchanged (exit $rc)"
+	fi
+	[ -n "$tmp" ] && rm -rf "$tmp"
+	exit "$rc"
+}
+trap finish EXIT
+
 if [ -z "$config" ]; then
 	say error "nightly.sh: no configuration file (use --config or UNITSYNC_CONFIG)"
 	exit 78
@@ -146,7 +185,6 @@ if [ -z "$sources" ]; then
 fi
 
 tmp=$(mktemp -d) || exit 75
-trap 'rm -rf "$tmp"' EXIT
 
 # a preview works on a private copy and changes nothing (issue 17): what
 # it stages, records and supersedes goes with the copy at exit
@@ -159,6 +197,7 @@ if [ ${#dry_run[@]} -gt 0 ]; then
 	(umask 027 && mkdir -p -- "$out") || exit 78
 fi
 
+stage resume
 # finish what an earlier night left unfinished, oldest first (a preview
 # prints what it would send: tonight's delta below assumes it unsent)
 while IFS= read -r unfinished; do
@@ -179,6 +218,7 @@ while IFS= read -r unfinished; do
 	esac
 done < <(us runs list --unfinished)
 
+stage extract
 declare -A rejected=() snap_of=()
 props=()
 rejected_any=0
@@ -227,6 +267,7 @@ for p in "${props[@]}"; do
 done
 [ -n "$as_of" ] && args+=(--as-of "$as_of")
 stale=0
+stage transform
 us transform "${args[@]}" >"$tmp/transform.out" || {
 	rc=$?
 	# 3: the run is written, but an export is stale; load it and say so
@@ -237,7 +278,9 @@ run_dir=$(tail -n 1 "$tmp/transform.out")
 sed '$d' "$tmp/transform.out"
 
 rc=0
+stage load
 us load "${dry_run[@]}" "${shard[@]}" "$run_dir" || rc=$?
+stage
 if [ ${#dry_run[@]} -gt 0 ]; then
 	echo "preview run directory: $run_dir"
 	say info "(a preview: not recorded in the state database, and unitsync load refuses it)"

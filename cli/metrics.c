@@ -1,0 +1,193 @@
+/*
+ * unitsync-metrics - write the night's outcome as a Prometheus text file
+ * (issue 20), atomically, for node_exporter's textfile collector.
+ *
+ * nightly.sh calls it as its last step whatever the night's outcome
+ * (--metrics-file); an operator may call it by hand.  What each family
+ * means and where it comes from: lib/metrics.h.
+ */
+#include "cli.h"
+#include "db.h"
+#include "date.h"
+#include "durable.h"
+#include "err.h"
+#include "exitcode.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_STAGES 16
+
+static const char usage[] =
+	"usage: unitsync metrics --out PATH [--run RUN] [--exit-code N] [--stage NAME=SECONDS]...\n"
+	"\n"
+	"Write the last night's outcome as Prometheus metrics to PATH, atomically\n"
+	"(node_exporter textfile collector: name it *.prom in the collector's directory).\n"
+	"\n"
+	"  --out PATH               the metrics file, replaced whole\n"
+	"  --run RUN                the run the night made (its id or run directory): its delta rows,\n"
+	"                           exceptions, guard holds and load outcome; none when omitted\n"
+	"  --exit-code N            the night's exit code (unitsync-nightly(1))\n"
+	"  --stage NAME=SECONDS     a stage's wall time (extract, transform, load, ...); repeatable\n"
+	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
+	"  --log-format text|json   log format on stderr\n";
+
+/* Parse "NAME=SECONDS" (NAME of [a-z0-9_], 1..32 bytes) into *ST, in place. */
+static int parse_stage(char *arg, struct metrics_stage *st)
+{
+	char *eq = strchr(arg, '=');
+	size_t n = eq ? (size_t)(eq - arg) : 0;
+
+	if (n == 0 || n > 32 || strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789_") != n) {
+		err_set("--stage '%s': expected NAME=SECONDS, NAME of a-z, 0-9 and _", arg);
+		return -1;
+	}
+	if (cli_parse_number(eq + 1, 0, 1e9, &st->seconds) < 0)
+		return -1;
+	*eq = '\0';
+	st->name = arg;
+	return 0;
+}
+
+/* The run id of RUN, an id or a run directory the database recorded, into
+ * BUF; 0, or -1 with err_set(). */
+static int resolve_run(sqlite3 *db, const char *run, char *buf, size_t size)
+{
+	char real[PATH_MAX];
+	sqlite3_stmt *st = NULL;
+	int rc = -1, r;
+
+	if (!realpath(run, real))
+		snprintf(real, sizeof(real), "%s", run);
+	if (db_prepare(db, "SELECT run_id FROM run WHERE run_id = ?1 OR run_dir = ?2", &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, real, -1, SQLITE_STATIC);
+	r = db_row(st);
+	if (r < 0)
+		goto out;
+	if (r == 0) {
+		err_set("no run '%s' in the state database", run);
+		goto out;
+	}
+	snprintf(buf, size, "%s", db_col_text(st, 0));
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_OUT = 1000, OPT_RUN, OPT_EXIT, OPT_STAGE };
+	static const struct option opts[] = {
+		CLI_COMMON_OPTIONS,
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "run", required_argument, NULL, OPT_RUN },
+		{ "exit-code", required_argument, NULL, OPT_EXIT },
+		{ "stage", required_argument, NULL, OPT_STAGE },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_common cli;
+	struct metrics_stage stages[MAX_STAGES];
+	struct metrics_night night = { .exit_code = -1, .stages = stages };
+	struct dur_file out = { 0 };
+	const char *out_path = NULL, *run = NULL;
+	char run_id[256];
+	sqlite3 *db = NULL;
+	int rc = US_EXIT_USAGE, db_rc = US_EXIT_OK, opt, opened = 0;
+
+	cli_common_init(&cli, "unitsync-metrics", usage);
+	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
+		int c = cli_common_option(&cli, opt, optarg);
+
+		if (c == 1)
+			rc = US_EXIT_OK;
+		if (c >= 0 && c != 0)
+			goto out;
+		if (c == 0)
+			continue;
+		switch (opt) {
+		case OPT_OUT:
+			out_path = optarg;
+			break;
+		case OPT_RUN:
+			run = optarg;
+			break;
+		case OPT_EXIT:
+			if (cli_parse_uint(optarg, &night.exit_code) < 0 || night.exit_code > 255) {
+				cli_usage_error(&cli, "--exit-code '%s': expected 0 to 255", optarg);
+				goto out;
+			}
+			break;
+		case OPT_STAGE:
+			if (night.n_stages == MAX_STAGES) {
+				cli_usage_error(&cli, "at most %d --stage options", MAX_STAGES);
+				goto out;
+			}
+			if (parse_stage(optarg, &stages[night.n_stages]) < 0) {
+				cli_usage_error(&cli, "%s", err_msg());
+				goto out;
+			}
+			night.n_stages++;
+			break;
+		default:
+			cli_usage_error(&cli, "unknown option");
+			goto out;
+		}
+	}
+	if (optind != argc) {
+		cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (!out_path) {
+		cli_usage_error(&cli, "--out PATH is required");
+		goto out;
+	}
+	if (date_now(&night.ended) < 0) {
+		rc = US_EXIT_CONFIG;
+		goto fail;
+	}
+	/* a night that failed for its database is still told: the night's
+	 * own families are written, and the exit code says the database's */
+	if (db_open(cli.db_path, 0, &db) < 0) {
+		db_rc = db_exit_code(NULL);
+		log_error("%s; writing the night's time and exit code only", err_msg());
+		db = NULL;
+	}
+	rc = US_EXIT_DATAERR;
+	if (db && run) {
+		if (resolve_run(db, run, run_id, sizeof(run_id)) < 0) {
+			if (strncmp(err_msg(), "database:", 9) == 0)
+				rc = db_exit_code(db);
+			goto fail;
+		}
+		night.run_id = run_id;
+	}
+	/* a path that cannot be created is the configuration's fault */
+	rc = US_EXIT_CONFIG;
+	if (dur_open(&out, out_path, 0644) < 0)
+		goto fail;
+	opened = 1;
+	if (metrics_write(db, &night, out.fp) < 0) {
+		rc = strncmp(err_msg(), "database:", 9) == 0 ? db_exit_code(db) : US_EXIT_TEMPFAIL;
+		goto fail;
+	}
+	opened = 0;
+	rc = US_EXIT_TEMPFAIL;
+	if (dur_commit(&out) < 0)
+		goto fail;
+	rc = db_rc;
+	goto out;
+fail:
+	log_error("%s", err_msg());
+out:
+	if (opened)
+		dur_abort(&out);
+	db_close(db);
+	return rc;
+}
