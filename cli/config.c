@@ -86,12 +86,26 @@ static void config_show(struct config *c)
 		printf("client_secret: set\n");
 	else
 		printf("client_secret: unset (%s)\n", err_msg());
+	printf("smtp_url: %s\n", or_unset(c->smtp_url));
+	printf("smtp_from: %s\n", or_unset(c->smtp_from));
+	printf("smtp_user: %s\n", or_unset(c->smtp_user));
+	printf("smtp_password_file: %s\n", or_unset(c->smtp_password_file));
+	printf("smtp_ca_file: %s\n", or_unset(c->smtp_ca_file));
+	printf("webhook_url: %s\n", c->webhook_url ? "set" : "unset");
+	printf("webhook_secret_file: %s\n", or_unset(c->webhook_secret_file));
+	printf("metrics_file: %s\n", or_unset(c->metrics_file));
 	for (p = c->properties; p; p = p->next) {
 		printf("\nproperty: %s\n", p->id);
 		printf("format: %s\n", p->format);
 		printf("profile: %s\n", p->profile);
 		for (size_t i = 0; i < p->n_sources; i++)
 			printf("source: %s\n", p->sources[i]);
+		for (size_t i = 0; i < p->n_notify_email; i++)
+			printf("notify_email: %s\n", p->notify_email[i]);
+		if (p->notify_webhook)
+			printf("notify_webhook: set\n");
+		if (p->daily_summary)
+			printf("notify_daily_summary: yes\n");
 	}
 }
 

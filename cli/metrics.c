@@ -14,8 +14,8 @@
 #include "exitcode.h"
 #include "log.h"
 #include "metrics.h"
+#include "runstatus.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,37 +53,14 @@ static int parse_stage(char *arg, struct metrics_stage *st)
 	return 0;
 }
 
-/* The run id of RUN, an id or a run directory the database recorded, into
- * BUF; 0, or -1 with err_set(). */
-static int resolve_run(sqlite3 *db, const char *run, char *buf, size_t size)
-{
-	char real[PATH_MAX];
-	sqlite3_stmt *st = NULL;
-	int rc = -1, r;
-
-	if (!realpath(run, real))
-		snprintf(real, sizeof(real), "%s", run);
-	if (db_prepare(db, "SELECT run_id FROM run WHERE run_id = ?1 OR run_dir = ?2", &st) < 0)
-		goto out;
-	sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, real, -1, SQLITE_STATIC);
-	r = db_row(st);
-	if (r < 0)
-		goto out;
-	if (r == 0) {
-		err_set("no run '%s' in the state database", run);
-		goto out;
-	}
-	snprintf(buf, size, "%s", db_col_text(st, 0));
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
 int main(int argc, char **argv)
 {
-	enum { OPT_OUT = 1000, OPT_RUN, OPT_EXIT, OPT_STAGE };
+	enum {
+		OPT_OUT = 1000,
+		OPT_RUN,
+		OPT_EXIT,
+		OPT_STAGE
+	};
 	static const struct option opts[] = {
 		CLI_COMMON_OPTIONS,
 		{ "out", required_argument, NULL, OPT_OUT },
@@ -120,7 +97,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_EXIT:
 			if (cli_parse_uint(optarg, &night.exit_code) < 0 || night.exit_code > 255) {
-				cli_usage_error(&cli, "--exit-code '%s': expected 0 to 255", optarg);
+				cli_usage_error(&cli, "--exit-code '%s': expected 0 to 255",
+						optarg);
 				goto out;
 			}
 			break;
@@ -161,7 +139,7 @@ int main(int argc, char **argv)
 	}
 	rc = US_EXIT_DATAERR;
 	if (db && run) {
-		if (resolve_run(db, run, run_id, sizeof(run_id)) < 0) {
+		if (runstatus_resolve(db, run, run_id, sizeof(run_id)) < 0) {
 			if (strncmp(err_msg(), "database:", 9) == 0)
 				rc = db_exit_code(db);
 			goto fail;

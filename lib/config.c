@@ -1,5 +1,6 @@
 #include "config.h"
 #include "cli.h"
+#include "csvio.h"
 #include "err.h"
 
 #include <ctype.h>
@@ -19,11 +20,69 @@ const char *const config_csv_profiles[] = {
 	"auto", "generic", "appfolio-rent-roll", "appfolio-tenant-tickler", "yardi-rent-roll", NULL,
 };
 
+/* What a key of a global section holds, and so how its value is checked. */
+enum value_kind {
+	V_TEXT,     /* any text without control characters */
+	V_HTTP_URL, /* an http:// or https:// URL */
+	V_SMTP_URL, /* an smtp:// (STARTTLS) or smtps:// URL */
+	V_PATH,     /* a path, relative to the config file's folder */
+	V_ADDRESS,  /* one e-mail address, local@domain */
+};
+
+/* A key of a global section: its name, where its value goes in struct
+ * config, and its kind. */
+struct key_def {
+	const char *name;
+	size_t offset;
+	enum value_kind kind;
+};
+
+static const struct key_def latch_defs[] = {
+	{ "base_url", offsetof(struct config, base_url), V_HTTP_URL },
+	{ "token_url", offsetof(struct config, token_url), V_HTTP_URL },
+	{ "client_id", offsetof(struct config, client_id), V_TEXT },
+	{ "client_secret_file", offsetof(struct config, client_secret_file), V_PATH },
+	{ "audience", offsetof(struct config, audience), V_TEXT },
+	{ NULL, 0, V_TEXT },
+};
 static const char *const latch_keys[] = {
 	"base_url", "token_url", "client_id", "client_secret_file", "audience", NULL,
 };
 
-static const char *const property_keys[] = { "format", "profile", "source", NULL };
+/* [notify] (issue 20): where notifications and metrics go */
+static const struct key_def notify_defs[] = {
+	{ "smtp_url", offsetof(struct config, smtp_url), V_SMTP_URL },
+	{ "smtp_from", offsetof(struct config, smtp_from), V_ADDRESS },
+	{ "smtp_user", offsetof(struct config, smtp_user), V_TEXT },
+	{ "smtp_password_file", offsetof(struct config, smtp_password_file), V_PATH },
+	{ "smtp_ca_file", offsetof(struct config, smtp_ca_file), V_PATH },
+	{ "webhook_url", offsetof(struct config, webhook_url), V_HTTP_URL },
+	{ "webhook_secret_file", offsetof(struct config, webhook_secret_file), V_PATH },
+	{ "metrics_file", offsetof(struct config, metrics_file), V_PATH },
+	{ NULL, 0, V_TEXT },
+};
+static const char *const notify_keys[] = {
+	"smtp_url",     "smtp_from",   "smtp_user",           "smtp_password_file",
+	"smtp_ca_file", "webhook_url", "webhook_secret_file", "metrics_file",
+	NULL,
+};
+
+/* The global sections: [latch] and [notify]. */
+static const struct section_def {
+	const char *name;
+	const struct key_def *defs;
+	const char *const *keys; /* the names of DEFS, for did-you-mean */
+} global_sections[] = {
+	{ "latch", latch_defs, latch_keys },
+	{ "notify", notify_defs, notify_keys },
+};
+
+#define N_GLOBAL_SECTIONS (sizeof(global_sections) / sizeof(global_sections[0]))
+
+static const char *const property_keys[] = {
+	"format", "profile", "source", "notify_email", "notify_webhook", "notify_daily_summary",
+	NULL,
+};
 
 /* A section header read, to tell a section given twice. */
 struct seen_section {
@@ -33,16 +92,16 @@ struct seen_section {
 };
 
 struct parse_state {
-	struct config *c;              /* being filled */
-	char *dir;                     /* the config file's folder, owned */
-	FILE *fp;                      /* the file, borrowed */
-	int line;                      /* the line being parsed */
-	int section_line;              /* the line of the last section header */
-	struct seen_section *sections; /* every header read, owned */
-	int key_line[8];               /* [latch]: where each of latch_keys was set */
-	char section[256];             /* the last unknown section reported */
-	int oom;                       /* out of memory: stop */
-	struct config_property *last;  /* tail of c->properties */
+	struct config *c;                    /* being filled */
+	char *dir;                           /* the config file's folder, owned */
+	FILE *fp;                            /* the file, borrowed */
+	int line;                            /* the line being parsed */
+	int section_line;                    /* the line of the last section header */
+	struct seen_section *sections;       /* every header read, owned */
+	int key_line[N_GLOBAL_SECTIONS][12]; /* where each key of a global section was set */
+	char section[256];                   /* the last unknown section reported */
+	int oom;                             /* out of memory: stop */
+	struct config_property *last;        /* tail of c->properties */
 };
 
 static int add_problem(struct config *c, int line, const char *property, const char *fmt, ...)
@@ -265,57 +324,124 @@ static int plain_value(const char *s)
 	return 1;
 }
 
-/* A key of [latch]: 0, or -1 out of memory. */
-static int latch_value(struct parse_state *ps, const char *name, const char *value)
+/*
+ * Is S one e-mail address as unitsync sends to: local@domain, the local
+ * part of printable ASCII without blanks or the characters that separate
+ * or quote addresses in a header (RFC 5322 3.4.1's dot-atom, loosely), the
+ * domain of letters, digits, '-' and '.' with a dot (RFC 1035 names).
+ */
+static int valid_address(const char *s)
 {
-	struct config *c = ps->c;
-	char hint[128], keys[256];
-	int rc = 0;
+	const char *at = strchr(s, '@');
 
-	if (!strcmp(name, "client_secret"))
+	if (!at || at == s || strchr(at + 1, '@') || !at[1] || !strchr(at + 1, '.') ||
+	    strlen(s) > 254)
+		return 0;
+	for (const char *c = s; c < at; c++)
+		if (*c <= ' ' || *c > '~' || strchr("<>()[]\\,;:\"", *c))
+			return 0;
+	for (const char *c = at + 1; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.')
+			return 0;
+	return at[1] != '.' && at[strlen(at) - 1] != '.';
+}
+
+/* Is V of KIND?  0, or -1 with the reason in WHY. */
+static int check_value(enum value_kind kind, const char *v, char *why, size_t size)
+{
+	if (!*v || !plain_value(v)) {
+		snprintf(why, size, "%s", *v ? "a control character in the value" : "empty value");
+		return -1;
+	}
+	if (kind == V_HTTP_URL && strncmp(v, "https://", 8) && strncmp(v, "http://", 7)) {
+		snprintf(why, size, "'%s' is not an http:// or https:// URL", v);
+		return -1;
+	}
+	if (kind == V_SMTP_URL && strncmp(v, "smtp://", 7) && strncmp(v, "smtps://", 8)) {
+		snprintf(why, size, "'%s' is not an smtp:// (STARTTLS) or smtps:// URL", v);
+		return -1;
+	}
+	if (kind == V_ADDRESS && !valid_address(v)) {
+		snprintf(why, size, "'%s' is not an e-mail address (local@domain)", v);
+		return -1;
+	}
+	return 0;
+}
+
+/* A key of global section SEC ([latch], [notify]): 0, or -1 out of memory. */
+static int section_value(struct parse_state *ps, size_t sec, const char *name, const char *value)
+{
+	const struct section_def *d = &global_sections[sec];
+	struct config *c = ps->c;
+	char hint[128], keys[512], why[512];
+	size_t i;
+
+	if (!strcmp(d->name, "latch") && !strcmp(name, "client_secret"))
 		/* a secret in a world-readable config is a leak waiting to happen */
 		return add_problem(c, ps->line, NULL,
 				   "[latch] client_secret: a secret is never read from the "
 				   "configuration file; put it in client_secret_file (mode 0600) "
 				   "or UNITSYNC_CLIENT_SECRET");
-	if (!in_list(name, latch_keys)) {
-		cli_did_you_mean(name, latch_keys, hint, sizeof(hint));
-		cli_join_names(latch_keys, keys, sizeof(keys));
-		return add_problem(c, ps->line, NULL, "[latch] unknown key '%s'%s (expected %s)",
-				   name, hint, keys);
+	for (i = 0; d->defs[i].name && strcmp(name, d->defs[i].name); i++)
+		;
+	if (!d->defs[i].name) {
+		cli_did_you_mean(name, d->keys, hint, sizeof(hint));
+		cli_join_names(d->keys, keys, sizeof(keys));
+		return add_problem(c, ps->line, NULL, "[%s] unknown key '%s'%s (expected %s)",
+				   d->name, name, hint, keys);
 	}
-	for (size_t i = 0; latch_keys[i]; i++) {
-		if (strcmp(name, latch_keys[i]))
-			continue;
-		if (ps->key_line[i])
-			return add_problem(c, ps->line, NULL,
-					   "[latch] %s given twice (first at line %d)", name,
-					   ps->key_line[i]);
-		ps->key_line[i] = ps->line;
-	}
-	if (!*value || !plain_value(value))
-		return add_problem(c, ps->line, NULL, "[latch] %s: %s", name,
-				   *value ? "a control character in the value" : "empty value");
-	if ((!strcmp(name, "base_url") || !strcmp(name, "token_url")) &&
-	    strncmp(value, "https://", 8) && strncmp(value, "http://", 7))
-		return add_problem(c, ps->line, NULL,
-				   "[latch] %s: '%s' is not an http:// or https:// URL", name,
-				   value);
-	if (!strcmp(name, "base_url"))
-		rc = set_str(&c->base_url, value);
-	else if (!strcmp(name, "token_url"))
-		rc = set_str(&c->token_url, value);
-	else if (!strcmp(name, "client_id"))
-		rc = set_str(&c->client_id, value);
-	else if (!strcmp(name, "audience"))
-		rc = set_str(&c->audience, value);
-	else {
-		char *path = resolve(ps->dir, value);
+	if (ps->key_line[sec][i])
+		return add_problem(c, ps->line, NULL, "[%s] %s given twice (first at line %d)",
+				   d->name, name, ps->key_line[sec][i]);
+	ps->key_line[sec][i] = ps->line;
+	if (check_value(d->defs[i].kind, value, why, sizeof(why)) < 0)
+		return add_problem(c, ps->line, NULL, "[%s] %s: %s", d->name, name, why);
+	{
+		char **dst = (char **)((char *)c + d->defs[i].offset);
+		char *v = d->defs[i].kind == V_PATH ? resolve(ps->dir, value) : strdup(value);
 
-		free(c->client_secret_file);
-		c->client_secret_file = path;
-		rc = path ? 0 : -1;
+		if (!v)
+			return -1;
+		free(*dst);
+		*dst = v;
 	}
+	return 0;
+}
+
+/*
+ * [property] notify_email: addresses separated by commas, each trimmed
+ * and checked, into P->notify_email; a problem of the property when one
+ * is not an address.  0, or -1 out of memory.
+ */
+static int set_addresses(struct parse_state *ps, struct config_property *p, const char *value)
+{
+	char *copy = strdup(value), *save = NULL, *tok, why[512];
+	int rc = 0;
+
+	if (!copy)
+		return -1;
+	for (tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
+		size_t n;
+		const char *t = csvio_trim(tok, strlen(tok), &n);
+		char **list;
+
+		((char *)t)[n] = '\0';
+		if (check_value(V_ADDRESS, t, why, sizeof(why)) < 0) {
+			rc = add_problem(ps->c, ps->line, p->id,
+					 "[property \"%s\"] notify_email: %s", p->id, why);
+			break;
+		}
+		list = realloc(p->notify_email, (p->n_notify_email + 1) * sizeof(*list));
+		if (!list || !(list[p->n_notify_email] = strdup(t))) {
+			if (list)
+				p->notify_email = list;
+			rc = -1;
+			break;
+		}
+		p->notify_email = list;
+		p->n_notify_email++;
+	}
+	free(copy);
 	return rc;
 }
 
@@ -325,6 +451,11 @@ static int property_value(struct parse_state *ps, const char *id, const char *na
 {
 	struct config_property *p = find_or_add(ps, id);
 	char hint[128], names[512];
+	/* which of the notify keys NAME is: its line in p->notify_line */
+	int k = !strcmp(name, "notify_email")           ? 0
+		: !strcmp(name, "notify_webhook")       ? 1
+		: !strcmp(name, "notify_daily_summary") ? 2
+							: -1;
 	int rc;
 
 	if (!p)
@@ -332,8 +463,8 @@ static int property_value(struct parse_state *ps, const char *id, const char *na
 	if (!in_list(name, property_keys)) {
 		cli_did_you_mean(name, property_keys, hint, sizeof(hint));
 		rc = add_problem(ps->c, ps->line, id,
-				 "[property \"%s\"] unknown key '%s'%s (expected format, profile "
-				 "or source)",
+				 "[property \"%s\"] unknown key '%s'%s (expected format, profile, "
+				 "source, notify_email, notify_webhook or notify_daily_summary)",
 				 id, name, hint);
 	} else if (!*value || !plain_value(value)) {
 		rc = add_problem(ps->c, ps->line, id, "[property \"%s\"] %s: %s", id, name,
@@ -343,6 +474,30 @@ static int property_value(struct parse_state *ps, const char *id, const char *na
 		rc = add_problem(ps->c, ps->line, id,
 				 "[property \"%s\"] %s given twice (first at line %d)", id, name,
 				 !strcmp(name, "format") ? p->format_line : p->profile_line);
+	} else if (k >= 0 && p->notify_line[k]) {
+		rc = add_problem(ps->c, ps->line, id,
+				 "[property \"%s\"] %s given twice (first at line %d)", id, name,
+				 p->notify_line[k]);
+	} else if (!strcmp(name, "notify_email")) {
+		p->notify_line[0] = ps->line;
+		rc = set_addresses(ps, p, value);
+	} else if (!strcmp(name, "notify_webhook")) {
+		char why[512];
+
+		p->notify_line[1] = ps->line;
+		rc = check_value(V_HTTP_URL, value, why, sizeof(why)) < 0
+			     ? add_problem(ps->c, ps->line, id,
+					   "[property \"%s\"] notify_webhook: %s", id, why)
+			     : set_str(&p->notify_webhook, value);
+	} else if (!strcmp(name, "notify_daily_summary")) {
+		p->notify_line[2] = ps->line;
+		p->daily_summary = !strcmp(value, "yes");
+		rc = strcmp(value, "yes") && strcmp(value, "no")
+			     ? add_problem(ps->c, ps->line, id,
+					   "[property \"%s\"] notify_daily_summary: '%s' is not yes "
+					   "or no",
+					   id, value)
+			     : 0;
 	} else if (!strcmp(name, "format")) {
 		p->format_line = ps->line;
 		if (strcmp(value, "xml") && strcmp(value, "csv"))
@@ -382,10 +537,13 @@ static int on_value(void *user, const char *section, const char *name, const cha
 {
 	struct parse_state *ps = user;
 	char id[256];
+	size_t sec;
 	int rc;
 
-	if (!strcmp(section, "latch")) {
-		rc = latch_value(ps, name, value);
+	for (sec = 0; sec < N_GLOBAL_SECTIONS && strcmp(section, global_sections[sec].name); sec++)
+		;
+	if (sec < N_GLOBAL_SECTIONS) {
+		rc = section_value(ps, sec, name, value);
 	} else if (property_section(section, id, sizeof(id)) == 0) {
 		if (id[0] == '-' || !plain_value(id)) {
 			rc = strcmp(ps->section, section)
@@ -404,7 +562,7 @@ static int on_value(void *user, const char *section, const char *name, const cha
 		/* one problem per unknown section, not one per key */
 		rc = strcmp(ps->section, section)
 			     ? add_problem(ps->c, ps->section_line, NULL,
-					   "unknown section [%s] (expected [latch] or "
+					   "unknown section [%s] (expected [latch], [notify] or "
 					   "[property \"ID\"])",
 					   section)
 			     : 0;
@@ -517,7 +675,10 @@ int config_load(struct config *c, const char *path)
 	    override(&c->token_url, "UNITSYNC_TOKEN_URL") < 0 ||
 	    override(&c->client_id, "UNITSYNC_CLIENT_ID") < 0 ||
 	    override(&c->client_secret_file, "UNITSYNC_CLIENT_SECRET_FILE") < 0 ||
-	    override(&c->client_secret, "UNITSYNC_CLIENT_SECRET") < 0) {
+	    override(&c->client_secret, "UNITSYNC_CLIENT_SECRET") < 0 ||
+	    override(&c->smtp_password, "UNITSYNC_SMTP_PASSWORD") < 0 ||
+	    override(&c->webhook_secret, "UNITSYNC_WEBHOOK_SECRET") < 0 ||
+	    override(&c->metrics_file, "UNITSYNC_METRICS_FILE") < 0) {
 		err_set("out of memory");
 		goto out;
 	}
@@ -532,29 +693,27 @@ out:
 	return rc;
 }
 
-int config_read_secret(struct config *c)
+/*
+ * The secret WHAT from the first line of PATH (trailing white space
+ * dropped) into *OUT; PATH must not be readable by group or others, as
+ * ssh requires of private keys.  0, or -1 with err_set().
+ */
+static int read_secret(const char *path, const char *what, char **out)
 {
 	char line[1024];
 	struct stat st;
 	FILE *fp;
 	size_t n;
 
-	if (c->client_secret)
-		return 0;
-	if (!c->client_secret_file) {
-		err_set("no client secret: set [latch] client_secret_file or UNITSYNC_CLIENT_SECRET");
-		return -1;
-	}
-	fp = fopen(c->client_secret_file, "r");
+	fp = fopen(path, "r");
 	if (!fp) {
-		err_set("cannot open client secret file '%s': %s", c->client_secret_file,
-			strerror(errno));
+		err_set("cannot open %s file '%s': %s", what, path, strerror(errno));
 		return -1;
 	}
 	/* as ssh does with private keys: a secret others can read is not one */
 	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 077)) {
-		err_set("client secret file '%s' is readable by others (mode %04o): chmod 600 it",
-			c->client_secret_file, (unsigned)(st.st_mode & 07777));
+		err_set("%s file '%s' is readable by others (mode %04o): chmod 600 it", what, path,
+			(unsigned)(st.st_mode & 07777));
 		fclose(fp);
 		return -1;
 	}
@@ -565,14 +724,59 @@ int config_read_secret(struct config *c)
 	while (n && isspace((unsigned char)line[n - 1]))
 		line[--n] = '\0';
 	if (!n) {
-		err_set("client secret file '%s' is empty", c->client_secret_file);
+		err_set("%s file '%s' is empty", what, path);
 		return -1;
 	}
-	c->client_secret = strdup(line);
+	*out = strdup(line);
 	memset(line, 0, sizeof(line));
-	if (!c->client_secret) {
+	if (!*out) {
 		err_set("out of memory");
 		return -1;
+	}
+	return 0;
+}
+
+int config_read_secret(struct config *c)
+{
+	if (c->client_secret)
+		return 0;
+	if (!c->client_secret_file) {
+		err_set("no client secret: set [latch] client_secret_file or UNITSYNC_CLIENT_SECRET");
+		return -1;
+	}
+	return read_secret(c->client_secret_file, "client secret", &c->client_secret);
+}
+
+/* Does any property, or [notify], name a webhook? */
+static int has_webhook(const struct config *c)
+{
+	if (c->webhook_url)
+		return 1;
+	for (const struct config_property *p = c->properties; p; p = p->next)
+		if (p->notify_webhook)
+			return 1;
+	return 0;
+}
+
+int config_read_notify_secrets(struct config *c)
+{
+	if (c->smtp_user && !c->smtp_password) {
+		if (!c->smtp_password_file) {
+			err_set("[notify] smtp_user is set but no password: set smtp_password_file "
+				"or UNITSYNC_SMTP_PASSWORD");
+			return -1;
+		}
+		if (read_secret(c->smtp_password_file, "SMTP password", &c->smtp_password) < 0)
+			return -1;
+	}
+	if (has_webhook(c) && !c->webhook_secret) {
+		if (!c->webhook_secret_file) {
+			err_set("a webhook is configured but no signing key: set [notify] "
+				"webhook_secret_file or UNITSYNC_WEBHOOK_SECRET");
+			return -1;
+		}
+		if (read_secret(c->webhook_secret_file, "webhook secret", &c->webhook_secret) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -666,6 +870,8 @@ int config_check_paths(struct config *c)
 	    add_problem(c, 0, NULL, "[latch] client_secret_file '%s': %s", c->client_secret_file,
 			why) == 0)
 		added++;
+	/* [notify]'s files are not checked here: a problem there is never
+	 * worth stopping a night for; unitsync notify and metrics report it */
 	return added;
 }
 
@@ -683,6 +889,22 @@ void config_release(struct config *c)
 	}
 	free(c->client_secret_file);
 	free(c->audience);
+	free(c->smtp_url);
+	free(c->smtp_from);
+	free(c->smtp_user);
+	free(c->smtp_password_file);
+	if (c->smtp_password) {
+		memset(c->smtp_password, 0, strlen(c->smtp_password));
+		free(c->smtp_password);
+	}
+	free(c->smtp_ca_file);
+	free(c->webhook_url);
+	free(c->webhook_secret_file);
+	if (c->webhook_secret) {
+		memset(c->webhook_secret, 0, strlen(c->webhook_secret));
+		free(c->webhook_secret);
+	}
+	free(c->metrics_file);
 	for (struct config_problem *pr = c->problems, *nx; pr; pr = nx) {
 		nx = pr->next;
 		free(pr->property);
@@ -697,6 +919,10 @@ void config_release(struct config *c)
 		for (size_t i = 0; i < p->n_sources; i++)
 			free(p->sources[i]);
 		free(p->sources);
+		for (size_t i = 0; i < p->n_notify_email; i++)
+			free(p->notify_email[i]);
+		free(p->notify_email);
+		free(p->notify_webhook);
 		free(p);
 	}
 	memset(c, 0, sizeof(*c));

@@ -10,12 +10,27 @@
  *                                              ; UNITSYNC_CLIENT_SECRET (the value)
  *   audience = ...
  *
+ *   [notify]               ; issue 20: where the night's news goes (all optional)
+ *   smtp_url = smtp://mail.example.com:587     ; STARTTLS required; smtps:// for TLS
+ *   smtp_from = unitsync@example.com
+ *   smtp_user = unitsync                       ; AUTH, with the password from
+ *   smtp_password_file = /etc/unitsync/smtp    ; the file or UNITSYNC_SMTP_PASSWORD
+ *   smtp_ca_file = /etc/unitsync/ca.pem        ; a CA bundle other than the system's
+ *   webhook_url = https://hooks.example.com/x  ; every property's digest, as JSON
+ *   webhook_secret_file = /etc/unitsync/hook   ; HMAC-SHA256 key, or UNITSYNC_WEBHOOK_SECRET
+ *   metrics_file = /var/lib/node-exporter/unitsync.prom
+ *
  *   [property "ID"]        ; one per property the nightly job extracts
  *   format = xml | csv
  *   profile = generic      ; CSV profile (csv only)
  *   source = PATH          ; repeatable; relative to the config file's folder
+ *   notify_email = a@example.com, b@example.com  ; the property's digest by e-mail
+ *   notify_webhook = https://hooks.example.com/y ; and to this webhook too
+ *   notify_daily_summary = no                    ; yes: a digest even on a quiet night
  *
- * The client secret is read from the file (first line, trailing white space
+ * Secrets (the client secret, the SMTP password, the webhook key) are read
+ * from their files or the environment, never from the configuration file
+ * itself or argv.  The client secret is read from the file (first line, trailing white space
  * dropped; the file must not be readable by group or others, as ssh
  * requires of private keys) or the environment, never from argv, and is
  * never logged.
@@ -31,13 +46,18 @@ struct config_property {
 	char *profile;  /* CSV profile, owned, default "generic" */
 	char **sources; /* absolute or config-relative resolved paths, owned */
 	size_t n_sources;
-	int line;                     /* the section's first key, for messages */
-	int profile_line;             /* the profile key's line, 0 when defaulted */
-	int format_line;              /* the format key's line, 0 when defaulted */
-	int path_problems;            /* config_check_paths() found its sources unusable:
+	int line;            /* the section's first key, for messages */
+	int profile_line;    /* the profile key's line, 0 when defaulted */
+	int format_line;     /* the format key's line, 0 when defaulted */
+	int path_problems;   /* config_check_paths() found its sources unusable:
 				       * still listed (extract refuses them tonight) */
-	int problems;                 /* problems found in the section: the property is
+	int problems;        /* problems found in the section: the property is
 			   * bad and fails alone (see config_load()) */
+	char **notify_email; /* notify_email addresses, owned; NULL: none */
+	size_t n_notify_email;
+	char *notify_webhook;         /* owned, NULL: none */
+	int daily_summary;            /* notify_daily_summary = yes */
+	int notify_line[3];           /* where notify_email, _webhook, _daily_summary were set */
 	struct config_property *next; /* file order */
 };
 
@@ -56,13 +76,23 @@ struct config_problem {
 extern const char *const config_csv_profiles[];
 
 struct config {
-	char *path;                         /* the file read, owned; NULL when none */
-	char *base_url;                     /* Latch API base, owned */
-	char *token_url;                    /* OAuth2 token endpoint, owned */
-	char *client_id;                    /* owned */
-	char *client_secret;                /* owned; wiped by config_release() */
-	char *client_secret_file;           /* owned */
-	char *audience;                     /* owned */
+	char *path;               /* the file read, owned; NULL when none */
+	char *base_url;           /* Latch API base, owned */
+	char *token_url;          /* OAuth2 token endpoint, owned */
+	char *client_id;          /* owned */
+	char *client_secret;      /* owned; wiped by config_release() */
+	char *client_secret_file; /* owned */
+	char *audience;           /* owned */
+	char *smtp_url;           /* [notify], each owned, NULL when unset */
+	char *smtp_from;
+	char *smtp_user;
+	char *smtp_password_file;
+	char *smtp_password; /* read by config_read_notify_secrets(); wiped */
+	char *smtp_ca_file;
+	char *webhook_url;
+	char *webhook_secret_file;
+	char *webhook_secret; /* read by config_read_notify_secrets(); wiped */
+	char *metrics_file;
 	struct config_property *properties; /* owned list */
 	struct config_problem *problems;    /* owned list, file order */
 	int fatal;                          /* problems with no property */
@@ -110,6 +140,15 @@ int config_require_latch(struct config *c);
  * with err_set() saying why not.  The secret is wiped by config_release().
  */
 int config_read_secret(struct config *c);
+
+/*
+ * Make the [notify] secrets available: the SMTP password (when smtp_user
+ * is set) from UNITSYNC_SMTP_PASSWORD or smtp_password_file, the webhook
+ * key (when a webhook is configured) from UNITSYNC_WEBHOOK_SECRET or
+ * webhook_secret_file; each file private, as for the client secret.  -1
+ * with err_set() naming what is missing or unusable.
+ */
+int config_read_notify_secrets(struct config *c);
 
 void config_release(struct config *c);
 

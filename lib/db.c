@@ -304,11 +304,32 @@ static const char *const migration_8[] = {
 	NULL,
 };
 
-/* Each migration: statements run in one transaction, NULL-terminated. */
-static const char *const *const migrations[] = {
-	migration_1, migration_2, migration_3, migration_4,
-	migration_5, migration_6, migration_7, migration_8
+/*
+ * Notifications (issue 20): every digest delivered or tried, by e-mail or
+ * webhook.  MESSAGE_ID is one per property per night (lib/notify), so that
+ * a rerun of the night sends nothing twice; TARGET the recipients, or the
+ * webhook's host with a digest of its URL (a webhook URL is often a
+ * secret).  STATUS 'sent' or 'failed', with the last failure in DETAIL.
+ */
+static const char *const migration_9[] = {
+	"CREATE TABLE notification ("
+	"  message_id TEXT NOT NULL,"
+	"  channel TEXT NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  run_id TEXT NOT NULL,"
+	"  property_id TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  attempts INTEGER NOT NULL,"
+	"  detail TEXT,"
+	"  updated_at TEXT NOT NULL,"
+	"  PRIMARY KEY (message_id, channel, target));",
+	NULL,
 };
+
+/* Each migration: statements run in one transaction, NULL-terminated. */
+static const char *const *const migrations[] = { migration_1, migration_2, migration_3,
+						 migration_4, migration_5, migration_6,
+						 migration_7, migration_8, migration_9 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -26,8 +26,8 @@ static void label_value(FILE *fp, const char *s)
 }
 
 /* One sample: NAME{LABELS[i]="VALUES[i]",...} VALUE; N labels. */
-static void sample(FILE *fp, const char *name, const char *const *labels,
-		   const char *const *values, int n, double value)
+static void sample(FILE *fp, const char *name, const char *const *labels, const char *const *values,
+		   int n, double value)
 {
 	fputs(name, fp);
 	for (int i = 0; i < n; i++) {
@@ -116,7 +116,8 @@ static int run_families(sqlite3 *db, FILE *fp, const char *run_id)
 	info[0] = run_id;
 	info[1] = rs.as_of;
 	info[2] = rs.status;
-	head(fp, "unitsync_run_info", "The run the last night made: its id, as-of date and status.");
+	head(fp, "unitsync_run_info",
+	     "The run the last night made: its id, as-of date and status.");
 	sample(fp, "unitsync_run_info", info_labels, info, 3, 1);
 	if (family(db, fp, run_id, "unitsync_delta_rows",
 		   "Delta rows of the last night's run by property, operation and reason.",

@@ -48,10 +48,10 @@ struct metrics_stage {
 
 /* What the caller knows of the night; the rest is read from the database. */
 struct metrics_night {
-	time_t ended;                        /* when the night ended */
-	int exit_code;                       /* its exit code, -1 when not known */
-	const char *run_id;                  /* the run it made, NULL when none */
-	const struct metrics_stage *stages;  /* N_STAGES stage durations, borrowed */
+	time_t ended;                       /* when the night ended */
+	int exit_code;                      /* its exit code, -1 when not known */
+	const char *run_id;                 /* the run it made, NULL when none */
+	const struct metrics_stage *stages; /* N_STAGES stage durations, borrowed */
 	size_t n_stages;
 };
 

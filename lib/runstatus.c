@@ -3,7 +3,9 @@
 #include "err.h"
 #include "ledger.h"
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ledger_newer_runs() callback: keep the first property a newer run read. */
@@ -216,6 +218,32 @@ int runstatus_inputs(sqlite3 *db, const char *run_id,
 	}
 	if (step < 0)
 		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int runstatus_resolve(sqlite3 *db, const char *run, char *buf, size_t size)
+{
+	char real[PATH_MAX];
+	sqlite3_stmt *st = NULL;
+	int rc = -1, r;
+
+	if (!realpath(run, real))
+		snprintf(real, sizeof(real), "%s", run);
+	if (db_prepare(db, "SELECT run_id FROM run WHERE run_id = ?1 OR run_dir = ?2", &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, real, -1, SQLITE_STATIC);
+	r = db_row(st);
+	if (r < 0)
+		goto out;
+	if (r == 0) {
+		err_set("no run '%s' in the state database", run);
+		goto out;
+	}
+	snprintf(buf, size, "%s", db_col_text(st, 0));
 	rc = 0;
 out:
 	sqlite3_finalize(st);

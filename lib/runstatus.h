@@ -77,6 +77,14 @@ void runstatus_describe(const struct runstatus *rs, char *buf, size_t size);
  */
 void runstatus_journal_describe(const struct runstatus *rs, char *buf, size_t size);
 
+/*
+ * The id of the run RUN names, a run id or the run directory transform
+ * recorded (any spelling of its path), into BUF (SIZE bytes).  0, or -1
+ * with err_set(): "no run 'RUN' in the state database", or "database:
+ * ..." on a read error.
+ */
+int runstatus_resolve(sqlite3 *db, const char *run, char *buf, size_t size);
+
 /* One input of a run: a snapshot it read for a property, or none. */
 struct runstatus_input {
 	const char *property_id; /* the property */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--shard K/N] [--dry-run] [--metrics-file PATH]
+# usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--shard K/N] [--dry-run] [--metrics-file PATH] [--no-notify]
 #
 # The nightly Unit Sync job: for every property in the configuration,
 # extract its export files, then one transform over tonight's snapshots,
@@ -18,7 +18,13 @@
 # 65 an export file was rejected; 75 temporary failure (API down, or another
 # run holds the lock): rerun; 78 configuration error.
 #
-# --metrics-file PATH (or UNITSYNC_METRICS_FILE) writes the night's outcome
+# After the load, each property's people get the night's digest as the
+# configuration's [notify] section and notify_ keys say (unitsync-notify(1):
+# once a night, only what needs a person); not for a preview, nor after a
+# load that must be rerun (75, 78), nor with --no-notify.  A notification
+# that fails never changes the night's exit code.
+#
+# --metrics-file PATH (or UNITSYNC_METRICS_FILE, or [notify] metrics_file) writes the night's outcome
 # as Prometheus metrics when the night ends, whatever its exit code
 # (unitsync-metrics(1); node_exporter's textfile collector reads *.prom).
 #
@@ -49,9 +55,10 @@ as_of=
 shard=()
 dry_run=()
 metrics_file=${UNITSYNC_METRICS_FILE:-}
+no_notify=0
 usage() {
 	say error "nightly.sh: $1"
-	say error "usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--shard K/N] [--dry-run] [--metrics-file PATH]"
+	say error "usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--shard K/N] [--dry-run] [--metrics-file PATH] [--no-notify]"
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -74,6 +81,10 @@ while [ $# -gt 0 ]; do
 		;;
 	--dry-run)
 		dry_run=(--dry-run)
+		shift
+		;;
+	--no-notify)
+		no_notify=1
 		shift
 		;;
 	--help | -h)
@@ -175,6 +186,7 @@ case $rc in
 	;;
 esac
 sources=$(us config properties "${shard[@]}") || exit 78
+[ -n "$metrics_file" ] || metrics_file=$(us config show | sed -n 's/^metrics_file: \(.*[^ ]\)$/\1/p' | grep -vx unset)
 if [ -z "$sources" ]; then
 	if [ ${#shard[@]} -gt 0 ]; then
 		say info "nightly.sh: no configured property falls in shard ${shard[1]}; nothing to do"
@@ -280,13 +292,19 @@ sed '$d' "$tmp/transform.out"
 rc=0
 stage load
 us load "${dry_run[@]}" "${shard[@]}" "$run_dir" || rc=$?
-stage
 if [ ${#dry_run[@]} -gt 0 ]; then
 	echo "preview run directory: $run_dir"
 	say info "(a preview: not recorded in the state database, and unitsync load refuses it)"
 else
 	echo "run directory: $run_dir"
 fi
+stage notify
+if [ ${#dry_run[@]} -eq 0 ] && [ $no_notify -eq 0 ] && [ $rc -ne 75 ] && [ $rc -ne 78 ]; then
+	us notify "$run_dir" ||
+		say warning "nightly.sh: some notifications were not delivered (see above and" \
+			"'unitsync notify $run_dir'); the night's outcome is unchanged"
+fi
+stage
 if [ $rc -eq 4 ]; then
 	say warning "held by the safety guard: review $run_dir/manifest.json and delta.csv, then" \
 		"'unitsync approve $run_dir' and 'unitsync load $run_dir'"

@@ -5,7 +5,8 @@
 mode=${1:-check}
 pkgs="build-essential pkg-config libcsv-dev libxml2-dev libsqlite3-dev libcurl4-openssl-dev
 libjansson-dev libssl-dev libinih-dev libmicrohttpd-dev libcmocka-dev sqlite3 libxml2-utils
-curl perl tzdata util-linux python3 ca-certificates time python3-prometheus-client"
+curl perl tzdata util-linux python3 ca-certificates time python3-prometheus-client
+python3-aiosmtpd openssl"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

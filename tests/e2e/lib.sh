@@ -36,6 +36,7 @@ sample_properties='prvista1 SomethingRandom1 SomethingRandom2 90681 106421 89488
 p0117760 p0151017 14317 16976'
 fixture_properties='birch cedar dogwood elm oak01'
 . "$top/fixtures/latch-sim/sim.sh"
+. "$top/fixtures/smtp/smtp.sh"
 n=0
 failed=0
 test_id=$(basename "$0" .sh)
@@ -146,7 +147,7 @@ vg_report() {
 	done
 	return $_bad
 }
-trap '_rc=$?; sim_stop; vg_report || _rc=1; rm -rf "$tmp"; exit $_rc' EXIT
+trap '_rc=$?; sim_stop; smtp_stop; vg_report || _rc=1; rm -rf "$tmp"; exit $_rc' EXIT
 
 test_expect_success() {
 

@@ -21,7 +21,8 @@
 
 static const char *const env_names[] = {
 	"UNITSYNC_LATCH_URL",          "UNITSYNC_TOKEN_URL",     "UNITSYNC_CLIENT_ID",
-	"UNITSYNC_CLIENT_SECRET_FILE", "UNITSYNC_CLIENT_SECRET",
+	"UNITSYNC_CLIENT_SECRET_FILE", "UNITSYNC_CLIENT_SECRET", "UNITSYNC_SMTP_PASSWORD",
+	"UNITSYNC_WEBHOOK_SECRET",     "UNITSYNC_METRICS_FILE",
 };
 
 /* A temporary folder DIR holding conf/unitsync.ini and a few more files;
@@ -306,6 +307,96 @@ static void config_load_refuses_unknown_keys_sections_and_formats(void **state)
 	assert_property_bad(fx, text, 2, "source: empty value");
 }
 
+/* [notify] and the notify_ keys of a property (issue 20). */
+static void config_load_reads_notify_settings(void **state)
+{
+	struct fixture *fx = *state;
+	const char *p2 = "[property \"P2\"]\nsource = b.csv\n";
+	char text[512], buf[PATH_MAX + 16];
+	const struct config_property *p;
+
+	write_file(fx->conf, "[notify]\nsmtp_url = smtps://mail.example.com\n"
+			     "smtp_from = unitsync@example.com\nsmtp_password_file = pw\n"
+			     "[property \"P1\"]\nsource = a.csv\n"
+			     "notify_email = a@example.com ,b.c+d@mail.example.org\n"
+			     "notify_daily_summary = yes\n");
+	assert_int_equal(config_load(&fx->c, fx->conf), 0);
+	assert_string_equal(fx->c.smtp_url, "smtps://mail.example.com");
+	assert_string_equal(fx->c.smtp_from, "unitsync@example.com");
+	/* paths, as every other, relative to the config file's folder */
+	assert_string_equal(fx->c.smtp_password_file, in_dir(fx, "conf/pw", buf, sizeof(buf)));
+	p = fx->c.properties;
+	assert_int_equal(p->n_notify_email, 2);
+	assert_string_equal(p->notify_email[0], "a@example.com");
+	assert_string_equal(p->notify_email[1], "b.c+d@mail.example.org");
+	assert_int_equal(p->daily_summary, 1);
+	assert_null(fx->c.problems);
+	config_release(&fx->c);
+
+	/* fatal: [notify] is the whole file's */
+	assert_config_refused(fx, "[notify]\nsmtp_url = http://mail\n", 2);
+	assert_config_refused(fx, "[notify]\nsmtp_from = not-an-address\n", 2);
+	assert_config_refused(fx, "[notify]\nsmtp_user = a\nsmtp_usr = b\n", 3);
+	assert_config_refused(fx, "[notify]\nsmtp_url = smtp://a\nsmtp_url = smtp://b\n", 3);
+	/* a property's own keys: that property only */
+	snprintf(text, sizeof(text), "%s[property \"P1\"]\nsource = a\nnotify_email = a@x.org, b\n",
+		 p2);
+	assert_property_bad(fx, text, 5, "notify_email: 'b' is not an e-mail address");
+	snprintf(text, sizeof(text),
+		 "%s[property \"P1\"]\nsource = a\nnotify_email = a <a@x.org>\n", p2);
+	assert_property_bad(fx, text, 5, "is not an e-mail address");
+	snprintf(text, sizeof(text), "%s[property \"P1\"]\nsource = a\nnotify_daily_summary = 1\n",
+		 p2);
+	assert_property_bad(fx, text, 5, "'1' is not yes or no");
+	snprintf(text, sizeof(text), "%s[property \"P1\"]\nsource = a\nnotify_webhook = ftp://x\n",
+		 p2);
+	assert_property_bad(fx, text, 5, "not an http:// or https:// URL");
+	snprintf(text, sizeof(text),
+		 "%s[property \"P1\"]\nsource = a\nnotify_email = a@x.org\nnotify_email = b@x.org\n",
+		 p2);
+	assert_property_bad(fx, text, 6, "notify_email given twice (first at line 5)");
+	snprintf(text, sizeof(text), "%s[property \"P1\"]\nsource = a\nnotify_emial = a@x.org\n",
+		 p2);
+	assert_property_bad(fx, text, 5, "did you mean 'notify_email'?");
+}
+
+/* The [notify] secrets: from their private files or the environment. */
+static void config_read_notify_secrets_reads_files_and_environment(void **state)
+{
+	struct fixture *fx = *state;
+	char pw[PATH_MAX + 16], text[PATH_MAX + 256];
+
+	in_dir(fx, "pw", pw, sizeof(pw));
+	snprintf(text, sizeof(text),
+		 "[notify]\nsmtp_url = smtp://m.example.com\nsmtp_from = u@example.com\n"
+		 "smtp_user = u\nsmtp_password_file = %s\n",
+		 pw);
+	write_file(fx->conf, text);
+	write_file(pw, "pa55 word\n");
+	assert_int_equal(config_load(&fx->c, fx->conf), 0);
+	assert_int_equal(config_read_notify_secrets(&fx->c), 0);
+	assert_string_equal(fx->c.smtp_password, "pa55 word");
+	config_release(&fx->c);
+	/* readable by others: refused, as the client secret */
+	assert_int_equal(chmod(pw, 0644), 0);
+	assert_int_equal(config_load(&fx->c, fx->conf), 0);
+	assert_int_equal(config_read_notify_secrets(&fx->c), -1);
+	assert_non_null(strstr(err_msg(), "readable by others"));
+	config_release(&fx->c);
+	/* the environment wins */
+	setenv("UNITSYNC_SMTP_PASSWORD", "from-env", 1);
+	assert_int_equal(config_load(&fx->c, fx->conf), 0);
+	assert_int_equal(config_read_notify_secrets(&fx->c), 0);
+	assert_string_equal(fx->c.smtp_password, "from-env");
+	config_release(&fx->c);
+	unsetenv("UNITSYNC_SMTP_PASSWORD");
+	/* a user without any password is said, naming both ways to give one */
+	write_file(fx->conf, "[notify]\nsmtp_user = u\n");
+	assert_int_equal(config_load(&fx->c, fx->conf), 0);
+	assert_int_equal(config_read_notify_secrets(&fx->c), -1);
+	assert_non_null(strstr(err_msg(), "UNITSYNC_SMTP_PASSWORD"));
+}
+
 static void config_load_fails_naming_a_missing_file(void **state)
 {
 	struct fixture *fx = *state;
@@ -482,6 +573,8 @@ int main(void)
 		T(config_load_refuses_a_client_secret_in_the_file),
 		T(config_load_refuses_unknown_keys_sections_and_formats),
 		T(config_load_fails_naming_a_missing_file),
+		T(config_load_reads_notify_settings),
+		T(config_read_notify_secrets_reads_files_and_environment),
 		T(config_load_lets_the_environment_win),
 		T(config_load_ignores_empty_environment_values),
 		T(config_load_without_a_file_reads_the_environment),

@@ -101,8 +101,9 @@ static void escapes_label_values(void **state)
 	assert_non_null(strstr(text, "unitsync_last_run_timestamp_seconds 1700000000\n"));
 	assert_non_null(strstr(text, "unitsync_last_run_exit_code 4\n"));
 	assert_non_null(strstr(text, "unitsync_guard_held{property=\"a\\\"b\\\\c\\nd\"} 1\n"));
-	assert_non_null(strstr(text, "unitsync_delta_rows{property=\"a\\\"b\\\\c\\nd\",op=\"ASSIGN\","
-				     "reason=\"move_in\"} 2\n"));
+	assert_non_null(strstr(text,
+			       "unitsync_delta_rows{property=\"a\\\"b\\\\c\\nd\",op=\"ASSIGN\","
+			       "reason=\"move_in\"} 2\n"));
 	/* one row journaled (failed), one never sent */
 	assert_non_null(strstr(text, "{property=\"a\\\"b\\\\c\\nd\",outcome=\"failed\"} 1\n"));
 	assert_non_null(strstr(text, "{property=\"a\\\"b\\\\c\\nd\",outcome=\"unsent\"} 1\n"));
@@ -117,25 +118,29 @@ static void escapes_label_values(void **state)
 static void night_only_without_database(void **state)
 {
 	static const struct metrics_stage stages[] = { { "extract", 1.5 }, { "load", 0.25 } };
-	struct metrics_night n = { .ended = 1700000000, .exit_code = 78, .run_id = "r1",
-				   .stages = stages, .n_stages = 2 };
+	struct metrics_night n = { .ended = 1700000000,
+				   .exit_code = 78,
+				   .run_id = "r1",
+				   .stages = stages,
+				   .n_stages = 2 };
 	char *text;
 
 	(void)state;
 	text = render(NULL, &n);
-	assert_string_equal(text,
-			    "# HELP unitsync_last_run_timestamp_seconds When the last night ended, Unix time.\n"
-			    "# TYPE unitsync_last_run_timestamp_seconds gauge\n"
-			    "unitsync_last_run_timestamp_seconds 1700000000\n"
-			    "# HELP unitsync_last_run_exit_code Exit code of the last night "
-			    "(unitsync-nightly(1)): 0 ok.\n"
-			    "# TYPE unitsync_last_run_exit_code gauge\n"
-			    "unitsync_last_run_exit_code 78\n"
-			    "# HELP unitsync_stage_duration_seconds Wall time of each stage of the last "
-			    "night, seconds.\n"
-			    "# TYPE unitsync_stage_duration_seconds gauge\n"
-			    "unitsync_stage_duration_seconds{stage=\"extract\"} 1.5\n"
-			    "unitsync_stage_duration_seconds{stage=\"load\"} 0.25\n");
+	assert_string_equal(
+		text,
+		"# HELP unitsync_last_run_timestamp_seconds When the last night ended, Unix time.\n"
+		"# TYPE unitsync_last_run_timestamp_seconds gauge\n"
+		"unitsync_last_run_timestamp_seconds 1700000000\n"
+		"# HELP unitsync_last_run_exit_code Exit code of the last night "
+		"(unitsync-nightly(1)): 0 ok.\n"
+		"# TYPE unitsync_last_run_exit_code gauge\n"
+		"unitsync_last_run_exit_code 78\n"
+		"# HELP unitsync_stage_duration_seconds Wall time of each stage of the last "
+		"night, seconds.\n"
+		"# TYPE unitsync_stage_duration_seconds gauge\n"
+		"unitsync_stage_duration_seconds{stage=\"extract\"} 1.5\n"
+		"unitsync_stage_duration_seconds{stage=\"load\"} 0.25\n");
 	free(text);
 }
 
