@@ -7,6 +7,9 @@
 #include "log.h"
 #include "sha256.h"
 #include "smtp.h"
+#include "webhook.h"
+
+#include <jansson.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +20,7 @@
 struct delivery {
 	const char *run_id;
 	const char *property;
-	const char *channel; /* "email" */
+	const char *channel; /* "email" or "webhook" */
 	const char *target;  /* what is recorded as the target */
 	char message_id[160];
 };
@@ -112,24 +115,99 @@ static void pause_for(double seconds)
 		;
 }
 
-/* E-mail DIG of property P to its recipients; counted into N.  -1: database error. */
+/* One channel's way of making a delivery: 0 delivered, -1 with err_set(),
+ * *TRANSIENT and *RETRY_AFTER (seconds, -1 none) saying whether to try again. */
+typedef int (*send_fn)(void *ctx, int *transient, long *retry_after);
+
+/* The e-mail of a digest. */
+struct email {
+	struct smtp_server srv;
+	struct smtp_message m;
+};
+
+static int send_email(void *ctx, int *transient, long *retry_after)
+{
+	struct email *e = ctx;
+
+	*retry_after = -1;
+	return smtp_send(&e->srv, &e->m, transient);
+}
+
+/* The webhook call of a digest. */
+struct hook {
+	const char *url;
+	const char *secret;
+	const char *id;
+	char *body; /* owned */
+};
+
+static int send_hook(void *ctx, int *transient, long *retry_after)
+{
+	struct hook *h = ctx;
+
+	return webhook_post(h->url, h->secret, h->id, h->body, strlen(h->body), transient,
+			    retry_after);
+}
+
+/*
+ * Deliver D by SEND (CTX): not again when sent before (unless resend),
+ * printed as PREVIEW under dry_run, else tried while transient up to
+ * o->max_attempts times with the load's backoff, then recorded.  Counted
+ * into N.  0, or -1 on a database error.
+ */
+static int deliver(sqlite3 *db, const struct delivery *d, const char *preview, send_fn send,
+		   void *ctx, const struct notify_opts *o, struct notify_counts *n)
+{
+	char why[1024] = "";
+	int attempt, transient = 0, r;
+	long retry_after = -1;
+
+	if (!o->resend) {
+		if ((r = sent_before(db, d)) < 0)
+			return -1;
+		if (r == 1) {
+			log_info("%s: %s %s to %s was sent before; not again", d->property,
+				 d->channel, d->message_id, d->target);
+			n->already++;
+			return 0;
+		}
+	}
+	if (o->dry_run) {
+		printf("%s\n", preview);
+		n->sent++;
+		return 0;
+	}
+	for (attempt = 1;; attempt++) {
+		if (send(ctx, &transient, &retry_after) == 0) {
+			log_info("%s: %s %s sent to %s", d->property, d->channel, d->message_id,
+				 d->target);
+			n->sent++;
+			return record(db, d, "sent", attempt, NULL);
+		}
+		snprintf(why, sizeof(why), "%s", err_msg());
+		if (!transient || attempt >= o->max_attempts)
+			break;
+		pause_for(latch_backoff(attempt, retry_after));
+	}
+	log_warn("%s: %s to %s not sent after %d tr%s: %s", d->property, d->channel, d->target,
+		 attempt, attempt == 1 ? "y" : "ies", why);
+	n->failed++;
+	return record(db, d, "failed", attempt, why);
+}
+
+/* E-mail DIG of property P to its recipients.  -1: database error. */
 static int email(sqlite3 *db, const struct config *c, const struct config_property *p,
 		 const struct digest *dig, struct delivery *d, const struct notify_opts *o,
 		 struct notify_counts *n)
 {
-	struct smtp_server srv = { c->smtp_url, c->smtp_from, c->smtp_user, c->smtp_password,
-				   c->smtp_ca_file };
-	struct smtp_message m = { (const char *const *)p->notify_email,
-				  p->n_notify_email,
-				  dig->subject,
-				  d->message_id,
-				  0,
-				  dig->text,
-				  dig->html };
-	char *target = NULL, why[1024] = "";
+	struct email e = { { c->smtp_url, c->smtp_from, c->smtp_user, c->smtp_password,
+			     c->smtp_ca_file },
+			   { (const char *const *)p->notify_email, p->n_notify_email, dig->subject,
+			     d->message_id, 0, dig->text, dig->html } };
+	char *target = NULL, *preview = NULL;
 	size_t len = 0;
 	FILE *fp = open_memstream(&target, &len);
-	int rc = -1, attempt, transient = 0, ok = 0, r;
+	int rc = -1;
 
 	if (!fp) {
 		err_set("out of memory");
@@ -137,54 +215,72 @@ static int email(sqlite3 *db, const struct config *c, const struct config_proper
 	}
 	for (size_t i = 0; i < p->n_notify_email; i++)
 		fprintf(fp, "%s%s", i ? "," : "", p->notify_email[i]);
-	if (fclose(fp) != 0) {
+	if (fclose(fp) != 0 || asprintf(&preview, "e-mail to %s\nMessage-ID: %s\nSubject: %s\n\n%s",
+					target, d->message_id, dig->subject, dig->text) < 0) {
+		preview = NULL;
 		err_set("out of memory");
 		goto out;
 	}
+	if (date_now(&e.m.date) < 0)
+		e.m.date = time(NULL);
 	d->channel = "email";
 	d->target = target;
-	if (!o->resend) {
-		if ((r = sent_before(db, d)) < 0)
-			goto out;
-		if (r == 1) {
-			log_info("%s: e-mail %s to %s was sent before; not again", d->property,
-				 d->message_id, target);
-			n->already++;
-			rc = 0;
-			goto out;
-		}
-	}
-	if (date_now(&m.date) < 0)
-		m.date = time(NULL);
-	if (o->dry_run) {
-		printf("e-mail to %s\nMessage-ID: %s\nSubject: %s\n\n%s\n", target, d->message_id,
-		       dig->subject, dig->text);
-		n->sent++;
-		rc = 0;
-		goto out;
-	}
-	for (attempt = 1;; attempt++) {
-		if (smtp_send(&srv, &m, &transient) == 0) {
-			ok = 1;
-			break;
-		}
-		snprintf(why, sizeof(why), "%s", err_msg());
-		if (!transient || attempt >= o->max_attempts)
-			break;
-		pause_for(latch_backoff(attempt, -1));
-	}
-	if (!ok) {
-		log_warn("%s: e-mail to %s not sent after %d tr%s: %s", d->property, target,
-			 attempt, attempt == 1 ? "y" : "ies", why);
-		n->failed++;
-		rc = record(db, d, "failed", attempt, why);
-		goto out;
-	}
-	log_info("%s: e-mail %s sent to %s", d->property, d->message_id, target);
-	n->sent++;
-	rc = record(db, d, "sent", attempt, NULL);
+	rc = deliver(db, d, preview, send_email, &e, o, n);
+	d->target = NULL;
 out:
+	free(preview);
 	free(target);
+	return rc;
+}
+
+/*
+ * The webhook body of DIG (notify.h, "Webhook body"): version 1.  0, or
+ * -1 out of memory.
+ */
+static char *hook_body(const struct delivery *d, const struct digest *dig)
+{
+	char *text = NULL, *body = NULL;
+	json_t *j;
+
+	if (asprintf(&text, "%s\n\n%s", dig->subject, dig->text) < 0)
+		return NULL;
+	j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:{s:I, s:I, s:I}, s:I, s:I, "
+		      "s:s, s:s}",
+		      "version", 1, "source", "unitsync", "run_id", d->run_id, "property_id",
+		      d->property, "as_of", dig->as_of, "message_id", d->message_id, "needs_person",
+		      dig->needs_person, "held", dig->held, "changes", "USER_CREATE",
+		      (json_int_t)dig->changes[0], "ASSIGN", (json_int_t)dig->changes[1],
+		      "UNASSIGN", (json_int_t)dig->changes[2], "exceptions",
+		      (json_int_t)dig->exceptions, "failed", (json_int_t)dig->failed, "subject",
+		      dig->subject, "text", text);
+	if (j)
+		body = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	free(text);
+	return body;
+}
+
+/* Post DIG to the webhook URL.  -1: database error. */
+static int hook(sqlite3 *db, const struct config *c, const char *url, const struct digest *dig,
+		struct delivery *d, const struct notify_opts *o, struct notify_counts *n)
+{
+	struct hook h = { url, c->webhook_secret, d->message_id, hook_body(d, dig) };
+	char name[256], *preview = NULL;
+	int rc = -1;
+
+	webhook_name(url, name, sizeof(name));
+	if (!h.body || asprintf(&preview, "webhook %s\n%s", name, h.body) < 0) {
+		preview = NULL;
+		err_set("out of memory");
+		goto out;
+	}
+	d->channel = "webhook";
+	d->target = name;
+	rc = deliver(db, d, preview, send_hook, &h, o, n);
+	d->target = NULL;
+out:
+	free(preview);
+	free(h.body);
 	return rc;
 }
 
@@ -246,29 +342,37 @@ struct walk {
 static int one_property(const char *property, void *vw)
 {
 	struct walk *w = vw;
-	const struct config_property *p = property_of(w->c, property);
+	const struct config *c = w->c;
+	const struct config_property *p = property_of(c, property);
 	struct delivery d = { .run_id = w->run_id, .property = property };
+	int mail = p && p->n_notify_email, rc = -1;
+	const char *hooks[2] = { c->webhook_url, p ? p->notify_webhook : NULL };
 	struct digest dig = { 0 };
-	int rc = -1;
 
-	if (!p || !p->n_notify_email)
-		return 0;
-	if (!w->c->smtp_url || !w->c->smtp_from) {
+	if (mail && (!c->smtp_url || !c->smtp_from)) {
 		log_warn("%s: notify_email is set but [notify] has no smtp_url and smtp_from; "
 			 "no e-mail",
 			 property);
-		return 0;
+		mail = 0;
 	}
+	if (!mail && !hooks[0] && !hooks[1])
+		return 0;
 	if (digest_build(w->db, w->run_id, property, &dig) < 0)
 		goto out;
-	if (!dig.needs_person && !p->daily_summary) {
+	if (!dig.needs_person && !(p && p->daily_summary)) {
 		log_info("%s: nothing needs a person tonight; no message", property);
 		w->n->quiet++;
 		rc = 0;
 		goto out;
 	}
-	message_id(&d, w->c, dig.as_of);
-	rc = email(w->db, w->c, p, &dig, &d, w->o, w->n);
+	message_id(&d, c, dig.as_of);
+	if (mail && email(w->db, c, p, &dig, &d, w->o, w->n) < 0)
+		goto out;
+	for (int i = 0; i < 2; i++)
+		if (hooks[i] && !(i == 1 && hooks[0] && !strcmp(hooks[0], hooks[1])) &&
+		    hook(w->db, c, hooks[i], &dig, &d, w->o, w->n) < 0)
+			goto out;
+	rc = 0;
 out:
 	digest_release(&dig);
 	return rc;

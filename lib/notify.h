@@ -17,6 +17,17 @@
  * recorded 'sent' under the same Message-ID, channel and target is not
  * made again unless RESEND.
  *
+ * Webhooks ([notify] webhook_url for every property, a property's
+ * notify_webhook for its own; lib/webhook signs each call): the body is
+ * one JSON object, keys sorted, version 1:
+ *   {"version": 1, "source": "unitsync", "run_id", "property_id", "as_of",
+ *    "message_id", "needs_person": bool, "held": bool,
+ *    "changes": {"USER_CREATE", "ASSIGN", "UNASSIGN"}: rows,
+ *    "exceptions": rows, "failed": rows, "subject", "text"}
+ * "text" is the subject, a blank line and the digest's plain text, which
+ * Slack- and Teams-compatible incoming webhooks show as the message.  A
+ * field may be added in version 1; a change of meaning is version 2.
+ *
  * Failures: a delivery is tried up to max_attempts times while the
  * failure is transient (lib/smtp), waiting latch_backoff() between tries
  * (the load's backoff), then recorded 'failed' with the reason and

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -89,4 +90,19 @@ out:
 		sha256_final(&h, rc == 0 ? hex : scratch);
 	}
 	return rc;
+}
+
+int sha256_hmac_hex(const void *key, size_t key_len, const void *data, size_t len,
+		    char hex[SHA256_HEX_LEN + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (!HMAC(EVP_sha256(), key, (int)key_len, data, len, md, &n) || n != 32) {
+		err_set("cannot compute HMAC-SHA256");
+		return -1;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return 0;
 }

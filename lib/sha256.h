@@ -23,6 +23,14 @@ void sha256_final(struct sha256 *h, char hex[SHA256_HEX_LEN + 1]);
 /* Digest of one buffer. */
 int sha256_hex(const void *data, size_t len, char hex[SHA256_HEX_LEN + 1]);
 
+/*
+ * HMAC-SHA256 (RFC 2104) of LEN bytes of DATA under KEY (KEY_LEN bytes),
+ * as hex: the webhook signature (lib/webhook).  -1 with err_set() when
+ * OpenSSL fails.
+ */
+int sha256_hmac_hex(const void *key, size_t key_len, const void *data, size_t len,
+		    char hex[SHA256_HEX_LEN + 1]);
+
 /* Digest and size in bytes of a file; -1 with err_set() when unreadable. */
 int sha256_file(const char *path, char hex[SHA256_HEX_LEN + 1], long long *size);
 

@@ -37,6 +37,7 @@ p0117760 p0151017 14317 16976'
 fixture_properties='birch cedar dogwood elm oak01'
 . "$top/fixtures/latch-sim/sim.sh"
 . "$top/fixtures/smtp/smtp.sh"
+. "$top/fixtures/webhook/hook.sh"
 n=0
 failed=0
 test_id=$(basename "$0" .sh)
@@ -147,7 +148,7 @@ vg_report() {
 	done
 	return $_bad
 }
-trap '_rc=$?; sim_stop; smtp_stop; vg_report || _rc=1; rm -rf "$tmp"; exit $_rc' EXIT
+trap '_rc=$?; sim_stop; smtp_stop; hook_stop; vg_report || _rc=1; rm -rf "$tmp"; exit $_rc' EXIT
 
 test_expect_success() {
 
