@@ -1323,7 +1323,10 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 			  "  SELECT h.pms_person_id, h.latch_unit_id, h.pms_unit_id, "
 			  "    coalesce(j.latch_user_id, pu.latch_user_id, ''), 0, "
 			  "    CASE h.op WHEN 'ASSIGN' THEN 1 ELSE 2 END "
-			  "  FROM journal j JOIN delta_history h ON h.run_id = j.run_id AND h.seq = j.seq "
+			  /* CROSS JOIN: from the few inflight journal rows (journal_inflight),
+			   * not from every delta row of the property's history */
+			  "  FROM journal j CROSS JOIN delta_history h "
+			  "    ON h.run_id = j.run_id AND h.seq = j.seq "
 			  "  LEFT JOIN person_user pu ON pu.property_id = h.property_id "
 			  "    AND pu.pms_person_id = h.pms_person_id "
 			  "  WHERE j.state = 'inflight' AND h.property_id = ?1 "
