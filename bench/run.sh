@@ -9,9 +9,12 @@
 #   extract    unitsync extract-csv beside sqlite3 .import of the same CSV
 #              into an equivalent table; unitsync extract-xml beside
 #              xmllint --stream --noout of the same XML
-#   transform  1M people, night 1 with 1% churn, over night 0 recorded as
-#              applied (bench/applied.sql): unitsync transform beside the
-#              same ASSIGN/UNASSIGN set as plain SQL in sqlite3 (bench/diff.sql)
+#   transform  10k, 100k and 1M people, night 1 with 1% churn, over night 0
+#              recorded as applied (bench/applied.sql): unitsync transform
+#              beside the same ASSIGN/UNASSIGN set as plain SQL in sqlite3
+#              (bench/diff.sql), a table of time per person by size; and the
+#              same night after a year of runs (bench/history.sql) beside it
+#              after night 0 alone
 #   load       unitsync load against latch-sim with 20 ms latency at
 #              --concurrency 1, 4, 16 beside the ideal (concurrency/latency);
 #              without latency beside wrk sending the same PUTs
@@ -42,7 +45,15 @@
 #   BENCH_PARTS    which parts to run, in order
 #   BENCH_TREE     a built unitsync source tree whose bin/ and pipelines/ to
 #                  measure (default this one), e.g. a patched copy
-#   BENCH_TRANSFORM_PEOPLE  people in the transform input (default 1000000)
+#   BENCH_TRANSFORM_SIZES   people in the transform inputs, one measurement
+#                  each (default "10000 100000 1000000"; the targets are
+#                  judged at the largest), e.g. "10000 100000" for a quick look
+#   BENCH_TRANSFORM_PEOPLE  the same, one size (older name; SIZES wins)
+#   BENCH_TRANSFORM_HISTORY runs recorded before the night measured with a
+#                  history (default 365: a year of nights; 0 or 1: not run)
+#   BENCH_TRANSFORM_HISTORY_PEOPLE  the history is measured on the largest
+#                  size at most this (default 100000: a year at 1M people is
+#                  a 7 GB database and minutes to write)
 #   BENCH_E2E_UNITS         units in the end-to-end portfolio (default 100000)
 #   BENCH_LIMIT    seconds any one measured command may take before it is
 #                  stopped and reported as not finished (default 120), so
@@ -540,23 +551,21 @@ sim_state() {
 
 # ---- transform -------------------------------------------------------------
 
-fresh_transform_db() {
-	copy_db "$work/transform/template.db" "$work/transform/work.db" && rm -rf "$work/transform/runs"
-}
-
-bench_transform() {
-	local people=${BENCH_TRANSFORM_PEOPLE:-1000000} d=$work/transform s0 s1 t0 events
-	local n1 assigned uw ur urc pw pr prc r ops peer_ops same="" label
-	echo
-	echo "== transform =="
+# transform_template PEOPLE: in $work/transform/PEOPLE (cd there), night 0
+# and night 1 (1% churn) of about PEOPLE people and template.db, a state
+# database with both nights staged and night 0 recorded as applied
+# (bench/applied.sql), checkpointed; sets tt_n1 (people tonight), tt_s1
+# (night 1's snapshot) and tt_what (a line on the input)
+transform_template() {
+	local d=$work/transform/$1 s0 events assigned t0
 	mkdir -p "$d" && cd "$d" || fail "cannot enter '$d'"
-	layout "$people"
+	layout "$1"
 	t0=$SECONDS
 	"$bin/portfolio-gen" --properties "$lay_props" --units "$lay_units" --seed 1 --night 0 \
 		--out night0.csv 2>"$work/err" || fail "portfolio-gen (night 0) failed"
 	"$bin/portfolio-gen" --properties "$lay_props" --units "$lay_units" --seed 1 --night 1 \
 		--churn 0.01 --stats --out night1.csv 2>"$work/err" || fail "portfolio-gen (night 1) failed"
-	n1=$(sed -n 's/.* \([0-9]*\) people;.*/\1/p' "$work/err")
+	tt_n1=$(sed -n 's/.* \([0-9]*\) people;.*/\1/p' "$work/err")
 	events=$(sed -n 's/.*(2026-01-02): //p' "$work/err")
 	"$bin/portfolio-gen" --properties "$lay_props" --units "$lay_units" --seed 1 --format units \
 		--out units.csv 2>"$work/err" || fail "portfolio-gen (units) failed"
@@ -565,7 +574,7 @@ bench_transform() {
 	stage_csv template.db night0.csv
 	s0=$snap
 	stage_csv template.db night1.csv
-	s1=$snap
+	tt_s1=$snap
 	# night 0 applied: what a successful load of night 0 records (bench/applied.sql)
 	sqlite3 -bail template.db -cmd ".parameter set @snap $s0" \
 		-cmd ".parameter set @as_of \"'2026-01-01'\"" >/dev/null 2>"$work/err" <<-EOF ||
@@ -577,66 +586,206 @@ bench_transform() {
 		fail "recording night 0 as applied failed"
 	assigned=$(sqlite3 template.db 'SELECT count(*) FROM assignment')
 	checkpoint template.db
-	echo "input: csv ${lay_props}x$lay_units, night 0 snapshot $s0, night 1 snapshot $s1" \
-		"($n1 people; $events); night 0 applied: $assigned assignments"
-	echo "setup (generate, property add, map import, extract both nights, night 0 applied):" \
-		"$((SECONDS - t0)) s, not measured"
+	tt_what="csv ${lay_props}x$lay_units, night 0 snapshot $s0, night 1 snapshot $tt_s1 ($tt_n1 people; $events); night 0 applied: $assigned assignments; setup $((SECONDS - t0)) s, not measured"
+}
 
+# the database each measured transform starts from ($tdb_from: a template)
+fresh_transform_db() {
+	copy_db "$tdb_from" work.db && rm -rf runs
+}
+
+# transform_night DB: `unitsync transform` of night 1 on fresh copies of DB
+# (in the current directory, fastest of BENCH_REPEAT); sets uw, ur, urc and
+# tn_run (the run directory of the last run, '' when it did not finish)
+transform_night() {
+	tdb_from=$1
 	measure_limited fresh_transform_db "$limit" "$bin/unitsync" --db work.db transform \
-		--as-of 2026-01-02 --snapshot "$s1" --snapshots-only --out runs
-	uw=$wall ur=$rss_kib urc=$rc
-	if [ "$urc" -eq 0 ]; then
-		r=$(tail -n 1 "$work/out")
-		t_run=$r t_db=$d/work.db t_people=$n1
+		--as-of 2026-01-02 --snapshot "$tt_s1" --snapshots-only --out runs
+	uw=$wall ur=$rss_kib urc=$rc tn_run=
+	[ "$urc" -eq 0 ] && tn_run=$(tail -n 1 "$work/out")
+	return 0
+}
+
+# transform_size PEOPLE: the template of PEOPLE people, unitsync transform
+# of night 1 beside bench/diff.sql on it, both sets compared; a line of
+# $work/tscale: people, unitsync wall, RSS KiB and exit, peer wall and RSS,
+# same set (1/0)
+transform_size() {
+	local ops peer_ops same=0 pw pr prc
+	transform_template "$1"
+	echo "input: $tt_what"
+	transform_night "$PWD/template.db"
+	if [ -n "$tn_run" ]; then
+		t_run=$tn_run t_db=$PWD/work.db t_people=$tt_n1
 		# op,property_id,pms_unit_id,latch_unit_id,pms_person_id
 		awk -F, 'NR > 1 && ($2 == "ASSIGN" || $2 == "UNASSIGN") { print $2 "," $3 "," $4 "," $5 "," $6 }' \
-			"$r/delta.csv" | sort >ops.unitsync
+			"$tn_run/delta.csv" | sort >ops.unitsync
 		ops=$(awk -F, 'NR > 1 { n[$2]++ } END { printf "%d USER_CREATE, %d ASSIGN, %d UNASSIGN",
-			n["USER_CREATE"], n["ASSIGN"], n["UNASSIGN"] }' "$r/delta.csv")
+			n["USER_CREATE"], n["ASSIGN"], n["UNASSIGN"] }' "$tn_run/delta.csv")
 	else
 		t_run='' t_db=''
 		ops="no delta: $(ended "$urc" "$limit")"
 	fi
-	measure_limited no_setup "$limit" sqlite3 -bail template.db -cmd ".parameter set @snap $s1" \
+	measure_limited no_setup "$limit" sqlite3 -bail template.db -cmd ".parameter set @snap $tt_s1" \
 		-cmd ".parameter set @as_of \"'2026-01-02'\"" -cmd ".output peer.csv" ".read $bench/diff.sql"
 	pw=$wall pr=$rss_kib prc=$rc
 	[ "$prc" -eq 0 ] || fail "the peer (bench/diff.sql) failed: $(ended "$prc" "$limit")"
 	cut -d, -f1-5 peer.csv | sort >ops.peer
 	peer_ops=$(awk -F, '{ n[$1]++ } END { printf "%d ASSIGN, %d UNASSIGN", n["ASSIGN"], n["UNASSIGN"] }' peer.csv)
-	if [ "$urc" -eq 0 ]; then
-		if cmp -s ops.unitsync ops.peer; then
-			same="the same ASSIGN/UNASSIGN set"
-		else
-			same="DIFFERENT sets: $(comm -23 ops.unitsync ops.peer | wc -l) only in unitsync's," \
-				"$(comm -13 ops.unitsync ops.peer | wc -l) only in the peer's"
-		fi
-	fi
 	echo "unitsync transform: $([ "$urc" -eq 0 ] && echo "$uw s" || ended "$urc" "$limit")," \
 		"peak RSS $(mib "$ur") MiB: $ops"
 	echo "sqlite3 < bench/diff.sql: $pw s, peak RSS $(mib "$pr") MiB: $peer_ops"
-	[ -n "$same" ] && echo "both: $same"
-	label="$n1 people, night 1, 1% churn"
 	if [ "$urc" -eq 0 ]; then
-		summary transform "$label" "$uw s, $(mib "$ur") MiB" "diff.sql $pw s, $(mib "$pr") MiB" \
-			"$(ratio "$uw" "$pw")"
-		keep_rss transform "$n1 people" "$ur"
+		if cmp -s ops.unitsync ops.peer; then
+			same=1
+			echo "both: the same ASSIGN/UNASSIGN set"
+		else
+			echo "both: DIFFERENT sets: $(comm -23 ops.unitsync ops.peer | wc -l) only in unitsync's," \
+				"$(comm -13 ops.unitsync ops.peer | wc -l) only in the peer's"
+		fi
+	fi
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tt_n1" "$uw" "$ur" "$urc" "$pw" "$pr" "$same" \
+		>>"$work/tscale"
+}
+
+# transform_history PEOPLE: night 1 of the PEOPLE template with a year of
+# runs before it (BENCH_TRANSFORM_HISTORY runs in all: night 0 and the
+# nights bench/history.sql adds, shaped like one real night-1 run) beside
+# the same night with night 0 alone; sets th_one, th_year (walls; '' when
+# not finished) and th_same (the two delta.csv files byte for byte)
+transform_history() {
+	local d=$work/transform/$1/history runs=$2 t0 one_run
+	mkdir -p "$d" && cd "$d" || fail "cannot enter '$d'"
+	t0=$SECONDS
+	tt_s1=$(sqlite3 ../template.db 'SELECT max(snapshot_id) FROM snapshot')
+	# the shape of a night: one real transform of night 1 on the template
+	copy_db ../template.db shape.db
+	"$bin/unitsync" --db shape.db transform --as-of 2026-01-02 --snapshot "$tt_s1" \
+		--snapshots-only --out shape-runs >"$work/out" 2>"$work/err" ||
+		fail "the transform making the history's shape failed"
+	copy_db ../template.db history.db
+	sqlite3 -bail history.db -cmd "ATTACH 'shape.db' AS shape" \
+		-cmd ".parameter set @nights $((runs - 1))" <"$bench/history.sql" >/dev/null 2>"$work/err" ||
+		fail "writing the history (bench/history.sql) failed"
+	checkpoint history.db
+	rm -rf shape.db shape-runs
+	echo "history: $(sqlite3 history.db 'SELECT count(*) FROM run') runs before night 1," \
+		"$(sqlite3 history.db 'SELECT count(*) FROM delta_history') delta_history," \
+		"$(sqlite3 history.db 'SELECT count(*) FROM run_exception') run_exception rows," \
+		"$(($(stat -c %s history.db) / 1048576)) MiB; setup $((SECONDS - t0)) s, not measured"
+	th_one='' th_year='' th_same=0
+	transform_night "$d/../template.db"
+	[ "$urc" -eq 0 ] && th_one=$uw && cp "$tn_run/delta.csv" delta.one
+	one_run=$urc
+	transform_night "$d/history.db"
+	[ "$urc" -eq 0 ] && th_year=$uw && cmp -s "$tn_run/delta.csv" delta.one && th_same=1
+	echo "night 1 after night 0 alone: $([ "$one_run" -eq 0 ] && echo "$th_one s" || ended "$one_run" "$limit");" \
+		"after $runs runs: $([ "$urc" -eq 0 ] && echo "$th_year s" || ended "$urc" "$limit"), peak RSS" \
+		"$(mib "$ur") MiB; delta.csv $([ "$th_same" = 1 ] && echo "the same" || echo "NOT the same")"
+	rm -f history.db work.db
+	return 0
+}
+
+bench_transform() {
+	local sizes=${BENCH_TRANSFORM_SIZES:-${BENCH_TRANSFORM_PEOPLE:-10000 100000 1000000}}
+	local runs=${BENCH_TRANSFORM_HISTORY:-365} hsize=${BENCH_TRANSFORM_HISTORY_PEOPLE:-100000}
+	local size hat='' last n uw ur urc pw pr same label
+	echo
+	echo "== transform =="
+	case $runs in
+	'' | *[!0-9]*)
+		echo "bench: BENCH_TRANSFORM_HISTORY must be a number of runs, not '$runs'" >&2
+		exit 2
+		;;
+	esac
+	: >"$work/tscale"
+	for size in $sizes; do
+		case $size in
+		'' | *[!0-9]* | 0)
+			echo "bench: BENCH_TRANSFORM_SIZES takes numbers of people, not '$size'" >&2
+			exit 2
+			;;
+		esac
+		echo
+		echo "-- $size people --"
+		transform_size "$size"
+		# the history is measured on the largest template at most hsize
+		[ "$size" -le "$hsize" ] && { [ -z "$hat" ] || [ "$size" -gt "$hat" ]; } && hat=$size
+		last=$size
+	done
+	[ -n "$hat" ] || hat=$(echo "$sizes" | tr ' ' '\n' | sort -n | head -n 1)
+	if [ "$runs" -gt 1 ]; then
+		echo
+		echo "-- a year of runs: $hat people, $runs runs before night 1 --"
+		transform_history "$hat" "$runs"
+	fi
+
+	echo
+	echo "transform scaling (night 1, 1% churn; fastest of $repeat; us = microseconds):"
+	printf '  %9s | %9s %9s %8s | %9s %9s | %5s | %s\n' people "unitsync" "us/person" "RSS MiB" \
+		diff.sql us/person ratio "same set"
+	awk -F'\t' '{
+		if ($4 == 0) printf "  %9d | %9.2f %9.2f %8.1f | %9.2f %9.2f | %5.2f | %s\n", $1, $2,
+			$2 * 1e6 / $1, $3 / 1024, $5, $5 * 1e6 / $1, $5 / $2, $7 ? "yes" : "NO"
+		else printf "  %9d | %9s %9s %8.1f | %9.2f %9.2f | %5s | -\n", $1, "stopped", "-",
+			$3 / 1024, $5, $5 * 1e6 / $1, "-"
+	}' "$work/tscale"
+	while IFS=$'\t' read -r n uw ur urc pw pr same; do
+		label="$n people, night 1, 1% churn"
+		if [ "$urc" -eq 0 ]; then
+			summary transform "$label" "$uw s, $(mib "$ur") MiB" "diff.sql $pw s, $(mib "$pr") MiB" \
+				"$(ratio "$uw" "$pw")"
+		else
+			summary transform "$label" "$(ended "$urc" "$limit"), $(mib "$ur") MiB" \
+				"diff.sql $pw s, $(mib "$pr") MiB" "-"
+		fi
+	done <"$work/tscale"
+	if [ "$runs" -gt 1 ]; then
+		if [ -n "$th_one" ] && [ -n "$th_year" ]; then
+			summary transform "$hat people, after $runs runs" "$th_year s" \
+				"after one run $th_one s" "$(ratio "$th_year" "$th_one")"
+		else
+			summary transform "$hat people, after $runs runs" "${th_year:-not finished}" \
+				"after one run ${th_one:-not finished}" "-"
+		fi
+	fi
+	# the targets: at the largest size measured (the last line of tscale)
+	IFS=$'\t' read -r n uw ur urc pw pr same < <(sort -n "$work/tscale" | tail -n 1)
+	if [ "$urc" -eq 0 ]; then
+		keep_rss transform "$n people" "$ur"
 	else
-		summary transform "$label" "$(ended "$urc" "$limit"), $(mib "$ur") MiB" \
-			"diff.sql $pw s, $(mib "$pr") MiB" "-"
-		keep_rss transform "$n1 people (stopped)" "$ur"
+		keep_rss transform "$n people (stopped)" "$ur"
 	fi
 	echo
 	echo "targets:"
 	if [ "$urc" -eq 0 ]; then
-		target "$(is "w < 10" -v w="$uw")" "transform under 10 s at $n1 people: $uw s"
-		target "$(is "p / w >= 0.5" -v w="$uw" -v p="$pw")" \
-			"transform within 2x of the plain SQL diff: $uw s vs $pw s, ratio $(ratio "$uw" "$pw") (need >= 0.50)"
+		target "$(is "w < 10" -v w="$uw")" "transform under 10 s at $n people: $uw s"
+		target "$(is "p / w >= 1" -v w="$uw" -v p="$pw")" \
+			"transform at least as fast as the plain SQL diff at $n people: $uw s vs $pw s, ratio $(ratio "$uw" "$pw") (need >= 1.00)"
 	else
-		target 0 "transform under 10 s at $n1 people: not finished ($(ended "$urc" "$limit"))"
-		target 0 "transform within 2x of the plain SQL diff ($pw s): not finished ($(ended "$urc" "$limit"))"
+		target 0 "transform under 10 s at $n people: not finished ($(ended "$urc" "$limit"))"
+		target 0 "transform at least as fast as the plain SQL diff at $n people ($pw s): not finished ($(ended "$urc" "$limit"))"
 	fi
 	target "$(is "k / 1024 <= $rss_limit_mib" -v k="$ur")" \
-		"transform peak RSS at most $rss_limit_mib MiB: $(mib "$ur") MiB"
+		"transform peak RSS at most $rss_limit_mib MiB at $n people: $(mib "$ur") MiB"
+	target "$(awk -F'\t' '$4 != 0 || !$7 { bad = 1 } END { print bad ? 0 : 1 }' "$work/tscale")" \
+		"transform's ASSIGN/UNASSIGN set is diff.sql's at every size: $(awk -F'\t' '$4 == 0 && $7 { n++ } END { print n + 0 }' "$work/tscale") of $(wc -l <"$work/tscale") sizes"
+	if [ "$(wc -l <"$work/tscale")" -gt 1 ]; then
+		# time per person must not grow with the size: each size's at most
+		# 1.25x the size's before (noise here is about +-20%)
+		target "$(sort -n "$work/tscale" | awk -F'\t' '
+			$4 != 0 { bad = 1 } NR > 1 && $2 / $1 > 1.25 * prev { bad = 1 } { prev = $2 / $1 }
+			END { print bad ? 0 : 1 }')" \
+			"transform time per person flat from $(echo "$sizes" | tr ' ' '\n' | sort -n | head -n 1) to $n people (each size at most 1.25x the one before): $(sort -n "$work/tscale" | awk -F'\t' '{ printf "%s%.1f", NR > 1 ? ", " : "", $2 * 1e6 / $1 } END { print " us/person" }')"
+	fi
+	if [ "$runs" -gt 1 ]; then
+		if [ -n "$th_one" ] && [ -n "$th_year" ]; then
+			target "$(is "y <= 1.2 * o && s" -v y="$th_year" -v o="$th_one" -v s="$th_same")" \
+				"a year of runs ($runs) does not slow the night down at $hat people (at most 1.2x, same delta.csv): $th_year s vs $th_one s after one run$([ "$th_same" = 1 ] || echo ", delta.csv DIFFERENT")"
+		else
+			target 0 "a year of runs ($runs) does not slow the night down at $hat people: not finished"
+		fi
+	fi
 	cd "$work" || exit 1
 }
 

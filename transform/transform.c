@@ -424,22 +424,37 @@ static int exec_property(sqlite3 *db, const char *sql, const char *property)
 	return rc;
 }
 
+/* Run SQL with ?1 bound to PROPERTY; its first row's first column into
+ * *OUT (0 without a row): 0, or -1 with err_set(). */
+static int exec_property_int(sqlite3 *db, const char *sql, const char *property, int *out)
+{
+	sqlite3_stmt *st = NULL;
+	int got;
+
+	if (db_prepare(db, sql, &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, property, -1, SQLITE_STATIC);
+	got = db_row(st);
+	*out = got == 1 ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return got < 0 ? -1 : 0;
+}
+
 /*
  * After pass 1, for one property: the rows of one PMS person id that
  * disagree about who they are (e-mail, phone or name) are held as
  * conflicting_rows, naming the rows; identical or agreeing rows stay (a
  * transfer or two leases: the resident's wanted units are their union).
- * Then every record gets its resident key (temp.want.rkey): the Latch user
- * its person id was matched to, else the Latch user matched by the same
- * e-mail in the property (one e-mail is one Latch user: a re-keyed person
- * is the resident unitsync knows), else its e-mail, else its phone, else
- * its person id.  PMS ids are evidence, not identity (issue 15).
+ * Only a person id with more than one record can disagree: without one
+ * (TWICE 0) there is nothing to look for.
  */
-static int merge_records(struct run *r, struct tally *t, const struct policy *p)
+static int merge_records(struct run *r, struct tally *t, const struct policy *p, int twice)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, step;
 
+	if (!twice)
+		return 0;
 	if (db_prepare(r->db,
 		       "SELECT pms_person_id, min(pms_unit_id), "
 		       "  (SELECT group_concat(source_ref, ' and ') FROM (SELECT x.source_ref "
@@ -468,40 +483,6 @@ static int merge_records(struct run *r, struct tally *t, const struct policy *p)
 			  "UPDATE temp.want SET hold = 1, sync = 0 WHERE property_id = ?1 "
 			  "AND pms_person_id IN (SELECT pms_person_id FROM temp.exc "
 			  "  WHERE property_id = ?1 AND kind = 'conflicting_rows')",
-			  p->property_id) < 0 ||
-	    /* the Latch user by id, else the contact (the e-mail, else the phone) */
-	    exec_property(r->db,
-			  "UPDATE temp.want SET rkey = coalesce("
-			  "  (SELECT 'u:' || pu.latch_user_id FROM person_user pu "
-			  "    WHERE pu.property_id = want.property_id "
-			  "    AND pu.pms_person_id = want.pms_person_id), "
-			  "  contact_key, 'p:' || pms_person_id) "
-			  "WHERE property_id = ?1",
-			  p->property_id) < 0 ||
-	    /* ... or by e-mail, for a record without a user of its own: the
-	     * property's e-mails keyed once (a lookup on lower(email) correlated
-	     * with each record would scan the property's users per record) */
-	    db_exec(r->db, "DELETE FROM temp.email_user") < 0 ||
-	    exec_property(r->db,
-			  "INSERT OR IGNORE INTO temp.email_user (email_key, uid) "
-			  "SELECT lower(email), min(latch_user_id) FROM person_user "
-			  "WHERE property_id = ?1 AND email IS NOT NULL GROUP BY 1",
-			  p->property_id) < 0 ||
-	    exec_property(r->db,
-			  "UPDATE temp.want SET rkey = 'u:' || (SELECT e.uid FROM temp.email_user e "
-			  "  WHERE e.email_key = want.email_key) "
-			  "WHERE property_id = ?1 AND rkey NOT LIKE 'u:%' AND email_key IN "
-			  "  (SELECT email_key FROM temp.email_user)",
-			  p->property_id) < 0 ||
-	    /* ... else by phone, e-mail or not: a user matched by phone, whose
-	     * e-mail the PMS fills in later, is still that user */
-	    exec_property(r->db,
-			  "UPDATE temp.want SET rkey = (SELECT 'u:' || min(pu.latch_user_id) "
-			  "  FROM person_user pu WHERE pu.property_id = want.property_id "
-			  "  AND pu.phone = want.phone_key) "
-			  "WHERE property_id = ?1 AND rkey NOT LIKE 'u:%' AND phone_key IS NOT NULL "
-			  "AND EXISTS (SELECT 1 FROM person_user pu WHERE pu.property_id = ?1 "
-			  "  AND pu.phone = want.phone_key)",
 			  p->property_id) < 0)
 		goto out;
 	rc = 0;
@@ -509,6 +490,94 @@ out:
 	sqlite3_finalize(st);
 	return rc;
 }
+
+/*
+ * A record of tonight into temp.want: ?1 property, ?2 person, ?3 PMS unit,
+ * ?4 Latch unit, ?5 Latch user, ?6 sync, ?7 hold, ?8 why, ?9 e-mail,
+ * ?10 phone, ?11 first and ?12 last name, ?13 source_ref, ?14 snapshot,
+ * ?15 new_mapping, ?16 name key, ?17 phone key.  Its contact key: one e-mail
+ * is one Latch user; without one, one phone.  Its resident key (rkey):
+ * the Latch user its person id was matched to, else the Latch user matched
+ * by the same e-mail in the property (one e-mail is one Latch user: a
+ * re-keyed person is the resident unitsync knows), else the one matched by
+ * its phone (a user matched by phone, whose e-mail the PMS fills in later,
+ * is still that user), else its e-mail, else its phone, else its person
+ * id.  PMS ids are evidence, not identity (issue 15).  temp.email_user
+ * holds the property's e-mails.
+ */
+#define WANT_INSERT                                                                        \
+	"INSERT INTO temp.want (property_id, pms_person_id, pms_unit_id, latch_unit_id, "  \
+	"latch_user_id, sync, hold, why, email, email_key, phone, first_name, last_name, " \
+	"source_ref, snapshot_id, new_mapping, name_key, phone_key, contact_key, rkey) "   \
+	"SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,lower(?9),?10,?11,?12,?13,?14,?15,?16,?17, "    \
+	"coalesce('e:' || lower(?9), 't:' || ?17), "                                       \
+	"coalesce((SELECT 'u:' || pu.latch_user_id FROM person_user pu "                   \
+	"    WHERE pu.property_id = ?1 AND pu.pms_person_id = ?2), "                       \
+	"  (SELECT 'u:' || e.uid FROM temp.email_user e WHERE e.email_key = lower(?9)), "  \
+	"  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "                     \
+	"    WHERE pu.property_id = ?1 AND pu.phone = ?17), "                              \
+	"  'e:' || lower(?9), 't:' || ?17, 'p:' || ?2) "
+
+/*
+ * The people of one property (?1) tonight, in person id order, each with
+ * their household's primary, unit mapping and Latch user.  A roommate,
+ * occupant or minor with no status of their own takes the household's:
+ * its status and, where they have none, its move dates (so they leave and
+ * arrive with the household).  %s: whether the unit was mapped since the
+ * property's last run (people_mapped, or 0 when no unit of the property
+ * was); %s: which rows (people_one_file, or people_files for a property
+ * exported as several files).
+ */
+static const char people_sql[] =
+	"SELECT p.pms_person_id, p.pms_unit_id, p.role, "
+	"  CASE WHEN p.status = 'unknown' THEN coalesce(h.status, p.status) "
+	"    ELSE p.status END, "
+	"  CASE WHEN p.status = 'unknown' THEN coalesce(h.status_raw, p.status_raw) "
+	"    ELSE p.status_raw END, p.email, p.phone, p.first_name, p.last_name, "
+	"  CASE WHEN p.status = 'unknown' THEN coalesce(p.move_in, h.move_in) "
+	"    ELSE p.move_in END, "
+	"  CASE WHEN p.status = 'unknown' THEN coalesce(p.move_out, h.move_out) "
+	"    ELSE p.move_out END, "
+	"  CASE WHEN p.status = 'unknown' "
+	"    THEN coalesce(p.expected_move_out, h.expected_move_out) "
+	"    ELSE p.expected_move_out END, m.latch_unit_id, "
+	"  u.latch_user_id, u.email, p.source_ref, p.snapshot_id, %s, "
+	/* the household's primary, for a status conflict */
+	"  h.status, h.pms_person_id "
+	"FROM stg_person p "
+	"LEFT JOIN stg_person h ON p.role IN ('roommate', 'occupant', 'minor') "
+	"  AND h.snapshot_id = p.snapshot_id AND h.property_id = p.property_id "
+	/* the household's first primary row (a primary may have two leases) */
+	"  AND (h.pms_person_id, h.row_seq) = (SELECT x.pms_person_id, x.row_seq "
+	"    FROM stg_person x WHERE x.snapshot_id = p.snapshot_id "
+	"    AND x.property_id = p.property_id AND x.household_id = p.household_id "
+	"    AND x.role = 'primary' ORDER BY x.pms_person_id, x.row_seq LIMIT 1) "
+	"LEFT JOIN unit_map m ON m.property_id = p.property_id AND m.pms_unit_id = p.pms_unit_id "
+	"LEFT JOIN person_user u ON u.property_id = p.property_id "
+	"  AND u.pms_person_id = p.pms_person_id "
+	"WHERE p.property_id = ?1 AND %s "
+	"ORDER BY p.pms_person_id, p.row_seq";
+
+/* the unit was mapped since the property's last run: say so */
+static const char people_mapped[] =
+	"EXISTS (SELECT 1 FROM map_history h WHERE h.property_id = p.property_id "
+	"  AND h.pms_unit_id = p.pms_unit_id AND h.after_latch_unit_id = m.latch_unit_id "
+	/* bound to ?1, not p.property_id: computed once, not per person */
+	"  AND h.id > (SELECT max(r.map_seq) FROM run r JOIN run_input i "
+	"    ON i.run_id = r.run_id WHERE i.property_id = ?1))";
+
+/* one input file: its rows, in the order of its primary key (no sort) */
+static const char people_one_file[] = "p.snapshot_id = (SELECT snapshot_id FROM temp.snap)";
+
+/* several: a person in several of tonight's files is the newest file's */
+static const char people_files[] =
+	"p.snapshot_id IN (SELECT snapshot_id FROM temp.snap) "
+	/* CROSS JOIN keeps n outside, so q is found by its primary key
+	 * instead of a scan of every staged row per person */
+	"AND NOT EXISTS (SELECT 1 FROM temp.snap n CROSS JOIN stg_person q "
+	"  ON q.snapshot_id = n.snapshot_id AND q.property_id = ?1 "
+	"  AND q.pms_person_id = p.pms_person_id "
+	"  WHERE n.ord > (SELECT ord FROM temp.snap WHERE snapshot_id = p.snapshot_id))";
 
 /*
  * Pass 1: decide every person of the property's input snapshots into temp
@@ -523,72 +592,32 @@ out:
  */
 static int decide_people(struct run *r, struct tally *t, struct policy *p)
 {
-	sqlite3_stmt *st = NULL, *ins = NULL, *rej = NULL, *hold = NULL;
-	int rc = -1, step, held;
+	sqlite3_stmt *st = NULL, *ins = NULL, *ins_rej = NULL, *rej = NULL, *hold = NULL;
+	int rc = -1, step, held, twice = 0;
+	char *prev = NULL; /* the person id of the record before */
 	const struct rules_policy rp = { p->exclude, p->lead_days, p->grace_days, p->as_of };
 
-	if (db_prepare(
-		    r->db,
-		    /*
-		     * A roommate, occupant or minor with no status of their own takes
-		     * the household's: its status and, where they have none, its
-		     * move dates (so they leave and arrive with the household).
-		     */
-		    "SELECT p.pms_person_id, p.pms_unit_id, p.role, "
-		    "  CASE WHEN p.status = 'unknown' THEN coalesce(h.status, p.status) "
-		    "    ELSE p.status END, "
-		    "  CASE WHEN p.status = 'unknown' THEN coalesce(h.status_raw, p.status_raw) "
-		    "    ELSE p.status_raw END, p.email, p.phone, p.first_name, p.last_name, "
-		    "  CASE WHEN p.status = 'unknown' THEN coalesce(p.move_in, h.move_in) "
-		    "    ELSE p.move_in END, "
-		    "  CASE WHEN p.status = 'unknown' THEN coalesce(p.move_out, h.move_out) "
-		    "    ELSE p.move_out END, "
-		    "  CASE WHEN p.status = 'unknown' "
-		    "    THEN coalesce(p.expected_move_out, h.expected_move_out) "
-		    "    ELSE p.expected_move_out END, m.latch_unit_id, "
-		    "  u.latch_user_id, u.email, "
-		    "  p.source_ref, p.snapshot_id, "
-		    /* the unit was mapped since the property's last run: say so */
-		    "  EXISTS (SELECT 1 FROM map_history h WHERE h.property_id = p.property_id "
-		    "    AND h.pms_unit_id = p.pms_unit_id AND h.after_latch_unit_id = m.latch_unit_id "
-		    /* bound to ?1, not p.property_id: computed once, not per person */
-		    "    AND h.id > (SELECT max(r.map_seq) FROM run r JOIN run_input i "
-		    "      ON i.run_id = r.run_id WHERE i.property_id = ?1)), "
-		    /* the household's primary, for a status conflict */
-		    "  h.status, h.pms_person_id "
-		    "FROM stg_person p "
-		    "LEFT JOIN stg_person h ON p.role IN ('roommate', 'occupant', 'minor') "
-		    "  AND h.snapshot_id = p.snapshot_id AND h.property_id = p.property_id "
-		    /* the household's first primary row (a primary may have two leases) */
-		    "  AND (h.pms_person_id, h.row_seq) = (SELECT x.pms_person_id, x.row_seq "
-		    "    FROM stg_person x WHERE x.snapshot_id = p.snapshot_id "
-		    "    AND x.property_id = p.property_id AND x.household_id = p.household_id "
-		    "    AND x.role = 'primary' ORDER BY x.pms_person_id, x.row_seq LIMIT 1) "
-		    "LEFT JOIN unit_map m ON m.property_id = p.property_id AND m.pms_unit_id = p.pms_unit_id "
-		    "LEFT JOIN person_user u ON u.property_id = p.property_id "
-		    "  AND u.pms_person_id = p.pms_person_id "
-		    "WHERE p.snapshot_id IN (SELECT snapshot_id FROM temp.snap) AND p.property_id = ?1 "
-		    /* a person in several of tonight's files: the newest file wins */
-		    /* CROSS JOIN keeps n outside, so q is found by its primary key
-		     * instead of a scan of every staged row per person */
-		    "  AND NOT EXISTS (SELECT 1 FROM temp.snap n CROSS JOIN stg_person q "
-		    "    ON q.snapshot_id = n.snapshot_id AND q.property_id = ?1 "
-		    "    AND q.pms_person_id = p.pms_person_id "
-		    "    WHERE n.ord > (SELECT ord FROM temp.snap WHERE snapshot_id = p.snapshot_id)) "
-		    "ORDER BY p.pms_person_id, p.row_seq",
-		    &st) < 0 ||
+	int mapped = 0, one = json_array_size(p->inputs) == 1;
+	char sql[4096];
+
+	/* was a unit mapped since the property's last run?  If not, no person's
+	 * unit was, and the query below need not ask person by person */
+	if (exec_property_int(r->db,
+			      "SELECT EXISTS (SELECT 1 FROM map_history h WHERE h.id > "
+			      "  (SELECT max(r.map_seq) FROM run r JOIN run_input i "
+			      "    ON i.run_id = r.run_id WHERE i.property_id = ?1) "
+			      /* +: by id, the few changes since then, not the property's all */
+			      "  AND +h.property_id = ?1)",
+			      p->property_id, &mapped) < 0)
+		goto out;
+	snprintf(sql, sizeof(sql), people_sql, mapped ? people_mapped : "0",
+		 one ? people_one_file : people_files);
+	if (db_prepare(r->db, sql, &st) < 0 || db_prepare(r->db, WANT_INSERT, &ins) < 0 ||
+	    /* a rejected row: only for a person with no record yet */
 	    db_prepare(r->db,
-		       /* ?17 = 0: only for a person with no row yet (a rejected row) */
-		       "INSERT INTO temp.want (property_id, pms_person_id, pms_unit_id, "
-		       "latch_unit_id, latch_user_id, sync, hold, why, email, email_key, phone, "
-		       "first_name, last_name, source_ref, snapshot_id, new_mapping, name_key, "
-		       "phone_key, contact_key) SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,lower(?9),?10,?11,"
-		       "?12,?13,?14,?15,?16,?18, "
-		       /* one e-mail is one Latch user; without one, one phone */
-		       "coalesce('e:' || lower(?9), 't:' || ?18) "
-		       "WHERE ?17 OR NOT EXISTS (SELECT 1 FROM temp.want "
-		       "WHERE property_id = ?1 AND pms_person_id = ?2)",
-		       &ins) < 0 ||
+		       WANT_INSERT "WHERE NOT EXISTS (SELECT 1 FROM temp.want "
+				   "WHERE property_id = ?1 AND pms_person_id = ?2)",
+		       &ins_rej) < 0 ||
 	    db_prepare(r->db,
 		       "UPDATE temp.want SET hold = 1, sync = 0, why = 'rejected_row' "
 		       "WHERE property_id = ?1 AND pms_person_id = ?2 AND "
@@ -603,6 +632,16 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		       "AND (r.property_id = ?1 OR r.property_id IS NULL) "
 		       "ORDER BY r.pms_person_id, r.source_ref",
 		       &rej) < 0)
+		goto out;
+	/* the property's e-mails keyed once, for the resident keys (a lookup
+	 * on lower(email) correlated with each record would scan the
+	 * property's users per record) */
+	if (db_exec(r->db, "DELETE FROM temp.email_user") < 0 ||
+	    exec_property(r->db,
+			  "INSERT OR IGNORE INTO temp.email_user (email_key, uid) "
+			  "SELECT lower(email), min(latch_user_id) FROM person_user "
+			  "WHERE property_id = ?1 AND email IS NOT NULL GROUP BY 1",
+			  p->property_id) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -619,6 +658,16 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		int sync = 0, hold = 0;
 		enum rules_verdict v = RULES_DENY;
 
+		/* rows come in person id order: a second record of one person */
+		if (prev && !strcmp(prev, person)) {
+			twice = 1;
+		} else {
+			free(prev);
+			if (!(prev = strdup(person))) {
+				err_set("out of memory");
+				goto out;
+			}
+		}
 		if (strcmp(role, "guarantor") && strcmp(status, "unknown"))
 			v = rules_eligible(&rp, status, move_in, move_out, &why);
 		if (!strcmp(role, "guarantor")) {
@@ -707,8 +756,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		if (latch_phone_digits(phone, phone_key, sizeof(phone_key)) < 0)
 			phone_key[0] = '\0'; /* too long to be a phone: no key */
 		sqlite3_bind_text(ins, 16, name_key, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(ins, 17, 1);
-		db_bind_text_or_null(ins, 18, phone_key);
+		db_bind_text_or_null(ins, 17, phone_key);
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			err_set("database: %s", sqlite3_errmsg(r->db));
 			goto out;
@@ -732,20 +780,19 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 			p->unnamed_rejects++;
 			continue;
 		}
-		sqlite3_reset(ins);
-		sqlite3_bind_text(ins, 1, p->property_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 2, person, -1, SQLITE_TRANSIENT);
+		sqlite3_reset(ins_rej);
+		sqlite3_bind_text(ins_rej, 1, p->property_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins_rej, 2, person, -1, SQLITE_TRANSIENT);
 		for (int i = 3; i <= 13; i++)
-			sqlite3_bind_null(ins, i);
-		sqlite3_bind_int(ins, 6, 0);
-		sqlite3_bind_int(ins, 7, 1);
-		sqlite3_bind_text(ins, 8, "rejected_row", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 14, sqlite3_column_int64(rej, 3));
-		sqlite3_bind_int(ins, 15, 0);
-		sqlite3_bind_text(ins, 16, "", -1, SQLITE_STATIC);
-		sqlite3_bind_int(ins, 17, 0);
-		sqlite3_bind_null(ins, 18);
-		if (sqlite3_step(ins) != SQLITE_DONE) {
+			sqlite3_bind_null(ins_rej, i);
+		sqlite3_bind_int(ins_rej, 6, 0);
+		sqlite3_bind_int(ins_rej, 7, 1);
+		sqlite3_bind_text(ins_rej, 8, "rejected_row", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins_rej, 14, sqlite3_column_int64(rej, 3));
+		sqlite3_bind_int(ins_rej, 15, 0);
+		sqlite3_bind_text(ins_rej, 16, "", -1, SQLITE_STATIC);
+		sqlite3_bind_null(ins_rej, 17);
+		if (sqlite3_step(ins_rej) != SQLITE_DONE) {
 			err_set("database: %s", sqlite3_errmsg(r->db));
 			goto out;
 		}
@@ -788,14 +835,16 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		if (add_exception(r, t, "rejected_rows", p->property_id, "", "", detail) < 0)
 			goto out;
 	}
-	if (merge_records(r, t, p) < 0)
+	if (merge_records(r, t, p, twice) < 0)
 		goto out;
 	rc = 0;
 out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(ins);
+	sqlite3_finalize(ins_rej);
 	sqlite3_finalize(rej);
 	sqlite3_finalize(hold);
+	free(prev);
 	return rc;
 }
 
@@ -1274,7 +1323,10 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 			  "  SELECT h.pms_person_id, h.latch_unit_id, h.pms_unit_id, "
 			  "    coalesce(j.latch_user_id, pu.latch_user_id, ''), 0, "
 			  "    CASE h.op WHEN 'ASSIGN' THEN 1 ELSE 2 END "
-			  "  FROM journal j JOIN delta_history h ON h.run_id = j.run_id AND h.seq = j.seq "
+			  /* CROSS JOIN: from the few inflight journal rows (journal_inflight),
+			   * not from every delta row of the property's history */
+			  "  FROM journal j CROSS JOIN delta_history h "
+			  "    ON h.run_id = j.run_id AND h.seq = j.seq "
 			  "  LEFT JOIN person_user pu ON pu.property_id = h.property_id "
 			  "    AND pu.pms_person_id = h.pms_person_id "
 			  "  WHERE j.state = 'inflight' AND h.property_id = ?1 "
