@@ -744,6 +744,44 @@ static void xmlx_refuses_an_encoding_that_hides_markup(void **state)
 	free(t);
 }
 
+/*
+ * A start tag with more than XMLX_MAX_ATTRS attributes is refused with its
+ * line, far into the file (past the first read); an '=' or '>' inside a
+ * quoted value, a comment or a CDATA section is no attribute and no end.
+ */
+static void xmlx_counts_attributes_and_names_the_tag_line(void **state)
+{
+	struct fixture *fx = *state;
+	char tag[XMLX_MAX_ATTRS * 24 + 64], tail[sizeof(tag) + 128];
+	size_t len;
+	struct xmlx x;
+	enum xmlx_event e;
+	char *doc;
+
+	for (int many = 0; many < 2; many++) {
+		len = (size_t)snprintf(tag, sizeof(tag), "<a");
+		for (int i = 0; i < XMLX_MAX_ATTRS + many; i++)
+			len += (size_t)snprintf(tag + len, sizeof(tag) - len, "%sv%d='x>=\"'",
+						i % 50 ? " " : "\n", i);
+		snprintf(tag + len, sizeof(tag) - len, "/>");
+		snprintf(tail, sizeof(tail),
+			 "<!-- <b x=1 y=2> --><![CDATA[<c x=1>]]><?p q=\"r\"?>\n%s\n</r>\n", tag);
+		doc = padded("<?xml version=\"1.0\"?>\n<r>\n", 40000, tail);
+		write_doc(fx, doc);
+		free(doc);
+		if (many) {
+			assert_int_equal(error_line(fx), 40004);
+			assert_non_null(strstr(err_msg(), "more than 256 attributes"));
+			continue;
+		}
+		assert_int_equal(xmlx_open(&x, fx->path), 0);
+		while ((e = xmlx_next(&x)) == XMLX_START || e == XMLX_END)
+			;
+		assert_int_equal(e, XMLX_END_OF_FILE);
+		xmlx_close(&x);
+	}
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -778,6 +816,7 @@ int main(void)
 		T(xmlx_bounds_the_text_of_one_element),
 		T(xmlx_names_lines_past_65535),
 		T(xmlx_refuses_an_encoding_that_hides_markup),
+		T(xmlx_counts_attributes_and_names_the_tag_line),
 	};
 #undef T
 
