@@ -671,7 +671,8 @@ static void xmlx_attr_is_trimmed_and_found_by_local_name_in_any_case(void **stat
 	struct xmlx x;
 	char *v;
 
-	write_doc(fx, "<r xmlns:m=\"urn:m\"><u m:ID=\"  42 \" Type=\"\"/></r>");
+	write_doc(fx, "<r xmlns:m=\"urn:m\"><u m:ID=\"  42 \" Type=\"\" "
+		      "N=\"a&amp;b&#38;c&lt;d &amp;#38;\"/></r>");
 	assert_int_equal(xmlx_open(&x, fx->path), 0);
 	assert_int_equal(xmlx_next(&x), XMLX_START);
 	assert_int_equal(xmlx_next(&x), XMLX_START);
@@ -682,6 +683,10 @@ static void xmlx_attr_is_trimmed_and_found_by_local_name_in_any_case(void **stat
 	v = xmlx_attr(&x, "type");
 	assert_non_null(v);
 	assert_string_equal(v, "");
+	free(v);
+	v = xmlx_attr(&x, "n");
+	assert_non_null(v);
+	assert_string_equal(v, "a&b&c<d &#38;");
 	free(v);
 	assert_null(xmlx_attr(&x, "m:ID"));
 	assert_string_equal(xmlx_up(&x, 0), "u");
@@ -723,6 +728,28 @@ static void xmlx_names_lines_past_65535(void **state)
 	write_doc(fx, doc);
 	free(doc);
 	assert_int_equal(error_line(fx), 70004);
+}
+
+/* And so do the lines of elements (a reject's source reference), read
+ * from the parser as the element starts, not from a reader running ahead. */
+static void xmlx_line_is_exact_past_65535(void **state)
+{
+	struct fixture *fx = *state;
+	char *doc = padded("<?xml version=\"1.0\"?>\n<r>\n", 70000, "<a\n k='v'>1</a>\n<b/></r>\n");
+	struct xmlx x;
+
+	write_doc(fx, doc);
+	free(doc);
+	assert_int_equal(xmlx_open(&x, fx->path), 0);
+	assert_int_equal(xmlx_next(&x), XMLX_START);
+	assert_int_equal(xmlx_line(&x), 2);
+	assert_int_equal(xmlx_next(&x), XMLX_START);
+	assert_int_equal(xmlx_line(&x), 70004);
+	assert_int_equal(xmlx_next(&x), XMLX_END);
+	assert_int_equal(xmlx_line(&x), 70004);
+	assert_int_equal(xmlx_next(&x), XMLX_START);
+	assert_int_equal(xmlx_line(&x), 70005);
+	xmlx_close(&x);
 }
 
 /* In UTF-7 "<" is "+ADw-": a declaration the prolog scan could not see. */
@@ -815,6 +842,7 @@ int main(void)
 		T(xmlx_attr_is_trimmed_and_found_by_local_name_in_any_case),
 		T(xmlx_bounds_the_text_of_one_element),
 		T(xmlx_names_lines_past_65535),
+		T(xmlx_line_is_exact_past_65535),
 		T(xmlx_refuses_an_encoding_that_hides_markup),
 		T(xmlx_counts_attributes_and_names_the_tag_line),
 	};
