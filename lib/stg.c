@@ -514,14 +514,44 @@ static const char *const digest_queries[] = {
 	"WHERE snapshot_id = ?1 ORDER BY source_ref, reason, property_id, pms_person_id",
 };
 
+/* Bytes for the digest, gathered so that SHA-256 is called once a block,
+ * not twice a value (3.8M calls for 100k people). */
+struct digest_buf {
+	struct sha256 *h;
+	size_t used;
+	unsigned char b[16384];
+};
+
+static void digest_add(struct digest_buf *d, const void *p, size_t len)
+{
+	if (d->used + len > sizeof(d->b)) {
+		sha256_update(d->h, d->b, d->used);
+		d->used = 0;
+	}
+	if (len > sizeof(d->b)) {
+		sha256_update(d->h, p, len);
+		return;
+	}
+	memcpy(d->b + d->used, p, len);
+	d->used += len;
+}
+
 int stg_rows_digest(sqlite3 *db, long long snapshot_id, char hex[SHA256_HEX_LEN + 1])
 {
 	struct sha256 h;
+	struct digest_buf *d = NULL;
 	sqlite3_stmt *st = NULL;
 	int rc = -1, step = SQLITE_DONE;
 
 	if (sha256_init(&h) < 0)
 		return -1;
+	d = malloc(sizeof(*d));
+	if (!d) {
+		err_set("out of memory");
+		goto out;
+	}
+	d->h = &h;
+	d->used = 0;
 	for (size_t q = 0; q < sizeof(digest_queries) / sizeof(digest_queries[0]); q++) {
 		if (db_prepare(db, digest_queries[q], &st) < 0)
 			goto out;
@@ -543,9 +573,9 @@ int stg_rows_digest(sqlite3 *db, long long snapshot_id, char hex[SHA256_HEX_LEN 
 								   : 't';
 				for (int b = 0; b < 8; b++)
 					head[1 + b] = (unsigned char)(len >> (56 - 8 * b));
-				sha256_update(&h, head, sizeof(head));
+				digest_add(d, head, sizeof(head));
 				if (len)
-					sha256_update(&h, v, (size_t)len);
+					digest_add(d, v, (size_t)len);
 			}
 		}
 		if (step < 0)
@@ -553,10 +583,12 @@ int stg_rows_digest(sqlite3 *db, long long snapshot_id, char hex[SHA256_HEX_LEN 
 		sqlite3_finalize(st);
 		st = NULL;
 	}
+	sha256_update(&h, d->b, d->used);
 	rc = 0;
 out:
 	sqlite3_finalize(st);
 	sha256_final(&h, hex);
+	free(d);
 	return rc;
 }
 
