@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <libxml/parserInternals.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -543,10 +544,30 @@ enum feed_state {
 	FEED_FAILED
 };
 
+/* The events of a chunk or more of the document, with their texts. */
+struct batch {
+	struct event *ev; /* owned */
+	size_t n_ev, cap_ev;
+	struct attr *attrs; /* their attributes, owned */
+	size_t n_attr, cap_attr;
+	char *buf; /* their texts and attribute values, owned */
+	size_t buf_len, buf_cap;
+	long long fed;         /* bytes given to the parser once it was filled */
+	enum feed_state state; /* the parser's, once it was filled */
+	int full;              /* filled and not yet read whole */
+};
+
 /*
  * The parser's side of a reader: libxml2's push parser (SAX2, no tree is
- * built), what it reads, and the events its callbacks queued from the
- * last chunk, which xmlx_next() hands out one at a time.
+ * built), what it reads, and two batches of the events its callbacks
+ * queued.  A thread of its own parses into one batch while xmlx_next()
+ * hands out the other's events: parsing and what the caller does with
+ * the events (staging) run on two cores.  Without the thread (it could
+ * not be started) xmlx_next() fills each batch itself.
+ *
+ * The parser thread alone touches the parser's fields (ctxt to chunk, and
+ * x->error, x->error_code); a batch changes hands under the mutex, and
+ * the caller reads x->error only once the batch filled last is its.
  */
 struct xmlx_feed {
 	xmlSAXHandler sax;
@@ -557,19 +578,24 @@ struct xmlx_feed {
 	struct attrscan scan; /* a file's attributes, counted as it is read */
 	long long fed;        /* bytes given to the parser */
 	enum feed_state state;
-	struct event *ev; /* queued events, owned */
-	size_t n_ev, next_ev, cap_ev;
-	struct attr *attrs; /* their attributes, owned */
-	size_t n_attr, cap_attr;
-	char *buf; /* their texts and attribute values, owned */
-	size_t buf_len, buf_cap;
-	char *cur; /* the text of the element being parsed, owned */
+	struct batch *fill; /* the batch the callbacks append to */
+	char *cur;          /* the text of the element being parsed, owned */
 	size_t cur_len, cur_cap;
 	const char *names[XMLX_MAX_DEPTH]; /* the elements open in the parser */
 	int lines[XMLX_MAX_DEPTH];         /* and their lines */
 	int depth;
-	size_t attr_at, attr_n; /* the current START's attributes (xmlx_attr) */
 	char chunk[FEED_CHUNK];
+
+	struct batch b[2];
+	int read_i;             /* the caller's: the batch it reads */
+	size_t next_ev;         /* and its next event */
+	size_t attr_at, attr_n; /* the current START's attributes (xmlx_attr) */
+	int started;            /* the first xmlx_next() came */
+	int threaded;           /* the parser thread runs */
+	int quit;               /* xmlx_close(): the thread stops */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 };
 
 /* The line the parser is at. */
@@ -621,29 +647,29 @@ static int grow(void *p, size_t *cap, size_t n, size_t size)
  * (size_t)-1 out of memory. */
 static size_t keep(struct xmlx *x, const char *s, size_t len)
 {
-	struct xmlx_feed *f = x->feed;
-	size_t at = f->buf_len;
+	struct batch *b = x->feed->fill;
+	size_t at = b->buf_len;
 
-	if (grow(&f->buf, &f->buf_cap, at + len + 1, 1) < 0) {
+	if (grow(&b->buf, &b->buf_cap, at + len + 1, 1) < 0) {
 		fail(x, "out of memory");
 		return (size_t)-1;
 	}
-	memcpy(f->buf + at, s, len);
-	f->buf[at + len] = '\0';
-	f->buf_len += len + 1;
+	memcpy(b->buf + at, s, len);
+	b->buf[at + len] = '\0';
+	b->buf_len += len + 1;
 	return at;
 }
 
 static struct event *queue(struct xmlx *x, enum xmlx_event kind, const char *name, int line)
 {
-	struct xmlx_feed *f = x->feed;
+	struct batch *b = x->feed->fill;
 	struct event *e;
 
-	if (grow(&f->ev, &f->cap_ev, f->n_ev + 1, sizeof(*f->ev)) < 0) {
+	if (grow(&b->ev, &b->cap_ev, b->n_ev + 1, sizeof(*b->ev)) < 0) {
 		fail(x, "out of memory");
 		return NULL;
 	}
-	e = &f->ev[f->n_ev++];
+	e = &b->ev[b->n_ev++];
 	memset(e, 0, sizeof(*e));
 	e->kind = kind;
 	e->name = name;
@@ -658,6 +684,7 @@ static void on_start(void *arg, const xmlChar *localname, const xmlChar *prefix,
 {
 	struct xmlx *x = arg;
 	struct xmlx_feed *f = x->feed;
+	struct batch *b = f->fill;
 	const char *name = localname ? (const char *)localname : "";
 	int line = parser_line(x), n = nb_attributes; /* the defaulted ones among them */
 	struct event *e;
@@ -673,21 +700,23 @@ static void on_start(void *arg, const xmlChar *localname, const xmlChar *prefix,
 		return;
 	}
 	e = queue(x, XMLX_START, name, line);
-	if (!e || grow(&f->attrs, &f->cap_attr, f->n_attr + (size_t)n, sizeof(*f->attrs)) < 0) {
+	if (!e)
+		return;
+	if (grow(&b->attrs, &b->cap_attr, b->n_attr + (size_t)n, sizeof(*b->attrs)) < 0) {
 		fail(x, "out of memory");
 		return;
 	}
-	e->attr = f->n_attr;
+	e->attr = b->n_attr;
 	for (int i = 0; i < n; i++) {
 		const xmlChar *const *a = attributes + 5 * i;
-		struct attr *at = &f->attrs[f->n_attr];
+		struct attr *at = &b->attrs[b->n_attr];
 
 		at->name = a[0] ? (const char *)a[0] : "";
 		at->len = (size_t)(a[4] - a[3]);
 		at->value = keep(x, (const char *)a[3], at->len);
 		if (at->value == (size_t)-1)
 			return;
-		f->n_attr++;
+		b->n_attr++;
 		e->nattr++;
 	}
 	f->names[f->depth] = name;
@@ -813,6 +842,8 @@ static int new_feed(struct xmlx *x)
 		err_set("out of memory");
 		return -1;
 	}
+	pthread_mutex_init(&x->feed->mu, NULL);
+	pthread_cond_init(&x->feed->cv, NULL);
 	return 0;
 }
 
@@ -931,6 +962,13 @@ void xmlx_close(struct xmlx *x)
 	struct xmlx_feed *f = x->feed;
 
 	if (f) {
+		if (f->threaded) {
+			pthread_mutex_lock(&f->mu);
+			f->quit = 1;
+			pthread_cond_broadcast(&f->cv);
+			pthread_mutex_unlock(&f->mu);
+			pthread_join(f->thread, NULL);
+		}
 		if (f->ctxt) {
 			if (f->ctxt->myDoc)
 				xmlFreeDoc(f->ctxt->myDoc);
@@ -938,10 +976,14 @@ void xmlx_close(struct xmlx *x)
 		}
 		if (f->fp)
 			fclose(f->fp);
-		free(f->ev);
-		free(f->attrs);
-		free(f->buf);
+		for (int i = 0; i < 2; i++) {
+			free(f->b[i].ev);
+			free(f->b[i].attrs);
+			free(f->b[i].buf);
+		}
 		free(f->cur);
+		pthread_mutex_destroy(&f->mu);
+		pthread_cond_destroy(&f->cv);
 		free(f);
 	}
 	memset(x, 0, sizeof(*x));
@@ -970,14 +1012,15 @@ static void parse_failed(struct xmlx *x)
 	x->error_code = -1;
 }
 
-/* Give the parser the next chunk, until it has queued an event or the
- * document ends or fails. */
-static void feed(struct xmlx *x)
+/* Fill batch B: give the parser the next chunks until it has queued an
+ * event or the document ends or fails. */
+static void fill(struct xmlx *x, struct batch *b)
 {
 	struct xmlx_feed *f = x->feed;
 
-	f->n_ev = f->next_ev = f->n_attr = f->buf_len = 0;
-	while (f->n_ev == 0 && f->state == FEED_READING) {
+	b->n_ev = b->n_attr = b->buf_len = 0;
+	f->fill = b;
+	while (b->n_ev == 0 && f->state == FEED_READING) {
 		const char *p = f->chunk;
 		size_t n;
 		int end, rc;
@@ -1013,12 +1056,66 @@ static void feed(struct xmlx *x)
 		else if (end)
 			f->state = FEED_EOF;
 	}
+	b->fed = f->fed;
+	b->state = f->state;
+}
+
+/* The parser thread: fill each batch in turn once the caller is done
+ * with it, until the document ends or fails, or xmlx_close() comes. */
+static void *parse_ahead(void *arg)
+{
+	struct xmlx *x = arg;
+	struct xmlx_feed *f = x->feed;
+
+	for (int i = 0;; i ^= 1) {
+		pthread_mutex_lock(&f->mu);
+		while (f->b[i].full && !f->quit)
+			pthread_cond_wait(&f->cv, &f->mu);
+		if (f->quit) {
+			pthread_mutex_unlock(&f->mu);
+			break;
+		}
+		pthread_mutex_unlock(&f->mu);
+		fill(x, &f->b[i]);
+		pthread_mutex_lock(&f->mu);
+		f->b[i].full = 1;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+		if (f->b[i].state != FEED_READING)
+			break;
+	}
+	return NULL;
+}
+
+/* The batch the caller reads, filled (waiting for the thread if need be). */
+static struct batch *filled(struct xmlx *x)
+{
+	struct xmlx_feed *f = x->feed;
+	struct batch *b = &f->b[f->read_i];
+
+	if (!f->started) {
+		f->started = 1;
+		f->threaded = pthread_create(&f->thread, NULL, parse_ahead, x) == 0;
+	}
+	if (!f->threaded) {
+		if (!b->full) {
+			fill(x, b);
+			b->full = 1;
+		}
+		return b;
+	}
+	pthread_mutex_lock(&f->mu);
+	while (!b->full)
+		pthread_cond_wait(&f->cv, &f->mu);
+	pthread_mutex_unlock(&f->mu);
+	return b;
 }
 
 enum xmlx_event xmlx_next(struct xmlx *x)
 {
 	struct xmlx_feed *f = x->feed;
 	const struct event *e;
+	struct batch *b;
 
 	if (!f) {
 		err_set("%s: not open", x->origin);
@@ -1031,18 +1128,25 @@ enum xmlx_event xmlx_next(struct xmlx *x)
 	}
 	x->text = "";
 	f->attr_n = 0;
-	if (f->next_ev == f->n_ev)
-		feed(x);
-	if (f->next_ev == f->n_ev) {
-		if (f->state == FEED_EOF)
+	for (b = filled(x); f->next_ev == b->n_ev; b = filled(x)) {
+		if (b->state == FEED_EOF)
 			return XMLX_END_OF_FILE;
-		err_set("%s", x->error[0] ? x->error : "malformed XML");
-		return XMLX_ERROR;
+		if (b->state == FEED_FAILED) {
+			err_set("%s", x->error[0] ? x->error : "malformed XML");
+			return XMLX_ERROR;
+		}
+		/* read whole: the parser may fill it again */
+		pthread_mutex_lock(&f->mu);
+		b->full = 0;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+		f->read_i ^= 1;
+		f->next_ev = 0;
 	}
-	e = &f->ev[f->next_ev++];
+	e = &b->ev[f->next_ev++];
 	x->line = e->line;
 	if (e->kind == XMLX_END) {
-		x->text = f->buf + e->text;
+		x->text = b->buf + e->text;
 		x->pop = 1;
 		return XMLX_END;
 	}
@@ -1053,24 +1157,32 @@ enum xmlx_event xmlx_next(struct xmlx *x)
 	return XMLX_START;
 }
 
-int xmlx_at(const struct xmlx *x, const char *suffix)
+int xmlx_at_n(const struct xmlx *x, const char *suffix, size_t len)
 {
-	const char *end = suffix + strlen(suffix);
+	const char *end = suffix + len;
 	int i = x->depth - 1;
 
+	if (!len)
+		return 1;
+	/* the current element's last byte first: most calls fail there */
+	if (i < 0 || x->stack_len[i] == 0 || x->stack[i][x->stack_len[i] - 1] != end[-1])
+		return 0;
 	while (end > suffix) {
-		const char *start = end;
-		size_t n;
+		const char *slash = memrchr(suffix, '/', (size_t)(end - suffix));
+		const char *start = slash ? slash + 1 : suffix;
+		size_t n = (size_t)(end - start);
 
-		while (start > suffix && start[-1] != '/')
-			start--;
-		n = (size_t)(end - start);
 		if (i < 0 || x->stack_len[i] != n || memcmp(x->stack[i], start, n) != 0)
 			return 0;
 		i--;
-		end = start > suffix ? start - 1 : start;
+		end = slash ? slash : suffix;
 	}
 	return 1;
+}
+
+int xmlx_at(const struct xmlx *x, const char *suffix)
+{
+	return xmlx_at_n(x, suffix, strlen(suffix));
 }
 
 const char *xmlx_up(const struct xmlx *x, int levels)
@@ -1090,8 +1202,9 @@ char *xmlx_attr(struct xmlx *x, const char *name)
 	const struct xmlx_feed *f = x->feed;
 
 	for (size_t i = 0; f && i < f->attr_n; i++) {
-		const struct attr *a = &f->attrs[f->attr_at + i];
-		const char *s = f->buf + a->value;
+		const struct batch *b = &f->b[f->read_i];
+		const struct attr *a = &b->attrs[f->attr_at + i];
+		const char *s = b->buf + a->value;
 		size_t len;
 		char *out;
 
@@ -1124,10 +1237,26 @@ int xmlx_line(const struct xmlx *x)
 
 long long xmlx_offset(const struct xmlx *x)
 {
-	return x->feed ? x->feed->fed : 0;
+	return x->feed ? x->feed->b[x->feed->read_i].fed : 0;
 }
 
 void xmlx_ref(const struct xmlx *x, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s%d", x->ref, xmlx_line(x));
+	/* what snprintf("%s%d") writes, without its format parsing: called
+	 * for every household and person */
+	char digits[16];
+	size_t n = 0, len = strlen(x->ref);
+	unsigned line = xmlx_line(x) > 0 ? (unsigned)xmlx_line(x) : 0;
+
+	if (!size)
+		return;
+	do
+		digits[n++] = (char)('0' + line % 10);
+	while ((line /= 10) && n < sizeof(digits));
+	if (len > size - 1)
+		len = size - 1;
+	memcpy(buf, x->ref, len);
+	while (n && len < size - 1)
+		buf[len++] = digits[--n];
+	buf[len] = '\0';
 }

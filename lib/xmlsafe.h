@@ -5,7 +5,11 @@
  * The parser is given the document 64 KiB at a time; its callbacks queue
  * the start and end events of that chunk (names interned by libxml2, texts
  * and attribute values copied) and xmlx_next() hands them out one by one,
- * so memory does not grow with the file.  No tree is built: libxml2's
+ * so memory does not grow with the file.  The parser runs on a thread of
+ * its own, one batch of events ahead of the caller (two batches at most),
+ * so that parsing and staging use two cores; the caller sees the same
+ * events, errors and lines as it would without it, and xmlx_close()
+ * stops and joins it.  Nothing else of libxml2 runs on that thread.  No tree is built: libxml2's
  * xmlTextReader built and freed a node for every element and text, twice
  * the time of the parse itself (docs/PERFORMANCE.md, extract-xml).
  *
@@ -117,6 +121,11 @@ enum xmlx_event xmlx_next(struct xmlx *x);
 
 /* Does the element stack end with the '/'-separated local names SUFFIX? */
 int xmlx_at(const struct xmlx *x, const char *suffix);
+
+/* The same for the LEN bytes at SUFFIX, for a table of suffixes tested on
+ * every element; XMLX_LIT("a/b") gives a literal and its length. */
+int xmlx_at_n(const struct xmlx *x, const char *suffix, size_t len);
+#define XMLX_LIT(s) (s), sizeof(s) - 1
 
 /* Local name of the element LEVELS above the current one (0 = the current
  * element), or "" above the root. */
