@@ -106,6 +106,8 @@ static int extract_file(sqlite3 *db, struct job *j, const char *path)
 		snprintf(dialect, sizeof(dialect), "%s", doc.name);
 	src.dialect = dialect;
 	src.unit_list = doc.unit_list;
+	/* a file read whole is digested as it is parsed, not read twice */
+	src.digest_later = !doc.inner && !doc.lists_properties;
 	/* a property list stages nothing: list it even when its snapshot exists,
 	 * and only once the whole file is read */
 	if (doc.lists_properties) {
@@ -151,6 +153,11 @@ static int extract_file(sqlite3 *db, struct job *j, const char *path)
 	}
 	if (!same_file(path, &st)) {
 		err_set("'%s' changed while it was being read", path);
+		goto out;
+	}
+	if (res.digested && (b = stg_digested(&stg, res.sha256, res.bytes)) < 0) {
+		if (b == -1)
+			rc = db_exit_code(db);
 		goto out;
 	}
 	if (res.no_residents) {

@@ -445,6 +445,7 @@ int dialect_stage(const struct dialect_doc *doc, const char *path, struct stg *s
 	}
 	if (ops->finish(&r, state) < 0)
 		goto out;
+	res->digested = !doc->inner && xmlx_digest(&r.x, res->sha256, &res->bytes) == 0;
 	if (o->pms_property && !r.found) {
 		char codes[512];
 

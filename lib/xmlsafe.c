@@ -1,5 +1,6 @@
 #include "xmlsafe.h"
 #include "err.h"
+#include "sha256.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -575,8 +576,11 @@ struct xmlx_feed {
 	FILE *fp;              /* the file, owned, or NULL */
 	const char *mem;       /* or the document in memory, borrowed */
 	size_t mem_len, mem_pos;
-	struct attrscan scan; /* a file's attributes, counted as it is read */
-	long long fed;        /* bytes given to the parser */
+	struct attrscan scan;            /* a file's attributes, counted as it is read */
+	struct sha256 sha;               /* and its digest, taken as it is read */
+	int hashing;                     /* sha holds a context */
+	char digest[SHA256_HEX_LEN + 1]; /* the file's, once read whole, or "" */
+	long long fed;                   /* bytes given to the parser */
 	enum feed_state state;
 	struct batch *fill; /* the batch the callbacks append to */
 	char *cur;          /* the text of the element being parsed, owned */
@@ -886,7 +890,11 @@ static int open_file(struct xmlx *x, const char *path, int huge)
 	attrscan_init(&x->feed->scan, s.width, s.big_endian);
 	/* plain bytes, never decompressed: libxml2's own file reading would
 	 * inflate a gzip file whose prolog went unread */
+	if (sha256_init(&x->feed->sha) < 0)
+		return -1;
+	x->feed->hashing = 1;
 	n = fread(head, 1, sizeof(head), x->feed->fp);
+	sha256_update(&x->feed->sha, head, n);
 	if (attrscan_feed(&x->feed->scan, (const unsigned char *)head, n) < 0) {
 		err_set("cannot read '%s'", path);
 		return -1;
@@ -976,6 +984,11 @@ void xmlx_close(struct xmlx *x)
 		}
 		if (f->fp)
 			fclose(f->fp);
+		if (f->hashing) {
+			char unused[SHA256_HEX_LEN + 1];
+
+			sha256_final(&f->sha, unused);
+		}
 		for (int i = 0; i < 2; i++) {
 			free(f->b[i].ev);
 			free(f->b[i].attrs);
@@ -1032,6 +1045,11 @@ static void fill(struct xmlx *x, struct batch *b)
 				break;
 			}
 			end = n < sizeof(f->chunk) && feof(f->fp);
+			sha256_update(&f->sha, f->chunk, n);
+			if (end) {
+				sha256_final(&f->sha, f->digest);
+				f->hashing = 0;
+			}
 			if (attrscan_feed(&f->scan, (const unsigned char *)f->chunk, n) < 0) {
 				char msg[sizeof(x->error)];
 
@@ -1233,6 +1251,18 @@ char *xmlx_attr(struct xmlx *x, const char *name)
 int xmlx_line(const struct xmlx *x)
 {
 	return x->feed ? x->line : 0;
+}
+
+int xmlx_digest(const struct xmlx *x, char hex[SHA256_HEX_LEN + 1], long long *size)
+{
+	const struct xmlx_feed *f = x->feed;
+
+	/* the parser thread wrote it before it filled the last batch */
+	if (!f || !f->b[f->read_i].full || f->b[f->read_i].state != FEED_EOF || !f->digest[0])
+		return -1;
+	memcpy(hex, f->digest, SHA256_HEX_LEN + 1);
+	*size = f->b[f->read_i].fed;
+	return 0;
 }
 
 long long xmlx_offset(const struct xmlx *x)

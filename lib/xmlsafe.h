@@ -53,6 +53,8 @@
 #ifndef UNITSYNC_XMLSAFE_H
 #define UNITSYNC_XMLSAFE_H
 
+#include "sha256.h"
+
 #include <libxml/parser.h>
 #include <stddef.h>
 
@@ -142,6 +144,10 @@ char *xmlx_attr(struct xmlx *x, const char *name);
 /* Line of the current element's start tag (its end, '>'), exact however
  * long the file. */
 int xmlx_line(const struct xmlx *x);
+
+/* The SHA-256 and size of a file read whole: 0 once xmlx_next() gave
+ * XMLX_END_OF_FILE, -1 before or for a document read from memory. */
+int xmlx_digest(const struct xmlx *x, char hex[SHA256_HEX_LEN + 1], long long *size);
 
 /* Bytes of the document given to the parser so far (for progress). */
 long long xmlx_offset(const struct xmlx *x);
