@@ -321,7 +321,9 @@ bench_extract() {
 		pw=$wall pr=$rss_kib
 		row "$xml_label" "$xml_people" "$bytes" extract-xml "$uw" "$ur" "xmllint --stream" \
 			"$pw" "$pr"
-		rm -f "$csv" "$mixed" "$xml" "$work"/unitsync.db* "$work"/peer.db*
+		# BENCH_KEEP=1 keeps the inputs (to profile them), not the databases
+		[ "${BENCH_KEEP:-0}" = 1 ] || rm -f "$csv" "$mixed" "$xml"
+		rm -f "$work"/unitsync.db* "$work"/peer.db*
 	done
 	echo
 	echo "targets (largest input of each kind):"

@@ -57,6 +57,7 @@
 #include "encoding.h"
 #include "err.h"
 #include "exitcode.h"
+#include "extract.h"
 #include "log.h"
 #include "progress.h"
 #include "status.h"
@@ -707,16 +708,6 @@ static FILE *open_regular(const char *path, struct stat *st)
 	return fp;
 }
 
-/* Is the file at PATH still the one open as ST (not replaced or rewritten)? */
-static int same_file(const char *path, const struct stat *st)
-{
-	struct stat now;
-
-	return stat(path, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino &&
-	       now.st_size == st->st_size && now.st_mtim.tv_sec == st->st_mtim.tv_sec &&
-	       now.st_mtim.tv_nsec == st->st_mtim.tv_nsec;
-}
-
 static int by_name(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -821,7 +812,7 @@ static int begin(struct extract *e)
 		e->reused = 1;
 		return -1;
 	}
-	if (!same_file(e->path, e->st)) {
+	if (!extract_same_file(e->path, e->st)) {
 		err_set("'%s' changed while it was being read", e->path);
 		return -1;
 	}
@@ -1500,10 +1491,21 @@ static int on_row(const struct csvio_row *row, void *ctx)
 	return stage_row(e, row);
 }
 
+/* What every file of the run is staged with. */
+struct job {
+	const struct profile *profile; /* NULL: told from each file's header */
+	const char *property;          /* --property, or NULL */
+	const char *encoding;          /* --encoding */
+	double max_reject;             /* --max-reject-percent */
+};
+
 /* Stage one file.  Returns an exit code. */
-static int extract_file(sqlite3 *db, const struct profile *profile, const char *property,
-			const char *encoding, const char *path, double max_reject)
+static int extract_file(sqlite3 *db, const char *path, void *arg)
 {
+	const struct job *j = arg;
+	const struct profile *profile = j->profile;
+	const char *property = j->property, *encoding = j->encoding;
+	double max_reject = j->max_reject;
 	struct stat st;
 	struct extract e = {
 		.db = db,
@@ -1548,7 +1550,7 @@ static int extract_file(sqlite3 *db, const struct profile *profile, const char *
 			err_set("'%s': empty file, no header line", path);
 		goto out;
 	}
-	if (!same_file(path, &st)) {
+	if (!extract_same_file(path, &st)) {
 		err_set("'%s' changed while it was being read", path);
 		goto out;
 	}
@@ -1595,10 +1597,9 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common cli;
-	const struct profile *profile = &profiles[0];
-	const char *property = NULL, *encoding = "auto";
-	double max_reject = 5.0;
-	sqlite3 *db = NULL;
+	struct job j = { .profile = &profiles[0],
+			 .encoding = "auto",
+			 .max_reject = EXTRACT_MAX_REJECT_DEFAULT };
 	int rc = US_EXIT_USAGE, opt;
 
 	cli_common_init(&cli, "unitsync-extract-csv", usage);
@@ -1608,19 +1609,19 @@ int main(int argc, char **argv)
 
 		switch (opt) {
 		case 'p':
-			property = optarg;
-			if (!*property) {
+			j.property = optarg;
+			if (!*j.property) {
 				cli_usage_error(&cli, "--property needs a property id");
 				goto out;
 			}
 			break;
 		case 'P':
 			if (!strcmp(optarg, "auto")) {
-				profile = NULL;
+				j.profile = NULL;
 				break;
 			}
-			profile = profile_find(optarg);
-			if (!profile) {
+			j.profile = profile_find(optarg);
+			if (!j.profile) {
 				for (size_t i = 0; i < COUNT(profiles); i++)
 					append(known, sizeof(known), "%s, ", profiles[i].name);
 				cli_usage_error(&cli,
@@ -1630,8 +1631,8 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'e':
-			encoding = optarg;
-			if (!enc_known(encoding)) {
+			j.encoding = optarg;
+			if (!enc_known(j.encoding)) {
 				cli_usage_error(&cli,
 						"unknown encoding '%s' (auto, or a name iconv -l lists)",
 						optarg);
@@ -1639,12 +1640,8 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'r':
-			if (cli_parse_number(optarg, 0, 100, &max_reject) < 0) {
-				cli_usage_error(&cli,
-						"--max-reject-percent takes 0 to 100, not '%s'",
-						optarg);
+			if (extract_reject_percent(&cli, optarg, &j.max_reject) < 0)
 				goto out;
-			}
 			break;
 		default:
 			c = cli_common_option(&cli, opt, optarg);
@@ -1658,33 +1655,9 @@ int main(int argc, char **argv)
 		cli_usage_error(&cli, "no FILE given");
 		goto out;
 	}
-	if (db_open(cli.db_path, 0, &db) < 0) {
-		log_error("%s", err_msg());
-		rc = db_exit_code(NULL);
-		goto out;
-	}
-	/* before any file is read: a mistyped --property refuses them all */
-	if (property) {
-		int e = stg_property_known(db, property);
-
-		if (e < 0) {
-			log_error("%s; nothing staged", err_msg());
-			rc = e == -1 ? db_exit_code(db) : US_EXIT_DATAERR;
-			goto out;
-		}
-	}
-	rc = US_EXIT_OK;
-	for (int i = optind; i < argc; i++) {
-		int r = extract_file(db, profile, property, encoding, argv[i], max_reject);
-
-		/* the database's failure (75, 78) outranks a rejected file (65) */
-		if (r != US_EXIT_OK && (rc == US_EXIT_OK || r > rc))
-			rc = r;
-	}
+	rc = extract_run(&cli, j.property, argv + optind, argc - optind, extract_file, &j);
 out:
 	patterns_free();
-	db_checkpoint(db); /* the end of the stage: the WAL goes back to zero */
-	db_close(db);
 	if (fclose(stdout) != 0 && rc == US_EXIT_OK)
 		rc = US_EXIT_CONFIG;
 	return rc;

@@ -12,6 +12,7 @@
 #include "db.h"
 #include "err.h"
 #include "exitcode.h"
+#include "extract.h"
 #include "log.h"
 #include "stg.h"
 #include "xmldialect.h"
@@ -55,23 +56,13 @@ static void on_reject(void *arg, const char *ref, const char *why)
 	log_limited(&j->rejects, "%s: %s; row rejected", ref, why);
 }
 
-/* Is PATH still the file ST describes?  The digest, the dialect and the
- * rows must all come from one file, even one replaced meanwhile. */
-static int same_file(const char *path, const struct stat *st)
-{
-	struct stat now;
-
-	return stat(path, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino &&
-	       now.st_size == st->st_size && now.st_mtim.tv_sec == st->st_mtim.tv_sec &&
-	       now.st_mtim.tv_nsec == st->st_mtim.tv_nsec;
-}
-
 /*
  * Stage one file: tell its dialect, open its snapshot (or find it staged
  * before), read it into the snapshot and commit.  Returns an exit code.
  */
-static int extract_file(sqlite3 *db, struct job *j, const char *path)
+static int extract_file(sqlite3 *db, const char *path, void *arg)
 {
+	struct job *j = arg;
 	struct dialect_opts o = { .property = j->property,
 				  .pms_property = j->pms_property,
 				  .out = stdout,
@@ -106,6 +97,8 @@ static int extract_file(sqlite3 *db, struct job *j, const char *path)
 		snprintf(dialect, sizeof(dialect), "%s", doc.name);
 	src.dialect = dialect;
 	src.unit_list = doc.unit_list;
+	/* a file read whole is digested as it is parsed, not read twice */
+	src.digest_later = !doc.inner && !doc.lists_properties;
 	/* a property list stages nothing: list it even when its snapshot exists,
 	 * and only once the whole file is read */
 	if (doc.lists_properties) {
@@ -149,8 +142,13 @@ static int extract_file(sqlite3 *db, struct job *j, const char *path)
 			goto out;
 		}
 	}
-	if (!same_file(path, &st)) {
+	if (!extract_same_file(path, &st)) {
 		err_set("'%s' changed while it was being read", path);
+		goto out;
+	}
+	if (res.digested && (b = stg_digested(&stg, res.sha256, res.bytes)) < 0) {
+		if (b == -1)
+			rc = db_exit_code(db);
 		goto out;
 	}
 	if (res.no_residents) {
@@ -195,8 +193,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common cli;
-	struct job j = { .max_reject = 5.0 };
-	sqlite3 *db = NULL;
+	struct job j = { .max_reject = EXTRACT_MAX_REJECT_DEFAULT };
 	int rc = US_EXIT_USAGE, opt;
 
 	cli_common_init(&cli, "unitsync-extract-xml", usage);
@@ -212,12 +209,8 @@ int main(int argc, char **argv)
 			j.pms_property = optarg;
 			break;
 		case 'r':
-			if (cli_parse_number(optarg, 0, 100, &j.max_reject) < 0) {
-				cli_usage_error(&cli,
-						"--max-reject-percent takes 0 to 100, not '%s'",
-						optarg);
+			if (extract_reject_percent(&cli, optarg, &j.max_reject) < 0)
 				goto out;
-			}
 			break;
 		default:
 			c = cli_common_option(&cli, opt, optarg);
@@ -239,32 +232,8 @@ int main(int argc, char **argv)
 		cli_usage_error(&cli, "no FILE given");
 		goto out;
 	}
-	if (db_open(cli.db_path, 0, &db) < 0) {
-		log_error("%s", err_msg());
-		rc = db_exit_code(NULL);
-		goto out;
-	}
-	/* before any file is read: a mistyped --property refuses them all */
-	if (j.property) {
-		int e = stg_property_known(db, j.property);
-
-		if (e < 0) {
-			log_error("%s; nothing staged", err_msg());
-			rc = e == -1 ? db_exit_code(db) : US_EXIT_DATAERR;
-			goto out;
-		}
-	}
-	rc = US_EXIT_OK;
-	for (int i = optind; i < argc; i++) {
-		int r = extract_file(db, &j, argv[i]);
-
-		/* the database's failure (75, 78) outranks a rejected file (65) */
-		if (r != US_EXIT_OK && (rc == US_EXIT_OK || r > rc))
-			rc = r;
-	}
+	rc = extract_run(&cli, j.property, argv + optind, argc - optind, extract_file, &j);
 out:
-	db_checkpoint(db); /* the end of the stage: the WAL goes back to zero */
-	db_close(db);
 	/* libxml2's global tables, so that valgrind sees every block freed */
 	xmlCleanupParser();
 	if (fclose(stdout) != 0 && rc == US_EXIT_OK)

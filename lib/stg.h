@@ -34,6 +34,12 @@ struct stg_source {
 	const char *kind;        /* "csv" or "xml" */
 	const char *dialect;     /* CSV profile or XML dialect name */
 	const char *path;        /* the file as named on the command line */
+	int digest_later;        /* the extractor digests the file as it reads it
+				  * and hands the digest to stg_digested()
+				  * before stg_commit(): stg_begin() reads the
+				  * file only when a snapshot of its size,
+				  * kind, dialect and property exists (one it
+				  * may be a copy of, to reuse) */
 	int unit_list;           /* read at stg_commit(), so an extractor may set it
 				  * once it knows; a unit inventory with no
 				  * residents: it stages
@@ -77,6 +83,8 @@ struct stg {
 	long skipped;          /* heading, separator and total rows */
 	long rejected;         /* rows that could not be staged */
 	int open;              /* a transaction is open */
+	int digest_pending;    /* src->digest_later and no digest yet: the
+				* snapshot's sha256 is '' until stg_digested() */
 	char *last_unit;       /* "property\0unit" staged last, owned */
 	size_t last_unit_len;  /* its length, inner NUL included */
 	char **known;          /* property ids the state database has, sorted,
@@ -127,6 +135,15 @@ int stg_property_known(sqlite3 *db, const char *property_id);
 int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src);
 
 /*
+ * The SHA-256 and size of the file, as the extractor read it whole
+ * (src->digest_later).  A digest stg_begin() already took must be the
+ * same: the file changed meanwhile.  0; -2 with err_set() when the file
+ * changed (its size or digest is not what stg_begin() saw); -1 on a
+ * database error.
+ */
+int stg_digested(struct stg *s, const char hex[SHA256_HEX_LEN + 1], long long size);
+
+/*
  * Stage a person row: 0, or -1 on database error.  A person id already
  * staged in this snapshot for the property is, with REPEAT set, staged as
  * one more row of that person (row_seq 2, 3, ...: a transfer exported as the
@@ -159,7 +176,7 @@ int stg_reject_person(struct stg *s, const char *source_ref, const char *reason,
 void stg_skip(struct stg *s);
 
 /*
- * Commit the snapshot unless a row (staged or rejected), or
+ * Commit the snapshot (-1 when its digest is still pending) unless a row (staged or rejected), or
  * SRC->property_id, named a property the state database does not have
  * (stg_property_known()), or rejected rows exceed MAX_REJECT_PERCENT of all
  * data rows: then -2 with err_set() naming every such property and the

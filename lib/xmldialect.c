@@ -428,7 +428,7 @@ int dialect_stage(const struct dialect_doc *doc, const char *path, struct stg *s
 			goto out;
 		/* a document escaped in an envelope has no offset in the file */
 		if (o->progress && o->progress->on && !doc->inner && ++events % 4096 == 0)
-			progress_update(o->progress, xmlTextReaderByteConsumed(r.x.r));
+			progress_update(o->progress, xmlx_offset(&r.x));
 		if (!inside) {
 			/* an envelope around the dialect's root is read, not staged */
 			if (done || ev != XMLX_START || r.x.depth != doc->root_depth ||
@@ -445,6 +445,7 @@ int dialect_stage(const struct dialect_doc *doc, const char *path, struct stg *s
 	}
 	if (ops->finish(&r, state) < 0)
 		goto out;
+	res->digested = !doc->inner && xmlx_digest(&r.x, res->sha256, &res->bytes) == 0;
 	if (o->pms_property && !r.found) {
 		char codes[512];
 

@@ -97,6 +97,10 @@ struct dialect_result {
 			   * person (GetResidentsLeaseCharges): it says
 			   * nothing about who lives where */
 	int db_failed;    /* the error came from the database */
+	int digested;     /* the file was read whole (not a document escaped
+			   * in it): sha256 and bytes are set */
+	char sha256[SHA256_HEX_LEN + 1];
+	long long bytes;
 };
 
 /*

@@ -55,24 +55,30 @@ struct household {
  * else of a Customer is read: Identification (SSN), DateOfBirth, Lease
  * rents and every RTServiceTransactions charge stay in the file.
  */
+#define LEAF(path, field)             \
+	{                             \
+		XMLX_LIT(path), field \
+	}
 static const struct {
 	const char *path;
+	size_t len;
 	enum cust_field field;
 } customer_leaves[] = {
-	{ "Customer/CustomerID", F_ID },
-	{ "Customer/Property/UnitID", F_UNIT },
-	{ "Customer/Name/FirstName", F_FIRST },
-	{ "Customer/Name/LastName", F_LAST },
-	{ "Address/Email", F_EMAIL },
-	{ "Customer/Email", F_EMAIL },
-	{ "Phone/PhoneNumber", F_PHONE },
-	{ "Lease/ActualMoveIn", F_ACTUAL_IN },
-	{ "Lease/ExpectedMoveInDate", F_EXPECTED_IN },
-	{ "Lease/ActualMoveOut", F_ACTUAL_OUT },
-	{ "Lease/ExpectedMoveOutDate", F_EXPECTED_OUT },
-	{ "Lease/LeaseFromDate", F_LEASE_FROM },
-	{ "Lease/LeaseToDate", F_LEASE_TO },
+	LEAF("Customer/CustomerID", F_ID),
+	LEAF("Customer/Property/UnitID", F_UNIT),
+	LEAF("Customer/Name/FirstName", F_FIRST),
+	LEAF("Customer/Name/LastName", F_LAST),
+	LEAF("Address/Email", F_EMAIL),
+	LEAF("Customer/Email", F_EMAIL),
+	LEAF("Phone/PhoneNumber", F_PHONE),
+	LEAF("Lease/ActualMoveIn", F_ACTUAL_IN),
+	LEAF("Lease/ExpectedMoveInDate", F_EXPECTED_IN),
+	LEAF("Lease/ActualMoveOut", F_ACTUAL_OUT),
+	LEAF("Lease/ExpectedMoveOutDate", F_EXPECTED_OUT),
+	LEAF("Lease/LeaseFromDate", F_LEASE_FROM),
+	LEAF("Lease/LeaseToDate", F_LEASE_TO),
 };
+#undef LEAF
 
 struct rt2 {
 	struct household h; /* household being read */
@@ -309,7 +315,7 @@ static int rt2_end(struct dialect_run *r, void *state)
 			return 0;
 		}
 		for (size_t i = 0; i < sizeof(customer_leaves) / sizeof(customer_leaves[0]); i++)
-			if (xmlx_at(x, customer_leaves[i].path))
+			if (xmlx_at_n(x, customer_leaves[i].path, customer_leaves[i].len))
 				return dialect_keep(&c->f[customer_leaves[i].field], v);
 		return 0;
 	}

@@ -1,13 +1,18 @@
 #include "xmlsafe.h"
 #include "err.h"
+#include "sha256.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <libxml/parserInternals.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Every external resource is refused: no XXE, no network, no local files. */
 static xmlParserInputPtr refuse_entity(const char *url, const char *id, xmlParserCtxtPtr ctxt)
@@ -302,11 +307,14 @@ struct attrscan {
 	int width, big_endian; /* code unit: 1 or 2 bytes, and its byte order */
 	int part;              /* first byte of a 16-bit unit split across reads, or -1 */
 	enum scan_state state;
-	int quote;           /* the quote that opened the value */
-	const char *mark;    /* SCAN_SKIP's end: "-->", "]]>", "?>" or ">" */
-	size_t matched;      /* units of MARK seen */
-	long line, tag_line; /* the current line, and the open tag's */
-	unsigned attrs;      /* attributes of the open tag so far */
+	int quote;            /* the quote that opened the value */
+	const char *mark;     /* SCAN_SKIP's end: "-->", "]]>", "?>" or ">" */
+	size_t matched;       /* units of MARK seen */
+	long line, tag_line;  /* width 2: the current line, and the open tag's */
+	long long offset;     /* width 1: bytes fed so far */
+	long long tag_offset; /* width 1: where the open tag's '<' is (its line
+			       * is counted only for a message) */
+	unsigned attrs;       /* attributes of the open tag so far */
 };
 
 static void attrscan_init(struct attrscan *a, int width, int big_endian)
@@ -379,71 +387,476 @@ static int attrscan_unit(struct attrscan *a, int c)
 	return 0;
 }
 
+/*
+ * The same for the LEN bytes at P of a document of 1-byte code units, the
+ * usual case, with the same states: character data, quoted values and the
+ * inside of skipped markup are passed over with memchr(), a tag's bytes in
+ * a tight loop, and lines are not counted (attrscan_line() counts them for
+ * a message).  Every byte used to go through attrscan_unit(): 7% of
+ * extract-xml (docs/PERFORMANCE.md).
+ */
+static int attrscan_bytes(struct attrscan *a, const unsigned char *p, size_t len)
+{
+	const unsigned char *start = p, *end = p + len, *q;
+
+	while (p < end) {
+		switch (a->state) {
+		case SCAN_TEXT:
+			q = memchr(p, '<', (size_t)(end - p));
+			if (!q) {
+				p = end;
+				break;
+			}
+			a->state = SCAN_OPEN;
+			a->tag_offset = a->offset + (q - start);
+			p = q + 1;
+			break;
+		case SCAN_TAG:
+			while (p < end && a->state == SCAN_TAG) {
+				int c = *p++;
+
+				if (c == '>') {
+					a->state = SCAN_TEXT;
+				} else if (c == '"' || c == '\'') {
+					a->state = SCAN_QUOTE;
+					a->quote = c;
+				} else if (c == '=' && ++a->attrs > XMLX_MAX_ATTRS) {
+					return -1;
+				}
+			}
+			break;
+		case SCAN_QUOTE:
+			q = memchr(p, a->quote, (size_t)(end - p));
+			p = q ? q + 1 : end;
+			if (q)
+				a->state = SCAN_TAG;
+			break;
+		case SCAN_SKIP:
+			if (a->matched == 0) {
+				q = memchr(p, a->mark[0], (size_t)(end - p));
+				if (!q) {
+					p = end;
+					break;
+				}
+				p = q;
+			}
+			/* fall through */
+		default:
+			if (attrscan_unit(a, *p++) < 0)
+				return -1;
+		}
+	}
+	a->offset += (long long)len;
+	return 0;
+}
+
 /* The LEN bytes at P, in order; -1 as attrscan_unit(). */
 static int attrscan_feed(struct attrscan *a, const unsigned char *p, size_t len)
 {
+	if (a->width == 1)
+		return attrscan_bytes(a, p, len);
 	for (size_t i = 0; i < len; i++) {
 		int c = p[i];
 
-		if (a->width == 2) {
-			if (a->part < 0) {
-				a->part = c;
-				continue;
-			}
-			c = a->big_endian ? (a->part << 8 | c) : (c << 8 | a->part);
-			a->part = -1;
+		if (a->part < 0) {
+			a->part = c;
+			continue;
 		}
+		c = a->big_endian ? (a->part << 8 | c) : (c << 8 | a->part);
+		a->part = -1;
 		if (attrscan_unit(a, c) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static void attrs_error(struct xmlx *x, const struct attrscan *a, char *buf, size_t size)
+/* Lines before the LEN bytes at P. */
+static long count_lines(const char *p, size_t len)
+{
+	long n = 0;
+	const char *q;
+
+	while ((q = memchr(p, '\n', len))) {
+		n++;
+		len -= (size_t)(q + 1 - p);
+		p = q + 1;
+	}
+	return n;
+}
+
+/*
+ * The line of the open tag: counted as it went for 2-byte code units,
+ * else in the document's first a->tag_offset bytes, read again from the
+ * file FP (without moving its position) or taken from BUF.
+ */
+static long attrscan_line(const struct attrscan *a, FILE *fp, const char *buf)
+{
+	char block[65536];
+	long long at = 0;
+	long line = 1;
+
+	if (a->width != 1)
+		return a->tag_line;
+	if (buf)
+		return 1 + count_lines(buf, (size_t)a->tag_offset);
+	while (at < a->tag_offset) {
+		size_t want = a->tag_offset - at < (long long)sizeof(block)
+				      ? (size_t)(a->tag_offset - at)
+				      : sizeof(block);
+		ssize_t got = pread(fileno(fp), block, want, (off_t)at);
+
+		if (got <= 0)
+			break;
+		line += count_lines(block, (size_t)got);
+		at += got;
+	}
+	return line;
+}
+
+static void attrs_error(struct xmlx *x, long line, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s line %ld: a start tag with more than %d attributes", x->origin,
-		 a->tag_line, XMLX_MAX_ATTRS);
+		 line, XMLX_MAX_ATTRS);
 }
 
-/* What libxml2 reads a file through (owned by the reader once opened). */
-struct file_input {
-	FILE *fp;       /* owned */
-	struct xmlx *x; /* borrowed: where a refusal is told */
-	struct attrscan scan;
+/* Bytes given to libxml2's parser at a time. */
+#define FEED_CHUNK 65536
+
+/* One event the parser reported, waiting for xmlx_next(). */
+struct event {
+	enum xmlx_event kind;
+	const char *name; /* local name, interned in the parser's dictionary */
+	size_t name_len;
+	int line;           /* of the element's start tag */
+	size_t text;        /* END: its trimmed text, an offset in buf */
+	size_t attr, nattr; /* START: its attributes in attrs */
 };
 
-/* libxml2 reads the file through these: plain bytes, never decompressed
- * (xmlReaderForFile would inflate a gzip file whose prolog went unread),
- * attributes counted on the way */
-static int read_file(void *arg, char *buf, int len)
-{
-	struct file_input *in = arg;
-	size_t n = fread(buf, 1, (size_t)len, in->fp);
+/* An attribute of a queued START. */
+struct attr {
+	const char *name; /* local name, interned */
+	size_t value;     /* its value as libxml2 gave it, an offset in buf */
+	size_t len;
+};
 
-	if (n == 0 && ferror(in->fp))
-		return -1;
-	if (attrscan_feed(&in->scan, (const unsigned char *)buf, n) < 0) {
-		if (!in->x->error[0])
-			attrs_error(in->x, &in->scan, in->x->error, sizeof(in->x->error));
-		return -1;
-	}
-	return (int)n;
+enum feed_state {
+	FEED_READING,
+	FEED_EOF,
+	FEED_FAILED
+};
+
+/* The events of a chunk or more of the document, with their texts. */
+struct batch {
+	struct event *ev; /* owned */
+	size_t n_ev, cap_ev;
+	struct attr *attrs; /* their attributes, owned */
+	size_t n_attr, cap_attr;
+	char *buf; /* their texts and attribute values, owned */
+	size_t buf_len, buf_cap;
+	long long fed;         /* bytes given to the parser once it was filled */
+	enum feed_state state; /* the parser's, once it was filled */
+	int full;              /* filled and not yet read whole */
+};
+
+/*
+ * The parser's side of a reader: libxml2's push parser (SAX2, no tree is
+ * built), what it reads, and two batches of the events its callbacks
+ * queued.  A thread of its own parses into one batch while xmlx_next()
+ * hands out the other's events: parsing and what the caller does with
+ * the events (staging) run on two cores.  Without the thread (it could
+ * not be started) xmlx_next() fills each batch itself.
+ *
+ * The parser thread alone touches the parser's fields (ctxt to chunk, and
+ * x->error, x->error_code); a batch changes hands under the mutex, and
+ * the caller reads x->error only once the batch filled last is its.
+ */
+struct xmlx_feed {
+	xmlSAXHandler sax;
+	xmlParserCtxtPtr ctxt; /* owned */
+	FILE *fp;              /* the file, owned, or NULL */
+	const char *mem;       /* or the document in memory, borrowed */
+	size_t mem_len, mem_pos;
+	struct attrscan scan;            /* a file's attributes, counted as it is read */
+	struct sha256 sha;               /* and its digest, taken as it is read */
+	int hashing;                     /* sha holds a context */
+	char digest[SHA256_HEX_LEN + 1]; /* the file's, once read whole, or "" */
+	long long fed;                   /* bytes given to the parser */
+	enum feed_state state;
+	struct batch *fill; /* the batch the callbacks append to */
+	char *cur;          /* the text of the element being parsed, owned */
+	size_t cur_len, cur_cap;
+	const char *names[XMLX_MAX_DEPTH]; /* the elements open in the parser */
+	int lines[XMLX_MAX_DEPTH];         /* and their lines */
+	int depth;
+	char chunk[FEED_CHUNK];
+
+	struct batch b[2];
+	int read_i;             /* the caller's: the batch it reads */
+	size_t next_ev;         /* and its next event */
+	size_t attr_at, attr_n; /* the current START's attributes (xmlx_attr) */
+	int started;            /* the first xmlx_next() came */
+	int threaded;           /* the parser thread runs */
+	int quit;               /* xmlx_close(): the thread stops */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+/* The line the parser is at. */
+static int parser_line(const struct xmlx *x)
+{
+	const xmlParserCtxtPtr c = x->feed->ctxt;
+
+	return c && c->input ? c->input->line : 0;
 }
 
-static int close_file(void *arg)
-{
-	struct file_input *in = arg;
-	int rc = fclose(in->fp);
+/* Refuse the document with the message FMT: the parser stops at once and
+ * xmlx_next() gives XMLX_ERROR once the events before it are read. */
+static void fail(struct xmlx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-	free(in);
-	return rc;
+static void fail(struct xmlx *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!x->error[0]) {
+		va_start(ap, fmt);
+		vsnprintf(x->error, sizeof(x->error), fmt, ap);
+		va_end(ap);
+		x->error_code = -1;
+	}
+	x->feed->state = FEED_FAILED;
+	if (x->feed->ctxt)
+		xmlStopParser(x->feed->ctxt);
+}
+
+/* Grow *P (of *CAP elements of SIZE bytes) to hold N; -1 out of memory. */
+static int grow(void *p, size_t *cap, size_t n, size_t size)
+{
+	size_t want = *cap ? *cap : 64;
+	void *np;
+
+	if (n <= *cap)
+		return 0;
+	while (want < n)
+		want *= 2;
+	np = realloc(*(void **)p, want * size);
+	if (!np)
+		return -1;
+	*(void **)p = np;
+	*cap = want;
+	return 0;
+}
+
+/* Copy the LEN bytes at S into buf, NUL-terminated; its offset, or
+ * (size_t)-1 out of memory. */
+static size_t keep(struct xmlx *x, const char *s, size_t len)
+{
+	struct batch *b = x->feed->fill;
+	size_t at = b->buf_len;
+
+	if (grow(&b->buf, &b->buf_cap, at + len + 1, 1) < 0) {
+		fail(x, "out of memory");
+		return (size_t)-1;
+	}
+	memcpy(b->buf + at, s, len);
+	b->buf[at + len] = '\0';
+	b->buf_len += len + 1;
+	return at;
+}
+
+static struct event *queue(struct xmlx *x, enum xmlx_event kind, const char *name, int line)
+{
+	struct batch *b = x->feed->fill;
+	struct event *e;
+
+	if (grow(&b->ev, &b->cap_ev, b->n_ev + 1, sizeof(*b->ev)) < 0) {
+		fail(x, "out of memory");
+		return NULL;
+	}
+	e = &b->ev[b->n_ev++];
+	memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->name = name;
+	e->name_len = strlen(name);
+	e->line = line;
+	return e;
+}
+
+static void on_start(void *arg, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+		     int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
+		     int nb_defaulted, const xmlChar **attributes)
+{
+	struct xmlx *x = arg;
+	struct xmlx_feed *f = x->feed;
+	struct batch *b = f->fill;
+	const char *name = localname ? (const char *)localname : "";
+	int line = parser_line(x), n = nb_attributes; /* the defaulted ones among them */
+	struct event *e;
+
+	(void)prefix;
+	(void)uri;
+	(void)nb_defaulted;
+	(void)nb_namespaces;
+	(void)namespaces;
+	if (f->depth >= XMLX_MAX_DEPTH) {
+		fail(x, "%s line %d: elements nested deeper than %d", x->origin, line,
+		     XMLX_MAX_DEPTH);
+		return;
+	}
+	e = queue(x, XMLX_START, name, line);
+	if (!e)
+		return;
+	if (grow(&b->attrs, &b->cap_attr, b->n_attr + (size_t)n, sizeof(*b->attrs)) < 0) {
+		fail(x, "out of memory");
+		return;
+	}
+	e->attr = b->n_attr;
+	for (int i = 0; i < n; i++) {
+		const xmlChar *const *a = attributes + 5 * i;
+		struct attr *at = &b->attrs[b->n_attr];
+
+		at->name = a[0] ? (const char *)a[0] : "";
+		at->len = (size_t)(a[4] - a[3]);
+		at->value = keep(x, (const char *)a[3], at->len);
+		if (at->value == (size_t)-1)
+			return;
+		b->n_attr++;
+		e->nattr++;
+	}
+	f->names[f->depth] = name;
+	f->lines[f->depth++] = line;
+	f->cur_len = 0;
+}
+
+/* Trim white space at both ends of the LEN bytes at *S. */
+static size_t trim(const char **s, size_t len)
+{
+	while (len && isspace((unsigned char)**s)) {
+		(*s)++;
+		len--;
+	}
+	while (len && isspace((unsigned char)(*s)[len - 1]))
+		len--;
+	return len;
+}
+
+static void on_end(void *arg, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
+{
+	struct xmlx *x = arg;
+	struct xmlx_feed *f = x->feed;
+	const char *t = f->cur ? f->cur : "";
+	size_t len;
+	struct event *e;
+
+	(void)localname;
+	(void)prefix;
+	(void)uri;
+	if (f->depth == 0)
+		return;
+	f->depth--;
+	e = queue(x, XMLX_END, f->names[f->depth], f->lines[f->depth]);
+	if (!e)
+		return;
+	len = trim(&t, f->cur_len);
+	e->text = keep(x, t, len);
+	/* the parent's text is what follows, not the child's */
+	f->cur_len = 0;
+}
+
+static void on_text(void *arg, const xmlChar *ch, int len)
+{
+	struct xmlx *x = arg;
+	struct xmlx_feed *f = x->feed;
+	size_t n = len > 0 ? (size_t)len : 0;
+
+	if (f->cur_len + n > x->max_text) {
+		fail(x, "%s line %d: the text of <%s> is longer than %zu bytes", x->origin,
+		     f->depth ? f->lines[f->depth - 1] : parser_line(x),
+		     f->depth ? f->names[f->depth - 1] : "", x->max_text);
+		return;
+	}
+	if (grow(&f->cur, &f->cur_cap, f->cur_len + n + 1, 1) < 0) {
+		fail(x, "out of memory");
+		return;
+	}
+	memcpy(f->cur + f->cur_len, ch, n);
+	f->cur_len += n;
+	f->cur[f->cur_len] = '\0';
+}
+
+/* The prolog scan refuses these first; libxml2 is never let near one. */
+static void on_doctype(void *arg, const xmlChar *name, const xmlChar *external_id,
+		       const xmlChar *system_id)
+{
+	struct xmlx *x = arg;
+
+	(void)name;
+	(void)external_id;
+	(void)system_id;
+	fail(x,
+	     "%s line %d: a document type declaration is not accepted (entities and external "
+	     "DTDs are refused)",
+	     x->origin, parser_line(x));
+}
+
+static void on_reference(void *arg, const xmlChar *name)
+{
+	struct xmlx *x = arg;
+
+	(void)name;
+	fail(x, "%s line %d: entity references are not accepted", x->origin, parser_line(x));
+}
+
+/*
+ * A parser for X whose first bytes are the LEN at HEAD (for libxml2 to
+ * tell UTF-16 from UTF-8); -1 with err_set().  No tree is built: the
+ * callbacks queue events, and nothing else is asked of libxml2 (no entity
+ * is looked up, none is substituted).
+ */
+static int new_parser(struct xmlx *x, const char *head, int len, int huge)
+{
+	struct xmlx_feed *f = x->feed;
+	xmlSAXHandler *h = &f->sax;
+
+	memset(h, 0, sizeof(*h));
+	h->initialized = XML_SAX2_MAGIC;
+	h->startElementNs = on_start;
+	h->endElementNs = on_end;
+	h->characters = on_text;
+	h->ignorableWhitespace = on_text;
+	h->cdataBlock = on_text;
+	h->internalSubset = on_doctype;
+	h->externalSubset = on_doctype;
+	h->reference = on_reference;
+	h->serror = on_error;
+	f->ctxt = xmlCreatePushParserCtxt(h, x, head, len, NULL);
+	if (!f->ctxt) {
+		err_set("%s: cannot read as XML (out of memory)", x->origin);
+		return -1;
+	}
+	xmlCtxtUseOptions(f->ctxt, reader_options(huge));
+	f->fed = len;
+	return 0;
+}
+
+static int new_feed(struct xmlx *x)
+{
+	x->feed = calloc(1, sizeof(*x->feed));
+	if (!x->feed) {
+		err_set("out of memory");
+		return -1;
+	}
+	pthread_mutex_init(&x->feed->mu, NULL);
+	pthread_cond_init(&x->feed->cv, NULL);
+	return 0;
 }
 
 static int open_file(struct xmlx *x, const char *path, int huge)
 {
-	struct file_input *in;
 	struct prolog s = { 0 };
 	struct stat st;
+	char head[4];
+	size_t n;
 
 	init(x, path);
 	if (huge)
@@ -470,22 +883,23 @@ static int open_file(struct xmlx *x, const char *path, int huge)
 		err_set("cannot read '%s': %s", path, strerror(errno));
 		goto fail;
 	}
-	in = malloc(sizeof(*in));
-	if (!in) {
-		err_set("out of memory");
+	if (new_feed(x) < 0)
 		goto fail;
-	}
-	in->fp = s.fp;
-	in->x = x;
-	attrscan_init(&in->scan, s.width, s.big_endian);
-	x->r = xmlReaderForIO(read_file, close_file, in, NULL, NULL, reader_options(huge));
-	if (!x->r) {
-		/* xmlReaderForIO closed the file and freed IN */
-		err_set("cannot open '%s' as XML", path);
+	x->feed->fp = s.fp;
+	s.fp = NULL;
+	attrscan_init(&x->feed->scan, s.width, s.big_endian);
+	/* plain bytes, never decompressed: libxml2's own file reading would
+	 * inflate a gzip file whose prolog went unread */
+	if (sha256_init(&x->feed->sha) < 0)
+		return -1;
+	x->feed->hashing = 1;
+	n = fread(head, 1, sizeof(head), x->feed->fp);
+	sha256_update(&x->feed->sha, head, n);
+	if (attrscan_feed(&x->feed->scan, (const unsigned char *)head, n) < 0) {
+		err_set("cannot read '%s'", path);
 		return -1;
 	}
-	xmlTextReaderSetStructuredErrorHandler(x->r, on_error, x);
-	return 0;
+	return new_parser(x, head, (int)n, huge);
 fail:
 	if (s.fp)
 		fclose(s.fp);
@@ -507,6 +921,8 @@ int xmlx_open_memory(struct xmlx *x, const char *path, const char *element, int 
 {
 	struct attrscan scan;
 	struct prolog s = { 0 };
+	xmlCharEncodingHandlerPtr utf8;
+	int head;
 
 	init(x, path);
 	snprintf(x->origin, sizeof(x->origin), "'%s' (document escaped in <%s> at line %d)", path,
@@ -529,187 +945,262 @@ int xmlx_open_memory(struct xmlx *x, const char *path, const char *element, int 
 	if (attrscan_feed(&scan, (const unsigned char *)buf, len) < 0) {
 		char msg[sizeof(x->error)];
 
-		attrs_error(x, &scan, msg, sizeof(msg));
+		attrs_error(x, attrscan_line(&scan, NULL, buf), msg, sizeof(msg));
 		err_set("%s", msg);
 		return -1;
 	}
-	/* the envelope's reader decoded it: UTF-8 whatever it declares */
-	x->r = xmlReaderForMemory(buf, (int)len, NULL, "UTF-8",
-				  reader_options(0) | XML_PARSE_IGNORE_ENC);
-	if (!x->r) {
-		err_set("%s: cannot read as XML", x->origin);
+	if (new_feed(x) < 0)
 		return -1;
-	}
-	xmlTextReaderSetStructuredErrorHandler(x->r, on_error, x);
+	x->feed->mem = buf;
+	x->feed->mem_len = len;
+	head = len < 4 ? (int)len : 4;
+	x->feed->mem_pos = (size_t)head;
+	if (new_parser(x, buf, head, 0) < 0)
+		return -1;
+	/* the envelope's reader decoded it: UTF-8 whatever it declares */
+	xmlCtxtUseOptions(x->feed->ctxt, reader_options(0) | XML_PARSE_IGNORE_ENC);
+	utf8 = xmlFindCharEncodingHandler("UTF-8");
+	if (utf8)
+		xmlSwitchToEncoding(x->feed->ctxt, utf8);
 	return 0;
 }
 
 void xmlx_close(struct xmlx *x)
 {
-	if (x->r)
-		xmlFreeTextReader(x->r);
-	for (int i = 0; i < x->depth; i++)
-		free(x->stack[i]);
-	free(x->text);
+	struct xmlx_feed *f = x->feed;
+
+	if (f) {
+		if (f->threaded) {
+			pthread_mutex_lock(&f->mu);
+			f->quit = 1;
+			pthread_cond_broadcast(&f->cv);
+			pthread_mutex_unlock(&f->mu);
+			pthread_join(f->thread, NULL);
+		}
+		if (f->ctxt) {
+			if (f->ctxt->myDoc)
+				xmlFreeDoc(f->ctxt->myDoc);
+			xmlFreeParserCtxt(f->ctxt);
+		}
+		if (f->fp)
+			fclose(f->fp);
+		if (f->hashing) {
+			char unused[SHA256_HEX_LEN + 1];
+
+			sha256_final(&f->sha, unused);
+		}
+		for (int i = 0; i < 2; i++) {
+			free(f->b[i].ev);
+			free(f->b[i].attrs);
+			free(f->b[i].buf);
+		}
+		free(f->cur);
+		pthread_mutex_destroy(&f->mu);
+		pthread_cond_destroy(&f->cv);
+		free(f);
+	}
 	memset(x, 0, sizeof(*x));
 }
 
-static int append_text(struct xmlx *x, const char *s)
+/* The parser stopped on an error: say what, and where. */
+static void parse_failed(struct xmlx *x)
 {
-	size_t n = strlen(s);
+	struct xmlx_feed *f = x->feed;
+	const char *what = x->error[0] ? x->error : "malformed XML";
+	char msg[sizeof(x->error) + 80];
 
-	if (x->text_len + n > x->max_text) {
-		err_set("%s line %d: the text of <%s> is longer than %zu bytes", x->origin,
-			xmlx_line(x), x->depth ? x->stack[x->depth - 1] : "", x->max_text);
-		return -1;
-	}
-	if (x->text_len + n + 1 > x->text_cap) {
-		size_t cap = (x->text_len + n + 1) * 2;
-		char *t = realloc(x->text, cap);
+	f->state = FEED_FAILED;
+	if (x->error_code == -1)
+		return; /* ours, said as it is */
+	/* libxml2 may hold the last bytes back: either sign means EOF */
+	if (f->depth > 0 &&
+	    (x->error_code == XML_ERR_DOCUMENT_END || xmlByteConsumed(f->ctxt) >= x->size - 1))
+		snprintf(msg, sizeof(msg),
+			 "%s (the file ends before its elements are closed: truncated)", what);
+	else if (x->error[0])
+		snprintf(msg, sizeof(msg), "%s", what);
+	else
+		snprintf(msg, sizeof(msg), "%s line %d: %s", x->origin, parser_line(x), what);
+	snprintf(x->error, sizeof(x->error), "%s", msg);
+	x->error_code = -1;
+}
 
-		if (!t) {
-			err_set("out of memory");
-			return -1;
+/* Fill batch B: give the parser the next chunks until it has queued an
+ * event or the document ends or fails. */
+static void fill(struct xmlx *x, struct batch *b)
+{
+	struct xmlx_feed *f = x->feed;
+
+	b->n_ev = b->n_attr = b->buf_len = 0;
+	f->fill = b;
+	while (b->n_ev == 0 && f->state == FEED_READING) {
+		const char *p = f->chunk;
+		size_t n;
+		int end, rc;
+
+		if (f->fp) {
+			n = fread(f->chunk, 1, sizeof(f->chunk), f->fp);
+			if (n < sizeof(f->chunk) && ferror(f->fp)) {
+				fail(x, "cannot read '%s': %s", x->path, strerror(errno));
+				break;
+			}
+			end = n < sizeof(f->chunk) && feof(f->fp);
+			sha256_update(&f->sha, f->chunk, n);
+			if (end) {
+				sha256_final(&f->sha, f->digest);
+				f->hashing = 0;
+			}
+			if (attrscan_feed(&f->scan, (const unsigned char *)f->chunk, n) < 0) {
+				char msg[sizeof(x->error)];
+
+				attrs_error(x, attrscan_line(&f->scan, f->fp, NULL), msg,
+					    sizeof(msg));
+				fail(x, "%s", msg);
+				break;
+			}
+		} else {
+			p = f->mem + f->mem_pos;
+			n = f->mem_len - f->mem_pos < FEED_CHUNK ? f->mem_len - f->mem_pos
+								 : FEED_CHUNK;
+			f->mem_pos += n;
+			end = f->mem_pos == f->mem_len;
 		}
-		x->text = t;
-		x->text_cap = cap;
+		f->fed += (long long)n;
+		rc = xmlParseChunk(f->ctxt, p, (int)n, end);
+		if (f->state == FEED_FAILED)
+			break; /* refused by a callback */
+		if (rc != 0 || (end && x->error[0]))
+			parse_failed(x);
+		else if (end)
+			f->state = FEED_EOF;
 	}
-	memcpy(x->text + x->text_len, s, n + 1);
-	x->text_len += n;
-	return 0;
+	b->fed = f->fed;
+	b->state = f->state;
 }
 
-/* Trim white space at both ends of x->text in place. */
-static void trim_text(struct xmlx *x)
+/* The parser thread: fill each batch in turn once the caller is done
+ * with it, until the document ends or fails, or xmlx_close() comes. */
+static void *parse_ahead(void *arg)
 {
-	size_t start = 0, end = x->text_len;
+	struct xmlx *x = arg;
+	struct xmlx_feed *f = x->feed;
 
-	if (!x->text)
-		return;
-	while (start < end && isspace((unsigned char)x->text[start]))
-		start++;
-	while (end > start && isspace((unsigned char)x->text[end - 1]))
-		end--;
-	memmove(x->text, x->text + start, end - start);
-	x->text[end - start] = '\0';
-	x->text_len = end - start;
+	for (int i = 0;; i ^= 1) {
+		pthread_mutex_lock(&f->mu);
+		while (f->b[i].full && !f->quit)
+			pthread_cond_wait(&f->cv, &f->mu);
+		if (f->quit) {
+			pthread_mutex_unlock(&f->mu);
+			break;
+		}
+		pthread_mutex_unlock(&f->mu);
+		fill(x, &f->b[i]);
+		pthread_mutex_lock(&f->mu);
+		f->b[i].full = 1;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+		if (f->b[i].state != FEED_READING)
+			break;
+	}
+	return NULL;
 }
 
-static void clear_text(struct xmlx *x)
+/* The batch the caller reads, filled (waiting for the thread if need be). */
+static struct batch *filled(struct xmlx *x)
 {
-	x->text_len = 0;
-	if (x->text)
-		x->text[0] = '\0';
+	struct xmlx_feed *f = x->feed;
+	struct batch *b = &f->b[f->read_i];
+
+	if (!f->started) {
+		f->started = 1;
+		f->threaded = pthread_create(&f->thread, NULL, parse_ahead, x) == 0;
+	}
+	if (!f->threaded) {
+		if (!b->full) {
+			fill(x, b);
+			b->full = 1;
+		}
+		return b;
+	}
+	pthread_mutex_lock(&f->mu);
+	while (!b->full)
+		pthread_cond_wait(&f->cv, &f->mu);
+	pthread_mutex_unlock(&f->mu);
+	return b;
 }
 
 enum xmlx_event xmlx_next(struct xmlx *x)
 {
-	if (!x->r) {
+	struct xmlx_feed *f = x->feed;
+	const struct event *e;
+	struct batch *b;
+
+	if (!f) {
 		err_set("%s: not open", x->origin);
 		return XMLX_ERROR;
 	}
 	/* an END leaves its element on the stack for the caller; drop it now */
 	if (x->pop) {
-		free(x->stack[--x->depth]);
+		x->depth--;
 		x->pop = 0;
-		/* the parent's text is what follows, not the child's */
-		clear_text(x);
 	}
-	if (x->pending_end) {
-		/* <a/> was reported as START; its END comes without reading */
-		x->pending_end = 0;
+	x->text = "";
+	f->attr_n = 0;
+	for (b = filled(x); f->next_ev == b->n_ev; b = filled(x)) {
+		if (b->state == FEED_EOF)
+			return XMLX_END_OF_FILE;
+		if (b->state == FEED_FAILED) {
+			err_set("%s", x->error[0] ? x->error : "malformed XML");
+			return XMLX_ERROR;
+		}
+		/* read whole: the parser may fill it again */
+		pthread_mutex_lock(&f->mu);
+		b->full = 0;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+		f->read_i ^= 1;
+		f->next_ev = 0;
+	}
+	e = &b->ev[f->next_ev++];
+	x->line = e->line;
+	if (e->kind == XMLX_END) {
+		x->text = b->buf + e->text;
 		x->pop = 1;
-		clear_text(x);
 		return XMLX_END;
 	}
-	for (;;) {
-		int rc = xmlTextReaderRead(x->r);
-		int line;
+	x->stack[x->depth] = e->name;
+	x->stack_len[x->depth++] = e->name_len;
+	f->attr_at = e->attr;
+	f->attr_n = e->nattr;
+	return XMLX_START;
+}
 
-		if (rc == 0 && !x->error[0])
-			return XMLX_END_OF_FILE;
-		line = xmlTextReaderGetParserLineNumber(x->r);
-		if (rc <= 0) {
-			const char *what = x->error[0] ? x->error : "malformed XML";
+int xmlx_at_n(const struct xmlx *x, const char *suffix, size_t len)
+{
+	const char *end = suffix + len;
+	int i = x->depth - 1;
 
-			/* libxml2 may hold the last bytes back: either sign means EOF */
-			if (x->depth > 0 && (x->error_code == XML_ERR_DOCUMENT_END ||
-					     xmlTextReaderByteConsumed(x->r) >= x->size - 1))
-				err_set("%s (the file ends before its elements are closed: truncated)",
-					what);
-			else if (x->error[0])
-				err_set("%s", what);
-			else
-				err_set("%s line %d: %s", x->origin, line, what);
-			return XMLX_ERROR;
-		}
-		switch (xmlTextReaderNodeType(x->r)) {
-		case XML_READER_TYPE_DOCUMENT_TYPE:
-			err_set("%s line %d: a document type declaration is not accepted "
-				"(entities and external DTDs are refused)",
-				x->origin, line);
-			return XMLX_ERROR;
-		case XML_READER_TYPE_ENTITY_REFERENCE:
-			err_set("%s line %d: entity references are not accepted", x->origin,
-				xmlx_line(x));
-			return XMLX_ERROR;
-		case XML_READER_TYPE_ELEMENT: {
-			const xmlChar *name = xmlTextReaderConstLocalName(x->r);
+	if (!len)
+		return 1;
+	/* the current element's last byte first: most calls fail there */
+	if (i < 0 || x->stack_len[i] == 0 || x->stack[i][x->stack_len[i] - 1] != end[-1])
+		return 0;
+	while (end > suffix) {
+		const char *slash = memrchr(suffix, '/', (size_t)(end - suffix));
+		const char *start = slash ? slash + 1 : suffix;
+		size_t n = (size_t)(end - start);
 
-			if (x->depth >= XMLX_MAX_DEPTH) {
-				err_set("%s line %d: elements nested deeper than %d", x->origin,
-					xmlx_line(x), XMLX_MAX_DEPTH);
-				return XMLX_ERROR;
-			}
-			x->stack[x->depth] = strdup(name ? (const char *)name : "");
-			if (!x->stack[x->depth]) {
-				err_set("out of memory");
-				return XMLX_ERROR;
-			}
-			x->depth++;
-			clear_text(x);
-			x->pending_end = xmlTextReaderIsEmptyElement(x->r) == 1;
-			return XMLX_START;
-		}
-		case XML_READER_TYPE_TEXT:
-		case XML_READER_TYPE_CDATA:
-		case XML_READER_TYPE_SIGNIFICANT_WHITESPACE: {
-			const xmlChar *v = xmlTextReaderConstValue(x->r);
-
-			if (v && append_text(x, (const char *)v) < 0)
-				return XMLX_ERROR;
-			break;
-		}
-		case XML_READER_TYPE_END_ELEMENT:
-			if (x->depth == 0)
-				break;
-			trim_text(x);
-			x->pop = 1;
-			return XMLX_END;
-		default:
-			break;
-		}
+		if (i < 0 || x->stack_len[i] != n || memcmp(x->stack[i], start, n) != 0)
+			return 0;
+		i--;
+		end = slash ? slash : suffix;
 	}
+	return 1;
 }
 
 int xmlx_at(const struct xmlx *x, const char *suffix)
 {
-	const char *end = suffix + strlen(suffix);
-	int i = x->depth - 1;
-
-	while (end > suffix) {
-		const char *start = end;
-		size_t n;
-
-		while (start > suffix && start[-1] != '/')
-			start--;
-		n = (size_t)(end - start);
-		if (i < 0 || strlen(x->stack[i]) != n || memcmp(x->stack[i], start, n) != 0)
-			return 0;
-		i--;
-		end = start > suffix ? start - 1 : start;
-	}
-	return 1;
+	return xmlx_at_n(x, suffix, strlen(suffix));
 }
 
 const char *xmlx_up(const struct xmlx *x, int levels)
@@ -726,26 +1217,32 @@ const char *xmlx_text(const struct xmlx *x)
 
 char *xmlx_attr(struct xmlx *x, const char *name)
 {
-	xmlNodePtr n = x->r ? xmlTextReaderCurrentNode(x->r) : NULL;
+	const struct xmlx_feed *f = x->feed;
 
-	if (!n || n->type != XML_ELEMENT_NODE)
-		return NULL;
-	for (xmlAttrPtr a = n->properties; a; a = a->next) {
-		xmlChar *v;
-		const char *s, *e;
+	for (size_t i = 0; f && i < f->attr_n; i++) {
+		const struct batch *b = &f->b[f->read_i];
+		const struct attr *a = &b->attrs[f->attr_at + i];
+		const char *s = b->buf + a->value;
+		size_t len;
 		char *out;
 
-		if (!a->name || strcasecmp((const char *)a->name, name) != 0)
+		if (strcasecmp(a->name, name) != 0)
 			continue;
-		v = xmlNodeListGetString(n->doc, a->children, 1);
-		s = v ? (const char *)v : "";
-		while (isspace((unsigned char)*s))
-			s++;
-		e = s + strlen(s);
-		while (e > s && isspace((unsigned char)e[-1]))
-			e--;
-		out = strndup(s, (size_t)(e - s));
-		xmlFree(v);
+		len = trim(&s, a->len);
+		out = malloc(len + 1);
+		if (!out)
+			return NULL;
+		/* libxml2 hands a '&' of an attribute value (from "&amp;" or
+		 * "&#38;") on as "&#38;" when it substitutes no entity */
+		for (size_t k = 0, o = 0;; k++) {
+			if (k == len) {
+				out[o] = '\0';
+				break;
+			}
+			out[o++] = s[k];
+			if (s[k] == '&' && len - k >= 5 && !memcmp(s + k, "&#38;", 5))
+				k += 4;
+		}
 		return out;
 	}
 	return NULL;
@@ -753,17 +1250,43 @@ char *xmlx_attr(struct xmlx *x, const char *name)
 
 int xmlx_line(const struct xmlx *x)
 {
-	/* the node's own line: the parser's line runs ahead of the reader;
-	 * past 65535 libxml2 keeps no line in the node */
-	xmlNodePtr n = x->r ? xmlTextReaderCurrentNode(x->r) : NULL;
-	long line = n ? xmlGetLineNo(n) : -1;
+	return x->feed ? x->line : 0;
+}
 
-	if (line > 0 && line < 65535)
-		return (int)line;
-	return x->r ? xmlTextReaderGetParserLineNumber(x->r) : 0;
+int xmlx_digest(const struct xmlx *x, char hex[SHA256_HEX_LEN + 1], long long *size)
+{
+	const struct xmlx_feed *f = x->feed;
+
+	/* the parser thread wrote it before it filled the last batch */
+	if (!f || !f->b[f->read_i].full || f->b[f->read_i].state != FEED_EOF || !f->digest[0])
+		return -1;
+	memcpy(hex, f->digest, SHA256_HEX_LEN + 1);
+	*size = f->b[f->read_i].fed;
+	return 0;
+}
+
+long long xmlx_offset(const struct xmlx *x)
+{
+	return x->feed ? x->feed->b[x->feed->read_i].fed : 0;
 }
 
 void xmlx_ref(const struct xmlx *x, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s%d", x->ref, xmlx_line(x));
+	/* what snprintf("%s%d") writes, without its format parsing: called
+	 * for every household and person */
+	char digits[16];
+	size_t n = 0, len = strlen(x->ref);
+	unsigned line = xmlx_line(x) > 0 ? (unsigned)xmlx_line(x) : 0;
+
+	if (!size)
+		return;
+	do
+		digits[n++] = (char)('0' + line % 10);
+	while ((line /= 10) && n < sizeof(digits));
+	if (len > size - 1)
+		len = size - 1;
+	memcpy(buf, x->ref, len);
+	while (n && len < size - 1)
+		buf[len++] = digits[--n];
+	buf[len] = '\0';
 }

@@ -1,6 +1,17 @@
 /*
- * xmlsafe.h - a libxml2 streaming reader (xmlTextReader) that is safe on
- * hostile files, plus the helpers extractors share.
+ * xmlsafe.h - a streaming XML reader on libxml2's SAX2 push parser that is
+ * safe on hostile files, plus the helpers extractors share.
+ *
+ * The parser is given the document 64 KiB at a time; its callbacks queue
+ * the start and end events of that chunk (names interned by libxml2, texts
+ * and attribute values copied) and xmlx_next() hands them out one by one,
+ * so memory does not grow with the file.  The parser runs on a thread of
+ * its own, one batch of events ahead of the caller (two batches at most),
+ * so that parsing and staging use two cores; the caller sees the same
+ * events, errors and lines as it would without it, and xmlx_close()
+ * stops and joins it.  Nothing else of libxml2 runs on that thread.  No tree is built: libxml2's
+ * xmlTextReader built and freed a node for every element and text, twice
+ * the time of the parse itself (docs/PERFORMANCE.md, extract-xml).
  *
  * Safe by construction: entities are never substituted (no
  * XML_PARSE_NOENT), no DTD is loaded (no XML_PARSE_DTDLOAD), the network is
@@ -31,7 +42,7 @@
  * attributes, counted in the bytes before libxml2 parses the tag (libxml2
  * 2.9's duplicate check is quadratic in them).
  *
- * Ownership: a struct xmlx owns its reader, element stack and text; strings
+ * Ownership: a struct xmlx owns its parser, element stack and text; strings
  * it returns are valid until the next xmlx_next() unless said otherwise.
  *
  * Errors: functions returning int give 0 or -1; -1 and XMLX_ERROR come with
@@ -42,7 +53,9 @@
 #ifndef UNITSYNC_XMLSAFE_H
 #define UNITSYNC_XMLSAFE_H
 
-#include <libxml/xmlreader.h>
+#include "sha256.h"
+
+#include <libxml/parser.h>
 #include <stddef.h>
 
 #define XMLX_MAX_DEPTH 64
@@ -50,24 +63,29 @@
 #define XMLX_MAX_TEXT 10000000u               /* bytes: libxml2's XML_MAX_TEXT_LENGTH */
 #define XMLX_MAX_EMBEDDED (64u * 1024 * 1024) /* bytes of one escaped document */
 
+struct xmlx_feed; /* the parser's side (xmlsafe.c) */
+
 /* A reader with the element path kept as a stack of local names. */
 struct xmlx {
-	xmlTextReaderPtr r;          /* owned */
-	const char *path;            /* the file, borrowed, for messages */
-	char origin[640];            /* how messages name the document: "'FILE'" or
-				      * "'FILE' (document escaped in <E> at line M)" */
-	char ref[640];               /* source reference prefix: "FILE:" or
-				      * "FILE:M<E>:" */
-	char *stack[XMLX_MAX_DEPTH]; /* local names from the root, owned */
-	int depth;                   /* elements open */
-	char *text;                  /* text of the element being read, owned */
-	size_t text_len, text_cap;
-	size_t max_text;  /* longest text accepted, bytes */
-	char error[1024]; /* first parser error, with its line */
-	long long size;   /* document size in bytes, to tell truncation */
-	int error_code;   /* libxml2's code of the first error */
-	int pop;          /* the last event was END: pop on the next call */
-	int pending_end;  /* the last START was <a/>: its END is next */
+	struct xmlx_feed *feed;            /* owned: libxml2's push parser, its input
+					    * and the events it has queued */
+	const char *path;                  /* the file, borrowed, for messages */
+	char origin[640];                  /* how messages name the document: "'FILE'" or
+					    * "'FILE' (document escaped in <E> at line M)" */
+	char ref[640];                     /* source reference prefix: "FILE:" or
+					    * "FILE:M<E>:" */
+	const char *stack[XMLX_MAX_DEPTH]; /* local names from the root, interned by
+					    * libxml2: valid until xmlx_close() */
+	size_t stack_len[XMLX_MAX_DEPTH];  /* their lengths */
+	int depth;                         /* elements open */
+	const char *text;                  /* END: the element's trimmed text, in feed */
+	int line;                          /* the line of the current element's start tag */
+	size_t max_text;                   /* longest text accepted, bytes */
+	char error[1024];                  /* first error, with its line */
+	long long size;                    /* document size in bytes, to tell truncation */
+	int error_code;                    /* libxml2's code of the first error; -1: the
+					    * message is final */
+	int pop;                           /* the last event was END: pop on the next call */
 };
 
 /* Event kinds xmlx_next() returns. */
@@ -106,6 +124,11 @@ enum xmlx_event xmlx_next(struct xmlx *x);
 /* Does the element stack end with the '/'-separated local names SUFFIX? */
 int xmlx_at(const struct xmlx *x, const char *suffix);
 
+/* The same for the LEN bytes at SUFFIX, for a table of suffixes tested on
+ * every element; XMLX_LIT("a/b") gives a literal and its length. */
+int xmlx_at_n(const struct xmlx *x, const char *suffix, size_t len);
+#define XMLX_LIT(s) (s), sizeof(s) - 1
+
 /* Local name of the element LEVELS above the current one (0 = the current
  * element), or "" above the root. */
 const char *xmlx_up(const struct xmlx *x, int levels);
@@ -113,14 +136,21 @@ const char *xmlx_up(const struct xmlx *x, int levels);
 /* Trimmed text of the element just closed ("" when none). */
 const char *xmlx_text(const struct xmlx *x);
 
-/* The current element's attribute NAME, trimmed (malloc'd, caller frees),
- * or NULL.  NAME is matched by local name ignoring case, since vendors
+/* The attribute NAME of the element whose START xmlx_next() just gave
+ * (trimmed, malloc'd, caller frees), or NULL (also after an END).  NAME is matched by local name ignoring case, since vendors
  * spell one attribute "Id", "ID" or "id": "Id" finds "x:ID". */
 char *xmlx_attr(struct xmlx *x, const char *name);
 
-/* Line of the current node in the document (approximate past line
- * 65535 of a long file: the parser's line there). */
+/* Line of the current element's start tag (its end, '>'), exact however
+ * long the file. */
 int xmlx_line(const struct xmlx *x);
+
+/* The SHA-256 and size of a file read whole: 0 once xmlx_next() gave
+ * XMLX_END_OF_FILE, -1 before or for a document read from memory. */
+int xmlx_digest(const struct xmlx *x, char hex[SHA256_HEX_LEN + 1], long long *size);
+
+/* Bytes of the document given to the parser so far (for progress). */
+long long xmlx_offset(const struct xmlx *x);
 
 /* Where the current node is, for a reject's source reference: "FILE:LINE",
  * or "FILE:M<E>:LINE" in a document escaped in element E at line M. */

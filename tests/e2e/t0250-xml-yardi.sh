@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 [ -n "$samples" ] || test_skip_all "../shared/samples/pms is absent (a clone used elsewhere)"
 y=$samples/yardi-voyager-pyx4j
-test_plan 15
+test_plan 16
 
 q() { sqlite3 -batch "$UNITSYNC_DB" "$1"; }
 # summary FILE DIALECT PEOPLE UNITS SKIPPED REJECTED: the line extract-xml
@@ -171,6 +171,20 @@ test_expect_success 'GetPropertyConfigurations again: the snapshot is reused and
 test_expect_success 'the same resident file again reuses its snapshot' '
 	unitsync extract-xml --property prvista1 "$y/GetResidentTransactions.xml" >out &&
 	grep "^snapshot [0-9]* reused: " out
+'
+
+# the file is digested as it is parsed unless a snapshot of its size exists
+# (then it is read first, to be reused): both ways the digest is sha256sum's
+test_expect_success 'a copy reuses the snapshot; one letter changed (the same size) is staged anew' '
+	cp "$y/GetResidentTransactions.xml" copy.xml &&
+	unitsync extract-xml --property prvista1 copy.xml >out &&
+	grep "^snapshot [0-9]* reused: .copy.xml. (yardi-rt2) was staged before with sha256 $(sha256sum copy.xml | cut -d" " -f1)\$" out &&
+	perl -pi -e "s/FirstName>Fedor/FirstName>Fedir/" copy.xml &&
+	test "$(wc -c <copy.xml)" = "$(wc -c <"$y/GetResidentTransactions.xml")" &&
+	unitsync extract-xml --property prvista1 copy.xml >out &&
+	summary copy.xml yardi-rt2 16 11 0 0 >expect &&
+	got out >actual && test_cmp expect actual &&
+	test "$(q "SELECT count(*) FROM stg_person WHERE snapshot_id = $(snap copy.xml) AND first_name = '"'"'Fedir'"'"'")" -gt 0
 '
 
 test_expect_success '--pms-property chooses the property; one the file lacks rejects it (65)' '

@@ -671,7 +671,8 @@ static void xmlx_attr_is_trimmed_and_found_by_local_name_in_any_case(void **stat
 	struct xmlx x;
 	char *v;
 
-	write_doc(fx, "<r xmlns:m=\"urn:m\"><u m:ID=\"  42 \" Type=\"\"/></r>");
+	write_doc(fx, "<r xmlns:m=\"urn:m\"><u m:ID=\"  42 \" Type=\"\" "
+		      "N=\"a&amp;b&#38;c&lt;d &amp;#38;\"/></r>");
 	assert_int_equal(xmlx_open(&x, fx->path), 0);
 	assert_int_equal(xmlx_next(&x), XMLX_START);
 	assert_int_equal(xmlx_next(&x), XMLX_START);
@@ -682,6 +683,10 @@ static void xmlx_attr_is_trimmed_and_found_by_local_name_in_any_case(void **stat
 	v = xmlx_attr(&x, "type");
 	assert_non_null(v);
 	assert_string_equal(v, "");
+	free(v);
+	v = xmlx_attr(&x, "n");
+	assert_non_null(v);
+	assert_string_equal(v, "a&b&c<d &#38;");
 	free(v);
 	assert_null(xmlx_attr(&x, "m:ID"));
 	assert_string_equal(xmlx_up(&x, 0), "u");
@@ -725,6 +730,28 @@ static void xmlx_names_lines_past_65535(void **state)
 	assert_int_equal(error_line(fx), 70004);
 }
 
+/* And so do the lines of elements (a reject's source reference), read
+ * from the parser as the element starts, not from a reader running ahead. */
+static void xmlx_line_is_exact_past_65535(void **state)
+{
+	struct fixture *fx = *state;
+	char *doc = padded("<?xml version=\"1.0\"?>\n<r>\n", 70000, "<a\n k='v'>1</a>\n<b/></r>\n");
+	struct xmlx x;
+
+	write_doc(fx, doc);
+	free(doc);
+	assert_int_equal(xmlx_open(&x, fx->path), 0);
+	assert_int_equal(xmlx_next(&x), XMLX_START);
+	assert_int_equal(xmlx_line(&x), 2);
+	assert_int_equal(xmlx_next(&x), XMLX_START);
+	assert_int_equal(xmlx_line(&x), 70004);
+	assert_int_equal(xmlx_next(&x), XMLX_END);
+	assert_int_equal(xmlx_line(&x), 70004);
+	assert_int_equal(xmlx_next(&x), XMLX_START);
+	assert_int_equal(xmlx_line(&x), 70005);
+	xmlx_close(&x);
+}
+
 /* In UTF-7 "<" is "+ADw-": a declaration the prolog scan could not see. */
 static void xmlx_refuses_an_encoding_that_hides_markup(void **state)
 {
@@ -742,6 +769,44 @@ static void xmlx_refuses_an_encoding_that_hides_markup(void **state)
 	t = text_at_end(fx, "r/n");
 	assert_string_equal(t, "\xE2\x82\xAC");
 	free(t);
+}
+
+/*
+ * A start tag with more than XMLX_MAX_ATTRS attributes is refused with its
+ * line, far into the file (past the first read); an '=' or '>' inside a
+ * quoted value, a comment or a CDATA section is no attribute and no end.
+ */
+static void xmlx_counts_attributes_and_names_the_tag_line(void **state)
+{
+	struct fixture *fx = *state;
+	char tag[XMLX_MAX_ATTRS * 24 + 64], tail[sizeof(tag) + 128];
+	size_t len;
+	struct xmlx x;
+	enum xmlx_event e;
+	char *doc;
+
+	for (int many = 0; many < 2; many++) {
+		len = (size_t)snprintf(tag, sizeof(tag), "<a");
+		for (int i = 0; i < XMLX_MAX_ATTRS + many; i++)
+			len += (size_t)snprintf(tag + len, sizeof(tag) - len, "%sv%d='x>=\"'",
+						i % 50 ? " " : "\n", i);
+		snprintf(tag + len, sizeof(tag) - len, "/>");
+		snprintf(tail, sizeof(tail),
+			 "<!-- <b x=1 y=2> --><![CDATA[<c x=1>]]><?p q=\"r\"?>\n%s\n</r>\n", tag);
+		doc = padded("<?xml version=\"1.0\"?>\n<r>\n", 40000, tail);
+		write_doc(fx, doc);
+		free(doc);
+		if (many) {
+			assert_int_equal(error_line(fx), 40004);
+			assert_non_null(strstr(err_msg(), "more than 256 attributes"));
+			continue;
+		}
+		assert_int_equal(xmlx_open(&x, fx->path), 0);
+		while ((e = xmlx_next(&x)) == XMLX_START || e == XMLX_END)
+			;
+		assert_int_equal(e, XMLX_END_OF_FILE);
+		xmlx_close(&x);
+	}
 }
 
 int main(void)
@@ -777,7 +842,9 @@ int main(void)
 		T(xmlx_attr_is_trimmed_and_found_by_local_name_in_any_case),
 		T(xmlx_bounds_the_text_of_one_element),
 		T(xmlx_names_lines_past_65535),
+		T(xmlx_line_is_exact_past_65535),
 		T(xmlx_refuses_an_encoding_that_hides_markup),
+		T(xmlx_counts_attributes_and_names_the_tag_line),
 	};
 #undef T
 
