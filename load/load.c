@@ -82,7 +82,7 @@ static const char usage[] =
 	"  --dry-run                print the requests without sending them\n"
 	"  --property P             only the rows of property P\n"
 	"  --shard K/N              only the rows of shard K of N's properties\n"
-	"  --concurrency N          connections in parallel (default 8)\n"
+	"  --concurrency N          connections in parallel (default 16)\n"
 	"  --rate R                 at most R requests per second (default: unlimited)\n"
 	"  --max-attempts N         tries per request before giving up for this load (default 8)\n"
 	"  --budget SECONDS         stop the load after this long, token included; rerun resumes\n"
@@ -973,6 +973,16 @@ static int take_token(struct load *l, double now, double *wait)
 	return 0;
 }
 
+/* Requests handed to curl multi and not yet settled by on_done(). */
+static int in_multi(const struct load *l)
+{
+	int n = 0;
+
+	for (int i = 0; i < l->n_slots; i++)
+		n += l->slots[i].in_multi;
+	return n;
+}
+
 /*
  * One turn of the event loop: commit what the journal learned, send what
  * is due, wait for traffic, settle what completed.
@@ -1047,7 +1057,13 @@ static int pump(struct load *l)
 		err_set("curl multi failed");
 		return -1;
 	}
-	if (running || wait > 0)
+	/*
+	 * Wait only while every request handed to curl is still running: one
+	 * that this perform completed is settled at once (waiting for the
+	 * next reply, or for WAIT when it was the last one, left a finished
+	 * load idle for a second)
+	 */
+	if (running == in_multi(l) && (running || wait > 0))
 		curl_multi_poll(l->multi, NULL, 0, (int)(wait * 1000) + 1, NULL);
 	curl_multi_perform(l->multi, &running);
 	while ((m = curl_multi_info_read(l->multi, &n))) {
@@ -1362,7 +1378,7 @@ int main(int argc, char **argv)
 	struct config cfg = { 0 };
 	struct load l = { .max_attempts = 8 };
 	struct dur_file report = { 0 };
-	int rc = US_EXIT_USAGE, opt, concurrency = 8, budget = 900, api_ready = 0, applied;
+	int rc = US_EXIT_USAGE, opt, concurrency = 16, budget = 900, api_ready = 0, applied;
 	char path[PATH_MAX + 32];
 	struct sigaction sa;
 

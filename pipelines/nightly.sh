@@ -231,15 +231,28 @@ while IFS= read -r unfinished; do
 done < <(us runs list --unfinished)
 
 stage extract
-declare -A rejected=() snap_of=()
+declare -A rejected=() snap_of=() known=()
 props=()
+groups=() files=()
 rejected_any=0
-# each line: property_id TAB format TAB profile TAB source
+# the properties the state database knows, read once (the first column of
+# 'property list' after its header)
+listing=$(us property list) || {
+	rc=$?
+	say error "nightly.sh: cannot list the properties of '$db' (exit $rc); nothing done tonight"
+	exit $rc
+}
+while IFS=$'\t' read -r prop _; do
+	known[$prop]=1
+done < <(printf '%s\n' "$listing" | tail -n +2)
+# each line: property_id TAB format TAB profile TAB source; consecutive
+# files of one property, format and profile go to one extract call (files
+# are staged in the configuration's order, whose last file wins)
 declare -A unknown=()
 while IFS=$'\t' read -r prop format profile source; do
 	[ -n "${unknown[$prop]+set}" ] && continue
 	if [ -z "${snap_of[$prop]+set}" ]; then
-		if ! us property show "$prop" >/dev/null 2>&1; then
+		if [ -z "${known[$prop]+set}" ]; then
 			say warning "nightly.sh: property '$prop' is configured but not in the state database" \
 				"(add it with 'unitsync property add'); skipped tonight"
 			unknown[$prop]=1
@@ -249,22 +262,39 @@ while IFS=$'\t' read -r prop format profile source; do
 		props+=("$prop")
 		snap_of[$prop]=""
 	fi
+	group="$prop"$'\t'"$format"$'\t'"$profile"
+	n=${#groups[@]}
+	if [ "$n" -eq 0 ] || [ "${groups[n - 1]}" != "$group" ]; then
+		groups+=("$group")
+		files+=("")
+		n=$((n + 1))
+	fi
+	files[n - 1]+="$source"$'\n'
+done <<<"$sources"
+
+for i in "${!groups[@]}"; do
+	IFS=$'\t' read -r prop format profile <<<"${groups[i]}"
+	mapfile -t srcs < <(printf '%s' "${files[i]}")
 	if [ "$format" = xml ]; then
-		us extract-xml --property "$prop" -- "$source" >"$tmp/extract.out"
+		us extract-xml --property "$prop" -- "${srcs[@]}" >"$tmp/extract.out"
 	else
-		us extract-csv --property "$prop" --profile "$profile" -- "$source" >"$tmp/extract.out"
+		us extract-csv --property "$prop" --profile "$profile" -- "${srcs[@]}" >"$tmp/extract.out"
 	fi
 	rc=$?
 	if [ $rc -ne 0 ]; then
-		say warning "$prop: export '$source' rejected (exit $rc); nothing is removed for $prop tonight"
+		if [ ${#srcs[@]} -eq 1 ]; then
+			what="export '${srcs[0]}' rejected"
+		else
+			what="exports $(printf "'%s', " "${srcs[@]}" | sed 's/, $//'): at least one rejected"
+		fi
+		say warning "$prop: $what (exit $rc); nothing is removed for $prop tonight"
 		[ $rc -eq 65 ] || exit $rc
 		rejected[$prop]=1
 		rejected_any=1
 		continue
 	fi
-	snap=$(awk '$1 == "snapshot" { sub(":", "", $2); print $2; exit }' "$tmp/extract.out")
-	snap_of[$prop]="${snap_of[$prop]} $snap"
-done <<<"$sources"
+	snap_of[$prop]+=" $(awk '$1 == "snapshot" { sub(":", "", $2); print $2 }' "$tmp/extract.out" | tr '\n' ' ')"
+done
 
 if [ ${#props[@]} -eq 0 ]; then
 	say error "nightly.sh: no configured property is in the state database"

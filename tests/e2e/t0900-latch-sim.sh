@@ -37,7 +37,7 @@ check() { # check DESCRIPTION COMMAND...
 }
 diag() { sed 's/^/# /' >&2; }
 
-echo "1..39"
+echo "1..42"
 
 if [ ! -x "$SIM" ]; then
 	echo "Bail out! no executable '$SIM'"
@@ -288,6 +288,36 @@ check "retrying the dropped request replays its 201" \
 kill -TERM "$PID_main"
 wait "$PID_main"
 ok $? "SIGTERM stops the sim with exit status 0"
+
+# --- query plans: per-request statements seek, never scan ---------------
+start_sim plans --port 0 --seed "$tmp/seed.csv"
+P=$URL_plans
+TOKEN=
+req POST "$P/oauth/token" \
+	'{"client_id":"demo","client_secret":"demo-secret","grant_type":"client_credentials"}'
+TOKEN=$(json_str access_token)
+req POST "$P/_sim/reset-stats"
+req POST "$P/v1/users" '{"firstName":"Bo","email":"bo@example.com","phone":"+1 555 0101"}'
+BO=$(json_str userUuid)
+req GET "$P/v1/users?email=BO%40example.com"
+req GET "$P/v1/users?phone=15550101"
+req POST "$P/v1/users" '{"firstName":"Bo","email":"bo@EXAMPLE.com"}'
+req PUT "$P/v1/units/$U1/residents/$BO" '' -H 'Idempotency-Key: plan-1'
+req PUT "$P/v1/units/$U1/residents/$BO"
+req GET "$P/v1/units/$U1/residents"
+req DELETE "$P/v1/units/$U1/residents/$BO" '' -H 'Idempotency-Key: plan-2'
+req DELETE "$P/v1/units/$U1/residents/$BO"
+req GET "$P/_sim/stats"
+check "lookups by e-mail and phone, user create, PUT, DELETE and a unit's residents scan no table (full_scans [])" \
+	eval 'has "\"full_scans\":[]"'
+req GET "$P/v1/users"
+req GET "$P/_sim/stats"
+check "a listing of every user is a scan, and full_scans names it" \
+	eval 'has "\"full_scans\":[{" && has "SCAN users"'
+req POST "$P/_sim/reset-stats"
+req GET "$P/_sim/stats"
+check "reset-stats forgets the plans" eval 'has "\"full_scans\":[]"'
+TOKEN=$T
 
 # --- token expiry ---------------------------------------------------------
 start_sim ttl --port 0 --token-ttl 1

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# t0797-nightly-files: nightly.sh stages the consecutive export files of a
+# property (same format and profile) with one extract call, in the
+# configuration's order, so the last file still wins; a file of them
+# refused leaves the property judged on nothing (exit 65); the properties
+# the state database knows are read once, and a configured property it
+# does not know is skipped with a warning (exit 78 at the end) while the
+# others run.
+. "$(dirname "$0")/lib.sh"
+command -v sqlite3 >/dev/null 2>&1 || test_skip_all "sqlite3 is not installed"
+test_plan 3
+
+H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
+(cd "$tmp" && {
+	echo building_uuid,unit_uuid,name
+	echo "b1,L1,Unit 1"
+	echo "b1,L2,Unit 2"
+	echo "b1,L3,Unit 3"
+} >seed.csv && unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
+	for u in 1 2 3; do unitsync map add --offline --property p1 $u L$u >/dev/null || exit 1; done &&
+	{
+		echo $H
+		echo "p1,1,R1,H1,primary,current,Ann,Lee,s797-ann@example.com,,2024-01-01,"
+		echo "p1,3,R3,H3,primary,current,Cy,Day,s797-cy@example.com,,2024-01-01,"
+	} >a.csv && {
+	echo $H
+	echo "p1,2,R1,H1,primary,current,Ann,Lee,s797-ann@example.com,,2024-01-01,"
+	echo "p1,2,R2,H1,roommate,current,Bo,Ray,s797-bo@example.com,,2024-01-01,"
+} >b.csv && printf 'property_id,pms_unit_id\np1,1\n' >bad.csv &&
+	printf '[property "p1"]\nsource = a.csv\nsource = b.csv\n\n[property "p9"]\nsource = a.csv\n' \
+		>nightly.ini) || exit 1
+sim_start "$tmp/seed.csv" || exit 1
+
+nightly() {
+	"$TOP/pipelines/nightly.sh" --config nightly.ini --db "$UNITSYNC_DB" --out runs "$@"
+}
+
+test_expect_success 'two files of a property: both staged, the last one wins; an unknown property is skipped (78)' '
+	test_expect_code 78 nightly --as-of 2026-06-01 >n1.out 2>n1.err &&
+	grep "property .p9. is configured but not in the state database" n1.err &&
+	test "$(unitsync snapshots list | grep -c "a.csv\|b.csv")" = 2 &&
+	run=$(sed -n "s/^run directory: //p" n1.out) &&
+	awk -F, "NR > 1 && \$2 == \"ASSIGN\" { print \$5, \$6 }" "$run/delta.csv" | sort >assigned &&
+	printf "L2 R1\nL2 R2\nL3 R3\n" >expect &&
+	test_cmp expect assigned
+'
+
+test_expect_success 'one of the files refused: the property is judged on nothing (65), no removal' '
+	printf "[property \"p1\"]\nsource = bad.csv\nsource = b.csv\n" >nightly.ini &&
+	test_expect_code 65 nightly --as-of 2026-06-02 >n2.out 2>n2.err &&
+	grep "p1: exports .*bad.csv., .*b.csv.: at least one rejected (exit 65); nothing is removed for p1 tonight" n2.err &&
+	run=$(sed -n "s/^run directory: //p" n2.out) &&
+	! grep -q UNASSIGN "$run/delta.csv"
+'
+
+test_expect_success 'a file refused alone is named as before' '
+	printf "[property \"p1\"]\nsource = bad.csv\n" >nightly.ini &&
+	test_expect_code 65 nightly --as-of 2026-06-03 >n3.out 2>n3.err &&
+	grep "p1: export .*bad.csv. rejected (exit 65)" n3.err
+'
