@@ -54,6 +54,8 @@ static const struct command {
 	{ "runs", "list|show", "the run history" },
 	{ "explain", "--property P --person ID",
 	  "what happened to a person night by night, and why" },
+	{ "reconcile", "--property P",
+	  "compare the live Latch state with the decision and ledger" },
 	{ "help", "[COMMAND]", "this list, or COMMAND's --help" },
 };
 

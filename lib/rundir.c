@@ -1,11 +1,13 @@
 #include "rundir.h"
 #include "ledger.h"
 #include "db.h"
+#include "durable.h"
 #include "err.h"
 #include "sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -290,4 +292,26 @@ int rundir_superseded_by(const struct rundir *r, sqlite3 *db, char *newer, size_
 	struct first_newer f = { newer, property, newer_size, property_size };
 
 	return ledger_newer_runs(db, r->run_id, take_first, &f);
+}
+
+int rundir_write_sums(const char *dir, const char *const *names, size_t n)
+{
+	struct dur_file f;
+	char path[PATH_MAX], hex[65];
+	long long size;
+
+	snprintf(path, sizeof(path), "%s/SHA256SUMS", dir);
+	if (dur_open(&f, path, 0640) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char file[PATH_MAX];
+
+		snprintf(file, sizeof(file), "%s/%s", dir, names[i]);
+		if (sha256_file(file, hex, &size) < 0) {
+			dur_abort(&f);
+			return -1;
+		}
+		fprintf(f.fp, "%s  %s\n", hex, names[i]);
+	}
+	return dur_commit(&f);
 }

@@ -71,4 +71,13 @@ int rundir_property_held(const struct rundir *r, const char *property_id);
 
 void rundir_release(struct rundir *r);
 
+/*
+ * Write DIR/SHA256SUMS (`sha256sum -c` compatible, through lib/durable)
+ * over the N files NAMES of DIR, in that order: transform's run
+ * directories (delta.csv, exceptions.csv, manifest.json) and reconcile's
+ * (reconcile.csv).  -1 with err_set() when a file cannot be read or the
+ * sums written.
+ */
+int rundir_write_sums(const char *dir, const char *const *names, size_t n);
+
 #endif

@@ -1613,24 +1613,8 @@ static int write_json(const char *path, json_t *obj)
 static int write_sums(const char *dir)
 {
 	static const char *const names[] = { "delta.csv", "exceptions.csv", "manifest.json" };
-	struct dur_file f;
-	char path[PATH_MAX], hex[65];
-	long long size;
 
-	snprintf(path, sizeof(path), "%s/SHA256SUMS", dir);
-	if (dur_open(&f, path, 0640) < 0)
-		return -1;
-	for (int i = 0; i < 3; i++) {
-		char file[PATH_MAX];
-
-		snprintf(file, sizeof(file), "%s/%s", dir, names[i]);
-		if (sha256_file(file, hex, &size) < 0) {
-			dur_abort(&f);
-			return -1;
-		}
-		fprintf(f.fp, "%s  %s\n", hex, names[i]);
-	}
-	return dur_commit(&f);
+	return rundir_write_sums(dir, names, 3);
 }
 
 /* The safety guard's reasons WHY (an array of strings) as one text, "; "
