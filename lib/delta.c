@@ -218,10 +218,13 @@ int delta_read_fd(int fd, const char *name, int (*fn)(const struct delta_row *r,
 }
 
 const char *const delta_reasons[] = {
-	"move_in",   "transfer",        "mapping_changed", "mapping_added",
-	"reapply",   "move_out",        "status_change",   "status_excluded",
-	"guarantor", "mapping_removed", "missing_contact", "not_in_export",
-	NULL,
+	"move_in",         "transfer",
+	"mapping_changed", "mapping_added",
+	"reapply",         "move_out",
+	"status_change",   "status_excluded",
+	"guarantor",       "mapping_removed",
+	"missing_contact", "not_in_export",
+	"reasserted",      NULL,
 };
 
 const char *const exception_kinds[] = {

@@ -6,6 +6,7 @@
 #include "latchunits.h"
 #include "progress.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -439,8 +440,7 @@ int reconcile_pairs(struct reconcile *rc, int (*fn)(const struct reconcile_pair 
 		       " coalesce(pm.first_name, ''), coalesce(pm.last_name, '')"
 		       " FROM rc_drift d LEFT JOIN rc_pms pm ON pm.person = d.pms_person_id"
 		       " WHERE d.kind_no IN (1, 2) GROUP BY d.latch_unit_id, d.pms_person_id"
-		       " ORDER BY min(d.kind_no), d.latch_unit_id, min(d.latch_user_id),"
-		       " d.pms_person_id",
+		       " ORDER BY d.pms_person_id, d.latch_unit_id",
 		       &st) < 0)
 		return -1;
 	while ((r = db_row(st)) == 1) {
@@ -457,6 +457,111 @@ int reconcile_pairs(struct reconcile *rc, int (*fn)(const struct reconcile_pair 
 	}
 	sqlite3_finalize(st);
 	return r < 0 ? -1 : 0;
+}
+
+int reconcile_repair_check(struct reconcile *rc, char *why, size_t size)
+{
+	sqlite3_stmt *st = NULL;
+	int r, ret = -1;
+
+	if (!*rc->run_id) {
+		snprintf(why, size, "property '%s' has no run yet: nothing to repair from",
+			 rc->property);
+		return 3;
+	}
+	if (prepare(rc,
+		    "SELECT coalesce((SELECT min(i.guard) FROM run_input i WHERE i.run_id = ?2"
+		    "  AND i.property_id = ?1), r.guard) = 'held' AND r.approved_by IS NULL,"
+		    " (SELECT count(*) FROM delta_history d LEFT JOIN journal j"
+		    "  ON j.run_id = d.run_id AND j.seq = d.seq WHERE d.run_id = ?2"
+		    "  AND d.property_id = ?1 AND d.op = 'UNASSIGN'"
+		    "  AND coalesce(j.state, 'pending') IN ('pending', 'inflight'))"
+		    " FROM run r WHERE r.run_id = ?2",
+		    &st) < 0)
+		return -1;
+	r = db_row(st);
+	if (r < 0)
+		goto out;
+	ret = 0;
+	if (r == 1 && sqlite3_column_int(st, 0)) {
+		snprintf(why, size,
+			 "run %s is held by the safety guard for property '%s' and not approved: "
+			 "review it ('unitsync report'), then 'unitsync approve' and 'unitsync load' "
+			 "it",
+			 rc->run_id, rc->property);
+		ret = 1;
+	} else if (r == 1 && sqlite3_column_int(st, 1)) {
+		snprintf(why, size,
+			 "%d UNASSIGN row%s of run %s for property '%s' %s not loaded yet: "
+			 "'unitsync load' it first (a repair run would supersede it)",
+			 sqlite3_column_int(st, 1), sqlite3_column_int(st, 1) == 1 ? "" : "s",
+			 rc->run_id, rc->property, sqlite3_column_int(st, 1) == 1 ? "is" : "are");
+		ret = 2;
+	}
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int reconcile_decision(struct reconcile *rc, char *as_of, size_t size, json_t **inputs,
+		       json_t **policy)
+{
+	sqlite3_stmt *st = NULL;
+	int r = -1;
+
+	*inputs = json_array();
+	*policy = NULL;
+	if (!*inputs || prepare(rc,
+				"SELECT r.as_of, p.timezone, p.unit_sync FROM run r, property p"
+				" WHERE r.run_id = ?2 AND p.property_id = ?1",
+				&st) < 0)
+		goto out;
+	r = db_row(st);
+	if (r == 1) {
+		snprintf(as_of, size, "%s", db_col_text(st, 0));
+		*policy = json_pack("{s:s, s:b}", "timezone", db_col_text(st, 1), "unit_sync",
+				    sqlite3_column_int(st, 2));
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (r != 1 || !*policy) {
+		if (r == 0 || (r == 1 && !*policy))
+			err_set(r ? "out of memory" : "run %s is not recorded", rc->run_id);
+		r = -1;
+		goto out;
+	}
+	if (prepare(rc,
+		    "SELECT s.snapshot_id, s.source_name, s.sha256, s.dialect,"
+		    " coalesce(sp.people, 0) FROM run_input i JOIN snapshot s"
+		    " ON s.snapshot_id = i.snapshot_id LEFT JOIN snapshot_property sp"
+		    " ON sp.snapshot_id = s.snapshot_id AND sp.property_id = i.property_id"
+		    " WHERE i.run_id = ?2 AND i.property_id = ?1 ORDER BY s.snapshot_id",
+		    &st) < 0) {
+		r = -1;
+		goto out;
+	}
+	while ((r = db_row(st)) == 1) {
+		json_t *in = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "snapshot_id",
+				       (json_int_t)sqlite3_column_int64(st, 0), "property_id",
+				       rc->property, "source_name", db_col_text(st, 1), "sha256",
+				       db_col_text(st, 2), "dialect", db_col_text(st, 3), "people",
+				       (json_int_t)sqlite3_column_int64(st, 4));
+
+		if (!in || json_array_append_new(*inputs, in) < 0) {
+			err_set("out of memory");
+			r = -1;
+			break;
+		}
+	}
+out:
+	sqlite3_finalize(st);
+	if (r < 0) {
+		json_decref(*inputs);
+		json_decref(*policy);
+		*inputs = *policy = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 void reconcile_release(struct reconcile *rc)

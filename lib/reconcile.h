@@ -103,10 +103,32 @@ struct reconcile_pair {
 };
 
 /* FN for each pair to assert again, one per (Latch unit, PMS person), in
- * reconcile.csv's order; FN returns 0 to go on.  -1 on error or when FN
+ * order of PMS person, then Latch unit (a person's rows together, as load
+ * reads a delta); FN returns 0 to go on.  -1 on error or when FN
  * fails. */
 int reconcile_pairs(struct reconcile *rc, int (*fn)(const struct reconcile_pair *pair, void *ctx),
 		    void *ctx);
+
+/*
+ * May the decision be repaired (--repair)?  0 yes; 1 the safety guard
+ * holds the property in that run and nobody approved it (a repair would
+ * send what the guard holds); 2 UNASSIGNs of that run are not loaded yet
+ * (a repair run supersedes the run: its removals would wait a night);
+ * 3 there is no decision.  WHY (SIZE bytes) says so.  -1 on a database
+ * error.
+ */
+int reconcile_repair_check(struct reconcile *rc, char *why, size_t size);
+
+/*
+ * What a repair run of the decision records: its as-of date into AS_OF
+ * (SIZE bytes); *INPUTS (new reference), its input snapshots as transform's
+ * manifest lists them ({snapshot_id, property_id, source_name, sha256,
+ * dialect, people}); *POLICY (new reference), the property's time zone
+ * and unit sync.  -1 on a database error.
+ */
+struct json_t;
+int reconcile_decision(struct reconcile *rc, char *as_of, size_t size, struct json_t **inputs,
+		       struct json_t **policy);
 
 void reconcile_release(struct reconcile *rc);
 
