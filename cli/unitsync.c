@@ -54,6 +54,8 @@ static const struct command {
 	{ "runs", "list|show", "the run history" },
 	{ "explain", "--property P --person ID",
 	  "what happened to a person night by night, and why" },
+	{ "reconcile", "--property P",
+	  "compare the live Latch state with the decision and ledger" },
 	{ "notify", "RUN_DIR", "send each property's digest of a run (e-mail, webhook)" },
 	{ "metrics", "--out PATH", "the night's outcome as a Prometheus text file" },
 	{ "help", "[COMMAND]", "this list, or COMMAND's --help" },

@@ -76,17 +76,23 @@ static const char *neutralise(const char *s, char *buf, size_t size)
 	return buf;
 }
 
+void delta_write_safe_row(FILE *fp, const char *const *fields, size_t n)
+{
+	char buf[DELTA_SAFE_MAX_FIELDS][4096];
+	const char *f[DELTA_SAFE_MAX_FIELDS];
+
+	/* people open these files in spreadsheets: no cell may start a formula */
+	for (size_t i = 0; i < n && i < DELTA_SAFE_MAX_FIELDS; i++)
+		f[i] = neutralise(fields[i] ? fields[i] : "", buf[i], sizeof(buf[i]));
+	csvio_write_row(fp, f, n < DELTA_SAFE_MAX_FIELDS ? n : DELTA_SAFE_MAX_FIELDS);
+}
+
 void exceptions_write_row(FILE *fp, const char *kind, const char *property_id,
 			  const char *pms_unit_id, const char *pms_person_id, const char *detail)
 {
-	static char buf[4][4096];
-	/* people open this file in spreadsheets: no cell may start a formula */
-	const char *f[] = { kind, neutralise(property_id, buf[0], sizeof(buf[0])),
-			    neutralise(pms_unit_id, buf[1], sizeof(buf[1])),
-			    neutralise(pms_person_id, buf[2], sizeof(buf[2])),
-			    neutralise(detail, buf[3], sizeof(buf[3])) };
+	const char *f[] = { kind, property_id, pms_unit_id, pms_person_id, detail };
 
-	csvio_write_row(fp, f, 5);
+	delta_write_safe_row(fp, f, 5);
 }
 
 struct read_state {
@@ -212,10 +218,13 @@ int delta_read_fd(int fd, const char *name, int (*fn)(const struct delta_row *r,
 }
 
 const char *const delta_reasons[] = {
-	"move_in",   "transfer",        "mapping_changed", "mapping_added",
-	"reapply",   "move_out",        "status_change",   "status_excluded",
-	"guarantor", "mapping_removed", "missing_contact", "not_in_export",
-	NULL,
+	"move_in",         "transfer",
+	"mapping_changed", "mapping_added",
+	"reapply",         "move_out",
+	"status_change",   "status_excluded",
+	"guarantor",       "mapping_removed",
+	"missing_contact", "not_in_export",
+	"reasserted",      NULL,
 };
 
 const char *const exception_kinds[] = {

@@ -84,6 +84,12 @@ int delta_name_known(const char *const *list, const char *name);
  * is written with a leading apostrophe.  delta.csv stays exact data.
  */
 void exceptions_write_header(FILE *fp);
+
+/* A row of N fields (at most DELTA_SAFE_MAX_FIELDS; NULL is empty) of any
+ * file people open in a spreadsheet (exceptions.csv, reconcile.csv),
+ * each cell neutralised as above. */
+#define DELTA_SAFE_MAX_FIELDS 8
+void delta_write_safe_row(FILE *fp, const char *const *fields, size_t n);
 void exceptions_write_row(FILE *fp, const char *kind, const char *property_id,
 			  const char *pms_unit_id, const char *pms_person_id, const char *detail);
 

@@ -586,6 +586,13 @@ static const struct contract {
 				"uuid",
 				0,
 				NULL },
+	[LATCH_RESIDENTS_LIST] = { "GET /v1/units/{u}/residents",
+				   { 200, 0 },
+				   BODY_LIST,
+				   "residents",
+				   0,
+				   NULL },
+	[LATCH_USER_GET] = { "GET /v1/users/{user}", { 200, 0 }, BODY_ID, "userUuid", 0, NULL },
 };
 
 const char *latch_kind_name(enum latch_kind kind)

@@ -188,6 +188,9 @@ int latch_pause(struct latch *l, double seconds);
  *                          200                          object, "units" a list
  *   POST /v1/buildings/{b}/units
  *                          201                          object, "uuid" an id
+ *   GET  /v1/units/{u}/residents
+ *                          200                          object, "residents" a list
+ *   GET  /v1/users/{user}  200                          object, "userUuid" an id
  *
  * Anything else is not success, whatever it says: a 200 to a DELETE (an
  * HTML page, an error object, half a document), a 404 NOT_FOUND from a
@@ -207,6 +210,8 @@ enum latch_kind {
 	LATCH_RESIDENT_DELETE, /* DELETE /v1/units/{u}/residents/{user} */
 	LATCH_UNITS_LIST,      /* GET /v1/buildings/{b}/units */
 	LATCH_UNIT_CREATE,     /* POST /v1/buildings/{b}/units */
+	LATCH_RESIDENTS_LIST,  /* GET /v1/units/{u}/residents (reconcile) */
+	LATCH_USER_GET,        /* GET /v1/users/{user} (reconcile) */
 	LATCH_N_KINDS
 };
 

@@ -235,20 +235,30 @@ static json_t *reply_object(const char *method, const char *path, const struct l
 	return j;
 }
 
-/* Append the units of one page J to U; the next page token (owned) or
- * NULL in *NEXT. */
-static enum latchunits_status take_page(const char *path, json_t *j, struct latchunits *u,
-					char **next)
+/* The next page token of page J (owned) or NULL in *NEXT. */
+static enum latchunits_status next_token(json_t *j, char **next)
 {
-	json_t *units = json_object_get(j, "units"), *unit, *tok;
-	size_t i;
+	json_t *tok = json_object_get(j, "nextPageToken");
 
 	*next = NULL;
-	if (!json_is_array(units)) {
-		err_set("GET %s: the reply has no units array", path);
-		return LATCHUNITS_BAD_REPLY;
+	if (json_is_string(tok) && *json_string_value(tok)) {
+		*next = strdup(json_string_value(tok));
+		if (!*next) {
+			err_set("out of memory");
+			return LATCHUNITS_BAD_REPLY;
+		}
 	}
-	json_array_foreach(units, i, unit)
+	return LATCHUNITS_OK;
+}
+
+/* Append the units of one page J (its array ITEMS) to CTX, a struct latchunits. */
+static enum latchunits_status take_units(const char *path, json_t *items, void *ctx)
+{
+	struct latchunits *u = ctx;
+	json_t *unit;
+	size_t i;
+
+	json_array_foreach(items, i, unit)
 	{
 		const char *name = json_string_value(json_object_get(unit, "name"));
 		char uuid[LATCH_MAX_ID + 1];
@@ -263,32 +273,27 @@ static enum latchunits_status take_page(const char *path, json_t *j, struct latc
 		if (append(u, uuid, name) < 0)
 			return LATCHUNITS_BAD_REPLY;
 	}
-	tok = json_object_get(j, "nextPageToken");
-	if (json_is_string(tok) && *json_string_value(tok)) {
-		*next = strdup(json_string_value(tok));
-		if (!*next) {
-			err_set("out of memory");
-			return LATCHUNITS_BAD_REPLY;
-		}
-	}
 	return LATCHUNITS_OK;
 }
 
-enum latchunits_status latchunits_list(struct latch *l, const char *building, struct latchunits *u)
+/*
+ * GET BASE (an escaped path), then each next page (?pageToken=), until a
+ * page has no nextPageToken: each page's array MEMBER (reply KIND) goes
+ * to TAKE(path, array, CTX).  *PAGES counts the pages fetched.  WHAT
+ * names the listing in messages ("building 'b1'").
+ */
+static enum latchunits_status
+list_pages(struct latch *l, const char *base, enum latch_kind kind, const char *member,
+	   const char *what, enum latchunits_status (*take)(const char *, json_t *, void *),
+	   void *ctx, long *pages)
 {
 	enum latchunits_status st = LATCHUNITS_BAD_REPLY;
 	struct latch_resp resp = { 0 };
-	char *eb = latch_escape(l, building), *token = NULL, *et = NULL, *next = NULL;
+	char *token = NULL, *et = NULL, *next = NULL;
 	char path[4096];
-	json_t *j = NULL;
-	size_t kept = 0;
+	json_t *j = NULL, *items;
 
-	clear_units(u);
-	u->pages = 0;
-	if (!eb) {
-		err_set("out of memory");
-		goto out;
-	}
+	*pages = 0;
 	for (;;) {
 		int len;
 
@@ -299,28 +304,33 @@ enum latchunits_status latchunits_list(struct latch *l, const char *building, st
 				err_set("out of memory");
 				goto out;
 			}
-			len = snprintf(path, sizeof(path), "/v1/buildings/%s/units?pageToken=%s",
-				       eb, et);
+			len = snprintf(path, sizeof(path), "%s?pageToken=%s", base, et);
 		} else {
-			len = snprintf(path, sizeof(path), "/v1/buildings/%s/units", eb);
+			len = snprintf(path, sizeof(path), "%s", base);
 		}
 		if (len < 0 || (size_t)len >= sizeof(path)) {
-			err_set("building '%s': the request path is too long", building);
+			err_set("%s: the request path is too long", what);
 			st = LATCHUNITS_REJECTED;
 			goto out;
 		}
 		st = unit_request(l, "GET", path, NULL, NULL, 1, &resp);
 		if (st != LATCHUNITS_OK)
 			goto out;
-		st = check_reply(LATCH_UNITS_LIST, "GET", path, &resp);
+		st = check_reply(kind, "GET", path, &resp);
 		if (st != LATCHUNITS_OK)
 			goto out;
 		st = LATCHUNITS_BAD_REPLY;
 		j = reply_object("GET", path, &resp);
 		if (!j)
 			goto out;
-		u->pages++;
-		if (take_page(path, j, u, &next) != LATCHUNITS_OK)
+		(*pages)++;
+		items = json_object_get(j, member);
+		if (!json_is_array(items)) {
+			err_set("GET %s: the reply has no %s array", path, member);
+			goto out;
+		}
+		if (take(path, items, ctx) != LATCHUNITS_OK ||
+		    next_token(j, &next) != LATCHUNITS_OK)
 			goto out;
 		json_decref(j);
 		j = NULL;
@@ -331,13 +341,59 @@ enum latchunits_status latchunits_list(struct latch *l, const char *building, st
 			err_set("GET %s: the next page token is this page's", path);
 			goto out;
 		}
-		if (u->pages >= MAX_PAGES) {
-			err_set("building '%s': more than %d pages of units", building, MAX_PAGES);
+		if (*pages >= MAX_PAGES) {
+			err_set("%s: more than %d pages of %s", what, MAX_PAGES, member);
 			goto out;
 		}
 		free(token);
 		token = next;
 		next = NULL;
+	}
+	st = LATCHUNITS_OK;
+out:
+	json_decref(j);
+	latch_resp_free(&resp);
+	free(et);
+	free(token);
+	free(next);
+	return st;
+}
+
+/* "/v1/PREFIX/ID/SUFFIX" with ID escaped into OUT (SIZE bytes); WHAT names it. */
+static enum latchunits_status make_path(struct latch *l, char *out, size_t size, const char *prefix,
+					const char *id, const char *suffix, const char *what)
+{
+	char *e = latch_escape(l, id);
+	int len;
+
+	if (!e) {
+		err_set("out of memory");
+		return LATCHUNITS_BAD_REPLY;
+	}
+	len = snprintf(out, size, "/v1/%s/%s%s", prefix, e, suffix);
+	free(e);
+	if (len < 0 || (size_t)len >= size) {
+		err_set("%s '%s': the request path is too long", what, id);
+		return LATCHUNITS_REJECTED;
+	}
+	return LATCHUNITS_OK;
+}
+
+enum latchunits_status latchunits_list(struct latch *l, const char *building, struct latchunits *u)
+{
+	enum latchunits_status st;
+	char base[4096], what[512];
+	size_t kept = 0;
+
+	clear_units(u);
+	u->pages = 0;
+	snprintf(what, sizeof(what), "building '%s'", building);
+	st = make_path(l, base, sizeof(base), "buildings", building, "/units", "building");
+	if (st == LATCHUNITS_OK)
+		st = list_pages(l, base, LATCH_UNITS_LIST, "units", what, take_units, u, &u->pages);
+	if (st != LATCHUNITS_OK) {
+		clear_units(u);
+		return st;
 	}
 	/* a unit added while paging may show up on two pages */
 	if (u->n)
@@ -351,16 +407,151 @@ enum latchunits_status latchunits_list(struct latch *l, const char *building, st
 		u->v[kept++] = u->v[i];
 	}
 	u->n = kept;
+	return LATCHUNITS_OK;
+}
+
+void latchunits_residents_release(struct latchunits_residents *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->v[i].user);
+		free(r->v[i].assigned_by);
+	}
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Append the residents of one page (ITEMS) to CTX, a struct latchunits_residents. */
+static enum latchunits_status take_residents(const char *path, json_t *items, void *ctx)
+{
+	struct latchunits_residents *r = ctx;
+	json_t *res;
+	size_t i;
+
+	json_array_foreach(items, i, res)
+	{
+		const char *by = json_string_value(json_object_get(res, "assignedBy"));
+		char user[LATCH_MAX_ID + 1];
+		char *cu, *cb;
+
+		if (latch_take_id(json_object_get(res, "userUuid"), "userUuid", user,
+				  sizeof(user)) < 0) {
+			err_prefix("GET %s: resident %zu of the page", path, i + 1);
+			return LATCHUNITS_BAD_REPLY;
+		}
+		if (r->n == r->cap) {
+			size_t cap = r->cap ? r->cap * 2 : 16;
+			struct latchunits_resident *v = realloc(r->v, cap * sizeof(*v));
+
+			if (!v) {
+				err_set("out of memory");
+				return LATCHUNITS_BAD_REPLY;
+			}
+			r->v = v;
+			r->cap = cap;
+		}
+		cu = strdup(user);
+		cb = strdup(by ? by : "");
+		if (!cu || !cb) {
+			free(cu);
+			free(cb);
+			err_set("out of memory");
+			return LATCHUNITS_BAD_REPLY;
+		}
+		r->v[r->n].user = cu;
+		r->v[r->n].assigned_by = cb;
+		r->n++;
+	}
+	return LATCHUNITS_OK;
+}
+
+static int cmp_residents(const void *va, const void *vb)
+{
+	const struct latchunits_resident *a = va, *b = vb;
+
+	return strcmp(a->user, b->user);
+}
+
+enum latchunits_status latchunits_residents(struct latch *l, const char *unit,
+					    struct latchunits_residents *r)
+{
+	enum latchunits_status st;
+	char base[4096], what[512];
+	size_t kept = 0;
+
+	latchunits_residents_release(r);
+	snprintf(what, sizeof(what), "unit '%s'", unit);
+	st = make_path(l, base, sizeof(base), "units", unit, "/residents", "unit");
+	if (st == LATCHUNITS_OK)
+		st = list_pages(l, base, LATCH_RESIDENTS_LIST, "residents", what, take_residents, r,
+				&r->pages);
+	if (st != LATCHUNITS_OK) {
+		latchunits_residents_release(r);
+		return st;
+	}
+	/* a resident added while paging may show up on two pages */
+	if (r->n)
+		qsort(r->v, r->n, sizeof(*r->v), cmp_residents);
+	for (size_t i = 0; i < r->n; i++) {
+		if (kept && !cmp_residents(&r->v[kept - 1], &r->v[i])) {
+			free(r->v[i].user);
+			free(r->v[i].assigned_by);
+			continue;
+		}
+		r->v[kept++] = r->v[i];
+	}
+	r->n = kept;
+	return LATCHUNITS_OK;
+}
+
+/* A string member KEY of J, copied into *OUT (NULL when absent, null or ""). */
+static int take_string(json_t *j, const char *key, char **out)
+{
+	const char *v = json_string_value(json_object_get(j, key));
+
+	*out = NULL;
+	if (!v || !*v)
+		return 0;
+	*out = strdup(v);
+	if (!*out) {
+		err_set("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+enum latchunits_status latchunits_user(struct latch *l, const char *user, char **email,
+				       char **phone)
+{
+	enum latchunits_status st;
+	struct latch_resp resp = { 0 };
+	char path[4096];
+	json_t *j = NULL;
+
+	*email = *phone = NULL;
+	st = make_path(l, path, sizeof(path), "users", user, "", "user");
+	if (st != LATCHUNITS_OK)
+		return st;
+	st = unit_request(l, "GET", path, NULL, NULL, 1, &resp);
+	if (st != LATCHUNITS_OK)
+		return st;
+	st = check_reply(LATCH_USER_GET, "GET", path, &resp);
+	if (st != LATCHUNITS_OK)
+		goto out;
+	st = LATCHUNITS_BAD_REPLY;
+	j = reply_object("GET", path, &resp);
+	if (!j)
+		goto out;
+	if (take_string(j, "email", email) < 0 || take_string(j, "phone", phone) < 0)
+		goto out;
 	st = LATCHUNITS_OK;
 out:
-	if (st != LATCHUNITS_OK)
-		clear_units(u);
+	if (st != LATCHUNITS_OK) {
+		free(*email);
+		free(*phone);
+		*email = *phone = NULL;
+	}
 	json_decref(j);
 	latch_resp_free(&resp);
-	free(eb);
-	free(et);
-	free(token);
-	free(next);
 	return st;
 }
 

@@ -7,6 +7,13 @@
  *   POST /v1/buildings/{b}/units {"name"} -> 201 {"uuid","name"}
  *        409 {"message":"UNIT_ALREADY_EXISTS"}: names are unique per building
  *
+ * And, for `unitsync reconcile`, what Latch holds in them:
+ *
+ *   GET  /v1/units/{u}/residents[?pageToken=T]
+ *        -> {"residents":[{"userUuid","assignedBy"}],"nextPageToken"}
+ *   GET  /v1/users/{user} -> {"userUuid","email","phone",...}
+ *        404 {"message":"USER_NOT_FOUND"}
+ *
  * latchunits_list() follows nextPageToken until a page has none, and
  * keeps the units sorted by name, then uuid (bytes compared: "0101" and
  * "101" are different names).  The page size is the server's default.
@@ -83,6 +90,33 @@ enum latchunits_status latchunits_list(struct latch *l, const char *building, st
  */
 enum latchunits_status latchunits_create(struct latch *l, const char *building, const char *name,
 					 const char *key, char **uuid);
+
+/* One resident of a Latch unit. */
+struct latchunits_resident {
+	char *user;        /* userUuid, owned */
+	char *assigned_by; /* who assigned it ("" when the reply did not say), owned */
+};
+
+/* The residents of one unit. */
+struct latchunits_residents {
+	struct latchunits_resident *v; /* owned array, sorted by user */
+	size_t n, cap;
+	long pages; /* pages the last latchunits_residents() fetched */
+};
+
+/* Free R's contents; R (zeroed, or filled by latchunits_residents()) may be reused. */
+void latchunits_residents_release(struct latchunits_residents *r);
+
+/* Replace R's contents with every resident of Latch unit UNIT, every page
+ * (LATCHUNITS_NOT_FOUND: no such unit). */
+enum latchunits_status latchunits_residents(struct latch *l, const char *unit,
+					    struct latchunits_residents *r);
+
+/* The contact of Latch user USER: *EMAIL and *PHONE (malloc'd, NULL when
+ * the user has none; the caller frees them).  LATCHUNITS_NOT_FOUND: no
+ * such user. */
+enum latchunits_status latchunits_user(struct latch *l, const char *user, char **email,
+				       char **phone);
 
 /* Does U hold a unit whose uuid is UUID?  Linear: for one look-up; a
  * caller with many builds its own index. */

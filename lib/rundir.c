@@ -1,15 +1,19 @@
 #include "rundir.h"
 #include "ledger.h"
 #include "db.h"
+#include "durable.h"
 #include "err.h"
 #include "sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *const run_files[] = { "delta.csv", "exceptions.csv", "manifest.json" };
@@ -290,4 +294,62 @@ int rundir_superseded_by(const struct rundir *r, sqlite3 *db, char *newer, size_
 	struct first_newer f = { newer, property, newer_size, property_size };
 
 	return ledger_newer_runs(db, r->run_id, take_first, &f);
+}
+
+int rundir_write_sums(const char *dir, const char *const *names, size_t n)
+{
+	struct dur_file f;
+	char path[PATH_MAX], hex[65];
+	long long size;
+
+	snprintf(path, sizeof(path), "%s/SHA256SUMS", dir);
+	if (dur_open(&f, path, 0640) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char file[PATH_MAX];
+
+		snprintf(file, sizeof(file), "%s/%s", dir, names[i]);
+		if (sha256_file(file, hex, &size) < 0) {
+			dur_abort(&f);
+			return -1;
+		}
+		fprintf(f.fp, "%s  %s\n", hex, names[i]);
+	}
+	return dur_commit(&f);
+}
+
+int rundir_make_id(char *out, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[32], seed[96], hex[65];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	/* sortable to the microsecond: two runs in one second still order */
+	strftime(when, sizeof(when), "%Y%m%dT%H%M%S", &tm);
+	snprintf(seed, sizeof(seed), "%s.%ld.%ld", when, ts.tv_nsec, (long)getpid());
+	if (sha256_hex(seed, strlen(seed), hex) < 0)
+		return -1;
+	snprintf(out, size, "%s.%06ldZ-%.6s", when, ts.tv_nsec / 1000, hex);
+	return 0;
+}
+
+int rundir_write_json(const char *path, json_t *obj)
+{
+	struct dur_file f;
+	char *text = obj ? json_dumps(obj, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+
+	if (!text) {
+		err_set("out of memory");
+		return -1;
+	}
+	if (dur_open(&f, path, 0640) < 0) {
+		free(text);
+		return -1;
+	}
+	fputs(text, f.fp);
+	fputc('\n', f.fp);
+	free(text);
+	return dur_commit(&f);
 }

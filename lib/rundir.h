@@ -71,4 +71,28 @@ int rundir_property_held(const struct rundir *r, const char *property_id);
 
 void rundir_release(struct rundir *r);
 
+/*
+ * Write DIR/SHA256SUMS (`sha256sum -c` compatible, through lib/durable)
+ * over the N files NAMES of DIR, in that order: transform's run
+ * directories (delta.csv, exceptions.csv, manifest.json) and reconcile's
+ * (reconcile.csv).  -1 with err_set() when a file cannot be read or the
+ * sums written.
+ */
+int rundir_write_sums(const char *dir, const char *const *names, size_t n);
+
+/* Write OBJ (NULL: out of memory) to PATH as manifest.json is written:
+ * indented by two, keys sorted, a final LF, through lib/durable (mode
+ * 0640).  -1 with err_set(). */
+int rundir_write_json(const char *path, json_t *obj);
+
+/*
+ * A new run id into OUT (SIZE bytes, at least RUNDIR_ID_SIZE): the UTC
+ * time to the microsecond and six hex digits of a digest of the time and
+ * the process id, "YYYYMMDDTHHMMSS.ffffffZ-hhhhhh", so that run ids sort
+ * in time (transform's runs and reconcile's repair runs).  -1 with
+ * err_set() when the digest fails.
+ */
+#define RUNDIR_ID_SIZE 64
+int rundir_make_id(char *out, size_t size);
+
 #endif

@@ -1643,46 +1643,11 @@ out:
 	return rc;
 }
 
-static int write_json(const char *path, json_t *obj)
-{
-	struct dur_file f;
-	char *text = json_dumps(obj, JSON_INDENT(2) | JSON_SORT_KEYS);
-
-	if (!text) {
-		err_set("out of memory");
-		return -1;
-	}
-	if (dur_open(&f, path, 0640) < 0) {
-		free(text);
-		return -1;
-	}
-	fputs(text, f.fp);
-	fputc('\n', f.fp);
-	free(text);
-	return dur_commit(&f);
-}
-
 static int write_sums(const char *dir)
 {
 	static const char *const names[] = { "delta.csv", "exceptions.csv", "manifest.json" };
-	struct dur_file f;
-	char path[PATH_MAX], hex[65];
-	long long size;
 
-	snprintf(path, sizeof(path), "%s/SHA256SUMS", dir);
-	if (dur_open(&f, path, 0640) < 0)
-		return -1;
-	for (int i = 0; i < 3; i++) {
-		char file[PATH_MAX];
-
-		snprintf(file, sizeof(file), "%s/%s", dir, names[i]);
-		if (sha256_file(file, hex, &size) < 0) {
-			dur_abort(&f);
-			return -1;
-		}
-		fprintf(f.fp, "%s  %s\n", hex, names[i]);
-	}
-	return dur_commit(&f);
+	return rundir_write_sums(dir, names, 3);
 }
 
 /* The safety guard's reasons WHY (an array of strings) as one text, "; "
@@ -1748,23 +1713,6 @@ static int record_run(struct run *r, const char *dir, const char *as_of, const c
 		if (rc < 0)
 			return -1;
 	}
-	return 0;
-}
-
-static int make_run_id(char *out, size_t size)
-{
-	struct timespec ts;
-	struct tm tm;
-	char when[32], seed[96], hex[65];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	/* sortable to the microsecond: two runs in one second still order */
-	strftime(when, sizeof(when), "%Y%m%dT%H%M%S", &tm);
-	snprintf(seed, sizeof(seed), "%s.%ld.%ld", when, ts.tv_nsec, (long)getpid());
-	if (sha256_hex(seed, strlen(seed), hex) < 0)
-		return -1;
-	snprintf(out, size, "%s.%06ldZ-%.6s", when, ts.tv_nsec / 1000, hex);
 	return 0;
 }
 
@@ -2275,7 +2223,7 @@ static int open_run_dir(struct job *j)
 
 	char out_abs[PATH_MAX];
 
-	if (make_run_id(j->r.run_id, sizeof(j->r.run_id)) < 0)
+	if (rundir_make_id(j->r.run_id, sizeof(j->r.run_id)) < 0)
 		return STEP_FAIL;
 	if (dur_mkdir(j->out_dir, 0750) < 0)
 		return STEP_FAIL;
@@ -2551,7 +2499,7 @@ static int manifest_and_sums(struct job *j)
 		return STEP_FAIL;
 	manifest_build(j, mapping_sha, policy_sha, exc_sha);
 	snprintf(path, sizeof(path), "%s/manifest.json", j->dir);
-	if (write_json(path, j->manifest) < 0 || write_sums(j->dir) < 0)
+	if (rundir_write_json(path, j->manifest) < 0 || write_sums(j->dir) < 0)
 		return STEP_FAIL;
 	if (sha256_file(path, j->manifest_sha, &size) < 0)
 		return STEP_FAIL;

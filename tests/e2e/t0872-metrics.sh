@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t0870-metrics: nightly.sh --metrics-file writes the night's outcome as a
+# t0872-metrics: nightly.sh --metrics-file writes the night's outcome as a
 # Prometheus text file after every night, whatever its end; a real
 # Prometheus text parser (Debian's python3-prometheus-client) reads it and
 # its values are those of the run (issue 20, unitsync-metrics(1)).
