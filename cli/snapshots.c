@@ -295,8 +295,13 @@ static int export(sqlite3 *db, long long id, const char *file)
 			"DELETE FROM delta_history WHERE run_id NOT IN (SELECT run_id FROM keep_run)",
 			"DELETE FROM run_exception WHERE run_id NOT IN (SELECT run_id FROM keep_run)",
 			"DELETE FROM journal WHERE run_id NOT IN (SELECT run_id FROM keep_run)",
+			"DELETE FROM run_inflight WHERE run_id NOT IN (SELECT run_id FROM keep_run)",
+			"DELETE FROM snapshot_extraction WHERE snapshot_id <> :id",
 			"DELETE FROM person_user",
 			"DELETE FROM assignment",
+			/* everyone's Latch users and units, as they stood (migration 9) */
+			"DELETE FROM person_user_history",
+			"DELETE FROM assignment_history",
 			"VACUUM",
 		};
 
