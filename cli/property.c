@@ -336,6 +336,39 @@ out:
 	return rc;
 }
 
+/*
+ * Keep ID's policy as it stands after this change in property_history
+ * (migration 9), for `unitsync replay`: the policy a past run judged by.
+ * In the caller's transaction.  BY: who changed it ($USER).
+ */
+static int record_history(sqlite3 *db, const char *id, const char *now)
+{
+	sqlite3_stmt *st = NULL;
+	const char *by = getenv("USER");
+	int rc = -1;
+
+	if (db_prepare(db,
+		       "INSERT INTO property_history (property_id, latch_building, timezone, "
+		       "unit_sync, exclude_status, grant_lead_days, revoke_grace_days, "
+		       "guard_percent, guard_max, stale_after_nights, max_export_age_hours, "
+		       "changed_by, changed_at, last_run) "
+		       "SELECT property_id, latch_building, timezone, unit_sync, exclude_status, "
+		       "grant_lead_days, revoke_grace_days, guard_percent, guard_max, "
+		       "stale_after_nights, max_export_age_hours, ?2, ?3, " DB_LAST_RUN
+		       " FROM property WHERE property_id = ?1",
+		       &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, by && *by ? by : "unknown", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = 0;
+	else
+		err_set("database: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* add and set: one transaction.  Returns an exit code. */
 static int property_write(sqlite3 *db, const char *id, const struct settings *s, int add)
 {
@@ -373,7 +406,8 @@ static int property_write(sqlite3 *db, const char *id, const struct settings *s,
 			goto fail;
 		}
 	}
-	if (apply_settings(db, id, s, now) < 0 || db_commit(db) < 0)
+	if (apply_settings(db, id, s, now) < 0 || record_history(db, id, now) < 0 ||
+	    db_commit(db) < 0)
 		goto fail;
 	sqlite3_finalize(st);
 	printf("property '%s' %s\n", id, add ? "added" : "updated");

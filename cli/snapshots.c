@@ -180,13 +180,15 @@ static void run_dir_exists(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 /*
  * Delete snapshots beyond the newest KEEP of each property, sparing those a
- * kept run refers to.  One transaction.
+ * kept run refers to.  One transaction.  Each deleted snapshot is named
+ * with the runs that read it and could be replayed until now (made after
+ * replay_start): `unitsync replay` cannot rebuild them without it.
  */
 static int prune(sqlite3 *db, const char *property, int keep, int dry_run)
 {
-	sqlite3_stmt *st = NULL, *del = NULL;
-	long n = 0;
-	int rc = -1, got = 0;
+	sqlite3_stmt *st = NULL, *del = NULL, *runs = NULL;
+	long n = 0, lost = 0;
+	int rc = -1, got = 0, r = 0;
 
 	if (sqlite3_create_function(db, "run_dir_exists", 1, SQLITE_UTF8, NULL, run_dir_exists,
 				    NULL, NULL) != SQLITE_OK) {
@@ -212,7 +214,11 @@ static int prune(sqlite3 *db, const char *property, int keep, int dry_run)
 		       "       WHERE property_id = ?2)) "
 		       "ORDER BY s.snapshot_id",
 		       &st) < 0 ||
-	    db_prepare(db, "DELETE FROM snapshot WHERE snapshot_id = ?", &del) < 0)
+	    db_prepare(db, "DELETE FROM snapshot WHERE snapshot_id = ?", &del) < 0 ||
+	    db_prepare(db,
+		       "SELECT DISTINCT run_id FROM run_input WHERE snapshot_id = ? "
+		       "AND run_id > (SELECT last_run FROM replay_start) ORDER BY run_id",
+		       &runs) < 0)
 		goto out;
 	sqlite3_bind_int(st, 1, keep);
 	if (property)
@@ -221,6 +227,17 @@ static int prune(sqlite3 *db, const char *property, int keep, int dry_run)
 		printf("%s snapshot %lld (%s)\n", dry_run ? "would delete" : "deleted",
 		       sqlite3_column_int64(st, 0), db_col_text(st, 1));
 		n++;
+		sqlite3_reset(runs);
+		sqlite3_bind_int64(runs, 1, sqlite3_column_int64(st, 0));
+		while ((r = db_row(runs)) == 1) {
+			printf("  run %s %s be replayed (it read snapshot %lld)\n",
+			       db_col_text(runs, 0),
+			       dry_run ? "could then no longer" : "can no longer",
+			       sqlite3_column_int64(st, 0));
+			lost++;
+		}
+		if (r < 0)
+			goto out;
 		if (dry_run)
 			continue;
 		sqlite3_reset(del);
@@ -237,10 +254,14 @@ static int prune(sqlite3 *db, const char *property, int keep, int dry_run)
 	if (db_commit(db) < 0)
 		goto out;
 	printf("%ld snapshot(s) %s\n", n, dry_run ? "would be deleted" : "deleted");
+	if (lost)
+		printf("%ld run(s) %s replayable (unitsync replay)\n", lost,
+		       dry_run ? "would no longer be" : "no longer");
 	rc = 0;
 out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(del);
+	sqlite3_finalize(runs);
 	if (rc < 0)
 		db_rollback(db);
 	return rc;
@@ -295,8 +316,13 @@ static int export(sqlite3 *db, long long id, const char *file)
 			"DELETE FROM delta_history WHERE run_id NOT IN (SELECT run_id FROM keep_run)",
 			"DELETE FROM run_exception WHERE run_id NOT IN (SELECT run_id FROM keep_run)",
 			"DELETE FROM journal WHERE run_id NOT IN (SELECT run_id FROM keep_run)",
+			"DELETE FROM run_inflight WHERE run_id NOT IN (SELECT run_id FROM keep_run)",
+			"DELETE FROM snapshot_extraction WHERE snapshot_id <> :id",
 			"DELETE FROM person_user",
 			"DELETE FROM assignment",
+			/* everyone's Latch users and units, as they stood (migration 9) */
+			"DELETE FROM person_user_history",
+			"DELETE FROM assignment_history",
 			"VACUUM",
 		};
 

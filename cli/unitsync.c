@@ -14,11 +14,11 @@
  * it runs (PATH), so it opens no new door (docs/SECURITY.md).
  */
 #include "cli.h"
+#include "err.h"
 #include "exitcode.h"
 #include "log.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,6 +51,7 @@ static const struct command {
 	{ "approve", "RUN_DIR", "release a run held by the safety guard" },
 	{ "report", "RUN_DIR", "summarise a run for people and auditors (--html FILE)" },
 	{ "verify", "RUN_DIR", "check a run directory is complete and unchanged" },
+	{ "replay", "RUN_DIR", "rebuild a past run and compare it with its files" },
 	{ "runs", "list|show", "the run history" },
 	{ "explain", "--property P --person ID",
 	  "what happened to a person night by night, and why" },
@@ -170,7 +171,7 @@ static int split_wrapper(char *wrapper, char *words[MAX_WRAPPER_WORDS])
 
 int main(int argc, char **argv)
 {
-	char self[PATH_MAX], target[PATH_MAX];
+	char target[PATH_MAX];
 	const char *global[16];
 	char **args = NULL, *wrapper = NULL, *wrap[MAX_WRAPPER_WORDS];
 	const char *wrapper_env = getenv("UNITSYNC_EXEC_WRAPPER");
@@ -178,7 +179,6 @@ int main(int argc, char **argv)
 	int nglobal = 0, i = 1, nwrap = 0, help = 0;
 	int rc = US_EXIT_USAGE;
 	struct cli_common cli;
-	ssize_t n;
 
 	/* only for the log format of the driver's own errors */
 	cli_common_init(&cli, "unitsync", "");
@@ -251,14 +251,11 @@ int main(int argc, char **argv)
 		unknown_command(name);
 		goto out;
 	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0) {
-		fail(NO_HINT, "cannot find my own directory: %s", strerror(errno));
+	if (cli_program_path(name, target, sizeof(target)) < 0) {
+		fail(NO_HINT, "%s", err_msg());
 		rc = US_EXIT_CONFIG;
 		goto out;
 	}
-	self[n] = '\0';
-	snprintf(target, sizeof(target), "%s/unitsync-%s", dirname(self), name);
 	if (access(target, X_OK) != 0) {
 		if (is_command(name)) {
 			/* a broken installation, not a typing error */

@@ -3,10 +3,12 @@
 #include "log.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /*
  * main()'s arguments, which glibc passes to ELF constructors as well: with
@@ -271,4 +273,18 @@ const char *cli_check_verb(const struct cli_common *c, const char *verb, const c
 	else
 		cli_usage_error(c, "unknown command '%s' (expected %s)", verb, list);
 	return NULL;
+}
+
+int cli_program_path(const char *name, char *out, size_t size)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n < 0) {
+		err_set("cannot find my own directory: %s", strerror(errno));
+		return -1;
+	}
+	self[n] = '\0';
+	snprintf(out, size, "%s/unitsync-%s", dirname(self), name);
+	return 0;
 }

@@ -110,4 +110,13 @@ void cli_join_names(const char *const *names, char *buf, size_t size);
  */
 const char *cli_check_verb(const struct cli_common *c, const char *verb, const char *const *verbs);
 
+/*
+ * The path of program unitsync-NAME beside the running one (found through
+ * /proc/self/exe: the driver runs its commands so, and `unitsync replay`
+ * its transform) into OUT (SIZE bytes); -1 with err_set() when this
+ * program cannot find its own directory.  Whether the program exists is
+ * the caller's question.
+ */
+int cli_program_path(const char *name, char *out, size_t size);
+
 #endif

@@ -265,17 +265,26 @@ int date_instant(const char *s, time_t *out)
 
 int date_now(time_t *out)
 {
+	/* read once a process: one run, one "now" (see date.h) */
+	static time_t pinned;
+	static int have;
 	const char *fake = getenv("UNITSYNC_NOW");
 
+	if (have) {
+		*out = pinned;
+		return 0;
+	}
 	/* UNITSYNC_NOW=YYYY-MM-DDTHH:MM:SSZ stands in for the clock (tests, replays) */
 	if (fake && *fake) {
-		if (date_instant(fake, out) < 0) {
+		if (date_instant(fake, &pinned) < 0) {
 			err_set("UNITSYNC_NOW '%s' is not YYYY-MM-DDTHH:MM:SSZ", fake);
 			return -1;
 		}
-		return 0;
+	} else {
+		pinned = time(NULL);
 	}
-	*out = time(NULL);
+	have = 1;
+	*out = pinned;
 	return 0;
 }
 

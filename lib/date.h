@@ -37,6 +37,10 @@ int date_today(const char *tz, char out[DATE_LEN + 1]);
 /*
  * The clock as seconds since the epoch: UNITSYNC_NOW when set (as for
  * date_today), else time(2).  -1 with err_set() for a malformed UNITSYNC_NOW.
+ * Read once a process: later calls (and date_today) return the first
+ * instant, so a transform judges every property on the same day however
+ * long it runs, and records the instant it judged at (run.clock_at,
+ * lib/ledger) for `unitsync replay`, which gives it back as UNITSYNC_NOW.
  */
 int date_now(time_t *out);
 

@@ -305,13 +305,108 @@ static const char *const migration_8[] = {
 };
 
 /*
+ * Replay (issue 19, `unitsync replay`): what transform reads that changes
+ * after a run, kept as it stood at every run.  Each history row is the
+ * row of its table after one change, with last_run, the newest run when
+ * it was written (DB_LAST_RUN, lib/db.h): the run R read exactly the
+ * changes whose last_run sorts before R.  Seeded here with the rows as
+ * they are, so a run made after this migration can be rebuilt; replay_start
+ * names the newest run made before it (those cannot be: their history
+ * was not kept).  Writers: cli/property.c (property_history), lib/stg.c
+ * (snapshot_extraction: extraction order, time and file mtime, which a
+ * file extracted again changes), lib/ledger.c (assignment_history,
+ * person_user_history, the journal rows a run found inflight, the clock
+ * a run was judged at, the newest run when a run was approved).
+ */
+static const char *const migration_9[] = {
+	"CREATE TABLE property_history ("
+	"  id INTEGER PRIMARY KEY,"
+	"  property_id TEXT NOT NULL,"
+	"  latch_building TEXT,"
+	"  timezone TEXT NOT NULL,"
+	"  unit_sync INTEGER NOT NULL,"
+	"  exclude_status TEXT NOT NULL,"
+	"  grant_lead_days INTEGER,"
+	"  revoke_grace_days INTEGER NOT NULL,"
+	"  guard_percent INTEGER NOT NULL,"
+	"  guard_max INTEGER,"
+	"  stale_after_nights INTEGER NOT NULL,"
+	"  max_export_age_hours INTEGER NOT NULL,"
+	"  changed_by TEXT NOT NULL,"
+	"  changed_at TEXT NOT NULL,"
+	"  last_run TEXT NOT NULL);",
+	"INSERT INTO property_history (property_id, latch_building, timezone, unit_sync,"
+	"  exclude_status, grant_lead_days, revoke_grace_days, guard_percent, guard_max,"
+	"  stale_after_nights, max_export_age_hours, changed_by, changed_at, last_run) "
+	"SELECT property_id, latch_building, timezone, unit_sync, exclude_status, grant_lead_days,"
+	"  revoke_grace_days, guard_percent, guard_max, stale_after_nights, max_export_age_hours,"
+	"  'schema version 9', updated_at, " DB_LAST_RUN " FROM property ORDER BY property_id;",
+	/* pms_unit_id NULL: the assignment was removed */
+	"CREATE TABLE assignment_history ("
+	"  id INTEGER PRIMARY KEY,"
+	"  property_id TEXT NOT NULL,"
+	"  pms_person_id TEXT NOT NULL,"
+	"  latch_unit_id TEXT NOT NULL,"
+	"  pms_unit_id TEXT,"
+	"  latch_user_id TEXT,"
+	"  run_id TEXT,"
+	"  seq INTEGER,"
+	"  assigned_at TEXT,"
+	"  owner TEXT,"
+	"  last_run TEXT NOT NULL);",
+	"INSERT INTO assignment_history (property_id, pms_person_id, latch_unit_id, pms_unit_id,"
+	"  latch_user_id, run_id, seq, assigned_at, owner, last_run) "
+	"SELECT property_id, pms_person_id, latch_unit_id, pms_unit_id, latch_user_id, run_id, seq,"
+	"  assigned_at, owner, " DB_LAST_RUN " FROM assignment"
+	"  ORDER BY property_id, pms_person_id, latch_unit_id;",
+	"CREATE TABLE person_user_history ("
+	"  id INTEGER PRIMARY KEY,"
+	"  property_id TEXT NOT NULL,"
+	"  pms_person_id TEXT NOT NULL,"
+	"  latch_user_id TEXT NOT NULL,"
+	"  email TEXT,"
+	"  phone TEXT,"
+	"  updated_at TEXT NOT NULL,"
+	"  last_run TEXT NOT NULL);",
+	"INSERT INTO person_user_history (property_id, pms_person_id, latch_user_id, email, phone,"
+	"  updated_at, last_run) "
+	"SELECT property_id, pms_person_id, latch_user_id, email, phone, updated_at, " DB_LAST_RUN
+	"  FROM person_user ORDER BY property_id, pms_person_id;",
+	"CREATE TABLE snapshot_extraction ("
+	"  id INTEGER PRIMARY KEY,"
+	"  snapshot_id INTEGER NOT NULL REFERENCES snapshot ON DELETE CASCADE,"
+	"  extract_order INTEGER NOT NULL,"
+	"  extracted_at TEXT NOT NULL,"
+	"  file_mtime TEXT,"
+	"  last_run TEXT NOT NULL);",
+	"CREATE INDEX snapshot_extraction_by_snapshot ON snapshot_extraction (snapshot_id, id);",
+	"INSERT INTO snapshot_extraction (snapshot_id, extract_order, extracted_at, file_mtime,"
+	"  last_run) SELECT snapshot_id, extract_order, extracted_at, file_mtime, " DB_LAST_RUN
+	"  FROM snapshot ORDER BY snapshot_id;",
+	/* the journal rows (of earlier runs) inflight when run RUN_ID was made */
+	"CREATE TABLE run_inflight ("
+	"  run_id TEXT NOT NULL,"
+	"  journal_run_id TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  latch_user_id TEXT,"
+	"  PRIMARY KEY (run_id, journal_run_id, seq));",
+	/* the instant transform judged export ages and "today" at (lib/date) */
+	"ALTER TABLE run ADD COLUMN clock_at TEXT;",
+	/* the newest run when this one was approved */
+	"ALTER TABLE run ADD COLUMN approved_last_run TEXT;",
+	"CREATE TABLE replay_start (last_run TEXT NOT NULL);",
+	"INSERT INTO replay_start (last_run) SELECT " DB_LAST_RUN ";",
+	NULL,
+};
+
+/*
  * Notifications (issue 20): every digest delivered or tried, by e-mail or
  * webhook.  MESSAGE_ID is one per property per night (lib/notify), so that
  * a rerun of the night sends nothing twice; TARGET the recipients, or the
  * webhook's host with a digest of its URL (a webhook URL is often a
  * secret).  STATUS 'sent' or 'failed', with the last failure in DETAIL.
  */
-static const char *const migration_9[] = {
+static const char *const migration_10[] = {
 	"CREATE TABLE notification ("
 	"  message_id TEXT NOT NULL,"
 	"  channel TEXT NOT NULL,"
@@ -329,7 +424,8 @@ static const char *const migration_9[] = {
 /* Each migration: statements run in one transaction, NULL-terminated. */
 static const char *const *const migrations[] = { migration_1, migration_2, migration_3,
 						 migration_4, migration_5, migration_6,
-						 migration_7, migration_8, migration_9 };
+						 migration_7, migration_8, migration_9,
+						 migration_10 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

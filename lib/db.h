@@ -155,4 +155,15 @@ const char *db_col_text(sqlite3_stmt *st, int i);
 /* Current UTC time as "YYYY-MM-DDTHH:MM:SSZ" into BUF (at least 21 bytes). */
 void db_now(char *buf, unsigned long size);
 
+/*
+ * The newest run when a history row is written (its last_run column;
+ * "" before any run), as an SQL expression: run R read every change whose
+ * last_run sorts before R, since run ids sort in the order runs are made
+ * and a write transaction (BEGIN IMMEDIATE) orders every change against a
+ * run's record.  The history tables of migration 9 (docs/ARCHITECTURE.md
+ * §5) and `unitsync replay`, which rewinds a copy of the database to just
+ * before a run with it.
+ */
+#define DB_LAST_RUN "(SELECT coalesce(max(run_id), '') FROM run)"
+
 #endif

@@ -1,11 +1,13 @@
 #include "ledger.h"
 #include "db.h"
+#include "date.h"
 #include "err.h"
 #include "latch.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* The statements, by what they do. */
 enum {
@@ -20,6 +22,8 @@ enum {
 	S_HISTORY,
 	S_INPUT,
 	S_EXCEPTION,
+	S_USER_LOG,
+	S_ASSIGN_LOG,
 };
 
 /*
@@ -69,6 +73,20 @@ static const char *const sql[LEDGER_N_STMT] = {
 		    "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_EXCEPTION] = "INSERT INTO run_exception (run_id, seq, kind, property_id, pms_unit_id, "
 			"pms_person_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	/* the histories `unitsync replay` rewinds a copy with (migration 9):
+	 * a person's Latch user, and an assignment (no row: removed), after
+	 * each change */
+	[S_USER_LOG] = "INSERT INTO person_user_history (property_id, pms_person_id, "
+		       "latch_user_id, email, phone, updated_at, last_run) SELECT property_id, "
+		       "pms_person_id, latch_user_id, email, phone, updated_at, " DB_LAST_RUN
+		       " FROM person_user WHERE property_id = ?1 AND pms_person_id = ?2",
+	[S_ASSIGN_LOG] =
+		"INSERT INTO assignment_history (property_id, pms_person_id, "
+		"latch_unit_id, pms_unit_id, latch_user_id, run_id, seq, assigned_at, owner, "
+		"last_run) SELECT ?1, ?2, ?3, a.pms_unit_id, a.latch_user_id, a.run_id, "
+		"a.seq, a.assigned_at, a.owner, " DB_LAST_RUN " FROM (SELECT 1) "
+		"LEFT JOIN assignment a ON a.property_id = ?1 AND a.pms_person_id = ?2 "
+		"AND a.latch_unit_id = ?3",
 };
 
 void ledger_init(struct ledger *lg, sqlite3 *db, const char *run_id)
@@ -253,6 +271,14 @@ int ledger_record_effect(struct ledger *lg, const struct delta_row *d, long http
 			   (const char *)NULL);
 		break;
 	}
+	if (done(lg, st, "database") < 0)
+		return -1;
+	/* the applied state after this effect, for `unitsync replay` */
+	if (!(st = stmt(lg, d->op == DELTA_USER_CREATE ? S_USER_LOG : S_ASSIGN_LOG)))
+		return -1;
+	bind_texts(st, d->property_id, d->pms_person_id,
+		   d->op == DELTA_USER_CREATE ? (const char *)NULL : d->latch_unit_id,
+		   (const char *)NULL);
 	if (done(lg, st, "database") < 0 || !(st = stmt(lg, S_SETTLE)))
 		return -1;
 	bind_texts(st, lg->run_id, d->property_id, d->pms_person_id, d->latch_unit_id, now,
@@ -317,7 +343,8 @@ int ledger_approve(sqlite3 *db, const char *run_id, const char *delta_sha256,
 
 	db_now(now, 32);
 	if (db_prepare(db,
-		       "UPDATE run SET approved_by = ?1, approved_at = ?2 WHERE run_id = ?3 "
+		       "UPDATE run SET approved_by = ?1, approved_at = ?2, "
+		       "approved_last_run = " DB_LAST_RUN " WHERE run_id = ?3 "
 		       "AND delta_sha256 = ?4 AND manifest_sha256 = ?5",
 		       &st) < 0)
 		return -1;
@@ -358,23 +385,45 @@ int ledger_record_run(struct ledger *lg, const char *run_dir, const char *as_of,
 		      const char *guard)
 {
 	sqlite3_stmt *st = NULL;
-	char now[32];
+	char now[32], clock_at[32];
+	time_t clock;
+	struct tm tm;
 	int rc = -1;
 
 	db_now(now, sizeof(now));
+	/* the instant transform judged "today" and export ages at: lib/date
+	 * reads the clock once a process */
+	if (date_now(&clock) < 0)
+		return -1;
+	gmtime_r(&clock, &tm);
+	strftime(clock_at, sizeof(clock_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (db_prepare(lg->db,
 		       "INSERT INTO run (run_id, run_dir, as_of, delta_sha256, delta_rows, guard, "
-		       "created_at, manifest_sha256, map_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-		       "(SELECT coalesce(max(id), 0) FROM map_history))",
+		       "created_at, manifest_sha256, map_seq, clock_at) VALUES (?1, ?2, ?3, ?4, ?5, "
+		       "?6, ?7, ?8, (SELECT coalesce(max(id), 0) FROM map_history), ?9)",
 		       &st) < 0)
 		return -1;
 	bind_texts(st, lg->run_id, run_dir, as_of, delta_sha256, "", guard, now, manifest_sha256,
-		   (const char *)NULL);
+		   clock_at, (const char *)NULL);
 	sqlite3_bind_int64(st, 5, rows);
-	if (sqlite3_step(st) == SQLITE_DONE)
-		rc = 0;
-	else
+	if (sqlite3_step(st) != SQLITE_DONE) {
 		err_set("database: %s", sqlite3_errmsg(lg->db));
+		goto out;
+	}
+	sqlite3_finalize(st);
+	/* what the journal left unconfirmed as this run found it (replay) */
+	if (db_prepare(lg->db,
+		       "INSERT INTO run_inflight (run_id, journal_run_id, seq, latch_user_id) "
+		       "SELECT ?1, run_id, seq, latch_user_id FROM journal WHERE state = 'inflight'",
+		       &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, lg->run_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(lg->db));
+		goto out;
+	}
+	rc = 0;
+out:
 	sqlite3_finalize(st);
 	return rc;
 }

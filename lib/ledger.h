@@ -28,7 +28,7 @@
 #include <stddef.h>
 
 enum {
-	LEDGER_N_STMT = 11
+	LEDGER_N_STMT = 13
 };
 
 /* A ledger open on a database for one run; fields private. */
@@ -86,9 +86,11 @@ int ledger_unconfirmed_create(struct ledger *lg, const char *property, const cha
  * effect (USER_CREATE: person_user, with the e-mail and the phone's
  * digits; ASSIGN: assignment, owned by unitsync or, with MANUAL, by whoever
  * assigned it before; UNASSIGN: the assignment removed), and settle what
- * earlier loads left unconfirmed for the same person and unit.  Inside the
- * caller's transaction, so the journal and the applied state never
- * disagree.
+ * earlier loads left unconfirmed for the same person and unit.  The
+ * person's Latch user or the assignment as it stands after the effect is
+ * kept in person_user_history or assignment_history (migration 9, for
+ * `unitsync replay`).  Inside the caller's transaction, so the journal and
+ * the applied state never disagree.
  */
 int ledger_record_effect(struct ledger *lg, const struct delta_row *d, long http_status,
 			 const char *user, int manual);
@@ -106,7 +108,8 @@ int ledger_newer_runs(sqlite3 *db, const char *run_id,
  * Release RUN_ID, held by the safety guard, as approved by BY now, provided
  * the database recorded it with DELTA_SHA256 and MANIFEST_SHA256: 1 done,
  * 0 no such run as transform wrote it, -1 on a database error.  NOW
- * (at least 32 bytes) receives the time recorded.  Inside the caller's
+ * (at least 32 bytes) receives the time recorded; the newest run then is
+ * kept too (approved_last_run: replay takes back a later approval).  Inside the caller's
  * write transaction (db_begin), with the checks that allowed it.
  */
 int ledger_approve(sqlite3 *db, const char *run_id, const char *delta_sha256,
@@ -117,7 +120,10 @@ int ledger_approve(sqlite3 *db, const char *run_id, const char *delta_sha256,
  * (from SNAPSHOT_ID, 0 for none, and SOURCE_REF, NULL for none), then the
  * run itself once its directory is published: RUN_DIR, AS_OF, the digests
  * of its delta.csv and manifest.json, ROWS delta rows, the safety guard's
- * verdict GUARD ("ok" or "held"), and the mapping's last change then; and
+ * verdict GUARD ("ok" or "held"), the mapping's last change then, the
+ * instant lib/date's clock gave this process (clock_at: "today" and export
+ * ages were judged at it) and the journal rows inflight then
+ * (run_inflight), which `unitsync replay` rewinds a copy to; and
  * each property it read with each input snapshot (SNAPSHOT_ID 0: a
  * property with no export that night) and the property's own guard
  * verdict GUARD ("ok" or "held") with its reasons GUARD_WHY (NULL when

@@ -107,6 +107,31 @@ oom:
 	return -1;
 }
 
+/*
+ * Keep snapshot ID's extraction (order, time, file mtime) as it stands now
+ * in snapshot_extraction (migration 9): a file extracted again changes
+ * them, and a past run read the ones of its night (`unitsync replay`).
+ */
+static int record_extraction(sqlite3 *db, long long id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (db_prepare(db,
+		       "INSERT INTO snapshot_extraction (snapshot_id, extract_order, extracted_at, "
+		       "file_mtime, last_run) SELECT snapshot_id, extract_order, extracted_at, "
+		       "file_mtime, " DB_LAST_RUN " FROM snapshot WHERE snapshot_id = ?",
+		       &st) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = 0;
+	else
+		err_set("database: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 {
 	sqlite3_stmt *st = NULL;
@@ -195,7 +220,7 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 			err_set("database: %s", sqlite3_errmsg(db));
 			goto out;
 		}
-		if (db_commit(db) < 0)
+		if (record_extraction(db, s->snapshot_id) < 0 || db_commit(db) < 0)
 			goto out;
 		s->open = 0;
 		rc = 1;
@@ -224,6 +249,8 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 		goto out;
 	}
 	s->snapshot_id = sqlite3_last_insert_rowid(db);
+	if (record_extraction(db, s->snapshot_id) < 0)
+		goto out;
 	if (db_prepare(db,
 		       "INSERT INTO stg_person (snapshot_id, property_id, pms_person_id, household_id, "
 		       "pms_unit_id, role, status, status_raw, first_name, last_name, email, phone, "

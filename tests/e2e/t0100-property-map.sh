@@ -489,6 +489,11 @@ t 'a database at an older schema version is refused until init migrates it' '
 		DROP TABLE run_exception; DROP TABLE snapshot_legacy;
 		ALTER TABLE run_input DROP COLUMN guard;
 		ALTER TABLE run_input DROP COLUMN guard_why;
+		DROP TABLE property_history; DROP TABLE assignment_history;
+		DROP TABLE person_user_history; DROP TABLE snapshot_extraction;
+		DROP TABLE run_inflight; DROP TABLE replay_start;
+		ALTER TABLE run DROP COLUMN clock_at; ALTER TABLE run DROP COLUMN approved_last_run;
+		DROP TABLE notification;
 		DELETE FROM schema_version WHERE version >= 2" &&
 	exits 78 "$top/bin/unitsync" --db "$tmp/old.db" map list &&
 	grep -q "schema version 1, this unitsync needs $now (run .unitsync init. to migrate)" "$tmp/err" &&

@@ -133,9 +133,11 @@ test_expect_success 'snapshots export keeps the exceptions of the runs that read
 
 test_expect_success 'a database of schema version 6 is refused, then migrated by init' '
 	cp "$UNITSYNC_DB" v6.db &&
-	sqlite3 v6.db "DROP TABLE run_exception; DROP TABLE snapshot_legacy; DROP TABLE notification;
-		ALTER TABLE run_input DROP COLUMN guard;
-		ALTER TABLE run_input DROP COLUMN guard_why; UPDATE schema_version SET version = 6" &&
+	sqlite3 v6.db "DROP TABLE run_exception; DROP TABLE snapshot_legacy; DROP TABLE notification; ALTER TABLE run_input DROP COLUMN guard;
+		ALTER TABLE run_input DROP COLUMN guard_why; DROP TABLE property_history;
+		DROP TABLE assignment_history; DROP TABLE person_user_history; DROP TABLE snapshot_extraction;
+		DROP TABLE run_inflight; DROP TABLE replay_start; ALTER TABLE run DROP COLUMN clock_at;
+		ALTER TABLE run DROP COLUMN approved_last_run; UPDATE schema_version SET version = 6" &&
 	test_expect_code 78 unitsync --db v6.db explain --property oak --person P2 2>err &&
 	grep "schema version 6" err &&
 	unitsync --db v6.db init >init.out &&
