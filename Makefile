@@ -209,7 +209,7 @@ format:
 INSTALL_PROGS = $(filter bin/unitsync%,$(PROGS))
 INSTALL_MAN = $(wildcard docs/unitsync*.1)
 SHARE_DIR = $(PREFIX)/share/unitsync
-PIPELINE_SCRIPTS = pipelines/nightly.sh pipelines/rerun.sh
+PIPELINE_SCRIPTS = pipelines/nightly.sh pipelines/rerun.sh pipelines/notify-failure.sh
 PIPELINE_SOURCED = pipelines/log.sh
 PIPELINE_FILES = $(wildcard pipelines/systemd/*.service pipelines/systemd/*.timer) \
 	$(wildcard pipelines/k8s/*.yaml)

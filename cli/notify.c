@@ -14,43 +14,121 @@
 #include "runstatus.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
 static const char usage[] =
 	"usage: unitsync notify RUN_DIR [--dry-run] [--resend] [--max-attempts N]\n"
+	"       unitsync notify --job-failed NAME --exit-code N [--log FILE] [--dry-run]\n"
 	"\n"
 	"Send each property of a run its digest (what changed, what needs a person) as the\n"
 	"configuration's [notify] section and notify_ keys say; once a night per property.\n"
+	"With --job-failed, tell the operators (operator_email, webhook_url) that a job failed.\n"
 	"\n"
 	"  --dry-run                print each message instead of sending it; record nothing\n"
 	"  --resend                 send even what was sent before for that night\n"
+	"  --job-failed NAME        the job (systemd unit, cron job) that failed\n"
+	"  --exit-code N            its exit code (unitsync-nightly(1))\n"
+	"  --log FILE               its last log lines, to quote (- for standard input)\n"
 	"  --max-attempts N         tries of one delivery while it fails transiently (default 4)\n"
 	"  --config FILE            configuration file (default $UNITSYNC_CONFIG)\n"
 	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n";
+
+/* The last 64 KiB of the log at PATH ("-": standard input) into *TEXT; 0 or -1. */
+static int read_log(const char *path, char **text)
+{
+	enum {
+		KEEP = 64 * 1024
+	};
+	FILE *fp = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	char *buf = malloc(KEEP + 1);
+	size_t len = 0, n;
+
+	*text = NULL;
+	if (!fp || !buf) {
+		err_set("cannot read the log '%s': %s", path,
+			fp ? "out of memory" : strerror(errno));
+		free(buf);
+		if (fp && fp != stdin)
+			fclose(fp);
+		return -1;
+	}
+	/* keep the tail: shift out the oldest half when full */
+	while ((n = fread(buf + len, 1, KEEP - len, fp)) > 0) {
+		len += n;
+		if (len == KEEP) {
+			memmove(buf, buf + KEEP / 2, KEEP / 2);
+			len = KEEP / 2;
+		}
+	}
+	buf[len] = '\0';
+	if (fp != stdin)
+		fclose(fp);
+	*text = buf;
+	return 0;
+}
+
+/* --job-failed: tell the operators; the exit code of the command. */
+static int job_failed(const struct cli_common *cli, struct config *cfg, const char *job,
+		      int exit_code, const char *log_path, const struct notify_opts *o,
+		      char **log_text)
+{
+	struct notify_counts n;
+	sqlite3 *db = NULL;
+	int rc = US_EXIT_CONFIG;
+
+	if (log_path && read_log(log_path, log_text) < 0) {
+		log_error("%s", err_msg());
+		return US_EXIT_CONFIG;
+	}
+	/* the failure may be the database's: tell it anyway, unrecorded */
+	if (access(cli->db_path, F_OK) != 0 || db_open(cli->db_path, 0, &db) < 0) {
+		log_warn("no usable state database at '%s': the notice is sent but not recorded",
+			 cli->db_path);
+		db = NULL;
+	}
+	if (notify_job_failure(db, cfg, job, exit_code, *log_text, o, &n) < 0) {
+		log_error("%s", err_msg());
+		rc = strncmp(err_msg(), "database:", 9) ? US_EXIT_CONFIG : db_exit_code(db);
+	} else {
+		rc = n.failed ? US_EXIT_FAILED : US_EXIT_OK;
+	}
+	db_close(db);
+	return rc;
+}
 
 int main(int argc, char **argv)
 {
 	enum {
 		OPT_DRY_RUN = 1000,
 		OPT_RESEND,
-		OPT_ATTEMPTS
+		OPT_ATTEMPTS,
+		OPT_JOB,
+		OPT_EXIT,
+		OPT_LOG
 	};
 	static const struct option opts[] = {
 		CLI_COMMON_OPTIONS,
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ "resend", no_argument, NULL, OPT_RESEND },
 		{ "max-attempts", required_argument, NULL, OPT_ATTEMPTS },
+		{ "job-failed", required_argument, NULL, OPT_JOB },
+		{ "exit-code", required_argument, NULL, OPT_EXIT },
+		{ "log", required_argument, NULL, OPT_LOG },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common cli;
 	struct notify_opts o = { .max_attempts = 4 };
 	struct notify_counts n;
 	struct config cfg = { 0 };
-	char run_id[256];
+	const char *job = NULL, *log_path = NULL;
+	char run_id[256], *log_text = NULL;
 	sqlite3 *db = NULL;
-	int rc = US_EXIT_USAGE, opt;
+	int rc = US_EXIT_USAGE, opt, exit_code = -1;
 
 	cli_common_init(&cli, "unitsync-notify", usage);
 	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
@@ -77,13 +155,29 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case OPT_JOB:
+			job = optarg;
+			break;
+		case OPT_EXIT:
+			if (cli_parse_uint(optarg, &exit_code) < 0 || exit_code > 255) {
+				cli_usage_error(&cli, "--exit-code '%s': expected 0 to 255",
+						optarg);
+				goto out;
+			}
+			break;
+		case OPT_LOG:
+			log_path = optarg;
+			break;
 		default:
 			cli_usage_error(&cli, "unknown option");
 			goto out;
 		}
 	}
-	if (optind + 1 != argc) {
-		cli_usage_error(&cli, "expected one RUN_DIR");
+	if (job ? optind != argc || exit_code < 0
+		: optind + 1 != argc || exit_code >= 0 || log_path) {
+		cli_usage_error(&cli, job ? "--job-failed needs --exit-code, and no RUN_DIR"
+					  : "expected one RUN_DIR (--exit-code and --log go with "
+					    "--job-failed)");
 		goto out;
 	}
 	rc = US_EXIT_CONFIG;
@@ -97,6 +191,10 @@ int main(int argc, char **argv)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		err_set("cannot initialise libcurl");
 		goto fail;
+	}
+	if (job) {
+		rc = job_failed(&cli, &cfg, job, exit_code, log_path, &o, &log_text);
+		goto out;
 	}
 	if (db_open(cli.db_path, 0, &db) < 0) {
 		rc = db_exit_code(NULL);
@@ -121,6 +219,7 @@ fail:
 out:
 	db_close(db);
 	config_release(&cfg);
+	free(log_text);
 	if (fflush(stdout) != 0 && rc == US_EXIT_OK)
 		rc = US_EXIT_CONFIG;
 	return rc;

@@ -22,11 +22,12 @@ const char *const config_csv_profiles[] = {
 
 /* What a key of a global section holds, and so how its value is checked. */
 enum value_kind {
-	V_TEXT,     /* any text without control characters */
-	V_HTTP_URL, /* an http:// or https:// URL */
-	V_SMTP_URL, /* an smtp:// (STARTTLS) or smtps:// URL */
-	V_PATH,     /* a path, relative to the config file's folder */
-	V_ADDRESS,  /* one e-mail address, local@domain */
+	V_TEXT,      /* any text without control characters */
+	V_HTTP_URL,  /* an http:// or https:// URL */
+	V_SMTP_URL,  /* an smtp:// (STARTTLS) or smtps:// URL */
+	V_PATH,      /* a path, relative to the config file's folder */
+	V_ADDRESS,   /* one e-mail address, local@domain */
+	V_ADDRESSES, /* e-mail addresses separated by commas */
 };
 
 /* A key of a global section: its name, where its value goes in struct
@@ -59,6 +60,7 @@ static const struct key_def notify_defs[] = {
 	{ "webhook_url", offsetof(struct config, webhook_url), V_HTTP_URL },
 	{ "webhook_secret_file", offsetof(struct config, webhook_secret_file), V_PATH },
 	{ "metrics_file", offsetof(struct config, metrics_file), V_PATH },
+	{ "operator_email", offsetof(struct config, operator_email), V_ADDRESSES },
 	{ NULL, 0, V_TEXT },
 };
 static const char *const notify_keys[] = {
@@ -365,6 +367,14 @@ static int check_value(enum value_kind kind, const char *v, char *why, size_t si
 		snprintf(why, size, "'%s' is not an e-mail address (local@domain)", v);
 		return -1;
 	}
+	if (kind == V_ADDRESSES) {
+		char **list;
+		size_t n;
+		int r = config_split_addresses(v, &list, &n, why, size);
+
+		config_free_addresses(list, n);
+		return r == 0 ? 0 : -1;
+	}
 	return 0;
 }
 
@@ -408,41 +418,54 @@ static int section_value(struct parse_state *ps, size_t sec, const char *name, c
 	return 0;
 }
 
-/*
- * [property] notify_email: addresses separated by commas, each trimmed
- * and checked, into P->notify_email; a problem of the property when one
- * is not an address.  0, or -1 out of memory.
- */
-static int set_addresses(struct parse_state *ps, struct config_property *p, const char *value)
+int config_split_addresses(const char *value, char ***out, size_t *n, char *why, size_t size)
 {
-	char *copy = strdup(value), *save = NULL, *tok, why[512];
+	char *copy = strdup(value), *save = NULL, *tok;
 	int rc = 0;
 
-	if (!copy)
+	*out = NULL;
+	*n = 0;
+	if (!copy) {
+		snprintf(why, size, "out of memory");
 		return -1;
-	for (tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
-		size_t n;
-		const char *t = csvio_trim(tok, strlen(tok), &n);
-		char **list;
+	}
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		size_t len;
+		char *t = (char *)csvio_trim(tok, strlen(tok), &len), **list;
 
-		((char *)t)[n] = '\0';
-		if (check_value(V_ADDRESS, t, why, sizeof(why)) < 0) {
-			rc = add_problem(ps->c, ps->line, p->id,
-					 "[property \"%s\"] notify_email: %s", p->id, why);
+		t[len] = '\0';
+		if (check_value(V_ADDRESS, t, why, size) < 0) {
+			rc = 1;
 			break;
 		}
-		list = realloc(p->notify_email, (p->n_notify_email + 1) * sizeof(*list));
-		if (!list || !(list[p->n_notify_email] = strdup(t))) {
-			if (list)
-				p->notify_email = list;
+		list = realloc(*out, (*n + 1) * sizeof(*list));
+		if (list)
+			*out = list;
+		if (!list || !(list[*n] = strdup(t))) {
+			snprintf(why, size, "out of memory");
 			rc = -1;
 			break;
 		}
-		p->notify_email = list;
-		p->n_notify_email++;
+		(*n)++;
+	}
+	if (rc == 0 && !*n) {
+		snprintf(why, size, "no address");
+		rc = 1;
 	}
 	free(copy);
+	if (rc != 0) {
+		config_free_addresses(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
 	return rc;
+}
+
+void config_free_addresses(char **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
 }
 
 /* A key of [property "ID"]: 0, or -1 out of memory. */
@@ -479,8 +502,14 @@ static int property_value(struct parse_state *ps, const char *id, const char *na
 				 "[property \"%s\"] %s given twice (first at line %d)", id, name,
 				 p->notify_line[k]);
 	} else if (!strcmp(name, "notify_email")) {
+		char why[512];
+		int r = config_split_addresses(value, &p->notify_email, &p->n_notify_email, why,
+					       sizeof(why));
+
 		p->notify_line[0] = ps->line;
-		rc = set_addresses(ps, p, value);
+		rc = r > 0 ? add_problem(ps->c, ps->line, id, "[property \"%s\"] notify_email: %s",
+					 id, why)
+			   : r;
 	} else if (!strcmp(name, "notify_webhook")) {
 		char why[512];
 
@@ -905,6 +934,7 @@ void config_release(struct config *c)
 		free(c->webhook_secret);
 	}
 	free(c->metrics_file);
+	free(c->operator_email);
 	for (struct config_problem *pr = c->problems, *nx; pr; pr = nx) {
 		nx = pr->next;
 		free(pr->property);
@@ -919,9 +949,7 @@ void config_release(struct config *c)
 		for (size_t i = 0; i < p->n_sources; i++)
 			free(p->sources[i]);
 		free(p->sources);
-		for (size_t i = 0; i < p->n_notify_email; i++)
-			free(p->notify_email[i]);
-		free(p->notify_email);
+		config_free_addresses(p->notify_email, p->n_notify_email);
 		free(p->notify_webhook);
 		free(p);
 	}

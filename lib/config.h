@@ -19,6 +19,7 @@
  *   webhook_url = https://hooks.example.com/x  ; every property's digest, as JSON
  *   webhook_secret_file = /etc/unitsync/hook   ; HMAC-SHA256 key, or UNITSYNC_WEBHOOK_SECRET
  *   metrics_file = /var/lib/node-exporter/unitsync.prom
+ *   operator_email = oncall@example.com        ; the job's failures (unitsync notify --job-failed)
  *
  *   [property "ID"]        ; one per property the nightly job extracts
  *   format = xml | csv
@@ -93,6 +94,7 @@ struct config {
 	char *webhook_secret_file;
 	char *webhook_secret; /* read by config_read_notify_secrets(); wiped */
 	char *metrics_file;
+	char *operator_email;               /* addresses, as written (config_split_addresses()) */
 	struct config_property *properties; /* owned list */
 	struct config_problem *problems;    /* owned list, file order */
 	int fatal;                          /* problems with no property */
@@ -149,6 +151,16 @@ int config_read_secret(struct config *c);
  * with err_set() naming what is missing or unusable.
  */
 int config_read_notify_secrets(struct config *c);
+
+/*
+ * Split VALUE, e-mail addresses separated by commas (each trimmed of the
+ * blanks around it, each local@domain), into *OUT (N strings, owned:
+ * config_free_addresses()).  0; 1 when VALUE is not such a list, with the
+ * reason in WHY (SIZE bytes) and nothing in *OUT; -1 out of memory.
+ */
+int config_split_addresses(const char *value, char ***out, size_t *n, char *why, size_t size);
+
+void config_free_addresses(char **list, size_t n);
 
 void config_release(struct config *c);
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* One delivery being made: which digest, by which channel, to whom. */
 struct delivery {
@@ -153,7 +154,8 @@ static int send_hook(void *ctx, int *transient, long *retry_after)
  * Deliver D by SEND (CTX): not again when sent before (unless resend),
  * printed as PREVIEW under dry_run, else tried while transient up to
  * o->max_attempts times with the load's backoff, then recorded.  Counted
- * into N.  0, or -1 on a database error.
+ * into N.  0, or -1 on a database error.  DB NULL (a job failure told
+ * without its database): nothing checked or recorded.
  */
 static int deliver(sqlite3 *db, const struct delivery *d, const char *preview, send_fn send,
 		   void *ctx, const struct notify_opts *o, struct notify_counts *n)
@@ -162,7 +164,7 @@ static int deliver(sqlite3 *db, const struct delivery *d, const char *preview, s
 	int attempt, transient = 0, r;
 	long retry_after = -1;
 
-	if (!o->resend) {
+	if (db && !o->resend) {
 		if ((r = sent_before(db, d)) < 0)
 			return -1;
 		if (r == 1) {
@@ -182,7 +184,7 @@ static int deliver(sqlite3 *db, const struct delivery *d, const char *preview, s
 			log_info("%s: %s %s sent to %s", d->property, d->channel, d->message_id,
 				 d->target);
 			n->sent++;
-			return record(db, d, "sent", attempt, NULL);
+			return db ? record(db, d, "sent", attempt, NULL) : 0;
 		}
 		snprintf(why, sizeof(why), "%s", err_msg());
 		if (!transient || attempt >= o->max_attempts)
@@ -192,18 +194,26 @@ static int deliver(sqlite3 *db, const struct delivery *d, const char *preview, s
 	log_warn("%s: %s to %s not sent after %d tr%s: %s", d->property, d->channel, d->target,
 		 attempt, attempt == 1 ? "y" : "ies", why);
 	n->failed++;
-	return record(db, d, "failed", attempt, why);
+	return db ? record(db, d, "failed", attempt, why) : 0;
 }
 
-/* E-mail DIG of property P to its recipients.  -1: database error. */
-static int email(sqlite3 *db, const struct config *c, const struct config_property *p,
-		 const struct digest *dig, struct delivery *d, const struct notify_opts *o,
+/* What is told, however it is sent. */
+struct news {
+	const char *subject;
+	const char *text; /* plain text */
+	const char *html; /* a whole HTML document */
+	const char *json; /* the webhook body */
+};
+
+/* E-mail NEWS to the N_TO addresses TO.  -1: database error. */
+static int email(sqlite3 *db, const struct config *c, char *const *to, size_t n_to,
+		 const struct news *news, struct delivery *d, const struct notify_opts *o,
 		 struct notify_counts *n)
 {
 	struct email e = { { c->smtp_url, c->smtp_from, c->smtp_user, c->smtp_password,
 			     c->smtp_ca_file },
-			   { (const char *const *)p->notify_email, p->n_notify_email, dig->subject,
-			     d->message_id, 0, dig->text, dig->html } };
+			   { (const char *const *)to, n_to, news->subject, d->message_id, 0,
+			     news->text, news->html } };
 	char *target = NULL, *preview = NULL;
 	size_t len = 0;
 	FILE *fp = open_memstream(&target, &len);
@@ -213,10 +223,10 @@ static int email(sqlite3 *db, const struct config *c, const struct config_proper
 		err_set("out of memory");
 		return -1;
 	}
-	for (size_t i = 0; i < p->n_notify_email; i++)
-		fprintf(fp, "%s%s", i ? "," : "", p->notify_email[i]);
+	for (size_t i = 0; i < n_to; i++)
+		fprintf(fp, "%s%s", i ? "," : "", to[i]);
 	if (fclose(fp) != 0 || asprintf(&preview, "e-mail to %s\nMessage-ID: %s\nSubject: %s\n\n%s",
-					target, d->message_id, dig->subject, dig->text) < 0) {
+					target, d->message_id, news->subject, news->text) < 0) {
 		preview = NULL;
 		err_set("out of memory");
 		goto out;
@@ -234,8 +244,8 @@ out:
 }
 
 /*
- * The webhook body of DIG (notify.h, "Webhook body"): version 1.  0, or
- * -1 out of memory.
+ * The webhook body of DIG (notify.h, "Webhook body"): version 1, kind
+ * "digest".  NULL: out of memory.
  */
 static char *hook_body(const struct delivery *d, const struct digest *dig)
 {
@@ -244,15 +254,15 @@ static char *hook_body(const struct delivery *d, const struct digest *dig)
 
 	if (asprintf(&text, "%s\n\n%s", dig->subject, dig->text) < 0)
 		return NULL;
-	j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:{s:I, s:I, s:I}, s:I, s:I, "
-		      "s:s, s:s}",
-		      "version", 1, "source", "unitsync", "run_id", d->run_id, "property_id",
-		      d->property, "as_of", dig->as_of, "message_id", d->message_id, "needs_person",
-		      dig->needs_person, "held", dig->held, "changes", "USER_CREATE",
-		      (json_int_t)dig->changes[0], "ASSIGN", (json_int_t)dig->changes[1],
-		      "UNASSIGN", (json_int_t)dig->changes[2], "exceptions",
-		      (json_int_t)dig->exceptions, "failed", (json_int_t)dig->failed, "subject",
-		      dig->subject, "text", text);
+	j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:{s:I, s:I, s:I}, s:I, "
+		      "s:I, s:s, s:s}",
+		      "version", 1, "kind", "digest", "source", "unitsync", "run_id", d->run_id,
+		      "property_id", d->property, "as_of", dig->as_of, "message_id", d->message_id,
+		      "needs_person", dig->needs_person, "held", dig->held, "changes",
+		      "USER_CREATE", (json_int_t)dig->changes[0], "ASSIGN",
+		      (json_int_t)dig->changes[1], "UNASSIGN", (json_int_t)dig->changes[2],
+		      "exceptions", (json_int_t)dig->exceptions, "failed", (json_int_t)dig->failed,
+		      "subject", dig->subject, "text", text);
 	if (j)
 		body = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
@@ -260,16 +270,17 @@ static char *hook_body(const struct delivery *d, const struct digest *dig)
 	return body;
 }
 
-/* Post DIG to the webhook URL.  -1: database error. */
-static int hook(sqlite3 *db, const struct config *c, const char *url, const struct digest *dig,
+/* Post NEWS to the webhook URL.  -1: database error. */
+static int hook(sqlite3 *db, const struct config *c, const char *url, const struct news *news,
 		struct delivery *d, const struct notify_opts *o, struct notify_counts *n)
 {
-	struct hook h = { url, c->webhook_secret, d->message_id, hook_body(d, dig) };
+	struct hook h = { url, c->webhook_secret, d->message_id, NULL };
 	char name[256], *preview = NULL;
 	int rc = -1;
 
 	webhook_name(url, name, sizeof(name));
-	if (!h.body || asprintf(&preview, "webhook %s\n%s", name, h.body) < 0) {
+	if (!(h.body = strdup(news->json)) ||
+	    asprintf(&preview, "webhook %s\n%s", name, h.body) < 0) {
 		preview = NULL;
 		err_set("out of memory");
 		goto out;
@@ -348,6 +359,8 @@ static int one_property(const char *property, void *vw)
 	int mail = p && p->n_notify_email, rc = -1;
 	const char *hooks[2] = { c->webhook_url, p ? p->notify_webhook : NULL };
 	struct digest dig = { 0 };
+	struct news news = { 0 };
+	char *json = NULL;
 
 	if (mail && (!c->smtp_url || !c->smtp_from)) {
 		log_warn("%s: notify_email is set but [notify] has no smtp_url and smtp_from; "
@@ -366,15 +379,162 @@ static int one_property(const char *property, void *vw)
 		goto out;
 	}
 	message_id(&d, c, dig.as_of);
-	if (mail && email(w->db, c, p, &dig, &d, w->o, w->n) < 0)
+	news.subject = dig.subject;
+	news.text = dig.text;
+	news.html = dig.html;
+	if ((hooks[0] || hooks[1]) && !(news.json = json = hook_body(&d, &dig))) {
+		err_set("out of memory");
+		goto out;
+	}
+	if (mail && email(w->db, c, p->notify_email, p->n_notify_email, &news, &d, w->o, w->n) < 0)
 		goto out;
 	for (int i = 0; i < 2; i++)
 		if (hooks[i] && !(i == 1 && hooks[0] && !strcmp(hooks[0], hooks[1])) &&
-		    hook(w->db, c, hooks[i], &dig, &d, w->o, w->n) < 0)
+		    hook(w->db, c, hooks[i], &news, &d, w->o, w->n) < 0)
 			goto out;
 	rc = 0;
 out:
+	free(json);
 	digest_release(&dig);
+	return rc;
+}
+
+/* What a nightly exit code means and what to do (unitsync-nightly(1)). */
+static const char *exit_meaning(int code)
+{
+	switch (code) {
+	case 1:
+		return "some operations failed for good: see the run's load-report.csv";
+	case 2:
+		return "usage error: check the job's command line";
+	case 3:
+		return "a property's export is stale: check the PMS export job and the file drop";
+	case 4:
+		return "a property is held by the safety guard: review the run, then unitsync "
+		       "approve and unitsync load";
+	case 65:
+		return "an export file was rejected: see the log, fix the export, rerun";
+	case 74:
+		return "the state database is corrupt: restore it from backup";
+	case 75:
+		return "temporary failure (Latch API down, lock held, disk full): it is retried; "
+		       "rerun if it keeps failing";
+	case 78:
+		return "configuration error: run unitsync config check";
+	default:
+		return "unexpected: see the log";
+	}
+}
+
+int notify_job_failure(sqlite3 *db, struct config *c, const char *name, int exit_code,
+		       const char *log, const struct notify_opts *o, struct notify_counts *n)
+{
+	struct delivery d = { .run_id = "", .property = "" };
+	struct news news = { 0 };
+	char **to = NULL, why[512], host[256] = "", when[32], hex[SHA256_HEX_LEN + 1] = "",
+	     *subject = NULL, *text = NULL, *html = NULL, *json = NULL, *key = NULL;
+	const char *at = c->smtp_from ? strchr(c->smtp_from, '@') : NULL;
+	size_t n_to = 0, hlen = 0;
+	FILE *h = NULL;
+	json_t *j = NULL;
+	time_t now;
+	struct tm tm;
+	int rc = -1;
+
+	memset(n, 0, sizeof(*n));
+	if (!c->operator_email && !c->webhook_url) {
+		log_warn("no [notify] operator_email or webhook_url: nobody to tell that %s failed",
+			 name);
+		return 0;
+	}
+	if (!o->dry_run && config_read_notify_secrets(c) < 0)
+		return -1;
+	if (c->operator_email &&
+	    config_split_addresses(c->operator_email, &to, &n_to, why, sizeof(why)) != 0) {
+		err_set("[notify] operator_email: %s", why);
+		return -1;
+	}
+	if (date_now(&now) < 0)
+		now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	gethostname(host, sizeof(host) - 1);
+	/* one message per failure: the job, its exit code and the second */
+	if (asprintf(&key, "%s|%d|%s|%s", name, exit_code, when, host) < 0)
+		key = NULL;
+	if (!key || sha256_hex(key, strlen(key), hex) < 0)
+		goto oom;
+	snprintf(d.message_id, sizeof(d.message_id), "<unitsync.failed.%.24s@%s>", hex,
+		 at ? at + 1 : "unitsync.invalid");
+	d.property = "";
+	if (asprintf(&subject, "[unitsync] job %s failed on %s: exit %d", name, host, exit_code) <
+		    0 ||
+	    asprintf(&text,
+		     "unitsync: the job %s failed on %s at %s, exit code %d.\n\n"
+		     "What it means: %s.\n%s%s",
+		     name, host, when, exit_code, exit_meaning(exit_code),
+		     log && *log ? "\nThe job's last log lines:\n\n" : "", log ? log : "") < 0) {
+		subject = text = NULL;
+		goto oom;
+	}
+	if (!(h = open_memstream(&html, &hlen)))
+		goto oom;
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	      "<title>unitsync job failed</title></head><body>\n<pre>",
+	      h);
+	for (const char *t = text; *t; t++)
+		if (*t == '<')
+			fputs("&lt;", h);
+		else if (*t == '>')
+			fputs("&gt;", h);
+		else if (*t == '&')
+			fputs("&amp;", h);
+		else
+			fputc((unsigned char)*t < 0x20 && *t != '\n' ? '?' : *t, h);
+	fputs("</pre>\n</body></html>\n", h);
+	if (fclose(h) != 0) {
+		h = NULL;
+		goto oom;
+	}
+	h = NULL;
+	/* the webhook's text: the subject, a blank line, the message (as a digest's) */
+	free(key);
+	if (asprintf(&key, "%s\n\n%s", subject, text) < 0) {
+		key = NULL;
+		goto oom;
+	}
+	j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "version", 1, "kind",
+		      "job_failed", "source", "unitsync", "job", name, "host", host, "exit_code",
+		      exit_code, "at", when, "message_id", d.message_id, "subject", subject, "text",
+		      key);
+	if (!j || !(json = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS)))
+		goto oom;
+	news.subject = subject;
+	news.text = text;
+	news.html = html;
+	news.json = json;
+	d.run_id = "";
+	if (n_to && c->smtp_url && c->smtp_from && email(db, c, to, n_to, &news, &d, o, n) < 0)
+		goto out;
+	if (n_to && (!c->smtp_url || !c->smtp_from))
+		log_warn(
+			"operator_email is set but [notify] has no smtp_url and smtp_from; no e-mail");
+	if (c->webhook_url && hook(db, c, c->webhook_url, &news, &d, o, n) < 0)
+		goto out;
+	rc = 0;
+	goto out;
+oom:
+	err_set("out of memory");
+out:
+	if (h)
+		fclose(h);
+	json_decref(j);
+	config_free_addresses(to, n_to);
+	free(key);
+	free(subject);
+	free(text);
+	free(html);
+	free(json);
 	return rc;
 }
 

@@ -64,4 +64,19 @@ struct notify_counts {
 int notify_run(sqlite3 *db, struct config *c, const char *run_id, const struct notify_opts *o,
 	       struct notify_counts *n);
 
+/*
+ * Tell the operators that the job NAME (a systemd unit, a cron job)
+ * failed with EXIT_CODE: an e-mail to [notify] operator_email and a POST
+ * to [notify] webhook_url (body version 1, "kind": "job_failed", with
+ * "job", "host", "exit_code", "at", "subject", "text"), saying what the
+ * exit code means and what to do, then LOG (the job's last lines; NULL
+ * or "": none).  One message per failure (its Message-ID from the job,
+ * exit code, host and second).  DB may be NULL (the failure may be the
+ * database's): then nothing is recorded.  0 when every delivery was made
+ * or failed (counted in N, failures warned of); -1 with err_set() when a
+ * secret is unusable or on a database error.
+ */
+int notify_job_failure(sqlite3 *db, struct config *c, const char *name, int exit_code,
+		       const char *log, const struct notify_opts *o, struct notify_counts *n);
+
 #endif

@@ -55,7 +55,7 @@ test_expect_success 'PREFIX/share/unitsync/pipelines: the scripts, systemd units
 # the nightly.sh path each scheduler file names, which must be installed
 named_scripts() {
 	sed -n "s/^ExecStart=\([^ ]*\).*/\1/p" "$1/systemd/unitsync-nightly.service" &&
-		sed -n "s/^ *exec \([^ ]*nightly\.sh\).*/\1/p" "$1/k8s/cronjob.yaml"
+		sed -n "s/^ *\(exec \)\{0,1\}\(\/[^ ]*nightly\.sh\).*/\2/p" "$1/k8s/cronjob.yaml"
 }
 
 test_expect_success 'the systemd unit and the CronJob name the installed nightly.sh' '
