@@ -787,7 +787,7 @@ bench_transform() {
 		target "$(sort -n "$work/tscale" | awk -F'\t' '
 			$4 != 0 { bad = 1 } NR > 1 && $2 / $1 > 1.25 * prev { bad = 1 } { prev = $2 / $1 }
 			END { print bad ? 0 : 1 }')" \
-			"transform time per person flat from $(echo "$sizes" | tr ' ' '\n' | sort -n | head -n 1) to $n people (each size at most 1.25x the one before): $(sort -n "$work/tscale" | awk -F'\t' '{ printf "%s%.1f", NR > 1 ? ", " : "", $2 * 1e6 / $1 } END { print " us/person" }')"
+			"transform time per person flat from $(echo "$sizes" | tr ' ' '\n' | sort -n | head -n 1) to $n people (each size at most 1.25x the one before): $(sort -n "$work/tscale" | awk -F'\t' '{ printf "%s%.1f", (NR > 1 ? ", " : ""), $2 * 1e6 / $1 } END { print " us/person" }')"
 	fi
 	if [ "$runs" -gt 1 ]; then
 		if [ -n "$th_one" ] && [ -n "$th_year" ]; then

@@ -864,7 +864,8 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		 * as one of the two would be acted on.  One e-mail is one Latch
 		 * user: removing the leaver would remove the newcomer too.
 		 */
-		"FROM temp.want w JOIN temp.want o ON o.contact_key = w.contact_key "
+		"FROM temp.dup_contact d CROSS JOIN temp.want w ON w.contact_key = d.contact_key "
+		"JOIN temp.want o ON o.contact_key = w.contact_key "
 		"  AND (o.property_id <> w.property_id OR o.pms_person_id <> w.pms_person_id) "
 		"  AND (w.sync = 1 OR o.sync = 1) "
 		"  AND (o.sync = 1 OR o.hold > 0 OR o.latch_user_id IS NOT NULL) "
@@ -878,6 +879,19 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 	char sql[1024];
 	int rc = -1;
 
+	/*
+	 * Only a contact two records share can clash: those first (a pass over
+	 * the index, made once all are decided: built from sorted keys rather
+	 * than kept up to date through every insert), then the join for them
+	 * alone.
+	 */
+	if (db_exec(r->db,
+		    "CREATE INDEX IF NOT EXISTS temp.want_contact ON want (contact_key);"
+		    "CREATE TEMP TABLE IF NOT EXISTS dup_contact (contact_key TEXT PRIMARY KEY);"
+		    "DELETE FROM temp.dup_contact;"
+		    "INSERT INTO temp.dup_contact SELECT contact_key FROM temp.want "
+		    "WHERE contact_key IS NOT NULL GROUP BY contact_key HAVING count(*) > 1") < 0)
+		goto out;
 	snprintf(sql, sizeof(sql),
 		 "SELECT q.property_id, q.pms_person_id, "
 		 "  (SELECT min(x.pms_unit_id) FROM temp.want x WHERE x.property_id = q.property_id "
@@ -2274,7 +2288,6 @@ static int begin_run(struct job *j)
 		    "name_key TEXT, phone_key TEXT, contact_key TEXT, rkey TEXT);"
 		    "CREATE INDEX IF NOT EXISTS temp.want_person ON want (property_id, pms_person_id);"
 		    "CREATE INDEX IF NOT EXISTS temp.want_rkey ON want (property_id, rkey);"
-		    "CREATE INDEX IF NOT EXISTS temp.want_contact ON want (contact_key);"
 		    /* the pairs unitsync holds for one property, by resident */
 		    "CREATE TEMP TABLE IF NOT EXISTS held (rkey TEXT, pms_person_id TEXT, "
 		    "latch_unit_id TEXT, pms_unit_id TEXT, latch_user_id TEXT, manual INTEGER, "
