@@ -592,6 +592,7 @@ struct xmlx_feed {
 
 	struct batch b[2];
 	int read_i;             /* the caller's: the batch it reads */
+	int read_full;          /* and it saw that batch full */
 	size_t next_ev;         /* and its next event */
 	size_t attr_at, attr_n; /* the current START's attributes (xmlx_attr) */
 	int started;            /* the first xmlx_next() came */
@@ -1122,10 +1123,15 @@ static struct batch *filled(struct xmlx *x)
 		}
 		return b;
 	}
+	/* once seen full, a batch stays full until the caller releases it:
+	 * the mutex is taken once a batch, not once an event */
+	if (f->read_full)
+		return b;
 	pthread_mutex_lock(&f->mu);
 	while (!b->full)
 		pthread_cond_wait(&f->cv, &f->mu);
 	pthread_mutex_unlock(&f->mu);
+	f->read_full = 1;
 	return b;
 }
 
@@ -1158,6 +1164,7 @@ enum xmlx_event xmlx_next(struct xmlx *x)
 		b->full = 0;
 		pthread_cond_broadcast(&f->cv);
 		pthread_mutex_unlock(&f->mu);
+		f->read_full = 0;
 		f->read_i ^= 1;
 		f->next_ev = 0;
 	}
