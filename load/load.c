@@ -1061,7 +1061,7 @@ static int pump(struct load *l)
 	 * Wait only while every request handed to curl is still running: one
 	 * that this perform completed is settled at once (waiting for the
 	 * next reply, or for WAIT when it was the last one, left a finished
-	 * load idle for a second)
+	 * load idle for a second).
 	 */
 	if (running == in_multi(l) && (running || wait > 0))
 		curl_multi_poll(l->multi, NULL, 0, (int)(wait * 1000) + 1, NULL);
