@@ -187,6 +187,15 @@ bench: deps
 	$(MAKE) all
 	bash bench/run.sh
 
+# `make bench-quick`: every part at 10k and 100k people, one run of each,
+# small load and end-to-end portfolios: for iterating (bench/run.sh's
+# header names each knob; `make bench` is the measurement of record)
+bench-quick: deps
+	$(MAKE) all
+	BENCH_SIZES="10000 100000" BENCH_TRANSFORM_SIZES="10000 100000" \
+	BENCH_TRANSFORM_HISTORY_PEOPLE=10000 BENCH_LOAD_UNITS=100 BENCH_WRK_SECONDS=2 \
+	BENCH_E2E_UNITS=10000 BENCH_REPEAT=1 bash bench/run.sh
+
 demo: deps
 	$(MAKE) all
 	sh fixtures/demo/run-demo.sh
@@ -241,5 +250,5 @@ clean-build:
 
 clean: clean-build
 
-.PHONY: all deps deps-check unit e2e test check valgrind-check fuzz demo bench lint format \
+.PHONY: bench-quick all deps deps-check unit e2e test check valgrind-check fuzz demo bench lint format \
 	install uninstall clean clean-build

@@ -132,6 +132,28 @@ static int config_properties(const struct config *c, const struct shard *shard)
 }
 
 /* `config check`: every problem on stderr, a verdict per property on stdout. */
+/*
+ * What would keep a notification from going out, as warnings: never worth
+ * stopping a night for (the exit code is not changed), but better said
+ * now than found the morning a message did not come.
+ */
+static void notify_warnings(struct config *c)
+{
+	int no_smtp = !c->smtp_url || !c->smtp_from;
+
+	if (c->operator_email && no_smtp)
+		log_warn("config '%s': [notify] operator_email is set but smtp_url or smtp_from is "
+			 "not: no failure will be e-mailed",
+			 c->path);
+	for (const struct config_property *p = c->properties; p; p = p->next)
+		if (p->n_notify_email && no_smtp)
+			log_warn("config '%s' line %d: [property \"%s\"] notify_email is set but "
+				 "[notify] smtp_url or smtp_from is not: no digest will be e-mailed",
+				 c->path, p->notify_line[0], p->id);
+	if (config_read_notify_secrets(c) < 0)
+		log_warn("config '%s': %s: no notification will be sent", c->path, err_msg());
+}
+
 static int config_check(struct config *c, int offline)
 {
 	int bad = 0;
@@ -141,6 +163,8 @@ static int config_check(struct config *c, int offline)
 		config_check_latch(c);
 	for (const struct config_problem *pr = c->problems; pr; pr = pr->next)
 		log_error("%s", pr->message);
+	if (!c->fatal)
+		notify_warnings(c);
 	for (const struct config_property *p = c->properties; p; p = p->next) {
 		printf("property %s: %s\n", p->id,
 		       p->problems ? "BAD (left out tonight)"

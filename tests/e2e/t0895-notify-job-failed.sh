@@ -6,7 +6,7 @@
 # pipelines/notify-failure.sh, which reads the unit's exit status and
 # journal (issue 20, unitsync-notify(1)).
 . "$(dirname "$0")/lib.sh"
-test_plan 6
+test_plan 7
 
 py=/usr/bin/python3
 secret=whsec-job-0123
@@ -92,6 +92,17 @@ test_expect_success 'usage: --exit-code goes with --job-failed; nobody configure
 	printf "[notify]\nsmtp_url = smtp://127.0.0.1:1\nsmtp_from = u@example.com\n" >bare.ini &&
 	unitsync --config bare.ini notify --job-failed x --exit-code 1 2>e3 &&
 	grep "nobody to tell" e3 && test "$(mails)" = 3
+'
+
+test_expect_success 'config check warns of what would keep a notification from going out, exit unchanged' '
+	printf "[notify]\noperator_email = a@example.com\nwebhook_url = https://h.example.com/x\n" >warn.ini &&
+	printf "[property \"p1\"]\nsource = p1.csv\nnotify_email = b@example.com\n" >>warn.ini &&
+	unitsync --config warn.ini config check --offline >c.out 2>c.err &&
+	grep "operator_email is set but smtp_url or smtp_from is not" c.err &&
+	grep "line 6: \[property \"p1\"\] notify_email is set but" c.err &&
+	grep "no signing key" c.err && grep "config .*: ok" c.out &&
+	unitsync --config unitsync.ini config check --offline >c2.out 2>c2.err &&
+	! grep -i warning c2.err
 '
 
 [ $failed -eq 0 ]
