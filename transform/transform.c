@@ -1347,12 +1347,14 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 			  "    AND h.op IN ('ASSIGN', 'UNASSIGN')) x",
 			  p->property_id) < 0 ||
 	    exec_property(r->db,
+			  /* a resident's records name it; its held pairs only without one
+			   * (from want_rkey in key order: no sort of the records) */
 			  "INSERT INTO temp.res (rkey, person) "
-			  "SELECT rkey, coalesce(min(CASE WHEN src = 0 THEN pid END), min(pid)) FROM ("
-			  "  SELECT rkey, pms_person_id AS pid, 0 AS src FROM temp.want "
-			  "  WHERE property_id = ?1 "
-			  "  UNION ALL SELECT rkey, pms_person_id, 1 FROM temp.held) GROUP BY rkey",
+			  "SELECT rkey, min(pms_person_id) FROM temp.want WHERE property_id = ?1 "
+			  "GROUP BY rkey",
 			  p->property_id) < 0 ||
+	    db_exec(r->db, "INSERT OR IGNORE INTO temp.res (rkey, person) "
+			   "SELECT rkey, min(pms_person_id) FROM temp.held GROUP BY rkey") < 0 ||
 	    db_prepare(r->db,
 		       "SELECT r.person, w.rkey, w.pms_person_id, w.pms_unit_id, w.latch_unit_id, "
 		       "  w.sync, w.hold, w.why, w.email, w.phone, w.first_name, w.last_name, "
