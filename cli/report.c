@@ -4,6 +4,9 @@
  * --rows), exceptions by kind with their first examples, and what became
  * of the run: its status (runstatus_get(), the function `unitsync runs`
  * uses too), the approval, the load outcome and every input snapshot.
+ * With a reconcile.csv (--reconcile FILE, or the one beside a repair run
+ * written by `unitsync reconcile --repair`), its rows counted by kind and
+ * the first ones listed: a section of its own, in the HTML page too.
  */
 #include "cli.h"
 #include "csvio.h"
@@ -13,9 +16,11 @@
 #include "err.h"
 #include "exitcode.h"
 #include "log.h"
+#include "reconcile.h"
 #include "rundir.h"
 #include "runstatus.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,7 +29,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: unitsync report RUN_DIR [--rows N] [--html FILE]\n"
+	"usage: unitsync report RUN_DIR [--rows N] [--html FILE] [--reconcile FILE]\n"
 	"\n"
 	"Summarise a run: changes by property, op and reason, exceptions, load outcome.\n"
 	"\n"
@@ -32,6 +37,8 @@ static const char usage[] =
 	"  --html FILE              also write one self-contained HTML page: counts, a chart of\n"
 	"                           assigns and unassigns per property over the last 30 runs,\n"
 	"                           the changes and the exceptions\n"
+	"  --reconcile FILE         a reconcile.csv to summarise (default: the one beside a\n"
+	"                           repair run of unitsync reconcile --repair)\n"
 	"  --db PATH                state database for the load outcome (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n";
 
@@ -225,6 +232,99 @@ static void h(FILE *fp, const char *s)
 	}
 }
 
+/* A reconcile.csv being read: counts by kind, the first rows shown. */
+struct recon {
+	const char *path;               /* the file, borrowed */
+	long counts[RECONCILE_N_KINDS]; /* rows of each kind */
+	long n;                         /* rows read */
+	long max;                       /* rows to show */
+	FILE *html;                     /* the page's section, or NULL: the text report */
+};
+
+/* One row of reconcile.csv: the header checked, each row's kind known. */
+static int recon_row(const struct csvio_row *row, void *vr)
+{
+	struct recon *rc = vr;
+	int k;
+
+	if (row->line == 1) {
+		char header[256];
+		size_t len = 0;
+
+		for (size_t i = 0; i < row->n && len < sizeof(header); i++)
+			len += (size_t)snprintf(header + len, sizeof(header) - len, "%s%s",
+						i ? "," : "", row->fields[i]);
+		if (strcmp(header, RECONCILE_HEADER)) {
+			err_set("'%s' line 1: not the header of a reconcile.csv", rc->path);
+			return -1;
+		}
+		return 0;
+	}
+	for (k = 0; k < RECONCILE_N_KINDS && strcmp(row->fields[0], reconcile_kinds[k]); k++)
+		;
+	if (row->n != 8 || k == RECONCILE_N_KINDS) {
+		err_set("'%s' line %ld: not a reconcile.csv row", rc->path, row->line);
+		return -1;
+	}
+	rc->counts[k]++;
+	if (rc->n++ >= rc->max)
+		return 0;
+	if (!rc->html) {
+		out("  %-22s unit %-10s user %-12s %s%s%s %s\n", row->fields[0],
+		    *row->fields[2] ? row->fields[2] : "-", *row->fields[3] ? row->fields[3] : "-",
+		    row->fields[4], *row->fields[6] ? " person " : "", row->fields[6],
+		    row->fields[7]);
+		return 0;
+	}
+	fputs("<tr>", rc->html);
+	for (size_t i = 0; i < 8; i++) {
+		if (i == 1)
+			continue;
+		fputs("<td>", rc->html);
+		h(rc->html, row->fields[i]);
+		fputs("</td>", rc->html);
+	}
+	fputs("</tr>\n", rc->html);
+	return 0;
+}
+
+/* Read reconcile.csv RC->path (rows shown as RC->html says); -1 with err_set(). */
+static int recon_read(struct recon *rc)
+{
+	FILE *fp = fopen(rc->path, "r");
+	int r;
+
+	memset(rc->counts, 0, sizeof(rc->counts));
+	rc->n = 0;
+	if (!fp) {
+		err_set("cannot open '%s': %s", rc->path, strerror(errno));
+		return -1;
+	}
+	r = csvio_read(fp, rc->path, recon_row, rc);
+	fclose(fp);
+	return r;
+}
+
+/* The reconcile section of the HTML page. */
+static int html_recon(FILE *fp, struct recon *rc)
+{
+	fputs("<h2>Reconcile</h2>\n<p class=\"meta\">", fp);
+	h(fp, rc->path);
+	fputs("</p>\n<table id=\"reconcile\"><tr><th>kind</th><th>Latch unit</th><th>Latch user"
+	      "</th><th>e-mail</th><th>PMS unit</th><th>person</th><th>detail</th></tr>\n",
+	      fp);
+	rc->html = fp;
+	if (recon_read(rc) < 0)
+		return -1;
+	fputs("</table>\n<p class=\"note\">", fp);
+	for (int k = 0; k < RECONCILE_N_KINDS; k++)
+		fprintf(fp, "%s%s %ld", k ? ", " : "", reconcile_kinds[k], rc->counts[k]);
+	if (rc->n > rc->max)
+		fprintf(fp, "; %ld more rows in the file", rc->n - rc->max);
+	fputs("</p>\n", fp);
+	return 0;
+}
+
 struct html_rows {
 	FILE *fp; /* the page */
 	long n;   /* rows written */
@@ -410,7 +510,7 @@ static int html_input(const struct runstatus_input *in, void *vfp)
 
 /* The whole page for RUN into PATH (durably, mode 0640); DB may be NULL. */
 static int write_html(const char *path, const struct rundir *run, sqlite3 *db,
-		      const struct outcome *o)
+		      const struct outcome *o, struct recon *recon)
 {
 	struct dur_file f;
 	struct html_rows hr = { 0 };
@@ -547,6 +647,8 @@ static int write_html(const char *path, const struct rundir *run, sqlite3 *db,
 	if (hr.n > hr.max)
 		fprintf(f.fp, "<p class=\"note\">%ld more rows in exceptions.csv.</p>\n",
 			hr.n - hr.max);
+	if (recon->path && html_recon(f.fp, recon) < 0)
+		goto out;
 	fputs("</body></html>\n", f.fp);
 	rc = dur_commit(&f);
 out:
@@ -562,6 +664,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "rows", required_argument, NULL, 'r' },
 		{ "html", required_argument, NULL, 'H' },
+		{ "reconcile", required_argument, NULL, 'R' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -569,8 +672,9 @@ int main(int argc, char **argv)
 	struct rundir run = { 0 };
 	struct report rep = { .max_rows = 50 };
 	struct outcome o = { 0 };
+	struct recon recon = { 0 };
 	sqlite3 *db = NULL;
-	char path[PATH_MAX + 32];
+	char path[PATH_MAX + 32], recon_path[PATH_MAX + 32];
 	json_t *props, *p, *guard;
 	size_t i;
 	FILE *fp = NULL;
@@ -581,8 +685,8 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
 		int c;
 
-		if (opt == 'H') {
-			html_path = optarg;
+		if (opt == 'H' || opt == 'R') {
+			*(opt == 'H' ? &html_path : &recon.path) = optarg;
 			continue;
 		}
 		if (opt == 'r') {
@@ -677,8 +781,39 @@ int main(int argc, char **argv)
 	}
 	if (json_object_size(rep.kinds) == 0)
 		out("  (none)\n");
+	/* a repair run sits in the folder of the reconcile.csv that asked for it */
+	if (!recon.path && json_object_get(run.manifest, "repair_of")) {
+		char *slash;
+		size_t len;
+
+		snprintf(recon_path, sizeof(recon_path), "%s", run.dir);
+		for (len = strlen(recon_path); len > 1 && recon_path[len - 1] == '/'; len--)
+			recon_path[len - 1] = '\0';
+		slash = strrchr(recon_path, '/');
+		if (slash)
+			snprintf(slash, sizeof(recon_path) - (size_t)(slash - recon_path),
+				 "/reconcile.csv");
+		else
+			snprintf(recon_path, sizeof(recon_path), "reconcile.csv");
+		if (access(recon_path, R_OK) == 0)
+			recon.path = recon_path;
+	}
+	if (recon.path) {
+		recon.max = rep.max_rows;
+		out("reconcile (%s):\n", recon.path);
+		if (recon_read(&recon) < 0) {
+			log_error("%s", err_msg());
+			goto out;
+		}
+		for (int k = 0; k < RECONCILE_N_KINDS; k++)
+			out("%s%s %ld", k ? ", " : "  ", reconcile_kinds[k], recon.counts[k]);
+		out("\n");
+		if (recon.n > recon.max)
+			out("  ... %ld more in %s\n", recon.n - recon.max, recon.path);
+		recon.max = 1000;
+	}
 	if (html_path) {
-		if (write_html(html_path, &run, db, &o) < 0) {
+		if (write_html(html_path, &run, db, &o, &recon) < 0) {
 			log_error("%s", err_msg());
 			rc = US_EXIT_CONFIG;
 			goto out;

@@ -8,7 +8,7 @@
 # --repair writes a run that load applies, after which reconcile exits 0
 # once the hand changes it never undoes are undone by hand (issue 19).
 . "$(dirname "$0")/lib.sh"
-test_plan 11
+test_plan 13
 
 # api METHOD PATH [BODY]: a /v1 request with a token of its own, as a
 # person or another system would make it
@@ -183,4 +183,38 @@ test_expect_success 'a decision held by the safety guard is not repaired (4), no
 	grep -qx "repair: 1 ASSIGN, 0 USER_CREATE (reasserted), superseding run $(basename "$run3") for p1" rec10.out &&
 	unitsync load "$(tail -n 1 rec10.out)" >/dev/null &&
 	unitsync reconcile --property p1 --out rec11 >/dev/null
+'
+
+test_expect_success 'report shows the reconcile.csv beside a repair run, or the one given; html too' '
+	run=$(tail -n 1 rec5.out) &&
+	unitsync report "$run" --html rep.html >rep.out &&
+	grep -qx "reconcile ($tmp/rec5/reconcile.csv):" rep.out &&
+	grep -q "^  removed_outside  *unit L2  *user .* r2@example.com person R2 assigned by unitsync" rep.out &&
+	grep -qx "  key_without_lease 1, removed_outside 1, missing_in_latch 1, occupied_unmapped_unit 1, user_contact_changed 1" rep.out &&
+	grep -q "<table id=\"reconcile\">" rep.html &&
+	test "$(grep -c "<tr><td>[a-z_]*</td><td>L[0-9]*</td>\|<tr><td>user_contact_changed</td>" rep.html)" = 5 &&
+	grep -q "key_without_lease 1, removed_outside 1, missing_in_latch 1" rep.html &&
+	unitsync report "$(run_dir t1.out)" --html rep0.html >rep0.out &&
+	! grep -q "^reconcile" rep0.out && ! grep -q "id=\"reconcile\"" rep0.html &&
+	unitsync report "$(run_dir t1.out)" --reconcile rec7/reconcile.csv >rep7.out &&
+	grep -qx "  key_without_lease 0, removed_outside 0, missing_in_latch 0, occupied_unmapped_unit 0, user_contact_changed 0" rep7.out &&
+	test_expect_code 65 unitsync report "$(run_dir t1.out)" --reconcile night1.csv 2>bad.err &&
+	grep -q "night1.csv. line 1: not the header of a reconcile.csv" bad.err
+'
+
+test_expect_success 'user_contact_changed: an e-mail in another letter case is the same; another phone is not' '
+	r1=$(user_of r1@example.com) &&
+	api PATCH /v1/users/$r1 "{\"email\":\"R1@Example.COM\"}" >/dev/null &&
+	sed "s/^p1,U1,R1,\(.*\),r1@example.com,,/p1,U1,R1,\1,r1@example.com,555-0101,/" night3.csv >night4.csv &&
+	grep -q "^p1,U1,R1,.*,555-0101," night4.csv &&
+	unitsync extract-csv night4.csv >/dev/null &&
+	unitsync transform --as-of 2024-06-04 --out runs >t4.out &&
+	unitsync load "$(run_dir t4.out)" >/dev/null &&
+	unitsync reconcile --property p1 --out rec12 >/dev/null &&
+	api PATCH /v1/users/$r1 "{\"phone\":\"+1 555 0199\"}" >/dev/null &&
+	test_expect_code 1 unitsync reconcile --property p1 --out rec13 >rec13.out &&
+	grep -qx "user_contact_changed: 1" rec13.out &&
+	grep -q "^user_contact_changed,p1,,$r1,R1@Example.COM,U1,R1,Latch has e-mail .R1@Example.COM. and phone .+1 555 0199.; the PMS has e-mail .r1@example.com. and phone .555-0101.$" rec13/reconcile.csv &&
+	api PATCH /v1/users/$r1 "{\"phone\":\"(555) 0101\"}" >/dev/null &&
+	unitsync reconcile --property p1 --out rec14 >/dev/null
 '
