@@ -252,19 +252,16 @@ static void date_today_applies_the_zone(void **state)
 static void date_today_in_utc_is_the_utc_date(void **state)
 {
 	char got[DATE_LEN + 1], want[DATE_LEN + 1];
+	time_t now;
+	struct tm tm;
 
 	(void)state;
-	/* retry once should the date turn between the two readings */
-	for (int tries = 0; tries < 2; tries++) {
-		time_t now = time(NULL);
-		struct tm tm;
-
-		assert_int_equal(date_today("UTC", got), 0);
-		gmtime_r(&now, &tm);
-		strftime(want, sizeof(want), "%Y-%m-%d", &tm);
-		if (!strcmp(got, want))
-			break;
-	}
+	/* the instant date_today() judges at: the clock, read once a process */
+	assert_int_equal(date_now(&now), 0);
+	assert_true(now - time(NULL) < 5 && time(NULL) - now < 3600);
+	assert_int_equal(date_today("UTC", got), 0);
+	gmtime_r(&now, &tm);
+	strftime(want, sizeof(want), "%Y-%m-%d", &tm);
 	assert_string_equal(got, want);
 }
 
@@ -280,6 +277,21 @@ static void date_today_restores_the_tz_environment(void **state)
 	unsetenv("TZ");
 	assert_int_equal(date_today("America/New_York", out), 0);
 	assert_null(getenv("TZ"));
+}
+
+/* One run, one "now": the clock (or UNITSYNC_NOW) is read once a process,
+ * so a transform judges every property at the instant it records for
+ * `unitsync replay` (run.clock_at). */
+static void date_now_is_read_once_a_process(void **state)
+{
+	time_t first, again;
+
+	(void)state;
+	assert_int_equal(date_now(&first), 0);
+	setenv("UNITSYNC_NOW", "2001-02-03T04:05:06Z", 1);
+	assert_int_equal(date_now(&again), 0);
+	unsetenv("UNITSYNC_NOW");
+	assert_true(first == again);
 }
 
 static void date_tz_valid_accepts_iana_zones(void **state)
@@ -338,6 +350,7 @@ int main(void)
 		cmocka_unit_test(date_today_applies_the_zone),
 		cmocka_unit_test(date_today_in_utc_is_the_utc_date),
 		cmocka_unit_test(date_today_restores_the_tz_environment),
+		cmocka_unit_test(date_now_is_read_once_a_process),
 		cmocka_unit_test(date_tz_valid_accepts_iana_zones),
 		cmocka_unit_test(date_tz_valid_rejects_paths_and_unknown_names),
 		cmocka_unit_test(date_tz_valid_rejects_zoneinfo_files_that_are_not_zones),
