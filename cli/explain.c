@@ -18,6 +18,7 @@
 #include "err.h"
 #include "exitcode.h"
 #include "log.h"
+#include "rules.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +41,8 @@ enum {
 	Q_DELTAS, /* one run's delta rows for the person */
 	Q_EXC,    /* one run's exceptions for the person or the property */
 	Q_IN,     /* is the person in one run's export of the property? */
+	Q_RECORD, /* the person's records in one run's export of the property */
+	Q_POLICY, /* the property's policy as that run read it */
 	N_Q
 };
 
@@ -68,6 +71,21 @@ static const char *const sql[N_Q] = {
 		 "  EXISTS (SELECT 1 FROM stg_person p JOIN run_input i USING (snapshot_id) "
 		 "    WHERE i.run_id = ?3 AND i.property_id = ?1 AND p.property_id = ?1 "
 		 "    AND p.pms_person_id = ?2)",
+	[Q_RECORD] =
+		"SELECT p.role, p.status, coalesce(p.status_raw, ''), coalesce(p.move_in, ''), "
+		"  coalesce(p.move_out, ''), coalesce(p.pms_unit_id, '') "
+		"FROM stg_person p JOIN run_input i USING (snapshot_id) "
+		"WHERE i.run_id = ?3 AND i.property_id = ?1 AND p.property_id = ?1 "
+		"AND p.pms_person_id = ?2 ORDER BY p.snapshot_id, p.row_seq",
+	/* the newest policy version recorded before the run (migration 9's
+	 * history, lib/db.h DB_LAST_RUN), else the property as it is now */
+	[Q_POLICY] = "SELECT exclude_status, grant_lead_days, revoke_grace_days, k FROM ("
+		     "  SELECT exclude_status, coalesce(grant_lead_days, -1) AS grant_lead_days, "
+		     "    revoke_grace_days, 0 AS k, id FROM property_history "
+		     "  WHERE property_id = ?1 AND last_run < ?3 AND ?2 IS NOT NULL "
+		     "  UNION ALL SELECT exclude_status, coalesce(grant_lead_days, -1), "
+		     "    revoke_grace_days, 1, 0 FROM property WHERE property_id = ?1) "
+		     "ORDER BY k, id DESC LIMIT 1",
 };
 
 /* Delta rows are printed as before issue 19 (docs/unitsync-explain.1). */
@@ -96,6 +114,67 @@ static sqlite3_stmt *bind_night(sqlite3_stmt *q, const char *p, const char *pers
 	sqlite3_bind_text(q, 2, person, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 3, run, -1, SQLITE_TRANSIENT);
 	return q;
+}
+
+/*
+ * Why a person in the night's export got no delta and no exception: each
+ * of their records judged again as transform judged it (lib/rules: the
+ * same function, the record as staged, the policy as the run read it),
+ * one line a record.  -1 on a database error.
+ */
+static int explain_records(sqlite3_stmt **q, const char *p, const char *person, const char *run,
+			   const char *as_of)
+{
+	struct rules_policy rp = { 0 };
+	char exclude[512];
+	sqlite3_stmt *st = bind_night(q[Q_POLICY], p, person, run);
+	int r;
+
+	if ((r = db_row(st)) < 0)
+		return -1;
+	snprintf(exclude, sizeof(exclude), ",%s,", r == 1 ? db_col_text(st, 0) : "");
+	rp.exclude = exclude;
+	rp.lead_days = r == 1 ? sqlite3_column_int(st, 1) : -1;
+	rp.grace_days = r == 1 ? sqlite3_column_int(st, 2) : 0;
+	rp.as_of = as_of;
+	st = bind_night(q[Q_RECORD], p, person, run);
+	while ((r = db_row(st)) == 1) {
+		const char *role = db_col_text(st, 0), *status = db_col_text(st, 1);
+		const char *raw = db_col_text(st, 2), *in = db_col_text(st, 3);
+		const char *out = db_col_text(st, 4), *unit = db_col_text(st, 5), *why = "";
+		int as_written = *raw && strcmp(raw, status); /* the export's word, when another */
+		enum rules_verdict v;
+
+		printf("  unit %s, status %s%s%s%s, move-in %s, move-out %s: ", *unit ? unit : "-",
+		       status, as_written ? " ('" : "", as_written ? raw : "",
+		       as_written ? "')" : "", *in ? in : "-", *out ? out : "-");
+		if (!strcmp(role, "guarantor")) {
+			printf("nothing given: a guarantor (guarantors never get a key)\n");
+			continue;
+		}
+		v = rules_eligible(&rp, status, in, out, &why);
+		if (v == RULES_GRANT)
+			printf("eligible; no change (already given)\n");
+		else if (v == RULES_KEEP)
+			printf("moved out, within the %d grace days: keeps a unit it holds, gains "
+			       "none\n",
+			       rp.grace_days);
+		else if (!strcmp(why, "status_excluded"))
+			printf("nothing given: excluded status '%s' (the property's exclude-status)\n",
+			       status);
+		else if (!strcmp(why, "move_out"))
+			printf("nothing given: not eligible, moved out (grace %d days)\n",
+			       rp.grace_days);
+		else
+			printf("nothing given: not eligible with status '%s'%s\n", status,
+			       !strcmp(status, "future") || !strcmp(status, "applicant")
+				       ? (rp.lead_days < 0
+						  ? " (the property gives none before the "
+						    "PMS says current: no grant-lead-days)"
+						  : " (not yet within the grant-lead-days)")
+				       : "");
+	}
+	return r < 0 ? -1 : 0;
 }
 
 /*
@@ -151,7 +230,7 @@ static int explain_night(sqlite3_stmt **q, sqlite3_stmt *night, const char *p, c
 		printf("  no delta and no exception (that night's snapshot is pruned: whether the "
 		       "person was in it is not known)\n");
 	else if (sqlite3_column_int(st, 1))
-		printf("  no change\n");
+		return explain_records(q, p, person, run, db_col_text(night, 1));
 	else
 		printf("  not in that night's export\n");
 	return 0;

@@ -90,10 +90,10 @@ test_expect_success 'explain P2: held for a shared e-mail, then access, then no 
 	  ASSIGN unit 2 (Latch L2), reason move_in, row 2
 	    load: done, HTTP 201
 	run, as of 2026-06-01:
-	  no change
+	  unit 2, status current, move-in 2024-01-01, move-out -: eligible; no change (already given)
 	run, as of 2026-06-01:
 	  held by the safety guard: the property'"'"'s deltas not sent until approved (2 removals exceed guard-max 1); not approved
-	  no change
+	  unit 2, status current, move-in 2024-01-01, move-out -: eligible; no change (already given)
 	EOF
 	test_cmp expect actual
 '
@@ -172,7 +172,7 @@ test_expect_success 'a run after the migration is explained in full again' '
 	cat >expect <<-\EOF &&
 	run, as of 2026-06-02:
 	  held by the safety guard: the property'"'"'s deltas not sent until approved (2 removals exceed guard-max 1); not approved
-	  no change
+	  unit 2, status current, move-in 2024-01-01, move-out -: eligible; no change (already given)
 	EOF
 	test_cmp expect actual
 '
