@@ -14,6 +14,7 @@
 #include "delta.h"
 #include "durable.h"
 #include "err.h"
+#include "html.h"
 #include "exitcode.h"
 #include "log.h"
 #include "reconcile.h"
@@ -203,35 +204,6 @@ static int print_outcome(sqlite3 *db, const struct rundir *run, const struct out
 
 /* ---- HTML ---------------------------------------------------------- */
 
-/* Write S HTML-escaped (text and attribute safe). */
-static void h(FILE *fp, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&':
-			fputs("&amp;", fp);
-			break;
-		case '<':
-			fputs("&lt;", fp);
-			break;
-		case '>':
-			fputs("&gt;", fp);
-			break;
-		case '"':
-			fputs("&quot;", fp);
-			break;
-		case '\'':
-			fputs("&#39;", fp);
-			break;
-		default:
-			if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
-				fputc('?', fp);
-			else
-				fputc(*s, fp);
-		}
-	}
-}
-
 /* A reconcile.csv being read: counts by kind, the first rows shown. */
 struct recon {
 	const char *path;               /* the file, borrowed */
@@ -281,7 +253,7 @@ static int recon_row(const struct csvio_row *row, void *vr)
 		if (i == 1)
 			continue;
 		fputs("<td>", rc->html);
-		h(rc->html, row->fields[i]);
+		html_put(rc->html, row->fields[i]);
 		fputs("</td>", rc->html);
 	}
 	fputs("</tr>\n", rc->html);
@@ -309,7 +281,7 @@ static int recon_read(struct recon *rc)
 static int html_recon(FILE *fp, struct recon *rc)
 {
 	fputs("<h2>Reconcile</h2>\n<p class=\"meta\">", fp);
-	h(fp, rc->path);
+	html_put(fp, rc->path);
 	fputs("</p>\n<table id=\"reconcile\"><tr><th>kind</th><th>Latch unit</th><th>Latch user"
 	      "</th><th>e-mail</th><th>PMS unit</th><th>person</th><th>detail</th></tr>\n",
 	      fp);
@@ -340,28 +312,28 @@ static int html_delta_row(const struct delta_row *r, void *vh)
 		return 0;
 	fprintf(fp, "<tr class=\"%s\"><td>%ld</td><td>%s</td><td>", delta_op_name(r->op), r->seq,
 		delta_op_name(r->op));
-	h(fp, r->property_id);
+	html_put(fp, r->property_id);
 	fputs("</td><td>", fp);
-	h(fp, r->pms_person_id);
+	html_put(fp, r->pms_person_id);
 	fputs("</td><td>", fp);
 	if (r->op == DELTA_USER_CREATE) {
-		h(fp, r->first_name);
+		html_put(fp, r->first_name);
 		fputc(' ', fp);
-		h(fp, r->last_name);
+		html_put(fp, r->last_name);
 		fputs(" &lt;", fp);
-		h(fp, r->email);
+		html_put(fp, r->email);
 		fputs("&gt;", fp);
 	} else {
-		h(fp, r->pms_unit_id);
+		html_put(fp, r->pms_unit_id);
 		fputs(" (Latch ", fp);
-		h(fp, r->latch_unit_id);
+		html_put(fp, r->latch_unit_id);
 		fputc(')', fp);
 	}
 	fputs("</td><td>", fp);
-	h(fp, r->reason);
+	html_put(fp, r->reason);
 	if (*r->group_id) {
 		fputs(" <small>", fp);
-		h(fp, r->group_id);
+		html_put(fp, r->group_id);
 		fputs("</small>", fp);
 	}
 	fputs("</td></tr>\n", fp);
@@ -377,7 +349,7 @@ static int html_exception_row(const struct csvio_row *row, void *vh)
 	fputs("<tr>", hr->fp);
 	for (size_t i = 0; i < 5; i++) {
 		fputs("<td>", hr->fp);
-		h(hr->fp, row->fields[i]);
+		html_put(hr->fp, row->fields[i]);
 		fputs("</td>", hr->fp);
 	}
 	fputs("</tr>\n", hr->fp);
@@ -430,7 +402,7 @@ static void html_chart(FILE *fp, sqlite3 *db, const char *run_id, const char *pr
 	fprintf(fp, "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 640 170\" width=\"640\" "
 		    "height=\"170\" xmlns=\"http://www.w3.org/2000/svg\">\n"
 		    "<title>Assigns and unassigns of ");
-	h(fp, property);
+	html_put(fp, property);
 	fprintf(fp,
 		" over the last %d runs</title>\n"
 		"<line x1=\"40\" y1=\"140\" x2=\"630\" y2=\"140\" stroke=\"#999\"/>\n"
@@ -486,7 +458,7 @@ static int html_input(const struct runstatus_input *in, void *vfp)
 	FILE *fp = vfp;
 
 	fputs("<tr><td>", fp);
-	h(fp, in->property_id);
+	html_put(fp, in->property_id);
 	if (!in->snapshot_id) {
 		fputs("</td><td colspan=\"5\">no export (property missing)</td></tr>\n", fp);
 		return 0;
@@ -497,13 +469,13 @@ static int html_input(const struct runstatus_input *in, void *vfp)
 		return 0;
 	}
 	fputs("<td>", fp);
-	h(fp, in->source_name);
+	html_put(fp, in->source_name);
 	fputs("</td><td><code>", fp);
-	h(fp, in->sha256);
+	html_put(fp, in->sha256);
 	fprintf(fp, "</code></td><td>%ld</td><td>%.1f h <small>(", in->people, in->age_hours);
-	h(fp, in->aged_from);
+	html_put(fp, in->aged_from);
 	fputc(' ', fp);
-	h(fp, in->since);
+	html_put(fp, in->since);
 	fputs(")</small></td></tr>\n", fp);
 	return 0;
 }
@@ -529,30 +501,30 @@ static int write_html(const char *path, const struct rundir *run, sqlite3 *db,
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>"
 	      "unitsync run ",
 	      f.fp);
-	h(f.fp, run->run_id);
+	html_put(f.fp, run->run_id);
 	fprintf(f.fp, "</title>\n%s</head><body>\n<h1>unitsync run <code>", html_style);
-	h(f.fp, run->run_id);
+	html_put(f.fp, run->run_id);
 	fprintf(f.fp, "</code> <span class=\"badge %s\">guard: %s</span></h1>\n<p class=\"meta\">",
 		verdict && !strcmp(verdict, "held") ? "held" : "ok", verdict ? verdict : "?");
 	fputs("created ", f.fp);
-	h(f.fp, json_string_value(json_object_get(run->manifest, "created_at")));
+	html_put(f.fp, json_string_value(json_object_get(run->manifest, "created_at")));
 	fputs(" &middot; delta sha256 <code>", f.fp);
-	h(f.fp, run->delta_sha256);
+	html_put(f.fp, run->delta_sha256);
 	fputs("</code></p>\n<h2>Outcome</h2>\n<table id=\"outcome\">", f.fp);
 	if (o->known) {
 		fprintf(f.fp, "<tr><th>status</th><td><span class=\"badge %s\">",
 			!strcmp(o->rs.status, "loaded") ? "ok" : "held");
-		h(f.fp, o->rs.status);
+		html_put(f.fp, o->rs.status);
 		fputs("</span> ", f.fp);
-		h(f.fp, o->status);
+		html_put(f.fp, o->status);
 		fputs("</td></tr>\n<tr><th>approval</th><td>", f.fp);
-		h(f.fp, o->approval);
+		html_put(f.fp, o->approval);
 		fputs("</td></tr>\n<tr><th>load</th><td>", f.fp);
-		h(f.fp, o->load);
+		html_put(f.fp, o->load);
 		fputs("</td></tr>\n", f.fp);
 	} else {
 		fputs("<tr><th>status</th><td>unknown (", f.fp);
-		h(f.fp, o->why);
+		html_put(f.fp, o->why);
 		fputs(")</td></tr>\n", f.fp);
 	}
 	fputs("</table>\n<h2>Properties</h2>\n<table><tr><th>property</th><th>as of</th>"
@@ -566,16 +538,16 @@ static int write_html(const char *path, const struct rundir *run, sqlite3 *db,
 		const char *k, *pv = json_string_value(json_object_get(g, "verdict"));
 
 		fputs("<tr><td>", f.fp);
-		h(f.fp, json_string_value(json_object_get(p, "property_id")));
+		html_put(f.fp, json_string_value(json_object_get(p, "property_id")));
 		fputs("</td><td>", f.fp);
-		h(f.fp, json_string_value(json_object_get(p, "as_of")));
+		html_put(f.fp, json_string_value(json_object_get(p, "as_of")));
 		fprintf(f.fp, "</td><td>%lld</td><td>%lld</td><td>%lld</td><td>",
 			(long long)json_integer_value(json_object_get(ops, "USER_CREATE")),
 			(long long)json_integer_value(json_object_get(ops, "ASSIGN")),
 			(long long)json_integer_value(json_object_get(ops, "UNASSIGN")));
 		json_object_foreach(json_object_get(p, "counts_by_reason"), k, v)
 		{
-			h(f.fp, k);
+			html_put(f.fp, k);
 			fprintf(f.fp, " %lld<br>", (long long)json_integer_value(v));
 		}
 		fprintf(f.fp, "</td><td><span class=\"badge %s\">%s</span>",
@@ -586,7 +558,7 @@ static int write_html(const char *path, const struct rundir *run, sqlite3 *db,
 			json_array_foreach(json_object_get(g, "why"), w, v)
 			{
 				fputs("<br>", f.fp);
-				h(f.fp, json_string_value(v));
+				html_put(f.fp, json_string_value(v));
 			}
 		}
 		fputs("</td></tr>\n", f.fp);
@@ -602,12 +574,12 @@ static int write_html(const char *path, const struct rundir *run, sqlite3 *db,
 		json_array_foreach(json_object_get(run->manifest, "inputs"), i, in)
 		{
 			fputs("<tr><td>", f.fp);
-			h(f.fp, json_string_value(json_object_get(in, "property_id")));
+			html_put(f.fp, json_string_value(json_object_get(in, "property_id")));
 			fprintf(f.fp, "</td><td>%lld</td><td>",
 				(long long)json_integer_value(json_object_get(in, "snapshot_id")));
-			h(f.fp, json_string_value(json_object_get(in, "source_name")));
+			html_put(f.fp, json_string_value(json_object_get(in, "source_name")));
 			fputs("</td><td><code>", f.fp);
-			h(f.fp, json_string_value(json_object_get(in, "sha256")));
+			html_put(f.fp, json_string_value(json_object_get(in, "sha256")));
 			fprintf(f.fp, "</code></td><td>%lld</td><td>unknown</td></tr>\n",
 				(long long)json_integer_value(json_object_get(in, "people")));
 		}
@@ -621,7 +593,7 @@ static int write_html(const char *path, const struct rundir *run, sqlite3 *db,
 			break;
 		}
 		fputs("<h3>", f.fp);
-		h(f.fp, json_string_value(json_object_get(p, "property_id")));
+		html_put(f.fp, json_string_value(json_object_get(p, "property_id")));
 		fputs("</h3>\n", f.fp);
 		html_chart(f.fp, db, run->run_id,
 			   json_string_value(json_object_get(p, "property_id")));

@@ -1,6 +1,7 @@
 #include "digest.h"
 #include "db.h"
 #include "err.h"
+#include "html.h"
 #include "runstatus.h"
 
 #include <stdio.h>
@@ -62,32 +63,6 @@ static void t_put(FILE *fp, const char *s)
 		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, fp);
 }
 
-/* S into the HTML, escaped (text and attribute safe), control characters as '?'. */
-static void h_put(FILE *fp, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '&':
-			fputs("&amp;", fp);
-			break;
-		case '<':
-			fputs("&lt;", fp);
-			break;
-		case '>':
-			fputs("&gt;", fp);
-			break;
-		case '"':
-			fputs("&quot;", fp);
-			break;
-		case '\'':
-			fputs("&#39;", fp);
-			break;
-		default:
-			fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, fp);
-		}
-	}
-}
-
 /* The guard's hold of the property: held (1), not (0), -1 error. */
 static int guard_hold(sqlite3 *db, const char *run_id, const char *property, char *why, size_t size,
 		      int *read_it)
@@ -145,7 +120,7 @@ static int changes(sqlite3 *db, const char *run_id, const char *property, struct
 		}
 		fprintf(o->t, "  %-12s %-18s %ld\n", op, reason, count);
 		fprintf(o->h, "<tr><td>%s</td><td>", op);
-		h_put(o->h, reason);
+		html_put(o->h, reason);
 		fprintf(o->h, "</td><td>%ld</td></tr>\n", count);
 	}
 	if (r < 0)
@@ -207,12 +182,12 @@ static int exceptions(sqlite3 *db, const char *run_id, const char *property, str
 			hint = digest_hint(kind);
 			fprintf(o->t, "\n* %ld %s\n", total_kind, kind);
 			fprintf(o->h, "<h3>%ld <code>", total_kind);
-			h_put(o->h, kind);
+			html_put(o->h, kind);
 			fputs("</code></h3>\n", o->h);
 			if (hint) {
 				fprintf(o->t, "  what to do: %s\n", hint);
 				fputs("<p class=\"hint\">What to do: ", o->h);
-				h_put(o->h, hint);
+				html_put(o->h, hint);
 				fputs("</p>\n", o->h);
 			}
 			fputs("<ul>\n", o->h);
@@ -227,11 +202,11 @@ static int exceptions(sqlite3 *db, const char *run_id, const char *property, str
 		t_put(o->t, db_col_text(st, 3));
 		fputc('\n', o->t);
 		fputs("<li>unit <b>", o->h);
-		h_put(o->h, db_col_text(st, 1));
+		html_put(o->h, db_col_text(st, 1));
 		fputs("</b>, person <b>", o->h);
-		h_put(o->h, db_col_text(st, 2));
+		html_put(o->h, db_col_text(st, 2));
 		fputs("</b>: ", o->h);
-		h_put(o->h, db_col_text(st, 3));
+		html_put(o->h, db_col_text(st, 3));
 		fputs("</li>\n", o->h);
 	}
 	if (r < 0)
@@ -268,7 +243,7 @@ static int failures(sqlite3 *db, const char *run_id, const char *property, const
 				(long long)sqlite3_column_int64(st, 4), run_dir);
 			fprintf(o->h, "<h3>%lld changes failed at Latch</h3>\n<p>See <code>",
 				(long long)sqlite3_column_int64(st, 4));
-			h_put(o->h, run_dir);
+			html_put(o->h, run_dir);
 			fputs("/load-report.csv</code>.</p>\n<ul>\n", o->h);
 		}
 		if (d->failed > DIGEST_ROWS_PER_KIND)
@@ -279,9 +254,9 @@ static int failures(sqlite3 *db, const char *run_id, const char *property, const
 		t_put(o->t, db_col_text(st, 2));
 		fprintf(o->t, ": HTTP %d\n", sqlite3_column_int(st, 3));
 		fprintf(o->h, "<li>%s person <b>", db_col_text(st, 0));
-		h_put(o->h, db_col_text(st, 1));
+		html_put(o->h, db_col_text(st, 1));
 		fputs("</b> unit <b>", o->h);
-		h_put(o->h, db_col_text(st, 2));
+		html_put(o->h, db_col_text(st, 2));
 		fprintf(o->h, "</b>: HTTP %d</li>\n", sqlite3_column_int(st, 3));
 	}
 	if (r < 0)
@@ -345,9 +320,9 @@ int digest_build(sqlite3 *db, const char *run_id, const char *property_id, struc
 	t_put(o.t, status);
 	fputc('\n', o.t);
 	fputs("<h1>unitsync: property ", o.h);
-	h_put(o.h, property_id);
+	html_put(o.h, property_id);
 	fprintf(o.h, ", night of %s</h1>\n<p>run <code>%s</code> &middot; ", rs.as_of, run_id);
-	h_put(o.h, status);
+	html_put(o.h, status);
 	fputs("</p>\n", o.h);
 	fputs("\nNeeds a person:\n", o.t);
 	fputs("<h2>Needs a person</h2>\n", o.h);
@@ -360,13 +335,13 @@ int digest_build(sqlite3 *db, const char *run_id, const char *property_id, struc
 			"%s), then release it:\n    unitsync approve %s\n    unitsync load %s\n",
 			rs.run_dir, rs.run_dir, rs.run_dir);
 		fputs("<div class=\"held\"><b>Held by the safety guard:</b> ", o.h);
-		h_put(o.h, *why ? why : "see manifest.json");
+		html_put(o.h, *why ? why : "see manifest.json");
 		fputs("<br>Nothing was sent for this property. Review the run, then release "
 		      "it:</div>\n<pre>unitsync approve ",
 		      o.h);
-		h_put(o.h, rs.run_dir);
+		html_put(o.h, rs.run_dir);
 		fputs("\nunitsync load ", o.h);
-		h_put(o.h, rs.run_dir);
+		html_put(o.h, rs.run_dir);
 		fputs("</pre>\n", o.h);
 	}
 	if (exceptions(db, run_id, property_id, d, &o) < 0 ||
