@@ -20,8 +20,11 @@
 #include <stdio.h>
 #include <string.h>
 
+/* --reconcile files at most: one a property of a large night */
+#define MAX_RECONCILE 1024
+
 static const char usage[] =
-	"usage: unitsync notify RUN_DIR [--dry-run] [--resend] [--max-attempts N]\n"
+	"usage: unitsync notify RUN_DIR [--dry-run] [--resend] [--max-attempts N] [--reconcile FILE]...\n"
 	"       unitsync notify --job-failed NAME --exit-code N [--log FILE] [--dry-run]\n"
 	"\n"
 	"Send each property of a run its digest (what changed, what needs a person) as the\n"
@@ -30,6 +33,7 @@ static const char usage[] =
 	"\n"
 	"  --dry-run                print each message instead of sending it; record nothing\n"
 	"  --resend                 send even what was sent before for that night\n"
+	"  --reconcile FILE         a reconcile.csv of the night: its drift in the digests\n"
 	"  --job-failed NAME        the job (systemd unit, cron job) that failed\n"
 	"  --exit-code N            its exit code (unitsync-nightly(1))\n"
 	"  --log FILE               its last log lines, to quote (- for standard input)\n"
@@ -109,7 +113,8 @@ int main(int argc, char **argv)
 		OPT_ATTEMPTS,
 		OPT_JOB,
 		OPT_EXIT,
-		OPT_LOG
+		OPT_LOG,
+		OPT_RECON
 	};
 	static const struct option opts[] = {
 		CLI_COMMON_OPTIONS,
@@ -119,10 +124,12 @@ int main(int argc, char **argv)
 		{ "job-failed", required_argument, NULL, OPT_JOB },
 		{ "exit-code", required_argument, NULL, OPT_EXIT },
 		{ "log", required_argument, NULL, OPT_LOG },
+		{ "reconcile", required_argument, NULL, OPT_RECON },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common cli;
-	struct notify_opts o = { .max_attempts = 4 };
+	const char *recon[MAX_RECONCILE];
+	struct notify_opts o = { .max_attempts = 4, .reconcile = recon };
 	struct notify_counts n;
 	struct config cfg = { 0 };
 	const char *job = NULL, *log_path = NULL;
@@ -167,6 +174,14 @@ int main(int argc, char **argv)
 			break;
 		case OPT_LOG:
 			log_path = optarg;
+			break;
+		case OPT_RECON:
+			if (o.n_reconcile == MAX_RECONCILE) {
+				cli_usage_error(&cli, "at most %d --reconcile files",
+						MAX_RECONCILE);
+				goto out;
+			}
+			recon[o.n_reconcile++] = optarg;
 			break;
 		default:
 			cli_usage_error(&cli, "unknown option");

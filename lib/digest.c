@@ -2,6 +2,7 @@
 #include "db.h"
 #include "err.h"
 #include "html.h"
+#include "reconcile.h"
 #include "runstatus.h"
 
 #include <stdio.h>
@@ -273,6 +274,52 @@ out:
 	return rc;
 }
 
+/* Latch drift of the property in the reconcile.csv files, into O and D. */
+static int drift(const char *property, const char *const *files, size_t n, struct digest *d,
+		 struct out *o)
+{
+	long counts[RECONCILE_N_KINDS] = { 0 };
+
+	for (size_t i = 0; i < n; i++)
+		if (reconcile_count_file(files[i], property, counts) < 0)
+			return -1;
+	for (int k = 0; k < RECONCILE_N_KINDS; k++)
+		d->drift += counts[k];
+	if (!d->drift)
+		return 0;
+	d->needs_person = 1;
+	fprintf(o->t, "\n* Latch differs from unitsync's records (unitsync reconcile):");
+	fputs("<h3>Latch differs from unitsync&#39;s records (unitsync reconcile)</h3>\n<ul>\n",
+	      o->h);
+	for (int k = 0; k < RECONCILE_N_KINDS; k++) {
+		if (!counts[k])
+			continue;
+		fprintf(o->t, " %ld %s;", counts[k], reconcile_kinds[k]);
+		fprintf(o->h, "<li>%ld <code>%s</code></li>\n", counts[k], reconcile_kinds[k]);
+	}
+	fputs("\n  what to do: read the rows of", o->t);
+	for (size_t i = 0; i < n; i++) {
+		fputc(' ', o->t);
+		t_put(o->t, files[i]);
+	}
+	fputs("; unitsync never removes a key_without_lease; 'unitsync reconcile --property ",
+	      o->t);
+	t_put(o->t, property);
+	fputs(" --repair' assigns removed_outside and missing_in_latch pairs again\n", o->t);
+	fputs("</ul>\n<p class=\"hint\">What to do: read the rows of", o->h);
+	for (size_t i = 0; i < n; i++) {
+		fputs(" <code>", o->h);
+		html_put(o->h, files[i]);
+		fputs("</code>", o->h);
+	}
+	fputs("; unitsync never removes a key_without_lease; <code>unitsync reconcile --property ",
+	      o->h);
+	html_put(o->h, property);
+	fputs(" --repair</code> assigns removed_outside and missing_in_latch pairs again.</p>\n",
+	      o->h);
+	return 0;
+}
+
 static const char style[] =
 	"<style>\n"
 	"body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:1.5rem;"
@@ -285,7 +332,8 @@ static const char style[] =
 	".hint{color:#5b6577;margin:0}pre{background:#f6f8fb;padding:.5rem}\n"
 	"</style>\n";
 
-int digest_build(sqlite3 *db, const char *run_id, const char *property_id, struct digest *d)
+int digest_build(sqlite3 *db, const char *run_id, const char *property_id,
+		 const char *const *reconcile, size_t n_reconcile, struct digest *d)
 {
 	struct out o = { NULL, NULL };
 	struct runstatus rs;
@@ -345,7 +393,8 @@ int digest_build(sqlite3 *db, const char *run_id, const char *property_id, struc
 		fputs("</pre>\n", o.h);
 	}
 	if (exceptions(db, run_id, property_id, d, &o) < 0 ||
-	    failures(db, run_id, property_id, rs.run_dir, d, &o) < 0)
+	    failures(db, run_id, property_id, rs.run_dir, d, &o) < 0 ||
+	    drift(property_id, reconcile, n_reconcile, d, &o) < 0)
 		goto out;
 	if (!d->needs_person) {
 		fputs("  nothing.\n", o.t);
@@ -367,8 +416,10 @@ int digest_build(sqlite3 *db, const char *run_id, const char *property_id, struc
 	if (d->held)
 		snprintf(why, sizeof(why), "held by the safety guard");
 	else if (d->exceptions || d->failed)
-		snprintf(why, sizeof(why), "%ld exception%s, %ld failed", d->exceptions,
-			 d->exceptions == 1 ? "" : "s", d->failed);
+		snprintf(why, sizeof(why), "%ld exception%s, %ld failed%s", d->exceptions,
+			 d->exceptions == 1 ? "" : "s", d->failed, d->drift ? ", Latch drift" : "");
+	else if (d->drift)
+		snprintf(why, sizeof(why), "Latch differs from unitsync's records");
 	else
 		snprintf(why, sizeof(why), "%ld changes", d->changes[1] + d->changes[2]);
 	if (asprintf(&ctx, "[unitsync] %s %s: %s", property_id, rs.as_of, why) < 0)

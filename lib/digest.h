@@ -14,7 +14,9 @@
  *     what to do about them") and its residents and units, at most
  *     DIGEST_ROWS_PER_KIND of each, then how many more; a stale export is
  *     the kind stale_export;
- *   - delta rows load failed for good (journal "failed").
+ *   - delta rows load failed for good (journal "failed");
+ *   - Latch drift: rows of the property in the reconcile.csv files given
+ *     (unitsync reconcile run that night), counted by kind.
  * removal_deferred alone needs nobody (it waits a night by design).
  *
  * Text from exports (names, ids, details) has its control characters
@@ -25,6 +27,7 @@
 #define UNITSYNC_DIGEST_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 
 #define DIGEST_ROWS_PER_KIND 20
 
@@ -34,6 +37,7 @@ struct digest {
 	long changes[3];  /* delta rows: USER_CREATE, ASSIGN, UNASSIGN */
 	long exceptions;  /* exception rows (all kinds) */
 	long failed;      /* delta rows failed for good */
+	long drift;       /* reconcile.csv rows of the property */
 	char as_of[16];   /* the run's as-of date */
 	char *subject;    /* one line, owned */
 	char *text;       /* plain text, LF line ends, owned */
@@ -41,13 +45,15 @@ struct digest {
 };
 
 /*
- * The digest of PROPERTY_ID in run RUN_ID into D (zeroed first).  0, or
- * -1 with err_set(): "database: ..." (the caller's exit code is
+ * The digest of PROPERTY_ID in run RUN_ID into D (zeroed first), with the
+ * drift of the N_RECONCILE reconcile.csv files RECONCILE (none: N 0).  0,
+ * or -1 with err_set(): "database: ..." (the caller's exit code is
  * db_exit_code()), "no run 'ID' in the state database", "run 'ID' did
- * not read property 'P'", or out of memory.  Release D with
- * digest_release() either way.
+ * not read property 'P'", a reconcile.csv unreadable or not one, or out
+ * of memory.  Release D with digest_release() either way.
  */
-int digest_build(sqlite3 *db, const char *run_id, const char *property_id, struct digest *d);
+int digest_build(sqlite3 *db, const char *run_id, const char *property_id,
+		 const char *const *reconcile, size_t n_reconcile, struct digest *d);
 
 void digest_release(struct digest *d);
 

@@ -255,14 +255,14 @@ static char *hook_body(const struct delivery *d, const struct digest *dig)
 	if (asprintf(&text, "%s\n\n%s", dig->subject, dig->text) < 0)
 		return NULL;
 	j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:{s:I, s:I, s:I}, s:I, "
-		      "s:I, s:s, s:s}",
+		      "s:I, s:I, s:s, s:s}",
 		      "version", 1, "kind", "digest", "source", "unitsync", "run_id", d->run_id,
 		      "property_id", d->property, "as_of", dig->as_of, "message_id", d->message_id,
 		      "needs_person", dig->needs_person, "held", dig->held, "changes",
 		      "USER_CREATE", (json_int_t)dig->changes[0], "ASSIGN",
 		      (json_int_t)dig->changes[1], "UNASSIGN", (json_int_t)dig->changes[2],
 		      "exceptions", (json_int_t)dig->exceptions, "failed", (json_int_t)dig->failed,
-		      "subject", dig->subject, "text", text);
+		      "drift", (json_int_t)dig->drift, "subject", dig->subject, "text", text);
 	if (j)
 		body = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
@@ -370,7 +370,7 @@ static int one_property(const char *property, void *vw)
 	}
 	if (!mail && !hooks[0] && !hooks[1])
 		return 0;
-	if (digest_build(w->db, w->run_id, property, &dig) < 0)
+	if (digest_build(w->db, w->run_id, property, w->o->reconcile, w->o->n_reconcile, &dig) < 0)
 		goto out;
 	if (!dig.needs_person && !(p && p->daily_summary)) {
 		log_info("%s: nothing needs a person tonight; no message", property);

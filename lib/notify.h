@@ -44,6 +44,8 @@ struct notify_opts {
 	int dry_run;      /* print each message that would be sent; send and record nothing */
 	int resend;       /* send even what was sent already */
 	int max_attempts; /* tries of one delivery, at least 1 */
+	const char *const *reconcile; /* reconcile.csv files of the night, for the digests */
+	size_t n_reconcile;
 };
 
 /* What notify_run() did, by delivery (a property's e-mail, a webhook call). */

@@ -5,8 +5,11 @@
 #include "latch.h"
 #include "latchunits.h"
 #include "progress.h"
+#include "csvio.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -569,4 +572,54 @@ void reconcile_release(struct reconcile *rc)
 	free(rc->property);
 	free(rc->building);
 	rc->property = rc->building = NULL;
+}
+
+/* reconcile_count_file()'s reading. */
+struct count_file {
+	const char *path, *property;
+	long *counts;
+};
+
+static int count_row(const struct csvio_row *row, void *vc)
+{
+	struct count_file *cf = vc;
+	int k;
+
+	if (row->line == 1) {
+		char header[256];
+		size_t len = 0;
+
+		for (size_t i = 0; i < row->n && len < sizeof(header); i++)
+			len += (size_t)snprintf(header + len, sizeof(header) - len, "%s%s",
+						i ? "," : "", row->fields[i]);
+		if (strcmp(header, RECONCILE_HEADER)) {
+			err_set("'%s' line 1: not the header of a reconcile.csv", cf->path);
+			return -1;
+		}
+		return 0;
+	}
+	for (k = 0; k < RECONCILE_N_KINDS && strcmp(row->fields[0], reconcile_kinds[k]); k++)
+		;
+	if (row->n != 8 || k == RECONCILE_N_KINDS) {
+		err_set("'%s' line %ld: not a reconcile.csv row", cf->path, row->line);
+		return -1;
+	}
+	if (!strcmp(row->fields[1], cf->property))
+		cf->counts[k]++;
+	return 0;
+}
+
+int reconcile_count_file(const char *path, const char *property, long counts[RECONCILE_N_KINDS])
+{
+	struct count_file cf = { path, property, counts };
+	FILE *fp = fopen(path, "r");
+	int rc;
+
+	if (!fp) {
+		err_set("cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	rc = csvio_read(fp, path, count_row, &cf);
+	fclose(fp);
+	return rc < 0 ? -1 : 0;
 }

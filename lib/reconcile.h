@@ -95,6 +95,14 @@ int reconcile_compare(struct reconcile *rc);
  * database error. */
 int reconcile_write_csv(struct reconcile *rc, FILE *fp);
 
+/*
+ * Count the rows of PROPERTY in the reconcile.csv at PATH into COUNTS (by
+ * kind, added to what COUNTS holds): how `unitsync notify` tells a
+ * property's drift.  Its header must be RECONCILE_HEADER and each row of
+ * a known kind.  0, or -1 with err_set() naming the file and line.
+ */
+int reconcile_count_file(const char *path, const char *property, long counts[RECONCILE_N_KINDS]);
+
 /* A pair to assert again (--repair): a removed_outside or missing_in_latch row. */
 struct reconcile_pair {
 	const char *kind, *latch_unit_id, *latch_user_id, *pms_unit_id, *pms_person_id;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--shard K/N] [--dry-run] [--metrics-file PATH] [--no-notify]
+# usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--shard K/N] [--dry-run] [--metrics-file PATH] [--no-notify] [--reconcile]
 #
 # The nightly Unit Sync job: for every property in the configuration,
 # extract its export files, then one transform over tonight's snapshots,
@@ -23,6 +23,10 @@
 # once a night, only what needs a person); not for a preview, nor after a
 # load that must be rerun (75, 78), nor with --no-notify.  A notification
 # that fails never changes the night's exit code.
+#
+# --reconcile: after the load, compare each property's Latch building with
+# the night's decision (unitsync reconcile, into DIR/reconcile/RUN_ID/N/),
+# so that the digests tell any drift; it changes nothing.
 #
 # --metrics-file PATH (or UNITSYNC_METRICS_FILE, or [notify] metrics_file) writes the night's outcome
 # as Prometheus metrics when the night ends, whatever its exit code
@@ -56,9 +60,10 @@ shard=()
 dry_run=()
 metrics_file=${UNITSYNC_METRICS_FILE:-}
 no_notify=0
+reconcile=0
 usage() {
 	say error "nightly.sh: $1"
-	say error "usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--shard K/N] [--dry-run] [--metrics-file PATH] [--no-notify]"
+	say error "usage: nightly.sh [--config FILE] [--db PATH] [--out DIR] [--as-of DATE] [--shard K/N] [--dry-run] [--metrics-file PATH] [--no-notify] [--reconcile]"
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -85,6 +90,10 @@ while [ $# -gt 0 ]; do
 		;;
 	--no-notify)
 		no_notify=1
+		shift
+		;;
+	--reconcile)
+		reconcile=1
 		shift
 		;;
 	--help | -h)
@@ -328,9 +337,25 @@ if [ ${#dry_run[@]} -gt 0 ]; then
 else
 	echo "run directory: $run_dir"
 fi
+recon=()
+if [ $reconcile -eq 1 ] && [ ${#dry_run[@]} -eq 0 ] && [ $rc -ne 75 ] && [ $rc -ne 78 ]; then
+	stage reconcile
+	i=0
+	for p in "${props[@]}"; do
+		i=$((i + 1))
+		dir=$out/reconcile/$(basename -- "$run_dir")/$i
+		rrc=0
+		(umask 027 && mkdir -p -- "$dir") || rrc=78
+		[ $rrc -ne 0 ] || us reconcile --property "$p" --out "$dir" >/dev/null || rrc=$?
+		case $rrc in
+		0 | 1) recon+=(--reconcile "$dir/reconcile.csv") ;;
+		*) say warning "$p: reconcile failed (exit $rrc); the night's outcome is unchanged" ;;
+		esac
+	done
+fi
 stage notify
 if [ ${#dry_run[@]} -eq 0 ] && [ $no_notify -eq 0 ] && [ $rc -ne 75 ] && [ $rc -ne 78 ]; then
-	us notify "$run_dir" ||
+	us notify "${recon[@]}" "$run_dir" ||
 		say warning "nightly.sh: some notifications were not delivered (see above and" \
 			"'unitsync notify $run_dir'); the night's outcome is unchanged"
 fi
