@@ -217,27 +217,12 @@ struct recon {
 static int recon_row(const struct csvio_row *row, void *vr)
 {
 	struct recon *rc = vr;
-	int k;
+	int k = reconcile_csv_row(row, rc->path);
 
-	if (row->line == 1) {
-		char header[256];
-		size_t len = 0;
-
-		for (size_t i = 0; i < row->n && len < sizeof(header); i++)
-			len += (size_t)snprintf(header + len, sizeof(header) - len, "%s%s",
-						i ? "," : "", row->fields[i]);
-		if (strcmp(header, RECONCILE_HEADER)) {
-			err_set("'%s' line 1: not the header of a reconcile.csv", rc->path);
-			return -1;
-		}
-		return 0;
-	}
-	for (k = 0; k < RECONCILE_N_KINDS && strcmp(row->fields[0], reconcile_kinds[k]); k++)
-		;
-	if (row->n != 8 || k == RECONCILE_N_KINDS) {
-		err_set("'%s' line %ld: not a reconcile.csv row", rc->path, row->line);
+	if (k < 0)
 		return -1;
-	}
+	if (k == RECONCILE_N_KINDS)
+		return 0; /* the header */
 	rc->counts[k]++;
 	if (rc->n++ >= rc->max)
 		return 0;

@@ -580,9 +580,8 @@ struct count_file {
 	long *counts;
 };
 
-static int count_row(const struct csvio_row *row, void *vc)
+int reconcile_csv_row(const struct csvio_row *row, const char *path)
 {
-	struct count_file *cf = vc;
 	int k;
 
 	if (row->line == 1) {
@@ -593,18 +592,28 @@ static int count_row(const struct csvio_row *row, void *vc)
 			len += (size_t)snprintf(header + len, sizeof(header) - len, "%s%s",
 						i ? "," : "", row->fields[i]);
 		if (strcmp(header, RECONCILE_HEADER)) {
-			err_set("'%s' line 1: not the header of a reconcile.csv", cf->path);
+			err_set("'%s' line 1: not the header of a reconcile.csv", path);
 			return -1;
 		}
-		return 0;
+		return RECONCILE_N_KINDS;
 	}
 	for (k = 0; k < RECONCILE_N_KINDS && strcmp(row->fields[0], reconcile_kinds[k]); k++)
 		;
 	if (row->n != 8 || k == RECONCILE_N_KINDS) {
-		err_set("'%s' line %ld: not a reconcile.csv row", cf->path, row->line);
+		err_set("'%s' line %ld: not a reconcile.csv row", path, row->line);
 		return -1;
 	}
-	if (!strcmp(row->fields[1], cf->property))
+	return k;
+}
+
+static int count_row(const struct csvio_row *row, void *vc)
+{
+	struct count_file *cf = vc;
+	int k = reconcile_csv_row(row, cf->path);
+
+	if (k < 0)
+		return -1;
+	if (k < RECONCILE_N_KINDS && !strcmp(row->fields[1], cf->property))
 		cf->counts[k]++;
 	return 0;
 }

@@ -96,6 +96,16 @@ int reconcile_compare(struct reconcile *rc);
 int reconcile_write_csv(struct reconcile *rc, FILE *fp);
 
 /*
+ * One row of a reconcile.csv read with lib/csvio (PATH names it in
+ * messages): RECONCILE_N_KINDS for its header line (checked: it must be
+ * RECONCILE_HEADER), else the row's kind (8 fields, a known kind); -1
+ * with err_set() naming the file and line.  Every reader of the file
+ * (report, notify) goes through it.
+ */
+struct csvio_row;
+int reconcile_csv_row(const struct csvio_row *row, const char *path);
+
+/*
  * Count the rows of PROPERTY in the reconcile.csv at PATH into COUNTS (by
  * kind, added to what COUNTS holds): how `unitsync notify` tells a
  * property's drift.  Its header must be RECONCILE_HEADER and each row of
