@@ -76,7 +76,8 @@ test_expect_success 'night 3: the same file, four days old, extracted again is a
 
 test_expect_success 'a run made while an effect was inflight records it (run_inflight)' '
 	unitsync init --copy-to inflight.db >/dev/null &&
-	sqlite3 inflight.db "UPDATE journal SET state = '"'"'inflight'"'"' WHERE rowid = (SELECT max(rowid) FROM journal)" &&
+	sqlite3 inflight.db "UPDATE journal SET state = '"'"'inflight'"'"' WHERE rowid = (SELECT rowid FROM journal
+		WHERE op = '"'"'ASSIGN'"'"' ORDER BY run_id DESC, seq DESC LIMIT 1)" &&
 	{ UNITSYNC_NOW=2026-06-04T06:00:00Z unitsync --db inflight.db transform --out runs-inflight >t4.out ||
 		[ $? = 3 ]; } &&
 	test "$(sqlite3 inflight.db "SELECT count(*) FROM run_inflight WHERE run_id = (SELECT max(run_id) FROM run)")" = 1
