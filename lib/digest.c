@@ -64,6 +64,18 @@ static void t_put(FILE *fp, const char *s)
 		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, fp);
 }
 
+/* SQL prepared into *ST with the run ?1 and the property ?2 bound (every
+ * query of a digest reads one run's rows of one property).  0, or -1. */
+static int prepare_for(sqlite3 *db, const char *sql, const char *run_id, const char *property,
+		       sqlite3_stmt **st)
+{
+	if (db_prepare(db, sql, st) < 0)
+		return -1;
+	sqlite3_bind_text(*st, 1, run_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(*st, 2, property, -1, SQLITE_STATIC);
+	return 0;
+}
+
 /* The guard's hold of the property: held (1), not (0), -1 error. */
 static int guard_hold(sqlite3 *db, const char *run_id, const char *property, char *why, size_t size,
 		      int *read_it)
@@ -73,14 +85,12 @@ static int guard_hold(sqlite3 *db, const char *run_id, const char *property, cha
 
 	*why = '\0';
 	*read_it = 0;
-	if (db_prepare(db,
-		       "SELECT max(coalesce(i.guard, '') = 'held' AND r.approved_at IS NULL), "
-		       "max(coalesce(i.guard_why, '')), count(*) FROM run_input i JOIN run r "
-		       "USING (run_id) WHERE i.run_id = ?1 AND i.property_id = ?2",
-		       &st) < 0)
+	if (prepare_for(db,
+			"SELECT max(coalesce(i.guard, '') = 'held' AND r.approved_at IS NULL), "
+			"max(coalesce(i.guard_why, '')), count(*) FROM run_input i JOIN run r "
+			"USING (run_id) WHERE i.run_id = ?1 AND i.property_id = ?2",
+			run_id, property, &st) < 0)
 		goto out;
-	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, property, -1, SQLITE_STATIC);
 	if ((r = db_row(st)) < 0)
 		goto out;
 	*read_it = r == 1 && sqlite3_column_int(st, 2) > 0;
@@ -99,13 +109,11 @@ static int changes(sqlite3 *db, const char *run_id, const char *property, struct
 	sqlite3_stmt *st = NULL;
 	int rc = -1, r, n = 0;
 
-	if (db_prepare(db,
-		       "SELECT op, reason, count(*) FROM delta_history WHERE run_id = ?1 AND "
-		       "property_id = ?2 GROUP BY 1, 2 ORDER BY 1, 2",
-		       &st) < 0)
+	if (prepare_for(db,
+			"SELECT op, reason, count(*) FROM delta_history WHERE run_id = ?1 AND "
+			"property_id = ?2 GROUP BY 1, 2 ORDER BY 1, 2",
+			run_id, property, &st) < 0)
 		goto out;
-	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, property, -1, SQLITE_STATIC);
 	fputs("<h2>Changes</h2>\n", o->h);
 	while ((r = db_row(st)) == 1) {
 		const char *op = db_col_text(st, 0), *reason = db_col_text(st, 1);
@@ -160,14 +168,12 @@ static int exceptions(sqlite3 *db, const char *run_id, const char *property, str
 	int rc = -1, r;
 
 	/* each row with its kind's count, kinds in order */
-	if (db_prepare(db,
-		       "SELECT kind, pms_unit_id, pms_person_id, detail, "
-		       "count(*) OVER (PARTITION BY kind) FROM run_exception "
-		       "WHERE run_id = ?1 AND property_id = ?2 ORDER BY kind, seq",
-		       &st) < 0)
+	if (prepare_for(db,
+			"SELECT kind, pms_unit_id, pms_person_id, detail, "
+			"count(*) OVER (PARTITION BY kind) FROM run_exception "
+			"WHERE run_id = ?1 AND property_id = ?2 ORDER BY kind, seq",
+			run_id, property, &st) < 0)
 		goto out;
-	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, property, -1, SQLITE_STATIC);
 	while ((r = db_row(st)) == 1) {
 		const char *k = db_col_text(st, 0), *hint;
 
@@ -227,15 +233,13 @@ static int failures(sqlite3 *db, const char *run_id, const char *property, const
 	sqlite3_stmt *st = NULL;
 	int rc = -1, r;
 
-	if (db_prepare(db,
-		       "SELECT d.op, d.pms_person_id, coalesce(d.pms_unit_id, ''), "
-		       "coalesce(j.http_status, 0), count(*) OVER () FROM journal j JOIN "
-		       "delta_history d ON d.run_id = j.run_id AND d.seq = j.seq WHERE j.run_id = ?1 "
-		       "AND d.property_id = ?2 AND j.state = 'failed' ORDER BY d.seq",
-		       &st) < 0)
+	if (prepare_for(db,
+			"SELECT d.op, d.pms_person_id, coalesce(d.pms_unit_id, ''), "
+			"coalesce(j.http_status, 0), count(*) OVER () FROM journal j JOIN "
+			"delta_history d ON d.run_id = j.run_id AND d.seq = j.seq WHERE j.run_id = ?1 "
+			"AND d.property_id = ?2 AND j.state = 'failed' ORDER BY d.seq",
+			run_id, property, &st) < 0)
 		goto out;
-	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, property, -1, SQLITE_STATIC);
 	while ((r = db_row(st)) == 1) {
 		if (!d->failed++) {
 			d->needs_person = 1;

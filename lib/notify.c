@@ -3,6 +3,7 @@
 #include "db.h"
 #include "digest.h"
 #include "err.h"
+#include "html.h"
 #include "latch.h"
 #include "log.h"
 #include "sha256.h"
@@ -432,7 +433,8 @@ int notify_job_failure(sqlite3 *db, struct config *c, const char *name, int exit
 	struct delivery d = { .run_id = "", .property = "" };
 	struct news news = { 0 };
 	char **to = NULL, why[512], host[256] = "", when[32], hex[SHA256_HEX_LEN + 1] = "",
-	     *subject = NULL, *text = NULL, *html = NULL, *json = NULL, *key = NULL;
+	     *subject = NULL, *text = NULL, *html = NULL, *json = NULL, *key = NULL,
+	     *hook_text = NULL;
 	const char *at = c->smtp_from ? strchr(c->smtp_from, '@') : NULL;
 	size_t n_to = 0, hlen = 0;
 	FILE *h = NULL;
@@ -482,15 +484,7 @@ int notify_job_failure(sqlite3 *db, struct config *c, const char *name, int exit
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	      "<title>unitsync job failed</title></head><body>\n<pre>",
 	      h);
-	for (const char *t = text; *t; t++)
-		if (*t == '<')
-			fputs("&lt;", h);
-		else if (*t == '>')
-			fputs("&gt;", h);
-		else if (*t == '&')
-			fputs("&amp;", h);
-		else
-			fputc((unsigned char)*t < 0x20 && *t != '\n' ? '?' : *t, h);
+	html_put(h, text);
 	fputs("</pre>\n</body></html>\n", h);
 	if (fclose(h) != 0) {
 		h = NULL;
@@ -498,15 +492,14 @@ int notify_job_failure(sqlite3 *db, struct config *c, const char *name, int exit
 	}
 	h = NULL;
 	/* the webhook's text: the subject, a blank line, the message (as a digest's) */
-	free(key);
-	if (asprintf(&key, "%s\n\n%s", subject, text) < 0) {
-		key = NULL;
+	if (asprintf(&hook_text, "%s\n\n%s", subject, text) < 0) {
+		hook_text = NULL;
 		goto oom;
 	}
 	j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "version", 1, "kind",
 		      "job_failed", "source", "unitsync", "job", name, "host", host, "exit_code",
 		      exit_code, "at", when, "message_id", d.message_id, "subject", subject, "text",
-		      key);
+		      hook_text);
 	if (!j || !(json = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS)))
 		goto oom;
 	news.subject = subject;
@@ -531,6 +524,7 @@ out:
 	json_decref(j);
 	config_free_addresses(to, n_to);
 	free(key);
+	free(hook_text);
 	free(subject);
 	free(text);
 	free(html);

@@ -10,21 +10,6 @@
 . "$(dirname "$0")/lib.sh"
 test_plan 13
 
-# api METHOD PATH [BODY]: a /v1 request with a token of its own, as a
-# person or another system would make it
-api() {
-	_tok=$(curl -sf -X POST -H 'Content-Type: application/json' \
-		-d '{"client_id":"demo","client_secret":"demo-secret","grant_type":"client_credentials"}' \
-		"$SIM_URL/oauth/token" | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') &&
-		curl -sf -X "$1" -H "Authorization: Bearer $_tok" -H 'Content-Type: application/json' \
-			${3:+-d "$3"} "$SIM_URL$2"
-}
-# user_of EMAIL: the Latch user with that e-mail
-user_of() {
-	curl -sf "$SIM_URL/_sim/state" | python3 -c '
-import json, sys
-print([u["userUuid"] for u in json.load(sys.stdin)["users"] if u["email"] == sys.argv[1]][0])' "$1"
-}
 faults() { curl -sf -X POST -d "$1" "$SIM_URL/_sim/faults" >/dev/null; }
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
@@ -68,14 +53,14 @@ test_expect_success 'hand changes in Latch, and a night whose PUTs fail' '
 	faults "{\"methods\":\"PUT,POST /v1/users\",\"error_rate\":1}" &&
 	test_expect_code 75 unitsync load --max-attempts 1 "$(run_dir t2.out)" >/dev/null 2>&1 &&
 	faults "{\"methods\":\"\",\"error_rate\":0}" &&
-	api POST /v1/users "{\"email\":\"stranger@example.com\",\"firstName\":\"S\"}" >/dev/null &&
-	s=$(user_of stranger@example.com) && r2=$(user_of r2@example.com) &&
-	r3=$(user_of r3@example.com) &&
-	api PUT /v1/units/L1/residents/$s "{\"assignedBy\":\"front-desk\"}" >/dev/null &&
-	api PUT /v1/units/L9/residents/$s "{\"assignedBy\":\"front-desk\"}" >/dev/null &&
-	api DELETE /v1/units/L2/residents/$r2 &&
-	api PATCH /v1/users/$r3 "{\"email\":\"r3.new@example.com\"}" >/dev/null &&
-	test "$(user_of r3.new@example.com)" = "$r3"
+	sim_api POST /v1/users "{\"email\":\"stranger@example.com\",\"firstName\":\"S\"}" >/dev/null &&
+	s=$(sim_user_of stranger@example.com) && r2=$(sim_user_of r2@example.com) &&
+	r3=$(sim_user_of r3@example.com) &&
+	sim_api PUT /v1/units/L1/residents/$s "{\"assignedBy\":\"front-desk\"}" >/dev/null &&
+	sim_api PUT /v1/units/L9/residents/$s "{\"assignedBy\":\"front-desk\"}" >/dev/null &&
+	sim_api DELETE /v1/units/L2/residents/$r2 &&
+	sim_api PATCH /v1/users/$r3 "{\"email\":\"r3.new@example.com\"}" >/dev/null &&
+	test "$(sim_user_of r3.new@example.com)" = "$r3"
 '
 
 test_expect_success 'reconcile finds each kind once and exits 1' '
@@ -87,8 +72,8 @@ test_expect_success 'reconcile finds each kind once and exits 1' '
 '
 
 test_expect_success 'each row names the pair, the people and why' '
-	s=$(user_of stranger@example.com) && r2=$(user_of r2@example.com) &&
-	r3=$(user_of r3.new@example.com) &&
+	s=$(sim_user_of stranger@example.com) && r2=$(sim_user_of r2@example.com) &&
+	r3=$(sim_user_of r3.new@example.com) &&
 	run2=$(basename "$(run_dir t2.out)") &&
 	f=rec1/reconcile.csv &&
 	sed -n 2p $f | grep -q "^key_without_lease,p1,L1,$s,stranger@example.com,U1,,assigned in Latch by .front-desk.: no eligible PMS record" &&
@@ -145,7 +130,7 @@ test_expect_success '--repair writes a run that assigns the removed and the miss
 test_expect_success 'load applies it; the hand assignment stays, reported again' '
 	run=$(tail -n 1 rec5.out) &&
 	unitsync load "$run" >load5.out &&
-	s=$(user_of stranger@example.com) &&
+	s=$(sim_user_of stranger@example.com) &&
 	curl -sf "$SIM_URL/_sim/state" | grep -q "\"unit\": *\"L1\", *\"userUuid\": *\"$s\"" &&
 	test_expect_code 1 unitsync reconcile --property p1 --out rec6 >rec6.out &&
 	for k in removed_outside missing_in_latch; do grep -qx "$k: 0" rec6.out || return 1; done &&
@@ -155,9 +140,9 @@ test_expect_success 'load applies it; the hand assignment stays, reported again'
 '
 
 test_expect_success 'the hand changes undone by hand: reconcile exits 0' '
-	s=$(user_of stranger@example.com) && r3=$(user_of r3.new@example.com) &&
-	api DELETE /v1/units/L1/residents/$s && api DELETE /v1/units/L9/residents/$s &&
-	api PATCH /v1/users/$r3 "{\"email\":\"r3@example.com\"}" >/dev/null &&
+	s=$(sim_user_of stranger@example.com) && r3=$(sim_user_of r3.new@example.com) &&
+	sim_api DELETE /v1/units/L1/residents/$s && sim_api DELETE /v1/units/L9/residents/$s &&
+	sim_api PATCH /v1/users/$r3 "{\"email\":\"r3@example.com\"}" >/dev/null &&
 	unitsync reconcile --property p1 --out rec7 --repair >rec7.out &&
 	test_cmp header rec7/reconcile.csv &&
 	! grep -q "^repair" rec7.out && test "$(ls rec7 | tr "\n" " ")" = "SHA256SUMS reconcile.csv "
@@ -169,7 +154,7 @@ test_expect_success 'a decision held by the safety guard is not repaired (4), no
 	unitsync extract-csv night3.csv >/dev/null &&
 	test_expect_code 0 unitsync transform --as-of 2024-06-03 --out runs >t3.out &&
 	run3=$(run_dir t3.out) &&
-	r1=$(user_of r1@example.com) && api DELETE /v1/units/L1/residents/$r1 &&
+	r1=$(sim_user_of r1@example.com) && sim_api DELETE /v1/units/L1/residents/$r1 &&
 	test_expect_code 4 unitsync reconcile --property p1 --out rec8 --repair >rec8.out 2>rec8.err &&
 	grep -q "held by the safety guard" rec8.err && grep -qx "removed_outside: 1" rec8.out &&
 	grep -qx "key_without_lease: 2" rec8.out &&
@@ -203,18 +188,18 @@ test_expect_success 'report shows the reconcile.csv beside a repair run, or the 
 '
 
 test_expect_success 'user_contact_changed: an e-mail in another letter case is the same; another phone is not' '
-	r1=$(user_of r1@example.com) &&
-	api PATCH /v1/users/$r1 "{\"email\":\"R1@Example.COM\"}" >/dev/null &&
+	r1=$(sim_user_of r1@example.com) &&
+	sim_api PATCH /v1/users/$r1 "{\"email\":\"R1@Example.COM\"}" >/dev/null &&
 	sed "s/^p1,U1,R1,\(.*\),r1@example.com,,/p1,U1,R1,\1,r1@example.com,555-0101,/" night3.csv >night4.csv &&
 	grep -q "^p1,U1,R1,.*,555-0101," night4.csv &&
 	unitsync extract-csv night4.csv >/dev/null &&
 	unitsync transform --as-of 2024-06-04 --out runs >t4.out &&
 	unitsync load "$(run_dir t4.out)" >/dev/null &&
 	unitsync reconcile --property p1 --out rec12 >/dev/null &&
-	api PATCH /v1/users/$r1 "{\"phone\":\"+1 555 0199\"}" >/dev/null &&
+	sim_api PATCH /v1/users/$r1 "{\"phone\":\"+1 555 0199\"}" >/dev/null &&
 	test_expect_code 1 unitsync reconcile --property p1 --out rec13 >rec13.out &&
 	grep -qx "user_contact_changed: 1" rec13.out &&
 	grep -q "^user_contact_changed,p1,,$r1,R1@Example.COM,U1,R1,Latch has e-mail .R1@Example.COM. and phone .+1 555 0199.; the PMS has e-mail .r1@example.com. and phone .555-0101.$" rec13/reconcile.csv &&
-	api PATCH /v1/users/$r1 "{\"phone\":\"(555) 0101\"}" >/dev/null &&
+	sim_api PATCH /v1/users/$r1 "{\"phone\":\"(555) 0101\"}" >/dev/null &&
 	unitsync reconcile --property p1 --out rec14 >/dev/null
 '

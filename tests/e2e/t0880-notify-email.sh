@@ -17,20 +17,6 @@ export_of() {
 		printf "%s,%d,%s-R%d,%s-H%d,primary,current,F%d,L%d,%s-r%d@example.com,,2024-01-01,\n", p, i, p, i, p, i, i, i, p, i
 		if (extra == "yes") printf "%s,99,%s-R99,%s-H99,primary,current,Ann,Unmapped,%s-r99@example.com,,2024-01-01,\n", p, p, p, p }'
 }
-# mails: how many messages the server accepted
-mails() { ls "$SMTP_DIR" 2>/dev/null | grep -c '\.eml$'; }
-# show N: message N's headers we check and its text part, decoded
-show() {
-	"$py" - "$SMTP_DIR/msg-$1.eml" <<-\EOP
-	import email, email.policy, sys
-	m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
-	for h in ("From", "To", "Subject", "Message-ID", "Auto-Submitted", "Content-Type"):
-	    print("%s: %s" % (h, m[h]))
-	print(m.get_body(("plain",)).get_content())
-	html = m.get_body(("html",)).get_content()
-	assert html.startswith("<!DOCTYPE html>") and "http" not in html.split("<body>")[1], "inline HTML only"
-	EOP
-}
 
 (cd "$tmp" && {
 	echo building_uuid,unit_uuid,name
@@ -80,7 +66,7 @@ nightly() {
 test_expect_success 'night 1: one e-mail to p1 (an unmapped unit), the daily summary to p3, none to p2' '
 	nightly p1-full.csv --as-of 2026-06-01 >n1.out 2>n1.err &&
 	sed -n "s/^run directory: //p" n1.out >run1 &&
-	test "$(mails)" = 2 &&
+	test "$(smtp_count)" = 2 &&
 	grep -l "to pm-one@example.com" "$SMTP_DIR"/*.env >p1.env && test "$(wc -l <p1.env)" = 1 &&
 	grep -x "to ops@example.com" "$(cat p1.env)" &&
 	grep -l "to pm-three@example.com" "$SMTP_DIR"/*.env &&
@@ -92,7 +78,7 @@ test_expect_success 'it went over STARTTLS with AUTH, and says what to fix and h
 	n=$(basename "$(cat p1.env)" .env | sed "s/msg-//") &&
 	grep -x "tls yes" "$(cat p1.env)" && grep -x "auth unitsync" "$(cat p1.env)" &&
 	grep -x "from unitsync@example.com" "$(cat p1.env)" &&
-	show "$n" >m1 &&
+	smtp_message "$n" >m1 && grep -x "HTML: inline" m1 &&
 	grep -x "Auto-Submitted: auto-generated" m1 &&
 	grep -x "Subject: \[unitsync\] p1 2026-06-01: 1 exception, 0 failed" m1 &&
 	grep "^Message-ID: <unitsync.2026-06-01.[0-9a-f]*@example.com>$" m1 &&
@@ -104,18 +90,18 @@ test_expect_success 'it went over STARTTLS with AUTH, and says what to fix and h
 
 test_expect_success 'a rerun of the same night sends nothing again; notify by hand neither, --resend does' '
 	nightly p1-full.csv --as-of 2026-06-01 >n2.out 2>n2.err &&
-	test "$(mails)" = 2 && grep "sent before; not again" n2.err &&
-	unitsync --config nightly.ini notify "$(cat run1)" 2>n3.err && test "$(mails)" = 2 &&
-	unitsync --config nightly.ini notify --resend "$(cat run1)" 2>n4.err && test "$(mails)" = 4 &&
+	test "$(smtp_count)" = 2 && grep "sent before; not again" n2.err &&
+	unitsync --config nightly.ini notify "$(cat run1)" 2>n3.err && test "$(smtp_count)" = 2 &&
+	unitsync --config nightly.ini notify --resend "$(cat run1)" 2>n4.err && test "$(smtp_count)" = 4 &&
 	test "$(sqlite3 "$UNITSYNC_DB" "SELECT count(*) FROM notification WHERE status = '"'"'sent'"'"'")" = 2
 '
 
 test_expect_success 'a held night: the message says held and names the approve command' '
 	test_expect_code 4 nightly p1-cut.csv --as-of 2026-06-02 >n5.out 2>n5.err &&
 	run=$(sed -n "s/^run directory: //p" n5.out) &&
-	test "$(mails)" = 6 &&
+	test "$(smtp_count)" = 6 &&
 	n=$(grep -l "to pm-one@example.com" "$SMTP_DIR"/*.env | sed "s/.*msg-//; s/\.env//" | sort -n | tail -n 1) &&
-	show "$n" >m5 &&
+	smtp_message "$n" >m5 && grep -x "HTML: inline" m5 &&
 	grep -x "Subject: \[unitsync\] p1 2026-06-02: held by the safety guard" m5 &&
 	grep "HELD by the safety guard" m5 &&
 	grep -F "unitsync approve $run" m5 && grep -F "unitsync load $run" m5
@@ -123,10 +109,10 @@ test_expect_success 'a held night: the message says held and names the approve c
 
 test_expect_success 'a night with nothing for a person sends nothing (but p3 asks for a daily summary)' '
 	unitsync map add --offline --property p1 99 L10 >/dev/null &&
-	cp p1-full.csv p1.csv && before=$(mails) &&
+	cp p1-full.csv p1.csv && before=$(smtp_count) &&
 	"$TOP/pipelines/nightly.sh" --config nightly.ini --db "$UNITSYNC_DB" --out runs --as-of 2026-06-03 \
 		>n6.out 2>n6.err &&
-	test "$(mails)" = $((before + 1)) &&
+	test "$(smtp_count)" = $((before + 1)) &&
 	grep "p1: nothing needs a person" n6.err && grep "p2: nothing needs a person" n6.err
 '
 
@@ -134,32 +120,32 @@ test_expect_success 'transient SMTP failures (451) are retried, and the tries re
 	unitsync map remove --property p1 99 >/dev/null &&
 	smtp_start "$tmp/smtp" --fail-data 2 &&
 	sed -i "s|^smtp_url = .*|smtp_url = $SMTP_URL|" nightly.ini &&
-	before=$(mails) &&
+	before=$(smtp_count) &&
 	nightly p1-full.csv --as-of 2026-06-04 >n7.out 2>n7.err &&
-	test "$(mails)" = $((before + 2)) &&
+	test "$(smtp_count)" = $((before + 2)) &&
 	test "$(sqlite3 "$UNITSYNC_DB" "SELECT max(attempts) FROM notification WHERE message_id LIKE '"'"'%2026-06-04%'"'"'")" = 3
 '
 
 test_expect_success 'a refused password: recorded as failed, warned of, the night exits as it would' '
 	printf "wrong\n" >smtp.pw &&
-	before=$(mails) &&
+	before=$(smtp_count) &&
 	nightly p1-full.csv --as-of 2026-06-05 >n8.out 2>n8.err &&
-	test "$(mails)" = "$before" &&
+	test "$(smtp_count)" = "$before" &&
 	grep "not sent after 1 try" n8.err && grep "some notifications were not delivered" n8.err &&
 	sqlite3 "$UNITSYNC_DB" "SELECT status, detail FROM notification WHERE message_id LIKE '"'"'%2026-06-05%'"'"'" >rec &&
 	grep "^failed|smtp: " rec &&
 	printf "%s\n" "$SMTP_PASSWORD" >smtp.pw &&
 	test_expect_code 0 unitsync --config nightly.ini notify "$(sed -n "s/^run directory: //p" n8.out)" 2>n9.err &&
-	test "$(mails)" = $((before + 2))
+	test "$(smtp_count)" = $((before + 2))
 '
 
 test_expect_success '--no-notify and --dry-run send nothing' '
-	before=$(mails) &&
+	before=$(smtp_count) &&
 	nightly p1-full.csv --as-of 2026-06-06 --no-notify >n10.out 2>n10.err &&
 	nightly p1-full.csv --as-of 2026-06-07 --dry-run >n11.out 2>n11.err &&
-	test "$(mails)" = "$before" &&
+	test "$(smtp_count)" = "$before" &&
 	unitsync --config nightly.ini notify --dry-run "$(sed -n "s/^run directory: //p" n10.out)" >dry.out &&
-	grep "^e-mail to pm-one@example.com,ops@example.com" dry.out && test "$(mails)" = "$before"
+	grep "^e-mail to pm-one@example.com,ops@example.com" dry.out && test "$(smtp_count)" = "$before"
 '
 
 test_expect_success 'a server without STARTTLS is refused, never sent to in clear' '

@@ -10,16 +10,6 @@ test_plan 7
 
 py=/usr/bin/python3
 secret=whsec-job-0123
-# body N: message N's Subject and decoded text part
-body() {
-	"$py" - "$SMTP_DIR/msg-$1.eml" <<-\EOP
-	import email, email.policy, sys
-	m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
-	print("Subject: %s" % m["Subject"])
-	print(m.get_body(("plain",)).get_content())
-	EOP
-}
-mails() { ls "$SMTP_DIR" 2>/dev/null | grep -c '\.eml$'; }
 
 smtp_start "$tmp/smtp" || exit 1
 hook_start "$tmp/hook" "$secret" || exit 1
@@ -42,9 +32,9 @@ export UNITSYNC_CONFIG=$tmp/unitsync.ini
 test_expect_success 'a failed job: one e-mail to the operators saying what the exit code means, with the log' '
 	printf "line one\nunitsync-extract-csv: error: export.csv line 7: bad date\n" >job.log &&
 	unitsync notify --job-failed unitsync-nightly.service --exit-code 65 --log job.log 2>n1.err &&
-	test "$(mails)" = 1 && grep -x "to oncall@example.com" "$SMTP_DIR/msg-1.env" &&
+	test "$(smtp_count)" = 1 && grep -x "to oncall@example.com" "$SMTP_DIR/msg-1.env" &&
 	grep -x "to lead@example.com" "$SMTP_DIR/msg-1.env" && grep -x "tls yes" "$SMTP_DIR/msg-1.env" &&
-	body 1 >m1 &&
+	smtp_message 1 >m1 &&
 	grep "^Subject: \[unitsync\] job unitsync-nightly.service failed on .*: exit 65$" m1 &&
 	grep "What it means: an export file was rejected" m1 &&
 	grep -F "export.csv line 7: bad date" m1 &&
@@ -64,8 +54,8 @@ assert \"bad date\" in b[\"text\"] and b[\"text\"].startswith(b[\"subject\"]), b
 
 test_expect_success 'a corrupt or missing state database: the notice still goes, unrecorded' '
 	unitsync --db nowhere.db notify --job-failed unitsync-nightly.service --exit-code 74 2>n2.err &&
-	test "$(mails)" = 2 && grep "notice is sent but not recorded" n2.err &&
-	body 2 >m2 && grep "restore it from backup" m2
+	test "$(smtp_count)" = 2 && grep "notice is sent but not recorded" n2.err &&
+	smtp_message 2 >m2 && grep "restore it from backup" m2
 '
 
 test_expect_success 'notify-failure.sh reads the unit'"'"'s exit status and journal (systemd OnFailure=)' '
@@ -74,7 +64,7 @@ test_expect_success 'notify-failure.sh reads the unit'"'"'s exit status and jour
 	printf "#!/bin/sh\necho \"2026-06-02T02:31:00+0000 host nightly.sh[1]: held by the safety guard: review runs/X\"\n" >fakebin/journalctl &&
 	chmod +x fakebin/systemctl fakebin/journalctl &&
 	PATH=$tmp/fakebin:$PATH "$TOP/pipelines/notify-failure.sh" --db "$UNITSYNC_DB" unitsync-nightly.service 2>n3.err &&
-	test "$(mails)" = 3 && body 3 >m3 &&
+	test "$(smtp_count)" = 3 && smtp_message 3 >m3 &&
 	grep "exit 4$" m3 && grep "held by the safety guard: review runs/X" m3 &&
 	grep "unitsync approve" m3
 '
@@ -91,7 +81,7 @@ test_expect_success 'usage: --exit-code goes with --job-failed; nobody configure
 	test_expect_code 2 unitsync notify --exit-code 1 runs/x 2>e2 &&
 	printf "[notify]\nsmtp_url = smtp://127.0.0.1:1\nsmtp_from = u@example.com\n" >bare.ini &&
 	unitsync --config bare.ini notify --job-failed x --exit-code 1 2>e3 &&
-	grep "nobody to tell" e3 && test "$(mails)" = 3
+	grep "nobody to tell" e3 && test "$(smtp_count)" = 3
 '
 
 test_expect_success 'config check warns of what would keep a notification from going out, exit unchanged' '

@@ -7,28 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 test_plan 4
 
-py=/usr/bin/python3
-api() {
-	_tok=$(curl -sf -X POST -H 'Content-Type: application/json' \
-		-d '{"client_id":"demo","client_secret":"demo-secret","grant_type":"client_credentials"}' \
-		"$SIM_URL/oauth/token" | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') &&
-		curl -sf -X "$1" -H "Authorization: Bearer $_tok" -H 'Content-Type: application/json' \
-			${3:+-d "$3"} "$SIM_URL$2"
-}
-user_of() {
-	curl -sf "$SIM_URL/_sim/state" | python3 -c '
-import json, sys
-print([u["userUuid"] for u in json.load(sys.stdin)["users"] if u["email"] == sys.argv[1]][0])' "$1"
-}
-mails() { ls "$SMTP_DIR" 2>/dev/null | grep -c '\.eml$'; }
-text_of() {
-	"$py" - "$SMTP_DIR/msg-$1.eml" <<-\EOP
-	import email, email.policy, sys
-	m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
-	print("Subject: %s" % m["Subject"])
-	print(m.get_body(("plain",)).get_content())
-	EOP
-}
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 (cd "$tmp" && {
@@ -64,15 +42,15 @@ test_expect_success 'a night whose Latch matches: reconcile runs, nothing to tel
 	run=$(sed -n "s/^run directory: //p" n1.out) &&
 	test -f "runs/reconcile/$(basename "$run")/1/reconcile.csv" &&
 	test "$(wc -l <"runs/reconcile/$(basename "$run")/1/reconcile.csv")" = 1 &&
-	test "$(mails)" = 0 && grep "p1: nothing needs a person" n1.err
+	test "$(smtp_count)" = 0 && grep "p1: nothing needs a person" n1.err
 '
 
 test_expect_success 'a hand assignment in Latch: the next night'"'"'s digest tells the drift and what to do' '
-	api POST /v1/users "{\"email\":\"stranger@example.com\",\"firstName\":\"S\"}" >/dev/null &&
-	s=$(user_of stranger@example.com) &&
-	api PUT /v1/units/L3/residents/$s "{\"assignedBy\":\"front-desk\"}" >/dev/null &&
+	sim_api POST /v1/users "{\"email\":\"stranger@example.com\",\"firstName\":\"S\"}" >/dev/null &&
+	s=$(sim_user_of stranger@example.com) &&
+	sim_api PUT /v1/units/L3/residents/$s "{\"assignedBy\":\"front-desk\"}" >/dev/null &&
 	nightly --as-of 2026-06-02 --reconcile >n2.out 2>n2.err &&
-	test "$(mails)" = 1 && text_of 1 >m1 &&
+	test "$(smtp_count)" = 1 && smtp_message 1 >m1 &&
 	grep -x "Subject: \[unitsync\] p1 2026-06-02: Latch differs from unitsync.s records" m1 &&
 	grep "Latch differs from unitsync.s records (unitsync reconcile): 1 key_without_lease;" m1 &&
 	grep -F "unitsync reconcile --property p1 --repair" m1 &&
@@ -81,7 +59,7 @@ test_expect_success 'a hand assignment in Latch: the next night'"'"'s digest tel
 
 test_expect_success 'without --reconcile the drift is not known, and nothing is sent' '
 	nightly --as-of 2026-06-03 >n3.out 2>n3.err &&
-	test "$(mails)" = 1 && ! test -d "runs/reconcile/$(basename "$(sed -n "s/^run directory: //p" n3.out)")"
+	test "$(smtp_count)" = 1 && ! test -d "runs/reconcile/$(basename "$(sed -n "s/^run directory: //p" n3.out)")"
 '
 
 test_expect_success 'notify refuses a file that is not a reconcile.csv, naming it' '
