@@ -53,6 +53,23 @@ static int parse_stage(char *arg, struct metrics_stage *st)
 	return 0;
 }
 
+/* The metrics of NIGHT (from DB; NULL: the night's own only) into PATH,
+ * whole or not at all: an exit code, US_EXIT_OK when written. */
+static int write_metrics(const char *path, sqlite3 *db, const struct metrics_night *night)
+{
+	struct dur_file out = { 0 };
+
+	/* a path that cannot be created is the configuration's fault */
+	if (dur_open(&out, path, 0644) < 0)
+		return US_EXIT_CONFIG;
+	if (metrics_write(db, night, out.fp) < 0) {
+		dur_abort(&out);
+		return strncmp(err_msg(), "database:", 9) == 0 ? db_exit_code(db)
+							       : US_EXIT_TEMPFAIL;
+	}
+	return dur_commit(&out) < 0 ? US_EXIT_TEMPFAIL : US_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	enum {
@@ -72,11 +89,10 @@ int main(int argc, char **argv)
 	struct cli_common cli;
 	struct metrics_stage stages[MAX_STAGES];
 	struct metrics_night night = { .exit_code = -1, .stages = stages };
-	struct dur_file out = { 0 };
 	const char *out_path = NULL, *run = NULL;
 	char run_id[256];
 	sqlite3 *db = NULL;
-	int rc = US_EXIT_USAGE, db_rc = US_EXIT_OK, opt, opened = 0;
+	int rc = US_EXIT_USAGE, opt;
 
 	cli_common_init(&cli, "unitsync-metrics", usage);
 	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
@@ -111,6 +127,14 @@ int main(int argc, char **argv)
 				cli_usage_error(&cli, "%s", err_msg());
 				goto out;
 			}
+			/* one sample a stage: a series given twice makes the whole
+			 * file unreadable to node_exporter */
+			for (size_t i = 0; i < night.n_stages; i++)
+				if (!strcmp(stages[i].name, stages[night.n_stages].name)) {
+					cli_usage_error(&cli, "--stage %s given twice",
+							stages[i].name);
+					goto out;
+				}
 			night.n_stages++;
 			break;
 		default:
@@ -130,15 +154,28 @@ int main(int argc, char **argv)
 		rc = US_EXIT_CONFIG;
 		goto fail;
 	}
+	/* a night that ended 74 found its database corrupt: it is not read
+	 * (a corrupt page ends the process at its first read, lib/db), and the
+	 * file says the night's time and exit code */
+	if (night.exit_code == US_EXIT_CORRUPT) {
+		if ((rc = write_metrics(out_path, NULL, &night)) != US_EXIT_OK)
+			goto fail;
+		goto out;
+	}
 	/* a night that failed for its database is still told: the night's
 	 * own families are written, and the exit code says the database's */
 	if (db_open(cli.db_path, 0, &db) < 0) {
-		db_rc = db_exit_code(NULL);
+		int db_rc = db_exit_code(NULL);
+
 		log_error("%s; writing the night's time and exit code only", err_msg());
 		db = NULL;
+		if ((rc = write_metrics(out_path, NULL, &night)) != US_EXIT_OK)
+			goto fail;
+		rc = db_rc;
+		goto out;
 	}
 	rc = US_EXIT_DATAERR;
-	if (db && run) {
+	if (run) {
 		if (runstatus_resolve(db, run, run_id, sizeof(run_id)) < 0) {
 			if (strncmp(err_msg(), "database:", 9) == 0)
 				rc = db_exit_code(db);
@@ -146,26 +183,12 @@ int main(int argc, char **argv)
 		}
 		night.run_id = run_id;
 	}
-	/* a path that cannot be created is the configuration's fault */
-	rc = US_EXIT_CONFIG;
-	if (dur_open(&out, out_path, 0644) < 0)
+	if ((rc = write_metrics(out_path, db, &night)) != US_EXIT_OK)
 		goto fail;
-	opened = 1;
-	if (metrics_write(db, &night, out.fp) < 0) {
-		rc = strncmp(err_msg(), "database:", 9) == 0 ? db_exit_code(db) : US_EXIT_TEMPFAIL;
-		goto fail;
-	}
-	opened = 0;
-	rc = US_EXIT_TEMPFAIL;
-	if (dur_commit(&out) < 0)
-		goto fail;
-	rc = db_rc;
 	goto out;
 fail:
 	log_error("%s", err_msg());
 out:
-	if (opened)
-		dur_abort(&out);
 	db_close(db);
 	return rc;
 }

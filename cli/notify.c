@@ -69,6 +69,10 @@ static int read_log(const char *path, char **text)
 			len = KEEP / 2;
 		}
 	}
+	/* a NUL would end the quoted log early, before its last lines */
+	for (size_t i = 0; i < len; i++)
+		if (!buf[i])
+			buf[i] = '?';
 	buf[len] = '\0';
 	if (fp != stdin)
 		fclose(fp);

@@ -363,6 +363,23 @@ static int check_value(enum value_kind kind, const char *v, char *why, size_t si
 		snprintf(why, size, "'%s' is not an smtp:// (STARTTLS) or smtps:// URL", v);
 		return -1;
 	}
+	if (kind == V_SMTP_URL) {
+		const char *host = strstr(v, "://") + 3;
+		size_t n = strcspn(host, "/?#");
+
+		/* user:password@host would print the password in every message
+		 * that names the server (and in config show) */
+		if (memchr(host, '@', n)) {
+			snprintf(why, size,
+				 "credentials in the URL: put the user in smtp_user and "
+				 "the password in smtp_password_file");
+			return -1;
+		}
+		if (!n || *host == ':') {
+			snprintf(why, size, "'%s' names no host", v);
+			return -1;
+		}
+	}
 	if (kind == V_ADDRESS && !valid_address(v)) {
 		snprintf(why, size, "'%s' is not an e-mail address (local@domain)", v);
 		return -1;

@@ -4,7 +4,7 @@
 # Prometheus text parser (Debian's python3-prometheus-client) reads it and
 # its values are those of the run (issue 20, unitsync-metrics(1)).
 . "$(dirname "$0")/lib.sh"
-test_plan 7
+test_plan 8
 
 # Debian's interpreter: the parser is a Debian package (tests/deps.sh)
 py=/usr/bin/python3
@@ -129,6 +129,14 @@ test_expect_success 'a preview writes no metrics; a bad --stage or --exit-code i
 	test_expect_code 2 unitsync metrics 2>e4 && grep "out PATH is required" e4 &&
 	test_expect_code 65 unitsync metrics --out m7.prom --run no-such-run 2>e5 && grep "no run .no-such-run." e5 &&
 	test ! -e m7.prom
+'
+
+test_expect_success 'a night that found its database corrupt (74): the file says so, the database unread; a stage given twice is refused' '
+	printf "not a database, only bytes\n%.0s" $(seq 200) >corrupt.db &&
+	unitsync --db corrupt.db metrics --out m8.prom --exit-code 74 2>e8 &&
+	samples m8.prom >s8 && grep -x "unitsync_last_run_exit_code{} 74.0" s8 &&
+	test_expect_code 2 unitsync metrics --out m9.prom --stage x=1 --stage x=2 2>e9 &&
+	grep "stage x given twice" e9 && test ! -e m9.prom
 '
 
 [ $failed -eq 0 ]

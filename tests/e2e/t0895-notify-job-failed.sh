@@ -30,7 +30,7 @@ hook_start "$tmp/hook" "$secret" || exit 1
 export UNITSYNC_CONFIG=$tmp/unitsync.ini
 
 test_expect_success 'a failed job: one e-mail to the operators saying what the exit code means, with the log' '
-	printf "line one\nunitsync-extract-csv: error: export.csv line 7: bad date\n" >job.log &&
+	printf "line one\nbinary\0junk\nunitsync-extract-csv: error: export.csv line 7: bad date\n" >job.log &&
 	unitsync notify --job-failed unitsync-nightly.service --exit-code 65 --log job.log 2>n1.err &&
 	test "$(smtp_count)" = 1 && grep -x "to oncall@example.com" "$SMTP_DIR/msg-1.env" &&
 	grep -x "to lead@example.com" "$SMTP_DIR/msg-1.env" && grep -x "tls yes" "$SMTP_DIR/msg-1.env" &&

@@ -335,6 +335,9 @@ static void config_load_reads_notify_settings(void **state)
 
 	/* fatal: [notify] is the whole file's */
 	assert_config_refused(fx, "[notify]\nsmtp_url = http://mail\n", 2);
+	assert_config_refused(fx, "[notify]\nsmtp_url = smtp://u:secret@mail.example.com\n", 2);
+	assert_null(strstr(err_msg(), "secret"));
+	assert_config_refused(fx, "[notify]\nsmtp_url = smtp://\n", 2);
 	assert_config_refused(fx, "[notify]\nsmtp_from = not-an-address\n", 2);
 	assert_config_refused(fx, "[notify]\nsmtp_user = a\nsmtp_usr = b\n", 3);
 	assert_config_refused(fx, "[notify]\nsmtp_url = smtp://a\nsmtp_url = smtp://b\n", 3);
