@@ -425,7 +425,8 @@ int digest_build(sqlite3 *db, const char *run_id, const char *property_id,
 	else if (d->drift)
 		snprintf(why, sizeof(why), "Latch differs from unitsync's records");
 	else
-		snprintf(why, sizeof(why), "%ld changes", d->changes[1] + d->changes[2]);
+		snprintf(why, sizeof(why), "%ld key change%s", d->changes[1] + d->changes[2],
+			 d->changes[1] + d->changes[2] == 1 ? "" : "s");
 	if (asprintf(&ctx, "[unitsync] %s %s: %s", property_id, rs.as_of, why) < 0)
 		ctx = NULL;
 	if (!d->html || !ctx) {
