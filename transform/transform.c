@@ -36,6 +36,7 @@
 #include <dirent.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -865,7 +866,9 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		 * user: removing the leaver would remove the newcomer too.
 		 */
 		"FROM temp.dup_contact d CROSS JOIN temp.want w ON w.contact_key = d.contact_key "
-		"JOIN temp.want o ON o.contact_key = w.contact_key "
+		/* CROSS JOIN: o after w (SQLite would otherwise put o first,
+		 * ranging over every record with a contact) */
+		"CROSS JOIN temp.want o ON o.contact_key = w.contact_key "
 		"  AND (o.property_id <> w.property_id OR o.pms_person_id <> w.pms_person_id) "
 		"  AND (w.sync = 1 OR o.sync = 1) "
 		"  AND (o.sync = 1 OR o.hold > 0 OR o.latch_user_id IS NOT NULL) "
@@ -1748,6 +1751,19 @@ enum {
 	STEP_STOP = 1
 };
 
+/* The input snapshots' check, on a thread of its own: see verify_start(). */
+struct verify {
+	sqlite3 *db;    /* the thread's connection, owned */
+	long long *ids; /* the distinct input snapshots, owned */
+	size_t n_ids;
+	int *verdict;      /* per id: stg_verify()'s result; owned */
+	size_t n_done;     /* ids judged; the thread stops at the first -1 or 1 */
+	char failed[1024]; /* the message of a -1 or 1 verdict */
+	int failed_rc;     /* the exit code of a -1 verdict (db_exit_code()) */
+	pthread_t thread;
+	int running; /* thread started and not joined */
+};
+
 struct job {
 	struct cli_common cli;
 	const char *as_of;           /* --as-of, borrowed from argv; NULL: today, per property */
@@ -1776,6 +1792,7 @@ struct job {
 	int stale;              /* a property's export is stale: exit US_EXIT_STALE */
 	int held;               /* the safety guard holds a property */
 	int rc;                 /* the exit code */
+	struct verify verify;   /* the input snapshots' check, on its own thread */
 };
 
 /* Start J with nothing owned and the exit code of a bad command line. */
@@ -2099,16 +2116,36 @@ static int prepare_policies(struct job *j)
 }
 
 /*
- * Verify each input snapshot, once, against the digest of its rows
- * recorded when it was staged (lib/stg): a snapshot changed behind
- * unitsync's back is refused (STEP_STOP, US_EXIT_DATAERR) rather than
- * judged.  One staged before digests existed is used and said so.
+ * Verifying the input snapshots (verify_start(), verify_finish()): each
+ * one, once, against the digest of its rows recorded when it was staged
+ * (lib/stg).  Reading every staged row back is a tenth of a night, so it
+ * runs on a thread of its own, on a connection of its own, while the main
+ * thread decides; nothing of the run is committed or published before
+ * verify_finish() has its verdict.
  */
-static int verify_inputs(struct job *j)
+
+static void *verify_thread(void *arg)
 {
-	long long *done = NULL;
-	size_t n_done = 0, cap = 0;
-	int rc = STEP_FAIL;
+	struct verify *v = arg;
+
+	for (; v->n_done < v->n_ids; v->n_done++) {
+		v->verdict[v->n_done] = stg_verify(v->db, v->ids[v->n_done]);
+		if (v->verdict[v->n_done] == -1 || v->verdict[v->n_done] == 1) {
+			/* err_msg() is this thread's own */
+			snprintf(v->failed, sizeof(v->failed), "%s", err_msg());
+			v->failed_rc = db_exit_code(v->db);
+			v->n_done++;
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Start checking every input snapshot of J's properties, once each. */
+static int verify_start(struct job *j)
+{
+	struct verify *v = &j->verify;
+	size_t cap = 0;
 
 	for (int i = 0; i < j->n_policies; i++) {
 		json_t *in;
@@ -2118,43 +2155,76 @@ static int verify_inputs(struct job *j)
 		{
 			long long id = json_integer_value(json_object_get(in, "snapshot_id"));
 			size_t d = 0;
-			int v;
 
-			while (d < n_done && done[d] != id)
+			while (d < v->n_ids && v->ids[d] != id)
 				d++;
-			if (d < n_done)
+			if (d < v->n_ids)
 				continue;
-			if (n_done == cap) {
+			if (v->n_ids == cap) {
 				long long *grown =
-					realloc(done, (cap ? cap * 2 : 16) * sizeof(*done));
+					realloc(v->ids, (cap ? cap * 2 : 16) * sizeof(*v->ids));
 
 				if (!grown) {
 					err_set("out of memory");
-					goto out;
+					return STEP_FAIL;
 				}
-				done = grown;
+				v->ids = grown;
 				cap = cap ? cap * 2 : 16;
 			}
-			done[n_done++] = id;
-			v = stg_verify(j->db, id);
-			if (v < 0)
-				goto out;
-			if (v == 1) {
-				log_error("%s", err_msg());
-				j->rc = US_EXIT_DATAERR;
-				rc = STEP_STOP;
-				goto out;
-			}
-			if (v == 2)
-				log_info("snapshot %lld was staged before row digests were recorded: "
-					 "used unverified",
-					 id);
+			v->ids[v->n_ids++] = id;
 		}
 	}
-	rc = 0;
-out:
-	free(done);
-	return rc;
+	if (!v->n_ids)
+		return 0;
+	if (!(v->verdict = calloc(v->n_ids, sizeof(*v->verdict)))) {
+		err_set("out of memory");
+		return STEP_FAIL;
+	}
+	/* opened here, not on the thread: db_open() keeps the path it opened */
+	if (db_open(j->cli.db_path, 0, &v->db) < 0)
+		return STEP_FAIL;
+	if ((errno = pthread_create(&v->thread, NULL, verify_thread, v)) != 0) {
+		err_set("cannot start a thread: %s", strerror(errno));
+		return STEP_FAIL;
+	}
+	v->running = 1;
+	return 0;
+}
+
+/* Wait for the verdict: a snapshot changed behind unitsync's back stops the
+ * run (STEP_STOP, US_EXIT_DATAERR) rather than being judged; one staged
+ * before digests existed is used and said so. */
+static int verify_finish(struct job *j)
+{
+	struct verify *v = &j->verify;
+
+	if (v->running) {
+		pthread_join(v->thread, NULL);
+		v->running = 0;
+	}
+	for (size_t d = 0; d < v->n_done; d++) {
+		if (v->verdict[d] == -1 || v->verdict[d] == 1) {
+			/* a database error on the thread's connection: its exit code */
+			log_error("%s", v->failed);
+			j->rc = v->verdict[d] == 1 ? US_EXIT_DATAERR : v->failed_rc;
+			return STEP_STOP;
+		}
+		if (v->verdict[d] == 2)
+			log_info("snapshot %lld was staged before row digests were recorded: "
+				 "used unverified",
+				 v->ids[d]);
+	}
+	return 0;
+}
+
+/* Join the thread if it still runs and free what V holds. */
+static void verify_release(struct verify *v)
+{
+	if (v->running)
+		pthread_join(v->thread, NULL);
+	db_close(v->db);
+	free(v->ids);
+	free(v->verdict);
 }
 
 /* Remove the files of run directory DIR and DIR itself. */
@@ -2278,9 +2348,13 @@ static int open_run_dir(struct job *j)
 static int begin_run(struct job *j)
 {
 	/* temp.want holds every person of the run: give it 16 MiB of page
-	 * cache (SQLite's default is 2 MB) so it does not spill to disk */
+	 * cache (SQLite's default is 2 MB) so it does not spill to disk; and
+	 * no rollback journal for the temp tables, scratch that a failed run
+	 * leaves behind anyway: with one, every INSERT ... SELECT into them,
+	 * inside the run's transaction, copied each page it touched to a
+	 * statement journal first (1.4 GB of writes for 100k people) */
 	if (db_exec(j->db,
-		    "PRAGMA temp.cache_size = -16384;"
+		    "PRAGMA temp.cache_size = -16384; PRAGMA temp.journal_mode = OFF;"
 		    /* one row per PMS record of tonight (a person may have several);
 		     * rkey: the resident it belongs to (see resident_keys) */
 		    "CREATE TEMP TABLE IF NOT EXISTS want (property_id TEXT, pms_person_id TEXT, "
@@ -2618,6 +2692,7 @@ static int job_release(struct job *j)
 	/* nothing half-written is left for an operator to mistake for a run */
 	if (j->partial)
 		remove_run_dir(j->dir);
+	verify_release(&j->verify);
 	ledger_release(&j->r.ledger);
 	sqlite3_finalize(j->r.exc);
 	if (j->in_tx)
@@ -2651,7 +2726,7 @@ int main(int argc, char **argv)
 		goto stop;
 	if ((s = check_snapshots(&j)) != 0 || (s = choose_properties(&j)) != 0)
 		goto stop;
-	if ((s = prepare_policies(&j)) != 0 || (s = verify_inputs(&j)) != 0)
+	if ((s = prepare_policies(&j)) != 0 || (s = verify_start(&j)) != 0)
 		goto stop;
 	if ((s = open_run_dir(&j)) != 0)
 		goto stop;
@@ -2667,7 +2742,7 @@ int main(int argc, char **argv)
 		goto stop;
 	if ((s = manifest_and_sums(&j)) != 0)
 		goto stop;
-	if ((s = record_and_commit(&j)) != 0)
+	if ((s = verify_finish(&j)) != 0 || (s = record_and_commit(&j)) != 0)
 		goto stop;
 	if ((s = publish(&j)) != 0)
 		goto stop;
