@@ -496,7 +496,8 @@ out:
  * A record of tonight into temp.want: ?1 property, ?2 person, ?3 PMS unit,
  * ?4 Latch unit, ?5 Latch user, ?6 sync, ?7 hold, ?8 why, ?9 e-mail,
  * ?10 phone, ?11 first and ?12 last name, ?13 source_ref, ?14 snapshot,
- * ?15 new_mapping, ?16 name key, ?17 phone key.  Its contact key: one e-mail
+ * ?15 new_mapping, ?16 name key, ?17 phone key, ?18 the Latch user its
+ * person id was matched to when the caller has it at hand (else NULL).  Its contact key: one e-mail
  * is one Latch user; without one, one phone.  Its resident key (rkey):
  * the Latch user its person id was matched to, else the Latch user matched
  * by the same e-mail in the property (one e-mail is one Latch user: a
@@ -512,7 +513,7 @@ out:
 	"source_ref, snapshot_id, new_mapping, name_key, phone_key, contact_key, rkey) "   \
 	"SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,lower(?9),?10,?11,?12,?13,?14,?15,?16,?17, "    \
 	"coalesce('e:' || lower(?9), 't:' || ?17), "                                       \
-	"coalesce((SELECT 'u:' || pu.latch_user_id FROM person_user pu "                   \
+	"coalesce('u:' || ?18, (SELECT 'u:' || pu.latch_user_id FROM person_user pu "      \
 	"    WHERE pu.property_id = ?1 AND pu.pms_person_id = ?2), "                       \
 	"  (SELECT 'u:' || e.uid FROM temp.email_user e WHERE e.email_key = lower(?9)), "  \
 	"  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "                     \
@@ -527,7 +528,8 @@ out:
  * arrive with the household).  %s: whether the unit was mapped since the
  * property's last run (people_mapped, or 0 when no unit of the property
  * was); %s: which rows (people_one_file, or people_files for a property
- * exported as several files).
+ * exported as several files).  The households' primaries are in
+ * temp.household (household_sql).
  */
 static const char people_sql[] =
 	"SELECT p.pms_person_id, p.pms_unit_id, p.role, "
@@ -546,18 +548,30 @@ static const char people_sql[] =
 	/* the household's primary, for a status conflict */
 	"  h.status, h.pms_person_id "
 	"FROM stg_person p "
-	"LEFT JOIN stg_person h ON p.role IN ('roommate', 'occupant', 'minor') "
-	"  AND h.snapshot_id = p.snapshot_id AND h.property_id = p.property_id "
-	/* the household's first primary row (a primary may have two leases) */
-	"  AND (h.pms_person_id, h.row_seq) = (SELECT x.pms_person_id, x.row_seq "
-	"    FROM stg_person x WHERE x.snapshot_id = p.snapshot_id "
-	"    AND x.property_id = p.property_id AND x.household_id = p.household_id "
-	"    AND x.role = 'primary' ORDER BY x.pms_person_id, x.row_seq LIMIT 1) "
+	"LEFT JOIN temp.household h ON p.role IN ('roommate', 'occupant', 'minor') "
+	"  AND h.snapshot_id = p.snapshot_id AND h.household_id = p.household_id "
 	"LEFT JOIN unit_map m ON m.property_id = p.property_id AND m.pms_unit_id = p.pms_unit_id "
 	"LEFT JOIN person_user u ON u.property_id = p.property_id "
 	"  AND u.pms_person_id = p.pms_person_id "
 	"WHERE p.property_id = ?1 AND %s "
 	"ORDER BY p.pms_person_id, p.row_seq";
+
+/*
+ * Each household of the property (?1) in tonight's files, with its first
+ * primary row (a primary may have two leases): the order of the SELECT
+ * decides which row INSERT OR IGNORE keeps.  Gathered once per property
+ * instead of looked up for each member (a correlated subquery: two thirds
+ * of the people query at 1M people).
+ */
+static const char household_sql[] =
+	"INSERT OR IGNORE INTO temp.household (snapshot_id, household_id, pms_person_id, status, "
+	"  status_raw, move_in, move_out, expected_move_out) "
+	"SELECT x.snapshot_id, x.household_id, x.pms_person_id, x.status, x.status_raw, "
+	"  x.move_in, x.move_out, x.expected_move_out "
+	"FROM temp.snap n CROSS JOIN stg_person x ON x.snapshot_id = n.snapshot_id "
+	"  AND x.property_id = ?1 "
+	"WHERE x.role = 'primary' AND x.household_id IS NOT NULL "
+	"ORDER BY x.snapshot_id, x.household_id, x.pms_person_id, x.row_seq";
 
 /* the unit was mapped since the property's last run: say so */
 static const char people_mapped[] =
@@ -610,6 +624,9 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 			      /* +: by id, the few changes since then, not the property's all */
 			      "  AND +h.property_id = ?1)",
 			      p->property_id, &mapped) < 0)
+		goto out;
+	if (db_exec(r->db, "DELETE FROM temp.household") < 0 ||
+	    exec_property(r->db, household_sql, p->property_id) < 0)
 		goto out;
 	snprintf(sql, sizeof(sql), people_sql, mapped ? people_mapped : "0",
 		 one ? people_one_file : people_files);
@@ -758,6 +775,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 			phone_key[0] = '\0'; /* too long to be a phone: no key */
 		sqlite3_bind_text(ins, 16, name_key, -1, SQLITE_TRANSIENT);
 		db_bind_text_or_null(ins, 17, phone_key);
+		db_bind_text_or_null(ins, 18, user);
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			err_set("database: %s", sqlite3_errmsg(r->db));
 			goto out;
@@ -1362,13 +1380,16 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 		       "SELECT r.person, w.rkey, w.pms_person_id, w.pms_unit_id, w.latch_unit_id, "
 		       "  w.sync, w.hold, w.why, w.email, w.phone, w.first_name, w.last_name, "
 		       "  w.source_ref, w.snapshot_id, w.new_mapping "
-		       "FROM temp.want w JOIN temp.res r ON r.rkey = w.rkey "
-		       "WHERE w.property_id = ?1 ORDER BY r.person, r.rkey, w.pms_person_id, w.rowid",
+		       /* CROSS JOIN: residents in order, each one's records from
+			* want_rkey in the order asked (no sort of every record) */
+		       "FROM temp.res r CROSS JOIN temp.want w ON w.property_id = ?1 "
+		       "  AND w.rkey = r.rkey "
+		       "ORDER BY r.person, r.rkey, w.pms_person_id, w.rowid",
 		       &w) < 0 ||
 	    db_prepare(r->db,
 		       "SELECT r.person, h.rkey, h.pms_person_id, h.latch_unit_id, h.pms_unit_id, "
 		       "  h.latch_user_id, h.manual, h.uncertain "
-		       "FROM temp.held h JOIN temp.res r ON r.rkey = h.rkey "
+		       "FROM temp.res r CROSS JOIN temp.held h ON h.rkey = r.rkey "
 		       "ORDER BY r.person, r.rkey, h.latch_unit_id, h.uncertain, h.pms_person_id",
 		       &a) < 0 ||
 	    db_prepare(r->db,
@@ -2363,16 +2384,23 @@ static int begin_run(struct job *j)
 		    "last_name TEXT, source_ref TEXT, snapshot_id INTEGER, new_mapping INTEGER, "
 		    "name_key TEXT, phone_key TEXT, contact_key TEXT, rkey TEXT);"
 		    "CREATE INDEX IF NOT EXISTS temp.want_person ON want (property_id, pms_person_id);"
-		    "CREATE INDEX IF NOT EXISTS temp.want_rkey ON want (property_id, rkey);"
 		    /* the pairs unitsync holds for one property, by resident */
 		    "CREATE TEMP TABLE IF NOT EXISTS held (rkey TEXT, pms_person_id TEXT, "
 		    "latch_unit_id TEXT, pms_unit_id TEXT, latch_user_id TEXT, manual INTEGER, "
 		    "uncertain INTEGER);"
+		    "CREATE INDEX IF NOT EXISTS temp.held_rkey ON held (rkey, latch_unit_id, uncertain, "
+		    "pms_person_id);"
 		    /* one property's residents: the PMS person id their delta rows carry */
-		    "CREATE TEMP TABLE IF NOT EXISTS res (rkey TEXT PRIMARY KEY, person TEXT);"
+		    /* in (person, rkey) order, for diff_people's two reads */
+		    "CREATE TEMP TABLE IF NOT EXISTS res (rkey TEXT UNIQUE, person TEXT, "
+		    "PRIMARY KEY (person, rkey)) WITHOUT ROWID;"
 		    /* one property's Latch users by the e-mail they were matched by */
 		    "CREATE TEMP TABLE IF NOT EXISTS email_user (email_key TEXT PRIMARY KEY, uid TEXT);"
 		    "CREATE TEMP TABLE IF NOT EXISTS snap (snapshot_id INTEGER PRIMARY KEY, ord INTEGER);"
+		    /* one property's households and their primary (household_sql) */
+		    "CREATE TEMP TABLE IF NOT EXISTS household (snapshot_id INTEGER, household_id TEXT, "
+		    "pms_person_id TEXT, status TEXT, status_raw TEXT, move_in TEXT, move_out TEXT, "
+		    "expected_move_out TEXT, PRIMARY KEY (snapshot_id, household_id));"
 		    "CREATE TEMP TABLE IF NOT EXISTS exc (property_id TEXT, pms_person_id TEXT, kind TEXT, "
 		    "pms_unit_id TEXT, detail TEXT, "
 		    "UNIQUE (property_id, pms_person_id, kind, pms_unit_id, detail));") < 0 ||
@@ -2428,6 +2456,11 @@ static int hold_duplicates(struct job *j)
  */
 static int diff_all(struct job *j)
 {
+	/* made once every record is in (sorted keys), not kept up by each insert */
+	if (db_exec(j->db,
+		    "CREATE INDEX IF NOT EXISTS temp.want_rkey ON want (property_id, rkey, pms_person_id)") <
+	    0)
+		return STEP_FAIL;
 	for (int i = 0; i < j->n_policies; i++) {
 		struct policy *p = &j->ps[i];
 		struct tally *t = &j->ts[i];
