@@ -421,10 +421,23 @@ static const char *const migration_10[] = {
 	NULL,
 };
 
+/*
+ * Lookups for transform (issue 18), each one seek instead of a temp table
+ * built every night: the Latch user a record's e-mail (any letter case)
+ * was matched to, for residents whose PMS id has none; the pairs held for
+ * a resident, by its Latch user.
+ */
+static const char *const migration_11[] = {
+	"CREATE INDEX person_user_by_email ON person_user (property_id, lower(email));",
+	"CREATE INDEX assignment_by_user ON assignment (property_id, latch_user_id);",
+	NULL,
+};
+
 /* Each migration: statements run in one transaction, NULL-terminated. */
-static const char *const *const migrations[] = { migration_1, migration_2, migration_3, migration_4,
-						 migration_5, migration_6, migration_7, migration_8,
-						 migration_9, migration_10 };
+static const char *const *const migrations[] = { migration_1,  migration_2, migration_3,
+						 migration_4,  migration_5, migration_6,
+						 migration_7,  migration_8, migration_9,
+						 migration_10, migration_11 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
