@@ -422,14 +422,13 @@ static const char *const migration_10[] = {
 };
 
 /*
- * Lookups for transform (issue 18), each one seek instead of a temp table
- * built every night: the Latch user a record's e-mail (any letter case)
- * was matched to, for residents whose PMS id has none; the pairs held for
- * a resident, by its Latch user.
+ * Latch users by e-mail (issue 18): transform finds the Latch user a
+ * record's e-mail (any letter case) was matched to, for residents whose
+ * PMS id has none, with one seek instead of keying every user of the
+ * property in a temp table each night.
  */
 static const char *const migration_11[] = {
 	"CREATE INDEX person_user_by_email ON person_user (property_id, lower(email));",
-	"CREATE INDEX assignment_by_user ON assignment (property_id, latch_user_id);",
 	NULL,
 };
 

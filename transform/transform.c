@@ -1321,102 +1321,19 @@ static int diff_resident(struct run *r, struct tally *t, const struct policy *p,
 }
 
 /*
- * The statements diff_people() reads one property through (?1 the
- * property throughout).
- */
-struct diff_reads {
-	sqlite3_stmt *people;  /* each record's person id and rkey, in person id order */
-	sqlite3_stmt *others;  /* residents without a record tonight, in (person, rkey) order */
-	sqlite3_stmt *records; /* ?2 rkey: its records, in (person id, rowid) order */
-	sqlite3_stmt *pairs;   /* ?2 Latch user, ?3 rkey: the pairs held for it */
-	sqlite3_stmt *pending; /* for wanted_by_unknown_user() */
-};
-
-static void diff_reads_release(struct diff_reads *d)
-{
-	sqlite3_finalize(d->people);
-	sqlite3_finalize(d->others);
-	sqlite3_finalize(d->records);
-	sqlite3_finalize(d->pairs);
-	sqlite3_finalize(d->pending);
-}
-
-/*
- * Diff the resident (PERSON, RKEY) into X: its records tonight when
- * RECORDS (those of RKEY, the first of them PERSON's: else 0 and nothing
- * done, it was diffed at its least person id), and its held pairs (table
- * assignment by its Latch user, temp.held by its key) in (Latch unit,
- * uncertain, person id) order.  1 diffed, 0 not, -1 an error.
- */
-static int diff_one(struct run *r, struct tally *t, const struct policy *p, struct diff_reads *d,
-		    struct resident *x, const char *person, const char *rkey, int records)
-{
-	int step, rc = -1;
-
-	if (!(x->person = strdup(person)) || !(x->rkey = strdup(rkey))) {
-		err_set("out of memory");
-		goto out;
-	}
-	if (records) {
-		sqlite3_reset(d->records);
-		sqlite3_bind_text(d->records, 2, rkey, -1, SQLITE_TRANSIENT);
-		while ((step = sqlite3_step(d->records)) == SQLITE_ROW) {
-			if (!x->n_recs && strcmp(db_col_text(d->records, 2), person)) {
-				rc = 0; /* a resident of an earlier person id */
-				goto out;
-			}
-			if (add_rec(x, d->records) < 0)
-				goto out;
-		}
-		if (step != SQLITE_DONE)
-			goto db_error;
-	}
-	sqlite3_reset(d->pairs);
-	sqlite3_bind_text(d->pairs, 2, !strncmp(rkey, "u:", 2) ? rkey + 2 : "", -1,
-			  SQLITE_TRANSIENT);
-	sqlite3_bind_text(d->pairs, 3, rkey, -1, SQLITE_TRANSIENT);
-	while ((step = sqlite3_step(d->pairs)) == SQLITE_ROW)
-		if (add_held(x, d->pairs) < 0)
-			goto out;
-	if (step != SQLITE_DONE)
-		goto db_error;
-	rc = diff_resident(r, t, p, x, d->pending) < 0 ? -1 : 1;
-	goto out;
-db_error:
-	err_set("database: %s", sqlite3_errmsg(r->db));
-out:
-	sqlite3_reset(d->records);
-	sqlite3_reset(d->pairs);
-	resident_clear(x);
-	return rc;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/*
- * Pass 2, for one property: diff every resident's wanted Latch units
- * against the pairs unitsync holds for it (table assignment, and effects
- * an earlier load left inflight: sent, outcome unknown, never taken as
- * settled), in the order of the PMS person id its new rows carry (the
- * least of its records', else of its held pairs'), then its key (issue
- * 15: the diff is at the grain Latch applies, a pair).
- *
- * Read as two merged streams, not gathered and sorted: the records in
- * person id order (a resident starts at its least person id), and the
- * residents with no record tonight (temp.res, few).  Pairs with a Latch
- * user are read from assignment by that user; the others, and the
- * inflight ones, are keyed into temp.held first (few).
+ * Pass 2, for one property: gather the pairs unitsync holds (table
+ * assignment, and effects an earlier load left inflight: sent, outcome
+ * unknown, never taken as settled) into temp.held by resident, give each
+ * resident the PMS person id its new rows carry (the least of its
+ * records', else of its held pairs'), then diff every resident's wanted
+ * Latch units against the ones it holds, in that person id's order
+ * (issue 15: the diff is at the grain Latch applies, a pair).
  */
 static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 {
-	struct diff_reads d = { 0 };
+	sqlite3_stmt *w = NULL, *a = NULL, *pending = NULL;
 	struct resident x = { 0 };
-	char **keys = NULL; /* one person id's rkeys, owned */
-	size_t n_keys = 0, cap_keys = 0;
-	int pstep, ostep, rc = -1;
+	int wstep, astep, rc = -1;
 
 	if (db_exec(r->db, "DELETE FROM temp.held; DELETE FROM temp.res") < 0 ||
 	    exec_property(r->db,
@@ -1428,7 +1345,7 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 			  "  x.pid, x.lu, x.pu, x.uid, x.manual, x.unc FROM ("
 			  "  SELECT pms_person_id AS pid, latch_unit_id AS lu, pms_unit_id AS pu, "
 			  "    latch_user_id AS uid, owner = 'manual' AS manual, 0 AS unc "
-			  "  FROM assignment WHERE property_id = ?1 AND latch_user_id = '' "
+			  "  FROM assignment WHERE property_id = ?1 "
 			  "  UNION ALL "
 			  "  SELECT h.pms_person_id, h.latch_unit_id, h.pms_unit_id, "
 			  "    coalesce(j.latch_user_id, pu.latch_user_id, ''), 0, "
@@ -1443,124 +1360,85 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 			  "    AND h.op IN ('ASSIGN', 'UNASSIGN')) x",
 			  p->property_id) < 0 ||
 	    exec_property(r->db,
-			  "INSERT INTO temp.res (person, rkey) "
-			  "SELECT min(pid), rkey FROM ("
-			  "  SELECT 'u:' || latch_user_id AS rkey, pms_person_id AS pid "
-			  "  FROM assignment WHERE property_id = ?1 AND latch_user_id <> '' "
-			  "  UNION ALL SELECT rkey, pms_person_id FROM temp.held) k "
-			  "WHERE NOT EXISTS (SELECT 1 FROM temp.want w WHERE w.property_id = ?1 "
-			  "  AND w.rkey = k.rkey) "
+			  /* a resident's records name it; its held pairs only without one
+			   * (from want_rkey in key order: no sort of the records) */
+			  "INSERT INTO temp.res (rkey, person) "
+			  "SELECT rkey, min(pms_person_id) FROM temp.want WHERE property_id = ?1 "
 			  "GROUP BY rkey",
 			  p->property_id) < 0 ||
+	    db_exec(r->db, "INSERT OR IGNORE INTO temp.res (rkey, person) "
+			   "SELECT rkey, min(pms_person_id) FROM temp.held GROUP BY rkey") < 0 ||
 	    db_prepare(r->db,
-		       "SELECT pms_person_id, rkey FROM temp.want WHERE property_id = ?1 "
-		       "ORDER BY pms_person_id, rowid",
-		       &d.people) < 0 ||
-	    db_prepare(r->db, "SELECT person, rkey FROM temp.res ORDER BY person, rkey",
-		       &d.others) < 0 ||
+		       "SELECT r.person, w.rkey, w.pms_person_id, w.pms_unit_id, w.latch_unit_id, "
+		       "  w.sync, w.hold, w.why, w.email, w.phone, w.first_name, w.last_name, "
+		       "  w.source_ref, w.snapshot_id, w.new_mapping "
+		       /* CROSS JOIN: residents in order, each one's records from
+			* want_rkey in the order asked (no sort of every record) */
+		       "FROM temp.res r CROSS JOIN temp.want w ON w.property_id = ?1 "
+		       "  AND w.rkey = r.rkey "
+		       "ORDER BY r.person, r.rkey, w.pms_person_id, w.rowid",
+		       &w) < 0 ||
 	    db_prepare(r->db,
-		       /* columns as add_rec() reads them */
-		       "SELECT NULL, rkey, pms_person_id, pms_unit_id, latch_unit_id, sync, hold, "
-		       "  why, email, phone, first_name, last_name, source_ref, snapshot_id, "
-		       "  new_mapping "
-		       "FROM temp.want WHERE property_id = ?1 AND rkey = ?2 "
-		       "ORDER BY pms_person_id, rowid",
-		       &d.records) < 0 ||
-	    db_prepare(r->db,
-		       /* columns as add_held() reads them */
-		       "SELECT NULL, NULL, pid, lu, pu, uid, manual, unc FROM ("
-		       "  SELECT pms_person_id AS pid, latch_unit_id AS lu, pms_unit_id AS pu, "
-		       "    latch_user_id AS uid, owner = 'manual' AS manual, 0 AS unc "
-		       "  FROM assignment WHERE property_id = ?1 AND latch_user_id = ?2 "
-		       "    AND ?2 <> '' "
-		       "  UNION ALL SELECT pms_person_id, latch_unit_id, pms_unit_id, "
-		       "    latch_user_id, manual, uncertain FROM temp.held WHERE rkey = ?3) "
-		       "ORDER BY lu, unc, pid",
-		       &d.pairs) < 0 ||
+		       "SELECT r.person, h.rkey, h.pms_person_id, h.latch_unit_id, h.pms_unit_id, "
+		       "  h.latch_user_id, h.manual, h.uncertain "
+		       "FROM temp.res r CROSS JOIN temp.held h ON h.rkey = r.rkey "
+		       "ORDER BY r.person, r.rkey, h.latch_unit_id, h.uncertain, h.pms_person_id",
+		       &a) < 0 ||
 	    db_prepare(r->db,
 		       "SELECT 1 FROM temp.want WHERE property_id = ?1 AND latch_unit_id = ?2 "
 		       "AND sync = 1 AND rkey NOT LIKE 'u:%' AND rkey <> ?3 LIMIT 1",
-		       &d.pending) < 0)
+		       &pending) < 0)
 		goto out;
-	sqlite3_bind_text(d.people, 1, p->property_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(d.records, 1, p->property_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(d.pairs, 1, p->property_id, -1, SQLITE_STATIC);
-	pstep = sqlite3_step(d.people);
-	ostep = sqlite3_step(d.others);
-	while (pstep == SQLITE_ROW || ostep == SQLITE_ROW) {
-		char *person = NULL;
-		size_t k = 0;
+	sqlite3_bind_text(w, 1, p->property_id, -1, SQLITE_STATIC);
+	wstep = sqlite3_step(w);
+	astep = sqlite3_step(a);
+	while (wstep == SQLITE_ROW || astep == SQLITE_ROW) {
+		sqlite3_stmt *lead;
+		int c;
 
-		/* residents without a record whose person id comes first */
-		if (pstep != SQLITE_ROW ||
-		    (ostep == SQLITE_ROW &&
-		     strcmp(db_col_text(d.others, 0), db_col_text(d.people, 0)) < 0)) {
-			if (diff_one(r, t, p, &d, &x, db_col_text(d.others, 0),
-				     db_col_text(d.others, 1), 0) < 0)
-				goto out;
-			ostep = sqlite3_step(d.others);
-			continue;
-		}
-		/* the next person id with records: its residents' keys, in order */
-		if (!(person = strdup(db_col_text(d.people, 0)))) {
+		/* the next resident: the least (person, rkey) of the two streams */
+		if (wstep != SQLITE_ROW)
+			c = 1;
+		else if (astep != SQLITE_ROW)
+			c = -1;
+		else if (!(c = strcmp(db_col_text(w, 0), db_col_text(a, 0))))
+			c = strcmp(db_col_text(w, 1), db_col_text(a, 1));
+		lead = c <= 0 ? w : a;
+		x.person = strdup(db_col_text(lead, 0));
+		x.rkey = strdup(db_col_text(lead, 1));
+		if (!x.person || !x.rkey) {
 			err_set("out of memory");
 			goto out;
 		}
-		for (n_keys = 0; pstep == SQLITE_ROW && !strcmp(db_col_text(d.people, 0), person);
-		     pstep = sqlite3_step(d.people)) {
-			const char *rkey = db_col_text(d.people, 1);
-
-			if (n_keys && !strcmp(keys[n_keys - 1], rkey))
-				continue; /* one person id's records mostly share one key */
-			if (grow((void **)&keys, n_keys, &cap_keys, sizeof(*keys)) < 0 ||
-			    !(keys[n_keys] = strdup(rkey))) {
-				err_set("out of memory");
-				free(person);
+		while (wstep == SQLITE_ROW && !strcmp(db_col_text(w, 0), x.person) &&
+		       !strcmp(db_col_text(w, 1), x.rkey)) {
+			if (add_rec(&x, w) < 0)
 				goto out;
-			}
-			n_keys++;
+			wstep = sqlite3_step(w);
 		}
-		qsort(keys, n_keys, sizeof(*keys), cmp_str);
-		/* merged with the residents without a record of the same person id */
-		while (k < n_keys ||
-		       (ostep == SQLITE_ROW && !strcmp(db_col_text(d.others, 0), person))) {
-			int other = ostep == SQLITE_ROW &&
-				    !strcmp(db_col_text(d.others, 0), person) &&
-				    (k == n_keys || strcmp(db_col_text(d.others, 1), keys[k]) < 0);
-
-			if (k && !other && !strcmp(keys[k], keys[k - 1])) {
-				k++; /* the same key twice among the person id's records */
-				continue;
-			}
-			if (diff_one(r, t, p, &d, &x, person,
-				     other ? db_col_text(d.others, 1) : keys[k], !other) < 0) {
-				free(person);
+		while (astep == SQLITE_ROW && !strcmp(db_col_text(a, 0), x.person) &&
+		       !strcmp(db_col_text(a, 1), x.rkey)) {
+			if (add_held(&x, a) < 0)
 				goto out;
-			}
-			if (other)
-				ostep = sqlite3_step(d.others);
-			else
-				k++;
+			astep = sqlite3_step(a);
 		}
-		for (k = 0; k < n_keys; k++)
-			free(keys[k]);
-		n_keys = 0;
-		free(person);
+		if (diff_resident(r, t, p, &x, pending) < 0)
+			goto out;
+		resident_clear(&x);
 	}
 	/* a read that failed must not pass for the end: the rest would look absent */
-	if (pstep != SQLITE_DONE || ostep != SQLITE_DONE) {
+	if (wstep != SQLITE_DONE || astep != SQLITE_DONE) {
 		err_set("database: %s", sqlite3_errmsg(r->db));
 		goto out;
 	}
 	rc = 0;
 out:
-	for (size_t k = 0; k < n_keys; k++)
-		free(keys[k]);
-	free(keys);
 	resident_clear(&x);
 	free(x.recs);
 	free(x.cur);
-	diff_reads_release(&d);
+	sqlite3_finalize(w);
+	sqlite3_finalize(a);
+	sqlite3_finalize(pending);
 	return rc;
 }
 
@@ -2498,17 +2376,18 @@ static int begin_run(struct job *j)
 		    "last_name TEXT, source_ref TEXT, snapshot_id INTEGER, new_mapping INTEGER, "
 		    "name_key TEXT, phone_key TEXT, contact_key TEXT, rkey TEXT);"
 		    "CREATE INDEX IF NOT EXISTS temp.want_person ON want (property_id, pms_person_id);"
-		    /* one property's held pairs without a Latch user, and those a load
-		     * left inflight, by resident (the rest: assignment_by_user) */
+		    /* the pairs unitsync holds for one property, by resident */
 		    "CREATE TEMP TABLE IF NOT EXISTS held (rkey TEXT, pms_person_id TEXT, "
 		    "latch_unit_id TEXT, pms_unit_id TEXT, latch_user_id TEXT, manual INTEGER, "
 		    "uncertain INTEGER);"
 		    "CREATE INDEX IF NOT EXISTS temp.held_rkey ON held (rkey, latch_unit_id, uncertain, "
 		    "pms_person_id);"
-		    /* one property's residents without a record tonight: the PMS
-		     * person id their delta rows carry, in (person, rkey) order */
-		    "CREATE TEMP TABLE IF NOT EXISTS res (person TEXT, rkey TEXT, "
+		    /* one property's residents: the PMS person id their delta rows carry */
+		    /* in (person, rkey) order, for diff_people's two reads */
+		    "CREATE TEMP TABLE IF NOT EXISTS res (rkey TEXT UNIQUE, person TEXT, "
 		    "PRIMARY KEY (person, rkey)) WITHOUT ROWID;"
+		    /* one property's Latch users by the e-mail they were matched by */
+		    "CREATE TEMP TABLE IF NOT EXISTS email_user (email_key TEXT PRIMARY KEY, uid TEXT);"
 		    "CREATE TEMP TABLE IF NOT EXISTS snap (snapshot_id INTEGER PRIMARY KEY, ord INTEGER);"
 		    /* one property's households and their primary (household_sql) */
 		    "CREATE TEMP TABLE IF NOT EXISTS household (snapshot_id INTEGER, household_id TEXT, "

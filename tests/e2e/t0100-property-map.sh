@@ -493,7 +493,7 @@ t 'a database at an older schema version is refused until init migrates it' '
 		DROP TABLE person_user_history; DROP TABLE snapshot_extraction;
 		DROP TABLE run_inflight; DROP TABLE replay_start;
 		ALTER TABLE run DROP COLUMN clock_at; ALTER TABLE run DROP COLUMN approved_last_run;
-		DROP TABLE notification; DROP INDEX person_user_by_email; DROP INDEX assignment_by_user;
+		DROP TABLE notification; DROP INDEX person_user_by_email;
 		DELETE FROM schema_version WHERE version >= 2" &&
 	exits 78 "$top/bin/unitsync" --db "$tmp/old.db" map list &&
 	grep -q "schema version 1, this unitsync needs $now (run .unitsync init. to migrate)" "$tmp/err" &&
