@@ -37,6 +37,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,10 +99,12 @@ struct tally {
 struct run {
 	sqlite3 *db; /* borrowed */
 	char run_id[64];
-	FILE *delta;          /* borrowed from the durable file */
-	long seq;             /* last seq written */
-	struct ledger ledger; /* the run and its delta history, owned */
-	sqlite3_stmt *exc;    /* INSERT INTO temp.exc, owned */
+	FILE *delta;              /* borrowed from the durable file */
+	long seq;                 /* last seq written */
+	struct ledger ledger;     /* the run and its delta history, owned */
+	sqlite3_stmt *exc;        /* INSERT INTO temp.exc, owned */
+	struct contact *contacts; /* every record's contact key, hashed (contact_add()), owned */
+	size_t n_contacts, cap_contacts;
 };
 
 static void policy_free(struct policy *p)
@@ -492,12 +495,93 @@ out:
 	return rc;
 }
 
+/* Room for one more element in *ARR (N used, *CAP allocated, SIZE bytes each). */
+static int grow(void **arr, size_t n, size_t *cap, size_t size)
+{
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	p = realloc(*arr, (*cap ? *cap * 2 : 8) * size);
+	if (!p) {
+		err_set("out of memory");
+		return -1;
+	}
+	*arr = p;
+	*cap = *cap ? *cap * 2 : 8;
+	return 0;
+}
+
+/*
+ * A record's contact key into BUF (SIZE bytes): 'e:' and its e-mail in
+ * lower case (ASCII, as SQLite's lower()), else 't:' and its phone's
+ * digits, else "" (none).  One e-mail is one Latch user; without one, one
+ * phone.  -1 when it does not fit (no key: it cannot be compared).
+ */
+static int contact_key(const char *email, const char *phone_key, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (*email) {
+		if (strlen(email) + 3 > size)
+			return -1;
+		buf[n++] = 'e';
+		buf[n++] = ':';
+		for (const char *c = email; *c; c++)
+			buf[n++] = *c >= 'A' && *c <= 'Z' ? (char)(*c - 'A' + 'a') : *c;
+		buf[n] = '\0';
+	} else if (*phone_key) {
+		if ((size_t)snprintf(buf, size, "t:%s", phone_key) >= size)
+			return -1;
+	}
+	return 0;
+}
+
+/* A record of temp.want with a contact key: 32 bits of the key's FNV-1a
+ * hash (a collision only adds a candidate), its rowid: 8 bytes a record. */
+struct contact {
+	uint32_t hash;
+	uint32_t rowid;
+};
+
+/*
+ * Note the contact KEY of the record just inserted at ROWID, for
+ * hold_duplicate_emails(): only keys two records share can clash, and
+ * sorting these (8 bytes a record) finds them without an index of every
+ * record's key (a sort of the whole run in SQLite: 1 s at 1M people).
+ */
+static int contact_add(struct run *r, const char *key, sqlite3_int64 rowid)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (const unsigned char *c = (const unsigned char *)key; *c; c++)
+		h = (h ^ *c) * 1099511628211ULL;
+	if (rowid < 1 || rowid > UINT32_MAX) {
+		err_set("more than %lu records in one run", (unsigned long)UINT32_MAX);
+		return -1;
+	}
+	if (grow((void **)&r->contacts, r->n_contacts, &r->cap_contacts, sizeof(*r->contacts)) < 0)
+		return -1;
+	r->contacts[r->n_contacts].hash = (uint32_t)(h >> 32);
+	r->contacts[r->n_contacts++].rowid = (uint32_t)rowid;
+	return 0;
+}
+
+static int cmp_contact(const void *a, const void *b)
+{
+	const struct contact *x = a, *y = b;
+
+	return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
 /*
  * A record of tonight into temp.want: ?1 property, ?2 person, ?3 PMS unit,
  * ?4 Latch unit, ?5 Latch user, ?6 sync, ?7 hold, ?8 why, ?9 e-mail,
  * ?10 phone, ?11 first and ?12 last name, ?13 source_ref, ?14 snapshot,
  * ?15 new_mapping, ?16 name key, ?17 phone key, ?18 the Latch user its
- * person id was matched to when the caller has it at hand (else NULL).  Its contact key: one e-mail
+ * person id was matched to when the caller has it at hand (else NULL),
+ * ?19 its contact key (contact_key()).  Its contact key: one e-mail
  * is one Latch user; without one, one phone.  Its resident key (rkey):
  * the Latch user its person id was matched to, else the Latch user matched
  * by the same e-mail in the property (one e-mail is one Latch user: a
@@ -513,7 +597,7 @@ out:
 	"latch_user_id, sync, hold, why, email, email_key, phone, first_name, last_name, " \
 	"source_ref, snapshot_id, new_mapping, name_key, phone_key, contact_key, rkey) "   \
 	"SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,lower(?9),?10,?11,?12,?13,?14,?15,?16,?17, "    \
-	"coalesce('e:' || lower(?9), 't:' || ?17), "                                       \
+	"?19, "                                                                            \
 	"coalesce('u:' || ?18, (SELECT 'u:' || pu.latch_user_id FROM person_user pu "      \
 	"    WHERE pu.property_id = ?1 AND pu.pms_person_id = ?2), "                       \
 	"  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "                     \
@@ -616,6 +700,9 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 
 	int mapped = 0, one = json_array_size(p->inputs) == 1;
 	char sql[4096];
+	_Static_assert(sizeof(people_sql) + sizeof(people_mapped) + sizeof(people_files) <=
+			       sizeof(sql),
+		       "sql too small for the people query");
 
 	/* was a unit mapped since the property's last run?  If not, no person's
 	 * unit was, and the query below need not ask person by person */
@@ -665,6 +752,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		const char *primary_status = db_col_text(st, 18), *primary = db_col_text(st, 19);
 		const char *why = "";
 		char detail[512], name_key[256], phone_key[LATCH_PHONE_SIZE];
+		char contact[1024];
 		int sync = 0, hold = 0;
 		enum rules_verdict v = RULES_DENY;
 
@@ -768,10 +856,15 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		sqlite3_bind_text(ins, 16, name_key, -1, SQLITE_TRANSIENT);
 		db_bind_text_or_null(ins, 17, phone_key);
 		db_bind_text_or_null(ins, 18, user);
+		if (contact_key(email, phone_key, contact, sizeof(contact)) < 0)
+			contact[0] = '\0'; /* too long to be one person's: no key */
+		db_bind_text_or_null(ins, 19, contact);
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			err_set("database: %s", sqlite3_errmsg(r->db));
 			goto out;
 		}
+		if (*contact && contact_add(r, contact, sqlite3_last_insert_rowid(r->db)) < 0)
+			goto out;
 	}
 	if (step != SQLITE_DONE) {
 		err_set("database: %s", sqlite3_errmsg(r->db));
@@ -803,6 +896,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		sqlite3_bind_int(ins_rej, 15, 0);
 		sqlite3_bind_text(ins_rej, 16, "", -1, SQLITE_STATIC);
 		sqlite3_bind_null(ins_rej, 17);
+		sqlite3_bind_null(ins_rej, 19);
 		if (sqlite3_step(ins_rej) != SQLITE_DONE) {
 			err_set("database: %s", sqlite3_errmsg(r->db));
 			goto out;
@@ -875,10 +969,12 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		 * as one of the two would be acted on.  One e-mail is one Latch
 		 * user: removing the leaver would remove the newcomer too.
 		 */
-		"FROM temp.dup_contact d CROSS JOIN temp.want w ON w.contact_key = d.contact_key "
-		/* CROSS JOIN: o after w (SQLite would otherwise put o first,
-		 * ranging over every record with a contact) */
-		"CROSS JOIN temp.want o ON o.contact_key = w.contact_key "
+		/* CROSS JOIN: in this order, from the few shared keys (SQLite would
+		 * otherwise range over every record with a contact) */
+		"FROM temp.dup_contact d CROSS JOIN temp.dup_rec a ON a.contact_key = d.contact_key "
+		"CROSS JOIN temp.want w ON w.rowid = a.rid "
+		"CROSS JOIN temp.dup_rec b ON b.contact_key = d.contact_key "
+		"CROSS JOIN temp.want o ON o.rowid = b.rid "
 		"  AND (o.property_id <> w.property_id OR o.pms_person_id <> w.pms_person_id) "
 		"  AND (w.sync = 1 OR o.sync = 1) "
 		"  AND (o.sync = 1 OR o.hold > 0 OR o.latch_user_id IS NOT NULL) "
@@ -889,21 +985,42 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		"WHERE w.contact_key IS NOT NULL ";
 	sqlite3_stmt *st = NULL;
 	int got = 0; /* db_row(): 1 a row, 0 done, -1 an error */
-	char sql[1024];
+	char sql[4096];
+	/* the two statements below are CLASH and some 500 bytes more */
+	_Static_assert(sizeof(clash) + 512 <= sizeof(sql), "sql too small for clash");
 	int rc = -1;
 
 	/*
-	 * Only a contact two records share can clash: those first (a pass over
-	 * the index, made once all are decided: built from sorted keys rather
-	 * than kept up to date through every insert), then the join for them
-	 * alone.
+	 * Only a contact two records share can clash: those first (the
+	 * records whose key's hash another record's has, from the sorted
+	 * hashes; then by the keys themselves), then the join for them alone.
 	 */
 	if (db_exec(r->db,
-		    "CREATE INDEX IF NOT EXISTS temp.want_contact ON want (contact_key);"
+		    "CREATE TEMP TABLE IF NOT EXISTS dup_rec (contact_key TEXT, rid INTEGER);"
+		    "CREATE INDEX IF NOT EXISTS temp.dup_rec_key ON dup_rec (contact_key);"
 		    "CREATE TEMP TABLE IF NOT EXISTS dup_contact (contact_key TEXT PRIMARY KEY);"
-		    "DELETE FROM temp.dup_contact;"
-		    "INSERT INTO temp.dup_contact SELECT contact_key FROM temp.want "
-		    "WHERE contact_key IS NOT NULL GROUP BY contact_key HAVING count(*) > 1") < 0)
+		    "DELETE FROM temp.dup_rec; DELETE FROM temp.dup_contact") < 0 ||
+	    db_prepare(r->db,
+		       "INSERT INTO temp.dup_rec (contact_key, rid) "
+		       "SELECT contact_key, rowid FROM temp.want WHERE rowid = ?",
+		       &st) < 0)
+		goto out;
+	qsort(r->contacts, r->n_contacts, sizeof(*r->contacts), cmp_contact);
+	for (size_t i = 0; i < r->n_contacts; i++) {
+		if (!((i > 0 && r->contacts[i - 1].hash == r->contacts[i].hash) ||
+		      (i + 1 < r->n_contacts && r->contacts[i + 1].hash == r->contacts[i].hash)))
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, r->contacts[i].rowid);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			err_set("database: %s", sqlite3_errmsg(r->db));
+			goto out;
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_exec(r->db, "INSERT INTO temp.dup_contact SELECT contact_key FROM temp.dup_rec "
+			   "GROUP BY contact_key HAVING count(*) > 1") < 0)
 		goto out;
 	snprintf(sql, sizeof(sql),
 		 "SELECT q.property_id, q.pms_person_id, "
@@ -943,6 +1060,10 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 	rc = 0;
 out:
 	sqlite3_finalize(st);
+	/* no longer needed: the diff runs without them */
+	free(r->contacts);
+	r->contacts = NULL;
+	r->n_contacts = r->cap_contacts = 0;
 	return rc;
 }
 
@@ -993,23 +1114,6 @@ static void resident_clear(struct resident *x)
 	free(x->rkey);
 	x->person = x->rkey = NULL;
 	x->n_recs = x->n_cur = 0;
-}
-
-/* Room for one more element in *ARR (N used, *CAP allocated, SIZE bytes each). */
-static int grow(void **arr, size_t n, size_t *cap, size_t size)
-{
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	p = realloc(*arr, (*cap ? *cap * 2 : 8) * size);
-	if (!p) {
-		err_set("out of memory");
-		return -1;
-	}
-	*arr = p;
-	*cap = *cap ? *cap * 2 : 8;
-	return 0;
 }
 
 static char *dup_text(sqlite3_stmt *st, int i, int *oom)
@@ -2720,6 +2824,7 @@ static int job_release(struct job *j)
 	verify_release(&j->verify);
 	ledger_release(&j->r.ledger);
 	sqlite3_finalize(j->r.exc);
+	free(j->r.contacts);
 	if (j->in_tx)
 		db_rollback(j->db);
 	for (int i = 0; j->ps && i < j->n_policies; i++) {
