@@ -529,7 +529,7 @@ static int contact_key(const char *email, const char *phone_key, char *buf, size
 		buf[n++] = 'e';
 		buf[n++] = ':';
 		for (const char *c = email; *c; c++)
-			buf[n++] = *c >= 'A' && *c <= 'Z' ? (char)(*c - 'A' + 'a') : *c;
+			buf[n++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
 		buf[n] = '\0';
 	} else if (*phone_key) {
 		if ((size_t)snprintf(buf, size, "t:%s", phone_key) >= size)
