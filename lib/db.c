@@ -447,9 +447,11 @@ static int open_rc;
 /*
  * The last error SQLite logged (SQLITE_CONFIG_LOG) or db_exec() met, for
  * db_exit_code(): a COMMIT that fails on a full disk is not logged, and
- * finalizing another statement afterwards resets sqlite3_errcode().
+ * finalizing another statement afterwards resets sqlite3_errcode().  Per
+ * thread: SQLite logs on the thread that met the error (transform verifies
+ * its inputs on a second connection and thread).
  */
-static int logged_rc;
+static _Thread_local int logged_rc;
 
 /*
  * SQLite's error log: every error SQLite meets, including the corruption
