@@ -102,10 +102,13 @@ struct stg {
 	char **known;          /* property ids the state database has, sorted,
 				* owned: each looked up once a file */
 	size_t n_known;        /* how many */
+	long *people;          /* of each, the people staged (their first rows),
+				* owned: snapshot_property's counts */
 	char *last_property;   /* the id noted last, in known or unknown (not
 				* its own copy): rows mostly come property by
 				* property */
 	int last_known;        /* and whether the state database has it */
+	size_t last_i;         /* when it has: its index in known */
 	char **unknown;        /* property ids the state database does not have,
 				 * in the order rows named them, owned:
 				 * stg_commit() refuses the file */

@@ -47,8 +47,11 @@ static int setup(void **state)
 	snprintf(fx->db[0], sizeof(fx->db[0]), "%s/a.db", fx->dir);
 	snprintf(fx->db[1], sizeof(fx->db[1]), "%s/b.db", fx->dir);
 	fp = fopen(fx->export, "w");
-	if (!fp)
+	if (!fp) {
+		rmdir(fx->dir);
+		free(fx);
 		return -1;
+	}
 	fputs("the export's bytes: only its digest is read\n", fp);
 	fclose(fp);
 	*state = fx;
@@ -73,7 +76,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* A new state database at PATH knowing property P1. */
+/* A new state database at PATH knowing properties P1 and P2. */
 static sqlite3 *new_db(const char *path)
 {
 	sqlite3 *db = NULL;
@@ -81,7 +84,8 @@ static sqlite3 *new_db(const char *path)
 	assert_int_equal(db_open(path, 1, &db), 0);
 	assert_int_equal(db_exec(db,
 				 "INSERT INTO property (property_id, created_at, updated_at) "
-				 "VALUES ('P1', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"),
+				 "VALUES ('P1', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'), "
+				 "('P2', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"),
 			 0);
 	return db;
 }
@@ -90,7 +94,7 @@ static sqlite3 *new_db(const char *path)
  * Stage the same rows: PEOPLE people, two to a unit, one of them with a
  * second row (a transfer), one given again without REPEAT (skipped), a
  * unit list's row naming a unit twice (skipped once), three rejects and two
- * skipped rows.  BREAK_ONE: person 1000 has no role (NOT NULL), so that
+ * skipped rows; then three people of P2, one of them twice (a transfer).  BREAK_ONE: person 1000 has no role (NOT NULL), so that
  * the database refuses it.  Returns the first negative result of a call,
  * else 0.
  */
@@ -127,6 +131,20 @@ static int stage_rows(struct stg *s, int break_one)
 			if (r < 0 && !rc)
 				rc = r;
 		}
+	}
+	for (int i = 0; i < 4; i++) {
+		struct stg_person p = { .property_id = "P2",
+					.role = "primary",
+					.status = "current" };
+
+		snprintf(id, sizeof(id), "Q%d", i % 3);
+		snprintf(ref, sizeof(ref), "export.csv:%d", PEOPLE + 5 + i);
+		p.pms_person_id = id;
+		p.pms_unit_id = "Q-UNIT";
+		p.source_ref = ref;
+		r = stg_person(s, &p, 1);
+		if (r < 0 && !rc)
+			rc = r;
 	}
 	for (int i = 0; i < 3; i++) {
 		snprintf(ref, sizeof(ref), "export.csv:%d", PEOPLE + 10 + i);
@@ -175,14 +193,30 @@ static void async_staging_stages_the_same_rows(void **state)
 		snprintf(digest[async], sizeof(digest[async]), "%s", sqlite3_column_text(st, 0));
 		sqlite3_finalize(st);
 		assert_int_equal(stg_verify(db, s.snapshot_id), 0);
+		/* each property's people: its distinct person ids staged */
+		assert_int_equal(
+			db_prepare(db,
+				   "SELECT group_concat(property_id || '=' || people) FROM "
+				   "(SELECT property_id, people FROM snapshot_property "
+				   "ORDER BY property_id) UNION ALL "
+				   "SELECT group_concat(property_id || '=' || n) FROM "
+				   "(SELECT property_id, count(DISTINCT pms_person_id) AS n "
+				   "FROM stg_person GROUP BY property_id ORDER BY property_id)",
+				   &st),
+			0);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(st, 0), "P1=5000,P2=3");
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(st, 0), "P1=5000,P2=3");
+		sqlite3_finalize(st);
 		stg_release(&s);
 		db_close(db);
 	}
-	/* people and the transfer's second row; the units of two people
-	 * each, U9999, V1 and V2; the repeat without REPEAT, V1's second row
-	 * and the two stg_skip() */
-	assert_int_equal(counts[0][0], PEOPLE + 1);
-	assert_int_equal(counts[0][1], PEOPLE / 2 + 3);
+	/* people and the transfer's second row, P2's four rows; the units of
+	 * two people each, U9999, Q-UNIT, V1 and V2; the repeat without
+	 * REPEAT, V1's second row and the two stg_skip() */
+	assert_int_equal(counts[0][0], PEOPLE + 1 + 4);
+	assert_int_equal(counts[0][1], PEOPLE / 2 + 4);
 	assert_int_equal(counts[0][2], 4);
 	assert_int_equal(counts[0][3], 3);
 	assert_memory_equal(counts[0], counts[1], sizeof(counts[0]));
