@@ -336,27 +336,42 @@ static const char *const person_fields[] = {
 static int unit_now(struct stg *s, const char *property_id, const char *pms_unit_id,
 		    const char *label, int dwelling, int row);
 
+/* The values of P in the order stg_person() binds them (person_fields),
+ * then its unit label: PERSON_STRINGS. */
+#define PERSON_STRINGS 18
+
+static void person_values(const struct stg_person *p, const char *v[PERSON_STRINGS])
+{
+	const char *all[PERSON_STRINGS] = {
+		p->property_id,  p->pms_person_id,
+		p->household_id, p->pms_unit_id,
+		p->role,         p->status,
+		p->status_raw,   p->first_name,
+		p->last_name,    p->email,
+		p->phone,        p->move_in,
+		p->move_out,     p->expected_move_out,
+		p->lease_from,   p->lease_to,
+		p->source_ref,   p->unit_label,
+	};
+
+	memcpy(v, all, sizeof(all));
+}
+
 /* stg_person(), staged now: 0, 1 left out (a repeat without REPEAT), -1 */
 static int person_now(struct stg *s, const struct stg_person *p, int repeat)
 {
 	sqlite3_stmt *st = s->ins_person;
-	const char *v[] = { p->property_id,  p->pms_person_id,
-			    p->household_id, p->pms_unit_id,
-			    p->role,         p->status,
-			    p->status_raw,   p->first_name,
-			    p->last_name,    p->email,
-			    p->phone,        p->move_in,
-			    p->move_out,     p->expected_move_out,
-			    p->lease_from,   p->lease_to,
-			    p->source_ref };
+	const char *v[PERSON_STRINGS];
 	int rc;
+
+	person_values(p, v);
 
 	if (note_property(s, p->property_id, p->source_ref) < 0)
 		return -1;
 	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, s->snapshot_id);
 	/* the strings outlive the step: no copies (a fifth of staging's time) */
-	for (int i = 0; i < (int)(sizeof(v) / sizeof(v[0])); i++)
+	for (int i = 0; i < (int)(sizeof(person_fields) / sizeof(person_fields[0])); i++)
 		if (v[i] && *v[i]) {
 			sqlite3_bind_text(st, i + 2, v[i], -1, SQLITE_STATIC);
 			s->seen |= 1u << i;
@@ -480,7 +495,7 @@ enum op_kind {
 };
 
 /* The strings of the widest operation: a person's, with the unit label. */
-#define OP_STRINGS 18
+#define OP_STRINGS PERSON_STRINGS
 
 struct op {
 	enum op_kind kind;
@@ -719,40 +734,35 @@ static int queue_op(struct stg *s, enum op_kind kind, int flag, const char *cons
 
 int stg_person(struct stg *s, const struct stg_person *p, int repeat)
 {
-	const char *v[OP_STRINGS] = { p->property_id,  p->pms_person_id,
-				      p->household_id, p->pms_unit_id,
-				      p->role,         p->status,
-				      p->status_raw,   p->first_name,
-				      p->last_name,    p->email,
-				      p->phone,        p->move_in,
-				      p->move_out,     p->expected_move_out,
-				      p->lease_from,   p->lease_to,
-				      p->source_ref,   p->unit_label };
+	const char *v[OP_STRINGS];
+
+	if (!s->q)
+		return person_now(s, p, repeat) < 0 ? -1 : 0;
+	person_values(p, v);
+	return queue_op(s, OP_PERSON, (p->dwelling ? 2 : 0) | (repeat ? 1 : 0), v, OP_STRINGS);
+}
+
+/* stg_unit() (ROW 0) and stg_unit_row() (1): queued, or staged now */
+static int unit(struct stg *s, const char *property_id, const char *pms_unit_id, const char *label,
+		int dwelling, int row)
+{
+	const char *v[] = { property_id, pms_unit_id, label };
 
 	if (s->q)
-		return queue_op(s, OP_PERSON, (p->dwelling ? 2 : 0) | (repeat ? 1 : 0), v,
-				OP_STRINGS);
-	return person_now(s, p, repeat) < 0 ? -1 : 0;
+		return queue_op(s, row ? OP_UNIT_ROW : OP_UNIT, dwelling, v, 3);
+	return unit_now(s, property_id, pms_unit_id, label, dwelling, row);
 }
 
 int stg_unit(struct stg *s, const char *property_id, const char *pms_unit_id, const char *label,
 	     int dwelling)
 {
-	const char *v[] = { property_id, pms_unit_id, label };
-
-	if (s->q)
-		return queue_op(s, OP_UNIT, dwelling, v, 3);
-	return unit_now(s, property_id, pms_unit_id, label, dwelling, 0);
+	return unit(s, property_id, pms_unit_id, label, dwelling, 0);
 }
 
 int stg_unit_row(struct stg *s, const char *property_id, const char *pms_unit_id, const char *label,
 		 int dwelling)
 {
-	const char *v[] = { property_id, pms_unit_id, label };
-
-	if (s->q)
-		return queue_op(s, OP_UNIT_ROW, dwelling, v, 3);
-	return unit_now(s, property_id, pms_unit_id, label, dwelling, 1);
+	return unit(s, property_id, pms_unit_id, label, dwelling, 1);
 }
 
 int stg_reject(struct stg *s, const char *source_ref, const char *reason)
