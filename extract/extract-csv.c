@@ -820,7 +820,8 @@ static int begin(struct extract *e)
 		stg_skip(&e->stg);
 	e->stg.fields = e->fields;
 	e->stg.unknown_columns = e->unknown;
-	return 0;
+	/* the rows are staged on a thread of their own while this one reads */
+	return stg_async(&e->stg);
 }
 
 /* Log the report date a title row gives ("As Of = 03/15/2025"). */
@@ -1463,15 +1464,12 @@ static int stage_row(struct extract *e, const struct csvio_row *row)
 	p.lease_from = dates[F_LEASE_FROM];
 	p.lease_to = dates[F_LEASE_TO];
 	p.source_ref = ref;
-	/* the tickler lists a tenant once per event: the first row wins; other
-	 * profiles' repeats are rows of their own (a transfer, a second lease) */
-	rc = stg_person(&e->stg, &p, !(pr->flags & P_REPEATS_SKIP));
-	if (rc == 1) {
-		stg_skip(&e->stg);
-		return 0;
-	}
-	if (rc < 0 ||
-	    stg_unit(&e->stg, property, ids.unit, ids.label, !non_dwelling(v[F_UNIT_TYPE])) < 0) {
+	p.unit_label = ids.label;
+	p.dwelling = !non_dwelling(v[F_UNIT_TYPE]);
+	/* the tickler lists a tenant once per event: the first row wins (the
+	 * others are skipped); other profiles' repeats are rows of their own
+	 * (a transfer, a second lease) */
+	if (stg_person(&e->stg, &p, !(pr->flags & P_REPEATS_SKIP)) < 0) {
 		e->db_failed = 1;
 		return -1;
 	}

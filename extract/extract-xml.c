@@ -133,6 +133,8 @@ static int extract_file(sqlite3 *db, const char *path, void *arg)
 
 		progress_start(&progress, "extract", "bytes", (long long)st.st_size);
 		o.progress = &progress;
+		/* rows staged on a thread of their own, while the dialect reads on */
+		stg_async(&stg);
 		b = dialect_stage(&doc, path, &stg, &o, &res);
 		progress_end(&progress);
 		o.progress = NULL;

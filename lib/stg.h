@@ -10,6 +10,13 @@
  *
  * Staged person rows hold only what the job needs; extractors drop SSNs,
  * birth dates, charges and rent at parse time and never pass them here.
+ *
+ * Threads: after stg_async() the rows are staged by a thread of its own,
+ * in the order they were given, while the extractor reads on (lib/handoff:
+ * two batches of rows, so memory stays flat); what is staged is the same
+ * as without it.  Until stg_commit(), stg_digested() or stg_release()
+ * waits for that thread, only the stg_* calls below may be made on the
+ * struct and nothing else may use the database connection.
  */
 #ifndef UNITSYNC_STG_H
 #define UNITSYNC_STG_H
@@ -67,7 +74,12 @@ struct stg_person {
 	const char *lease_from;
 	const char *lease_to;
 	const char *source_ref; /* "file:line" or "file:/xml/path" */
+	const char *unit_label; /* the person's unit as people write it, staged
+				 * with them (stg_unit()); NULL: pms_unit_id */
+	int dwelling;           /* that unit is a home (stg_unit()'s DWELLING) */
 };
+
+struct stg_queue; /* the staging thread and its batches (stg.c) */
 
 struct stg {
 	sqlite3 *db;                  /* borrowed */
@@ -90,10 +102,13 @@ struct stg {
 	char **known;          /* property ids the state database has, sorted,
 				* owned: each looked up once a file */
 	size_t n_known;        /* how many */
+	long *people;          /* of each, the people staged (their first rows),
+				* owned: snapshot_property's counts */
 	char *last_property;   /* the id noted last, in known or unknown (not
 				* its own copy): rows mostly come property by
 				* property */
 	int last_known;        /* and whether the state database has it */
+	size_t last_i;         /* when it has: its index in known */
 	char **unknown;        /* property ids the state database does not have,
 				 * in the order rows named them, owned:
 				 * stg_commit() refuses the file */
@@ -102,6 +117,8 @@ struct stg {
 				 * or NULL (only unit rows named it) */
 	unsigned seen;         /* bit i: person field i (stg_person()'s order) held a
 				* value in some person staged; for fields */
+	struct stg_queue *q;   /* owned: the staging thread (stg_async()), or NULL:
+				* rows are staged as they are given */
 	/*
 	 * Schema drift (issue 15 item 7), recorded at stg_commit() in the
 	 * snapshot's fields and unknown_columns; both borrowed, set by the
@@ -144,12 +161,25 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src);
 int stg_digested(struct stg *s, const char hex[SHA256_HEX_LEN + 1], long long size);
 
 /*
- * Stage a person row: 0, or -1 on database error.  A person id already
- * staged in this snapshot for the property is, with REPEAT set, staged as
- * one more row of that person (row_seq 2, 3, ...: a transfer exported as the
- * old and the new lease, two leases; transform merges a person's rows,
- * issue 15); without REPEAT it is left out and 1 is returned (a profile
- * whose repeats carry nothing new, such as AppFolio's tenant tickler).
+ * Stage the rows from here on on a thread of their own (see the top):
+ * parsing and staging then use two cores (issue 18, docs/PERFORMANCE.md).
+ * After a successful stg_begin() (0).  Returns 0; when the thread cannot
+ * be started the rows are staged as they are given, as before.  A
+ * database error of the thread is returned (-1, with its message) by the
+ * stg_* call that hands it the next batch, or by the call that waits for
+ * it; the calls after it return -1 too.
+ */
+int stg_async(struct stg *s);
+
+/*
+ * Stage a person row, and the person's unit after it (stg_unit() of
+ * pms_unit_id, unit_label and dwelling): 0, or -1 on database error.  A
+ * person id already staged in this snapshot for the property is, with
+ * REPEAT set, staged as one more row of that person (row_seq 2, 3, ...: a
+ * transfer exported as the old and the new lease, two leases; transform
+ * merges a person's rows, issue 15); without REPEAT the row is left out
+ * and counted as skipped, its unit with it (a profile whose repeats carry
+ * nothing new, such as AppFolio's tenant tickler).
  */
 int stg_person(struct stg *s, const struct stg_person *p, int repeat);
 
@@ -157,6 +187,11 @@ int stg_person(struct stg *s, const struct stg_person *p, int repeat);
  * waitlist and other non-dwelling units. */
 int stg_unit(struct stg *s, const char *property_id, const char *pms_unit_id, const char *label,
 	     int dwelling);
+
+/* stg_unit() for a row of a unit list: a unit staged before counts the
+ * row as skipped. */
+int stg_unit_row(struct stg *s, const char *property_id, const char *pms_unit_id, const char *label,
+		 int dwelling);
 
 /*
  * Record a row that could not be staged, with where and why.  A rejected
@@ -204,7 +239,8 @@ int stg_rows_digest(sqlite3 *db, long long snapshot_id, char hex[SHA256_HEX_LEN 
  */
 int stg_verify(sqlite3 *db, long long snapshot_id);
 
-/* Roll back whatever is open and free the statements (safe after commit). */
+/* Stop the staging thread, roll back whatever is open and free the
+ * statements (safe after commit). */
 void stg_release(struct stg *s);
 
 #endif

@@ -360,19 +360,15 @@ void dialect_skip(struct dialect_run *r)
 int dialect_unit(struct dialect_run *r, const char *ref, const char *id, const char *label,
 		 int dwelling)
 {
-	long before;
-
 	if (!r->stg)
 		return 0;
 	if (!r->property_id)
 		return dialect_reject(r, ref, dialect_no_property);
-	before = r->stg->units;
-	if (stg_unit(r->stg, r->property_id, id, label ? label : id, dwelling) < 0) {
+	/* a unit listed twice counts as skipped, in struct stg alone */
+	if (stg_unit_row(r->stg, r->property_id, id, label ? label : id, dwelling) < 0) {
 		r->res->db_failed = 1;
 		return -1;
 	}
-	if (r->stg->units == before)
-		dialect_skip(r);
 	return 0;
 }
 

@@ -92,7 +92,8 @@ struct dialect_opts {
 struct dialect_result {
 	long properties;  /* distinct PMS property codes seen */
 	long records;     /* households, unit rows or property rows read */
-	long skipped;     /* rows skipped (also counted in struct stg) */
+	long skipped;     /* rows the dialect skipped (also counted in struct
+			   * stg, with the unit rows listing a unit again) */
 	int no_residents; /* a resident dialect whose households hold no
 			   * person (GetResidentsLeaseCharges): it says
 			   * nothing about who lives where */

@@ -149,7 +149,6 @@ static int stage_customer(struct dialect_run *r, struct rt2 *t, const struct cus
 	const char *role = "primary", *status, *status_raw = type, *unit;
 	const char *econ[] = { t->h.econ };
 	struct stg_person p = { 0 };
-	int rc;
 
 	if (!c->f[F_ID])
 		return dialect_reject(r, c->ref, "customer without a CustomerID");
@@ -196,13 +195,10 @@ static int stage_customer(struct dialect_run *r, struct rt2 *t, const struct cus
 	p.lease_from = from;
 	p.lease_to = to;
 	p.source_ref = c->ref;
-	/* a person on two leases (a transfer): rows of their own, merged by transform */
-	rc = stg_person(r->stg, &p, 1);
-	if (rc < 0) {
-		r->res->db_failed = 1;
-		return -1;
-	}
-	if (stg_unit(r->stg, r->property_id, unit, unit, dialect_dwelling(econ, 1)) < 0) {
+	p.dwelling = dialect_dwelling(econ, 1);
+	/* a person on two leases (a transfer): rows of their own, merged by
+	 * transform; the unit is staged with them */
+	if (stg_person(r->stg, &p, 1) < 0) {
 		r->res->db_failed = 1;
 		return -1;
 	}

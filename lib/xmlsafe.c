@@ -1,4 +1,5 @@
 #include "xmlsafe.h"
+#include "handoff.h"
 #include "err.h"
 #include "sha256.h"
 
@@ -555,7 +556,6 @@ struct batch {
 	size_t buf_len, buf_cap;
 	long long fed;         /* bytes given to the parser once it was filled */
 	enum feed_state state; /* the parser's, once it was filled */
-	int full;              /* filled and not yet read whole */
 };
 
 /*
@@ -597,10 +597,9 @@ struct xmlx_feed {
 	size_t attr_at, attr_n; /* the current START's attributes (xmlx_attr) */
 	int started;            /* the first xmlx_next() came */
 	int threaded;           /* the parser thread runs */
-	int quit;               /* xmlx_close(): the thread stops */
+	struct handoff ho;      /* batch i is full (filled, not yet read whole):
+				 * ho.full[i]; xmlx_close() quits it */
 	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
 };
 
 /* The line the parser is at. */
@@ -847,8 +846,7 @@ static int new_feed(struct xmlx *x)
 		err_set("out of memory");
 		return -1;
 	}
-	pthread_mutex_init(&x->feed->mu, NULL);
-	pthread_cond_init(&x->feed->cv, NULL);
+	handoff_init(&x->feed->ho);
 	return 0;
 }
 
@@ -972,10 +970,7 @@ void xmlx_close(struct xmlx *x)
 
 	if (f) {
 		if (f->threaded) {
-			pthread_mutex_lock(&f->mu);
-			f->quit = 1;
-			pthread_cond_broadcast(&f->cv);
-			pthread_mutex_unlock(&f->mu);
+			handoff_quit(&f->ho);
 			pthread_join(f->thread, NULL);
 		}
 		if (f->ctxt) {
@@ -996,8 +991,7 @@ void xmlx_close(struct xmlx *x)
 			free(f->b[i].buf);
 		}
 		free(f->cur);
-		pthread_mutex_destroy(&f->mu);
-		pthread_cond_destroy(&f->cv);
+		handoff_release(&f->ho);
 		free(f);
 	}
 	memset(x, 0, sizeof(*x));
@@ -1087,19 +1081,10 @@ static void *parse_ahead(void *arg)
 	struct xmlx_feed *f = x->feed;
 
 	for (int i = 0;; i ^= 1) {
-		pthread_mutex_lock(&f->mu);
-		while (f->b[i].full && !f->quit)
-			pthread_cond_wait(&f->cv, &f->mu);
-		if (f->quit) {
-			pthread_mutex_unlock(&f->mu);
+		if (handoff_wait_empty(&f->ho, i) < 0)
 			break;
-		}
-		pthread_mutex_unlock(&f->mu);
 		fill(x, &f->b[i]);
-		pthread_mutex_lock(&f->mu);
-		f->b[i].full = 1;
-		pthread_cond_broadcast(&f->cv);
-		pthread_mutex_unlock(&f->mu);
+		handoff_give(&f->ho, i);
 		if (f->b[i].state != FEED_READING)
 			break;
 	}
@@ -1117,9 +1102,9 @@ static struct batch *filled(struct xmlx *x)
 		f->threaded = pthread_create(&f->thread, NULL, parse_ahead, x) == 0;
 	}
 	if (!f->threaded) {
-		if (!b->full) {
+		if (!f->ho.full[f->read_i]) {
 			fill(x, b);
-			b->full = 1;
+			f->ho.full[f->read_i] = 1;
 		}
 		return b;
 	}
@@ -1127,10 +1112,7 @@ static struct batch *filled(struct xmlx *x)
 	 * the mutex is taken once a batch, not once an event */
 	if (f->read_full)
 		return b;
-	pthread_mutex_lock(&f->mu);
-	while (!b->full)
-		pthread_cond_wait(&f->cv, &f->mu);
-	pthread_mutex_unlock(&f->mu);
+	handoff_wait_full(&f->ho, f->read_i);
 	f->read_full = 1;
 	return b;
 }
@@ -1160,10 +1142,7 @@ enum xmlx_event xmlx_next(struct xmlx *x)
 			return XMLX_ERROR;
 		}
 		/* read whole: the parser may fill it again */
-		pthread_mutex_lock(&f->mu);
-		b->full = 0;
-		pthread_cond_broadcast(&f->cv);
-		pthread_mutex_unlock(&f->mu);
+		handoff_done(&f->ho, f->read_i);
 		f->read_full = 0;
 		f->read_i ^= 1;
 		f->next_ev = 0;
@@ -1265,7 +1244,7 @@ int xmlx_digest(const struct xmlx *x, char hex[SHA256_HEX_LEN + 1], long long *s
 	const struct xmlx_feed *f = x->feed;
 
 	/* the parser thread wrote it before it filled the last batch */
-	if (!f || !f->b[f->read_i].full || f->b[f->read_i].state != FEED_EOF || !f->digest[0])
+	if (!f || !f->ho.full[f->read_i] || f->b[f->read_i].state != FEED_EOF || !f->digest[0])
 		return -1;
 	memcpy(hex, f->digest, SHA256_HEX_LEN + 1);
 	*size = f->b[f->read_i].fed;
