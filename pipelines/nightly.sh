@@ -114,9 +114,15 @@ stage_start=
 # stage NAME: the stage before ends now (its wall time kept for the
 # metrics), NAME starts; "stage" alone ends the last
 stage() {
-	local now=${EPOCHREALTIME/,/.}
-	[ -n "$stage_start" ] &&
-		stages+=(--stage "$stage_name=$(awk -v a="$stage_start" -v b="$now" 'BEGIN { printf "%.3f", b - a }')")
+	# EPOCHREALTIME has six decimals (its separator the locale's): whole
+	# microseconds, so that bash's own arithmetic does (no awk per stage)
+	local now=${EPOCHREALTIME//[!0-9]/} ms
+	now=$((10#$now))
+	if [ -n "$stage_start" ]; then
+		ms=$(((now - stage_start + 500) / 1000))
+		printf -v ms '%d.%03d' $((ms / 1000)) $((ms % 1000))
+		stages+=(--stage "$stage_name=$ms")
+	fi
 	stage_name=${1:-}
 	stage_start=${1:+$now}
 }
@@ -195,7 +201,12 @@ case $rc in
 	;;
 esac
 sources=$(us config properties "${shard[@]}") || exit 78
-[ -n "$metrics_file" ] || metrics_file=$(us config show | sed -n 's/^metrics_file: \(.*[^ ]\)$/\1/p' | grep -vx unset)
+if [ -z "$metrics_file" ]; then
+	while IFS= read -r line; do
+		[[ $line =~ ^metrics_file:\ (.*[^ ])$ ]] && [ "${BASH_REMATCH[1]}" != unset ] &&
+			metrics_file=${BASH_REMATCH[1]}
+	done <<<"$(us config show)"
+fi
 if [ -z "$sources" ]; then
 	if [ ${#shard[@]} -gt 0 ]; then
 		say info "nightly.sh: no configured property falls in shard ${shard[1]}; nothing to do"
@@ -251,9 +262,12 @@ listing=$(us property list) || {
 	say error "nightly.sh: cannot list the properties of '$db' (exit $rc); nothing done tonight"
 	exit $rc
 }
-while IFS=$'\t' read -r prop _; do
-	known[$prop]=1
-done < <(printf '%s\n' "$listing" | tail -n +2)
+{
+	read -r _
+	while IFS=$'\t' read -r prop _; do
+		known[$prop]=1
+	done
+} <<<"$listing"
 # each line: property_id TAB format TAB profile TAB source; consecutive
 # files of one property, format and profile go to one extract call (files
 # are staged in the configuration's order, whose last file wins)
@@ -283,7 +297,7 @@ done <<<"$sources"
 
 for i in "${!groups[@]}"; do
 	IFS=$'\t' read -r prop format profile <<<"${groups[i]}"
-	mapfile -t srcs < <(printf '%s' "${files[i]}")
+	mapfile -t srcs <<<"${files[i]%$'\n'}"
 	if [ "$format" = xml ]; then
 		us extract-xml --property "$prop" -- "${srcs[@]}" >"$tmp/extract.out"
 	else
@@ -302,7 +316,10 @@ for i in "${!groups[@]}"; do
 		rejected_any=1
 		continue
 	fi
-	snap_of[$prop]+=" $(awk '$1 == "snapshot" { sub(":", "", $2); print $2 }' "$tmp/extract.out" | tr '\n' ' ')"
+	# the snapshot ids extract printed ("snapshot ID: ..." or "snapshot ID reused: ...")
+	while read -r word id _; do
+		[ "$word" = snapshot ] && snap_of[$prop]+=" ${id/:/}"
+	done <"$tmp/extract.out"
 done
 
 if [ ${#props[@]} -eq 0 ]; then
@@ -325,8 +342,13 @@ us transform "${args[@]}" >"$tmp/transform.out" || {
 	[ $rc -eq 3 ] || exit $rc
 	stale=1
 }
-run_dir=$(tail -n 1 "$tmp/transform.out")
-sed '$d' "$tmp/transform.out"
+# transform's lines, then the run directory as its last line
+mapfile -t lines <"$tmp/transform.out"
+n=${#lines[@]}
+if [ "$n" -gt 0 ]; then
+	run_dir=${lines[n - 1]}
+	[ "$n" -gt 1 ] && printf '%s\n' "${lines[@]:0:n-1}"
+fi
 
 rc=0
 stage load
