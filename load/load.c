@@ -65,6 +65,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -415,39 +416,36 @@ static int property_sent(struct load *l, const char *property)
 }
 
 /*
- * The units of BUILDING, one paged listing, as a units entry of l->units
- * into *ENTRY (new reference).  A building Latch does not know is an
- * entry with no units ("found" false): its properties' ASSIGNs fail alone.
- * An exit code, logged: credentials refused 78, no usable reply 75.
+ * BUILDING's listing, ended with ST (its units in HAVE), as a units entry
+ * of l->units into *ENTRY (new reference).  A building Latch does not
+ * know is an entry with no units ("found" false): its properties' ASSIGNs
+ * fail alone.  An exit code, logged: credentials refused 78, no usable
+ * reply 75.  WHY is the listing's error (err_msg() when it ended).
  */
-static int list_building(struct load *l, const char *building, json_t **entry)
+static int listed_building(struct load *l, const char *building, enum latchunits_status st,
+			   const struct latchunits *have, const char *why, json_t **entry)
 {
-	struct latchunits have;
-	enum latchunits_status st;
 	json_t *set = json_object();
 	int rc = US_EXIT_OK;
 
-	latchunits_init(&have);
-	st = latchunits_list(&l->api, building, &have);
-	for (size_t i = 0; st == LATCHUNITS_OK && set && i < have.n; i++)
-		json_object_set_new(set, have.v[i].uuid, json_true());
+	for (size_t i = 0; st == LATCHUNITS_OK && set && i < have->n; i++)
+		json_object_set_new(set, have->v[i].uuid, json_true());
 	if (st == LATCHUNITS_OK)
-		log_info("Latch building '%s': %zu units, %ld page%s", building, have.n, have.pages,
-			 have.pages == 1 ? "" : "s");
+		log_info("Latch building '%s': %zu units, %ld page%s", building, have->n,
+			 have->pages, have->pages == 1 ? "" : "s");
 	else if (st == LATCHUNITS_NOT_FOUND)
 		log_error("%s: Latch has no building '%s': the ASSIGNs of its properties fail "
 			  "(latch_unit_missing); see 'unitsync property show'",
-			  err_msg(), building);
+			  why, building);
 	else {
 		if (st == LATCHUNITS_AUTH)
-			snprintf(l->refused, sizeof(l->refused), "%s", err_msg());
+			snprintf(l->refused, sizeof(l->refused), "%s", why);
 		rc = latchunits_exit_code(st);
-		log_error("%s; nothing was sent%s", err_msg(),
+		log_error("%s; nothing was sent%s", why,
 			  rc == US_EXIT_TEMPFAIL ? ": rerun later" : "");
 	}
 	*entry = json_pack("{s:s, s:b, s:o}", "building", building, "found", st == LATCHUNITS_OK,
 			   "units", set ? set : json_object());
-	latchunits_release(&have);
 	if (rc == US_EXIT_OK && !*entry) {
 		log_error("out of memory");
 		rc = US_EXIT_TEMPFAIL;
@@ -456,43 +454,181 @@ static int list_building(struct load *l, const char *building, json_t **entry)
 }
 
 /*
+ * The buildings list_units() lists at once: each lister thread takes the
+ * next building not taken and pages through it on a struct latch of its
+ * own (its own connection) carrying the token fetched once for all.
+ * Guarded by mu: next and stop.
+ */
+struct listing {
+	pthread_mutex_t mu;
+	size_t next;                    /* the next building to take */
+	int stop;                       /* a listing failed: take no more */
+	size_t n;                       /* buildings */
+	char **building;                /* owned array of owned ids */
+	struct latchunits *have;        /* owned, one a building */
+	enum latchunits_status *status; /* one a building; LATCHUNITS_TEMPFAIL until listed */
+	char (*why)[512];               /* a failed listing's err_msg() */
+	int *listed;                    /* 1 once the building was listed (or failed) */
+};
+
+struct lister {
+	struct listing *ls; /* borrowed */
+	struct latch api;   /* owned: its own curl handle, a copy of the token */
+	pthread_t thread;
+	int started;
+};
+
+static void *lister_run(void *arg)
+{
+	struct lister *w = arg;
+	struct listing *ls = w->ls;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&ls->mu);
+		i = ls->stop ? ls->n : ls->next++;
+		pthread_mutex_unlock(&ls->mu);
+		if (i >= ls->n)
+			break;
+		ls->status[i] = latchunits_list(&w->api, ls->building[i], &ls->have[i]);
+		if (ls->status[i] != LATCHUNITS_OK) {
+			snprintf(ls->why[i], sizeof(ls->why[i]), "%s", err_msg());
+			pthread_mutex_lock(&ls->mu);
+			ls->stop = ls->status[i] != LATCHUNITS_NOT_FOUND;
+			pthread_mutex_unlock(&ls->mu);
+		}
+		ls->listed[i] = 1;
+	}
+	return NULL;
+}
+
+/*
+ * List the buildings of LS, up to WORKERS at once.  The token is fetched
+ * here first, once: a refused or unreachable token endpoint ends every
+ * listing as the first building's would have (the same message), without
+ * asking again.  -1 out of memory.
+ */
+static int list_buildings(struct load *l, struct listing *ls, int workers)
+{
+	struct lister *w;
+	int n = 0;
+
+	if (latch_token(&l->api) < 0) {
+		char *e = latch_escape(&l->api, ls->building[0]);
+
+		err_prefix("GET /v1/buildings/%s/units", e ? e : ls->building[0]);
+		free(e);
+		ls->status[0] = l->api.auth_failed ? LATCHUNITS_AUTH : LATCHUNITS_TEMPFAIL;
+		snprintf(ls->why[0], sizeof(ls->why[0]), "%s", err_msg());
+		ls->listed[0] = 1;
+		return 0;
+	}
+	if (workers > (int)ls->n)
+		workers = (int)ls->n;
+	w = calloc((size_t)workers, sizeof(*w));
+	if (!w)
+		return -1;
+	for (; n < workers; n++) {
+		struct latch *a = &w[n].api;
+
+		w[n].ls = ls;
+		if (latch_init(a, l->api.cfg) < 0 || !(a->token = strdup(l->api.token)))
+			break;
+		a->token_expiry = l->api.token_expiry;
+		a->token_generation = l->api.token_generation;
+		a->timeout_ms = l->api.timeout_ms;
+		a->deadline = l->api.deadline;
+		a->stop = l->api.stop;
+		a->max_attempts = l->api.max_attempts;
+	}
+	if (n == 0) {
+		if (workers > 0)
+			latch_release(&w[0].api);
+		free(w);
+		return -1;
+	}
+	/* the first lister is this thread; a thread that cannot start leaves its share to the others */
+	for (int k = 1; k < n; k++)
+		w[k].started = pthread_create(&w[k].thread, NULL, lister_run, &w[k]) == 0;
+	lister_run(&w[0]);
+	for (int k = 0; k < n; k++) {
+		if (w[k].started)
+			pthread_join(w[k].thread, NULL);
+		l->api.requests += w[k].api.requests;
+		latch_release(&w[k].api);
+	}
+	if (n < workers)
+		latch_release(&w[n].api);
+	free(w);
+	return 0;
+}
+
+static void listing_release(struct listing *ls)
+{
+	for (size_t i = 0; i < ls->n; i++) {
+		free(ls->building[i]);
+		latchunits_release(&ls->have[i]);
+	}
+	free(ls->building);
+	free(ls->have);
+	free(ls->status);
+	free(ls->why);
+	free(ls->listed);
+	pthread_mutex_destroy(&ls->mu);
+}
+
+/*
  * List, before any request leaves, the Latch units of the building of each
  * property this load sends ASSIGNs for (manifest counts), one paged listing
- * per building: an ASSIGN to a unit not listed then fails as
+ * per building, up to --concurrency buildings at once (with 40 buildings
+ * of 1,000 units, 400 pages: one after another they cost 400 round trips
+ * before the first PUT): an ASSIGN to a unit not listed then fails as
  * latch_unit_missing unsent, and a person whose ASSIGNs all go to such
  * units gets no Latch user (only_missing_units()).  A property without a
  * Latch building is not checked (a warning says so): its missing units are
- * found by the PUT's 404 UNIT_NOT_FOUND, after the user was made.  An exit
- * code, logged.
+ * found by the PUT's 404 UNIT_NOT_FOUND, after the user was made.  The
+ * outcomes are taken in the manifest's order, the first failure ending
+ * the load as it would one listing after another.  An exit code, logged.
  */
 static int list_units(struct load *l)
 {
 	json_t *props = json_object_get(l->run.manifest, "properties"), *p;
-	json_t *by_building = json_object();
+	json_t *by_building = json_object(), *building_of = json_object();
+	struct listing ls = { .n = 0 };
+	size_t n_props = json_array_size(props), i, *of = NULL;
 	int rc = US_EXIT_OK;
-	size_t i;
 
+	pthread_mutex_init(&ls.mu, NULL);
 	l->units = json_object();
-	if (!l->units || !by_building) {
-		json_decref(by_building);
+	ls.building = calloc(n_props + 1, sizeof(*ls.building));
+	ls.have = calloc(n_props + 1, sizeof(*ls.have));
+	ls.status = calloc(n_props + 1, sizeof(*ls.status));
+	ls.why = calloc(n_props + 1, sizeof(*ls.why));
+	ls.listed = calloc(n_props + 1, sizeof(*ls.listed));
+	of = calloc(n_props + 1, sizeof(*of));
+	if (!l->units || !by_building || !building_of || !ls.building || !ls.have || !ls.status ||
+	    !ls.why || !ls.listed || !of) {
 		log_error("out of memory");
-		return US_EXIT_TEMPFAIL;
+		rc = US_EXIT_TEMPFAIL;
+		goto out;
 	}
+	/* the buildings to list, each once, in the manifest's order; OF: the
+	 * building of each property checked, n_props for none */
 	json_array_foreach(props, i, p)
 	{
 		const char *id = json_string_value(json_object_get(p, "property_id"));
 		json_t *assigns = json_object_get(json_object_get(p, "counts_by_op"), "ASSIGN");
-		json_t *entry;
 		char *building = NULL;
-		int e;
+		json_t *known;
 
+		of[i] = n_props;
 		if (!id || json_integer_value(assigns) <= 0 || !property_sent(l, id))
 			continue;
-		e = unitmap_property(l->db, id, &building);
-		if (e < 0) {
+		if (unitmap_property(l->db, id, &building) < 0) {
 			log_error("%s", err_msg());
 			rc = db_exit_code(l->db);
-			break;
+			goto out;
 		}
 		if (!building) {
 			log_warn("property %s has no Latch building: its Latch units are not checked "
@@ -501,19 +637,51 @@ static int list_units(struct load *l)
 				 id, id);
 			continue;
 		}
-		entry = json_incref(json_object_get(by_building, building));
-		if (!entry) {
-			rc = list_building(l, building, &entry);
-			if (rc == US_EXIT_OK)
-				json_object_set(by_building, building, entry);
+		known = json_object_get(building_of, building);
+		if (known) {
+			of[i] = (size_t)json_integer_value(known);
+			free(building);
+			continue;
 		}
-		if (rc == US_EXIT_OK)
-			json_object_set(l->units, id, entry);
-		json_decref(entry);
-		free(building);
-		if (rc != US_EXIT_OK)
-			break;
+		latchunits_init(&ls.have[ls.n]);
+		ls.status[ls.n] = LATCHUNITS_TEMPFAIL;
+		json_object_set_new(building_of, building, json_integer((json_int_t)ls.n));
+		of[i] = ls.n;
+		ls.building[ls.n++] = building;
 	}
+	if (ls.n > 0 && list_buildings(l, &ls, l->n_slots / 4) < 0) {
+		log_error("out of memory");
+		rc = US_EXIT_TEMPFAIL;
+		goto out;
+	}
+	for (size_t b = 0; b < ls.n && rc == US_EXIT_OK; b++) {
+		json_t *entry = NULL;
+
+		/* a building not listed comes after a failure: the load ends there */
+		if (!ls.listed[b])
+			break;
+		rc = listed_building(l, ls.building[b], ls.status[b], &ls.have[b], ls.why[b],
+				     &entry);
+		if (rc == US_EXIT_OK)
+			json_object_set_new(by_building, ls.building[b], entry);
+		else
+			json_decref(entry);
+	}
+	/* each property checked gets its building's entry */
+	json_array_foreach(props, i, p)
+	{
+		json_t *entry =
+			of[i] < ls.n ? json_object_get(by_building, ls.building[of[i]]) : NULL;
+
+		if (rc == US_EXIT_OK && entry)
+			json_object_set(l->units,
+					json_string_value(json_object_get(p, "property_id")),
+					entry);
+	}
+out:
+	free(of);
+	listing_release(&ls);
+	json_decref(building_of);
 	json_decref(by_building);
 	return rc;
 }

@@ -108,15 +108,22 @@ done
 # changes nothing), then the scratch directory
 run_dir=
 tmp=
+unfinished_pid=
 stages=()
 stage_name=
 stage_start=
 # stage NAME: the stage before ends now (its wall time kept for the
 # metrics), NAME starts; "stage" alone ends the last
 stage() {
-	local now=${EPOCHREALTIME/,/.}
-	[ -n "$stage_start" ] &&
-		stages+=(--stage "$stage_name=$(awk -v a="$stage_start" -v b="$now" 'BEGIN { printf "%.3f", b - a }')")
+	# EPOCHREALTIME has six decimals (its separator the locale's): whole
+	# microseconds, so that bash's own arithmetic does (no awk per stage)
+	local now=${EPOCHREALTIME//[!0-9]/} ms
+	now=$((10#$now))
+	if [ -n "$stage_start" ]; then
+		ms=$(((now - stage_start + 500) / 1000))
+		printf -v ms '%d.%03d' $((ms / 1000)) $((ms % 1000))
+		stages+=(--stage "$stage_name=$ms")
+	fi
 	stage_name=${1:-}
 	stage_start=${1:+$now}
 }
@@ -131,6 +138,8 @@ finish() {
 			say warning "nightly.sh: the metrics file '$metrics_file' was not written in full" \
 				"(see above); the night's outcome is unchanged (exit $rc)"
 	fi
+	# the list of unfinished runs read beside the check writes into $tmp
+	[ -n "$unfinished_pid" ] && wait "$unfinished_pid" 2>/dev/null
 	[ -n "$tmp" ] && rm -rf "$tmp"
 	exit "$rc"
 }
@@ -172,7 +181,14 @@ config_error=0
 
 # a corrupt database reads as empty tables, and empty assignments remove
 # nothing: check it before anything reads it, and stop with init's 74
-# (issue 16; the cost is in docs/PERFORMANCE.md)
+# (issue 16; the cost is in docs/PERFORMANCE.md).  quick_check reads
+# every page of the file; on a real night the runs an earlier night left
+# unfinished are listed beside it (read-only), and the list is used only
+# once the check has passed (a preview lists them in its private copy)
+if [ ${#dry_run[@]} -eq 0 ] && tmp=$(mktemp -d 2>/dev/null); then
+	us runs list --unfinished >"$tmp/unfinished" 2>"$tmp/unfinished.err" &
+	unfinished_pid=$!
+fi
 rc=0
 us init --check >/dev/null || rc=$?
 if [ $rc -ne 0 ]; then
@@ -195,7 +211,12 @@ case $rc in
 	;;
 esac
 sources=$(us config properties "${shard[@]}") || exit 78
-[ -n "$metrics_file" ] || metrics_file=$(us config show | sed -n 's/^metrics_file: \(.*[^ ]\)$/\1/p' | grep -vx unset)
+if [ -z "$metrics_file" ]; then
+	while IFS= read -r line; do
+		[[ $line =~ ^metrics_file:\ (.*[^ ])$ ]] && [ "${BASH_REMATCH[1]}" != unset ] &&
+			metrics_file=${BASH_REMATCH[1]}
+	done <<<"$(us config show)"
+fi
 if [ -z "$sources" ]; then
 	if [ ${#shard[@]} -gt 0 ]; then
 		say info "nightly.sh: no configured property falls in shard ${shard[1]}; nothing to do"
@@ -205,7 +226,7 @@ if [ -z "$sources" ]; then
 	exit 78
 fi
 
-tmp=$(mktemp -d) || exit 75
+[ -n "$tmp" ] || tmp=$(mktemp -d) || exit 75
 
 # a preview works on a private copy and changes nothing (issue 17): what
 # it stages, records and supersedes goes with the copy at exit
@@ -221,6 +242,13 @@ fi
 stage resume
 # finish what an earlier night left unfinished, oldest first (a preview
 # prints what it would send: tonight's delta below assumes it unsent)
+if [ -n "$unfinished_pid" ]; then
+	wait "$unfinished_pid"
+	unfinished_pid=
+	[ -s "$tmp/unfinished.err" ] && cat -- "$tmp/unfinished.err" >&2
+else
+	us runs list --unfinished >"$tmp/unfinished"
+fi
 while IFS= read -r unfinished; do
 	[ -n "$unfinished" ] || continue
 	if [ ${#dry_run[@]} -gt 0 ]; then
@@ -237,7 +265,7 @@ while IFS= read -r unfinished; do
 		exit "$rc"
 		;;
 	esac
-done < <(us runs list --unfinished)
+done <"$tmp/unfinished"
 
 stage extract
 declare -A rejected=() snap_of=() known=()
@@ -251,9 +279,12 @@ listing=$(us property list) || {
 	say error "nightly.sh: cannot list the properties of '$db' (exit $rc); nothing done tonight"
 	exit $rc
 }
-while IFS=$'\t' read -r prop _; do
-	known[$prop]=1
-done < <(printf '%s\n' "$listing" | tail -n +2)
+{
+	read -r _
+	while IFS=$'\t' read -r prop _; do
+		known[$prop]=1
+	done
+} <<<"$listing"
 # each line: property_id TAB format TAB profile TAB source; consecutive
 # files of one property, format and profile go to one extract call (files
 # are staged in the configuration's order, whose last file wins)
@@ -283,7 +314,7 @@ done <<<"$sources"
 
 for i in "${!groups[@]}"; do
 	IFS=$'\t' read -r prop format profile <<<"${groups[i]}"
-	mapfile -t srcs < <(printf '%s' "${files[i]}")
+	mapfile -t srcs <<<"${files[i]%$'\n'}"
 	if [ "$format" = xml ]; then
 		us extract-xml --property "$prop" -- "${srcs[@]}" >"$tmp/extract.out"
 	else
@@ -302,7 +333,10 @@ for i in "${!groups[@]}"; do
 		rejected_any=1
 		continue
 	fi
-	snap_of[$prop]+=" $(awk '$1 == "snapshot" { sub(":", "", $2); print $2 }' "$tmp/extract.out" | tr '\n' ' ')"
+	# the snapshot ids extract printed ("snapshot ID: ..." or "snapshot ID reused: ...")
+	while read -r word id _; do
+		[ "$word" = snapshot ] && snap_of[$prop]+=" ${id/:/}"
+	done <"$tmp/extract.out"
 done
 
 if [ ${#props[@]} -eq 0 ]; then
@@ -325,8 +359,13 @@ us transform "${args[@]}" >"$tmp/transform.out" || {
 	[ $rc -eq 3 ] || exit $rc
 	stale=1
 }
-run_dir=$(tail -n 1 "$tmp/transform.out")
-sed '$d' "$tmp/transform.out"
+# transform's lines, then the run directory as its last line
+mapfile -t lines <"$tmp/transform.out"
+n=${#lines[@]}
+if [ "$n" -gt 0 ]; then
+	run_dir=${lines[n - 1]}
+	[ "$n" -gt 1 ] && printf '%s\n' "${lines[@]:0:n-1}"
+fi
 
 rc=0
 stage load

@@ -6,15 +6,9 @@
 . "$(dirname "$0")/lib.sh"
 test_plan 9
 
-stats() { curl -sf "$SIM_URL/_sim/stats"; }
 reset_stats() { curl -sf -X POST "$SIM_URL/_sim/reset-stats" >/dev/null; }
 # units_gets: GET requests of a building's units since the last reset
-units_gets() {
-	stats | python3 -c '
-import json, sys
-r = json.load(sys.stdin)["requests"].get("GET /v1/buildings/{b}/units", {})
-print(sum(r.values()))'
-}
+units_gets() { sim_replies "GET /v1/buildings/{b}/units"; }
 
 (cd "$tmp" && {
 	echo building_uuid,unit_uuid,name

@@ -8,14 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 test_plan 7
 
-stats() { curl -sf "$SIM_URL/_sim/stats"; }
-# count METHOD_ROUTE STATUS: replies of that status to that route
-count() {
-	stats | python3 -c '
-import json, sys
-r = json.load(sys.stdin)["requests"].get(sys.argv[1], {})
-print(r.get(sys.argv[2], 0))' "$1" "$2"
-}
 # Latch's assignments as "unit email" lines, sorted
 residents() {
 	curl -sf "$SIM_URL/_sim/state" | python3 -c '
@@ -80,9 +72,9 @@ test_expect_success 'no Latch user for the resident whose only unit is missing; 
 '
 
 test_expect_success 'the checked units were listed once; no PUT went to a unit the listing lacked' '
-	test "$(count "GET /v1/buildings/{b}/units" 200)" = 1 &&
-	test "$(count "PUT /v1/units/{u}/residents/{user}" 404)" = 1 &&
-	test "$(count "PUT /v1/units/{u}/residents/{user}" 201)" = 3 &&
+	test "$(sim_replies "GET /v1/buildings/{b}/units" 200)" = 1 &&
+	test "$(sim_replies "PUT /v1/units/{u}/residents/{user}" 404)" = 1 &&
+	test "$(sim_replies "PUT /v1/units/{u}/residents/{user}" 201)" = 3 &&
 	grep -q "property p2 has no Latch building: its Latch units are not checked" load.err
 '
 
@@ -103,8 +95,8 @@ test_expect_success 'the rows are settled failed in the journal, not left to ret
 test_expect_success 'a second load sends nothing for them and still makes no user' '
 	curl -sf -X POST "$SIM_URL/_sim/reset-stats" >/dev/null &&
 	test_expect_code 1 unitsync load "$run" >load2.out 2>load2.err &&
-	test "$(count "POST /v1/users" 201)" = 0 &&
-	test "$(count "PUT /v1/units/{u}/residents/{user}" 404)" = 0 &&
+	test "$(sim_replies "POST /v1/users" 201)" = 0 &&
+	test "$(sim_replies "PUT /v1/units/{u}/residents/{user}" 404)" = 0 &&
 	grep -q ",USER_CREATE,p1,R2,failed,,failed in an earlier load," "$run/load-report.csv" &&
 	latch_emails >actual && test_cmp users.expect actual
 '

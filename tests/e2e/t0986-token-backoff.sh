@@ -23,10 +23,7 @@ sim_start "$tmp/seed.csv" --fault-methods "POST /oauth/token" --429-rate 1 --ret
 
 faults() { curl -sf -X POST -d "$1" "$SIM_URL/_sim/faults" >/dev/null; }
 # how many times the token endpoint answered STATUS
-token_replies() {
-	curl -sf "$SIM_URL/_sim/stats" | python3 -c 'import json, sys
-print(json.load(sys.stdin)["requests"].get("POST /oauth/token", {}).get(sys.argv[1], 0))' "$1"
-}
+token_replies() { sim_replies "POST /oauth/token" "$1"; }
 reset_stats() { curl -sf -X POST "$SIM_URL/_sim/reset-stats" >/dev/null; }
 now() { date +%s.%N; }
 since() { python3 -c 'import sys; print("%.1f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$1" "$(now)"; }
