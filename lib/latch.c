@@ -525,7 +525,7 @@ json_t *latch_parse_object(const char *body, size_t len)
 
 const char *latch_error_code(const struct latch_resp *r)
 {
-	static char code[128];
+	static _Thread_local char code[128]; /* load's building listers call it at once */
 	json_t *j = r->body && !r->truncated ? json_loadb(r->body, r->len, 0, NULL) : NULL;
 	json_t *m = json_object_get(j, "message");
 

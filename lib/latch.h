@@ -242,7 +242,8 @@ enum latch_verdict latch_reply_check(enum latch_kind kind, const struct latch_re
 const char *latch_kind_name(enum latch_kind kind);
 
 /* The "message" code of an error body, or "" (pointer into a static
- * buffer); bytes outside printable ASCII are shown as '?'. */
+ * buffer of the calling thread's own, valid until its next call);
+ * bytes outside printable ASCII are shown as '?'. */
 const char *latch_error_code(const struct latch_resp *resp);
 
 /*
