@@ -513,28 +513,36 @@ static int grow(void **arr, size_t n, size_t *cap, size_t size)
 }
 
 /*
- * A record's contact key into BUF (SIZE bytes): 'e:' and its e-mail in
- * lower case (ASCII, as SQLite's lower()), else 't:' and its phone's
- * digits, else "" (none).  One e-mail is one Latch user; without one, one
- * phone.  -1 when it does not fit (no key: it cannot be compared).
+ * A record's contact key into *BUF (*CAP bytes, grown as needed; the
+ * caller frees it): 'e:' and its e-mail in lower case (ASCII, as SQLite's
+ * lower()), else 't:' and its phone's digits, else "" (none).  One e-mail
+ * is one Latch user; without one, one phone.  -1 when out of memory.
  */
-static int contact_key(const char *email, const char *phone_key, char *buf, size_t size)
+static int contact_key(const char *email, const char *phone_key, char **buf, size_t *cap)
 {
-	size_t n = 0;
+	size_t need = strlen(*email ? email : phone_key) + 3, n = 0;
+	char *b = *buf;
 
-	buf[0] = '\0';
-	if (*email) {
-		if (strlen(email) + 3 > size)
+	if (need > *cap) {
+		if (!(b = realloc(*buf, need))) {
+			err_set("out of memory");
 			return -1;
-		buf[n++] = 'e';
-		buf[n++] = ':';
-		for (const char *c = email; *c; c++)
-			buf[n++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
-		buf[n] = '\0';
-	} else if (*phone_key) {
-		if ((size_t)snprintf(buf, size, "t:%s", phone_key) >= size)
-			return -1;
+		}
+		*buf = b;
+		*cap = need;
 	}
+	if (*email) {
+		b[n++] = 'e';
+		b[n++] = ':';
+		for (const char *c = email; *c; c++)
+			b[n++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+	} else if (*phone_key) {
+		b[n++] = 't';
+		b[n++] = ':';
+		for (const char *c = phone_key; *c; c++)
+			b[n++] = *c;
+	}
+	b[n] = '\0';
 	return 0;
 }
 
@@ -695,7 +703,9 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 {
 	sqlite3_stmt *st = NULL, *ins = NULL, *ins_rej = NULL, *rej = NULL, *hold = NULL;
 	int rc = -1, step, held, twice = 0;
-	char *prev = NULL; /* the person id of the record before */
+	char *prev = NULL;    /* the person id of the record before */
+	char *contact = NULL; /* a record's contact key (contact_key()) */
+	size_t contact_cap = 0;
 	const struct rules_policy rp = { p->exclude, p->lead_days, p->grace_days, p->as_of };
 
 	int mapped = 0, one = json_array_size(p->inputs) == 1;
@@ -752,7 +762,6 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		const char *primary_status = db_col_text(st, 18), *primary = db_col_text(st, 19);
 		const char *why = "";
 		char detail[512], name_key[256], phone_key[LATCH_PHONE_SIZE];
-		char contact[1024];
 		int sync = 0, hold = 0;
 		enum rules_verdict v = RULES_DENY;
 
@@ -856,8 +865,8 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		sqlite3_bind_text(ins, 16, name_key, -1, SQLITE_TRANSIENT);
 		db_bind_text_or_null(ins, 17, phone_key);
 		db_bind_text_or_null(ins, 18, user);
-		if (contact_key(email, phone_key, contact, sizeof(contact)) < 0)
-			contact[0] = '\0'; /* too long to be one person's: no key */
+		if (contact_key(email, phone_key, &contact, &contact_cap) < 0)
+			goto out;
 		db_bind_text_or_null(ins, 19, contact);
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			err_set("database: %s", sqlite3_errmsg(r->db));
@@ -950,6 +959,7 @@ out:
 	sqlite3_finalize(rej);
 	sqlite3_finalize(hold);
 	free(prev);
+	free(contact);
 	return rc;
 }
 

@@ -4,7 +4,7 @@
 # Each case is one a reviewer found to lock a family out or leave a former
 # tenant with a key.
 . "$(dirname "$0")/lib.sh"
-test_plan 14
+test_plan 15
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 row() { # row PROPERTY UNIT PERSON STATUS [EMAIL [FIRST [LAST [ROLE [HOUSEHOLD]]]]]
@@ -188,4 +188,14 @@ test_expect_success 'nightly.sh handles property ids with spaces and wildcards' 
 	"$TOP/pipelines/nightly.sh" --config n.ini --db "$UNITSYNC_DB" --out runs --as-of 2026-06-01 >nightly.out 2>&1 &&
 	grep "^Oak Park: " nightly.out && grep "^\*: " nightly.out
 '
+test_expect_success 'a long e-mail (1,200 characters) two people share, in any case: neither synced' '
+	long=$(printf "%01200d" 0 | tr 0 a) &&
+	{ echo $H; row pine 1 L1 current "$long@example.com" Ann Lee;
+	  row pine 2 L2 current "$(echo "$long" | tr a A)@EXAMPLE.com" Bob Kim; } >long.csv &&
+	night long.csv &&
+	grep "^duplicate_email,pine,1,L1," "$(cat last.run)/exceptions.csv" &&
+	grep "^duplicate_email,pine,2,L2," "$(cat last.run)/exceptions.csv" &&
+	! grep -E ",(L1|L2)," "$(cat last.run)/delta.csv"
+'
+
 [ $failed -eq 0 ]
