@@ -494,8 +494,11 @@ static void *lister_run(void *arg)
 		ls->status[i] = latchunits_list(&w->api, ls->building[i], &ls->have[i]);
 		if (ls->status[i] != LATCHUNITS_OK) {
 			snprintf(ls->why[i], sizeof(ls->why[i]), "%s", err_msg());
+			/* a failure stops the others; a building Latch lacks does not,
+			 * nor does it take back another's stop */
 			pthread_mutex_lock(&ls->mu);
-			ls->stop = ls->status[i] != LATCHUNITS_NOT_FOUND;
+			if (ls->status[i] != LATCHUNITS_NOT_FOUND)
+				ls->stop = 1;
 			pthread_mutex_unlock(&ls->mu);
 		}
 		ls->listed[i] = 1;
