@@ -1015,7 +1015,8 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		       "SELECT contact_key, rowid FROM temp.want WHERE rowid = ?",
 		       &st) < 0)
 		goto out;
-	qsort(r->contacts, r->n_contacts, sizeof(*r->contacts), cmp_contact);
+	if (r->n_contacts) /* qsort() takes no NULL array, even empty */
+		qsort(r->contacts, r->n_contacts, sizeof(*r->contacts), cmp_contact);
 	for (size_t i = 0; i < r->n_contacts; i++) {
 		if (!((i > 0 && r->contacts[i - 1].hash == r->contacts[i].hash) ||
 		      (i + 1 < r->n_contacts && r->contacts[i + 1].hash == r->contacts[i].hash)))
