@@ -85,7 +85,7 @@ bin/portfolio-gen: $(wildcard fixtures/gen/*.c fixtures/gen/*.h)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ fixtures/gen/*.c
 
-build/tests/%: tests/unit/%.c build/libunitsync.a
+build/tests/%: tests/unit/%.c build/libunitsync.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libunitsync.a $(PKG_LIBS) \

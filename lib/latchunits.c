@@ -49,6 +49,39 @@ static int cmp_units(const void *va, const void *vb)
 	return cmp_unit(a, b->name, b->uuid);
 }
 
+/*
+ * Sort the N elements of V (SIZE bytes each) by CMP and keep one of each
+ * run of equal ones, DROP freeing the rest: an element added while its
+ * list was paged may show up on two pages.  Returns the count kept.
+ */
+static size_t sort_unique(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *),
+			  void (*drop)(void *))
+{
+	char *b = v;
+	size_t kept = 0;
+
+	if (n)
+		qsort(v, n, size, cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (kept && !cmp(b + (kept - 1) * size, b + i * size)) {
+			drop(b + i * size);
+			continue;
+		}
+		if (kept != i)
+			memcpy(b + kept * size, b + i * size, size);
+		kept++;
+	}
+	return kept;
+}
+
+static void drop_unit(void *p)
+{
+	struct latchunits_unit *x = p;
+
+	free(x->uuid);
+	free(x->name);
+}
+
 /* Append without keeping the order (latchunits_list() sorts once). */
 static int append(struct latchunits *u, const char *uuid, const char *name)
 {
@@ -383,7 +416,6 @@ enum latchunits_status latchunits_list(struct latch *l, const char *building, st
 {
 	enum latchunits_status st;
 	char base[4096], what[512];
-	size_t kept = 0;
 
 	clear_units(u);
 	u->pages = 0;
@@ -395,18 +427,7 @@ enum latchunits_status latchunits_list(struct latch *l, const char *building, st
 		clear_units(u);
 		return st;
 	}
-	/* a unit added while paging may show up on two pages */
-	if (u->n)
-		qsort(u->v, u->n, sizeof(*u->v), cmp_units);
-	for (size_t i = 0; i < u->n; i++) {
-		if (kept && !cmp_units(&u->v[kept - 1], &u->v[i])) {
-			free(u->v[i].uuid);
-			free(u->v[i].name);
-			continue;
-		}
-		u->v[kept++] = u->v[i];
-	}
-	u->n = kept;
+	u->n = sort_unique(u->v, u->n, sizeof(*u->v), cmp_units, drop_unit);
 	return LATCHUNITS_OK;
 }
 
@@ -464,6 +485,14 @@ static enum latchunits_status take_residents(const char *path, json_t *items, vo
 	return LATCHUNITS_OK;
 }
 
+static void drop_resident(void *p)
+{
+	struct latchunits_resident *x = p;
+
+	free(x->user);
+	free(x->assigned_by);
+}
+
 static int cmp_residents(const void *va, const void *vb)
 {
 	const struct latchunits_resident *a = va, *b = vb;
@@ -476,7 +505,6 @@ enum latchunits_status latchunits_residents(struct latch *l, const char *unit,
 {
 	enum latchunits_status st;
 	char base[4096], what[512];
-	size_t kept = 0;
 
 	latchunits_residents_release(r);
 	snprintf(what, sizeof(what), "unit '%s'", unit);
@@ -488,18 +516,7 @@ enum latchunits_status latchunits_residents(struct latch *l, const char *unit,
 		latchunits_residents_release(r);
 		return st;
 	}
-	/* a resident added while paging may show up on two pages */
-	if (r->n)
-		qsort(r->v, r->n, sizeof(*r->v), cmp_residents);
-	for (size_t i = 0; i < r->n; i++) {
-		if (kept && !cmp_residents(&r->v[kept - 1], &r->v[i])) {
-			free(r->v[i].user);
-			free(r->v[i].assigned_by);
-			continue;
-		}
-		r->v[kept++] = r->v[i];
-	}
-	r->n = kept;
+	r->n = sort_unique(r->v, r->n, sizeof(*r->v), cmp_residents, drop_resident);
 	return LATCHUNITS_OK;
 }
 

@@ -2288,17 +2288,8 @@ static int verify_start(struct job *j)
 				d++;
 			if (d < v->n_ids)
 				continue;
-			if (v->n_ids == cap) {
-				long long *grown =
-					realloc(v->ids, (cap ? cap * 2 : 16) * sizeof(*v->ids));
-
-				if (!grown) {
-					err_set("out of memory");
-					return STEP_FAIL;
-				}
-				v->ids = grown;
-				cap = cap ? cap * 2 : 16;
-			}
+			if (grow((void **)&v->ids, v->n_ids, &cap, sizeof(*v->ids)) < 0)
+				return STEP_FAIL;
 			v->ids[v->n_ids++] = id;
 		}
 	}

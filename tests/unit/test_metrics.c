@@ -16,49 +16,8 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "dbfixture.h"
 #include "metrics.h"
-
-struct fixture {
-	char dir[64];
-	char path[128];
-	sqlite3 *db;
-};
-
-static int setup(void **state)
-{
-	struct fixture *fx = calloc(1, sizeof(*fx));
-
-	if (!fx)
-		return -1;
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_metrics.XXXXXX");
-	if (!mkdtemp(fx->dir)) {
-		free(fx);
-		return -1;
-	}
-	snprintf(fx->path, sizeof(fx->path), "%s/u.db", fx->dir);
-	if (db_open(fx->path, 1, &fx->db) < 0) {
-		free(fx);
-		return -1;
-	}
-	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *fx = *state;
-	char p[160];
-
-	db_close(fx->db);
-	unlink(fx->path);
-	snprintf(p, sizeof(p), "%s-wal", fx->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", fx->path);
-	unlink(p);
-	rmdir(fx->dir);
-	free(fx);
-	return 0;
-}
 
 /* The metrics of night N from DB, as one malloc'd string. */
 static char *render(sqlite3 *db, const struct metrics_night *n)
@@ -162,9 +121,9 @@ static void unknown_run_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(escapes_label_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(escapes_label_values, db_setup, db_teardown),
 		cmocka_unit_test(night_only_without_database),
-		cmocka_unit_test_setup_teardown(unknown_run_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(unknown_run_refused, db_setup, db_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,49 +16,8 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "dbfixture.h"
 #include "runstatus.h"
-
-struct fixture {
-	char dir[64];
-	char path[128];
-	sqlite3 *db;
-};
-
-static int setup(void **state)
-{
-	struct fixture *fx = calloc(1, sizeof(*fx));
-
-	if (!fx)
-		return -1;
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_runstatus.XXXXXX");
-	if (!mkdtemp(fx->dir)) {
-		free(fx);
-		return -1;
-	}
-	snprintf(fx->path, sizeof(fx->path), "%s/u.db", fx->dir);
-	if (db_open(fx->path, 1, &fx->db) < 0) {
-		free(fx);
-		return -1;
-	}
-	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *fx = *state;
-	char p[160];
-
-	db_close(fx->db);
-	unlink(fx->path);
-	snprintf(p, sizeof(p), "%s-wal", fx->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", fx->path);
-	unlink(p);
-	rmdir(fx->dir);
-	free(fx);
-	return 0;
-}
 
 /* Step SQL with the text parameters given, a list ended by NULL. */
 static void exec_bound(sqlite3 *db, const char *sql, ...)
@@ -240,18 +199,20 @@ static void loaded_in_part_is_incomplete(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(unknown_run_is_0, setup, teardown),
-		cmocka_unit_test_setup_teardown(written_then_loaded, setup, teardown),
-		cmocka_unit_test_setup_teardown(open_rows_are_incomplete_until_superseded, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(failed_rows_stay_partially_failed, setup, teardown),
-		cmocka_unit_test_setup_teardown(failed_with_open_rows_is_incomplete, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(held_approved_loaded, setup, teardown),
+		cmocka_unit_test_setup_teardown(unknown_run_is_0, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(written_then_loaded, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(open_rows_are_incomplete_until_superseded, db_setup,
+						db_teardown),
+		cmocka_unit_test_setup_teardown(failed_rows_stay_partially_failed, db_setup,
+						db_teardown),
+		cmocka_unit_test_setup_teardown(failed_with_open_rows_is_incomplete, db_setup,
+						db_teardown),
+		cmocka_unit_test_setup_teardown(held_approved_loaded, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(held_with_failed_rows_stays_held_until_approved,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(held_then_superseded, setup, teardown),
-		cmocka_unit_test_setup_teardown(loaded_in_part_is_incomplete, setup, teardown),
+						db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(held_then_superseded, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(loaded_in_part_is_incomplete, db_setup,
+						db_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
