@@ -134,6 +134,8 @@ test_expect_success 'snapshots export keeps the exceptions of the runs that read
 test_expect_success 'a database of schema version 6 is refused, then migrated by init' '
 	cp "$UNITSYNC_DB" v6.db &&
 	sqlite3 v6.db "DROP TABLE run_exception; DROP TABLE snapshot_legacy; DROP TABLE notification; DROP INDEX person_user_by_email; ALTER TABLE run_input DROP COLUMN guard;
+		DROP INDEX delta_history_by_run_person;
+		CREATE INDEX delta_history_by_person ON delta_history (property_id, pms_person_id);
 		ALTER TABLE run_input DROP COLUMN guard_why; DROP TABLE property_history;
 		DROP TABLE assignment_history; DROP TABLE person_user_history; DROP TABLE snapshot_extraction;
 		DROP TABLE run_inflight; DROP TABLE replay_start; ALTER TABLE run DROP COLUMN clock_at;
@@ -143,8 +145,8 @@ test_expect_success 'a database of schema version 6 is refused, then migrated by
 	unitsync --db v6.db init >init.out &&
 	grep "schema version $(sqlite3 "$UNITSYNC_DB" "SELECT version FROM schema_version")" init.out &&
 	test "$(sqlite3 v6.db "SELECT count(*) FROM run_exception")" = 0 &&
-	sqlite3 v6.db "SELECT name FROM sqlite_master WHERE name = '"'"'run_exception_by_person'"'"'" |
-		grep -x run_exception_by_person
+	sqlite3 v6.db "SELECT name FROM sqlite_master WHERE name = '"'"'run_exception_by_run_person'"'"'" |
+		grep -x run_exception_by_run_person
 '
 
 test_expect_success 'explain on runs made before the migration: their exceptions were not recorded' '

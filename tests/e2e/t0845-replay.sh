@@ -89,6 +89,9 @@ test_expect_success 'a database of schema version 8 is migrated: histories seede
 		DROP TABLE snapshot_extraction; DROP TABLE run_inflight; DROP TABLE replay_start;
 		ALTER TABLE run DROP COLUMN clock_at; ALTER TABLE run DROP COLUMN approved_last_run;
 		DROP TABLE notification; DROP INDEX person_user_by_email;
+		DROP INDEX delta_history_by_run_person; DROP INDEX run_exception_by_run_person;
+		CREATE INDEX delta_history_by_person ON delta_history (property_id, pms_person_id);
+		CREATE INDEX run_exception_by_person ON run_exception (property_id, pms_person_id);
 		UPDATE schema_version SET version = 8 WHERE version >= 9; DELETE FROM schema_version WHERE version > 8" &&
 	unitsync --db v8.db init >init.out &&
 	grep "schema version $(sqlite3 "$UNITSYNC_DB" "SELECT max(version) FROM schema_version")" init.out &&
