@@ -1095,9 +1095,33 @@ struct rec {
 /* A resident: every record and held pair of one resident key. */
 struct resident {
 	char *person, *rkey; /* the PMS person id its new rows carry; its key; owned */
+	char *held_person;   /* the least PMS person id of its held pairs, owned */
 	struct rec *recs;
 	struct held *cur;
 	size_t n_recs, n_cur, cap_recs, cap_cur;
+};
+
+/*
+ * A delta row of one resident, decided but not written yet: diff_people()
+ * reads residents in key order and writes the property's rows sorted by
+ * the resident's PMS person id (then key), as delta.csv has them.  The
+ * strings are owned copies; GROUPED: the row is in the resident's transfer
+ * group, whose id is the sequence number of its first row (given when
+ * written).
+ */
+struct pending_row {
+	struct delta_row d;
+	char *person, *rkey, *ref;
+	char *str[9]; /* the owned strings d points into */
+	long long snap;
+	size_t idx; /* the order decided in: ties keep it */
+	int grouped;
+};
+
+/* The property's pending rows (diff_people()). */
+struct pending {
+	struct pending_row *v;
+	size_t n, cap;
 };
 
 static void resident_clear(struct resident *x)
@@ -1123,7 +1147,8 @@ static void resident_clear(struct resident *x)
 	}
 	free(x->person);
 	free(x->rkey);
-	x->person = x->rkey = NULL;
+	free(x->held_person);
+	x->person = x->rkey = x->held_person = NULL;
 	x->n_recs = x->n_cur = 0;
 }
 
@@ -1145,19 +1170,19 @@ static int add_rec(struct resident *x, sqlite3_stmt *w)
 		return -1;
 	c = &x->recs[x->n_recs++];
 	memset(c, 0, sizeof(*c));
-	c->person = dup_text(w, 2, &oom);
-	c->pms_unit = dup_text(w, 3, &oom);
-	c->latch_unit = dup_text(w, 4, &oom);
-	c->sync = sqlite3_column_int(w, 5);
-	c->hold = sqlite3_column_int(w, 6);
-	c->why = dup_text(w, 7, &oom);
-	c->email = dup_text(w, 8, &oom);
-	c->phone = dup_text(w, 9, &oom);
-	c->first = dup_text(w, 10, &oom);
-	c->last = dup_text(w, 11, &oom);
-	c->ref = dup_text(w, 12, &oom);
-	c->snap = sqlite3_column_int64(w, 13);
-	c->new_mapping = sqlite3_column_int(w, 14);
+	c->person = dup_text(w, 1, &oom);
+	c->pms_unit = dup_text(w, 2, &oom);
+	c->latch_unit = dup_text(w, 3, &oom);
+	c->sync = sqlite3_column_int(w, 4);
+	c->hold = sqlite3_column_int(w, 5);
+	c->why = dup_text(w, 6, &oom);
+	c->email = dup_text(w, 7, &oom);
+	c->phone = dup_text(w, 8, &oom);
+	c->first = dup_text(w, 9, &oom);
+	c->last = dup_text(w, 10, &oom);
+	c->ref = dup_text(w, 11, &oom);
+	c->snap = sqlite3_column_int64(w, 12);
+	c->new_mapping = sqlite3_column_int(w, 13);
 	if (oom)
 		err_set("out of memory");
 	return oom ? -1 : 0;
@@ -1166,7 +1191,7 @@ static int add_rec(struct resident *x, sqlite3_stmt *w)
 /* Add the held pair at A's current row, one entry per Latch unit. */
 static int add_held(struct resident *x, sqlite3_stmt *a)
 {
-	const char *unit = db_col_text(a, 3), *user = db_col_text(a, 5);
+	const char *unit = db_col_text(a, 2), *user = db_col_text(a, 4);
 	struct held *h = NULL;
 	int oom = 0;
 
@@ -1178,15 +1203,20 @@ static int add_held(struct resident *x, sqlite3_stmt *a)
 			return -1;
 		h = &x->cur[x->n_cur++];
 		memset(h, 0, sizeof(*h));
-		h->latch_unit = dup_text(a, 3, &oom);
-		h->pms_unit = dup_text(a, 4, &oom);
-		h->user = dup_text(a, 5, &oom);
-		h->person = dup_text(a, 2, &oom);
+		h->latch_unit = dup_text(a, 2, &oom);
+		h->pms_unit = dup_text(a, 3, &oom);
+		h->user = dup_text(a, 4, &oom);
+		h->person = dup_text(a, 1, &oom);
 	}
-	if (sqlite3_column_int(a, 6))
+	if (!oom && (!x->held_person || strcmp(db_col_text(a, 1), x->held_person) < 0)) {
+		free(x->held_person);
+		x->held_person = strdup(db_col_text(a, 1));
+		oom = !x->held_person;
+	}
+	if (sqlite3_column_int(a, 5))
 		h->manual = 1;
-	if (sqlite3_column_int(a, 7) > h->uncertain)
-		h->uncertain = sqlite3_column_int(a, 7);
+	if (sqlite3_column_int(a, 6) > h->uncertain)
+		h->uncertain = sqlite3_column_int(a, 6);
 	if (!oom && h->user && !*h->user && *user) {
 		free(h->user);
 		h->user = strdup(user);
@@ -1264,15 +1294,105 @@ static int wanted_by_unknown_user(sqlite3_stmt *q, const struct policy *p, const
 	return found;
 }
 
+/* Keep delta row D of resident X (its strings copied) in OUT, to be written
+ * by write_pending(); GROUPED: in the resident's transfer group. */
+static int defer_row(struct pending *out, const struct resident *x, const struct delta_row *d,
+		     long long snap, const char *ref, int grouped)
+{
+	const char *src[9] = { d->pms_unit_id, d->latch_unit_id, d->pms_person_id,
+			       d->latch_user_id, d->reason,    d->email,
+			       d->phone,         d->first_name, d->last_name };
+	const char **dst[9];
+	struct pending_row *o;
+	int oom = 0;
+
+	if (grow((void **)&out->v, out->n, &out->cap, sizeof(*out->v)) < 0)
+		return -1;
+	o = &out->v[out->n++];
+	memset(o, 0, sizeof(*o));
+	o->d = *d;
+	dst[0] = &o->d.pms_unit_id, dst[1] = &o->d.latch_unit_id, dst[2] = &o->d.pms_person_id;
+	dst[3] = &o->d.latch_user_id, dst[4] = &o->d.reason, dst[5] = &o->d.email;
+	dst[6] = &o->d.phone, dst[7] = &o->d.first_name, dst[8] = &o->d.last_name;
+	for (int i = 0; i < 9; i++) {
+		o->str[i] = strdup(src[i] ? src[i] : "");
+		oom |= !o->str[i];
+		*dst[i] = o->str[i];
+	}
+	o->person = strdup(x->person);
+	o->rkey = strdup(x->rkey);
+	o->ref = ref ? strdup(ref) : NULL;
+	oom |= !o->person || !o->rkey || (ref && !o->ref);
+	o->snap = snap;
+	o->idx = out->n - 1;
+	o->grouped = grouped;
+	if (oom)
+		err_set("out of memory");
+	return oom ? -1 : 0;
+}
+
+static void pending_clear(struct pending *out)
+{
+	for (size_t i = 0; i < out->n; i++) {
+		for (int k = 0; k < 9; k++)
+			free(out->v[i].str[k]);
+		free(out->v[i].person);
+		free(out->v[i].rkey);
+		free(out->v[i].ref);
+	}
+	out->n = 0;
+}
+
+/* delta.csv's order: by the resident's person id, its key, then as decided */
+static int cmp_pending(const void *va, const void *vb)
+{
+	const struct pending_row *a = va, *b = vb;
+	int c = strcmp(a->person, b->person);
+
+	if (!c)
+		c = strcmp(a->rkey, b->rkey);
+	return c ? c : (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+/*
+ * Write OUT's rows in delta.csv's order and empty it.  A resident's
+ * transfer group is named after its first row's sequence number ("g" and
+ * the number), as when rows were written while deciding.
+ */
+static int write_pending(struct run *r, struct tally *t, struct pending *out)
+{
+	char group[64] = "";
+	int rc = -1;
+
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_pending);
+	for (size_t i = 0; i < out->n; i++) {
+		struct pending_row *o = &out->v[i];
+
+		if (i == 0 || strcmp(o->person, out->v[i - 1].person) ||
+		    strcmp(o->rkey, out->v[i - 1].rkey))
+			group[0] = '\0'; /* the next resident */
+		if (o->grouped && !*group)
+			snprintf(group, sizeof(group), "g%ld", r->seq + 1);
+		o->d.group_id = o->grouped ? group : "";
+		if (emit(r, t, &o->d, o->snap, o->ref) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	pending_clear(out);
+	return rc;
+}
+
 /* Write one resident's delta rows and exceptions (diff_people). */
 static int diff_resident(struct run *r, struct tally *t, const struct policy *p, struct resident *x,
-			 sqlite3_stmt *pending)
+			 sqlite3_stmt *pending, struct pending *out)
 {
 	const char *user = !strncmp(x->rkey, "u:", 2) ? x->rkey + 2 : "";
-	int hold = 0, any_own = 0, created = 0, gains = 0;
+	int hold = 0, any_own = 0, created = 0, gains = 0, grouped = 0;
 	struct delta_row d = { .property_id = p->property_id, .effective_date = p->as_of };
 	const struct rec *first = NULL;
-	char group[64] = "", detail[1024];
+	char detail[1024];
 
 	for (size_t i = 0; i < x->n_recs; i++) {
 		hold |= x->recs[i].hold == 1;
@@ -1316,7 +1436,7 @@ static int diff_resident(struct run *r, struct tally *t, const struct policy *p,
 			d.phone = c->phone;
 			d.first_name = c->first;
 			d.last_name = c->last;
-			if (emit(r, t, &d, c->snap, c->ref) < 0)
+			if (defer_row(out, x, &d, c->snap, c->ref, 0) < 0)
 				return -1;
 			d.email = d.phone = d.first_name = d.last_name = "";
 			created = 1;
@@ -1328,18 +1448,15 @@ static int diff_resident(struct run *r, struct tally *t, const struct policy *p,
 		d.pms_person_id = created ? x->person : c->person;
 		d.latch_user_id = user;
 		d.reason = again ? "reapply" : c->new_mapping ? "mapping_added" : "move_in";
-		d.group_id = "";
 		if (any_own) {
-			if (!*group)
-				snprintf(group, sizeof(group), "g%ld", r->seq + 1);
+			grouped = 1;
 			for (size_t k = 0; k < x->n_cur; k++)
 				if (!x->cur[k].manual && !wanting(x, x->cur[k].latch_unit))
 					d.reason = strcmp(x->cur[k].pms_unit, c->pms_unit)
 							   ? "transfer"
 							   : "mapping_changed";
-			d.group_id = group;
 		}
-		if (emit(r, t, &d, c->snap, c->ref) < 0)
+		if (defer_row(out, x, &d, c->snap, c->ref, any_own) < 0)
 			return -1;
 		gains = 1;
 	}
@@ -1391,7 +1508,6 @@ static int diff_resident(struct run *r, struct tally *t, const struct policy *p,
 		d.pms_person_id = h->person;
 		d.latch_user_id = h->user;
 		d.reason = why;
-		d.group_id = group;
 		d.email = d.phone = d.first_name = d.last_name = "";
 		if (!*d.latch_user_id) {
 			snprintf(detail, sizeof(detail),
@@ -1429,7 +1545,8 @@ static int diff_resident(struct run *r, struct tally *t, const struct policy *p,
 				return -1;
 			continue;
 		}
-		if (emit(r, t, &d, c ? c->snap : p->snapshot_id, c ? c->ref : NULL) < 0)
+		if (defer_row(out, x, &d, c ? c->snap : p->snapshot_id, c ? c->ref : NULL,
+			      grouped) < 0)
 			return -1;
 	}
 	return 0;
@@ -1438,19 +1555,22 @@ static int diff_resident(struct run *r, struct tally *t, const struct policy *p,
 /*
  * Pass 2, for one property: gather the pairs unitsync holds (table
  * assignment, and effects an earlier load left inflight: sent, outcome
- * unknown, never taken as settled) into temp.held by resident, give each
- * resident the PMS person id its new rows carry (the least of its
- * records', else of its held pairs'), then diff every resident's wanted
- * Latch units against the ones it holds, in that person id's order
- * (issue 15: the diff is at the grain Latch applies, a pair).
+ * unknown, never taken as settled) into temp.held by resident, then diff
+ * every resident's wanted Latch units against the ones it holds (issue
+ * 15: the diff is at the grain Latch applies, a pair).  Residents are read
+ * in key order, records and held pairs each from their index (no sort, no
+ * table of residents); their delta rows are written once the property is
+ * done, in the order of the PMS person id they carry (the least of the
+ * resident's records', else of its held pairs'), then key.
  */
 static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 {
 	sqlite3_stmt *w = NULL, *a = NULL, *pending = NULL;
 	struct resident x = { 0 };
+	struct pending out = { 0 };
 	int wstep, astep, rc = -1;
 
-	if (db_exec(r->db, "DELETE FROM temp.held; DELETE FROM temp.res") < 0 ||
+	if (db_exec(r->db, "DELETE FROM temp.held") < 0 ||
 	    exec_property(r->db,
 			  "INSERT INTO temp.held (rkey, pms_person_id, latch_unit_id, pms_unit_id, "
 			  "  latch_user_id, manual, uncertain) "
@@ -1474,30 +1594,20 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 			  "  WHERE j.state = 'inflight' AND h.property_id = ?1 "
 			  "    AND h.op IN ('ASSIGN', 'UNASSIGN')) x",
 			  p->property_id) < 0 ||
-	    exec_property(r->db,
-			  /* a resident's records name it; its held pairs only without one
-			   * (from want_rkey in key order: no sort of the records) */
-			  "INSERT INTO temp.res (rkey, person) "
-			  "SELECT rkey, min(pms_person_id) FROM temp.want WHERE property_id = ?1 "
-			  "GROUP BY rkey",
-			  p->property_id) < 0 ||
-	    db_exec(r->db, "INSERT OR IGNORE INTO temp.res (rkey, person) "
-			   "SELECT rkey, min(pms_person_id) FROM temp.held GROUP BY rkey") < 0 ||
 	    db_prepare(r->db,
-		       "SELECT r.person, w.rkey, w.pms_person_id, w.pms_unit_id, w.latch_unit_id, "
+		       /* want_rkey's order */
+		       "SELECT w.rkey, w.pms_person_id, w.pms_unit_id, w.latch_unit_id, "
 		       "  w.sync, w.hold, w.why, w.email, w.phone, w.first_name, w.last_name, "
 		       "  w.source_ref, w.snapshot_id, w.new_mapping "
-		       /* CROSS JOIN: residents in order, each one's records from
-			* want_rkey in the order asked (no sort of every record) */
-		       "FROM temp.res r CROSS JOIN temp.want w ON w.property_id = ?1 "
-		       "  AND w.rkey = r.rkey "
-		       "ORDER BY r.person, r.rkey, w.pms_person_id, w.rowid",
+		       "FROM temp.want w WHERE w.property_id = ?1 "
+		       "ORDER BY w.rkey, w.pms_person_id, w.rowid",
 		       &w) < 0 ||
 	    db_prepare(r->db,
-		       "SELECT r.person, h.rkey, h.pms_person_id, h.latch_unit_id, h.pms_unit_id, "
+		       /* held_rkey's order */
+		       "SELECT h.rkey, h.pms_person_id, h.latch_unit_id, h.pms_unit_id, "
 		       "  h.latch_user_id, h.manual, h.uncertain "
-		       "FROM temp.res r CROSS JOIN temp.held h ON h.rkey = r.rkey "
-		       "ORDER BY r.person, r.rkey, h.latch_unit_id, h.uncertain, h.pms_person_id",
+		       "FROM temp.held h "
+		       "ORDER BY h.rkey, h.latch_unit_id, h.uncertain, h.pms_person_id",
 		       &a) < 0 ||
 	    db_prepare(r->db,
 		       "SELECT 1 FROM temp.want WHERE property_id = ?1 AND latch_unit_id = ?2 "
@@ -1508,36 +1618,37 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 	wstep = sqlite3_step(w);
 	astep = sqlite3_step(a);
 	while (wstep == SQLITE_ROW || astep == SQLITE_ROW) {
-		sqlite3_stmt *lead;
 		int c;
 
-		/* the next resident: the least (person, rkey) of the two streams */
+		/* the next resident: the least key of the two streams */
 		if (wstep != SQLITE_ROW)
 			c = 1;
 		else if (astep != SQLITE_ROW)
 			c = -1;
-		else if (!(c = strcmp(db_col_text(w, 0), db_col_text(a, 0))))
-			c = strcmp(db_col_text(w, 1), db_col_text(a, 1));
-		lead = c <= 0 ? w : a;
-		x.person = strdup(db_col_text(lead, 0));
-		x.rkey = strdup(db_col_text(lead, 1));
-		if (!x.person || !x.rkey) {
+		else
+			c = strcmp(db_col_text(w, 0), db_col_text(a, 0));
+		x.rkey = strdup(db_col_text(c <= 0 ? w : a, 0));
+		if (!x.rkey) {
 			err_set("out of memory");
 			goto out;
 		}
-		while (wstep == SQLITE_ROW && !strcmp(db_col_text(w, 0), x.person) &&
-		       !strcmp(db_col_text(w, 1), x.rkey)) {
+		while (wstep == SQLITE_ROW && !strcmp(db_col_text(w, 0), x.rkey)) {
 			if (add_rec(&x, w) < 0)
 				goto out;
 			wstep = sqlite3_step(w);
 		}
-		while (astep == SQLITE_ROW && !strcmp(db_col_text(a, 0), x.person) &&
-		       !strcmp(db_col_text(a, 1), x.rkey)) {
+		while (astep == SQLITE_ROW && !strcmp(db_col_text(a, 0), x.rkey)) {
 			if (add_held(&x, a) < 0)
 				goto out;
 			astep = sqlite3_step(a);
 		}
-		if (diff_resident(r, t, p, &x, pending) < 0)
+		/* records come in person id order: the first is the least */
+		x.person = strdup(x.n_recs ? x.recs[0].person : x.held_person);
+		if (!x.person) {
+			err_set("out of memory");
+			goto out;
+		}
+		if (diff_resident(r, t, p, &x, pending, &out) < 0)
 			goto out;
 		resident_clear(&x);
 	}
@@ -1546,11 +1657,13 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 		err_set("database: %s", sqlite3_errmsg(r->db));
 		goto out;
 	}
-	rc = 0;
+	rc = write_pending(r, t, &out);
 out:
 	resident_clear(&x);
 	free(x.recs);
 	free(x.cur);
+	pending_clear(&out);
+	free(out.v);
 	sqlite3_finalize(w);
 	sqlite3_finalize(a);
 	sqlite3_finalize(pending);
@@ -2488,10 +2601,6 @@ static int begin_run(struct job *j)
 		    "uncertain INTEGER);"
 		    "CREATE INDEX IF NOT EXISTS temp.held_rkey ON held (rkey, latch_unit_id, uncertain, "
 		    "pms_person_id);"
-		    /* one property's residents: the PMS person id their delta rows carry */
-		    /* in (person, rkey) order, for diff_people's two reads */
-		    "CREATE TEMP TABLE IF NOT EXISTS res (rkey TEXT UNIQUE, person TEXT, "
-		    "PRIMARY KEY (person, rkey)) WITHOUT ROWID;"
 		    /* one property's Latch users by the e-mail they were matched by */
 		    "CREATE TEMP TABLE IF NOT EXISTS email_user (email_key TEXT PRIMARY KEY, uid TEXT);"
 		    "CREATE TEMP TABLE IF NOT EXISTS snap (snapshot_id INTEGER PRIMARY KEY, ord INTEGER);"
