@@ -465,7 +465,7 @@ static int merge_records(struct run *r, struct tally *t, const struct policy *p,
 		       "    FROM temp.want x WHERE x.property_id = ?1 "
 		       "    AND x.pms_person_id = w.pms_person_id ORDER BY x.rowid)) "
 		       "FROM temp.want w WHERE property_id = ?1 AND why <> 'rejected_row' "
-		       "GROUP BY pms_person_id HAVING count(DISTINCT coalesce(email_key, '') || '|' || "
+		       "GROUP BY pms_person_id HAVING count(DISTINCT coalesce(lower(email), '') || '|' || "
 		       "  coalesce(phone_key, '') || '|' || name_key) > 1 ORDER BY pms_person_id",
 		       &st) < 0)
 		goto out;
@@ -600,11 +600,16 @@ static int cmp_contact(const void *a, const void *b)
  * found through person_user_by_email (a bound, not correlated, value: the
  * expression index serves it).
  */
-#define WANT_INSERT                                                                        \
+#define WANT_COLUMNS                                                                       \
 	"INSERT INTO temp.want (property_id, pms_person_id, pms_unit_id, latch_unit_id, "  \
-	"latch_user_id, sync, hold, why, email, email_key, phone, first_name, last_name, " \
-	"source_ref, snapshot_id, new_mapping, name_key, phone_key, contact_key, rkey) "   \
-	"SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,lower(?9),?10,?11,?12,?13,?14,?15,?16,?17, "    \
+	"latch_user_id, sync, hold, why, email, phone, first_name, last_name, "            \
+	"source_ref, snapshot_id, new_mapping, name_key, phone_key, contact_key, rkey) "
+/* the record's user at hand (?18 not NULL): its key, without the lookups */
+#define WANT_INSERT_USER \
+	WANT_COLUMNS "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?19,'u:' || ?18)"
+#define WANT_INSERT                                                                        \
+	WANT_COLUMNS                                                                       \
+	"SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17, "              \
 	"?19, "                                                                            \
 	"coalesce('u:' || ?18, (SELECT 'u:' || pu.latch_user_id FROM person_user pu "      \
 	"    WHERE pu.property_id = ?1 AND pu.pms_person_id = ?2), "                       \
@@ -688,6 +693,16 @@ static const char people_files[] =
 	"  AND q.pms_person_id = p.pms_person_id "
 	"  WHERE n.ord > (SELECT ord FROM temp.snap WHERE snapshot_id = p.snapshot_id))";
 
+/* Bind S to ST's parameter IDX without a copy (NULL for NULL or ""): S must
+ * stay as it is until ST has been stepped. */
+static void bind_static_or_null(sqlite3_stmt *st, int idx, const char *s)
+{
+	if (s && *s)
+		sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, idx);
+}
+
 /*
  * Pass 1: decide every person of the property's input snapshots into temp
  * table want, and record person-level exceptions.
@@ -701,7 +716,8 @@ static const char people_files[] =
  */
 static int decide_people(struct run *r, struct tally *t, struct policy *p)
 {
-	sqlite3_stmt *st = NULL, *ins = NULL, *ins_rej = NULL, *rej = NULL, *hold = NULL;
+	sqlite3_stmt *st = NULL, *ins = NULL, *ins_user = NULL, *ins_rej = NULL, *rej = NULL;
+	sqlite3_stmt *hold = NULL;
 	int rc = -1, step, held, twice = 0;
 	char *prev = NULL;    /* the person id of the record before */
 	char *contact = NULL; /* a record's contact key (contact_key()) */
@@ -730,6 +746,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 	snprintf(sql, sizeof(sql), people_sql, mapped ? people_mapped : "0",
 		 one ? people_one_file : people_files);
 	if (db_prepare(r->db, sql, &st) < 0 || db_prepare(r->db, WANT_INSERT, &ins) < 0 ||
+	    db_prepare(r->db, WANT_INSERT_USER, &ins_user) < 0 ||
 	    /* a rejected row: only for a person with no record yet */
 	    db_prepare(r->db,
 		       WANT_INSERT "WHERE NOT EXISTS (SELECT 1 FROM temp.want "
@@ -762,6 +779,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		const char *primary_status = db_col_text(st, 18), *primary = db_col_text(st, 19);
 		const char *why = "";
 		char detail[512], name_key[256], phone_key[LATCH_PHONE_SIZE];
+		sqlite3_stmt *q; /* the insert: with its user at hand, or looking it up */
 		int sync = 0, hold = 0;
 		enum rules_verdict v = RULES_DENY;
 
@@ -843,32 +861,35 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 					  detail) < 0)
 				goto out;
 		}
-		sqlite3_reset(ins);
-		sqlite3_bind_text(ins, 1, p->property_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 2, person, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(ins, 3, unit, -1, SQLITE_TRANSIENT);
-		db_bind_text_or_null(ins, 4, latch_unit);
-		db_bind_text_or_null(ins, 5, user);
-		sqlite3_bind_int(ins, 6, sync);
-		sqlite3_bind_int(ins, 7, hold);
-		sqlite3_bind_text(ins, 8, why, -1, SQLITE_STATIC);
-		db_bind_text_or_null(ins, 9, email);
-		db_bind_text_or_null(ins, 10, phone);
-		db_bind_text_or_null(ins, 11, db_col_text(st, 7));
-		db_bind_text_or_null(ins, 12, db_col_text(st, 8));
-		sqlite3_bind_text(ins, 13, db_col_text(st, 15), -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(ins, 14, sqlite3_column_int64(st, 16));
-		sqlite3_bind_int(ins, 15, sqlite3_column_int(st, 17));
+		/* bound without copies: the row's columns and this loop's buffers
+		 * stay as they are until the insert below is done */
+		q = *user ? ins_user : ins;
+		sqlite3_reset(q);
+		sqlite3_bind_text(q, 1, p->property_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, person, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, unit, -1, SQLITE_STATIC);
+		bind_static_or_null(q, 4, latch_unit);
+		bind_static_or_null(q, 5, user);
+		sqlite3_bind_int(q, 6, sync);
+		sqlite3_bind_int(q, 7, hold);
+		sqlite3_bind_text(q, 8, why, -1, SQLITE_STATIC);
+		bind_static_or_null(q, 9, email);
+		bind_static_or_null(q, 10, phone);
+		bind_static_or_null(q, 11, db_col_text(st, 7));
+		bind_static_or_null(q, 12, db_col_text(st, 8));
+		sqlite3_bind_text(q, 13, db_col_text(st, 15), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 14, sqlite3_column_int64(st, 16));
+		sqlite3_bind_int(q, 15, sqlite3_column_int(st, 17));
 		rules_name_key(db_col_text(st, 7), db_col_text(st, 8), name_key, sizeof(name_key));
 		if (latch_phone_digits(phone, phone_key, sizeof(phone_key)) < 0)
 			phone_key[0] = '\0'; /* too long to be a phone: no key */
-		sqlite3_bind_text(ins, 16, name_key, -1, SQLITE_TRANSIENT);
-		db_bind_text_or_null(ins, 17, phone_key);
-		db_bind_text_or_null(ins, 18, user);
+		sqlite3_bind_text(q, 16, name_key, -1, SQLITE_STATIC);
+		bind_static_or_null(q, 17, phone_key);
+		bind_static_or_null(q, 18, user);
 		if (contact_key(email, phone_key, &contact, &contact_cap) < 0)
 			goto out;
-		db_bind_text_or_null(ins, 19, contact);
-		if (sqlite3_step(ins) != SQLITE_DONE) {
+		bind_static_or_null(q, 19, contact);
+		if (sqlite3_step(q) != SQLITE_DONE) {
 			err_set("database: %s", sqlite3_errmsg(r->db));
 			goto out;
 		}
@@ -955,6 +976,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(ins);
+	sqlite3_finalize(ins_user);
 	sqlite3_finalize(ins_rej);
 	sqlite3_finalize(rej);
 	sqlite3_finalize(hold);
@@ -2591,7 +2613,7 @@ static int begin_run(struct job *j)
 		     * rkey: the resident it belongs to (see resident_keys) */
 		    "CREATE TEMP TABLE IF NOT EXISTS want (property_id TEXT, pms_person_id TEXT, "
 		    "pms_unit_id TEXT, latch_unit_id TEXT, latch_user_id TEXT, sync INTEGER, "
-		    "hold INTEGER, why TEXT, email TEXT, email_key TEXT, phone TEXT, first_name TEXT, "
+		    "hold INTEGER, why TEXT, email TEXT, phone TEXT, first_name TEXT, "
 		    "last_name TEXT, source_ref TEXT, snapshot_id INTEGER, new_mapping INTEGER, "
 		    "name_key TEXT, phone_key TEXT, contact_key TEXT, rkey TEXT);"
 		    "CREATE INDEX IF NOT EXISTS temp.want_person ON want (property_id, pms_person_id);"
@@ -2601,8 +2623,6 @@ static int begin_run(struct job *j)
 		    "uncertain INTEGER);"
 		    "CREATE INDEX IF NOT EXISTS temp.held_rkey ON held (rkey, latch_unit_id, uncertain, "
 		    "pms_person_id);"
-		    /* one property's Latch users by the e-mail they were matched by */
-		    "CREATE TEMP TABLE IF NOT EXISTS email_user (email_key TEXT PRIMARY KEY, uid TEXT);"
 		    "CREATE TEMP TABLE IF NOT EXISTS snap (snapshot_id INTEGER PRIMARY KEY, ord INTEGER);"
 		    /* one property's households and their primary (household_sql) */
 		    "CREATE TEMP TABLE IF NOT EXISTS household (snapshot_id INTEGER, household_id TEXT, "
