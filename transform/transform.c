@@ -670,7 +670,9 @@ static const char household_sql[] =
 	"FROM temp.snap n CROSS JOIN stg_person x ON x.snapshot_id = n.snapshot_id "
 	"  AND x.property_id = ?1 "
 	"WHERE x.role = 'primary' AND x.household_id IS NOT NULL "
-	"ORDER BY x.snapshot_id, x.household_id, x.pms_person_id, x.row_seq";
+	/* a household's rows in person id order: its first is kept (the
+	 * staging key's order, so no sort) */
+	"ORDER BY n.snapshot_id, x.pms_person_id, x.row_seq";
 
 /* the unit was mapped since the property's last run: say so */
 static const char people_mapped[] =
@@ -2627,7 +2629,7 @@ static int begin_run(struct job *j)
 		    /* one property's households and their primary (household_sql) */
 		    "CREATE TEMP TABLE IF NOT EXISTS household (snapshot_id INTEGER, household_id TEXT, "
 		    "pms_person_id TEXT, status TEXT, status_raw TEXT, move_in TEXT, move_out TEXT, "
-		    "expected_move_out TEXT, PRIMARY KEY (snapshot_id, household_id));"
+		    "expected_move_out TEXT, PRIMARY KEY (snapshot_id, household_id)) WITHOUT ROWID;"
 		    "CREATE TEMP TABLE IF NOT EXISTS exc (property_id TEXT, pms_person_id TEXT, kind TEXT, "
 		    "pms_unit_id TEXT, detail TEXT, "
 		    "UNIQUE (property_id, pms_person_id, kind, pms_unit_id, detail));") < 0 ||
