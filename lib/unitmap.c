@@ -95,6 +95,31 @@ out:
 	return rc;
 }
 
+int unitmap_mapped_units(sqlite3 *db, const char *property, struct unitmap_units *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (db_prepare(db,
+		       "SELECT pms_unit_id, latch_unit_id FROM unit_map WHERE property_id = ?1 "
+		       "ORDER BY pms_unit_id",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, property, -1, SQLITE_STATIC);
+	while ((r = db_row(st)) == 1)
+		if (add_unit(out, db_col_text(st, 0), db_col_text(st, 0), 1, db_col_text(st, 1)) < 0)
+			goto out;
+	if (r < 0)
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	if (rc < 0)
+		unitmap_units_release(out);
+	return rc;
+}
+
 void unitmap_units_release(struct unitmap_units *u)
 {
 	for (size_t i = 0; i < u->n; i++) {

@@ -52,6 +52,10 @@ struct unitmap_units {
  * mappings. */
 int unitmap_staged_units(sqlite3 *db, const char *property, struct unitmap_units *out);
 
+/* Fill OUT (empty or released) with PROPERTY's mapped units, the rows of
+ * unit_map (label: the id; dwelling: 1, not known here). */
+int unitmap_mapped_units(sqlite3 *db, const char *property, struct unitmap_units *out);
+
 void unitmap_units_release(struct unitmap_units *u);
 
 /* The unit PMS_UNIT_ID of U, or NULL. */

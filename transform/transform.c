@@ -31,6 +31,7 @@
 #include "sha256.h"
 #include "shard.h"
 #include "stg.h"
+#include "unitmap.h"
 
 #include <errno.h>
 #include <dirent.h>
@@ -621,14 +622,15 @@ static int cmp_contact(const void *a, const void *b)
 
 /*
  * The people of one property (?1) tonight, in person id order, each with
- * their household's primary, unit mapping and Latch user.  A roommate,
- * occupant or minor with no status of their own takes the household's:
- * its status and, where they have none, its move dates (so they leave and
- * arrive with the household).  %s: whether the unit was mapped since the
- * property's last run (people_mapped, or 0 when no unit of the property
- * was); %s: which rows (people_one_file, or people_files for a property
- * exported as several files).  The households' primaries are in
- * temp.household (household_sql).
+ * their household's primary.  A roommate, occupant or minor with no
+ * status of their own takes the household's: its status and, where they
+ * have none, its move dates (so they leave and arrive with the
+ * household).  %s: which rows (people_one_file, or people_files for a
+ * property exported as several files).  The households' primaries are in
+ * temp.household (household_sql).  Each person's unit mapping and Latch
+ * user are found in C (decide_people(): the property's mapped units in a
+ * sorted array, person_user read beside the people in the same order):
+ * two joins here cost 10k instructions a person.
  */
 static const char people_sql[] =
 	"SELECT p.pms_person_id, p.pms_unit_id, p.role, "
@@ -642,16 +644,12 @@ static const char people_sql[] =
 	"    ELSE p.move_out END, "
 	"  CASE WHEN p.status = 'unknown' "
 	"    THEN coalesce(p.expected_move_out, h.expected_move_out) "
-	"    ELSE p.expected_move_out END, m.latch_unit_id, "
-	"  u.latch_user_id, u.email, p.source_ref, p.snapshot_id, %s, "
+	"    ELSE p.expected_move_out END, p.source_ref, p.snapshot_id, "
 	/* the household's primary, for a status conflict */
 	"  h.status, h.pms_person_id "
 	"FROM stg_person p "
 	"LEFT JOIN temp.household h ON p.role IN ('roommate', 'occupant', 'minor') "
 	"  AND h.snapshot_id = p.snapshot_id AND h.household_id = p.household_id "
-	"LEFT JOIN unit_map m ON m.property_id = p.property_id AND m.pms_unit_id = p.pms_unit_id "
-	"LEFT JOIN person_user u ON u.property_id = p.property_id "
-	"  AND u.pms_person_id = p.pms_person_id "
 	"WHERE p.property_id = ?1 AND %s "
 	"ORDER BY p.pms_person_id, p.row_seq";
 
@@ -674,13 +672,18 @@ static const char household_sql[] =
 	 * staging key's order, so no sort) */
 	"ORDER BY n.snapshot_id, x.pms_person_id, x.row_seq";
 
-/* the unit was mapped since the property's last run: say so */
-static const char people_mapped[] =
-	"EXISTS (SELECT 1 FROM map_history h WHERE h.property_id = p.property_id "
-	"  AND h.pms_unit_id = p.pms_unit_id AND h.after_latch_unit_id = m.latch_unit_id "
-	/* bound to ?1, not p.property_id: computed once, not per person */
+/* PMS unit ?2 of property ?1 was mapped to Latch unit ?3 since the
+ * property's last run: say so */
+static const char unit_newly_mapped[] =
+	"SELECT EXISTS (SELECT 1 FROM map_history h WHERE h.property_id = ?1 "
+	"  AND h.pms_unit_id = ?2 AND h.after_latch_unit_id = ?3 "
 	"  AND h.id > (SELECT max(r.map_seq) FROM run r JOIN run_input i "
 	"    ON i.run_id = r.run_id WHERE i.property_id = ?1))";
+
+/* the property's Latch users by PMS person id, in the people query's order */
+static const char person_users[] =
+	"SELECT pms_person_id, latch_user_id, email FROM person_user WHERE property_id = ?1 "
+	"ORDER BY pms_person_id";
 
 /* one input file: its rows, in the order of its primary key (no sort) */
 static const char people_one_file[] = "p.snapshot_id = (SELECT snapshot_id FROM temp.snap)";
@@ -719,8 +722,9 @@ static void bind_static_or_null(sqlite3_stmt *st, int idx, const char *s)
 static int decide_people(struct run *r, struct tally *t, struct policy *p)
 {
 	sqlite3_stmt *st = NULL, *ins = NULL, *ins_user = NULL, *ins_rej = NULL, *rej = NULL;
-	sqlite3_stmt *hold = NULL;
-	int rc = -1, step, held, twice = 0;
+	sqlite3_stmt *hold = NULL, *users = NULL, *newly = NULL;
+	struct unitmap_units units = { 0 }; /* the property's mapped units */
+	int rc = -1, step, ustep, held, twice = 0;
 	char *prev = NULL;    /* the person id of the record before */
 	char *contact = NULL; /* a record's contact key (contact_key()) */
 	size_t contact_cap = 0;
@@ -728,8 +732,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 
 	int mapped = 0, one = json_array_size(p->inputs) == 1;
 	char sql[4096];
-	_Static_assert(sizeof(people_sql) + sizeof(people_mapped) + sizeof(people_files) <=
-			       sizeof(sql),
+	_Static_assert(sizeof(people_sql) + sizeof(people_files) <= sizeof(sql),
 		       "sql too small for the people query");
 
 	/* was a unit mapped since the property's last run?  If not, no person's
@@ -745,9 +748,11 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 	if (db_exec(r->db, "DELETE FROM temp.household") < 0 ||
 	    exec_property(r->db, household_sql, p->property_id) < 0)
 		goto out;
-	snprintf(sql, sizeof(sql), people_sql, mapped ? people_mapped : "0",
-		 one ? people_one_file : people_files);
-	if (db_prepare(r->db, sql, &st) < 0 || db_prepare(r->db, WANT_INSERT, &ins) < 0 ||
+	snprintf(sql, sizeof(sql), people_sql, one ? people_one_file : people_files);
+	if (unitmap_mapped_units(r->db, p->property_id, &units) < 0 ||
+	    db_prepare(r->db, person_users, &users) < 0 ||
+	    (mapped && db_prepare(r->db, unit_newly_mapped, &newly) < 0) ||
+	    db_prepare(r->db, sql, &st) < 0 || db_prepare(r->db, WANT_INSERT, &ins) < 0 ||
 	    db_prepare(r->db, WANT_INSERT_USER, &ins_user) < 0 ||
 	    /* a rejected row: only for a person with no record yet */
 	    db_prepare(r->db,
@@ -770,20 +775,49 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		       &rej) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(users, 1, p->property_id, -1, SQLITE_STATIC);
+	ustep = sqlite3_step(users);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *person = db_col_text(st, 0), *unit = db_col_text(st, 1);
 		const char *role = db_col_text(st, 2), *status = db_col_text(st, 3);
 		const char *raw = db_col_text(st, 4), *email = db_col_text(st, 5);
 		const char *phone = db_col_text(st, 6), *move_in = db_col_text(st, 9);
 		const char *move_out = db_col_text(st, 10), *expected_out = db_col_text(st, 11);
-		const char *latch_unit = db_col_text(st, 12), *user = db_col_text(st, 13);
-		const char *user_email = db_col_text(st, 14);
-		const char *primary_status = db_col_text(st, 18), *primary = db_col_text(st, 19);
+		const char *latch_unit = "", *user = "", *user_email = "";
+		const char *primary_status = db_col_text(st, 14), *primary = db_col_text(st, 15);
+		const struct unitmap_unit *mu = NULL;
 		const char *why = "";
 		char detail[512], name_key[256], phone_key[LATCH_PHONE_SIZE];
 		sqlite3_stmt *q; /* the insert: with its user at hand, or looking it up */
-		int sync = 0, hold = 0;
+		int sync = 0, hold = 0, new_mapping = 0;
 		enum rules_verdict v = RULES_DENY;
+
+		/* the person's Latch user: person_user comes in the same order */
+		while (ustep == SQLITE_ROW && strcmp(db_col_text(users, 0), person) < 0)
+			ustep = sqlite3_step(users);
+		if (ustep != SQLITE_ROW && ustep != SQLITE_DONE) {
+			err_set("database: %s", sqlite3_errmsg(r->db));
+			goto out;
+		}
+		if (ustep == SQLITE_ROW && !strcmp(db_col_text(users, 0), person)) {
+			user = db_col_text(users, 1);
+			user_email = db_col_text(users, 2);
+		}
+		/* the unit's Latch unit (a NULL unit maps nowhere) */
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			mu = unitmap_units_find(&units, unit);
+		if (mu && mu->latch_unit_id) {
+			latch_unit = mu->latch_unit_id;
+			if (newly) {
+				sqlite3_reset(newly);
+				sqlite3_bind_text(newly, 1, p->property_id, -1, SQLITE_STATIC);
+				sqlite3_bind_text(newly, 2, unit, -1, SQLITE_STATIC);
+				sqlite3_bind_text(newly, 3, latch_unit, -1, SQLITE_STATIC);
+				if (db_row(newly) != 1)
+					goto out;
+				new_mapping = sqlite3_column_int(newly, 0);
+			}
+		}
 
 		/* rows come in person id order: a second record of one person */
 		if (prev && !strcmp(prev, person)) {
@@ -879,9 +913,9 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		bind_static_or_null(q, 10, phone);
 		bind_static_or_null(q, 11, db_col_text(st, 7));
 		bind_static_or_null(q, 12, db_col_text(st, 8));
-		sqlite3_bind_text(q, 13, db_col_text(st, 15), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(q, 14, sqlite3_column_int64(st, 16));
-		sqlite3_bind_int(q, 15, sqlite3_column_int(st, 17));
+		sqlite3_bind_text(q, 13, db_col_text(st, 12), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 14, sqlite3_column_int64(st, 13));
+		sqlite3_bind_int(q, 15, new_mapping);
 		rules_name_key(db_col_text(st, 7), db_col_text(st, 8), name_key, sizeof(name_key));
 		if (latch_phone_digits(phone, phone_key, sizeof(phone_key)) < 0)
 			phone_key[0] = '\0'; /* too long to be a phone: no key */
@@ -979,6 +1013,9 @@ out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(ins);
 	sqlite3_finalize(ins_user);
+	sqlite3_finalize(users);
+	sqlite3_finalize(newly);
+	unitmap_units_release(&units);
 	sqlite3_finalize(ins_rej);
 	sqlite3_finalize(rej);
 	sqlite3_finalize(hold);
