@@ -83,6 +83,7 @@ struct policy {
 	long people;           /* people in the input snapshots for this property */
 	long prev_people;      /* people in the property's previous run; -1: none */
 	long unnamed_rejects;  /* rejected rows that name nobody: no "not in export" removals */
+	int twice;             /* a person id has two records tonight (merge_records()) */
 	char *stale;           /* why tonight's export is stale (exception stale_export), owned */
 	char *lost_fields;     /* fields the previous accepted export of the same kind
 				* carried and tonight's lacks, ", " list, owned;
@@ -721,10 +722,9 @@ static void bind_static_or_null(sqlite3_stmt *st, int idx, const char *s)
  */
 static int decide_people(struct run *r, struct tally *t, struct policy *p)
 {
-	sqlite3_stmt *st = NULL, *ins = NULL, *ins_user = NULL, *ins_rej = NULL, *rej = NULL;
-	sqlite3_stmt *hold = NULL, *users = NULL, *newly = NULL;
+	sqlite3_stmt *st = NULL, *ins = NULL, *ins_user = NULL, *users = NULL, *newly = NULL;
 	struct unitmap_units units = { 0 }; /* the property's mapped units */
-	int rc = -1, step, ustep, held, twice = 0;
+	int rc = -1, step, ustep, twice = 0;
 	char *prev = NULL;    /* the person id of the record before */
 	char *contact = NULL; /* a record's contact key (contact_key()) */
 	size_t contact_cap = 0;
@@ -753,26 +753,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 	    db_prepare(r->db, person_users, &users) < 0 ||
 	    (mapped && db_prepare(r->db, unit_newly_mapped, &newly) < 0) ||
 	    db_prepare(r->db, sql, &st) < 0 || db_prepare(r->db, WANT_INSERT, &ins) < 0 ||
-	    db_prepare(r->db, WANT_INSERT_USER, &ins_user) < 0 ||
-	    /* a rejected row: only for a person with no record yet */
-	    db_prepare(r->db,
-		       WANT_INSERT "WHERE NOT EXISTS (SELECT 1 FROM temp.want "
-				   "WHERE property_id = ?1 AND pms_person_id = ?2)",
-		       &ins_rej) < 0 ||
-	    db_prepare(r->db,
-		       "UPDATE temp.want SET hold = 1, sync = 0, why = 'rejected_row' "
-		       "WHERE property_id = ?1 AND pms_person_id = ?2 AND "
-		       "(SELECT ord FROM temp.snap WHERE snapshot_id = want.snapshot_id) <= "
-		       "(SELECT ord FROM temp.snap WHERE snapshot_id = ?3)",
-		       &hold) < 0 ||
-	    db_prepare(r->db,
-		       "SELECT r.pms_person_id, r.source_ref, r.reason, r.snapshot_id FROM stg_reject r "
-		       "WHERE r.snapshot_id IN (SELECT snapshot_id FROM temp.snap) "
-		       /* a reject of a file naming its properties, where the row's own
-			* property could not be read, could belong to any of them */
-		       "AND (r.property_id = ?1 OR r.property_id IS NULL) "
-		       "ORDER BY r.pms_person_id, r.source_ref",
-		       &rej) < 0)
+	    db_prepare(r->db, WANT_INSERT_USER, &ins_user) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(users, 1, p->property_id, -1, SQLITE_STATIC);
@@ -936,11 +917,53 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		err_set("database: %s", sqlite3_errmsg(r->db));
 		goto out;
 	}
-	/*
-	 * Rows the extractor could not stage: a person it could name is held
-	 * as they are; rows naming nobody could be anyone, so nobody is
-	 * removed for being absent from the export.
-	 */
+	p->twice = twice;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(ins_user);
+	sqlite3_finalize(users);
+	sqlite3_finalize(newly);
+	unitmap_units_release(&units);
+	free(prev);
+	free(contact);
+	return rc;
+}
+
+/*
+ * Pass 1, after every property's people are in (want_person is made then,
+ * in one sorted pass, not kept up by each insert): the rows of property P
+ * the extractor could not stage (a person it could name is held as they
+ * are; rows naming nobody could be anyone, so nobody is removed for being
+ * absent from the export), then the records of one person id that
+ * disagree (merge_records()).  temp.snap holds P's input snapshots.
+ */
+static int decide_rejects(struct run *r, struct tally *t, struct policy *p)
+{
+	sqlite3_stmt *ins_rej = NULL, *rej = NULL, *hold = NULL;
+	int rc = -1, step, held;
+
+	/* ins_rej: a rejected row, only for a person with no record yet */
+	if (db_prepare(r->db,
+		       WANT_INSERT "WHERE NOT EXISTS (SELECT 1 FROM temp.want "
+				   "WHERE property_id = ?1 AND pms_person_id = ?2)",
+		       &ins_rej) < 0 ||
+	    db_prepare(r->db,
+		       "UPDATE temp.want SET hold = 1, sync = 0, why = 'rejected_row' "
+		       "WHERE property_id = ?1 AND pms_person_id = ?2 AND "
+		       "(SELECT ord FROM temp.snap WHERE snapshot_id = want.snapshot_id) <= "
+		       "(SELECT ord FROM temp.snap WHERE snapshot_id = ?3)",
+		       &hold) < 0 ||
+	    db_prepare(r->db,
+		       "SELECT r.pms_person_id, r.source_ref, r.reason, r.snapshot_id FROM stg_reject r "
+		       "WHERE r.snapshot_id IN (SELECT snapshot_id FROM temp.snap) "
+		       /* a reject of a file naming its properties, where the row's own
+			* property could not be read, could belong to any of them */
+		       "AND (r.property_id = ?1 OR r.property_id IS NULL) "
+		       "ORDER BY r.pms_person_id, r.source_ref",
+		       &rej) < 0)
+		goto out;
 	sqlite3_bind_text(rej, 1, p->property_id, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(rej)) == SQLITE_ROW) {
 		const char *person = db_col_text(rej, 0);
@@ -1006,21 +1029,13 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 		if (add_exception(r, t, "rejected_rows", p->property_id, "", "", detail) < 0)
 			goto out;
 	}
-	if (merge_records(r, t, p, twice) < 0)
+	if (merge_records(r, t, p, p->twice) < 0)
 		goto out;
 	rc = 0;
 out:
-	sqlite3_finalize(st);
-	sqlite3_finalize(ins);
-	sqlite3_finalize(ins_user);
-	sqlite3_finalize(users);
-	sqlite3_finalize(newly);
-	unitmap_units_release(&units);
 	sqlite3_finalize(ins_rej);
 	sqlite3_finalize(rej);
 	sqlite3_finalize(hold);
-	free(prev);
-	free(contact);
 	return rc;
 }
 
@@ -2655,7 +2670,6 @@ static int begin_run(struct job *j)
 		    "hold INTEGER, why TEXT, email TEXT, phone TEXT, first_name TEXT, "
 		    "last_name TEXT, source_ref TEXT, snapshot_id INTEGER, new_mapping INTEGER, "
 		    "name_key TEXT, phone_key TEXT, contact_key TEXT, rkey TEXT);"
-		    "CREATE INDEX IF NOT EXISTS temp.want_person ON want (property_id, pms_person_id);"
 		    /* the pairs unitsync holds for one property, by resident */
 		    "CREATE TEMP TABLE IF NOT EXISTS held (rkey TEXT, pms_person_id TEXT, "
 		    "latch_unit_id TEXT, pms_unit_id TEXT, latch_user_id TEXT, manual INTEGER, "
@@ -2706,6 +2720,14 @@ static int decide_all(struct job *j)
 		    (fill_snap(j->db, p) < 0 || decide_people(&j->r, t, p) < 0))
 			return STEP_FAIL;
 	}
+	/* made once every record is in (sorted keys), not kept up by each insert */
+	if (db_exec(j->db, "CREATE INDEX IF NOT EXISTS temp.want_person ON want (property_id, "
+			   "pms_person_id)") < 0)
+		return STEP_FAIL;
+	for (int i = 0; i < j->n_policies; i++)
+		if (property_present(&j->ps[i]) &&
+		    (fill_snap(j->db, &j->ps[i]) < 0 || decide_rejects(&j->r, &j->ts[i], &j->ps[i]) < 0))
+			return STEP_FAIL;
 	return 0;
 }
 
