@@ -1460,6 +1460,17 @@ out:
 	return rc;
 }
 
+/* The order of two held pairs of one resident, A's and B's current rows
+ * (columns as diff_people selects them): Latch unit, uncertain, person. */
+static int held_order(sqlite3_stmt *a, sqlite3_stmt *b)
+{
+	int c = strcmp(db_col_text(a, 2), db_col_text(b, 2));
+
+	if (!c)
+		c = sqlite3_column_int(a, 6) - sqlite3_column_int(b, 6);
+	return c ? c : strcmp(db_col_text(a, 1), db_col_text(b, 1));
+}
+
 /* Write one resident's delta rows and exceptions (diff_people). */
 static int diff_resident(struct run *r, struct tally *t, const struct policy *p, struct resident *x,
 			 sqlite3_stmt *pending, struct pending *out)
@@ -1641,10 +1652,10 @@ static int diff_resident(struct run *r, struct tally *t, const struct policy *p,
  */
 static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 {
-	sqlite3_stmt *w = NULL, *a = NULL, *pending = NULL;
+	sqlite3_stmt *w = NULL, *a = NULL, *u = NULL, *pending = NULL;
 	struct resident x = { 0 };
 	struct pending out = { 0 };
-	int wstep, astep, rc = -1;
+	int wstep, astep, ustep, rc = -1;
 
 	if (db_exec(r->db, "DELETE FROM temp.held") < 0 ||
 	    exec_property(r->db,
@@ -1654,9 +1665,10 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 			  "  (SELECT min(w.rkey) FROM temp.want w WHERE w.property_id = ?1 "
 			  "    AND w.pms_person_id = x.pid), 'p:' || x.pid) END, "
 			  "  x.pid, x.lu, x.pu, x.uid, x.manual, x.unc FROM ("
+			  /* those with a Latch user are read from assignment_by_user */
 			  "  SELECT pms_person_id AS pid, latch_unit_id AS lu, pms_unit_id AS pu, "
 			  "    latch_user_id AS uid, owner = 'manual' AS manual, 0 AS unc "
-			  "  FROM assignment WHERE property_id = ?1 "
+			  "  FROM assignment WHERE property_id = ?1 AND latch_user_id = '' "
 			  "  UNION ALL "
 			  "  SELECT h.pms_person_id, h.latch_unit_id, h.pms_unit_id, "
 			  "    coalesce(j.latch_user_id, pu.latch_user_id, ''), 0, "
@@ -1686,24 +1698,34 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 		       "ORDER BY h.rkey, h.latch_unit_id, h.uncertain, h.pms_person_id",
 		       &a) < 0 ||
 	    db_prepare(r->db,
+		       /* assignment_by_user's order, which is the key's ('u:' and
+			* the user), in the columns of the one above */
+		       "SELECT 'u:' || latch_user_id, pms_person_id, latch_unit_id, pms_unit_id, "
+		       "  latch_user_id, owner = 'manual', 0 "
+		       "FROM assignment WHERE property_id = ?1 AND latch_user_id > '' "
+		       "ORDER BY latch_user_id, latch_unit_id, pms_person_id",
+		       &u) < 0 ||
+	    db_prepare(r->db,
 		       "SELECT 1 FROM temp.want WHERE property_id = ?1 AND latch_unit_id = ?2 "
 		       "AND sync = 1 AND rkey NOT LIKE 'u:%' AND rkey <> ?3 LIMIT 1",
 		       &pending) < 0)
 		goto out;
 	sqlite3_bind_text(w, 1, p->property_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(u, 1, p->property_id, -1, SQLITE_STATIC);
 	wstep = sqlite3_step(w);
 	astep = sqlite3_step(a);
-	while (wstep == SQLITE_ROW || astep == SQLITE_ROW) {
-		int c;
+	ustep = sqlite3_step(u);
+	while (wstep == SQLITE_ROW || astep == SQLITE_ROW || ustep == SQLITE_ROW) {
+		const char *least = NULL;
 
-		/* the next resident: the least key of the two streams */
-		if (wstep != SQLITE_ROW)
-			c = 1;
-		else if (astep != SQLITE_ROW)
-			c = -1;
-		else
-			c = strcmp(db_col_text(w, 0), db_col_text(a, 0));
-		x.rkey = strdup(db_col_text(c <= 0 ? w : a, 0));
+		/* the next resident: the least key of the three streams */
+		if (wstep == SQLITE_ROW)
+			least = db_col_text(w, 0);
+		if (astep == SQLITE_ROW && (!least || strcmp(db_col_text(a, 0), least) < 0))
+			least = db_col_text(a, 0);
+		if (ustep == SQLITE_ROW && (!least || strcmp(db_col_text(u, 0), least) < 0))
+			least = db_col_text(u, 0);
+		x.rkey = strdup(least);
 		if (!x.rkey) {
 			err_set("out of memory");
 			goto out;
@@ -1713,10 +1735,20 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 				goto out;
 			wstep = sqlite3_step(w);
 		}
-		while (astep == SQLITE_ROW && !strcmp(db_col_text(a, 0), x.rkey)) {
-			if (add_held(&x, a) < 0)
+		/* its held pairs from both, in (Latch unit, uncertain, person) order */
+		for (;;) {
+			int ina = astep == SQLITE_ROW && !strcmp(db_col_text(a, 0), x.rkey);
+			int inu = ustep == SQLITE_ROW && !strcmp(db_col_text(u, 0), x.rkey);
+			sqlite3_stmt *h = ina && (!inu || held_order(a, u) < 0) ? a : inu ? u : NULL;
+
+			if (!h)
+				break;
+			if (add_held(&x, h) < 0)
 				goto out;
-			astep = sqlite3_step(a);
+			if (h == a)
+				astep = sqlite3_step(a);
+			else
+				ustep = sqlite3_step(u);
 		}
 		/* records come in person id order: the first is the least */
 		x.person = strdup(x.n_recs ? x.recs[0].person : x.held_person);
@@ -1729,7 +1761,7 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 		resident_clear(&x);
 	}
 	/* a read that failed must not pass for the end: the rest would look absent */
-	if (wstep != SQLITE_DONE || astep != SQLITE_DONE) {
+	if (wstep != SQLITE_DONE || astep != SQLITE_DONE || ustep != SQLITE_DONE) {
 		err_set("database: %s", sqlite3_errmsg(r->db));
 		goto out;
 	}
@@ -1742,6 +1774,7 @@ out:
 	free(out.v);
 	sqlite3_finalize(w);
 	sqlite3_finalize(a);
+	sqlite3_finalize(u);
 	sqlite3_finalize(pending);
 	return rc;
 }

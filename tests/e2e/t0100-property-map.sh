@@ -494,7 +494,7 @@ t 'a database at an older schema version is refused until init migrates it' '
 		DROP TABLE run_inflight; DROP TABLE replay_start;
 		ALTER TABLE run DROP COLUMN clock_at; ALTER TABLE run DROP COLUMN approved_last_run;
 		DROP TABLE notification; DROP INDEX person_user_by_email;
-		DROP INDEX delta_history_by_run_person;
+		DROP INDEX delta_history_by_run_person; DROP INDEX assignment_by_user;
 		CREATE INDEX delta_history_by_person ON delta_history (property_id, pms_person_id);
 		DELETE FROM schema_version WHERE version >= 2" &&
 	exits 78 "$top/bin/unitsync" --db "$tmp/old.db" map list &&
@@ -505,7 +505,8 @@ t 'a database at an older schema version is refused until init migrates it' '
 		WHERE name IN ('"'"'map_history_by_unit'"'"', '"'"'run_input_by_property'"'"')")" = 2 &&
 	test "$(sqlite3 "$tmp/old.db" "SELECT stale_after_nights || max_export_age_hours FROM property LIMIT 1")" = 348 &&
 	test "$(sqlite3 "$tmp/old.db" "SELECT count(*) FROM sqlite_master
-		WHERE name IN ('"'"'run_exception_by_run_person'"'"', '"'"'delta_history_by_run_person'"'"')")" = 2 &&
+		WHERE name IN ('"'"'run_exception_by_run_person'"'"', '"'"'delta_history_by_run_person'"'"',
+			'"'"'assignment_by_user'"'"')")" = 3 &&
 	test "$(sqlite3 "$tmp/old.db" "SELECT count(*) FROM sqlite_master WHERE name LIKE '"'"'%_by_person'"'"'")" = 0 &&
 	"$top/bin/unitsync" --db "$tmp/old.db" map list >/dev/null
 '

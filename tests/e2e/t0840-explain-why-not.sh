@@ -134,7 +134,7 @@ test_expect_success 'snapshots export keeps the exceptions of the runs that read
 test_expect_success 'a database of schema version 6 is refused, then migrated by init' '
 	cp "$UNITSYNC_DB" v6.db &&
 	sqlite3 v6.db "DROP TABLE run_exception; DROP TABLE snapshot_legacy; DROP TABLE notification; DROP INDEX person_user_by_email; ALTER TABLE run_input DROP COLUMN guard;
-		DROP INDEX delta_history_by_run_person;
+		DROP INDEX delta_history_by_run_person; DROP INDEX assignment_by_user;
 		CREATE INDEX delta_history_by_person ON delta_history (property_id, pms_person_id);
 		ALTER TABLE run_input DROP COLUMN guard_why; DROP TABLE property_history;
 		DROP TABLE assignment_history; DROP TABLE person_user_history; DROP TABLE snapshot_extraction;
