@@ -107,6 +107,7 @@ struct run {
 	sqlite3_stmt *exc;        /* INSERT INTO temp.exc, owned */
 	struct contact *contacts; /* every record's contact key, hashed (contact_add()), owned */
 	size_t n_contacts, cap_contacts;
+	int want_person;          /* temp.want_person is made (want_by_person()) */
 };
 
 static void policy_free(struct policy *p)
@@ -413,6 +414,24 @@ static int emit(struct run *r, struct tally *t, struct delta_row *d, long long s
 	return ledger_record_delta(&r->ledger, d, snapshot_id, source_ref);
 }
 
+/*
+ * temp.want by (property, PMS person id), for the few readers that look a
+ * person up: rejected rows, a person id's two records, shared contacts,
+ * held pairs without a Latch user.  Made in one sorted pass the first
+ * time one needs it, once every person is in; a night with none of them
+ * does without (kept up by every insert, it cost a tenth of transform).
+ */
+static int want_by_person(struct run *r)
+{
+	if (r->want_person)
+		return 0;
+	if (db_exec(r->db, "CREATE INDEX IF NOT EXISTS temp.want_person ON want (property_id, "
+			   "pms_person_id)") < 0)
+		return -1;
+	r->want_person = 1;
+	return 0;
+}
+
 /* Run SQL (no rows) with ?1 bound to PROPERTY: 0, or -1 with err_set(). */
 static int exec_property(sqlite3 *db, const char *sql, const char *property)
 {
@@ -461,7 +480,8 @@ static int merge_records(struct run *r, struct tally *t, const struct policy *p,
 
 	if (!twice)
 		return 0;
-	if (db_prepare(r->db,
+	if (want_by_person(r) < 0 ||
+	    db_prepare(r->db,
 		       "SELECT pms_person_id, min(pms_unit_id), "
 		       "  (SELECT group_concat(source_ref, ' and ') FROM (SELECT x.source_ref "
 		       "    FROM temp.want x WHERE x.property_id = ?1 "
@@ -932,8 +952,8 @@ out:
 }
 
 /*
- * Pass 1, after every property's people are in (want_person is made then,
- * in one sorted pass, not kept up by each insert): the rows of property P
+ * Pass 1, after every property's people are in (so that want_by_person()
+ * sees them all): the rows of property P
  * the extractor could not stage (a person it could name is held as they
  * are; rows naming nobody could be anyone, so nobody is removed for being
  * absent from the export), then the records of one person id that
@@ -944,18 +964,7 @@ static int decide_rejects(struct run *r, struct tally *t, struct policy *p)
 	sqlite3_stmt *ins_rej = NULL, *rej = NULL, *hold = NULL;
 	int rc = -1, step, held;
 
-	/* ins_rej: a rejected row, only for a person with no record yet */
 	if (db_prepare(r->db,
-		       WANT_INSERT "WHERE NOT EXISTS (SELECT 1 FROM temp.want "
-				   "WHERE property_id = ?1 AND pms_person_id = ?2)",
-		       &ins_rej) < 0 ||
-	    db_prepare(r->db,
-		       "UPDATE temp.want SET hold = 1, sync = 0, why = 'rejected_row' "
-		       "WHERE property_id = ?1 AND pms_person_id = ?2 AND "
-		       "(SELECT ord FROM temp.snap WHERE snapshot_id = want.snapshot_id) <= "
-		       "(SELECT ord FROM temp.snap WHERE snapshot_id = ?3)",
-		       &hold) < 0 ||
-	    db_prepare(r->db,
 		       "SELECT r.pms_person_id, r.source_ref, r.reason, r.snapshot_id FROM stg_reject r "
 		       "WHERE r.snapshot_id IN (SELECT snapshot_id FROM temp.snap) "
 		       /* a reject of a file naming its properties, where the row's own
@@ -973,6 +982,21 @@ static int decide_rejects(struct run *r, struct tally *t, struct policy *p)
 			p->unnamed_rejects++;
 			continue;
 		}
+		/* the first that names someone: they are looked up from here on */
+		if (!ins_rej &&
+		    (want_by_person(r) < 0 ||
+		     /* a rejected row: only for a person with no record yet */
+		     db_prepare(r->db,
+				WANT_INSERT "WHERE NOT EXISTS (SELECT 1 FROM temp.want "
+					    "WHERE property_id = ?1 AND pms_person_id = ?2)",
+				&ins_rej) < 0 ||
+		     db_prepare(r->db,
+				"UPDATE temp.want SET hold = 1, sync = 0, why = 'rejected_row' "
+				"WHERE property_id = ?1 AND pms_person_id = ?2 AND "
+				"(SELECT ord FROM temp.snap WHERE snapshot_id = want.snapshot_id) <= "
+				"(SELECT ord FROM temp.snap WHERE snapshot_id = ?3)",
+				&hold) < 0))
+			goto out;
 		sqlite3_reset(ins_rej);
 		sqlite3_bind_text(ins_rej, 1, p->property_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins_rej, 2, person, -1, SQLITE_TRANSIENT);
@@ -1107,7 +1131,8 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 	sqlite3_finalize(st);
 	st = NULL;
 	if (db_exec(r->db, "INSERT INTO temp.dup_contact SELECT contact_key FROM temp.dup_rec "
-			   "GROUP BY contact_key HAVING count(*) > 1") < 0)
+			   "GROUP BY contact_key HAVING count(*) > 1") < 0 ||
+	    (sqlite3_changes(r->db) > 0 && want_by_person(r) < 0))
 		goto out;
 	snprintf(sql, sizeof(sql),
 		 "SELECT q.property_id, q.pms_person_id, "
@@ -1655,8 +1680,16 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 	sqlite3_stmt *w = NULL, *a = NULL, *u = NULL, *pending = NULL;
 	struct resident x = { 0 };
 	struct pending out = { 0 };
-	int wstep, astep, ustep, rc = -1;
+	int wstep, astep, ustep, lookup, rc = -1;
 
+	/* a pair without a Latch user takes its person's record's key */
+	if (exec_property_int(r->db,
+			      "SELECT EXISTS (SELECT 1 FROM assignment WHERE property_id = ?1 "
+			      "  AND latch_user_id = '') "
+			      "OR EXISTS (SELECT 1 FROM journal WHERE state = 'inflight')",
+			      p->property_id, &lookup) < 0 ||
+	    (lookup && want_by_person(r) < 0))
+		goto out;
 	if (db_exec(r->db, "DELETE FROM temp.held") < 0 ||
 	    exec_property(r->db,
 			  "INSERT INTO temp.held (rkey, pms_person_id, latch_unit_id, pms_unit_id, "
@@ -2753,10 +2786,6 @@ static int decide_all(struct job *j)
 		    (fill_snap(j->db, p) < 0 || decide_people(&j->r, t, p) < 0))
 			return STEP_FAIL;
 	}
-	/* made once every record is in (sorted keys), not kept up by each insert */
-	if (db_exec(j->db, "CREATE INDEX IF NOT EXISTS temp.want_person ON want (property_id, "
-			   "pms_person_id)") < 0)
-		return STEP_FAIL;
 	for (int i = 0; i < j->n_policies; i++)
 		if (property_present(&j->ps[i]) &&
 		    (fill_snap(j->db, &j->ps[i]) < 0 || decide_rejects(&j->r, &j->ts[i], &j->ps[i]) < 0))

@@ -119,10 +119,13 @@ corrupt_copy() { # corrupt_copy FROM TO
 	import sqlite3, sys, random
 	c = sqlite3.connect(sys.argv[1])
 	ps = c.execute("PRAGMA page_size").fetchone()[0]
+	# the table and the index transform reads it through (migration 13)
 	inner = [r[0] for r in c.execute(
-	    "SELECT pageno FROM dbstat WHERE name = 'assignment' AND pagetype = 'internal'")]
+	    "SELECT pageno FROM dbstat WHERE name IN ('assignment', 'assignment_by_user') "
+	    "AND pagetype = 'internal'")]
 	pages = [r[0] for r in c.execute(
-	    "SELECT pageno FROM dbstat WHERE name = 'assignment' AND pagetype = 'leaf'")]
+	    "SELECT pageno FROM dbstat WHERE name IN ('assignment', 'assignment_by_user') "
+	    "AND pagetype = 'leaf'")]
 	c.close()
 	random.seed(16)
 	with open(sys.argv[1], "r+b") as f:
@@ -132,7 +135,7 @@ corrupt_copy() { # corrupt_copy FROM TO
 	        b = f.read(1)
 	        f.seek(-1, 1)
 	        f.write(bytes([b[0] ^ 0xa5]))
-	print(len(inner), "interior and", len(pages), "leaf pages of table assignment")
+	print(len(inner), "interior and", len(pages), "leaf pages of assignment and its index")
 	EOF
 }
 
