@@ -51,13 +51,20 @@ oom:
 	return -1;
 }
 
-int unitmap_staged_units(sqlite3 *db, const char *property, struct unitmap_units *out)
+/* the mapped units of ?1, in the columns of staged_sql */
+static const char mapped_sql[] = "SELECT pms_unit_id, pms_unit_id, 1, latch_unit_id FROM unit_map "
+				 "WHERE property_id = ?1 ORDER BY pms_unit_id";
+
+/* Fill OUT with the units SQL (staged_sql's columns and order) gives for
+ * PROPERTY, a unit's later rows merged into its first. */
+static int read_units(sqlite3 *db, const char *sql, const char *property,
+		      struct unitmap_units *out)
 {
 	sqlite3_stmt *st = NULL;
 	int r, rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (db_prepare(db, staged_sql, &st) < 0)
+	if (db_prepare(db, sql, &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, property, -1, SQLITE_STATIC);
 	while ((r = db_row(st)) == 1) {
@@ -95,29 +102,14 @@ out:
 	return rc;
 }
 
+int unitmap_staged_units(sqlite3 *db, const char *property, struct unitmap_units *out)
+{
+	return read_units(db, staged_sql, property, out);
+}
+
 int unitmap_mapped_units(sqlite3 *db, const char *property, struct unitmap_units *out)
 {
-	sqlite3_stmt *st = NULL;
-	int r, rc = -1;
-
-	memset(out, 0, sizeof(*out));
-	if (db_prepare(db,
-		       "SELECT pms_unit_id, latch_unit_id FROM unit_map WHERE property_id = ?1 "
-		       "ORDER BY pms_unit_id",
-		       &st) < 0)
-		goto out;
-	sqlite3_bind_text(st, 1, property, -1, SQLITE_STATIC);
-	while ((r = db_row(st)) == 1)
-		if (add_unit(out, db_col_text(st, 0), db_col_text(st, 0), 1, db_col_text(st, 1)) < 0)
-			goto out;
-	if (r < 0)
-		goto out;
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	if (rc < 0)
-		unitmap_units_release(out);
-	return rc;
+	return read_units(db, mapped_sql, property, out);
 }
 
 void unitmap_units_release(struct unitmap_units *u)
