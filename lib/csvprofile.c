@@ -268,11 +268,6 @@ static const char *const vacancy_words[] = {
 	NULL,
 };
 
-/* Unit types (folded, as substrings) that are not homes: dwelling = 0. */
-static const char *const non_dwelling_words[] = {
-	"garage", "parking", "carport", "storage", "locker", NULL,
-};
-
 /* Excel damage to identifiers: the digits of a long number are lost. */
 static const char sci_notation_re[] = "^[0-9]+([.][0-9]+)?e[+-][0-9]+$";
 /* ... and a unit code such as 1-1 or JAN-1 became a date. */
@@ -1044,18 +1039,6 @@ static void fold_name(const char *name, char *out)
 	out[n] = '\0';
 }
 
-/* Is the unit type one of a garage, parking space, storage unit...? */
-static int non_dwelling(const char *type)
-{
-	char key[128];
-
-	fold(type, strlen(type), key, sizeof(key));
-	for (const char *const *w = non_dwelling_words; *w; w++)
-		if (strstr(key, *w))
-			return 1;
-	return 0;
-}
-
 /* Excel damage to identifier V of field F: a reason into WHY, else 0. */
 static int excel_damage(const struct extract *e, int unit, enum field f, const char *v, char *why,
 			size_t size)
@@ -1303,8 +1286,8 @@ static int stage_row(struct extract *e, const struct csvio_row *row)
 				 unit_column(e));
 			return reject(e, ref, why, property, NULL);
 		}
-		if (stg_unit(e->stg, property, ids.unit, ids.label, !non_dwelling(v[F_UNIT_TYPE])) <
-		    0) {
+		if (stg_unit(e->stg, property, ids.unit, ids.label,
+			     status_dwelling(&v[F_UNIT_TYPE], 1)) < 0) {
 			e->db_failed = 1;
 			return -1;
 		}
@@ -1358,7 +1341,7 @@ static int stage_row(struct extract *e, const struct csvio_row *row)
 	p.lease_to = dates[F_LEASE_TO];
 	p.source_ref = ref;
 	p.unit_label = ids.label;
-	p.dwelling = !non_dwelling(v[F_UNIT_TYPE]);
+	p.dwelling = status_dwelling(&v[F_UNIT_TYPE], 1);
 	/* the tickler lists a tenant once per event: the first row wins (the
 	 * others are skipped); other profiles' repeats are rows of their own
 	 * (a transfer, a second lease) */

@@ -48,8 +48,8 @@
  *            person (splitting such names is a guess, and the row carries
  *            no contact per person).
  * A stable id in the file always wins over a derived one.  A unit whose
- * Unit Type names a garage, parking, carport, storage or locker is staged
- * with dwelling = 0.
+ * Unit Type says it is no home (status_dwelling(), status.h: the one
+ * vocabulary of every export) is staged with dwelling = 0.
  *
  * Streaming: csvio_read_encoded() hands over one record at a time, already
  * UTF-8, and only the profile's fields of that record are copied, so
