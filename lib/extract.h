@@ -15,6 +15,10 @@
  * WHY" (the first 20 of a file, then a count); a file not staged is an
  * error "...; nothing staged from 'FILE'".
  *
+ * extract.c holds the run and what every file's staging shares;
+ * extract_csv.c and extract_xml.c one file each, apart so that a program
+ * links only the reader it runs (extract-csv neither libxml2 nor ICU).
+ *
  * Errors: extract_run() and the extract_*_file() functions log them
  * (lib/log) and return an exit code (lib/exitcode.h); the others return
  * 0 or -1 as said.
