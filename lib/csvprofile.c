@@ -880,6 +880,22 @@ out:
 	return rc;
 }
 
+/* Room for at least NEED bytes at *BUF (*CAP bytes allocated, owned). */
+static int reserve(char **buf, size_t *cap, size_t need)
+{
+	if (need > *cap) {
+		char *nb = realloc(*buf, need);
+
+		if (!nb) {
+			err_set("out of memory");
+			return -1;
+		}
+		*buf = nb;
+		*cap = need;
+	}
+	return 0;
+}
+
 /*
  * Copy the record's profile fields, trimmed, into e->buf: V[f] is field f's
  * value, "" when the file has no such column.
@@ -891,16 +907,8 @@ static int copy_fields(struct extract *e, const struct csvio_row *row, const cha
 	for (int f = 0; f < N_FIELDS; f++)
 		if (e->col[f] >= 0)
 			need += row->lens[e->col[f]] + 1;
-	if (need > e->cap) {
-		char *nb = realloc(e->buf, need);
-
-		if (!nb) {
-			err_set("out of memory");
-			return -1;
-		}
-		e->buf = nb;
-		e->cap = need;
-	}
+	if (reserve(&e->buf, &e->cap, need) < 0)
+		return -1;
 	for (int f = 0; f < N_FIELDS; f++) {
 		const char *s;
 		size_t len;
@@ -959,22 +967,6 @@ static int is_heading(const struct extract *e, const char *v[N_FIELDS])
 		if (f != (int)lead && v[f][0])
 			return 0;
 	return 1;
-}
-
-/* Room for at least NEED bytes at e->work. */
-static int work_reserve(struct extract *e, size_t need)
-{
-	if (need > e->work_cap) {
-		char *nw = realloc(e->work, need);
-
-		if (!nw) {
-			err_set("out of memory");
-			return -1;
-		}
-		e->work = nw;
-		e->work_cap = need;
-	}
-	return 0;
 }
 
 /*
@@ -1124,7 +1116,7 @@ static int row_ids(struct extract *e, const char *v[N_FIELDS], struct row_ids *i
 	need = (strlen(group) + strlen(ids->label) + strlen(v[F_UNIT]) + strlen(v[F_NAME]) +
 		strlen(v[F_FIRST]) + strlen(v[F_LAST]) + 16) *
 	       3;
-	if (work_reserve(e, need) < 0)
+	if (reserve(&e->work, &e->work_cap, need) < 0)
 		return -1;
 	w = e->work;
 	ids->derived_unit = !(e->col[F_UNIT] >= 0 && v[F_UNIT][0]);
