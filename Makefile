@@ -159,19 +159,10 @@ build/fuzz/libunitsync.a: $(FUZZ_LIB_OBJ)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $(FUZZ_LIB_OBJ)
 
-# the extract programs as they are, their main() renamed for the fuzzer
-build/fuzz/extract-%.o: extract/extract-%.c $(LIB_HDR)
-	@mkdir -p $(@D)
-	@echo "  FUZZCC  $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Dmain=extract_$(subst -,_,$*)_main \
-		-c -o $@ $<
-
-build/fuzz/fuzz_extract_csv: build/fuzz/extract-csv.o
-build/fuzz/fuzz_extract_xml: build/fuzz/extract-xml.o
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.c tests/fuzz/fuzz.h build/fuzz/libunitsync.a
 	@echo "  FUZZLD  $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ tests/fuzz/fuzz_$*.c tests/fuzz/fuzz.c \
-		$(filter build/fuzz/extract-%.o,$^) build/fuzz/libunitsync.a $(PKG_LIBS)
+		build/fuzz/libunitsync.a $(PKG_LIBS)
 
 fuzz:
 	@command -v $(FUZZ_CC) >/dev/null 2>&1 && \

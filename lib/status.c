@@ -136,3 +136,32 @@ const char *role_normalize(const char *raw)
 {
 	return lookup(roles, sizeof(roles) / sizeof(roles[0]), raw);
 }
+
+/* Does WORD, folded to lower-case letters and digits, start with PREFIX? */
+static int folded_prefix(const char *word, const char *prefix)
+{
+	for (; *word && *prefix; word++) {
+		if (!isalnum((unsigned char)*word))
+			continue;
+		if (tolower((unsigned char)*word) != *prefix)
+			return 0;
+		prefix++;
+	}
+	return !*prefix;
+}
+
+int status_dwelling(const char *const *words, size_t n)
+{
+	/* folded; see status.h for where each comes from */
+	static const char *const not_dwelling[] = {
+		"excluded", "waitlist", "waitinglist", "parking",
+		"garage",   "carport",  "storage",     "locker",
+	};
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; words[i] && k < sizeof(not_dwelling) / sizeof(not_dwelling[0]);
+		     k++)
+			if (folded_prefix(words[i], not_dwelling[k]))
+				return 0;
+	return 1;
+}

@@ -56,12 +56,14 @@ static int note_property(struct stg *s, const char *property_id, const char *ref
 		found = s->n_known ? bsearch(&property_id, s->known, s->n_known, sizeof(*s->known),
 					     by_id)
 				   : NULL;
+		/* which list it is in, told by the search that found it: no
+		 * arithmetic on s->known, which is NULL while it is empty */
+		s->last_known = found != NULL;
 		for (i = 0; !found && i < s->n_unknown; i++)
 			if (!strcmp(s->unknown[i], property_id))
 				found = &s->unknown[i];
 		if (found) {
 			s->last_property = *found;
-			s->last_known = found >= s->known && found < s->known + s->n_known;
 			if (s->last_known)
 				s->last_i = (size_t)(found - s->known);
 		} else {

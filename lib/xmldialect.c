@@ -372,34 +372,6 @@ int dialect_unit(struct dialect_run *r, const char *ref, const char *id, const c
 	return 0;
 }
 
-/* Does WORD, folded to lower-case letters and digits, start with PREFIX? */
-static int folded_prefix(const char *word, const char *prefix)
-{
-	for (; *word && *prefix; word++) {
-		if (!isalnum((unsigned char)*word))
-			continue;
-		if (tolower((unsigned char)*word) != *prefix)
-			return 0;
-		prefix++;
-	}
-	return !*prefix;
-}
-
-int dialect_dwelling(const char *const *words, size_t n)
-{
-	/* Yardi's economic statuses and placeholders, MITS unit types */
-	static const char *const not_dwelling[] = {
-		"excluded", "waitlist", "waitinglist", "parking", "garage", "carport", "storage",
-	};
-
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; words[i] && k < sizeof(not_dwelling) / sizeof(not_dwelling[0]);
-		     k++)
-			if (folded_prefix(words[i], not_dwelling[k]))
-				return 0;
-	return 1;
-}
-
 int dialect_stage(const struct dialect_doc *doc, const char *path, struct stg *s,
 		  const struct dialect_opts *o, struct dialect_result *res)
 {

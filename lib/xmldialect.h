@@ -35,8 +35,9 @@
  * stage two properties as one), and stages each as itself when not.
  *
  * Units are staged with dwelling = 0 when their economic status (or a Yardi
- * placeholder CustomerID) says excluded, waitlist, parking, garage,
- * carport or storage (compare PARK01 and WAIT01 in the Yardi samples).
+ * placeholder CustomerID) says they are no home (status_dwelling(),
+ * status.h: the one vocabulary of every export; compare PARK01 and WAIT01
+ * in the Yardi samples).
  * SSNs, birth dates, charges and rent are never read into a record.
  *
  * Errors: -1 with err_set(); the message names the file and the line.

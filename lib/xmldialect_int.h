@@ -78,10 +78,6 @@ int dialect_unit(struct dialect_run *r, const char *ref, const char *id, const c
 /* Why a row of no named property is rejected. */
 extern const char dialect_no_property[];
 
-/* Is a unit whose status words are WORDS (NULLs allowed) a dwelling?  No
- * when one says excluded, waitlist, parking, garage, carport or storage. */
-int dialect_dwelling(const char *const *words, size_t n);
-
 /* Keep the first non-empty value: *DST = copy of V unless *DST is set or V
  * is empty.  -1 when out of memory. */
 int dialect_keep(char **dst, const char *v);

@@ -21,6 +21,7 @@
  * Sources: ../shared/samples/pms/mits-doomspork and ils-feeds-bozzuto.
  */
 #include "err.h"
+#include "status.h"
 #include "xmldialect_int.h"
 
 #include <stdlib.h>
@@ -137,7 +138,7 @@ static int stage_record(struct dialect_run *r, const struct record *rec,
 	if (!id)
 		return dialect_reject(r, rec->ref,
 				      "unit without an id (no UnitID, Identification or Id)");
-	return dialect_unit(r, rec->ref, id, label, dialect_dwelling(words, 4));
+	return dialect_unit(r, rec->ref, id, label, status_dwelling(words, 4));
 }
 
 /* An Identification opened inside a record or a PropertyID. */

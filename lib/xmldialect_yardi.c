@@ -195,7 +195,7 @@ static int stage_customer(struct dialect_run *r, struct rt2 *t, const struct cus
 	p.lease_from = from;
 	p.lease_to = to;
 	p.source_ref = c->ref;
-	p.dwelling = dialect_dwelling(econ, 1);
+	p.dwelling = status_dwelling(econ, 1);
 	/* a person on two leases (a transfer): rows of their own, merged by
 	 * transform; the unit is staged with them */
 	if (stg_person(r->stg, &p, 1) < 0) {
@@ -228,7 +228,7 @@ static int stage_household(struct dialect_run *r, struct rt2 *t)
 	if (t->h.n == 0) {
 		/* an RT_Customer with only charges (GetResidentsLeaseCharges) */
 		if (t->h.unit &&
-		    dialect_unit(r, t->h.ref, t->h.unit, NULL, dialect_dwelling(econ, 1)) < 0)
+		    dialect_unit(r, t->h.ref, t->h.unit, NULL, status_dwelling(econ, 1)) < 0)
 			return -1;
 		dialect_skip(r);
 		return 0;
@@ -406,7 +406,7 @@ static int stage_unit_row(struct dialect_run *r, struct unit_row *u)
 	if (!id)
 		return dialect_reject(r, u->ref, "unit row without a UnitID");
 	/* the Unit's MarketingName is the property's, not the unit's: no label */
-	return dialect_unit(r, u->ref, id, NULL, dialect_dwelling(words, 3));
+	return dialect_unit(r, u->ref, id, NULL, status_dwelling(words, 3));
 }
 
 static int units_end(struct dialect_run *r, void *state)

@@ -1,17 +1,18 @@
 /*
- * fuzz_extract_csv - the CSV extract path as it runs: the input is written
- * to a file and unitsync-extract-csv's own main() (extract/extract-csv.c
- * compiled with -Dmain=extract_csv_main) stages it into a fresh state
- * database with --profile auto, which tries every profile's header.
- * Any exit code is fine; a crash, a sanitizer report or a leak is not.
+ * fuzz_extract_csv - the CSV extract path as unitsync-extract-csv runs it:
+ * the input is written to a file and the extract driver's
+ * extract_csv_file() (lib/extract.h, reading with lib/csvprofile.h) stages
+ * it into a fresh state database as property p1 with the auto profile,
+ * which tries every profile's header, then commits it (or rejects it
+ * whole).  Any exit code is fine; a crash, a sanitizer report or a leak
+ * is not.
  */
+#include "db.h"
+#include "extract.h"
 #include "fuzz.h"
 
-#include <getopt.h>
 #include <limits.h>
-#include <stdio.h>
-
-int extract_csv_main(int argc, char **argv);
+#include <stdlib.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -23,21 +24,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char db[PATH_MAX], file[PATH_MAX];
-	char *args[] = { "unitsync-extract-csv",
-			 "--db",
-			 db,
-			 "--property",
-			 "p1",
-			 "--profile",
-			 "auto",
-			 file,
-			 NULL };
+	struct extract_job j = { .property = "p1",
+				 .max_reject = EXTRACT_MAX_REJECT_DEFAULT,
+				 .profile = NULL,
+				 .encoding = "auto" };
+	char path[PATH_MAX], file[PATH_MAX];
+	sqlite3 *db = NULL;
 
-	fuzz_fresh_db("csv.db", db);
+	fuzz_fresh_db("csv.db", path);
 	fuzz_write("input.csv", data, size, file);
-	optind = 0; /* glibc: start getopt afresh */
-	extract_csv_main((int)(sizeof(args) / sizeof(args[0])) - 1, args);
-	fuzz_reopen_stdout();
+	if (db_open(path, 0, &db) < 0)
+		abort();
+	extract_csv_file(db, file, &j);
+	db_close(db);
 	return 0;
 }

@@ -152,6 +152,46 @@ static void role_normalize_returns_null_for_unknown_roles(void **state)
 	assert_null(role_normalize("customer service"));
 }
 
+/* status_dwelling() of the one text S */
+static int dwelling(const char *s)
+{
+	const char *words[] = { s };
+
+	return status_dwelling(words, 1);
+}
+
+static void status_dwelling_reads_the_beginning_of_each_text(void **state)
+{
+	(void)state;
+	/* what the unit is: its text begins with a word of the vocabulary */
+	assert_int_equal(dwelling("Parking Space"), 0);
+	assert_int_equal(dwelling("GARAGE"), 0);
+	assert_int_equal(dwelling("carport-12"), 0);
+	assert_int_equal(dwelling("Storage Locker"), 0);
+	assert_int_equal(dwelling("Locker"), 0);
+	assert_int_equal(dwelling("Excluded"), 0);
+	assert_int_equal(dwelling("Wait List"), 0); /* spaces and punctuation ignored */
+	assert_int_equal(dwelling("Waitlist"), 0);
+	assert_int_equal(dwelling("Waiting List"), 0);
+	/* a home naming something beside it, and homes */
+	assert_int_equal(dwelling("Townhome w/ Garage"), 1);
+	assert_int_equal(dwelling("Covered Parking"), 1);
+	assert_int_equal(dwelling("2BR/2BA"), 1);
+	assert_int_equal(dwelling(""), 1);
+}
+
+static void status_dwelling_takes_any_of_the_texts_and_skips_null(void **state)
+{
+	const char *yardi[] = { NULL, "Occupied No Notice", "WAIT01" };
+	const char *park[] = { "Occupied No Notice", NULL, "Parking" };
+	const char *none[] = { NULL, NULL };
+
+	(void)state;
+	assert_int_equal(status_dwelling(yardi, 3), 1);
+	assert_int_equal(status_dwelling(park, 3), 0);
+	assert_int_equal(status_dwelling(none, 2), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +206,8 @@ int main(void)
 		cmocka_unit_test(role_normalize_maps_pms_roles),
 		cmocka_unit_test(role_normalize_treats_empty_as_primary),
 		cmocka_unit_test(role_normalize_returns_null_for_unknown_roles),
+		cmocka_unit_test(status_dwelling_reads_the_beginning_of_each_text),
+		cmocka_unit_test(status_dwelling_takes_any_of_the_texts_and_skips_null),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
