@@ -81,6 +81,7 @@ static void config_show(struct config *c)
 	printf("token_url: %s\n", or_unset(c->token_url));
 	printf("client_id: %s\n", or_unset(c->client_id));
 	printf("audience: %s\n", or_unset(c->audience));
+	printf("page_size: %d%s\n", config_page_size(c), c->page_size ? "" : " (default)");
 	printf("client_secret_file: %s\n", or_unset(c->client_secret_file));
 	if (config_read_secret(c) == 0)
 		printf("client_secret: set\n");

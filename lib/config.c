@@ -28,6 +28,7 @@ enum value_kind {
 	V_PATH,      /* a path, relative to the config file's folder */
 	V_ADDRESS,   /* one e-mail address, local@domain */
 	V_ADDRESSES, /* e-mail addresses separated by commas */
+	V_PAGE_SIZE, /* a whole number from 1 to CONFIG_MAX_PAGE_SIZE */
 };
 
 /* A key of a global section: its name, where its value goes in struct
@@ -44,10 +45,11 @@ static const struct key_def latch_defs[] = {
 	{ "client_id", offsetof(struct config, client_id), V_TEXT },
 	{ "client_secret_file", offsetof(struct config, client_secret_file), V_PATH },
 	{ "audience", offsetof(struct config, audience), V_TEXT },
+	{ "page_size", offsetof(struct config, page_size), V_PAGE_SIZE },
 	{ NULL, 0, V_TEXT },
 };
 static const char *const latch_keys[] = {
-	"base_url", "token_url", "client_id", "client_secret_file", "audience", NULL,
+	"base_url", "token_url", "client_id", "client_secret_file", "audience", "page_size", NULL,
 };
 
 /* [notify] (issue 20): where notifications and metrics go */
@@ -383,6 +385,15 @@ static int check_value(enum value_kind kind, const char *v, char *why, size_t si
 	if (kind == V_ADDRESS && !valid_address(v)) {
 		snprintf(why, size, "'%s' is not an e-mail address (local@domain)", v);
 		return -1;
+	}
+	if (kind == V_PAGE_SIZE) {
+		int n;
+
+		if (cli_parse_uint(v, &n) < 0 || n < 1 || n > CONFIG_MAX_PAGE_SIZE) {
+			snprintf(why, size, "'%s' is not a whole number from 1 to %d", v,
+				 CONFIG_MAX_PAGE_SIZE);
+			return -1;
+		}
 	}
 	if (kind == V_ADDRESSES) {
 		char **list;
@@ -739,6 +750,16 @@ out:
 	return rc;
 }
 
+int config_page_size(const struct config *c)
+{
+	int n;
+
+	/* checked by config_load(): a whole number in range */
+	if (!c || !c->page_size || cli_parse_uint(c->page_size, &n) < 0)
+		return CONFIG_PAGE_SIZE;
+	return n;
+}
+
 /*
  * The secret WHAT from the first line of PATH (trailing white space
  * dropped) into *OUT; PATH must not be readable by group or others, as
@@ -935,6 +956,7 @@ void config_release(struct config *c)
 	}
 	free(c->client_secret_file);
 	free(c->audience);
+	free(c->page_size);
 	free(c->smtp_url);
 	free(c->smtp_from);
 	free(c->smtp_user);

@@ -9,6 +9,7 @@
  *   client_secret_file = /etc/unitsync/secret  ; UNITSYNC_CLIENT_SECRET_FILE, or
  *                                              ; UNITSYNC_CLIENT_SECRET (the value)
  *   audience = ...
+ *   page_size = 1000   ; the pageSize the Latch listings ask for (config_page_size())
  *
  *   [notify]               ; issue 20: where the night's news goes (all optional)
  *   smtp_url = smtp://mail.example.com:587     ; STARTTLS required; smtps:// for TLS
@@ -84,6 +85,8 @@ struct config {
 	char *client_secret;      /* owned; wiped by config_release() */
 	char *client_secret_file; /* owned */
 	char *audience;           /* owned */
+	char *page_size;          /* [latch] page_size as written (checked: a whole number
+				   * from 1 to CONFIG_MAX_PAGE_SIZE), owned; NULL: unset */
 	char *smtp_url;           /* [notify], each owned, NULL when unset */
 	char *smtp_from;
 	char *smtp_user;
@@ -99,6 +102,22 @@ struct config {
 	struct config_problem *problems;    /* owned list, file order */
 	int fatal;                          /* problems with no property */
 };
+
+/*
+ * The page size the Latch listings ask for (pageSize: the units of a
+ * building, the residents of a unit), [latch] page_size or
+ * CONFIG_PAGE_SIZE.  Only a request: a server that pages smaller answers
+ * fewer with a nextPageToken, which the listings follow.  The default is
+ * the largest page the API contract promises (docs/latch-sim.1: "at most
+ * 1000"; a server that takes less is asked too much, and by the usual
+ * rule of paged APIs, Google AIP-158, answers its own maximum): a page a
+ * round trip, and 2,500 units are 3 round trips rather than 25 of the
+ * server's default 100.  A page of 1,000 units or residents is some
+ * 100 KB, well within LATCH_MAX_BODY (lib/latch.h).
+ */
+#define CONFIG_PAGE_SIZE 1000
+#define CONFIG_MAX_PAGE_SIZE 1000
+int config_page_size(const struct config *c);
 
 /*
  * Read PATH (NULL: no file, environment only) and apply the overrides,

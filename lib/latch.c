@@ -48,6 +48,7 @@ int latch_init(struct latch *l, const struct config *cfg)
 	l->cfg = cfg;
 	l->timeout_ms = 30000;
 	l->max_attempts = LATCH_ATTEMPTS;
+	l->page_size = config_page_size(cfg);
 	l->curl = curl_easy_init();
 	if (!l->curl) {
 		err_set("cannot initialise libcurl");

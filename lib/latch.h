@@ -74,6 +74,8 @@ struct latch {
 	double stop_seen; /* CLOCK_MONOTONIC seconds an exchange first saw *stop; 0: not yet */
 	int max_attempts; /* tries of one request (the token's too); LATCH_ATTEMPTS by
 			     latch_init(), the caller may change it */
+	int page_size;    /* the pageSize a listing asks for: config_page_size() of cfg
+			     by latch_init() (lib/config.h) */
 };
 
 /* One HTTP exchange's outcome. */

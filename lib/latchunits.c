@@ -310,9 +310,11 @@ static enum latchunits_status take_units(const char *path, json_t *items, void *
 }
 
 /*
- * GET BASE (an escaped path), then each next page (?pageToken=), until a
- * page has no nextPageToken: each page's array MEMBER (reply KIND) goes
- * to TAKE(path, array, CTX).  *PAGES counts the pages fetched.  WHAT
+ * GET BASE (an escaped path) asking for pages of l->page_size
+ * (?pageSize=), then each next page (&pageToken=), until a page has no
+ * nextPageToken: each page's array MEMBER (reply KIND) goes to
+ * TAKE(path, array, CTX).  A page shorter than asked is no end: only a
+ * page without nextPageToken is.  *PAGES counts the pages fetched.  WHAT
  * names the listing in messages ("building 'b1'").
  */
 static enum latchunits_status
@@ -337,9 +339,10 @@ list_pages(struct latch *l, const char *base, enum latch_kind kind, const char *
 				err_set("out of memory");
 				goto out;
 			}
-			len = snprintf(path, sizeof(path), "%s?pageToken=%s", base, et);
+			len = snprintf(path, sizeof(path), "%s?pageSize=%d&pageToken=%s", base,
+				       l->page_size, et);
 		} else {
-			len = snprintf(path, sizeof(path), "%s", base);
+			len = snprintf(path, sizeof(path), "%s?pageSize=%d", base, l->page_size);
 		}
 		if (len < 0 || (size_t)len >= sizeof(path)) {
 			err_set("%s: the request path is too long", what);

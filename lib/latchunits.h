@@ -2,21 +2,24 @@
  * latchunits.h - the units of a Latch building, over lib/latch.h
  * (docs/ARCHITECTURE.md §9: GET and POST /v1/buildings/{b}/units).
  *
- *   GET  /v1/buildings/{b}/units[?pageToken=T]
+ *   GET  /v1/buildings/{b}/units?pageSize=N[&pageToken=T]
  *        -> {"units":[{"uuid","name"}],"nextPageToken"}
  *   POST /v1/buildings/{b}/units {"name"} -> 201 {"uuid","name"}
  *        409 {"message":"UNIT_ALREADY_EXISTS"}: names are unique per building
  *
  * And, for `unitsync reconcile`, what Latch holds in them:
  *
- *   GET  /v1/units/{u}/residents[?pageToken=T]
+ *   GET  /v1/units/{u}/residents?pageSize=N[&pageToken=T]
  *        -> {"residents":[{"userUuid","assignedBy"}],"nextPageToken"}
  *   GET  /v1/users/{user} -> {"userUuid","email","phone",...}
  *        404 {"message":"USER_NOT_FOUND"}
  *
  * latchunits_list() follows nextPageToken until a page has none, and
  * keeps the units sorted by name, then uuid (bytes compared: "0101" and
- * "101" are different names).  The page size is the server's default.
+ * "101" are different names).  Both listings ask for pages of the struct
+ * latch's page_size ([latch] page_size, default CONFIG_PAGE_SIZE: see
+ * config_page_size() in lib/config.h for why); that is only a request, a
+ * page with fewer and a nextPageToken is followed as any other.
  *
  * Retries (latch_retryable(), lib/latch.h): connect errors, timeouts, 408, 425, 429, 500,
  * 502, 503 and 504 are tried again, up to the struct latch's max_attempts

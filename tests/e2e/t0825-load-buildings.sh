@@ -19,7 +19,8 @@ print(sum(sum(v.values()) for k, v in r.items() if not k.startswith(("POST /oaut
 }
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
-# p1..p6 in buildings b1..b6, 150 units each (two pages of latch-sim's 100);
+# p1..p6 in buildings b1..b6, 150 units each (two pages: latch-sim pages by
+# 100 here, whatever load asks for);
 # p7's building b7 is not in Latch
 (cd "$tmp" && {
 	echo building_uuid,unit_uuid,name
@@ -40,7 +41,7 @@ H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last
 	unitsync extract-csv export.csv >/dev/null &&
 	unitsync transform --as-of 2024-06-01 --out runs >t.out) || exit 1
 run=$(tail -n 1 "$tmp/t.out")
-sim_start "$tmp/seed.csv" || exit 1
+sim_start "$tmp/seed.csv" && faults '{"max_page_size":100}' || exit 1
 
 test_expect_success 'seven buildings listed, each page once, on one token; the one Latch lacks fails alone' '
 	test_expect_code 1 unitsync load "$run" >load.out 2>load.err &&
