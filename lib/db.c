@@ -770,6 +770,7 @@ static int migrate(sqlite3 *db, int version)
 int db_open(const char *path, int create, sqlite3 **out)
 {
 	sqlite3 *db = NULL;
+	struct stat sb;
 	int version;
 	int rc = -1;
 
@@ -783,8 +784,16 @@ int db_open(const char *path, int create, sqlite3 **out)
 		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	}
 	snprintf(opened_path, sizeof(opened_path), "%s", path);
-	/* an empty file would take the schema of the first command run on it */
-	if (!create && db_file_kind(path) == DB_FILE_EMPTY) {
+	/*
+	 * An empty file would take the schema of the first command run on it.
+	 * Told by stat(), never by opening the file: closing a descriptor of a
+	 * database file drops every POSIX lock this process holds on it, those
+	 * of a connection already open included (a second connection: load's
+	 * checkpointer, transform's verifier), and another process then takes
+	 * itself for the last user and deletes the WAL under it: a corrupt
+	 * database (SQLite, "How To Corrupt An SQLite Database File" §2.2).
+	 */
+	if (!create && stat(path, &sb) == 0 && sb.st_size == 0) {
 		err_set("state database '%s' is empty (0 bytes): restore it from backup, or "
 			"'unitsync init --force' to start anew",
 			path);

@@ -28,7 +28,10 @@ int db_schema_version(void);
  * current schema (what `unitsync init` does); without, fail when it is
  * missing or not at the current version, naming the fix.  The handle is
  * opened SQLITE_OPEN_NOMUTEX: it must be used by one thread at a time (no
- * program shares one; SQLite's per-call locking was 6% of staging).
+ * program shares one; SQLite's per-call locking was 6% of staging).  A
+ * process may open PATH more than once (load's checkpointer, transform's
+ * verifier): db_open() opens no descriptor of the file beside SQLite's,
+ * whose close would drop the POSIX locks of the connections already open.
  */
 int db_open(const char *path, int create, sqlite3 **out);
 
