@@ -572,6 +572,109 @@ void db_checkpoint(sqlite3 *db)
 	busy_limit_ms = limit;
 }
 
+/* DB's WAL hook while a checkpointer watches it: after each commit, with
+ * PAGES the frames in the WAL (db.h: db_checkpointer_start()). */
+static int on_wal(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+	struct db_checkpointer *c = ctx;
+
+	if (pages >= DB_WAL_MAX_PAGES) {
+		/* the thread cannot get the WAL started over: this commit does,
+		 * once the thread's checkpoint (which would refuse this one) ends */
+		pthread_mutex_lock(&c->mu);
+		c->hold = 1;
+		while (c->busy)
+			pthread_cond_wait(&c->cv, &c->mu);
+		pthread_mutex_unlock(&c->mu);
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&c->mu);
+		c->hold = 0;
+		pthread_cond_broadcast(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		return SQLITE_OK;
+	}
+	if (pages < c->mark - DB_CHECKPOINT_PAGES)
+		c->mark = DB_CHECKPOINT_PAGES; /* the WAL started over */
+	if (pages >= c->mark) {
+		c->mark = pages + DB_CHECKPOINT_PAGES;
+		pthread_mutex_lock(&c->mu);
+		c->due = 1;
+		pthread_cond_broadcast(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+	}
+	return SQLITE_OK;
+}
+
+static void *checkpointer_run(void *arg)
+{
+	struct db_checkpointer *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while ((!c->due || c->hold) && !c->quit)
+			pthread_cond_wait(&c->cv, &c->mu);
+		if (!c->due || c->hold)
+			break;
+		c->due = 0;
+		c->busy = 1;
+		pthread_mutex_unlock(&c->mu);
+		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		c->checkpoints++;
+		pthread_mutex_lock(&c->mu);
+		c->busy = 0;
+		pthread_cond_broadcast(&c->cv);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+int db_checkpointer_start(struct db_checkpointer *c, sqlite3 *db, const char *path)
+{
+	memset(c, 0, sizeof(*c));
+	if (!sqlite3_threadsafe()) {
+		err_set("SQLite is built without threads: checkpoints stay in the commits");
+		return -1;
+	}
+	if (db_open(path, 0, &c->db) < 0)
+		return -1;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	if (pthread_create(&c->thread, NULL, checkpointer_run, c) != 0) {
+		err_set("cannot start the checkpoint thread");
+		db_checkpointer_stop(c);
+		return -1;
+	}
+	c->running = 1;
+	c->writer = db;
+	c->mark = DB_CHECKPOINT_PAGES;
+	/* replaces the automatic checkpoint, itself a WAL hook */
+	sqlite3_wal_hook(db, on_wal, c);
+	return 0;
+}
+
+long db_checkpointer_stop(struct db_checkpointer *c)
+{
+	long n;
+
+	if (c->writer)
+		sqlite3_wal_autocheckpoint(c->writer, DB_CHECKPOINT_PAGES);
+	if (c->running) {
+		pthread_mutex_lock(&c->mu);
+		c->quit = 1;
+		pthread_cond_broadcast(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->thread, NULL);
+	}
+	if (c->db) {
+		sqlite3_close(c->db);
+		pthread_mutex_destroy(&c->mu);
+		pthread_cond_destroy(&c->cv);
+	}
+	n = c->checkpoints;
+	memset(c, 0, sizeof(*c));
+	return n;
+}
+
 int db_begin(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
@@ -803,6 +906,7 @@ static int migrate(sqlite3 *db, int version)
 int db_open(const char *path, int create, sqlite3 **out)
 {
 	sqlite3 *db = NULL;
+	struct stat sb;
 	int version;
 	int rc = -1;
 
@@ -816,8 +920,16 @@ int db_open(const char *path, int create, sqlite3 **out)
 		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	}
 	snprintf(opened_path, sizeof(opened_path), "%s", path);
-	/* an empty file would take the schema of the first command run on it */
-	if (!create && db_file_kind(path) == DB_FILE_EMPTY) {
+	/*
+	 * An empty file would take the schema of the first command run on it.
+	 * Told by stat(), never by opening the file: closing a descriptor of a
+	 * database file drops every POSIX lock this process holds on it, those
+	 * of a connection already open included (a second connection: load's
+	 * checkpointer, transform's verifier), and another process then takes
+	 * itself for the last user and deletes the WAL under it: a corrupt
+	 * database (SQLite, "How To Corrupt An SQLite Database File" §2.2).
+	 */
+	if (!create && stat(path, &sb) == 0 && sb.st_size == 0) {
 		err_set("state database '%s' is empty (0 bytes): restore it from backup, or "
 			"'unitsync init --force' to start anew",
 			path);

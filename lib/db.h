@@ -17,6 +17,7 @@
 #ifndef UNITSYNC_DB_H
 #define UNITSYNC_DB_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 
@@ -28,7 +29,10 @@ int db_schema_version(void);
  * current schema (what `unitsync init` does); without, fail when it is
  * missing or not at the current version, naming the fix.  The handle is
  * opened SQLITE_OPEN_NOMUTEX: it must be used by one thread at a time (no
- * program shares one; SQLite's per-call locking was 6% of staging).
+ * program shares one; SQLite's per-call locking was 6% of staging).  A
+ * process may open PATH more than once (load's checkpointer, transform's
+ * verifier): db_open() opens no descriptor of the file beside SQLite's,
+ * whose close would drop the POSIX locks of the connections already open.
  */
 int db_open(const char *path, int create, sqlite3 **out);
 
@@ -120,6 +124,53 @@ int db_file_kind(const char *path);
  * effort: a reader holding an old snapshot makes it partial, never fails.
  */
 void db_checkpoint(sqlite3 *db);
+
+/*
+ * Checkpoints off the writer's thread (issue 18).  SQLite checkpoints a
+ * WAL database inside the COMMIT that takes the WAL past 1,000 pages
+ * (wal_autocheckpoint): the committing thread copies the pages into the
+ * database file and syncs it, 15-20 ms on a busy disk.  A writer that
+ * commits at every turn of an event loop (load's journal) stalls that
+ * long every few hundred commits, every request in flight waiting.
+ *
+ * db_checkpointer_start() takes DB's checkpoints over: each time DB's WAL
+ * has grown by DB_CHECKPOINT_PAGES, a thread of its own runs a PASSIVE
+ * checkpoint on a connection of its own to PATH (it waits for no reader
+ * nor writer: SQLite, "Write-Ahead Logging" §3 and
+ * sqlite3_wal_checkpoint_v2()), while DB commits on.  The WAL starts over
+ * only when a write transaction finds it all checkpointed, which a writer
+ * that never pauses seldom lets happen; so once the WAL holds
+ * DB_WAL_MAX_PAGES, DB's own commit waits for the thread's checkpoint to
+ * end and checkpoints as SQLite's would (by then little is left to copy):
+ * the WAL holds at most DB_WAL_MAX_PAGES and the pages of one commit.
+ * db_checkpointer_stop() ends the thread (after a checkpoint it was asked
+ * for), gives DB its automatic checkpoint back and returns how many
+ * checkpoints the thread ran; db_checkpoint() at the end of the stage is
+ * still the caller's.
+ *
+ * Errors: start is -1 with err_set() when the connection or the thread
+ * cannot be had; DB then checkpoints as before, the caller may go on.
+ * Ownership: the struct is the caller's, DB is borrowed and must outlive
+ * db_checkpointer_stop(); the thread's connection is closed by it.
+ */
+#define DB_CHECKPOINT_PAGES 250
+#define DB_WAL_MAX_PAGES 1000
+struct db_checkpointer {
+	sqlite3 *writer;    /* borrowed: the connection whose WAL is watched */
+	sqlite3 *db;        /* the checkpointing connection, owned */
+	pthread_t thread;   /* runs the checkpoints */
+	pthread_mutex_t mu; /* guards due, busy, hold and quit */
+	pthread_cond_t cv;  /* broadcast when any of them changes */
+	int due;            /* a checkpoint was asked for */
+	int busy;           /* the thread is checkpointing */
+	int hold;           /* the writer checkpoints: the thread waits */
+	int quit;           /* db_checkpointer_stop() came */
+	int mark;           /* WAL pages at which to ask next (the writer's thread only) */
+	int running;        /* the thread was started */
+	long checkpoints;   /* checkpoints the thread ran (the thread's only, until joined) */
+};
+int db_checkpointer_start(struct db_checkpointer *c, sqlite3 *db, const char *path);
+long db_checkpointer_stop(struct db_checkpointer *c);
 
 /*
  * Write FILE, a new database holding a transactionally consistent copy of

@@ -349,9 +349,14 @@ out:
 	return rc;
 }
 
+int latch_token_valid(const struct latch *l)
+{
+	return l->token && time(NULL) < l->token_expiry;
+}
+
 int latch_token(struct latch *l)
 {
-	if (l->token && time(NULL) < l->token_expiry)
+	if (latch_token_valid(l))
 		return 0;
 	return fetch_token(l);
 }

@@ -123,6 +123,10 @@ void latch_resp_free(struct latch_resp *resp);
  * (l->auth_failed tells refused credentials from an unreachable endpoint). */
 int latch_token(struct latch *l);
 
+/* Is L's token there and not about to expire (latch_token() would not
+ * fetch one, a blocking exchange with its retries)? */
+int latch_token_valid(const struct latch *l);
+
 /* A reply said 401 or 403 to a call carrying token GENERATION: fetch a new token
  * before the next call (once, however many calls saw it). */
 void latch_token_expired(struct latch *l, long generation);
