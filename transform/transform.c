@@ -1665,15 +1665,17 @@ static int diff_resident(struct run *r, struct tally *t, const struct policy *p,
 }
 
 /*
- * Pass 2, for one property: gather the pairs unitsync holds (table
- * assignment, and effects an earlier load left inflight: sent, outcome
- * unknown, never taken as settled) into temp.held by resident, then diff
- * every resident's wanted Latch units against the ones it holds (issue
- * 15: the diff is at the grain Latch applies, a pair).  Residents are read
- * in key order, records and held pairs each from their index (no sort, no
- * table of residents); their delta rows are written once the property is
- * done, in the order of the PMS person id they carry (the least of the
- * resident's records', else of its held pairs'), then key.
+ * Pass 2, for one property: diff every resident's wanted Latch units
+ * against the pairs unitsync holds (table assignment, and effects an
+ * earlier load left inflight: sent, outcome unknown, never taken as
+ * settled; issue 15: the diff is at the grain Latch applies, a pair).
+ * Residents are read in key order from three streams, none sorted: their
+ * records (want_rkey), the pairs held with a Latch user (assignment_by_user:
+ * such a resident's key is 'u:' and the user) and the rest of the pairs,
+ * gathered into temp.held (pairs without a user, effects left inflight:
+ * rare).  Their delta rows are written once the property is done, in the
+ * order of the PMS person id they carry (the least of the resident's
+ * records', else of its held pairs'), then key.
  */
 static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 {
@@ -2730,7 +2732,7 @@ static int begin_run(struct job *j)
 	if (db_exec(j->db,
 		    "PRAGMA temp.cache_size = -16384; PRAGMA temp.journal_mode = OFF;"
 		    /* one row per PMS record of tonight (a person may have several);
-		     * rkey: the resident it belongs to (see resident_keys) */
+		     * rkey: the resident it belongs to (see WANT_INSERT) */
 		    "CREATE TEMP TABLE IF NOT EXISTS want (property_id TEXT, pms_person_id TEXT, "
 		    "pms_unit_id TEXT, latch_unit_id TEXT, latch_user_id TEXT, sync INTEGER, "
 		    "hold INTEGER, why TEXT, email TEXT, phone TEXT, first_name TEXT, "
