@@ -260,7 +260,7 @@ static int take_unconfirmed_key(struct load *l, struct row *r)
 		log_info("row %ld USER_CREATE %s/%s: run %s left its USER_CREATE unconfirmed; "
 			 "sent again with that request's Idempotency-Key",
 			 r->d.seq, r->d.property_id, r->d.pms_person_id, run);
-	return found < 0 ? -1 : 0;
+	return found;
 }
 
 /* A row of load-report.csv; KIND is the row's exception kind
@@ -749,6 +749,25 @@ static int only_missing_units(struct load *l, const struct slot *s, char *why, s
 }
 
 /*
+ * The first request of USER_CREATE row D (journal state STATE; LENT: its
+ * key is an earlier run's unconfirmed create's).  With an e-mail, a first
+ * send creates at once: POST /v1/users answers 409 EMAIL_ALREADY_EXISTS
+ * for an e-mail a user has, in any letter case (../shared/DESIGN.md §9),
+ * and the user is then looked up (STEP_RELOOKUP): one request for a new
+ * resident instead of two, the same user for a known one.  It looks up
+ * first when a POST of this person may have left before with another body
+ * under the same key (a resumed row, a lent key: Latch would answer 422
+ * IDEMPOTENCY_KEY_REUSED, not the user), and for a phone alone (a phone
+ * has no 409: a second user would be made).
+ */
+static enum step first_user_step(const struct delta_row *d, const char *state, int lent)
+{
+	if (*d->email)
+		return !strcmp(state, "pending") && !lent ? STEP_CREATE : STEP_LOOKUP;
+	return has_phone(d) ? STEP_LOOKUP : STEP_CREATE;
+}
+
+/*
  * Move slot S to its next row that needs a request, journaling those that
  * need none (already done, failed before, held, another property).  Frees
  * the slot when the person is finished.
@@ -758,6 +777,7 @@ static int advance_rows(struct load *l, struct slot *s)
 	for (; s->cur < s->n; s->cur++) {
 		struct row *r = &s->rows[s->cur];
 		char state[16], why[512];
+		int lent;
 
 		if ((l->only_property && strcmp(l->only_property, r->d.property_id)) ||
 		    !shard_has(&l->shard, r->d.property_id))
@@ -827,13 +847,14 @@ static int advance_rows(struct load *l, struct slot *s)
 			continue;
 		}
 		/* a first send: an earlier run's unconfirmed create lends its key */
+		lent = 0;
 		if (r->d.op == DELTA_USER_CREATE && !strcmp(state, "pending") &&
-		    take_unconfirmed_key(l, r) < 0)
+		    (lent = take_unconfirmed_key(l, r)) < 0)
 			return -1;
 		/* journaled inflight by pump(), just before the request leaves */
 		s->inflight = 0;
 		if (r->d.op == DELTA_USER_CREATE)
-			make_due(s, *r->d.email || has_phone(&r->d) ? STEP_LOOKUP : STEP_CREATE);
+			make_due(s, first_user_step(&r->d, state, lent));
 		else
 			make_due(s, r->d.op == DELTA_ASSIGN ? STEP_PUT : STEP_DELETE);
 		return 0;
@@ -1344,7 +1365,7 @@ static int preview_row(struct load *l, const struct delta_row *d)
 {
 	char key[LEDGER_KEY_SIZE], state[16] = "", run[64];
 	const char *why = NULL;
-	int found;
+	int found, lent = 0;
 
 	if ((l->only_property && strcmp(l->only_property, d->property_id)) ||
 	    !shard_has(&l->shard, d->property_id))
@@ -1367,23 +1388,31 @@ static int preview_row(struct load *l, const struct delta_row *d)
 	else if (!strcmp(state, "inflight"))
 		why = "sent before without a known answer: sent again";
 	else if (!found && d->op == DELTA_USER_CREATE &&
-		 ledger_unconfirmed_create(&l->ledger, d->property_id, d->pms_person_id, run,
-					   sizeof(run), key) < 0)
+		 (lent = ledger_unconfirmed_create(&l->ledger, d->property_id, d->pms_person_id,
+						   run, sizeof(run), key)) < 0)
 		return -1;
 	/* what would be sent, escaped as it would be: a name in the export
 	 * cannot forge a line of the preview or reach the terminal raw */
 	if (d->op == DELTA_USER_CREATE) {
 		char digits[LATCH_PHONE_SIZE] = "";
 		char *body = user_body(d), *q = NULL;
+		int create = first_user_step(d, found ? state : "pending", lent) == STEP_CREATE;
 
-		if (*d->email && (q = curl_easy_escape(NULL, d->email, 0)))
+		if (*d->email && !(q = curl_easy_escape(NULL, d->email, 0))) {
+			err_set("out of memory");
+			free(body);
+			return -1;
+		}
+		if (q && !create)
 			printf("%ld GET /v1/users?email=%s, then if absent ", d->seq, q);
-		else if (latch_phone_digits(d->phone, digits, sizeof(digits)) > 0)
+		else if (!q && latch_phone_digits(d->phone, digits, sizeof(digits)) > 0)
 			printf("%ld GET /v1/users?phone=%s, then if absent ", d->seq, digits);
 		else
 			printf("%ld ", d->seq);
 		printf("POST /v1/users %s Idempotency-Key: %s",
 		       body ? body : "(not sent: a field is not UTF-8)", key);
+		if (q && create)
+			printf(", then if 409 GET /v1/users?email=%s", q);
 		curl_free(q);
 		free(body);
 	} else {

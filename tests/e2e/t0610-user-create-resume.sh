@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # t0610-user-create-resume: a USER_CREATE a killed load left unconfirmed is
 # not made twice by the next run, and a resident without e-mail is matched
-# to their Latch user by phone (issue 15, item 10).
+# to their Latch user by phone (issue 15, item 10); one with an e-mail is
+# created at once, and looked up only when Latch answers 409 (issue 18).
 . "$(dirname "$0")/lib.sh"
-test_plan 11
+test_plan 12
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 # R1: phone only, created by unitsync; R2: phone only, already in Latch
@@ -165,6 +166,38 @@ test_expect_success 'night 5: R5 renamed meanwhile: Latch refuses the borrowed k
 	grep -F "R5,failed,422," "$run5/load-report.csv" | grep IDEMPOTENCY_KEY_REUSED &&
 	test "$(latch_users | grep -c "^front desk")" = 1 &&
 	test "$(creates_of R5 | cut -d"|" -f2 | tr "\n" " ")" = "inflight failed "
+'
+
+
+# night 6: residents with an e-mail, one new to Latch, one whose e-mail (in
+# another letter case) a Latch user made by hand already has
+(cd "$tmp" && { night1 &&
+	echo "p1,U4,R7,H7,primary,current,Eve,Seven,eve@example.com,,2024-01-01," &&
+	echo "p1,U4,R8,H7,roommate,current,Fay,Eight,FAY@example.com,,2024-01-01,"; } >n6.csv &&
+	unitsync extract-csv --property p1 n6.csv >/dev/null &&
+	unitsync transform --as-of 2024-06-06 --out runs >t6.out) || exit 1
+run6=$(run_dir "$tmp/t6.out")
+
+test_expect_success 'night 6: an e-mail is created at once; one Latch has answers 409 and is looked up' '
+	curl -sf -X POST -H "Authorization: Bearer $(sim_token)" -H "Content-Type: application/json" \
+		-d "{\"firstName\":\"Fay\",\"email\":\"fay@example.com\"}" "$SIM_URL/v1/users" |
+		python3 -c "import json,sys; print(json.load(sys.stdin)[\"userUuid\"])" >expect &&
+	unitsync load --dry-run "$run6" >dry6.out &&
+	grep -E "^[0-9]+ POST /v1/users \{.*Eve.*\} Idempotency-Key: [0-9a-f]+, then if 409 GET /v1/users\?email=eve%40example.com" dry6.out &&
+	curl -sf -X POST "$SIM_URL/_sim/reset-stats" >/dev/null &&
+	unitsync load "$run6" >l6.out 2>l6.err &&
+	grep "4 done, 0 already done, 0 failed" l6.out &&
+	sqlite3 "$UNITSYNC_DB" "SELECT latch_user_id FROM person_user WHERE pms_person_id = '\''R8'\''" >actual &&
+	test_cmp expect actual &&
+	stats >stats6.json &&
+	python3 -c "
+import json
+s = json.load(open(\"stats6.json\"))
+assert s[\"requests\"][\"POST /v1/users\"] == {\"201\": 1, \"409\": 1}, s
+assert s[\"requests\"][\"GET /v1/users\"] == {\"200\": 1}, s
+# the create answered 409 found its effect there (and made nothing)
+assert s[\"effects_repeated\"] == 1, s
+"
 '
 
 [ $failed -eq 0 ]

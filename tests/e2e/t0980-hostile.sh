@@ -241,7 +241,12 @@ class H(http.server.BaseHTTPRequestHandler):
                 return self.reply(201, json.dumps(units.get(b, [{"uuid": "u-new"}])[0]))
             return self.reply(200, json.dumps({"units": units.get(b, [])}))
         if self.command == "POST" and url.path == "/v1/users":
-            return self.reply(201, json.dumps({"email": json.loads(body)["email"]}))
+            # load creates first: a user the lookups above answer for exists
+            # (409, then looked up); the rest get a 201 without a userUuid
+            e = json.loads(body)["email"]
+            if e.split("@")[0] not in ("nouuid", "new"):
+                return self.reply(409, json.dumps({"message": "EMAIL_ALREADY_EXISTS"}))
+            return self.reply(201, json.dumps({"email": e}))
         if self.command == "PUT":
             if mode == "slow":
                 time.sleep(2)
