@@ -465,9 +465,9 @@ static const char *const migration_13[] = {
 };
 
 /* Each migration: statements run in one transaction, NULL-terminated. */
-static const char *const *const migrations[] = { migration_1,  migration_2, migration_3,
-						 migration_4,  migration_5, migration_6,
-						 migration_7,  migration_8, migration_9,
+static const char *const *const migrations[] = { migration_1,  migration_2,  migration_3,
+						 migration_4,  migration_5,  migration_6,
+						 migration_7,  migration_8,  migration_9,
 						 migration_10, migration_11, migration_12,
 						 migration_13 };
 

@@ -57,8 +57,7 @@ static const char mapped_sql[] = "SELECT pms_unit_id, pms_unit_id, 1, latch_unit
 
 /* Fill OUT with the units SQL (staged_sql's columns and order) gives for
  * PROPERTY, a unit's later rows merged into its first. */
-static int read_units(sqlite3 *db, const char *sql, const char *property,
-		      struct unitmap_units *out)
+static int read_units(sqlite3 *db, const char *sql, const char *property, struct unitmap_units *out)
 {
 	sqlite3_stmt *st = NULL;
 	int r, rc = -1;

@@ -107,7 +107,7 @@ struct run {
 	sqlite3_stmt *exc;        /* INSERT INTO temp.exc, owned */
 	struct contact *contacts; /* every record's contact key, hashed (contact_add()), owned */
 	size_t n_contacts, cap_contacts;
-	int want_person;          /* temp.want_person is made (want_by_person()) */
+	int want_person; /* temp.want_person is made (want_by_person()) */
 };
 
 static void policy_free(struct policy *p)
@@ -622,23 +622,24 @@ static int cmp_contact(const void *a, const void *b)
  * found through person_user_by_email (a bound, not correlated, value: the
  * expression index serves it).
  */
-#define WANT_COLUMNS                                                                       \
-	"INSERT INTO temp.want (property_id, pms_person_id, pms_unit_id, latch_unit_id, "  \
-	"latch_user_id, sync, hold, why, email, phone, first_name, last_name, "            \
+#define WANT_COLUMNS                                                                      \
+	"INSERT INTO temp.want (property_id, pms_person_id, pms_unit_id, latch_unit_id, " \
+	"latch_user_id, sync, hold, why, email, phone, first_name, last_name, "           \
 	"source_ref, snapshot_id, new_mapping, name_key, phone_key, contact_key, rkey) "
 /* the record's user at hand (?18 not NULL): its key, without the lookups */
-#define WANT_INSERT_USER \
-	WANT_COLUMNS "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?19,'u:' || ?18)"
-#define WANT_INSERT                                                                        \
-	WANT_COLUMNS                                                                       \
-	"SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17, "              \
-	"?19, "                                                                            \
-	"coalesce('u:' || ?18, (SELECT 'u:' || pu.latch_user_id FROM person_user pu "      \
-	"    WHERE pu.property_id = ?1 AND pu.pms_person_id = ?2), "                       \
-	"  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "                     \
-	"    WHERE pu.property_id = ?1 AND lower(pu.email) = lower(?9)), "                 \
-	"  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "                     \
-	"    WHERE pu.property_id = ?1 AND pu.phone = ?17), "                              \
+#define WANT_INSERT_USER                                                                       \
+	WANT_COLUMNS "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?19," \
+		     "'u:' || ?18)"
+#define WANT_INSERT                                                                   \
+	WANT_COLUMNS                                                                  \
+	"SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17, "         \
+	"?19, "                                                                       \
+	"coalesce('u:' || ?18, (SELECT 'u:' || pu.latch_user_id FROM person_user pu " \
+	"    WHERE pu.property_id = ?1 AND pu.pms_person_id = ?2), "                  \
+	"  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "                \
+	"    WHERE pu.property_id = ?1 AND lower(pu.email) = lower(?9)), "            \
+	"  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "                \
+	"    WHERE pu.property_id = ?1 AND pu.phone = ?17), "                         \
 	"  'e:' || lower(?9), 't:' || ?17, 'p:' || ?2) "
 
 /*
@@ -1400,9 +1401,9 @@ static int wanted_by_unknown_user(sqlite3_stmt *q, const struct policy *p, const
 static int defer_row(struct pending *out, const struct resident *x, const struct delta_row *d,
 		     long long snap, const char *ref, int grouped)
 {
-	const char *src[9] = { d->pms_unit_id, d->latch_unit_id, d->pms_person_id,
-			       d->latch_user_id, d->reason,    d->email,
-			       d->phone,         d->first_name, d->last_name };
+	const char *src[9] = { d->pms_unit_id,   d->latch_unit_id, d->pms_person_id,
+			       d->latch_user_id, d->reason,        d->email,
+			       d->phone,         d->first_name,    d->last_name };
 	const char **dst[9];
 	struct pending_row *o;
 	int oom = 0;
@@ -1774,7 +1775,9 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 		for (;;) {
 			int ina = astep == SQLITE_ROW && !strcmp(db_col_text(a, 0), x.rkey);
 			int inu = ustep == SQLITE_ROW && !strcmp(db_col_text(u, 0), x.rkey);
-			sqlite3_stmt *h = ina && (!inu || held_order(a, u) < 0) ? a : inu ? u : NULL;
+			sqlite3_stmt *h = ina && (!inu || held_order(a, u) < 0) ? a
+					  : inu                                 ? u
+										: NULL;
 
 			if (!h)
 				break;
@@ -2790,7 +2793,8 @@ static int decide_all(struct job *j)
 	}
 	for (int i = 0; i < j->n_policies; i++)
 		if (property_present(&j->ps[i]) &&
-		    (fill_snap(j->db, &j->ps[i]) < 0 || decide_rejects(&j->r, &j->ts[i], &j->ps[i]) < 0))
+		    (fill_snap(j->db, &j->ps[i]) < 0 ||
+		     decide_rejects(&j->r, &j->ts[i], &j->ps[i]) < 0))
 			return STEP_FAIL;
 	return 0;
 }
