@@ -3,6 +3,7 @@
 #include "exitcode.h"
 #include "latch.h"
 #include "log.h"
+#include "mem.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -87,17 +88,8 @@ static int append(struct latchunits *u, const char *uuid, const char *name)
 {
 	char *cu, *cn;
 
-	if (u->n == u->cap) {
-		size_t cap = u->cap ? u->cap * 2 : 128;
-		struct latchunits_unit *v = realloc(u->v, cap * sizeof(*v));
-
-		if (!v) {
-			err_set("out of memory");
-			return -1;
-		}
-		u->v = v;
-		u->cap = cap;
-	}
+	if (mem_grow((void **)&u->v, u->n, &u->cap, sizeof(*u->v), 128) < 0)
+		return -1;
 	cu = strdup(uuid);
 	cn = strdup(name);
 	if (!cu || !cn) {
@@ -462,17 +454,8 @@ static enum latchunits_status take_residents(const char *path, json_t *items, vo
 			err_prefix("GET %s: resident %zu of the page", path, i + 1);
 			return LATCHUNITS_BAD_REPLY;
 		}
-		if (r->n == r->cap) {
-			size_t cap = r->cap ? r->cap * 2 : 16;
-			struct latchunits_resident *v = realloc(r->v, cap * sizeof(*v));
-
-			if (!v) {
-				err_set("out of memory");
-				return LATCHUNITS_BAD_REPLY;
-			}
-			r->v = v;
-			r->cap = cap;
-		}
+		if (mem_grow((void **)&r->v, r->n, &r->cap, sizeof(*r->v), 16) < 0)
+			return LATCHUNITS_BAD_REPLY;
 		cu = strdup(user);
 		cb = strdup(by ? by : "");
 		if (!cu || !cb) {

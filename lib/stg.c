@@ -2,6 +2,7 @@
 #include "db.h"
 #include "err.h"
 #include "handoff.h"
+#include "mem.h"
 #include "sha256.h"
 #include "unitmap.h"
 
@@ -675,19 +676,9 @@ static struct batch *queue_batch(struct stg *s)
 		b = &q->b[q->fill];
 		b->n = b->len = 0;
 	}
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
-		struct op *ops = realloc(b->ops, cap * sizeof(*ops));
-
-		if (!ops)
-			goto oom;
-		b->ops = ops;
-		b->cap = cap;
-	}
+	if (mem_grow((void **)&b->ops, b->n, &b->cap, sizeof(*b->ops), 256) < 0)
+		return NULL;
 	return b;
-oom:
-	err_set("out of memory");
-	return NULL;
 }
 
 /* Queue operation KIND with FLAG and the N strings V (NULL allowed). */

@@ -1,6 +1,7 @@
 #include "unitmap.h"
 #include "db.h"
 #include "err.h"
+#include "mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,15 +30,8 @@ static int add_unit(struct unitmap_units *u, const char *id, const char *label, 
 {
 	struct unitmap_unit *x;
 
-	if (u->n == u->cap) {
-		size_t cap = u->cap ? u->cap * 2 : 64;
-		struct unitmap_unit *v = realloc(u->v, cap * sizeof(*v));
-
-		if (!v)
-			goto oom;
-		u->v = v;
-		u->cap = cap;
-	}
+	if (mem_grow((void **)&u->v, u->n, &u->cap, sizeof(*u->v), 64) < 0)
+		return -1;
 	x = &u->v[u->n++];
 	x->pms_unit_id = strdup(id);
 	x->label = strdup(label);

@@ -26,6 +26,7 @@
 #include "latch.h"
 #include "ledger.h"
 #include "log.h"
+#include "mem.h"
 #include "rules.h"
 #include "rundir.h"
 #include "sha256.h"
@@ -517,23 +518,6 @@ out:
 	return rc;
 }
 
-/* Room for one more element in *ARR (N used, *CAP allocated, SIZE bytes each). */
-static int grow(void **arr, size_t n, size_t *cap, size_t size)
-{
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	p = realloc(*arr, (*cap ? *cap * 2 : 8) * size);
-	if (!p) {
-		err_set("out of memory");
-		return -1;
-	}
-	*arr = p;
-	*cap = *cap ? *cap * 2 : 8;
-	return 0;
-}
-
 /*
  * A record's contact key into *BUF (*CAP bytes, grown as needed; the
  * caller frees it): 'e:' and its e-mail in lower case (ASCII, as SQLite's
@@ -591,7 +575,8 @@ static int contact_add(struct run *r, const char *key, sqlite3_int64 rowid)
 		err_set("more than %lu records in one run", (unsigned long)UINT32_MAX);
 		return -1;
 	}
-	if (grow((void **)&r->contacts, r->n_contacts, &r->cap_contacts, sizeof(*r->contacts)) < 0)
+	if (mem_grow((void **)&r->contacts, r->n_contacts, &r->cap_contacts, sizeof(*r->contacts),
+		     8) < 0)
 		return -1;
 	r->contacts[r->n_contacts].hash = (uint32_t)(h >> 32);
 	r->contacts[r->n_contacts++].rowid = (uint32_t)rowid;
@@ -1268,7 +1253,7 @@ static int add_rec(struct resident *x, sqlite3_stmt *w)
 	struct rec *c;
 	int oom = 0;
 
-	if (grow((void **)&x->recs, x->n_recs, &x->cap_recs, sizeof(*x->recs)) < 0)
+	if (mem_grow((void **)&x->recs, x->n_recs, &x->cap_recs, sizeof(*x->recs), 8) < 0)
 		return -1;
 	c = &x->recs[x->n_recs++];
 	memset(c, 0, sizeof(*c));
@@ -1301,7 +1286,7 @@ static int add_held(struct resident *x, sqlite3_stmt *a)
 		if (!strcmp(x->cur[k].latch_unit, unit))
 			h = &x->cur[k];
 	if (!h) {
-		if (grow((void **)&x->cur, x->n_cur, &x->cap_cur, sizeof(*x->cur)) < 0)
+		if (mem_grow((void **)&x->cur, x->n_cur, &x->cap_cur, sizeof(*x->cur), 8) < 0)
 			return -1;
 		h = &x->cur[x->n_cur++];
 		memset(h, 0, sizeof(*h));
@@ -1408,7 +1393,7 @@ static int defer_row(struct pending *out, const struct resident *x, const struct
 	struct pending_row *o;
 	int oom = 0;
 
-	if (grow((void **)&out->v, out->n, &out->cap, sizeof(*out->v)) < 0)
+	if (mem_grow((void **)&out->v, out->n, &out->cap, sizeof(*out->v), 8) < 0)
 		return -1;
 	o = &out->v[out->n++];
 	memset(o, 0, sizeof(*o));
@@ -2548,7 +2533,7 @@ static int verify_start(struct job *j)
 				d++;
 			if (d < v->n_ids)
 				continue;
-			if (grow((void **)&v->ids, v->n_ids, &cap, sizeof(*v->ids)) < 0)
+			if (mem_grow((void **)&v->ids, v->n_ids, &cap, sizeof(*v->ids), 8) < 0)
 				return STEP_FAIL;
 			v->ids[v->n_ids++] = id;
 		}
