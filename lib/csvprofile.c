@@ -693,7 +693,8 @@ static int begin(struct extract *e)
 	}
 	b = stg_begin(e->stg, e->db, &e->res->src);
 	if (b < 0) {
-		e->db_failed = 1;
+		/* -2: its snapshot was over tonight's reject threshold */
+		e->db_failed = b == -1;
 		return -1;
 	}
 	if (b == 1) {
@@ -1381,6 +1382,7 @@ int csvprofile_stage(FILE *fp, const char *path, const struct stat *st, sqlite3 
 	int rc = -1;
 
 	res->src.property_id = o->property;
+	res->src.max_reject_percent = o->max_reject_percent;
 	res->src.kind = "csv";
 	res->src.path = path;
 	for (int f = 0; f < N_FIELDS; f++)

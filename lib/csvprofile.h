@@ -86,6 +86,7 @@ struct csvprofile_opts {
 					   * be it, or NULL: the file's property_id
 					   * column says */
 	const char *encoding;             /* --encoding: "auto" or an iconv name */
+	double max_reject_percent;        /* --max-reject-percent (struct stg_source) */
 	/* called for every rejected row, e.g. to log it; may be NULL */
 	void (*on_reject)(void *arg, const char *ref, const char *why);
 	void *arg;

@@ -80,7 +80,7 @@ int extract_finish(struct stg *s, sqlite3 *db, const char *path, const struct st
 		return US_EXIT_DATAERR;
 	}
 	log_limit_end(&j->rejects, "rejected rows");
-	b = stg_commit(s, j->max_reject);
+	b = stg_commit(s);
 	/* -2: too many rejects, the input's fault; -1: the database's */
 	if (b < 0)
 		return b == -1 ? db_exit_code(db) : US_EXIT_DATAERR;

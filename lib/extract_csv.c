@@ -21,6 +21,7 @@ int extract_csv_file(sqlite3 *db, const char *path, struct extract_job *j)
 	struct csvprofile_opts o = { .profile = j->profile,
 				     .property = j->property,
 				     .encoding = j->encoding,
+				     .max_reject_percent = j->max_reject,
 				     .on_reject = extract_on_reject,
 				     .arg = j };
 	struct csvprofile_result res = { 0 };

@@ -23,7 +23,12 @@ int extract_xml_file(sqlite3 *db, const char *path, struct extract_job *j)
 				  .out = stdout,
 				  .on_reject = extract_on_reject,
 				  .arg = j };
-	struct stg_source src = { .property_id = j->property, .kind = "xml", .path = path };
+	struct stg_source src = {
+		.property_id = j->property,
+		.kind = "xml",
+		.path = path,
+		.max_reject_percent = j->max_reject,
+	};
 	struct dialect_result res = { 0 };
 	struct dialect_doc doc = { 0 };
 	struct stg stg = { 0 };
@@ -66,7 +71,8 @@ int extract_xml_file(sqlite3 *db, const char *path, struct extract_job *j)
 	}
 	b = stg_begin(&stg, db, &src);
 	if (b < 0) {
-		rc = db_exit_code(db);
+		/* -2: its snapshot was over tonight's reject threshold */
+		rc = b == -2 ? US_EXIT_DATAERR : db_exit_code(db);
 		goto out;
 	}
 	if (b == 1) {

@@ -151,6 +151,50 @@ static int record_extraction(sqlite3 *db, long long id)
 	return rc;
 }
 
+/* Do REJECTED of DATA rows exceed MAX_PERCENT?  (stg_commit(), and a reuse) */
+static int over_threshold(long rejected, long data, double max_percent)
+{
+	return data > 0 && 100.0 * (double)rejected / (double)data > max_percent;
+}
+
+/*
+ * May snapshot ID, the file staged before, be reused under
+ * S->src->max_reject_percent?  0 yes; -2 no (its rejected rows, counted as
+ * stg_commit() counts them, exceed it: a stricter threshold than the one it
+ * was staged under), with err_set(); -1 database error.
+ */
+static int reuse_allowed(struct stg *s, long long id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (db_prepare(s->db,
+		       "SELECT rows_staged, units_staged, rows_rejected FROM snapshot "
+		       "WHERE snapshot_id = ?",
+		       &st) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		long people = (long)sqlite3_column_int64(st, 0);
+		long units = (long)sqlite3_column_int64(st, 1);
+		long rejected = (long)sqlite3_column_int64(st, 2);
+		/* a unit list's rows are units (it stages no people) */
+		long data = (s->src->unit_list || people == 0 ? units : people) + rejected;
+
+		rc = 0;
+		if (over_threshold(rejected, data, s->src->max_reject_percent)) {
+			err_set("'%s': %ld of %ld rows were rejected when it was staged (snapshot "
+				"%lld), more than %g%%: the whole file is rejected",
+				s->src->path, rejected, data, id, s->src->max_reject_percent);
+			rc = -2;
+		}
+	} else {
+		err_set("database: %s", sqlite3_errmsg(s->db));
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 {
 	sqlite3_stmt *st = NULL;
@@ -224,6 +268,10 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 		s->snapshot_id = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
 		st = NULL;
+		rc = reuse_allowed(s, s->snapshot_id);
+		if (rc < 0)
+			goto out;
+		rc = -1;
 		/* extracted again tonight: it is the property's newest export again */
 		db_now(now, sizeof(now));
 		if (db_prepare(db,
@@ -801,7 +849,7 @@ static void seen_fields(const struct stg *s, char *buf, size_t size)
 		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? "," : "", names[i]);
 }
 
-int stg_commit(struct stg *s, double max_reject_percent)
+int stg_commit(struct stg *s)
 {
 	sqlite3_stmt *st = NULL;
 	long data;
@@ -841,9 +889,9 @@ int stg_commit(struct stg *s, double max_reject_percent)
 		rc = -2;
 		goto out;
 	}
-	if (data > 0 && 100.0 * (double)s->rejected / (double)data > max_reject_percent) {
+	if (over_threshold(s->rejected, data, s->src->max_reject_percent)) {
 		err_set("'%s': %ld of %ld rows rejected, more than %g%%: the whole file is rejected",
-			s->src->path, s->rejected, data, max_reject_percent);
+			s->src->path, s->rejected, data, s->src->max_reject_percent);
 		rc = -2;
 		goto out;
 	}

@@ -37,22 +37,26 @@
 
 /* What a file is; strings borrowed for the life of the struct stg. */
 struct stg_source {
-	const char *property_id; /* --property, NULL when the file names properties */
-	const char *kind;        /* "csv" or "xml" */
-	const char *dialect;     /* CSV profile or XML dialect name */
-	const char *path;        /* the file as named on the command line */
-	int digest_later;        /* the extractor digests the file as it reads it
-				  * and hands the digest to stg_digested()
-				  * before stg_commit(): stg_begin() reads the
-				  * file only when a snapshot of its size,
-				  * kind, dialect and property exists (one it
-				  * may be a copy of, to reuse) */
-	int unit_list;           /* read at stg_commit(), so an extractor may set it
-				  * once it knows; a unit inventory with no
-				  * residents: it stages
-				  * units only and says nothing about who lives
-				  * where, so transform never takes it as the
-				  * property's residents */
+	const char *property_id;   /* --property, NULL when the file names properties */
+	const char *kind;          /* "csv" or "xml" */
+	const char *dialect;       /* CSV profile or XML dialect name */
+	const char *path;          /* the file as named on the command line */
+	int digest_later;          /* the extractor digests the file as it reads it
+				    * and hands the digest to stg_digested()
+				    * before stg_commit(): stg_begin() reads the
+				    * file only when a snapshot of its size,
+				    * kind, dialect and property exists (one it
+				    * may be a copy of, to reuse) */
+	double max_reject_percent; /* --max-reject-percent: stg_commit() refuses
+				    * a file whose rejected rows exceed it, and
+				    * stg_begin() the reuse of a snapshot whose
+				    * rows did (staged under a looser one) */
+	int unit_list;             /* read at stg_commit(), so an extractor may set it
+				    * once it knows; a unit inventory with no
+				    * residents: it stages
+				    * units only and says nothing about who lives
+				    * where, so transform never takes it as the
+				    * property's residents */
 };
 
 /* One normalized person record; every field borrowed, NULL or "" = none. */
@@ -147,7 +151,10 @@ int stg_property_known(sqlite3 *db, const char *property_id);
 /*
  * Digest SRC->path and open its snapshot.  Returns 0 with a transaction
  * open, 1 when an identical snapshot exists (s->snapshot_id is it, nothing
- * is open), -1 with err_set().
+ * is open; it is the property's newest export again), -1 with err_set();
+ * -2 with err_set() when that snapshot's rejected rows exceed
+ * SRC->max_reject_percent (the file as stg_commit() would refuse it today:
+ * nothing changes).
  */
 int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src);
 
@@ -213,14 +220,14 @@ void stg_skip(struct stg *s);
 /*
  * Commit the snapshot (-1 when its digest is still pending) unless a row (staged or rejected), or
  * SRC->property_id, named a property the state database does not have
- * (stg_property_known()), or rejected rows exceed MAX_REJECT_PERCENT of all
+ * (stg_property_known()), or rejected rows exceed SRC->max_reject_percent of all
  * data rows: then -2 with err_set() naming every such property and the
  * first row naming one, or the counts, and nothing is kept.  -1 on a
  * database error.  Records s->fields (or the fields seen) and
  * s->unknown_columns with it; transform holds a property whose export lost
  * a field its previous accepted export carried.
  */
-int stg_commit(struct stg *s, double max_reject_percent);
+int stg_commit(struct stg *s);
 
 /*
  * SHA-256 of snapshot SNAPSHOT_ID's staged rows and counts (snapshot,

@@ -7,9 +7,11 @@
 # an export is refused at once (65), never waited on; a property id the
 # state database does not know, given with --property or read from the
 # file, is refused by extract-csv and extract-xml (65) naming it and
-# `unitsync property add`, and stages nothing.
+# `unitsync property add`, and stages nothing.  A file staged before under a
+# looser --max-reject-percent is refused (65), not reused, under a stricter
+# one: its snapshot does not become the property's newest export.
 . "$(dirname "$0")/lib.sh"
-test_plan 9
+test_plan 10
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 (cd "$tmp" && unitsync init >/dev/null && unitsync property add a >/dev/null &&
@@ -111,4 +113,31 @@ test_expect_success 'rows interleaving properties: known ones staged, unknown on
 	test_expect_code 65 unitsync extract-csv abxy.csv 2>u6 &&
 	grep -F "abxy.csv:3: unknown properties '\''xx'\'', '\''yy'\'' (add each with '\''unitsync property add ID'\'')" u6 &&
 	test "$(sqlite3 "$UNITSYNC_DB" "select count(*) from snapshot")" = "$before"
+'
+
+test_expect_success 'a file staged under a looser --max-reject-percent is refused, not reused, under a stricter one' '
+	order() { sqlite3 "$UNITSYNC_DB" "SELECT extract_order FROM snapshot WHERE source_name = '\''$1'\''"; } &&
+	last() { sqlite3 "$UNITSYNC_DB" "SELECT max(extract_order) FROM snapshot"; } &&
+	{ cat a.csv && echo "a,3,A3,H3,primary,current,Cy,Ode,s780-cy@example.com,,2024-02-30,"; } >rj.csv &&
+	unitsync extract-csv --max-reject-percent 50 rj.csv >r1.out &&
+	grep -F ": 1 people staged, 1 units, 0 rows skipped, 1 rejected" r1.out &&
+	o=$(order rj.csv) && test "$o" = "$(last)" &&
+	unitsync extract-csv a2.csv >/dev/null &&
+	test_expect_code 65 unitsync extract-csv rj.csv >r2.out 2>r2.err &&
+	grep -F "'\''rj.csv'\'': 1 of 2 rows were rejected when it was staged (snapshot " r2.err &&
+	grep -F "more than 5%: the whole file is rejected; nothing staged from '\''rj.csv'\''" r2.err &&
+	! grep reused r2.out &&
+	test "$(order rj.csv)" = "$o" && test "$(order rj.csv)" -lt "$(last)" &&
+	unitsync extract-csv --max-reject-percent 50 rj.csv >r3.out &&
+	grep "^snapshot [0-9]* reused: '\''rj.csv'\''" r3.out &&
+	test "$(order rj.csv)" = "$(last)" &&
+	"$TOP/bin/portfolio-gen" --properties 1 --units 3 --format xml --seed 1 --out g.xml 2>/dev/null &&
+	unitsync property add P0001 >/dev/null &&
+	sed "0,/<MITS:ActualMoveIn>20/s/<MITS:ActualMoveIn>\([0-9]*\)-[0-9-]*</<MITS:ActualMoveIn>\1-02-30</" g.xml >rj.xml &&
+	unitsync extract-xml --property P0001 --max-reject-percent 90 rj.xml >x1.out 2>x1.err &&
+	grep -F "rejected" x1.out && ! grep -F " 0 rejected" x1.out &&
+	test_expect_code 65 unitsync extract-xml --property P0001 rj.xml >x2.out 2>x2.err &&
+	grep -F "were rejected when it was staged (snapshot " x2.err &&
+	unitsync extract-xml --property P0001 --max-reject-percent 90 rj.xml >x3.out &&
+	grep "^snapshot [0-9]* reused: '\''rj.xml'\''" x3.out
 '

@@ -165,9 +165,11 @@ static int stage_rows(struct stg *s, int break_one)
 static void async_staging_stages_the_same_rows(void **state)
 {
 	struct fixture *fx = *state;
-	struct stg_source src = {
-		.property_id = "P1", .kind = "csv", .dialect = "generic", .path = fx->export
-	};
+	struct stg_source src = { .property_id = "P1",
+				  .kind = "csv",
+				  .dialect = "generic",
+				  .path = fx->export,
+				  .max_reject_percent = 5.0 };
 	char digest[2][SHA256_HEX_LEN + 1];
 	long counts[2][4];
 
@@ -182,7 +184,7 @@ static void async_staging_stages_the_same_rows(void **state)
 			assert_non_null(s.q);
 		}
 		assert_int_equal(stage_rows(&s, 0), 0);
-		assert_int_equal(stg_commit(&s, 5.0), 0);
+		assert_int_equal(stg_commit(&s), 0);
 		assert_null(s.q);
 		counts[async][0] = s.staged;
 		counts[async][1] = s.units;
@@ -226,9 +228,11 @@ static void async_staging_stages_the_same_rows(void **state)
 static void async_staging_error_comes_back(void **state)
 {
 	struct fixture *fx = *state;
-	struct stg_source src = {
-		.property_id = "P1", .kind = "csv", .dialect = "generic", .path = fx->export
-	};
+	struct stg_source src = { .property_id = "P1",
+				  .kind = "csv",
+				  .dialect = "generic",
+				  .path = fx->export,
+				  .max_reject_percent = 5.0 };
 	sqlite3 *db = new_db(fx->db[0]);
 	sqlite3_stmt *st = NULL;
 	struct stg s;
@@ -244,7 +248,7 @@ static void async_staging_error_comes_back(void **state)
 	err_set("%s", "");
 	assert_int_equal(stg_unit(&s, "P1", "W1", NULL, 1), -1);
 	assert_non_null(strstr(err_msg(), "database"));
-	assert_int_equal(stg_commit(&s, 5.0), -1);
+	assert_int_equal(stg_commit(&s), -1);
 	stg_release(&s);
 	assert_null(s.q);
 	assert_int_equal(db_prepare(db, "SELECT count(*) FROM snapshot", &st), 0);
