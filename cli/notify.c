@@ -228,9 +228,16 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	if (n.sent + n.already + n.failed + n.quiet)
-		log_info("run %s: %ld sent%s, %ld sent before, %ld failed, %ld with nothing to tell",
+		log_info("run %s: %ld sent%s, %ld sent before, %ld failed, %ld with nothing to tell, "
+			 "%ld with no recipient",
 			 run_id, n.sent, o.dry_run ? " (dry run: printed)" : "", n.already,
-			 n.failed, n.quiet);
+			 n.failed, n.quiet, n.unaddressed);
+	else if (n.unaddressed)
+		/* silence would read as "nothing needed a person" */
+		log_warn("run %s: none of its %ld properties has a recipient (notify_email with "
+			 "[notify] smtp_url and smtp_from, notify_webhook, or [notify] webhook_url): "
+			 "no message",
+			 run_id, n.unaddressed);
 	rc = n.failed ? US_EXIT_FAILED : US_EXIT_OK;
 	goto out;
 fail:

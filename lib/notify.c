@@ -369,8 +369,10 @@ static int one_property(const char *property, void *vw)
 			 property);
 		mail = 0;
 	}
-	if (!mail && !hooks[0] && !hooks[1])
+	if (!mail && !hooks[0] && !hooks[1]) {
+		w->n->unaddressed++;
 		return 0;
+	}
 	if (digest_build(w->db, w->run_id, property, w->o->reconcile, w->o->n_reconcile, &dig) < 0)
 		goto out;
 	if (!dig.needs_person && !(p && p->daily_summary)) {

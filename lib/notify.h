@@ -50,10 +50,12 @@ struct notify_opts {
 
 /* What notify_run() did, by delivery (a property's e-mail, a webhook call). */
 struct notify_counts {
-	long sent;    /* delivered now */
-	long already; /* sent before under the same Message-ID: not sent again */
-	long failed;  /* given up: recorded and reported */
-	long quiet;   /* properties with nothing to tell */
+	long sent;        /* delivered now */
+	long already;     /* sent before under the same Message-ID: not sent again */
+	long failed;      /* given up: recorded and reported */
+	long quiet;       /* properties with nothing to tell */
+	long unaddressed; /* properties with no recipient: no notify_email (or no
+			   * SMTP settings) and no webhook */
 };
 
 /*

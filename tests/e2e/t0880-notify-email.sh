@@ -6,7 +6,7 @@
 # failures are retried, lasting ones recorded, and neither changes the
 # night (issue 20, unitsync-notify(1)).
 . "$(dirname "$0")/lib.sh"
-test_plan 9
+test_plan 10
 
 py=/usr/bin/python3
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
@@ -146,6 +146,16 @@ test_expect_success '--no-notify and --dry-run send nothing' '
 	test "$(smtp_count)" = "$before" &&
 	unitsync --config nightly.ini notify --dry-run "$(sed -n "s/^run directory: //p" n10.out)" >dry.out &&
 	grep "^e-mail to pm-one@example.com,ops@example.com" dry.out && test "$(smtp_count)" = "$before"
+'
+
+test_expect_success 'a configuration naming no recipient says so, not nothing' '
+	printf "[property \"p1\"]\nsource = p1.csv\n[property \"p2\"]\nsource = p2.csv\n" >bare.ini &&
+	run=$(sed -n "s/^run directory: //p" n10.out) &&
+	unitsync --config bare.ini notify --dry-run "$run" >bare.out 2>bare.err &&
+	test_cmp /dev/null bare.out &&
+	grep "run .*: none of its 3 properties has a recipient (notify_email with \[notify\] smtp_url and smtp_from, notify_webhook, or \[notify\] webhook_url): no message" bare.err &&
+	unitsync --config nightly.ini notify --dry-run "$run" >both.out 2>both.err &&
+	grep "1 with nothing to tell, 0 with no recipient" both.err
 '
 
 test_expect_success 'a server without STARTTLS is refused, never sent to in clear' '
