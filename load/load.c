@@ -1026,18 +1026,22 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 
 		if (s->attempt >= l->max_attempts || now_s() + wait > l->deadline ||
 		    stop_requested) {
+			/* why this load stops trying: a signal, its --budget, or its tries */
+			const char *why = s->attempt >= l->max_attempts ? "giving up for this load"
+					  : stop_requested              ? "stopped by a signal"
+							   : "out of --budget before the next try";
+			char last[160];
+
 			if (status)
-				log_limited(&l->give_ups,
-					    "row %ld %s %s/%s: giving up for this load after %d "
-					    "attempts (HTTP %ld); a rerun resumes it",
-					    r->d.seq, delta_op_name(r->d.op), r->d.property_id,
-					    r->d.pms_person_id, s->attempt, status);
+				snprintf(last, sizeof(last), "HTTP %ld", status);
 			else
-				log_limited(&l->give_ups,
-					    "row %ld %s %s/%s: giving up for this load after %d "
-					    "attempts (%s); a rerun resumes it",
-					    r->d.seq, delta_op_name(r->d.op), r->d.property_id,
-					    r->d.pms_person_id, s->attempt, resp->error);
+				snprintf(last, sizeof(last), "%s", resp->error);
+			log_limited(&l->give_ups,
+				    "row %ld %s %s/%s: %s after %d attempt%s (the last: %s); a "
+				    "rerun resumes it",
+				    r->d.seq, delta_op_name(r->d.op), r->d.property_id,
+				    r->d.pms_person_id, why, s->attempt, s->attempt == 1 ? "" : "s",
+				    last);
 			l->tempfail = 1;
 			s->cur = s->n; /* abandon the person; the row stays inflight */
 			return advance(l, s);
