@@ -26,22 +26,41 @@ static const char usage[] =
 	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n";
 
-/* The runs of PROPERTY (NULL: all), oldest first: FN(RUN_ID, STATUS, CTX)
- * for each; FN returns 0 to go on, -1 to fail. */
-static int each_run(sqlite3 *db, const char *property, int limit, int newest_first,
+/* The runs each_run() visits, and in which order. */
+enum runs_of {
+	RUNS_NEWEST_FIRST,
+	/*
+	 * Oldest first, only those a load may have left unfinished: a run
+	 * that a newer run read a property of is superseded, never
+	 * incomplete (runstatus.h), so only a property's newest run, or a run
+	 * of no property, can be.  The others' journals are not read: a
+	 * year of nights was 0.45 s of every night's `--unfinished`.
+	 */
+	RUNS_UNSUPERSEDED,
+};
+
+/* ?1 the property or NULL, ?2 the limit (-1: none) */
+static const char *const runs_sql[] = {
+	[RUNS_NEWEST_FIRST] = "SELECT run_id FROM run r WHERE ?1 IS NULL OR EXISTS "
+			      "(SELECT 1 FROM run_input i WHERE i.run_id = r.run_id AND "
+			      "i.property_id = ?1) ORDER BY run_id DESC LIMIT ?2",
+	[RUNS_UNSUPERSEDED] =
+		"SELECT run_id FROM run r WHERE (?1 IS NULL OR EXISTS "
+		"(SELECT 1 FROM run_input i WHERE i.run_id = r.run_id AND i.property_id = ?1)) "
+		"AND (r.run_id IN (SELECT max(run_id) FROM run_input GROUP BY property_id) "
+		"OR NOT EXISTS (SELECT 1 FROM run_input i WHERE i.run_id = r.run_id)) "
+		"ORDER BY run_id LIMIT ?2",
+};
+
+/* The runs WHICH of PROPERTY (NULL: all), at most LIMIT (-1: all):
+ * FN(RUN_ID, STATUS, CTX) for each; FN returns 0 to go on, -1 to fail. */
+static int each_run(sqlite3 *db, const char *property, int limit, enum runs_of which,
 		    int (*fn)(const char *run_id, const struct runstatus *rs, void *ctx), void *ctx)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, step;
 
-	if (db_prepare(db,
-		       newest_first ? "SELECT run_id FROM run r WHERE ?1 IS NULL OR EXISTS "
-				      "(SELECT 1 FROM run_input i WHERE i.run_id = r.run_id AND "
-				      "i.property_id = ?1) ORDER BY run_id DESC LIMIT ?2"
-				    : "SELECT run_id FROM run r WHERE ?1 IS NULL OR EXISTS "
-				      "(SELECT 1 FROM run_input i WHERE i.run_id = r.run_id AND "
-				      "i.property_id = ?1) ORDER BY run_id LIMIT ?2",
-		       &st) < 0)
+	if (db_prepare(db, runs_sql[which], &st) < 0)
 		return -1;
 	if (property)
 		sqlite3_bind_text(st, 1, property, -1, SQLITE_STATIC);
@@ -75,7 +94,7 @@ static int print_unfinished(const char *run_id, const struct runstatus *rs, void
 /* Run directories that nightly.sh finishes before a new night. */
 static int list_unfinished(sqlite3 *db, const char *property)
 {
-	return each_run(db, property, -1, 0, print_unfinished, NULL);
+	return each_run(db, property, -1, RUNS_UNSUPERSEDED, print_unfinished, NULL);
 }
 
 /* each_run() callback of list: one line a run. */
@@ -104,7 +123,7 @@ static int list(sqlite3 *db, const char *property, int limit)
 {
 	printf("run_id\tas_of\tcreated_at\tproperties\trows\tguard\tapproved_by\tload\tstatus\t"
 	       "run_dir\n");
-	return each_run(db, property, limit, 1, print_run, db);
+	return each_run(db, property, limit, RUNS_NEWEST_FIRST, print_run, db);
 }
 
 /* runstatus_inputs() callback of show: one line an input. */

@@ -5,9 +5,10 @@
 # show` print the same status for the run, because one function
 # (lib/runstatus.c) computes it.  The report (text and HTML) shows the
 # approval (who, when), the load outcome and every input snapshot (id,
-# file, digest, people, age).
+# file, digest, people, age).  `runs list --unfinished` lists a run cut
+# short while other properties have newer runs, never a superseded one.
 . "$(dirname "$0")/lib.sh"
-test_plan 11
+test_plan 12
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 export_of() { # export_of N: residents 1..N of property p1, one per unit
@@ -133,3 +134,28 @@ test_expect_success 'every run: report, runs list and runs show agree' '
 		status "$dir" "$want" || return 1
 	done <all
 '
+
+test_expect_success 'runs list --unfinished: a cut run of p2 while p1 runs on, until p2 has a newer run' '
+	unitsync property add p2 >/dev/null &&
+	unitsync map add --offline --property p2 1 L-p2 >/dev/null &&
+	printf "%s\np2,1,S1,G1,primary,current,Sam,Ode,s796@example.com,,2024-01-01,\n" "$H" >p2.csv &&
+	unitsync extract-csv --property p2 p2.csv >/dev/null &&
+	f=$(unitsync transform --as-of 2026-06-01 --property p2 --out runs | tail -n 1) &&
+	faults "{\"drop_rate\":1,\"methods\":\"PUT\"}" &&
+	test_expect_code 75 unitsync load --max-attempts 1 "$f" >/dev/null 2>&1 &&
+	faults "{\"drop_rate\":0}" &&
+	status "$f" incomplete &&
+	test "$(unitsync runs list --unfinished)" = "$f" &&
+	unitsync extract-csv --property p1 minus1.csv >/dev/null &&
+	g=$(unitsync transform --as-of 2026-06-01 --property p1 --out runs | tail -n 1) &&
+	status "$g" written &&
+	test "$(unitsync runs list --unfinished)" = "$f" &&
+	test "$(unitsync runs list --unfinished --property p1)" = "" &&
+	test "$(unitsync runs list --unfinished --property p2)" = "$f" &&
+	unitsync extract-csv --property p2 p2.csv >/dev/null &&
+	h=$(unitsync transform --as-of 2026-06-02 --property p2 --out runs | tail -n 1) &&
+	status "$f" superseded &&
+	test -z "$(unitsync runs list --unfinished)"
+'
+
+exit $((failed > 0))
