@@ -19,6 +19,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "rules.h"
+#include "unitmap.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -284,8 +285,19 @@ int main(int argc, char **argv)
 	}
 	if (r != SQLITE_DONE)
 		goto fail;
-	if (n == 0)
+	if (n == 0) {
+		/* a typo would read as "nothing ever happened" */
+		r = unitmap_property(db, property, NULL);
+		if (r < 0)
+			goto fail;
+		if (r == 0) {
+			log_error("unknown property '%s' ('unitsync property list' names them)",
+				  property);
+			rc = US_EXIT_DATAERR;
+			goto out;
+		}
 		printf("no run ever read property '%s'\n", property);
+	}
 	rc = US_EXIT_OK;
 	goto out;
 fail:

@@ -5,9 +5,11 @@
 # why, the nights they got nothing included: held (duplicate e-mail),
 # unmapped unit, not in the export, the guard holding the property, no
 # change.  A database made before migration 7 is migrated by init, and
-# explain says its runs' exceptions were not recorded (issue 19).
+# explain says its runs' exceptions were not recorded (issue 19).  A
+# property no run read: said so (0); one the database does not have (a
+# typo): 65 naming it.
 . "$(dirname "$0")/lib.sh"
-test_plan 11
+test_plan 12
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 row() { # row UNIT PERSON [EMAIL]
@@ -177,4 +179,13 @@ test_expect_success 'a run after the migration is explained in full again' '
 	  unit 2, status current, move-in 2024-01-01, move-out -: eligible; no change (already given)
 	EOF
 	test_cmp expect actual
+'
+
+test_expect_success 'a property no run read: said so (0); a property the database lacks: 65 naming it' '
+	unitsync property add elm >/dev/null &&
+	unitsync explain --property elm --person P1 >e1.out 2>e1.err &&
+	test "$(cat e1.out)" = "no run ever read property '"'"'elm'"'"'" && test_cmp /dev/null e1.err &&
+	test_expect_code 65 unitsync explain --property oka --person P1 >e2.out 2>e2.err &&
+	test_cmp /dev/null e2.out &&
+	grep -F "unknown property '"'"'oka'"'"' ('"'"'unitsync property list'"'"' names them)" e2.err
 '
