@@ -120,6 +120,7 @@ enum step {
 	STEP_RELOOKUP, /* USER_CREATE: GET after 409 EMAIL_ALREADY_EXISTS */
 	STEP_REPLAY,   /* USER_CREATE: POST, under the borrowed key, of a body an earlier
 			* run sent with it (after 422 IDEMPOTENCY_KEY_REUSED) */
+	STEP_USER_GET, /* USER_CREATE: GET /v1/users/{user} of the user a replay named */
 	STEP_PUT,      /* ASSIGN */
 	STEP_DELETE,   /* UNASSIGN */
 };
@@ -157,6 +158,7 @@ struct slot {
 	size_t n_prior;         /* bodies in prior */
 	size_t cap_prior;       /* allocated */
 	size_t at_prior;        /* the one STEP_REPLAY sends */
+	long replayed;          /* the HTTP status its replay answered */
 };
 
 struct load {
@@ -396,6 +398,8 @@ static enum latch_kind step_kind(enum step step)
 		return LATCH_RESIDENT_PUT;
 	case STEP_DELETE:
 		return LATCH_RESIDENT_DELETE;
+	case STEP_USER_GET:
+		return LATCH_USER_GET;
 	default:
 		return LATCH_USERS_FIND;
 	}
@@ -960,6 +964,11 @@ static int send_due(struct load *l, struct slot *s)
 			goto out;
 		}
 		break;
+	case STEP_USER_GET:
+		key = NULL; /* a read */
+		u = curl_easy_escape(s->easy, s->user, 0);
+		len = snprintf(path, sizeof(path), "/v1/users/%s", u ? u : "");
+		break;
 	case STEP_PUT:
 	case STEP_DELETE:
 		method = s->step == STEP_PUT ? "PUT" : "DELETE";
@@ -973,7 +982,7 @@ static int send_due(struct load *l, struct slot *s)
 	}
 	/* an id curl could not escape */
 	if (s->step != STEP_CREATE && s->step != STEP_REPLAY &&
-	    (!u || (s->step != STEP_LOOKUP && s->step != STEP_RELOOKUP && !p))) {
+	    (!u || ((s->step == STEP_PUT || s->step == STEP_DELETE) && !p))) {
 		err_set("out of memory");
 		goto out;
 	}
@@ -1217,7 +1226,8 @@ static int undecided(struct slot *s, const char *why, char *detail, size_t size)
 
 /*
  * The replayed earlier request (slot S's at_prior) made Latch user
- * s->user (its reply, HTTP STATUS, replayed by key): the resident's user.
+ * s->user (its reply, HTTP STATUS, replayed by key), which GET
+ * /v1/users/{user} showed still exists: the resident's user.
  * Recorded as the row's effect with the contact it was made with (so that
  * transform reports an e-mail changed since as email_mismatch, as for any
  * known user), the earlier rows under the key settled with that answer,
@@ -1251,23 +1261,24 @@ static int adopt_replayed(struct load *l, struct slot *s, long status)
 }
 
 /*
- * The replayed earlier request was refused as sent (HTTP STATUS: 409
- * EMAIL_ALREADY_EXISTS, 400): it made no user.  The earlier rows under the
- * borrowed key are settled with that answer, and the row goes on under its
- * own key (journaled before it leaves, in this transaction): the resident
- * is created as they are now, from scratch.
+ * The replayed earlier request (HTTP STATUS) left the resident no user:
+ * refused as sent (409 EMAIL_ALREADY_EXISTS, 400), or its user deleted
+ * since; WHAT says which.  The earlier rows under the borrowed key are
+ * settled with that answer, and the row goes on under its own key
+ * (journaled before it leaves, in this transaction): the resident is
+ * created as they are now, from scratch.
  */
-static int rekey(struct load *l, struct slot *s, long status, const char *code)
+static int rekey(struct load *l, struct slot *s, long status, const char *what)
 {
 	struct row *r = &s->rows[s->cur];
 	const struct earlier *e = &s->prior[s->at_prior];
-	char note[256];
+	char note[512];
 
-	snprintf(note, sizeof(note), "replayed by run %s: HTTP %ld %s: no Latch user made",
-		 l->run.run_id, status, code);
+	snprintf(note, sizeof(note), "replayed by run %s: HTTP %ld: %s", l->run.run_id, status,
+		 what);
 	log_warn("row %ld USER_CREATE %s/%s: run %s's USER_CREATE, replayed under its "
-		 "Idempotency-Key, made no Latch user (HTTP %ld %s): sent with this row's own key",
-		 r->d.seq, r->d.property_id, r->d.pms_person_id, e->run, status, code);
+		 "Idempotency-Key (HTTP %ld): %s; sent with this row's own key",
+		 r->d.seq, r->d.property_id, r->d.pms_person_id, e->run, status, what);
 	if (tx_begin(l) < 0 ||
 	    ledger_settle_key(&l->ledger, r->d.property_id, r->d.pms_person_id, r->key, status,
 			      note) < 0 ||
@@ -1360,7 +1371,9 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 		goto failed;
 	}
 	/* success is what lib/latch.h's contract table says, status and body */
-	verdict = latch_reply_check(step_kind(s->step), resp, s->step == STEP_PUT ? s->user : NULL);
+	verdict =
+		latch_reply_check(step_kind(s->step), resp,
+				  s->step == STEP_PUT || s->step == STEP_USER_GET ? s->user : NULL);
 	if (verdict != LATCH_REPLY_OK && verdict != LATCH_REPLY_ALREADY)
 		snprintf(detail, sizeof(detail), "%s: %s", latch_kind_name(step_kind(s->step)),
 			 err_msg());
@@ -1431,7 +1444,24 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 					 err_msg());
 				break;
 			}
-			if (adopt_replayed(l, s, status) < 0)
+			/* does it still exist (not deleted by hand since)? */
+			s->replayed = status;
+			make_due(s, STEP_USER_GET);
+			return 0;
+		}
+		/* refused as sent: it made nothing */
+		if (status == 400 ||
+		    (status == 409 && !strcmp(latch_error_code(resp), "EMAIL_ALREADY_EXISTS"))) {
+			char what[128];
+
+			snprintf(what, sizeof(what), "%s: no Latch user made",
+				 latch_error_code(resp));
+			return rekey(l, s, status, what);
+		}
+		break;
+	case STEP_USER_GET:
+		if (verdict == LATCH_REPLY_OK) {
+			if (adopt_replayed(l, s, s->replayed) < 0)
 				return -1;
 			l->done++;
 			s->cur++;
@@ -1439,13 +1469,15 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 			free_prior(s);
 			return advance(l, s);
 		}
-		/* refused as sent: it made nothing */
-		if (status == 400 ||
-		    (status == 409 && !strcmp(latch_error_code(resp), "EMAIL_ALREADY_EXISTS"))) {
-			char code[64];
+		/* the user it made was deleted since: as if it had made none */
+		if (status == 404 && !strcmp(latch_error_code(resp), "USER_NOT_FOUND")) {
+			char what[LATCH_MAX_ID + 128];
 
-			snprintf(code, sizeof(code), "%s", latch_error_code(resp));
-			return rekey(l, s, status, code);
+			snprintf(what, sizeof(what),
+				 "made Latch user %s, deleted since (GET 404 USER_NOT_FOUND)",
+				 s->user);
+			s->user[0] = '\0';
+			return rekey(l, s, s->replayed, what);
 		}
 		break;
 	case STEP_PUT:

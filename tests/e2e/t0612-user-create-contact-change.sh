@@ -10,12 +10,13 @@
 # under the row's own key; one it cannot decide fails naming the resident,
 # both contacts and the fix.
 . "$(dirname "$0")/lib.sh"
-test_plan 10
+test_plan 11
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 # p1 (night 1's creations reach Latch, their replies are lost):
 #   R1 e-mail (created), R3 e-mail another Latch user already has (409, made
-#   nothing), R4 phone only (created);
+#   nothing), R4 phone only (created), R7 e-mail (created, then deleted in
+#   Latch by hand);
 # p2 (night 1's creations never reach Latch: 500 each time):
 #   R2 e-mail, R5 phone only
 export_of() { # export_of NIGHT: the contacts before (1) and after (2) the change
@@ -24,6 +25,7 @@ export_of() { # export_of NIGHT: the contacts before (1) and after (2) the chang
 	echo "p1,U1,R1,H1,primary,current,Ann,One,ann@$a.example,,2024-01-01,"
 	echo "p1,U3,R3,H3,primary,current,Cy,Three,cy@$a.example,,2024-01-01,"
 	echo "p1,U4,R4,H4,primary,current,Di,Four,,$b,2024-01-01,"
+	echo "p1,U7,R7,H7,primary,current,Gus,Seven,gus@$a.example,,2024-01-01,"
 	echo "p2,V2,R2,H2,primary,current,Bo,Two,bo@$a.example,,2024-01-01,"
 	echo "p2,V5,R5,H5,primary,current,Ed,Five,,$c,2024-01-01,"
 }
@@ -58,8 +60,8 @@ night() { # night N AS_OF EXPORT: extract and transform; the run directory in $r
 	eval "run$1=\$(run_dir \"\$tmp/t$1.out\")"
 }
 
-(cd "$tmp" && printf 'building_uuid,unit_uuid,name\nb1,L1,1\nb1,L3,3\nb1,L4,4\nb1,L6,6\nb2,M2,2\nb2,M5,5\n' >seed.csv &&
-	printf 'property_id,pms_unit_id,latch_unit_id\np1,U1,L1\np1,U3,L3\np1,U4,L4\np1,U6,L6\np2,V2,M2\np2,V5,M5\n' >map.csv &&
+(cd "$tmp" && printf 'building_uuid,unit_uuid,name\nb1,L1,1\nb1,L3,3\nb1,L4,4\nb1,L6,6\nb1,L7,7\nb2,M2,2\nb2,M5,5\n' >seed.csv &&
+	printf 'property_id,pms_unit_id,latch_unit_id\np1,U1,L1\np1,U3,L3\np1,U4,L4\np1,U6,L6\np1,U7,L7\np2,V2,M2\np2,V5,M5\n' >map.csv &&
 	test_init_db p1 p2 && unitsync map import --offline map.csv >/dev/null) || exit 1
 night 1 2024-06-01 "export_of 1"
 sim_start "$tmp/seed.csv" || exit 1
@@ -70,11 +72,13 @@ test_expect_success 'night 1: p1 creations applied, replies lost; p2 creations n
 	test_expect_code 75 unitsync load --property p1 --max-attempts 1 "$run1" >l1.out 2>l1.err &&
 	faults "{\"drop_rate\":0,\"error_rate\":1,\"methods\":\"POST /v1/users\"}" &&
 	test_expect_code 75 unitsync load --property p2 --max-attempts 1 "$run1" >l1b.out 2>l1b.err &&
-	for p in R1 R2 R3 R4 R5; do
+	for p in R1 R2 R3 R4 R5 R7; do
 		test "$(creates_of $p | cut -d"|" -f2)" = inflight || return 1
 	done &&
-	printf "ann@old.example||-\ncy@old.example||-\n|5550100004|-\n" >expect &&
-	latch_users >actual && test_cmp expect actual
+	printf "ann@old.example||-\ncy@old.example||-\ngus@old.example||-\n|5550100004|-\n" >expect &&
+	latch_users >actual && test_cmp expect actual &&
+	gus=$(uuid_of gus@old.example) && echo $gus >gus &&
+	sim_api DELETE "/v1/users/$gus"
 '
 
 night 2 2024-06-02 "export_of 2"
@@ -83,7 +87,7 @@ test_expect_success 'night 2: every contact changed; the load completes, nothing
 	faults "{\"error_rate\":0,\"methods\":\"\"}" &&
 	curl -sf -X POST "$SIM_URL/_sim/reset-stats" >/dev/null &&
 	unitsync load "$run2" >l2.out 2>l2.err &&
-	grep "10 done, 0 already done, 0 failed" l2.out &&
+	grep "12 done, 0 already done, 0 failed" l2.out &&
 	test "$(stat_of effects_repeated)" = 0
 '
 
@@ -105,7 +109,7 @@ test_expect_success '(a) a first request that made nothing (its e-mail was anoth
 	creates_of R3 >j3 && cat j3 &&
 	test "$(cut -d"|" -f2,4 j3 | tr "\n" " ")" = "superseded|409 done|201 " &&
 	test "$(cut -d"|" -f3 j3 | sort -u | wc -l)" = 2 &&
-	grep -F "replayed by run ${run2##*/}: HTTP 409 EMAIL_ALREADY_EXISTS: no Latch user made" j3
+	grep -F "replayed by run ${run2##*/}: HTTP 409: EMAIL_ALREADY_EXISTS: no Latch user made" j3
 '
 
 test_expect_success '(c) phone only: the user the first request made is the resident'\''s; no user with the new phone' '
@@ -118,7 +122,15 @@ test_expect_success '(b) never reached Latch: e-mail and phone residents are cre
 	grep -Fx "bo@new.example||M2" users2 && ! grep bo@old users2 &&
 	grep -Fx "|5550100055|M5" users2 && ! grep 5550100005 users2 &&
 	test "$(user_of R2)" = "$(uuid_of bo@new.example)|bo@new.example|" &&
-	test "$(grep -c . users2)" = 6
+	test "$(grep -c . users2)" = 7
+'
+
+test_expect_success '(a) the user the first request made was deleted in Latch since: the resident is created as they are now' '
+	test "$(user_of R7)" = "$(uuid_of gus@new.example)|gus@new.example|" &&
+	grep -Fx "gus@new.example||L7" users2 && ! grep gus@old users2 &&
+	creates_of R7 >j7 && cat j7 &&
+	test "$(cut -d"|" -f2,4 j7 | tr "\n" " ")" = "superseded|201 done|201 " &&
+	grep -F "replayed by run ${run2##*/}: HTTP 201: made Latch user $(cat gus), deleted since (GET 404 USER_NOT_FOUND)" j7
 '
 
 night 3 2024-06-03 "export_of 2"
