@@ -217,7 +217,7 @@ enum latch_kind {
 	LATCH_UNITS_LIST,      /* GET /v1/buildings/{b}/units */
 	LATCH_UNIT_CREATE,     /* POST /v1/buildings/{b}/units */
 	LATCH_RESIDENTS_LIST,  /* GET /v1/units/{u}/residents (reconcile) */
-	LATCH_USER_GET,        /* GET /v1/users/{user} (reconcile) */
+	LATCH_USER_GET,        /* GET /v1/users/{user} (reconcile; load: a replayed user) */
 	LATCH_N_KINDS
 };
 

@@ -24,6 +24,8 @@ enum {
 	S_EXCEPTION,
 	S_USER_LOG,
 	S_ASSIGN_LOG,
+	S_SENDERS,
+	S_KEY_SETTLE,
 };
 
 /*
@@ -87,6 +89,20 @@ static const char *const sql[LEDGER_N_STMT] = {
 		"a.seq, a.assigned_at, a.owner, " DB_LAST_RUN " FROM (SELECT 1) "
 		"LEFT JOIN assignment a ON a.property_id = ?1 AND a.pms_person_id = ?2 "
 		"AND a.latch_unit_id = ?3",
+	/* the person's USER_CREATE rows of other runs (this property's runs
+	 * from ?5 on: a seek per run, no scan of the journal) sent with key ?4 */
+	[S_SENDERS] = "SELECT DISTINCT j.run_id, j.seq, r.run_dir FROM run_input i "
+		      "JOIN delta_history h ON h.run_id = i.run_id AND h.property_id = ?2 "
+		      "AND h.pms_person_id = ?3 AND h.op = 'USER_CREATE' "
+		      "JOIN journal j ON j.run_id = h.run_id AND j.seq = h.seq "
+		      "JOIN run r ON r.run_id = j.run_id "
+		      "WHERE i.property_id = ?2 AND i.run_id >= ?5 AND i.run_id <> ?1 "
+		      "AND j.idempotency_key = ?4 AND j.attempts > 0 ORDER BY j.run_id, j.seq",
+	/* what Latch made of key ?6 is known now (replayed): the earlier
+	 * USER_CREATEs left unconfirmed under it are settled, with that answer */
+	[S_KEY_SETTLE] = "UPDATE journal SET state = 'superseded', http_status = ?7, "
+			 "response = ?8, updated_at = ?5 WHERE " UNCONFIRMED_EARLIER
+			 " AND journal.idempotency_key = ?6",
 };
 
 void ledger_init(struct ledger *lg, sqlite3 *db, const char *run_id)
@@ -234,6 +250,43 @@ int ledger_unconfirmed_create(struct ledger *lg, const char *property, const cha
 	}
 	sqlite3_reset(st);
 	return rc;
+}
+
+int ledger_key_senders(struct ledger *lg, const char *property, const char *person, const char *key,
+		       const char *since,
+		       int (*fn)(const char *run_id, long seq, const char *run_dir, void *ctx),
+		       void *ctx)
+{
+	sqlite3_stmt *st = stmt(lg, S_SENDERS);
+	int rc = 0, step;
+
+	if (!st)
+		return -1;
+	bind_texts(st, lg->run_id, property, person, key, since, (const char *)NULL);
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
+		rc = fn(db_col_text(st, 0), (long)sqlite3_column_int64(st, 1), db_col_text(st, 2),
+			ctx);
+	if (rc == 0 && step != SQLITE_DONE) {
+		err_set("journal: %s", sqlite3_errmsg(lg->db));
+		rc = -1;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int ledger_settle_key(struct ledger *lg, const char *property, const char *person, const char *key,
+		      long http_status, const char *response)
+{
+	sqlite3_stmt *st = stmt(lg, S_KEY_SETTLE);
+	char now[32];
+
+	if (!st)
+		return -1;
+	db_now(now, sizeof(now));
+	bind_texts(st, lg->run_id, property, person, "", now, key, (const char *)NULL);
+	sqlite3_bind_int64(st, 7, http_status);
+	sqlite3_bind_text(st, 8, response, -1, SQLITE_TRANSIENT);
+	return done(lg, st, "journal");
 }
 
 int ledger_record_effect(struct ledger *lg, const struct delta_row *d, long http_status,

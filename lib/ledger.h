@@ -28,7 +28,7 @@
 #include <stddef.h>
 
 enum {
-	LEDGER_N_STMT = 13
+	LEDGER_N_STMT = 15
 };
 
 /* A ledger open on a database for one run; fields private. */
@@ -79,6 +79,29 @@ int ledger_journal_set(struct ledger *lg, long seq, const char *state, long http
  */
 int ledger_unconfirmed_create(struct ledger *lg, const char *property, const char *person,
 			      char *run, size_t run_size, char *key);
+
+/*
+ * The USER_CREATE rows of PROPERTY's PERSON in runs other than this one,
+ * from run SINCE on (the run whose key it is: no row sent it before), that
+ * were sent (at least once) with Idempotency-Key KEY: the requests Latch
+ * may hold the key for.  FN(RUN_ID, SEQ, RUN_DIR, CTX) for each, oldest
+ * first (the strings valid during the call); FN returns 0 to go on,
+ * anything else to stop (returned).  0 when done, -1 on a database error.
+ */
+int ledger_key_senders(struct ledger *lg, const char *property, const char *person, const char *key,
+		       const char *since,
+		       int (*fn)(const char *run_id, long seq, const char *run_dir, void *ctx),
+		       void *ctx);
+
+/*
+ * What Latch holds under KEY is known (load replayed the request it holds):
+ * the earlier runs' USER_CREATE rows of PROPERTY's PERSON still inflight
+ * with KEY become superseded (the same rows ledger_record_effect() would
+ * settle), with HTTP_STATUS and RESPONSE (what the replay said) as their
+ * answer.  Inside the caller's transaction.
+ */
+int ledger_settle_key(struct ledger *lg, const char *property, const char *person, const char *key,
+		      long http_status, const char *response);
 
 /*
  * Row D (row SEQ of the run) got a known answer from Latch: mark it done

@@ -16,7 +16,9 @@
  * run confirms the same effect, and a USER_CREATE this run sends for a
  * person whose earlier USER_CREATE is unconfirmed carries that request's
  * Idempotency-Key, so that Latch replays the first user instead of making
- * a second (issue 15, item 10).
+ * a second (issue 15, item 10).  Latch refuses that key (422) when the
+ * resident's e-mail, phone or name changed in between: the earlier body is
+ * then replayed under it to learn what that request made (replay_earlier()).
  *
  * Concurrency: the delta is read as a stream of people (a person's rows
  * are consecutive: USER_CREATE, then ASSIGN, then UNASSIGN).  Up to
@@ -59,6 +61,7 @@
 #include "latchunits.h"
 #include "ledger.h"
 #include "log.h"
+#include "mem.h"
 #include "progress.h"
 #include "rundir.h"
 #include "sha256.h"
@@ -115,8 +118,17 @@ enum step {
 	STEP_LOOKUP,   /* USER_CREATE: GET /v1/users?email= (?phone= without e-mail) */
 	STEP_CREATE,   /* USER_CREATE: POST /v1/users */
 	STEP_RELOOKUP, /* USER_CREATE: GET after 409 EMAIL_ALREADY_EXISTS */
+	STEP_REPLAY,   /* USER_CREATE: POST, under the borrowed key, of a body an earlier
+			* run sent with it (after 422 IDEMPOTENCY_KEY_REUSED) */
+	STEP_USER_GET, /* USER_CREATE: GET /v1/users/{user} of the user a replay named */
 	STEP_PUT,      /* ASSIGN */
 	STEP_DELETE,   /* UNASSIGN */
+};
+
+/* An earlier run's USER_CREATE row sent under the key a row borrowed. */
+struct earlier {
+	struct row row; /* its delta row, as its run directory has it */
+	char run[64];   /* its run id */
 };
 
 /* One person being applied: their rows, in order, over one easy handle. */
@@ -140,6 +152,13 @@ struct slot {
 				 * other ASSIGNs go on */
 	char user[256];         /* the person's Latch user, once known */
 	int manual;             /* the ASSIGN found the resident assigned by someone else */
+	struct earlier *prior;  /* the USER_CREATE's borrowed key was sent before with
+				 * these other bodies (replay_earlier()), oldest
+				 * first; owned */
+	size_t n_prior;         /* bodies in prior */
+	size_t cap_prior;       /* allocated */
+	size_t at_prior;        /* the one STEP_REPLAY sends */
+	long replayed;          /* the HTTP status its replay answered */
 };
 
 struct load {
@@ -373,11 +392,14 @@ static enum latch_kind step_kind(enum step step)
 {
 	switch (step) {
 	case STEP_CREATE:
+	case STEP_REPLAY:
 		return LATCH_USER_CREATE;
 	case STEP_PUT:
 		return LATCH_RESIDENT_PUT;
 	case STEP_DELETE:
 		return LATCH_RESIDENT_DELETE;
+	case STEP_USER_GET:
+		return LATCH_USER_GET;
 	default:
 		return LATCH_USERS_FIND;
 	}
@@ -393,9 +415,20 @@ static void make_due(struct slot *s, enum step step)
 	s->wake = 0;
 }
 
+/* Forget the earlier bodies slot S gathered for its USER_CREATE (s->prior). */
+static void free_prior(struct slot *s)
+{
+	for (size_t i = 0; i < s->n_prior; i++)
+		free(s->prior[i].row.buf);
+	free(s->prior);
+	s->prior = NULL;
+	s->n_prior = s->cap_prior = s->at_prior = 0;
+}
+
 /* Slot S holds no person any more (finished, abandoned on a stop or an error). */
 static void slot_free_person(struct slot *s)
 {
+	free_prior(s);
 	for (size_t i = 0; i < s->n; i++)
 		free(s->rows[i].buf);
 	s->n = s->cur = 0;
@@ -920,15 +953,21 @@ static int send_due(struct load *l, struct slot *s)
 		len = snprintf(path, sizeof(path), "/v1/users?phone=%s", u ? u : "");
 		break;
 	case STEP_CREATE:
+	case STEP_REPLAY:
 		method = "POST";
 		len = snprintf(path, sizeof(path), "/v1/users");
-		body = user_body(&r->d);
+		body = user_body(s->step == STEP_REPLAY ? &s->prior[s->at_prior].row.d : &r->d);
 		if (!body) {
 			/* jansson refuses strings that are not UTF-8: this row only */
 			err_set("the user's fields cannot be sent as JSON (not UTF-8?)");
 			rc = 1;
 			goto out;
 		}
+		break;
+	case STEP_USER_GET:
+		key = NULL; /* a read */
+		u = curl_easy_escape(s->easy, s->user, 0);
+		len = snprintf(path, sizeof(path), "/v1/users/%s", u ? u : "");
 		break;
 	case STEP_PUT:
 	case STEP_DELETE:
@@ -942,8 +981,8 @@ static int send_due(struct load *l, struct slot *s)
 		goto out;
 	}
 	/* an id curl could not escape */
-	if (s->step != STEP_CREATE &&
-	    (!u || (s->step != STEP_LOOKUP && s->step != STEP_RELOOKUP && !p))) {
+	if (s->step != STEP_CREATE && s->step != STEP_REPLAY &&
+	    (!u || ((s->step == STEP_PUT || s->step == STEP_DELETE) && !p))) {
 		err_set("out of memory");
 		goto out;
 	}
@@ -977,6 +1016,280 @@ out:
 	return rc;
 }
 
+/* ---- a borrowed key Latch holds for another body -------------------- */
+
+static int row_key(const char *delta_sha256, long seq, const char *run_id, char out[65]);
+static int copy_row(const struct delta_row *d, const struct rundir *run, struct row *out);
+
+/* Does row R carry a borrowed key (an earlier run's unconfirmed USER_CREATE's), not its own? */
+static int key_borrowed(const struct load *l, const struct row *r)
+{
+	char own[65];
+
+	return row_key(l->run.delta_sha256, r->d.seq, l->run.run_id, own) == 0 &&
+	       strcmp(own, r->key) != 0;
+}
+
+/* Who row D describes, for messages: "name 'A B', e-mail 'x', phone 'y'" (the fields it has). */
+static void contact_text(const struct delta_row *d, char *out, size_t size)
+{
+	snprintf(out, size, "name '%s%s%s'%s%s%s%s%s%s", d->first_name,
+		 *d->first_name && *d->last_name ? " " : "", d->last_name,
+		 *d->email ? ", e-mail '" : "", d->email, *d->email ? "'" : "",
+		 *d->phone ? ", phone '" : "", d->phone, *d->phone ? "'" : "");
+}
+
+/* delta_read callback of earlier_row(): copy row SEQ, then stop. */
+struct find_row {
+	long seq;
+	const struct rundir *run;
+	struct row *out;
+	int found;
+};
+
+static int on_prior_row(const struct delta_row *d, void *ctx)
+{
+	struct find_row *f = ctx;
+
+	if (d->seq != f->seq)
+		return 0;
+	if (d->op != DELTA_USER_CREATE) {
+		err_set("%s: row %ld is no USER_CREATE", f->run->delta_path, d->seq);
+		return -1;
+	}
+	if (copy_row(d, f->run, f->out) < 0)
+		return -1;
+	f->found = 1;
+	return -1; /* nothing more to read */
+}
+
+/*
+ * Row SEQ of run RUN_ID's delta, read from its run directory DIR (checked as
+ * load checks its own: checksums, ownership, the digests this database
+ * recorded) into OUT: 0, or -1 with err_set() saying why it cannot be had.
+ */
+static int earlier_row(struct load *l, const char *run_id, const char *dir, long seq,
+		       struct row *out)
+{
+	struct rundir rd;
+	struct find_row f = { seq, &rd, out, 0 };
+	int rc = -1;
+
+	if (rundir_open(&rd, dir) < 0)
+		goto out;
+	if (strcmp(rd.run_id, run_id)) {
+		err_set("run directory '%s' holds run '%s', not '%s'", dir, rd.run_id, run_id);
+		goto out;
+	}
+	if (rundir_check_recorded(&rd, l->db) < 0)
+		goto out;
+	if (delta_read_fd(rd.delta_fd, rd.delta_path, on_prior_row, &f) == 0)
+		err_set("%s: no row %ld", rd.delta_path, seq);
+	rc = f.found ? 0 : -1;
+out:
+	rundir_release(&rd);
+	return rc;
+}
+
+/* ledger_key_senders() callback of replay_earlier(): keep each earlier body
+ * that is neither the row's own nor one kept already. */
+struct senders {
+	struct load *l;
+	struct slot *s;
+	char *mine;    /* the row's body, owned */
+	char why[512]; /* why an earlier body could not be read ("" if all could) */
+};
+
+static int on_sender(const char *run_id, long seq, const char *run_dir, void *ctx)
+{
+	struct senders *g = ctx;
+	struct slot *s = g->s;
+	struct earlier e = { .row = { .buf = NULL } };
+	char *body = NULL;
+	int same;
+
+	if (earlier_row(g->l, run_id, run_dir, seq, &e.row) < 0) {
+		if (!*g->why)
+			snprintf(g->why, sizeof(g->why), "%s", err_msg());
+		free(e.row.buf);
+		return 0;
+	}
+	snprintf(e.run, sizeof(e.run), "%s", run_id);
+	body = user_body(&e.row.d);
+	same = !body || !strcmp(body, g->mine);
+	for (size_t k = 0; k < s->n_prior && !same; k++) {
+		char *b = user_body(&s->prior[k].row.d);
+
+		same = b && !strcmp(b, body);
+		free(b);
+	}
+	free(body);
+	if (same) {
+		free(e.row.buf);
+		return 0;
+	}
+	if (mem_grow((void **)&s->prior, s->n_prior, &s->cap_prior, sizeof(*s->prior), 2) < 0) {
+		free(e.row.buf);
+		return -1;
+	}
+	s->prior[s->n_prior++] = e;
+	return 0;
+}
+
+static int undecided(struct slot *s, const char *why, char *detail, size_t size);
+
+/*
+ * Slot S's USER_CREATE was refused 422 IDEMPOTENCY_KEY_REUSED under a
+ * borrowed key: Latch holds the key for a request an earlier run sent with
+ * another body (the resident's e-mail, phone or name changed since).  That
+ * request's outcome is unknown to unitsync: it may have made a Latch user
+ * for the resident.  The bodies sent before under the key (ledger_key_senders(),
+ * each from its run directory) are gathered; sent again under the same key,
+ * the one Latch holds is replayed, applying nothing (the 422 shows the key
+ * is held), and its reply tells what that request did (on_done(),
+ * STEP_REPLAY).  0: STEP_REPLAY is due; 1: nothing to replay, DETAIL (SIZE
+ * bytes) says why and how to fix it; -1 on a database error or out of memory.
+ */
+static int replay_earlier(struct load *l, struct slot *s, char *detail, size_t size)
+{
+	const struct row *r = &s->rows[s->cur];
+	struct senders g = { l, s, user_body(&r->d), "" };
+	char run[64] = "", key[LEDGER_KEY_SIZE] = "";
+	int rc = -1;
+
+	free_prior(s);
+	if (!g.mine) {
+		err_set("out of memory");
+		goto out;
+	}
+	/* the run the key is of: nothing sent it before that run */
+	if (ledger_unconfirmed_create(&l->ledger, r->d.property_id, r->d.pms_person_id, run,
+				      sizeof(run), key) < 0)
+		goto out;
+	if (strcmp(key, r->key))
+		run[0] = '\0';
+	if (ledger_key_senders(&l->ledger, r->d.property_id, r->d.pms_person_id, r->key, run,
+			       on_sender, &g) < 0)
+		goto out;
+	if (s->n_prior == 0) {
+		rc = undecided(s,
+			       *g.why ? g.why
+				      : "no earlier request under it had another body than this one",
+			       detail, size);
+		goto out;
+	}
+	log_info("row %ld USER_CREATE %s/%s: Latch holds the borrowed Idempotency-Key for "
+		 "another body (the resident's contact changed since run %s sent it): replaying "
+		 "the earlier request%s to learn what it did",
+		 r->d.seq, r->d.property_id, r->d.pms_person_id, s->prior[0].run,
+		 s->n_prior > 1 ? "s" : "");
+	make_due(s, STEP_REPLAY);
+	rc = 0;
+out:
+	free(g.mine);
+	return rc;
+}
+
+/* DETAIL for a USER_CREATE whose borrowed key Latch holds for a request
+ * unitsync cannot replay (WHY): the resident, the contact sent before
+ * (when known) and now, and what a person does about it.  Returns 1. */
+static int undecided(struct slot *s, const char *why, char *detail, size_t size)
+{
+	const struct row *r = &s->rows[s->cur];
+	char was[600] = "not known", now[600], digits[LATCH_PHONE_SIZE];
+	const char *fix;
+
+	if (s->n_prior)
+		contact_text(&s->prior[0].row.d, was, sizeof(was));
+	contact_text(&r->d, now, sizeof(now));
+	if (*r->d.email)
+		fix = "give the Latch user made for them (GET /v1/users?email= with the earlier "
+		      "e-mail) the new e-mail (PATCH /v1/users/{user}), or create one with it: "
+		      "the next run finds it by e-mail and records it";
+	else if (latch_phone_digits(r->d.phone, digits, sizeof(digits)) > 0)
+		fix = "give the Latch user made for them the new phone (PATCH /v1/users/{user}), "
+		      "or create one with it: the next run finds it by phone and records it";
+	else
+		fix = "give the resident an e-mail (or a phone with digits) in the PMS, and the "
+		      "Latch user made for them, if any, the same: the next run finds it";
+	snprintf(detail, size,
+		 "resident %s/%s: Latch holds this USER_CREATE's Idempotency-Key (borrowed from "
+		 "an earlier run's request left unconfirmed) for another request (422 "
+		 "IDEMPOTENCY_KEY_REUSED) and %s, so whether Latch made them a user cannot be "
+		 "told; contact sent before: %s; now: %s; to fix: %s%s",
+		 r->d.property_id, r->d.pms_person_id, why, was, now,
+		 s->n_prior ? ""
+			    : "restore that run directory (the next run replays its request), or ",
+		 fix);
+	return 1;
+}
+
+/*
+ * The replayed earlier request (slot S's at_prior) made Latch user
+ * s->user (its reply, HTTP STATUS, replayed by key), which GET
+ * /v1/users/{user} showed still exists: the resident's user.
+ * Recorded as the row's effect with the contact it was made with (so that
+ * transform reports an e-mail changed since as email_mismatch, as for any
+ * known user), the earlier rows under the key settled with that answer,
+ * and the journal saying so.  Inside the load's transaction.
+ */
+static int adopt_replayed(struct load *l, struct slot *s, long status)
+{
+	const struct row *r = &s->rows[s->cur];
+	const struct earlier *e = &s->prior[s->at_prior];
+	struct delta_row d = r->d;
+	char was[600], now[600], note[1600], settled[256];
+
+	d.email = e->row.d.email;
+	d.phone = e->row.d.phone;
+	contact_text(&e->row.d, was, sizeof(was));
+	contact_text(&r->d, now, sizeof(now));
+	snprintf(note, sizeof(note),
+		 "Latch user %s was made by run %s's USER_CREATE (%s), replayed under its "
+		 "Idempotency-Key (HTTP %ld): recorded for the resident, now %s",
+		 s->user, e->run, was, status, now);
+	snprintf(settled, sizeof(settled), "replayed by run %s: made Latch user %s", l->run.run_id,
+		 s->user);
+	log_warn("row %ld USER_CREATE %s/%s: %s", r->d.seq, r->d.property_id, r->d.pms_person_id,
+		 note);
+	if (tx_begin(l) < 0 ||
+	    ledger_settle_key(&l->ledger, r->d.property_id, r->d.pms_person_id, r->key, status,
+			      settled) < 0 ||
+	    ledger_record_effect(&l->ledger, &d, status, s->user, 0) < 0)
+		return -1;
+	return journal_set(l, r->d.seq, "done", status, note, s->user, NULL);
+}
+
+/*
+ * The replayed earlier request (HTTP STATUS) left the resident no user:
+ * refused as sent (409 EMAIL_ALREADY_EXISTS, 400), or its user deleted
+ * since; WHAT says which.  The earlier rows under the borrowed key are
+ * settled with that answer, and the row goes on under its own key
+ * (journaled before it leaves, in this transaction): the resident is
+ * created as they are now, from scratch.
+ */
+static int rekey(struct load *l, struct slot *s, long status, const char *what)
+{
+	struct row *r = &s->rows[s->cur];
+	const struct earlier *e = &s->prior[s->at_prior];
+	char note[512];
+
+	snprintf(note, sizeof(note), "replayed by run %s: HTTP %ld: %s", l->run.run_id, status,
+		 what);
+	log_warn("row %ld USER_CREATE %s/%s: run %s's USER_CREATE, replayed under its "
+		 "Idempotency-Key (HTTP %ld): %s; sent with this row's own key",
+		 r->d.seq, r->d.property_id, r->d.pms_person_id, e->run, status, what);
+	if (tx_begin(l) < 0 ||
+	    ledger_settle_key(&l->ledger, r->d.property_id, r->d.pms_person_id, r->key, status,
+			      note) < 0 ||
+	    row_key(l->run.delta_sha256, r->d.seq, l->run.run_id, r->key) < 0 ||
+	    journal_set(l, r->d.seq, "inflight", 0, NULL, NULL, r->key) < 0)
+		return -1;
+	free_prior(s);
+	make_due(s, STEP_CREATE);
+	return 0;
+}
+
 /*
  * A request of slot S completed (CODE from curl): retry it, move to the
  * next step, or settle the row.  The wait before a retry is
@@ -987,7 +1300,7 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 {
 	struct row *r = &s->rows[s->cur];
 	struct latch_resp *resp = &s->call.resp;
-	char detail[512] = "";
+	char detail[2048] = "";
 	const char *kind = NULL; /* the exception kind of a failure, when it has one */
 	enum latch_verdict verdict;
 	long status;
@@ -1062,7 +1375,9 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 		goto failed;
 	}
 	/* success is what lib/latch.h's contract table says, status and body */
-	verdict = latch_reply_check(step_kind(s->step), resp, s->step == STEP_PUT ? s->user : NULL);
+	verdict =
+		latch_reply_check(step_kind(s->step), resp,
+				  s->step == STEP_PUT || s->step == STEP_USER_GET ? s->user : NULL);
 	if (verdict != LATCH_REPLY_OK && verdict != LATCH_REPLY_ALREADY)
 		snprintf(detail, sizeof(detail), "%s: %s", latch_kind_name(step_kind(s->step)),
 			 err_msg());
@@ -1097,11 +1412,77 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 			make_due(s, STEP_RELOOKUP);
 			return 0;
 		}
+		/* a borrowed key Latch holds for another body: what did that request do? */
+		if (status == 422 && !strcmp(latch_error_code(resp), "IDEMPOTENCY_KEY_REUSED") &&
+		    key_borrowed(l, r)) {
+			int rc = replay_earlier(l, s, detail, sizeof(detail));
+
+			if (rc <= 0)
+				return rc;
+			break;
+		}
 		if (verdict != LATCH_REPLY_OK)
 			break;
 		if (latch_parse_user_uuid(resp->body, resp->len, s->user, sizeof(s->user)) == 0)
 			goto done;
 		snprintf(detail, sizeof(detail), "POST /v1/users: malformed reply: %s", err_msg());
+		break;
+	case STEP_REPLAY:
+		/* not the body Latch holds: the next one */
+		if (status == 422 && !strcmp(latch_error_code(resp), "IDEMPOTENCY_KEY_REUSED")) {
+			if (++s->at_prior < s->n_prior) {
+				make_due(s, STEP_REPLAY);
+				return 0;
+			}
+			s->at_prior = 0;
+			undecided(s, "none of the earlier bodies sent under it is the one it holds",
+				  detail, sizeof(detail));
+			break;
+		}
+		/* that request made this user: the resident's */
+		if (verdict == LATCH_REPLY_OK) {
+			if (latch_parse_user_uuid(resp->body, resp->len, s->user, sizeof(s->user)) <
+			    0) {
+				snprintf(detail, sizeof(detail),
+					 "POST /v1/users (replayed): malformed reply: %s",
+					 err_msg());
+				break;
+			}
+			/* does it still exist (not deleted by hand since)? */
+			s->replayed = status;
+			make_due(s, STEP_USER_GET);
+			return 0;
+		}
+		/* refused as sent: it made nothing */
+		if (status == 400 ||
+		    (status == 409 && !strcmp(latch_error_code(resp), "EMAIL_ALREADY_EXISTS"))) {
+			char what[128];
+
+			snprintf(what, sizeof(what), "%s: no Latch user made",
+				 latch_error_code(resp));
+			return rekey(l, s, status, what);
+		}
+		break;
+	case STEP_USER_GET:
+		if (verdict == LATCH_REPLY_OK) {
+			if (adopt_replayed(l, s, s->replayed) < 0)
+				return -1;
+			l->done++;
+			s->cur++;
+			s->step = STEP_NONE;
+			free_prior(s);
+			return advance(l, s);
+		}
+		/* the user it made was deleted since: as if it had made none */
+		if (status == 404 && !strcmp(latch_error_code(resp), "USER_NOT_FOUND")) {
+			char what[LATCH_MAX_ID + 128];
+
+			snprintf(what, sizeof(what),
+				 "made Latch user %s, deleted since (GET 404 USER_NOT_FOUND)",
+				 s->user);
+			s->user[0] = '\0';
+			return rekey(l, s, s->replayed, what);
+		}
 		break;
 	case STEP_PUT:
 		if (verdict == LATCH_REPLY_UNIT_MISSING)
@@ -1555,6 +1936,7 @@ static void load_release(struct load *l)
 		if (s->in_multi)
 			curl_multi_remove_handle(l->multi, s->easy);
 		latch_call_release(&s->call);
+		free_prior(s);
 		for (size_t k = 0; k < s->n; k++)
 			free(s->rows[k].buf);
 		free(s->rows);
