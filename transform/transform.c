@@ -559,6 +559,16 @@ struct contact {
 	uint32_t rowid;
 };
 
+/* The 32 bits of KEY's FNV-1a hash a struct contact keeps. */
+static uint32_t contact_hash(const char *key)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (const unsigned char *c = (const unsigned char *)key; *c; c++)
+		h = (h ^ *c) * 1099511628211ULL;
+	return (uint32_t)(h >> 32);
+}
+
 /*
  * Note the contact KEY of the record just inserted at ROWID, for
  * hold_duplicate_emails(): only keys two records share can clash, and
@@ -567,10 +577,6 @@ struct contact {
  */
 static int contact_add(struct run *r, const char *key, sqlite3_int64 rowid)
 {
-	uint64_t h = 14695981039346656037ULL;
-
-	for (const unsigned char *c = (const unsigned char *)key; *c; c++)
-		h = (h ^ *c) * 1099511628211ULL;
 	if (rowid < 1 || rowid > UINT32_MAX) {
 		err_set("more than %lu records in one run", (unsigned long)UINT32_MAX);
 		return -1;
@@ -578,7 +584,7 @@ static int contact_add(struct run *r, const char *key, sqlite3_int64 rowid)
 	if (mem_grow((void **)&r->contacts, r->n_contacts, &r->cap_contacts, sizeof(*r->contacts),
 		     8) < 0)
 		return -1;
-	r->contacts[r->n_contacts].hash = (uint32_t)(h >> 32);
+	r->contacts[r->n_contacts].hash = contact_hash(key);
 	r->contacts[r->n_contacts++].rowid = (uint32_t)rowid;
 	return 0;
 }
@@ -657,7 +663,7 @@ static const char people_sql[] =
 	"FROM stg_person p "
 	"LEFT JOIN temp.household h ON p.role IN ('roommate', 'occupant', 'minor') "
 	"  AND h.snapshot_id = p.snapshot_id AND h.household_id = p.household_id "
-	"WHERE p.property_id = ?1 AND %s "
+	"WHERE p.property_id = ?1 AND %s%s "
 	"ORDER BY p.pms_person_id, p.row_seq";
 
 /*
@@ -705,6 +711,12 @@ static const char people_files[] =
 	"  AND q.pms_person_id = p.pms_person_id "
 	"  WHERE n.ord > (SELECT ord FROM temp.snap WHERE snapshot_id = p.snapshot_id))";
 
+/* a property the run leaves out: only its people in temp.outside_person
+ * (decide_outside()) */
+static const char people_outside[] =
+	" AND p.pms_person_id IN (SELECT o.pms_person_id FROM temp.outside_person o "
+	"  WHERE o.property_id = ?1)";
+
 /* Bind S to ST's parameter IDX without a copy (NULL for NULL or ""): S must
  * stay as it is until ST has been stepped. */
 static void bind_static_or_null(sqlite3_stmt *st, int idx, const char *s)
@@ -725,8 +737,10 @@ static void bind_static_or_null(sqlite3_stmt *st, int idx, const char *s)
  * unknown (an unknown status, a row that could not be read, an e-mail
  * shared with another resident).  Roommates, occupants and minors whose
  * export gives them no status of their own take their household's.
+ * OUTSIDE: P is a property the run leaves out, and only its people in
+ * temp.outside_person are decided (decide_outside()).
  */
-static int decide_people(struct run *r, struct tally *t, struct policy *p)
+static int decide_people(struct run *r, struct tally *t, struct policy *p, int outside)
 {
 	sqlite3_stmt *st = NULL, *ins = NULL, *ins_user = NULL, *users = NULL, *newly = NULL;
 	struct unitmap_units units = { 0 }; /* the property's mapped units */
@@ -738,7 +752,8 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 
 	int mapped = 0, one = json_array_size(p->inputs) == 1;
 	char sql[4096];
-	_Static_assert(sizeof(people_sql) + sizeof(people_files) <= sizeof(sql),
+	_Static_assert(sizeof(people_sql) + sizeof(people_files) + sizeof(people_outside) <=
+			       sizeof(sql),
 		       "sql too small for the people query");
 
 	/* was a unit mapped since the property's last run?  If not, no person's
@@ -754,7 +769,8 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 	if (db_exec(r->db, "DELETE FROM temp.household") < 0 ||
 	    exec_property(r->db, household_sql, p->property_id) < 0)
 		goto out;
-	snprintf(sql, sizeof(sql), people_sql, one ? people_one_file : people_files);
+	snprintf(sql, sizeof(sql), people_sql, one ? people_one_file : people_files,
+		 outside ? people_outside : "");
 	if (unitmap_mapped_units(r->db, p->property_id, &units) < 0 ||
 	    db_prepare(r->db, person_users, &users) < 0 ||
 	    (mapped && db_prepare(r->db, unit_newly_mapped, &newly) < 0) ||
@@ -1054,7 +1070,9 @@ out:
  * Latch, whose users are one per e-mail: neither is synced, both are
  * reported.  Across properties, the same e-mail with the same name is one
  * person renting twice (one Latch user, two homes); with another name it is
- * a clash.  Runs over the whole run's temp.want.
+ * a clash.  Runs over the whole run's temp.want, the records of the
+ * properties it leaves out included (decide_outside()): those are compared
+ * with, named as such, and never held themselves.
  */
 static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally *ts, int n)
 {
@@ -1078,7 +1096,9 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		/* the same e-mail and the same name is one resident (a transfer under a
 		 * new PMS id, a re-key), in one property or two */
 		"  AND o.name_key <> w.name_key "
-		"WHERE w.contact_key IS NOT NULL ";
+		/* a property left out is compared with, never held (decide_outside()) */
+		"WHERE w.contact_key IS NOT NULL "
+		"  AND w.property_id NOT IN (SELECT property_id FROM temp.outside) ";
 	sqlite3_stmt *st = NULL;
 	int got = 0; /* db_row(): 1 a row, 0 done, -1 an error */
 	char sql[4096];
@@ -1128,7 +1148,10 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		 "    ELSE 'phone ''' || x.phone END) FROM temp.want x "
 		 "    WHERE x.property_id = q.property_id AND x.pms_person_id = q.pms_person_id), "
 		 "  group_concat(q.other, ' ') FROM (SELECT DISTINCT w.property_id, "
-		 "  w.pms_person_id, o.property_id || '/' || o.pms_person_id AS other "
+		 "  w.pms_person_id, o.property_id || '/' || o.pms_person_id || coalesce("
+		 "    (SELECT ' (' || x.property_id || ' is not in this run: judged from its newest "
+		 "export, snapshot ' || x.snapshot_id || ')' FROM temp.outside x "
+		 "    WHERE x.property_id = o.property_id), '') AS other "
 		 "%s ORDER BY 1, 2, 3) q GROUP BY 1, 2 ORDER BY 1, 2",
 		 clash);
 	if (db_prepare(r->db, sql, &st) < 0)
@@ -2465,10 +2488,20 @@ static int judge_time(struct job *j)
 	return date_instant(at, &j->now) < 0 ? STEP_FAIL : 0;
 }
 
+/* P's as-of date: --as-of, else today in its time zone.  0, or -1 with err_set(). */
+static int policy_as_of(const struct job *j, struct policy *p)
+{
+	char today[sizeof(p->as_of)]; /* not p->as_of: the analyzer would forget P's pointers */
+
+	if (!j->as_of && date_today(p->timezone, today) < 0)
+		return -1;
+	snprintf(p->as_of, sizeof(p->as_of), "%s", j->as_of ? j->as_of : today);
+	return 0;
+}
+
 /*
- * Give each property its as-of date (--as-of, else today in its zone), its
- * input snapshots and whether its export is stale (policy_snapshot(),
- * policy_stale()).
+ * Give each property its as-of date (policy_as_of()), its input snapshots
+ * and whether its export is stale (policy_snapshot(), policy_stale()).
  */
 static int prepare_policies(struct job *j)
 {
@@ -2477,9 +2510,7 @@ static int prepare_policies(struct job *j)
 	for (int i = 0; i < j->n_policies; i++) {
 		struct policy *p = &j->ps[i];
 
-		if (j->as_of)
-			snprintf(p->as_of, sizeof(p->as_of), "%s", j->as_of);
-		else if (date_today(p->timezone, p->as_of) < 0)
+		if (policy_as_of(j, p) < 0)
 			return STEP_FAIL;
 		if (policy_snapshot(j->db, p, j->snaps, j->n_snaps, j->snapshots_only) < 0 ||
 		    policy_stale(j->db, p, j->now) < 0)
@@ -2737,6 +2768,12 @@ static int begin_run(struct job *j)
 		    "CREATE TEMP TABLE IF NOT EXISTS household (snapshot_id INTEGER, household_id TEXT, "
 		    "pms_person_id TEXT, status TEXT, status_raw TEXT, move_in TEXT, move_out TEXT, "
 		    "expected_move_out TEXT, PRIMARY KEY (snapshot_id, household_id)) WITHOUT ROWID;"
+		    /* the properties the run leaves out, and those of their people
+		     * compared with the run's (decide_outside()) */
+		    "CREATE TEMP TABLE IF NOT EXISTS outside (property_id TEXT PRIMARY KEY, "
+		    "snapshot_id INTEGER);"
+		    "CREATE TEMP TABLE IF NOT EXISTS outside_person (property_id TEXT, "
+		    "pms_person_id TEXT, PRIMARY KEY (property_id, pms_person_id)) WITHOUT ROWID;"
 		    "CREATE TEMP TABLE IF NOT EXISTS exc (property_id TEXT, pms_person_id TEXT, kind TEXT, "
 		    "pms_unit_id TEXT, detail TEXT, "
 		    "UNIQUE (property_id, pms_person_id, kind, pms_unit_id, detail));") < 0 ||
@@ -2773,7 +2810,7 @@ static int decide_all(struct job *j)
 				return STEP_FAIL;
 		}
 		if (property_present(p) &&
-		    (fill_snap(j->db, p) < 0 || decide_people(&j->r, t, p) < 0))
+		    (fill_snap(j->db, p) < 0 || decide_people(&j->r, t, p, 0) < 0))
 			return STEP_FAIL;
 	}
 	for (int i = 0; i < j->n_policies; i++)
@@ -2782,6 +2819,151 @@ static int decide_all(struct job *j)
 		     decide_rejects(&j->r, &j->ts[i], &j->ps[i]) < 0))
 			return STEP_FAIL;
 	return 0;
+}
+
+/* bsearch() J->ps (in id order) for the property id KEY */
+static int cmp_policy_id(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct policy *)elem)->property_id);
+}
+
+/* What decide_outside() keeps from one left-out property to the next. */
+struct outside {
+	struct policy o;                    /* the property at hand, owned */
+	sqlite3_stmt *people, *cand, *note; /* owned */
+	struct tally scratch;               /* the left-out properties' counts: dropped; owned */
+	size_t n_in;                        /* the run's own contacts, sorted, at r->contacts */
+	char *key;                          /* a contact key (contact_key()), owned */
+	size_t key_cap;
+};
+
+/* decide_outside() for the left-out property X->o: 0, or -1 with err_set() */
+static int outside_property(struct job *j, struct outside *x)
+{
+	struct run *r = &j->r;
+	struct policy *o = &x->o;
+	int n_cand = 0, step;
+
+	if (policy_as_of(j, o) < 0 || policy_snapshot(j->db, o, NULL, 0, 0) < 0)
+		return -1;
+	if (!property_present(o))
+		return 0;
+	sqlite3_reset(x->people);
+	sqlite3_bind_int64(x->people, 1, o->snapshot_id);
+	sqlite3_bind_text(x->people, 2, o->property_id, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(x->people)) == SQLITE_ROW) {
+		char phone_key[LATCH_PHONE_SIZE];
+		struct contact c = { 0 };
+
+		if (latch_phone_digits(db_col_text(x->people, 2), phone_key, sizeof(phone_key)) < 0)
+			phone_key[0] = '\0'; /* as decide_people(): no key */
+		if (contact_key(db_col_text(x->people, 1), phone_key, &x->key, &x->key_cap) < 0)
+			return -1;
+		if (!*x->key)
+			continue;
+		c.hash = contact_hash(x->key);
+		if (!bsearch(&c, r->contacts, x->n_in, sizeof(c), cmp_contact))
+			continue;
+		sqlite3_reset(x->cand);
+		sqlite3_bind_text(x->cand, 1, o->property_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(x->cand, 2, db_col_text(x->people, 0), -1, SQLITE_STATIC);
+		if (sqlite3_step(x->cand) != SQLITE_DONE)
+			break;
+		n_cand++;
+	}
+	if (step != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(j->db));
+		return -1;
+	}
+	if (!n_cand)
+		return 0;
+	sqlite3_reset(x->note);
+	sqlite3_bind_text(x->note, 1, o->property_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(x->note, 2, o->snapshot_id);
+	if (sqlite3_step(x->note) != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(j->db));
+		return -1;
+	}
+	if (fill_snap(j->db, o) < 0 || decide_people(r, &x->scratch, o, 1) < 0 ||
+	    decide_rejects(r, &x->scratch, o) < 0)
+		return -1;
+	return exec_property(j->db, "DELETE FROM temp.exc WHERE property_id = ?1", o->property_id);
+}
+
+/*
+ * The run of every property compares each record's contact with every
+ * other record's (hold_duplicate_emails()).  A run of some of them
+ * (--property, --shard, --snapshot) must hold what that run would hold,
+ * whichever properties share it: transformed one at a time, a resident of
+ * the second property was matched by e-mail to the Latch user made for
+ * someone else in the first, and given their home on that one account
+ * (reviewer, 2026-12-06).  So the people of each configured property the
+ * run leaves out whose contact key hashes as one of the run's records'
+ * are decided here as the run of every property would decide them: from
+ * the property's newest staged export (as transform without --snapshot
+ * reads it), on its as-of date, with its policy, mapping and Latch users,
+ * into temp.want, the property noted in temp.outside.  Their exceptions
+ * are dropped (their own run reports them) and they are never diffed:
+ * they can only hold one of the run's records (so their snapshots are not
+ * verified against their digests either).  A property left out with no
+ * export staged here has nobody to compare (the databases of other shards
+ * are not read).  Cost: one pass over the people of each left-out
+ * export, their keys hashed in C and looked up in the run's sorted
+ * hashes; a run of every property leaves nothing out and reads nothing.
+ */
+static int decide_outside(struct job *j)
+{
+	struct run *r = &j->r;
+	struct outside x = { .n_in = r->n_contacts };
+	sqlite3_stmt *props = NULL;
+	int rc = STEP_FAIL, got;
+
+	if (!x.n_in) /* no record of the run has a contact: nothing can clash */
+		return 0;
+	qsort(r->contacts, x.n_in, sizeof(*r->contacts), cmp_contact);
+	if (!(x.scratch.reasons = json_object()) || !(x.scratch.exceptions = json_object())) {
+		err_set("out of memory");
+		goto out;
+	}
+	if (db_prepare(j->db, "SELECT property_id FROM property ORDER BY property_id", &props) <
+		    0 ||
+	    db_prepare(j->db,
+		       "SELECT pms_person_id, email, phone FROM stg_person "
+		       "WHERE snapshot_id = ?1 AND property_id = ?2",
+		       &x.people) < 0 ||
+	    db_prepare(j->db,
+		       "INSERT OR IGNORE INTO temp.outside_person (property_id, pms_person_id) "
+		       "VALUES (?1, ?2)",
+		       &x.cand) < 0 ||
+	    db_prepare(j->db, "INSERT INTO temp.outside (property_id, snapshot_id) VALUES (?1, ?2)",
+		       &x.note) < 0)
+		goto out;
+	while ((got = db_row(props)) == 1) {
+		const char *id = db_col_text(props, 0);
+		int lr;
+
+		if (bsearch(id, j->ps, (size_t)j->n_policies, sizeof(*j->ps), cmp_policy_id))
+			continue;
+		/* 1 (no such property) cannot be: the run's transaction began first */
+		lr = policy_load(j->db, id, &x.o);
+		if (lr == 0)
+			lr = outside_property(j, &x);
+		policy_free(&x.o);
+		memset(&x.o, 0, sizeof(x.o));
+		if (lr < 0)
+			goto out;
+	}
+	if (got == 0)
+		rc = 0;
+out:
+	sqlite3_finalize(props);
+	sqlite3_finalize(x.people);
+	sqlite3_finalize(x.cand);
+	sqlite3_finalize(x.note);
+	json_decref(x.scratch.reasons);
+	json_decref(x.scratch.exceptions);
+	free(x.key);
+	return rc;
 }
 
 /* Hold the people whose e-mail another person of the run uses too. */
@@ -3107,7 +3289,7 @@ int main(int argc, char **argv)
 		goto stop;
 	if ((s = begin_run(&j)) != 0)
 		goto stop;
-	if ((s = decide_all(&j)) != 0)
+	if ((s = decide_all(&j)) != 0 || (s = decide_outside(&j)) != 0)
 		goto stop;
 	if ((s = hold_duplicates(&j)) != 0)
 		goto stop;
