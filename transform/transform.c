@@ -433,6 +433,10 @@ static int want_by_person(struct run *r)
 	return 0;
 }
 
+/* temp.want by resident key, for the diff (diff_all()) */
+#define WANT_RKEY_INDEX \
+	"CREATE INDEX IF NOT EXISTS temp.want_rkey ON want (property_id, rkey, pms_person_id)"
+
 /* Run SQL (no rows) with ?1 bound to PROPERTY: 0, or -1 with err_set(). */
 static int exec_property(sqlite3 *db, const char *sql, const char *property)
 {
@@ -1094,16 +1098,37 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		"  AND (o.sync = 1 OR o.hold > 0 OR o.latch_user_id IS NOT NULL) "
 		"  AND (w.sync = 1 OR w.hold > 0 OR w.latch_user_id IS NOT NULL) "
 		/* the same e-mail and the same name is one resident (a transfer under a
-		 * new PMS id, a re-key), in one property or two */
-		"  AND o.name_key <> w.name_key "
+		 * new PMS id, a re-key), in one property or two; an unknown name
+		 * (NULL: decide_outside()'s people gone from their export) is not */
+		"  AND coalesce(o.name_key <> w.name_key, 1) "
 		/* a property left out is compared with, never held (decide_outside()) */
 		"WHERE w.contact_key IS NOT NULL "
 		"  AND w.property_id NOT IN (SELECT property_id FROM temp.outside) ";
+	/* each side of a clash, with its e-mail or phone and the others it
+	 * shares it with (one not in the run named as such: decide_outside()) */
+	static const char clash_report[] =
+		"SELECT q.property_id, q.pms_person_id, "
+		"  (SELECT min(x.pms_unit_id) FROM temp.want x WHERE x.property_id = q.property_id "
+		"    AND x.pms_person_id = q.pms_person_id), "
+		"  (SELECT min(CASE WHEN x.email IS NOT NULL THEN 'e-mail ''' || x.email "
+		"    ELSE 'phone ''' || x.phone END) FROM temp.want x "
+		"    WHERE x.property_id = q.property_id AND x.pms_person_id = q.pms_person_id), "
+		"  group_concat(q.other, ' ') FROM (SELECT DISTINCT w.property_id, "
+		"  w.pms_person_id, o.property_id || '/' || o.pms_person_id || coalesce("
+		"    (SELECT ' (' || x.property_id || ' is not in this run' || CASE "
+		"      WHEN o.why <> 'still_assigned' THEN ': judged from its newest export, snapshot "
+		"' || x.snapshot_id || ')' "
+		"      ELSE coalesce(': gone from its newest export, snapshot ' || x.snapshot_id, "
+		"        ' and has no export staged') || ', but still holding a unit of ' || "
+		"        x.property_id || ' on that Latch user: held while it does)' END "
+		"    FROM temp.outside x WHERE x.property_id = o.property_id), '') AS other "
+		"%s ORDER BY 1, 2, 3) q GROUP BY 1, 2 ORDER BY 1, 2";
 	sqlite3_stmt *st = NULL;
 	int got = 0; /* db_row(): 1 a row, 0 done, -1 an error */
 	char sql[4096];
-	/* the two statements below are CLASH and some 500 bytes more */
-	_Static_assert(sizeof(clash) + 512 <= sizeof(sql), "sql too small for clash");
+	/* the two statements below are CLASH and at most CLASH_REPORT more */
+	_Static_assert(sizeof(clash) + sizeof(clash_report) <= sizeof(sql),
+		       "sql too small for clash");
 	int rc = -1;
 
 	/*
@@ -1140,20 +1165,7 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 			   "GROUP BY contact_key HAVING count(*) > 1") < 0 ||
 	    (sqlite3_changes(r->db) > 0 && want_by_person(r) < 0))
 		goto out;
-	snprintf(sql, sizeof(sql),
-		 "SELECT q.property_id, q.pms_person_id, "
-		 "  (SELECT min(x.pms_unit_id) FROM temp.want x WHERE x.property_id = q.property_id "
-		 "    AND x.pms_person_id = q.pms_person_id), "
-		 "  (SELECT min(CASE WHEN x.email IS NOT NULL THEN 'e-mail ''' || x.email "
-		 "    ELSE 'phone ''' || x.phone END) FROM temp.want x "
-		 "    WHERE x.property_id = q.property_id AND x.pms_person_id = q.pms_person_id), "
-		 "  group_concat(q.other, ' ') FROM (SELECT DISTINCT w.property_id, "
-		 "  w.pms_person_id, o.property_id || '/' || o.pms_person_id || coalesce("
-		 "    (SELECT ' (' || x.property_id || ' is not in this run: judged from its newest "
-		 "export, snapshot ' || x.snapshot_id || ')' FROM temp.outside x "
-		 "    WHERE x.property_id = o.property_id), '') AS other "
-		 "%s ORDER BY 1, 2, 3) q GROUP BY 1, 2 ORDER BY 1, 2",
-		 clash);
+	snprintf(sql, sizeof(sql), clash_report, clash);
 	if (db_prepare(r->db, sql, &st) < 0)
 		goto out;
 	while ((got = db_row(st)) == 1) {
@@ -2829,40 +2841,57 @@ static int cmp_policy_id(const void *key, const void *elem)
 
 /* What decide_outside() keeps from one left-out property to the next. */
 struct outside {
-	struct policy o;                    /* the property at hand, owned */
-	sqlite3_stmt *people, *cand, *note; /* owned */
-	struct tally scratch;               /* the left-out properties' counts: dropped; owned */
-	size_t n_in;                        /* the run's own contacts, sorted, at r->contacts */
-	char *key;                          /* a contact key (contact_key()), owned */
+	struct policy o;                                   /* the property at hand, owned */
+	sqlite3_stmt *people, *cand, *users, *gone, *note; /* owned */
+	struct tally scratch; /* the left-out properties' counts: dropped; owned */
+	size_t n_in;          /* the run's own contacts, at r->contacts */
+	int sorted;           /* r->contacts[0 .. n_in) are sorted */
+	int rkeys;            /* WANT_RKEY_INDEX is made */
+	char *key;            /* a contact key (contact_key()), owned */
 	size_t key_cap;
 };
+
+/*
+ * Does a person of a left-out property with EMAIL and PHONE have a contact
+ * key (into X->key) whose hash one of the run's records has?  1 yes, 0 no,
+ * -1 out of memory.
+ */
+static int outside_match(const struct run *r, struct outside *x, const char *email,
+			 const char *phone)
+{
+	char phone_key[LATCH_PHONE_SIZE];
+	struct contact c = { 0 };
+
+	if (latch_phone_digits(phone, phone_key, sizeof(phone_key)) < 0)
+		phone_key[0] = '\0'; /* as decide_people(): no key */
+	if (contact_key(email, phone_key, &x->key, &x->key_cap) < 0)
+		return -1;
+	if (!*x->key)
+		return 0;
+	c.hash = contact_hash(x->key);
+	return bsearch(&c, r->contacts, x->n_in, sizeof(c), cmp_contact) != NULL;
+}
 
 /* decide_outside() for the left-out property X->o: 0, or -1 with err_set() */
 static int outside_property(struct job *j, struct outside *x)
 {
 	struct run *r = &j->r;
 	struct policy *o = &x->o;
-	int n_cand = 0, step;
+	int n_cand = 0, n_gone = 0, step = SQLITE_DONE, m, present;
 
 	if (policy_as_of(j, o) < 0 || policy_snapshot(j->db, o, NULL, 0, 0) < 0)
 		return -1;
-	if (!property_present(o))
-		return 0;
+	present = property_present(o);
+	/* its people in its newest export whose contact may be one of the
+	 * run's, decided as the run of every property would */
 	sqlite3_reset(x->people);
 	sqlite3_bind_int64(x->people, 1, o->snapshot_id);
 	sqlite3_bind_text(x->people, 2, o->property_id, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(x->people)) == SQLITE_ROW) {
-		char phone_key[LATCH_PHONE_SIZE];
-		struct contact c = { 0 };
-
-		if (latch_phone_digits(db_col_text(x->people, 2), phone_key, sizeof(phone_key)) < 0)
-			phone_key[0] = '\0'; /* as decide_people(): no key */
-		if (contact_key(db_col_text(x->people, 1), phone_key, &x->key, &x->key_cap) < 0)
+	while (present && (step = sqlite3_step(x->people)) == SQLITE_ROW) {
+		if ((m = outside_match(r, x, db_col_text(x->people, 1),
+				       db_col_text(x->people, 2))) < 0)
 			return -1;
-		if (!*x->key)
-			continue;
-		c.hash = contact_hash(x->key);
-		if (!bsearch(&c, r->contacts, x->n_in, sizeof(c), cmp_contact))
+		if (!m)
 			continue;
 		sqlite3_reset(x->cand);
 		sqlite3_bind_text(x->cand, 1, o->property_id, -1, SQLITE_STATIC);
@@ -2875,19 +2904,62 @@ static int outside_property(struct job *j, struct outside *x)
 		err_set("database: %s", sqlite3_errmsg(j->db));
 		return -1;
 	}
-	if (!n_cand)
+	if (n_cand && (fill_snap(j->db, o) < 0 || decide_people(r, &x->scratch, o, 1) < 0 ||
+		       decide_rejects(r, &x->scratch, o) < 0 ||
+		       exec_property(j->db, "DELETE FROM temp.exc WHERE property_id = ?1",
+				     o->property_id) < 0))
+		return -1;
+	/*
+	 * Then its Latch users that still hold one of its units for a person
+	 * gone from that export (or with none staged), whom no record decided
+	 * above is (no record has the user as its resident key): the run of
+	 * every property would remove that unit in the same delta, this one
+	 * cannot, so the user is compared with as someone of unknown name.
+	 */
+	sqlite3_reset(x->users);
+	sqlite3_bind_text(x->users, 1, o->property_id, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(x->users)) == SQLITE_ROW) {
+		if ((m = outside_match(r, x, db_col_text(x->users, 2), db_col_text(x->users, 3))) <
+		    0)
+			return -1;
+		if (!m)
+			continue;
+		/* the resident keys, as diff_all() indexes them: made early, once */
+		if (!x->rkeys && db_exec(j->db, WANT_RKEY_INDEX) < 0)
+			return -1;
+		x->rkeys = 1;
+		sqlite3_reset(x->gone);
+		sqlite3_bind_text(x->gone, 1, o->property_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(x->gone, 2, db_col_text(x->users, 0), -1, SQLITE_STATIC);
+		sqlite3_bind_text(x->gone, 3, db_col_text(x->users, 1), -1, SQLITE_STATIC);
+		sqlite3_bind_text(x->gone, 4, x->key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(x->gone, 5, present ? o->snapshot_id : 0);
+		if (sqlite3_step(x->gone) != SQLITE_DONE)
+			break;
+		if (sqlite3_changes(j->db) > 0) {
+			if (contact_add(r, x->key, sqlite3_last_insert_rowid(j->db)) < 0)
+				return -1;
+			n_gone++;
+		}
+	}
+	if (step != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(j->db));
+		return -1;
+	}
+	if (!n_cand && !n_gone)
 		return 0;
+	/* for hold_duplicate_emails()'s detail: the export they were judged from */
 	sqlite3_reset(x->note);
 	sqlite3_bind_text(x->note, 1, o->property_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(x->note, 2, o->snapshot_id);
+	if (present)
+		sqlite3_bind_int64(x->note, 2, o->snapshot_id);
+	else
+		sqlite3_bind_null(x->note, 2);
 	if (sqlite3_step(x->note) != SQLITE_DONE) {
 		err_set("database: %s", sqlite3_errmsg(j->db));
 		return -1;
 	}
-	if (fill_snap(j->db, o) < 0 || decide_people(r, &x->scratch, o, 1) < 0 ||
-	    decide_rejects(r, &x->scratch, o) < 0)
-		return -1;
-	return exec_property(j->db, "DELETE FROM temp.exc WHERE property_id = ?1", o->property_id);
+	return 0;
 }
 
 /*
@@ -2902,14 +2974,17 @@ static int outside_property(struct job *j, struct outside *x)
  * are decided here as the run of every property would decide them: from
  * the property's newest staged export (as transform without --snapshot
  * reads it), on its as-of date, with its policy, mapping and Latch users,
- * into temp.want, the property noted in temp.outside.  Their exceptions
- * are dropped (their own run reports them) and they are never diffed:
- * they can only hold one of the run's records (so their snapshots are not
- * verified against their digests either).  A property left out with no
- * export staged here has nobody to compare (the databases of other shards
- * are not read).  Cost: one pass over the people of each left-out
- * export, their keys hashed in C and looked up in the run's sorted
- * hashes; a run of every property leaves nothing out and reads nothing.
+ * into temp.want, the property noted in temp.outside; and its Latch users
+ * still holding its units for people gone from that export, which that run
+ * would remove in the same delta and this one cannot (outside_property()).
+ * Their exceptions are dropped (their own run reports them) and they are
+ * never diffed: they can only hold one of the run's records (so their
+ * snapshots are not verified against their digests either).  A property
+ * left out with neither an export staged nor Latch users here has nobody
+ * to compare (the databases of other shards are not read).  Cost: one pass over the people and one
+ * over the Latch users of each left-out property, their keys hashed in C
+ * and looked up in the run's sorted hashes; a run of every property leaves
+ * nothing out and reads nothing.
  */
 static int decide_outside(struct job *j)
 {
@@ -2920,7 +2995,6 @@ static int decide_outside(struct job *j)
 
 	if (!x.n_in) /* no record of the run has a contact: nothing can clash */
 		return 0;
-	qsort(r->contacts, x.n_in, sizeof(*r->contacts), cmp_contact);
 	if (!(x.scratch.reasons = json_object()) || !(x.scratch.exceptions = json_object())) {
 		err_set("out of memory");
 		goto out;
@@ -2935,6 +3009,24 @@ static int decide_outside(struct job *j)
 		       "INSERT OR IGNORE INTO temp.outside_person (property_id, pms_person_id) "
 		       "VALUES (?1, ?2)",
 		       &x.cand) < 0 ||
+	    db_prepare(j->db,
+		       "SELECT pms_person_id, latch_user_id, email, phone FROM person_user "
+		       "WHERE property_id = ?1",
+		       &x.users) < 0 ||
+	    /* a person ?2 of ?1 bound to Latch user ?3 by contact ?4, gone from
+	     * export ?5, whose user still holds a unit of ?1: their name is not
+	     * known (NULL: never the same as another's) */
+	    db_prepare(j->db,
+		       "INSERT INTO temp.want (property_id, pms_person_id, latch_user_id, sync, "
+		       "  hold, why, contact_key, rkey) "
+		       "SELECT ?1, ?2, ?3, 0, 0, 'still_assigned', ?4, 'u:' || ?3 "
+		       "WHERE EXISTS (SELECT 1 FROM assignment a WHERE a.property_id = ?1 "
+		       "  AND a.latch_user_id = ?3) "
+		       "AND NOT EXISTS (SELECT 1 FROM stg_person p WHERE p.snapshot_id = ?5 "
+		       "  AND p.property_id = ?1 AND p.pms_person_id = ?2) "
+		       "AND NOT EXISTS (SELECT 1 FROM temp.want w WHERE w.property_id = ?1 "
+		       "  AND w.rkey = 'u:' || ?3)",
+		       &x.gone) < 0 ||
 	    db_prepare(j->db, "INSERT INTO temp.outside (property_id, snapshot_id) VALUES (?1, ?2)",
 		       &x.note) < 0)
 		goto out;
@@ -2944,6 +3036,10 @@ static int decide_outside(struct job *j)
 
 		if (bsearch(id, j->ps, (size_t)j->n_policies, sizeof(*j->ps), cmp_policy_id))
 			continue;
+		/* the first property left out: the run's hashes sorted, once */
+		if (!x.sorted)
+			qsort(r->contacts, x.n_in, sizeof(*r->contacts), cmp_contact);
+		x.sorted = 1;
 		/* 1 (no such property) cannot be: the run's transaction began first */
 		lr = policy_load(j->db, id, &x.o);
 		if (lr == 0)
@@ -2959,6 +3055,8 @@ out:
 	sqlite3_finalize(props);
 	sqlite3_finalize(x.people);
 	sqlite3_finalize(x.cand);
+	sqlite3_finalize(x.users);
+	sqlite3_finalize(x.gone);
 	sqlite3_finalize(x.note);
 	json_decref(x.scratch.reasons);
 	json_decref(x.scratch.exceptions);
@@ -2980,9 +3078,7 @@ static int hold_duplicates(struct job *j)
 static int diff_all(struct job *j)
 {
 	/* made once every record is in (sorted keys), not kept up by each insert */
-	if (db_exec(j->db,
-		    "CREATE INDEX IF NOT EXISTS temp.want_rkey ON want (property_id, rkey, pms_person_id)") <
-	    0)
+	if (db_exec(j->db, WANT_RKEY_INDEX) < 0)
 		return STEP_FAIL;
 	for (int i = 0; i < j->n_policies; i++) {
 		struct policy *p = &j->ps[i];
