@@ -119,6 +119,12 @@ static const char *const rewind_sql[] = {
 	"  ORDER BY e.id DESC LIMIT 1) "
 	"WHERE EXISTS (SELECT 1 FROM snapshot_extraction e "
 	"  WHERE e.snapshot_id = snapshot.snapshot_id AND e.last_run < :run)",
+	/* a snapshot first staged after the run did not exist for it: the
+	 * newest export of a property the run left out, which transform
+	 * compares contacts with, is the one before (unitsync-transform(1)) */
+	"UPDATE snapshot SET status = 'after_run' WHERE NOT EXISTS (SELECT 1 "
+	"  FROM snapshot_extraction e WHERE e.snapshot_id = snapshot.snapshot_id "
+	"  AND e.last_run < :run)",
 };
 
 /* What one replay holds; replay_release() frees it. */

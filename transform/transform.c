@@ -433,6 +433,10 @@ static int want_by_person(struct run *r)
 	return 0;
 }
 
+/* temp.want by resident key, for the diff (diff_all()) */
+#define WANT_RKEY_INDEX \
+	"CREATE INDEX IF NOT EXISTS temp.want_rkey ON want (property_id, rkey, pms_person_id)"
+
 /* Run SQL (no rows) with ?1 bound to PROPERTY: 0, or -1 with err_set(). */
 static int exec_property(sqlite3 *db, const char *sql, const char *property)
 {
@@ -559,6 +563,16 @@ struct contact {
 	uint32_t rowid;
 };
 
+/* The 32 bits of KEY's FNV-1a hash a struct contact keeps. */
+static uint32_t contact_hash(const char *key)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (const unsigned char *c = (const unsigned char *)key; *c; c++)
+		h = (h ^ *c) * 1099511628211ULL;
+	return (uint32_t)(h >> 32);
+}
+
 /*
  * Note the contact KEY of the record just inserted at ROWID, for
  * hold_duplicate_emails(): only keys two records share can clash, and
@@ -567,10 +581,6 @@ struct contact {
  */
 static int contact_add(struct run *r, const char *key, sqlite3_int64 rowid)
 {
-	uint64_t h = 14695981039346656037ULL;
-
-	for (const unsigned char *c = (const unsigned char *)key; *c; c++)
-		h = (h ^ *c) * 1099511628211ULL;
 	if (rowid < 1 || rowid > UINT32_MAX) {
 		err_set("more than %lu records in one run", (unsigned long)UINT32_MAX);
 		return -1;
@@ -578,7 +588,7 @@ static int contact_add(struct run *r, const char *key, sqlite3_int64 rowid)
 	if (mem_grow((void **)&r->contacts, r->n_contacts, &r->cap_contacts, sizeof(*r->contacts),
 		     8) < 0)
 		return -1;
-	r->contacts[r->n_contacts].hash = (uint32_t)(h >> 32);
+	r->contacts[r->n_contacts].hash = contact_hash(key);
 	r->contacts[r->n_contacts++].rowid = (uint32_t)rowid;
 	return 0;
 }
@@ -657,7 +667,7 @@ static const char people_sql[] =
 	"FROM stg_person p "
 	"LEFT JOIN temp.household h ON p.role IN ('roommate', 'occupant', 'minor') "
 	"  AND h.snapshot_id = p.snapshot_id AND h.household_id = p.household_id "
-	"WHERE p.property_id = ?1 AND %s "
+	"WHERE p.property_id = ?1 AND %s%s "
 	"ORDER BY p.pms_person_id, p.row_seq";
 
 /*
@@ -705,6 +715,12 @@ static const char people_files[] =
 	"  AND q.pms_person_id = p.pms_person_id "
 	"  WHERE n.ord > (SELECT ord FROM temp.snap WHERE snapshot_id = p.snapshot_id))";
 
+/* a property the run leaves out: only its people in temp.outside_person
+ * (decide_outside()) */
+static const char people_outside[] =
+	" AND p.pms_person_id IN (SELECT o.pms_person_id FROM temp.outside_person o "
+	"  WHERE o.property_id = ?1)";
+
 /* Bind S to ST's parameter IDX without a copy (NULL for NULL or ""): S must
  * stay as it is until ST has been stepped. */
 static void bind_static_or_null(sqlite3_stmt *st, int idx, const char *s)
@@ -725,8 +741,10 @@ static void bind_static_or_null(sqlite3_stmt *st, int idx, const char *s)
  * unknown (an unknown status, a row that could not be read, an e-mail
  * shared with another resident).  Roommates, occupants and minors whose
  * export gives them no status of their own take their household's.
+ * OUTSIDE: P is a property the run leaves out, and only its people in
+ * temp.outside_person are decided (decide_outside()).
  */
-static int decide_people(struct run *r, struct tally *t, struct policy *p)
+static int decide_people(struct run *r, struct tally *t, struct policy *p, int outside)
 {
 	sqlite3_stmt *st = NULL, *ins = NULL, *ins_user = NULL, *users = NULL, *newly = NULL;
 	struct unitmap_units units = { 0 }; /* the property's mapped units */
@@ -738,7 +756,8 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 
 	int mapped = 0, one = json_array_size(p->inputs) == 1;
 	char sql[4096];
-	_Static_assert(sizeof(people_sql) + sizeof(people_files) <= sizeof(sql),
+	_Static_assert(sizeof(people_sql) + sizeof(people_files) + sizeof(people_outside) <=
+			       sizeof(sql),
 		       "sql too small for the people query");
 
 	/* was a unit mapped since the property's last run?  If not, no person's
@@ -754,7 +773,8 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p)
 	if (db_exec(r->db, "DELETE FROM temp.household") < 0 ||
 	    exec_property(r->db, household_sql, p->property_id) < 0)
 		goto out;
-	snprintf(sql, sizeof(sql), people_sql, one ? people_one_file : people_files);
+	snprintf(sql, sizeof(sql), people_sql, one ? people_one_file : people_files,
+		 outside ? people_outside : "");
 	if (unitmap_mapped_units(r->db, p->property_id, &units) < 0 ||
 	    db_prepare(r->db, person_users, &users) < 0 ||
 	    (mapped && db_prepare(r->db, unit_newly_mapped, &newly) < 0) ||
@@ -1054,7 +1074,9 @@ out:
  * Latch, whose users are one per e-mail: neither is synced, both are
  * reported.  Across properties, the same e-mail with the same name is one
  * person renting twice (one Latch user, two homes); with another name it is
- * a clash.  Runs over the whole run's temp.want.
+ * a clash.  Runs over the whole run's temp.want, the records of the
+ * properties it leaves out included (decide_outside()): those are compared
+ * with, named as such, and never held themselves.
  */
 static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally *ts, int n)
 {
@@ -1076,14 +1098,37 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		"  AND (o.sync = 1 OR o.hold > 0 OR o.latch_user_id IS NOT NULL) "
 		"  AND (w.sync = 1 OR w.hold > 0 OR w.latch_user_id IS NOT NULL) "
 		/* the same e-mail and the same name is one resident (a transfer under a
-		 * new PMS id, a re-key), in one property or two */
-		"  AND o.name_key <> w.name_key "
-		"WHERE w.contact_key IS NOT NULL ";
+		 * new PMS id, a re-key), in one property or two; an unknown name
+		 * (NULL: decide_outside()'s people gone from their export) is not */
+		"  AND coalesce(o.name_key <> w.name_key, 1) "
+		/* a property left out is compared with, never held (decide_outside()) */
+		"WHERE w.contact_key IS NOT NULL "
+		"  AND w.property_id NOT IN (SELECT property_id FROM temp.outside) ";
+	/* each side of a clash, with its e-mail or phone and the others it
+	 * shares it with (one not in the run named as such: decide_outside()) */
+	static const char clash_report[] =
+		"SELECT q.property_id, q.pms_person_id, "
+		"  (SELECT min(x.pms_unit_id) FROM temp.want x WHERE x.property_id = q.property_id "
+		"    AND x.pms_person_id = q.pms_person_id), "
+		"  (SELECT min(CASE WHEN x.email IS NOT NULL THEN 'e-mail ''' || x.email "
+		"    ELSE 'phone ''' || x.phone END) FROM temp.want x "
+		"    WHERE x.property_id = q.property_id AND x.pms_person_id = q.pms_person_id), "
+		"  group_concat(q.other, ' ') FROM (SELECT DISTINCT w.property_id, "
+		"  w.pms_person_id, o.property_id || '/' || o.pms_person_id || coalesce("
+		"    (SELECT ' (' || x.property_id || ' is not in this run' || CASE "
+		"      WHEN o.why <> 'still_assigned' THEN ': judged from its newest export, snapshot "
+		"' || x.snapshot_id || ')' "
+		"      ELSE coalesce(': gone from its newest export, snapshot ' || x.snapshot_id, "
+		"        ' and has no export staged') || ', but still holding a unit of ' || "
+		"        x.property_id || ' on that Latch user: held while it does)' END "
+		"    FROM temp.outside x WHERE x.property_id = o.property_id), '') AS other "
+		"%s ORDER BY 1, 2, 3) q GROUP BY 1, 2 ORDER BY 1, 2";
 	sqlite3_stmt *st = NULL;
 	int got = 0; /* db_row(): 1 a row, 0 done, -1 an error */
 	char sql[4096];
-	/* the two statements below are CLASH and some 500 bytes more */
-	_Static_assert(sizeof(clash) + 512 <= sizeof(sql), "sql too small for clash");
+	/* the two statements below are CLASH and at most CLASH_REPORT more */
+	_Static_assert(sizeof(clash) + sizeof(clash_report) <= sizeof(sql),
+		       "sql too small for clash");
 	int rc = -1;
 
 	/*
@@ -1120,17 +1165,7 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 			   "GROUP BY contact_key HAVING count(*) > 1") < 0 ||
 	    (sqlite3_changes(r->db) > 0 && want_by_person(r) < 0))
 		goto out;
-	snprintf(sql, sizeof(sql),
-		 "SELECT q.property_id, q.pms_person_id, "
-		 "  (SELECT min(x.pms_unit_id) FROM temp.want x WHERE x.property_id = q.property_id "
-		 "    AND x.pms_person_id = q.pms_person_id), "
-		 "  (SELECT min(CASE WHEN x.email IS NOT NULL THEN 'e-mail ''' || x.email "
-		 "    ELSE 'phone ''' || x.phone END) FROM temp.want x "
-		 "    WHERE x.property_id = q.property_id AND x.pms_person_id = q.pms_person_id), "
-		 "  group_concat(q.other, ' ') FROM (SELECT DISTINCT w.property_id, "
-		 "  w.pms_person_id, o.property_id || '/' || o.pms_person_id AS other "
-		 "%s ORDER BY 1, 2, 3) q GROUP BY 1, 2 ORDER BY 1, 2",
-		 clash);
+	snprintf(sql, sizeof(sql), clash_report, clash);
 	if (db_prepare(r->db, sql, &st) < 0)
 		goto out;
 	while ((got = db_row(st)) == 1) {
@@ -2465,10 +2500,20 @@ static int judge_time(struct job *j)
 	return date_instant(at, &j->now) < 0 ? STEP_FAIL : 0;
 }
 
+/* P's as-of date: --as-of, else today in its time zone.  0, or -1 with err_set(). */
+static int policy_as_of(const struct job *j, struct policy *p)
+{
+	char today[sizeof(p->as_of)]; /* not p->as_of: the analyzer would forget P's pointers */
+
+	if (!j->as_of && date_today(p->timezone, today) < 0)
+		return -1;
+	snprintf(p->as_of, sizeof(p->as_of), "%s", j->as_of ? j->as_of : today);
+	return 0;
+}
+
 /*
- * Give each property its as-of date (--as-of, else today in its zone), its
- * input snapshots and whether its export is stale (policy_snapshot(),
- * policy_stale()).
+ * Give each property its as-of date (policy_as_of()), its input snapshots
+ * and whether its export is stale (policy_snapshot(), policy_stale()).
  */
 static int prepare_policies(struct job *j)
 {
@@ -2477,9 +2522,7 @@ static int prepare_policies(struct job *j)
 	for (int i = 0; i < j->n_policies; i++) {
 		struct policy *p = &j->ps[i];
 
-		if (j->as_of)
-			snprintf(p->as_of, sizeof(p->as_of), "%s", j->as_of);
-		else if (date_today(p->timezone, p->as_of) < 0)
+		if (policy_as_of(j, p) < 0)
 			return STEP_FAIL;
 		if (policy_snapshot(j->db, p, j->snaps, j->n_snaps, j->snapshots_only) < 0 ||
 		    policy_stale(j->db, p, j->now) < 0)
@@ -2737,6 +2780,12 @@ static int begin_run(struct job *j)
 		    "CREATE TEMP TABLE IF NOT EXISTS household (snapshot_id INTEGER, household_id TEXT, "
 		    "pms_person_id TEXT, status TEXT, status_raw TEXT, move_in TEXT, move_out TEXT, "
 		    "expected_move_out TEXT, PRIMARY KEY (snapshot_id, household_id)) WITHOUT ROWID;"
+		    /* the properties the run leaves out, and those of their people
+		     * compared with the run's (decide_outside()) */
+		    "CREATE TEMP TABLE IF NOT EXISTS outside (property_id TEXT PRIMARY KEY, "
+		    "snapshot_id INTEGER);"
+		    "CREATE TEMP TABLE IF NOT EXISTS outside_person (property_id TEXT, "
+		    "pms_person_id TEXT, PRIMARY KEY (property_id, pms_person_id)) WITHOUT ROWID;"
 		    "CREATE TEMP TABLE IF NOT EXISTS exc (property_id TEXT, pms_person_id TEXT, kind TEXT, "
 		    "pms_unit_id TEXT, detail TEXT, "
 		    "UNIQUE (property_id, pms_person_id, kind, pms_unit_id, detail));") < 0 ||
@@ -2773,7 +2822,7 @@ static int decide_all(struct job *j)
 				return STEP_FAIL;
 		}
 		if (property_present(p) &&
-		    (fill_snap(j->db, p) < 0 || decide_people(&j->r, t, p) < 0))
+		    (fill_snap(j->db, p) < 0 || decide_people(&j->r, t, p, 0) < 0))
 			return STEP_FAIL;
 	}
 	for (int i = 0; i < j->n_policies; i++)
@@ -2782,6 +2831,237 @@ static int decide_all(struct job *j)
 		     decide_rejects(&j->r, &j->ts[i], &j->ps[i]) < 0))
 			return STEP_FAIL;
 	return 0;
+}
+
+/* bsearch() J->ps (in id order) for the property id KEY */
+static int cmp_policy_id(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct policy *)elem)->property_id);
+}
+
+/* What decide_outside() keeps from one left-out property to the next. */
+struct outside {
+	struct policy o;                                   /* the property at hand, owned */
+	sqlite3_stmt *people, *cand, *users, *gone, *note; /* owned */
+	struct tally scratch; /* the left-out properties' counts: dropped; owned */
+	size_t n_in;          /* the run's own contacts, at r->contacts */
+	int sorted;           /* r->contacts[0 .. n_in) are sorted */
+	int rkeys;            /* WANT_RKEY_INDEX is made */
+	char *key;            /* a contact key (contact_key()), owned */
+	size_t key_cap;
+};
+
+/*
+ * Does a person of a left-out property with EMAIL and PHONE have a contact
+ * key (into X->key) whose hash one of the run's records has?  1 yes, 0 no,
+ * -1 out of memory.
+ */
+static int outside_match(const struct run *r, struct outside *x, const char *email,
+			 const char *phone)
+{
+	char phone_key[LATCH_PHONE_SIZE];
+	struct contact c = { 0 };
+
+	if (latch_phone_digits(phone, phone_key, sizeof(phone_key)) < 0)
+		phone_key[0] = '\0'; /* as decide_people(): no key */
+	if (contact_key(email, phone_key, &x->key, &x->key_cap) < 0)
+		return -1;
+	if (!*x->key)
+		return 0;
+	c.hash = contact_hash(x->key);
+	return bsearch(&c, r->contacts, x->n_in, sizeof(c), cmp_contact) != NULL;
+}
+
+/* decide_outside() for the left-out property X->o: 0, or -1 with err_set() */
+static int outside_property(struct job *j, struct outside *x)
+{
+	struct run *r = &j->r;
+	struct policy *o = &x->o;
+	int n_cand = 0, n_gone = 0, step = SQLITE_DONE, m, present;
+
+	if (policy_as_of(j, o) < 0 || policy_snapshot(j->db, o, NULL, 0, 0) < 0)
+		return -1;
+	present = property_present(o);
+	/* its people in its newest export whose contact may be one of the
+	 * run's, decided as the run of every property would */
+	sqlite3_reset(x->people);
+	sqlite3_bind_int64(x->people, 1, o->snapshot_id);
+	sqlite3_bind_text(x->people, 2, o->property_id, -1, SQLITE_STATIC);
+	while (present && (step = sqlite3_step(x->people)) == SQLITE_ROW) {
+		if ((m = outside_match(r, x, db_col_text(x->people, 1),
+				       db_col_text(x->people, 2))) < 0)
+			return -1;
+		if (!m)
+			continue;
+		sqlite3_reset(x->cand);
+		sqlite3_bind_text(x->cand, 1, o->property_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(x->cand, 2, db_col_text(x->people, 0), -1, SQLITE_STATIC);
+		if (sqlite3_step(x->cand) != SQLITE_DONE)
+			break;
+		n_cand++;
+	}
+	if (step != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(j->db));
+		return -1;
+	}
+	if (n_cand && (fill_snap(j->db, o) < 0 || decide_people(r, &x->scratch, o, 1) < 0 ||
+		       decide_rejects(r, &x->scratch, o) < 0 ||
+		       exec_property(j->db, "DELETE FROM temp.exc WHERE property_id = ?1",
+				     o->property_id) < 0))
+		return -1;
+	/*
+	 * Then its Latch users that still hold one of its units for a person
+	 * gone from that export (or with none staged), whom no record decided
+	 * above is (no record has the user as its resident key): the run of
+	 * every property would remove that unit in the same delta, this one
+	 * cannot, so the user is compared with as someone of unknown name.
+	 */
+	sqlite3_reset(x->users);
+	sqlite3_bind_text(x->users, 1, o->property_id, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(x->users)) == SQLITE_ROW) {
+		if ((m = outside_match(r, x, db_col_text(x->users, 2), db_col_text(x->users, 3))) <
+		    0)
+			return -1;
+		if (!m)
+			continue;
+		/* the resident keys, as diff_all() indexes them: made early, once */
+		if (!x->rkeys && db_exec(j->db, WANT_RKEY_INDEX) < 0)
+			return -1;
+		x->rkeys = 1;
+		sqlite3_reset(x->gone);
+		sqlite3_bind_text(x->gone, 1, o->property_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(x->gone, 2, db_col_text(x->users, 0), -1, SQLITE_STATIC);
+		sqlite3_bind_text(x->gone, 3, db_col_text(x->users, 1), -1, SQLITE_STATIC);
+		sqlite3_bind_text(x->gone, 4, x->key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(x->gone, 5, present ? o->snapshot_id : 0);
+		if (sqlite3_step(x->gone) != SQLITE_DONE)
+			break;
+		if (sqlite3_changes(j->db) > 0) {
+			if (contact_add(r, x->key, sqlite3_last_insert_rowid(j->db)) < 0)
+				return -1;
+			n_gone++;
+		}
+	}
+	if (step != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(j->db));
+		return -1;
+	}
+	if (!n_cand && !n_gone)
+		return 0;
+	/* for hold_duplicate_emails()'s detail: the export they were judged from */
+	sqlite3_reset(x->note);
+	sqlite3_bind_text(x->note, 1, o->property_id, -1, SQLITE_STATIC);
+	if (present)
+		sqlite3_bind_int64(x->note, 2, o->snapshot_id);
+	else
+		sqlite3_bind_null(x->note, 2);
+	if (sqlite3_step(x->note) != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(j->db));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The run of every property compares each record's contact with every
+ * other record's (hold_duplicate_emails()).  A run of some of them
+ * (--property, --shard, --snapshot) must hold what that run would hold,
+ * whichever properties share it: transformed one at a time, a resident of
+ * the second property was matched by e-mail to the Latch user made for
+ * someone else in the first, and given their home on that one account
+ * (reviewer, 2026-12-06).  So the people of each configured property the
+ * run leaves out whose contact key hashes as one of the run's records'
+ * are decided here as the run of every property would decide them: from
+ * the property's newest staged export (as transform without --snapshot
+ * reads it), on its as-of date, with its policy, mapping and Latch users,
+ * into temp.want, the property noted in temp.outside; and its Latch users
+ * still holding its units for people gone from that export, which that run
+ * would remove in the same delta and this one cannot (outside_property()).
+ * Their exceptions are dropped (their own run reports them) and they are
+ * never diffed: they can only hold one of the run's records (so their
+ * snapshots are not verified against their digests either).  A property
+ * left out with neither an export staged nor Latch users here has nobody
+ * to compare (the databases of other shards are not read).  Cost: one pass over the people and one
+ * over the Latch users of each left-out property, their keys hashed in C
+ * and looked up in the run's sorted hashes; a run of every property leaves
+ * nothing out and reads nothing.
+ */
+static int decide_outside(struct job *j)
+{
+	struct run *r = &j->r;
+	struct outside x = { .n_in = r->n_contacts };
+	sqlite3_stmt *props = NULL;
+	int rc = STEP_FAIL, got;
+
+	if (!x.n_in) /* no record of the run has a contact: nothing can clash */
+		return 0;
+	if (!(x.scratch.reasons = json_object()) || !(x.scratch.exceptions = json_object())) {
+		err_set("out of memory");
+		goto out;
+	}
+	if (db_prepare(j->db, "SELECT property_id FROM property ORDER BY property_id", &props) <
+		    0 ||
+	    db_prepare(j->db,
+		       "SELECT pms_person_id, email, phone FROM stg_person "
+		       "WHERE snapshot_id = ?1 AND property_id = ?2",
+		       &x.people) < 0 ||
+	    db_prepare(j->db,
+		       "INSERT OR IGNORE INTO temp.outside_person (property_id, pms_person_id) "
+		       "VALUES (?1, ?2)",
+		       &x.cand) < 0 ||
+	    db_prepare(j->db,
+		       "SELECT pms_person_id, latch_user_id, email, phone FROM person_user "
+		       "WHERE property_id = ?1",
+		       &x.users) < 0 ||
+	    /* a person ?2 of ?1 bound to Latch user ?3 by contact ?4, gone from
+	     * export ?5, whose user still holds a unit of ?1: their name is not
+	     * known (NULL: never the same as another's) */
+	    db_prepare(j->db,
+		       "INSERT INTO temp.want (property_id, pms_person_id, latch_user_id, sync, "
+		       "  hold, why, contact_key, rkey) "
+		       "SELECT ?1, ?2, ?3, 0, 0, 'still_assigned', ?4, 'u:' || ?3 "
+		       "WHERE EXISTS (SELECT 1 FROM assignment a WHERE a.property_id = ?1 "
+		       "  AND a.latch_user_id = ?3) "
+		       "AND NOT EXISTS (SELECT 1 FROM stg_person p WHERE p.snapshot_id = ?5 "
+		       "  AND p.property_id = ?1 AND p.pms_person_id = ?2) "
+		       "AND NOT EXISTS (SELECT 1 FROM temp.want w WHERE w.property_id = ?1 "
+		       "  AND w.rkey = 'u:' || ?3)",
+		       &x.gone) < 0 ||
+	    db_prepare(j->db, "INSERT INTO temp.outside (property_id, snapshot_id) VALUES (?1, ?2)",
+		       &x.note) < 0)
+		goto out;
+	while ((got = db_row(props)) == 1) {
+		const char *id = db_col_text(props, 0);
+		int lr;
+
+		if (bsearch(id, j->ps, (size_t)j->n_policies, sizeof(*j->ps), cmp_policy_id))
+			continue;
+		/* the first property left out: the run's hashes sorted, once */
+		if (!x.sorted)
+			qsort(r->contacts, x.n_in, sizeof(*r->contacts), cmp_contact);
+		x.sorted = 1;
+		/* 1 (no such property) cannot be: the run's transaction began first */
+		lr = policy_load(j->db, id, &x.o);
+		if (lr == 0)
+			lr = outside_property(j, &x);
+		policy_free(&x.o);
+		memset(&x.o, 0, sizeof(x.o));
+		if (lr < 0)
+			goto out;
+	}
+	if (got == 0)
+		rc = 0;
+out:
+	sqlite3_finalize(props);
+	sqlite3_finalize(x.people);
+	sqlite3_finalize(x.cand);
+	sqlite3_finalize(x.users);
+	sqlite3_finalize(x.gone);
+	sqlite3_finalize(x.note);
+	json_decref(x.scratch.reasons);
+	json_decref(x.scratch.exceptions);
+	free(x.key);
+	return rc;
 }
 
 /* Hold the people whose e-mail another person of the run uses too. */
@@ -2798,9 +3078,7 @@ static int hold_duplicates(struct job *j)
 static int diff_all(struct job *j)
 {
 	/* made once every record is in (sorted keys), not kept up by each insert */
-	if (db_exec(j->db,
-		    "CREATE INDEX IF NOT EXISTS temp.want_rkey ON want (property_id, rkey, pms_person_id)") <
-	    0)
+	if (db_exec(j->db, WANT_RKEY_INDEX) < 0)
 		return STEP_FAIL;
 	for (int i = 0; i < j->n_policies; i++) {
 		struct policy *p = &j->ps[i];
@@ -3107,7 +3385,7 @@ int main(int argc, char **argv)
 		goto stop;
 	if ((s = begin_run(&j)) != 0)
 		goto stop;
-	if ((s = decide_all(&j)) != 0)
+	if ((s = decide_all(&j)) != 0 || (s = decide_outside(&j)) != 0)
 		goto stop;
 	if ((s = hold_duplicates(&j)) != 0)
 		goto stop;
