@@ -1115,7 +1115,8 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		"    WHERE x.property_id = q.property_id AND x.pms_person_id = q.pms_person_id), "
 		"  group_concat(q.other, ' ') FROM (SELECT DISTINCT w.property_id, "
 		"  w.pms_person_id, o.property_id || '/' || o.pms_person_id || coalesce("
-		"    (SELECT ' (' || x.property_id || ' is not in this run' || CASE "
+		"    (SELECT ' (' || x.property_id || CASE WHEN x.in_run "
+		"      THEN ' has no export in this run' ELSE ' is not in this run' END || CASE "
 		"      WHEN o.why <> 'still_assigned' THEN ': judged from its newest export, snapshot "
 		"' || x.snapshot_id || ')' "
 		"      ELSE coalesce(': gone from its newest export, snapshot ' || x.snapshot_id, "
@@ -2783,7 +2784,7 @@ static int begin_run(struct job *j)
 		    /* the properties the run leaves out, and those of their people
 		     * compared with the run's (decide_outside()) */
 		    "CREATE TEMP TABLE IF NOT EXISTS outside (property_id TEXT PRIMARY KEY, "
-		    "snapshot_id INTEGER);"
+		    "snapshot_id INTEGER, in_run INTEGER);"
 		    "CREATE TEMP TABLE IF NOT EXISTS outside_person (property_id TEXT, "
 		    "pms_person_id TEXT, PRIMARY KEY (property_id, pms_person_id)) WITHOUT ROWID;"
 		    "CREATE TEMP TABLE IF NOT EXISTS exc (property_id TEXT, pms_person_id TEXT, kind TEXT, "
@@ -2847,6 +2848,8 @@ struct outside {
 	size_t n_in;          /* the run's own contacts, at r->contacts */
 	int sorted;           /* r->contacts[0 .. n_in) are sorted */
 	int rkeys;            /* WANT_RKEY_INDEX is made */
+	int in_run;           /* the property at hand is the run's, without an export
+			       * tonight (property_missing()) */
 	char *key;            /* a contact key (contact_key()), owned */
 	size_t key_cap;
 };
@@ -2955,6 +2958,7 @@ static int outside_property(struct job *j, struct outside *x)
 		sqlite3_bind_int64(x->note, 2, o->snapshot_id);
 	else
 		sqlite3_bind_null(x->note, 2);
+	sqlite3_bind_int(x->note, 3, x->in_run);
 	if (sqlite3_step(x->note) != SQLITE_DONE) {
 		err_set("database: %s", sqlite3_errmsg(j->db));
 		return -1;
@@ -2970,7 +2974,9 @@ static int outside_property(struct job *j, struct outside *x)
  * the second property was matched by e-mail to the Latch user made for
  * someone else in the first, and given their home on that one account
  * (reviewer, 2026-12-06).  So the people of each configured property the
- * run leaves out whose contact key hashes as one of the run's records'
+ * run leaves out, or has without an export tonight (a rejected or missing
+ * file: property_missing(); the run of every property was as blind to them
+ * as a run of some), whose contact key hashes as one of the run's records'
  * are decided here as the run of every property would decide them: from
  * the property's newest staged export (as transform without --snapshot
  * reads it), on its as-of date, with its policy, mapping and Latch users,
@@ -3027,15 +3033,23 @@ static int decide_outside(struct job *j)
 		       "AND NOT EXISTS (SELECT 1 FROM temp.want w WHERE w.property_id = ?1 "
 		       "  AND w.rkey = 'u:' || ?3)",
 		       &x.gone) < 0 ||
-	    db_prepare(j->db, "INSERT INTO temp.outside (property_id, snapshot_id) VALUES (?1, ?2)",
+	    db_prepare(j->db,
+		       "INSERT INTO temp.outside (property_id, snapshot_id, in_run) VALUES (?1, ?2, ?3)",
 		       &x.note) < 0)
 		goto out;
 	while ((got = db_row(props)) == 1) {
 		const char *id = db_col_text(props, 0);
+		const struct policy *in =
+			bsearch(id, j->ps, (size_t)j->n_policies, sizeof(*j->ps), cmp_policy_id);
 		int lr;
 
-		if (bsearch(id, j->ps, (size_t)j->n_policies, sizeof(*j->ps), cmp_policy_id))
+		/* a property of the run without an export tonight (nobody in it,
+		 * or none given: property_missing()) says nothing of its people:
+		 * they are compared with from its newest export, as if the run
+		 * left it out; never diffed, as it is not */
+		if (in && property_present(in))
 			continue;
+		x.in_run = in != NULL;
 		/* the first property left out: the run's hashes sorted, once */
 		if (!x.sorted)
 			qsort(r->contacts, x.n_in, sizeof(*r->contacts), cmp_contact);
