@@ -77,7 +77,8 @@ int rules_status_conflict(const char *role, enum rules_verdict own, const char *
 		is(primary_status, "denied"));
 }
 
-/* Append S to OUT at *LEN, trimmed, folded and collapsed as rules_name_key says. */
+/* Append S to OUT at *LEN (the key's length so far, counted past SIZE - 1
+ * too), trimmed, folded and collapsed as rules_name_key says. */
 static void put_words(const char *s, char *out, size_t size, size_t *len)
 {
 	int blank = *len > 0; /* a space is owed before the next word */
@@ -87,22 +88,25 @@ static void put_words(const char *s, char *out, size_t size, size_t *len)
 			blank = *len > 0;
 			continue;
 		}
-		if (blank && *len + 1 < size)
-			out[(*len)++] = ' ';
+		if (blank) {
+			if (*len + 1 < size)
+				out[*len] = ' ';
+			(*len)++;
+		}
 		blank = 0;
 		if (*len + 1 < size)
-			out[(*len)++] = (char)(*s >= 'A' && *s <= 'Z' ? *s - 'A' + 'a' : *s);
+			out[*len] = (char)(*s >= 'A' && *s <= 'Z' ? *s - 'A' + 'a' : *s);
+		(*len)++;
 	}
-	out[*len] = '\0';
 }
 
-void rules_name_key(const char *first, const char *last, char *out, size_t size)
+size_t rules_name_key(const char *first, const char *last, char *out, size_t size)
 {
 	size_t len = 0;
 
-	if (!size)
-		return;
-	out[0] = '\0';
 	put_words(first, out, size, &len);
 	put_words(last, out, size, &len);
+	if (size)
+		out[len < size ? len : size - 1] = '\0';
+	return len;
 }

@@ -69,9 +69,14 @@ int rules_household_member(const char *role);
  * latch_phone_digits() in latch.h.)
  */
 
-/* FIRST and LAST (NULL or "" for none), each trimmed, ASCII letters
+/*
+ * FIRST and LAST (NULL or "" for none), each trimmed, ASCII letters
  * lower-cased, runs of blanks collapsed to one space, joined by one
- * space, into OUT (SIZE bytes, cut if longer). */
-void rules_name_key(const char *first, const char *last, char *out, size_t size);
+ * space, into OUT (SIZE bytes; OUT may be NULL when SIZE is 0).  Returns
+ * the key's whole length in bytes, as snprintf() does: SIZE or more means
+ * OUT holds it cut, and a caller comparing names needs a bigger buffer
+ * (two names alike in their first SIZE - 1 bytes are not one name).
+ */
+size_t rules_name_key(const char *first, const char *last, char *out, size_t size);
 
 #endif

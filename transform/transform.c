@@ -752,6 +752,8 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 	char *prev = NULL;    /* the person id of the record before */
 	char *contact = NULL; /* a record's contact key (contact_key()) */
 	size_t contact_cap = 0;
+	char *name_key = NULL; /* a record's name key (rules_name_key()), whole */
+	size_t name_cap = 0;
 	const struct rules_policy rp = { p->exclude, p->lead_days, p->grace_days, p->as_of };
 
 	int mapped = 0, one = json_array_size(p->inputs) == 1;
@@ -794,7 +796,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		const char *primary_status = db_col_text(st, 14), *primary = db_col_text(st, 15);
 		const struct unitmap_unit *mu = NULL;
 		const char *why = "";
-		char detail[512], name_key[256], phone_key[LATCH_PHONE_SIZE];
+		char detail[512], phone_key[LATCH_PHONE_SIZE];
 		sqlite3_stmt *q; /* the insert: with its user at hand, or looking it up */
 		int sync = 0, hold = 0, new_mapping = 0;
 		enum rules_verdict v = RULES_DENY;
@@ -923,7 +925,11 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		sqlite3_bind_text(q, 13, db_col_text(st, 12), -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q, 14, sqlite3_column_int64(st, 13));
 		sqlite3_bind_int(q, 15, new_mapping);
-		rules_name_key(db_col_text(st, 7), db_col_text(st, 8), name_key, sizeof(name_key));
+		/* whole: two long names alike in their first bytes are two names */
+		while (rules_name_key(db_col_text(st, 7), db_col_text(st, 8), name_key, name_cap) >=
+		       name_cap)
+			if (mem_grow((void **)&name_key, name_cap, &name_cap, 1, 256) < 0)
+				goto out;
 		if (latch_phone_digits(phone, phone_key, sizeof(phone_key)) < 0)
 			phone_key[0] = '\0'; /* too long to be a phone: no key */
 		sqlite3_bind_text(q, 16, name_key, -1, SQLITE_STATIC);
@@ -954,6 +960,7 @@ out:
 	unitmap_units_release(&units);
 	free(prev);
 	free(contact);
+	free(name_key);
 	return rc;
 }
 

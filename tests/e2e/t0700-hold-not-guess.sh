@@ -4,7 +4,7 @@
 # Each case is one a reviewer found to lock a family out or leave a former
 # tenant with a key.
 . "$(dirname "$0")/lib.sh"
-test_plan 15
+test_plan 16
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 row() { # row PROPERTY UNIT PERSON STATUS [EMAIL [FIRST [LAST [ROLE [HOUSEHOLD]]]]]
@@ -196,6 +196,16 @@ test_expect_success 'a long e-mail (1,200 characters) two people share, in any c
 	grep "^duplicate_email,pine,1,L1," "$(cat last.run)/exceptions.csv" &&
 	grep "^duplicate_email,pine,2,L2," "$(cat last.run)/exceptions.csv" &&
 	! grep -E ",(L1|L2)," "$(cat last.run)/delta.csv"
+'
+
+test_expect_success 'two long names alike in their first 300 characters, one e-mail: two people, neither synced' '
+	first=$(printf "%0300d" 0 | tr 0 n) &&
+	{ echo $H; row pine 1 N1 current n@example.com "$first" Lee;
+	  row pine 2 N2 current N@Example.com "$first" Kim; } >names.csv &&
+	night names.csv &&
+	grep "^duplicate_email,pine,1,N1," "$(cat last.run)/exceptions.csv" &&
+	grep "^duplicate_email,pine,2,N2," "$(cat last.run)/exceptions.csv" &&
+	! grep -E ",(N1|N2)," "$(cat last.run)/delta.csv"
 '
 
 [ $failed -eq 0 ]

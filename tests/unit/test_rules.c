@@ -119,8 +119,12 @@ static void rules_name_key_folds_trims_and_collapses(void **state)
 	assert_string_equal(k, "");
 	rules_name_key("Zoë", "Ärger", k, sizeof(k)); /* only ASCII letters fold */
 	assert_string_equal(k, "zoë Ärger");
-	rules_name_key("Alexandra", "Lee", k, 5);
+	/* the whole length comes back, as snprintf(): cut, or not */
+	assert_int_equal(rules_name_key("Alexandra", "Lee", k, 5), 13);
 	assert_string_equal(k, "alex");
+	assert_int_equal(rules_name_key("Alexandra", "Lee", k, 14), 13);
+	assert_string_equal(k, "alexandra lee");
+	assert_int_equal(rules_name_key(" Ann ", " Lee ", NULL, 0), 7);
 }
 
 int main(void)
