@@ -26,6 +26,7 @@ enum {
 	S_ASSIGN_LOG,
 	S_SENDERS,
 	S_KEY_SETTLE,
+	S_USER_HOLDER,
 };
 
 /*
@@ -100,6 +101,11 @@ static const char *const sql[LEDGER_N_STMT] = {
 		      "AND j.idempotency_key = ?4 AND j.attempts > 0 ORDER BY j.run_id, j.seq",
 	/* what Latch made of key ?6 is known now (replayed): the earlier
 	 * USER_CREATEs left unconfirmed under it are settled, with that answer */
+	/* another resident Latch user ?1 is recorded for (a scan: a rare path) */
+	[S_USER_HOLDER] =
+		"SELECT property_id, pms_person_id FROM person_user "
+		"WHERE latch_user_id = ?1 AND NOT (property_id = ?2 AND pms_person_id = ?3) "
+		"ORDER BY property_id, pms_person_id LIMIT 1",
 	[S_KEY_SETTLE] = "UPDATE journal SET state = 'superseded', http_status = ?7, "
 			 "response = ?8, updated_at = ?5 WHERE " UNCONFIRMED_EARLIER
 			 " AND journal.idempotency_key = ?6",
@@ -269,6 +275,28 @@ int ledger_key_senders(struct ledger *lg, const char *property, const char *pers
 	if (rc == 0 && step != SQLITE_DONE) {
 		err_set("journal: %s", sqlite3_errmsg(lg->db));
 		rc = -1;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int ledger_user_holder(struct ledger *lg, const char *user, const char *property,
+		       const char *person, char *other, size_t size)
+{
+	sqlite3_stmt *st = stmt(lg, S_USER_HOLDER);
+	int rc = -1, step;
+
+	if (!st)
+		return -1;
+	bind_texts(st, user, property, person, (const char *)NULL);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		snprintf(other, size, "%s/%s", db_col_text(st, 0), db_col_text(st, 1));
+		rc = 1;
+	} else if (step == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		err_set("person_user: %s", sqlite3_errmsg(lg->db));
 	}
 	sqlite3_reset(st);
 	return rc;

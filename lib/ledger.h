@@ -28,7 +28,7 @@
 #include <stddef.h>
 
 enum {
-	LEDGER_N_STMT = 15
+	LEDGER_N_STMT = 16
 };
 
 /* A ledger open on a database for one run; fields private. */
@@ -92,6 +92,14 @@ int ledger_key_senders(struct ledger *lg, const char *property, const char *pers
 		       const char *since,
 		       int (*fn)(const char *run_id, long seq, const char *run_dir, void *ctx),
 		       void *ctx);
+
+/*
+ * Is Latch user USER recorded (person_user) for a resident other than
+ * PROPERTY's PERSON?  1 yes, that one's "property/person" in OTHER (SIZE
+ * bytes); 0 no; -1 on a database error, with err_set().
+ */
+int ledger_user_holder(struct ledger *lg, const char *user, const char *property,
+		       const char *person, char *other, size_t size);
 
 /*
  * What Latch holds under KEY is known (load replayed the request it holds):

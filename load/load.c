@@ -1465,6 +1465,25 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 		break;
 	case STEP_USER_GET:
 		if (verdict == LATCH_REPLY_OK) {
+			char other[2 * LATCH_MAX_ID + 8];
+			int held = ledger_user_holder(&l->ledger, s->user, r->d.property_id,
+						      r->d.pms_person_id, other, sizeof(other));
+
+			if (held < 0)
+				return -1;
+			/* made for this resident, but another one's since (matched by
+			 * the e-mail it was made with): one account for two people is
+			 * never taken; a person decides */
+			if (held) {
+				snprintf(detail, sizeof(detail),
+					 "Latch user %s, made for this resident by run %s's "
+					 "USER_CREATE (replayed under its Idempotency-Key), is "
+					 "recorded for %s since: not taken for two people; check "
+					 "in Latch whether they are one person",
+					 s->user, s->prior[s->at_prior].run, other);
+				s->user[0] = '\0';
+				break;
+			}
 			if (adopt_replayed(l, s, s->replayed) < 0)
 				return -1;
 			l->done++;
