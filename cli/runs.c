@@ -9,6 +9,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "runstatus.h"
+#include "stg.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -236,6 +237,14 @@ int main(int argc, char **argv)
 	}
 	if (db_open(cli.db_path, 0, &db) < 0)
 		goto fail;
+	/* a mistyped --property would list nothing and read as "no runs" */
+	if (property && (r = stg_property_known(db, property)) < 0) {
+		if (r == -1)
+			goto fail;
+		log_error("%s", err_msg());
+		rc = US_EXIT_DATAERR;
+		goto out;
+	}
 	r = strcmp(verb, "list") ? show(db, argv[optind])
 	    : unfinished         ? list_unfinished(db, property)
 				 : list(db, property, limit);

@@ -407,6 +407,16 @@ int main(int argc, char **argv)
 		rc = db_exit_code(NULL);
 		goto out;
 	}
+	/* a mistyped --property would list (or prune) nothing and read as "none" */
+	if (property) {
+		int known = stg_property_known(db, property);
+
+		if (known < 0) {
+			log_error("%s", err_msg());
+			rc = known == -1 ? db_exit_code(db) : US_EXIT_DATAERR;
+			goto out;
+		}
+	}
 	if (!strcmp(verb, "show") || !strcmp(verb, "export")) {
 		char *end;
 		long long id = strtoll(argv[optind], &end, 10);

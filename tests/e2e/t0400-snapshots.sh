@@ -2,7 +2,7 @@
 # t0400-snapshots: `unitsync snapshots list|show|prune` (unitsync-snapshots(1)):
 # prune keeps the newest N per property and every snapshot a kept run uses.
 . "$(dirname "$0")/lib.sh"
-test_plan 6
+test_plan 7
 
 night() { # night N: a generic CSV export for property p1 with N residents
 	{
@@ -59,5 +59,13 @@ test_expect_success 'once its run directory is gone, the old snapshot goes too' 
 	rm -rf runs &&
 	unitsync snapshots prune --keep 1 >out &&
 	test "$(sqlite3 "$UNITSYNC_DB" "SELECT group_concat(snapshot_id) FROM snapshot")" = "3"
+'
+
+test_expect_success 'a --property the database does not have: 65 naming it, for list and prune' '
+	test_expect_code 65 unitsync snapshots list --property p9 >o1 2>e1 &&
+	test_cmp /dev/null o1 && grep -F "unknown property '"'"'p9'"'"'" e1 &&
+	test_expect_code 65 unitsync snapshots prune --keep 1 --property p9 >o2 2>e2 &&
+	grep -F "unknown property '"'"'p9'"'"'" e2 &&
+	unitsync snapshots list --property p1 >/dev/null
 '
 [ $failed -eq 0 ]

@@ -8,7 +8,7 @@
 # file, digest, people, age).  `runs list --unfinished` lists a run cut
 # short while other properties have newer runs, never a superseded one.
 . "$(dirname "$0")/lib.sh"
-test_plan 12
+test_plan 13
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 export_of() { # export_of N: residents 1..N of property p1, one per unit
@@ -156,6 +156,14 @@ test_expect_success 'runs list --unfinished: a cut run of p2 while p1 runs on, u
 	h=$(unitsync transform --as-of 2026-06-02 --property p2 --out runs | tail -n 1) &&
 	status "$f" superseded &&
 	test -z "$(unitsync runs list --unfinished)"
+'
+
+
+test_expect_success 'runs list --property of a property the database does not have: 65 naming it' '
+	test_expect_code 65 unitsync runs list --property p9 >o1 2>e1 &&
+	test_cmp /dev/null o1 && grep -F "unknown property '"'"'p9'"'"'" e1 &&
+	test_expect_code 65 unitsync runs list --unfinished --property p9 2>e2 &&
+	unitsync runs list --property p1 >/dev/null
 '
 
 exit $((failed > 0))
