@@ -1076,6 +1076,206 @@ out:
 	return rc;
 }
 
+/* the most others a duplicate_email exception names for one contact, and
+ * the most of the contact's records looked through to find them */
+#define CLASH_NAMED 10
+#define CLASH_LOOK 1024
+
+/* One record of a shared contact (temp.dup_side), as clash_pieces() reads it. */
+struct side {
+	char *property, *person, *name, *other, *label; /* owned; name and label may be NULL */
+	int sync, active;
+	int held; /* the person clashes with another of this contact */
+};
+
+/* 0 when A and B are records of one person */
+static int side_person_cmp(const struct side *a, const struct side *b)
+{
+	int c = strcmp(a->property, b->property);
+
+	return c ? c : strcmp(a->person, b->person);
+}
+
+/* W, a record of a held person, and O, an active record of another person
+ * of its contact, clash (hold_duplicate_emails()'s rule) */
+static int sides_clash(const struct side *w, const struct side *o)
+{
+	return w->active && (w->sync || o->sync) &&
+	       (!w->name || !o->name || strcmp(w->name, o->name));
+}
+
+/*
+ * For each held person among G[0..M), the records of one contact sorted by
+ * how an exception names them (then by person, so that a person's records
+ * are together): a piece of their exception into temp.dup_piece (INS), the
+ * contact and the others it clashes with, in that order, at most
+ * CLASH_NAMED of them, found among the first CLASH_LOOK records (so the
+ * work is linear in the records whatever they are); a list cut short says
+ * how many people give the contact.
+ */
+static int clash_group(struct run *r, sqlite3_stmt *ins, const struct side *g, size_t m)
+{
+	sqlite3_str *others = sqlite3_str_new(r->db);
+	size_t people = 0, a, b;
+	int rc = -1;
+
+	for (a = 0; a < m; a = b) {
+		for (b = a + 1; b < m && !side_person_cmp(&g[a], &g[b]); b++)
+			;
+		people++;
+	}
+	for (a = 0; a < m; a = b) {
+		const char *label = NULL, *last = NULL;
+		size_t named = 0, looked = 0;
+		int cut = 0;
+
+		for (b = a + 1; b < m && !side_person_cmp(&g[a], &g[b]); b++)
+			;
+		if (!g[a].held)
+			continue;
+		for (size_t k = a; k < b; k++)
+			if (g[k].label && (!label || strcmp(g[k].label, label) < 0))
+				label = g[k].label;
+		sqlite3_str_reset(others);
+		for (size_t j = 0; j < m && !cut; j++) {
+			int clash = 0;
+
+			if (j == a) { /* the person's own records */
+				j = b - 1;
+				continue;
+			}
+			if (++looked > CLASH_LOOK)
+				cut = 1;
+			if (cut || !g[j].active || (last && !strcmp(last, g[j].other)))
+				continue;
+			for (size_t k = a; k < b && !clash; k++)
+				clash = sides_clash(&g[k], &g[j]);
+			if (!clash)
+				continue;
+			if (named == CLASH_NAMED) {
+				cut = 1;
+				continue;
+			}
+			/* separated by a space, as always: ids have none */
+			sqlite3_str_appendf(others, "%s%s", named ? " " : "", g[j].other);
+			last = g[j].other;
+			named++;
+		}
+		if (cut && named)
+			sqlite3_str_appendf(others, ", among the %lld people who give it",
+					    (long long)people);
+		else if (cut) /* all those looked through are of their name */
+			sqlite3_str_appendf(others, "some of the %lld other people who give it",
+					    (long long)people - 1);
+		if (sqlite3_str_errcode(others)) {
+			err_set("out of memory");
+			goto out;
+		}
+		sqlite3_reset(ins);
+		sqlite3_bind_text(ins, 1, g[a].property, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 2, g[a].person, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 3, label, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 4, sqlite3_str_value(others), -1, SQLITE_STATIC);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			err_set("database: %s", sqlite3_errmsg(r->db));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	sqlite3_free(sqlite3_str_finish(others));
+	return rc;
+}
+
+static void sides_free(struct side *g, size_t m)
+{
+	for (size_t i = 0; i < m; i++) {
+		free(g[i].property);
+		free(g[i].person);
+		free(g[i].name);
+		free(g[i].other);
+		free(g[i].label);
+	}
+}
+
+/* a copy of column COL of ST's row, NULL for NULL; -1 out of memory */
+static int col_copy(sqlite3_stmt *st, int col, char **out)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+
+	*out = NULL;
+	if (t && !(*out = strdup(t))) {
+		err_set("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The pieces of the duplicate_email exceptions (clash_group()), one contact
+ * at a time: memory grows with the records of the most shared contact, not
+ * with the run.
+ */
+static int clash_pieces(struct run *r)
+{
+	sqlite3_stmt *st = NULL, *ins = NULL;
+	struct side *g = NULL;
+	size_t m = 0, cap = 0;
+	char *key = NULL; /* the contact of G, owned */
+	int got, rc = -1;
+
+	if (db_prepare(r->db,
+		       "SELECT s.contact_key, s.property_id, s.pms_person_id, s.name_key, s.other, "
+		       "  s.label, s.sync, s.active, h.property_id IS NOT NULL "
+		       "FROM temp.dup_side s LEFT JOIN temp.dup_held h "
+		       "  ON h.property_id = s.property_id AND h.pms_person_id = s.pms_person_id "
+		       "  AND h.contact_key = s.contact_key "
+		       "ORDER BY s.contact_key, s.other, s.property_id, s.pms_person_id",
+		       &st) < 0 ||
+	    db_prepare(r->db,
+		       "INSERT INTO temp.dup_piece (property_id, pms_person_id, label, others) "
+		       "VALUES (?1, ?2, ?3, ?4)",
+		       &ins) < 0)
+		goto out;
+	while ((got = db_row(st)) >= 0) {
+		struct side *s;
+
+		if (!got || (key && strcmp(key, db_col_text(st, 0)))) {
+			if (clash_group(r, ins, g, m) < 0)
+				goto out;
+			sides_free(g, m);
+			m = 0;
+		}
+		if (!got)
+			break;
+		if (!m) {
+			free(key);
+			if (col_copy(st, 0, &key) < 0)
+				goto out;
+		}
+		if (mem_grow((void **)&g, m, &cap, sizeof(*g), 16) < 0)
+			goto out;
+		s = &g[m++];
+		memset(s, 0, sizeof(*s));
+		if (col_copy(st, 1, &s->property) < 0 || col_copy(st, 2, &s->person) < 0 ||
+		    col_copy(st, 3, &s->name) < 0 || col_copy(st, 4, &s->other) < 0 ||
+		    col_copy(st, 5, &s->label) < 0)
+			goto out;
+		s->sync = sqlite3_column_int(st, 6) == 1;
+		s->active = sqlite3_column_int(st, 7);
+		s->held = sqlite3_column_int(st, 8);
+	}
+	if (got == 0)
+		rc = 0;
+out:
+	sides_free(g, m);
+	free(g);
+	free(key);
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	return rc;
+}
+
 /*
  * Residents sharing one e-mail (any letter case) cannot be told apart by
  * Latch, whose users are one per e-mail: neither is synced, both are
@@ -1084,71 +1284,70 @@ out:
  * a clash.  Runs over the whole run's temp.want, the records of the
  * properties it leaves out included (decide_outside()): those are compared
  * with, named as such, and never held themselves.
+ *
+ * The rule, for two records W and O of one contact key: both sides are
+ * held when they are of two people (property and person id), both would be
+ * acted on or already hold a Latch user ("active": synced tonight, held,
+ * or a leaver still assigned), at least one is synced tonight (one e-mail
+ * is one Latch user: removing the leaver would remove the newcomer too),
+ * and their names differ (the same e-mail and name is one resident, a
+ * transfer under a new PMS id or a re-key, in one property or two; an
+ * unknown name, NULL: decide_outside()'s people gone from their export, is
+ * like no other).  A placeholder e-mail that thousands of people give
+ * would make that a join of every pair (596 s for 15,000 people: reviewer,
+ * 2026-12-06), so who is held is counted instead, per record, from counts
+ * over the contact's records (SQL window functions: sorts, no pairs), and
+ * each exception names at most CLASH_NAMED of the others (clash_pieces()).
  */
 static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally *ts, int n)
 {
-	static const char clash[] =
-		/*
-		 * Both sides of a clash are held: anyone synced tonight, held, or
-		 * already holding a Latch user (a leaver still assigned), as long
-		 * as one of the two would be acted on.  One e-mail is one Latch
-		 * user: removing the leaver would remove the newcomer too.
-		 */
-		/* CROSS JOIN: in this order, from the few shared keys (SQLite would
-		 * otherwise range over every record with a contact) */
-		"FROM temp.dup_contact d CROSS JOIN temp.dup_rec a ON a.contact_key = d.contact_key "
-		"CROSS JOIN temp.want w ON w.rowid = a.rid "
-		"CROSS JOIN temp.dup_rec b ON b.contact_key = d.contact_key "
-		"CROSS JOIN temp.want o ON o.rowid = b.rid "
-		"  AND (o.property_id <> w.property_id OR o.pms_person_id <> w.pms_person_id) "
-		"  AND (w.sync = 1 OR o.sync = 1) "
-		"  AND (o.sync = 1 OR o.hold > 0 OR o.latch_user_id IS NOT NULL) "
-		"  AND (w.sync = 1 OR w.hold > 0 OR w.latch_user_id IS NOT NULL) "
-		/* the same e-mail and the same name is one resident (a transfer under a
-		 * new PMS id, a re-key), in one property or two; an unknown name
-		 * (NULL: decide_outside()'s people gone from their export) is not */
-		"  AND coalesce(o.name_key <> w.name_key, 1) "
+	/*
+	 * A record W clashes with as many records O as: the active records
+	 * of its contact (synced ones only, when W is not synced), less those
+	 * of W's own person, less those of W's name (when it has one), plus
+	 * those of both, counted twice.
+	 */
+	static const char held[] =
+		"INSERT OR IGNORE INTO temp.dup_held (property_id, pms_person_id, contact_key) "
+		"SELECT property_id, pms_person_id, contact_key FROM (SELECT contact_key, "
+		"  property_id, pms_person_id, outside, sync, name_key, "
+		"  count(*) OVER k AS a, sum(sync) OVER k AS s, "
+		"  count(*) OVER kp AS ap, sum(sync) OVER kp AS sp, "
+		"  count(*) OVER kn AS an, sum(sync) OVER kn AS sn, "
+		"  count(*) OVER kpn AS apn, sum(sync) OVER kpn AS spn "
+		"  FROM temp.dup_side WHERE active "
+		"  WINDOW k AS (PARTITION BY contact_key), "
+		"    kp AS (PARTITION BY contact_key, property_id, pms_person_id), "
+		"    kn AS (PARTITION BY contact_key, name_key), "
+		"    kpn AS (PARTITION BY contact_key, property_id, pms_person_id, name_key)) "
 		/* a property left out is compared with, never held (decide_outside()) */
-		"WHERE w.contact_key IS NOT NULL "
-		"  AND w.property_id NOT IN (SELECT property_id FROM temp.outside) ";
-	/* each side of a clash, with its e-mail or phone and the others it
-	 * shares it with (one not in the run named as such: decide_outside()) */
-	static const char clash_report[] =
-		"SELECT q.property_id, q.pms_person_id, "
-		"  (SELECT min(x.pms_unit_id) FROM temp.want x WHERE x.property_id = q.property_id "
-		"    AND x.pms_person_id = q.pms_person_id), "
-		"  (SELECT min(CASE WHEN x.email IS NOT NULL THEN 'e-mail ''' || x.email "
-		"    ELSE 'phone ''' || x.phone END) FROM temp.want x "
-		"    WHERE x.property_id = q.property_id AND x.pms_person_id = q.pms_person_id), "
-		"  group_concat(q.other, ' ') FROM (SELECT DISTINCT w.property_id, "
-		"  w.pms_person_id, o.property_id || '/' || o.pms_person_id || coalesce("
-		"    (SELECT ' (' || x.property_id || CASE WHEN x.in_run "
-		"      THEN ' has no export in this run' ELSE ' is not in this run' END || CASE "
-		"      WHEN o.why <> 'still_assigned' THEN ': judged from its newest export, snapshot "
-		"' || x.snapshot_id || ')' "
-		"      ELSE coalesce(': gone from its newest export, snapshot ' || x.snapshot_id, "
-		"        ' and has no export staged') || ', but still holding a unit of ' || "
-		"        x.property_id || ' on that Latch user: held while it does)' END "
-		"    FROM temp.outside x WHERE x.property_id = o.property_id), '') AS other "
-		"%s ORDER BY 1, 2, 3) q GROUP BY 1, 2 ORDER BY 1, 2";
+		"WHERE NOT outside AND CASE WHEN sync = 1 "
+		"  THEN a - ap - CASE WHEN name_key IS NULL THEN 0 ELSE an - apn END "
+		"  ELSE s - sp - CASE WHEN name_key IS NULL THEN 0 ELSE sn - spn END END > 0";
 	sqlite3_stmt *st = NULL;
 	int got = 0; /* db_row(): 1 a row, 0 done, -1 an error */
-	char sql[4096];
-	/* the two statements below are CLASH and at most CLASH_REPORT more */
-	_Static_assert(sizeof(clash) + sizeof(clash_report) <= sizeof(sql),
-		       "sql too small for clash");
 	int rc = -1;
 
 	/*
 	 * Only a contact two records share can clash: those first (the
 	 * records whose key's hash another record's has, from the sorted
-	 * hashes; then by the keys themselves), then the join for them alone.
+	 * hashes; then by the keys themselves), then their records' sides.
 	 */
 	if (db_exec(r->db,
 		    "CREATE TEMP TABLE IF NOT EXISTS dup_rec (contact_key TEXT, rid INTEGER);"
 		    "CREATE INDEX IF NOT EXISTS temp.dup_rec_key ON dup_rec (contact_key);"
 		    "CREATE TEMP TABLE IF NOT EXISTS dup_contact (contact_key TEXT PRIMARY KEY);"
-		    "DELETE FROM temp.dup_rec; DELETE FROM temp.dup_contact") < 0 ||
+		    "CREATE TEMP TABLE IF NOT EXISTS dup_side (contact_key TEXT, property_id TEXT, "
+		    "  pms_person_id TEXT, name_key TEXT, sync INTEGER, active INTEGER, "
+		    "  outside INTEGER, other TEXT, label TEXT);"
+		    "CREATE TEMP TABLE IF NOT EXISTS dup_held (property_id TEXT, pms_person_id TEXT, "
+		    "  contact_key TEXT, PRIMARY KEY (property_id, pms_person_id, contact_key)) "
+		    "  WITHOUT ROWID;"
+		    "CREATE TEMP TABLE IF NOT EXISTS dup_piece (property_id TEXT, "
+		    "  pms_person_id TEXT, label TEXT, others TEXT);"
+		    "DELETE FROM temp.dup_rec; DELETE FROM temp.dup_contact; "
+		    "DELETE FROM temp.dup_side; DELETE FROM temp.dup_held; "
+		    "DELETE FROM temp.dup_piece") < 0 ||
 	    db_prepare(r->db,
 		       "INSERT INTO temp.dup_rec (contact_key, rid) "
 		       "SELECT contact_key, rowid FROM temp.want WHERE rowid = ?",
@@ -1170,33 +1369,69 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 	sqlite3_finalize(st);
 	st = NULL;
 	if (db_exec(r->db, "INSERT INTO temp.dup_contact SELECT contact_key FROM temp.dup_rec "
-			   "GROUP BY contact_key HAVING count(*) > 1") < 0 ||
-	    (sqlite3_changes(r->db) > 0 && want_by_person(r) < 0))
+			   "GROUP BY contact_key HAVING count(*) > 1") < 0)
 		goto out;
-	snprintf(sql, sizeof(sql), clash_report, clash);
-	if (db_prepare(r->db, sql, &st) < 0)
+	if (sqlite3_changes(r->db) == 0) {
+		rc = 0;
+		goto out;
+	}
+	/* each record of a shared contact: who, whether it counts, and how
+	 * an exception names it (one not in the run named as such:
+	 * decide_outside()) */
+	if (want_by_person(r) < 0 ||
+	    db_exec(r->db,
+		    "INSERT INTO temp.dup_side SELECT a.contact_key, w.property_id, w.pms_person_id, "
+		    "  w.name_key, w.sync, "
+		    "  (w.sync = 1 OR w.hold > 0 OR w.latch_user_id IS NOT NULL), "
+		    "  w.property_id IN (SELECT property_id FROM temp.outside), "
+		    "  w.property_id || '/' || w.pms_person_id || coalesce("
+		    "    (SELECT ' (' || x.property_id || CASE WHEN x.in_run "
+		    "      THEN ' has no export in this run' ELSE ' is not in this run' END || CASE "
+		    "      WHEN w.why <> 'still_assigned' THEN ': judged from its newest export, "
+		    "snapshot ' || x.snapshot_id || ')' "
+		    "      ELSE coalesce(': gone from its newest export, snapshot ' || x.snapshot_id, "
+		    "        ' and has no export staged') || ', but still holding a unit of ' || "
+		    "        x.property_id || ' on that Latch user: held while it does)' END "
+		    "    FROM temp.outside x WHERE x.property_id = w.property_id), ''), "
+		    "  CASE WHEN w.email IS NOT NULL THEN 'e-mail ''' || w.email "
+		    "    ELSE 'phone ''' || w.phone END "
+		    /* CROSS JOIN: in this order, from the few shared keys (SQLite
+		     * would otherwise range over every record with a contact) */
+		    "FROM temp.dup_contact d CROSS JOIN temp.dup_rec a "
+		    "  ON a.contact_key = d.contact_key "
+		    "CROSS JOIN temp.want w ON w.rowid = a.rid") < 0 ||
+	    db_exec(r->db, held) < 0 || clash_pieces(r) < 0)
+		goto out;
+	if (db_prepare(r->db,
+		       "SELECT p.property_id, p.pms_person_id, "
+		       "  (SELECT min(x.pms_unit_id) FROM temp.want x "
+		       "    WHERE x.property_id = p.property_id AND x.pms_person_id = p.pms_person_id), "
+		       "  group_concat(p.label || ''' is shared with ' || p.others, '; ') "
+		       "FROM (SELECT * FROM temp.dup_piece ORDER BY property_id, pms_person_id, label) p "
+		       "GROUP BY 1, 2 ORDER BY 1, 2",
+		       &st) < 0)
 		goto out;
 	while ((got = db_row(st)) == 1) {
-		char detail[1024];
-		int i;
+		char *detail = sqlite3_mprintf("%s; neither is synced", db_col_text(st, 3));
+		int i, added;
 
+		if (!detail) {
+			err_set("out of memory");
+			goto out;
+		}
 		for (i = 0; i < n && strcmp(ps[i].property_id, db_col_text(st, 0)); i++)
 			;
-		snprintf(detail, sizeof(detail), "%s' is shared with %s; neither is synced",
-			 db_col_text(st, 3), db_col_text(st, 4));
-		if (add_exception(r, &ts[i < n ? i : 0], "duplicate_email", db_col_text(st, 0),
-				  db_col_text(st, 2), db_col_text(st, 1), detail) < 0)
+		added = add_exception(r, &ts[i < n ? i : 0], "duplicate_email", db_col_text(st, 0),
+				      db_col_text(st, 2), db_col_text(st, 1), detail);
+		sqlite3_free(detail);
+		if (added < 0)
 			goto out;
 	}
 	if (got < 0)
 		goto out;
-	sqlite3_finalize(st);
-	st = NULL;
-	snprintf(sql, sizeof(sql),
-		 "UPDATE temp.want SET hold = 1, sync = 0 WHERE (property_id, pms_person_id) IN "
-		 "(SELECT w.property_id, w.pms_person_id %s)",
-		 clash);
-	if (db_exec(r->db, sql) < 0)
+	if (db_exec(r->db,
+		    "UPDATE temp.want SET hold = 1, sync = 0 WHERE (property_id, pms_person_id) IN "
+		    "(SELECT property_id, pms_person_id FROM temp.dup_held)") < 0)
 		goto out;
 	rc = 0;
 out:
