@@ -21,6 +21,8 @@ static const struct {
 	  "give each resident their own e-mail in the PMS (or make the names match if it is one "
 	  "person)" },
 	{ "email_mismatch", "check the Latch user's e-mail against the PMS" },
+	{ "identity_changed",
+	  "nothing if the PMS gave the id to a new person; else check the resident's e-mail" },
 	{ "unknown_status", "fix the lease status in the PMS export" },
 	{ "overdue_move_out", "record the move-out (or the new lease end) in the PMS" },
 	{ "rejected_rows",

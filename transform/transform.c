@@ -606,16 +606,22 @@ static int cmp_contact(const void *a, const void *b)
  * ?10 phone, ?11 first and ?12 last name, ?13 source_ref, ?14 snapshot,
  * ?15 new_mapping, ?16 name key, ?17 phone key, ?18 the Latch user its
  * person id was matched to when the caller has it at hand (else NULL),
- * ?19 its contact key (contact_key()).  Its contact key: one e-mail
+ * ?19 its contact key (contact_key()), ?20 not NULL when the Latch user its
+ * person id was matched to is not theirs (identity_changed: decide_people()).
+ * Its contact key: one e-mail
  * is one Latch user; without one, one phone.  Its resident key (rkey):
- * the Latch user its person id was matched to, else the Latch user matched
+ * the Latch user its person id was matched to, else the one it holds a unit
+ * on (an id matched by e-mail, whose e-mail's record another id's new
+ * contact replaced: identity_changed), else the Latch user matched
  * by the same e-mail in the property (one e-mail is one Latch user: a
  * re-keyed person is the resident unitsync knows), else the one matched by
  * its phone (a user matched by phone, whose e-mail the PMS fills in later,
  * is still that user), else its e-mail, else its phone, else its person
  * id.  PMS ids are evidence, not identity (issue 15).  The e-mail's user is
  * found through person_user_by_email (a bound, not correlated, value: the
- * expression index serves it).
+ * expression index serves it); the held unit's, in the primary key's order
+ * (a min() of the user would be planned on assignment_by_user, scanning the
+ * property's assignments for each record).
  */
 #define WANT_COLUMNS                                                                      \
 	"INSERT INTO temp.want (property_id, pms_person_id, pms_unit_id, latch_unit_id, " \
@@ -630,7 +636,11 @@ static int cmp_contact(const void *a, const void *b)
 	"SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17, "         \
 	"?19, "                                                                       \
 	"coalesce('u:' || ?18, (SELECT 'u:' || pu.latch_user_id FROM person_user pu " \
-	"    WHERE pu.property_id = ?1 AND pu.pms_person_id = ?2), "                  \
+	"    WHERE pu.property_id = ?1 AND pu.pms_person_id = ?2 AND ?20 IS NULL), "  \
+	"  (SELECT 'u:' || a.latch_user_id FROM assignment a "                        \
+	"    WHERE a.property_id = ?1 AND a.pms_person_id = ?2 "                      \
+	"    AND a.latch_user_id <> '' AND ?20 IS NULL "                              \
+	"    ORDER BY a.latch_unit_id LIMIT 1), "                                     \
 	"  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "                \
 	"    WHERE pu.property_id = ?1 AND lower(pu.email) = lower(?9)), "            \
 	"  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "                \
@@ -697,6 +707,14 @@ static const char unit_newly_mapped[] =
 	"  AND h.id > (SELECT max(r.map_seq) FROM run r JOIN run_input i "
 	"    ON i.run_id = r.run_id WHERE i.property_id = ?1))";
 
+/* Does person ?2 of property ?1 hold a unit on its Latch user: assigned, or
+ * an ASSIGN left inflight (Latch may have it)? */
+static const char person_holds_unit[] =
+	"SELECT EXISTS (SELECT 1 FROM assignment WHERE property_id = ?1 AND pms_person_id = ?2) "
+	"OR EXISTS (SELECT 1 FROM journal j CROSS JOIN delta_history h "
+	"  ON h.run_id = j.run_id AND h.seq = j.seq WHERE j.state = 'inflight' "
+	"  AND h.property_id = ?1 AND h.pms_person_id = ?2 AND h.op = 'ASSIGN')";
+
 /* the property's Latch users by PMS person id, in the people query's order */
 static const char person_users[] =
 	"SELECT pms_person_id, latch_user_id, email FROM person_user WHERE property_id = ?1 "
@@ -744,9 +762,31 @@ static void bind_static_or_null(sqlite3_stmt *st, int idx, const char *s)
  * OUTSIDE: P is a property the run leaves out, and only its people in
  * temp.outside_person are decided (decide_outside()).
  */
+/*
+ * Does PERSON of PROPERTY hold a unit on its Latch user (person_holds_unit)?
+ * 1 or 0, or -1 with err_set(); *ST is prepared on the first call, the
+ * caller's to finalize.
+ */
+static int person_holds(struct run *r, sqlite3_stmt **st, const char *property, const char *person)
+{
+	int got;
+
+	if (!*st && db_prepare(r->db, person_holds_unit, st) < 0)
+		return -1;
+	sqlite3_reset(*st);
+	sqlite3_bind_text(*st, 1, property, -1, SQLITE_STATIC);
+	sqlite3_bind_text(*st, 2, person, -1, SQLITE_STATIC);
+	if ((got = db_row(*st)) != 1)
+		return got < 0 ? -1 : 0;
+	got = sqlite3_column_int(*st, 0);
+	sqlite3_reset(*st);
+	return got;
+}
+
 static int decide_people(struct run *r, struct tally *t, struct policy *p, int outside)
 {
 	sqlite3_stmt *st = NULL, *ins = NULL, *ins_user = NULL, *users = NULL, *newly = NULL;
+	sqlite3_stmt *holds = NULL;         /* person_holds_unit, prepared when first needed */
 	struct unitmap_units units = { 0 }; /* the property's mapped units */
 	int rc = -1, step, ustep, twice = 0;
 	char *prev = NULL;    /* the person id of the record before */
@@ -798,7 +838,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		const char *why = "";
 		char detail[512], phone_key[LATCH_PHONE_SIZE];
 		sqlite3_stmt *q; /* the insert: with its user at hand, or looking it up */
-		int sync = 0, hold = 0, new_mapping = 0;
+		int sync = 0, hold = 0, new_mapping = 0, not_theirs = 0;
 		enum rules_verdict v = RULES_DENY;
 
 		/* the person's Latch user: person_user comes in the same order */
@@ -896,6 +936,33 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 			}
 		}
 		if (*user && *user_email && *email && strcasecmp(user_email, email)) {
+			int held = person_holds(r, &holds, p->property_id, person);
+
+			if (held < 0)
+				goto out;
+			not_theirs = !held;
+		}
+		if (not_theirs) {
+			/*
+			 * The id's Latch user holds nothing of the property for it and
+			 * the id gives another e-mail now: nothing says the user is
+			 * this person's (a PMS reuses a departed tenant's id): taken
+			 * for a new person, found by their own e-mail, so that the
+			 * former tenant's account is not given this home.  A resident
+			 * back with a new e-mail gets a user of that e-mail: no one
+			 * gains a key that is not theirs either way.
+			 */
+			snprintf(detail, sizeof(detail),
+				 "person id %s was matched to Latch user %s by e-mail '%s' and "
+				 "holds no unit of %s on it; it now gives '%s': taken for a new "
+				 "person (a reused PMS id or a resident back with a new e-mail) "
+				 "and found by that e-mail; that user is given nothing",
+				 person, user, user_email, p->property_id, email);
+			if (add_exception(r, t, "identity_changed", p->property_id, unit, person,
+					  detail) < 0)
+				goto out;
+			user = "";
+		} else if (*user && *user_email && *email && strcasecmp(user_email, email)) {
 			/* the PMS id still says who they are: their unit follows them,
 			 * on the Latch user already matched; the account is a person's call */
 			snprintf(detail, sizeof(detail),
@@ -938,6 +1005,12 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		if (contact_key(email, phone_key, &contact, &contact_cap) < 0)
 			goto out;
 		bind_static_or_null(q, 19, contact);
+		if (q == ins) {
+			if (not_theirs)
+				sqlite3_bind_int(q, 20, 1);
+			else
+				sqlite3_bind_null(q, 20);
+		}
 		if (sqlite3_step(q) != SQLITE_DONE) {
 			err_set("database: %s", sqlite3_errmsg(r->db));
 			goto out;
@@ -957,6 +1030,7 @@ out:
 	sqlite3_finalize(ins_user);
 	sqlite3_finalize(users);
 	sqlite3_finalize(newly);
+	sqlite3_finalize(holds);
 	unitmap_units_release(&units);
 	free(prev);
 	free(contact);

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# t0714-identity-changed: a PMS person id that gives another e-mail is still
+# its resident (email_mismatch: the unit follows them on their Latch user)
+# while that user holds a unit of the property for the id, an ASSIGN left
+# unconfirmed (Latch may hold it) included; when it holds none, the id is
+# taken for a new person with a Latch user of their own (identity_changed),
+# so that a departed tenant's account is not given the home of whoever the
+# PMS gave their id to (scenarios 072 and 073 show the whole nights).
+. "$(dirname "$0")/lib.sh"
+test_plan 4
+
+H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
+faults() { curl -sf -X POST -d "$1" "$SIM_URL/_sim/faults" >/dev/null; }
+night() { # night N AS_OF ROWS...: extract and transform; the run directory in $runN
+	local n=$1 as_of=$2
+	shift 2
+	{ echo $H; printf '%s\n' "$@"; } >n$n.csv &&
+		unitsync extract-csv n$n.csv >/dev/null &&
+		unitsync transform --as-of "$as_of" --out runs >t$n.out &&
+		eval "run$n=\$(tail -n 1 t$n.out)"
+}
+ops() { # the run's delta rows as "op unit person" lines
+	awk -F, 'NR > 1 { print $2, $4, $6 }' "$1/delta.csv"
+}
+
+(cd "$tmp" && printf 'building_uuid,unit_uuid,name\nb1,L1,1\nb1,L2,2\n' >seed.csv &&
+	test_init_db p1 && unitsync map add --offline --property p1 U1 L1 >/dev/null &&
+	unitsync map add --offline --property p1 U2 L2 >/dev/null) || exit 1
+sim_start "$tmp/seed.csv" || exit 1
+
+test_expect_success 'night 1: the ASSIGN of Ann reaches Latch, its reply is lost' '
+	night 1 2026-06-01 "p1,U1,A1,H1,primary,current,Ann,One,ann@old.example,,2024-01-01," &&
+	faults "{\"drop_rate\":1,\"methods\":\"PUT\"}" &&
+	{ unitsync load --max-attempts 1 "$run1" >l1.out 2>l1.err; test $? = 75; } &&
+	faults "{\"drop_rate\":0,\"methods\":\"\"}" &&
+	test "$(sqlite3 "$UNITSYNC_DB" "SELECT count(*) FROM assignment")" = 0 &&
+	test "$(sqlite3 "$UNITSYNC_DB" "SELECT count(*) FROM journal WHERE state = '"'"'inflight'"'"'")" = 1
+'
+
+test_expect_success 'night 2, her e-mail changed: the unconfirmed ASSIGN holds her unit, she stays on her user' '
+	night 2 2026-06-02 "p1,U1,A1,H1,primary,current,Ann,One,ann@new.example,,2024-01-01," &&
+	grep "^email_mismatch,p1,U1,A1," "$run2/exceptions.csv" &&
+	! grep identity_changed "$run2/exceptions.csv" &&
+	! ops "$run2" | grep USER_CREATE &&
+	unitsync load "$run2" >l2.out &&
+	test "$(sqlite3 "$UNITSYNC_DB" "SELECT count(*) FROM assignment WHERE pms_person_id = '"'"'A1'"'"'")" = 1
+'
+
+test_expect_success 'night 3, A1 gone: its unit is removed' '
+	night 3 2026-06-03 "p1,U2,B1,H2,primary,current,Bea,Two,bea@example.com,,2024-01-01," &&
+	ops "$run3" | grep "^UNASSIGN U1 A1$" &&
+	unitsync load "$run3" >l3.out
+'
+
+test_expect_success 'night 4, A1 given to Cy with another e-mail: a user of his own, Ann'"'"'s given nothing' '
+	night 4 2026-06-04 "p1,U2,B1,H2,primary,current,Bea,Two,bea@example.com,,2024-01-01," \
+		"p1,U1,A1,H9,primary,current,Cy,Nine,cy@example.com,,2026-06-04," &&
+	grep "^identity_changed,p1,U1,A1,person id A1 was matched to Latch user .* by e-mail '"'"'ann@old.example'"'"' and holds no unit of p1 on it; it now gives '"'"'cy@example.com'"'"'" \
+		"$run4/exceptions.csv" &&
+	! grep email_mismatch "$run4/exceptions.csv" &&
+	test "$(ops "$run4")" = "$(printf "USER_CREATE U1 A1\nASSIGN U1 A1")" &&
+	unitsync load "$run4" >l4.out &&
+	curl -sf "$SIM_URL/_sim/state" | python3 -c "
+import json, sys
+s = json.load(sys.stdin)
+email = {u[\"userUuid\"]: u[\"email\"] for u in s[\"users\"]}
+got = sorted((r[\"unit\"], email[r[\"userUuid\"]]) for r in s[\"residents\"])
+assert got == [(\"L1\", \"cy@example.com\"), (\"L2\", \"bea@example.com\")], got
+"
+'
