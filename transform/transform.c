@@ -557,11 +557,14 @@ static int contact_key(const char *email, const char *phone_key, char **buf, siz
 }
 
 /* A record of temp.want with a contact key: 32 bits of the key's FNV-1a
- * hash (a collision only adds a candidate), its rowid: 8 bytes a record. */
+ * hash (a collision only adds a candidate), its rowid, and whether the key
+ * is its user_contact_key (CONTACT_BY_USER): 8 bytes a record. */
 struct contact {
 	uint32_t hash;
-	uint32_t rowid;
+	uint32_t rowid; /* | CONTACT_BY_USER */
 };
+
+#define CONTACT_BY_USER 0x80000000u
 
 /* The 32 bits of KEY's FNV-1a hash a struct contact keeps. */
 static uint32_t contact_hash(const char *key)
@@ -578,18 +581,19 @@ static uint32_t contact_hash(const char *key)
  * hold_duplicate_emails(): only keys two records share can clash, and
  * sorting these (8 bytes a record) finds them without an index of every
  * record's key (a sort of the whole run in SQLite: 1 s at 1M people).
+ * BY_USER: KEY is the record's user_contact_key, not its contact_key.
  */
-static int contact_add(struct run *r, const char *key, sqlite3_int64 rowid)
+static int contact_add(struct run *r, const char *key, sqlite3_int64 rowid, int by_user)
 {
-	if (rowid < 1 || rowid > UINT32_MAX) {
-		err_set("more than %lu records in one run", (unsigned long)UINT32_MAX);
+	if (rowid < 1 || rowid >= CONTACT_BY_USER) {
+		err_set("more than %lu records in one run", (unsigned long)CONTACT_BY_USER - 1);
 		return -1;
 	}
 	if (mem_grow((void **)&r->contacts, r->n_contacts, &r->cap_contacts, sizeof(*r->contacts),
 		     8) < 0)
 		return -1;
 	r->contacts[r->n_contacts].hash = contact_hash(key);
-	r->contacts[r->n_contacts++].rowid = (uint32_t)rowid;
+	r->contacts[r->n_contacts++].rowid = (uint32_t)rowid | (by_user ? CONTACT_BY_USER : 0);
 	return 0;
 }
 
@@ -607,7 +611,10 @@ static int cmp_contact(const void *a, const void *b)
  * ?15 new_mapping, ?16 name key, ?17 phone key, ?18 the Latch user its
  * person id was matched to when the caller has it at hand (else NULL),
  * ?19 its contact key (contact_key()), ?20 not NULL when the Latch user its
- * person id was matched to is not theirs (identity_changed: decide_people()).
+ * person id was matched to is not theirs (identity_changed: decide_people()),
+ * ?21 the contact key of the e-mail that user was matched by, when the
+ * record gives another (email_mismatch: someone else giving that e-mail
+ * would be matched to the user; hold_duplicate_emails() compares it).
  * Its contact key: one e-mail
  * is one Latch user; without one, one phone.  Its resident key (rkey):
  * the Latch user its person id was matched to, else the one it holds a unit
@@ -626,11 +633,12 @@ static int cmp_contact(const void *a, const void *b)
 #define WANT_COLUMNS                                                                      \
 	"INSERT INTO temp.want (property_id, pms_person_id, pms_unit_id, latch_unit_id, " \
 	"latch_user_id, sync, hold, why, email, phone, first_name, last_name, "           \
-	"source_ref, snapshot_id, new_mapping, name_key, phone_key, contact_key, rkey) "
+	"source_ref, snapshot_id, new_mapping, name_key, phone_key, contact_key, rkey, "  \
+	"user_contact_key) "
 /* the record's user at hand (?18 not NULL): its key, without the lookups */
 #define WANT_INSERT_USER                                                                       \
 	WANT_COLUMNS "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?19," \
-		     "'u:' || ?18)"
+		     "'u:' || ?18, ?21)"
 #define WANT_INSERT                                                                   \
 	WANT_COLUMNS                                                                  \
 	"SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17, "         \
@@ -645,7 +653,7 @@ static int cmp_contact(const void *a, const void *b)
 	"    WHERE pu.property_id = ?1 AND lower(pu.email) = lower(?9)), "            \
 	"  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "                \
 	"    WHERE pu.property_id = ?1 AND pu.phone = ?17), "                         \
-	"  'e:' || lower(?9), 't:' || ?17, 'p:' || ?2) "
+	"  'e:' || lower(?9), 't:' || ?17, 'p:' || ?2), ?21 "
 
 /*
  * The people of one property (?1) tonight, in person id order, each with
@@ -792,6 +800,8 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 	char *prev = NULL;    /* the person id of the record before */
 	char *contact = NULL; /* a record's contact key (contact_key()) */
 	size_t contact_cap = 0;
+	char *user_contact = NULL; /* that of its user's e-mail, when it gives another */
+	size_t user_contact_cap = 0;
 	char *name_key = NULL; /* a record's name key (rules_name_key()), whole */
 	size_t name_cap = 0;
 	const struct rules_policy rp = { p->exclude, p->lead_days, p->grace_days, p->as_of };
@@ -964,7 +974,11 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 			user = "";
 		} else if (*user && *user_email && *email && strcasecmp(user_email, email)) {
 			/* the PMS id still says who they are: their unit follows them,
-			 * on the Latch user already matched; the account is a person's call */
+			 * on the Latch user already matched; the account is a person's
+			 * call.  Anyone else giving the e-mail it was matched by would be
+			 * matched to it: compared as if the record gave it too */
+			if (contact_key(user_email, "", &user_contact, &user_contact_cap) < 0)
+				goto out;
 			snprintf(detail, sizeof(detail),
 				 "e-mail changed from '%s' to '%s' since Latch user %s was matched; "
 				 "that user keeps being used",
@@ -1005,6 +1019,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		if (contact_key(email, phone_key, &contact, &contact_cap) < 0)
 			goto out;
 		bind_static_or_null(q, 19, contact);
+		bind_static_or_null(q, 21, user_contact ? user_contact : "");
 		if (q == ins) {
 			if (not_theirs)
 				sqlite3_bind_int(q, 20, 1);
@@ -1015,8 +1030,13 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 			err_set("database: %s", sqlite3_errmsg(r->db));
 			goto out;
 		}
-		if (*contact && contact_add(r, contact, sqlite3_last_insert_rowid(r->db)) < 0)
+		if (*contact && contact_add(r, contact, sqlite3_last_insert_rowid(r->db), 0) < 0)
 			goto out;
+		if (user_contact && *user_contact &&
+		    contact_add(r, user_contact, sqlite3_last_insert_rowid(r->db), 1) < 0)
+			goto out;
+		if (user_contact)
+			*user_contact = '\0';
 	}
 	if (step != SQLITE_DONE) {
 		err_set("database: %s", sqlite3_errmsg(r->db));
@@ -1034,6 +1054,7 @@ out:
 	unitmap_units_release(&units);
 	free(prev);
 	free(contact);
+	free(user_contact);
 	free(name_key);
 	return rc;
 }
@@ -1159,7 +1180,8 @@ out:
 struct side {
 	char *property, *person, *name, *other, *label; /* owned; name and label may be NULL */
 	int sync, active;
-	int held; /* the person clashes with another of this contact */
+	int held;    /* the person clashes with another of this contact */
+	int by_user; /* only its Latch user's e-mail is this contact (never held) */
 };
 
 /* 0 when A and B are records of one person */
@@ -1201,7 +1223,7 @@ static int clash_group(struct run *r, sqlite3_stmt *ins, const struct side *g, s
 	for (a = 0; a < m; a = b) {
 		const char *label = NULL, *last = NULL;
 		size_t named = 0, looked = 0;
-		int cut = 0;
+		int cut = 0, mutual = 0; /* mutual: an other named is held too */
 
 		for (b = a + 1; b < m && !side_person_cmp(&g[a], &g[b]); b++)
 			;
@@ -1233,6 +1255,7 @@ static int clash_group(struct run *r, sqlite3_stmt *ins, const struct side *g, s
 			/* separated by a space, as always: ids have none */
 			sqlite3_str_appendf(others, "%s%s", named ? " " : "", g[j].other);
 			last = g[j].other;
+			mutual |= !g[j].by_user;
 			named++;
 		}
 		if (cut && named)
@@ -1250,6 +1273,7 @@ static int clash_group(struct run *r, sqlite3_stmt *ins, const struct side *g, s
 		sqlite3_bind_text(ins, 2, g[a].person, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 3, label, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 4, sqlite3_str_value(others), -1, SQLITE_STATIC);
+		sqlite3_bind_int(ins, 5, mutual || cut);
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			err_set("database: %s", sqlite3_errmsg(r->db));
 			goto out;
@@ -1300,15 +1324,15 @@ static int clash_pieces(struct run *r)
 
 	if (db_prepare(r->db,
 		       "SELECT s.contact_key, s.property_id, s.pms_person_id, s.name_key, s.other, "
-		       "  s.label, s.sync, s.active, h.property_id IS NOT NULL "
+		       "  s.label, s.sync, s.active, h.property_id IS NOT NULL, s.by_user "
 		       "FROM temp.dup_side s LEFT JOIN temp.dup_held h "
 		       "  ON h.property_id = s.property_id AND h.pms_person_id = s.pms_person_id "
 		       "  AND h.contact_key = s.contact_key "
 		       "ORDER BY s.contact_key, s.other, s.property_id, s.pms_person_id",
 		       &st) < 0 ||
 	    db_prepare(r->db,
-		       "INSERT INTO temp.dup_piece (property_id, pms_person_id, label, others) "
-		       "VALUES (?1, ?2, ?3, ?4)",
+		       "INSERT INTO temp.dup_piece (property_id, pms_person_id, label, others, mutual) "
+		       "VALUES (?1, ?2, ?3, ?4, ?5)",
 		       &ins) < 0)
 		goto out;
 	while ((got = db_row(st)) >= 0) {
@@ -1338,6 +1362,7 @@ static int clash_pieces(struct run *r)
 		s->sync = sqlite3_column_int(st, 6) == 1;
 		s->active = sqlite3_column_int(st, 7);
 		s->held = sqlite3_column_int(st, 8);
+		s->by_user = sqlite3_column_int(st, 9);
 	}
 	if (got == 0)
 		rc = 0;
@@ -1408,23 +1433,25 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 	 * hashes; then by the keys themselves), then their records' sides.
 	 */
 	if (db_exec(r->db,
-		    "CREATE TEMP TABLE IF NOT EXISTS dup_rec (contact_key TEXT, rid INTEGER);"
+		    "CREATE TEMP TABLE IF NOT EXISTS dup_rec (contact_key TEXT, rid INTEGER, "
+		    "  by_user INTEGER);"
 		    "CREATE INDEX IF NOT EXISTS temp.dup_rec_key ON dup_rec (contact_key);"
 		    "CREATE TEMP TABLE IF NOT EXISTS dup_contact (contact_key TEXT PRIMARY KEY);"
 		    "CREATE TEMP TABLE IF NOT EXISTS dup_side (contact_key TEXT, property_id TEXT, "
 		    "  pms_person_id TEXT, name_key TEXT, sync INTEGER, active INTEGER, "
-		    "  outside INTEGER, other TEXT, label TEXT);"
+		    "  outside INTEGER, other TEXT, label TEXT, by_user INTEGER);"
 		    "CREATE TEMP TABLE IF NOT EXISTS dup_held (property_id TEXT, pms_person_id TEXT, "
 		    "  contact_key TEXT, PRIMARY KEY (property_id, pms_person_id, contact_key)) "
 		    "  WITHOUT ROWID;"
 		    "CREATE TEMP TABLE IF NOT EXISTS dup_piece (property_id TEXT, "
-		    "  pms_person_id TEXT, label TEXT, others TEXT);"
+		    "  pms_person_id TEXT, label TEXT, others TEXT, mutual INTEGER);"
 		    "DELETE FROM temp.dup_rec; DELETE FROM temp.dup_contact; "
 		    "DELETE FROM temp.dup_side; DELETE FROM temp.dup_held; "
 		    "DELETE FROM temp.dup_piece") < 0 ||
 	    db_prepare(r->db,
-		       "INSERT INTO temp.dup_rec (contact_key, rid) "
-		       "SELECT contact_key, rowid FROM temp.want WHERE rowid = ?",
+		       "INSERT INTO temp.dup_rec (contact_key, rid, by_user) "
+		       "SELECT CASE WHEN ?2 THEN user_contact_key ELSE contact_key END, rowid, ?2 "
+		       "FROM temp.want WHERE rowid = ?1",
 		       &st) < 0)
 		goto out;
 	if (r->n_contacts) /* qsort() takes no NULL array, even empty */
@@ -1434,7 +1461,8 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		      (i + 1 < r->n_contacts && r->contacts[i + 1].hash == r->contacts[i].hash)))
 			continue;
 		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, r->contacts[i].rowid);
+		sqlite3_bind_int64(st, 1, r->contacts[i].rowid & ~CONTACT_BY_USER);
+		sqlite3_bind_int(st, 2, (r->contacts[i].rowid & CONTACT_BY_USER) != 0);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			err_set("database: %s", sqlite3_errmsg(r->db));
 			goto out;
@@ -1457,8 +1485,10 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		    "INSERT INTO temp.dup_side SELECT a.contact_key, w.property_id, w.pms_person_id, "
 		    "  w.name_key, w.sync, "
 		    "  (w.sync = 1 OR w.hold > 0 OR w.latch_user_id IS NOT NULL), "
-		    "  w.property_id IN (SELECT property_id FROM temp.outside), "
-		    "  w.property_id || '/' || w.pms_person_id || coalesce("
+		    "  a.by_user OR w.property_id IN (SELECT property_id FROM temp.outside), "
+		    "  w.property_id || '/' || w.pms_person_id || CASE WHEN a.by_user "
+		    "    THEN ' (whose Latch user was made by this e-mail; ' || w.pms_person_id || "
+		    "      ' gives ''' || w.email || ''' now)' ELSE '' END || coalesce("
 		    "    (SELECT ' (' || x.property_id || CASE WHEN x.in_run "
 		    "      THEN ' has no export in this run' ELSE ' is not in this run' END || CASE "
 		    "      WHEN w.why <> 'still_assigned' THEN ': judged from its newest export, "
@@ -1468,7 +1498,7 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		    "        x.property_id || ' on that Latch user: held while it does)' END "
 		    "    FROM temp.outside x WHERE x.property_id = w.property_id), ''), "
 		    "  CASE WHEN w.email IS NOT NULL THEN 'e-mail ''' || w.email "
-		    "    ELSE 'phone ''' || w.phone END "
+		    "    ELSE 'phone ''' || w.phone END, a.by_user "
 		    /* CROSS JOIN: in this order, from the few shared keys (SQLite
 		     * would otherwise range over every record with a contact) */
 		    "FROM temp.dup_contact d CROSS JOIN temp.dup_rec a "
@@ -1480,13 +1510,19 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		       "SELECT p.property_id, p.pms_person_id, "
 		       "  (SELECT min(x.pms_unit_id) FROM temp.want x "
 		       "    WHERE x.property_id = p.property_id AND x.pms_person_id = p.pms_person_id), "
-		       "  group_concat(p.label || ''' is shared with ' || p.others, '; ') "
+		       "  group_concat(p.label || ''' is shared with ' || p.others, '; '), "
+		       /* the others named are held too, or (only those whose Latch
+			* user was made by the contact) keep their user */
+		       "  max(p.mutual) "
 		       "FROM (SELECT * FROM temp.dup_piece ORDER BY property_id, pms_person_id, label) p "
 		       "GROUP BY 1, 2 ORDER BY 1, 2",
 		       &st) < 0)
 		goto out;
 	while ((got = db_row(st)) == 1) {
-		char *detail = sqlite3_mprintf("%s; neither is synced", db_col_text(st, 3));
+		char *detail =
+			sqlite3_mprintf("%s; %s", db_col_text(st, 3),
+					sqlite3_column_int(st, 4) ? "neither is synced"
+								  : "this person is not synced");
 		int i, added;
 
 		if (!detail) {
@@ -3085,7 +3121,8 @@ static int begin_run(struct job *j)
 		    "pms_unit_id TEXT, latch_unit_id TEXT, latch_user_id TEXT, sync INTEGER, "
 		    "hold INTEGER, why TEXT, email TEXT, phone TEXT, first_name TEXT, "
 		    "last_name TEXT, source_ref TEXT, snapshot_id INTEGER, new_mapping INTEGER, "
-		    "name_key TEXT, phone_key TEXT, contact_key TEXT, rkey TEXT);"
+		    "name_key TEXT, phone_key TEXT, contact_key TEXT, rkey TEXT, "
+		    "user_contact_key TEXT);"
 		    /* the pairs unitsync holds for one property, by resident */
 		    "CREATE TEMP TABLE IF NOT EXISTS held (rkey TEXT, pms_person_id TEXT, "
 		    "latch_unit_id TEXT, pms_unit_id TEXT, latch_user_id TEXT, manual INTEGER, "
@@ -3192,6 +3229,59 @@ static int outside_match(const struct run *r, struct outside *x, const char *ema
 }
 
 /* decide_outside() for the left-out property X->o: 0, or -1 with err_set() */
+/*
+ * The Latch users of the property left out (X->o) whose recorded e-mail or
+ * phone may be one of the run's contacts.  GONE 0: their people in its
+ * newest export become candidates (temp.outside_person), to be decided;
+ * GONE 1: those that still hold one of its units for a person gone from
+ * that export (or with none staged), whom no record decided is (no record
+ * has the user as its resident key), go into temp.want: the run of every
+ * property would remove that unit in the same delta, this one cannot, so
+ * the user is compared with as someone of unknown name.  Adds to *N the
+ * people or users taken; 0, or -1 with err_set().
+ */
+static int outside_users(struct job *j, struct outside *x, int gone, int present, int *n)
+{
+	struct run *r = &j->r;
+	struct policy *o = &x->o;
+	sqlite3_stmt *st = gone ? x->gone : x->cand;
+	int step, m;
+
+	sqlite3_reset(x->users);
+	sqlite3_bind_text(x->users, 1, o->property_id, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(x->users)) == SQLITE_ROW) {
+		if ((m = outside_match(r, x, db_col_text(x->users, 2), db_col_text(x->users, 3))) <
+		    0)
+			return -1;
+		if (!m)
+			continue;
+		/* the resident keys, as diff_all() indexes them: made early, once */
+		if (gone && !x->rkeys && db_exec(j->db, WANT_RKEY_INDEX) < 0)
+			return -1;
+		x->rkeys |= gone;
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, o->property_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, db_col_text(x->users, 0), -1, SQLITE_STATIC);
+		if (gone) {
+			sqlite3_bind_text(st, 3, db_col_text(x->users, 1), -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, x->key, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 5, present ? o->snapshot_id : 0);
+		}
+		if (sqlite3_step(st) != SQLITE_DONE)
+			break;
+		if (sqlite3_changes(j->db) > 0) {
+			if (gone && contact_add(r, x->key, sqlite3_last_insert_rowid(j->db), 0) < 0)
+				return -1;
+			(*n)++;
+		}
+	}
+	if (step != SQLITE_DONE) {
+		err_set("database: %s", sqlite3_errmsg(j->db));
+		return -1;
+	}
+	return 0;
+}
+
 static int outside_property(struct job *j, struct outside *x)
 {
 	struct run *r = &j->r;
@@ -3223,48 +3313,18 @@ static int outside_property(struct job *j, struct outside *x)
 		err_set("database: %s", sqlite3_errmsg(j->db));
 		return -1;
 	}
+	/* and those whose Latch user was made by such a contact, which they
+	 * give no longer: someone else giving it would be matched to that
+	 * user (decide_people()'s user_contact_key) */
+	if (present && outside_users(j, x, 0, present, &n_cand) < 0)
+		return -1;
 	if (n_cand && (fill_snap(j->db, o) < 0 || decide_people(r, &x->scratch, o, 1) < 0 ||
 		       decide_rejects(r, &x->scratch, o) < 0 ||
 		       exec_property(j->db, "DELETE FROM temp.exc WHERE property_id = ?1",
 				     o->property_id) < 0))
 		return -1;
-	/*
-	 * Then its Latch users that still hold one of its units for a person
-	 * gone from that export (or with none staged), whom no record decided
-	 * above is (no record has the user as its resident key): the run of
-	 * every property would remove that unit in the same delta, this one
-	 * cannot, so the user is compared with as someone of unknown name.
-	 */
-	sqlite3_reset(x->users);
-	sqlite3_bind_text(x->users, 1, o->property_id, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(x->users)) == SQLITE_ROW) {
-		if ((m = outside_match(r, x, db_col_text(x->users, 2), db_col_text(x->users, 3))) <
-		    0)
-			return -1;
-		if (!m)
-			continue;
-		/* the resident keys, as diff_all() indexes them: made early, once */
-		if (!x->rkeys && db_exec(j->db, WANT_RKEY_INDEX) < 0)
-			return -1;
-		x->rkeys = 1;
-		sqlite3_reset(x->gone);
-		sqlite3_bind_text(x->gone, 1, o->property_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(x->gone, 2, db_col_text(x->users, 0), -1, SQLITE_STATIC);
-		sqlite3_bind_text(x->gone, 3, db_col_text(x->users, 1), -1, SQLITE_STATIC);
-		sqlite3_bind_text(x->gone, 4, x->key, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(x->gone, 5, present ? o->snapshot_id : 0);
-		if (sqlite3_step(x->gone) != SQLITE_DONE)
-			break;
-		if (sqlite3_changes(j->db) > 0) {
-			if (contact_add(r, x->key, sqlite3_last_insert_rowid(j->db)) < 0)
-				return -1;
-			n_gone++;
-		}
-	}
-	if (step != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(j->db));
+	if (outside_users(j, x, 1, present, &n_gone) < 0)
 		return -1;
-	}
 	if (!n_cand && !n_gone)
 		return 0;
 	/* for hold_duplicate_emails()'s detail: the export they were judged from */
