@@ -8,6 +8,7 @@
 #include "err.h"
 #include "exitcode.h"
 #include "log.h"
+#include "rundir.h"
 #include "runstatus.h"
 #include "stg.h"
 
@@ -251,7 +252,10 @@ int main(int argc, char **argv)
 	if (r < 0)
 		goto fail;
 	if (r == 1) {
-		log_error("no run '%s' (see 'unitsync runs list')", argv[optind]);
+		if (rundir_preview_error(argv[optind]))
+			log_error("%s", err_msg());
+		else
+			log_error("no run '%s' (see 'unitsync runs list')", argv[optind]);
 		rc = US_EXIT_DATAERR;
 		goto out;
 	}
