@@ -155,7 +155,7 @@ static int show(sqlite3 *db, const char *run_id)
 		goto out;
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		err_set("database: %s", sqlite3_errmsg(db));
+		db_error(db, NULL);
 		goto out;
 	}
 	runstatus_journal_describe(&rs, outcome, sizeof(outcome));

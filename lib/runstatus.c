@@ -71,7 +71,7 @@ int runstatus_get(sqlite3 *db, const char *run_id, struct runstatus *rs)
 		goto out;
 	}
 	if (step != SQLITE_ROW) {
-		err_set("database: %s", sqlite3_errmsg(db));
+		db_error(db, NULL);
 		goto out;
 	}
 	snprintf(rs->as_of, sizeof(rs->as_of), "%s", db_col_text(st, 0));

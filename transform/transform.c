@@ -390,7 +390,7 @@ static int add_exception(struct run *r, struct tally *t, const char *kind, const
 	sqlite3_bind_text(st, 4, unit ? unit : "", -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 5, detail, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(r->db));
+		db_error(r->db, NULL);
 		return -1;
 	}
 	if (sqlite3_changes(r->db) > 0)
@@ -449,7 +449,7 @@ static int exec_property(sqlite3 *db, const char *sql, const char *property)
 	if (sqlite3_step(st) == SQLITE_DONE)
 		rc = 0;
 	else
-		err_set("database: %s", sqlite3_errmsg(db));
+		db_error(db, NULL);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -805,7 +805,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		while (ustep == SQLITE_ROW && strcmp(db_col_text(users, 0), person) < 0)
 			ustep = sqlite3_step(users);
 		if (ustep != SQLITE_ROW && ustep != SQLITE_DONE) {
-			err_set("database: %s", sqlite3_errmsg(r->db));
+			db_error(r->db, NULL);
 			goto out;
 		}
 		if (ustep == SQLITE_ROW && !strcmp(db_col_text(users, 0), person)) {
@@ -939,14 +939,14 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 			goto out;
 		bind_static_or_null(q, 19, contact);
 		if (sqlite3_step(q) != SQLITE_DONE) {
-			err_set("database: %s", sqlite3_errmsg(r->db));
+			db_error(r->db, NULL);
 			goto out;
 		}
 		if (*contact && contact_add(r, contact, sqlite3_last_insert_rowid(r->db)) < 0)
 			goto out;
 	}
 	if (step != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(r->db));
+		db_error(r->db, NULL);
 		goto out;
 	}
 	p->twice = twice;
@@ -1024,7 +1024,7 @@ static int decide_rejects(struct run *r, struct tally *t, struct policy *p)
 		sqlite3_bind_null(ins_rej, 17);
 		sqlite3_bind_null(ins_rej, 19);
 		if (sqlite3_step(ins_rej) != SQLITE_DONE) {
-			err_set("database: %s", sqlite3_errmsg(r->db));
+			db_error(r->db, NULL);
 			goto out;
 		}
 		/*
@@ -1039,7 +1039,7 @@ static int decide_rejects(struct run *r, struct tally *t, struct policy *p)
 			sqlite3_bind_text(hold, 2, person, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_int64(hold, 3, sqlite3_column_int64(rej, 3));
 			if (sqlite3_step(hold) != SQLITE_DONE) {
-				err_set("database: %s", sqlite3_errmsg(r->db));
+				db_error(r->db, NULL);
 				goto out;
 			}
 			held = sqlite3_changes(r->db) > 0;
@@ -1053,7 +1053,7 @@ static int decide_rejects(struct run *r, struct tally *t, struct policy *p)
 	}
 	/* a failed read of the rejects must not pass for "no rejects": they stop removals */
 	if (step != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(r->db));
+		db_error(r->db, NULL);
 		goto out;
 	}
 	if (p->unnamed_rejects) {
@@ -1163,7 +1163,7 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		sqlite3_reset(st);
 		sqlite3_bind_int64(st, 1, r->contacts[i].rowid);
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			err_set("database: %s", sqlite3_errmsg(r->db));
+			db_error(r->db, NULL);
 			goto out;
 		}
 	}
@@ -1828,7 +1828,7 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 	}
 	/* a read that failed must not pass for the end: the rest would look absent */
 	if (wstep != SQLITE_DONE || astep != SQLITE_DONE || ustep != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(r->db));
+		db_error(r->db, NULL);
 		goto out;
 	}
 	rc = write_pending(r, t, &out);
@@ -1863,7 +1863,7 @@ static int fill_snap(sqlite3 *db, const struct policy *p)
 		sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(in, "snapshot_id")));
 		sqlite3_bind_int64(st, 2, json_integer_value(json_object_get(in, "extract_order")));
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			err_set("database: %s", sqlite3_errmsg(db));
+			db_error(db, NULL);
 			goto out;
 		}
 	}
@@ -2911,7 +2911,7 @@ static int outside_property(struct job *j, struct outside *x)
 		n_cand++;
 	}
 	if (step != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(j->db));
+		db_error(j->db, NULL);
 		return -1;
 	}
 	if (n_cand && (fill_snap(j->db, o) < 0 || decide_people(r, &x->scratch, o, 1) < 0 ||
@@ -2953,7 +2953,7 @@ static int outside_property(struct job *j, struct outside *x)
 		}
 	}
 	if (step != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(j->db));
+		db_error(j->db, NULL);
 		return -1;
 	}
 	if (!n_cand && !n_gone)
@@ -2967,7 +2967,7 @@ static int outside_property(struct job *j, struct outside *x)
 		sqlite3_bind_null(x->note, 2);
 	sqlite3_bind_int(x->note, 3, x->in_run);
 	if (sqlite3_step(x->note) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(j->db));
+		db_error(j->db, NULL);
 		return -1;
 	}
 	return 0;
