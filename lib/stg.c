@@ -161,7 +161,8 @@ static int over_threshold(long rejected, long data, double max_percent)
  * May snapshot ID, the file staged before, be reused under
  * S->src->max_reject_percent?  0 yes; -2 no (its rejected rows, counted as
  * stg_commit() counts them, exceed it: a stricter threshold than the one it
- * was staged under), with err_set(); -1 database error.
+ * was staged under), with err_set(); -1 database error.  Either way S's
+ * counts and staged_at become the snapshot's, as it was staged.
  */
 static int reuse_allowed(struct stg *s, long long id)
 {
@@ -169,8 +170,8 @@ static int reuse_allowed(struct stg *s, long long id)
 	int rc = -1;
 
 	if (db_prepare(s->db,
-		       "SELECT rows_staged, units_staged, rows_rejected FROM snapshot "
-		       "WHERE snapshot_id = ?",
+		       "SELECT rows_staged, units_staged, rows_rejected, rows_skipped, created_at "
+		       "FROM snapshot WHERE snapshot_id = ?",
 		       &st) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
@@ -181,6 +182,11 @@ static int reuse_allowed(struct stg *s, long long id)
 		/* a unit list's rows are units (it stages no people) */
 		long data = (s->src->unit_list || people == 0 ? units : people) + rejected;
 
+		s->staged = people;
+		s->units = units;
+		s->rejected = rejected;
+		s->skipped = (long)sqlite3_column_int64(st, 3);
+		snprintf(s->staged_at, sizeof(s->staged_at), "%s", db_col_text(st, 4));
 		rc = 0;
 		if (over_threshold(rejected, data, s->src->max_reject_percent)) {
 			err_set("'%s': %ld of %ld rows were rejected when it was staged (snapshot "

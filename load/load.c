@@ -2163,17 +2163,17 @@ int main(int argc, char **argv)
 	rc = outcome_code(&l);
 	if (l.dry_run) {
 		if (l.superseded)
-			log_warn("%ld rows would not be sent: a newer run supersedes their property "
+			log_warn("%ld row%s would not be sent: superseded by a newer run "
 				 "(the load would exit 1)",
-				 l.superseded);
+				 l.superseded, l.superseded == 1 ? "" : "s");
 		if (l.failed)
-			log_warn("%ld rows failed in an earlier load and would not be sent again "
+			log_warn("%ld row%s failed in an earlier load and would not be sent again "
 				 "(the load would exit 1)",
-				 l.failed);
+				 l.failed, l.failed == 1 ? "" : "s");
 		if (l.held)
-			log_warn("%ld rows of held properties would not be sent; review the run and "
+			log_warn("%ld row%s of held properties would not be sent; review the run and "
 				 "'unitsync approve %s'",
-				 l.held, l.run.dir);
+				 l.held, l.held == 1 ? "" : "s", l.run.dir);
 		goto out;
 	}
 	printf("run %s: %ld done, %ld already done, %ld failed, %ld held by the safety guard, "

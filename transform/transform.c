@@ -3331,16 +3331,23 @@ static void print_summary(const struct job *j)
 		json_int_t n_exc = 0;
 		const char *k;
 		json_t *v;
+		char from[128];
 
 		json_object_foreach(t->exceptions, k, v) n_exc += json_integer_value(v);
+		/* a rerun reads a stored snapshot, a night the one just staged: say which */
+		if (!property_present(p))
+			snprintf(from, sizeof(from), "no export");
+		else
+			snprintf(from, sizeof(from),
+				 "from the %sexport%s staged as snapshot %lld%s",
+				 p->stale ? "STALE " : "",
+				 json_array_size(p->inputs) > 1 ? "s, the newest" : "",
+				 p->snapshot_id, p->stale ? " (see exceptions.csv)" : "");
 		printf("%s: as of %s, %s: %ld USER_CREATE, %ld ASSIGN, %ld UNASSIGN, "
 		       "%lld exception%s%s\n",
-		       p->property_id, p->as_of,
-		       !property_present(p) ? "no export"
-		       : p->stale           ? "from a STALE export (see exceptions.csv)"
-					    : "from tonight's export",
-		       t->ops[DELTA_USER_CREATE], t->ops[DELTA_ASSIGN], t->ops[DELTA_UNASSIGN],
-		       (long long)n_exc, n_exc == 1 ? "" : "s",
+		       p->property_id, p->as_of, from, t->ops[DELTA_USER_CREATE],
+		       t->ops[DELTA_ASSIGN], t->ops[DELTA_UNASSIGN], (long long)n_exc,
+		       n_exc == 1 ? "" : "s",
 		       strcmp(json_string_value(json_object_get(g, "verdict")), "held")
 			       ? ""
 			       : " - HELD by the safety guard (see manifest.json; 'unitsync approve')");
