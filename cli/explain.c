@@ -301,7 +301,8 @@ int main(int argc, char **argv)
 	rc = US_EXIT_OK;
 	goto out;
 fail:
-	log_error("database '%s': %s", cli.db_path, sqlite3_errmsg(db));
+	db_error(db, NULL);
+	log_error("%s", err_msg());
 	rc = db_exit_code(db);
 out:
 	for (int i = 0; i < N_Q; i++)

@@ -1416,7 +1416,7 @@ static int print_unmapped_pms(struct unitmap *m, const char *p, const struct uni
 	rc = 0;
 out:
 	if (rc < 0)
-		err_set("database: %s", sqlite3_errmsg(m->db));
+		db_error(m->db, NULL);
 	sqlite3_finalize(st);
 	return rc;
 }

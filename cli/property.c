@@ -299,7 +299,7 @@ static int property_exists(sqlite3 *db, const char *id)
 	else if (r == SQLITE_DONE)
 		rc = 0;
 	else
-		err_set("database: %s", sqlite3_errmsg(db));
+		db_error(db, NULL);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -327,7 +327,7 @@ static int apply_settings(sqlite3 *db, const char *id, const struct settings *s,
 	sqlite3_bind_text(st, 2 * N_SETTINGS + 1, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2 * N_SETTINGS + 2, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(db));
+		db_error(db, NULL);
 		goto out;
 	}
 	rc = 0;
@@ -364,7 +364,7 @@ static int record_history(sqlite3 *db, const char *id, const char *now)
 	if (sqlite3_step(st) == SQLITE_DONE)
 		rc = 0;
 	else
-		err_set("database: %s", sqlite3_errmsg(db));
+		db_error(db, NULL);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -402,7 +402,7 @@ static int property_write(sqlite3 *db, const char *id, const struct settings *s,
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			err_set("database: %s", sqlite3_errmsg(db));
+			db_error(db, NULL);
 			goto fail;
 		}
 	}
@@ -444,7 +444,7 @@ static int property_show(sqlite3 *db, const char *id)
 		log_error("unknown property '%s' (add it with 'unitsync property add')", id);
 		rc = US_EXIT_DATAERR;
 	} else if (r != SQLITE_ROW) {
-		err_set("database: %s", sqlite3_errmsg(db));
+		db_error(db, NULL);
 		rc = db_fail(db);
 	} else {
 		for (int i = 0; i < (int)(sizeof(columns) / sizeof(columns[0])); i++)
@@ -469,7 +469,7 @@ static int property_list(sqlite3 *db)
 		for (int i = 0; i < N_SHOWN; i++)
 			printf("%s%c", shown(st, i), i + 1 < N_SHOWN ? '\t' : '\n');
 	if (r != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(db));
+		db_error(db, NULL);
 		rc = db_fail(db);
 	}
 	sqlite3_finalize(st);

@@ -416,9 +416,10 @@ int main(int argc, char **argv)
 		ret = db_exit_code(db);
 		goto out;
 	}
-	printf("property %s, Latch building %s: %ld units, %ld residents, %ld users read; "
+	printf("property %s, Latch building %s: %ld unit%s, %ld resident%s, %ld user%s read; "
 	       "decision: %s%s\n",
-	       property, rc.building, rc.units, rc.residents, rc.users,
+	       property, rc.building, rc.units, rc.units == 1 ? "" : "s", rc.residents,
+	       rc.residents == 1 ? "" : "s", rc.users, rc.users == 1 ? "" : "s",
 	       *rc.run_id ? "run " : "no run yet", rc.run_id);
 	for (int k = 0; k < RECONCILE_N_KINDS; k++) {
 		printf("%s: %ld\n", reconcile_kinds[k], rc.counts[k]);

@@ -23,6 +23,7 @@
 #include "err.h"
 #include "exitcode.h"
 #include "log.h"
+#include "rundir.h"
 #include "sha256.h"
 
 #include <errno.h>
@@ -211,9 +212,12 @@ static int find_run(struct replay *r, sqlite3 *db)
 	case 1:
 		break;
 	case 0:
-		log_error("'%s' is not a run this state database recorded (no run '%s'; see "
-			  "'unitsync runs list')",
-			  r->dir, r->run_id);
+		if (rundir_preview_error(r->dir))
+			log_error("%s", err_msg());
+		else
+			log_error("'%s' is not a run this state database recorded (no run '%s'; "
+				  "see 'unitsync runs list')",
+				  r->dir, r->run_id);
 		rc = 1;
 		goto out;
 	default:

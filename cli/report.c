@@ -136,8 +136,11 @@ static int outcome_get(sqlite3 *db, const struct rundir *run, struct outcome *o)
 	if (found < 0)
 		return -1;
 	if (!found) {
-		snprintf(o->why, sizeof(o->why), "the state database does not know run %s",
-			 run->run_id);
+		if (rundir_preview_error(run->dir))
+			snprintf(o->why, sizeof(o->why), "%s", err_msg());
+		else
+			snprintf(o->why, sizeof(o->why), "the state database does not know run %s",
+				 run->run_id);
 		return 0;
 	}
 	o->known = 1;

@@ -8,6 +8,7 @@
 #include "err.h"
 #include "exitcode.h"
 #include "log.h"
+#include "rundir.h"
 #include "runstatus.h"
 #include "stg.h"
 
@@ -154,7 +155,7 @@ static int show(sqlite3 *db, const char *run_id)
 		goto out;
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		err_set("database: %s", sqlite3_errmsg(db));
+		db_error(db, NULL);
 		goto out;
 	}
 	runstatus_journal_describe(&rs, outcome, sizeof(outcome));
@@ -251,7 +252,10 @@ int main(int argc, char **argv)
 	if (r < 0)
 		goto fail;
 	if (r == 1) {
-		log_error("no run '%s' (see 'unitsync runs list')", argv[optind]);
+		if (rundir_preview_error(argv[optind]))
+			log_error("%s", err_msg());
+		else
+			log_error("no run '%s' (see 'unitsync runs list')", argv[optind]);
 		rc = US_EXIT_DATAERR;
 		goto out;
 	}

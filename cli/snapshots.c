@@ -192,7 +192,7 @@ static int prune(sqlite3 *db, const char *property, int keep, int dry_run)
 
 	if (sqlite3_create_function(db, "run_dir_exists", 1, SQLITE_UTF8, NULL, run_dir_exists,
 				    NULL, NULL) != SQLITE_OK) {
-		err_set("database: %s", sqlite3_errmsg(db));
+		db_error(db, NULL);
 		return -1;
 	}
 	if (db_begin(db) < 0)
@@ -243,7 +243,7 @@ static int prune(sqlite3 *db, const char *property, int keep, int dry_run)
 		sqlite3_reset(del);
 		sqlite3_bind_int64(del, 1, sqlite3_column_int64(st, 0));
 		if (sqlite3_step(del) != SQLITE_DONE) {
-			err_set("database: %s", sqlite3_errmsg(db));
+			db_error(db, NULL);
 			goto out;
 		}
 	}

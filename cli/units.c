@@ -968,7 +968,7 @@ static int units_import_pms(struct units *u)
 	if (u->dry_run) {
 		printf("dry run: %ld to create, %ld existing, %ld to map, %ld skipped\n",
 		       to_map - existing, existing, to_map, skipped);
-		rc = US_EXIT_OK;
+		rc = skipped ? US_EXIT_FAILED : US_EXIT_OK; /* as the import would */
 		goto out;
 	}
 	st = create_missing(u, &w, &created);

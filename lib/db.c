@@ -771,15 +771,33 @@ void db_now(char *buf, unsigned long size)
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Is DB's last error a lock another process held past the busy timeout? */
+static int locked(sqlite3 *db)
+{
+	int rc = sqlite3_extended_errcode(db) & 0xff;
+
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+}
+
+int db_error(sqlite3 *db, const char *what)
+{
+	const char *file = sqlite3_db_filename(db, "main");
+
+	if (locked(db))
+		err_set("database: %s%s'%s' is locked by another process (%s): retry after the "
+			"other unitsync process finishes",
+			what ? what : "", what ? ": " : "", file && *file ? file : opened_path,
+			sqlite3_errmsg(db));
+	else
+		err_set("database: %s%s%s", what ? what : "", what ? ": " : "", sqlite3_errmsg(db));
+	return -1;
+}
+
 int db_exec(sqlite3 *db, const char *sql)
 {
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
 		logged_rc = sqlite3_extended_errcode(db);
-		err_set("database: %s", msg ? msg : sqlite3_errmsg(db));
-		sqlite3_free(msg);
-		return -1;
+		return db_error(db, NULL);
 	}
 	return 0;
 }
@@ -787,9 +805,8 @@ int db_exec(sqlite3 *db, const char *sql)
 int db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out)
 {
 	if (sqlite3_prepare_v2(db, sql, -1, out, NULL) != SQLITE_OK) {
-		err_set("database: %s", sqlite3_errmsg(db));
 		*out = NULL;
-		return -1;
+		return db_error(db, NULL);
 	}
 	return 0;
 }
@@ -809,8 +826,7 @@ int db_row(sqlite3_stmt *st)
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
-	err_set("database: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
-	return -1;
+	return db_error(sqlite3_db_handle(st), NULL);
 }
 
 const char *db_col_text(sqlite3_stmt *st, int i)
@@ -988,7 +1004,8 @@ int db_open(const char *path, int create, sqlite3 **out)
 	rc = 0;
 	goto out;
 out_prefix:
-	err_prefix("'%s'", path);
+	if (!locked(db)) /* that message names the file already */
+		err_prefix("'%s'", path);
 out:
 	if (rc < 0 && !open_rc)
 		open_rc = db && sqlite3_extended_errcode(db) ? sqlite3_extended_errcode(db)

@@ -183,6 +183,18 @@ long db_checkpointer_stop(struct db_checkpointer *c);
  */
 int db_copy(sqlite3 *db, const char *file);
 
+/*
+ * Set the message for DB's last error and return -1: "database: WHAT: MSG"
+ * (WHAT NULL: "database: MSG"; callers tell a database error from others by
+ * the "database:" prefix).  A lock another process held past the busy
+ * timeout (SQLITE_BUSY, SQLITE_LOCKED: exit 75, see db_exit_code()) names
+ * the database file and the fix: "database: 'FILE' is locked by another
+ * process (database is locked): retry after the other unitsync process
+ * finishes".  Every database failure message goes through here, so that a
+ * busy database reads the same in every program.
+ */
+int db_error(sqlite3 *db, const char *what);
+
 /* Run SQL text that has no parameters (schema, BEGIN, COMMIT). */
 int db_exec(sqlite3 *db, const char *sql);
 

@@ -66,8 +66,11 @@ void extract_on_reject(void *arg, const char *ref, const char *why)
 
 void extract_reused(const struct stg *s, const char *path, const char *dialect)
 {
-	printf("snapshot %lld reused: '%s' (%s) was staged before with sha256 %s\n", s->snapshot_id,
-	       path, dialect, s->sha256);
+	/* its rejected rows are still judged (rejected_rows): say they exist */
+	printf("snapshot %lld reused: '%s' (%s) was staged before with sha256 %s (staged %s, %ld "
+	       "row%s rejected)\n",
+	       s->snapshot_id, path, dialect, s->sha256, s->staged_at, s->rejected,
+	       s->rejected == 1 ? "" : "s");
 }
 
 int extract_finish(struct stg *s, sqlite3 *db, const char *path, const struct stat *st,
@@ -84,10 +87,11 @@ int extract_finish(struct stg *s, sqlite3 *db, const char *path, const struct st
 	/* -2: too many rejects, the input's fault; -1: the database's */
 	if (b < 0)
 		return b == -1 ? db_exit_code(db) : US_EXIT_DATAERR;
-	printf("snapshot %lld: '%s' (%s, sha256 %s): %ld people staged, %ld units, %ld rows skipped, "
+	printf("snapshot %lld: '%s' (%s, sha256 %s): %ld %s staged, %ld unit%s, %ld row%s skipped, "
 	       "%ld rejected%s\n",
-	       s->snapshot_id, path, s->src->dialect, s->sha256, s->staged, s->units, s->skipped,
-	       s->rejected, extra);
+	       s->snapshot_id, path, s->src->dialect, s->sha256, s->staged,
+	       s->staged == 1 ? "person" : "people", s->units, s->units == 1 ? "" : "s", s->skipped,
+	       s->skipped == 1 ? "" : "s", s->rejected, extra);
 	return US_EXIT_OK;
 }
 

@@ -10,10 +10,11 @@
  *
  * Output: per file, "snapshot ID: 'FILE' (DIALECT, sha256 HEX): N people
  * staged, N units, N rows skipped, N rejected" (a CSV file adds ", N
- * transcoded"), or "snapshot ID reused: 'FILE' (DIALECT) was staged before
- * with sha256 HEX"; a rejected row is a warning "FILE:LINE: row rejected:
- * WHY" (the first 20 of a file, then a count); a file not staged is an
- * error "...; nothing staged from 'FILE'".
+ * transcoded"; a count of 1 says person, unit, row), or "snapshot ID
+ * reused: 'FILE' (DIALECT) was staged before with sha256 HEX (staged WHEN,
+ * N rows rejected)", WHEN and N those of its staging; a rejected row is a
+ * warning "FILE:LINE: row rejected: WHY" (the first 20 of a file, then a
+ * count); a file not staged is an error "...; nothing staged from 'FILE'".
  *
  * extract.c holds the run and what every file's staging shares;
  * extract_csv.c and extract_xml.c one file each, apart so that a program

@@ -55,8 +55,8 @@ int extract_csv_file(sqlite3 *db, const char *path, struct extract_job *j)
 	snprintf(extra, sizeof(extra), ", %ld transcoded", res.transcoded);
 	rc = extract_finish(&stg, db, path, &st, j, extra);
 	if (rc == US_EXIT_OK && res.transcoded)
-		log_info("'%s': %ld rows transcoded from %s to UTF-8", path, res.transcoded,
-			 res.from);
+		log_info("'%s': %ld row%s transcoded from %s to UTF-8", path, res.transcoded,
+			 res.transcoded == 1 ? "" : "s", res.from);
 out:
 	if (rc != US_EXIT_OK)
 		log_error("%s; nothing staged from '%s'", err_msg(), path);

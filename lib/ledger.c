@@ -145,7 +145,7 @@ static int done(struct ledger *lg, sqlite3_stmt *st, const char *what)
 
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		err_set("%s: %s", what, sqlite3_errmsg(lg->db));
+		db_error(lg->db, what);
 		return -1;
 	}
 	return 0;
@@ -183,7 +183,7 @@ int ledger_journal_get(struct ledger *lg, long seq, char *key, char *state, size
 		rc = 0;
 		break;
 	default:
-		err_set("journal: %s", sqlite3_errmsg(lg->db));
+		db_error(lg->db, "journal");
 	}
 	sqlite3_reset(st);
 	return rc;
@@ -252,7 +252,7 @@ int ledger_unconfirmed_create(struct ledger *lg, const char *property, const cha
 		rc = 0;
 		break;
 	default:
-		err_set("journal: %s", sqlite3_errmsg(lg->db));
+		db_error(lg->db, "journal");
 	}
 	sqlite3_reset(st);
 	return rc;
@@ -273,7 +273,7 @@ int ledger_key_senders(struct ledger *lg, const char *property, const char *pers
 		rc = fn(db_col_text(st, 0), (long)sqlite3_column_int64(st, 1), db_col_text(st, 2),
 			ctx);
 	if (rc == 0 && step != SQLITE_DONE) {
-		err_set("journal: %s", sqlite3_errmsg(lg->db));
+		db_error(lg->db, "journal");
 		rc = -1;
 	}
 	sqlite3_reset(st);
@@ -296,7 +296,7 @@ int ledger_user_holder(struct ledger *lg, const char *user, const char *property
 	} else if (step == SQLITE_DONE) {
 		rc = 0;
 	} else {
-		err_set("person_user: %s", sqlite3_errmsg(lg->db));
+		db_error(lg->db, "person_user");
 	}
 	sqlite3_reset(st);
 	return rc;
@@ -411,7 +411,7 @@ int ledger_run_loaded(sqlite3 *db, const char *run_id, const char *status)
 	if (sqlite3_step(st) == SQLITE_DONE)
 		rc = 0;
 	else
-		err_set("database: %s", sqlite3_errmsg(db));
+		db_error(db, NULL);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -433,7 +433,7 @@ int ledger_approve(sqlite3 *db, const char *run_id, const char *delta_sha256,
 	if (sqlite3_step(st) == SQLITE_DONE)
 		rc = sqlite3_changes(db) == 1;
 	else
-		err_set("database: %s", sqlite3_errmsg(db));
+		db_error(db, NULL);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -488,7 +488,7 @@ int ledger_record_run(struct ledger *lg, const char *run_dir, const char *as_of,
 		   clock_at, (const char *)NULL);
 	sqlite3_bind_int64(st, 5, rows);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(lg->db));
+		db_error(lg->db, NULL);
 		goto out;
 	}
 	sqlite3_finalize(st);
@@ -500,7 +500,7 @@ int ledger_record_run(struct ledger *lg, const char *run_dir, const char *as_of,
 		return -1;
 	sqlite3_bind_text(st, 1, lg->run_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(lg->db));
+		db_error(lg->db, NULL);
 		goto out;
 	}
 	rc = 0;

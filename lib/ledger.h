@@ -15,8 +15,9 @@
  *   (or user, for a USER_CREATE) got a known answer from Latch
  *   (ledger_record_effect settles it).
  *
- * Errors: -1 with err_set() ("journal: ..." or "database: ..."); the
- * caller picks the exit code (a busy database is a temporary failure).
+ * Errors: -1 with err_set() ("database: ...", as db_error() words it; "journal:
+ * ..." for a journal row gone); the caller picks the exit code (a busy
+ * database is a temporary failure).
  * Statements are prepared on first use and owned by the struct ledger.
  */
 #ifndef UNITSYNC_LEDGER_H

@@ -95,7 +95,7 @@ static int record(sqlite3 *db, const struct delivery *d, const char *status, int
 	db_bind_text_or_null(st, 8, detail);
 	sqlite3_bind_text(st, 9, now, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		err_set("database: recording a notification: %s", sqlite3_errmsg(db));
+		db_error(db, "recording a notification");
 		goto out;
 	}
 	rc = 0;

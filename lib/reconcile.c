@@ -173,7 +173,7 @@ static int prepare(struct reconcile *rc, const char *sql, sqlite3_stmt **st)
 	n = sqlite3_bind_parameter_count(*st);
 	if ((n >= 1 && sqlite3_bind_text(*st, 1, rc->property, -1, SQLITE_STATIC) != SQLITE_OK) ||
 	    (n >= 2 && sqlite3_bind_text(*st, 2, rc->run_id, -1, SQLITE_STATIC) != SQLITE_OK)) {
-		err_set("database: %s", sqlite3_errmsg(rc->db));
+		db_error(rc->db, NULL);
 		sqlite3_finalize(*st);
 		*st = NULL;
 		return -1;
@@ -239,7 +239,7 @@ int reconcile_begin(struct reconcile *rc, sqlite3 *db, const char *property)
 		snprintf(rc->run_id, sizeof(rc->run_id), "%s", db_col_text(st, 0));
 	if (sqlite3_create_function_v2(db, "rc_phone_digits", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
 				       NULL, sql_phone_digits, NULL, NULL, NULL) != SQLITE_OK) {
-		err_set("database: %s", sqlite3_errmsg(db));
+		db_error(db, NULL);
 		goto out;
 	}
 	if (db_exec(db, scratch_sql) < 0)
@@ -260,7 +260,7 @@ static int insert(struct reconcile *rc, const char *sql, const char *const *vals
 		return -1;
 	for (int i = 0; i < n; i++)
 		if (db_bind_text_or_null(st, i + 1, vals[i]) != SQLITE_OK) {
-			err_set("database: %s", sqlite3_errmsg(rc->db));
+			db_error(rc->db, NULL);
 			sqlite3_finalize(st);
 			return -1;
 		}

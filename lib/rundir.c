@@ -257,11 +257,12 @@ int rundir_check_recorded(const struct rundir *r, sqlite3 *db)
 	sqlite3_bind_text(st, 1, r->run_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, r->delta_sha256, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, r->manifest_sha256, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		err_set("run '%s' is not in this state database: use the database that "
-			"transformed it",
-			r->run_id);
-	else if (!sqlite3_column_int(st, 0))
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		if (!rundir_preview_error(r->dir))
+			err_set("run '%s' is not in this state database: use the database that "
+				"transformed it",
+				r->run_id);
+	} else if (!sqlite3_column_int(st, 0))
 		err_set("run '%s' does not match what transform recorded (its delta or manifest "
 			"changed after transform): refused",
 			r->run_id);
@@ -269,6 +270,30 @@ int rundir_check_recorded(const struct rundir *r, sqlite3 *db)
 		rc = sqlite3_column_int(st, 1);
 	sqlite3_finalize(st);
 	return rc;
+}
+
+int rundir_preview_error(const char *dir)
+{
+	char path[PATH_MAX], *slash;
+	size_t n;
+
+	if (!realpath(dir, path))
+		snprintf(path, sizeof(path), "%s", dir);
+	n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+	/* OUT/preview/RUN_ID: the parent directory's own name */
+	if (!(slash = strrchr(path, '/')))
+		return 0;
+	*slash = '\0';
+	slash = strrchr(path, '/');
+	if (strcmp(slash ? slash + 1 : path, "preview"))
+		return 0;
+	err_set("'%s' is a preview made by a dry run (nightly.sh or rerun.sh --dry-run), "
+		"recorded only in its private copy of the state database, deleted at exit: it "
+		"cannot be loaded, approved or verified (run without --dry-run for a real run)",
+		dir);
+	return 1;
 }
 
 int rundir_lock(struct rundir *r)

@@ -42,10 +42,22 @@ int rundir_open(struct rundir *r, const char *dir);
 /*
  * Is the run one DB made, with the delta and manifest transform recorded?
  * A run directory rewritten with fresh checksums, or brought from another
- * database, is refused: -1 with err_set().  Otherwise returns whether
+ * database, is refused: -1 with err_set() (a preview's run directory:
+ * rundir_preview_error()'s message).  Otherwise returns whether
  * `unitsync approve` released it (1) or not (0).
  */
 int rundir_check_recorded(const struct rundir *r, sqlite3 *db);
+
+/*
+ * Is DIR (a path as given, or a run id) a preview's run directory: one that
+ * nightly.sh --dry-run or rerun.sh --dry-run wrote to OUT/preview/RUN_ID
+ * (docs/unitsync-nightly.1, Rehearsals), recorded only in the private copy
+ * of the state database the dry run worked on and deleted at exit?  Known
+ * by where it sits, so ask only about a run this database did not record.
+ * 1 with err_set() saying so (the message every program that takes a run
+ * prints for it), else 0 and nothing set.
+ */
+int rundir_preview_error(const char *dir);
 
 /*
  * The newest run of DB, newer than R, that covers a property of R: into

@@ -2,6 +2,7 @@
 #include "db.h"
 #include "err.h"
 #include "ledger.h"
+#include "rundir.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -70,7 +71,7 @@ int runstatus_get(sqlite3 *db, const char *run_id, struct runstatus *rs)
 		goto out;
 	}
 	if (step != SQLITE_ROW) {
-		err_set("database: %s", sqlite3_errmsg(db));
+		db_error(db, NULL);
 		goto out;
 	}
 	snprintf(rs->as_of, sizeof(rs->as_of), "%s", db_col_text(st, 0));
@@ -240,7 +241,8 @@ int runstatus_resolve(sqlite3 *db, const char *run, char *buf, size_t size)
 	if (r < 0)
 		goto out;
 	if (r == 0) {
-		err_set("no run '%s' in the state database", run);
+		if (!rundir_preview_error(run))
+			err_set("no run '%s' in the state database", run);
 		goto out;
 	}
 	snprintf(buf, size, "%s", db_col_text(st, 0));

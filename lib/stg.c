@@ -146,7 +146,7 @@ static int record_extraction(sqlite3 *db, long long id)
 	if (sqlite3_step(st) == SQLITE_DONE)
 		rc = 0;
 	else
-		err_set("database: %s", sqlite3_errmsg(db));
+		db_error(db, NULL);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -161,7 +161,8 @@ static int over_threshold(long rejected, long data, double max_percent)
  * May snapshot ID, the file staged before, be reused under
  * S->src->max_reject_percent?  0 yes; -2 no (its rejected rows, counted as
  * stg_commit() counts them, exceed it: a stricter threshold than the one it
- * was staged under), with err_set(); -1 database error.
+ * was staged under), with err_set(); -1 database error.  Either way S's
+ * counts and staged_at become the snapshot's, as it was staged.
  */
 static int reuse_allowed(struct stg *s, long long id)
 {
@@ -169,8 +170,8 @@ static int reuse_allowed(struct stg *s, long long id)
 	int rc = -1;
 
 	if (db_prepare(s->db,
-		       "SELECT rows_staged, units_staged, rows_rejected FROM snapshot "
-		       "WHERE snapshot_id = ?",
+		       "SELECT rows_staged, units_staged, rows_rejected, rows_skipped, created_at "
+		       "FROM snapshot WHERE snapshot_id = ?",
 		       &st) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
@@ -181,6 +182,11 @@ static int reuse_allowed(struct stg *s, long long id)
 		/* a unit list's rows are units (it stages no people) */
 		long data = (s->src->unit_list || people == 0 ? units : people) + rejected;
 
+		s->staged = people;
+		s->units = units;
+		s->rejected = rejected;
+		s->skipped = (long)sqlite3_column_int64(st, 3);
+		snprintf(s->staged_at, sizeof(s->staged_at), "%s", db_col_text(st, 4));
 		rc = 0;
 		if (over_threshold(rejected, data, s->src->max_reject_percent)) {
 			err_set("'%s': %ld of %ld rows were rejected when it was staged (snapshot "
@@ -189,7 +195,7 @@ static int reuse_allowed(struct stg *s, long long id)
 			rc = -2;
 		}
 	} else {
-		err_set("database: %s", sqlite3_errmsg(s->db));
+		db_error(s->db, NULL);
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -246,7 +252,7 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 		sqlite3_bind_text(st, 3, src->dialect, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, prop, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_ROW) {
-			err_set("database: %s", sqlite3_errmsg(db));
+			db_error(db, NULL);
 			goto out;
 		}
 		s->digest_pending = sqlite3_column_int64(st, 0) == 0;
@@ -284,7 +290,7 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 		sqlite3_bind_int64(st, 2, s->snapshot_id);
 		db_bind_text_or_null(st, 3, mtime);
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			err_set("database: %s", sqlite3_errmsg(db));
+			db_error(db, NULL);
 			goto out;
 		}
 		if (record_extraction(db, s->snapshot_id) < 0 || db_commit(db) < 0)
@@ -312,7 +318,7 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
 	db_bind_text_or_null(st, 8, mtime);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(db));
+		db_error(db, NULL);
 		goto out;
 	}
 	s->snapshot_id = sqlite3_last_insert_rowid(db);
@@ -366,7 +372,7 @@ int stg_digested(struct stg *s, const char hex[SHA256_HEX_LEN + 1], long long si
 	sqlite3_bind_text(st, 1, s->sha256, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, s->snapshot_id);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(s->db));
+		db_error(s->db, NULL);
 		goto out;
 	}
 	s->digest_pending = 0;
@@ -451,7 +457,7 @@ static int person_now(struct stg *s, const struct stg_person *p, int repeat)
 			next = sqlite3_column_int(q, 0);
 		sqlite3_finalize(q);
 		if (next < 2) {
-			err_set("database: %s", sqlite3_errmsg(s->db));
+			db_error(s->db, NULL);
 			return -1;
 		}
 		sqlite3_bind_int(st, 19, next);
@@ -462,7 +468,7 @@ static int person_now(struct stg *s, const struct stg_person *p, int repeat)
 		return 1;
 	}
 	if (rc != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(s->db));
+		db_error(s->db, NULL);
 		return -1;
 	}
 	s->staged++;
@@ -500,7 +506,7 @@ static int unit_now(struct stg *s, const char *property_id, const char *pms_unit
 	db_bind_text_or_null(st, 4, label);
 	sqlite3_bind_int(st, 5, dwelling);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(s->db));
+		db_error(s->db, NULL);
 		return -1;
 	}
 	if (sqlite3_changes(s->db))
@@ -525,7 +531,7 @@ static int reject_now(struct stg *s, const char *source_ref, const char *reason,
 	db_bind_text_or_null(st, 4, property_id ? property_id : s->src->property_id);
 	db_bind_text_or_null(st, 5, pms_person_id);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(s->db));
+		db_error(s->db, NULL);
 		return -1;
 	}
 	s->rejected++;
@@ -910,7 +916,7 @@ int stg_commit(struct stg *s)
 		sqlite3_bind_text(st, 2, s->known[i], -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, s->people[i]);
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			err_set("database: %s", sqlite3_errmsg(s->db));
+			db_error(s->db, NULL);
 			goto out;
 		}
 	}
@@ -925,7 +931,7 @@ int stg_commit(struct stg *s)
 		goto out;
 	sqlite3_bind_int64(st, 1, s->snapshot_id);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(s->db));
+		db_error(s->db, NULL);
 		goto out;
 	}
 	sqlite3_finalize(st);
@@ -940,7 +946,7 @@ int stg_commit(struct stg *s)
 		sqlite3_bind_int64(st, 1, s->snapshot_id);
 		sqlite3_bind_text(st, 2, s->src->property_id, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			err_set("database: %s", sqlite3_errmsg(s->db));
+			db_error(s->db, NULL);
 			goto out;
 		}
 		sqlite3_finalize(st);
@@ -962,7 +968,7 @@ int stg_commit(struct stg *s)
 	db_bind_text_or_null(st, 6, s->unknown_columns);
 	sqlite3_bind_int64(st, 7, s->snapshot_id);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(s->db));
+		db_error(s->db, NULL);
 		goto out;
 	}
 	sqlite3_finalize(st);
@@ -974,7 +980,7 @@ int stg_commit(struct stg *s)
 	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, s->snapshot_id);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(s->db));
+		db_error(s->db, NULL);
 		goto out;
 	}
 	if (db_commit(s->db) < 0)

@@ -98,6 +98,8 @@ struct stg {
 	long units;            /* distinct units staged */
 	long skipped;          /* heading, separator and total rows */
 	long rejected;         /* rows that could not be staged */
+	char staged_at[32];    /* a reused snapshot: when it was staged (UTC);
+				* the counts above are then its own */
 	int open;              /* a transaction is open */
 	int digest_pending;    /* src->digest_later and no digest yet: the
 				* snapshot's sha256 is '' until stg_digested() */

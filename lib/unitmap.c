@@ -157,7 +157,7 @@ int unitmap_unit_source(sqlite3 *db, const char *property, const char *pms_unit_
 	sqlite3_bind_text(st, 2, pms_unit_id, -1, SQLITE_STATIC);
 	r = sqlite3_step(st);
 	if (r != SQLITE_ROW && r != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(db));
+		db_error(db, NULL);
 		goto out;
 	}
 	*where = strdup(r == SQLITE_ROW ? db_col_text(st, 0) : "");
@@ -187,7 +187,7 @@ int unitmap_property(sqlite3 *db, const char *property, char **building)
 		goto out;
 	}
 	if (r != SQLITE_ROW) {
-		err_set("database: %s", sqlite3_errmsg(db));
+		db_error(db, NULL);
 		goto out;
 	}
 	if (building && *db_col_text(st, 0)) {
@@ -251,7 +251,7 @@ static int step_done(struct unitmap *m, sqlite3_stmt *st)
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (r != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(m->db));
+		db_error(m->db, NULL);
 		return -1;
 	}
 	return 0;
@@ -275,7 +275,7 @@ static int one_row(struct unitmap *m, sqlite3_stmt *st, char **out, int n)
 			}
 		}
 	} else if (r != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(m->db));
+		db_error(m->db, NULL);
 		goto out;
 	}
 	rc = 0;

@@ -202,6 +202,19 @@ static long long settled(const struct load *l)
 	return (long long)l->done + l->failed + l->held + l->already + l->superseded;
 }
 
+/*
+ * The exit code of a load that ran to its end, from its counts: 75 wins over
+ * 1, 1 over 4 (see EXIT STATUS in docs/unitsync-load.1).  A --dry-run's
+ * counts are what the load would count, so it exits as the load would.
+ */
+static int outcome_code(const struct load *l)
+{
+	return l->tempfail                  ? US_EXIT_TEMPFAIL
+	       : l->failed || l->superseded ? US_EXIT_FAILED
+	       : l->held                    ? US_EXIT_HELD
+					    : US_EXIT_OK;
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -1778,18 +1791,22 @@ static int preview_row(struct load *l, const struct delta_row *d)
 	found = ledger_journal_get(&l->ledger, d->seq, key, state, sizeof(state));
 	if (found < 0)
 		return -1;
-	if (property_superseded(l, d->property_id))
+	/* counted as advance_rows() counts them: the preview exits as the load would */
+	if (property_superseded(l, d->property_id)) {
 		why = "superseded by a newer run: not sent";
-	else if (!l->approved && rundir_property_held(&l->run, d->property_id)) {
+		l->superseded++;
+	} else if (!l->approved && rundir_property_held(&l->run, d->property_id)) {
 		why = "held by the safety guard: not sent until approved";
-		l->held++; /* the preview exits 4 as the load would */
+		l->held++;
 	} else if (!strcmp(state, "done"))
 		why = "already done: not sent again";
-	else if (!strcmp(state, "failed"))
+	else if (!strcmp(state, "failed")) {
 		why = "failed in an earlier load: not sent again";
-	else if (!strcmp(state, "superseded"))
+		l->failed++;
+	} else if (!strcmp(state, "superseded")) {
 		why = "superseded: not sent";
-	else if (!strcmp(state, "inflight"))
+		l->superseded++;
+	} else if (!strcmp(state, "inflight"))
 		why = "sent before without a known answer: sent again";
 	else if (!found && d->op == DELTA_USER_CREATE &&
 		 (lent = ledger_unconfirmed_create(&l->ledger, d->property_id, d->pms_person_id,
@@ -2143,21 +2160,25 @@ int main(int argc, char **argv)
 				  cli.db_path);
 		goto out;
 	}
+	rc = outcome_code(&l);
 	if (l.dry_run) {
-		rc = l.held ? US_EXIT_HELD : US_EXIT_OK;
+		if (l.superseded)
+			log_warn("%ld row%s would not be sent: superseded by a newer run "
+				 "(the load would exit 1)",
+				 l.superseded, l.superseded == 1 ? "" : "s");
+		if (l.failed)
+			log_warn("%ld row%s failed in an earlier load and would not be sent again "
+				 "(the load would exit 1)",
+				 l.failed, l.failed == 1 ? "" : "s");
 		if (l.held)
-			log_warn("%ld rows of held properties would not be sent; review the run and "
+			log_warn("%ld row%s of held properties would not be sent; review the run and "
 				 "'unitsync approve %s'",
-				 l.held, l.run.dir);
+				 l.held, l.held == 1 ? "" : "s", l.run.dir);
 		goto out;
 	}
 	printf("run %s: %ld done, %ld already done, %ld failed, %ld held by the safety guard, "
 	       "%ld superseded (%ld requests sent)\n",
 	       l.run.run_id, l.done, l.already, l.failed, l.held, l.superseded, l.api.requests);
-	rc = l.tempfail                 ? US_EXIT_TEMPFAIL
-	     : l.failed || l.superseded ? US_EXIT_FAILED
-	     : l.held                   ? US_EXIT_HELD
-					: US_EXIT_OK;
 	{
 		static const char *const names[] = {
 			[US_EXIT_OK] = "done", [US_EXIT_FAILED] = "failed", [US_EXIT_HELD] = "held"

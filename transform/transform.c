@@ -390,7 +390,7 @@ static int add_exception(struct run *r, struct tally *t, const char *kind, const
 	sqlite3_bind_text(st, 4, unit ? unit : "", -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 5, detail, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(r->db));
+		db_error(r->db, NULL);
 		return -1;
 	}
 	if (sqlite3_changes(r->db) > 0)
@@ -449,7 +449,7 @@ static int exec_property(sqlite3 *db, const char *sql, const char *property)
 	if (sqlite3_step(st) == SQLITE_DONE)
 		rc = 0;
 	else
-		err_set("database: %s", sqlite3_errmsg(db));
+		db_error(db, NULL);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -855,7 +855,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		while (ustep == SQLITE_ROW && strcmp(db_col_text(users, 0), person) < 0)
 			ustep = sqlite3_step(users);
 		if (ustep != SQLITE_ROW && ustep != SQLITE_DONE) {
-			err_set("database: %s", sqlite3_errmsg(r->db));
+			db_error(r->db, NULL);
 			goto out;
 		}
 		if (ustep == SQLITE_ROW && !strcmp(db_col_text(users, 0), person)) {
@@ -1027,7 +1027,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 				sqlite3_bind_null(q, 20);
 		}
 		if (sqlite3_step(q) != SQLITE_DONE) {
-			err_set("database: %s", sqlite3_errmsg(r->db));
+			db_error(r->db, NULL);
 			goto out;
 		}
 		if (*contact && contact_add(r, contact, sqlite3_last_insert_rowid(r->db), 0) < 0)
@@ -1039,7 +1039,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 			*user_contact = '\0';
 	}
 	if (step != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(r->db));
+		db_error(r->db, NULL);
 		goto out;
 	}
 	p->twice = twice;
@@ -1119,7 +1119,7 @@ static int decide_rejects(struct run *r, struct tally *t, struct policy *p)
 		sqlite3_bind_null(ins_rej, 17);
 		sqlite3_bind_null(ins_rej, 19);
 		if (sqlite3_step(ins_rej) != SQLITE_DONE) {
-			err_set("database: %s", sqlite3_errmsg(r->db));
+			db_error(r->db, NULL);
 			goto out;
 		}
 		/*
@@ -1134,7 +1134,7 @@ static int decide_rejects(struct run *r, struct tally *t, struct policy *p)
 			sqlite3_bind_text(hold, 2, person, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_int64(hold, 3, sqlite3_column_int64(rej, 3));
 			if (sqlite3_step(hold) != SQLITE_DONE) {
-				err_set("database: %s", sqlite3_errmsg(r->db));
+				db_error(r->db, NULL);
 				goto out;
 			}
 			held = sqlite3_changes(r->db) > 0;
@@ -1148,7 +1148,7 @@ static int decide_rejects(struct run *r, struct tally *t, struct policy *p)
 	}
 	/* a failed read of the rejects must not pass for "no rejects": they stop removals */
 	if (step != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(r->db));
+		db_error(r->db, NULL);
 		goto out;
 	}
 	if (p->unnamed_rejects) {
@@ -1275,7 +1275,7 @@ static int clash_group(struct run *r, sqlite3_stmt *ins, const struct side *g, s
 		sqlite3_bind_text(ins, 4, sqlite3_str_value(others), -1, SQLITE_STATIC);
 		sqlite3_bind_int(ins, 5, mutual || cut);
 		if (sqlite3_step(ins) != SQLITE_DONE) {
-			err_set("database: %s", sqlite3_errmsg(r->db));
+			db_error(r->db, NULL);
 			goto out;
 		}
 	}
@@ -1464,7 +1464,7 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		sqlite3_bind_int64(st, 1, r->contacts[i].rowid & ~CONTACT_BY_USER);
 		sqlite3_bind_int(st, 2, (r->contacts[i].rowid & CONTACT_BY_USER) != 0);
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			err_set("database: %s", sqlite3_errmsg(r->db));
+			db_error(r->db, NULL);
 			goto out;
 		}
 	}
@@ -2173,7 +2173,7 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 	}
 	/* a read that failed must not pass for the end: the rest would look absent */
 	if (wstep != SQLITE_DONE || astep != SQLITE_DONE || ustep != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(r->db));
+		db_error(r->db, NULL);
 		goto out;
 	}
 	rc = write_pending(r, t, &out);
@@ -2208,7 +2208,7 @@ static int fill_snap(sqlite3 *db, const struct policy *p)
 		sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(in, "snapshot_id")));
 		sqlite3_bind_int64(st, 2, json_integer_value(json_object_get(in, "extract_order")));
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			err_set("database: %s", sqlite3_errmsg(db));
+			db_error(db, NULL);
 			goto out;
 		}
 	}
@@ -3276,7 +3276,7 @@ static int outside_users(struct job *j, struct outside *x, int gone, int present
 		}
 	}
 	if (step != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(j->db));
+		db_error(j->db, NULL);
 		return -1;
 	}
 	return 0;
@@ -3310,7 +3310,7 @@ static int outside_property(struct job *j, struct outside *x)
 		n_cand++;
 	}
 	if (step != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(j->db));
+		db_error(j->db, NULL);
 		return -1;
 	}
 	/* and those whose Latch user was made by such a contact, which they
@@ -3336,7 +3336,7 @@ static int outside_property(struct job *j, struct outside *x)
 		sqlite3_bind_null(x->note, 2);
 	sqlite3_bind_int(x->note, 3, x->in_run);
 	if (sqlite3_step(x->note) != SQLITE_DONE) {
-		err_set("database: %s", sqlite3_errmsg(j->db));
+		db_error(j->db, NULL);
 		return -1;
 	}
 	return 0;
@@ -3700,16 +3700,23 @@ static void print_summary(const struct job *j)
 		json_int_t n_exc = 0;
 		const char *k;
 		json_t *v;
+		char from[128];
 
 		json_object_foreach(t->exceptions, k, v) n_exc += json_integer_value(v);
+		/* a rerun reads a stored snapshot, a night the one just staged: say which */
+		if (!property_present(p))
+			snprintf(from, sizeof(from), "no export");
+		else
+			snprintf(from, sizeof(from),
+				 "from the %sexport%s staged as snapshot %lld%s",
+				 p->stale ? "STALE " : "",
+				 json_array_size(p->inputs) > 1 ? "s, the newest" : "",
+				 p->snapshot_id, p->stale ? " (see exceptions.csv)" : "");
 		printf("%s: as of %s, %s: %ld USER_CREATE, %ld ASSIGN, %ld UNASSIGN, "
 		       "%lld exception%s%s\n",
-		       p->property_id, p->as_of,
-		       !property_present(p) ? "no export"
-		       : p->stale           ? "from a STALE export (see exceptions.csv)"
-					    : "from tonight's export",
-		       t->ops[DELTA_USER_CREATE], t->ops[DELTA_ASSIGN], t->ops[DELTA_UNASSIGN],
-		       (long long)n_exc, n_exc == 1 ? "" : "s",
+		       p->property_id, p->as_of, from, t->ops[DELTA_USER_CREATE],
+		       t->ops[DELTA_ASSIGN], t->ops[DELTA_UNASSIGN], (long long)n_exc,
+		       n_exc == 1 ? "" : "s",
 		       strcmp(json_string_value(json_object_get(g, "verdict")), "held")
 			       ? ""
 			       : " - HELD by the safety guard (see manifest.json; 'unitsync approve')");

@@ -189,6 +189,14 @@ test_cmp() { diff -u "$1" "$2" >&4; }
 # the run directory transform printed last
 run_dir() { tail -n 1 "$1"; }
 
+# extract-xml's summary of FILE after "snapshot ID: ", as it words the counts
+# (a count of 1 is person, unit, row)
+extract_summary() { # extract_summary FILE DIALECT PEOPLE UNITS SKIPPED REJECTED
+	printf "'%s' (%s, sha256 %s): %s %s staged, %s unit%s, %s row%s skipped, %s rejected\n" \
+		"$1" "$2" "$(sha256sum "$1" | cut -d" " -f1)" "$3" "$([ "$3" = 1 ] && echo person || echo people)" \
+		"$4" "$([ "$4" = 1 ] || echo s)" "$5" "$([ "$5" = 1 ] || echo s)" "$6"
+}
+
 # A state database ($UNITSYNC_DB, or DB) made by `unitsync init`, with each
 # PROPERTY added: extract refuses a property the database does not know.
 test_init_db() {

@@ -57,7 +57,7 @@ test_expect_success 'init creates the state databases, with their properties' '
 
 test_expect_success 'good file (shuffled columns, CRLF, quotes, extra columns) is staged' '
 	test_expect_code 0 us extract-csv --property oak good.csv >out 2>err &&
-	echo "snapshot 1: '\''good.csv'\'' (generic, sha256 $(sha good.csv)): 5 people staged, 4 units, 1 rows skipped, 0 rejected, 0 transcoded" >expect &&
+	echo "snapshot 1: '\''good.csv'\'' (generic, sha256 $(sha good.csv)): 5 people staged, 4 units, 1 row skipped, 0 rejected, 0 transcoded" >expect &&
 	test_cmp expect out &&
 	echo "unitsync-extract-csv: warning: '\''good.csv'\'': 2 columns unitsync does not read: notes, SSN" >expect &&
 	test_cmp expect err
@@ -108,7 +108,8 @@ test_expect_success 'snapshot row records the file; columns not in the profile a
 
 test_expect_success 'the same file again reuses its snapshot' '
 	test_expect_code 0 us extract-csv --property oak good.csv >out 2>err &&
-	echo "snapshot 1 reused: '\''good.csv'\'' (generic) was staged before with sha256 $(sha good.csv)" >expect &&
+	staged=$(q "select created_at from snapshot where snapshot_id = 1") &&
+	echo "snapshot 1 reused: '\''good.csv'\'' (generic) was staged before with sha256 $(sha good.csv) (staged $staged, 0 rows rejected)" >expect &&
 	test_cmp expect out &&
 	echo 1 >expect &&
 	q "select count(*) from snapshot" >actual &&
@@ -201,7 +202,7 @@ test_expect_success 'duplicate header name: exit 65 naming the column' '
 
 test_expect_success 'bad rows are rejected with line and reason, the rest staged' '
 	test_expect_code 0 us extract-csv rejects.csv >out 2>err &&
-	grep -q "^snapshot 4: '\''rejects.csv'\'' (generic, sha256 [0-9a-f]*): 162 people staged, 162 units, 1 rows skipped, 7 rejected, 0 transcoded$" out
+	grep -q "^snapshot 4: '\''rejects.csv'\'' (generic, sha256 [0-9a-f]*): 162 people staged, 162 units, 1 row skipped, 7 rejected, 0 transcoded$" out
 '
 
 test_expect_success 'a person id on two rows is staged twice, never rejected (a transfer, two leases)' '
@@ -273,7 +274,7 @@ test_expect_success 'more than 5% rejected: the whole file is rejected, no snaps
 
 test_expect_success '--max-reject-percent raises the threshold' '
 	DB=bad.db test_expect_code 0 us extract-csv --property oak --max-reject-percent 50 too-many-rejects.csv >out 2>err &&
-	grep -q ": 1 people staged, 1 units, 0 rows skipped, 1 rejected, 0 transcoded$" out &&
+	grep -q ": 1 person staged, 1 unit, 0 rows skipped, 1 rejected, 0 transcoded$" out &&
 	echo "too-many-rejects.csv:3|move_in: date '\''2024-02-30'\'' does not exist" >expect &&
 	DB=bad.db q "select source_ref, reason from stg_reject" >actual &&
 	test_cmp expect actual

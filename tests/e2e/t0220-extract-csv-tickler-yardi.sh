@@ -26,7 +26,7 @@ cp "$data/appfolio-tenant-tickler.csv" "$data/yardi-rent-roll.csv" "$tmp/" || ex
 test_expect_success 'tenant tickler: 7 people, 5 units, the repeated tenant skipped' '
 	test_expect_code 0 unitsync extract-csv --property p1 --profile appfolio-tenant-tickler \
 		appfolio-tenant-tickler.csv >out 2>err &&
-	echo "snapshot 1: '\''appfolio-tenant-tickler.csv'\'' (appfolio-tenant-tickler, sha256 $(sha appfolio-tenant-tickler.csv)): 7 people staged, 5 units, 1 rows skipped, 0 rejected, 0 transcoded" >expect &&
+	echo "snapshot 1: '\''appfolio-tenant-tickler.csv'\'' (appfolio-tenant-tickler, sha256 $(sha appfolio-tenant-tickler.csv)): 7 people staged, 5 units, 1 row skipped, 0 rejected, 0 transcoded" >expect &&
 	test_cmp expect out &&
 	echo "unitsync-extract-csv: warning: '\''appfolio-tenant-tickler.csv'\'': 16 columns unitsync does not read: Date, Event, Tags, Rent, Deposit, Property Name, Property ID, Property Street Address 1, Property City, Property State, Property Zip, Move Out Reason, Lease Sign Date, Assigned User, Tenant Tags, Tenant Portal Activated" >expect &&
 	test_cmp expect err
@@ -62,7 +62,7 @@ test_expect_success 'tenant tickler: without ids, units and people are derived' 
 		appfolio-tenant-tickler.csv >no-ids.csv &&
 	test_expect_code 0 unitsync extract-csv --property p1 --profile appfolio-tenant-tickler \
 		no-ids.csv >out 2>err &&
-	grep ": 7 people staged, 5 units, 1 rows skipped, 0 rejected, 0 transcoded$" out &&
+	grep ": 7 people staged, 5 units, 1 row skipped, 0 rejected, 0 transcoded$" out &&
 	cat >expect <<-\EOF &&
 	5002 / finn obi|9002|5002
 	7007|9100|Oak House - 5 Oak St Springfield, IL 62702
@@ -125,7 +125,7 @@ test_expect_success '--profile auto finds both, the Yardi header below its title
 	DB=$tmp/auto.db && test_init_db --db "$DB" p1 &&
 	test_expect_code 0 unitsync --db "$DB" extract-csv --property p1 --profile auto \
 		appfolio-tenant-tickler.csv yardi-rent-roll.csv >out 2>err &&
-	grep "^snapshot 1: .*(appfolio-tenant-tickler, .*: 7 people staged, 5 units, 1 rows skipped, 0 rejected, 0 transcoded$" out &&
+	grep "^snapshot 1: .*(appfolio-tenant-tickler, .*: 7 people staged, 5 units, 1 row skipped, 0 rejected, 0 transcoded$" out &&
 	grep "^snapshot 2: .*(yardi-rent-roll, .*: 5 people staged, 6 units, 26 rows skipped, 0 rejected, 0 transcoded$" out &&
 	grep -F "'\''appfolio-tenant-tickler.csv'\'': profile auto chose appfolio-tenant-tickler (header line 1, 13 of its columns)" err &&
 	grep -F "'\''yardi-rent-roll.csv'\'': profile auto chose yardi-rent-roll (header line 5, 7 of its columns)" err

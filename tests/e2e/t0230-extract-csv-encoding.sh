@@ -20,7 +20,7 @@ test_init_db p1 || exit 1
 test_expect_success 'valid UTF-8 is kept; a UTF-8 byte order mark is dropped' '
 	printf "\357\273\277%s\r\np1,101,A1,current,Zo\303\253,Ng\r\n" "$hdr" >bom.csv &&
 	test_expect_code 0 unitsync extract-csv bom.csv >out 2>err &&
-	grep ": 1 people staged, 1 units, 0 rows skipped, 0 rejected, 0 transcoded$" out &&
+	grep ": 1 person staged, 1 unit, 0 rows skipped, 0 rejected, 0 transcoded$" out &&
 	printf "A1|101|Zo\303\253|Ng\n" >expect &&
 	people bom.csv >actual &&
 	test_cmp expect actual &&
@@ -40,7 +40,7 @@ test_expect_success 'a line that is not UTF-8 is read as Windows-1252, counted a
 test_expect_success 'a line neither UTF-8 nor Windows-1252 rejects its row' '
 	printf "%s\np1,101,A1,current,Ann,Lee\np1,102,A2,current,B\201n,Bell\n" "$hdr" >undecodable.csv &&
 	test_expect_code 0 unitsync extract-csv --max-reject-percent 50 undecodable.csv >out 2>err &&
-	grep ": 1 people staged, 1 units, 0 rows skipped, 1 rejected, 0 transcoded$" out &&
+	grep ": 1 person staged, 1 unit, 0 rows skipped, 1 rejected, 0 transcoded$" out &&
 	echo "undecodable.csv:3|line 3 is not valid UTF-8 or Windows-1252" >expect &&
 	q "select source_ref, reason from stg_reject where source_ref like '\''undecodable.csv:%'\''" >actual &&
 	test_cmp expect actual
@@ -49,7 +49,7 @@ test_expect_success 'a line neither UTF-8 nor Windows-1252 rejects its row' '
 test_expect_success '--encoding UTF-8 transcodes nothing; the encoding is part of the dialect' '
 	test_expect_code 0 unitsync extract-csv --encoding UTF-8 --max-reject-percent 80 \
 		cp1252.csv >out 2>err &&
-	grep "^snapshot [0-9]*: '\''cp1252.csv'\'' (generic+UTF-8, .*: 1 people staged, 1 units, 0 rows skipped, 2 rejected, 0 transcoded$" out &&
+	grep "^snapshot [0-9]*: '\''cp1252.csv'\'' (generic+UTF-8, .*: 1 person staged, 1 unit, 0 rows skipped, 2 rejected, 0 transcoded$" out &&
 	grep -F "cp1252.csv:3: row rejected: line 3 is not valid UTF-8" err
 '
 
@@ -73,7 +73,7 @@ test_expect_success 'UTF-16 with a byte order mark, either order, is decoded' '
 test_expect_success '--encoding reads UTF-16 without a byte order mark' '
 	test_expect_code 0 unitsync extract-csv --property p1 --encoding UTF-16LE \
 		"$top/tests/data/bad/utf16-no-bom.csv" >out 2>err &&
-	grep ": 1 people staged, 1 units, 0 rows skipped, 0 rejected, 1 transcoded$" out
+	grep ": 1 person staged, 1 unit, 0 rows skipped, 0 rejected, 1 transcoded$" out
 '
 
 test_expect_success 'an encoding iconv does not know is a usage error' '
@@ -95,7 +95,7 @@ test_expect_success 'CRLF, LF and a mix; line breaks inside quotes are kept' '
 test_expect_success 'a NUL byte rejects its row, not the file' '
 	{ printf "%s\n" "$hdr"; printf "p1,101,A1,current,Ann,Lee\n"; printf "p1,102,A2,current,B\000n,Bell\n"; } >nul.csv &&
 	test_expect_code 0 unitsync extract-csv --max-reject-percent 50 nul.csv >out 2>err &&
-	grep ": 1 people staged, 1 units, 0 rows skipped, 1 rejected, 0 transcoded$" out &&
+	grep ": 1 person staged, 1 unit, 0 rows skipped, 1 rejected, 0 transcoded$" out &&
 	echo "nul.csv:3|field 5 holds a NUL byte" >expect &&
 	q "select source_ref, reason from stg_reject where source_ref like '\''nul.csv:%'\''" >actual &&
 	test_cmp expect actual

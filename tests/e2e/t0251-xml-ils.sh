@@ -11,10 +11,7 @@ b=$samples/ils-feeds-bozzuto
 test_plan 15
 
 q() { sqlite3 -batch "$UNITSYNC_DB" "$1"; }
-summary() { # summary FILE DIALECT PEOPLE UNITS SKIPPED REJECTED
-	printf "'%s' (%s, sha256 %s): %s people staged, %s units, %s rows skipped, %s rejected\n" \
-		"$1" "$2" "$(sha256sum "$1" | cut -d" " -f1)" "$3" "$4" "$5" "$6"
-}
+summary() { extract_summary "$@"; }
 got() { sed -n "s/^snapshot [0-9]*: //p" "$1"; }
 # units FILE: property|unit|label|dwelling of the newest snapshot of FILE
 units() {

@@ -9,10 +9,7 @@
 test_plan 10
 
 q() { sqlite3 -batch "$UNITSYNC_DB" "$1"; }
-summary() { # summary FILE DIALECT PEOPLE UNITS SKIPPED REJECTED
-	printf "'%s' (%s, sha256 %s): %s people staged, %s units, %s rows skipped, %s rejected\n" \
-		"$1" "$2" "$(sha256sum "$1" | cut -d" " -f1)" "$3" "$4" "$5" "$6"
-}
+summary() { extract_summary "$@"; }
 got() { sed -n "s/^snapshot [0-9]*: //p" "$1"; }
 # people FILE: the staged people of FILE's snapshot, source references aside
 people() {
@@ -123,7 +120,7 @@ test_expect_success 'a Yardi file of two properties: each as itself, or one chos
 	   (SELECT max(snapshot_id) FROM snapshot) ORDER BY 1" >actual &&
 	printf "p1|t1|101\np2|t2|201\n" >expect && test_cmp expect actual &&
 	unitsync extract-xml --property two --pms-property p2 "$f" >out &&
-	got out | grep "(yardi-rt2:p2, .*: 1 people staged, 1 units, 1 rows skipped, 0 rejected$" &&
+	got out | grep "(yardi-rt2:p2, .*: 1 person staged, 1 unit, 1 row skipped, 0 rejected$" &&
 	q "SELECT property_id, pms_person_id, pms_unit_id FROM stg_person WHERE snapshot_id =
 	   (SELECT max(snapshot_id) FROM snapshot)" >actual &&
 	echo "two|t2|201" >expect && test_cmp expect actual

@@ -21,7 +21,7 @@ test_expect_success 'ISO-8859-1: Latin-1 names and unit staged as UTF-8' '
 	test_init_db $fixture_properties prvista1 &&
 	cp "$TOP"/tests/data/xml/*.xml . &&
 	unitsync extract-xml birchwood-latin1.xml >out &&
-	got out | grep ": 2 people staged, 1 units, 0 rows skipped, 0 rejected$" &&
+	got out | grep ": 2 people staged, 1 unit, 0 rows skipped, 0 rejected$" &&
 	q "SELECT pms_person_id, pms_unit_id, role, first_name, last_name FROM stg_person
 	   ORDER BY pms_person_id" >actual &&
 	printf "b1|B\303\242timent-2|primary|Zo\303\253|\303\205ngstr\303\266m\nb2|B\303\242timent-2|roommate|Jos\303\251|Mu\303\261oz\n" >expect &&
@@ -30,7 +30,7 @@ test_expect_success 'ISO-8859-1: Latin-1 names and unit staged as UTF-8' '
 
 test_expect_success 'windows-1252: the curly apostrophe Latin-1 lacks' '
 	unitsync extract-xml cedar-cp1252.xml >out &&
-	got out | grep ": 1 people staged, 1 units, 0 rows skipped, 0 rejected$" &&
+	got out | grep ": 1 person staged, 1 unit, 0 rows skipped, 0 rejected$" &&
 	q "SELECT first_name, last_name, status FROM stg_person WHERE pms_person_id = '"'c1'"'" >actual &&
 	printf "Siobh\303\241n|O\342\200\231Brien|future\n" >expect &&
 	test_cmp expect actual
@@ -38,7 +38,7 @@ test_expect_success 'windows-1252: the curly apostrophe Latin-1 lacks' '
 
 test_expect_success 'BOM, no declaration, CRLF, any prefixes, values padded with blanks: all trimmed' '
 	unitsync extract-xml dogwood-bom-crlf.xml >out &&
-	got out | grep ": 1 people staged, 1 units, 0 rows skipped, 0 rejected$" &&
+	got out | grep ": 1 person staged, 1 unit, 0 rows skipped, 0 rejected$" &&
 	people dogwood-bom-crlf.xml >actual &&
 	echo "dogwood|d1|d1|0007|primary|current|current resident|Hana|Sato|hana.sato@example.com||2019-11-01||||" >expect &&
 	test_cmp expect actual

@@ -4,7 +4,7 @@
 # Each case is one a reviewer found to lock a family out or leave a former
 # tenant with a key.
 . "$(dirname "$0")/lib.sh"
-test_plan 16
+test_plan 17
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 row() { # row PROPERTY UNIT PERSON STATUS [EMAIL [FIRST [LAST [ROLE [HOUSEHOLD]]]]]
@@ -206,6 +206,23 @@ test_expect_success 'two long names alike in their first 300 characters, one e-m
 	grep "^duplicate_email,pine,1,N1," "$(cat last.run)/exceptions.csv" &&
 	grep "^duplicate_email,pine,2,N2," "$(cat last.run)/exceptions.csv" &&
 	! grep -E ",(N1|N2)," "$(cat last.run)/delta.csv"
+'
+
+test_expect_success 'a dry run of a superseded run never loaded exits 1, as its load does' '
+	{ echo $H; row pine 3 D1 current d1@example.com; } >d.csv &&
+	unitsync extract-csv d.csv >/dev/null &&
+	unitsync transform --property pine --as-of 2026-06-01 --out runs >d1.out &&
+	unitsync transform --property pine --as-of 2026-06-01 --out runs >d2.out &&
+	old=$(tail -n 1 d1.out) && new=$(tail -n 1 d2.out) &&
+	test_expect_code 1 unitsync load --dry-run "$old" >dry.out 2>dry.err &&
+	grep "D1.*(superseded by a newer run: not sent)$" dry.out &&
+	grep "rows\{0,1\} would not be sent: superseded by a newer run (the load would exit 1)" dry.err &&
+	test_expect_code 1 unitsync load "$old" >load.out &&
+	grep " 0 done, .* [1-9][0-9]* superseded" load.out &&
+	{ unitsync load --dry-run "$new" >dry2.out 2>&1; echo $? >dry.rc; } &&
+	! grep superseded dry2.out &&
+	{ unitsync load "$new" >/dev/null 2>&1; echo $? >load.rc; } &&
+	test_cmp dry.rc load.rc
 '
 
 [ $failed -eq 0 ]

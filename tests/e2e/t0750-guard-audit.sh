@@ -77,6 +77,7 @@ test_expect_success 'a rerun from a stored snapshot reproduces that night: same 
 	first=$(tail -n 1 t1.out) &&
 	"$TOP/pipelines/rerun.sh" --db "$UNITSYNC_DB" --property p1 --snapshot "$snap" --as-of 2026-06-01 --out runs >rerun.out &&
 	second=$(sed -n "s/^run directory: //p" rerun.out) &&
+	grep "^p1: as of 2026-06-01, from the export staged as snapshot $snap: " rerun.out &&
 	cmp "$first/delta.csv" "$second/delta.csv" &&
 	grep "UNASSIGN,p1,20,L20,R20" "$second/delta.csv" &&
 	python3 -c "import json,sys; m=json.load(open(sys.argv[1])); assert m[\"inputs\"][0][\"sha256\"]==sys.argv[2]" \

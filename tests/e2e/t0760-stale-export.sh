@@ -44,7 +44,7 @@ test_expect_success 'night 4, identical for more than 2 nights: stale_export, ni
 	test_expect_code 3 night 2026-06-04 same.csv >n4.out 2>n4.err &&
 	run=$(sed -n "s/^run directory: //p" n4.out) &&
 	grep "^stale_export,p1,,,tonight.s export is byte-identical to the one read on the 3 nights before (more than stale-after-nights 2)" "$run/exceptions.csv" &&
-	grep "p1: as of 2026-06-04, from a STALE export" n4.out &&
+	grep "p1: as of 2026-06-04, from the STALE export staged as snapshot [0-9]* (see exceptions.csv)" n4.out &&
 	grep "check the PMS export job" n4.err &&
 	grep "\"stale_export\": \"tonight" "$run/manifest.json" &&
 	test "$(unitsync runs show "$(basename "$run")" | sed -n "s/^load_status: //p")" = done

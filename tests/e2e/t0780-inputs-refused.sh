@@ -41,9 +41,15 @@ test_expect_success 'rerun.sh with a snapshot that does not exist exits 65 and l
 	grep "snapshot 999 does not exist" r.err
 '
 
-test_expect_success 'the right snapshot still works, and says it is tonight.s export' '
+test_expect_success 'the right snapshot still works, and names the snapshot it was judged from' '
 	unitsync transform --as-of 2026-06-01 --property a --snapshot '"$snap_a"' --out runs >t.out &&
-	grep "a: as of 2026-06-01, from tonight.s export" t.out
+	grep "^a: as of 2026-06-01, from the export staged as snapshot '"$snap_a"': " t.out &&
+	printf "%s\na,9,A9,H9,primary,current,Di,Ma,s780-di@example.com,,2024-01-01,\n" "$H" >two.csv &&
+	unitsync extract-csv two.csv >xtwo.out &&
+	snap_a2=$(awk "{ sub(\":\", \"\", \$2); print \$2; exit }" xtwo.out) &&
+	unitsync transform --as-of 2026-06-01 --property a --snapshot '"$snap_a"' --snapshot "$snap_a2" \
+		--out runs >t2.out &&
+	grep "^a: as of 2026-06-01, from the exports, the newest staged as snapshot $snap_a2: " t2.out
 '
 
 test_expect_success '--max-reject-percent and --rate take only a plain number in range (exit 2 otherwise)' '
@@ -120,7 +126,7 @@ test_expect_success 'a file staged under a looser --max-reject-percent is refuse
 	last() { sqlite3 "$UNITSYNC_DB" "SELECT max(extract_order) FROM snapshot"; } &&
 	{ cat a.csv && echo "a,3,A3,H3,primary,current,Cy,Ode,s780-cy@example.com,,2024-02-30,"; } >rj.csv &&
 	unitsync extract-csv --max-reject-percent 50 rj.csv >r1.out &&
-	grep -F ": 1 people staged, 1 units, 0 rows skipped, 1 rejected" r1.out &&
+	grep -F ": 1 person staged, 1 unit, 0 rows skipped, 1 rejected" r1.out &&
 	o=$(order rj.csv) && test "$o" = "$(last)" &&
 	unitsync extract-csv a2.csv >/dev/null &&
 	test_expect_code 65 unitsync extract-csv rj.csv >r2.out 2>r2.err &&
@@ -129,7 +135,7 @@ test_expect_success 'a file staged under a looser --max-reject-percent is refuse
 	! grep reused r2.out &&
 	test "$(order rj.csv)" = "$o" && test "$(order rj.csv)" -lt "$(last)" &&
 	unitsync extract-csv --max-reject-percent 50 rj.csv >r3.out &&
-	grep "^snapshot [0-9]* reused: '\''rj.csv'\''" r3.out &&
+	grep "^snapshot [0-9]* reused: '\''rj.csv'\'' (generic) was staged before with sha256 [0-9a-f]* (staged [0-9T:-]*Z, 1 row rejected)$" r3.out &&
 	test "$(order rj.csv)" = "$(last)" &&
 	"$TOP/bin/portfolio-gen" --properties 1 --units 3 --format xml --seed 1 --out g.xml 2>/dev/null &&
 	unitsync property add P0001 >/dev/null &&
@@ -139,5 +145,7 @@ test_expect_success 'a file staged under a looser --max-reject-percent is refuse
 	test_expect_code 65 unitsync extract-xml --property P0001 rj.xml >x2.out 2>x2.err &&
 	grep -F "were rejected when it was staged (snapshot " x2.err &&
 	unitsync extract-xml --property P0001 --max-reject-percent 90 rj.xml >x3.out &&
-	grep "^snapshot [0-9]* reused: '\''rj.xml'\''" x3.out
+	n=$(sed -n "s/.*, \([0-9]*\) rejected$/\1/p" x1.out) && test "$n" -gt 0 &&
+	if [ "$n" = 1 ]; then w=row; else w=rows; fi &&
+	grep "^snapshot [0-9]* reused: '\''rj.xml'\'' (.*) was staged before with sha256 [0-9a-f]* (staged [0-9T:-]*Z, $n $w rejected)$" x3.out
 '

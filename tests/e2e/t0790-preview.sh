@@ -53,9 +53,16 @@ test_expect_success 'the preview run directory is refused by load, verify and ap
 	preview=$(sed -n "s/^preview run directory: //p" d1.out) &&
 	dump >before &&
 	test_expect_code 65 unitsync load "$preview" 2>l.err &&
-	grep "not in this state database" l.err &&
 	test_expect_code 65 unitsync approve "$preview" 2>a.err &&
 	test_expect_code 65 unitsync verify "$preview" 2>v.err &&
+	test_expect_code 65 unitsync runs show "$preview" 2>r.err &&
+	test_expect_code 65 unitsync notify --config nightly.ini "$preview" 2>n.err &&
+	for f in l a v r n; do
+		grep -F "'"'"'$preview'"'"' is a preview made by a dry run (nightly.sh or rerun.sh --dry-run)" $f.err &&
+		grep "cannot be loaded, approved or verified" $f.err &&
+		! grep "use the database that transformed it" $f.err || return 1
+	done &&
+	unitsync report "$preview" >report.out && grep "is a preview made by a dry run" report.out &&
 	dump >after && test_cmp before after &&
 	test "$(residents)" = 20
 '

@@ -239,8 +239,8 @@ test_expect_success 'map unmapped without the Latch API prints the PMS section a
 
 # u-410 ("410") and u-0410 ("0410") normalize like the building's "Apt 410"
 # (oak-410): a twin would take the residents of the door named by hand
-test_expect_success 'units import-pms --dry-run plans, and changes nothing' '
-	unitsync units import-pms --property oak --dry-run >actual 2>err &&
+test_expect_success 'units import-pms --dry-run plans, changes nothing, and exits 1 as the import does' '
+	test_expect_code 1 unitsync units import-pms --property oak --dry-run >actual 2>err &&
 	cat >expect <<-EOF &&
 	create	u-204	B-204
 	create	u-500	Penthouse

@@ -6,7 +6,7 @@
 # UNIT_NOT_FOUND (a property without a Latch building, not checked up
 # front) is told the same way (issue 17).  Against latch-sim.
 . "$(dirname "$0")/lib.sh"
-test_plan 7
+test_plan 8
 
 # Latch's assignments as "unit email" lines, sorted
 residents() {
@@ -63,6 +63,12 @@ test_expect_success 'load exits 1; the missing units are latch_unit_missing in l
 	grep -q "^[0-9]*,ASSIGN,p2,R4,failed,404,.*UNIT_NOT_FOUND.*,latch_unit_missing$" "$r" &&
 	test "$(grep -c ",latch_unit_missing$" "$r")" = 4 &&
 	grep -q ": 7 done, 0 already done, 4 failed, 0 held by the safety guard, 0 superseded" load.out
+'
+
+test_expect_success 'its dry run exits 1, as a second load would: the failed rows are not sent again' '
+	test_expect_code 1 unitsync load --dry-run "$run" >dry.out 2>dry.err &&
+	test "$(grep -c "(failed in an earlier load: not sent again)$" dry.out)" = 4 &&
+	grep -q "4 rows failed in an earlier load and would not be sent again (the load would exit 1)" dry.err
 '
 
 test_expect_success 'no Latch user for the resident whose only unit is missing; the others have theirs' '
