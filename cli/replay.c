@@ -98,8 +98,9 @@ static const char *const rewind_sql[] = {
 	"  WHERE last_run < :run) WHERE n = 1 AND pms_unit_id IS NOT NULL",
 	"DELETE FROM person_user",
 	"INSERT INTO person_user (property_id, pms_person_id, latch_user_id, email, phone, "
-	"  updated_at) "
-	"SELECT property_id, pms_person_id, latch_user_id, email, phone, updated_at FROM ("
+	"  updated_at, name_key) "
+	"SELECT property_id, pms_person_id, latch_user_id, email, phone, updated_at, name_key "
+	"FROM ("
 	"  SELECT *, row_number() OVER (PARTITION BY property_id, pms_person_id ORDER BY id DESC) "
 	"  AS n FROM person_user_history WHERE last_run < :run) WHERE n = 1",
 	/* the mapping: each unit changed since as its first later change found it */

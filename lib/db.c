@@ -464,12 +464,26 @@ static const char *const migration_13[] = {
 	NULL,
 };
 
+/*
+ * The name of the person a Latch user was made or found for (rules_name_key():
+ * trimmed, letter case and inner blanks ignored), recorded by load with the
+ * e-mail and phone: evidence of who the user is when a PMS person id later
+ * gives another e-mail (transform's identity_changed: a reused id is another
+ * person; the same name with a new e-mail is the same).  NULL for the users
+ * recorded before: unknown.
+ */
+static const char *const migration_14[] = {
+	"ALTER TABLE person_user ADD COLUMN name_key TEXT;",
+	"ALTER TABLE person_user_history ADD COLUMN name_key TEXT;",
+	NULL,
+};
+
 /* Each migration: statements run in one transaction, NULL-terminated. */
 static const char *const *const migrations[] = { migration_1,  migration_2,  migration_3,
 						 migration_4,  migration_5,  migration_6,
 						 migration_7,  migration_8,  migration_9,
 						 migration_10, migration_11, migration_12,
-						 migration_13 };
+						 migration_13, migration_14 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

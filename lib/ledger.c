@@ -3,9 +3,11 @@
 #include "date.h"
 #include "err.h"
 #include "latch.h"
+#include "rules.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -53,10 +55,10 @@ static const char *const sql[LEDGER_N_STMT] = {
 	[S_LEND] = "SELECT run_id, idempotency_key FROM journal WHERE " UNCONFIRMED_EARLIER
 		   " ORDER BY run_id, seq LIMIT 1",
 	[S_USER] = "INSERT INTO person_user (property_id, pms_person_id, latch_user_id, "
-		   "email, updated_at, phone) VALUES (?1, ?2, ?3, nullif(?4, ''), ?5, "
-		   "nullif(?6, '')) ON CONFLICT (property_id, pms_person_id) DO UPDATE SET "
+		   "email, updated_at, phone, name_key) VALUES (?1, ?2, ?3, nullif(?4, ''), ?5, "
+		   "nullif(?6, ''), ?7) ON CONFLICT (property_id, pms_person_id) DO UPDATE SET "
 		   "latch_user_id = ?3, email = nullif(?4, ''), updated_at = ?5, "
-		   "phone = nullif(?6, '')",
+		   "phone = nullif(?6, ''), name_key = ?7",
 	[S_ASSIGN] = "INSERT INTO assignment (property_id, pms_person_id, latch_unit_id, "
 		     "pms_unit_id, latch_user_id, run_id, seq, assigned_at, owner) "
 		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
@@ -79,10 +81,11 @@ static const char *const sql[LEDGER_N_STMT] = {
 	/* the histories `unitsync replay` rewinds a copy with (migration 9):
 	 * a person's Latch user, and an assignment (no row: removed), after
 	 * each change */
-	[S_USER_LOG] = "INSERT INTO person_user_history (property_id, pms_person_id, "
-		       "latch_user_id, email, phone, updated_at, last_run) SELECT property_id, "
-		       "pms_person_id, latch_user_id, email, phone, updated_at, " DB_LAST_RUN
-		       " FROM person_user WHERE property_id = ?1 AND pms_person_id = ?2",
+	[S_USER_LOG] =
+		"INSERT INTO person_user_history (property_id, pms_person_id, "
+		"latch_user_id, email, phone, updated_at, last_run, name_key) SELECT "
+		"property_id, pms_person_id, latch_user_id, email, phone, updated_at, " DB_LAST_RUN
+		", name_key FROM person_user WHERE property_id = ?1 AND pms_person_id = ?2",
 	[S_ASSIGN_LOG] =
 		"INSERT INTO assignment_history (property_id, pms_person_id, "
 		"latch_unit_id, pms_unit_id, latch_user_id, run_id, seq, assigned_at, owner, "
@@ -321,7 +324,8 @@ int ledger_record_effect(struct ledger *lg, const struct delta_row *d, long http
 			 const char *user, int manual)
 {
 	sqlite3_stmt *st;
-	char now[32], seq[32], digits[LATCH_PHONE_SIZE];
+	char now[32], seq[32], digits[LATCH_PHONE_SIZE], *name;
+	size_t need;
 
 	db_now(now, sizeof(now));
 	snprintf(seq, sizeof(seq), "%ld", d->seq);
@@ -336,6 +340,14 @@ int ledger_record_effect(struct ledger *lg, const struct delta_row *d, long http
 			return -1;
 		bind_texts(st, d->property_id, d->pms_person_id, user, d->email, now, digits,
 			   (const char *)NULL);
+		/* the name it was made or found for (migration 14) */
+		need = rules_name_key(d->first_name, d->last_name, NULL, 0) + 1;
+		if (!(name = malloc(need))) {
+			err_set("out of memory");
+			return -1;
+		}
+		rules_name_key(d->first_name, d->last_name, name, need);
+		sqlite3_bind_text(st, 7, name, -1, free);
 		break;
 	case DELTA_ASSIGN:
 		if (!(st = stmt(lg, S_ASSIGN)))

@@ -938,6 +938,20 @@ static char *user_body(const struct delta_row *d)
 	return body;
 }
 
+/*
+ * The Latch user row R of slot S is for: the one the row names (transform
+ * wrote the pair's user), else the person's (made or found by their
+ * USER_CREATE in this load, or recorded).  The UNASSIGN of a pair held on
+ * another user than the one made for the person tonight (a reused PMS id:
+ * the former tenant's) goes to that user: sent for the new one, Latch
+ * answered 404 (nothing to remove) and the former tenant kept the key
+ * while the ledger recorded it removed (reviewer, 2026-12-06).
+ */
+static const char *row_user(const struct slot *s, const struct row *r)
+{
+	return *r->d.latch_user_id ? r->d.latch_user_id : s->user;
+}
+
 /* Build and hand the due request of slot S to curl multi: 0 sent, 1 the
  * row cannot be sent (err_set()), -1 no token or curl failed. */
 static int send_due(struct load *l, struct slot *s)
@@ -986,7 +1000,7 @@ static int send_due(struct load *l, struct slot *s)
 	case STEP_DELETE:
 		method = s->step == STEP_PUT ? "PUT" : "DELETE";
 		u = curl_easy_escape(s->easy, r->d.latch_unit_id, 0);
-		p = curl_easy_escape(s->easy, s->user, 0);
+		p = curl_easy_escape(s->easy, row_user(s, r), 0);
 		len = snprintf(path, sizeof(path), "/v1/units/%s/residents/%s", u ? u : "",
 			       p ? p : "");
 		break;
@@ -1388,9 +1402,10 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 		goto failed;
 	}
 	/* success is what lib/latch.h's contract table says, status and body */
-	verdict =
-		latch_reply_check(step_kind(s->step), resp,
-				  s->step == STEP_PUT || s->step == STEP_USER_GET ? s->user : NULL);
+	verdict = latch_reply_check(step_kind(s->step), resp,
+				    s->step == STEP_PUT        ? row_user(s, r)
+				    : s->step == STEP_USER_GET ? s->user
+							       : NULL);
 	if (verdict != LATCH_REPLY_OK && verdict != LATCH_REPLY_ALREADY)
 		snprintf(detail, sizeof(detail), "%s: %s", latch_kind_name(step_kind(s->step)),
 			 err_msg());
@@ -1557,7 +1572,7 @@ failed:
 	s->step = STEP_NONE;
 	return advance(l, s);
 done:
-	if (record_done(l, r, status, s->user, s->step == STEP_PUT && s->manual) < 0)
+	if (record_done(l, r, status, row_user(s, r), s->step == STEP_PUT && s->manual) < 0)
 		return -1;
 	s->manual = 0;
 	l->done++;

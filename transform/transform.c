@@ -617,18 +617,14 @@ static int cmp_contact(const void *a, const void *b)
  * would be matched to the user; hold_duplicate_emails() compares it).
  * Its contact key: one e-mail
  * is one Latch user; without one, one phone.  Its resident key (rkey):
- * the Latch user its person id was matched to, else the one it holds a unit
- * on (an id matched by e-mail, whose e-mail's record another id's new
- * contact replaced: identity_changed), else the Latch user matched
+ * the Latch user its person id was matched to, else the Latch user matched
  * by the same e-mail in the property (one e-mail is one Latch user: a
  * re-keyed person is the resident unitsync knows), else the one matched by
  * its phone (a user matched by phone, whose e-mail the PMS fills in later,
  * is still that user), else its e-mail, else its phone, else its person
  * id.  PMS ids are evidence, not identity (issue 15).  The e-mail's user is
  * found through person_user_by_email (a bound, not correlated, value: the
- * expression index serves it); the held unit's, in the primary key's order
- * (a min() of the user would be planned on assignment_by_user, scanning the
- * property's assignments for each record).
+ * expression index serves it).
  */
 #define WANT_COLUMNS                                                                      \
 	"INSERT INTO temp.want (property_id, pms_person_id, pms_unit_id, latch_unit_id, " \
@@ -645,10 +641,6 @@ static int cmp_contact(const void *a, const void *b)
 	"?19, "                                                                       \
 	"coalesce('u:' || ?18, (SELECT 'u:' || pu.latch_user_id FROM person_user pu " \
 	"    WHERE pu.property_id = ?1 AND pu.pms_person_id = ?2 AND ?20 IS NULL), "  \
-	"  (SELECT 'u:' || a.latch_user_id FROM assignment a "                        \
-	"    WHERE a.property_id = ?1 AND a.pms_person_id = ?2 "                      \
-	"    AND a.latch_user_id <> '' AND ?20 IS NULL "                              \
-	"    ORDER BY a.latch_unit_id LIMIT 1), "                                     \
 	"  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "                \
 	"    WHERE pu.property_id = ?1 AND lower(pu.email) = lower(?9)), "            \
 	"  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "                \
@@ -715,18 +707,20 @@ static const char unit_newly_mapped[] =
 	"  AND h.id > (SELECT max(r.map_seq) FROM run r JOIN run_input i "
 	"    ON i.run_id = r.run_id WHERE i.property_id = ?1))";
 
-/* Does person ?2 of property ?1 hold a unit on its Latch user: assigned, or
- * an ASSIGN left inflight (Latch may have it)? */
+/* Does person ?2 of property ?1 hold a unit (Latch unit ?3; NULL: any) on
+ * its Latch user: assigned, or an ASSIGN left inflight (Latch may have it)? */
 static const char person_holds_unit[] =
-	"SELECT EXISTS (SELECT 1 FROM assignment WHERE property_id = ?1 AND pms_person_id = ?2) "
+	"SELECT EXISTS (SELECT 1 FROM assignment WHERE property_id = ?1 AND pms_person_id = ?2 "
+	"  AND (?3 IS NULL OR latch_unit_id = ?3)) "
 	"OR EXISTS (SELECT 1 FROM journal j CROSS JOIN delta_history h "
 	"  ON h.run_id = j.run_id AND h.seq = j.seq WHERE j.state = 'inflight' "
-	"  AND h.property_id = ?1 AND h.pms_person_id = ?2 AND h.op = 'ASSIGN')";
+	"  AND h.property_id = ?1 AND h.pms_person_id = ?2 AND h.op = 'ASSIGN' "
+	"  AND (?3 IS NULL OR h.latch_unit_id = ?3))";
 
 /* the property's Latch users by PMS person id, in the people query's order */
 static const char person_users[] =
-	"SELECT pms_person_id, latch_user_id, email FROM person_user WHERE property_id = ?1 "
-	"ORDER BY pms_person_id";
+	"SELECT pms_person_id, latch_user_id, email, phone, name_key FROM person_user "
+	"WHERE property_id = ?1 ORDER BY pms_person_id";
 
 /* one input file: its rows, in the order of its primary key (no sort) */
 static const char people_one_file[] = "p.snapshot_id = (SELECT snapshot_id FROM temp.snap)";
@@ -771,11 +765,12 @@ static void bind_static_or_null(sqlite3_stmt *st, int idx, const char *s)
  * temp.outside_person are decided (decide_outside()).
  */
 /*
- * Does PERSON of PROPERTY hold a unit on its Latch user (person_holds_unit)?
- * 1 or 0, or -1 with err_set(); *ST is prepared on the first call, the
- * caller's to finalize.
+ * Does PERSON of PROPERTY hold a unit (LATCH_UNIT; NULL: any) on its Latch
+ * user (person_holds_unit)?  1 or 0, or -1 with err_set(); *ST is prepared
+ * on the first call, the caller's to finalize.
  */
-static int person_holds(struct run *r, sqlite3_stmt **st, const char *property, const char *person)
+static int person_holds(struct run *r, sqlite3_stmt **st, const char *property, const char *person,
+			const char *latch_unit)
 {
 	int got;
 
@@ -784,6 +779,10 @@ static int person_holds(struct run *r, sqlite3_stmt **st, const char *property, 
 	sqlite3_reset(*st);
 	sqlite3_bind_text(*st, 1, property, -1, SQLITE_STATIC);
 	sqlite3_bind_text(*st, 2, person, -1, SQLITE_STATIC);
+	if (latch_unit)
+		sqlite3_bind_text(*st, 3, latch_unit, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(*st, 3);
 	if ((got = db_row(*st)) != 1)
 		return got < 0 ? -1 : 0;
 	got = sqlite3_column_int(*st, 0);
@@ -842,13 +841,14 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		const char *raw = db_col_text(st, 4), *email = db_col_text(st, 5);
 		const char *phone = db_col_text(st, 6), *move_in = db_col_text(st, 9);
 		const char *move_out = db_col_text(st, 10), *expected_out = db_col_text(st, 11);
-		const char *latch_unit = "", *user = "", *user_email = "";
+		const char *latch_unit = "", *user = "", *user_email = "", *user_phone = "";
+		const char *user_name = NULL; /* the name its user was made for, if known */
 		const char *primary_status = db_col_text(st, 14), *primary = db_col_text(st, 15);
 		const struct unitmap_unit *mu = NULL;
 		const char *why = "";
 		char detail[512], phone_key[LATCH_PHONE_SIZE];
 		sqlite3_stmt *q; /* the insert: with its user at hand, or looking it up */
-		int sync = 0, hold = 0, new_mapping = 0, not_theirs = 0;
+		int sync = 0, hold = 0, new_mapping = 0, not_theirs = 0, wait = 0;
 		enum rules_verdict v = RULES_DENY;
 
 		/* the person's Latch user: person_user comes in the same order */
@@ -861,6 +861,9 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		if (ustep == SQLITE_ROW && !strcmp(db_col_text(users, 0), person)) {
 			user = db_col_text(users, 1);
 			user_email = db_col_text(users, 2);
+			user_phone = db_col_text(users, 3);
+			/* NULL: recorded before names were (migration 14) */
+			user_name = (const char *)sqlite3_column_text(users, 4);
 		}
 		/* the unit's Latch unit (a NULL unit maps nowhere) */
 		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
@@ -945,40 +948,77 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 					goto out;
 			}
 		}
-		if (*user && *user_email && *email && strcasecmp(user_email, email)) {
-			int held = person_holds(r, &holds, p->property_id, person);
+		/* the record's keys: its name whole (two long names alike in their
+		 * first bytes are two names), its phone's digits, its contact */
+		while (rules_name_key(db_col_text(st, 7), db_col_text(st, 8), name_key, name_cap) >=
+		       name_cap)
+			if (mem_grow((void **)&name_key, name_cap, &name_cap, 1, 256) < 0)
+				goto out;
+		if (latch_phone_digits(phone, phone_key, sizeof(phone_key)) < 0)
+			phone_key[0] = '\0'; /* too long to be a phone: no key */
+		if (contact_key(email, phone_key, &contact, &contact_cap) < 0 ||
+		    contact_key(user_email, user_phone, &user_contact, &user_contact_cap) < 0)
+			goto out;
+		/*
+		 * The id gives another contact than its Latch user was made by:
+		 * is the user still theirs?  The name it was made for says so
+		 * (another name: a PMS gave a departed tenant's id to someone
+		 * else); unknown (made before names were recorded), the id holding
+		 * a unit on the user does.  Not theirs: taken for a new person,
+		 * found by their own contact, so that the former tenant's account
+		 * is not given this home (a resident back with a new e-mail, whose
+		 * name is unknown, gets a user of that e-mail: no one gains a key
+		 * that is not theirs either way).
+		 */
+		if (*user && *user_contact && *contact && strcmp(user_contact, contact)) {
+			int held = user_name
+					   ? !strcmp(user_name, name_key)
+					   : person_holds(r, &holds, p->property_id, person, NULL);
 
 			if (held < 0)
 				goto out;
 			not_theirs = !held;
+		} else {
+			*user_contact = '\0';
 		}
+		/*
+		 * A new person on a Latch unit the former user still holds under
+		 * this id waits until that pair is removed: unitsync records one
+		 * pair per id and unit, and the new one would take the old one's
+		 * place, leaving the former tenant's key unseen.
+		 */
+		if (not_theirs && *latch_unit && sync &&
+		    (wait = person_holds(r, &holds, p->property_id, person, latch_unit)) < 0)
+			goto out;
 		if (not_theirs) {
-			/*
-			 * The id's Latch user holds nothing of the property for it and
-			 * the id gives another e-mail now: nothing says the user is
-			 * this person's (a PMS reuses a departed tenant's id): taken
-			 * for a new person, found by their own e-mail, so that the
-			 * former tenant's account is not given this home.  A resident
-			 * back with a new e-mail gets a user of that e-mail: no one
-			 * gains a key that is not theirs either way.
-			 */
 			snprintf(detail, sizeof(detail),
-				 "person id %s was matched to Latch user %s by e-mail '%s' and "
-				 "holds no unit of %s on it; it now gives '%s': taken for a new "
-				 "person (a reused PMS id or a resident back with a new e-mail) "
-				 "and found by that e-mail; that user is given nothing",
-				 person, user, user_email, p->property_id, email);
+				 "person id %s was matched to Latch user %s by %s '%s' %s; it now "
+				 "gives %s '%s': taken for a new person (a reused PMS id%s) and "
+				 "found by that; that user is given nothing%s",
+				 person, user, user_contact[0] == 'e' ? "e-mail" : "phone",
+				 user_contact + 2,
+				 user_name ? "for a person of another name"
+					   : "and holds no unit of the property on it",
+				 *email ? "e-mail" : "phone", *email ? email : phone_key,
+				 user_name ? "" : " or a resident back with a new contact",
+				 wait ? "; held while that user holds this unit under the id "
+					"(its removal first)"
+				      : "");
+			if (wait) {
+				sync = 0;
+				hold = 1;
+			}
 			if (add_exception(r, t, "identity_changed", p->property_id, unit, person,
 					  detail) < 0)
 				goto out;
 			user = "";
+			*user_contact = '\0';
 		} else if (*user && *user_email && *email && strcasecmp(user_email, email)) {
 			/* the PMS id still says who they are: their unit follows them,
 			 * on the Latch user already matched; the account is a person's
-			 * call.  Anyone else giving the e-mail it was matched by would be
-			 * matched to it: compared as if the record gave it too */
-			if (contact_key(user_email, "", &user_contact, &user_contact_cap) < 0)
-				goto out;
+			 * call.  Anyone else giving the contact it was made by would be
+			 * matched to it: compared as if the record gave it too
+			 * (user_contact) */
 			snprintf(detail, sizeof(detail),
 				 "e-mail changed from '%s' to '%s' since Latch user %s was matched; "
 				 "that user keeps being used",
@@ -1006,20 +1046,11 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		sqlite3_bind_text(q, 13, db_col_text(st, 12), -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q, 14, sqlite3_column_int64(st, 13));
 		sqlite3_bind_int(q, 15, new_mapping);
-		/* whole: two long names alike in their first bytes are two names */
-		while (rules_name_key(db_col_text(st, 7), db_col_text(st, 8), name_key, name_cap) >=
-		       name_cap)
-			if (mem_grow((void **)&name_key, name_cap, &name_cap, 1, 256) < 0)
-				goto out;
-		if (latch_phone_digits(phone, phone_key, sizeof(phone_key)) < 0)
-			phone_key[0] = '\0'; /* too long to be a phone: no key */
 		sqlite3_bind_text(q, 16, name_key, -1, SQLITE_STATIC);
 		bind_static_or_null(q, 17, phone_key);
 		bind_static_or_null(q, 18, user);
-		if (contact_key(email, phone_key, &contact, &contact_cap) < 0)
-			goto out;
 		bind_static_or_null(q, 19, contact);
-		bind_static_or_null(q, 21, user_contact ? user_contact : "");
+		bind_static_or_null(q, 21, user_contact);
 		if (q == ins) {
 			if (not_theirs)
 				sqlite3_bind_int(q, 20, 1);
@@ -1032,11 +1063,9 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		}
 		if (*contact && contact_add(r, contact, sqlite3_last_insert_rowid(r->db), 0) < 0)
 			goto out;
-		if (user_contact && *user_contact &&
+		if (*user_contact &&
 		    contact_add(r, user_contact, sqlite3_last_insert_rowid(r->db), 1) < 0)
 			goto out;
-		if (user_contact)
-			*user_contact = '\0';
 	}
 	if (step != SQLITE_DONE) {
 		db_error(r->db, NULL);
@@ -1205,16 +1234,24 @@ static int sides_clash(const struct side *w, const struct side *o)
  * how an exception names them (then by person, so that a person's records
  * are together): a piece of their exception into temp.dup_piece (INS), the
  * contact and the others it clashes with, in that order, at most
- * CLASH_NAMED of them, found among the first CLASH_LOOK records (so the
- * work is linear in the records whatever they are); a list cut short says
- * how many people give the contact.
+ * CLASH_NAMED of them, found among the first CLASH_LOOK active records (so
+ * the work is linear in the records whatever they are); a list cut short
+ * says how many people give the contact.
  */
 static int clash_group(struct run *r, sqlite3_stmt *ins, const struct side *g, size_t m)
 {
 	sqlite3_str *others = sqlite3_str_new(r->db);
-	size_t people = 0, a, b;
+	size_t people = 0, a, b, n_act = 0;
+	size_t *act = malloc((m ? m : 1) * sizeof(*act)); /* the active ones, in order */
 	int rc = -1;
 
+	if (!act) {
+		err_set("out of memory");
+		goto out;
+	}
+	for (size_t j = 0; j < m; j++)
+		if (g[j].active)
+			act[n_act++] = j;
 	for (a = 0; a < m; a = b) {
 		for (b = a + 1; b < m && !side_person_cmp(&g[a], &g[b]); b++)
 			;
@@ -1233,16 +1270,15 @@ static int clash_group(struct run *r, sqlite3_stmt *ins, const struct side *g, s
 			if (g[k].label && (!label || strcmp(g[k].label, label) < 0))
 				label = g[k].label;
 		sqlite3_str_reset(others);
-		for (size_t j = 0; j < m && !cut; j++) {
+		for (size_t x = 0; x < n_act && !cut; x++) {
+			size_t j = act[x];
 			int clash = 0;
 
-			if (j == a) { /* the person's own records */
-				j = b - 1;
+			if (j >= a && j < b) /* the person's own records */
 				continue;
-			}
 			if (++looked > CLASH_LOOK)
 				cut = 1;
-			if (cut || !g[j].active || (last && !strcmp(last, g[j].other)))
+			if (cut || (last && !strcmp(last, g[j].other)))
 				continue;
 			for (size_t k = a; k < b && !clash; k++)
 				clash = sides_clash(&g[k], &g[j]);
@@ -1261,7 +1297,7 @@ static int clash_group(struct run *r, sqlite3_stmt *ins, const struct side *g, s
 		if (cut && named)
 			sqlite3_str_appendf(others, ", among the %lld people who give it",
 					    (long long)people);
-		else if (cut) /* all those looked through are of their name */
+		else if (cut) /* all the active ones looked through are of their name */
 			sqlite3_str_appendf(others, "some of the %lld other people who give it",
 					    (long long)people - 1);
 		if (sqlite3_str_errcode(others)) {
@@ -1281,6 +1317,7 @@ static int clash_group(struct run *r, sqlite3_stmt *ins, const struct side *g, s
 	}
 	rc = 0;
 out:
+	free(act);
 	sqlite3_free(sqlite3_str_finish(others));
 	return rc;
 }

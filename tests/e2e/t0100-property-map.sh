@@ -485,6 +485,7 @@ t 'a database at an older schema version is refused until init migrates it' '
 		ALTER TABLE snapshot DROP COLUMN unknown_columns;
 		DROP INDEX person_user_by_phone;
 		ALTER TABLE person_user DROP COLUMN phone;
+		ALTER TABLE person_user DROP COLUMN name_key;
 		ALTER TABLE snapshot DROP COLUMN rows_sha256;
 		DROP TABLE run_exception; DROP TABLE snapshot_legacy;
 		ALTER TABLE run_input DROP COLUMN guard;
@@ -507,6 +508,7 @@ t 'a database at an older schema version is refused until init migrates it' '
 	test "$(sqlite3 "$tmp/old.db" "SELECT count(*) FROM sqlite_master
 		WHERE name IN ('"'"'run_exception_by_run_person'"'"', '"'"'delta_history_by_run_person'"'"',
 			'"'"'assignment_by_user'"'"')")" = 3 &&
+	sqlite3 "$tmp/old.db" "SELECT name_key FROM person_user LIMIT 1" >/dev/null &&
 	test "$(sqlite3 "$tmp/old.db" "SELECT count(*) FROM sqlite_master WHERE name LIKE '"'"'%_by_person'"'"'")" = 0 &&
 	"$top/bin/unitsync" --db "$tmp/old.db" map list >/dev/null
 '

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # t0714-identity-changed: a PMS person id that gives another e-mail is still
 # its resident (email_mismatch: the unit follows them on their Latch user)
-# while that user holds a unit of the property for the id, an ASSIGN left
-# unconfirmed (Latch may hold it) included; when it holds none, the id is
-# taken for a new person with a Latch user of their own (identity_changed),
-# so that a departed tenant's account is not given the home of whoever the
-# PMS gave their id to (scenarios 072 and 073 show the whole nights).  And
+# when the user was made for the same name; for another name the id is taken
+# for a new person with a Latch user of their own (identity_changed), so that
+# a departed tenant's account is not given the home of whoever the PMS gave
+# their id to, even the night the tenant leaves (scenarios 072 and 073 show
+# the whole nights).  A user recorded before names were (migration 14) is
+# the id's while it holds a unit of the property for it, an ASSIGN left
+# unconfirmed (Latch may hold it) included.  And
 # the e-mail a resident's user was made by, which they no longer give, is
 # still that user's: a newcomer of another name giving it is held, not
 # matched to it (scenario 074 shows it across properties).
 . "$(dirname "$0")/lib.sh"
-test_plan 6
+test_plan 8
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 faults() { curl -sf -X POST -d "$1" "$SIM_URL/_sim/faults" >/dev/null; }
@@ -27,7 +29,8 @@ ops() { # the run's delta rows as "op unit person" lines
 }
 
 (cd "$tmp" && printf 'building_uuid,unit_uuid,name\nb1,L1,1\nb1,L2,2\nb1,L3,3\nb2,L4,4\n' >seed.csv &&
-	test_init_db p1 p2 && for u in 1 2 3; do
+	test_init_db p1 p2 && unitsync property set p1 --guard-percent 100 >/dev/null &&
+	for u in 1 2 3; do
 		unitsync map add --offline --property p1 U$u L$u >/dev/null || exit 1
 	done && unitsync map add --offline --property p2 V4 L4 >/dev/null) || exit 1
 sim_start "$tmp/seed.csv" || exit 1
@@ -41,7 +44,8 @@ test_expect_success 'night 1: the ASSIGN of Ann reaches Latch, its reply is lost
 	test "$(sqlite3 "$UNITSYNC_DB" "SELECT count(*) FROM journal WHERE state = '"'"'inflight'"'"'")" = 1
 '
 
-test_expect_success 'night 2, her e-mail changed: the unconfirmed ASSIGN holds her unit, she stays on her user' '
+test_expect_success 'night 2, her e-mail changed, her user'"'"'s name unknown: the unconfirmed ASSIGN holds her unit, she stays on it' '
+	sqlite3 "$UNITSYNC_DB" "UPDATE person_user SET name_key = NULL" &&
 	night 2 2026-06-02 "p1,U1,A1,H1,primary,current,Ann,One,ann@new.example,,2024-01-01," &&
 	grep "^email_mismatch,p1,U1,A1," "$run2/exceptions.csv" &&
 	! grep identity_changed "$run2/exceptions.csv" &&
@@ -59,7 +63,7 @@ test_expect_success 'night 3, A1 gone: its unit is removed' '
 test_expect_success 'night 4, A1 given to Cy with another e-mail: a user of his own, Ann'"'"'s given nothing' '
 	night 4 2026-06-04 "p1,U2,B1,H2,primary,current,Bea,Two,bea@example.com,,2024-01-01," \
 		"p1,U1,A1,H9,primary,current,Cy,Nine,cy@example.com,,2026-06-04," &&
-	grep "^identity_changed,p1,U1,A1,person id A1 was matched to Latch user .* by e-mail '"'"'ann@old.example'"'"' and holds no unit of p1 on it; it now gives '"'"'cy@example.com'"'"'" \
+	grep "^identity_changed,p1,U1,A1,person id A1 was matched to Latch user .* by e-mail '"'"'ann@old.example'"'"' and holds no unit of the property on it; it now gives e-mail '"'"'cy@example.com'"'"'" \
 		"$run4/exceptions.csv" &&
 	! grep email_mismatch "$run4/exceptions.csv" &&
 	test "$(ops "$run4")" = "$(printf "USER_CREATE U1 A1\nASSIGN U1 A1")" &&
@@ -89,4 +93,33 @@ test_expect_success 'night 6, p2 alone: Eve giving Bea'"'"'s old e-mail is held,
 	grep "^duplicate_email,p2,V4,E1," "$run6/exceptions.csv" >d &&
 	grep -F "e-mail '"'"'bea@example.com'"'"' is shared with p1/B1 (whose Latch user was made by this e-mail; B1 gives '"'"'bea@new.example'"'"' now) (p1 is not in this run: judged from its newest export, snapshot " d &&
 	test -z "$(ops "$run6")"
+'
+
+# unitsync records one pair per person id and Latch unit: the new person
+# waits a night for the former user's pair of that unit to be removed
+test_expect_success 'night 7, B1 given to Fay on Bea'"'"'s unit the night Bea leaves: another name, so not Bea'"'"'s user; Bea'"'"'s pair removed first' '
+	night 7 2026-06-07 "p1,U2,B1,H7,primary,current,Fay,Seven,fay@example.com,,2026-06-07," \
+		"p1,U1,A1,H9,primary,current,Cy,Nine,cy@example.com,,2026-06-04," &&
+	grep "^identity_changed,p1,U2,B1,person id B1 was matched to Latch user .* for a person of another name; it now gives e-mail '"'"'fay@example.com'"'"'" \
+		"$run7/exceptions.csv" &&
+	grep -F "that user is given nothing; held while that user holds this unit under the id (its removal first)" \
+		"$run7/exceptions.csv" &&
+	test "$(ops "$run7")" = "UNASSIGN U2 B1" &&
+	unitsync load "$run7" >l7.out
+'
+
+test_expect_success 'night 8: Fay gets a user of her own and the unit, alone on it' '
+	night 8 2026-06-08 "p1,U2,B1,H7,primary,current,Fay,Seven,fay@example.com,,2026-06-07," \
+		"p1,U1,A1,H9,primary,current,Cy,Nine,cy@example.com,,2026-06-04," &&
+	grep "^identity_changed,p1,U2,B1," "$run8/exceptions.csv" &&
+	! grep "held while" "$run8/exceptions.csv" &&
+	test "$(ops "$run8")" = "$(printf "USER_CREATE U2 B1\nASSIGN U2 B1")" &&
+	unitsync load "$run8" >l8.out &&
+	curl -sf "$SIM_URL/_sim/state" | python3 -c "
+import json, sys
+s = json.load(sys.stdin)
+email = {u[\"userUuid\"]: u[\"email\"] for u in s[\"users\"]}
+got = sorted((r[\"unit\"], email[r[\"userUuid\"]]) for r in s[\"residents\"])
+assert got == [(\"L1\", \"cy@example.com\"), (\"L2\", \"fay@example.com\")], got
+"
 '

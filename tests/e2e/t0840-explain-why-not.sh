@@ -141,7 +141,8 @@ test_expect_success 'a database of schema version 6 is refused, then migrated by
 		ALTER TABLE run_input DROP COLUMN guard_why; DROP TABLE property_history;
 		DROP TABLE assignment_history; DROP TABLE person_user_history; DROP TABLE snapshot_extraction;
 		DROP TABLE run_inflight; DROP TABLE replay_start; ALTER TABLE run DROP COLUMN clock_at;
-		ALTER TABLE run DROP COLUMN approved_last_run; UPDATE schema_version SET version = 6" &&
+		ALTER TABLE run DROP COLUMN approved_last_run;
+		ALTER TABLE person_user DROP COLUMN name_key; UPDATE schema_version SET version = 6" &&
 	test_expect_code 78 unitsync --db v6.db explain --property oak --person P2 2>err &&
 	grep "schema version 6" err &&
 	unitsync --db v6.db init >init.out &&

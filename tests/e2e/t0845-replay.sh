@@ -90,7 +90,7 @@ test_expect_success 'a database of schema version 8 is migrated: histories seede
 		ALTER TABLE run DROP COLUMN clock_at; ALTER TABLE run DROP COLUMN approved_last_run;
 		DROP TABLE notification; DROP INDEX person_user_by_email;
 		DROP INDEX delta_history_by_run_person; DROP INDEX run_exception_by_run_person;
-		DROP INDEX assignment_by_user;
+		DROP INDEX assignment_by_user; ALTER TABLE person_user DROP COLUMN name_key;
 		CREATE INDEX delta_history_by_person ON delta_history (property_id, pms_person_id);
 		CREATE INDEX run_exception_by_person ON run_exception (property_id, pms_person_id);
 		UPDATE schema_version SET version = 8 WHERE version >= 9; DELETE FROM schema_version WHERE version > 8" &&
