@@ -56,9 +56,9 @@ static const char *const sql[LEDGER_N_STMT] = {
 		   " ORDER BY run_id, seq LIMIT 1",
 	[S_USER] = "INSERT INTO person_user (property_id, pms_person_id, latch_user_id, "
 		   "email, updated_at, phone, name_key) VALUES (?1, ?2, ?3, nullif(?4, ''), ?5, "
-		   "nullif(?6, ''), ?7) ON CONFLICT (property_id, pms_person_id) DO UPDATE SET "
-		   "latch_user_id = ?3, email = nullif(?4, ''), updated_at = ?5, "
-		   "phone = nullif(?6, ''), name_key = ?7",
+		   "nullif(?6, ''), nullif(?7, '')) ON CONFLICT (property_id, pms_person_id) "
+		   "DO UPDATE SET latch_user_id = ?3, email = nullif(?4, ''), updated_at = ?5, "
+		   "phone = nullif(?6, ''), name_key = nullif(?7, '')",
 	[S_ASSIGN] = "INSERT INTO assignment (property_id, pms_person_id, latch_unit_id, "
 		     "pms_unit_id, latch_user_id, run_id, seq, assigned_at, owner) "
 		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
@@ -108,6 +108,7 @@ static const char *const sql[LEDGER_N_STMT] = {
 	[S_USER_HOLDER] =
 		"SELECT property_id, pms_person_id FROM person_user "
 		"WHERE latch_user_id = ?1 AND NOT (property_id = ?2 AND pms_person_id = ?3) "
+		"AND (?4 IS NULL OR name_key <> ?4) "
 		"ORDER BY property_id, pms_person_id LIMIT 1",
 	[S_KEY_SETTLE] = "UPDATE journal SET state = 'superseded', http_status = ?7, "
 			 "response = ?8, updated_at = ?5 WHERE " UNCONFIRMED_EARLIER
@@ -284,7 +285,7 @@ int ledger_key_senders(struct ledger *lg, const char *property, const char *pers
 }
 
 int ledger_user_holder(struct ledger *lg, const char *user, const char *property,
-		       const char *person, char *other, size_t size)
+		       const char *person, const char *name, char *other, size_t size)
 {
 	sqlite3_stmt *st = stmt(lg, S_USER_HOLDER);
 	int rc = -1, step;
@@ -292,6 +293,8 @@ int ledger_user_holder(struct ledger *lg, const char *user, const char *property
 	if (!st)
 		return -1;
 	bind_texts(st, user, property, person, (const char *)NULL);
+	if (name)
+		sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
 	step = sqlite3_step(st);
 	if (step == SQLITE_ROW) {
 		snprintf(other, size, "%s/%s", db_col_text(st, 0), db_col_text(st, 1));
@@ -340,7 +343,7 @@ int ledger_record_effect(struct ledger *lg, const struct delta_row *d, long http
 			return -1;
 		bind_texts(st, d->property_id, d->pms_person_id, user, d->email, now, digits,
 			   (const char *)NULL);
-		/* the name it was made or found for (migration 14) */
+		/* the name it was made or found for (migration 14; none: NULL, unknown) */
 		need = rules_name_key(d->first_name, d->last_name, NULL, 0) + 1;
 		if (!(name = malloc(need))) {
 			err_set("out of memory");

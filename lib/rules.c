@@ -97,6 +97,54 @@ static void put_words(const char *s, char *out, size_t size, size_t *len)
 		if (*len + 1 < size)
 			out[*len] = (char)(*s >= 'A' && *s <= 'Z' ? *s - 'A' + 'a' : *s);
 		(*len)++;
+		/* a Latin-1 capital in UTF-8 (U+00C0-U+00DE but the sign U+00D7):
+		 * its small letter is 0x20 further, in the same lead byte */
+		if ((unsigned char)s[0] == 0xc3 && (unsigned char)s[1] >= 0x80 &&
+		    (unsigned char)s[1] <= 0x9e && (unsigned char)s[1] != 0x97) {
+			s++;
+			if (*len + 1 < size)
+				out[*len] = (char)((unsigned char)*s + 0x20);
+			(*len)++;
+		}
+	}
+}
+
+/* Reverse N bytes at P. */
+static void reverse(char *p, size_t n)
+{
+	for (size_t i = 0; i < n / 2; i++) {
+		char c = p[i];
+
+		p[i] = p[n - 1 - i];
+		p[n - 1 - i] = c;
+	}
+}
+
+/* The LEN-byte key K's words in byte order, in place (a bubble sort of
+ * adjacent words, swapped by rotation: names have a few words). */
+static void sort_words(char *k, size_t len)
+{
+	for (int swapped = 1; swapped;) {
+		swapped = 0;
+		for (size_t i = 0; i < len;) {
+			size_t la = strcspn(k + i, " "), lb;
+			int c;
+
+			if (i + la >= len)
+				break;
+			lb = strcspn(k + i + la + 1, " ");
+			c = memcmp(k + i, k + i + la + 1, la < lb ? la : lb);
+			if (c > 0 || (c == 0 && la > lb)) {
+				/* "A B" -> "B A" */
+				reverse(k + i, la + 1 + lb);
+				reverse(k + i, lb);
+				reverse(k + i + lb + 1, la);
+				swapped = 1;
+				i += lb + 1;
+			} else {
+				i += la + 1;
+			}
+		}
 	}
 }
 
@@ -108,5 +156,7 @@ size_t rules_name_key(const char *first, const char *last, char *out, size_t siz
 	put_words(last, out, size, &len);
 	if (size)
 		out[len < size ? len : size - 1] = '\0';
+	if (len < size)
+		sort_words(out, len);
 	return len;
 }

@@ -70,12 +70,15 @@ int rules_household_member(const char *role);
  */
 
 /*
- * FIRST and LAST (NULL or "" for none), each trimmed, ASCII letters
- * lower-cased, runs of blanks collapsed to one space, joined by one
- * space, into OUT (SIZE bytes; OUT may be NULL when SIZE is 0).  Returns
- * the key's whole length in bytes, as snprintf() does: SIZE or more means
- * OUT holds it cut, and a caller comparing names needs a bigger buffer
- * (two names alike in their first SIZE - 1 bytes are not one name).
+ * FIRST and LAST (NULL or "" for none), each trimmed, letters lower-cased
+ * (ASCII and the Latin-1 capitals in UTF-8: "JOSÉ" is "josé"), runs of
+ * blanks collapsed to one space, joined by one space, the words in byte
+ * order (a PMS that swaps first and last name, or puts a word in the other
+ * field, names the same person), into OUT (SIZE bytes; OUT may be NULL when
+ * SIZE is 0).  Returns the key's whole length in bytes, as snprintf() does:
+ * SIZE or more means OUT holds it cut (and unsorted), and a caller comparing
+ * names needs a bigger buffer (two names alike in their first SIZE - 1
+ * bytes are not one name).  "" for no name: unknown, like no other.
  */
 size_t rules_name_key(const char *first, const char *last, char *out, size_t size);
 

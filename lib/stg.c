@@ -190,7 +190,8 @@ static int reuse_allowed(struct stg *s, long long id)
 		rc = 0;
 		if (over_threshold(rejected, data, s->src->max_reject_percent)) {
 			err_set("'%s': %ld of %ld rows were rejected when it was staged (snapshot "
-				"%lld), more than %g%%: the whole file is rejected",
+				"%lld), more than %g%%: the whole file is rejected (fix the "
+				"export, or raise --max-reject-percent)",
 				s->src->path, rejected, data, id, s->src->max_reject_percent);
 			rc = -2;
 		}
@@ -896,7 +897,9 @@ int stg_commit(struct stg *s)
 		goto out;
 	}
 	if (over_threshold(s->rejected, data, s->src->max_reject_percent)) {
-		err_set("'%s': %ld of %ld rows rejected, more than %g%%: the whole file is rejected",
+		err_set("'%s': %ld of %ld rows rejected, more than %g%%: the whole file is rejected "
+			"(the warnings above name each row: fix the export, or raise "
+			"--max-reject-percent)",
 			s->src->path, s->rejected, data, s->src->max_reject_percent);
 		rc = -2;
 		goto out;

@@ -63,6 +63,7 @@
 #include "log.h"
 #include "mem.h"
 #include "progress.h"
+#include "rules.h"
 #include "rundir.h"
 #include "sha256.h"
 #include "shard.h"
@@ -952,6 +953,35 @@ static const char *row_user(const struct slot *s, const struct row *r)
 	return *r->d.latch_user_id ? r->d.latch_user_id : s->user;
 }
 
+/*
+ * The Latch user S->user that row R's lookup found by its e-mail or phone:
+ * is it recorded for another resident, of another name than R's (the name
+ * the user was made for, migration 14)?  Latch holds one user per e-mail:
+ * taking it would put two people on one account, each with a key to the
+ * other's home (a departed tenant's e-mail given to a newcomer, a replayed
+ * create recorded the same night).  1 yes (that one in OTHER), 0 no, -1 a
+ * database error.
+ */
+static int found_for_other(struct load *l, const struct slot *s, const struct row *r, char *other,
+			   size_t size)
+{
+	size_t need = rules_name_key(r->d.first_name, r->d.last_name, NULL, 0) + 1;
+	char *name = malloc(need);
+	int held;
+
+	if (!name) {
+		err_set("out of memory");
+		return -1;
+	}
+	rules_name_key(r->d.first_name, r->d.last_name, name, need);
+	/* no name: unknown, like no other (not a name every holder's differs from) */
+	held = *name ? ledger_user_holder(&l->ledger, s->user, r->d.property_id, r->d.pms_person_id,
+					  name, other, size)
+		     : 0;
+	free(name);
+	return held;
+}
+
 /* Build and hand the due request of slot S to curl multi: 0 sent, 1 the
  * row cannot be sent (err_set()), -1 no token or curl failed. */
 static int send_due(struct load *l, struct slot *s)
@@ -1425,8 +1455,25 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 				 err_msg());
 			break;
 		}
-		if (found == 0)
-			goto done;
+		if (found == 0) {
+			char other[2 * LATCH_MAX_ID + 8];
+			int held = found_for_other(l, s, r, other, sizeof(other));
+
+			if (held < 0)
+				return -1;
+			/* one account for two people is never taken: a person decides */
+			if (!held)
+				goto done;
+			snprintf(detail, sizeof(detail),
+				 "Latch user %s, found by %s '%s', is recorded for %s, a person of "
+				 "another name: not taken for two people; give each their own "
+				 "e-mail or phone in the PMS (or make the names match if they are "
+				 "one person)",
+				 s->user, *r->d.email ? "e-mail" : "phone",
+				 *r->d.email ? r->d.email : r->d.phone, other);
+			s->user[0] = '\0';
+			break;
+		}
 		if (s->step == STEP_RELOOKUP) {
 			snprintf(detail, sizeof(detail),
 				 "409 EMAIL_ALREADY_EXISTS but no user has that e-mail");
@@ -1494,8 +1541,9 @@ static int on_done(struct load *l, struct slot *s, CURLcode code)
 	case STEP_USER_GET:
 		if (verdict == LATCH_REPLY_OK) {
 			char other[2 * LATCH_MAX_ID + 8];
-			int held = ledger_user_holder(&l->ledger, s->user, r->d.property_id,
-						      r->d.pms_person_id, other, sizeof(other));
+			int held =
+				ledger_user_holder(&l->ledger, s->user, r->d.property_id,
+						   r->d.pms_person_id, NULL, other, sizeof(other));
 
 			if (held < 0)
 				return -1;

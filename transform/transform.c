@@ -848,7 +848,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		const char *why = "";
 		char detail[512], phone_key[LATCH_PHONE_SIZE];
 		sqlite3_stmt *q; /* the insert: with its user at hand, or looking it up */
-		int sync = 0, hold = 0, new_mapping = 0, not_theirs = 0, wait = 0;
+		int sync = 0, hold = 0, new_mapping = 0, not_theirs = 0, same_home = 0;
 		enum rules_verdict v = RULES_DENY;
 
 		/* the person's Latch user: person_user comes in the same order */
@@ -862,7 +862,8 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 			user = db_col_text(users, 1);
 			user_email = db_col_text(users, 2);
 			user_phone = db_col_text(users, 3);
-			/* NULL: recorded before names were (migration 14) */
+			/* NULL: recorded before names were (migration 14), or
+			 * for no name: unknown */
 			user_name = (const char *)sqlite3_column_text(users, 4);
 		}
 		/* the unit's Latch unit (a NULL unit maps nowhere) */
@@ -971,9 +972,14 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		 * that is not theirs either way).
 		 */
 		if (*user && *user_contact && *contact && strcmp(user_contact, contact)) {
-			int held = user_name
-					   ? !strcmp(user_name, name_key)
-					   : person_holds(r, &holds, p->property_id, person, NULL);
+			int held;
+
+			/* no name tonight is unknown too (two empty names are not
+			 * one person) */
+			if (!*name_key)
+				user_name = NULL;
+			held = user_name ? !strcmp(user_name, name_key)
+					 : person_holds(r, &holds, p->property_id, person, NULL);
 
 			if (held < 0)
 				goto out;
@@ -982,32 +988,45 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 			*user_contact = '\0';
 		}
 		/*
-		 * A new person on a Latch unit the former user still holds under
-		 * this id waits until that pair is removed: unitsync records one
-		 * pair per id and unit, and the new one would take the old one's
-		 * place, leaving the former tenant's key unseen.
+		 * The user still holding this very unit under the id: a resident
+		 * who changed name and contact (a marriage) and a PMS id given to
+		 * the next tenant of the same home cannot be told apart.  Neither
+		 * gains nor loses a key: the record stays on that user, held and
+		 * reported, until the PMS or a person settles it (nu7: the new
+		 * person's night of waiting for the pair's removal locked the
+		 * married resident out, or never ended when her phone kept her on
+		 * the user).
 		 */
-		if (not_theirs && *latch_unit && sync &&
-		    (wait = person_holds(r, &holds, p->property_id, person, latch_unit)) < 0)
+		if (not_theirs && *latch_unit &&
+		    (same_home = person_holds(r, &holds, p->property_id, person, latch_unit)) < 0)
 			goto out;
-		if (not_theirs) {
+		if (same_home) {
+			snprintf(detail, sizeof(detail),
+				 "person id %s was matched to Latch user %s by %s '%s' for a person "
+				 "of another name, and that user still holds this unit under the "
+				 "id; it now gives %s '%s' and another name: a resident who changed "
+				 "name and contact, or the id given to the next tenant of this "
+				 "home; held as it is (no key given or taken)",
+				 person, user, user_contact[0] == 'e' ? "e-mail" : "phone",
+				 user_contact + 2, *email ? "e-mail" : "phone",
+				 *email ? email : phone_key);
+			if (add_exception(r, t, "identity_changed", p->property_id, unit, person,
+					  detail) < 0)
+				goto out;
+			sync = 0;
+			hold = 1;
+			not_theirs = 0;
+		} else if (not_theirs) {
 			snprintf(detail, sizeof(detail),
 				 "person id %s was matched to Latch user %s by %s '%s' %s; it now "
 				 "gives %s '%s': taken for a new person (a reused PMS id%s) and "
-				 "found by that; that user is given nothing%s",
+				 "found by that; that user is given nothing",
 				 person, user, user_contact[0] == 'e' ? "e-mail" : "phone",
 				 user_contact + 2,
 				 user_name ? "for a person of another name"
 					   : "and holds no unit of the property on it",
 				 *email ? "e-mail" : "phone", *email ? email : phone_key,
-				 user_name ? "" : " or a resident back with a new contact",
-				 wait ? "; held while that user holds this unit under the id "
-					"(its removal first)"
-				      : "");
-			if (wait) {
-				sync = 0;
-				hold = 1;
-			}
+				 user_name ? "" : " or a resident back with a new contact");
 			if (add_exception(r, t, "identity_changed", p->property_id, unit, person,
 					  detail) < 0)
 				goto out;
@@ -1184,9 +1203,11 @@ static int decide_rejects(struct run *r, struct tally *t, struct policy *p)
 		char detail[256];
 
 		snprintf(detail, sizeof(detail),
-			 "%ld rows of the export could not be read and name nobody; nobody is removed "
-			 "for being absent from it tonight",
-			 p->unnamed_rejects);
+			 "%ld row%s of the export could not be read and name%s nobody (unitsync "
+			 "snapshots show lists them); nobody is removed for being absent from it "
+			 "tonight",
+			 p->unnamed_rejects, p->unnamed_rejects == 1 ? "" : "s",
+			 p->unnamed_rejects == 1 ? "s" : "");
 		if (add_exception(r, t, "rejected_rows", p->property_id, "", "", detail) < 0)
 			goto out;
 	}

@@ -131,7 +131,7 @@ test_expect_success 'a file staged under a looser --max-reject-percent is refuse
 	unitsync extract-csv a2.csv >/dev/null &&
 	test_expect_code 65 unitsync extract-csv rj.csv >r2.out 2>r2.err &&
 	grep -F "'\''rj.csv'\'': 1 of 2 rows were rejected when it was staged (snapshot " r2.err &&
-	grep -F "more than 5%: the whole file is rejected; nothing staged from '\''rj.csv'\''" r2.err &&
+	grep -F "more than 5%: the whole file is rejected (fix the export, or raise --max-reject-percent); nothing staged from '\''rj.csv'\''" r2.err &&
 	! grep reused r2.out &&
 	test "$(order rj.csv)" = "$o" && test "$(order rj.csv)" -lt "$(last)" &&
 	unitsync extract-csv --max-reject-percent 50 rj.csv >r3.out &&

@@ -117,13 +117,31 @@ static void rules_name_key_folds_trims_and_collapses(void **state)
 	assert_string_equal(k, "lee");
 	rules_name_key("", "", k, sizeof(k));
 	assert_string_equal(k, "");
-	rules_name_key("Zoë", "Ärger", k, sizeof(k)); /* only ASCII letters fold */
-	assert_string_equal(k, "zoë Ärger");
+	rules_name_key("Zoë", "Ärger", k, sizeof(k)); /* Latin-1 capitals fold too */
+	assert_string_equal(k, "zoë ärger");
+	rules_name_key("JOSÉ", "DÍAZ", k, sizeof(k));
+	assert_string_equal(k, "díaz josé");
+	rules_name_key("José", "Díaz", k, sizeof(k));
+	assert_string_equal(k, "díaz josé");
+	rules_name_key("×", "Œ", k,
+		       sizeof(k)); /* the sign, and letters past Latin-1: as they are */
+	assert_string_equal(k, "× Œ");
+	/* first and last swapped, or a word in the other field: one name */
+	rules_name_key("Lee", "Ann", k, sizeof(k));
+	assert_string_equal(k, "ann lee");
+	rules_name_key("Mary Ann", "Lee", k, sizeof(k));
+	assert_string_equal(k, "ann lee mary");
+	rules_name_key("Mary", "Ann Lee", k, sizeof(k));
+	assert_string_equal(k, "ann lee mary");
+	rules_name_key("b", "a a b ab", k, sizeof(k));
+	assert_string_equal(k, "a a ab b b");
 	/* the whole length comes back, as snprintf(): cut, or not */
 	assert_int_equal(rules_name_key("Alexandra", "Lee", k, 5), 13);
 	assert_string_equal(k, "alex");
 	assert_int_equal(rules_name_key("Alexandra", "Lee", k, 14), 13);
 	assert_string_equal(k, "alexandra lee");
+	assert_int_equal(rules_name_key("Zed", "Alexandra", k, 14), 13);
+	assert_string_equal(k, "alexandra zed");
 	assert_int_equal(rules_name_key(" Ann ", " Lee ", NULL, 0), 7);
 }
 
