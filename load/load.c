@@ -219,7 +219,7 @@ static int tx_begin(struct load *l)
 	if (db_begin(l->db) < 0)
 		return -1;
 	l->in_tx = 1;
-	return 0;
+	return ledger_tx_begin(&l->ledger);
 }
 
 static int tx_commit(struct load *l)
@@ -227,6 +227,7 @@ static int tx_commit(struct load *l)
 	if (!l->in_tx)
 		return 0;
 	l->in_tx = 0;
+	ledger_tx_end(&l->ledger);
 	return db_commit(l->db);
 }
 
