@@ -22,8 +22,9 @@
  *
  * Concurrency: the delta is read as a stream of people (a person's rows
  * are consecutive: USER_CREATE, then ASSIGN, then UNASSIGN).  Up to
- * --concurrency people are applied at once over curl multi with kept-alive
- * connections; each person's rows go strictly in order, so a transfer's
+ * 4 x --concurrency people are applied at once over curl multi with
+ * --concurrency kept-alive connections, one request on each (pump());
+ * each person's rows go strictly in order, so a transfer's
  * ASSIGN is confirmed before its UNASSIGN leaves (make before break).  A
  * person whose row failed has the rest of their rows failed too: a transfer
  * never removes the old unit when the new one was not granted.  Memory is
