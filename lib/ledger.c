@@ -29,6 +29,7 @@ enum {
 	S_SENDERS,
 	S_KEY_SETTLE,
 	S_USER_HOLDER,
+	S_OTHERS,
 };
 
 /*
@@ -110,6 +111,9 @@ static const char *const sql[LEDGER_N_STMT] = {
 		"WHERE latch_user_id = ?1 AND NOT (property_id = ?2 AND pms_person_id = ?3) "
 		"AND (?4 IS NULL OR name_key <> ?4) "
 		"ORDER BY property_id, pms_person_id LIMIT 1",
+	/* does any other run have a row inflight (whatever its person)? */
+	[S_OTHERS] = "SELECT EXISTS (SELECT 1 FROM journal WHERE state = 'inflight' "
+		     "AND run_id <> ?1)",
 	[S_KEY_SETTLE] = "UPDATE journal SET state = 'superseded', http_status = ?7, "
 			 "response = ?8, updated_at = ?5 WHERE " UNCONFIRMED_EARLIER
 			 " AND journal.idempotency_key = ?6",
@@ -120,6 +124,7 @@ void ledger_init(struct ledger *lg, sqlite3 *db, const char *run_id)
 	memset(lg, 0, sizeof(*lg));
 	lg->db = db;
 	lg->run_id = run_id;
+	lg->others_inflight = -1;
 }
 
 void ledger_release(struct ledger *lg)
@@ -210,6 +215,11 @@ int ledger_journal_state(struct ledger *lg, long seq, enum delta_op op, char *ke
 	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
 	if (done(lg, st, "journal") < 0)
 		return -1;
+	if (sqlite3_changes(lg->db) == 1) {
+		/* journaled just now: pending, under KEY (one statement a new row) */
+		snprintf(state, size, "pending");
+		return 0;
+	}
 	found = ledger_journal_get(lg, seq, key, state, size);
 	if (found == 0)
 		err_set("journal: row %ld of run %s vanished", seq, lg->run_id);
@@ -237,13 +247,38 @@ int ledger_journal_set(struct ledger *lg, long seq, const char *state, long http
 	return done(lg, st, "journal");
 }
 
+int ledger_tx_begin(struct ledger *lg)
+{
+	sqlite3_stmt *st = stmt(lg, S_OTHERS);
+	int rc;
+
+	lg->others_inflight = -1;
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, lg->run_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		lg->others_inflight = sqlite3_column_int(st, 0);
+	else
+		err_set("journal: %s", sqlite3_errmsg(lg->db));
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+void ledger_tx_end(struct ledger *lg)
+{
+	lg->others_inflight = -1;
+}
+
 int ledger_unconfirmed_create(struct ledger *lg, const char *property, const char *person,
 			      char *run, size_t run_size, char *key)
 {
-	sqlite3_stmt *st = stmt(lg, S_LEND);
+	sqlite3_stmt *st;
 	int rc = -1;
 
-	if (!st)
+	if (lg->others_inflight == 0)
+		return 0; /* no earlier run has a row unconfirmed */
+	if (!(st = stmt(lg, S_LEND)))
 		return -1;
 	bind_texts(st, lg->run_id, property, person, "", (const char *)NULL);
 	switch (sqlite3_step(st)) {
@@ -375,7 +410,11 @@ int ledger_record_effect(struct ledger *lg, const struct delta_row *d, long http
 	bind_texts(st, d->property_id, d->pms_person_id,
 		   d->op == DELTA_USER_CREATE ? (const char *)NULL : d->latch_unit_id,
 		   (const char *)NULL);
-	if (done(lg, st, "database") < 0 || !(st = stmt(lg, S_SETTLE)))
+	if (done(lg, st, "database") < 0)
+		return -1;
+	if (lg->others_inflight == 0)
+		return 0; /* nothing an earlier load left unconfirmed to settle */
+	if (!(st = stmt(lg, S_SETTLE)))
 		return -1;
 	bind_texts(st, lg->run_id, d->property_id, d->pms_person_id, d->latch_unit_id, now,
 		   (const char *)NULL);

@@ -29,7 +29,7 @@
 #include <stddef.h>
 
 enum {
-	LEDGER_N_STMT = 16
+	LEDGER_N_STMT = 17
 };
 
 /* A ledger open on a database for one run; fields private. */
@@ -37,6 +37,9 @@ struct ledger {
 	sqlite3 *db;                     /* borrowed */
 	const char *run_id;              /* the run being loaded, borrowed */
 	sqlite3_stmt *st[LEDGER_N_STMT]; /* prepared on first use, owned */
+	int others_inflight;             /* another run has a row inflight: 1 yes,
+					  * 0 no, -1 not known (outside
+					  * ledger_tx_begin()/ledger_tx_end()) */
 };
 
 /* Open the ledger of DB for run RUN_ID (both borrowed, must outlive it). */
@@ -72,6 +75,22 @@ int ledger_journal_get(struct ledger *lg, long seq, char *key, char *state, size
  */
 int ledger_journal_set(struct ledger *lg, long seq, const char *state, long http_status,
 		       const char *response, const char *user, const char *key);
+
+/*
+ * The caller's write transaction (db_begin(): BEGIN IMMEDIATE) has just
+ * begun: note whether another run has a journal row inflight.  None can
+ * appear until the transaction ends (no other connection writes, and a
+ * ledger makes only its own run's rows inflight), so until
+ * ledger_tx_end() ledger_record_effect() does not look for unconfirmed
+ * effects to settle and ledger_unconfirmed_create() finds none when there
+ * are none: in a night with nothing left unconfirmed, each row's search
+ * (a scan of the rows inflight, the load's own included) costs nothing
+ * (issue 18: load without latency).  Without it (or after
+ * ledger_tx_end()) they search every time.  -1 with err_set() on a
+ * database error.
+ */
+int ledger_tx_begin(struct ledger *lg);
+void ledger_tx_end(struct ledger *lg);
 
 /*
  * An earlier run's USER_CREATE for PROPERTY's PERSON left unconfirmed (the

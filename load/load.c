@@ -22,8 +22,9 @@
  *
  * Concurrency: the delta is read as a stream of people (a person's rows
  * are consecutive: USER_CREATE, then ASSIGN, then UNASSIGN).  Up to
- * --concurrency people are applied at once over curl multi with kept-alive
- * connections; each person's rows go strictly in order, so a transfer's
+ * 4 x --concurrency people are applied at once over curl multi with
+ * --concurrency kept-alive connections, one request on each (pump());
+ * each person's rows go strictly in order, so a transfer's
  * ASSIGN is confirmed before its UNASSIGN leaves (make before break).  A
  * person whose row failed has the rest of their rows failed too: a transfer
  * never removes the old unit when the new one was not granted.  Memory is
@@ -169,6 +170,8 @@ struct load {
 	CURLM *multi;       /* owned */
 	struct slot *slots; /* owned, n_slots of them */
 	int n_slots;
+	int connections;           /* --concurrency: requests handed to curl at most */
+	int next_slot;             /* the slot pump() offers a connection first (round robin) */
 	struct slot pending;       /* the person being read from the delta */
 	const char *only_property; /* --property or NULL */
 	struct shard shard;        /* --shard K/N; n == 0: every property */
@@ -233,7 +236,7 @@ static int tx_begin(struct load *l)
 	if (db_begin(l->db) < 0)
 		return -1;
 	l->in_tx = 1;
-	return 0;
+	return ledger_tx_begin(&l->ledger);
 }
 
 static int tx_commit(struct load *l)
@@ -241,6 +244,7 @@ static int tx_commit(struct load *l)
 	if (!l->in_tx)
 		return 0;
 	l->in_tx = 0;
+	ledger_tx_end(&l->ledger);
 	return db_commit(l->db);
 }
 
@@ -701,7 +705,7 @@ static int list_units(struct load *l)
 		of[i] = ls.n;
 		ls.building[ls.n++] = building;
 	}
-	if (ls.n > 0 && list_buildings(l, &ls, l->n_slots / 4) < 0) {
+	if (ls.n > 0 && list_buildings(l, &ls, l->connections) < 0) {
 		log_error("out of memory");
 		rc = US_EXIT_TEMPFAIL;
 		goto out;
@@ -1636,9 +1640,9 @@ static int take_token(struct load *l, double now, double *wait)
 		return 1;
 	l->bucket += (now - l->bucket_at) * l->rate;
 	l->bucket_at = now;
-	/* a burst of one request per connection (n_slots is 4 per connection) */
-	if (l->bucket > l->n_slots / 4.0)
-		l->bucket = l->n_slots / 4.0;
+	/* a burst of one request per connection */
+	if (l->bucket > l->connections)
+		l->bucket = l->connections;
 	if (l->bucket >= 1) {
 		l->bucket -= 1;
 		return 1;
@@ -1661,18 +1665,24 @@ static int in_multi(const struct load *l)
  * One turn of the event loop: send what is due, committing what the
  * journal learned (the last turn's results, this turn's inflight marks)
  * in one transaction before anything leaves; wait for traffic; settle
- * what completed.
+ * what completed.  Curl is handed at most one request a connection: a
+ * request beyond them waits in its slot, not in curl's queue, where curl
+ * would set it up twice (once to find no connection free, once when one
+ * is), 23% of curl's instructions (docs/PERFORMANCE.md, issue 18: load
+ * without latency).  Slots are offered a connection in turn, from the
+ * one after the last slot sent.
  */
 static int pump(struct load *l)
 {
 	double now = now_s(), wait = 1.0;
-	int running, n, sent;
+	int running, n, sent, handed = in_multi(l), first = l->next_slot;
 	CURLMsg *m;
 
 	/* a token fetch (a blocking exchange, retried) holds no write lock */
 	if (!latch_token_valid(&l->api) && tx_commit(l) < 0)
 		return -1;
-	for (int i = 0; i < l->n_slots; i++) {
+	for (int k = 0; k < l->n_slots; k++) {
+		int i = (first + k) % l->n_slots;
 		struct slot *s = &l->slots[i];
 		double w;
 
@@ -1692,6 +1702,8 @@ static int pump(struct load *l)
 				wait = s->wake - now;
 			continue;
 		}
+		if (handed >= l->connections)
+			continue; /* every connection has a request: curl wakes the poll */
 		if (!take_token(l, now, &w)) {
 			if (w < wait)
 				wait = w;
@@ -1701,6 +1713,10 @@ static int pump(struct load *l)
 		sent = send_due(l, s);
 		if (sent < 0)
 			return -1;
+		if (sent == 0) {
+			handed++;
+			l->next_slot = (i + 1) % l->n_slots;
+		}
 		if (sent > 0) {
 			if (fail_row(l, s, &s->rows[s->cur], 0, err_msg(), NULL) < 0)
 				return -1;
@@ -2001,11 +2017,12 @@ out:
 
 /*
  * CONCURRENCY connections; four times as many people in flight, so that a
- * person waiting out a backoff does not hold a connection idle (curl multi
- * queues requests beyond the connection limit).
+ * person waiting out a backoff does not hold a connection idle (the
+ * others' requests wait for a connection in their slots, pump()).
  */
 static int load_setup(struct load *l, int concurrency)
 {
+	l->connections = concurrency;
 	l->n_slots = concurrency * 4;
 	l->slots = calloc((size_t)l->n_slots, sizeof(*l->slots));
 	l->multi = curl_multi_init();

@@ -2,7 +2,7 @@
 # t0600-load-faults: load converges through API faults and crashes, and
 # applies every effect exactly once (unitsync-load(1), issue "Load").
 . "$(dirname "$0")/lib.sh"
-test_plan 10
+test_plan 11
 
 # a property of N residents, one per unit, every unit mapped
 portfolio() { # portfolio N
@@ -31,12 +31,19 @@ expected_state() { # expected_state N
 }
 
 stats() { curl -sf "$SIM_URL/_sim/stats"; }
+
+# a fresh state database with export.csv staged, transformed into OUT; sets run
+fresh_run() { # fresh_run OUT
+	rm -f "$UNITSYNC_DB"
+	(cd "$tmp" && unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
+		unitsync map import --offline map.csv >/dev/null && unitsync extract-csv --property p1 export.csv >/dev/null &&
+		unitsync transform --as-of 2024-06-01 --out "$1" >"$1.out") || exit 1
+	run=$(tail -n 1 "$tmp/$1.out")
+}
 stat_of() { stats | python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
 
-(cd "$tmp" && portfolio 2000 && unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
-	unitsync map import --offline map.csv >/dev/null && unitsync extract-csv --property p1 export.csv >/dev/null &&
-	unitsync transform --as-of 2024-06-01 --out runs >t.out) || exit 1
-run=$(tail -n 1 "$tmp/t.out")
+(cd "$tmp" && portfolio 2000) || exit 1
+fresh_run runs
 sim_start "$tmp/seed.csv" --error-rate 0.2 --429-rate 0.1 --retry-after 0 --drop-rate 0.05 --random-seed 7 || exit 1
 
 test_expect_success '2,000 residents load through 20% 5xx, 10% 429 and 5% dropped replies' '
@@ -70,11 +77,7 @@ test_expect_success 'the journal says every row is done' '
 sim_stop
 
 # crashes: SIGKILL at 20 moments, each followed by a rerun
-rm -f "$UNITSYNC_DB"
-(cd "$tmp" && unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
-	unitsync map import --offline map.csv >/dev/null && unitsync extract-csv --property p1 export.csv >/dev/null &&
-	unitsync transform --as-of 2024-06-01 --out runs2 >t2.out) || exit 1
-run=$(tail -n 1 "$tmp/t2.out")
+fresh_run runs2
 sim_start "$tmp/seed.csv" --latency-ms 2 --drop-rate 0.02 --random-seed 11 || exit 1
 
 test_expect_success 'the loader killed with SIGKILL at 20 random moments, then rerun, ends exact' '
@@ -108,11 +111,8 @@ test_expect_success 'a finished run loaded again sends nothing' '
 sim_stop
 
 # a token that expires in the middle of the run
-rm -f "$UNITSYNC_DB"
-(cd "$tmp" && portfolio 300 && unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
-	unitsync map import --offline map.csv >/dev/null && unitsync extract-csv --property p1 export.csv >/dev/null &&
-	unitsync transform --as-of 2024-06-01 --out runs3 >t3.out) || exit 1
-run=$(tail -n 1 "$tmp/t3.out")
+(cd "$tmp" && portfolio 300) || exit 1
+fresh_run runs3
 sim_start "$tmp/seed.csv" --token-ttl 1 --latency-ms 10 || exit 1
 
 test_expect_success 'wrong credentials exit 78, an unreachable API 75' '
@@ -127,8 +127,32 @@ test_expect_success 'a token expiring mid-run is renewed without failing a row' 
 	test "$(stats | python3 -c "import json,sys; print(json.load(sys.stdin)[\"requests\"][\"POST /oauth/token\"][\"200\"])")" -gt 1
 '
 
+sim_stop
+
+# requests journaled inflight are the requests handed to curl: at most one
+# a connection (a request beyond them waits in its slot, not in curl's queue)
+fresh_run runs4
+sim_start "$tmp/seed.csv" --latency-ms 100 || exit 1
+
+test_expect_success 'a load killed mid-run has at most --concurrency rows inflight; the rerun ends exact' '
+	unitsync load --concurrency 4 "$run" >/dev/null 2>&1 &
+	pid=$! &&
+	sleep 1.5 && kill -9 $pid && { wait $pid 2>/dev/null || true; } &&
+	n=$(sqlite3 "$UNITSYNC_DB" "SELECT count(*) FROM journal WHERE state = '"'"'inflight'"'"'") &&
+	echo "inflight after the kill: $n" &&
+	test "$n" -ge 1 && test "$n" -le 4 &&
+	unitsync load --concurrency 4 "$run" >load4.out && cat load4.out &&
+	latch_state >actual && expected_state 300 >expect && test_cmp expect actual &&
+	stats >stats.json &&
+	python3 -c "
+import json
+s = json.load(open(\"stats.json\"))
+assert s[\"effects_repeated\"] == 0, s
+"
+'
+
 test_expect_success 'the client secret appears in no output, log or run file' '
-	! grep -r -F "$UNITSYNC_CLIENT_SECRET" runs runs2 runs3 load.out load.err again.out
+	! grep -r -F "$UNITSYNC_CLIENT_SECRET" runs runs2 runs3 runs4 load.out load.err again.out load4.out
 '
 
 [ $failed -eq 0 ]
