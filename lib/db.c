@@ -3,6 +3,7 @@
 #include "err.h"
 #include "exitcode.h"
 #include "log.h"
+#include "rules.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -466,15 +467,29 @@ static const char *const migration_13[] = {
 
 /*
  * The name of the person a Latch user was made or found for (rules_name_key():
- * trimmed, letter case and inner blanks ignored), recorded by load with the
+ * letter case, blanks and word order aside), recorded by load with the
  * e-mail and phone: evidence of who the user is when a PMS person id later
  * gives another e-mail (transform's identity_changed: a reused id is another
- * person; the same name with a new e-mail is the same).  NULL for the users
- * recorded before: unknown.
+ * person; the same name with a new e-mail is the same).  The users recorded
+ * before get the name their person id last had in a staged export while
+ * giving the user's e-mail (a reused id gives another); none (pruned, or a
+ * phone-only user): NULL, unknown.  unitsync_name_key() is migrate()'s.
  */
 static const char *const migration_14[] = {
 	"ALTER TABLE person_user ADD COLUMN name_key TEXT;",
 	"ALTER TABLE person_user_history ADD COLUMN name_key TEXT;",
+	/* each id's newest name for each e-mail (max(): the bare columns are
+	 * its row's) */
+	"CREATE TEMP TABLE name_of AS SELECT property_id, pms_person_id, lower(email) AS email,"
+	"  first_name, last_name, max(snapshot_id) FROM stg_person"
+	"  WHERE email IS NOT NULL AND email <> ''"
+	"  GROUP BY property_id, pms_person_id, lower(email);",
+	"CREATE INDEX temp.name_of_key ON name_of (property_id, pms_person_id, email);",
+	"UPDATE person_user SET name_key = nullif((SELECT unitsync_name_key(n.first_name,"
+	"  n.last_name) FROM temp.name_of n WHERE n.property_id = person_user.property_id"
+	"  AND n.pms_person_id = person_user.pms_person_id"
+	"  AND n.email = lower(person_user.email)), '');",
+	"DROP TABLE temp.name_of;",
 	NULL,
 };
 
@@ -901,9 +916,31 @@ out:
 	return rc;
 }
 
+/* unitsync_name_key(FIRST, LAST): rules_name_key(), for migration 14. */
+static void sql_name_key(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *first = (const char *)sqlite3_value_text(argv[0]);
+	const char *last = (const char *)sqlite3_value_text(argv[1]);
+	size_t need = rules_name_key(first, last, NULL, 0) + 1;
+	char *key = malloc(need);
+
+	(void)argc;
+	if (!key) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	rules_name_key(first, last, key, need);
+	sqlite3_result_text(ctx, key, -1, free);
+}
+
 /* Apply the migrations past VERSION, each in its own transaction. */
 static int migrate(sqlite3 *db, int version)
 {
+	if (sqlite3_create_function(db, "unitsync_name_key", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+				    NULL, sql_name_key, NULL, NULL) != SQLITE_OK) {
+		db_error(db, "registering unitsync_name_key()");
+		return -1;
+	}
 	for (int v = version; v < N_MIGRATIONS; v++) {
 		sqlite3_stmt *st = NULL;
 

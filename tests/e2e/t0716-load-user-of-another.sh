@@ -6,7 +6,7 @@
 # fails naming that resident and the fix.  The same name is the same person
 # (a move between properties with one e-mail): the user is taken.
 . "$(dirname "$0")/lib.sh"
-test_plan 3
+test_plan 4
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 night() { # night N AS_OF FILE...: extract the files and transform; the run directory in $runN
@@ -52,4 +52,16 @@ test_expect_success 'night 3: Ned gone, Ann herself moves to p2 with her e-mail:
 	unitsync load "$run3" >l3.out &&
 	test "$(sim_residents)" = "L5 ann@example.com" &&
 	test "$(sqlite3 "$UNITSYNC_DB" "SELECT count(DISTINCT latch_user_id) FROM person_user")" = 1
+'
+
+# a state database from before names were recorded (schema version 13):
+# init names its users from their staged exports, by the id and the e-mail
+test_expect_success 'a database of schema version 13 is migrated: its users get the names their exports gave' '
+	unitsync init --copy-to v13.db >/dev/null &&
+	sqlite3 v13.db "ALTER TABLE person_user DROP COLUMN name_key;
+		ALTER TABLE person_user_history DROP COLUMN name_key;
+		DELETE FROM schema_version WHERE version > 13" &&
+	unitsync --db v13.db init >init.out &&
+	grep "schema version 14" init.out &&
+	test "$(sqlite3 v13.db "SELECT pms_person_id || '"'"'|'"'"'|| name_key FROM person_user ORDER BY 1")" = "$(printf "A1|ann one\nA5|ann one")"
 '
