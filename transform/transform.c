@@ -995,9 +995,10 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		 * reported, until the PMS or a person settles it (nu7: the new
 		 * person's night of waiting for the pair's removal locked the
 		 * married resident out, or never ended when her phone kept her on
-		 * the user).
+		 * the user).  Only while the record would keep or gain the unit:
+		 * a lease the PMS ended under the id ends that pair, whoever it is.
 		 */
-		if (not_theirs && *latch_unit &&
+		if (not_theirs && *latch_unit && (sync || hold) &&
 		    (same_home = person_holds(r, &holds, p->property_id, person, latch_unit)) < 0)
 			goto out;
 		if (same_home) {

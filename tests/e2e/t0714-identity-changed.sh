@@ -12,7 +12,7 @@
 # still that user's: a newcomer of another name giving it is held, not
 # matched to it (scenario 074 shows it across properties).
 . "$(dirname "$0")/lib.sh"
-test_plan 9
+test_plan 10
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 faults() { curl -sf -X POST -d "$1" "$SIM_URL/_sim/faults" >/dev/null; }
@@ -119,4 +119,13 @@ test_expect_success 'night 9, Cy'"'"'s e-mail changes and his name comes as "NIN
 	grep "^email_mismatch,p1,U1,A1," "$run9/exceptions.csv" &&
 	! grep "^identity_changed,p1,U1," "$run9/exceptions.csv" &&
 	test -z "$(ops "$run9")"
+'
+
+test_expect_success 'night 10, B1'"'"'s lease ends (past) under the other name: the pair its user holds is removed' '
+	night 10 2026-06-10 "p1,U2,B1,H7,primary,past,Fay,Seven,fay@example.com,,2026-06-07,2026-06-09" \
+		"p1,U1,A1,H9,primary,current,NINE,CY,cy.new@example.com,,2026-06-04," &&
+	! grep "held as it is" "$run10/exceptions.csv" &&
+	test "$(ops "$run10")" = "UNASSIGN U2 B1" &&
+	unitsync load "$run10" >l10.out &&
+	test "$(sim_residents)" = "L1 cy@example.com"
 '
