@@ -921,15 +921,13 @@ static void sql_name_key(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *first = (const char *)sqlite3_value_text(argv[0]);
 	const char *last = (const char *)sqlite3_value_text(argv[1]);
-	size_t need = rules_name_key(first, last, NULL, 0) + 1;
-	char *key = malloc(need);
+	char *key = rules_name_key_new(first, last);
 
 	(void)argc;
 	if (!key) {
 		sqlite3_result_error_nomem(ctx);
 		return;
 	}
-	rules_name_key(first, last, key, need);
 	sqlite3_result_text(ctx, key, -1, free);
 }
 

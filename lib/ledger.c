@@ -363,7 +363,6 @@ int ledger_record_effect(struct ledger *lg, const struct delta_row *d, long http
 {
 	sqlite3_stmt *st;
 	char now[32], seq[32], digits[LATCH_PHONE_SIZE], *name;
-	size_t need;
 
 	db_now(now, sizeof(now));
 	snprintf(seq, sizeof(seq), "%ld", d->seq);
@@ -379,12 +378,8 @@ int ledger_record_effect(struct ledger *lg, const struct delta_row *d, long http
 		bind_texts(st, d->property_id, d->pms_person_id, user, d->email, now, digits,
 			   (const char *)NULL);
 		/* the name it was made or found for (migration 14; none: NULL, unknown) */
-		need = rules_name_key(d->first_name, d->last_name, NULL, 0) + 1;
-		if (!(name = malloc(need))) {
-			err_set("out of memory");
+		if (!(name = rules_name_key_new(d->first_name, d->last_name)))
 			return -1;
-		}
-		rules_name_key(d->first_name, d->last_name, name, need);
 		sqlite3_bind_text(st, 7, name, -1, free);
 		break;
 	case DELTA_ASSIGN:

@@ -1,7 +1,9 @@
 #include "rules.h"
 #include "date.h"
+#include "err.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int is(const char *s, const char *word)
@@ -159,4 +161,17 @@ size_t rules_name_key(const char *first, const char *last, char *out, size_t siz
 	if (len < size)
 		sort_words(out, len);
 	return len;
+}
+
+char *rules_name_key_new(const char *first, const char *last)
+{
+	size_t need = rules_name_key(first, last, NULL, 0) + 1;
+	char *key = malloc(need);
+
+	if (!key) {
+		err_set("out of memory");
+		return NULL;
+	}
+	rules_name_key(first, last, key, need);
+	return key;
 }

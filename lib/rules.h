@@ -82,4 +82,8 @@ int rules_household_member(const char *role);
  */
 size_t rules_name_key(const char *first, const char *last, char *out, size_t size);
 
+/* rules_name_key() whole, in a string of its own (the caller's to free());
+ * NULL with err_set("out of memory"). */
+char *rules_name_key_new(const char *first, const char *last);
+
 #endif

@@ -969,15 +969,11 @@ static const char *row_user(const struct slot *s, const struct row *r)
 static int found_for_other(struct load *l, const struct slot *s, const struct row *r, char *other,
 			   size_t size)
 {
-	size_t need = rules_name_key(r->d.first_name, r->d.last_name, NULL, 0) + 1;
-	char *name = malloc(need);
+	char *name = rules_name_key_new(r->d.first_name, r->d.last_name);
 	int held;
 
-	if (!name) {
-		err_set("out of memory");
+	if (!name)
 		return -1;
-	}
-	rules_name_key(r->d.first_name, r->d.last_name, name, need);
 	/* no name: unknown, like no other (not a name every holder's differs from) */
 	held = *name ? ledger_user_holder(&l->ledger, s->user, r->d.property_id, r->d.pms_person_id,
 					  name, other, size)

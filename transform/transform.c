@@ -1355,13 +1355,12 @@ static void sides_free(struct side *g, size_t m)
 	}
 }
 
-/* a copy of column COL of ST's row, NULL for NULL; -1 out of memory */
+/* a copy of column COL of ST's row (dup_col()), NULL for NULL (a name
+ * unknown); -1 out of memory */
 static int col_copy(sqlite3_stmt *st, int col, char **out)
 {
-	const char *t = (const char *)sqlite3_column_text(st, col);
-
 	*out = NULL;
-	if (t && !(*out = strdup(t))) {
+	if (sqlite3_column_type(st, col) != SQLITE_NULL && !(*out = dup_col(st, col))) {
 		err_set("out of memory");
 		return -1;
 	}
