@@ -6,7 +6,7 @@
 # 17).  A snapshot staged before digests existed (up to the id migration 8
 # recorded) is used and said to be unverified.
 . "$(dirname "$0")/lib.sh"
-test_plan 7
+test_plan 8
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 q() { sqlite3 -batch "$UNITSYNC_DB" "$1"; }
@@ -25,6 +25,47 @@ test_expect_success 'a staged snapshot records its rows digest, and show says th
 	grep "^rows_sha256: [0-9a-f]\{64\} (the rows are as staged)" show &&
 	unitsync transform --as-of 2026-06-01 --out runs >t.out &&
 	test "$(runs)" = 1
+'
+
+# The digest as docs/ARCHITECTURE.md defines it, computed apart from
+# unitsync: SHA-256 over the snapshot's rows, table by table in key order,
+# each value as its type byte, its length (8 bytes, big-endian) and its text.
+cat >"$tmp/digest.py" <<'PY'
+import hashlib, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+queries = [
+    "SELECT 'snapshot', property_id, source_kind, dialect, sha256, size_bytes, rows_staged,"
+    " rows_skipped, rows_rejected, units_staged, fields, unknown_columns FROM snapshot"
+    " WHERE snapshot_id = ?1",
+    "SELECT 'property', property_id, people FROM snapshot_property WHERE snapshot_id = ?1"
+    " ORDER BY property_id",
+    "SELECT 'person', property_id, pms_person_id, row_seq, household_id, pms_unit_id, role,"
+    " status, status_raw, first_name, last_name, email, phone, move_in, move_out,"
+    " expected_move_out, lease_from, lease_to, source_ref FROM stg_person"
+    " WHERE snapshot_id = ?1 ORDER BY property_id, pms_person_id, row_seq",
+    "SELECT 'unit', property_id, pms_unit_id, label, dwelling FROM stg_unit"
+    " WHERE snapshot_id = ?1 ORDER BY property_id, pms_unit_id",
+    "SELECT 'reject', source_ref, reason, property_id, pms_person_id FROM stg_reject"
+    " WHERE snapshot_id = ?1 ORDER BY source_ref, reason, property_id, pms_person_id",
+]
+h = hashlib.sha256()
+for q in queries:
+    for row in db.execute(q, (int(sys.argv[2]),)):
+        for v in row:
+            if v is None:
+                h.update(b"n" + bytes(8))
+                continue
+            text = str(v).encode()
+            h.update((b"i" if isinstance(v, int) else b"t") + len(text).to_bytes(8, "big") + text)
+print(h.hexdigest())
+PY
+
+test_expect_success 'the recorded digest is the documented one (type, length, text of each value, in key order)' '
+	want=$(python3 digest.py "$UNITSYNC_DB" '"$snap"') &&
+	test "$(q "SELECT count(*) FROM stg_reject WHERE snapshot_id = '"$snap"'")" = 1 &&
+	test "$(q "SELECT rows_sha256 FROM snapshot WHERE snapshot_id = '"$snap"'")" = "$want" &&
+	unitsync snapshots show '"$snap"' >show &&
+	grep "^rows_sha256: $want (the rows are as staged)" show
 '
 
 test_expect_success 'a person row edited in the database: transform and rerun.sh refuse it (65), no run' '
