@@ -30,6 +30,7 @@ enum {
 	S_KEY_SETTLE,
 	S_USER_HOLDER,
 	S_OTHERS,
+	S_PAIR_HOLDER,
 };
 
 /*
@@ -111,6 +112,11 @@ static const char *const sql[LEDGER_N_STMT] = {
 		"WHERE latch_user_id = ?1 AND NOT (property_id = ?2 AND pms_person_id = ?3) "
 		"AND (?4 IS NULL OR name_key <> ?4) "
 		"ORDER BY property_id, pms_person_id LIMIT 1",
+	/* the Latch user other than ?4 whose pair of PMS person ?2 and Latch
+	 * unit ?3 the ledger records (its key has no user: one pair a key) */
+	[S_PAIR_HOLDER] = "SELECT latch_user_id FROM assignment WHERE property_id = ?1 "
+			  "AND pms_person_id = ?2 AND latch_unit_id = ?3 AND latch_user_id <> '' "
+			  "AND latch_user_id <> ?4",
 	/* does any other run have a row inflight (whatever its person)? */
 	[S_OTHERS] = "SELECT EXISTS (SELECT 1 FROM journal WHERE state = 'inflight' "
 		     "AND run_id <> ?1)",
@@ -338,6 +344,29 @@ int ledger_user_holder(struct ledger *lg, const char *user, const char *property
 		rc = 0;
 	} else {
 		db_error(lg->db, "person_user");
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int ledger_pair_holder(struct ledger *lg, const struct delta_row *d, const char *user,
+		       char *other, size_t size)
+{
+	sqlite3_stmt *st = stmt(lg, S_PAIR_HOLDER);
+	int rc = -1, step;
+
+	if (!st)
+		return -1;
+	bind_texts(st, d->property_id, d->pms_person_id, d->latch_unit_id, user,
+		   (const char *)NULL);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		snprintf(other, size, "%s", db_col_text(st, 0));
+		rc = 1;
+	} else if (step == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		db_error(lg->db, "assignment");
 	}
 	sqlite3_reset(st);
 	return rc;

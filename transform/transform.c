@@ -1649,6 +1649,8 @@ struct pending_row {
 	long long snap;
 	size_t idx; /* the order decided in: ties keep it */
 	int grouped;
+	int yields; /* the resident gives up a Latch unit another resident of
+		     * the same person id gains: its rows go first (yield_first()) */
 };
 
 /* The property's pending rows (diff_people()). */
@@ -1876,15 +1878,48 @@ static void pending_clear(struct pending *out)
 	out->n = 0;
 }
 
-/* delta.csv's order: by the resident's person id, its key, then as decided */
+/* delta.csv's order: by the resident's person id, the residents who yield
+ * a unit first (yield_first()), their key, then as decided */
 static int cmp_pending(const void *va, const void *vb)
 {
 	const struct pending_row *a = va, *b = vb;
 	int c = strcmp(a->person, b->person);
 
 	if (!c)
+		c = b->yields - a->yields;
+	if (!c)
 		c = strcmp(a->rkey, b->rkey);
 	return c ? c : (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+/*
+ * Rows V[0..N) of one person id, in cmp_pending() order: when a resident
+ * UNASSIGNs a Latch unit under the id that another resident (another
+ * Latch user: a reused id) ASSIGNs under it, the first one's rows go
+ * before the other's.  Load applies one person id's rows in order and
+ * stops at the first that fails (unitsync-load(1)), so the former
+ * resident's key is removed before the newcomer's is given, and a removal
+ * that fails keeps the grant for a later night: the ledger records one
+ * pair a person id and unit (lib/ledger.h: ledger_pair_holder()).
+ */
+static void yield_first(struct pending_row *v, size_t n)
+{
+	int any = 0;
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < n && v[i].d.op == DELTA_UNASSIGN && !v[i].yields; k++)
+			if (v[k].d.op == DELTA_ASSIGN && strcmp(v[k].rkey, v[i].rkey) &&
+			    !strcmp(v[k].d.pms_person_id, v[i].d.pms_person_id) &&
+			    !strcmp(v[k].d.latch_unit_id, v[i].d.latch_unit_id))
+				any = v[i].yields = 1;
+	if (!any)
+		return;
+	/* every row of a yielding resident */
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < n && !v[i].yields; k++)
+			if (v[k].yields && !strcmp(v[k].rkey, v[i].rkey))
+				v[i].yields = 1;
+	qsort(v, n, sizeof(*v), cmp_pending);
 }
 
 /*
@@ -1899,6 +1934,12 @@ static int write_pending(struct run *r, struct tally *t, struct pending *out)
 
 	if (out->n)
 		qsort(out->v, out->n, sizeof(*out->v), cmp_pending);
+	for (size_t b = 0, e; b < out->n; b = e) {
+		for (e = b + 1; e < out->n && !strcmp(out->v[e].person, out->v[b].person); e++)
+			;
+		if (e - b > 1)
+			yield_first(out->v + b, e - b);
+	}
 	for (size_t i = 0; i < out->n; i++) {
 		struct pending_row *o = &out->v[i];
 
