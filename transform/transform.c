@@ -717,6 +717,15 @@ static const char person_holds_unit[] =
 	"  AND h.property_id = ?1 AND h.pms_person_id = ?2 AND h.op = 'ASSIGN' "
 	"  AND (?3 IS NULL OR h.latch_unit_id = ?3))";
 
+/* person ?2 of property ?1 in the exports staged up to tonight's, newest
+ * first: named_before() reads the name the id last had with a contact */
+static const char person_before_sql[] =
+	"SELECT s.email, s.phone, s.first_name, s.last_name FROM snapshot_property sp "
+	"CROSS JOIN stg_person s ON s.snapshot_id = sp.snapshot_id AND s.property_id = ?1 "
+	"  AND s.pms_person_id = ?2 "
+	"WHERE sp.property_id = ?1 AND sp.snapshot_id <= (SELECT max(snapshot_id) FROM temp.snap) "
+	"ORDER BY sp.snapshot_id DESC, s.row_seq";
+
 /* the property's Latch users by PMS person id, in the people query's order */
 static const char person_users[] =
 	"SELECT pms_person_id, latch_user_id, email, phone, name_key FROM person_user "
@@ -790,10 +799,56 @@ static int person_holds(struct run *r, sqlite3_stmt **st, const char *property, 
 	return got;
 }
 
+/*
+ * Did PERSON of PROPERTY, in the newest export staged up to tonight's that
+ * has it giving CONTACT (its Latch user's, contact_key()), have the name
+ * NAME_KEY (rules_name_key())?  The name a user was recorded with is the
+ * one of the night it was made: a name the PMS edited later, on a night
+ * the contact stayed, is the resident's newer name (rv7's m6: a married
+ * name, then a new e-mail months later, was taken for a new person).  1
+ * yes, 0 no (another name then, or never seen with it), -1 with
+ * err_set(); *ST is prepared on the first call, the caller's to finalize.
+ */
+static int named_before(struct run *r, sqlite3_stmt **st, const char *property, const char *person,
+			const char *contact, const char *name_key)
+{
+	char *c = NULL, *name = NULL, phone_key[LATCH_PHONE_SIZE];
+	size_t cap = 0;
+	int rc = -1, got;
+
+	if (!*st && db_prepare(r->db, person_before_sql, st) < 0)
+		return -1;
+	sqlite3_reset(*st);
+	sqlite3_bind_text(*st, 1, property, -1, SQLITE_STATIC);
+	sqlite3_bind_text(*st, 2, person, -1, SQLITE_STATIC);
+	while ((got = db_row(*st)) == 1) {
+		if (latch_phone_digits(db_col_text(*st, 1), phone_key, sizeof(phone_key)) < 0)
+			phone_key[0] = '\0';
+		if (contact_key(db_col_text(*st, 0), phone_key, &c, &cap) < 0)
+			goto out;
+		if (strcmp(c, contact))
+			continue;
+		if (!(name = rules_name_key_new(db_col_text(*st, 2), db_col_text(*st, 3)))) {
+			err_set("out of memory");
+			goto out;
+		}
+		got = *name && !strcmp(name, name_key);
+		break;
+	}
+	if (got >= 0)
+		rc = got;
+out:
+	sqlite3_reset(*st);
+	free(c);
+	free(name);
+	return rc;
+}
+
 static int decide_people(struct run *r, struct tally *t, struct policy *p, int outside)
 {
 	sqlite3_stmt *st = NULL, *ins = NULL, *ins_user = NULL, *users = NULL, *newly = NULL;
 	sqlite3_stmt *holds = NULL;         /* person_holds_unit, prepared when first needed */
+	sqlite3_stmt *before = NULL;        /* person_before_sql, the same */
 	struct unitmap_units units = { 0 }; /* the property's mapped units */
 	int rc = -1, step, ustep, twice = 0;
 	char *prev = NULL;    /* the person id of the record before */
@@ -980,7 +1035,11 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 				user_name = NULL;
 			held = user_name ? !strcmp(user_name, name_key)
 					 : person_holds(r, &holds, p->property_id, person, NULL);
-
+			/* the name recorded with the user, or a newer one the id gave
+			 * with the user's contact since */
+			if (!held && user_name)
+				held = named_before(r, &before, p->property_id, person,
+						    user_contact, name_key);
 			if (held < 0)
 				goto out;
 			not_theirs = !held;
@@ -1100,6 +1159,7 @@ out:
 	sqlite3_finalize(users);
 	sqlite3_finalize(newly);
 	sqlite3_finalize(holds);
+	sqlite3_finalize(before);
 	unitmap_units_release(&units);
 	free(prev);
 	free(contact);

@@ -10,9 +10,11 @@
 # unconfirmed (Latch may hold it) included.  And
 # the e-mail a resident's user was made by, which they no longer give, is
 # still that user's: a newcomer of another name giving it is held, not
-# matched to it (scenario 074 shows it across properties).
+# matched to it (scenario 074 shows it across properties).  The name
+# compared is the newest the id gave with its user's contact: a name the PMS
+# edited while the e-mail stayed is the resident's (rv7's m6).
 . "$(dirname "$0")/lib.sh"
-test_plan 10
+test_plan 12
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 faults() { curl -sf -X POST -d "$1" "$SIM_URL/_sim/faults" >/dev/null; }
@@ -128,4 +130,20 @@ test_expect_success 'night 10, B1'"'"'s lease ends (past) under the other name: 
 	test "$(ops "$run10")" = "UNASSIGN U2 B1" &&
 	unitsync load "$run10" >l10.out &&
 	test "$(sim_residents)" = "L1 cy@example.com"
+'
+
+test_expect_success 'nights 11-12 (p2): Dee gets her user and unit; the PMS edits her name, her e-mail stays' '
+	P=p2 night 11 2026-06-11 "p2,V4,D4,H4,primary,current,Dee,Four,dee@example.com,,2024-01-01," &&
+	unitsync load "$run11" >l11.out &&
+	P=p2 night 12 2026-06-12 "p2,V4,D4,H4,primary,current,Dee,Fourman,dee@example.com,,2024-01-01," &&
+	test -z "$(ops "$run12")" &&
+	test "$(sim_residents)" = "$(printf "L1 cy@example.com\nL4 dee@example.com")"
+'
+
+test_expect_success 'night 13 (p2): her e-mail changes under the edited name: the same resident, on her user' '
+	P=p2 night 13 2026-06-13 "p2,V4,D4,H4,primary,current,Dee,Fourman,dee.f@example.com,,2024-01-01," &&
+	grep "^email_mismatch,p2,V4,D4," "$run13/exceptions.csv" &&
+	! grep "^identity_changed," "$run13/exceptions.csv" &&
+	test -z "$(ops "$run13")" &&
+	test "$(sim_residents)" = "$(printf "L1 cy@example.com\nL4 dee@example.com")"
 '
