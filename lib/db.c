@@ -493,12 +493,33 @@ static const char *const migration_14[] = {
 	NULL,
 };
 
+/*
+ * Migration 15: who a Latch user was recorded for, whenever (issue 15; a
+ * new user's trial, nu8): load refuses a user found by a newcomer's
+ * e-mail or phone that was recorded for a person of another name
+ * (ledger_user_holder()), also when that person's id has since been given
+ * to someone else, whose user replaced theirs in person_user: the
+ * history keeps them.  Indexes by user for that check, which scanned
+ * person_user; the history's rows from before migration 14 get the name
+ * key their person_user row was given then.
+ */
+static const char *const migration_15[] = {
+	"CREATE INDEX IF NOT EXISTS person_user_by_user ON person_user (latch_user_id);",
+	"CREATE INDEX IF NOT EXISTS person_user_history_by_user ON person_user_history (latch_user_id);",
+	"UPDATE person_user_history SET name_key = (SELECT u.name_key FROM person_user u"
+	"  WHERE u.property_id = person_user_history.property_id"
+	"  AND u.pms_person_id = person_user_history.pms_person_id"
+	"  AND u.latch_user_id = person_user_history.latch_user_id)"
+	"  WHERE name_key IS NULL;",
+	NULL,
+};
+
 /* Each migration: statements run in one transaction, NULL-terminated. */
 static const char *const *const migrations[] = { migration_1,  migration_2,  migration_3,
 						 migration_4,  migration_5,  migration_6,
 						 migration_7,  migration_8,  migration_9,
 						 migration_10, migration_11, migration_12,
-						 migration_13, migration_14 };
+						 migration_13, migration_14, migration_15 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -106,12 +106,15 @@ static const char *const sql[LEDGER_N_STMT] = {
 		      "AND j.idempotency_key = ?4 AND j.attempts > 0 ORDER BY j.run_id, j.seq",
 	/* what Latch made of key ?6 is known now (replayed): the earlier
 	 * USER_CREATEs left unconfirmed under it are settled, with that answer */
-	/* another resident Latch user ?1 is recorded for (a scan: a rare path) */
+	/* another resident Latch user ?1 is recorded for; with a name ?4,
+	 * one of another name it was ever recorded for (migration 15) */
 	[S_USER_HOLDER] =
 		"SELECT property_id, pms_person_id FROM person_user "
 		"WHERE latch_user_id = ?1 AND NOT (property_id = ?2 AND pms_person_id = ?3) "
 		"AND (?4 IS NULL OR name_key <> ?4) "
-		"ORDER BY property_id, pms_person_id LIMIT 1",
+		"UNION SELECT property_id, pms_person_id FROM person_user_history "
+		"WHERE ?4 IS NOT NULL AND latch_user_id = ?1 AND name_key <> ?4 "
+		"ORDER BY 1, 2 LIMIT 1",
 	/* the Latch user other than ?4 whose pair of PMS person ?2 and Latch
 	 * unit ?3 the ledger records (its key has no user: one pair a key) */
 	[S_PAIR_HOLDER] = "SELECT latch_user_id FROM assignment WHERE property_id = ?1 "

@@ -115,10 +115,12 @@ int ledger_key_senders(struct ledger *lg, const char *property, const char *pers
 
 /*
  * Is Latch user USER recorded (person_user) for a resident other than
- * PROPERTY's PERSON (NAME not NULL: one recorded with a name key other
- * than NAME, rules_name_key(); a user recorded without one, before
- * migration 14, is not counted)?  1 yes, that one's "property/person" in
- * OTHER (SIZE bytes); 0 no; -1 on a database error, with err_set().
+ * PROPERTY's PERSON?  With NAME not NULL: recorded with a name key other
+ * than NAME (rules_name_key()), now or ever (person_user_history: a
+ * departed tenant whose id was since given to someone else, the same id
+ * included); a user recorded without one, before migration 14, is not
+ * counted.  1 yes, that one's "property/person" in OTHER (SIZE bytes); 0
+ * no; -1 on a database error, with err_set().
  */
 int ledger_user_holder(struct ledger *lg, const char *user, const char *property,
 		       const char *person, const char *name, char *other, size_t size);

@@ -635,6 +635,12 @@ static int cmp_contact(const void *a, const void *b)
 #define WANT_INSERT_USER                                                                       \
 	WANT_COLUMNS "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?19," \
 		     "'u:' || ?18, ?21)"
+/* a user found by another id's e-mail or phone is theirs only when made for
+ * the same name, or for an unknown one (before migration 14; a record of
+ * no name): a newcomer giving a departed tenant's contact is not matched
+ * to the tenant's account (nu8), and load refuses the user Latch finds for
+ * them by it (ledger_user_holder()) */
+#define WANT_SAME_NAME "AND (pu.name_key IS NULL OR coalesce(?16, '') = '' OR pu.name_key = ?16)"
 #define WANT_INSERT                                                                   \
 	WANT_COLUMNS                                                                  \
 	"SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17, "         \
@@ -642,9 +648,9 @@ static int cmp_contact(const void *a, const void *b)
 	"coalesce('u:' || ?18, (SELECT 'u:' || pu.latch_user_id FROM person_user pu " \
 	"    WHERE pu.property_id = ?1 AND pu.pms_person_id = ?2 AND ?20 IS NULL), "  \
 	"  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "                \
-	"    WHERE pu.property_id = ?1 AND lower(pu.email) = lower(?9)), "            \
+	"    WHERE pu.property_id = ?1 AND lower(pu.email) = lower(?9) " WANT_SAME_NAME "), " \
 	"  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "                \
-	"    WHERE pu.property_id = ?1 AND pu.phone = ?17), "                         \
+	"    WHERE pu.property_id = ?1 AND pu.phone = ?17 " WANT_SAME_NAME "), "      \
 	"  'e:' || lower(?9), 't:' || ?17, 'p:' || ?2), ?21 "
 
 /*
