@@ -90,12 +90,20 @@ static const char *const rewind_sql[] = {
 	"  changed_at, changed_at FROM (SELECT *, row_number() OVER (PARTITION BY property_id "
 	"  ORDER BY id DESC) AS n FROM property_history WHERE last_run < :run) WHERE n = 1",
 	"DELETE FROM assignment",
+	/* each pair as its last change left it: a later row of the same pair
+	 * (its user's, migration 16) replaces it, and so does any later row of
+	 * the person and unit written under the older key (up to
+	 * assignment_legacy), or a removal that named no user */
 	"INSERT INTO assignment (property_id, pms_person_id, latch_unit_id, pms_unit_id, "
 	"  latch_user_id, run_id, seq, assigned_at, owner) "
-	"SELECT property_id, pms_person_id, latch_unit_id, pms_unit_id, latch_user_id, run_id, seq, "
-	"  assigned_at, owner FROM (SELECT *, row_number() OVER (PARTITION BY property_id, "
-	"  pms_person_id, latch_unit_id ORDER BY id DESC) AS n FROM assignment_history "
-	"  WHERE last_run < :run) WHERE n = 1 AND pms_unit_id IS NOT NULL",
+	"SELECT x.property_id, x.pms_person_id, x.latch_unit_id, x.pms_unit_id, x.latch_user_id, "
+	"  x.run_id, x.seq, x.assigned_at, x.owner FROM assignment_history x "
+	"WHERE x.last_run < :run AND x.pms_unit_id IS NOT NULL AND NOT EXISTS (SELECT 1 "
+	"  FROM assignment_history r WHERE r.property_id = x.property_id "
+	"  AND r.pms_person_id = x.pms_person_id AND r.latch_unit_id = x.latch_unit_id "
+	"  AND r.id > x.id AND r.last_run < :run AND (r.latch_user_id IS x.latch_user_id "
+	"  OR r.latch_user_id IS NULL OR r.id <= (SELECT max(max_history_id) "
+	"  FROM assignment_legacy)))",
 	"DELETE FROM person_user",
 	"INSERT INTO person_user (property_id, pms_person_id, latch_user_id, email, phone, "
 	"  updated_at, name_key) "

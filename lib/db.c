@@ -514,12 +514,52 @@ static const char *const migration_15[] = {
 	NULL,
 };
 
+/*
+ * Migration 16: the applied pairs keyed by their Latch user as well
+ * (Latch applies (unit, user) pairs).  One pair a (property, PMS person
+ * id, Latch unit) made a reused id's newcomer gaining a unit the former
+ * resident still held under the id replace the former one's pair: a
+ * removal that failed that night then left the former tenant a key no
+ * later night saw (reviewers rv7 w3, rv8).  The history's rows up to
+ * assignment_legacy.max_history_id were written under the old key: a
+ * later row of the same person and unit, whatever its user, replaced them
+ * (cli/replay.c).
+ */
+static const char *const migration_16[] = {
+	"CREATE TABLE assignment_v16 ("
+	"  property_id TEXT NOT NULL,"
+	"  pms_person_id TEXT NOT NULL,"
+	"  latch_unit_id TEXT NOT NULL,"
+	"  pms_unit_id TEXT NOT NULL,"
+	"  latch_user_id TEXT NOT NULL,"
+	"  run_id TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  assigned_at TEXT NOT NULL,"
+	"  owner TEXT NOT NULL DEFAULT 'unitsync',"
+	"  PRIMARY KEY (property_id, pms_person_id, latch_unit_id, latch_user_id));",
+	"INSERT INTO assignment_v16 (property_id, pms_person_id, latch_unit_id, pms_unit_id,"
+	"  latch_user_id, run_id, seq, assigned_at, owner) "
+	"SELECT property_id, pms_person_id, latch_unit_id, pms_unit_id, latch_user_id, run_id, seq,"
+	"  assigned_at, owner FROM assignment;",
+	"DROP TABLE assignment;",
+	"ALTER TABLE assignment_v16 RENAME TO assignment;",
+	"CREATE INDEX assignment_by_user ON assignment "
+	"(property_id, latch_user_id, latch_unit_id, pms_person_id, pms_unit_id, owner);",
+	"CREATE INDEX IF NOT EXISTS assignment_history_by_pair ON assignment_history "
+	"(property_id, pms_person_id, latch_unit_id, id);",
+	"CREATE TABLE IF NOT EXISTS assignment_legacy (max_history_id INTEGER NOT NULL);",
+	"INSERT INTO assignment_legacy (max_history_id) SELECT coalesce(max(id), 0) "
+	"FROM assignment_history;",
+	NULL,
+};
+
 /* Each migration: statements run in one transaction, NULL-terminated. */
 static const char *const *const migrations[] = { migration_1,  migration_2,  migration_3,
 						 migration_4,  migration_5,  migration_6,
 						 migration_7,  migration_8,  migration_9,
 						 migration_10, migration_11, migration_12,
-						 migration_13, migration_14, migration_15 };
+						 migration_13, migration_14, migration_15,
+						 migration_16 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -30,7 +30,6 @@ enum {
 	S_KEY_SETTLE,
 	S_USER_HOLDER,
 	S_OTHERS,
-	S_PAIR_HOLDER,
 };
 
 /*
@@ -66,8 +65,9 @@ static const char *const sql[LEDGER_N_STMT] = {
 		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
 		     "ON CONFLICT DO UPDATE SET pms_unit_id = ?4, latch_user_id = ?5, "
 		     "run_id = ?6, seq = ?7, assigned_at = ?8, owner = ?9",
+	/* the pair of the user the row acted for (migration 16: one a user) */
 	[S_UNASSIGN] = "DELETE FROM assignment WHERE property_id = ?1 AND pms_person_id = ?2 "
-		       "AND latch_unit_id = ?3",
+		       "AND latch_unit_id = ?3 AND latch_user_id IN (?4, '')",
 	/* Latch now has a known answer for this person and unit (or user):
 	 * what an earlier load left unconfirmed there is settled (transform
 	 * asserts unconfirmed effects again until a load settles them so) */
@@ -88,13 +88,14 @@ static const char *const sql[LEDGER_N_STMT] = {
 		"latch_user_id, email, phone, updated_at, last_run, name_key) SELECT "
 		"property_id, pms_person_id, latch_user_id, email, phone, updated_at, " DB_LAST_RUN
 		", name_key FROM person_user WHERE property_id = ?1 AND pms_person_id = ?2",
+	/* (no row: removed; the user named either way, migration 16) */
 	[S_ASSIGN_LOG] =
 		"INSERT INTO assignment_history (property_id, pms_person_id, "
 		"latch_unit_id, pms_unit_id, latch_user_id, run_id, seq, assigned_at, owner, "
-		"last_run) SELECT ?1, ?2, ?3, a.pms_unit_id, a.latch_user_id, a.run_id, "
+		"last_run) SELECT ?1, ?2, ?3, a.pms_unit_id, ?4, a.run_id, "
 		"a.seq, a.assigned_at, a.owner, " DB_LAST_RUN " FROM (SELECT 1) "
 		"LEFT JOIN assignment a ON a.property_id = ?1 AND a.pms_person_id = ?2 "
-		"AND a.latch_unit_id = ?3",
+		"AND a.latch_unit_id = ?3 AND a.latch_user_id = ?4",
 	/* the person's USER_CREATE rows of other runs (this property's runs
 	 * from ?5 on: a seek per run, no scan of the journal) sent with key ?4 */
 	[S_SENDERS] = "SELECT DISTINCT j.run_id, j.seq, r.run_dir FROM run_input i "
@@ -115,11 +116,6 @@ static const char *const sql[LEDGER_N_STMT] = {
 		"UNION SELECT property_id, pms_person_id FROM person_user_history "
 		"WHERE ?4 IS NOT NULL AND latch_user_id = ?1 AND name_key <> ?4 "
 		"ORDER BY 1, 2 LIMIT 1",
-	/* the Latch user other than ?4 whose pair of PMS person ?2 and Latch
-	 * unit ?3 the ledger records (its key has no user: one pair a key) */
-	[S_PAIR_HOLDER] = "SELECT latch_user_id FROM assignment WHERE property_id = ?1 "
-			  "AND pms_person_id = ?2 AND latch_unit_id = ?3 AND latch_user_id <> '' "
-			  "AND latch_user_id <> ?4",
 	/* does any other run have a row inflight (whatever its person)? */
 	[S_OTHERS] = "SELECT EXISTS (SELECT 1 FROM journal WHERE state = 'inflight' "
 		     "AND run_id <> ?1)",
@@ -352,29 +348,6 @@ int ledger_user_holder(struct ledger *lg, const char *user, const char *property
 	return rc;
 }
 
-int ledger_pair_holder(struct ledger *lg, const struct delta_row *d, const char *user,
-		       char *other, size_t size)
-{
-	sqlite3_stmt *st = stmt(lg, S_PAIR_HOLDER);
-	int rc = -1, step;
-
-	if (!st)
-		return -1;
-	bind_texts(st, d->property_id, d->pms_person_id, d->latch_unit_id, user,
-		   (const char *)NULL);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		snprintf(other, size, "%s", db_col_text(st, 0));
-		rc = 1;
-	} else if (step == SQLITE_DONE) {
-		rc = 0;
-	} else {
-		db_error(lg->db, "assignment");
-	}
-	sqlite3_reset(st);
-	return rc;
-}
-
 int ledger_settle_key(struct ledger *lg, const char *property, const char *person, const char *key,
 		      long http_status, const char *response)
 {
@@ -425,7 +398,7 @@ int ledger_record_effect(struct ledger *lg, const struct delta_row *d, long http
 	default:
 		if (!(st = stmt(lg, S_UNASSIGN)))
 			return -1;
-		bind_texts(st, d->property_id, d->pms_person_id, d->latch_unit_id,
+		bind_texts(st, d->property_id, d->pms_person_id, d->latch_unit_id, user,
 			   (const char *)NULL);
 		break;
 	}
@@ -434,9 +407,11 @@ int ledger_record_effect(struct ledger *lg, const struct delta_row *d, long http
 	/* the applied state after this effect, for `unitsync replay` */
 	if (!(st = stmt(lg, d->op == DELTA_USER_CREATE ? S_USER_LOG : S_ASSIGN_LOG)))
 		return -1;
-	bind_texts(st, d->property_id, d->pms_person_id,
-		   d->op == DELTA_USER_CREATE ? (const char *)NULL : d->latch_unit_id,
-		   (const char *)NULL);
+	if (d->op == DELTA_USER_CREATE)
+		bind_texts(st, d->property_id, d->pms_person_id, (const char *)NULL);
+	else
+		bind_texts(st, d->property_id, d->pms_person_id, d->latch_unit_id, user,
+			   (const char *)NULL);
 	if (done(lg, st, "database") < 0)
 		return -1;
 	if (lg->others_inflight == 0)

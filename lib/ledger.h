@@ -29,7 +29,7 @@
 #include <stddef.h>
 
 enum {
-	LEDGER_N_STMT = 18
+	LEDGER_N_STMT = 17
 };
 
 /* A ledger open on a database for one run; fields private. */
@@ -124,17 +124,6 @@ int ledger_key_senders(struct ledger *lg, const char *property, const char *pers
  */
 int ledger_user_holder(struct ledger *lg, const char *user, const char *property,
 		       const char *person, const char *name, char *other, size_t size);
-
-/*
- * Does the ledger record the pair of ASSIGN row D's PMS person and Latch
- * unit for a Latch user other than USER (the row's)?  1 yes, that user in
- * OTHER (SIZE bytes); 0 no (none, or USER's, or one of no known user); -1
- * on a database error, with err_set().  The assignment table keeps one
- * pair a (property, person, Latch unit): recording USER's would drop the
- * other user's, whose key Latch still has, from every later night's sight.
- */
-int ledger_pair_holder(struct ledger *lg, const struct delta_row *d, const char *user,
-		       char *other, size_t size);
 
 /*
  * What Latch holds under KEY is known (load replayed the request it holds):

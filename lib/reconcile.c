@@ -123,7 +123,8 @@ static const char *const compare_sql[] = {
 	" WHERE (ar.user IS NULL OR NOT EXISTS (SELECT 1 FROM rc_resident r"
 	"   WHERE r.unit = ar.unit AND r.user = ar.user))"
 	" AND NOT EXISTS (SELECT 1 FROM assignment a WHERE a.property_id = ?1"
-	"   AND a.pms_person_id = ar.person AND a.latch_unit_id = ar.unit)",
+	"   AND a.pms_person_id = ar.person AND a.latch_unit_id = ar.unit"
+	"   AND (ar.user IS NULL OR a.latch_user_id = ar.user))",
 	/* occupied_unmapped_unit */
 	"INSERT INTO rc_drift SELECT 3, 'occupied_unmapped_unit', r.unit, r.user,"
 	"  coalesce(lu.email, ''), '',"

@@ -714,10 +714,11 @@ static const char unit_newly_mapped[] =
 	"    ON i.run_id = r.run_id WHERE i.property_id = ?1))";
 
 /* Does person ?2 of property ?1 hold a unit (Latch unit ?3; NULL: any) on
- * its Latch user: assigned, or an ASSIGN left inflight (Latch may have it)? */
+ * its Latch user ?4: assigned, or an ASSIGN left inflight (Latch may have
+ * it)?  (Another user's pair under the id is not theirs: migration 16.) */
 static const char person_holds_unit[] =
 	"SELECT EXISTS (SELECT 1 FROM assignment WHERE property_id = ?1 AND pms_person_id = ?2 "
-	"  AND (?3 IS NULL OR latch_unit_id = ?3)) "
+	"  AND (?3 IS NULL OR latch_unit_id = ?3) AND latch_user_id = ?4) "
 	"OR EXISTS (SELECT 1 FROM journal j CROSS JOIN delta_history h "
 	"  ON h.run_id = j.run_id AND h.seq = j.seq WHERE j.state = 'inflight' "
 	"  AND h.property_id = ?1 AND h.pms_person_id = ?2 AND h.op = 'ASSIGN' "
@@ -780,12 +781,12 @@ static void bind_static_or_null(sqlite3_stmt *st, int idx, const char *s)
  * temp.outside_person are decided (decide_outside()).
  */
 /*
- * Does PERSON of PROPERTY hold a unit (LATCH_UNIT; NULL: any) on its Latch
- * user (person_holds_unit)?  1 or 0, or -1 with err_set(); *ST is prepared
+ * Does PERSON of PROPERTY hold a unit (LATCH_UNIT; NULL: any) on Latch user
+ * USER (person_holds_unit)?  1 or 0, or -1 with err_set(); *ST is prepared
  * on the first call, the caller's to finalize.
  */
 static int person_holds(struct run *r, sqlite3_stmt **st, const char *property, const char *person,
-			const char *latch_unit)
+			const char *user, const char *latch_unit)
 {
 	int got;
 
@@ -794,6 +795,7 @@ static int person_holds(struct run *r, sqlite3_stmt **st, const char *property, 
 	sqlite3_reset(*st);
 	sqlite3_bind_text(*st, 1, property, -1, SQLITE_STATIC);
 	sqlite3_bind_text(*st, 2, person, -1, SQLITE_STATIC);
+	sqlite3_bind_text(*st, 4, user, -1, SQLITE_STATIC);
 	if (latch_unit)
 		sqlite3_bind_text(*st, 3, latch_unit, -1, SQLITE_STATIC);
 	else
@@ -1040,7 +1042,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 			if (!*name_key)
 				user_name = NULL;
 			held = user_name ? !strcmp(user_name, name_key)
-					 : person_holds(r, &holds, p->property_id, person, NULL);
+					 : person_holds(r, &holds, p->property_id, person, user, NULL);
 			/* the name recorded with the user, or a newer one the id gave
 			 * with the user's contact since */
 			if (!held && user_name)
@@ -1064,7 +1066,8 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		 * a lease the PMS ended under the id ends that pair, whoever it is.
 		 */
 		if (not_theirs && *latch_unit && (sync || hold) &&
-		    (same_home = person_holds(r, &holds, p->property_id, person, latch_unit)) < 0)
+		    (same_home = person_holds(r, &holds, p->property_id, person, user,
+						  latch_unit)) < 0)
 			goto out;
 		if (same_home) {
 			snprintf(detail, sizeof(detail),
@@ -1715,8 +1718,6 @@ struct pending_row {
 	long long snap;
 	size_t idx; /* the order decided in: ties keep it */
 	int grouped;
-	int yields; /* the resident gives up a Latch unit another resident of
-		     * the same person id gains: its rows go first (yield_first()) */
 };
 
 /* The property's pending rows (diff_people()). */
@@ -1944,48 +1945,15 @@ static void pending_clear(struct pending *out)
 	out->n = 0;
 }
 
-/* delta.csv's order: by the resident's person id, the residents who yield
- * a unit first (yield_first()), their key, then as decided */
+/* delta.csv's order: by the resident's person id, its key, then as decided */
 static int cmp_pending(const void *va, const void *vb)
 {
 	const struct pending_row *a = va, *b = vb;
 	int c = strcmp(a->person, b->person);
 
 	if (!c)
-		c = b->yields - a->yields;
-	if (!c)
 		c = strcmp(a->rkey, b->rkey);
 	return c ? c : (a->idx > b->idx) - (a->idx < b->idx);
-}
-
-/*
- * Rows V[0..N) of one person id, in cmp_pending() order: when a resident
- * UNASSIGNs a Latch unit under the id that another resident (another
- * Latch user: a reused id) ASSIGNs under it, the first one's rows go
- * before the other's.  Load applies one person id's rows in order and
- * stops at the first that fails (unitsync-load(1)), so the former
- * resident's key is removed before the newcomer's is given, and a removal
- * that fails keeps the grant for a later night: the ledger records one
- * pair a person id and unit (lib/ledger.h: ledger_pair_holder()).
- */
-static void yield_first(struct pending_row *v, size_t n)
-{
-	int any = 0;
-
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < n && v[i].d.op == DELTA_UNASSIGN && !v[i].yields; k++)
-			if (v[k].d.op == DELTA_ASSIGN && strcmp(v[k].rkey, v[i].rkey) &&
-			    !strcmp(v[k].d.pms_person_id, v[i].d.pms_person_id) &&
-			    !strcmp(v[k].d.latch_unit_id, v[i].d.latch_unit_id))
-				any = v[i].yields = 1;
-	if (!any)
-		return;
-	/* every row of a yielding resident */
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < n && !v[i].yields; k++)
-			if (v[k].yields && !strcmp(v[k].rkey, v[i].rkey))
-				v[i].yields = 1;
-	qsort(v, n, sizeof(*v), cmp_pending);
 }
 
 /*
@@ -2000,12 +1968,6 @@ static int write_pending(struct run *r, struct tally *t, struct pending *out)
 
 	if (out->n)
 		qsort(out->v, out->n, sizeof(*out->v), cmp_pending);
-	for (size_t b = 0, e; b < out->n; b = e) {
-		for (e = b + 1; e < out->n && !strcmp(out->v[e].person, out->v[b].person); e++)
-			;
-		if (e - b > 1)
-			yield_first(out->v + b, e - b);
-	}
 	for (size_t i = 0; i < out->n; i++) {
 		struct pending_row *o = &out->v[i];
 
