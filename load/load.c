@@ -818,32 +818,6 @@ static enum step first_user_step(const struct delta_row *d, const char *state, i
 	return has_phone(d) ? STEP_LOOKUP : STEP_CREATE;
 }
 
-static const char *row_user(const struct slot *s, const struct row *r);
-
-/*
- * ASSIGN row R of slot S, never sent: does the ledger record its person's
- * pair with its Latch unit for another Latch user (a former resident's,
- * under a reused PMS id), whose removal has not been confirmed?  Recording
- * R's would replace that pair (lib/ledger: one a person and unit) and no
- * later night would remove the key Latch still has.  1 with WHY (the row
- * is not sent: the removal first, in a later row or night); 0 no; -1 a
- * database error.
- */
-static int pair_of_other(struct load *l, const struct slot *s, const struct row *r, char *why,
-			 size_t size)
-{
-	char other[128];
-	int held = ledger_pair_holder(&l->ledger, &r->d, row_user(s, r), other, sizeof(other));
-
-	if (held == 1)
-		snprintf(why, size,
-			 "Latch unit '%s' under person id %s is recorded for another Latch user, "
-			 "%s, whose removal is not confirmed: not sent until it is (a later row or "
-			 "night), so that its key is not lost from the record",
-			 r->d.latch_unit_id, r->d.pms_person_id, other);
-	return held;
-}
-
 /*
  * Move slot S to its next row that needs a request, journaling those that
  * need none (already done, failed before, held, another property).  Frees
@@ -917,17 +891,6 @@ static int advance_rows(struct load *l, struct slot *s)
 				     NULL) < 0)
 				return -1;
 			continue;
-		}
-		if (r->d.op == DELTA_ASSIGN && !strcmp(state, "pending")) {
-			int other = pair_of_other(l, s, r, why, sizeof(why));
-
-			if (other < 0)
-				return -1;
-			if (other) {
-				if (fail_row(l, s, r, 0, why, NULL) < 0)
-					return -1;
-				continue;
-			}
 		}
 		if (r->d.op == DELTA_USER_CREATE && only_missing_units(l, s, why, sizeof(why))) {
 			if (fail_row(l, s, r, 0, why, "latch_unit_missing") < 0)
@@ -1964,7 +1927,8 @@ static int preview_row(struct load *l, const struct delta_row *d)
 	return 0;
 }
 
-/* The delta_read callback: gather each person's rows, then submit them. */
+/* The delta_read callback: gather each person's rows (and each transfer
+ * group's), then submit them. */
 static int on_row(const struct delta_row *d, void *vl)
 {
 	struct load *l = vl;
@@ -1981,8 +1945,12 @@ static int on_row(const struct delta_row *d, void *vl)
 		l->stopped = 1;
 		return -1;
 	}
+	/* a person's rows, and a transfer group's (one group_id: a resident
+	 * re-keyed as they moved has two person ids in it), go as one person:
+	 * the old unit is never removed when the new one was not granted */
 	if (p->n && (strcmp(p->rows[0].d.property_id, d->property_id) ||
-		     strcmp(p->rows[0].d.pms_person_id, d->pms_person_id))) {
+		     (strcmp(p->rows[0].d.pms_person_id, d->pms_person_id) &&
+		      (!*d->group_id || strcmp(p->rows[p->n - 1].d.group_id, d->group_id))))) {
 		if (submit(l) < 0) {
 			l->stopped = 1;
 			return -1;

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# t0719-transfer-across-ids: a resident the PMS re-keys as they move (D1 in
+# 101 becomes D2 in 102, one e-mail) gets one transfer group whose ASSIGN and
+# UNASSIGN name two person ids; load applies the group as one person, so
+# the old unit is not removed while the new one has not been granted
+# (reviewer rv8's x1: the PUT failed, the DELETE went, the resident had no
+# key for the night).
+. "$(dirname "$0")/lib.sh"
+test_plan 2
+
+H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
+night() { # night N AS_OF ROWS...: extract and transform; the run directory in $runN
+	local n=$1 as_of=$2
+	shift 2
+	{ echo $H; printf '%s\n' "$@"; } >n$n.csv &&
+		unitsync extract-csv n$n.csv >/dev/null &&
+		unitsync transform --as-of "$as_of" --out runs >t$n.out &&
+		eval "run$n=\$(tail -n 1 t$n.out)"
+}
+faults() { curl -sf -X POST -d "$1" "$SIM_URL/_sim/faults" >/dev/null; }
+
+(cd "$tmp" && printf 'building_uuid,unit_uuid,name\nb1,L1,1\nb1,L2,2\n' >seed.csv &&
+	test_init_db p1 && unitsync property set p1 --guard-percent 100 >/dev/null &&
+	for u in 1 2; do
+		unitsync map add --offline --property p1 U$u L$u >/dev/null || exit 1
+	done) || exit 1
+sim_start "$tmp/seed.csv" || exit 1
+
+test_expect_success 'night 2: re-keyed as he moves, the grant of 2 fails: 1 is not taken from him' '
+	night 1 2026-06-01 "p1,U1,D1,H1,primary,current,Dan,Dee,dan@example.com,,2023-01-01," &&
+	unitsync load "$run1" >l1.out &&
+	night 2 2026-06-02 "p1,U2,D2,H1,primary,current,Dan,Dee,dan@example.com,,2026-06-02," &&
+	grep -q ",ASSIGN,p1,U2,L2,D2,.*,transfer,g" "$run2/delta.csv" &&
+	grep -q ",UNASSIGN,p1,U1,L1,D1,.*,transfer,g" "$run2/delta.csv" &&
+	faults "{\"error_rate\":1,\"methods\":\"PUT\"}" &&
+	test_expect_code 75 unitsync load --max-attempts 1 "$run2" >l2.out 2>l2.err &&
+	faults "{\"error_rate\":0}" &&
+	test "$(sim_residents)" = "L1 dan@example.com"
+'
+
+test_expect_success 'night 3: the grant goes, then the removal' '
+	night 3 2026-06-03 "p1,U2,D2,H1,primary,current,Dan,Dee,dan@example.com,,2026-06-02," &&
+	unitsync load "$run3" >l3.out &&
+	test "$(sim_residents)" = "L2 dan@example.com"
+'
+[ $failed -eq 0 ]
