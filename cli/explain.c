@@ -20,6 +20,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "rules.h"
+#include "stg.h"
 #include "unitmap.h"
 
 #include <stdio.h>
@@ -351,7 +352,9 @@ int main(int argc, char **argv)
 	if (r < 0)
 		goto fail;
 	if (r == 0) {
-		log_error("unknown property '%s' ('unitsync property list' names them)", property);
+		if (stg_property_unknown(db, property) == -1)
+			goto fail;
+		log_error("%s", err_msg());
 		rc = US_EXIT_DATAERR;
 		goto out;
 	}

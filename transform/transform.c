@@ -2751,9 +2751,9 @@ static int add_property(struct job *j, const char *id)
 	if (lr < 0)
 		return STEP_FAIL;
 	if (lr == 1) {
-		log_error("snapshot names property '%s', which is not configured "
-			  "(add it with 'unitsync property add')",
-			  id);
+		if (stg_property_unknown(j->db, id) == -1)
+			return STEP_FAIL;
+		log_error("a snapshot names %s", err_msg());
 		j->rc = US_EXIT_DATAERR;
 		return STEP_STOP;
 	}
@@ -2858,8 +2858,9 @@ static int choose_properties(struct job *j)
 		else if (n_snaps)
 			sqlite3_bind_int64(st, 1, j->snaps[i]);
 		if (n_props && sqlite3_step(st) != SQLITE_ROW) {
-			log_error("unknown property '%s' (add it with 'unitsync property add')",
-				  j->props[i]);
+			if (stg_property_unknown(j->db, j->props[i]) == -1)
+				goto out;
+			log_error("%s", err_msg());
 			j->rc = US_EXIT_DATAERR;
 			rc = STEP_STOP;
 			goto out;

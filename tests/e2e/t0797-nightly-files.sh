@@ -4,8 +4,8 @@
 # configuration's order, so the last file still wins; a file of them
 # refused leaves the property judged on nothing (exit 65); the properties
 # the state database knows are read once, and a configured property it
-# does not know is skipped with a warning (exit 78 at the end) while the
-# others run.
+# does not know is skipped with a warning naming a known id one typo away
+# or how to add it (exit 78 at the end) while the others run.
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null 2>&1 || test_skip_all "sqlite3 is not installed"
 test_plan 3
@@ -27,7 +27,7 @@ H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last
 	echo "p1,2,R1,H1,primary,current,Ann,Lee,s797-ann@example.com,,2024-01-01,"
 	echo "p1,2,R2,H1,roommate,current,Bo,Ray,s797-bo@example.com,,2024-01-01,"
 } >b.csv && printf 'property_id,pms_unit_id\np1,1\n' >bad.csv &&
-	printf '[property "p1"]\nsource = a.csv\nsource = b.csv\n\n[property "p9"]\nsource = a.csv\n' \
+	printf '[property "p1"]\nsource = a.csv\nsource = b.csv\n\n[property "p9"]\nsource = a.csv\n\n[property "zzzz"]\nsource = a.csv\n' \
 		>nightly.ini) || exit 1
 sim_start "$tmp/seed.csv" || exit 1
 
@@ -35,9 +35,10 @@ nightly() {
 	"$TOP/pipelines/nightly.sh" --config nightly.ini --db "$UNITSYNC_DB" --out runs "$@"
 }
 
-test_expect_success 'two files of a property: both staged, the last one wins; an unknown property is skipped (78)' '
+test_expect_success 'two files of a property: both staged, the last one wins; an unknown property is skipped (78), a close known id named' '
 	test_expect_code 78 nightly --as-of 2026-06-01 >n1.out 2>n1.err &&
-	grep "property .p9. is configured but not in the state database" n1.err &&
+	grep -F "property '"'"'p9'"'"' is configured but not in the state database (did you mean '"'"'p1'"'"'? a new property is added with '"'"'unitsync property add p9'"'"'); skipped tonight" n1.err &&
+	grep -F "property '"'"'zzzz'"'"' is configured but not in the state database (add it with '"'"'unitsync property add zzzz'"'"'); skipped tonight" n1.err &&
 	test "$(unitsync snapshots list | grep -c "a.csv\|b.csv")" = 2 &&
 	run=$(sed -n "s/^run directory: //p" n1.out) &&
 	awk -F, "NR > 1 && \$2 == \"ASSIGN\" { print \$5, \$6 }" "$run/delta.csv" | sort >assigned &&

@@ -191,7 +191,7 @@ test_expect_success 'a property no run read: said so (0); a property the databas
 	test "$(cat e1.out)" = "no run ever read property '"'"'elm'"'"'" && test_cmp /dev/null e1.err &&
 	test_expect_code 65 unitsync explain --property oka --person P1 >e2.out 2>e2.err &&
 	test_cmp /dev/null e2.out &&
-	grep -F "unknown property '"'"'oka'"'"' ('"'"'unitsync property list'"'"' names them)" e2.err
+	grep -F "unknown property '"'"'oka'"'"' (did you mean '"'"'oak'"'"'? a new property is added with '"'"'unitsync property add oka'"'"')" e2.err
 '
 
 test_expect_success 'a person id nothing names: 65 saying where it looked, and which property has the id' '
