@@ -354,8 +354,9 @@ fi
 args=(--out "$out" --snapshots-only "${shard[@]}")
 for p in "${props[@]}"; do
 	args+=(--property "$p")
-	# a property with a rejected file is judged on nothing rather than on half
-	[ -n "${rejected[$p]+set}" ] && continue
+	# a property with a rejected file is judged on nothing rather than on
+	# half, its property_missing saying the export was refused
+	[ -n "${rejected[$p]+set}" ] && args+=(--export-refused "$p") && continue
 	for s in ${snap_of[$p]}; do args+=(--snapshot "$s"); done
 done
 [ -n "$as_of" ] && args+=(--as-of "$as_of")
