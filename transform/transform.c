@@ -1439,10 +1439,10 @@ out:
 
 /*
  * Residents sharing one e-mail (any letter case) cannot be told apart by
- * Latch, whose users are one per e-mail: neither is synced, both are
- * reported.  Across properties, the same e-mail with the same name is one
- * person renting twice (one Latch user, two homes); with another name it is
- * a clash.  Runs over the whole run's temp.want, the records of the
+ * Latch, whose users are one per e-mail: both are held (each keeps what it
+ * holds, no key given or taken for them tonight) and reported.  Across
+ * properties, the same e-mail with the same name is one person renting
+ * twice (one Latch user, two homes); with another name it is a clash.  Runs over the whole run's temp.want, the records of the
  * properties it leaves out included (decide_outside()): those are compared
  * with, named as such, and never held themselves.
  *
@@ -1581,10 +1581,11 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		       &st) < 0)
 		goto out;
 	while ((got = db_row(st)) == 1) {
-		char *detail =
-			sqlite3_mprintf("%s; %s", db_col_text(st, 3),
-					sqlite3_column_int(st, 4) ? "neither is synced"
-								  : "this person is not synced");
+		char *detail = sqlite3_mprintf(
+			"%s; %s", db_col_text(st, 3),
+			sqlite3_column_int(st, 4)
+				? "each is held: no key given or taken for them tonight"
+				: "this person is held: no key given or taken for them tonight");
 		int i, added;
 
 		if (!detail) {

@@ -86,7 +86,7 @@ test_expect_success 'explain P2: held for a shared e-mail, then access, then no 
 	explain_of P2 >actual &&
 	cat >expect <<-\EOF &&
 	run, as of 2026-06-01:
-	  exception duplicate_email, unit 2: e-mail '"'"'same@example.com'"'"' is shared with oak/P3; neither is synced
+	  exception duplicate_email, unit 2: e-mail '"'"'same@example.com'"'"' is shared with oak/P3; each is held: no key given or taken for them tonight
 	run, as of 2026-06-01:
 	  USER_CREATE unit 2 (Latch -), reason move_in, row 1
 	    load: done, HTTP 201
