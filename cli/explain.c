@@ -11,7 +11,8 @@
  * safety guard held the property (run_input.guard), and, when none of
  * these, whether the person was in that night's export ("no change") or
  * not.  A run made before schema version 7 recorded no exceptions nor
- * guard per property: said so.
+ * guard per property: said so.  A person id nothing in the database names
+ * for the property (a typo) is refused, 65, saying where it looked.
  */
 #include "cli.h"
 #include "db.h"
@@ -19,6 +20,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "rules.h"
+#include "stg.h"
 #include "unitmap.h"
 
 #include <stdio.h>
@@ -44,6 +46,8 @@ enum {
 	Q_IN,     /* is the person in one run's export of the property? */
 	Q_RECORD, /* the person's records in one run's export of the property */
 	Q_POLICY, /* the property's policy as that run read it */
+	Q_KNOWN,  /* does anything the database keeps name the person? */
+	Q_LOOKED, /* where Q_KNOWN looked, and the other properties staging the id */
 	N_Q
 };
 
@@ -87,6 +91,37 @@ static const char *const sql[N_Q] = {
 		     "  UNION ALL SELECT exclude_status, coalesce(grant_lead_days, -1), "
 		     "    revoke_grace_days, 1, 0 FROM property WHERE property_id = ?1) "
 		     "ORDER BY k, id DESC LIMIT 1",
+	/* a staged or rejected row, a delta or exception of a run that read
+	 * the property, a Latch user or a pair: each an index lookup (stg_reject
+	 * and assignment scanned: few rows), so a known id answers at once */
+	[Q_KNOWN] = "SELECT EXISTS (SELECT 1 FROM snapshot_property sp JOIN stg_person p "
+		    "    ON p.snapshot_id = sp.snapshot_id AND p.property_id = ?1 "
+		    "    AND p.pms_person_id = ?2 WHERE sp.property_id = ?1) "
+		    "  OR EXISTS (SELECT 1 FROM stg_reject WHERE property_id = ?1 "
+		    "    AND pms_person_id = ?2) "
+		    "  OR EXISTS (SELECT 1 FROM run_input i JOIN delta_history h "
+		    "    ON h.run_id = i.run_id AND h.property_id = ?1 AND h.pms_person_id = ?2 "
+		    "    WHERE i.property_id = ?1) "
+		    "  OR EXISTS (SELECT 1 FROM run_input i JOIN run_exception e "
+		    "    ON e.run_id = i.run_id AND e.property_id = ?1 AND e.pms_person_id = ?2 "
+		    "    WHERE i.property_id = ?1) "
+		    "  OR EXISTS (SELECT 1 FROM person_user WHERE property_id = ?1 "
+		    "    AND pms_person_id = ?2) "
+		    "  OR EXISTS (SELECT 1 FROM assignment WHERE property_id = ?1 "
+		    "    AND pms_person_id = ?2)",
+	/* only for an unknown id: what was looked in, the snapshots runs read
+	 * that are since pruned (not looked in), and the properties whose
+	 * staged exports have the id (a --property mistaken) */
+	[Q_LOOKED] =
+		"SELECT (SELECT count(*) FROM snapshot_property WHERE property_id = ?1), "
+		"  (SELECT count(DISTINCT run_id) FROM run_input WHERE property_id = ?1), "
+		"  (SELECT count(DISTINCT i.snapshot_id) FROM run_input i "
+		"    WHERE i.property_id = ?1 AND i.snapshot_id IS NOT NULL AND NOT EXISTS "
+		"    (SELECT 1 FROM snapshot s WHERE s.snapshot_id = i.snapshot_id)), "
+		"  (SELECT group_concat(property_id, ', ') FROM (SELECT DISTINCT sp.property_id "
+		"    FROM snapshot_property sp JOIN stg_person p ON p.snapshot_id = sp.snapshot_id "
+		"    AND p.property_id = sp.property_id AND p.pms_person_id = ?2 "
+		"    WHERE sp.property_id <> ?1 ORDER BY 1))",
 };
 
 /* Delta rows are printed as before issue 19 (docs/unitsync-explain.1). */
@@ -237,6 +272,44 @@ static int explain_night(sqlite3_stmt **q, sqlite3_stmt *night, const char *p, c
 	return 0;
 }
 
+/*
+ * Is PERSON known in PROPERTY: does a staged or rejected row, a delta or an
+ * exception of a run that read the property, a Latch user or a pair name
+ * them?  1 yes; 0 no, after saying where it looked and which other
+ * properties' exports have the id; -1 on a database error.
+ */
+static int person_known(sqlite3_stmt **q, const char *p, const char *person)
+{
+	sqlite3_stmt *st = bind_night(q[Q_KNOWN], p, person, ""); /* no ?3: unbound */
+	int exports, runs, pruned;
+	char note[96] = "";
+	const char *other;
+
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return -1;
+	if (sqlite3_column_int(st, 0))
+		return 1;
+	st = bind_night(q[Q_LOOKED], p, person, "");
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return -1;
+	exports = sqlite3_column_int(st, 0);
+	runs = sqlite3_column_int(st, 1);
+	pruned = sqlite3_column_int(st, 2);
+	other = db_col_text(st, 3);
+	if (pruned)
+		snprintf(note, sizeof(note),
+			 " (%d export%s its runs read %s pruned: not looked in)", pruned,
+			 pruned == 1 ? "" : "s", pruned == 1 ? "is" : "are");
+	log_error("unknown person '%s' in property '%s': not in its %d staged export%s, its "
+		  "rejected rows, the deltas and exceptions of its %d run%s, nor its Latch users "
+		  "and assignments%s; %s%s",
+		  person, p, exports, exports == 1 ? "" : "s", runs, runs == 1 ? "" : "s", note,
+		  *other ? "the exports of these properties have that id: "
+			 : "no other property's export has that id either",
+		  other);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -274,9 +347,27 @@ int main(int argc, char **argv)
 		rc = db_exit_code(NULL);
 		goto out;
 	}
+	/* a typo in either id would read as "nothing ever happened" */
+	r = unitmap_property(db, property, NULL);
+	if (r < 0)
+		goto fail;
+	if (r == 0) {
+		if (stg_property_unknown(db, property) == -1)
+			goto fail;
+		log_error("%s", err_msg());
+		rc = US_EXIT_DATAERR;
+		goto out;
+	}
 	for (int i = 0; i < N_Q; i++)
 		if (db_prepare(db, sql[i], &q[i]) < 0)
 			goto fail;
+	r = person_known(q, property, person);
+	if (r < 0)
+		goto fail;
+	if (r == 0) {
+		rc = US_EXIT_DATAERR;
+		goto out;
+	}
 	night = bind_night(q[Q_NIGHTS], property, person, "");
 	while ((r = sqlite3_step(night)) == SQLITE_ROW) {
 		n++;
@@ -285,19 +376,8 @@ int main(int argc, char **argv)
 	}
 	if (r != SQLITE_DONE)
 		goto fail;
-	if (n == 0) {
-		/* a typo would read as "nothing ever happened" */
-		r = unitmap_property(db, property, NULL);
-		if (r < 0)
-			goto fail;
-		if (r == 0) {
-			log_error("unknown property '%s' ('unitsync property list' names them)",
-				  property);
-			rc = US_EXIT_DATAERR;
-			goto out;
-		}
+	if (n == 0)
 		printf("no run ever read property '%s'\n", property);
-	}
 	rc = US_EXIT_OK;
 	goto out;
 fail:

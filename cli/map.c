@@ -35,6 +35,7 @@
 #include "latch.h"
 #include "latchunits.h"
 #include "log.h"
+#include "stg.h"
 #include "unitmap.h"
 #include "unitname.h"
 
@@ -168,7 +169,9 @@ static int require_property(struct unitmap *m, const char *p, char **building)
 	if (e < 0)
 		return db_fail(m->db);
 	if (!e) {
-		log_error("unknown property '%s' (add it with 'unitsync property add')", p);
+		if (stg_property_unknown(m->db, p) == -1)
+			return db_fail(m->db);
+		log_error("%s", err_msg());
 		return US_EXIT_DATAERR;
 	}
 	return US_EXIT_OK;
@@ -905,16 +908,14 @@ static int check_db(struct import *im, struct unitmap *m, int replace)
 				first_line = im->by_key[j]->line;
 		}
 		if (!e) {
+			if (stg_property_unknown(m->db, p) == -1)
+				goto out;
 			if (rows > 1)
-				problem(im, first_line,
-					"'%s' line %ld: unknown property '%s' (add it with 'unitsync "
-					"property add'); %zu rows name it",
-					im->name, first_line, p, rows);
+				problem(im, first_line, "'%s' line %ld: %s; %zu rows name it",
+					im->name, first_line, err_msg(), rows);
 			else
-				problem(im, first_line,
-					"'%s' line %ld: unknown property '%s' (add it with 'unitsync "
-					"property add')",
-					im->name, first_line, p);
+				problem(im, first_line, "'%s' line %ld: %s", im->name, first_line,
+					err_msg());
 		} else if (replace && unitmap_each(m, p, add_removal, im) < 0) {
 			goto out;
 		}

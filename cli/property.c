@@ -15,6 +15,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "status.h"
+#include "stg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,8 +390,9 @@ static int property_write(sqlite3 *db, const char *id, const struct settings *s,
 		goto rollback;
 	}
 	if (!add && !e) {
-		log_error("unknown property '%s' (add it with 'unitsync property add')", id);
-		rc = US_EXIT_DATAERR;
+		rc = stg_property_unknown(db, id) == -1 ? db_fail(db) : US_EXIT_DATAERR;
+		if (rc == US_EXIT_DATAERR)
+			log_error("%s", err_msg());
 		goto rollback;
 	}
 	if (add) {
@@ -441,8 +443,9 @@ static int property_show(sqlite3 *db, const char *id)
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	r = sqlite3_step(st);
 	if (r == SQLITE_DONE) {
-		log_error("unknown property '%s' (add it with 'unitsync property add')", id);
-		rc = US_EXIT_DATAERR;
+		rc = stg_property_unknown(db, id) == -1 ? db_fail(db) : US_EXIT_DATAERR;
+		if (rc == US_EXIT_DATAERR)
+			log_error("%s", err_msg());
 	} else if (r != SQLITE_ROW) {
 		db_error(db, NULL);
 		rc = db_fail(db);

@@ -34,6 +34,7 @@
 #include "reconcile.h"
 #include "rundir.h"
 #include "sha256.h"
+#include "stg.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -383,12 +384,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	e = reconcile_begin(&rc, db, property);
+	if (e == 1 && stg_property_unknown(db, property) == -1)
+		e = -1;
 	if (e != 0) {
-		if (e < 0)
+		if (e <= 1)
 			log_error("%s", err_msg());
-		else if (e == 1)
-			log_error("unknown property '%s' (add it with 'unitsync property add')",
-				  property);
 		else
 			log_error("property '%s' has no Latch building (set it with 'unitsync "
 				  "property set %s --latch-building UUID')",

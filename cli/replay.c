@@ -13,8 +13,9 @@
  * inflight then are inflight again, and the policy, the mapping, the
  * applied assignments, the Latch users and each snapshot's extraction are
  * as they stood.  unitsync-transform then runs on the copy with the
- * run's inputs (run_input) and options (the manifest's --as-of; else the
- * clock of the night, run.clock_at, as UNITSYNC_NOW), and the files are
+ * run's inputs (run_input) and options (the manifest's --as-of and
+ * export_refused properties; else the clock of the night, run.clock_at, as
+ * UNITSYNC_NOW), and the files are
  * compared.  Exit 0 identical, 1 different (a unified diff on standard
  * output), 65 when the run cannot be replayed (said why).
  */
@@ -292,8 +293,9 @@ static int inputs(struct replay *r, sqlite3 *db, const char *transform, const ch
 	sqlite3_stmt *st = NULL;
 	const char *last = "";
 	char *prev = NULL;
-	json_t *as_of = json_object_get(r->manifest, "as_of");
+	json_t *as_of = json_object_get(r->manifest, "as_of"), *jp;
 	int rc = -1, got, gone = 0, n_props = 0, n_snaps = 0;
+	size_t k;
 
 	if (arg_add(r, transform) < 0 || arg_add(r, "--db") < 0 || arg_add(r, copy) < 0 ||
 	    arg_add(r, "--snapshots-only") < 0)
@@ -301,6 +303,16 @@ static int inputs(struct replay *r, sqlite3 *db, const char *transform, const ch
 	if (json_is_string(as_of) &&
 	    (arg_add(r, "--as-of") < 0 || arg_add(r, json_string_value(as_of)) < 0))
 		return -1;
+	/* the properties whose export extract refused that night (nightly.sh
+	 * told transform, and the manifest says so): worded as they were */
+	json_array_foreach(json_object_get(r->manifest, "properties"), k, jp)
+	{
+		json_t *id = json_object_get(jp, "property_id");
+
+		if (json_is_true(json_object_get(jp, "export_refused")) && json_is_string(id) &&
+		    (arg_add(r, "--export-refused") < 0 || arg_add(r, json_string_value(id)) < 0))
+			return -1;
+	}
 	if (db_prepare(db,
 		       "SELECT ri.property_id, ri.snapshot_id, s.snapshot_id IS NULL FROM run_input ri "
 		       "LEFT JOIN snapshot s ON s.snapshot_id = ri.snapshot_id WHERE ri.run_id = ? "

@@ -25,6 +25,7 @@
 #include "latchunits.h"
 #include "log.h"
 #include "sha256.h"
+#include "stg.h"
 #include "unitmap.h"
 #include "unitname.h"
 
@@ -1097,9 +1098,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		if (!e) {
-			log_error("unknown property '%s' (add it with 'unitsync property add')",
-				  u.property);
-			rc = US_EXIT_DATAERR;
+			rc = stg_property_unknown(u.db, u.property) == -1 ? db_fail(u.db)
+									  : US_EXIT_DATAERR;
+			if (rc == US_EXIT_DATAERR)
+				log_error("%s", err_msg());
 			goto out;
 		}
 		if (!u.building_owned) {

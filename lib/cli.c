@@ -2,6 +2,7 @@
 #include "err.h"
 #include "log.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -184,31 +185,45 @@ int cli_parse_number(const char *s, double min, double max, double *out)
 	return 0;
 }
 
-/* Levenshtein distance of A and B, at most 32 bytes each (else a large number). */
+/*
+ * Edit distance of A and B, letter case aside, at most 64 bytes each (else
+ * a large number): Damerau-Levenshtein in its "optimal string alignment"
+ * form, so a swap of two neighbouring letters ("oka" for "oak") is one
+ * edit, as a missing, extra or wrong letter is.
+ */
 static size_t distance(const char *a, const char *b)
 {
-	size_t la = strlen(a), lb = strlen(b), row[33];
+	size_t la = strlen(a), lb = strlen(b), d[3][65];
+	size_t *before = d[0], *prev = d[1], *row = d[2];
 
-	if (la > 32 || lb > 32)
+	if (la > 64 || lb > 64)
 		return 99;
 	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
+		prev[j] = j;
 	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
+		int ca = tolower((unsigned char)a[i - 1]);
+		size_t *t;
 
 		row[0] = i;
 		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+			int cb = tolower((unsigned char)b[j - 1]);
+			size_t best = prev[j - 1] + (ca != cb);
 
-			if (up + 1 < best)
-				best = up + 1;
+			if (prev[j] + 1 < best)
+				best = prev[j] + 1;
 			if (row[j - 1] + 1 < best)
 				best = row[j - 1] + 1;
-			diag = up;
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    cb == tolower((unsigned char)a[i - 2]) && before[j - 2] + 1 < best)
+				best = before[j - 2] + 1;
 			row[j] = best;
 		}
+		t = before;
+		before = prev;
+		prev = row;
+		row = t;
 	}
-	return row[lb];
+	return prev[lb];
 }
 
 const char *cli_nearest_name(const char *name, const char *const *names)
@@ -217,9 +232,13 @@ const char *cli_nearest_name(const char *name, const char *const *names)
 	size_t best_d = 3;
 
 	for (size_t i = 0; names[i]; i++) {
-		size_t d = distance(name, names[i]);
+		size_t d = distance(name, names[i]), shorter = strlen(name);
 
-		if (d > 0 && d < best_d) {
+		if (strlen(names[i]) < shorter)
+			shorter = strlen(names[i]);
+		/* 0: the same letters in another case ("Oak" for "oak"); as many
+		 * edits as the shorter has letters: nothing in common ("zz", "a") */
+		if (d < best_d && d < shorter && strcmp(name, names[i])) {
 			best_d = d;
 			best = names[i];
 		}

@@ -83,10 +83,13 @@ int cli_parse_uint(const char *s, int *out);
 int cli_parse_number(const char *s, double min, double max, double *out);
 
 /*
- * The name of NAMES (a NULL-terminated list) nearest to NAME in
- * Levenshtein distance, when it is within two edits and differs from
- * NAME; else NULL.  Names longer than 32 bytes never match.  Borrowed
- * from NAMES.
+ * The name of NAMES (a NULL-terminated list) nearest to NAME, letter case
+ * aside, when it is within two edits (a letter missing, extra or wrong, or
+ * two neighbouring letters swapped: Damerau-Levenshtein, optimal string
+ * alignment), in fewer edits than the shorter of the two has letters
+ * ("a" is not offered for "zz"), and is not NAME itself; else NULL.  A name differing from
+ * NAME only in letter case is nearest of all; on a tie, the first in
+ * NAMES.  Names longer than 64 bytes never match.  Borrowed from NAMES.
  */
 const char *cli_nearest_name(const char *name, const char *const *names);
 

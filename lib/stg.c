@@ -1,4 +1,5 @@
 #include "stg.h"
+#include "cli.h"
 #include "db.h"
 #include "err.h"
 #include "handoff.h"
@@ -16,18 +17,67 @@
 #include <sys/stat.h>
 #include <time.h>
 
+int stg_property_nearest(sqlite3 *db, const char *property_id, char **nearest)
+{
+	sqlite3_stmt *st = NULL;
+	char **ids = NULL;
+	const char *near;
+	size_t n = 0, cap = 0;
+	int r, rc = -1;
+
+	*nearest = NULL;
+	if (db_prepare(db, "SELECT property_id FROM property ORDER BY property_id", &st) < 0)
+		goto out;
+	while ((r = db_row(st)) == 1) {
+		/* one more slot for the list's NULL */
+		if (mem_grow((void **)&ids, n + 1, &cap, sizeof(*ids), 16) < 0)
+			goto out;
+		if (!(ids[n] = strdup(db_col_text(st, 0)))) {
+			err_set("out of memory");
+			goto out;
+		}
+		ids[++n] = NULL;
+	}
+	if (r < 0)
+		goto out;
+	near = n ? cli_nearest_name(property_id, (const char *const *)ids) : NULL;
+	if (near && !(*nearest = strdup(near))) {
+		err_set("out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int stg_property_unknown(sqlite3 *db, const char *property_id)
+{
+	char *near;
+
+	if (stg_property_nearest(db, property_id, &near) < 0)
+		return -1;
+	if (near)
+		err_set("unknown property '%s' (did you mean '%s'? a new property is added with "
+			"'unitsync property add %s')",
+			property_id, near, property_id);
+	else
+		err_set("unknown property '%s' (add it with 'unitsync property add %s')",
+			property_id, property_id);
+	free(near);
+	return -2;
+}
+
 int stg_property_known(sqlite3 *db, const char *property_id)
 {
 	int e = unitmap_property(db, property_id, NULL);
 
 	if (e < 0)
 		return -1;
-	if (!e) {
-		err_set("unknown property '%s' (add it with 'unitsync property add %s')",
-			property_id, property_id);
-		return -2;
-	}
-	return 0;
+	return e ? 0 : stg_property_unknown(db, property_id);
 }
 
 /* bsearch()/position comparison of property ids (char * elements) */
@@ -882,17 +932,28 @@ int stg_commit(struct stg *s)
 			snprintf(where, sizeof(where), "%s", s->unknown_ref);
 		else
 			snprintf(where, sizeof(where), "'%s'", s->src->path);
-		for (size_t i = 0; i < s->n_unknown && used < sizeof(ids); i++)
-			used += (size_t)snprintf(ids + used, sizeof(ids) - used, "%s'%s'",
-						 i ? ", " : "", s->unknown[i]);
-		if (s->n_unknown == 1)
-			err_set("%s: unknown property %s (add it with 'unitsync property add %s'): "
-				"the whole file is refused",
-				where, ids, s->unknown[0]);
-		else
-			err_set("%s: unknown properties %s (add each with 'unitsync property add ID'): "
-				"the whole file is refused",
-				where, ids);
+		if (s->n_unknown == 1) {
+			if (stg_property_unknown(s->db, s->unknown[0]) == -1)
+				goto out;
+			snprintf(ids, sizeof(ids), "%s", err_msg());
+			err_set("%s: %s: the whole file is refused", where, ids);
+			rc = -2;
+			goto out;
+		}
+		for (size_t i = 0; i < s->n_unknown && used < sizeof(ids); i++) {
+			char *near;
+
+			if (stg_property_nearest(s->db, s->unknown[i], &near) < 0)
+				goto out;
+			used += (size_t)snprintf(ids + used, sizeof(ids) - used, "%s'%s'%s%s%s",
+						 i ? ", " : "", s->unknown[i],
+						 near ? " (did you mean '" : "", near ? near : "",
+						 near ? "'?)" : "");
+			free(near);
+		}
+		err_set("%s: unknown properties %s (add each with 'unitsync property add ID'): "
+			"the whole file is refused",
+			where, ids);
 		rc = -2;
 		goto out;
 	}

@@ -151,6 +151,27 @@ struct stg {
 int stg_property_known(sqlite3 *db, const char *property_id);
 
 /*
+ * Report PROPERTY_ID, which the state database does not have, with
+ * err_set(): "unknown property 'oaak' (did you mean 'oak'? a new property
+ * is added with 'unitsync property add oaak')" when a property id of the
+ * database is close to it (stg_property_nearest()), else "unknown property
+ * 'oaak' (add it with 'unitsync property add oaak')".  Returns -2 (the
+ * message set), or -1 on a database error.  Every program that meets a
+ * property id the database lacks (an option, a configured section, a
+ * row of a file) says it through here or stg_property_known(), so a typo
+ * is told the id meant wherever it is made.
+ */
+int stg_property_unknown(sqlite3 *db, const char *property_id);
+
+/*
+ * The property id of the state database nearest PROPERTY_ID, letter case
+ * aside, within two edits (cli_nearest_name(): a letter missing, extra or
+ * wrong, or two neighbours swapped) into *NEAREST (malloc'd, the caller
+ * frees it), or NULL when none is.  0, or -1 with err_set().
+ */
+int stg_property_nearest(sqlite3 *db, const char *property_id, char **nearest);
+
+/*
  * Digest SRC->path and open its snapshot.  Returns 0 with a transaction
  * open, 1 when an identical snapshot exists (s->snapshot_id is it, nothing
  * is open; it is the property's newest export again), -1 with err_set();

@@ -68,6 +68,7 @@
 #include "rundir.h"
 #include "sha256.h"
 #include "shard.h"
+#include "stg.h"
 #include "unitmap.h"
 
 #include <curl/curl.h>
@@ -2087,7 +2088,7 @@ int main(int argc, char **argv)
 	struct load l = { .max_attempts = 8 };
 	struct dur_file report = { 0 };
 	struct db_checkpointer ckpt = { 0 };
-	int rc = US_EXIT_USAGE, opt, concurrency = 16, budget = 900, api_ready = 0, applied;
+	int rc = US_EXIT_USAGE, opt, concurrency = 16, budget = 900, api_ready = 0, applied, known;
 	char path[PATH_MAX + 32];
 	struct sigaction sa;
 
@@ -2172,6 +2173,12 @@ int main(int argc, char **argv)
 	}
 	/* SIGTERM must not wait out a lock held by another process */
 	db_busy_stop_on(l.db, &stop_requested);
+	/* a mistyped --property would send nothing and read as a load done */
+	if (l.only_property && (known = stg_property_known(l.db, l.only_property)) < 0) {
+		log_error("%s", err_msg());
+		rc = known == -1 ? db_exit_code(l.db) : US_EXIT_DATAERR;
+		goto out;
+	}
 	ledger_init(&l.ledger, l.db, l.run.run_id);
 	/* the run must be one this database made, unchanged since */
 	l.approved = rundir_check_recorded(&l.run, l.db);

@@ -293,8 +293,16 @@ while IFS=$'\t' read -r prop format profile source; do
 	[ -n "${unknown[$prop]+set}" ] && continue
 	if [ -z "${snap_of[$prop]+set}" ]; then
 		if [ -z "${known[$prop]+set}" ]; then
-			say warning "nightly.sh: property '$prop' is configured but not in the state database" \
-				"(add it with 'unitsync property add'); skipped tonight"
+			# the advice is unitsync's own (lib/stg's stg_property_unknown():
+			# "did you mean" a known id one typo away, else "add it")
+			hint=$(UNITSYNC_LOG_FORMAT=text us property show "$prop" 2>&1 >/dev/null)
+			if [[ $hint == *"unknown property '$prop' ("*")" ]]; then
+				hint=${hint#*"unknown property '$prop'"}
+			else
+				hint=" (add it with 'unitsync property add $prop')"
+			fi
+			say warning "nightly.sh: property '$prop' is configured but not in the state database$hint;" \
+				"skipped tonight"
 			unknown[$prop]=1
 			config_error=1
 			continue
@@ -346,8 +354,9 @@ fi
 args=(--out "$out" --snapshots-only "${shard[@]}")
 for p in "${props[@]}"; do
 	args+=(--property "$p")
-	# a property with a rejected file is judged on nothing rather than on half
-	[ -n "${rejected[$p]+set}" ] && continue
+	# a property with a rejected file is judged on nothing rather than on
+	# half, its property_missing saying the export was refused
+	[ -n "${rejected[$p]+set}" ] && args+=(--export-refused "$p") && continue
 	for s in ${snap_of[$p]}; do args+=(--snapshot "$s"); done
 done
 [ -n "$as_of" ] && args+=(--as-of "$as_of")

@@ -49,7 +49,8 @@
 
 static const char usage[] =
 	"usage: unitsync transform [--as-of YYYY-MM-DD] [--property P]... [--snapshot ID]...\n"
-	"                          [--snapshots-only] [--shard K/N] [--out DIR]\n"
+	"                          [--snapshots-only] [--export-refused P]... [--shard K/N]\n"
+	"                          [--out DIR]\n"
 	"\n"
 	"Write a run directory (delta.csv, exceptions.csv, manifest.json, SHA256SUMS) and print its path.\n"
 	"\n"
@@ -59,6 +60,8 @@ static const char usage[] =
 	"                           files of one property are read together, the newest file\n"
 	"                           winning for a person found in more than one)\n"
 	"  --snapshots-only         a property no --snapshot covers is missing (no newest fallback)\n"
+	"  --export-refused P       P's export was refused tonight (extract exit 65): its\n"
+	"                           property_missing exception says so (repeatable; nightly.sh)\n"
 	"  --shard K/N              only the properties of shard K of N (by a stable hash of the id)\n"
 	"  --out DIR                parent of the run directory (default ./runs)\n"
 	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
@@ -89,6 +92,7 @@ struct policy {
 	char *lost_fields;     /* fields the previous accepted export of the same kind
 				* carried and tonight's lacks, ", " list, owned;
 				* NULL: none (schema_check()) */
+	int export_refused;    /* --export-refused: extract refused tonight's file */
 };
 
 /* Counters of one property, for the manifest and the safety guard. */
@@ -1504,10 +1508,10 @@ out:
 
 /*
  * Residents sharing one e-mail (any letter case) cannot be told apart by
- * Latch, whose users are one per e-mail: neither is synced, both are
- * reported.  Across properties, the same e-mail with the same name is one
- * person renting twice (one Latch user, two homes); with another name it is
- * a clash.  Runs over the whole run's temp.want, the records of the
+ * Latch, whose users are one per e-mail: both are held (each keeps what it
+ * holds, no key given or taken for them tonight) and reported.  Across
+ * properties, the same e-mail with the same name is one person renting
+ * twice (one Latch user, two homes); with another name it is a clash.  Runs over the whole run's temp.want, the records of the
  * properties it leaves out included (decide_outside()): those are compared
  * with, named as such, and never held themselves.
  *
@@ -1646,10 +1650,11 @@ static int hold_duplicate_emails(struct run *r, struct policy *ps, struct tally 
 		       &st) < 0)
 		goto out;
 	while ((got = db_row(st)) == 1) {
-		char *detail =
-			sqlite3_mprintf("%s; %s", db_col_text(st, 3),
-					sqlite3_column_int(st, 4) ? "neither is synced"
-								  : "this person is not synced");
+		char *detail = sqlite3_mprintf(
+			"%s; %s", db_col_text(st, 3),
+			sqlite3_column_int(st, 4)
+				? "each is held: no key given or taken for them tonight"
+				: "this person is held: no key given or taken for them tonight");
 		int i, added;
 
 		if (!detail) {
@@ -2361,9 +2366,13 @@ static int property_missing(struct run *r, struct tally *t, const struct policy 
 		n = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	t->assignments = n;
+	/* nightly.sh says which properties' files extract refused (exit 65):
+	 * their export was there, and the night's log says why it was refused */
 	snprintf(detail, sizeof(detail), "%s; %ld assignment%s left as %s",
-		 p->snapshot_id ? "tonight's export has no residents for this property"
-				: "no export staged for this property tonight",
+		 p->snapshot_id      ? "tonight's export has no residents for this property"
+		 : p->export_refused ? "tonight's export was refused by extract (exit 65: its "
+				       "warnings in the night's log name the file and why)"
+				     : "no export staged for this property tonight",
 		 n, n == 1 ? "" : "s", n == 1 ? "it is" : "they are");
 	return add_exception(r, t, "property_missing", p->property_id, "", "", detail);
 }
@@ -2660,6 +2669,8 @@ struct job {
 	int n_props;
 	long long snaps[MAX_LIST]; /* --snapshot ids */
 	int n_snaps;
+	const char *refused[MAX_LIST]; /* --export-refused ids, borrowed from argv */
+	int n_refused;
 	int snapshots_only; /* --snapshots-only */
 	struct shard shard; /* --shard; n == 0: every property */
 	sqlite3 *db;        /* the state database, owned */
@@ -2705,6 +2716,7 @@ static int parse_options(struct job *j, int argc, char **argv)
 		{ "snapshot", required_argument, NULL, 's' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "snapshots-only", no_argument, NULL, 'S' },
+		{ "export-refused", required_argument, NULL, 'R' },
 		{ "shard", required_argument, NULL, 'k' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -2752,6 +2764,14 @@ static int parse_options(struct job *j, int argc, char **argv)
 			break;
 		case 'S':
 			j->snapshots_only = 1;
+			break;
+		case 'R':
+			if (j->n_refused == MAX_LIST) {
+				cli_usage_error(&j->cli, "more than %d --export-refused options",
+						MAX_LIST);
+				return STEP_STOP;
+			}
+			j->refused[j->n_refused++] = optarg;
 			break;
 		case 'k':
 			if (shard_parse(optarg, &j->shard) < 0) {
@@ -2820,9 +2840,9 @@ static int add_property(struct job *j, const char *id)
 	if (lr < 0)
 		return STEP_FAIL;
 	if (lr == 1) {
-		log_error("snapshot names property '%s', which is not configured "
-			  "(add it with 'unitsync property add')",
-			  id);
+		if (stg_property_unknown(j->db, id) == -1)
+			return STEP_FAIL;
+		log_error("a snapshot names %s", err_msg());
 		j->rc = US_EXIT_DATAERR;
 		return STEP_STOP;
 	}
@@ -2902,6 +2922,38 @@ out:
 }
 
 /*
+ * Mark the properties of J whose export extract refused tonight
+ * (--export-refused).  An id the database lacks is reported as every
+ * unknown property is (65); a known one outside the run is a usage error.
+ */
+static int mark_refused(struct job *j)
+{
+	for (int k = 0; k < j->n_refused; k++) {
+		int i = 0;
+
+		while (i < j->n_policies && strcmp(j->ps[i].property_id, j->refused[k]))
+			i++;
+		if (i < j->n_policies) {
+			j->ps[i].export_refused = 1;
+			continue;
+		}
+		i = stg_property_known(j->db, j->refused[k]);
+		if (i == -1)
+			return STEP_FAIL;
+		if (i == -2) {
+			log_error("%s", err_msg());
+			j->rc = US_EXIT_DATAERR;
+		} else {
+			cli_usage_error(&j->cli, "--export-refused %s: not a property of this run",
+					j->refused[k]);
+			j->rc = US_EXIT_USAGE;
+		}
+		return STEP_STOP;
+	}
+	return 0;
+}
+
+/*
  * Choose the run's properties into J->ps, in id order: those of --property,
  * else those the --snapshot ids cover, else every configured one; only
  * this shard's.  STEP_STOP (US_EXIT_DATAERR) for an unknown property or
@@ -2927,8 +2979,9 @@ static int choose_properties(struct job *j)
 		else if (n_snaps)
 			sqlite3_bind_int64(st, 1, j->snaps[i]);
 		if (n_props && sqlite3_step(st) != SQLITE_ROW) {
-			log_error("unknown property '%s' (add it with 'unitsync property add')",
-				  j->props[i]);
+			if (stg_property_unknown(j->db, j->props[i]) == -1)
+				goto out;
+			log_error("%s", err_msg());
 			j->rc = US_EXIT_DATAERR;
 			rc = STEP_STOP;
 			goto out;
@@ -2959,7 +3012,7 @@ static int choose_properties(struct job *j)
 		goto out;
 	}
 	sort_properties(j);
-	rc = 0;
+	rc = mark_refused(j);
 out:
 	sqlite3_finalize(st);
 	return rc;
@@ -3675,6 +3728,9 @@ static json_t *manifest_property(const struct policy *p, const struct tally *t, 
 			    p->prev_people >= 0 ? json_integer(p->prev_people) : json_null());
 	json_object_set_new(jp, "assignments_before", json_integer(t->assignments));
 	json_object_set_new(jp, "stale_export", p->stale ? json_string(p->stale) : json_null());
+	/* for replay, which passes it again, and the auditor */
+	if (p->export_refused && !property_present(p))
+		json_object_set_new(jp, "export_refused", json_true());
 	json_object_set_new(jp, "counts_by_op", ops);
 	json_object_set_new(jp, "counts_by_reason", json_incref(t->reasons));
 	json_object_set_new(jp, "exceptions_by_kind", json_incref(t->exceptions));

@@ -192,7 +192,7 @@ t 'map add of a Latch unit mapped elsewhere exits 65 naming both' '
 
 t 'map add for an unknown property exits 65 with the fix' '
 	exits 65 us map add --offline --property nope 1 L-1 &&
-	grep -q "unknown property '\''nope'\'' (add it with '\''unitsync property add'\'')" "$tmp/err"
+	grep -q "unknown property '\''nope'\'' (add it with '\''unitsync property add nope'\'')" "$tmp/err"
 '
 
 t 'map add changes a mapping; the same mapping again is no change' '

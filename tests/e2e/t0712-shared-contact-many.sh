@@ -44,10 +44,10 @@ test_expect_success 'each of their exceptions names ten others, how many give it
 	run=$(tail -n 1 t1.out) &&
 	grep "^duplicate_email,pb,20,P20," "$run/exceptions.csv" >d &&
 	grep -F "e-mail '"'"'None@None.Com'"'"' is shared with pa/P10 pa/P11 " d &&
-	grep -F ", among the 120 people who give it; neither is synced" d &&
+	grep -F ", among the 120 people who give it; each is held: no key given or taken for them tonight" d &&
 	test "$(named <d)" = 10 &&
 	test "$(grep "^duplicate_email," "$run/exceptions.csv" |
-		grep -c ", among the 120 people who give it; neither is synced\"*$")" = 120
+		grep -c ", among the 120 people who give it; each is held: no key given or taken for them tonight\"*$")" = 120
 '
 
 test_expect_success 'a run of one property holds its 40 and names the others as outside it, whole' '
@@ -58,7 +58,7 @@ test_expect_success 'a run of one property holds its 40 and names the others as 
 	grep "^duplicate_email,pc,10,P10," "$run/exceptions.csv" >d &&
 	grep -F "shared with pa/P10 (pa is not in this run: judged from its newest export, snapshot" d &&
 	test "$(named <d)" = 10 &&
-	grep -F ", among the 120 people who give it; neither is synced" d
+	grep -F ", among the 120 people who give it; each is held: no key given or taken for them tonight" d
 '
 
 test_expect_success 'a few people giving one e-mail are all named, as before' '
@@ -69,7 +69,7 @@ test_expect_success 'a few people giving one e-mail are all named, as before' '
 	for p in pa pb pc; do unitsync extract-csv ${p}2.csv >/dev/null || return 1; done &&
 	unitsync transform --as-of 2026-06-02 --out runs >t3.out &&
 	run=$(tail -n 1 t3.out) &&
-	grep -Fx "duplicate_email,pb,2,S3,e-mail '"'"'few@example.com'"'"' is shared with pa/S1 pb/S2; neither is synced" \
+	grep -Fx "duplicate_email,pb,2,S3,e-mail '"'"'few@example.com'"'"' is shared with pa/S1 pb/S2; each is held: no key given or taken for them tonight" \
 		"$run/exceptions.csv" &&
 	test "$(grep -c "^duplicate_email," "$run/exceptions.csv")" = 3
 '
@@ -90,11 +90,11 @@ test_expect_success 'a person sharing an e-mail with 1,100 records of one other 
 	test "$(grep -c "^duplicate_email,pa," "$run/exceptions.csv")" = 1100 &&
 	grep "^duplicate_email,pb,1,Z1," "$run/exceptions.csv" >d &&
 	grep -F "is shared with pa/J0001 pa/J0002 " d &&
-	grep -F ", among the 1101 people who give it; neither is synced" d
+	grep -F ", among the 1101 people who give it; each is held: no key given or taken for them tonight" d
 '
 
 test_expect_success 'their exceptions, whose others found first are all of their name, say so' '
 	run=$(tail -n 1 t4.out) &&
-	grep -Fx "duplicate_email,pa,7,J0007,e-mail '"'"'j@example.com'"'"' is shared with some of the 1100 other people who give it; neither is synced" \
+	grep -Fx "duplicate_email,pa,7,J0007,e-mail '"'"'j@example.com'"'"' is shared with some of the 1100 other people who give it; each is held: no key given or taken for them tonight" \
 		"$run/exceptions.csv"
 '

@@ -78,7 +78,7 @@ test_expect_success 'night 5, Bea gives a new e-mail and Dan her old one: Dan is
 		"p1,U1,A1,H9,primary,current,Cy,Nine,cy@example.com,,2026-06-04," \
 		"p1,U3,D1,H3,primary,current,Dan,Three,BEA@example.com,,2026-06-05," &&
 	grep "^email_mismatch,p1,U2,B1," "$run5/exceptions.csv" &&
-	grep -Fx "duplicate_email,p1,U3,D1,e-mail '"'"'BEA@example.com'"'"' is shared with p1/B1 (whose Latch user was made by this e-mail; B1 gives '"'"'bea@new.example'"'"' now); this person is not synced" \
+	grep -Fx "duplicate_email,p1,U3,D1,e-mail '"'"'BEA@example.com'"'"' is shared with p1/B1 (whose Latch user was made by this e-mail; B1 gives '"'"'bea@new.example'"'"' now); this person is held: no key given or taken for them tonight" \
 		"$run5/exceptions.csv" &&
 	test "$(grep -c duplicate_email "$run5/exceptions.csv")" = 1 &&
 	test -z "$(ops "$run5")"

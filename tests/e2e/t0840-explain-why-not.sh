@@ -7,9 +7,10 @@
 # change.  A database made before migration 7 is migrated by init, and
 # explain says its runs' exceptions were not recorded (issue 19).  A
 # property no run read: said so (0); one the database does not have (a
-# typo): 65 naming it.
+# typo): 65 naming it; so is a person id nothing in the database names,
+# with where explain looked and which property has the id.
 . "$(dirname "$0")/lib.sh"
-test_plan 12
+test_plan 13
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 row() { # row UNIT PERSON [EMAIL]
@@ -85,7 +86,7 @@ test_expect_success 'explain P2: held for a shared e-mail, then access, then no 
 	explain_of P2 >actual &&
 	cat >expect <<-\EOF &&
 	run, as of 2026-06-01:
-	  exception duplicate_email, unit 2: e-mail '"'"'same@example.com'"'"' is shared with oak/P3; neither is synced
+	  exception duplicate_email, unit 2: e-mail '"'"'same@example.com'"'"' is shared with oak/P3; each is held: no key given or taken for them tonight
 	run, as of 2026-06-01:
 	  USER_CREATE unit 2 (Latch -), reason move_in, row 1
 	    load: done, HTTP 201
@@ -184,9 +185,26 @@ test_expect_success 'a run after the migration is explained in full again' '
 
 test_expect_success 'a property no run read: said so (0); a property the database lacks: 65 naming it' '
 	unitsync property add elm >/dev/null &&
-	unitsync explain --property elm --person P1 >e1.out 2>e1.err &&
+	{ echo $H; echo "elm,1,E1,HE1,primary,current,F,L,e1@example.com,,2024-01-01,"; } >elm.csv &&
+	unitsync extract-csv elm.csv >/dev/null &&
+	unitsync explain --property elm --person E1 >e1.out 2>e1.err &&
 	test "$(cat e1.out)" = "no run ever read property '"'"'elm'"'"'" && test_cmp /dev/null e1.err &&
 	test_expect_code 65 unitsync explain --property oka --person P1 >e2.out 2>e2.err &&
 	test_cmp /dev/null e2.out &&
-	grep -F "unknown property '"'"'oka'"'"' ('"'"'unitsync property list'"'"' names them)" e2.err
+	grep -F "unknown property '"'"'oka'"'"' (did you mean '"'"'oak'"'"'? a new property is added with '"'"'unitsync property add oka'"'"')" e2.err
+'
+
+test_expect_success 'a person id nothing names: 65 saying where it looked, and which property has the id' '
+	test_expect_code 65 unitsync explain --property oak --person P9 >p9.out 2>p9.err &&
+	test_cmp /dev/null p9.out &&
+	grep -F "unknown person '"'"'P9'"'"' in property '"'"'oak'"'"': not in its 3 staged exports, its rejected rows, the deltas and exceptions of its 4 runs, nor its Latch users and assignments; no other property'"'"'s export has that id either" p9.err &&
+	test_expect_code 65 unitsync explain --property elm --person P1 >p1.out 2>p1.err &&
+	test_cmp /dev/null p1.out &&
+	grep -F "unknown person '"'"'P1'"'"' in property '"'"'elm'"'"': not in its 1 staged export, " p1.err &&
+	grep -F "the exports of these properties have that id: oak" p1.err &&
+	mv runs runs.archived && unitsync snapshots prune --keep 1 --property oak >/dev/null &&
+	test_expect_code 65 unitsync explain --property oak --person P9 2>p9.err &&
+	grep -F "(2 exports its runs read are pruned: not looked in)" p9.err &&
+	unitsync explain --property oak --person P4 >p4.out &&
+	grep "unmapped_unit" p4.out
 '

@@ -26,7 +26,9 @@
 #                   file), transform and load are expected to end with
 #                   (default 0; load 4: held by the safety guard); a
 #                   file refused by extract leaves the night with no
-#                   snapshot, as nightly.sh judges it on nothing
+#                   snapshot, as nightly.sh judges it on nothing (and,
+#                   as nightly.sh, tells transform --export-refused for
+#                   the properties tonight's snapshots do not cover)
 #   latchK          optional: who holds the scenario's Latch units once
 #                   night K is loaded (the last night is loaded too when
 #                   it has one), a line "LATCH_UNIT EMAIL-OR-PHONE" per
@@ -137,6 +139,7 @@ run_night() {
 	want_l=$(sed -n 's/^load //p' "exit$k" 2>/dev/null)
 	: >"extract$k.out"
 	mapfile -t files < <(night_files . "$k")
+	refused=0
 	for f in "${files[@]}"; do
 		got=0
 		case $f in
@@ -146,6 +149,7 @@ run_night() {
 		[ "$f" = "${files[-1]}" ] && [ -n "$want_x" ] && want=$want_x || want=0
 		[ "$got" = "$want" ] ||
 			{ echo "extract of $f exited $got, expected $want:"; cat "extract$k.err"; return 1; }
+		[ "$got" = 65 ] && refused=1
 	done
 	mapfile -t snaps < <(sed -n 's/^snapshot \([0-9][0-9]*\)[: ].*/\1/p' "extract$k.out")
 
@@ -157,6 +161,14 @@ run_night() {
 	for f in "${snaps[@]}"; do
 		args+=(--snapshot "$f")
 	done
+	# as nightly.sh: a file refused tonight, the properties no snapshot
+	# of tonight covers had their export refused
+	if [ "$refused" = 1 ]; then
+		while IFS= read -r p; do
+			args+=(--export-refused "$p")
+		done < <(sqlite3 "$UNITSYNC_DB" "SELECT property_id FROM property WHERE property_id NOT IN
+			(SELECT property_id FROM snapshot_property WHERE snapshot_id IN (0${snaps[*]/#/,}))")
+	fi
 	got=0
 	if [ -f "asof$k" ]; then
 		unitsync transform --as-of "$(cat "asof$k")" "${args[@]}" >"transform$k.out" 2>"transform$k.err"
