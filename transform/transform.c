@@ -728,6 +728,17 @@ static const char person_holds_unit[] =
 	"  AND h.property_id = ?1 AND h.pms_person_id = ?2 AND h.op = 'ASSIGN' "
 	"  AND (?3 IS NULL OR h.latch_unit_id = ?3))";
 
+/* Was person ?2 in property ?1's export the property's last run judged?
+ * 1 when that run judged none (no export, or its snapshots pruned): not
+ * known to have left */
+static const char person_was_there_sql[] =
+	"WITH last AS (SELECT ri.snapshot_id FROM run_input ri WHERE ri.property_id = ?1 "
+	"  AND ri.run_id = (SELECT max(run_id) FROM run_input WHERE property_id = ?1)) "
+	"SELECT NOT EXISTS (SELECT 1 FROM last CROSS JOIN snapshot_property sp "
+	"  ON sp.snapshot_id = last.snapshot_id AND sp.property_id = ?1) "
+	"OR EXISTS (SELECT 1 FROM last CROSS JOIN stg_person s ON s.snapshot_id = last.snapshot_id "
+	"  AND s.property_id = ?1 AND s.pms_person_id = ?2)";
+
 /* person ?2 of property ?1 in the exports staged up to tonight's, newest
  * first: named_before() reads the name the id last had with a contact */
 static const char person_before_sql[] =
@@ -861,6 +872,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 	sqlite3_stmt *st = NULL, *ins = NULL, *ins_user = NULL, *users = NULL, *newly = NULL;
 	sqlite3_stmt *holds = NULL;         /* person_holds_unit, prepared when first needed */
 	sqlite3_stmt *before = NULL;        /* person_before_sql, the same */
+	sqlite3_stmt *was_there = NULL;     /* person_was_there_sql, the same */
 	struct unitmap_units units = { 0 }; /* the property's mapped units */
 	int rc = -1, step, ustep, twice = 0;
 	char *prev = NULL;    /* the person id of the record before */
@@ -1073,6 +1085,20 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		    (same_home = person_holds(r, &holds, p->property_id, person, user,
 						  latch_unit)) < 0)
 			goto out;
+		/* an id the last export judged did not have (its resident left, the
+		 * removal not yet done) is back as someone else: a PMS edits a
+		 * married resident's record in place, it does not drop it a night */
+		if (same_home) {
+			if (!was_there && db_prepare(r->db, person_was_there_sql, &was_there) < 0)
+				goto out;
+			sqlite3_reset(was_there);
+			sqlite3_bind_text(was_there, 1, p->property_id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(was_there, 2, person, -1, SQLITE_STATIC);
+			if ((same_home = db_row(was_there)) < 0)
+				goto out;
+			same_home = same_home && sqlite3_column_int(was_there, 0);
+			sqlite3_reset(was_there);
+		}
 		if (same_home) {
 			snprintf(detail, sizeof(detail),
 				 "person id %s was matched to Latch user %s by %s '%s' for a person "
@@ -1173,6 +1199,7 @@ out:
 	sqlite3_finalize(newly);
 	sqlite3_finalize(holds);
 	sqlite3_finalize(before);
+	sqlite3_finalize(was_there);
 	unitmap_units_release(&units);
 	free(prev);
 	free(contact);

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# t0720-reused-id-after-removal: a resident leaves (her record gone from the
+# export), her removal fails that night, and the next night the PMS gives
+# her id to someone new in the same home.  The id was absent from the
+# export the last run judged, so the record is a new person with a Latch
+# user of their own, not "held as it is" (a married resident's record is
+# edited in place, never dropped a night): the newcomer gets the key and
+# the former tenant's removal is made (reviewer rv8's d1: she kept the key
+# and he never got one, every night).
+. "$(dirname "$0")/lib.sh"
+test_plan 3
+
+H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
+night() { # night N AS_OF ROWS...: extract and transform; the run directory in $runN
+	local n=$1 as_of=$2
+	shift 2
+	{ echo $H; printf '%s\n' "$@"; } >n$n.csv &&
+		unitsync extract-csv n$n.csv >/dev/null &&
+		unitsync transform --as-of "$as_of" --out runs >t$n.out &&
+		eval "run$n=\$(tail -n 1 t$n.out)"
+}
+faults() { curl -sf -X POST -d "$1" "$SIM_URL/_sim/faults" >/dev/null; }
+FILL=p1,U3,Q1,H9,primary,current,Fill,Er,fill@example.com,,2023-01-01,
+BO=p1,U1,A7,H8,primary,current,Bo,New,bo@example.com,,2026-06-03,
+
+(cd "$tmp" && printf 'building_uuid,unit_uuid,name\nb1,L1,1\nb1,L3,3\n' >seed.csv &&
+	test_init_db p1 && unitsync property set p1 --guard-percent 100 >/dev/null &&
+	for u in 1 3; do
+		unitsync map add --offline --property p1 U$u L$u >/dev/null || exit 1
+	done) || exit 1
+sim_start "$tmp/seed.csv" || exit 1
+
+test_expect_success 'nights 1-2: Alice (A7) lives in 1, then leaves; her removal fails' '
+	night 1 2026-06-01 "p1,U1,A7,H7,primary,current,Alice,Old,alice@example.com,,2023-01-01," "$FILL" &&
+	unitsync load "$run1" >l1.out &&
+	night 2 2026-06-02 "$FILL" &&
+	faults "{\"error_rate\":1,\"methods\":\"DELETE\"}" &&
+	test_expect_code 75 unitsync load --max-attempts 1 "$run2" >l2.out 2>l2.err &&
+	faults "{\"error_rate\":0}" &&
+	test "$(sim_residents)" = "L1 alice@example.com
+L3 fill@example.com"
+'
+
+test_expect_success 'night 3: A7 given to Bo in 1: a new person, who gets his key; not held as it is' '
+	night 3 2026-06-03 "$FILL" "$BO" &&
+	! grep -q "held as it is" "$run3/exceptions.csv" &&
+	grep -q ",USER_CREATE,p1,U1,,A7," "$run3/delta.csv" &&
+	unitsync load "$run3" >l3.out &&
+	sim_residents | grep -qx "L1 bo@example.com"
+'
+
+test_expect_success 'night 4: the former tenant'"'"'s key is removed' '
+	night 4 2026-06-04 "$FILL" "$BO" &&
+	unitsync load "$run4" >l4.out &&
+	test "$(sim_residents)" = "L1 bo@example.com
+L3 fill@example.com"
+'
+[ $failed -eq 0 ]
