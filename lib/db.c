@@ -473,7 +473,7 @@ static const char *const migration_13[] = {
  * person; the same name with a new e-mail is the same).  The users recorded
  * before get the name their person id last had in a staged export while
  * giving the user's e-mail (a reused id gives another); none (pruned, or a
- * phone-only user): NULL, unknown.  unitsync_name_key() is migrate()'s.
+ * phone-only user): NULL, unknown.  unitsync_name_key() is db_open()'s.
  */
 static const char *const migration_14[] = {
 	"ALTER TABLE person_user ADD COLUMN name_key TEXT;",
@@ -977,7 +977,7 @@ out:
 	return rc;
 }
 
-/* unitsync_name_key(FIRST, LAST): rules_name_key(), for migration 14. */
+/* unitsync_name_key(FIRST, LAST): rules_name_key() (migration 14, transform). */
 static void sql_name_key(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *first = (const char *)sqlite3_value_text(argv[0]);
@@ -1038,11 +1038,6 @@ static void sql_frame(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 /* Apply the migrations past VERSION, each in its own transaction. */
 static int migrate(sqlite3 *db, int version)
 {
-	if (sqlite3_create_function(db, "unitsync_name_key", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-				    NULL, sql_name_key, NULL, NULL) != SQLITE_OK) {
-		db_error(db, "registering unitsync_name_key()");
-		return -1;
-	}
 	for (int v = version; v < N_MIGRATIONS; v++) {
 		sqlite3_stmt *st = NULL;
 
@@ -1127,6 +1122,12 @@ int db_open(const char *path, int create, sqlite3 **out)
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		err_set("cannot open '%s': %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	if (sqlite3_create_function(db, "unitsync_name_key", 2,
+				    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+				    sql_name_key, NULL, NULL) != SQLITE_OK) {
+		db_error(db, "registering unitsync_name_key()");
 		goto out;
 	}
 	if (sqlite3_create_function(db, "unitsync_frame", -1,

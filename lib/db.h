@@ -33,7 +33,8 @@ int db_schema_version(void);
  * process may open PATH more than once (load's checkpointer, transform's
  * verifier): db_open() opens no descriptor of the file beside SQLite's,
  * whose close would drop the POSIX locks of the connections already open.
- * Every connection it opens has the SQL function unitsync_frame(V, ...):
+ * Every connection it opens has the SQL functions unitsync_name_key(FIRST,
+ * LAST) (lib/rules' rules_name_key(); NULL for NULL) and unitsync_frame(V, ...):
  * the values as one blob, each its type byte ('n' NULL, 'i' INTEGER, 't'
  * any other, as text), its length (8 bytes, big-endian) and its text
  * (lib/stg's row digests).

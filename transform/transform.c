@@ -644,7 +644,16 @@ static int cmp_contact(const void *a, const void *b)
  * no name): a newcomer giving a departed tenant's contact is not matched
  * to the tenant's account (nu8), and load refuses the user Latch finds for
  * them by it (ledger_user_holder()) */
-#define WANT_SAME_NAME "AND (pu.name_key IS NULL OR coalesce(?16, '') = '' OR pu.name_key = ?16)"
+#define WANT_SAME_NAME                                                                     \
+	"AND (pu.name_key IS NULL OR coalesce(?16, '') = '' OR pu.name_key = ?16 "         \
+	/* or the user's own id gave it with tonight's name, in tonight's  */              \
+	/* household: a resident renamed, then re-keyed (rv9's rn) */                      \
+	"  OR EXISTS (SELECT 1 FROM snapshot_property sp CROSS JOIN stg_person s "         \
+	"    ON s.snapshot_id = sp.snapshot_id AND s.property_id = ?1 "                   \
+	"    AND s.pms_person_id = pu.pms_person_id WHERE sp.property_id = ?1 "           \
+	"    AND sp.snapshot_id <= (SELECT max(snapshot_id) FROM temp.snap) "             \
+	"    AND s.household_id = ?22 AND (lower(s.email) = lower(?9) OR ?9 IS NULL) "     \
+	"    AND unitsync_name_key(s.first_name, s.last_name) = ?16))"
 #define WANT_INSERT                                                                   \
 	WANT_COLUMNS                                                                  \
 	"SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17, "         \
@@ -682,8 +691,8 @@ static const char people_sql[] =
 	"  CASE WHEN p.status = 'unknown' "
 	"    THEN coalesce(p.expected_move_out, h.expected_move_out) "
 	"    ELSE p.expected_move_out END, p.source_ref, p.snapshot_id, "
-	/* the household's primary, for a status conflict */
-	"  h.status, h.pms_person_id "
+	/* the household's primary, for a status conflict; the household */
+	"  h.status, h.pms_person_id, p.household_id "
 	"FROM stg_person p "
 	"LEFT JOIN temp.household h ON p.role IN ('roommate', 'occupant', 'minor') "
 	"  AND h.snapshot_id = p.snapshot_id AND h.household_id = p.household_id "
@@ -742,7 +751,8 @@ static const char person_was_there_sql[] =
 /* person ?2 of property ?1 in the exports staged up to tonight's, newest
  * first: named_before() reads the name the id last had with a contact */
 static const char person_before_sql[] =
-	"SELECT s.email, s.phone, s.first_name, s.last_name FROM snapshot_property sp "
+	"SELECT s.email, s.phone, s.first_name, s.last_name, s.household_id, s.move_in "
+	"FROM snapshot_property sp "
 	"CROSS JOIN stg_person s ON s.snapshot_id = sp.snapshot_id AND s.property_id = ?1 "
 	"  AND s.pms_person_id = ?2 "
 	"WHERE sp.property_id = ?1 AND sp.snapshot_id <= (SELECT max(snapshot_id) FROM temp.snap) "
@@ -825,19 +835,24 @@ static int person_holds(struct run *r, sqlite3_stmt **st, const char *property, 
 /*
  * Did PERSON of PROPERTY, in the newest export staged up to tonight's that
  * has it giving CONTACT (its Latch user's, contact_key()), have the name
- * NAME_KEY (rules_name_key())?  The name a user was recorded with is the
- * one of the night it was made: a name the PMS edited later, on a night
- * the contact stayed, is the resident's newer name (rv7's m6: a married
- * name, then a new e-mail months later, was taken for a new person).  1
- * yes, 0 no (another name then, or never seen with it), -1 with
- * err_set(); *ST is prepared on the first call, the caller's to finalize.
+ * NAME_KEY (rules_name_key()), in the same tenancy (household and move-in)
+ * as an earlier export had it under USER_NAME, the name the user was
+ * recorded with?  The recorded name is the one of the night the user was
+ * made: a name the PMS edited later, on a night the contact stayed, is the
+ * resident's newer name (rv7's m6: a married name, then a new e-mail
+ * months later, was taken for a new person); a name that came with another
+ * household or move-in is someone else given the id and, for a night, the
+ * contact (rv9's nm3).  1 yes, 0 no (never seen so, or the earlier exports
+ * pruned), -1 with err_set(); *ST is prepared on the first call, the
+ * caller's to finalize.
  */
 static int named_before(struct run *r, sqlite3_stmt **st, const char *property, const char *person,
-			const char *contact, const char *name_key)
+			const char *contact, const char *name_key, const char *user_name)
 {
-	char *c = NULL, *name = NULL, phone_key[LATCH_PHONE_SIZE];
+	char *c = NULL, *name = NULL, *household = NULL, *move_in = NULL;
+	char phone_key[LATCH_PHONE_SIZE];
 	size_t cap = 0;
-	int rc = -1, got;
+	int rc = -1, got, seen = 0;
 
 	if (!*st && db_prepare(r->db, person_before_sql, st) < 0)
 		return -1;
@@ -851,19 +866,38 @@ static int named_before(struct run *r, sqlite3_stmt **st, const char *property, 
 			goto out;
 		if (strcmp(c, contact))
 			continue;
+		free(name);
 		if (!(name = rules_name_key_new(db_col_text(*st, 2), db_col_text(*st, 3)))) {
 			err_set("out of memory");
 			goto out;
 		}
-		got = *name && !strcmp(name, name_key);
-		break;
+		if (!seen) {
+			/* the newest with the contact: tonight's name, or no */
+			if (!*name || strcmp(name, name_key))
+				break;
+			seen = 1;
+			household = strdup(db_col_text(*st, 4));
+			move_in = strdup(db_col_text(*st, 5));
+			if (!household || !move_in) {
+				err_set("out of memory");
+				goto out;
+			}
+			continue;
+		}
+		if (strcmp(name, user_name))
+			continue; /* another name between: look further back */
+		/* the recorded name, in the same tenancy */
+		rc = !strcmp(household, db_col_text(*st, 4)) && !strcmp(move_in, db_col_text(*st, 5));
+		goto out;
 	}
 	if (got >= 0)
-		rc = got;
+		rc = 0;
 out:
 	sqlite3_reset(*st);
 	free(c);
 	free(name);
+	free(household);
+	free(move_in);
 	return rc;
 }
 
@@ -1063,7 +1097,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 			 * with the user's contact since */
 			if (!held && user_name)
 				held = named_before(r, &before, p->property_id, person,
-						    user_contact, name_key);
+						    user_contact, name_key, user_name);
 			if (held < 0)
 				goto out;
 			not_theirs = !held;
@@ -1169,6 +1203,8 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		bind_static_or_null(q, 18, user);
 		bind_static_or_null(q, 19, contact);
 		bind_static_or_null(q, 21, user_contact);
+		if (q == ins)
+			bind_static_or_null(q, 22, db_col_text(st, 16));
 		if (q == ins) {
 			if (not_theirs)
 				sqlite3_bind_int(q, 20, 1);
