@@ -553,13 +553,46 @@ static const char *const migration_16[] = {
 	NULL,
 };
 
+/*
+ * Migration 17: the pairs the older key lost, recorded again.  Under one
+ * pair a (property, person id, Latch unit), a newcomer's ASSIGN on a
+ * reused id replaced the former resident's pair, which no removal had
+ * ended: Latch kept that key and no night saw it (reviewer rv9's upk5).
+ * Each such pair, as its last row in assignment_history left it, comes
+ * back (no later row of its user, and no removal, only other users' pairs
+ * over it); the next run removes it if nobody wants it.  A history row
+ * records it, so that replay sees it from here on.
+ */
+static const char *const migration_17[] = {
+	"CREATE TEMP TABLE lost AS SELECT x.* FROM assignment_history x"
+	"  WHERE x.pms_unit_id IS NOT NULL AND x.latch_user_id IS NOT NULL"
+	"  AND x.id <= (SELECT max(max_history_id) FROM assignment_legacy)"
+	"  AND NOT EXISTS (SELECT 1 FROM assignment_history r"
+	"    WHERE r.property_id = x.property_id AND r.pms_person_id = x.pms_person_id"
+	"    AND r.latch_unit_id = x.latch_unit_id AND r.id > x.id"
+	"    AND (r.pms_unit_id IS NULL OR r.latch_user_id IS x.latch_user_id))"
+	"  AND NOT EXISTS (SELECT 1 FROM assignment a WHERE a.property_id = x.property_id"
+	"    AND a.pms_person_id = x.pms_person_id AND a.latch_unit_id = x.latch_unit_id"
+	"    AND a.latch_user_id = x.latch_user_id);",
+	"INSERT INTO assignment (property_id, pms_person_id, latch_unit_id, pms_unit_id,"
+	"  latch_user_id, run_id, seq, assigned_at, owner)"
+	"  SELECT property_id, pms_person_id, latch_unit_id, pms_unit_id, latch_user_id, run_id,"
+	"  seq, assigned_at, owner FROM temp.lost;",
+	"INSERT INTO assignment_history (property_id, pms_person_id, latch_unit_id, pms_unit_id,"
+	"  latch_user_id, run_id, seq, assigned_at, owner, last_run)"
+	"  SELECT property_id, pms_person_id, latch_unit_id, pms_unit_id, latch_user_id, run_id,"
+	"  seq, assigned_at, owner, " DB_LAST_RUN " FROM temp.lost ORDER BY id;",
+	"DROP TABLE temp.lost;",
+	NULL,
+};
+
 /* Each migration: statements run in one transaction, NULL-terminated. */
 static const char *const *const migrations[] = { migration_1,  migration_2,  migration_3,
 						 migration_4,  migration_5,  migration_6,
 						 migration_7,  migration_8,  migration_9,
 						 migration_10, migration_11, migration_12,
 						 migration_13, migration_14, migration_15,
-						 migration_16 };
+						 migration_16, migration_17 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -62,6 +62,6 @@ test_expect_success 'a database of schema version 13 is migrated: its users get 
 		ALTER TABLE person_user_history DROP COLUMN name_key;
 		DELETE FROM schema_version WHERE version > 13" &&
 	unitsync --db v13.db init >init.out &&
-	grep "schema version 16" init.out &&
+	grep "schema version 17" init.out &&
 	test "$(sqlite3 v13.db "SELECT pms_person_id || '"'"'|'"'"'|| name_key FROM person_user ORDER BY 1")" = "$(printf "A1|ann one\nA5|ann one")"
 '

@@ -7,7 +7,7 @@
 # pair replaced the former one: the former resident kept that key for good,
 # unseen (reviewers rv7's w3, rv8's k5).  And replay rebuilds those nights.
 . "$(dirname "$0")/lib.sh"
-test_plan 3
+test_plan 4
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 night() { # night N AS_OF ROWS...: extract and transform oak; the run directory in $runN
@@ -53,7 +53,8 @@ L3 bo@example.com
 L5 alice@example.com" &&
 	test "$(pairs L1)" = "A7 alice@example.com
 A7 bo@example.com" &&
-	unitsync replay "$run3" >r3.out
+	unitsync replay "$run3" >r3.out &&
+	unitsync init --copy-to n3.db >/dev/null
 '
 
 test_expect_success 'night 4: Alice'"'"'s pair on 1 is removed (it was lost from the record before, her key kept)' '
@@ -67,4 +68,19 @@ L5 alice@example.com" &&
 	unitsync replay "$run4" >r4.out
 '
 
+# a database whose older key lost Alice's pair (the newcomer's ASSIGN
+# replaced it; no removal ended it): migration 17 records it again, with a
+# history row, so that the next run removes it
+test_expect_success 'a pair the older key lost is recorded again by the upgrade' '
+	sqlite3 n3.db "DELETE FROM assignment WHERE latch_unit_id = '\''L1'\''
+			AND latch_user_id = '\''$(sim_user_of alice@example.com)'\'';
+		UPDATE assignment_legacy SET max_history_id = (SELECT max(id) FROM assignment_history);
+		DELETE FROM schema_version WHERE version > 16" &&
+	unitsync --db n3.db init >init.out &&
+	grep "schema version 17" init.out &&
+	test "$(UNITSYNC_DB=n3.db pairs L1)" = "A7 alice@example.com
+A7 bo@example.com" &&
+	test "$(sqlite3 n3.db "SELECT count(*) FROM assignment_history WHERE latch_unit_id = '\''L1'\''
+		AND id > (SELECT max_history_id FROM assignment_legacy)")" = 1
+'
 [ $failed -eq 0 ]
