@@ -197,6 +197,19 @@ extract_summary() { # extract_summary FILE DIALECT PEOPLE UNITS SKIPPED REJECTED
 		"$4" "$([ "$4" = 1 ] || echo s)" "$5" "$([ "$5" = 1 ] || echo s)" "$6"
 }
 
+# night N AS_OF ROWS...: a night of a multi-night scenario: nN.csv, the
+# generic CSV header and ROWS, staged, then transformed (with the options
+# in $NIGHT_ARGS, e.g. "--property p2"); the run directory in $runN
+NIGHT_HEADER=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
+night() {
+	_n=$1 _as_of=$2
+	shift 2
+	{ echo "$NIGHT_HEADER"; printf '%s\n' "$@"; } >n$_n.csv &&
+		unitsync extract-csv n$_n.csv >/dev/null &&
+		unitsync transform --as-of "$_as_of" --out runs ${NIGHT_ARGS:-} >t$_n.out &&
+		eval "run$_n=\$(tail -n 1 t$_n.out)"
+}
+
 # A state database ($UNITSYNC_DB, or DB) made by `unitsync init`, with each
 # PROPERTY added: extract refuses a property the database does not know.
 test_init_db() {

@@ -9,15 +9,6 @@
 . "$(dirname "$0")/lib.sh"
 test_plan 4
 
-H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
-night() { # night N AS_OF ROWS...: extract and transform oak; the run directory in $runN
-	local n=$1 as_of=$2
-	shift 2
-	{ echo $H; printf '%s\n' "$@"; } >n$n.csv &&
-		unitsync extract-csv n$n.csv >/dev/null &&
-		unitsync transform --as-of "$as_of" --out runs >t$n.out &&
-		eval "run$n=\$(tail -n 1 t$n.out)"
-}
 # the ledger's pairs of Latch unit $1 as "person e-mail" lines
 pairs() {
 	sqlite3 "$UNITSYNC_DB" "SELECT a.pms_person_id || ' ' || (SELECT h.email

@@ -11,16 +11,6 @@
 . "$(dirname "$0")/lib.sh"
 test_plan 3
 
-H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
-night() { # night N AS_OF ROWS...: extract and transform; the run directory in $runN
-	local n=$1 as_of=$2
-	shift 2
-	{ echo $H; printf '%s\n' "$@"; } >n$n.csv &&
-		unitsync extract-csv n$n.csv >/dev/null &&
-		unitsync transform --as-of "$as_of" --out runs >t$n.out &&
-		eval "run$n=\$(tail -n 1 t$n.out)"
-}
-
 (cd "$tmp" && printf 'building_uuid,unit_uuid,name\nb1,L1,1\nb1,L2,2\nb1,L3,3\n' >seed.csv &&
 	test_init_db p1 && unitsync property set p1 --guard-percent 100 >/dev/null &&
 	for u in 1 2 3; do

@@ -8,15 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 test_plan 2
 
-H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
-night() { # night N AS_OF ROWS...: extract and transform; the run directory in $runN
-	local n=$1 as_of=$2
-	shift 2
-	{ echo $H; printf '%s\n' "$@"; } >n$n.csv &&
-		unitsync extract-csv n$n.csv >/dev/null &&
-		unitsync transform --as-of "$as_of" --out runs >t$n.out &&
-		eval "run$n=\$(tail -n 1 t$n.out)"
-}
 faults() { curl -sf -X POST -d "$1" "$SIM_URL/_sim/faults" >/dev/null; }
 
 (cd "$tmp" && printf 'building_uuid,unit_uuid,name\nb1,L1,1\nb1,L2,2\n' >seed.csv &&

@@ -10,15 +10,8 @@
 . "$(dirname "$0")/lib.sh"
 test_plan 2
 
-H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
-night() { # night N AS_OF ROWS...: extract and transform; the run directory in $runN
-	local n=$1 as_of=$2
-	shift 2
-	{ echo $H; printf '%s\n' "$@"; } >n$n.csv &&
-		unitsync extract-csv n$n.csv >/dev/null &&
-		unitsync transform --as-of "$as_of" --out runs >t$n.out &&
-		eval "run$n=\$(tail -n 1 t$n.out)" && unitsync load "$(tail -n 1 t$n.out)" >l$n.out
-}
+# each night loaded too
+lnight() { night "$@" && eval "unitsync load \"\$run$1\"" >l$1.out; }
 
 (cd "$tmp" && printf 'building_uuid,unit_uuid,name\nb1,L1,1\nb1,L2,2\nb1,L3,3\nb1,L4,4\n' >seed.csv &&
 	test_init_db p1 && unitsync property set p1 --guard-percent 100 >/dev/null &&
@@ -28,19 +21,19 @@ night() { # night N AS_OF ROWS...: extract and transform; the run directory in $
 sim_start "$tmp/seed.csv" || exit 1
 
 test_expect_success 'Ann renamed, then re-keyed into 2 of her household: a transfer on her user' '
-	night 1 2026-06-01 "p1,U1,A1,H1,primary,current,Ann,Lee,ann@example.com,,2023-01-01," &&
-	night 2 2026-06-02 "p1,U1,A1,H1,primary,current,Ann,Smith,ann@example.com,,2023-01-01," &&
-	night 3 2026-06-03 "p1,U2,A2,H1,primary,current,Ann,Smith,ann@example.com,,2026-06-03," &&
+	lnight 1 2026-06-01 "p1,U1,A1,H1,primary,current,Ann,Lee,ann@example.com,,2023-01-01," &&
+	lnight 2 2026-06-02 "p1,U1,A1,H1,primary,current,Ann,Smith,ann@example.com,,2023-01-01," &&
+	lnight 3 2026-06-03 "p1,U2,A2,H1,primary,current,Ann,Smith,ann@example.com,,2026-06-03," &&
 	grep -q ",ASSIGN,p1,U2,L2,A2,$(sim_user_of ann@example.com),transfer," "$run3/delta.csv" &&
 	test "$(sim_residents)" = "L2 ann@example.com"
 '
 
 test_expect_success 'A7 exported a night as Bo with Alice'"'"'s e-mail, another household: his own e-mail makes him a new person' '
-	night 4 2026-06-04 "p1,U2,A2,H1,primary,current,Ann,Smith,ann@example.com,,2026-06-03," \
+	lnight 4 2026-06-04 "p1,U2,A2,H1,primary,current,Ann,Smith,ann@example.com,,2026-06-03," \
 		"p1,U3,A7,H7,primary,current,Alice,Old,alice@example.com,,2023-01-01," &&
-	night 5 2026-06-05 "p1,U2,A2,H1,primary,current,Ann,Smith,ann@example.com,,2026-06-03," \
+	lnight 5 2026-06-05 "p1,U2,A2,H1,primary,current,Ann,Smith,ann@example.com,,2026-06-03," \
 		"p1,U3,A7,H8,primary,current,Bo,New,alice@example.com,,2026-06-05," &&
-	night 6 2026-06-06 "p1,U2,A2,H1,primary,current,Ann,Smith,ann@example.com,,2026-06-03," \
+	lnight 6 2026-06-06 "p1,U2,A2,H1,primary,current,Ann,Smith,ann@example.com,,2026-06-03," \
 		"p1,U3,A7,H8,primary,current,Bo,New,bo@example.com,,2026-06-05," \
 		"p1,U4,A7,H8,primary,current,Bo,New,bo@example.com,,2026-06-05," &&
 	grep -q "^identity_changed,p1,U4,A7," "$run6/exceptions.csv" &&
