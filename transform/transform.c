@@ -641,29 +641,29 @@ static int cmp_contact(const void *a, const void *b)
 		     "'u:' || ?18, ?21)"
 /* a user found by another id's e-mail or phone is theirs only when made for
  * the same name, or for an unknown one (before migration 14; a record of
- * no name): a newcomer giving a departed tenant's contact is not matched
+ * no name), or when that user's own id gave the contact with tonight's
+ * name in tonight's household (?22: a resident renamed, then re-keyed,
+ * rv9's rn): a newcomer giving a departed tenant's contact is not matched
  * to the tenant's account (nu8), and load refuses the user Latch finds for
  * them by it (ledger_user_holder()) */
-#define WANT_SAME_NAME                                                                     \
-	"AND (pu.name_key IS NULL OR coalesce(?16, '') = '' OR pu.name_key = ?16 "         \
-	/* or the user's own id gave it with tonight's name, in tonight's  */              \
-	/* household: a resident renamed, then re-keyed (rv9's rn) */                      \
-	"  OR EXISTS (SELECT 1 FROM snapshot_property sp CROSS JOIN stg_person s "         \
-	"    ON s.snapshot_id = sp.snapshot_id AND s.property_id = ?1 "                   \
-	"    AND s.pms_person_id = pu.pms_person_id WHERE sp.property_id = ?1 "           \
-	"    AND sp.snapshot_id <= (SELECT max(snapshot_id) FROM temp.snap) "             \
-	"    AND s.household_id = ?22 AND (lower(s.email) = lower(?9) OR ?9 IS NULL) "     \
+#define WANT_SAME_NAME                                                                 \
+	"AND (pu.name_key IS NULL OR coalesce(?16, '') = '' OR pu.name_key = ?16 "     \
+	"  OR EXISTS (SELECT 1 FROM snapshot_property sp CROSS JOIN stg_person s "     \
+	"    ON s.snapshot_id = sp.snapshot_id AND s.property_id = ?1 "                \
+	"    AND s.pms_person_id = pu.pms_person_id WHERE sp.property_id = ?1 "        \
+	"    AND sp.snapshot_id <= (SELECT max(snapshot_id) FROM temp.snap) "          \
+	"    AND s.household_id = ?22 AND (lower(s.email) = lower(?9) OR ?9 IS NULL) " \
 	"    AND unitsync_name_key(s.first_name, s.last_name) = ?16))"
-#define WANT_INSERT                                                                   \
-	WANT_COLUMNS                                                                  \
-	"SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17, "         \
-	"?19, "                                                                       \
-	"coalesce('u:' || ?18, (SELECT 'u:' || pu.latch_user_id FROM person_user pu " \
-	"    WHERE pu.property_id = ?1 AND pu.pms_person_id = ?2 AND ?20 IS NULL), "  \
-	"  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "                \
+#define WANT_INSERT                                                                           \
+	WANT_COLUMNS                                                                          \
+	"SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17, "                 \
+	"?19, "                                                                               \
+	"coalesce('u:' || ?18, (SELECT 'u:' || pu.latch_user_id FROM person_user pu "         \
+	"    WHERE pu.property_id = ?1 AND pu.pms_person_id = ?2 AND ?20 IS NULL), "          \
+	"  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "                        \
 	"    WHERE pu.property_id = ?1 AND lower(pu.email) = lower(?9) " WANT_SAME_NAME "), " \
-	"  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "                \
-	"    WHERE pu.property_id = ?1 AND pu.phone = ?17 " WANT_SAME_NAME "), "      \
+	"  (SELECT 'u:' || min(pu.latch_user_id) FROM person_user pu "                        \
+	"    WHERE pu.property_id = ?1 AND pu.phone = ?17 " WANT_SAME_NAME "), "              \
 	"  'e:' || lower(?9), 't:' || ?17, 'p:' || ?2), ?21 "
 
 /*
@@ -887,7 +887,8 @@ static int named_before(struct run *r, sqlite3_stmt **st, const char *property, 
 		if (strcmp(name, user_name))
 			continue; /* another name between: look further back */
 		/* the recorded name, in the same tenancy */
-		rc = !strcmp(household, db_col_text(*st, 4)) && !strcmp(move_in, db_col_text(*st, 5));
+		rc = !strcmp(household, db_col_text(*st, 4)) &&
+		     !strcmp(move_in, db_col_text(*st, 5));
 		goto out;
 	}
 	if (got >= 0)
@@ -1092,7 +1093,8 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 			if (!*name_key)
 				user_name = NULL;
 			held = user_name ? !strcmp(user_name, name_key)
-					 : person_holds(r, &holds, p->property_id, person, user, NULL);
+					 : person_holds(r, &holds, p->property_id, person, user,
+							NULL);
 			/* the name recorded with the user, or a newer one the id gave
 			 * with the user's contact since */
 			if (!held && user_name)
@@ -1116,8 +1118,8 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		 * a lease the PMS ended under the id ends that pair, whoever it is.
 		 */
 		if (not_theirs && *latch_unit && (sync || hold) &&
-		    (same_home = person_holds(r, &holds, p->property_id, person, user,
-						  latch_unit)) < 0)
+		    (same_home =
+			     person_holds(r, &holds, p->property_id, person, user, latch_unit)) < 0)
 			goto out;
 		/* an id the last export judged did not have (its resident left, the
 		 * removal not yet done) is back as someone else: a PMS edits a
