@@ -56,7 +56,8 @@ static const char *const compare_sql[] = {
 	" WHERE ri.run_id = ?2 AND s.property_id = ?1 GROUP BY s.pms_person_id",
 	/* pairs the decision does not want any more: its UNASSIGNs, and the
 	 * removals it reported instead of making (someone else's assignment,
-	 * unit sync off) */
+	 * unit sync off, a removal deferred a night: repaired, a departed
+	 * tenant's key taken early by hand would be given back) */
 	"INSERT INTO rc_x SELECT d.pms_person_id, d.latch_unit_id,"
 	"  'UNASSIGN (' || d.reason || ') of run ' || d.run_id || ': '"
 	"  || coalesce(j.state, 'not loaded')"
@@ -67,7 +68,7 @@ static const char *const compare_sql[] = {
 	" FROM run_exception e JOIN assignment a ON a.property_id = e.property_id"
 	"  AND a.pms_person_id = e.pms_person_id AND a.pms_unit_id = e.pms_unit_id"
 	" WHERE e.run_id = ?2 AND e.property_id = ?1"
-	"  AND e.kind IN ('manual_assignment', 'unit_sync_disabled')",
+	"  AND e.kind IN ('manual_assignment', 'unit_sync_disabled', 'removal_deferred')",
 	/* the decision's ASSIGNs, with the Latch user they went (or would go) to */
 	"INSERT INTO rc_ar SELECT d.pms_person_id, d.pms_unit_id, d.latch_unit_id,"
 	"  coalesce(nullif(j.latch_user_id, ''), pu.latch_user_id),"

@@ -7,7 +7,7 @@
 # pair replaced the former one: the former resident kept that key for good,
 # unseen (reviewers rv7's w3, rv8's k5).  And replay rebuilds those nights.
 . "$(dirname "$0")/lib.sh"
-test_plan 4
+test_plan 5
 
 # the ledger's pairs of Latch unit $1 as "person e-mail" lines
 pairs() {
@@ -20,7 +20,7 @@ BO1=p1,U1,A7,H8,primary,current,Bo,New,bo@example.com,,2026-06-03,
 BO3=p1,U3,A7,H8,primary,current,Bo,New,bo@example.com,,2026-06-03,
 
 (cd "$tmp" && printf 'building_uuid,unit_uuid,name\nb1,L1,1\nb1,L2,2\nb1,L3,3\nb1,L5,5\n' >seed.csv &&
-	test_init_db p1 && unitsync property set p1 --guard-percent 100 >/dev/null &&
+	test_init_db p1 && unitsync property set p1 --guard-percent 100 --latch-building b1 >/dev/null &&
 	for u in 1 2 3 5; do
 		unitsync map add --offline --property p1 U$u L$u >/dev/null || exit 1
 	done) || exit 1
@@ -46,6 +46,17 @@ L5 alice@example.com" &&
 A7 bo@example.com" &&
 	unitsync replay "$run3" >r3.out &&
 	unitsync init --copy-to n3.db >/dev/null
+'
+
+# rv9's k5a: her removal deferred, staff take her key by hand first
+test_expect_success 'reconcile --repair does not give back the key whose removal tonight deferred' '
+	sim_api DELETE /v1/units/L1/residents/$(sim_user_of alice@example.com) >/dev/null &&
+	unitsync reconcile --property p1 --out rc --repair >rc.out 2>rc.err &&
+	! grep -q "^removed_outside" rc/reconcile.csv &&
+	! grep -q "repair" rc.out &&
+	test "$(sim_residents)" = "L1 bo@example.com
+L3 bo@example.com
+L5 alice@example.com"
 '
 
 test_expect_success 'night 4: Alice'"'"'s pair on 1 is removed (it was lost from the record before, her key kept)' '
