@@ -34,7 +34,8 @@ static const char scratch_sql[] =
 	"CREATE TEMP TABLE rc_resident (unit TEXT NOT NULL, user TEXT NOT NULL,"
 	"  assigned_by TEXT NOT NULL, PRIMARY KEY (unit, user));"
 	"CREATE TEMP TABLE rc_user (user TEXT PRIMARY KEY, email TEXT, phone TEXT);"
-	"CREATE TEMP TABLE rc_x (person TEXT NOT NULL, unit TEXT NOT NULL, why TEXT NOT NULL);"
+	"CREATE TEMP TABLE rc_x (person TEXT NOT NULL, unit TEXT NOT NULL, user TEXT,"
+	"  why TEXT NOT NULL);"
 	"CREATE TEMP TABLE rc_ar (person TEXT NOT NULL, pms_unit TEXT NOT NULL, unit TEXT NOT NULL,"
 	"  user TEXT, detail TEXT NOT NULL);"
 	"CREATE TEMP TABLE rc_pms (person TEXT PRIMARY KEY, seq INTEGER, pms_unit TEXT,"
@@ -58,15 +59,22 @@ static const char *const compare_sql[] = {
 	 * removals it reported instead of making (someone else's assignment,
 	 * unit sync off, a removal deferred a night: repaired, a departed
 	 * tenant's key taken early by hand would be given back) */
-	"INSERT INTO rc_x SELECT d.pms_person_id, d.latch_unit_id,"
+	"INSERT INTO rc_x SELECT d.pms_person_id, d.latch_unit_id, nullif(j.latch_user_id, ''),"
 	"  'UNASSIGN (' || d.reason || ') of run ' || d.run_id || ': '"
 	"  || coalesce(j.state, 'not loaded')"
 	" FROM delta_history d LEFT JOIN journal j ON j.run_id = d.run_id AND j.seq = d.seq"
 	" WHERE d.run_id = ?2 AND d.property_id = ?1 AND d.op = 'UNASSIGN'"
-	" UNION ALL SELECT e.pms_person_id, a.latch_unit_id,"
+	" UNION ALL SELECT e.pms_person_id, a.latch_unit_id, a.latch_user_id,"
 	"  e.kind || ' in run ' || e.run_id || ': ' || e.detail"
 	" FROM run_exception e JOIN assignment a ON a.property_id = e.property_id"
 	"  AND a.pms_person_id = e.pms_person_id AND a.pms_unit_id = e.pms_unit_id"
+	/* with two users' pairs there (a reused id: migration 16), not the
+	 * person id's user of now, whose pair the decision keeps */
+	"  AND NOT (a.latch_user_id IS (SELECT pu.latch_user_id FROM person_user pu"
+	"    WHERE pu.property_id = e.property_id AND pu.pms_person_id = e.pms_person_id)"
+	"    AND EXISTS (SELECT 1 FROM assignment b WHERE b.property_id = a.property_id"
+	"    AND b.pms_person_id = a.pms_person_id AND b.pms_unit_id = a.pms_unit_id"
+	"    AND b.latch_user_id <> a.latch_user_id))"
 	" WHERE e.run_id = ?2 AND e.property_id = ?1"
 	"  AND e.kind IN ('manual_assignment', 'unit_sync_disabled', 'removal_deferred')",
 	/* the decision's ASSIGNs, with the Latch user they went (or would go) to */
@@ -86,19 +94,22 @@ static const char *const compare_sql[] = {
 	"  coalesce(lu.email, ''), m.pms_unit_id,"
 	"  coalesce((SELECT x.person FROM rc_x x JOIN assignment a ON a.property_id = ?1"
 	"     AND a.pms_person_id = x.person AND a.latch_unit_id = x.unit"
-	"     WHERE x.unit = r.unit AND a.latch_user_id = r.user ORDER BY 1 LIMIT 1),"
+	"     WHERE x.unit = r.unit AND a.latch_user_id = r.user"
+	"     AND (x.user IS NULL OR x.user = r.user) ORDER BY 1 LIMIT 1),"
 	"   (SELECT pu.pms_person_id FROM person_user pu WHERE pu.property_id = ?1"
 	"     AND pu.latch_user_id = r.user ORDER BY 1 LIMIT 1), ''),"
 	"  coalesce((SELECT x.why FROM rc_x x JOIN assignment a ON a.property_id = ?1"
 	"     AND a.pms_person_id = x.person AND a.latch_unit_id = x.unit"
-	"     WHERE x.unit = r.unit AND a.latch_user_id = r.user ORDER BY x.person, x.why LIMIT 1),"
+	"     WHERE x.unit = r.unit AND a.latch_user_id = r.user"
+	"     AND (x.user IS NULL OR x.user = r.user) ORDER BY x.person, x.why LIMIT 1),"
 	"   'assigned in Latch by ''' || r.assigned_by || ''': no eligible PMS record of PMS unit '''"
 	"   || m.pms_unit_id || ''' explains it')"
 	" FROM rc_resident r JOIN unit_map m ON m.property_id = ?1 AND m.latch_unit_id = r.unit"
 	" LEFT JOIN rc_user lu ON lu.user = r.user"
 	" WHERE NOT EXISTS (SELECT 1 FROM assignment a WHERE a.property_id = ?1"
 	"   AND a.latch_unit_id = r.unit AND a.latch_user_id = r.user AND NOT EXISTS"
-	"   (SELECT 1 FROM rc_x x WHERE x.person = a.pms_person_id AND x.unit = a.latch_unit_id))"
+	"   (SELECT 1 FROM rc_x x WHERE x.person = a.pms_person_id AND x.unit = a.latch_unit_id"
+	"   AND (x.user IS NULL OR x.user = a.latch_user_id)))"
 	" AND NOT EXISTS (SELECT 1 FROM rc_ar ar WHERE ar.unit = r.unit AND ar.user = r.user)",
 	/* removed_outside */
 	"INSERT INTO rc_drift SELECT 1, 'removed_outside', a.latch_unit_id, a.latch_user_id,"
@@ -115,7 +126,7 @@ static const char *const compare_sql[] = {
 	" WHERE a.property_id = ?1 AND NOT EXISTS (SELECT 1 FROM rc_resident r"
 	"   WHERE r.unit = a.latch_unit_id AND r.user = a.latch_user_id)"
 	" AND NOT EXISTS (SELECT 1 FROM rc_x x WHERE x.person = a.pms_person_id"
-	"   AND x.unit = a.latch_unit_id)",
+	"   AND x.unit = a.latch_unit_id AND (x.user IS NULL OR x.user = a.latch_user_id))",
 	/* missing_in_latch */
 	"INSERT INTO rc_drift SELECT 2, 'missing_in_latch', ar.unit, coalesce(ar.user, ''),"
 	"  coalesce(lu.email, pm.email, ''), ar.pms_unit, ar.person, ar.detail"
