@@ -31,7 +31,8 @@ static const char usage[] =
 	"                           each [property \"ID\"] section\n"
 	"  check                    every problem of the file, each naming file, line and key;\n"
 	"                           exit 0 none, 1 only some properties are bad, 78 the file\n"
-	"                           cannot be used\n"
+	"                           cannot be used; without a file, the environment's [latch]\n"
+	"                           settings\n"
 	"  --offline                check: the [latch] settings may be incomplete (no API call\n"
 	"                           tonight: a dry run)\n"
 	"  properties               one line per source of each good property: property_id,\n"
@@ -174,10 +175,13 @@ static int config_check(struct config *c, int offline)
 			       : "ok");
 		bad += p->problems || p->path_problems;
 	}
-	printf("config '%s': %s\n", c->path,
-	       c->fatal ? "cannot be used (nothing runs)"
-	       : bad    ? "usable; the bad properties fail alone"
-			: "ok");
+	if (c->path)
+		printf("config '%s': ", c->path);
+	else
+		printf("config (no file, the environment only): ");
+	printf("%s\n", c->fatal ? "cannot be used (nothing runs)"
+		       : bad    ? "usable; the bad properties fail alone"
+				: "ok");
 	return c->fatal ? US_EXIT_CONFIG : bad ? US_EXIT_FAILED : US_EXIT_OK;
 }
 
@@ -226,12 +230,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	rc = US_EXIT_CONFIG;
-	if (!cli.config_path || !*cli.config_path) {
+	/* a rerun may run on the environment's settings alone: check those */
+	if ((!cli.config_path || !*cli.config_path) && strcmp(verb, "check") != 0) {
 		log_error("no configuration file (use --config or UNITSYNC_CONFIG)");
 		goto out;
 	}
-	path = absolute(cli.config_path);
-	if (!path) {
+	if (cli.config_path && *cli.config_path && !(path = absolute(cli.config_path))) {
 		log_error("%s", err_msg());
 		goto out;
 	}

@@ -6,8 +6,16 @@
 # held run was reviewed), or an auditor reproducing it.  The run it makes is
 # the property's newest, so older runs of the property can no longer be
 # loaded.  Holds the same lock as nightly.sh.  Exit codes as unitsync load's.
+#
 # --dry-run previews it and changes nothing, as nightly.sh --dry-run: a
 # private copy of the state database, the run directory in DIR/preview/.
+#
+# A real rerun first checks the Latch API settings (the configuration
+# file's [latch] section, or the UNITSYNC_LATCH_URL, UNITSYNC_TOKEN_URL,
+# UNITSYNC_CLIENT_ID and client secret environment without a file) with
+# 'unitsync config check', as nightly.sh does: settings load could not
+# use exit 78 before transform, and nothing is recorded (a run recorded
+# first would supersede the property's older runs, then not load).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -96,6 +104,18 @@ if [ ${#dry_run[@]} -gt 0 ]; then
 	db=$tmp/preview.db
 	out=$out/preview
 	(umask 027 && mkdir -p -- "$out") || exit 78
+fi
+# the settings load needs, before transform records anything: a [property]
+# section's problem (exit 1) is nothing to a rerun, which extracts nothing
+if [ ${#dry_run[@]} -eq 0 ]; then
+	rc=0
+	us config check >/dev/null 2>"$tmp/config.err" || rc=$?
+	if [ $rc -gt 1 ]; then
+		cat -- "$tmp/config.err" >&2
+		say error "rerun.sh: the Latch API settings (${config:+'$config', }environment) cannot be" \
+			"used (exit $rc); nothing done: no run recorded"
+		exit $rc
+	fi
 fi
 us transform --out "$out" --snapshots-only --property "$property" "${snapshots[@]}" \
 	"${as_of[@]}" >"$tmp/transform.out" || exit $?
