@@ -739,6 +739,9 @@ int config_load(struct config *c, const char *path)
 			goto out;
 		}
 	}
+	for (const struct seen_section *sec = ps.sections; sec; sec = sec->next)
+		if (!strcmp(sec->name, "notify"))
+			c->notify_line = sec->line;
 	c->secret_line[0] = key_line_of(&ps, "latch", "client_secret_file");
 	c->secret_line[1] = key_line_of(&ps, "notify", "smtp_password_file");
 	c->secret_line[2] = key_line_of(&ps, "notify", "webhook_secret_file");
@@ -1052,6 +1055,16 @@ int config_check_paths(struct config *c)
 	/* [notify]'s files are not checked here: a problem there is never
 	 * worth stopping a night for; unitsync notify and metrics report it */
 	return added;
+}
+
+int config_notify_configured(const struct config *c)
+{
+	if (c->notify_line)
+		return 1;
+	for (const struct config_property *p = c->properties; p; p = p->next)
+		if (p->n_notify_email || p->notify_webhook)
+			return 1;
+	return 0;
 }
 
 void config_release(struct config *c)

@@ -105,6 +105,7 @@ struct config {
 					     * smtp_password_file and webhook_secret_file, 0
 					     * when the file does not: messages name them */
 	int smtp_user_line;                 /* the line of [notify] smtp_user, or 0 */
+	int notify_line;                    /* the [notify] header's line, 0: no section */
 };
 
 /*
@@ -197,6 +198,14 @@ int config_read_notify_secrets(struct config *c);
 int config_split_addresses(const char *value, char ***out, size_t *n, char *why, size_t size);
 
 void config_free_addresses(char **list, size_t n);
+
+/*
+ * Is notification configured at all: a [notify] section (even one that
+ * names nobody), or a property's notify_email or notify_webhook?  Without
+ * any, a night with no recipient is what the operator chose, not a gap to
+ * warn of every night (cron mails every warning).
+ */
+int config_notify_configured(const struct config *c);
 
 void config_release(struct config *c);
 

@@ -38,6 +38,7 @@ nightly() {
 test_expect_success 'two files of a property: both staged, the last one wins; an unknown property is skipped (78)' '
 	test_expect_code 78 nightly --as-of 2026-06-01 >n1.out 2>n1.err &&
 	grep "property .p9. is configured but not in the state database" n1.err &&
+	! grep -q "recipient" n1.err && # no notification configured: no warning of it
 	test "$(unitsync snapshots list | grep -c "a.csv\|b.csv")" = 2 &&
 	run=$(sed -n "s/^run directory: //p" n1.out) &&
 	awk -F, "NR > 1 && \$2 == \"ASSIGN\" { print \$5, \$6 }" "$run/delta.csv" | sort >assigned &&

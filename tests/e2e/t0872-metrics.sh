@@ -79,7 +79,7 @@ test_expect_success 'last success is when that run'"'"'s load ended; every stage
 	loaded=$(unitsync runs show "$(basename "$(cat run1)")" | sed -n "s/^loaded_at: //p") &&
 	test -n "$loaded" &&
 	grep -x "unitsync_last_success_timestamp_seconds{} $(date -u -d "$loaded" +%s).0" s1 &&
-	for st in resume extract transform load; do
+	for st in resume extract transform load notify; do
 		grep -E "^unitsync_stage_duration_seconds\{stage=$st\} [0-9.]+$" s1 || return 1
 	done &&
 	now=$(date +%s) && ts=$(sed -n "s/^unitsync_last_run_timestamp_seconds{} \([0-9]*\)\.0$/\1/p" s1) &&
