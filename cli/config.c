@@ -7,16 +7,19 @@
  */
 #include "cli.h"
 #include "config.h"
+#include "db.h"
 #include "err.h"
 #include "exitcode.h"
 #include "log.h"
 #include "shard.h"
+#include "stg.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -31,13 +34,17 @@ static const char usage[] =
 	"                           each [property \"ID\"] section\n"
 	"  check                    every problem of the file, each naming file, line and key;\n"
 	"                           exit 0 none, 1 only some properties are bad, 78 the file\n"
-	"                           cannot be used\n"
+	"                           cannot be used; without a file, the environment's [latch]\n"
+	"                           settings; a property the state database (--db) does not\n"
+	"                           have, when it exists, is bad (nightly.sh skips it)\n"
 	"  --offline                check: the [latch] settings may be incomplete (no API call\n"
 	"                           tonight: a dry run)\n"
 	"  properties               one line per source of each good property: property_id,\n"
 	"                           format, profile, path, tab-separated, paths absolute\n"
 	"  --shard K/N              properties: only those of shard K of N\n"
 	"  --config FILE            configuration file (default $UNITSYNC_CONFIG)\n"
+	"  --db PATH                check: state database (default $UNITSYNC_DB, else\n"
+	"                           ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n";
 
 /*
@@ -151,14 +158,53 @@ static void notify_warnings(struct config *c)
 			log_warn("config '%s' line %d: [property \"%s\"] notify_email is set but "
 				 "[notify] smtp_url or smtp_from is not: no digest will be e-mailed",
 				 c->path, p->notify_line[0], p->id);
+	/* the message names the file, line and key */
 	if (config_read_notify_secrets(c) < 0)
-		log_warn("config '%s': %s: no notification will be sent", c->path, err_msg());
+		log_warn("%s: no notification will be sent", err_msg());
 }
 
-static int config_check(struct config *c, int offline)
+/*
+ * The properties of C that the state database DB_PATH does not have, as
+ * problems of their sections: nightly.sh skips them ("configured but not
+ * in the state database") and exits 78.  Nothing when there is no
+ * database there yet (`unitsync init` makes it); one that cannot be read
+ * is warned of, its properties left unchecked.
+ */
+static void check_known(struct config *c, const char *db_path)
+{
+	struct stat st;
+	sqlite3 *db = NULL;
+
+	if (stat(db_path, &st) != 0)
+		return;
+	if (db_open(db_path, 0, &db) < 0) {
+		log_warn("%s: the properties are not checked against it", err_msg());
+		return;
+	}
+	for (struct config_property *p = c->properties; p; p = p->next) {
+		int known = stg_property_known(db, p->id);
+
+		if (known == -1) {
+			log_warn("%s: the properties are not checked against '%s'", err_msg(),
+				 db_path);
+			break;
+		}
+		if (known == -2 &&
+		    config_property_problem(c, p,
+					    "[property \"%s\"] is not a property of the state "
+					    "database '%s' (add it with 'unitsync property add %s'): "
+					    "nightly.sh skips it",
+					    p->id, db_path, p->id) < 0)
+			break;
+	}
+	db_close(db);
+}
+
+static int config_check(struct config *c, int offline, const char *db_path)
 {
 	int bad = 0;
 
+	check_known(c, db_path);
 	config_check_paths(c);
 	if (!offline)
 		config_check_latch(c);
@@ -174,10 +220,13 @@ static int config_check(struct config *c, int offline)
 			       : "ok");
 		bad += p->problems || p->path_problems;
 	}
-	printf("config '%s': %s\n", c->path,
-	       c->fatal ? "cannot be used (nothing runs)"
-	       : bad    ? "usable; the bad properties fail alone"
-			: "ok");
+	if (c->path)
+		printf("config '%s': ", c->path);
+	else
+		printf("config (no file, the environment only): ");
+	printf("%s\n", c->fatal ? "cannot be used (nothing runs)"
+		       : bad    ? "usable; the bad properties fail alone"
+				: "ok");
 	return c->fatal ? US_EXIT_CONFIG : bad ? US_EXIT_FAILED : US_EXIT_OK;
 }
 
@@ -226,19 +275,19 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	rc = US_EXIT_CONFIG;
-	if (!cli.config_path || !*cli.config_path) {
+	/* a rerun may run on the environment's settings alone: check those */
+	if ((!cli.config_path || !*cli.config_path) && strcmp(verb, "check") != 0) {
 		log_error("no configuration file (use --config or UNITSYNC_CONFIG)");
 		goto out;
 	}
-	path = absolute(cli.config_path);
-	if (!path) {
+	if (cli.config_path && *cli.config_path && !(path = absolute(cli.config_path))) {
 		log_error("%s", err_msg());
 		goto out;
 	}
 	if (config_load(&c, path) < 0) {
 		/* check reports every problem; the others stop at the first */
 		if (!strcmp(verb, "check") && c.problems)
-			rc = config_check(&c, offline);
+			rc = config_check(&c, offline, cli.db_path);
 		else if (c.problems)
 			for (const struct config_problem *pr = c.problems; pr; pr = pr->next)
 				log_error("%s", pr->message);
@@ -247,7 +296,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!strcmp(verb, "check")) {
-		rc = config_check(&c, offline);
+		rc = config_check(&c, offline, cli.db_path);
 	} else if (!strcmp(verb, "show")) {
 		config_show(&c);
 		rc = US_EXIT_OK;

@@ -232,8 +232,9 @@ int main(int argc, char **argv)
 			 "%ld with no recipient",
 			 run_id, n.sent, o.dry_run ? " (dry run: printed)" : "", n.already,
 			 n.failed, n.quiet, n.unaddressed);
-	else if (n.unaddressed)
-		/* silence would read as "nothing needed a person" */
+	else if (n.unaddressed && config_notify_configured(&cfg))
+		/* silence would read as "nothing needed a person"; without any
+		 * notification configured it is the operator's choice */
 		log_warn("run %s: none of its %ld properties has a recipient (notify_email with "
 			 "[notify] smtp_url and smtp_from, notify_webhook, or [notify] webhook_url): "
 			 "no message",

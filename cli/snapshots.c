@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: unitsync snapshots list [--property P]\n"
+	"usage: unitsync snapshots list [--property P [--newest]]\n"
 	"       unitsync snapshots show ID\n"
 	"       unitsync snapshots prune --keep N [--property P] [--dry-run]\n"
 	"       unitsync snapshots export ID FILE\n"
@@ -29,6 +29,8 @@ static const char usage[] =
 	"List, show or prune staged snapshots (one per extracted file).\n"
 	"\n"
 	"  --property P             only snapshots of property P\n"
+	"  --newest                 list: only P's newest export, the one transform reads\n"
+	"                           without --snapshot (the staged file extracted last)\n"
 	"  --keep N                 prune: keep the newest N snapshots of each property\n"
 	"  --dry-run                prune: say what would be deleted, delete nothing\n"
 	"  export                   write FILE, a new SQLite database holding only snapshot ID,\n"
@@ -36,8 +38,14 @@ static const char usage[] =
 	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n";
 
-/* Snapshots of PROPERTY (or all): one tab-separated line each. */
-static int list(sqlite3 *db, const char *property)
+/*
+ * Snapshots of PROPERTY (or all): one tab-separated line each.  NEWEST:
+ * only PROPERTY's newest export, as transform's policy_snapshot() picks it
+ * without --snapshot: a staged snapshot with people of the property, the
+ * one extracted last (a file extracted again reuses its old id, so the
+ * newest is not the highest id).
+ */
+static int list(sqlite3 *db, const char *property, int newest)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, got = 0;
@@ -49,14 +57,19 @@ static int list(sqlite3 *db, const char *property)
 		       "    ORDER BY property_id)), s.property_id), "
 		       "  s.source_kind || '/' || s.dialect, s.rows_staged, s.rows_skipped, "
 		       "  s.rows_rejected, s.units_staged, s.sha256, s.source_name "
-		       "FROM snapshot s WHERE ?1 IS NULL OR s.property_id = ?1 OR EXISTS "
+		       "FROM snapshot s WHERE (?1 IS NULL OR s.property_id = ?1 OR EXISTS "
 		       "  (SELECT 1 FROM snapshot_property sp WHERE sp.snapshot_id = s.snapshot_id "
-		       "   AND sp.property_id = ?1) "
+		       "   AND sp.property_id = ?1)) "
+		       "AND (NOT ?2 OR s.snapshot_id = (SELECT sp.snapshot_id "
+		       "  FROM snapshot_property sp JOIN snapshot n USING (snapshot_id) "
+		       "  WHERE sp.property_id = ?1 AND n.status = 'staged' "
+		       "  ORDER BY n.extract_order DESC LIMIT 1)) "
 		       "ORDER BY s.snapshot_id",
 		       &st) < 0)
 		goto out;
 	if (property)
 		sqlite3_bind_text(st, 1, property, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, newest);
 	printf("snapshot\tcreated_at\tproperties\tkind\tstaged\tskipped\trejected\tunits\tsha256\t"
 	       "source\n");
 	while ((got = db_row(st)) == 1)
@@ -356,12 +369,13 @@ int main(int argc, char **argv)
 		{ "property", required_argument, NULL, 'p' },
 		{ "keep", required_argument, NULL, 'k' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "newest", no_argument, NULL, 'N' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common cli;
 	const char *property = NULL, *verb;
-	int keep = -1, dry_run = 0, opt, rc = US_EXIT_USAGE;
+	int keep = -1, dry_run = 0, newest = 0, opt, rc = US_EXIT_USAGE;
 	sqlite3 *db = NULL;
 
 	cli_common_init(&cli, "unitsync-snapshots", usage);
@@ -381,6 +395,9 @@ int main(int argc, char **argv)
 		case 'n':
 			dry_run = 1;
 			break;
+		case 'N':
+			newest = 1;
+			break;
 		default:
 			c = cli_common_option(&cli, opt, optarg);
 			if (c == 1)
@@ -396,6 +413,10 @@ int main(int argc, char **argv)
 	    : !strcmp(verb, "export") ? optind + 2 != argc
 				      : optind != argc) {
 		cli_usage_error(&cli, "unexpected arguments for '%s'", verb);
+		goto out;
+	}
+	if (newest && (strcmp(verb, "list") != 0 || !property)) {
+		cli_usage_error(&cli, "--newest goes with 'list --property P'");
 		goto out;
 	}
 	if (!strcmp(verb, "prune") && keep < 1) {
@@ -437,7 +458,7 @@ int main(int argc, char **argv)
 		if (r < 0)
 			goto fail;
 	} else if (!strcmp(verb, "list")) {
-		if (list(db, property) < 0)
+		if (list(db, property, newest) < 0)
 			goto fail;
 	} else if (prune(db, property, keep, dry_run) < 0) {
 		goto fail;

@@ -660,6 +660,17 @@ static int override(char **dst, const char *env)
 	return 0;
 }
 
+/* The line that set KEY of global section SECTION, 0 when none did. */
+static int key_line_of(const struct parse_state *ps, const char *section, const char *key)
+{
+	for (size_t sec = 0; sec < N_GLOBAL_SECTIONS; sec++)
+		if (!strcmp(global_sections[sec].name, section))
+			for (size_t i = 0; global_sections[sec].defs[i].name; i++)
+				if (!strcmp(global_sections[sec].defs[i].name, key))
+					return ps->key_line[sec][i];
+	return 0;
+}
+
 int config_load(struct config *c, const char *path)
 {
 	struct parse_state ps = { .c = c };
@@ -728,6 +739,13 @@ int config_load(struct config *c, const char *path)
 			goto out;
 		}
 	}
+	for (const struct seen_section *sec = ps.sections; sec; sec = sec->next)
+		if (!strcmp(sec->name, "notify"))
+			c->notify_line = sec->line;
+	c->secret_line[0] = key_line_of(&ps, "latch", "client_secret_file");
+	c->secret_line[1] = key_line_of(&ps, "notify", "smtp_password_file");
+	c->secret_line[2] = key_line_of(&ps, "notify", "webhook_secret_file");
+	c->smtp_user_line = key_line_of(&ps, "notify", "smtp_user");
 	if (override(&c->base_url, "UNITSYNC_LATCH_URL") < 0 ||
 	    override(&c->token_url, "UNITSYNC_TOKEN_URL") < 0 ||
 	    override(&c->client_id, "UNITSYNC_CLIENT_ID") < 0 ||
@@ -803,7 +821,58 @@ static int read_secret(const char *path, const char *what, char **out)
 	return 0;
 }
 
-int config_read_secret(struct config *c)
+/* The secret files, in the order of c->secret_line[]. */
+static const struct {
+	const char *key; /* "[section] key" */
+	const char *env; /* the variable naming the file instead, or NULL */
+} secret_files[] = {
+	{ "[latch] client_secret_file", "UNITSYNC_CLIENT_SECRET_FILE" },
+	{ "[notify] smtp_password_file", NULL },
+	{ "[notify] webhook_secret_file", NULL },
+};
+
+/*
+ * Where secret file I (secret_files[]) was named, as the start of a
+ * message into BUF: "[latch] client_secret_file: " with its line in
+ * *LINE, or "UNITSYNC_CLIENT_SECRET_FILE: " when the environment named it.
+ */
+static const char *secret_where(const struct config *c, size_t i, int *line, char *buf, size_t size)
+{
+	const char *env = secret_files[i].env ? getenv(secret_files[i].env) : NULL;
+
+	*line = 0;
+	if (env && *env) {
+		snprintf(buf, size, "%s: ", secret_files[i].env);
+	} else {
+		snprintf(buf, size, "%s: ", secret_files[i].key);
+		*line = c->secret_line[i];
+	}
+	return buf;
+}
+
+/*
+ * err_msg() (why secret file I could not be used) as a message naming
+ * the configuration file, line and key: "config 'F' line N: [latch]
+ * client_secret_file: ..." (or the environment variable).
+ */
+static void secret_error(const struct config *c, size_t i)
+{
+	char bare[1024], where[64];
+	int line;
+
+	snprintf(bare, sizeof(bare), "%s", err_msg());
+	secret_where(c, i, &line, where, sizeof(where));
+	if (line)
+		err_set("config '%s' line %d: %s%s", c->path, line, where, bare);
+	else if (c->path)
+		err_set("config '%s': %s%s", c->path, where, bare);
+	else
+		err_set("%s%s", where, bare);
+}
+
+/* The client secret, the reason it is not there in err_msg() as read_secret()
+ * gives it (the file, not the key that named it). */
+static int client_secret(struct config *c)
 {
 	if (c->client_secret)
 		return 0;
@@ -812,6 +881,15 @@ int config_read_secret(struct config *c)
 		return -1;
 	}
 	return read_secret(c->client_secret_file, "client secret", &c->client_secret);
+}
+
+int config_read_secret(struct config *c)
+{
+	if (client_secret(c) == 0)
+		return 0;
+	if (c->client_secret_file)
+		secret_error(c, 0);
+	return -1;
 }
 
 /* Does any property, or [notify], name a webhook? */
@@ -829,21 +907,32 @@ int config_read_notify_secrets(struct config *c)
 {
 	if (c->smtp_user && !c->smtp_password) {
 		if (!c->smtp_password_file) {
-			err_set("[notify] smtp_user is set but no password: set smtp_password_file "
-				"or UNITSYNC_SMTP_PASSWORD");
+			if (c->smtp_user_line)
+				err_set("config '%s' line %d: [notify] smtp_user is set but no "
+					"password: set smtp_password_file or UNITSYNC_SMTP_PASSWORD",
+					c->path, c->smtp_user_line);
+			else
+				err_set("[notify] smtp_user is set but no password: set "
+					"smtp_password_file or UNITSYNC_SMTP_PASSWORD");
 			return -1;
 		}
-		if (read_secret(c->smtp_password_file, "SMTP password", &c->smtp_password) < 0)
+		if (read_secret(c->smtp_password_file, "SMTP password", &c->smtp_password) < 0) {
+			secret_error(c, 1);
 			return -1;
+		}
 	}
 	if (has_webhook(c) && !c->webhook_secret) {
 		if (!c->webhook_secret_file) {
-			err_set("a webhook is configured but no signing key: set [notify] "
-				"webhook_secret_file or UNITSYNC_WEBHOOK_SECRET");
+			err_set("%s%s%sa webhook is configured but no signing key: set [notify] "
+				"webhook_secret_file or UNITSYNC_WEBHOOK_SECRET",
+				c->path ? "config '" : "", c->path ? c->path : "",
+				c->path ? "': " : "");
 			return -1;
 		}
-		if (read_secret(c->webhook_secret_file, "webhook secret", &c->webhook_secret) < 0)
+		if (read_secret(c->webhook_secret_file, "webhook secret", &c->webhook_secret) < 0) {
+			secret_error(c, 2);
 			return -1;
+		}
 	}
 	return 0;
 }
@@ -876,6 +965,20 @@ int config_require_latch(struct config *c)
 	return config_read_secret(c);
 }
 
+int config_property_problem(struct config *c, struct config_property *p, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (add_problem(c, p->line, p->id, "%s", msg) < 0)
+		return -1;
+	p->problems++;
+	return 0;
+}
+
 int config_check_latch(struct config *c)
 {
 	int added = 0;
@@ -884,8 +987,15 @@ int config_check_latch(struct config *c)
 		if (!latch_setting(c, i) &&
 		    add_problem(c, 0, NULL, "%s", latch_required[i].missing) == 0)
 			added++;
-	if (config_read_secret(c) < 0 && add_problem(c, 0, NULL, "%s", err_msg()) == 0)
-		added++;
+	if (client_secret(c) < 0) {
+		char where[64] = "";
+		int line = 0;
+
+		if (c->client_secret_file)
+			secret_where(c, 0, &line, where, sizeof(where));
+		if (add_problem(c, line, NULL, "%s%s", where, err_msg()) == 0)
+			added++;
+	}
 	return added;
 }
 
@@ -933,13 +1043,28 @@ int config_check_paths(struct config *c)
 			added++;
 		}
 	}
-	if (c->client_secret_file && path_problem(c->client_secret_file, why, sizeof(why)) != 0 &&
-	    add_problem(c, 0, NULL, "[latch] client_secret_file '%s': %s", c->client_secret_file,
-			why) == 0)
-		added++;
+	if (c->client_secret_file && path_problem(c->client_secret_file, why, sizeof(why)) != 0) {
+		char where[64];
+		int line;
+
+		secret_where(c, 0, &line, where, sizeof(where));
+		if (add_problem(c, line, NULL, "%s'%s': %s", where, c->client_secret_file, why) ==
+		    0)
+			added++;
+	}
 	/* [notify]'s files are not checked here: a problem there is never
 	 * worth stopping a night for; unitsync notify and metrics report it */
 	return added;
+}
+
+int config_notify_configured(const struct config *c)
+{
+	if (c->notify_line)
+		return 1;
+	for (const struct config_property *p = c->properties; p; p = p->next)
+		if (p->n_notify_email || p->notify_webhook)
+			return 1;
+	return 0;
 }
 
 void config_release(struct config *c)

@@ -101,6 +101,11 @@ struct config {
 	struct config_property *properties; /* owned list */
 	struct config_problem *problems;    /* owned list, file order */
 	int fatal;                          /* problems with no property */
+	int secret_line[3];                 /* the lines that set client_secret_file,
+					     * smtp_password_file and webhook_secret_file, 0
+					     * when the file does not: messages name them */
+	int smtp_user_line;                 /* the line of [notify] smtp_user, or 0 */
+	int notify_line;                    /* the [notify] header's line, 0: no section */
 };
 
 /*
@@ -145,6 +150,15 @@ int config_load(struct config *c, const char *path);
  */
 int config_check_paths(struct config *c);
 
+/*
+ * A problem of property P's section, at its header's line ("config 'F'
+ * line N: MESSAGE"): P is bad and fails alone, as with the problems
+ * config_load() finds (`unitsync config check` adds one for a property the
+ * state database does not have).  0, or -1 out of memory.
+ */
+int config_property_problem(struct config *c, struct config_property *p, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* The same for the [latch] settings config_require_latch() needs: one
  * problem (fatal) for each missing one and for an unusable secret. */
 int config_check_latch(struct config *c);
@@ -158,7 +172,10 @@ int config_require_latch(struct config *c);
 /*
  * Make c->client_secret available: from the environment, else read from
  * client_secret_file (which must be private, mode 0600 or stricter).  -1
- * with err_set() saying why not.  The secret is wiped by config_release().
+ * with err_set() saying why not, naming the file, line and key that set
+ * the secret file ("config 'F' line N: [latch] client_secret_file: client
+ * secret file 'X' is readable by others ...") or the environment variable.
+ * The secret is wiped by config_release().
  */
 int config_read_secret(struct config *c);
 
@@ -167,7 +184,8 @@ int config_read_secret(struct config *c);
  * is set) from UNITSYNC_SMTP_PASSWORD or smtp_password_file, the webhook
  * key (when a webhook is configured) from UNITSYNC_WEBHOOK_SECRET or
  * webhook_secret_file; each file private, as for the client secret.  -1
- * with err_set() naming what is missing or unusable.
+ * with err_set() naming what is missing or unusable, and the file, line
+ * and key that asked for it, as config_read_secret().
  */
 int config_read_notify_secrets(struct config *c);
 
@@ -180,6 +198,14 @@ int config_read_notify_secrets(struct config *c);
 int config_split_addresses(const char *value, char ***out, size_t *n, char *why, size_t size);
 
 void config_free_addresses(char **list, size_t n);
+
+/*
+ * Is notification configured at all: a [notify] section (even one that
+ * names nobody), or a property's notify_email or notify_webhook?  Without
+ * any, a night with no recipient is what the operator chose, not a gap to
+ * warn of every night (cron mails every warning).
+ */
+int config_notify_configured(const struct config *c);
 
 void config_release(struct config *c);
 

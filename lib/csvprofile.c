@@ -322,6 +322,8 @@ struct extract {
 	char first_error[1024];           /* why no header was found (no_header_error()) */
 	char first_found[1024];           /* the cells of line 1, listed */
 	int closest;                      /* how near first_error's profile came to fit */
+	long fits_with_property;          /* a row that would be a profile's header
+					   * with --property (its line), else 0 */
 	int db_failed;                    /* a staging call failed: the database's fault */
 	long cut_line;                    /* the record being staged is the file's last and
 					* no line break ends it: its line, else 0 */
@@ -501,16 +503,18 @@ oom:
 
 /*
  * Bind profile P to header H.  Returns the number of fields found, or -1
- * when a required column is missing, -2 when a column the profile reads
- * appears twice; WHY (SIZE bytes) then says which.  A field two of whose
- * aliases both appear takes the better (earlier) one.  Columns the profile
- * does not name are ignored, even when their names repeat (spreadsheets
- * leave blank ones).
+ * when a required column is missing (-3 when that is only the property
+ * column, which --property would stand in for), -2 when a column the
+ * profile reads appears twice; WHY (SIZE bytes) then says which.  A
+ * field two of whose aliases both appear takes the better (earlier) one.
+ * Columns the profile does not name are ignored, even when their names
+ * repeat (spreadsheets leave blank ones).
  */
 static int profile_bind(const struct csvprofile *p, const struct header *h, int have_property,
 			struct binding *b, char *why, size_t size)
 {
 	char missing[512] = "";
+	int only_property = 1;
 
 	memset(b, 0, sizeof(*b));
 	for (int f = 0; f < N_FIELDS; f++)
@@ -555,10 +559,12 @@ static int profile_bind(const struct csvprofile *p, const struct header *h, int 
 			append(missing, sizeof(missing), " or '%s'", pc->aliases[k]);
 		if (pc->need == REQUIRED_WITHOUT_PROPERTY)
 			append(missing, sizeof(missing), " (or give --property)");
+		else
+			only_property = 0;
 	}
 	if (missing[0]) {
 		snprintf(why, size, "missing required column %s", missing);
-		return -1;
+		return only_property ? -3 : -1;
 	}
 	return b->score;
 }
@@ -743,10 +749,18 @@ static size_t nul_field(const struct csvio_row *row)
  * Why no header was found, as the file's error: for a profile whose header
  * must be the first row, what that row lacks; under auto, that no profile
  * fits, with the closest one's complaint; always the columns of line 1.
+ * A row that only lacked the property column is a missing --property
+ * (RES->needs_property).
  */
 static void no_header_error(const struct extract *e)
 {
-	if (e->profile && e->profile->preamble == 0)
+	if (e->fits_with_property) {
+		/* the file is fine; the command lacks what it needs */
+		e->res->needs_property = 1;
+		err_set("'%s' line %ld: no property column ('%s') and no --property: give "
+			"--property P, the unitsync property the rows belong to",
+			e->path, e->fits_with_property, field_names[F_PROPERTY]);
+	} else if (e->profile && e->profile->preamble == 0)
 		err_set("'%s' line 1: %s; the header has %s", e->path, e->first_error,
 			e->first_found);
 	else if (e->profile)
@@ -813,6 +827,8 @@ static int find_header(struct extract *e, const struct csvio_row *row)
 		if (p->header_rows == 2 && filled_cells(&e->prev) < 2)
 			continue;
 		score = profile_bind(p, h, e->property != NULL, &bind, why, sizeof(why));
+		if (score == -3 && !e->fits_with_property)
+			e->fits_with_property = row->line;
 		if (score < 0) {
 			/* the complaint kept is a repeated column, else the one of
 			 * the profile that found the most of its columns */
@@ -853,8 +869,10 @@ static int find_header(struct extract *e, const struct csvio_row *row)
 			 e->path, best->name, best_h->line, best_bind.score);
 	e->profile = best;
 	if (!e->property && !profile_reads(best, F_PROPERTY)) {
-		err_set("'%s': %s exports name no unitsync property: give --property", e->path,
-			best->name);
+		e->res->needs_property = 1;
+		err_set("'%s': %s exports name no unitsync property: give --property P, the "
+			"unitsync property the rows belong to",
+			e->path, best->name);
 		goto out;
 	}
 	e->preamble = k - best->header_rows;

@@ -100,6 +100,9 @@ struct csvprofile_result {
 	int reused;            /* the file was staged before: S holds that
 				 * snapshot's id and sha256; nothing staged */
 	int db_failed;         /* the error came from the database */
+	int needs_property;    /* the error is the command's: the file names no
+				 * property and no --property was given (a
+				 * usage error, not a bad file) */
 	long transcoded;       /* rows (not the header) holding transcoded lines */
 	char from[64];         /* the encoding they were transcoded from */
 	struct stg_source src; /* what the file is (stg_begin()) */
@@ -121,7 +124,8 @@ void csvprofile_result_release(struct csvprofile_result *res);
  * snapshot in S on DB (stg_begin(): S must be zeroed) and stage its rows.
  * The caller commits S (or releases it: nothing staged) and releases it.
  * RES must be zeroed.  Returns 0 (RES->reused: nothing staged) or -1
- * with err_set() (RES->db_failed tells a database error from a bad file).
+ * with err_set() (RES->db_failed tells a database error from a bad file,
+ * RES->needs_property a missing --property).
  */
 int csvprofile_stage(FILE *fp, const char *path, const struct stat *st, sqlite3 *db, struct stg *s,
 		     const struct csvprofile_opts *o, struct csvprofile_result *res);

@@ -44,6 +44,8 @@ int extract_csv_file(sqlite3 *db, const char *path, struct extract_job *j)
 		progress_end(&progress);
 		if (res.db_failed)
 			rc = db_exit_code(db);
+		else if (res.needs_property)
+			rc = US_EXIT_USAGE;
 		goto out;
 	}
 	progress_end(&progress);

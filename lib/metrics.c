@@ -69,7 +69,9 @@ out:
 	return rc;
 }
 
-/* unitsync_last_success_timestamp_seconds: the newest fully loaded run. */
+/* unitsync_last_success_timestamp_seconds: the newest fully loaded run
+ * that had an export for every property (a night whose export was missing
+ * or refused loads nothing for it: runstatus.h's "no export", no success). */
 static int last_success(sqlite3 *db, FILE *fp)
 {
 	sqlite3_stmt *st = NULL;
@@ -77,7 +79,9 @@ static int last_success(sqlite3 *db, FILE *fp)
 
 	if (db_prepare(db,
 		       "SELECT CAST(strftime('%s', max(loaded_at)) AS INTEGER) FROM run "
-		       "WHERE load_status = 'done' HAVING max(loaded_at) IS NOT NULL",
+		       "WHERE load_status = 'done' AND NOT EXISTS (SELECT 1 FROM run_input i "
+		       "  WHERE i.run_id = run.run_id AND i.snapshot_id IS NULL) "
+		       "HAVING max(loaded_at) IS NOT NULL",
 		       &st) < 0)
 		goto out;
 	r = db_row(st);

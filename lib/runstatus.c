@@ -19,14 +19,41 @@ static int first_newer(const char *property, const char *newer, void *ctx)
 	return 1;
 }
 
+/*
+ * The properties RUN_ID had no export for (run_input without a snapshot:
+ * transform's property_missing) into RS.  0, or -1 with err_set().
+ */
+static int no_export(sqlite3 *db, const char *run_id, struct runstatus *rs)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (db_prepare(db,
+		       "SELECT count(*), coalesce(min(property_id), '') FROM run_input "
+		       "WHERE run_id = ? AND snapshot_id IS NULL",
+		       &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+	if (db_row(st) != 1)
+		goto out;
+	rs->no_export = sqlite3_column_int64(st, 0);
+	snprintf(rs->no_export_id, sizeof(rs->no_export_id), "%s", db_col_text(st, 1));
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* The status word from the facts in RS (the order of runstatus.h). */
 static const char *decide(const struct runstatus *rs)
 {
 	int held = !strcmp(rs->guard, "held") && !*rs->approved_at;
 	int loaded_ever = *rs->load_status || rs->done || rs->failed || rs->open || rs->settled;
 
-	if (rs->rows > 0 ? rs->done == rs->rows : *rs->load_status != '\0')
-		return "loaded";
+	/* a run of no rows is loaded only by a load that ran to the end on it
+	 * (a held or cut-short load records another load_status) */
+	if (rs->rows > 0 ? rs->done == rs->rows : !strcmp(rs->load_status, "done"))
+		return rs->no_export ? "no export" : "loaded";
 	if (rs->failed && !rs->open && !held)
 		return "partially failed";
 	if (*rs->newer)
@@ -89,7 +116,7 @@ int runstatus_get(sqlite3 *db, const char *run_id, struct runstatus *rs)
 	rs->inflight = sqlite3_column_int64(st, 12);
 	rs->open = rs->pending + rs->inflight;
 	rs->settled = sqlite3_column_int64(st, 13);
-	if (ledger_newer_runs(db, run_id, first_newer, rs) < 0)
+	if (ledger_newer_runs(db, run_id, first_newer, rs) < 0 || no_export(db, run_id, rs) < 0)
 		goto out;
 	rs->status = decide(rs);
 	rc = 1;
@@ -104,6 +131,12 @@ void runstatus_describe(const struct runstatus *rs, char *buf, size_t size)
 
 	if (!strcmp(s, "loaded"))
 		snprintf(buf, size, "%s: %ld of %ld rows done", s, rs->done, rs->rows);
+	else if (!strcmp(s, "no export"))
+		snprintf(buf, size,
+			 "%s: for %s%s (missing, or a file refused), nothing was decided for %s; "
+			 "%ld of %ld rows done: fix the export, then rerun",
+			 s, rs->no_export_id, rs->no_export > 1 ? " and others" : "",
+			 rs->no_export > 1 ? "them" : "it", rs->done, rs->rows);
 	else if (!strcmp(s, "partially failed"))
 		snprintf(buf, size, "%s: %ld of %ld rows done, %ld failed (see load-report.csv)", s,
 			 rs->done, rs->rows, rs->failed);
@@ -146,7 +179,7 @@ void runstatus_journal_describe(const struct runstatus *rs, char *buf, size_t si
 			n += (size_t)snprintf(buf + n, size - n, "%s%s %ld", n ? ", " : "",
 					      by[i].state, by[i].n);
 	if (!buf[0])
-		snprintf(buf, size, "not loaded");
+		snprintf(buf, size, "%s", rs->rows ? "not loaded" : "no rows");
 }
 
 void runstatus_input_describe(const struct runstatus_input *in, char *buf, size_t size)

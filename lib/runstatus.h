@@ -8,7 +8,11 @@
  * (tables run, run_input, journal, snapshot), first match wins:
  *
  *   loaded            every delta row is done in the journal (a run of no
- *                     rows: load ran on it)
+ *                     rows: load ran on it to the end, load_status done),
+ *                     and every property had an export
+ *   no export         the same, but a property had no export (missing, or
+ *                     a file refused in the nightly job: run_input without
+ *                     a snapshot): nothing was decided for it
  *   partially failed  the load went through, some rows failed for good
  *                     (journal "failed"), none is left to send and no held
  *                     property waits for approval (load-report.csv says why)
@@ -55,6 +59,8 @@ struct runstatus {
 	long settled;             /* journal rows a later run settled (superseded) */
 	char newer[64];           /* a newer run that read one of its properties, or "" */
 	char newer_property[256]; /* that property, or "" */
+	long no_export;           /* properties the run had no export for */
+	char no_export_id[256];   /* the first of them (by id), or "" */
 };
 
 /*
@@ -65,7 +71,8 @@ int runstatus_get(sqlite3 *db, const char *run_id, struct runstatus *rs);
 
 /*
  * One line saying RS's status with its reason, into BUF (SIZE bytes):
- * "loaded: 20 of 20 rows done", "held: by the safety guard, ...", ...:
+ * "loaded: 20 of 20 rows done", "no export: for p1 (missing or refused),
+ * nothing decided for it; ...", "held: by the safety guard, ...", ...:
  * always RS->status, a colon, then the detail.
  */
 void runstatus_describe(const struct runstatus *rs, char *buf, size_t size);
@@ -73,7 +80,8 @@ void runstatus_describe(const struct runstatus *rs, char *buf, size_t size);
 /*
  * The journal's view of RS into BUF (SIZE bytes): "done 18, failed 2",
  * the states in the order done, failed, inflight, pending, superseded,
- * each only when some row is in it; "not loaded" when none is.
+ * each only when some row is in it; "not loaded" when none is, "no rows"
+ * for a run of none (whether load ran on it is RS->loaded_at).
  */
 void runstatus_journal_describe(const struct runstatus *rs, char *buf, size_t size);
 

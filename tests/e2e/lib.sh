@@ -9,6 +9,9 @@
 #   samples=...  the public PMS samples (../shared/samples/pms) or empty
 #   sample_properties=...  the PMS property codes the XML samples name
 #   fixture_properties=...  the property ids the tests/data/xml fixtures name
+#   with_latch_settings COMMAND...   COMMAND with placeholder Latch settings
+#                        (an unreachable URL), for a step that must get past
+#                        the settings check (rerun.sh) and stops before load
 #
 # Instrumented runs:
 #   UNITSYNC_VALGRIND=1 (`make valgrind-check`): every unitsync program a
@@ -44,6 +47,10 @@ test_id=$(basename "$0" .sh)
 test_id=${test_id%%-*}
 
 test_plan() { echo "1..$1"; }
+with_latch_settings() {
+	UNITSYNC_LATCH_URL=http://127.0.0.1:9 UNITSYNC_TOKEN_URL=http://127.0.0.1:9/token \
+		UNITSYNC_CLIENT_ID=placeholder UNITSYNC_CLIENT_SECRET=placeholder "$@"
+}
 test_skip_all() { echo "1..0 # SKIP $1"; exit 0; }
 
 # What the programs run under: "valgrind", "sanitizer" or "".

@@ -146,10 +146,15 @@ test_expect_success '--property and a row naming another property: the row is re
 	test_cmp expect actual
 '
 
-test_expect_success 'no property_id column and no --property: file rejected (65)' '
-	DB=bad.db test_expect_code 65 us extract-csv good.csv >out 2>err &&
-	grep -q "'\''good.csv'\'' line 1: missing required column '\''property_id'\'' (or give --property)" err &&
-	test_cmp /dev/null out
+test_expect_success 'no property_id column and no --property: a usage error (2) naming --property, also under auto' '
+	for profile in generic auto; do
+		DB=bad.db test_expect_code 2 us extract-csv --profile $profile good.csv >out 2>err &&
+		grep -q "'\''good.csv'\'' line 1: no property column ('\''property_id'\'') and no --property: give --property P" err &&
+		test_cmp /dev/null out || return 1
+	done &&
+	head -n 1 good.csv | sed "s/pms_person_id/person/" >nocols.csv &&
+	DB=bad.db test_expect_code 65 us extract-csv nocols.csv 2>err &&
+	grep -q "missing required column '\''property_id'\'' (or give --property), '\''pms_person_id'\''" err
 '
 
 test_expect_success 'unterminated quote: exit 65 naming file and line, nothing staged' '

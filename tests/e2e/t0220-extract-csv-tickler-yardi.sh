@@ -81,8 +81,8 @@ test_expect_success 'tenant tickler: an id in scientific notation is a rejected 
 	test_cmp /dev/null out
 '
 
-test_expect_success 'tenant tickler: no --property, or no Tenant ID column: rejected' '
-	test_expect_code 65 unitsync extract-csv --profile appfolio-tenant-tickler \
+test_expect_success 'tenant tickler: no --property (a usage error, 2), or no Tenant ID column: rejected' '
+	test_expect_code 2 unitsync extract-csv --profile appfolio-tenant-tickler \
 		appfolio-tenant-tickler.csv >out 2>err &&
 	grep -F "appfolio-tenant-tickler exports name no unitsync property: give --property" err &&
 	sed "1s/,Tenant ID,/,Tenant Code,/" appfolio-tenant-tickler.csv >no-tenant-id.csv &&

@@ -5,9 +5,11 @@
 # 1, left out of 'config properties'), anything else is fatal (78).
 # nightly.sh runs it first, never creates a state database (a mistyped
 # --db is 78 naming it), and runs the good properties of a configuration
-# with a bad section, exiting 78 (issue 17).
+# with a bad section, exiting 78 (issue 17).  When the state database
+# exists, check judges a section of a property it does not have as nightly
+# will (bad, skipped); a secret file's problem names file, line and key.
 . "$(dirname "$0")/lib.sh"
-test_plan 7
+test_plan 9
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 (cd "$tmp" && : >a.csv && mkdir exports &&
@@ -159,4 +161,33 @@ test_expect_success 'a section or key given twice, a long line, an indented line
 	test_expect_code 78 cfg indent.ini check --offline >/dev/null 2>err &&
 	grep "line 4: syntax error" err
 '
+test_expect_success 'check with a state database: a property it does not have is bad, as nightly judges it' '
+	unitsync init >/dev/null 2>&1; unitsync property add oak1 >/dev/null 2>&1;
+	printf "[property \"oak1\"]\nsource = a.csv\n\n[property \"oak\"]\nsource = a.csv\n" >two.ini &&
+	test_expect_code 1 cfg two.ini --db "$UNITSYNC_DB" check --offline >c.out 2>c.err &&
+	grep "error: config .$tmp/two.ini. line 4: \[property \"oak\"\] is not a property of the state database .$UNITSYNC_DB. (add it with .unitsync property add oak.): nightly.sh skips it$" c.err &&
+	grep -x "property oak: BAD (left out tonight)" c.out && grep -x "property oak1: ok" c.out &&
+	test_expect_code 78 "$TOP/pipelines/nightly.sh" --config two.ini --out runs --dry-run \
+		--as-of 2026-06-01 >n.out 2>n.err &&
+	grep "property .oak. is configured but not in the state database" n.err &&
+	cfg two.ini --db "$tmp/none.db" check --offline >c2.out 2>c2.err &&
+	grep -x "property oak: ok" c2.out && test ! -e "$tmp/none.db"
+'
+
+test_expect_success 'a secret file others can read: file, line and key named (check, and the commands that read it)' '
+	printf "secret\n" >open.secret && chmod 644 open.secret && printf "pw\n" >open.pw && chmod 644 open.pw &&
+	printf "[latch]\nbase_url = http://127.0.0.1:9\ntoken_url = http://127.0.0.1:9/t\nclient_id = u\nclient_secret_file = open.secret\n" >modes.ini &&
+	test_expect_code 78 cfg modes.ini check >m.out 2>m.err &&
+	grep "config .$tmp/modes.ini. line 5: \[latch\] client_secret_file: client secret file .$tmp/open.secret. is readable by others (mode 0644): chmod 600 it" m.err &&
+	unitsync property set oak1 --latch-building b1 >/dev/null &&
+	test_expect_code 78 unitsync --config modes.ini units list --property oak1 2>u.err &&
+	grep "config .modes.ini. line 5: \[latch\] client_secret_file: client secret file .$tmp/open.secret. is readable by others" u.err &&
+	UNITSYNC_CLIENT_SECRET_FILE=$tmp/open.secret test_expect_code 78 cfg modes.ini check 2>m2.err &&
+	grep "config .$tmp/modes.ini.: UNITSYNC_CLIENT_SECRET_FILE: client secret file .$tmp/open.secret. is readable by others" m2.err &&
+	chmod 600 open.secret &&
+	printf "[notify]\nsmtp_url = smtp://127.0.0.1:9\nsmtp_from = a@example.com\nsmtp_user = u\nsmtp_password_file = open.pw\n" >>modes.ini &&
+	cfg modes.ini check >m3.out 2>m3.err &&
+	grep "config .$tmp/modes.ini. line 10: \[notify\] smtp_password_file: SMTP password file .$tmp/open.pw. is readable by others (mode 0644): chmod 600 it: no notification will be sent" m3.err
+'
+
 [ $failed -eq 0 ]

@@ -36,7 +36,7 @@ test_expect_success 'transform --property a --snapshot of b: exit 65 naming both
 '
 
 test_expect_success 'rerun.sh with a snapshot that does not exist exits 65 and loads nothing' '
-	test_expect_code 65 "$TOP/pipelines/rerun.sh" --db "$UNITSYNC_DB" --property a \
+	test_expect_code 65 with_latch_settings "$TOP/pipelines/rerun.sh" --db "$UNITSYNC_DB" --property a \
 		--snapshot 999 --as-of 2026-06-01 --out runs >r.out 2>r.err &&
 	grep "snapshot 999 does not exist" r.err
 '

@@ -72,7 +72,7 @@ test_expect_success 'a person row edited in the database: transform and rerun.sh
 	q "UPDATE stg_person SET email = '\''s785-evil@example.com'\'' WHERE pms_person_id = '\''A2'\''" &&
 	test_expect_code 65 unitsync transform --as-of 2026-06-02 --out runs 2>e1 &&
 	grep "snapshot '"$snap"' was changed after it was staged" e1 &&
-	test_expect_code 65 "$TOP/pipelines/rerun.sh" --db "$UNITSYNC_DB" --property a \
+	test_expect_code 65 with_latch_settings "$TOP/pipelines/rerun.sh" --db "$UNITSYNC_DB" --property a \
 		--snapshot '"$snap"' --as-of 2026-06-02 --out runs >r.out 2>r.err &&
 	grep "snapshot '"$snap"' was changed after it was staged" r.err &&
 	test "$(runs)" = 1 &&

@@ -87,8 +87,11 @@ test_expect_success 'nightly.sh and rerun.sh: every stderr line is JSON, theirs 
 	grep -q "format: .xlsx. is not csv or xml" e4 &&
 	grep -q "ex\\\\\"port\\\\\\\\1.csv.* rejected (exit" e4 &&
 	test_expect_code 2 "$TOP/pipelines/rerun.sh" --property p1 2>e5 &&
-	test_expect_code 65 "$TOP/pipelines/rerun.sh" --property p1 --snapshot 999 --as-of 2026-06-01 \
+	test_expect_code 65 with_latch_settings "$TOP/pipelines/rerun.sh" --property p1 --snapshot 999 --as-of 2026-06-01 \
 		--out runs >/dev/null 2>e6 &&
+	test_expect_code 78 env -u UNITSYNC_LATCH_URL "$TOP/pipelines/rerun.sh" --property p1 \
+		--snapshot 999 --as-of 2026-06-01 --out runs >/dev/null 2>e7 &&
+	grep -q "no Latch API URL" e7 && grep -q "cannot be used (exit 78)" e7 &&
 	all_json e*
 '
 [ $failed -eq 0 ]

@@ -8,7 +8,7 @@
 # file, digest, people, age).  `runs list --unfinished` lists a run cut
 # short while other properties have newer runs, never a superseded one.
 . "$(dirname "$0")/lib.sh"
-test_plan 13
+test_plan 15
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 export_of() { # export_of N: residents 1..N of property p1, one per unit
@@ -158,6 +158,34 @@ test_expect_success 'runs list --unfinished: a cut run of p2 while p1 runs on, u
 	test -z "$(unitsync runs list --unfinished)"
 '
 
+test_expect_success 'a night whose export was refused (65): status no export, load no rows; never loaded' '
+	unitsync property add p3 >/dev/null &&
+	printf "property_id,pms_unit_id\np3,1\n" >bad.csv &&
+	printf "[property \"p3\"]\nsource = bad.csv\n" >p3.ini &&
+	test_expect_code 65 "$TOP/pipelines/nightly.sh" --config p3.ini --db "$UNITSYNC_DB" --out runs \
+		--as-of 2026-06-03 --no-notify >n.out 2>n.err &&
+	i=$(sed -n "s/^run directory: //p" n.out) && test -n "$i" &&
+	status "$i" "no export" &&
+	grep -x "status: no export: for p3 (missing, or a file refused), nothing was decided for it; 0 of 0 rows done: fix the export, then rerun" report.out &&
+	grep -E "^load: no rows; the last load ended [0-9-]+T[0-9:]+Z \(done\)$" report.out &&
+	grep -x "  p3: no export (property missing)" report.out &&
+	unitsync runs list --property p3 | awk -F"\t" "NR == 2 { print \$8 }" >load && echo "no rows" >expect &&
+	test_cmp expect load &&
+	j=$(unitsync transform --as-of 2026-06-04 --property p3 --out runs | tail -n 1) &&
+	status "$j" written && grep -x "load: no rows" report.out
+'
+
+test_expect_success 'a run of no rows with its export, loaded: loaded, load no rows' '
+	printf "%s\np3,9,T1,K1,primary,current,Tia,Ng,s796-tia@example.com,,2024-01-01,\n" "$H" >p3.csv &&
+	unitsync extract-csv --property p3 p3.csv >/dev/null &&
+	k=$(unitsync transform --as-of 2026-06-04 --property p3 --out runs | tail -n 1) &&
+	test "$(unitsync runs show "$(basename "$k")" | sed -n "s/^delta_rows: //p")" = 0 &&
+	status "$k" written &&
+	unitsync load "$k" >/dev/null 2>&1 &&
+	status "$k" loaded &&
+	grep -x "status: loaded: 0 of 0 rows done" report.out &&
+	grep -E "^load: no rows; the last load ended [0-9-]+T[0-9:]+Z \(done\)$" report.out
+'
 
 test_expect_success 'runs list --property of a property the database does not have: 65 naming it' '
 	test_expect_code 65 unitsync runs list --property p9 >o1 2>e1 &&

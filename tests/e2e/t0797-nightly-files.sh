@@ -41,6 +41,7 @@ test_expect_success 'two files of a property: both staged, the last one wins; an
 	test_expect_code 78 nightly --as-of 2026-06-01 >n1.out 2>n1.err &&
 	grep -F "property '"'"'p9'"'"' is configured but not in the state database (did you mean '"'"'p1'"'"'? a new property is added with '"'"'unitsync property add p9'"'"'); skipped tonight" n1.err &&
 	grep -F "property '"'"'zzzz'"'"' is configured but not in the state database (add it with '"'"'unitsync property add zzzz'"'"'); skipped tonight" n1.err &&
+	! grep -q "recipient" n1.err && # no notification configured: no warning of it
 	test "$(unitsync snapshots list | grep -c "a.csv\|b.csv")" = 2 &&
 	run=$(sed -n "s/^run directory: //p" n1.out) &&
 	awk -F, "NR > 1 && \$2 == \"ASSIGN\" { print \$5, \$6 }" "$run/delta.csv" | sort >assigned &&

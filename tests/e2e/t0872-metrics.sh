@@ -4,7 +4,7 @@
 # Prometheus text parser (Debian's python3-prometheus-client) reads it and
 # its values are those of the run (issue 20, unitsync-metrics(1)).
 . "$(dirname "$0")/lib.sh"
-test_plan 8
+test_plan 9
 
 # Debian's interpreter: the parser is a Debian package (tests/deps.sh)
 py=/usr/bin/python3
@@ -79,7 +79,7 @@ test_expect_success 'last success is when that run'"'"'s load ended; every stage
 	loaded=$(unitsync runs show "$(basename "$(cat run1)")" | sed -n "s/^loaded_at: //p") &&
 	test -n "$loaded" &&
 	grep -x "unitsync_last_success_timestamp_seconds{} $(date -u -d "$loaded" +%s).0" s1 &&
-	for st in resume extract transform load; do
+	for st in resume extract transform load notify; do
 		grep -E "^unitsync_stage_duration_seconds\{stage=$st\} [0-9.]+$" s1 || return 1
 	done &&
 	now=$(date +%s) && ts=$(sed -n "s/^unitsync_last_run_timestamp_seconds{} \([0-9]*\)\.0$/\1/p" s1) &&
@@ -107,6 +107,17 @@ test_expect_success 'approved and loaded by hand: metrics for that run say so' '
 	grep -x "unitsync_guard_held{property=p1} 0.0" s3 &&
 	grep -x "unitsync_run_info{as_of=2026-06-01,run_id=$(basename "$run"),status=loaded} 1.0" s3 &&
 	! grep -q "^unitsync_stage_duration_seconds" s3
+'
+
+test_expect_success 'a night whose export is refused (65): its run says no export, last success unchanged' '
+	unitsync metrics --out m10.prom && samples m10.prom | grep "^unitsync_last_success" >before &&
+	test -s before && printf "property_id,pms_unit_id\np1,1\n" >bad.csv &&
+	sleep 1 && # loaded_at is to the second: a night that moved it would show
+	test_expect_code 65 nightly bad.csv --metrics-file m11.prom >n11.out 2>n11.err &&
+	run=$(sed -n "s/^run directory: //p" n11.out) && test -n "$run" &&
+	samples m11.prom >s11 &&
+	grep -x "unitsync_run_info{as_of=2026-06-01,run_id=$(basename "$run"),status=no export} 1.0" s11 &&
+	grep "^unitsync_last_success" s11 >after && test_cmp before after
 '
 
 test_expect_success 'a night that fails before any run still writes its exit code, and no run families' '

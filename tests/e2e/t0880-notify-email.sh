@@ -148,9 +148,12 @@ test_expect_success '--no-notify and --dry-run send nothing' '
 	grep "^e-mail to pm-one@example.com,ops@example.com" dry.out && test "$(smtp_count)" = "$before"
 '
 
-test_expect_success 'a configuration naming no recipient says so, not nothing' '
-	printf "[property \"p1\"]\nsource = p1.csv\n[property \"p2\"]\nsource = p2.csv\n" >bare.ini &&
+test_expect_success 'a [notify] section naming no recipient says so, not nothing; no notification configured: silence' '
+	printf "[property \"p1\"]\nsource = p1.csv\n[property \"p2\"]\nsource = p2.csv\n" >none.ini &&
 	run=$(sed -n "s/^run directory: //p" n10.out) &&
+	unitsync --config none.ini notify --dry-run "$run" >none.out 2>none.err &&
+	test_cmp /dev/null none.out && test_cmp /dev/null none.err &&
+	{ cat none.ini && printf "[notify]\nsmtp_url = smtp://127.0.0.1:9\nsmtp_from = a@example.com\n"; } >bare.ini &&
 	unitsync --config bare.ini notify --dry-run "$run" >bare.out 2>bare.err &&
 	test_cmp /dev/null bare.out &&
 	grep "run .*: none of its 3 properties has a recipient (notify_email with \[notify\] smtp_url and smtp_from, notify_webhook, or \[notify\] webhook_url): no message" bare.err &&

@@ -48,8 +48,16 @@ static void run(sqlite3 *db, const char *id, const char *rows, const char *guard
 		   "'2026-06-01T02:00:00Z', CASE WHEN ?4 IS NULL THEN NULL ELSE 'jane' END, ?4, ?5, ?6)",
 		   id, rows, guard, approved, load_status, loaded, (const char *)NULL);
 	exec_bound(db,
-		   "INSERT INTO run_input (run_id, property_id, snapshot_id) VALUES (?1, 'p1', NULL)",
+		   "INSERT INTO run_input (run_id, property_id, snapshot_id) VALUES (?1, 'p1', 1)",
 		   id, (const char *)NULL);
+}
+
+/* Property P of run ID had no export (transform's property_missing). */
+static void no_export_of(sqlite3 *db, const char *id, const char *p)
+{
+	exec_bound(db,
+		   "INSERT INTO run_input (run_id, property_id, snapshot_id) VALUES (?1, ?2, NULL)",
+		   id, p, (const char *)NULL);
 }
 
 /* Journal rows FROM..TO of run ID in STATE. */
@@ -186,6 +194,47 @@ static void held_then_superseded(void **state)
 	assert_status(fx->db, "r1", "superseded");
 }
 
+static void empty_run_is_loaded_only_by_a_load_to_the_end(void **state)
+{
+	struct fixture *fx = *state;
+
+	/* a load that held the run (a property held with no rows) sent nothing */
+	run(fx->db, "r1", "0", "held", "", "held", "2026-06-01T02:10:00Z");
+	assert_status(fx->db, "r1", "held");
+	run(fx->db, "r2", "0", "ok", "", "incomplete", "2026-06-01T02:10:00Z");
+	assert_status(fx->db, "r2", "incomplete");
+}
+
+static void no_export_is_told(void **state)
+{
+	struct fixture *fx = *state;
+	struct runstatus rs;
+	char line[1024];
+
+	/* the nightly job with p2's file refused: p1 loaded, nothing for p2 */
+	run(fx->db, "r1", "2", "ok", "", "done", "2026-06-01T02:10:00Z");
+	no_export_of(fx->db, "r1", "p2");
+	journal(fx->db, "r1", 1, 2, "done");
+	assert_status(fx->db, "r1", "no export");
+	assert_int_equal(runstatus_get(fx->db, "r1", &rs), 1);
+	runstatus_describe(&rs, line, sizeof(line));
+	assert_string_equal(line, "no export: for p2 (missing, or a file refused), nothing was "
+				  "decided for it; 2 of 2 rows done: fix the export, then rerun");
+	/* a run of no rows, never loaded: the journal says so, and not "not loaded" */
+	run(fx->db, "r2", "0", "ok", "", "", "");
+	no_export_of(fx->db, "r2", "p2");
+	assert_status(fx->db, "r2", "written");
+	assert_int_equal(runstatus_get(fx->db, "r2", &rs), 1);
+	runstatus_journal_describe(&rs, line, sizeof(line));
+	assert_string_equal(line, "no rows");
+	/* rows failed for good say more than the missing export */
+	run(fx->db, "r3", "2", "ok", "", "failed", "2026-06-01T02:10:00Z");
+	no_export_of(fx->db, "r3", "p2");
+	journal(fx->db, "r3", 1, 1, "done");
+	journal(fx->db, "r3", 2, 2, "failed");
+	assert_status(fx->db, "r3", "partially failed");
+}
+
 static void loaded_in_part_is_incomplete(void **state)
 {
 	struct fixture *fx = *state;
@@ -213,6 +262,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(held_then_superseded, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(loaded_in_part_is_incomplete, db_setup,
 						db_teardown),
+		cmocka_unit_test_setup_teardown(empty_run_is_loaded_only_by_a_load_to_the_end,
+						db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(no_export_is_told, db_setup, db_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
