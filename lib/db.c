@@ -570,7 +570,14 @@ static const char *const migration_17[] = {
 	"  AND NOT EXISTS (SELECT 1 FROM assignment_history r"
 	"    WHERE r.property_id = x.property_id AND r.pms_person_id = x.pms_person_id"
 	"    AND r.latch_unit_id = x.latch_unit_id AND r.id > x.id"
-	"    AND (r.pms_unit_id IS NULL OR r.latch_user_id IS x.latch_user_id))"
+	"    AND (r.latch_user_id IS x.latch_user_id"
+	/* a removal of no user ended the pair recorded just before it: the
+	 * other user's, when it had replaced this one (rv10's mg) */
+	"    OR (r.pms_unit_id IS NULL AND r.latch_user_id IS NULL"
+	"    AND (SELECT b.latch_user_id FROM assignment_history b"
+	"      WHERE b.property_id = r.property_id AND b.pms_person_id = r.pms_person_id"
+	"      AND b.latch_unit_id = r.latch_unit_id AND b.id < r.id"
+	"      ORDER BY b.id DESC LIMIT 1) IS x.latch_user_id)))"
 	"  AND NOT EXISTS (SELECT 1 FROM assignment a WHERE a.property_id = x.property_id"
 	"    AND a.pms_person_id = x.pms_person_id AND a.latch_unit_id = x.latch_unit_id"
 	"    AND a.latch_user_id = x.latch_user_id);",

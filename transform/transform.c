@@ -737,16 +737,21 @@ static const char person_holds_unit[] =
 	"  AND h.property_id = ?1 AND h.pms_person_id = ?2 AND h.op = 'ASSIGN' "
 	"  AND (?3 IS NULL OR h.latch_unit_id = ?3))";
 
-/* Was person ?2 in property ?1's export the property's last run judged?
- * 1 when that run judged none (no export, or its snapshots pruned): not
- * known to have left */
+/* Was person ?2 of property ?1 in the export of every run of the property
+ * since its user ?4's pair with Latch unit ?3 was made?  Runs that judged no
+ * export (none, or its snapshots pruned) say nothing.  0: some run's
+ * export lacked the id (its resident left; the id is back as someone
+ * else), remembered whatever the runs after it did (rv10: a failed load,
+ * a rerun or a night without export after it) */
 static const char person_was_there_sql[] =
-	"WITH last AS (SELECT ri.snapshot_id FROM run_input ri WHERE ri.property_id = ?1 "
-	"  AND ri.run_id = (SELECT max(run_id) FROM run_input WHERE property_id = ?1)) "
-	"SELECT NOT EXISTS (SELECT 1 FROM last CROSS JOIN snapshot_property sp "
-	"  ON sp.snapshot_id = last.snapshot_id AND sp.property_id = ?1) "
-	"OR EXISTS (SELECT 1 FROM last CROSS JOIN stg_person s ON s.snapshot_id = last.snapshot_id "
-	"  AND s.property_id = ?1 AND s.pms_person_id = ?2)";
+	"SELECT NOT EXISTS (SELECT 1 FROM run_input ri CROSS JOIN snapshot_property sp "
+	"  ON sp.snapshot_id = ri.snapshot_id AND sp.property_id = ?1 "
+	"  WHERE ri.property_id = ?1 AND ri.run_id > (SELECT a.run_id FROM assignment a "
+	"    WHERE a.property_id = ?1 AND a.pms_person_id = ?2 AND a.latch_unit_id = ?3 "
+	"    AND a.latch_user_id = ?4) "
+	"  GROUP BY ri.run_id HAVING max(EXISTS (SELECT 1 FROM stg_person s "
+	"    WHERE s.snapshot_id = ri.snapshot_id AND s.property_id = ?1 "
+	"    AND s.pms_person_id = ?2)) = 0)";
 
 /* person ?2 of property ?1 in the exports staged up to tonight's, newest
  * first: named_before() reads the name the id last had with a contact */
@@ -886,8 +891,11 @@ static int named_before(struct run *r, sqlite3_stmt **st, const char *property, 
 		}
 		if (strcmp(name, user_name))
 			continue; /* another name between: look further back */
-		/* the recorded name, in the same tenancy */
-		rc = !strcmp(household, db_col_text(*st, 4)) &&
+		/* the recorded name, in the same tenancy: an export that gives
+		 * neither a household (other than the id itself, which extract
+		 * takes for none) nor a move-in says nothing of it (rv10's nm3e) */
+		rc = ((*household && strcmp(household, person)) || *move_in) &&
+		     !strcmp(household, db_col_text(*st, 4)) &&
 		     !strcmp(move_in, db_col_text(*st, 5));
 		goto out;
 	}
@@ -1121,15 +1129,18 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		    (same_home =
 			     person_holds(r, &holds, p->property_id, person, user, latch_unit)) < 0)
 			goto out;
-		/* an id the last export judged did not have (its resident left, the
-		 * removal not yet done) is back as someone else: a PMS edits a
-		 * married resident's record in place, it does not drop it a night */
+		/* an id an export judged since the pair was made did not have (its
+		 * resident left, the removal not yet done) is back as someone else:
+		 * a PMS edits a married resident's record in place, it does not
+		 * drop it a night */
 		if (same_home) {
 			if (!was_there && db_prepare(r->db, person_was_there_sql, &was_there) < 0)
 				goto out;
 			sqlite3_reset(was_there);
 			sqlite3_bind_text(was_there, 1, p->property_id, -1, SQLITE_STATIC);
 			sqlite3_bind_text(was_there, 2, person, -1, SQLITE_STATIC);
+			sqlite3_bind_text(was_there, 3, latch_unit, -1, SQLITE_STATIC);
+			sqlite3_bind_text(was_there, 4, user, -1, SQLITE_STATIC);
 			if ((same_home = db_row(was_there)) < 0)
 				goto out;
 			same_home = same_home && sqlite3_column_int(was_there, 0);

@@ -7,7 +7,7 @@
 # pair replaced the former one: the former resident kept that key for good,
 # unseen (reviewers rv7's w3, rv8's k5).  And replay rebuilds those nights.
 . "$(dirname "$0")/lib.sh"
-test_plan 5
+test_plan 6
 
 # the ledger's pairs of Latch unit $1 as "person e-mail" lines
 pairs() {
@@ -45,7 +45,7 @@ L5 alice@example.com" &&
 	test "$(pairs L1)" = "A7 alice@example.com
 A7 bo@example.com" &&
 	unitsync replay "$run3" >r3.out &&
-	unitsync init --copy-to n3.db >/dev/null
+	unitsync init --copy-to n3.db >/dev/null && unitsync init --copy-to n3b.db >/dev/null
 '
 
 # rv9's k5a: her removal deferred, staff take her key by hand first
@@ -84,5 +84,16 @@ test_expect_success 'a pair the older key lost is recorded again by the upgrade'
 A7 bo@example.com" &&
 	test "$(sqlite3 n3.db "SELECT count(*) FROM assignment_history WHERE latch_unit_id = '\''L1'\''
 		AND id > (SELECT max_history_id FROM assignment_legacy)")" = 1
+'
+# the same, and Bo's pair, which had replaced hers, later removed under the
+# older key (a removal row of no user): that removal was his, not hers
+test_expect_success 'a lost pair comes back although the pair that replaced it was removed since' '
+	sqlite3 n3b.db "DELETE FROM assignment WHERE latch_unit_id = '\''L1'\'';
+		INSERT INTO assignment_history (property_id, pms_person_id, latch_unit_id, last_run)
+			VALUES ('\''p1'\'', '\''A7'\'', '\''L1'\'', (SELECT max(run_id) FROM run));
+		UPDATE assignment_legacy SET max_history_id = (SELECT max(id) FROM assignment_history);
+		DELETE FROM schema_version WHERE version > 16" &&
+	unitsync --db n3b.db init >init.out &&
+	test "$(UNITSYNC_DB=n3b.db pairs L1)" = "A7 alice@example.com"
 '
 [ $failed -eq 0 ]

@@ -8,7 +8,7 @@
 # in another household and with another move-in, is not the tenant renamed:
 # when his own e-mail comes, he is a new person (rv9's nm3).
 . "$(dirname "$0")/lib.sh"
-test_plan 2
+test_plan 3
 
 # each night loaded too
 lnight() { night "$@" && eval "unitsync load \"\$run$1\"" >l$1.out; }
@@ -39,5 +39,15 @@ test_expect_success 'A7 exported a night as Bo with Alice'"'"'s e-mail, another 
 	grep -q "^identity_changed,p1,U4,A7," "$run6/exceptions.csv" &&
 	! grep -q "^email_mismatch," "$run6/exceptions.csv" &&
 	test "$(sim_residents | grep L4)" = "L4 bo@example.com"
+'
+# rv10's nm3e: an export with neither household nor move-in says nothing of
+# the tenancy (extract takes the id for the household then)
+test_expect_success 'the same with no household and no move-in in the export: not taken for a rename' '
+	A2=p1,U2,A2,H1,primary,current,Ann,Smith,ann@example.com,,2026-06-03, &&
+	lnight 7 2026-06-07 "$A2" "p1,U1,A8,,primary,current,Cara,Old,cara@example.com,,," &&
+	lnight 8 2026-06-08 "$A2" "p1,U1,A8,,primary,current,Dan,New,cara@example.com,,," &&
+	lnight 9 2026-06-09 "$A2" "p1,U1,A8,,primary,current,Dan,New,dan@example.com,,," &&
+	grep -q "^identity_changed,p1,U1,A8," "$run9/exceptions.csv" &&
+	! grep -q "^email_mismatch,p1,U1,A8," "$run9/exceptions.csv"
 '
 [ $failed -eq 0 ]
