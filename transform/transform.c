@@ -811,16 +811,17 @@ static void bind_static_or_null(sqlite3_stmt *st, int idx, const char *s)
  * temp.outside_person are decided (decide_outside()).
  */
 /*
- * Does PERSON of PROPERTY hold a unit (LATCH_UNIT; NULL: any) on Latch user
- * USER (person_holds_unit)?  1 or 0, or -1 with err_set(); *ST is prepared
- * on the first call, the caller's to finalize.
+ * Ask SQL (person_holds_unit or person_was_there_sql: ?1 PROPERTY, ?2
+ * PERSON, ?3 LATCH_UNIT (NULL: any), ?4 Latch user USER) about a person's
+ * pair: its one integer column, as 1 or 0, or -1 with err_set(); *ST is
+ * prepared with SQL on the first call, the caller's to finalize.
  */
-static int person_holds(struct run *r, sqlite3_stmt **st, const char *property, const char *person,
-			const char *user, const char *latch_unit)
+static int person_ask(struct run *r, sqlite3_stmt **st, const char *sql, const char *property,
+		      const char *person, const char *user, const char *latch_unit)
 {
 	int got;
 
-	if (!*st && db_prepare(r->db, person_holds_unit, st) < 0)
+	if (!*st && db_prepare(r->db, sql, st) < 0)
 		return -1;
 	sqlite3_reset(*st);
 	sqlite3_bind_text(*st, 1, property, -1, SQLITE_STATIC);
@@ -832,7 +833,7 @@ static int person_holds(struct run *r, sqlite3_stmt **st, const char *property, 
 		sqlite3_bind_null(*st, 3);
 	if ((got = db_row(*st)) != 1)
 		return got < 0 ? -1 : 0;
-	got = sqlite3_column_int(*st, 0);
+	got = sqlite3_column_int(*st, 0) != 0;
 	sqlite3_reset(*st);
 	return got;
 }
@@ -1101,8 +1102,8 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 			if (!*name_key)
 				user_name = NULL;
 			held = user_name ? !strcmp(user_name, name_key)
-					 : person_holds(r, &holds, p->property_id, person, user,
-							NULL);
+					 : person_ask(r, &holds, person_holds_unit, p->property_id,
+						      person, user, NULL);
 			/* the name recorded with the user, or a newer one the id gave
 			 * with the user's contact since */
 			if (!held && user_name)
@@ -1126,26 +1127,17 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		 * a lease the PMS ended under the id ends that pair, whoever it is.
 		 */
 		if (not_theirs && *latch_unit && (sync || hold) &&
-		    (same_home =
-			     person_holds(r, &holds, p->property_id, person, user, latch_unit)) < 0)
+		    (same_home = person_ask(r, &holds, person_holds_unit, p->property_id, person,
+					    user, latch_unit)) < 0)
 			goto out;
 		/* an id an export judged since the pair was made did not have (its
 		 * resident left, the removal not yet done) is back as someone else:
 		 * a PMS edits a married resident's record in place, it does not
 		 * drop it a night */
-		if (same_home) {
-			if (!was_there && db_prepare(r->db, person_was_there_sql, &was_there) < 0)
-				goto out;
-			sqlite3_reset(was_there);
-			sqlite3_bind_text(was_there, 1, p->property_id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(was_there, 2, person, -1, SQLITE_STATIC);
-			sqlite3_bind_text(was_there, 3, latch_unit, -1, SQLITE_STATIC);
-			sqlite3_bind_text(was_there, 4, user, -1, SQLITE_STATIC);
-			if ((same_home = db_row(was_there)) < 0)
-				goto out;
-			same_home = same_home && sqlite3_column_int(was_there, 0);
-			sqlite3_reset(was_there);
-		}
+		if (same_home &&
+		    (same_home = person_ask(r, &was_there, person_was_there_sql, p->property_id,
+					    person, user, latch_unit)) < 0)
+			goto out;
 		if (same_home) {
 			snprintf(detail, sizeof(detail),
 				 "person id %s was matched to Latch user %s by %s '%s' for a person "

@@ -204,6 +204,23 @@ extract_summary() { # extract_summary FILE DIALECT PEOPLE UNITS SKIPPED REJECTED
 		"$4" "$([ "$4" = 1 ] || echo s)" "$5" "$([ "$5" = 1 ] || echo s)" "$6"
 }
 
+# night_setup "N..." [OPTION...]: the multi-night scenarios' state: property
+# p1 (safety guard off: --guard-percent 100, and OPTIONs for 'property
+# set'), each PMS unit UN mapped to Latch unit LN of building b1, and a
+# latch-sim seeded with those units ($tmp/seed.csv)
+night_setup() {
+	_units=$1
+	shift
+	{ echo building_uuid,unit_uuid,name; for _u in $_units; do echo "b1,L$_u,$_u"; done; } \
+		>"$tmp/seed.csv" &&
+		test_init_db p1 && unitsync property set p1 --guard-percent 100 "$@" >/dev/null ||
+		return 1
+	for _u in $_units; do
+		unitsync map add --offline --property p1 "U$_u" "L$_u" >/dev/null || return 1
+	done
+	sim_start "$tmp/seed.csv"
+}
+
 # night N AS_OF ROWS...: a night of a multi-night scenario: nN.csv, the
 # generic CSV header and ROWS, staged, then transformed (with the options
 # in $NIGHT_ARGS, e.g. "--property p2"); the run directory in $runN

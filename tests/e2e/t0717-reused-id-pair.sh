@@ -19,12 +19,7 @@ ALICE=p1,U5,B2,H2,primary,current,Alice,Old,alice@example.com,,2023-01-01,
 BO1=p1,U1,A7,H8,primary,current,Bo,New,bo@example.com,,2026-06-03,
 BO3=p1,U3,A7,H8,primary,current,Bo,New,bo@example.com,,2026-06-03,
 
-(cd "$tmp" && printf 'building_uuid,unit_uuid,name\nb1,L1,1\nb1,L2,2\nb1,L3,3\nb1,L5,5\n' >seed.csv &&
-	test_init_db p1 && unitsync property set p1 --guard-percent 100 --latch-building b1 >/dev/null &&
-	for u in 1 2 3 5; do
-		unitsync map add --offline --property p1 U$u L$u >/dev/null || exit 1
-	done) || exit 1
-sim_start "$tmp/seed.csv" || exit 1
+night_setup "1 2 3 5" --latch-building b1 || exit 1
 
 test_expect_success 'nights 1-2: Alice (B2) lives in 5; her user also gets 1 under a second id, A7' '
 	night 1 2026-06-01 "$ALICE" && unitsync load "$run1" >l1.out &&

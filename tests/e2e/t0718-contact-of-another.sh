@@ -11,12 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 test_plan 3
 
-(cd "$tmp" && printf 'building_uuid,unit_uuid,name\nb1,L1,1\nb1,L2,2\nb1,L3,3\n' >seed.csv &&
-	test_init_db p1 && unitsync property set p1 --guard-percent 100 >/dev/null &&
-	for u in 1 2 3; do
-		unitsync map add --offline --property p1 U$u L$u >/dev/null || exit 1
-	done) || exit 1
-sim_start "$tmp/seed.csv" || exit 1
+night_setup "1 2 3" || exit 1
 
 test_expect_success 'night 1: Frank (e-mail) and Erin (phone only) get their users and units' '
 	night 1 2026-06-01 "p1,U1,F1,H1,primary,current,Frank,Foster,frank@example.com,,2024-01-01," \

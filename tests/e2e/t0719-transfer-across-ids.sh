@@ -10,12 +10,7 @@ test_plan 2
 
 faults() { curl -sf -X POST -d "$1" "$SIM_URL/_sim/faults" >/dev/null; }
 
-(cd "$tmp" && printf 'building_uuid,unit_uuid,name\nb1,L1,1\nb1,L2,2\n' >seed.csv &&
-	test_init_db p1 && unitsync property set p1 --guard-percent 100 >/dev/null &&
-	for u in 1 2; do
-		unitsync map add --offline --property p1 U$u L$u >/dev/null || exit 1
-	done) || exit 1
-sim_start "$tmp/seed.csv" || exit 1
+night_setup "1 2" || exit 1
 
 test_expect_success 'night 2: re-keyed as he moves, the grant of 2 fails: 1 is not taken from him' '
 	night 1 2026-06-01 "p1,U1,D1,H1,primary,current,Dan,Dee,dan@example.com,,2023-01-01," &&

@@ -14,12 +14,7 @@ faults() { curl -sf -X POST -d "$1" "$SIM_URL/_sim/faults" >/dev/null; }
 FILL=p1,U3,Q1,H9,primary,current,Fill,Er,fill@example.com,,2023-01-01,
 BO=p1,U1,A7,H8,primary,current,Bo,New,bo@example.com,,2026-06-03,
 
-(cd "$tmp" && printf 'building_uuid,unit_uuid,name\nb1,L1,1\nb1,L3,3\n' >seed.csv &&
-	test_init_db p1 && unitsync property set p1 --guard-percent 100 >/dev/null &&
-	for u in 1 3; do
-		unitsync map add --offline --property p1 U$u L$u >/dev/null || exit 1
-	done) || exit 1
-sim_start "$tmp/seed.csv" || exit 1
+night_setup "1 3" || exit 1
 
 test_expect_success 'nights 1-2: Alice (A7) lives in 1, then leaves; her removal fails' '
 	night 1 2026-06-01 "p1,U1,A7,H7,primary,current,Alice,Old,alice@example.com,,2023-01-01," "$FILL" &&

@@ -13,12 +13,7 @@ test_plan 3
 # each night loaded too
 lnight() { night "$@" && eval "unitsync load \"\$run$1\"" >l$1.out; }
 
-(cd "$tmp" && printf 'building_uuid,unit_uuid,name\nb1,L1,1\nb1,L2,2\nb1,L3,3\nb1,L4,4\n' >seed.csv &&
-	test_init_db p1 && unitsync property set p1 --guard-percent 100 >/dev/null &&
-	for u in 1 2 3 4; do
-		unitsync map add --offline --property p1 U$u L$u >/dev/null || exit 1
-	done) || exit 1
-sim_start "$tmp/seed.csv" || exit 1
+night_setup "1 2 3 4" || exit 1
 
 test_expect_success 'Ann renamed, then re-keyed into 2 of her household: a transfer on her user' '
 	lnight 1 2026-06-01 "p1,U1,A1,H1,primary,current,Ann,Lee,ann@example.com,,2023-01-01," &&

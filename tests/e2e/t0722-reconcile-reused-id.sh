@@ -13,13 +13,7 @@ ALICE=p1,U1,A7,H7,primary,current,Alice,Old,alice@example.com,,2023-01-01,
 BO1=p1,U1,A7,H8,primary,current,Bo,New,bo@example.com,,2026-06-02,
 BO3=p1,U3,A7,H8,primary,current,Bo,New,bo@example.com,,2026-06-02,
 
-(cd "$tmp" && printf 'building_uuid,unit_uuid,name\nb1,L1,1\nb1,L3,3\n' >seed.csv &&
-	test_init_db p1 &&
-	unitsync property set p1 --guard-percent 100 --latch-building b1 >/dev/null &&
-	for u in 1 3; do
-		unitsync map add --offline --property p1 U$u L$u >/dev/null || exit 1
-	done) || exit 1
-sim_start "$tmp/seed.csv" || exit 1
+night_setup "1 3" --latch-building b1 || exit 1
 
 test_expect_success 'unit sync off: A7 given to Bo; he gets 1 and 3, Alice'"'"'s removal is withheld' '
 	night 1 2026-06-01 "$ALICE" && unitsync load "$run1" >l1.out &&
