@@ -37,9 +37,16 @@ int db_schema_version(void);
  * LAST) (lib/rules' rules_name_key(); NULL for NULL) and unitsync_frame(V, ...):
  * the values as one blob, each its type byte ('n' NULL, 'i' INTEGER, 't'
  * any other, as text), its length (8 bytes, big-endian) and its text
- * (lib/stg's row digests).
+ * (lib/rowsdigest's row digests).
  */
 int db_open(const char *path, int create, sqlite3 **out);
+
+/*
+ * One value framed as unitsync_frame() frames it, written at AT (9 + LEN
+ * bytes): TYPE ('n', 'i' or 't'), LEN as 8 bytes big-endian, then LEN
+ * bytes of TEXT (NULL when LEN is 0).  Returns the byte after it.
+ */
+unsigned char *db_frame_put(unsigned char *at, char type, const void *text, size_t len);
 
 void db_close(sqlite3 *db);
 

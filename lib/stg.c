@@ -4,6 +4,7 @@
 #include "err.h"
 #include "handoff.h"
 #include "mem.h"
+#include "rowsdigest.h"
 #include "sha256.h"
 #include "unitmap.h"
 
@@ -390,6 +391,9 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 		       "pms_person_id) VALUES (?,?,?,?,?)",
 		       &s->ins_reject) < 0)
 		goto out;
+	/* the person and unit rows hashed as they come (lib/rowsdigest);
+	 * without the memory, read back at the commit */
+	s->streamed = calloc(2, sizeof(*s->streamed));
 	rc = 0;
 out:
 	sqlite3_finalize(st);
@@ -442,7 +446,7 @@ static const char *const person_fields[] = {
 };
 
 static int unit_now(struct stg *s, const char *property_id, const char *pms_unit_id,
-		    const char *label, int dwelling, int row);
+		    const char *label, int dwelling, int row, int *inserted);
 
 /* The values of P in the order stg_person() binds them (person_fields),
  * then its unit label: PERSON_STRINGS. */
@@ -465,13 +469,16 @@ static void person_values(const struct stg_person *p, const char *v[PERSON_STRIN
 	memcpy(v, all, sizeof(all));
 }
 
-/* stg_person(), staged now: 0, 1 left out (a repeat without REPEAT), -1 */
-static int person_now(struct stg *s, const struct stg_person *p, int repeat)
+/* stg_person(), staged now: 0, 1 left out (a repeat without REPEAT), -1.
+ * *SEQ: the row_seq staged, 0 none; *UNIT_NEW: its unit was staged too. */
+static int person_now(struct stg *s, const struct stg_person *p, int repeat, int *seq,
+		      int *unit_new)
 {
 	sqlite3_stmt *st = s->ins_person;
 	const char *v[PERSON_STRINGS];
-	int rc;
+	int rc, row_seq = 1;
 
+	*seq = *unit_new = 0;
 	person_values(p, v);
 
 	if (note_property(s, p->property_id, p->source_ref) < 0)
@@ -512,6 +519,7 @@ static int person_now(struct stg *s, const struct stg_person *p, int repeat)
 			return -1;
 		}
 		sqlite3_bind_int(st, 19, next);
+		row_seq = next;
 		rc = sqlite3_step(st);
 	}
 	if (rc == SQLITE_CONSTRAINT) {
@@ -523,17 +531,20 @@ static int person_now(struct stg *s, const struct stg_person *p, int repeat)
 		return -1;
 	}
 	s->staged++;
+	*seq = row_seq;
 	return unit_now(s, p->property_id, p->pms_unit_id,
-			p->unit_label ? p->unit_label : p->pms_unit_id, p->dwelling, 0);
+			p->unit_label ? p->unit_label : p->pms_unit_id, p->dwelling, 0, unit_new);
 }
 
-/* stg_unit(), staged now; ROW: a unit list's row (stg_unit_row()) */
+/* stg_unit(), staged now; ROW: a unit list's row (stg_unit_row());
+ * *INSERTED: a row was added (not the repeat of one staged) */
 static int unit_now(struct stg *s, const char *property_id, const char *pms_unit_id,
-		    const char *label, int dwelling, int row)
+		    const char *label, int dwelling, int row, int *inserted)
 {
 	sqlite3_stmt *st = s->ins_unit;
 	size_t np = strlen(property_id), nu = strlen(pms_unit_id);
 
+	*inserted = 0;
 	if (note_property(s, property_id, NULL) < 0)
 		return -1;
 	/* residents come unit by unit: skip the repeat of the unit just staged */
@@ -560,9 +571,10 @@ static int unit_now(struct stg *s, const char *property_id, const char *pms_unit
 		db_error(s->db, NULL);
 		return -1;
 	}
-	if (sqlite3_changes(s->db))
+	if (sqlite3_changes(s->db)) {
 		s->units++;
-	else
+		*inserted = 1;
+	} else
 		s->skipped += row;
 	return 0;
 }
@@ -610,6 +622,9 @@ struct op {
 	int flag;                /* stg_person()'s REPEAT, the unit's DWELLING */
 	uint32_t at[OP_STRINGS]; /* each string's offset in the batch's text + 1;
 				  * 0: NULL */
+	int seq;                 /* the staging thread's: the person's row_seq
+				  * staged, 0 none */
+	int unit_new;            /* and whether a unit row was added */
 };
 
 struct batch {
@@ -636,28 +651,69 @@ struct stg_queue {
 	pthread_t thread;
 };
 
-/* Stage batch B's operations; -1 with err_set() */
-static int stage_batch(struct stg *s, const struct batch *b)
+/*
+ * What operation KIND (FLAG, strings V) staged, into the snapshot's rows
+ * digest (lib/rowsdigest): the person row of row_seq SEQ (0: none), the
+ * unit row when UNIT_NEW.  On the caller's thread, which has the time:
+ * the staging thread is the one extract waits for.
+ */
+static void stream_op(struct stg *s, enum op_kind kind, int flag, const char *const *v, int seq,
+		      int unit_new)
+{
+	if (!s->streamed)
+		return;
+	if (kind == OP_PERSON) {
+		if (seq)
+			rowsdigest_person(&s->streamed[0], v, seq);
+		if (unit_new)
+			rowsdigest_unit(&s->streamed[1], v[0], v[3], v[17] ? v[17] : v[3], flag >> 1);
+	} else if (kind != OP_REJECT && unit_new) {
+		rowsdigest_unit(&s->streamed[1], v[0], v[1], v[2], flag);
+	}
+}
+
+/* The strings of operation O of batch B into V */
+static void op_strings(const struct batch *b, const struct op *o, const char *v[OP_STRINGS])
+{
+	for (int k = 0; k < OP_STRINGS; k++)
+		v[k] = o->at[k] ? b->text + o->at[k] - 1 : NULL;
+}
+
+/* Batch B's operations, staged, into the digest (stream_op()); once. */
+static void stream_batch(struct stg *s, struct batch *b)
+{
+	const char *v[OP_STRINGS];
+
+	for (size_t i = 0; i < b->n; i++) {
+		op_strings(b, &b->ops[i], v);
+		stream_op(s, b->ops[i].kind, b->ops[i].flag, v, b->ops[i].seq, b->ops[i].unit_new);
+	}
+	b->n = b->len = 0;
+}
+
+/* Stage batch B's operations, each op's outcome in it; -1 with err_set() */
+static int stage_batch(struct stg *s, struct batch *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
-		const struct op *o = &b->ops[i];
+		struct op *o = &b->ops[i];
 		const char *v[OP_STRINGS];
 		struct stg_person p;
 		int rc = 0;
 
-		for (int k = 0; k < OP_STRINGS; k++)
-			v[k] = o->at[k] ? b->text + o->at[k] - 1 : NULL;
+		op_strings(b, o, v);
+		o->seq = o->unit_new = 0;
 		switch (o->kind) {
 		case OP_PERSON:
 			p = (struct stg_person){ v[0],  v[1],  v[2],  v[3],        v[4],
 						 v[5],  v[6],  v[7],  v[8],        v[9],
 						 v[10], v[11], v[12], v[13],       v[14],
 						 v[15], v[16], v[17], o->flag >> 1 };
-			rc = person_now(s, &p, o->flag & 1);
+			rc = person_now(s, &p, o->flag & 1, &o->seq, &o->unit_new);
 			break;
 		case OP_UNIT:
 		case OP_UNIT_ROW:
-			rc = unit_now(s, v[0], v[1], v[2], o->flag, o->kind == OP_UNIT_ROW);
+			rc = unit_now(s, v[0], v[1], v[2], o->flag, o->kind == OP_UNIT_ROW,
+				      &o->unit_new);
 			break;
 		case OP_REJECT:
 			rc = reject_now(s, v[0], v[1], v[2], v[3]);
@@ -735,6 +791,10 @@ static int queue_end(struct stg *s, int last)
 	if (q->failed) {
 		err_set("%s", q->error);
 		rc = -1;
+	} else if (last) {
+		/* the batch handed over before the last one, then the last */
+		stream_batch(s, &q->b[q->fill ^ 1]);
+		stream_batch(s, &q->b[q->fill]);
 	}
 	s->skipped += q->skipped;
 	handoff_release(&q->ho);
@@ -779,7 +839,7 @@ static struct batch *queue_batch(struct stg *s)
 			return NULL;
 		}
 		b = &q->b[q->fill];
-		b->n = b->len = 0;
+		stream_batch(s, b);
 	}
 	if (mem_grow((void **)&b->ops, b->n, &b->cap, sizeof(*b->ops), 256) < 0)
 		return NULL;
@@ -833,11 +893,15 @@ static int queue_op(struct stg *s, enum op_kind kind, int flag, const char *cons
 int stg_person(struct stg *s, const struct stg_person *p, int repeat)
 {
 	const char *v[OP_STRINGS];
+	int flag = (p->dwelling ? 2 : 0) | (repeat ? 1 : 0), seq, unit_new;
 
-	if (!s->q)
-		return person_now(s, p, repeat) < 0 ? -1 : 0;
 	person_values(p, v);
-	return queue_op(s, OP_PERSON, (p->dwelling ? 2 : 0) | (repeat ? 1 : 0), v, OP_STRINGS);
+	if (s->q)
+		return queue_op(s, OP_PERSON, flag, v, OP_STRINGS);
+	if (person_now(s, p, repeat, &seq, &unit_new) < 0)
+		return -1;
+	stream_op(s, OP_PERSON, flag, v, seq, unit_new);
+	return 0;
 }
 
 /* stg_unit() (ROW 0) and stg_unit_row() (1): queued, or staged now */
@@ -845,10 +909,15 @@ static int unit(struct stg *s, const char *property_id, const char *pms_unit_id,
 		int dwelling, int row)
 {
 	const char *v[] = { property_id, pms_unit_id, label };
+	enum op_kind kind = row ? OP_UNIT_ROW : OP_UNIT;
+	int inserted;
 
 	if (s->q)
-		return queue_op(s, row ? OP_UNIT_ROW : OP_UNIT, dwelling, v, 3);
-	return unit_now(s, property_id, pms_unit_id, label, dwelling, row);
+		return queue_op(s, kind, dwelling, v, 3);
+	if (unit_now(s, property_id, pms_unit_id, label, dwelling, row, &inserted) < 0)
+		return -1;
+	stream_op(s, kind, dwelling, v, 0, inserted);
+	return 0;
 }
 
 int stg_unit(struct stg *s, const char *property_id, const char *pms_unit_id, const char *label,
@@ -1038,11 +1107,17 @@ int stg_commit(struct stg *s)
 	sqlite3_finalize(st);
 	st = NULL;
 	/* last: the digest covers the counts and fields just written */
-	if (stg_rows_digest(s->db, s->snapshot_id, digest) < 0 ||
-	    db_prepare(s->db, "UPDATE snapshot SET rows_sha256 = ? WHERE snapshot_id = ?", &st) < 0)
+	if (rowsdigest_compute(s->db, s->snapshot_id, ROWSDIGEST_VERSION,
+			       s->streamed ? &s->streamed[0] : NULL,
+			       s->streamed ? &s->streamed[1] : NULL, digest) < 0 ||
+	    db_prepare(s->db,
+		       "UPDATE snapshot SET rows_sha256 = ?, rows_digest_version = ? "
+		       "WHERE snapshot_id = ?",
+		       &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, s->snapshot_id);
+	sqlite3_bind_int(st, 2, ROWSDIGEST_VERSION);
+	sqlite3_bind_int64(st, 3, s->snapshot_id);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		db_error(s->db, NULL);
 		goto out;
@@ -1056,92 +1131,36 @@ out:
 	return rc;
 }
 
-/*
- * What the digest reads, in order: every column that says what the
- * snapshot holds (never when it was extracted), each table in key order
- * so that the digest does not depend on how SQLite stores the rows.  A
- * column added by a later migration joins these lists only with a new
- * digest version: old snapshots must keep verifying.  Each row comes as
- * one blob of its values framed by lib/db's unitsync_frame() (type,
- * length, text), the bytes the digest has always hashed: three API calls
- * a value were a third of its time.
- */
-static const char *const digest_queries[] = {
-	"SELECT unitsync_frame('snapshot', property_id, source_kind, dialect, sha256, size_bytes, rows_staged, "
-	"rows_skipped, rows_rejected, units_staged, fields, unknown_columns) FROM snapshot "
-	"WHERE snapshot_id = ?1",
-	"SELECT unitsync_frame('property', property_id, people) FROM snapshot_property WHERE snapshot_id = ?1 "
-	"ORDER BY property_id",
-	"SELECT unitsync_frame('person', property_id, pms_person_id, row_seq, household_id, pms_unit_id, role, "
-	"status, status_raw, first_name, last_name, email, phone, move_in, move_out, "
-	"expected_move_out, lease_from, lease_to, source_ref) FROM stg_person "
-	"WHERE snapshot_id = ?1 ORDER BY property_id, pms_person_id, row_seq",
-	"SELECT unitsync_frame('unit', property_id, pms_unit_id, label, dwelling) FROM stg_unit "
-	"WHERE snapshot_id = ?1 ORDER BY property_id, pms_unit_id",
-	"SELECT unitsync_frame('reject', source_ref, reason, property_id, pms_person_id) FROM stg_reject "
-	"WHERE snapshot_id = ?1 ORDER BY source_ref, reason, property_id, pms_person_id",
-};
-
-/* Bytes for the digest, gathered so that SHA-256 is called once a block,
- * not twice a value (3.8M calls for 100k people). */
-struct digest_buf {
-	struct sha256 *h;
-	size_t used;
-	unsigned char b[16384];
-};
-
-static void digest_add(struct digest_buf *d, const void *p, size_t len)
+/* Snapshot ID's rows digest version (1: staged before migration 18) into
+ * *VERSION: 0, 1 no such snapshot, -1 with err_set(). */
+static int digest_version(sqlite3 *db, long long snapshot_id, int *version)
 {
-	if (d->used + len > sizeof(d->b)) {
-		sha256_update(d->h, d->b, d->used);
-		d->used = 0;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (db_prepare(db, "SELECT coalesce(rows_digest_version, 1) FROM snapshot WHERE snapshot_id = ?",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, snapshot_id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		err_set("snapshot %lld does not exist", snapshot_id);
+		rc = 1;
+		goto out;
 	}
-	if (len > sizeof(d->b)) {
-		sha256_update(d->h, p, len);
-		return;
-	}
-	memcpy(d->b + d->used, p, len);
-	d->used += len;
+	*version = sqlite3_column_int(st, 0);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int stg_rows_digest(sqlite3 *db, long long snapshot_id, char hex[SHA256_HEX_LEN + 1])
 {
-	struct sha256 h;
-	struct digest_buf *d = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = -1, step = SQLITE_DONE;
+	int version;
 
-	if (sha256_init(&h) < 0)
+	if (digest_version(db, snapshot_id, &version) != 0)
 		return -1;
-	d = malloc(sizeof(*d));
-	if (!d) {
-		err_set("out of memory");
-		goto out;
-	}
-	d->h = &h;
-	d->used = 0;
-	for (size_t q = 0; q < sizeof(digest_queries) / sizeof(digest_queries[0]); q++) {
-		if (db_prepare(db, digest_queries[q], &st) < 0)
-			goto out;
-		sqlite3_bind_int64(st, 1, snapshot_id);
-		/* each row one blob of its framed values: lib/db's unitsync_frame() */
-		while ((step = db_row(st)) == 1) {
-			const void *v = sqlite3_column_blob(st, 0);
-
-			digest_add(d, v, (size_t)sqlite3_column_bytes(st, 0));
-		}
-		if (step < 0)
-			goto out;
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	sha256_update(&h, d->b, d->used);
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	sha256_final(&h, hex);
-	free(d);
-	return rc;
+	return rowsdigest_compute(db, snapshot_id, version, NULL, NULL, hex);
 }
 
 int stg_verify(sqlite3 *db, long long snapshot_id)
@@ -1152,7 +1171,8 @@ int stg_verify(sqlite3 *db, long long snapshot_id)
 
 	if (db_prepare(db,
 		       "SELECT rows_sha256, snapshot_id <= (SELECT coalesce(max(max_snapshot_id), 0) "
-		       "FROM snapshot_legacy) FROM snapshot WHERE snapshot_id = ?",
+		       "FROM snapshot_legacy), coalesce(rows_digest_version, 1) FROM snapshot "
+		       "WHERE snapshot_id = ?",
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, snapshot_id);
@@ -1173,7 +1193,7 @@ int stg_verify(sqlite3 *db, long long snapshot_id)
 		rc = 1;
 		goto out;
 	}
-	if (stg_rows_digest(db, snapshot_id, now) < 0)
+	if (rowsdigest_compute(db, snapshot_id, sqlite3_column_int(st, 2), NULL, NULL, now) < 0)
 		goto out;
 	if (strcmp(now, db_col_text(st, 0)) != 0) {
 		err_set("snapshot %lld was changed after it was staged: its rows no longer match the "
@@ -1207,6 +1227,12 @@ void stg_release(struct stg *s)
 	s->known = s->unknown = NULL;
 	s->people = NULL;
 	s->n_known = s->n_unknown = 0;
+	if (s->streamed) {
+		rowsdigest_section_release(&s->streamed[0]);
+		rowsdigest_section_release(&s->streamed[1]);
+		free(s->streamed);
+		s->streamed = NULL;
+	}
 	sqlite3_finalize(s->ins_person);
 	sqlite3_finalize(s->ins_unit);
 	sqlite3_finalize(s->ins_reject);

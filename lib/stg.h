@@ -84,6 +84,7 @@ struct stg_person {
 };
 
 struct stg_queue; /* the staging thread and its batches (stg.c) */
+struct rowsdigest_section;
 
 struct stg {
 	sqlite3 *db;                  /* borrowed */
@@ -125,6 +126,10 @@ struct stg {
 				* value in some person staged; for fields */
 	struct stg_queue *q;   /* owned: the staging thread (stg_async()), or NULL:
 				* rows are staged as they are given */
+	struct rowsdigest_section *streamed; /* owned: [0] the person rows, [1]
+				* the unit rows, hashed as staged for
+				* stg_commit()'s digest (lib/rowsdigest), by
+				* the caller's thread; NULL: read back */
 	/*
 	 * Schema drift (issue 15 item 7), recorded at stg_commit() in the
 	 * snapshot's fields and unknown_columns; both borrowed, set by the
@@ -253,10 +258,11 @@ void stg_skip(struct stg *s);
 int stg_commit(struct stg *s);
 
 /*
- * SHA-256 of snapshot SNAPSHOT_ID's staged rows and counts (snapshot,
- * snapshot_property, stg_person, stg_unit, stg_reject), each value typed
- * and length-prefixed, each table in key order: what stg_commit() records
- * in snapshot.rows_sha256 (migration 6).  -1 with err_set().
+ * The digest of snapshot SNAPSHOT_ID's staged rows and counts (snapshot,
+ * snapshot_property, stg_person, stg_unit, stg_reject), computed again
+ * from the database as the snapshot's rows_digest_version defines it
+ * (lib/rowsdigest.h): what stg_commit() recorded in snapshot.rows_sha256
+ * (migration 6), if the rows are as staged.  -1 with err_set().
  */
 int stg_rows_digest(sqlite3 *db, long long snapshot_id, char hex[SHA256_HEX_LEN + 1]);
 

@@ -6,7 +6,7 @@
 # 17).  A snapshot staged before digests existed (up to the id migration 8
 # recorded) is used and said to be unverified.
 . "$(dirname "$0")/lib.sh"
-test_plan 8
+test_plan 10
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 q() { sqlite3 -batch "$UNITSYNC_DB" "$1"; }
@@ -27,13 +27,18 @@ test_expect_success 'a staged snapshot records its rows digest, and show says th
 	test "$(runs)" = 1
 '
 
-# The digest as docs/ARCHITECTURE.md defines it, computed apart from
-# unitsync: SHA-256 over the snapshot's rows, table by table in key order,
-# each value as its type byte, its length (8 bytes, big-endian) and its text.
+# The digest as lib/rowsdigest.h defines it, computed apart from unitsync:
+# each row framed as its values, each value its type byte, its length (8
+# bytes, big-endian) and its text, each table in key order.  Version 1:
+# SHA-256 over the snapshot, property, person, unit and reject rows;
+# version 2: over ('digest', 2), the snapshot and property rows, ('persons',
+# hex SHA-256 of the person rows), ('units', the same of the unit rows) and
+# the reject rows.
 cat >"$tmp/digest.py" <<'PY'
 import hashlib, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-queries = [
+snap, version = int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 2
+tables = [
     "SELECT 'snapshot', property_id, source_kind, dialect, sha256, size_bytes, rows_staged,"
     " rows_skipped, rows_rejected, units_staged, fields, unknown_columns FROM snapshot"
     " WHERE snapshot_id = ?1",
@@ -48,15 +53,31 @@ queries = [
     "SELECT 'reject', source_ref, reason, property_id, pms_person_id FROM stg_reject"
     " WHERE snapshot_id = ?1 ORDER BY source_ref, reason, property_id, pms_person_id",
 ]
+def frame(row):
+    out = b""
+    for v in row:
+        if v is None:
+            out += b"n" + bytes(8)
+            continue
+        text = str(v).encode()
+        out += (b"i" if isinstance(v, int) else b"t") + len(text).to_bytes(8, "big") + text
+    return out
+def rows(h, q):
+    for row in db.execute(q, (snap,)):
+        h.update(frame(row))
 h = hashlib.sha256()
-for q in queries:
-    for row in db.execute(q, (int(sys.argv[2]),)):
-        for v in row:
-            if v is None:
-                h.update(b"n" + bytes(8))
-                continue
-            text = str(v).encode()
-            h.update((b"i" if isinstance(v, int) else b"t") + len(text).to_bytes(8, "big") + text)
+if version == 1:
+    for q in tables:
+        rows(h, q)
+else:
+    h.update(frame(("digest", 2)))
+    rows(h, tables[0])
+    rows(h, tables[1])
+    for name, q in (("persons", tables[2]), ("units", tables[3])):
+        part = hashlib.sha256()
+        rows(part, q)
+        h.update(frame((name, part.hexdigest())))
+    rows(h, tables[4])
 print(h.hexdigest())
 PY
 
@@ -122,5 +143,39 @@ test_expect_success 'a snapshot staged before digests existed is used, said unve
 	grep "snapshot '"$snap"' was staged before row digests were recorded: used unverified" t4.err &&
 	unitsync snapshots show '"$snap"' >show &&
 	grep "^rows_sha256: (staged before row digests were recorded" show
+'
+# Version 2 hashes the person and unit rows as they are staged, put in key
+# order in a window of 4096 rows; rows further out of order are read back
+# at the commit.  Both ways record the documented digest: 4,200 people in
+# key order, then the same in reverse.
+for order in sorted reversed; do
+	{ echo "$H" &&
+	  seq -f "%05g" 1 4200 | if [ $order = sorted ]; then cat; else sort -r; fi |
+		awk '{ print "b," ($1 % 300) ",B" $1 ",H" $1 ",primary,current,Bea,N" $1 ",,,2024-01-01," }'
+	} >"$tmp/b-$order.csv" || exit 1
+done
+(cd "$tmp" && unitsync property add b >/dev/null) || exit 1
+
+test_expect_success 'rows in key order, and rows too far out of it (read back): the documented digest' '
+	for order in sorted reversed; do
+		unitsync extract-csv b-$order.csv >xb.out &&
+		id=$(awk "{ sub(\":\", \"\", \$2); print \$2; exit }" xb.out) &&
+		grep "4200 people staged, 300 units" xb.out &&
+		test "$(q "SELECT rows_digest_version FROM snapshot WHERE snapshot_id = $id")" = 2 &&
+		test "$(q "SELECT rows_sha256 FROM snapshot WHERE snapshot_id = $id")" = \
+			"$(python3 digest.py "$UNITSYNC_DB" $id)" || exit 1
+	done
+'
+
+test_expect_success 'a snapshot digested as version 1 (staged before migration 18) still verifies' '
+	v1=$(python3 digest.py "$UNITSYNC_DB" '"$snap"' 1) &&
+	q "UPDATE snapshot_legacy SET max_snapshot_id = 0;
+	   UPDATE snapshot SET rows_digest_version = NULL, rows_sha256 = '\''$v1'\''
+	   WHERE snapshot_id = '"$snap"'" &&
+	unitsync snapshots show '"$snap"' >show &&
+	grep "^rows_sha256: $v1 (the rows are as staged)" show &&
+	q "UPDATE snapshot SET rows_digest_version = 2 WHERE snapshot_id = '"$snap"'" &&
+	unitsync snapshots show '"$snap"' >show &&
+	grep "^rows_sha256: CHANGED since staged" show
 '
 [ $failed -eq 0 ]
