@@ -99,9 +99,9 @@ static int row_cmp(const struct row *a, const struct row *b)
 /* Empty the window (a broken section needs none of it). */
 static void drop_window(struct rowsdigest_section *sec)
 {
-	for (size_t i = 0; i < sec->n_heap; i++)
-		free(sec->heap[i]);
-	sec->n_heap = 0;
+	for (size_t i = sec->head; i < sec->n; i++)
+		free(sec->win[i]);
+	sec->head = sec->n = 0;
 }
 
 void rowsdigest_section_release(struct rowsdigest_section *sec)
@@ -112,9 +112,9 @@ void rowsdigest_section_release(struct rowsdigest_section *sec)
 		sha256_final(&sec->h, hex); /* frees the context */
 	sec->started = 0;
 	drop_window(sec);
-	free(sec->heap);
+	free(sec->win);
 	free(sec->last);
-	sec->heap = NULL;
+	sec->win = NULL;
 	sec->last = NULL;
 	sec->last_len = sec->last_cap = sec->used = 0;
 }
@@ -125,28 +125,11 @@ static void set_broken(struct rowsdigest_section *sec)
 	drop_window(sec);
 }
 
-/* Hash the window's smallest row, which becomes the last hashed. */
-static void emit_min(struct rowsdigest_section *sec)
+/* Hash the window's first (smallest) row, which becomes the last hashed. */
+static void emit_first(struct rowsdigest_section *sec)
 {
-	unsigned char **h = sec->heap;
-	struct row *r = (struct row *)h[0];
-	size_t n = --sec->n_heap, i = 0;
+	struct row *r = (struct row *)sec->win[sec->head++];
 
-	/* the last row goes down from the top to its place */
-	while (n) {
-		size_t c = 2 * i + 1;
-
-		if (c >= n)
-			break;
-		if (c + 1 < n && row_cmp((struct row *)h[c + 1], (struct row *)h[c]) < 0)
-			c++;
-		if (row_cmp((struct row *)h[n], (struct row *)h[c]) <= 0)
-			break;
-		h[i] = h[c];
-		i = c;
-	}
-	if (n)
-		h[i] = h[n];
 	if (sec->rows && key_cmp(r->data + r->frame_len, r->key_len, sec->last, sec->last_len) <= 0)
 		goto broken;
 	if (r->key_len > sec->last_cap) {
@@ -169,28 +152,50 @@ broken:
 }
 
 /*
- * Row R (malloc'd, taken) into the section's window, whose smallest row
- * is hashed once it holds more than ROWSDIGEST_WINDOW.  A row whose key
- * is not after the one hashed last breaks the section.
+ * Row R (malloc'd, taken) into its place in the section's window, whose
+ * first row is hashed once it holds more than ROWSDIGEST_WINDOW.  A row
+ * whose key is not after the one hashed last breaks the section.
  */
 static void section_row(struct rowsdigest_section *sec, struct row *r)
 {
-	unsigned char **h;
-	size_t i;
+	unsigned char **w;
+	size_t lo, hi;
 
 	if (sec->broken || (sec->rows && key_cmp(r->data + r->frame_len, r->key_len, sec->last,
 						     sec->last_len) <= 0))
 		goto broken;
-	if (!sec->heap && !(sec->heap = malloc((ROWSDIGEST_WINDOW + 1) * sizeof(*sec->heap))))
+	if (!sec->win && !(sec->win = malloc(2 * ROWSDIGEST_WINDOW * sizeof(*sec->win))))
 		goto broken;
 	if (section_start(sec) < 0)
 		goto broken;
-	h = sec->heap;
-	for (i = sec->n_heap++; i && row_cmp(r, (struct row *)h[(i - 1) / 2]) < 0; i = (i - 1) / 2)
-		h[i] = h[(i - 1) / 2];
-	h[i] = (unsigned char *)r;
-	if (sec->n_heap > ROWSDIGEST_WINDOW)
-		emit_min(sec);
+	w = sec->win;
+	if (sec->n == 2 * ROWSDIGEST_WINDOW) {
+		/* the rows waiting back to the front */
+		memmove(w, w + sec->head, (sec->n - sec->head) * sizeof(*w));
+		sec->n -= sec->head;
+		sec->head = 0;
+	}
+	/* its place: after every row of a smaller key (rows mostly come in order) */
+	lo = sec->head;
+	hi = sec->n;
+	if (hi > lo && row_cmp(r, (struct row *)w[hi - 1]) < 0) {
+		hi--;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (row_cmp(r, (struct row *)w[mid]) < 0)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		memmove(w + lo + 1, w + lo, (sec->n - lo) * sizeof(*w));
+	} else {
+		lo = hi;
+	}
+	w[lo] = (unsigned char *)r;
+	sec->n++;
+	if (sec->n - sec->head > ROWSDIGEST_WINDOW)
+		emit_first(sec);
 	return;
 broken:
 	free(r);
@@ -200,8 +205,8 @@ broken:
 /* Hash every row left in the window; -1: the section is broken. */
 static int section_drain(struct rowsdigest_section *sec)
 {
-	while (!sec->broken && sec->n_heap)
-		emit_min(sec);
+	while (!sec->broken && sec->head < sec->n)
+		emit_first(sec);
 	return sec->broken ? -1 : 0;
 }
 

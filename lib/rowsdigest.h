@@ -49,8 +49,9 @@
  * One table's rows hashed as they are staged, in key order: rows that
  * come out of it by at most ROWSDIGEST_WINDOW rows (people listed unit by
  * unit, their ids ascending but for a household's order) are put in
- * order in a window of that many rows (a binary heap by key) before they
- * are hashed.  A row whose key is before one already hashed breaks the
+ * order in a window of that many rows (kept sorted: a row after the
+ * newest is one comparison, another one a binary search) before they are
+ * hashed.  A row whose key is before one already hashed breaks the
  * section: the table is then read back (as is one that met a failure to
  * allocate).  Zeroed, it is ready; rowsdigest_section_release() frees
  * what it holds.  Not thread-safe: one thread at a time.
@@ -64,8 +65,9 @@ struct rowsdigest_section {
 	long rows;            /* rows hashed */
 	unsigned char *last;  /* the key of the row hashed last (rowsdigest.c), owned */
 	size_t last_len, last_cap;
-	unsigned char **heap; /* the window: rows waiting, smallest key first, owned */
-	size_t n_heap;
+	unsigned char **win;  /* the window: rows waiting are win[head..n), in key
+			       * order, owned; room for 2 * ROWSDIGEST_WINDOW */
+	size_t head, n;
 	size_t used;          /* bytes waiting in buf */
 	unsigned char buf[16384];
 };
