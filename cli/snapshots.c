@@ -94,12 +94,22 @@ static int show_digest(sqlite3 *db, long long id)
 	char now[SHA256_HEX_LEN + 1];
 	int v = stg_verify(db, id);
 
-	if (v < 0 || stg_rows_digest(db, id, now) < 0)
+	if (v < 0)
 		return -1;
+	if (v == 2) {
+		printf("rows_sha256: (staged before row digests were recorded: not verifiable)\n");
+		return 0;
+	}
+	if (stg_rows_digest(db, id, now) < 0) {
+		if (v == 0)
+			return -1;
+		/* changed so that no digest can be computed (its version) */
+		printf("rows_sha256: CHANGED since staged (%s): transform refuses this snapshot\n",
+		       err_msg());
+		return 0;
+	}
 	if (v == 0)
 		printf("rows_sha256: %s (the rows are as staged)\n", now);
-	else if (v == 2)
-		printf("rows_sha256: (staged before row digests were recorded: not verifiable)\n");
 	else
 		printf("rows_sha256: CHANGED since staged, now %s: transform refuses this "
 		       "snapshot\n",

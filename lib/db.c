@@ -1044,12 +1044,21 @@ static void sql_name_key(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 /*
  * unitsync_frame(V1, V2, ...): the values as one blob, each as its type
- * ('n' NULL, 'i' INTEGER, 't' anything else, as its text), its length in
- * bytes (8 bytes, big-endian) and its text: NULL and '' differ and no
- * separator is ambiguous.  lib/stg's row digests read a row as one
- * column of this: a column read through the API costs three calls, a
- * fifth of a digest's time each (issue 18, docs/PERFORMANCE.md).
+ * ('n' NULL, 'i' INTEGER, 'r' REAL, 't' TEXT, 'b' BLOB), its length in
+ * bytes (8 bytes, big-endian) and its text (a BLOB's bytes): NULL and ''
+ * differ, a TEXT and a BLOB of the same bytes differ, and no separator
+ * is ambiguous.  lib/rowsdigest's row digests read a row as one column
+ * of this: a column read through the API costs three calls, a fifth of a
+ * digest's time each (issue 18, docs/PERFORMANCE.md).  Staging writes
+ * NULL, INTEGER and TEXT only: a REAL or a BLOB in a staged table was
+ * written behind unitsync's back (reviewer rv11: a BLOB was read as 't'
+ * and its change went unseen).
  */
+static const char frame_type[] = {
+	[SQLITE_INTEGER] = 'i', [SQLITE_FLOAT] = 'r', [SQLITE_TEXT] = 't',
+	[SQLITE_BLOB] = 'b',    [SQLITE_NULL] = 'n',
+};
+
 unsigned char *db_frame_put(unsigned char *at, char type, const void *text, size_t len)
 {
 	*at++ = (unsigned char)type;
@@ -1085,10 +1094,7 @@ static void sql_frame(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	}
 	at = blob;
 	for (int i = 0; i < argc; i++)
-		at = db_frame_put(at, type[i] == SQLITE_NULL	 ? 'n'
-				      : type[i] == SQLITE_INTEGER ? 'i'
-								  : 't',
-				  text[i], len[i]);
+		at = db_frame_put(at, frame_type[type[i]], text[i], len[i]);
 	sqlite3_result_blob64(ctx, blob, total, sqlite3_free);
 }
 

@@ -35,16 +35,16 @@ int db_schema_version(void);
  * whose close would drop the POSIX locks of the connections already open.
  * Every connection it opens has the SQL functions unitsync_name_key(FIRST,
  * LAST) (lib/rules' rules_name_key(); NULL for NULL) and unitsync_frame(V, ...):
- * the values as one blob, each its type byte ('n' NULL, 'i' INTEGER, 't'
- * any other, as text), its length (8 bytes, big-endian) and its text
- * (lib/rowsdigest's row digests).
+ * the values as one blob, each its type byte ('n' NULL, 'i' INTEGER, 'r'
+ * REAL, 't' TEXT, 'b' BLOB), its length (8 bytes, big-endian) and its
+ * text (lib/rowsdigest's row digests).
  */
 int db_open(const char *path, int create, sqlite3 **out);
 
 /*
  * One value framed as unitsync_frame() frames it, written at AT (9 + LEN
- * bytes): TYPE ('n', 'i' or 't'), LEN as 8 bytes big-endian, then LEN
- * bytes of TEXT (NULL when LEN is 0).  Returns the byte after it.
+ * bytes): TYPE ('n', 'i', 'r', 't' or 'b'), LEN as 8 bytes big-endian,
+ * then LEN bytes of TEXT (NULL when LEN is 0).  Returns the byte after it.
  */
 unsigned char *db_frame_put(unsigned char *at, char type, const void *text, size_t len);
 

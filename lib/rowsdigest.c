@@ -101,7 +101,7 @@ static void drop_window(struct rowsdigest_section *sec)
 {
 	for (size_t i = sec->head; i < sec->n; i++)
 		free(sec->win[i]);
-	sec->head = sec->n = 0;
+	sec->head = sec->n = sec->bytes = 0;
 }
 
 void rowsdigest_section_release(struct rowsdigest_section *sec)
@@ -111,6 +111,8 @@ void rowsdigest_section_release(struct rowsdigest_section *sec)
 	if (sec->started)
 		sha256_final(&sec->h, hex); /* frees the context */
 	sec->started = 0;
+	/* what it hashed is gone: a digest given it again reads the table back */
+	sec->broken = 1;
 	drop_window(sec);
 	free(sec->win);
 	free(sec->last);
@@ -130,6 +132,7 @@ static void emit_first(struct rowsdigest_section *sec)
 {
 	struct row *r = (struct row *)sec->win[sec->head++];
 
+	sec->bytes -= sizeof(*r) + r->frame_len + r->key_len;
 	if (sec->rows && key_cmp(r->data + r->frame_len, r->key_len, sec->last, sec->last_len) <= 0)
 		goto broken;
 	if (r->key_len > sec->last_cap) {
@@ -194,7 +197,9 @@ static void section_row(struct rowsdigest_section *sec, struct row *r)
 	}
 	w[lo] = (unsigned char *)r;
 	sec->n++;
-	if (sec->n - sec->head > ROWSDIGEST_WINDOW)
+	sec->bytes += sizeof(*r) + r->frame_len + r->key_len;
+	while (!sec->broken && sec->n > sec->head &&
+	       (sec->n - sec->head > ROWSDIGEST_WINDOW || sec->bytes > ROWSDIGEST_WINDOW_BYTES))
 		emit_first(sec);
 	return;
 broken:

@@ -6,8 +6,8 @@
  *
  * A row is one frame of its tag and its values, each value as lib/db's
  * unitsync_frame() writes it: a type byte ('n' NULL, 'i' INTEGER, 't'
- * anything else), the length of its text in bytes (8 bytes, big-endian)
- * and that text.  The rows, by table, each in key order (rowsdigest.c
+ * TEXT; 'r' REAL and 'b' BLOB, which staging never writes), the length
+ * of its text in bytes (8 bytes, big-endian) and that text.  The rows, by table, each in key order (rowsdigest.c
  * lists every column):
  *   snapshot     ('snapshot', property_id, source_kind, ..., unknown_columns)
  *   property     ('property', property_id, people)  by property_id
@@ -51,12 +51,17 @@
  * unit, their ids ascending but for a household's order) are put in
  * order in a window of that many rows (kept sorted: a row after the
  * newest is one comparison, another one a binary search) before they are
- * hashed.  A row whose key is before one already hashed breaks the
- * section: the table is then read back (as is one that met a failure to
- * allocate).  Zeroed, it is ready; rowsdigest_section_release() frees
- * what it holds.  Not thread-safe: one thread at a time.
+ * hashed; the first row waiting is hashed early when the window would
+ * hold more than ROWSDIGEST_WINDOW_BYTES.  A row whose key is before one
+ * already hashed breaks the section: the table is then read back (as is
+ * one that met a failure to allocate, or was released).  Zeroed, it is
+ * ready; rowsdigest_section_release() frees what it holds.  Not
+ * thread-safe: one thread at a time.
  */
 #define ROWSDIGEST_WINDOW 4096
+/* ... and at most this many bytes of rows: wider rows make the window
+ * shorter, so that extract's memory stays flat whatever a row holds */
+#define ROWSDIGEST_WINDOW_BYTES ((size_t)8 << 20)
 
 struct rowsdigest_section {
 	struct sha256 h;
@@ -68,6 +73,7 @@ struct rowsdigest_section {
 	unsigned char **win;  /* the window: rows waiting are win[head..n), in key
 			       * order, owned; room for 2 * ROWSDIGEST_WINDOW */
 	size_t head, n;
+	size_t bytes;         /* what the rows waiting hold */
 	size_t used;          /* bytes waiting in buf */
 	unsigned char buf[16384];
 };

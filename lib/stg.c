@@ -1167,7 +1167,7 @@ int stg_verify(sqlite3 *db, long long snapshot_id)
 {
 	sqlite3_stmt *st = NULL;
 	char now[SHA256_HEX_LEN + 1];
-	int rc = -1;
+	int rc = -1, version;
 
 	if (db_prepare(db,
 		       "SELECT rows_sha256, snapshot_id <= (SELECT coalesce(max(max_snapshot_id), 0) "
@@ -1193,7 +1193,17 @@ int stg_verify(sqlite3 *db, long long snapshot_id)
 		rc = 1;
 		goto out;
 	}
-	if (rowsdigest_compute(db, snapshot_id, sqlite3_column_int(st, 2), NULL, NULL, now) < 0)
+	version = sqlite3_column_int(st, 2);
+	if (version < 1 || version > ROWSDIGEST_VERSION) {
+		/* no unitsync wrote it (reviewer rv11: it read as a bad configuration, 78) */
+		err_set("snapshot %lld records rows digest version %d, which no unitsync writes: it "
+			"was changed after it was staged and is not used: restore the state "
+			"database from a backup",
+			snapshot_id, version);
+		rc = 1;
+		goto out;
+	}
+	if (rowsdigest_compute(db, snapshot_id, version, NULL, NULL, now) < 0)
 		goto out;
 	if (strcmp(now, db_col_text(st, 0)) != 0) {
 		err_set("snapshot %lld was changed after it was staged: its rows no longer match the "

@@ -59,6 +59,8 @@ def frame(row):
         if v is None:
             out += b"n" + bytes(8)
             continue
+        if not isinstance(v, (int, str)):
+            sys.exit("a REAL or BLOB value: staging writes none")
         text = str(v).encode()
         out += (b"i" if isinstance(v, int) else b"t") + len(text).to_bytes(8, "big") + text
     return out
@@ -107,13 +109,17 @@ test_expect_success 'put back as staged, the snapshot is accepted again' '
 	test "$(runs)" = 2
 '
 
-test_expect_success 'a row added, a reject deleted, a count or a unit changed: each refused' '
+test_expect_success 'a row added, a reject deleted, a count or a unit changed, a text made a blob, the digest version changed: each refused' '
 	for change in \
 		"INSERT INTO stg_person (snapshot_id, property_id, pms_person_id, role, status, source_ref) VALUES ('"$snap"', '\''a'\'', '\''X9'\'', '\''primary'\'', '\''current'\'', '\''a.csv:9'\'')" \
 		"DELETE FROM stg_reject" \
 		"UPDATE snapshot SET rows_rejected = 0" \
 		"UPDATE snapshot_property SET people = 7" \
-		"UPDATE stg_unit SET dwelling = 0 WHERE pms_unit_id = '\''2'\''"; do
+		"UPDATE stg_unit SET dwelling = 0 WHERE pms_unit_id = '\''2'\''" \
+		"UPDATE stg_person SET property_id = CAST(property_id AS BLOB) WHERE pms_person_id = '\''A2'\''" \
+		"UPDATE stg_person SET pms_person_id = CAST(pms_person_id AS BLOB) WHERE pms_person_id = '\''A1'\''" \
+		"UPDATE snapshot SET rows_digest_version = 3" \
+		"UPDATE snapshot SET rows_digest_version = 1"; do
 		cp "$UNITSYNC_DB" before.db &&
 		q "$change" &&
 		{ test_expect_code 65 unitsync transform --as-of 2026-06-03 --out runs 2>e ||
