@@ -114,7 +114,7 @@ static void on_record(int term, void *vr)
 }
 
 int csvio_read_encoded(FILE *fp, const char *name, const char *encoding, csvio_row_fn fn, void *ctx,
-		       char *from, size_t from_size)
+		       char *from, size_t from_size, struct csvio_digest *digest)
 {
 	struct csv_parser p;
 	struct reader r = { .fn = fn, .ctx = ctx };
@@ -126,6 +126,10 @@ int csvio_read_encoded(FILE *fp, const char *name, const char *encoding, csvio_r
 
 	if (enc_open(&enc, fp, name, encoding) < 0)
 		return -1;
+	if (digest) {
+		enc.digest = digest->h;
+		digest->whole = 0;
+	}
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0) {
 		enc_release(&enc);
 		err_set("out of memory");
@@ -166,6 +170,8 @@ int csvio_read_encoded(FILE *fp, const char *name, const char *encoding, csvio_r
 	}
 	if (got < 0)
 		goto out;
+	if (digest)
+		digest->whole = 1;
 	if (csv_fini(&p, on_field, on_record, &r) != 0) {
 		err_set("'%s' line %ld: unterminated quoted field: the file ends inside its last "
 			"record: truncated (or a quote left open)",
@@ -176,6 +182,8 @@ int csvio_read_encoded(FILE *fp, const char *name, const char *encoding, csvio_r
 		goto out;
 	rc = 0;
 out:
+	if (digest)
+		digest->bytes = enc.bytes;
 	if (from)
 		snprintf(from, from_size, "%s", enc_source(&enc));
 	clear_row(&r);
@@ -190,7 +198,7 @@ out:
 
 int csvio_read(FILE *fp, const char *name, csvio_row_fn fn, void *ctx)
 {
-	return csvio_read_encoded(fp, name, NULL, fn, ctx, NULL, 0);
+	return csvio_read_encoded(fp, name, NULL, fn, ctx, NULL, 0, NULL);
 }
 
 void csvio_write_field(FILE *fp, const char *s, int first)

@@ -7,6 +7,7 @@
 #include "err.h"
 #include "extract.h"
 #include "log.h"
+#include "sha256.h"
 #include "status.h"
 
 #include <ctype.h>
@@ -1397,21 +1398,35 @@ int csvprofile_stage(FILE *fp, const char *path, const struct stat *st, sqlite3 
 		.fp = fp,
 		.o = o,
 	};
-	int rc = -1;
+	struct sha256 h;
+	struct csvio_digest dg = { .h = &h };
+	char hex[SHA256_HEX_LEN + 1];
+	int rc = -1, b;
 
 	res->src.property_id = o->property;
 	res->src.max_reject_percent = o->max_reject_percent;
 	res->src.kind = "csv";
 	res->src.path = path;
+	/* the file is digested as it is read (stg_digested()), not read twice */
+	res->src.digest_later = 1;
 	for (int f = 0; f < N_FIELDS; f++)
 		e.col[f] = -1;
+	if (sha256_init(&h) < 0)
+		return -1;
 	err_set("%s", "");
-	if (csvio_read_encoded(fp, path, o->encoding, on_row, &e, res->from, sizeof(res->from)) <
-	    0) {
+	if (csvio_read_encoded(fp, path, o->encoding, on_row, &e, res->from, sizeof(res->from),
+			       &dg) < 0) {
 		if (e.reused) {
 			res->reused = 1;
 			rc = 0;
 		}
+		goto out;
+	}
+	/* a snapshot begun (the header was found) gets the digest of all of it */
+	sha256_final(&h, hex);
+	dg.h = NULL;
+	if (s->open && (b = stg_digested(s, hex, dg.bytes)) < 0) {
+		e.db_failed = b == -1;
 		goto out;
 	}
 	if (!e.ncols) {
@@ -1423,6 +1438,8 @@ int csvprofile_stage(FILE *fp, const char *path, const struct stat *st, sqlite3 
 	}
 	rc = 0;
 out:
+	if (dg.h)
+		sha256_final(&h, hex); /* frees its context */
 	res->db_failed = e.db_failed;
 	res->transcoded = e.transcoded;
 	for (int f = 0; f < N_FIELDS; f++)

@@ -1,5 +1,6 @@
 #include "encoding.h"
 #include "err.h"
+#include "sha256.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -242,15 +243,22 @@ static int fill(struct enc_reader *r)
 {
 	size_t got;
 
+	const char *at;
+
 	if (r->mode != ENC_MODE_STREAM) {
 		if (buf_reserve(r, CHUNK) < 0)
 			return -1;
+		at = r->buf + r->buf_len;
 		got = fread(r->buf + r->buf_len, 1, CHUNK, r->fp);
 		r->buf_len += got;
 	} else {
+		at = r->in + r->in_len;
 		got = fread(r->in + r->in_len, 1, CHUNK - r->in_len, r->fp);
 		r->in_len += got;
 	}
+	if (r->digest && got)
+		sha256_update(r->digest, at, got);
+	r->bytes += (long long)got;
 	if (ferror(r->fp)) {
 		err_set("cannot read '%s': %s", r->name, strerror(errno));
 		return -1;

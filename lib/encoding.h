@@ -46,6 +46,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+struct sha256;
+
 /* Longest physical line accepted, in bytes, before and after decoding. */
 #define ENC_MAX_LINE (16 * 1024 * 1024)
 
@@ -85,6 +87,9 @@ struct enc_reader {
 	long line;          /* physical lines handed out so far */
 	int eof;            /* FP is exhausted */
 	int started;        /* the first bytes were looked at */
+	struct sha256 *digest; /* the caller's, or NULL: every byte read from FP is
+				* added to it as it is read, before decoding */
+	long long bytes;    /* bytes read from FP */
 };
 
 /*

@@ -96,7 +96,7 @@ static int read_encoded(const char *text, size_t len, const char *encoding, stru
 	int rc;
 
 	assert_non_null(fp);
-	rc = csvio_read_encoded(fp, "t.csv", encoding, collect, r, NULL, 0);
+	rc = csvio_read_encoded(fp, "t.csv", encoding, collect, r, NULL, 0, NULL);
 	fclose(fp);
 	return rc;
 }
