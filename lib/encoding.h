@@ -66,30 +66,30 @@ enum enc_mode {
 };
 
 struct enc_reader {
-	FILE *fp;           /* borrowed */
-	const char *name;   /* borrowed, for messages */
-	enum enc_mode mode; /* how bytes become lines */
-	iconv_t cd;         /* source -> UTF-8, (iconv_t)-1 when none */
-	iconv_t fallback;   /* Windows-1252 -> UTF-8 for "auto", else (iconv_t)-1 */
-	int check_utf8;     /* LINES without cd: flag or transcode invalid UTF-8 */
-	int ascii_safe;     /* ASCII-only lines need no conversion */
-	int detect_bom;     /* "auto": the first bytes may switch to STREAM */
-	char from[64];      /* what ENC_TRANSCODED lines were read as */
-	char valid[96];     /* what a line must be to decode, for messages */
-	char *in;           /* STREAM: raw bytes read, not yet decoded (owned) */
-	size_t in_len;      /* bytes held at in */
-	char *buf;          /* decoded (or raw) bytes not yet handed out (owned) */
-	size_t buf_pos;     /* first byte at buf not yet handed out */
-	size_t buf_len;     /* bytes held at buf */
-	size_t buf_cap;     /* bytes allocated at buf */
-	char *conv;         /* LINES: the converted line handed out (owned) */
-	size_t conv_cap;    /* bytes allocated at conv */
-	long line;          /* physical lines handed out so far */
-	int eof;            /* FP is exhausted */
-	int started;        /* the first bytes were looked at */
+	FILE *fp;              /* borrowed */
+	const char *name;      /* borrowed, for messages */
+	enum enc_mode mode;    /* how bytes become lines */
+	iconv_t cd;            /* source -> UTF-8, (iconv_t)-1 when none */
+	iconv_t fallback;      /* Windows-1252 -> UTF-8 for "auto", else (iconv_t)-1 */
+	int check_utf8;        /* LINES without cd: flag or transcode invalid UTF-8 */
+	int ascii_safe;        /* ASCII-only lines need no conversion */
+	int detect_bom;        /* "auto": the first bytes may switch to STREAM */
+	char from[64];         /* what ENC_TRANSCODED lines were read as */
+	char valid[96];        /* what a line must be to decode, for messages */
+	char *in;              /* STREAM: raw bytes read, not yet decoded (owned) */
+	size_t in_len;         /* bytes held at in */
+	char *buf;             /* decoded (or raw) bytes not yet handed out (owned) */
+	size_t buf_pos;        /* first byte at buf not yet handed out */
+	size_t buf_len;        /* bytes held at buf */
+	size_t buf_cap;        /* bytes allocated at buf */
+	char *conv;            /* LINES: the converted line handed out (owned) */
+	size_t conv_cap;       /* bytes allocated at conv */
+	long line;             /* physical lines handed out so far */
+	int eof;               /* FP is exhausted */
+	int started;           /* the first bytes were looked at */
 	struct sha256 *digest; /* the caller's, or NULL: every byte read from FP is
 				* added to it as it is read, before decoding */
-	long long bytes;    /* bytes read from FP */
+	long long bytes;       /* bytes read from FP */
 };
 
 /*

@@ -165,7 +165,7 @@ static void section_row(struct rowsdigest_section *sec, struct row *r)
 	size_t lo, hi;
 
 	if (sec->broken || (sec->rows && key_cmp(r->data + r->frame_len, r->key_len, sec->last,
-						     sec->last_len) <= 0))
+						 sec->last_len) <= 0))
 		goto broken;
 	if (!sec->win && !(sec->win = malloc(2 * ROWSDIGEST_WINDOW * sizeof(*sec->win))))
 		goto broken;
@@ -393,7 +393,8 @@ int rowsdigest_compute(sqlite3 *db, long long snapshot_id, int version,
 		section_add(&top[0], frame, (size_t)(at - frame));
 		if (hash_query(db, Q_SNAPSHOT, snapshot_id, &top[0]) < 0 ||
 		    hash_query(db, Q_PROPERTY, snapshot_id, &top[0]) < 0 ||
-		    add_table(db, snapshot_id, "persons", Q_PERSON, persons, &top[1], &top[0]) < 0 ||
+		    add_table(db, snapshot_id, "persons", Q_PERSON, persons, &top[1], &top[0]) <
+			    0 ||
 		    add_table(db, snapshot_id, "units", Q_UNIT, units, &top[1], &top[0]) < 0 ||
 		    hash_query(db, Q_REJECT, snapshot_id, &top[0]) < 0)
 			goto out;

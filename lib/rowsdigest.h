@@ -65,16 +65,16 @@
 
 struct rowsdigest_section {
 	struct sha256 h;
-	int started;          /* h is initialised */
-	int broken;           /* a row came too far out of key order: read it back */
-	long rows;            /* rows hashed */
-	unsigned char *last;  /* the key of the row hashed last (rowsdigest.c), owned */
+	int started;         /* h is initialised */
+	int broken;          /* a row came too far out of key order: read it back */
+	long rows;           /* rows hashed */
+	unsigned char *last; /* the key of the row hashed last (rowsdigest.c), owned */
 	size_t last_len, last_cap;
-	unsigned char **win;  /* the window: rows waiting are win[head..n), in key
+	unsigned char **win; /* the window: rows waiting are win[head..n), in key
 			       * order, owned; room for 2 * ROWSDIGEST_WINDOW */
 	size_t head, n;
-	size_t bytes;         /* what the rows waiting hold */
-	size_t used;          /* bytes waiting in buf */
+	size_t bytes; /* what the rows waiting hold */
+	size_t used;  /* bytes waiting in buf */
 	unsigned char buf[16384];
 };
 

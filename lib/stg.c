@@ -666,7 +666,8 @@ static void stream_op(struct stg *s, enum op_kind kind, int flag, const char *co
 		if (seq)
 			rowsdigest_person(&s->streamed[0], v, seq);
 		if (unit_new)
-			rowsdigest_unit(&s->streamed[1], v[0], v[3], v[17] ? v[17] : v[3], flag >> 1);
+			rowsdigest_unit(&s->streamed[1], v[0], v[3], v[17] ? v[17] : v[3],
+					flag >> 1);
 	} else if (kind != OP_REJECT && unit_new) {
 		rowsdigest_unit(&s->streamed[1], v[0], v[1], v[2], flag);
 	}
@@ -1131,56 +1132,49 @@ out:
 	return rc;
 }
 
-/* Snapshot ID's rows digest version (1: staged before migration 18) into
- * *VERSION: 0, 1 no such snapshot, -1 with err_set(). */
-static int digest_version(sqlite3 *db, long long snapshot_id, int *version)
+/*
+ * Snapshot ID's digest row into *ST (the caller finalizes it): its
+ * rows_sha256, whether it was staged before digests were recorded
+ * (migration 8), its digest version (1: staged before migration 18).
+ * 0, 1 no such snapshot, -1 with err_set().
+ */
+static int digest_row(sqlite3 *db, long long snapshot_id, sqlite3_stmt **st)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	if (db_prepare(db, "SELECT coalesce(rows_digest_version, 1) FROM snapshot WHERE snapshot_id = ?",
-		       &st) < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, snapshot_id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (db_prepare(db,
+		       "SELECT rows_sha256, snapshot_id <= (SELECT coalesce(max(max_snapshot_id), 0) "
+		       "FROM snapshot_legacy), coalesce(rows_digest_version, 1) FROM snapshot "
+		       "WHERE snapshot_id = ?",
+		       st) < 0)
+		return -1;
+	sqlite3_bind_int64(*st, 1, snapshot_id);
+	if (sqlite3_step(*st) != SQLITE_ROW) {
 		err_set("snapshot %lld does not exist", snapshot_id);
-		rc = 1;
-		goto out;
+		return 1;
 	}
-	*version = sqlite3_column_int(st, 0);
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return 0;
 }
 
 int stg_rows_digest(sqlite3 *db, long long snapshot_id, char hex[SHA256_HEX_LEN + 1])
 {
-	int version;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
 
-	if (digest_version(db, snapshot_id, &version) != 0)
-		return -1;
-	return rowsdigest_compute(db, snapshot_id, version, NULL, NULL, hex);
+	if (digest_row(db, snapshot_id, &st) == 0)
+		rc = rowsdigest_compute(db, snapshot_id, sqlite3_column_int(st, 2), NULL, NULL,
+					hex);
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int stg_verify(sqlite3 *db, long long snapshot_id)
 {
 	sqlite3_stmt *st = NULL;
 	char now[SHA256_HEX_LEN + 1];
-	int rc = -1, version;
+	int rc, version;
 
-	if (db_prepare(db,
-		       "SELECT rows_sha256, snapshot_id <= (SELECT coalesce(max(max_snapshot_id), 0) "
-		       "FROM snapshot_legacy), coalesce(rows_digest_version, 1) FROM snapshot "
-		       "WHERE snapshot_id = ?",
-		       &st) < 0)
+	if ((rc = digest_row(db, snapshot_id, &st)) != 0)
 		goto out;
-	sqlite3_bind_int64(st, 1, snapshot_id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		err_set("snapshot %lld does not exist", snapshot_id);
-		rc = 1;
-		goto out;
-	}
+	rc = -1;
 	if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
 		if (sqlite3_column_int(st, 1)) {
 			rc = 2; /* staged before the digest existed */

@@ -92,39 +92,39 @@ struct stg {
 	sqlite3_stmt *ins_person;     /* owned prepared statements */
 	sqlite3_stmt *ins_unit;
 	sqlite3_stmt *ins_reject;
-	long long snapshot_id; /* the snapshot being written or reused */
-	char sha256[65];       /* of the whole file */
-	long long size;        /* bytes */
-	long staged;           /* person rows staged */
-	long units;            /* distinct units staged */
-	long skipped;          /* heading, separator and total rows */
-	long rejected;         /* rows that could not be staged */
-	char staged_at[32];    /* a reused snapshot: when it was staged (UTC);
+	long long snapshot_id;               /* the snapshot being written or reused */
+	char sha256[65];                     /* of the whole file */
+	long long size;                      /* bytes */
+	long staged;                         /* person rows staged */
+	long units;                          /* distinct units staged */
+	long skipped;                        /* heading, separator and total rows */
+	long rejected;                       /* rows that could not be staged */
+	char staged_at[32];                  /* a reused snapshot: when it was staged (UTC);
 				* the counts above are then its own */
-	int open;              /* a transaction is open */
-	int digest_pending;    /* src->digest_later and no digest yet: the
+	int open;                            /* a transaction is open */
+	int digest_pending;                  /* src->digest_later and no digest yet: the
 				* snapshot's sha256 is '' until stg_digested() */
-	char *last_unit;       /* "property\0unit" staged last, owned */
-	size_t last_unit_len;  /* its length, inner NUL included */
-	char **known;          /* property ids the state database has, sorted,
+	char *last_unit;                     /* "property\0unit" staged last, owned */
+	size_t last_unit_len;                /* its length, inner NUL included */
+	char **known;                        /* property ids the state database has, sorted,
 				* owned: each looked up once a file */
-	size_t n_known;        /* how many */
-	long *people;          /* of each, the people staged (their first rows),
+	size_t n_known;                      /* how many */
+	long *people;                        /* of each, the people staged (their first rows),
 				* owned: snapshot_property's counts */
-	char *last_property;   /* the id noted last, in known or unknown (not
+	char *last_property;                 /* the id noted last, in known or unknown (not
 				* its own copy): rows mostly come property by
 				* property */
-	int last_known;        /* and whether the state database has it */
-	size_t last_i;         /* when it has: its index in known */
-	char **unknown;        /* property ids the state database does not have,
+	int last_known;                      /* and whether the state database has it */
+	size_t last_i;                       /* when it has: its index in known */
+	char **unknown;                      /* property ids the state database does not have,
 				 * in the order rows named them, owned:
 				 * stg_commit() refuses the file */
-	size_t n_unknown;      /* how many */
-	char *unknown_ref;     /* the first row naming unknown[0] ("file:line"),
+	size_t n_unknown;                    /* how many */
+	char *unknown_ref;                   /* the first row naming unknown[0] ("file:line"),
 				 * or NULL (only unit rows named it) */
-	unsigned seen;         /* bit i: person field i (stg_person()'s order) held a
+	unsigned seen;                       /* bit i: person field i (stg_person()'s order) held a
 				* value in some person staged; for fields */
-	struct stg_queue *q;   /* owned: the staging thread (stg_async()), or NULL:
+	struct stg_queue *q;                 /* owned: the staging thread (stg_async()), or NULL:
 				* rows are staged as they are given */
 	struct rowsdigest_section *streamed; /* owned: [0] the person rows, [1]
 				* the unit rows, hashed as staged for
