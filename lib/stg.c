@@ -253,6 +253,15 @@ static int reuse_allowed(struct stg *s, long long id)
 	return rc;
 }
 
+/* The staging transaction has ended: foreign keys are checked again on
+ * the connection (stg_begin() turned them off for it).  A failure leaves
+ * them off on this connection only, which stages or ends. */
+static void fk_restore(struct stg *s)
+{
+	if (s->fk_off && !s->open && db_exec(s->db, "PRAGMA foreign_keys = ON") == 0)
+		s->fk_off = 0;
+}
+
 int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 {
 	sqlite3_stmt *st = NULL;
@@ -285,6 +294,14 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 	 * pread/pwrite (docs/PERFORMANCE.md, extract) */
 	if (db_exec(db, "PRAGMA cache_size = -" STG_CACHE_KIB_STR) < 0)
 		goto out;
+	/* every row the transaction writes references the snapshot it made or
+	 * found (no other foreign key, no delete): the parent check of each of
+	 * a million rows cannot fail, and was 3-4% of staging's time.  Set
+	 * outside the transaction (SQLite ignores it inside), undone when it
+	 * ends (fk_restore()) */
+	if (db_exec(db, "PRAGMA foreign_keys = OFF") < 0)
+		goto out;
+	s->fk_off = 1;
 	/* the write lock first: the file staged by another process between a
 	 * look and a write would be staged twice, or fail its UNIQUE */
 	if (db_begin(db) < 0)
@@ -348,6 +365,7 @@ int stg_begin(struct stg *s, sqlite3 *db, const struct stg_source *src)
 		if (record_extraction(db, s->snapshot_id) < 0 || db_commit(db) < 0)
 			goto out;
 		s->open = 0;
+		fk_restore(s);
 		rc = 1;
 		goto out;
 	}
@@ -1126,6 +1144,7 @@ int stg_commit(struct stg *s)
 	if (db_commit(s->db) < 0)
 		goto out;
 	s->open = 0;
+	fk_restore(s);
 	rc = 0;
 out:
 	sqlite3_finalize(st);
@@ -1244,4 +1263,5 @@ void stg_release(struct stg *s)
 	if (s->open)
 		db_rollback(s->db);
 	s->open = 0;
+	fk_restore(s);
 }

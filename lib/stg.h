@@ -102,6 +102,10 @@ struct stg {
 	char staged_at[32];                  /* a reused snapshot: when it was staged (UTC);
 				* the counts above are then its own */
 	int open;                            /* a transaction is open */
+	int fk_off;                          /* foreign keys are off on the connection for the
+				* staging transaction (stg.c: its rows can
+				* only reference its snapshot), on again when
+				* it ends */
 	int digest_pending;                  /* src->digest_later and no digest yet: the
 				* snapshot's sha256 is '' until stg_digested() */
 	char *last_unit;                     /* "property\0unit" staged last, owned */

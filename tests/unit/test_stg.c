@@ -162,6 +162,19 @@ static int stage_rows(struct stg *s, int break_one)
 	return rc;
 }
 
+/* PRAGMA foreign_keys on DB: 1 on, 0 off */
+static int foreign_keys(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int on;
+
+	assert_int_equal(db_prepare(db, "PRAGMA foreign_keys", &st), 0);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	on = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return on;
+}
+
 static void async_staging_stages_the_same_rows(void **state)
 {
 	struct fixture *fx = *state;
@@ -179,6 +192,9 @@ static void async_staging_stages_the_same_rows(void **state)
 		struct stg s;
 
 		assert_int_equal(stg_begin(&s, db, &src), 0);
+		/* the staging transaction checks no foreign key: its rows can
+		 * only reference its snapshot */
+		assert_int_equal(foreign_keys(db), 0);
 		if (async) {
 			assert_int_equal(stg_async(&s), 0);
 			assert_non_null(s.q);
@@ -186,6 +202,8 @@ static void async_staging_stages_the_same_rows(void **state)
 		assert_int_equal(stage_rows(&s, 0), 0);
 		assert_int_equal(stg_commit(&s), 0);
 		assert_null(s.q);
+		/* and the connection checks them again once it has ended */
+		assert_int_equal(foreign_keys(db), 1);
 		counts[async][0] = s.staged;
 		counts[async][1] = s.units;
 		counts[async][2] = s.skipped;
@@ -251,6 +269,7 @@ static void async_staging_error_comes_back(void **state)
 	assert_int_equal(stg_commit(&s), -1);
 	stg_release(&s);
 	assert_null(s.q);
+	assert_int_equal(foreign_keys(db), 1); /* on again after the rollback */
 	assert_int_equal(db_prepare(db, "SELECT count(*) FROM snapshot", &st), 0);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), 0);
