@@ -5,7 +5,9 @@
 # for an operator redoing a night (the export was fixed and re-staged, a
 # held run was reviewed), or an auditor reproducing it.  The run it makes is
 # the property's newest, so older runs of the property can no longer be
-# loaded.  Holds the same lock as nightly.sh.  Exit codes as unitsync load's.
+# loaded.  Holds the same lock as nightly.sh.  Exit codes as unitsync
+# load's, and 3 when the export is stale (transform's exception
+# stale_export): the run is loaded all the same, as nightly.sh loads it.
 #
 # The snapshots given must include the property's newest export (the one
 # transform reads without --snapshot, 'unitsync snapshots list --property
@@ -157,8 +159,15 @@ if [ ${#dry_run[@]} -eq 0 ]; then
 		exit $rc
 	fi
 fi
+stale=0
 us transform --out "$out" --snapshots-only --property "$property" "${snapshots[@]}" \
-	"${as_of[@]}" >"$tmp/transform.out" || exit $?
+	"${as_of[@]}" >"$tmp/transform.out" || {
+	rc=$?
+	# 3: the run is written, but the export is stale; load it and say so,
+	# as nightly.sh does (it stopped here, the run recorded and not loaded)
+	[ $rc -eq 3 ] || exit $rc
+	stale=1
+}
 run_dir=$(tail -n 1 "$tmp/transform.out")
 sed '$d' "$tmp/transform.out"
 rc=0
@@ -168,5 +177,10 @@ if [ ${#dry_run[@]} -gt 0 ]; then
 	say info "(a preview: not recorded in the state database, and unitsync load refuses it)"
 else
 	echo "run directory: $run_dir"
+fi
+if [ $rc -eq 0 ] && [ $stale -eq 1 ]; then
+	say warning "the export is stale (see 'stale_export' in $run_dir/exceptions.csv):" \
+		"check the PMS export job"
+	exit 3
 fi
 exit $rc

@@ -6,7 +6,7 @@
 # loading the run; a changed export clears it.
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null 2>&1 || test_skip_all "sqlite3 is not installed"
-test_plan 7
+test_plan 8
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 (cd "$tmp" && {
@@ -78,4 +78,18 @@ test_expect_success 'the age limit is the property setting' '
 	unitsync property set p1 --max-export-age-hours 72 >/dev/null &&
 	UNITSYNC_NOW=2026-06-06T02:00:00Z unitsync transform --out t >t4.out &&
 	! grep -q stale_export "$(tail -n 1 t4.out)/exceptions.csv"
+'
+
+# reviewer nu8: rerun.sh stopped at transform's 3, the run recorded (and
+# the property's older runs superseded) but never loaded, nothing printed
+test_expect_success 'rerun.sh of a stale export loads the run, names it, and exits 3 as nightly.sh does' '
+	snap=$(unitsync snapshots list --property p1 --newest | sed -n "2s/\t.*//p") &&
+	UNITSYNC_NOW=2026-06-08T02:00:00Z test_expect_code 3 with_latch_settings \
+		"$TOP/pipelines/rerun.sh" --db "$UNITSYNC_DB" --property p1 --snapshot "$snap" \
+		--out runs >r.out 2>r.err &&
+	run=$(sed -n "s/^run directory: //p" r.out) &&
+	grep "^stale_export,p1,,,.export file .*tonight.csv. was last modified 2026-06-03T20:00:00Z" \
+		"$run/exceptions.csv" &&
+	grep "check the PMS export job" r.err &&
+	test "$(unitsync runs show "$(basename "$run")" | sed -n "s/^load_status: //p")" = done
 '
