@@ -4,7 +4,7 @@
 # --encoding, undecodable lines, CRLF / LF / mixed line ends and line
 # breaks inside quotes; and that memory stays flat as the file grows.
 . "$(dirname "$0")/lib.sh"
-test_plan 11
+test_plan 12
 
 q() { sqlite3 -batch -separator '|' "$UNITSYNC_DB" "$1"; }
 hdr='property_id,pms_unit_id,pms_person_id,status,first_name,last_name'
@@ -74,6 +74,26 @@ test_expect_success '--encoding reads UTF-16 without a byte order mark' '
 	test_expect_code 0 unitsync extract-csv --property p1 --encoding UTF-16LE \
 		"$top/tests/data/bad/utf16-no-bom.csv" >out 2>err &&
 	grep ": 1 person staged, 1 unit, 0 rows skipped, 0 rejected, 1 transcoded$" out
+'
+
+# the file's sha256 is taken from the bytes as they are read, before any
+# decoding (lib/encoding.c); a UTF-16 file is decoded as a stream after its
+# first 64 KiB read: the digest must cover what comes after too (rv12)
+test_expect_success 'the snapshot'"'"'s sha256 is the file'"'"'s, whatever its encoding, past the first read' '
+	awk -v hdr="$hdr" '"'"'BEGIN { print hdr; for (i = 0; i < 4000; i++)
+		printf "p1,%d,S%d,current,Zo\303\253 %d,Long Name %d\r\n", i, i, i, i }'"'"' >big8.csv &&
+	{ printf "\377\376"; iconv -f UTF-8 -t UTF-16LE big8.csv; } >big16le.csv &&
+	{ printf "\376\377"; iconv -f UTF-8 -t UTF-16BE big8.csv; } >big16be.csv &&
+	iconv -f UTF-8 -t UTF-16LE big8.csv >big16nobom.csv &&
+	iconv -f UTF-8 -t WINDOWS-1252 big8.csv >big1252.csv &&
+	test "$(wc -c <big16le.csv)" -gt 200000 &&
+	unitsync extract-csv big8.csv big16le.csv big16be.csv big1252.csv >out 2>err &&
+	unitsync extract-csv --encoding UTF-16LE big16nobom.csv >>out 2>>err &&
+	for f in big8.csv big16le.csv big16be.csv big1252.csv big16nobom.csv; do
+		grep "'"'"'$f'"'"' (generic[^,]*, sha256 $(sha256sum <$f | cut -d" " -f1)): 4000 people staged" out &&
+		test "$(q "select sha256 from snapshot where source_name = '"'"'$f'"'"'")" = \
+			"$(sha256sum <$f | cut -d" " -f1)" || return 1
+	done
 '
 
 test_expect_success 'an encoding iconv does not know is a usage error' '
