@@ -1167,7 +1167,10 @@ int db_open(const char *path, int create, sqlite3 **out)
 		int fd;
 
 		if (!create) {
-			err_set("no state database at '%s' (run 'unitsync init' first)", path);
+			/* the path named, wherever it came from (--db, UNITSYNC_DB):
+			 * a bare 'unitsync init' may make another file (nu8) */
+			err_set("no state database at '%s' (run 'unitsync --db %s init' first)",
+				path, path);
 			open_rc = SQLITE_CANTOPEN;
 			goto out;
 		}
@@ -1209,8 +1212,9 @@ int db_open(const char *path, int create, sqlite3 **out)
 	if (read_version(db, &version) < 0)
 		goto out_prefix;
 	if (version > N_MIGRATIONS) {
-		err_set("'%s' has schema version %d, newer than this unitsync (%d)", path, version,
-			N_MIGRATIONS);
+		err_set("'%s' has schema version %d, newer than this unitsync (%d): use the unitsync "
+			"that wrote it, or restore a backup made by this one",
+			path, version, N_MIGRATIONS);
 		goto out;
 	}
 	if (version < N_MIGRATIONS) {
