@@ -469,7 +469,7 @@ t '--help prints the synopsis to stdout and exits 0' '
 
 t 'a missing state database exits 78 naming the fix' '
 	exits 78 "$top/bin/unitsync" --db "$tmp/none.db" property list &&
-	grep -q "unitsync init" "$tmp/err" &&
+	grep -q "(run .unitsync --db $tmp/none.db init. first)" "$tmp/err" &&
 	exits 78 "$top/bin/unitsync" --db "$tmp/none.db" map list
 '
 

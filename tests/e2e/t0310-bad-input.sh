@@ -39,6 +39,6 @@ test_expect_success 'an unknown global option exits 2' '
 
 test_expect_success 'a missing state database exits 78 naming the fix' '
 	test_expect_code 78 unitsync --db nowhere.db transform 2>err &&
-	grep "unitsync init" err
+	grep "no state database at .nowhere.db. (run .unitsync --db nowhere.db init. first)" err
 '
 [ $failed -eq 0 ]
