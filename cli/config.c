@@ -183,18 +183,25 @@ static void check_known(struct config *c, const char *db_path)
 	}
 	for (struct config_property *p = c->properties; p; p = p->next) {
 		int known = stg_property_known(db, p->id);
+		char fix[512];
+		const char *paren;
 
 		if (known == -1) {
 			log_warn("%s: the properties are not checked against '%s'", err_msg(),
 				 db_path);
 			break;
 		}
-		if (known == -2 &&
-		    config_property_problem(c, p,
+		if (known != -2)
+			continue;
+		/* stg_property_unknown()'s advice, as every program gives it: a
+		 * known id one typo away, else the command that adds it (nu8:
+		 * nightly.sh said "did you mean", config check did not) */
+		paren = strstr(err_msg(), " (");
+		snprintf(fix, sizeof(fix), "%s", paren ? paren : "");
+		if (config_property_problem(c, p,
 					    "[property \"%s\"] is not a property of the state "
-					    "database '%s' (add it with 'unitsync property add %s'): "
-					    "nightly.sh skips it",
-					    p->id, db_path, p->id) < 0)
+					    "database '%s'%s: nightly.sh skips it",
+					    p->id, db_path, fix) < 0)
 			break;
 	}
 	db_close(db);
