@@ -69,6 +69,7 @@ fi
 # run valgrind themselves are covered by the wrapper.
 instrumented_skips='t0210: valgrind:*
 t0230: memory does not grow*
+t0230: rows of wide fields*
 t0254: *memory flat*
 t0255: *
 t0256: *'
