@@ -126,10 +126,8 @@ int csvio_read_encoded(FILE *fp, const char *name, const char *encoding, csvio_r
 
 	if (enc_open(&enc, fp, name, encoding) < 0)
 		return -1;
-	if (digest) {
+	if (digest)
 		enc.digest = digest->h;
-		digest->whole = 0;
-	}
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0) {
 		enc_release(&enc);
 		err_set("out of memory");
@@ -170,8 +168,6 @@ int csvio_read_encoded(FILE *fp, const char *name, const char *encoding, csvio_r
 	}
 	if (got < 0)
 		goto out;
-	if (digest)
-		digest->whole = 1;
 	if (csv_fini(&p, on_field, on_record, &r) != 0) {
 		err_set("'%s' line %ld: unterminated quoted field: the file ends inside its last "
 			"record: truncated (or a quote left open)",

@@ -74,9 +74,8 @@ int csvio_read(FILE *fp, const char *name, csvio_row_fn fn, void *ctx);
 struct csvio_digest {
 	struct sha256 *h; /* the caller's, initialised (sha256_init()): gets every
 			   * byte read, before any decoding */
-	long long bytes;  /* the bytes read */
-	int whole;        /* the read reached the end of FP: H and BYTES are the
-			   * file's from where FP stood */
+	long long bytes;  /* the bytes read: when csvio_read_encoded() returns 0,
+			   * every byte from where FP stood to its end */
 };
 
 /*
