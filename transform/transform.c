@@ -2218,10 +2218,13 @@ static int diff_resident(struct run *r, struct tally *t, const struct policy *p,
 				return -1;
 			continue;
 		}
-		if (!strcmp(why, "not_in_export") &&
+		if (!strcmp(why, "not_in_export") && !x->n_recs &&
 		    wanted_by_unknown_user(pending, p, h->latch_unit, x->rkey)) {
-			/* a new PMS id in the same unit may be the same person (a
-			 * re-key without e-mail): decide once their Latch user is known */
+			/* a resident gone from the export, and a new PMS id in the
+			 * same unit: it may be them re-keyed without e-mail; decide
+			 * once the newcomer's Latch user is known.  A resident the
+			 * export still names (a transfer whose removal an unreadable
+			 * row withheld last night) was not re-keyed: no wait. */
 			snprintf(detail, sizeof(detail),
 				 "Latch unit '%s' is wanted tonight by a resident whose Latch user is "
 				 "not known yet and may be this one; the removal waits for the next run",
