@@ -57,10 +57,8 @@ static const char *const compare_sql[] = {
 	" WHERE ri.run_id = ?2 AND s.property_id = ?1 GROUP BY s.pms_person_id",
 	/* pairs the decision does not want any more: its UNASSIGNs, and the
 	 * removals it reported instead of making (someone else's assignment,
-	 * unit sync off, a removal deferred a night or withheld for rows that
-	 * could not be read: repaired, a departed tenant's key taken early by
-	 * hand would be given back; a rejected_rows exception of a held person
-	 * names no PMS unit, so joins no pair) */
+	 * unit sync off, a removal deferred a night: repaired, a departed
+	 * tenant's key taken early by hand would be given back) */
 	"INSERT INTO rc_x SELECT d.pms_person_id, d.latch_unit_id, nullif(j.latch_user_id, ''),"
 	"  'UNASSIGN (' || d.reason || ') of run ' || d.run_id || ': '"
 	"  || coalesce(j.state, 'not loaded')"
@@ -78,8 +76,7 @@ static const char *const compare_sql[] = {
 	"    AND b.pms_person_id = a.pms_person_id AND b.pms_unit_id = a.pms_unit_id"
 	"    AND b.latch_user_id <> a.latch_user_id))"
 	" WHERE e.run_id = ?2 AND e.property_id = ?1"
-	"  AND e.kind IN ('manual_assignment', 'unit_sync_disabled', 'removal_deferred',"
-	"  'rejected_rows')",
+	"  AND e.kind IN ('manual_assignment', 'unit_sync_disabled', 'removal_deferred')",
 	/* the decision's ASSIGNs, with the Latch user they went (or would go) to */
 	"INSERT INTO rc_ar SELECT d.pms_person_id, d.pms_unit_id, d.latch_unit_id,"
 	"  coalesce(nullif(j.latch_user_id, ''), pu.latch_user_id),"
