@@ -1953,10 +1953,17 @@ static const char *removal_reason(const struct resident *x, const struct held *h
 	return c && *c->why ? c->why : "not_in_export";
 }
 
-/* Is Latch unit UNIT wanted tonight by a resident of P other than RKEY
- * whose Latch user is not known yet (it may be the one holding it)? */
+/*
+ * Is Latch unit UNIT wanted tonight by a resident of P other than RKEY
+ * whose Latch user is not known yet and may turn out to be USER, the one
+ * holding it?  Load takes the user Latch finds by a newcomer's e-mail or
+ * phone only when no person of another name was ever recorded for it
+ * (found_for_other() in load/load.c, ledger_user_holder()): a newcomer
+ * whose name differs from every name recorded for USER cannot be them
+ * (the next tenant of a mover's old home), one of no name can.
+ */
 static int wanted_by_unknown_user(sqlite3_stmt *q, const struct policy *p, const char *unit,
-				  const char *rkey)
+				  const char *rkey, const char *user)
 {
 	int found;
 
@@ -1964,6 +1971,7 @@ static int wanted_by_unknown_user(sqlite3_stmt *q, const struct policy *p, const
 	sqlite3_bind_text(q, 1, p->property_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, unit, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(q, 3, rkey, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 4, user, -1, SQLITE_TRANSIENT);
 	found = sqlite3_step(q) == SQLITE_ROW;
 	sqlite3_reset(q);
 	return found;
@@ -2218,13 +2226,10 @@ static int diff_resident(struct run *r, struct tally *t, const struct policy *p,
 				return -1;
 			continue;
 		}
-		if (!strcmp(why, "not_in_export") && !x->n_recs &&
-		    wanted_by_unknown_user(pending, p, h->latch_unit, x->rkey)) {
-			/* a resident gone from the export, and a new PMS id in the
-			 * same unit: it may be them re-keyed without e-mail; decide
-			 * once the newcomer's Latch user is known.  A resident the
-			 * export still names (a transfer whose removal an unreadable
-			 * row withheld last night) was not re-keyed: no wait. */
+		if (!strcmp(why, "not_in_export") &&
+		    wanted_by_unknown_user(pending, p, h->latch_unit, x->rkey, h->user)) {
+			/* a new PMS id in the same unit may be the same person (a
+			 * re-key without e-mail): decide once their Latch user is known */
 			snprintf(detail, sizeof(detail),
 				 "Latch unit '%s' is wanted tonight by a resident whose Latch user is "
 				 "not known yet and may be this one; the removal waits for the next run",
@@ -2318,8 +2323,16 @@ static int diff_people(struct run *r, struct tally *t, const struct policy *p)
 		       "ORDER BY latch_user_id, latch_unit_id, pms_person_id",
 		       &u) < 0 ||
 	    db_prepare(r->db,
-		       "SELECT 1 FROM temp.want WHERE property_id = ?1 AND latch_unit_id = ?2 "
-		       "AND sync = 1 AND rkey NOT LIKE 'u:%' AND rkey <> ?3 LIMIT 1",
+		       /* wanted_by_unknown_user(): load's test of another name,
+			* ledger_user_holder(), the other way round */
+		       "SELECT 1 FROM temp.want w WHERE w.property_id = ?1 "
+		       "AND w.latch_unit_id = ?2 AND w.sync = 1 AND w.rkey NOT LIKE 'u:%' "
+		       "AND w.rkey <> ?3 AND (coalesce(w.name_key, '') = '' OR ("
+		       "  NOT EXISTS (SELECT 1 FROM person_user pu WHERE pu.latch_user_id = ?4"
+		       "    AND pu.name_key <> w.name_key AND NOT (pu.property_id = w.property_id"
+		       "    AND pu.pms_person_id = w.pms_person_id))"
+		       "  AND NOT EXISTS (SELECT 1 FROM person_user_history ph"
+		       "    WHERE ph.latch_user_id = ?4 AND ph.name_key <> w.name_key))) LIMIT 1",
 		       &pending) < 0)
 		goto out;
 	sqlite3_bind_text(w, 1, p->property_id, -1, SQLITE_STATIC);
