@@ -2226,14 +2226,17 @@ static int diff_resident(struct run *r, struct tally *t, const struct policy *p,
 				return -1;
 			continue;
 		}
-		if (!strcmp(why, "not_in_export") &&
-		    wanted_by_unknown_user(pending, p, h->latch_unit, x->rkey, h->user)) {
+		if (wanted_by_unknown_user(pending, p, h->latch_unit, x->rkey, h->user)) {
 			/* a new PMS id in the same unit may be the same person (a
-			 * re-key without e-mail): decide once their Latch user is known */
+			 * re-key without e-mail): decide once their Latch user is
+			 * known.  Whatever the reason: load may find this very user
+			 * for them and assign the pair this delta removes, and which
+			 * of the PUT and the DELETE lands last is a race */
 			snprintf(detail, sizeof(detail),
 				 "Latch unit '%s' is wanted tonight by a resident whose Latch user is "
-				 "not known yet and may be this one; the removal waits for the next run",
-				 h->latch_unit);
+				 "not known yet and may be this one; the removal (%s) waits for the "
+				 "next run",
+				 h->latch_unit, why);
 			if (add_exception(r, t, "removal_deferred", p->property_id, h->pms_unit,
 					  h->person, detail) < 0)
 				return -1;
