@@ -5,7 +5,7 @@
 # safety guard (schema_changed) until `unitsync approve`; snapshots from
 # before the fields were recorded never trigger it.
 . "$(dirname "$0")/lib.sh"
-test_plan 9
+test_plan 10
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 export_of() { # export_of HEADER: residents 1..5 of p1; R5, on notice, moved out on 2026-05-01
@@ -82,6 +82,19 @@ test_expect_success 'the column back again: nothing lost, not held; the resident
 	unitsync transform --as-of 2026-06-04 --out runs >t4.out && run=$(tail -n 1 t4.out) &&
 	test "$(guard "$run")" = ok && unitsync load "$run" >l4.out &&
 	grep ",UNASSIGN,p1,5,L5,R5,.*,move_out," "$run/delta.csv" && test "$(residents)" = 5
+'
+
+# a held property with nothing to send still needs its review: exit 4 is
+# what prompts it (new user nu9: load said "0 held" and exited 0)
+test_expect_success 'a night with nothing to change but the column dropped: load still exits 4, naming the property' '
+	{ echo "${H%,move_out},moveout_date" && grep -v -e ",R5," -e "^property_id" night4.csv; } >night4b.csv &&
+	unitsync extract-csv night4b.csv >x4b.out 2>x4b.err &&
+	unitsync transform --as-of 2026-06-04 --out runs >t4b.out && run=$(tail -n 1 t4b.out) &&
+	test "$(guard "$run" | head -n 1)" = held && test "$(wc -l <"$run/delta.csv")" = 1 &&
+	test_expect_code 4 unitsync load "$run" >l4b.out 2>l4b.err &&
+	grep "property p1 is held by the safety guard" l4b.err &&
+	unitsync runs list | grep -P "^$(basename "$run")\t.*\theld\t" &&
+	unitsync approve --by auditor-jane "$run" >approve4b.out && unitsync load "$run" >l4c.out
 '
 
 test_expect_success 'snapshots from before the fields were recorded (NULL) never trigger it' '
