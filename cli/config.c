@@ -209,7 +209,7 @@ static void check_known(struct config *c, const char *db_path)
 
 static int config_check(struct config *c, int offline, const char *db_path)
 {
-	int bad = 0;
+	int bad = 0, left_out = 0, n = 0;
 
 	check_known(c, db_path);
 	config_check_paths(c);
@@ -226,6 +226,14 @@ static int config_check(struct config *c, int offline, const char *db_path)
 			       ? "BAD SOURCE (extract refuses it tonight: nothing removed)"
 			       : "ok");
 		bad += p->problems || p->path_problems;
+		left_out += p->problems != 0;
+		n++;
+	}
+	/* every [property] section left out: nightly.sh has nothing to run
+	 * (its 78); a file of no section at all may serve the other programs */
+	if (!c->fatal && n && left_out == n) {
+		log_error("every [property] section is bad: nightly.sh has nothing to run");
+		c->fatal = 1;
 	}
 	if (c->path)
 		printf("config '%s': ", c->path);

@@ -167,8 +167,10 @@ test_expect_success 'check with a state database: a property it does not have is
 	test_expect_code 1 cfg two.ini --db "$UNITSYNC_DB" check --offline >c.out 2>c.err &&
 	grep "error: config .$tmp/two.ini. line 4: \[property \"oak\"\] is not a property of the state database .$UNITSYNC_DB. (did you mean .oak1.? a new property is added with .unitsync property add oak.): nightly.sh skips it$" c.err &&
 	printf "[property \"elm\"]\nsource = a.csv\n" >elm.ini &&
-	test_expect_code 1 cfg elm.ini --db "$UNITSYNC_DB" check --offline >/dev/null 2>e.err &&
+	test_expect_code 78 cfg elm.ini --db "$UNITSYNC_DB" check --offline >e.out 2>e.err &&
 	grep "\[property \"elm\"\] is not a property of the state database .$UNITSYNC_DB. (add it with .unitsync property add elm.): nightly.sh skips it$" e.err &&
+	grep "error: every \[property\] section is bad: nightly.sh has nothing to run$" e.err &&
+	grep "^config .*: cannot be used (nothing runs)$" e.out &&
 	grep -x "property oak: BAD (left out tonight)" c.out && grep -x "property oak1: ok" c.out &&
 	test_expect_code 78 "$TOP/pipelines/nightly.sh" --config two.ini --out runs --dry-run \
 		--as-of 2026-06-01 >n.out 2>n.err &&
