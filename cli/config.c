@@ -25,7 +25,7 @@
 static const char usage[] =
 	"usage: unitsync config show\n"
 	"       unitsync config check [--offline]\n"
-	"       unitsync config properties [--shard K/N]\n"
+	"       unitsync config properties [--shard K/N] [--extract-options]\n"
 	"\n"
 	"Print the effective configuration: show for people, properties for scripts;\n"
 	"check it.\n"
@@ -41,6 +41,8 @@ static const char usage[] =
 	"                           tonight: a dry run)\n"
 	"  properties               one line per source of each good property: property_id,\n"
 	"                           format, profile, path, tab-separated, paths absolute\n"
+	"  --extract-options        properties: max_reject_percent and encoding ('-' unset)\n"
+	"                           before the path\n"
 	"  --shard K/N              properties: only those of shard K of N\n"
 	"  --config FILE            configuration file (default $UNITSYNC_CONFIG)\n"
 	"  --db PATH                check: state database (default $UNITSYNC_DB, else\n"
@@ -106,6 +108,10 @@ static void config_show(struct config *c)
 		printf("\nproperty: %s\n", p->id);
 		printf("format: %s\n", p->format);
 		printf("profile: %s\n", p->profile);
+		if (p->max_reject)
+			printf("max_reject_percent: %s\n", p->max_reject);
+		if (p->encoding)
+			printf("encoding: %s\n", p->encoding);
 		for (size_t i = 0; i < p->n_sources; i++)
 			printf("source: %s\n", p->sources[i]);
 		for (size_t i = 0; i < p->n_notify_email; i++)
@@ -120,9 +126,12 @@ static void config_show(struct config *c)
 /*
  * Tab-separated lines for `while IFS=<TAB> read -r id format profile path`,
  * good properties only (lib/config refused tabs and line breaks); a bad
- * one is named on stderr and left out: it fails alone.
+ * one is named on stderr and left out: it fails alone.  OPTIONS
+ * (--extract-options, for nightly.sh): the property's max_reject_percent
+ * and encoding before the path, '-' when unset (a tab-separated read
+ * merges empty fields).
  */
-static int config_properties(const struct config *c, const struct shard *shard)
+static int config_properties(const struct config *c, const struct shard *shard, int options)
 {
 	const struct config_property *p;
 
@@ -133,8 +142,13 @@ static int config_properties(const struct config *c, const struct shard *shard)
 				 c->path, p->id, p->problems, p->problems == 1 ? "" : "s");
 			continue;
 		}
-		for (size_t i = 0; i < p->n_sources && shard_has(shard, p->id); i++)
-			printf("%s\t%s\t%s\t%s\n", p->id, p->format, p->profile, p->sources[i]);
+		for (size_t i = 0; i < p->n_sources && shard_has(shard, p->id); i++) {
+			printf("%s\t%s\t%s\t", p->id, p->format, p->profile);
+			if (options)
+				printf("%s\t%s\t", p->max_reject ? p->max_reject : "-",
+				       p->encoding ? p->encoding : "-");
+			printf("%s\n", p->sources[i]);
+		}
 	}
 	return US_EXIT_OK;
 }
@@ -251,6 +265,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "shard", required_argument, NULL, 'k' },
 		{ "offline", no_argument, NULL, 'o' },
+		{ "extract-options", no_argument, NULL, 'x' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -259,14 +274,14 @@ int main(int argc, char **argv)
 	struct config c = { 0 };
 	char *path = NULL;
 	const char *verb;
-	int rc = US_EXIT_USAGE, opt, offline = 0;
+	int rc = US_EXIT_USAGE, opt, offline = 0, options = 0;
 
 	cli_common_init(&cli, "unitsync-config", usage);
 	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
 		int k;
 
-		if (opt == 'o') {
-			offline = 1;
+		if (opt == 'o' || opt == 'x') {
+			*(opt == 'o' ? &offline : &options) = 1;
 			continue;
 		}
 		if (opt == 'k') {
@@ -316,7 +331,7 @@ int main(int argc, char **argv)
 		config_show(&c);
 		rc = US_EXIT_OK;
 	} else {
-		rc = config_properties(&c, &shard);
+		rc = config_properties(&c, &shard, options);
 	}
 out:
 	config_release(&c);

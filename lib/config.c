@@ -1,5 +1,6 @@
 #include "config.h"
 #include "cli.h"
+#include "encoding.h"
 #include "csvio.h"
 #include "err.h"
 
@@ -85,7 +86,7 @@ static const struct section_def {
 
 static const char *const property_keys[] = {
 	"format", "profile", "source", "notify_email", "notify_webhook", "notify_daily_summary",
-	NULL,
+	"max_reject_percent", "encoding", NULL,
 };
 
 /* A section header read, to tell a section given twice. */
@@ -515,7 +516,8 @@ static int property_value(struct parse_state *ps, const char *id, const char *na
 		cli_did_you_mean(name, property_keys, hint, sizeof(hint));
 		rc = add_problem(ps->c, ps->line, id,
 				 "[property \"%s\"] unknown key '%s'%s (expected format, profile, "
-				 "source, notify_email, notify_webhook or notify_daily_summary)",
+				 "source, max_reject_percent, encoding, notify_email, notify_webhook "
+				 "or notify_daily_summary)",
 				 id, name, hint);
 	} else if (!*value || !plain_value(value)) {
 		rc = add_problem(ps->c, ps->line, id, "[property \"%s\"] %s: %s", id, name,
@@ -525,6 +527,30 @@ static int property_value(struct parse_state *ps, const char *id, const char *na
 		rc = add_problem(ps->c, ps->line, id,
 				 "[property \"%s\"] %s given twice (first at line %d)", id, name,
 				 !strcmp(name, "format") ? p->format_line : p->profile_line);
+	} else if ((!strcmp(name, "max_reject_percent") && p->max_reject_line) ||
+		   (!strcmp(name, "encoding") && p->encoding_line)) {
+		rc = add_problem(ps->c, ps->line, id,
+				 "[property \"%s\"] %s given twice (first at line %d)", id, name,
+				 !strcmp(name, "encoding") ? p->encoding_line : p->max_reject_line);
+	} else if (!strcmp(name, "max_reject_percent")) {
+		double pct;
+
+		p->max_reject_line = ps->line;
+		/* extract's own parser (extract_reject_percent()): the same values */
+		rc = cli_parse_number(value, 0, 100, &pct) < 0
+			     ? add_problem(ps->c, ps->line, id,
+					   "[property \"%s\"] max_reject_percent: '%s' is not a "
+					   "number from 0 to 100",
+					   id, value)
+			     : set_str(&p->max_reject, value);
+	} else if (!strcmp(name, "encoding")) {
+		p->encoding_line = ps->line;
+		rc = !enc_known(value)
+			     ? add_problem(ps->c, ps->line, id,
+					   "[property \"%s\"] encoding: unknown encoding '%s' (auto, "
+					   "or a name iconv -l lists)",
+					   id, value)
+			     : set_str(&p->encoding, value);
 	} else if (k >= 0 && p->notify_line[k]) {
 		rc = add_problem(ps->c, ps->line, id,
 				 "[property \"%s\"] %s given twice (first at line %d)", id, name,
@@ -642,6 +668,13 @@ static int check_sections(struct config *c)
 		if (!strcmp(p->format, "xml") && p->profile_line &&
 		    add_problem(c, p->profile_line, p->id,
 				"[property \"%s\"] profile: a CSV profile, but format is xml",
+				p->id) < 0)
+			return -1;
+		/* an XML file says its own encoding (its declaration, XML 1.0 §4.3.3) */
+		if (!strcmp(p->format, "xml") && p->encoding_line &&
+		    add_problem(c, p->encoding_line, p->id,
+				"[property \"%s\"] encoding: for a CSV file, but format is xml (an "
+				"XML file declares its own)",
 				p->id) < 0)
 			return -1;
 		p->problems = 0;
@@ -1110,6 +1143,8 @@ void config_release(struct config *c)
 		free(p->id);
 		free(p->format);
 		free(p->profile);
+		free(p->max_reject);
+		free(p->encoding);
 		for (size_t i = 0; i < p->n_sources; i++)
 			free(p->sources[i]);
 		free(p->sources);

@@ -51,6 +51,12 @@ struct config_property {
 	int line;            /* the section's first key, for messages */
 	int profile_line;    /* the profile key's line, 0 when defaulted */
 	int format_line;     /* the format key's line, 0 when defaulted */
+	char *max_reject;    /* max_reject_percent as given (0 to 100, checked), owned;
+			      * NULL: extract's default */
+	char *encoding;      /* encoding (CSV only, a name enc_known() takes), owned;
+			      * NULL: auto */
+	int max_reject_line; /* where they were set, 0: not */
+	int encoding_line;
 	int path_problems;   /* config_check_paths() found its sources unusable:
 				       * still listed (extract refuses them tonight) */
 	int problems;        /* problems found in the section: the property is

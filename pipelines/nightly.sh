@@ -210,7 +210,7 @@ case $rc in
 	exit "$rc"
 	;;
 esac
-sources=$(us config properties "${shard[@]}") || exit 78
+sources=$(us config properties --extract-options "${shard[@]}") || exit 78
 if [ -z "$metrics_file" ]; then
 	while IFS= read -r line; do
 		[[ $line =~ ^metrics_file:\ (.*[^ ])$ ]] && [ "${BASH_REMATCH[1]}" != unset ] &&
@@ -285,11 +285,12 @@ listing=$(us property list) || {
 		known[$prop]=1
 	done
 } <<<"$listing"
-# each line: property_id TAB format TAB profile TAB source; consecutive
-# files of one property, format and profile go to one extract call (files
-# are staged in the configuration's order, whose last file wins)
+# each line: property_id TAB format TAB profile TAB max_reject_percent TAB
+# encoding TAB source ('-': extract's default); consecutive files of one
+# property, format and profile go to one extract call (files are staged in
+# the configuration's order, whose last file wins)
 declare -A unknown=()
-while IFS=$'\t' read -r prop format profile source; do
+while IFS=$'\t' read -r prop format profile reject encoding source; do
 	[ -n "${unknown[$prop]+set}" ] && continue
 	if [ -z "${snap_of[$prop]+set}" ]; then
 		if [ -z "${known[$prop]+set}" ]; then
@@ -310,7 +311,7 @@ while IFS=$'\t' read -r prop format profile source; do
 		props+=("$prop")
 		snap_of[$prop]=""
 	fi
-	group="$prop"$'\t'"$format"$'\t'"$profile"
+	group="$prop"$'\t'"$format"$'\t'"$profile"$'\t'"$reject"$'\t'"$encoding"
 	n=${#groups[@]}
 	if [ "$n" -eq 0 ] || [ "${groups[n - 1]}" != "$group" ]; then
 		groups+=("$group")
@@ -321,12 +322,16 @@ while IFS=$'\t' read -r prop format profile source; do
 done <<<"$sources"
 
 for i in "${!groups[@]}"; do
-	IFS=$'\t' read -r prop format profile <<<"${groups[i]}"
+	IFS=$'\t' read -r prop format profile reject encoding <<<"${groups[i]}"
 	mapfile -t srcs <<<"${files[i]%$'\n'}"
+	opts=()
+	[ "$reject" = - ] || opts+=(--max-reject-percent "$reject")
 	if [ "$format" = xml ]; then
-		us extract-xml --property "$prop" -- "${srcs[@]}" >"$tmp/extract.out"
+		us extract-xml --property "$prop" "${opts[@]}" -- "${srcs[@]}" >"$tmp/extract.out"
 	else
-		us extract-csv --property "$prop" --profile "$profile" -- "${srcs[@]}" >"$tmp/extract.out"
+		[ "$encoding" = - ] || opts+=(--encoding "$encoding")
+		us extract-csv --property "$prop" --profile "$profile" "${opts[@]}" -- "${srcs[@]}" \
+			>"$tmp/extract.out"
 	fi
 	rc=$?
 	if [ $rc -ne 0 ]; then

@@ -9,7 +9,7 @@
 # exists, check judges a section of a property it does not have as nightly
 # will (bad, skipped); a secret file's problem names file, line and key.
 . "$(dirname "$0")/lib.sh"
-test_plan 9
+test_plan 11
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 (cd "$tmp" && : >a.csv && mkdir exports &&
@@ -193,6 +193,51 @@ test_expect_success 'a secret file others can read: file, line and key named (ch
 	printf "[notify]\nsmtp_url = smtp://127.0.0.1:9\nsmtp_from = a@example.com\nsmtp_user = u\nsmtp_password_file = open.pw\n" >>modes.ini &&
 	cfg modes.ini check >m3.out 2>m3.err &&
 	grep "config .$tmp/modes.ini. line 10: \[notify\] smtp_password_file: SMTP password file .$tmp/open.pw. is readable by others (mode 0644): chmod 600 it: no notification will be sent" m3.err
+'
+
+test_expect_success 'max_reject_percent and encoding: each bad value named with its line' '
+	cat >opts.ini <<-EOF &&
+	[property "p1"]
+	source = a.csv
+	max_reject_percent = 120
+	encoding = klingon
+
+	[property "p2"]
+	format = xml
+	source = a.csv
+	encoding = windows-1252
+	max_reject_percent = 5
+	max_reject_percent = 6
+	EOF
+	test_expect_code 78 cfg opts.ini check --offline >o.out 2>o.err &&
+	grep "line 3: \[property \"p1\"\] max_reject_percent: .120. is not a number from 0 to 100$" o.err &&
+	grep "line 4: \[property \"p1\"\] encoding: unknown encoding .klingon. (auto, or a name iconv -l lists)$" o.err &&
+	grep "line 11: \[property \"p2\"\] max_reject_percent given twice (first at line 10)$" o.err &&
+	grep "line 9: \[property \"p2\"\] encoding: for a CSV file, but format is xml" o.err
+'
+
+# new users nu8 #11, nu9 #2: one unreadable row of a small export is over
+# the default 5%, and nightly.sh had no way to pass --max-reject-percent
+test_expect_success 'nightly.sh passes a property'"'"'s max_reject_percent and encoding to extract' '
+	printf "%s\n" "$H" "p1,1,R1,H1,primary,current,Zoë,A,r1@example.com,,2024-01-01," \
+		"p1,2,,H2,primary,current,B,B,r2@example.com,,2024-01-01," \
+		"p1,3,R3,H3,primary,current,C,C,r3@example.com,,2024-01-01," |
+		iconv -f UTF-8 -t WINDOWS-1252 >exports/small.csv &&
+	rm -f small.db && unitsync --db small.db init >/dev/null && unitsync --db small.db property add p1 >/dev/null &&
+	for u in 1 2 3; do unitsync --db small.db map add --offline --property p1 $u L$u >/dev/null || return 1; done &&
+	printf "[property \"p1\"]\nsource = exports/small.csv\n" >small.ini &&
+	test_expect_code 65 "$TOP/pipelines/nightly.sh" --config small.ini --db small.db --out runs \
+		--dry-run --as-of 2026-06-01 >s1.out 2>s1.err &&
+	grep "more than 5%" s1.err &&
+	printf "max_reject_percent = 40\nencoding = windows-1252\n" >>small.ini &&
+	printf "p1\tcsv\tgeneric\t40\twindows-1252\t$tmp/exports/small.csv\n" >expect &&
+	cfg small.ini properties --extract-options >actual && test_cmp expect actual &&
+	cfg small.ini properties >actual4 && test "$(cut -f4 actual4)" = "$tmp/exports/small.csv" &&
+	"$TOP/pipelines/nightly.sh" --config small.ini --db small.db --out runs --dry-run \
+		--as-of 2026-06-01 >s2.out 2>s2.err &&
+	run=$(sed -n "s/^preview run directory: //p" s2.out) && test -n "$run" &&
+	grep "^rejected_rows,p1,,," "$run/exceptions.csv" &&
+	grep ",USER_CREATE,p1,1,,R1,.*,Zoë,A$" "$run/delta.csv"
 '
 
 [ $failed -eq 0 ]
