@@ -55,7 +55,10 @@ static const char *const sql[N_Q] = {
 	/* one line a run: its snapshots of the property (several: transfers
 	 * merged from several files) and the guard, NULL before migration 7 */
 	[Q_NIGHTS] = "SELECT r.run_id, r.as_of, min(i.guard), min(i.guard_why), r.approved_by, "
-		     "  group_concat(i.snapshot_id), count(i.snapshot_id) "
+		     "  group_concat(i.snapshot_id), count(i.snapshot_id), "
+		     /* a repair run (reconcile --repair: every row reasserted) */
+		     "  EXISTS (SELECT 1 FROM delta_history d WHERE d.run_id = r.run_id "
+		     "    AND d.reason = 'reasserted') "
 		     "FROM run_input i JOIN run r USING (run_id) "
 		     "WHERE i.property_id = ?1 GROUP BY r.run_id ORDER BY r.run_id",
 	[Q_DELTAS] = "SELECT h.run_id, h.effective_date, h.seq, h.op, h.pms_unit_id, "
@@ -232,6 +235,15 @@ static int explain_night(sqlite3_stmt **q, sqlite3_stmt *night, const char *p, c
 	}
 	if (r != SQLITE_DONE)
 		return -1;
+	if (sqlite3_column_int(night, 7)) {
+		/* it read the night's snapshots but judged no one: no exception
+		 * is recorded, and the records' why-not would contradict the
+		 * decision it repaired (new user nu9 #5) */
+		printf("  a repair run (unitsync reconcile --repair): it gives back pairs Latch "
+		       "lost and decides nothing; the decision is the run before it%s\n",
+		       said ? "" : "; no delta for the person");
+		return 0;
+	}
 	if (!recorded) {
 		printf("  exceptions and the safety guard's verdict not recorded (run made before "
 		       "schema version 7)%s\n",

@@ -127,7 +127,7 @@ test_expect_success '--repair writes a run that assigns the removed and the miss
 		"$run/manifest.json" "$run2"
 '
 
-test_expect_success 'load applies it; the hand assignment stays, reported again' '
+test_expect_success 'load applies it; the hand assignment stays, reported again; explain tells the repair run apart' '
 	run=$(tail -n 1 rec5.out) &&
 	unitsync load "$run" >load5.out &&
 	s=$(sim_user_of stranger@example.com) &&
@@ -136,7 +136,15 @@ test_expect_success 'load applies it; the hand assignment stays, reported again'
 	for k in removed_outside missing_in_latch; do grep -qx "$k: 0" rec6.out || return 1; done &&
 	for k in key_without_lease occupied_unmapped_unit user_contact_changed; do
 		grep -qx "$k: 1" rec6.out || return 1; done &&
-	grep -q "decision: run $(basename "$(run_dir t2.out)")$" rec6.out
+	grep -q "decision: run $(basename "$(run_dir t2.out)")$" rec6.out &&
+	unitsync explain --property p1 --person R2 >ex.out &&
+	r=$(basename "$(tail -n 1 rec5.out)") &&
+	sed -n "/^run $r, as of/,/^run /p" ex.out >ex.repair &&
+	grep -q "ASSIGN .*reasserted" ex.repair &&
+	grep -q "^  a repair run (unitsync reconcile --repair): it gives back pairs Latch lost and decides nothing" ex.repair &&
+	unitsync explain --property p1 --person R1 >ex1.out &&
+	sed -n "/^run $r, as of/,/^run /p" ex1.out |
+		grep -q "decides nothing; the decision is the run before it; no delta for the person$"
 '
 
 test_expect_success 'the hand changes undone by hand: reconcile exits 0' '
