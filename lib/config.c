@@ -85,8 +85,15 @@ static const struct section_def {
 #define N_GLOBAL_SECTIONS (sizeof(global_sections) / sizeof(global_sections[0]))
 
 static const char *const property_keys[] = {
-	"format", "profile", "source", "notify_email", "notify_webhook", "notify_daily_summary",
-	"max_reject_percent", "encoding", NULL,
+	"format",
+	"profile",
+	"source",
+	"notify_email",
+	"notify_webhook",
+	"notify_daily_summary",
+	"max_reject_percent",
+	"encoding",
+	NULL,
 };
 
 /* A section header read, to tell a section given twice. */

@@ -90,6 +90,7 @@ struct stg {
 	sqlite3 *db;                  /* borrowed */
 	const struct stg_source *src; /* borrowed */
 	sqlite3_stmt *ins_person;     /* owned prepared statements */
+	sqlite3_stmt *ins_people;     /* STG_CHUNK_ROWS person rows at once (stg.c) */
 	sqlite3_stmt *ins_unit;
 	sqlite3_stmt *ins_reject;
 	long long snapshot_id;               /* the snapshot being written or reused */

@@ -91,8 +91,9 @@ static sqlite3 *new_db(const char *path)
 }
 
 /*
- * Stage the same rows: PEOPLE people, two to a unit, one of them with a
- * second row (a transfer), one given again without REPEAT (skipped), a
+ * Stage the same rows: PEOPLE people, two to a unit, two of them with a
+ * second row (a transfer; one right after the first, one 3,000 rows
+ * later), one given again without REPEAT (skipped), a
  * unit list's row naming a unit twice (skipped once), three rejects and two
  * skipped rows; then three people of P2, one of them twice (a transfer).  BREAK_ONE: person 1000 has no role (NOT NULL), so that
  * the database refuses it.  Returns the first negative result of a call,
@@ -128,6 +129,17 @@ static int stage_rows(struct stg *s, int break_one)
 		if (i == 100 || i == 200) {
 			p.pms_unit_id = "U9999";
 			r = stg_person(s, &p, i == 100);
+			if (r < 0 && !rc)
+				rc = r;
+		}
+		if (i == 3000) {
+			/* a second row of a person staged thousands of rows
+			 * before: in another multi-row statement (lib/stg.c
+			 * stage_people()) than the first */
+			p.pms_person_id = "T00010";
+			p.pms_unit_id = "U9999";
+			snprintf(ref, sizeof(ref), "export.csv:%d", PEOPLE + 20);
+			r = stg_person(s, &p, 1);
 			if (r < 0 && !rc)
 				rc = r;
 		}
@@ -232,10 +244,10 @@ static void async_staging_stages_the_same_rows(void **state)
 		stg_release(&s);
 		db_close(db);
 	}
-	/* people and the transfer's second row, P2's four rows; the units of
+	/* people and the transfers' second rows, P2's four rows; the units of
 	 * two people each, U9999, Q-UNIT, V1 and V2; the repeat without
 	 * REPEAT, V1's second row and the two stg_skip() */
-	assert_int_equal(counts[0][0], PEOPLE + 1 + 4);
+	assert_int_equal(counts[0][0], PEOPLE + 2 + 4);
 	assert_int_equal(counts[0][1], PEOPLE / 2 + 4);
 	assert_int_equal(counts[0][2], 4);
 	assert_int_equal(counts[0][3], 3);
