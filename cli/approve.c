@@ -24,7 +24,7 @@ static const char usage[] =
 	"\n"
 	"Release a run held by the safety guard, recording who approved it and when.\n"
 	"\n"
-	"  --by NAME                who approves (default $USER)\n"
+	"  --by NAME                who approves (default: the account running it)\n"
 	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n";
 
@@ -61,15 +61,9 @@ int main(int argc, char **argv)
 		cli_usage_error(&cli, "expected one RUN_DIR");
 		goto out;
 	}
-	/* who approved: the name given, else the OS account running this (not
-	 * $USER, which cron, systemd and containers do not set, and anyone can) */
+	/* who approved: the name given, else the OS account running this */
 	if (!by || !*by) {
-		const struct passwd *pw = getpwuid(geteuid());
-
-		if (pw && pw->pw_name && *pw->pw_name)
-			snprintf(account, sizeof(account), "%s", pw->pw_name);
-		else
-			snprintf(account, sizeof(account), "uid %ld", (long)geteuid());
+		cli_account(account, sizeof(account));
 		by = account;
 	}
 	if (rundir_open(&run, argv[optind]) < 0) {

@@ -60,7 +60,7 @@ static const char usage[] =
 	"\n"
 	"  --property P             the property (list, export, history: only this one)\n"
 	"  --unit U                 history: only PMS unit U\n"
-	"  --by NAME                who makes the change, for the history (default $USER)\n"
+	"  --by NAME                who makes the change, for the history (default: the account running it)\n"
 	"  --out FILE               export to FILE (mode 0640) instead of standard output\n"
 	"  --replace                import: also remove the mappings of the file's properties\n"
 	"                           that the file leaves out\n"
@@ -1501,6 +1501,7 @@ int main(int argc, char **argv)
 	struct cli_common cli;
 	struct unitmap m = { 0 };
 	const char *by = NULL, *out = NULL, *verb;
+	char account[64];
 	char *property = NULL, *unit = NULL;
 	int replace = 0, apply = 0, offline = 0, want, nargs;
 	sqlite3 *db = NULL;
@@ -1619,9 +1620,8 @@ int main(int argc, char **argv)
 			}
 		}
 	if (!by) {
-		by = getenv("USER");
-		if (!by || !*by)
-			by = "unknown";
+		cli_account(account, sizeof(account));
+		by = account;
 	}
 	if (db_open(cli.db_path, 0, &db) < 0) {
 		log_error("%s", err_msg());

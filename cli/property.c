@@ -340,13 +340,15 @@ out:
 /*
  * Keep ID's policy as it stands after this change in property_history
  * (migration 9), for `unitsync replay`: the policy a past run judged by.
- * In the caller's transaction.  BY: who changed it ($USER).
+ * In the caller's transaction.  changed_by: cli_account(), who changed it.
  */
 static int record_history(sqlite3 *db, const char *id, const char *now)
 {
 	sqlite3_stmt *st = NULL;
-	const char *by = getenv("USER");
+	char by[64];
 	int rc = -1;
+
+	cli_account(by, sizeof(by));
 
 	if (db_prepare(db,
 		       "INSERT INTO property_history (property_id, latch_building, timezone, "
@@ -360,7 +362,7 @@ static int record_history(sqlite3 *db, const char *id, const char *now)
 		       &st) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, by && *by ? by : "unknown", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, by, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_DONE)
 		rc = 0;

@@ -50,7 +50,7 @@ static const char usage[] =
 	"\n"
 	"  --building B             the Latch building (its uuid)\n"
 	"  --property P             the property: its Latch building and its unit mapping\n"
-	"  --by NAME                who makes the mapping changes, for the history (default $USER)\n"
+	"  --by NAME                who makes the mapping changes, for the history (default: the account running it)\n"
 	"  --dry-run                import-pms: print what would be created and mapped, change nothing\n"
 	"  --config FILE            configuration file with the [latch] settings\n"
 	"                           (default $UNITSYNC_CONFIG)\n"
@@ -67,7 +67,7 @@ struct units {
 	const char *building;   /* --building, or the property's Latch building */
 	char *building_owned;   /* the property's Latch building, owned */
 	const char *property;   /* --property, or NULL */
-	const char *by;         /* changed_by: --by, $USER or "unknown" */
+	const char *by;         /* changed_by: --by, else cli_account() */
 	int dry_run;            /* --dry-run */
 	sqlite3 *db;            /* the state database, open when --property is given */
 	struct latch api;       /* the Latch API client */
@@ -1008,6 +1008,7 @@ int main(int argc, char **argv)
 	struct config cfg = { 0 };
 	struct units u = { 0 };
 	const char *verb, *building = NULL, *by = NULL;
+	char account[64];
 	int rc = US_EXIT_USAGE, opt, want, api_ready = 0;
 
 	latchunits_init(&u.have);
@@ -1078,9 +1079,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!by) {
-		by = getenv("USER");
-		if (!by || !*by)
-			by = "unknown";
+		cli_account(account, sizeof(account));
+		by = account;
 	}
 	u.by = by;
 	u.building = building;

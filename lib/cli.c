@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,4 +307,14 @@ int cli_program_path(const char *name, char *out, size_t size)
 	self[n] = '\0';
 	snprintf(out, size, "%s/unitsync-%s", dirname(self), name);
 	return 0;
+}
+
+void cli_account(char *out, size_t size)
+{
+	const struct passwd *pw = getpwuid(geteuid());
+
+	if (pw && pw->pw_name && *pw->pw_name)
+		snprintf(out, size, "%s", pw->pw_name);
+	else
+		snprintf(out, size, "uid %ld", (long)geteuid());
 }

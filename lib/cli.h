@@ -122,4 +122,13 @@ const char *cli_check_verb(const struct cli_common *c, const char *verb, const c
  */
 int cli_program_path(const char *name, char *out, size_t size);
 
+/*
+ * Who runs this, for a history's changed_by and an approval's approver
+ * when no --by names them: the operating-system account of the effective
+ * uid, from the password database (getpwuid(3)), else "uid N"; never
+ * $USER, which cron, systemd and containers do not set, and anyone can.
+ * Into OUT (SIZE bytes, cut to fit).
+ */
+void cli_account(char *out, size_t size);
+
 #endif

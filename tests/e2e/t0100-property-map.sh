@@ -12,7 +12,9 @@ trap 'rm -rf "$tmp"' EXIT
 unset UNITSYNC_DB UNITSYNC_CONFIG UNITSYNC_LATCH_URL UNITSYNC_TOKEN_URL \
 	UNITSYNC_CLIENT_ID UNITSYNC_CLIENT_SECRET UNITSYNC_CLIENT_SECRET_FILE \
 	UNITSYNC_LOG_FORMAT
+# changed_by without --by: the OS account, whatever $USER says
 export USER=tester
+me=$(id -un)
 
 us() { "$top/bin/unitsync" --db "$tmp/u.db" "$@"; }
 
@@ -212,10 +214,10 @@ t 'map remove, and remove of an unmapped unit exits 65' '
 
 t 'map_history records every change with who made it' '
 	cat >"$tmp/expect" <<-EOF &&
-	0101|0101|NULL|L-0101|tester
-	0101|101|NULL|L-101|tester
-	101|0101|NULL|L-X|tester
-	0101|101|L-101|L-101b|tester
+	0101|0101|NULL|L-0101|$me
+	0101|101|NULL|L-101|$me
+	101|0101|NULL|L-X|$me
+	0101|101|L-101|L-101b|$me
 	101|0101|L-X|NULL|alice
 	EOF
 	history >"$tmp/actual" &&
@@ -350,7 +352,7 @@ t 'map import --replace removes what the file leaves out, only in its properties
 	EOF
 	us map list >"$tmp/actual" &&
 	test_cmp "$tmp/expect" "$tmp/actual" &&
-	history | tail -n 2 | grep -q "|NULL|tester$"
+	history | tail -n 2 | grep -q "|NULL|$me$"
 '
 
 t 'map import --replace frees a Latch unit for another PMS unit' '

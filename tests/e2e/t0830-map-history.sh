@@ -13,7 +13,9 @@ trap 'rm -rf "$tmp"' EXIT
 unset UNITSYNC_DB UNITSYNC_CONFIG UNITSYNC_LATCH_URL UNITSYNC_TOKEN_URL \
 	UNITSYNC_CLIENT_ID UNITSYNC_CLIENT_SECRET UNITSYNC_CLIENT_SECRET_FILE \
 	UNITSYNC_LOG_FORMAT
+# changed_by without --by: the OS account, whatever $USER says
 export USER=tester
+me=$(id -un)
 
 us() { "$top/bin/unitsync" --db "$tmp/u.db" "$@"; }
 
@@ -84,7 +86,7 @@ t 'add, change, remove and import, each with --by, are all listed in order' '
 	alice,oak,101,,L-101
 	bob,oak,101,L-101,L-101b
 	alice,elm,7,,L-7
-	tester,oak,102,,L-102
+	$me,oak,102,,L-102
 	carol,oak,102,L-102,
 	dave,oak,101,L-101b,L-101c
 	dave,oak,103,,L-103
