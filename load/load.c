@@ -183,7 +183,6 @@ struct load {
 	int max_attempts;
 	double deadline; /* retry budget end, monotonic seconds */
 	long done, failed, held, already, superseded;
-	long held_props;           /* properties held by the safety guard (held_properties()) */
 	json_t *newer;             /* property -> newer run id, for superseded properties */
 	json_t *units;             /* property -> {"building", "found", "units": {uuid: true}}:
 			       * the Latch units of its building, listed once at
@@ -217,7 +216,7 @@ static int outcome_code(const struct load *l)
 {
 	return l->tempfail                  ? US_EXIT_TEMPFAIL
 	       : l->failed || l->superseded ? US_EXIT_FAILED
-	       : l->held || l->held_props   ? US_EXIT_HELD
+	       : l->held                    ? US_EXIT_HELD
 					    : US_EXIT_OK;
 }
 
@@ -389,35 +388,37 @@ static int on_newer(const char *property, const char *newer, void *ctx)
 }
 
 /*
- * The properties of the run that the safety guard holds (manifest.json,
- * not approved) and that this load would otherwise send (--property,
- * --shard, no newer run), rows or none: a property held on a night with
- * nothing to change (a schema change, a shrunken export) needs its review
- * as much, and exit 4 is what prompts it (README "The safety guard").
- * Each is named in a warning; returns how many.
+ * Name in a warning each property of the run that the safety guard holds
+ * (manifest.json, not approved) and that this load would otherwise send
+ * (--property, --shard, no newer run) but that has no row held back: a
+ * night whose only news is a dropped column or a shrunken export exits as
+ * a night with nothing to send (0), but says the property is held (new
+ * user nu9: "0 held by the safety guard" and nothing else), as the
+ * night's digest does (unitsync-notify(1)).
  */
-static long held_properties(struct load *l)
+static void held_properties(struct load *l)
 {
-	json_t *props = json_object_get(l->run.manifest, "properties"), *p;
+	json_t *props = json_object_get(l->run.manifest, "properties"), *p, *n;
+	const char *op;
 	size_t i;
-	long n = 0;
 
 	if (l->approved)
-		return 0;
+		return;
 	json_array_foreach(props, i, p)
 	{
 		const char *id = json_string_value(json_object_get(p, "property_id"));
+		json_int_t rows = 0;
 
-		if (!id || (l->only_property && strcmp(l->only_property, id)) ||
+		json_object_foreach(json_object_get(p, "counts_by_op"), op, n) rows +=
+			json_integer_value(n);
+		if (!id || rows || (l->only_property && strcmp(l->only_property, id)) ||
 		    !shard_has(&l->shard, id) || property_superseded(l, id) ||
 		    !rundir_property_held(&l->run, id))
 			continue;
-		log_warn("property %s is held by the safety guard: review the run (manifest.json), "
-			 "then 'unitsync approve %s'",
-			 id, l->run.dir);
-		n++;
+		log_warn("property %s is held by the safety guard (see the run's manifest.json), "
+			 "with nothing of it to send tonight",
+			 id);
 	}
-	return n;
 }
 
 /* Find the properties of this run that a newer run has taken over. */
@@ -2281,7 +2282,7 @@ int main(int argc, char **argv)
 				  cli.db_path);
 		goto out;
 	}
-	l.held_props = held_properties(&l);
+	held_properties(&l);
 	rc = outcome_code(&l);
 	if (l.dry_run) {
 		if (l.superseded)
