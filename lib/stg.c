@@ -474,6 +474,8 @@ static const char *const person_fields[] = {
 
 static int unit_now(struct stg *s, const char *property_id, const char *pms_unit_id,
 		    const char *label, int dwelling, int row, int *inserted);
+static int person_staged(struct stg *s, const struct stg_person *p, int row_seq, int *seq,
+			 int *unit_new);
 
 /* The values of P in the order stg_person() binds them (person_fields),
  * then its unit label: PERSON_STRINGS. */
@@ -559,9 +561,6 @@ static int person_now(struct stg *s, const struct stg_person *p, int repeat, int
 	sqlite3_reset(st);
 	bind_person(s, st, 0, v);
 	rc = sqlite3_step(st);
-	/* the person's first row: one more person of the property (stg_commit()) */
-	if (rc == SQLITE_DONE && s->last_known && p->property_id && *p->property_id)
-		s->people[s->last_i]++;
 	if (rc == SQLITE_CONSTRAINT && repeat) {
 		/* one more row of a person already staged: the next row number */
 		sqlite3_stmt *q = NULL;
@@ -583,7 +582,7 @@ static int person_now(struct stg *s, const struct stg_person *p, int repeat, int
 			db_error(s->db, NULL);
 			return -1;
 		}
-		sqlite3_bind_int(st, 19, next);
+		sqlite3_bind_int(st, PERSON_COLUMNS, next);
 		row_seq = next;
 		rc = sqlite3_step(st);
 	}
@@ -595,6 +594,23 @@ static int person_now(struct stg *s, const struct stg_person *p, int repeat, int
 		db_error(s->db, NULL);
 		return -1;
 	}
+	return person_staged(s, p, row_seq, seq, unit_new);
+}
+
+/* The rest of staging P once its row ROW_SEQ is in (person_now(), and
+ * stage_people()'s rows): its property's count, the row's *SEQ, its unit.
+ * note_property() of P's property came last. */
+static int person_staged(struct stg *s, const struct stg_person *p, int row_seq, int *seq,
+			 int *unit_new)
+{
+	/* every extractor rejects a row without them (stg_person()'s contract) */
+	if (!p->property_id || !p->pms_unit_id) {
+		err_set("%s: a person row without a property or a unit", p->source_ref);
+		return -1;
+	}
+	/* the person's first row: one more person of the property (stg_commit()) */
+	if (row_seq == 1 && s->last_known && *p->property_id)
+		s->people[s->last_i]++;
 	s->staged++;
 	*seq = row_seq;
 	return unit_now(s, p->property_id, p->pms_unit_id,
@@ -758,16 +774,22 @@ static void stream_batch(struct stg *s, struct batch *b)
 	b->n = b->len = 0;
 }
 
+/* Person operation O of batch B: the row stg_person() was given */
+static struct stg_person op_person(const struct batch *b, const struct op *o)
+{
+	const char *v[OP_STRINGS];
+
+	op_strings(b, o, v);
+	return (struct stg_person){ v[0],  v[1],  v[2],  v[3],  v[4],        v[5],  v[6],
+				    v[7],  v[8],  v[9],  v[10], v[11],       v[12], v[13],
+				    v[14], v[15], v[16], v[17], o->flag >> 1 };
+}
+
 /* Person operation O of batch B, staged now (person_now()) */
 static int person_op(struct stg *s, const struct batch *b, struct op *o)
 {
-	const char *v[OP_STRINGS];
-	struct stg_person p;
+	struct stg_person p = op_person(b, o);
 
-	op_strings(b, o, v);
-	p = (struct stg_person){ v[0],  v[1],  v[2],  v[3],  v[4],        v[5],  v[6],
-				 v[7],  v[8],  v[9],  v[10], v[11],       v[12], v[13],
-				 v[14], v[15], v[16], v[17], o->flag >> 1 };
 	return person_now(s, &p, o->flag & 1, &o->seq, &o->unit_new);
 }
 
@@ -815,20 +837,14 @@ static long stage_people(struct stg *s, struct batch *b, size_t from)
 }
 
 /* The rest of person operation O that stage_people() inserted, as
- * person_now() does it: its property's count, its unit */
+ * person_now() does it (person_staged()) */
 static int person_chunked(struct stg *s, const struct batch *b, struct op *o)
 {
-	const char *v[OP_STRINGS];
+	struct stg_person p = op_person(b, o);
 
-	op_strings(b, o, v);
-	if (note_property(s, v[0], v[16]) < 0)
+	if (note_property(s, p.property_id, p.source_ref) < 0)
 		return -1;
-	/* the person's first row: one more person of the property */
-	if (s->last_known && v[0] && *v[0])
-		s->people[s->last_i]++;
-	s->staged++;
-	o->seq = 1;
-	return unit_now(s, v[0], v[3], v[17] ? v[17] : v[3], o->flag >> 1, 0, &o->unit_new);
+	return person_staged(s, &p, 1, &o->seq, &o->unit_new);
 }
 
 /* Stage batch B's operations, each op's outcome in it; -1 with err_set() */

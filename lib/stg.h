@@ -59,7 +59,9 @@ struct stg_source {
 				    * property's residents */
 };
 
-/* One normalized person record; every field borrowed, NULL or "" = none. */
+/* One normalized person record; every field borrowed, NULL or "" = none,
+ * but property_id, pms_person_id and pms_unit_id, which the extractor has
+ * checked (a row without one is a reject, stg_reject()). */
 struct stg_person {
 	const char *property_id;
 	const char *pms_person_id;
