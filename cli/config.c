@@ -280,8 +280,12 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
 		int k;
 
-		if (opt == 'o' || opt == 'x') {
-			*(opt == 'o' ? &offline : &options) = 1;
+		if (opt == 'o') {
+			offline = 1;
+			continue;
+		}
+		if (opt == 'x') {
+			options = 1;
 			continue;
 		}
 		if (opt == 'k') {

@@ -504,17 +504,27 @@ void config_free_addresses(char **list, size_t n)
 	free(list);
 }
 
+/* Where key NAME of P was set (0: not yet), for "given twice"; NULL for
+ * source, which repeats, and for a key that is none of P's. */
+static int *key_line(struct config_property *p, const char *name)
+{
+	return !strcmp(name, "format")                 ? &p->format_line
+	       : !strcmp(name, "profile")              ? &p->profile_line
+	       : !strcmp(name, "max_reject_percent")   ? &p->max_reject_line
+	       : !strcmp(name, "encoding")             ? &p->encoding_line
+	       : !strcmp(name, "notify_email")         ? &p->notify_line[0]
+	       : !strcmp(name, "notify_webhook")       ? &p->notify_line[1]
+	       : !strcmp(name, "notify_daily_summary") ? &p->notify_line[2]
+						       : NULL;
+}
+
 /* A key of [property "ID"]: 0, or -1 out of memory. */
 static int property_value(struct parse_state *ps, const char *id, const char *name,
 			  const char *value)
 {
 	struct config_property *p = find_or_add(ps, id);
 	char hint[128], names[512];
-	/* which of the notify keys NAME is: its line in p->notify_line */
-	int k = !strcmp(name, "notify_email")           ? 0
-		: !strcmp(name, "notify_webhook")       ? 1
-		: !strcmp(name, "notify_daily_summary") ? 2
-							: -1;
+	const int *first = p ? key_line(p, name) : NULL;
 	int rc;
 
 	if (!p)
@@ -529,16 +539,10 @@ static int property_value(struct parse_state *ps, const char *id, const char *na
 	} else if (!*value || !plain_value(value)) {
 		rc = add_problem(ps->c, ps->line, id, "[property \"%s\"] %s: %s", id, name,
 				 *value ? "a control character in the value" : "empty value");
-	} else if ((!strcmp(name, "format") && p->format_line) ||
-		   (!strcmp(name, "profile") && p->profile_line)) {
+	} else if (first && *first) {
 		rc = add_problem(ps->c, ps->line, id,
 				 "[property \"%s\"] %s given twice (first at line %d)", id, name,
-				 !strcmp(name, "format") ? p->format_line : p->profile_line);
-	} else if ((!strcmp(name, "max_reject_percent") && p->max_reject_line) ||
-		   (!strcmp(name, "encoding") && p->encoding_line)) {
-		rc = add_problem(ps->c, ps->line, id,
-				 "[property \"%s\"] %s given twice (first at line %d)", id, name,
-				 !strcmp(name, "encoding") ? p->encoding_line : p->max_reject_line);
+				 *first);
 	} else if (!strcmp(name, "max_reject_percent")) {
 		double pct;
 
@@ -558,10 +562,6 @@ static int property_value(struct parse_state *ps, const char *id, const char *na
 					   "or a name iconv -l lists)",
 					   id, value)
 			     : set_str(&p->encoding, value);
-	} else if (k >= 0 && p->notify_line[k]) {
-		rc = add_problem(ps->c, ps->line, id,
-				 "[property \"%s\"] %s given twice (first at line %d)", id, name,
-				 p->notify_line[k]);
 	} else if (!strcmp(name, "notify_email")) {
 		char why[512];
 		int r = config_split_addresses(value, &p->notify_email, &p->n_notify_email, why,
