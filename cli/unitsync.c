@@ -42,6 +42,7 @@ static const struct command {
 	{ "config", "show|check|properties", "what the configuration file says" },
 	{ "extract-csv", "FILE...", "stage CSV exports" },
 	{ "extract-xml", "FILE...", "stage XML exports" },
+	{ "extract", "LIST", "stage the exports a list names, in one process" },
 	{ "snapshots", "list|show|prune|export", "staged snapshots" },
 	{ "map", "add|remove|list|import|export|suggest|unmapped|history",
 	  "PMS unit -> Latch unit mapping" },

@@ -25,33 +25,38 @@ int extract_reject_percent(const struct cli_common *c, const char *arg, double *
 	return -1;
 }
 
-int extract_run(const struct cli_common *c, struct extract_job *j, char *const *files, int n,
-		int (*one)(sqlite3 *db, const char *path, struct extract_job *j))
+int extract_files(sqlite3 *db, struct extract_job *j, char *const *files, int n, extract_reader one)
 {
-	sqlite3 *db = NULL;
 	int rc = US_EXIT_OK;
 
-	if (db_open(c->db_path, 0, &db) < 0) {
-		log_error("%s", err_msg());
-		return db_exit_code(NULL);
-	}
 	if (j->property) {
 		int e = stg_property_known(db, j->property);
 
 		if (e < 0) {
 			log_error("%s; nothing staged", err_msg());
-			rc = e == -1 ? db_exit_code(db) : US_EXIT_DATAERR;
-			goto out;
+			return e == -1 ? db_exit_code(db) : US_EXIT_DATAERR;
 		}
 	}
 	for (int i = 0; i < n; i++) {
 		int r = one(db, files[i], j);
 
-		/* the database's failure (75, 78) outranks a rejected file (65) */
 		if (r != US_EXIT_OK && (rc == US_EXIT_OK || r > rc))
 			rc = r;
 	}
-out:
+	return rc;
+}
+
+int extract_run(const struct cli_common *c, struct extract_job *j, char *const *files, int n,
+		extract_reader one)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	if (db_open(c->db_path, 0, &db) < 0) {
+		log_error("%s", err_msg());
+		return db_exit_code(NULL);
+	}
+	rc = extract_files(db, j, files, n, one);
 	db_checkpoint(db); /* the end of the stage: the WAL goes back to zero */
 	db_close(db);
 	return rc;

@@ -18,9 +18,10 @@
  *
  * extract.c holds the run and what every file's staging shares;
  * extract_csv.c and extract_xml.c one file each, apart so that a program
- * links only the reader it runs (extract-csv neither libxml2 nor ICU).
+ * links only the reader it runs (extract-csv neither libxml2 nor ICU);
+ * extract_batch.c a batch of runs in one process (`unitsync extract`).
  *
- * Errors: extract_run() and the extract_*_file() functions log them
+ * Errors: extract_run(), extract_batch() and the extract_*_file() functions log them
  * (lib/log) and return an exit code (lib/exitcode.h); the others return
  * 0 or -1 as said.
  * Ownership: nothing is kept between calls; a job's strings are borrowed.
@@ -54,6 +55,9 @@ struct extract_job {
  * error on C's program. */
 int extract_reject_percent(const struct cli_common *c, const char *arg, double *out);
 
+/* A reader: stage the file PATH into DB as one snapshot; an exit code. */
+typedef int (*extract_reader)(sqlite3 *db, const char *path, struct extract_job *j);
+
 /*
  * Open the state database of C, check J->property (or none) is one of its
  * properties before any file is read (a mistyped --property refuses them
@@ -63,7 +67,33 @@ int extract_reject_percent(const struct cli_common *c, const char *arg, double *
  * outranks a rejected file (65).  Returns that code.
  */
 int extract_run(const struct cli_common *c, struct extract_job *j, char *const *files, int n,
-		int (*one)(sqlite3 *db, const char *path, struct extract_job *j));
+		extract_reader one);
+
+/* The readers a batch stages its files with, by format. */
+struct extract_readers {
+	extract_reader csv, xml;
+};
+
+/*
+ * Stage a batch (`unitsync extract`): IN, named NAME in messages, holds
+ * one file a line in the columns `unitsync config properties
+ * --extract-options` prints, tab-separated:
+ *
+ *   PROPERTY FORMAT PROFILE MAX_REJECT_PERCENT ENCODING FILE
+ *
+ * FORMAT csv or xml; PROFILE a CSV profile or auto (an XML line's is not
+ * read); '-' for MAX_REJECT_PERCENT or ENCODING is extract's default.
+ * Empty lines are passed over.  Consecutive lines that agree on all but
+ * FILE are one group, staged as extract_run() stages one program run's
+ * files (the property checked first, the files in order), in one
+ * process with the database opened once.  Every line is checked before
+ * anything is staged: a bad one is an error "NAME:LINE: why" and exit 2.
+ * After each group a line "property PROPERTY: exit N" (N that group's
+ * code) on standard output; a group ending in a code other than 0 and 65
+ * (the database failed) is the last.  Returns the worst group's code.
+ */
+int extract_batch(const struct cli_common *c, FILE *in, const char *name,
+		  const struct extract_readers *r);
 
 /* Stage the CSV file PATH into DB as one snapshot (csvprofile.h); an exit code. */
 int extract_csv_file(sqlite3 *db, const char *path, struct extract_job *j);

@@ -14,6 +14,15 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+/*
+ * The files of one run or batch group into the open DB: J->property (when
+ * set) checked before any file is read, then ONE for each of the N FILES
+ * in order.  The worst of the files' exit codes: a database failure (74,
+ * 75, 78) outranks a rejected file (65).
+ */
+int extract_files(sqlite3 *db, struct extract_job *j, char *const *files, int n,
+		  extract_reader one);
+
 /* The readers' on_reject (ARG: the struct extract_job): a warning
  * "REF: row rejected: WHY" for each of the file's first 20, the rest
  * counted. */

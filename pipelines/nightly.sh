@@ -287,8 +287,8 @@ listing=$(us property list) || {
 } <<<"$listing"
 # each line: property_id TAB format TAB profile TAB max_reject_percent TAB
 # encoding TAB source ('-': extract's default); consecutive files of one
-# property, format and profile go to one extract call (files are staged in
-# the configuration's order, whose last file wins)
+# property, format and profile are one group, staged as one extract-FORMAT
+# call would (files in the configuration's order, whose last file wins)
 declare -A unknown=()
 while IFS=$'\t' read -r prop format profile reject encoding source; do
 	[ -n "${unknown[$prop]+set}" ] && continue
@@ -321,36 +321,50 @@ while IFS=$'\t' read -r prop format profile reject encoding source; do
 	files[n - 1]+="$source"$'\n'
 done <<<"$sources"
 
+# one extract process for every group (unitsync-extract(1)): the same
+# lines, known properties only; after each group's snapshot lines
+# ("snapshot ID: ..." or "snapshot ID reused: ...") it prints "property
+# P: exit N", and a group failing other than by a rejected file (65) is
+# its last
 for i in "${!groups[@]}"; do
-	IFS=$'\t' read -r prop format profile reject encoding <<<"${groups[i]}"
-	mapfile -t srcs <<<"${files[i]%$'\n'}"
-	opts=()
-	[ "$reject" = - ] || opts+=(--max-reject-percent "$reject")
-	if [ "$format" = xml ]; then
-		us extract-xml --property "$prop" "${opts[@]}" -- "${srcs[@]}" >"$tmp/extract.out"
-	else
-		[ "$encoding" = - ] || opts+=(--encoding "$encoding")
-		us extract-csv --property "$prop" --profile "$profile" "${opts[@]}" -- "${srcs[@]}" \
-			>"$tmp/extract.out"
-	fi
-	rc=$?
-	if [ $rc -ne 0 ]; then
-		if [ ${#srcs[@]} -eq 1 ]; then
-			what="export '${srcs[0]}' rejected"
-		else
-			what="exports $(printf "'%s', " "${srcs[@]}" | sed 's/, $//'): at least one rejected"
-		fi
-		say warning "$prop: $what (exit $rc); nothing is removed for $prop tonight"
-		[ $rc -eq 65 ] || exit $rc
-		rejected[$prop]=1
-		rejected_any=1
+	while IFS= read -r src; do
+		printf '%s\t%s\n' "${groups[i]}" "$src"
+	done <<<"${files[i]%$'\n'}"
+done >"$tmp/extract.list"
+rc=0
+if [ ${#groups[@]} -gt 0 ]; then
+	us extract "$tmp/extract.list" >"$tmp/extract.out" || rc=$?
+else
+	: >"$tmp/extract.out"
+fi
+i=0 ids=''
+while IFS= read -r line; do
+	if [[ $line =~ ^snapshot\ ([0-9]+)(:|\ reused:) ]]; then
+		ids+=" ${BASH_REMATCH[1]}"
 		continue
 	fi
-	# the snapshot ids extract printed ("snapshot ID: ..." or "snapshot ID reused: ...")
-	while read -r word id _; do
-		[ "$word" = snapshot ] && snap_of[$prop]+=" ${id/:/}"
-	done <"$tmp/extract.out"
-done
+	[[ $line =~ ^property\ (.*):\ exit\ ([0-9]+)$ ]] || continue
+	grc=${BASH_REMATCH[2]}
+	IFS=$'\t' read -r prop _ <<<"${groups[i]}"
+	mapfile -t srcs <<<"${files[i]%$'\n'}"
+	i=$((i + 1))
+	if [ "$grc" -eq 0 ]; then
+		snap_of[$prop]+=$ids
+		ids=''
+		continue
+	fi
+	ids=''
+	if [ ${#srcs[@]} -eq 1 ]; then
+		what="export '${srcs[0]}' rejected"
+	else
+		what="exports $(printf "'%s', " "${srcs[@]}" | sed 's/, $//'): at least one rejected"
+	fi
+	say warning "$prop: $what (exit $grc); nothing is removed for $prop tonight"
+	rejected[$prop]=1
+	rejected_any=1
+done <"$tmp/extract.out"
+# a failure other than a rejected file stops the night with its code
+[ $rc -eq 0 ] || [ $rc -eq 65 ] || exit $rc
 
 if [ ${#props[@]} -eq 0 ]; then
 	say error "nightly.sh: no configured property is in the state database"
