@@ -441,6 +441,14 @@ static int want_by_person(struct run *r)
 #define WANT_RKEY_INDEX \
 	"CREATE INDEX IF NOT EXISTS temp.want_rkey ON want (property_id, rkey, pms_person_id)"
 
+/* temp.want's residents whose Latch user is not known yet, by the Latch
+ * unit they want, for wanted_by_unknown_user() (its WHERE, so that SQLite
+ * uses it): a partial index of the night's newcomers, a few rows where a
+ * whole index of want would cost a sort of every resident */
+#define WANT_NEWCOMER_INDEX                                                              \
+	"CREATE INDEX IF NOT EXISTS temp.want_newcomer ON want (property_id, latch_unit_id) " \
+	"WHERE sync = 1 AND rkey NOT LIKE 'u:%'"
+
 /* Run SQL (no rows) with ?1 bound to PROPERTY: 0, or -1 with err_set(). */
 static int exec_property(sqlite3 *db, const char *sql, const char *property)
 {
@@ -3735,7 +3743,7 @@ static int hold_duplicates(struct job *j)
 static int diff_all(struct job *j)
 {
 	/* made once every record is in (sorted keys), not kept up by each insert */
-	if (db_exec(j->db, WANT_RKEY_INDEX) < 0)
+	if (db_exec(j->db, WANT_RKEY_INDEX) < 0 || db_exec(j->db, WANT_NEWCOMER_INDEX) < 0)
 		return STEP_FAIL;
 	for (int i = 0; i < j->n_policies; i++) {
 		struct policy *p = &j->ps[i];
