@@ -445,7 +445,7 @@ static int want_by_person(struct run *r)
  * unit they want, for wanted_by_unknown_user() (its WHERE, so that SQLite
  * uses it): a partial index of the night's newcomers, a few rows where a
  * whole index of want would cost a sort of every resident */
-#define WANT_NEWCOMER_INDEX                                                              \
+#define WANT_NEWCOMER_INDEX                                                                   \
 	"CREATE INDEX IF NOT EXISTS temp.want_newcomer ON want (property_id, latch_unit_id) " \
 	"WHERE sync = 1 AND rkey NOT LIKE 'u:%'"
 
