@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,12 +47,19 @@ int extract_files(sqlite3 *db, struct extract_job *j, char *const *files, int n,
 	return rc;
 }
 
+void extract_keep_heap(void)
+{
+	mallopt(M_TRIM_THRESHOLD, EXTRACT_HEAP_KEEP);
+	mallopt(M_MMAP_THRESHOLD, EXTRACT_HEAP_KEEP);
+}
+
 int extract_run(const struct cli_common *c, struct extract_job *j, char *const *files, int n,
 		extract_reader one)
 {
 	sqlite3 *db = NULL;
 	int rc;
 
+	extract_keep_heap();
 	if (db_open(c->db_path, 0, &db) < 0) {
 		log_error("%s", err_msg());
 		return db_exit_code(NULL);
