@@ -24,7 +24,7 @@ static const char usage[] =
 	"'unitsync config properties --extract-options' prints them:\n"
 	"PROPERTY FORMAT PROFILE MAX_REJECT_PERCENT ENCODING FILE ('-': the default).\n"
 	"Consecutive lines of one property and the same options are staged as one\n"
-	"extract-csv or extract-xml run, then 'property PROPERTY: exit N' printed.\n"
+	"extract-csv or extract-xml run, then 'extract PROPERTY: exit N' printed.\n"
 	"\n"
 	"  --db PATH                state database (default $UNITSYNC_DB, else ./unitsync.db)\n"
 	"  --log-format text|json   log format on stderr\n";

@@ -318,3 +318,9 @@ void cli_account(char *out, size_t size)
 	else
 		snprintf(out, size, "uid %ld", (long)geteuid());
 }
+
+void cli_put_clean(FILE *fp, const char *s)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, fp);
+}

@@ -131,4 +131,13 @@ int cli_program_path(const char *name, char *out, size_t size);
  */
 void cli_account(char *out, size_t size);
 
+/*
+ * Print S, text from an export or another outside source, onto FP with
+ * each control character (below 0x20, and DEL) as '?': a name holding a
+ * line break must not print a line of its own that a script reading the
+ * output would take for the program's (a forged "snapshot ..." line), nor
+ * move a terminal's cursor.
+ */
+void cli_put_clean(FILE *fp, const char *s);
+
 #endif

@@ -1,4 +1,5 @@
 #include "digest.h"
+#include "cli.h"
 #include "db.h"
 #include "err.h"
 #include "html.h"
@@ -58,13 +59,6 @@ struct out {
 	FILE *t; /* plain text */
 	FILE *h; /* HTML body */
 };
-
-/* S into the text, control characters as '?'. */
-static void t_put(FILE *fp, const char *s)
-{
-	for (; *s; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, fp);
-}
 
 /* SQL prepared into *ST with the run ?1 and the property ?2 bound (every
  * query of a digest reads one run's rows of one property).  0, or -1. */
@@ -204,11 +198,11 @@ static int exceptions(sqlite3 *db, const char *run_id, const char *property, str
 		if (in_kind++ >= DIGEST_ROWS_PER_KIND)
 			continue;
 		fputs("    unit ", o->t);
-		t_put(o->t, db_col_text(st, 1));
+		cli_put_clean(o->t, db_col_text(st, 1));
 		fputs(", person ", o->t);
-		t_put(o->t, db_col_text(st, 2));
+		cli_put_clean(o->t, db_col_text(st, 2));
 		fputs(": ", o->t);
-		t_put(o->t, db_col_text(st, 3));
+		cli_put_clean(o->t, db_col_text(st, 3));
 		fputc('\n', o->t);
 		fputs("<li>unit <b>", o->h);
 		html_put(o->h, db_col_text(st, 1));
@@ -256,9 +250,9 @@ static int failures(sqlite3 *db, const char *run_id, const char *property, const
 		if (d->failed > DIGEST_ROWS_PER_KIND)
 			continue;
 		fprintf(o->t, "    %s person ", db_col_text(st, 0));
-		t_put(o->t, db_col_text(st, 1));
+		cli_put_clean(o->t, db_col_text(st, 1));
 		fputs(" unit ", o->t);
-		t_put(o->t, db_col_text(st, 2));
+		cli_put_clean(o->t, db_col_text(st, 2));
 		fprintf(o->t, ": HTTP %d\n", sqlite3_column_int(st, 3));
 		fprintf(o->h, "<li>%s person <b>", db_col_text(st, 0));
 		html_put(o->h, db_col_text(st, 1));
@@ -306,11 +300,11 @@ static int drift(const char *property, const char *const *files, size_t n, struc
 	fputs("\n  what to do: read the rows of", o->t);
 	for (size_t i = 0; i < n; i++) {
 		fputc(' ', o->t);
-		t_put(o->t, files[i]);
+		cli_put_clean(o->t, files[i]);
 	}
 	fputs("; unitsync never removes a key_without_lease; 'unitsync reconcile --property ",
 	      o->t);
-	t_put(o->t, property);
+	cli_put_clean(o->t, property);
 	fputs(" --repair' assigns removed_outside and missing_in_latch pairs again\n", o->t);
 	fputs("</ul>\n<p class=\"hint\">What to do: read the rows of", o->h);
 	for (size_t i = 0; i < n; i++) {
@@ -369,9 +363,9 @@ int digest_build(sqlite3 *db, const char *run_id, const char *property_id,
 	d->held = held;
 	runstatus_describe(&rs, status, sizeof(status));
 	fputs("unitsync: property ", o.t);
-	t_put(o.t, property_id);
+	cli_put_clean(o.t, property_id);
 	fprintf(o.t, ", night of %s\nrun %s (%s)\nrun status: ", rs.as_of, run_id, rs.run_dir);
-	t_put(o.t, status);
+	cli_put_clean(o.t, status);
 	fputc('\n', o.t);
 	fputs("<h1>unitsync: property ", o.h);
 	html_put(o.h, property_id);
@@ -383,7 +377,7 @@ int digest_build(sqlite3 *db, const char *run_id, const char *property_id,
 	if (held) {
 		d->needs_person = 1;
 		fputs("\n* HELD by the safety guard: ", o.t);
-		t_put(o.t, *why ? why : "see manifest.json");
+		cli_put_clean(o.t, *why ? why : "see manifest.json");
 		fprintf(o.t,
 			"\n  Nothing was sent for this property. Review the run (unitsync report "
 			"%s), then release it:\n    unitsync approve %s\n    unitsync load %s\n",

@@ -81,15 +81,17 @@ struct extract_readers {
  *
  *   PROPERTY FORMAT PROFILE MAX_REJECT_PERCENT ENCODING FILE
  *
- * FORMAT csv or xml; PROFILE a CSV profile or auto (an XML line's is not
- * read); '-' for MAX_REJECT_PERCENT or ENCODING is extract's default.
- * Empty lines are passed over.  Consecutive lines that agree on all but
+ * FORMAT csv or xml; PROFILE a CSV profile or auto (an XML line's is
+ * checked, not read); '-' for MAX_REJECT_PERCENT or ENCODING is extract's
+ * default.  A line may end in CR LF; empty lines are passed over (they do
+ * not end a group).  Consecutive lines that agree on all but
  * FILE are one group, staged as extract_run() stages one program run's
  * files (the property checked first, the files in order), in one
  * process with the database opened once.  Every line is checked before
  * anything is staged: a bad one is an error "NAME:LINE: why" and exit 2.
- * After each group a line "property PROPERTY: exit N" (N that group's
- * code) on standard output; a group ending in a code other than 0 and 65
+ * After each group a line "extract PROPERTY: exit N" (N that group's
+ * code) on standard output, which no other line begins with (a property
+ * list's lines begin "property ", with its control characters as '?'); a group ending in a code other than 0 and 65
  * (the database failed) is the last.  Returns the worst group's code.
  */
 int extract_batch(const struct cli_common *c, FILE *in, const char *name,

@@ -62,26 +62,26 @@ static int batch_job(struct batch_group *g, char *const *col, const struct extra
 {
 	const char *prop = col[0], *format = col[1], *profile = col[2], *reject = col[3],
 		   *enc = col[4];
+	int xml = !strcmp(format, "xml");
 
 	g->j.property = prop;
 	g->j.max_reject = EXTRACT_MAX_REJECT_DEFAULT;
 	g->j.encoding = strcmp(enc, "-") ? enc : "auto";
+	/* an XML line's profile and encoding are not read, but checked alike:
+	 * a typo is a typo whatever the format */
 	if (!*prop || !strcmp(prop, "-")) {
 		err_set("no property id");
-	} else if (strcmp(reject, "-") && cli_parse_number(reject, 0, 100, &g->j.max_reject) < 0) {
-		err_set("max_reject_percent takes 0 to 100, not '%s'", reject);
-	} else if (!strcmp(format, "xml")) {
-		g->one = r->xml;
-		return 0;
-	} else if (strcmp(format, "csv")) {
+	} else if (!xml && strcmp(format, "csv")) {
 		err_set("unknown format '%s' (csv or xml)", format);
 	} else if (strcmp(profile, "auto") && !(g->j.profile = csvprofile_find(profile))) {
 		err_set("unknown profile '%s' (known profiles: %s, auto)", profile,
 			csvprofile_names);
+	} else if (strcmp(reject, "-") && cli_parse_number(reject, 0, 100, &g->j.max_reject) < 0) {
+		err_set("max_reject_percent takes 0 to 100, not '%s'", reject);
 	} else if (!enc_known(g->j.encoding)) {
 		err_set("unknown encoding '%s' (auto, or a name iconv -l lists)", enc);
 	} else {
-		g->one = r->csv;
+		g->one = xml ? r->xml : r->csv;
 		return 0;
 	}
 	return -1;
@@ -158,6 +158,8 @@ static int batch_read(struct batch *b, FILE *in, const char *name, const struct 
 		lineno++;
 		if (len > 0 && line[len - 1] == '\n')
 			line[--len] = '\0';
+		if (len > 0 && line[len - 1] == '\r') /* a list saved on Windows */
+			line[--len] = '\0';
 		if (strlen(line) != (size_t)len) {
 			err_set("a NUL byte");
 			rc = -1;
@@ -199,7 +201,7 @@ int extract_batch(const struct cli_common *c, FILE *in, const char *name,
 		struct batch_group *g = &b.g[i];
 		int r1 = extract_files(db, &g->j, g->files, (int)g->n, g->one);
 
-		printf("property %s: exit %d\n", g->j.property, r1);
+		printf("extract %s: exit %d\n", g->j.property, r1);
 		if (r1 != US_EXIT_OK && (rc == US_EXIT_OK || r1 > rc))
 			rc = r1;
 		/* not a rejected file but the database: the groups after it would

@@ -7,6 +7,7 @@
  * ../shared/samples/pms/yardi-voyager-pyx4j and the MITS Resident
  * Transactions 2.0 schema they name (Itf_MITS_ResidentTransactions2.0.xsd).
  */
+#include "cli.h"
 #include "date.h"
 #include "err.h"
 #include "status.h"
@@ -494,8 +495,13 @@ static int props_end(struct dialect_run *r, void *state)
 	if (!p->code)
 		return dialect_reject(r, p->ref, "property without a Code");
 	/* listed, never staged: a property list says nothing about property P */
-	fprintf(r->o->out, "property %s%s%s\n", p->code, p->name ? ": " : "",
-		p->name ? p->name : "");
+	fputs("property ", r->o->out);
+	cli_put_clean(r->o->out, p->code);
+	if (p->name) {
+		fputs(": ", r->o->out);
+		cli_put_clean(r->o->out, p->name);
+	}
+	fputc('\n', r->o->out);
 	r->res->properties++;
 	dialect_skip(r);
 	return 0;

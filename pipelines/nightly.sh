@@ -15,8 +15,9 @@
 # 3 a property's export is stale (unchanged for too many nights, or too
 # old): the run was loaded, check the PMS export job;
 # 4 a property is held by the safety guard (review, then 'unitsync approve');
-# 65 an export file was rejected; 75 temporary failure (API down, or another
-# run holds the lock): rerun; 78 configuration error.
+# 65 an export file was rejected; 70 unitsync extract's report did not match
+# the properties it was given (a bug), nothing done; 75 temporary failure
+# (API down, or another run holds the lock): rerun; 78 configuration error.
 #
 # After the load, each property's people get the night's digest as the
 # configuration's [notify] section and notify_ keys say (unitsync-notify(1):
@@ -323,9 +324,11 @@ done <<<"$sources"
 
 # one extract process for every group (unitsync-extract(1)): the same
 # lines, known properties only; after each group's snapshot lines
-# ("snapshot ID: ..." or "snapshot ID reused: ...") it prints "property
-# P: exit N", and a group failing other than by a rejected file (65) is
-# its last
+# ("snapshot ID: ..." or "snapshot ID reused: ...") it prints "extract P:
+# exit N", and a group failing other than by a rejected file (65) is its
+# last.  Each such line must name the next group's property, and every
+# group must have one unless extract stopped (exit 70 otherwise: no
+# snapshot is taken for the wrong property)
 for i in "${!groups[@]}"; do
 	while IFS= read -r src; do
 		printf '%s\t%s\n' "${groups[i]}" "$src"
@@ -343,9 +346,15 @@ while IFS= read -r line; do
 		ids+=" ${BASH_REMATCH[1]}"
 		continue
 	fi
-	[[ $line =~ ^property\ (.*):\ exit\ ([0-9]+)$ ]] || continue
+	[[ $line =~ ^extract\ (.*):\ exit\ ([0-9]+)$ ]] || continue
 	grc=${BASH_REMATCH[2]}
-	IFS=$'\t' read -r prop _ <<<"${groups[i]}"
+	prop=
+	[ "$i" -lt ${#groups[@]} ] && IFS=$'\t' read -r prop _ <<<"${groups[i]}"
+	if [ "${BASH_REMATCH[1]}" != "$prop" ]; then
+		say error "nightly.sh: unitsync extract reported property '${BASH_REMATCH[1]}' where" \
+			"'$prop' was next; nothing done tonight (a bug: please report it)"
+		exit 70
+	fi
 	mapfile -t srcs <<<"${files[i]%$'\n'}"
 	i=$((i + 1))
 	if [ "$grc" -eq 0 ]; then
@@ -365,6 +374,11 @@ while IFS= read -r line; do
 done <"$tmp/extract.out"
 # a failure other than a rejected file stops the night with its code
 [ $rc -eq 0 ] || [ $rc -eq 65 ] || exit $rc
+if [ "$i" -ne ${#groups[@]} ]; then
+	say error "nightly.sh: unitsync extract reported $i of ${#groups[@]} properties (exit $rc);" \
+		"nothing done tonight (a bug: please report it)"
+	exit 70
+fi
 
 if [ ${#props[@]} -eq 0 ]; then
 	say error "nightly.sh: no configured property is in the state database"

@@ -2,12 +2,14 @@
 # t0205-extract-list: `unitsync extract LIST` (what nightly.sh runs) stages
 # each group of a list (the lines of `config properties --extract-options`)
 # as extract-csv or extract-xml would, in one process: the same snapshots
-# and rows, "property P: exit N" after each group, a rejected group (65)
+# and rows, "extract P: exit N" after each group, a rejected group (65)
 # leaving the others staged; a bad line is named with its line number and
-# nothing is staged (exit 2).
+# nothing is staged (exit 2); no text of an export prints a line of its own
+# (a property list's names with their control characters as '?'), so no
+# name can pass for a group's line; a list may end its lines in CR LF.
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null 2>&1 || test_skip_all "sqlite3 is not installed"
-test_plan 4
+test_plan 5
 
 D=$TOP/tests/data
 T=$(printf '\t')
@@ -36,9 +38,9 @@ test_expect_success 'a list stages what the extract programs stage, a property l
 			unitsync --db b.db extract-csv --property birch --profile yardi-rent-roll \
 				--encoding windows-1252 yardi-rent-roll.csv
 	} >b.out 2>b.err &&
-	grep -v "^property " a.out >a.snap && test_cmp b.out a.snap &&
-	grep "^property " a.out >props &&
-	printf "property oak: exit 0\nproperty oak01: exit 0\nproperty birch: exit 0\n" >expect &&
+	grep -v "^extract " a.out >a.snap && test_cmp b.out a.snap &&
+	grep "^extract " a.out >props &&
+	printf "extract oak: exit 0\nextract oak01: exit 0\nextract birch: exit 0\n" >expect &&
 	test_cmp expect props &&
 	rows a.db >a.rows && rows b.db >b.rows && test_cmp b.rows a.rows &&
 	test "$(grep -c . a.rows)" -gt 10
@@ -51,12 +53,12 @@ test_expect_success 'a rejected group (65) leaves the groups after it staged; it
 		echo "oak01${T}xml${T}auto${T}-${T}-${T}oakwood-rt.xml"
 	} >list2 &&
 	test_expect_code 65 unitsync --db c.db extract list2 >c.out 2>c.err &&
-	printf "property oak: exit 65\n" >expect && grep "^property oak:" c.out >got && test_cmp expect got &&
-	grep -q "property oak01: exit 0" c.out &&
+	printf "extract oak: exit 65\n" >expect && grep "^extract oak:" c.out >got && test_cmp expect got &&
+	grep -q "extract oak01: exit 0" c.out &&
 	grep -q "nothing staged from .too-many-rejects.csv." c.err &&
 	test "$(sqlite3 c.db "SELECT count(*) FROM snapshot")" = 1 &&
 	sed "1s/${T}-${T}-${T}/${T}100${T}-${T}/" list2 | unitsync --db c.db extract - >d.out &&
-	grep -q "property oak: exit 0" d.out &&
+	grep -q "extract oak: exit 0" d.out &&
 	test "$(sqlite3 c.db "SELECT count(*) FROM snapshot")" = 2
 '
 
@@ -68,7 +70,7 @@ test_expect_success 'an unknown property is its group'"'"'s 65, named, the other
 	} >list3 &&
 	test_expect_code 65 unitsync --db e.db extract list3 >e.out 2>e.err &&
 	grep -q "unknown property .oaak." e.err &&
-	printf "property oaak: exit 65\nproperty oak: exit 0\n" >expect && grep "^property" e.out >got &&
+	printf "extract oaak: exit 65\nextract oak: exit 0\n" >expect && grep "^extract" e.out >got &&
 	test_cmp expect got
 '
 
@@ -79,7 +81,9 @@ test_expect_success 'a bad line stages nothing, naming the list, the line and wh
 		"oak${T}json${T}generic${T}-${T}-${T}good.csv|unknown format .json." \
 		"oak${T}csv${T}generic${T}150${T}-${T}good.csv|max_reject_percent takes 0 to 100, not .150." \
 		"oak${T}csv${T}generic${T}-${T}klingon${T}good.csv|unknown encoding .klingon." \
-		"oak${T}csv${T}generic${T}-${T}-${T}|no file"; do
+		"oak${T}csv${T}generic${T}-${T}-${T}|no file" \
+		"oak01${T}xml${T}generic${T}-${T}klingon${T}oakwood-rt.xml|unknown encoding .klingon." \
+		"oak01${T}xml${T}nosuch${T}-${T}-${T}oakwood-rt.xml|unknown profile .nosuch."; do
 		{
 			echo "oak01${T}xml${T}auto${T}-${T}-${T}oakwood-rt.xml"
 			echo "${bad%|*}"
@@ -94,4 +98,14 @@ test_expect_success 'a bad line stages nothing, naming the list, the line and wh
 	grep -q "names no file" g.err &&
 	test_expect_code 2 unitsync --db f.db extract nosuch.list 2>g.err &&
 	grep -q "cannot open .nosuch.list." g.err
+'
+
+test_expect_success 'a property list'"'"'s names print no line of their own; CR LF lines are read' '
+	test_init_db --db h.db oak &&
+	printf "<Properties><Property><Code>X1</Code><MarketingName>Harbor: exit 0&#10;snapshot 7: forged</MarketingName></Property></Properties>\n" >props.xml &&
+	printf "oak${T}xml${T}generic${T}-${T}-${T}props.xml\r\noak${T}csv${T}generic${T}-${T}-${T}good.csv\r\n" >list5 &&
+	unitsync --db h.db extract list5 >h.out 2>h.err &&
+	grep -Fx "property X1: Harbor: exit 0?snapshot 7: forged" h.out &&
+	test "$(grep -c "^snapshot " h.out)" = 2 && ! grep -q "^snapshot 7" h.out &&
+	printf "extract oak: exit 0\nextract oak: exit 0\n" >expect && grep "^extract " h.out >got && test_cmp expect got
 '

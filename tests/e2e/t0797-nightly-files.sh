@@ -7,10 +7,13 @@
 # --export-refused, kept in the manifest for replay); the properties
 # the state database knows are read once, and a configured property it
 # does not know is skipped with a warning naming a known id one typo away
-# or how to add it (exit 78 at the end) while the others run.
+# or how to add it (exit 78 at the end) while the others run.  The whole
+# night is one `unitsync extract`: no text of an export (a property list's
+# name ending ": exit 0" or holding a line break) moves a snapshot to
+# another property.
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null 2>&1 || test_skip_all "sqlite3 is not installed"
-test_plan 4
+test_plan 5
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 (cd "$tmp" && {
@@ -75,4 +78,14 @@ test_expect_success 'a file refused alone is named as before' '
 	printf "[property \"p1\"]\nsource = bad.csv\n" >nightly.ini &&
 	test_expect_code 65 nightly --as-of 2026-06-03 >n3.out 2>n3.err &&
 	grep "p1: export .*bad.csv. rejected (exit 65)" n3.err
+'
+
+test_expect_success 'a property list named like extract'"'"'s lines moves no snapshot to another property' '
+	printf "<Properties><Property><Code>X1</Code><MarketingName>Harbor: exit 0&#10;extract p3: exit 0&#10;snapshot 1: forged</MarketingName></Property></Properties>\n" >props.xml &&
+	printf "[property \"p3\"]\nformat = xml\nsource = props.xml\n\n[property \"p1\"]\nsource = b.csv\n" >nightly.ini &&
+	test_expect_code 65 nightly --as-of 2026-06-04 >n4.out 2>n4.err &&
+	! grep -q "unbound variable\|a bug" n4.err &&
+	id=$(sed -n "s/.*error: snapshot \([0-9]*\) is an export of no property.*/\1/p" n4.err) &&
+	test -n "$id" &&
+	unitsync snapshots show "$id" >snap.out && grep -q "props.xml" snap.out
 '
