@@ -2964,7 +2964,11 @@ static void sort_properties(struct job *j)
  * Every --snapshot must name a staged snapshot, and, with --property, one
  * of those properties' exports: a mistyped id must not fall back to the
  * newest export and report it as tonight's (issue 17).  STEP_STOP with exit
- * 65 naming the id otherwise.
+ * 65 naming the id otherwise.  A snapshot staged with --property P that
+ * holds no residents (a unit list, a property list: nightly.sh stages
+ * every file of P's section) is P's and is passed over: only snapshots that
+ * staged residents are a property's input (new-user report nu10: one such
+ * file stopped the whole portfolio's night).
  */
 static int check_snapshots(struct job *j)
 {
@@ -2973,7 +2977,8 @@ static int check_snapshots(struct job *j)
 
 	if (db_prepare(j->db,
 		       "SELECT s.status, (SELECT group_concat(property_id, ', ') FROM "
-		       "  snapshot_property WHERE snapshot_id = s.snapshot_id) "
+		       "  snapshot_property WHERE snapshot_id = s.snapshot_id), s.property_id, "
+		       "  s.source_name "
 		       "FROM snapshot s WHERE s.snapshot_id = ?1",
 		       &st) < 0 ||
 	    db_prepare(j->db,
@@ -2998,6 +3003,13 @@ static int check_snapshots(struct job *j)
 			sqlite3_bind_text(in, 2, j->props[k], -1, SQLITE_STATIC);
 			covered = sqlite3_step(in) == SQLITE_ROW;
 		}
+		for (int k = 0; k < j->n_props && !covered && !*db_col_text(st, 1); k++)
+			if (!strcmp(db_col_text(st, 2), j->props[k])) {
+				log_info("snapshot %lld ('%s') staged no residents: it is not %s's "
+					 "input",
+					 j->snaps[i], db_col_text(st, 3), j->props[k]);
+				covered = 1;
+			}
 		if (!covered) {
 			log_error("snapshot %lld is an export of %s, not of the propert%s given with "
 				  "--property",

@@ -80,12 +80,13 @@ test_expect_success 'a file refused alone is named as before' '
 	grep "p1: export .*bad.csv. rejected (exit 65)" n3.err
 '
 
-test_expect_success 'a property list named like extract'"'"'s lines moves no snapshot to another property' '
+test_expect_success 'a property list named like extract'"'"'s lines moves no snapshot to another property, and is no property'"'"'s input' '
 	printf "<Properties><Property><Code>X1</Code><MarketingName>Harbor: exit 0&#10;extract p3: exit 0&#10;snapshot 1: forged</MarketingName></Property></Properties>\n" >props.xml &&
 	printf "[property \"p3\"]\nformat = xml\nsource = props.xml\n\n[property \"p1\"]\nsource = b.csv\n" >nightly.ini &&
-	test_expect_code 65 nightly --as-of 2026-06-04 >n4.out 2>n4.err &&
+	test_expect_code 4 nightly --as-of 2026-06-04 >n4.out 2>n4.err &&
 	! grep -q "unbound variable\|a bug" n4.err &&
-	id=$(sed -n "s/.*error: snapshot \([0-9]*\) is an export of no property.*/\1/p" n4.err) &&
-	test -n "$id" &&
-	unitsync snapshots show "$id" >snap.out && grep -q "props.xml" snap.out
+	grep -q "staged no residents: it is not p3.s input" n4.err &&
+	grep -Fx "p3: as of 2026-06-04, no export: 0 USER_CREATE, 0 ASSIGN, 0 UNASSIGN, 1 exception" n4.out &&
+	id=$(sed -n "s/^p1: as of 2026-06-04, from the export staged as snapshot \([0-9]*\):.*/\1/p" n4.out) &&
+	test -n "$id" && unitsync snapshots show "$id" >snap.out && grep -q "b.csv" snap.out
 '
