@@ -363,12 +363,21 @@ while IFS= read -r line; do
 		continue
 	fi
 	ids=''
-	if [ ${#srcs[@]} -eq 1 ]; then
+	# a file not there is told apart from one refused (nu10 #4): the PMS
+	# export job did not run, or wrote elsewhere
+	missing=()
+	for s in "${srcs[@]}"; do [ -e "$s" ] || missing+=("$s"); done
+	if [ ${#srcs[@]} -eq 1 ] && [ ${#missing[@]} -eq 1 ]; then
+		what="export '${srcs[0]}' is missing"
+	elif [ ${#srcs[@]} -eq 1 ]; then
 		what="export '${srcs[0]}' rejected"
+	elif [ ${#missing[@]} -gt 0 ]; then
+		what="exports $(printf "'%s', " "${srcs[@]}" | sed 's/, $//'): $(printf "'%s', " "${missing[@]}" | sed 's/, $//') missing"
 	else
 		what="exports $(printf "'%s', " "${srcs[@]}" | sed 's/, $//'): at least one rejected"
 	fi
-	say warning "$prop: $what (exit $grc); nothing is removed for $prop tonight"
+	# judged on nothing (transform --export-refused): no key given or taken
+	say warning "$prop: $what (exit $grc); nothing changes for $prop tonight"
 	rejected[$prop]=1
 	rejected_any=1
 done <"$tmp/extract.out"

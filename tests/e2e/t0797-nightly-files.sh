@@ -55,7 +55,7 @@ test_expect_success 'two files of a property: both staged, the last one wins; an
 test_expect_success 'one of the files refused: the property is judged on nothing (65), no removal' '
 	printf "[property \"p1\"]\nsource = bad.csv\nsource = b.csv\n" >nightly.ini &&
 	test_expect_code 65 nightly --as-of 2026-06-02 >n2.out 2>n2.err &&
-	grep "p1: exports .*bad.csv., .*b.csv.: at least one rejected (exit 65); nothing is removed for p1 tonight" n2.err &&
+	grep "p1: exports .*bad.csv., .*b.csv.: at least one rejected (exit 65); nothing changes for p1 tonight" n2.err &&
 	run=$(sed -n "s/^run directory: //p" n2.out) &&
 	! grep -q UNASSIGN "$run/delta.csv" &&
 	grep -Fx "property_missing,p1,,,tonight'"'"'s export was refused by extract (exit 65: its warnings in the night'"'"'s log name the file and why); 3 assignments left as they are" "$run/exceptions.csv" &&
@@ -74,10 +74,13 @@ test_expect_success 'transform --export-refused: an unknown id 65, one outside t
 	grep -Fx "property_missing,p3,,,no export staged for this property tonight; 0 assignments left as they are" "$(tail -n 1 r3.out)/exceptions.csv"
 '
 
-test_expect_success 'a file refused alone is named as before' '
+test_expect_success 'a file refused alone is named as before; a missing one is said to be missing' '
 	printf "[property \"p1\"]\nsource = bad.csv\n" >nightly.ini &&
 	test_expect_code 65 nightly --as-of 2026-06-03 >n3.out 2>n3.err &&
-	grep "p1: export .*bad.csv. rejected (exit 65)" n3.err
+	grep "p1: export .*bad.csv. rejected (exit 65); nothing changes for p1 tonight" n3.err &&
+	printf "[property \"p1\"]\nsource = gone.csv\n" >nightly.ini &&
+	test_expect_code 65 nightly --as-of 2026-06-03 >n5.out 2>n5.err &&
+	grep "p1: export .*gone.csv. is missing (exit 65); nothing changes for p1 tonight" n5.err
 '
 
 test_expect_success 'a property list named like extract'"'"'s lines moves no snapshot to another property, and is no property'"'"'s input' '
