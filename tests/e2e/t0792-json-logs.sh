@@ -85,7 +85,7 @@ test_expect_success 'nightly.sh and rerun.sh: every stderr line is JSON, theirs 
 	test_expect_code 78 nightly --config n.ini --db "$tmp/typo.db" 2>e3 &&
 	{ nightly --config n.ini --dry-run --as-of 2026-06-01 2>e4; test $? = 78; } &&
 	grep -q "format: .xlsx. is not csv or xml" e4 &&
-	grep -q "ex\\\\\"port\\\\\\\\1.csv.* rejected (exit" e4 &&
+	grep -q "ex\\\\\"port\\\\\\\\1.csv.* is missing (exit" e4 &&
 	test_expect_code 2 "$TOP/pipelines/rerun.sh" --property p1 2>e5 &&
 	test_expect_code 65 with_latch_settings "$TOP/pipelines/rerun.sh" --property p1 --snapshot 999 --as-of 2026-06-01 \
 		--out runs >/dev/null 2>e6 &&
