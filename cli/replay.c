@@ -530,22 +530,19 @@ static void show_diff(const char *stored, const char *rebuilt, const char *name)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
 	struct cli_common cli;
 	struct replay r = { 0 };
 	sqlite3 *db = NULL;
 	char transform[PATH_MAX], copy[PATH_MAX], out[PATH_MAX], runs[PATH_MAX];
 	const char *tmpdir = getenv("TMPDIR");
-	int rc = US_EXIT_USAGE, opt, s, differ = 0;
+	int rc = US_EXIT_USAGE, end, s, differ = 0;
 
 	cli_common_init(&cli, "unitsync-replay", usage);
-	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
-		int c = cli_common_option(&cli, opt, optarg);
-
-		if (c == 1)
+	end = cli_common_only(&cli, argc, argv);
+	if (end != 0) {
+		if (end == 1)
 			rc = US_EXIT_OK;
-		if (c != 0)
-			goto out;
+		goto out;
 	}
 	if (optind + 1 != argc) {
 		cli_usage_error(&cli, "expected one RUN_DIR");

@@ -37,22 +37,19 @@ static int count_row(const struct delta_row *r, void *vc)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
 	struct cli_common cli;
 	struct rundir run = { 0 };
 	long counts[3] = { 0 };
 	json_t *by_op;
 	sqlite3 *db = NULL;
-	int rc = US_EXIT_USAGE, opt;
+	int rc = US_EXIT_USAGE, end;
 
 	cli_common_init(&cli, "unitsync-verify", usage);
-	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
-		int c = cli_common_option(&cli, opt, optarg);
-
-		if (c == 1)
+	end = cli_common_only(&cli, argc, argv);
+	if (end != 0) {
+		if (end == 1)
 			rc = US_EXIT_OK;
-		if (c != 0)
-			goto out;
+		goto out;
 	}
 	if (optind + 1 != argc) {
 		cli_usage_error(&cli, "expected one RUN_DIR");

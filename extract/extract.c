@@ -32,25 +32,19 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		CLI_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
 	static const struct extract_readers readers = { .csv = extract_csv_file,
 							.xml = extract_xml_file };
 	struct cli_common cli;
-	int rc = US_EXIT_USAGE, opt;
+	int rc = US_EXIT_USAGE, end;
 	FILE *in = NULL;
 
 	cli_common_init(&cli, "unitsync-extract", usage);
 	xmlInitParser();
-	while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1) {
-		int c = cli_common_option(&cli, opt, optarg);
-
-		if (c == 1)
+	end = cli_common_only(&cli, argc, argv);
+	if (end != 0) {
+		if (end == 1)
 			rc = US_EXIT_OK;
-		if (c != 0)
-			goto out;
+		goto out;
 	}
 	if (argc - optind != 1) {
 		cli_usage_error(&cli, argc == optind ? "no LIST given" : "one LIST, not %d",

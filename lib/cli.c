@@ -319,6 +319,16 @@ void cli_account(char *out, size_t size)
 		snprintf(out, size, "uid %ld", (long)geteuid());
 }
 
+int cli_common_only(struct cli_common *c, int argc, char **argv)
+{
+	static const struct option opts[] = { CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
+	int opt, r = 0;
+
+	while (r == 0 && (opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, opts, NULL)) != -1)
+		r = cli_common_option(c, opt, optarg);
+	return r;
+}
+
 void cli_put_clean(FILE *fp, const char *s)
 {
 	for (; *s; s++)

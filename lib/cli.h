@@ -62,6 +62,14 @@ void cli_common_init(struct cli_common *c, const char *prog, const char *usage);
  */
 int cli_common_option(struct cli_common *c, int opt, const char *arg);
 
+/*
+ * Parse ARGV for a program whose only options are the shared ones
+ * (replay, verify, extract): 0 with optind at the first operand, or what
+ * cli_common_option() returned that ends the program (1: exit 0, after
+ * --help or --version; otherwise a usage error, already reported).
+ */
+int cli_common_only(struct cli_common *c, int argc, char **argv);
+
 /* Report a usage error "PROG: MESSAGE" plus a hint on stderr; with JSON
  * logs, one JSON object (level error) holding both. */
 void cli_usage_error(const struct cli_common *c, const char *fmt, ...)
