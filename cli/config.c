@@ -178,11 +178,48 @@ static void notify_warnings(struct config *c)
 }
 
 /*
+ * The properties of DB that hold assignments and have no section in C,
+ * as warnings: nightly.sh syncs nothing for them, night after night, and
+ * their residents keep the keys they have (new-user report nu10: a section
+ * dropped from the file went unnoticed).  Not a problem of the file: a
+ * property may be run from another configuration (a shard's).
+ */
+static void check_unconfigured(struct config *c, sqlite3 *db, const char *db_path)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (db_prepare(db,
+		       "SELECT property_id, count(*) FROM assignment GROUP BY property_id "
+		       "ORDER BY property_id",
+		       &st) < 0) {
+		log_warn("%s: the state database's properties are not checked against '%s'",
+			 err_msg(), c->path);
+		return;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = db_col_text(st, 0);
+		const struct config_property *p = c->properties;
+
+		while (p && strcmp(p->id, id))
+			p = p->next;
+		if (!p)
+			log_warn("config '%s': property '%s' of the state database '%s' holds %d "
+				 "assignment%s and has no [property] section: nightly.sh syncs "
+				 "nothing for it, and its residents keep the keys they have",
+				 c->path ? c->path : "(none)", id, db_path,
+				 sqlite3_column_int(st, 1),
+				 sqlite3_column_int(st, 1) == 1 ? "" : "s");
+	}
+	sqlite3_finalize(st);
+}
+
+/*
  * The properties of C that the state database DB_PATH does not have, as
  * problems of their sections: nightly.sh skips them ("configured but not
- * in the state database") and exits 78.  Nothing when there is no
- * database there yet (`unitsync init` makes it); one that cannot be read
- * is warned of, its properties left unchecked.
+ * in the state database") and exits 78; and those it has, with
+ * assignments, that C does not configure (check_unconfigured()).  Nothing
+ * when there is no database there yet (`unitsync init` makes it); one
+ * that cannot be read is warned of, its properties left unchecked.
  */
 static void check_known(struct config *c, const char *db_path)
 {
@@ -218,6 +255,7 @@ static void check_known(struct config *c, const char *db_path)
 					    p->id, db_path, fix) < 0)
 			break;
 	}
+	check_unconfigured(c, db, db_path);
 	db_close(db);
 }
 

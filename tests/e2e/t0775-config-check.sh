@@ -9,7 +9,7 @@
 # exists, check judges a section of a property it does not have as nightly
 # will (bad, skipped); a secret file's problem names file, line and key.
 . "$(dirname "$0")/lib.sh"
-test_plan 11
+test_plan 12
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 (cd "$tmp" && : >a.csv && mkdir exports &&
@@ -177,6 +177,15 @@ test_expect_success 'check with a state database: a property it does not have is
 	grep "property .oak. is configured but not in the state database" n.err &&
 	cfg two.ini --db "$tmp/none.db" check --offline >c2.out 2>c2.err &&
 	grep -x "property oak: ok" c2.out && test ! -e "$tmp/none.db"
+'
+
+test_expect_success 'check with a state database: a property holding assignments without a section is warned of, exit unchanged' '
+	unitsync property add elm2 >/dev/null 2>&1 && unitsync property add fir >/dev/null 2>&1 &&
+	sqlite3 "$UNITSYNC_DB" "INSERT INTO assignment (property_id, pms_person_id, latch_unit_id, pms_unit_id, latch_user_id, run_id, seq, assigned_at) VALUES (\"elm2\", \"R1\", \"L1\", \"1\", \"U1\", \"r\", 1, \"2026-01-01T00:00:00Z\")" &&
+	printf "[property \"oak1\"]\nsource = a.csv\n" >one.ini &&
+	cfg one.ini --db "$UNITSYNC_DB" check --offline >u.out 2>u.err &&
+	grep "warning: config .$tmp/one.ini.: property .elm2. of the state database .$UNITSYNC_DB. holds 1 assignment and has no \[property\] section: nightly.sh syncs nothing for it, and its residents keep the keys they have$" u.err &&
+	! grep -q "fir" u.err && grep -x "property oak1: ok" u.out
 '
 
 test_expect_success 'a secret file others can read: file, line and key named (check, and the commands that read it)' '
