@@ -38,7 +38,11 @@ test_expect_success 'a list stages what the extract programs stage, a property l
 			unitsync --db b.db extract-csv --property birch --profile yardi-rent-roll \
 				--encoding windows-1252 yardi-rent-roll.csv
 	} >b.out 2>b.err &&
-	grep -v "^extract " a.out >a.snap && test_cmp b.out a.snap &&
+	# a reused snapshot'"'"'s line tells when it was staged: whole seconds,
+	# which the two databases may straddle
+	when="s/(staged [0-9TZ:-]*,/(staged WHEN,/" &&
+	grep -v "^extract " a.out | sed "$when" >a.snap && sed "$when" b.out >b.snap &&
+	grep -q "(staged WHEN, 0 rows rejected)" a.snap && test_cmp b.snap a.snap &&
 	grep "^extract " a.out >props &&
 	printf "extract oak: exit 0\nextract oak01: exit 0\nextract birch: exit 0\n" >expect &&
 	test_cmp expect props &&
