@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "csvprofile.h"
 #include "encoding.h"
+#include "err.h"
 #include "exitcode.h"
 #include "extract.h"
 
@@ -61,24 +62,15 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'P':
-			if (!strcmp(optarg, "auto")) {
-				j.profile = NULL;
-				break;
-			}
-			j.profile = csvprofile_find(optarg);
-			if (!j.profile) {
-				cli_usage_error(&cli,
-						"unknown profile '%s' (known profiles: %s, auto)",
-						optarg, csvprofile_names);
+			if (csvprofile_pick(optarg, &j.profile) < 0) {
+				cli_usage_error(&cli, "%s", err_msg());
 				goto out;
 			}
 			break;
 		case 'e':
 			j.encoding = optarg;
-			if (!enc_known(j.encoding)) {
-				cli_usage_error(&cli,
-						"unknown encoding '%s' (auto, or a name iconv -l lists)",
-						optarg);
+			if (enc_check(j.encoding) < 0) {
+				cli_usage_error(&cli, "%s", err_msg());
 				goto out;
 			}
 			break;

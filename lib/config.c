@@ -556,11 +556,9 @@ static int property_value(struct parse_state *ps, const char *id, const char *na
 			     : set_str(&p->max_reject, value);
 	} else if (!strcmp(name, "encoding")) {
 		p->encoding_line = ps->line;
-		rc = !enc_known(value)
-			     ? add_problem(ps->c, ps->line, id,
-					   "[property \"%s\"] encoding: unknown encoding '%s' (auto, "
-					   "or a name iconv -l lists)",
-					   id, value)
+		rc = enc_check(value) < 0
+			     ? add_problem(ps->c, ps->line, id, "[property \"%s\"] encoding: %s",
+					   id, err_msg())
 			     : set_str(&p->encoding, value);
 	} else if (!strcmp(name, "notify_email")) {
 		char why[512];

@@ -414,6 +414,15 @@ const struct csvprofile *csvprofile_find(const char *name)
 	return NULL;
 }
 
+int csvprofile_pick(const char *name, const struct csvprofile **out)
+{
+	*out = strcmp(name, "auto") ? csvprofile_find(name) : NULL;
+	if (*out || !strcmp(name, "auto"))
+		return 0;
+	err_set("unknown profile '%s' (known profiles: %s, auto)", name, csvprofile_names);
+	return -1;
+}
+
 static int profile_reads(const struct csvprofile *p, enum field f)
 {
 	for (size_t i = 0; i < p->n; i++)

@@ -79,6 +79,10 @@ extern const char csvprofile_names[];
 /* The profile called NAME, or NULL (auto is not a profile: NULL too). */
 const struct csvprofile *csvprofile_find(const char *name);
 
+/* A --profile or profile column NAME: a profile, or auto (*OUT NULL).  0,
+ * or -1 with err_set("unknown profile ... (known profiles: ..., auto)"). */
+int csvprofile_pick(const char *name, const struct csvprofile **out);
+
 /* How to stage; strings borrowed. */
 struct csvprofile_opts {
 	const struct csvprofile *profile; /* the export's layout, NULL: auto */

@@ -85,6 +85,14 @@ int enc_known(const char *name)
 	return 1;
 }
 
+int enc_check(const char *name)
+{
+	if (enc_known(name))
+		return 0;
+	err_set("unknown encoding '%s' (auto, or a name iconv -l lists)", name);
+	return -1;
+}
+
 /*
  * Does NAME write the characters a CSV is made of (CR, LF, comma, quote,
  * letters, digits, space) as the same single ASCII bytes?  Then lines can

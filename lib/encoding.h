@@ -130,4 +130,8 @@ size_t enc_utf8_seq(const char *s, size_t len);
 /* Does iconv know the encoding NAME (a --encoding check)? */
 int enc_known(const char *name);
 
+/* The same, for a message: 0, or -1 with err_set("unknown encoding ...
+ * (auto, or a name iconv -l lists)"). */
+int enc_check(const char *name);
+
 #endif

@@ -38,12 +38,8 @@ int extract_files(sqlite3 *db, struct extract_job *j, char *const *files, int n,
 			return e == -1 ? db_exit_code(db) : US_EXIT_DATAERR;
 		}
 	}
-	for (int i = 0; i < n; i++) {
-		int r = one(db, files[i], j);
-
-		if (r != US_EXIT_OK && (rc == US_EXIT_OK || r > rc))
-			rc = r;
-	}
+	for (int i = 0; i < n; i++)
+		rc = extract_worse(rc, one(db, files[i], j));
 	return rc;
 }
 

@@ -71,20 +71,22 @@ static int batch_job(struct batch_group *g, char *const *col, const struct extra
 	 * a typo is a typo whatever the format */
 	if (!*prop || !strcmp(prop, "-")) {
 		err_set("no property id");
-	} else if (!xml && strcmp(format, "csv")) {
-		err_set("unknown format '%s' (csv or xml)", format);
-	} else if (strcmp(profile, "auto") && !(g->j.profile = csvprofile_find(profile))) {
-		err_set("unknown profile '%s' (known profiles: %s, auto)", profile,
-			csvprofile_names);
-	} else if (strcmp(reject, "-") && cli_parse_number(reject, 0, 100, &g->j.max_reject) < 0) {
-		err_set("max_reject_percent takes 0 to 100, not '%s'", reject);
-	} else if (!enc_known(g->j.encoding)) {
-		err_set("unknown encoding '%s' (auto, or a name iconv -l lists)", enc);
-	} else {
-		g->one = xml ? r->xml : r->csv;
-		return 0;
+		return -1;
 	}
-	return -1;
+	if (!xml && strcmp(format, "csv")) {
+		err_set("unknown format '%s' (csv or xml)", format);
+		return -1;
+	}
+	if (csvprofile_pick(profile, &g->j.profile) < 0)
+		return -1;
+	if (strcmp(reject, "-") && cli_parse_number(reject, 0, 100, &g->j.max_reject) < 0) {
+		err_set("max_reject_percent takes 0 to 100, not '%s'", reject);
+		return -1;
+	}
+	if (enc_check(g->j.encoding) < 0)
+		return -1;
+	g->one = xml ? r->xml : r->csv;
+	return 0;
 }
 
 /*
@@ -202,8 +204,7 @@ int extract_batch(const struct cli_common *c, FILE *in, const char *name,
 		int r1 = extract_files(db, &g->j, g->files, (int)g->n, g->one);
 
 		printf("extract %s: exit %d\n", g->j.property, r1);
-		if (r1 != US_EXIT_OK && (rc == US_EXIT_OK || r1 > rc))
-			rc = r1;
+		rc = extract_worse(rc, r1);
 		/* not a rejected file but the database: the groups after it would
 		 * fail alike */
 		if (r1 != US_EXIT_OK && r1 != US_EXIT_DATAERR)

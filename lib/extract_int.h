@@ -8,6 +8,7 @@
 #ifndef UNITSYNC_EXTRACT_INT_H
 #define UNITSYNC_EXTRACT_INT_H
 
+#include "exitcode.h"
 #include "extract.h"
 #include "stg.h"
 
@@ -22,6 +23,13 @@
  */
 int extract_files(sqlite3 *db, struct extract_job *j, char *const *files, int n,
 		  extract_reader one);
+
+/* The worse of two exit codes of files or groups: 0 loses to any, and a
+ * database failure (74, 75, 78) outranks a rejected file (65). */
+static inline int extract_worse(int rc, int r)
+{
+	return r != US_EXIT_OK && (rc == US_EXIT_OK || r > rc) ? r : rc;
+}
 
 /*
  * Keep the freed heap for the next file rather than give it back (glibc's
