@@ -9,11 +9,11 @@
 #include "exitcode.h"
 #include "extract_int.h"
 #include "log.h"
+#include "mem.h"
 #include "stg.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,19 +43,15 @@ int extract_files(sqlite3 *db, struct extract_job *j, char *const *files, int n,
 	return rc;
 }
 
-void extract_keep_heap(void)
-{
-	mallopt(M_TRIM_THRESHOLD, EXTRACT_HEAP_KEEP);
-	mallopt(M_MMAP_THRESHOLD, EXTRACT_HEAP_KEEP);
-}
-
 int extract_run(const struct cli_common *c, struct extract_job *j, char *const *files, int n,
 		extract_reader one)
 {
 	sqlite3 *db = NULL;
 	int rc;
 
-	extract_keep_heap();
+	/* each file's staging thread and batches (a few hundred KiB) are made
+	 * and freed again: the night's 40 files, 9-11% of extract's wall */
+	mem_keep_heap(MEM_HEAP_KEEP);
 	if (db_open(c->db_path, 0, &db) < 0) {
 		log_error("%s", err_msg());
 		return db_exit_code(NULL);

@@ -189,7 +189,7 @@ int extract_batch(const struct cli_common *c, FILE *in, const char *name,
 	sqlite3 *db = NULL;
 	int rc = US_EXIT_OK;
 
-	extract_keep_heap();
+	mem_keep_heap(MEM_HEAP_KEEP); /* as extract_run() */
 	if (batch_read(&b, in, name, r) < 0) {
 		rc = US_EXIT_USAGE;
 		goto out;

@@ -31,17 +31,6 @@ static inline int extract_worse(int rc, int r)
 	return r != US_EXIT_OK && (rc == US_EXIT_OK || r > rc) ? r : rc;
 }
 
-/*
- * Keep the freed heap for the next file rather than give it back (glibc's
- * M_TRIM_THRESHOLD, and M_MMAP_THRESHOLD for the staging batches of a few
- * hundred KiB): each file's staging thread and batches are made and freed
- * again, and a heap shrunk after one file faulted its pages in again for
- * the next (the night's 40 files: 9-11% of extract's wall time, measured).
- * Peak RSS is the same: nothing more is held than one file needed.
- */
-#define EXTRACT_HEAP_KEEP (32 * 1024 * 1024)
-void extract_keep_heap(void);
-
 /* The readers' on_reject (ARG: the struct extract_job): a warning
  * "REF: row rejected: WHY" for each of the file's first 20, the rest
  * counted. */
