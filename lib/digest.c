@@ -35,13 +35,17 @@ static const struct {
 	{ "unit_sync_disabled", "remove it in Latch, or unitsync property set P --unit-sync on" },
 	{ "property_missing", "check the export drop and the night's log, then rerun" },
 	{ "unmapped_move", "map the new unit or fix the unit in the PMS" },
-	{ "status_conflict", "fix the member's or the primary's status in the PMS" },
+	{ "status_conflict",
+	  "fix the member's or the primary's status, or the move-in date, in the PMS" },
 	{ "stale_export", "check the PMS export job and the file drop" },
 	{ "conflicting_rows", "fix the person in the PMS: one id, one person" },
 	{ "removal_deferred", "nothing, unless it repeats: then check the unit's residents" },
 	{ "schema_changed",
 	  "check the export's columns; fix and extract again, or approve the run if the change is "
 	  "right" },
+	{ "older_export",
+	  "check the export drop; extract the current export again, or approve the run if the "
+	  "older export is meant" },
 	{ "latch_unit_missing",
 	  "map the PMS unit to a unit Latch has, or create the unit in Latch" },
 };

@@ -67,6 +67,22 @@ enum rules_verdict rules_eligible(const struct rules_policy *p, const char *stat
 	return RULES_DENY;
 }
 
+int rules_dates_disagree(const struct rules_policy *p, const char *status, const char *move_in)
+{
+	char key[32], edge[DATE_LEN + 1];
+
+	snprintf(key, sizeof(key), ",%s,", status);
+	if (!*move_in || strstr(p->exclude, key))
+		return 0;
+	if (is(status, "current") || is(status, "notice") || is(status, "eviction")) {
+		date_add_days(move_in, p->lead_days > 0 ? -p->lead_days : 0, edge);
+		return strcmp(p->as_of, edge) < 0;
+	}
+	if (is(status, "future") || is(status, "applicant"))
+		return p->lead_days < 0 && strcmp(p->as_of, move_in) >= 0;
+	return 0;
+}
+
 int rules_household_member(const char *role)
 {
 	return is(role, "roommate") || is(role, "occupant") || is(role, "minor");

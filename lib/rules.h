@@ -49,6 +49,21 @@ enum rules_verdict rules_eligible(const struct rules_policy *p, const char *stat
 				  const char *move_in, const char *move_out, const char **why);
 
 /*
+ * Do the record's status and its move-in date disagree?  1 when (an
+ * excluded status never does):
+ * - current, notice or eviction, and MOVE_IN is after P's night by more
+ *   than the lead days (none: 0): a resident not moved in yet, whom the
+ *   status alone would give a key months early;
+ * - future or applicant without lead days (never granted before the status
+ *   changes), and MOVE_IN has come: the PMS did not change the status, and
+ *   the resident would get nothing, with nobody told.
+ * The caller holds such a record and reports it (status_conflict), as it
+ * does a household member's that disagrees with its primary (new-user
+ * report nu11 #1-#2, review rv16 #5).  0 otherwise, or without MOVE_IN.
+ */
+int rules_dates_disagree(const struct rules_policy *p, const char *status, const char *move_in);
+
+/*
  * Status conflict (issue 15): a roommate, occupant or minor whose own
  * status would give access, in a household whose primary is past,
  * cancelled or denied.  The two records disagree about whether the

@@ -92,6 +92,11 @@ struct policy {
 	char *lost_fields;     /* fields the previous accepted export of the same kind
 				* carried and tonight's lacks, ", " list, owned;
 				* NULL: none (schema_check()) */
+	char *empty_input;     /* an input file with no residents of the property,
+				* "'NAME' (snapshot N[, R rows rejected])", owned;
+				* NULL: none (policy_snapshot()) */
+	char *older;           /* why tonight's export is older than the one the last
+				* accepted run read (older_check()), owned; NULL: not */
 	int export_refused;    /* --export-refused: extract refused tonight's file */
 };
 
@@ -122,6 +127,8 @@ static void policy_free(struct policy *p)
 	free(p->exclude);
 	free(p->stale);
 	free(p->lost_fields);
+	free(p->older);
+	free(p->empty_input);
 	json_decref(p->inputs);
 }
 
@@ -201,7 +208,7 @@ static int policy_snapshot(sqlite3 *db, struct policy *p, const long long *snaps
 	st = NULL;
 	if (db_prepare(db,
 		       "SELECT sp.snapshot_id, sp.people, s.source_name, s.sha256, s.dialect, "
-		       "s.extract_order "
+		       "s.extract_order, s.rows_rejected "
 		       "FROM snapshot_property sp JOIN snapshot s USING (snapshot_id) "
 		       "WHERE sp.property_id = ? AND s.status = 'staged' "
 		       /* the file extracted last is the newest, even when it was reused */
@@ -220,6 +227,21 @@ static int policy_snapshot(sqlite3 *db, struct policy *p, const long long *snaps
 		if (!p->snapshot_id)
 			p->snapshot_id = id;
 		p->people += sqlite3_column_int(st, 1);
+		if (sqlite3_column_int(st, 1) == 0 && !p->empty_input) {
+			long rej = sqlite3_column_int(st, 6);
+			char what[512];
+
+			if (rej)
+				snprintf(what, sizeof(what), "'%s' (snapshot %lld, %ld row%s rejected)",
+					 db_col_text(st, 2), id, rej, rej == 1 ? "" : "s");
+			else
+				snprintf(what, sizeof(what), "'%s' (snapshot %lld)", db_col_text(st, 2),
+					 id);
+			if (!(p->empty_input = strdup(what))) {
+				err_set("out of memory");
+				goto out;
+			}
+		}
 		json_array_append_new(p->inputs,
 				      json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "snapshot_id",
 						(json_int_t)id, "property_id", p->property_id,
@@ -259,10 +281,15 @@ out:
 	return rc;
 }
 
-/* Is the property judged tonight (it has residents in its export)? */
+/*
+ * Is the property judged tonight?  It has residents in its export, and
+ * none of its input files has none (rv16 #4: a header-only file among a
+ * multi-file property's would have removed that file's residents as "not
+ * in the export"; one file alone with none is as missing).
+ */
 static int property_present(const struct policy *p)
 {
-	return p->snapshot_id && p->people > 0;
+	return p->snapshot_id && p->people > 0 && !p->empty_input;
 }
 
 static int cmp_id(const void *a, const void *b)
@@ -699,8 +726,11 @@ static const char people_sql[] =
 	"  CASE WHEN p.status = 'unknown' "
 	"    THEN coalesce(p.expected_move_out, h.expected_move_out) "
 	"    ELSE p.expected_move_out END, p.source_ref, p.snapshot_id, "
-	/* the household's primary, for a status conflict; the household */
-	"  h.status, h.pms_person_id, p.household_id "
+	/* the household's primary, for a status conflict; the household;
+	 * another primary of it whose status differs, when the person took
+	 * the household's (household_sql) */
+	"  h.status, h.pms_person_id, p.household_id, "
+	"  CASE WHEN p.status = 'unknown' THEN h.other END "
 	"FROM stg_person p "
 	"LEFT JOIN temp.household h ON p.role IN ('roommate', 'occupant', 'minor') "
 	"  AND h.snapshot_id = p.snapshot_id AND h.household_id = p.household_id "
@@ -710,12 +740,16 @@ static const char people_sql[] =
 /*
  * Each household of the property (?1) in tonight's files, with its first
  * primary row (a primary may have two leases): the order of the SELECT
- * decides which row INSERT OR IGNORE keeps.  Gathered once per property
+ * decides which row the insert keeps.  Gathered once per property
  * instead of looked up for each member (a correlated subquery: two thirds
- * of the people query at 1M people).
+ * of the people query at 1M people).  A household with two primaries
+ * whose statuses differ (a former lease's primary listed past beside the
+ * current one) keeps, in OTHER, the first such other one ("ID 'STATUS'"):
+ * a member without a status of its own cannot tell which is theirs, and is
+ * held (review rv16 #3: it took the first by id, and lost its key).
  */
 static const char household_sql[] =
-	"INSERT OR IGNORE INTO temp.household (snapshot_id, household_id, pms_person_id, status, "
+	"INSERT INTO temp.household (snapshot_id, household_id, pms_person_id, status, "
 	"  status_raw, move_in, move_out, expected_move_out) "
 	"SELECT x.snapshot_id, x.household_id, x.pms_person_id, x.status, x.status_raw, "
 	"  x.move_in, x.move_out, x.expected_move_out "
@@ -724,7 +758,10 @@ static const char household_sql[] =
 	"WHERE x.role = 'primary' AND x.household_id IS NOT NULL "
 	/* a household's rows in person id order: its first is kept (the
 	 * staging key's order, so no sort) */
-	"ORDER BY n.snapshot_id, x.pms_person_id, x.row_seq";
+	"ORDER BY n.snapshot_id, x.pms_person_id, x.row_seq "
+	"ON CONFLICT (snapshot_id, household_id) DO UPDATE SET other = coalesce(other, "
+	"  CASE WHEN excluded.pms_person_id <> pms_person_id AND excluded.status <> status "
+	"  THEN excluded.pms_person_id || ' ''' || excluded.status_raw || '''' END)";
 
 /* PMS unit ?2 of property ?1 was mapped to Latch unit ?3 since the
  * property's last run: say so */
@@ -1027,12 +1064,39 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 			v = rules_eligible(&rp, status, move_in, move_out, &why);
 		if (!strcmp(role, "guarantor")) {
 			why = "guarantor";
+		} else if (sqlite3_column_type(st, 17) != SQLITE_NULL) {
+			/* no status of its own, and the household's primaries disagree */
+			snprintf(detail, sizeof(detail),
+				 "no status of its own, and the household's primaries disagree: %s is "
+				 "'%s', %s; access left as it is",
+				 primary, raw, db_col_text(st, 17));
+			if (add_exception(r, t, "status_conflict", p->property_id, unit, person,
+					  detail) < 0)
+				goto out;
+			hold = 1;
 		} else if (rules_status_conflict(role, v, primary_status)) {
 			/* the member's record and the household's disagree: change nothing */
 			snprintf(detail, sizeof(detail),
 				 "own status '%s', but the household's primary %s is '%s'; "
 				 "access left as it is",
 				 status, primary, primary_status);
+			if (add_exception(r, t, "status_conflict", p->property_id, unit, person,
+					  detail) < 0)
+				goto out;
+			hold = 1;
+		} else if (strcmp(status, "unknown") && rules_dates_disagree(&rp, status, move_in)) {
+			/* the status and the move-in date disagree: change nothing */
+			if (v == RULES_DENY)
+				snprintf(detail, sizeof(detail),
+					 "status '%s', but the move-in date %s has come, and the "
+					 "property gives no access before the status changes "
+					 "(no grant-lead-days); access left as it is",
+					 raw, move_in);
+			else
+				snprintf(detail, sizeof(detail),
+					 "status '%s', but the move-in date %s is after the night "
+					 "(%s) by more than the lead days; access left as it is",
+					 raw, move_in, p->as_of);
 			if (add_exception(r, t, "status_conflict", p->property_id, unit, person,
 					  detail) < 0)
 				goto out;
@@ -2448,7 +2512,7 @@ out:
 /* A property without tonight's export: nobody can be judged, remove nobody. */
 static int property_missing(struct run *r, struct tally *t, const struct policy *p)
 {
-	char detail[256];
+	char detail[768], what[640];
 	sqlite3_stmt *st = NULL;
 	long n = 0;
 
@@ -2463,12 +2527,21 @@ static int property_missing(struct run *r, struct tally *t, const struct policy 
 	t->assignments = n;
 	/* nightly.sh says which properties' files extract refused (exit 65):
 	 * their export was there, and the night's log says why it was refused */
-	snprintf(detail, sizeof(detail), "%s; %ld assignment%s left as %s",
-		 p->snapshot_id      ? "tonight's export has no residents for this property"
-		 : p->export_refused ? "tonight's export was refused by extract (exit 65: its "
-				       "warnings in the night's log name the file and why)"
-				     : "no export staged for this property tonight",
-		 n, n == 1 ? "" : "s", n == 1 ? "it is" : "they are");
+	if (p->empty_input && json_array_size(p->inputs) > 1)
+		snprintf(what, sizeof(what),
+			 "tonight's export %s, one of the property's %zu files, has no residents for "
+			 "this property: the others alone would take its residents for gone",
+			 p->empty_input, json_array_size(p->inputs));
+	else if (p->empty_input)
+		snprintf(what, sizeof(what), "tonight's export %s has no residents for this property",
+			 p->empty_input);
+	else
+		snprintf(what, sizeof(what), "%s",
+			 p->export_refused ? "tonight's export was refused by extract (exit 65: its "
+					     "warnings in the night's log name the file and why)"
+					   : "no export staged for this property tonight");
+	snprintf(detail, sizeof(detail), "%s; %ld assignment%s left as %s", what, n,
+		 n == 1 ? "" : "s", n == 1 ? "it is" : "they are");
 	return add_exception(r, t, "property_missing", p->property_id, "", "", detail);
 }
 
@@ -2499,6 +2572,10 @@ static json_t *guard_reasons(const struct policy *p, const struct tally *t)
 			 "schema_changed: the export lost fields %s that the previous accepted "
 			 "export carried",
 			 p->lost_fields);
+		json_array_append_new(why, json_string(msg));
+	}
+	if (p->older) {
+		snprintf(msg, sizeof(msg), "older_export: %s", p->older);
 		json_array_append_new(why, json_string(msg));
 	}
 	if (json_array_size(why) == 0) {
@@ -2582,6 +2659,74 @@ static int schema_check(struct run *r, struct tally *t, struct policy *p)
 		 "fixed and extracted again)",
 		 db_col_text(st, 2), db_col_text(st, 3), lost);
 	rc = add_exception(r, t, "schema_changed", p->property_id, "", "", detail);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * An export back from the past (rv16 #1): a file copied back into the drop,
+ * or a PMS job sending an old export again, is byte-identical to a snapshot
+ * staged before, and extract reuses that snapshot, which is then the
+ * property's newest by extraction order.  Loaded, it undoes what the runs
+ * since decided: keys back to tenants who moved out since, residents who
+ * moved in since removed; the stale check does not see it (a copied file
+ * has a new time, and it was not read last night).  So: when an input
+ * snapshot of tonight's is not among those the property's last accepted
+ * run read (accepted as in policy_snapshot()'s shrink check: its guard ok,
+ * or approved) and is older than the newest of them (snapshot ids grow
+ * with each new export staged), note why in p->older, for the safety
+ * guard, and report an older_export exception.  A file of a multi-file
+ * property that did not change is among the last run's snapshots, so it is
+ * never taken for one.  0, or -1 with err_set().
+ */
+static int older_check(struct run *r, struct tally *t, struct policy *p)
+{
+	sqlite3_stmt *st = NULL;
+	char detail[768];
+	json_t *in;
+	size_t i;
+	int rc = -1, got;
+
+	if (db_prepare(r->db,
+		       "WITH last AS (SELECT max(i.run_id) AS run_id FROM run_input i "
+		       "  JOIN run ON run.run_id = i.run_id WHERE i.property_id = ?1 "
+		       "  AND i.snapshot_id > 0 "
+		       "  AND (run.guard = 'ok' OR run.approved_at IS NOT NULL)), "
+		       "prev AS (SELECT ri.snapshot_id AS id, ri.run_id FROM run_input ri, last "
+		       "  WHERE ri.property_id = ?1 AND ri.run_id = last.run_id) "
+		       "SELECT (SELECT max(id) FROM prev), (SELECT max(run_id) FROM prev) "
+		       "WHERE ?2 < (SELECT max(id) FROM prev) "
+		       "AND ?2 NOT IN (SELECT id FROM prev)",
+		       &st) < 0)
+		return -1;
+	json_array_foreach(p->inputs, i, in)
+	{
+		long long id = json_integer_value(json_object_get(in, "snapshot_id"));
+
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, id);
+		if ((got = db_row(st)) < 0)
+			goto out;
+		if (got == 0)
+			continue;
+		snprintf(detail, sizeof(detail),
+			 "tonight's export '%s' is snapshot %lld, staged before snapshot %lld that "
+			 "the last accepted run %s read: an older export back in the drop? Loaded, "
+			 "it would undo what the runs since decided (keys back to residents who "
+			 "left, residents who moved in since removed); nothing changes for the "
+			 "property until the run is approved (or the current export extracted)",
+			 json_string_value(json_object_get(in, "source_name")), id,
+			 (long long)sqlite3_column_int64(st, 0), db_col_text(st, 1));
+		if (!(p->older = strdup(detail))) {
+			err_set("out of memory");
+			goto out;
+		}
+		rc = add_exception(r, t, "older_export", p->property_id, "", "", detail);
+		goto out;
+	}
+	rc = 0;
 out:
 	sqlite3_finalize(st);
 	return rc;
@@ -3420,7 +3565,8 @@ static int begin_run(struct job *j)
 		    /* one property's households and their primary (household_sql) */
 		    "CREATE TEMP TABLE IF NOT EXISTS household (snapshot_id INTEGER, household_id TEXT, "
 		    "pms_person_id TEXT, status TEXT, status_raw TEXT, move_in TEXT, move_out TEXT, "
-		    "expected_move_out TEXT, PRIMARY KEY (snapshot_id, household_id)) WITHOUT ROWID;"
+		    "expected_move_out TEXT, other TEXT, "
+		    "PRIMARY KEY (snapshot_id, household_id)) WITHOUT ROWID;"
 		    /* the properties the run leaves out, and those of their people
 		     * compared with the run's (decide_outside()) */
 		    "CREATE TEMP TABLE IF NOT EXISTS outside (property_id TEXT PRIMARY KEY, "
@@ -3750,7 +3896,8 @@ static int hold_duplicates(struct job *j)
 /*
  * Write each property's delta rows: the diff of its decisions against what
  * unitsync has applied, or the report of a missing export; then check its
- * export's fields against the previous one (schema_check()).
+ * export's fields against the previous one (schema_check()) and that it is
+ * not an older one (older_check()).
  */
 static int diff_all(struct job *j)
 {
@@ -3763,7 +3910,8 @@ static int diff_all(struct job *j)
 
 		if ((property_present(p) ? diff_people(&j->r, t, p)
 					 : property_missing(&j->r, t, p)) < 0 ||
-		    (property_present(p) && schema_check(&j->r, t, p) < 0))
+		    (property_present(p) &&
+		     (schema_check(&j->r, t, p) < 0 || older_check(&j->r, t, p) < 0)))
 			return STEP_FAIL;
 	}
 	return 0;

@@ -88,6 +88,33 @@ static void rules_eligible_follows_the_table(void **state)
 	}
 }
 
+static void rules_dates_disagree_flags_status_against_move_in(void **state)
+{
+	struct rules_policy none = { ",", -1, 0, TONIGHT }, lead3 = { ",", 3, 0, TONIGHT };
+	struct rules_policy no_notice = { ",notice,", -1, 0, TONIGHT };
+
+	(void)state;
+	/* current before the move-in: the status alone would give a key early */
+	assert_true(rules_dates_disagree(&none, "current", "2026-09-01"));
+	assert_true(rules_dates_disagree(&none, "notice", "2026-06-11"));
+	assert_true(rules_dates_disagree(&none, "eviction", "2026-06-11"));
+	assert_true(rules_dates_disagree(&lead3, "current", "2026-06-14"));
+	/* within the lead days a future resident would be given it too */
+	assert_false(rules_dates_disagree(&lead3, "current", "2026-06-13"));
+	assert_false(rules_dates_disagree(&none, "current", "2026-06-10"));
+	assert_false(rules_dates_disagree(&none, "current", "2024-01-01"));
+	assert_false(rules_dates_disagree(&none, "current", ""));
+	assert_false(rules_dates_disagree(&no_notice, "notice", "2026-09-01"));
+	/* future on or after the move-in day, with no lead days: never granted */
+	assert_true(rules_dates_disagree(&none, "future", "2026-06-10"));
+	assert_true(rules_dates_disagree(&none, "applicant", "2011-03-01"));
+	assert_false(rules_dates_disagree(&none, "future", "2026-06-11"));
+	assert_false(rules_dates_disagree(&lead3, "future", "2026-06-10"));
+	assert_false(rules_dates_disagree(&none, "future", ""));
+	assert_false(rules_dates_disagree(&none, "past", "2026-09-01"));
+	assert_false(rules_dates_disagree(&none, "cancelled", "2026-06-01"));
+}
+
 static void rules_status_conflict_holds_members_of_a_gone_household(void **state)
 {
 	(void)state;
@@ -149,6 +176,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rules_eligible_follows_the_table),
+		cmocka_unit_test(rules_dates_disagree_flags_status_against_move_in),
 		cmocka_unit_test(rules_status_conflict_holds_members_of_a_gone_household),
 		cmocka_unit_test(rules_name_key_folds_trims_and_collapses),
 	};

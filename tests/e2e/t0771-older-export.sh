@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# t0771-older-export: an export older than the one the last accepted run
+# read (a file copied back into the drop, an export job sending an old
+# file again) is byte-identical to a snapshot staged before, which extract
+# reuses; loaded, it would give keys back to tenants who moved out since
+# and remove those who moved in.  transform reports older_export and the
+# safety guard holds the property (however small, and though its export
+# did not shrink by more than guard_percent) until `unitsync
+# approve` (review rv16 #1).  A file of a multi-file property that did not
+# change is no older export, nor is the same export as last night.
+. "$(dirname "$0")/lib.sh"
+SQ="'"
+test_plan 6
+
+H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
+resident() { echo "$1,$2,R$2,H$2,primary,${3:-current},F$2,L$2,t771-$1-$2@example.com,,2024-01-01,${4:-}"; }
+residents() { curl -sf "$SIM_URL/_sim/state" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["residents"]))'; }
+guard() { # guard RUN_DIR PROPERTY: verdict and reasons
+	python3 -c 'import json,sys
+for p in json.load(open(sys.argv[1]+"/manifest.json"))["properties"]:
+    if p["property_id"] == sys.argv[2]:
+        print(p["guard"]["verdict"]); [print(w) for w in p["guard"].get("why", [])]' "$1" "$2"
+}
+requests() { curl -sf "$SIM_URL/_sim/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"total\"])"; }
+night() { # night DATE FILE...: extract each file, transform the snapshots (as nightly.sh does); the run in run.txt
+	local d=$1 f args=() && shift &&
+	for f in "$@"; do
+		unitsync extract-csv "$f" >"x-$f.out" || return 1
+		args+=(--snapshot "$(sed -n "1s/^snapshot \([0-9]*\).*/\1/p" "x-$f.out")")
+	done &&
+	# 3: a stale export (the same bytes night after night here), the run written
+	{ unitsync transform --as-of "$d" --snapshots-only "${args[@]}" --out runs >t.out || test $? = 3; } &&
+		tail -n 1 t.out >run.txt
+}
+
+(cd "$tmp" && {
+	echo building_uuid,unit_uuid,name
+	for u in 1 2 3 4 5; do echo "b1,A$u,Unit $u"; echo "b2,B$u,Unit $u"; done
+} >seed.csv && test_init_db a b &&
+	for u in 1 2 3 4 5; do
+		unitsync map add --offline --property a "$u" "A$u" >/dev/null &&
+			unitsync map add --offline --property b "$u" "B$u" >/dev/null || exit 1
+	done &&
+	{ echo $H; resident a 1; resident a 2; resident a 3; resident a 5; } >a1.csv &&
+	{ echo $H; resident a 1 past 2026-06-01; resident a 2; resident a 3; resident a 4; resident a 5; } >a2.csv &&
+	{ echo $H; resident b 1; } >b-one.csv && { echo $H; resident b 2; } >b-two.csv &&
+	{ echo $H; resident b 2; resident b 3; } >b-two3.csv) || exit 1
+sim_start "$tmp/seed.csv" || exit 1
+
+test_expect_success 'night 1 and night 2 (R1 moves out of a1, R4 moves in) are loaded' '
+	night 2026-06-01 a1.csv b-one.csv b-two.csv && unitsync load "$(cat run.txt)" >/dev/null &&
+	night 2026-06-02 a2.csv && unitsync load "$(cat run.txt)" >/dev/null &&
+	test "$(guard "$(cat run.txt)" a)" = ok && test "$(residents)" = 6
+'
+
+test_expect_success 'night 1 export again: older_export, the property held, the other not' '
+	s1=$(unitsync snapshots list --property a | awk -F"\t" "\$10 ~ /a1.csv\$/ { print \$1 }") &&
+	s2=$(unitsync snapshots list --property a | awk -F"\t" "\$10 ~ /a2.csv\$/ { print \$1 }") &&
+	night 2026-06-03 a1.csv b-one.csv b-two.csv && grep "snapshot $s1 reused" x-a1.csv.out && run=$(cat run.txt) &&
+	echo "$run" >held.run &&
+	guard "$run" a >guard.out && sed -n 1p guard.out >verdict && echo held >expect && test_cmp expect verdict &&
+	grep "^older_export: tonight.s export .*a1.csv. is snapshot $s1, staged before snapshot $s2 that the last accepted run .* read" guard.out &&
+	grep "^older_export,a,,,.tonight.s export .*a1.csv. is snapshot $s1, staged before snapshot $s2" "$run/exceptions.csv" &&
+	test "$(guard "$run" b)" = ok && ! grep -q "^older_export,b" "$run/exceptions.csv"
+'
+
+test_expect_success 'the delta would undo night 2; load sends nothing for a and exits 4' '
+	run=$(cat held.run) &&
+	awk -F, "NR > 1 && \$3 == \"a\" { print \$2, \$6 }" "$run/delta.csv" | sort >ops &&
+	printf "ASSIGN R1\nUNASSIGN R4\n" >expect && test_cmp expect ops &&
+	curl -sf -X POST "$SIM_URL/_sim/reset-stats" >/dev/null &&
+	test_expect_code 4 unitsync load "$run" >l.out &&
+	test "$(requests)" = 0 && test "$(residents)" = 6
+'
+
+test_expect_success 'the same export as the last accepted run read is no older export' '
+	night 2026-06-03 a2.csv b-one.csv b-two.csv && run=$(cat run.txt) &&
+	test "$(guard "$run" a)" = ok && ! grep -q older_export "$run/exceptions.csv" &&
+	test "$(wc -l <"$run/delta.csv")" = 1
+'
+
+test_expect_success 'a multi-file property: the file that did not change is no older export' '
+	night 2026-06-04 a2.csv b-one.csv b-two3.csv && run=$(cat run.txt) &&
+	test "$(guard "$run" b)" = ok && ! grep -q older_export "$run/exceptions.csv" &&
+	unitsync load "$run" >/dev/null &&
+	night 2026-06-05 a2.csv b-one.csv b-two.csv && run=$(cat run.txt) &&
+	guard "$run" b >guard.out && sed -n 1p guard.out >verdict && echo held >expect && test_cmp expect verdict &&
+	grep "^older_export: tonight.s export .*b-two.csv. is snapshot" guard.out
+'
+
+test_expect_success 'approved, the older export is loaded, and is the next night'"'"'s baseline' '
+	run=$(cat run.txt) && unitsync approve --by auditor-jane "$run" >/dev/null &&
+	unitsync load "$run" >/dev/null &&
+	curl -sf "$SIM_URL/_sim/state" | python3 -c "import json,sys; print(sorted(r[\"unit\"] for r in json.load(sys.stdin)[\"residents\"] if r[\"unit\"].startswith(\"B\")))" >b.out &&
+	echo "[${SQ}B1${SQ}, ${SQ}B2${SQ}]" >expect && test_cmp expect b.out &&
+	night 2026-06-06 a2.csv b-one.csv b-two.csv && test "$(guard "$(cat run.txt)" b)" = ok
+'
+
+sim_stop
+[ $failed -eq 0 ]
