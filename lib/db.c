@@ -604,11 +604,22 @@ static const char *const migration_18[] = {
 	NULL,
 };
 
+/*
+ * The PMS property code an XML export's rows named (NULL: a CSV export, or
+ * staged before): a file of another PMS property staged with --property P
+ * is refused (review rv16 #2; lib/stg.h, pms_property).
+ */
+static const char *const migration_19[] = {
+	"ALTER TABLE snapshot ADD COLUMN pms_property TEXT;",
+	NULL,
+};
+
 /* Each migration: statements run in one transaction, NULL-terminated. */
 static const char *const *const migrations[] = {
 	migration_1,  migration_2,  migration_3,  migration_4,  migration_5,  migration_6,
 	migration_7,  migration_8,  migration_9,  migration_10, migration_11, migration_12,
-	migration_13, migration_14, migration_15, migration_16, migration_17, migration_18
+	migration_13, migration_14, migration_15, migration_16, migration_17, migration_18,
+	migration_19
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -52,6 +52,7 @@ int extract_xml_file(sqlite3 *db, const char *path, struct extract_job *j)
 		snprintf(dialect, sizeof(dialect), "%s", doc.name);
 	src.dialect = dialect;
 	src.unit_list = doc.unit_list;
+	src.pms_chosen = j->pms_property != NULL;
 	/* a file read whole is digested as it is parsed, not read twice */
 	src.digest_later = !doc.inner && !doc.lists_properties;
 	/* a property list stages nothing: list it even when its snapshot exists,
@@ -104,6 +105,8 @@ int extract_xml_file(sqlite3 *db, const char *path, struct extract_job *j)
 			rc = db_exit_code(db);
 		goto out;
 	}
+	/* a property list names every property, none is its own */
+	src.pms_property = doc.lists_properties ? NULL : res.pms_code;
 	if (res.no_residents) {
 		/* stg_commit() reads unit_list: no property is said to be empty */
 		src.unit_list = 1;

@@ -1130,6 +1130,53 @@ static void seen_fields(const struct stg *s, char *buf, size_t size)
 		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? "," : "", names[i]);
 }
 
+/*
+ * A file staged with --property P whose rows name a PMS property code
+ * (src->pms_property, not chosen with --pms-property) other than the one
+ * P's newest staged snapshot of the same kind recorded: an export of
+ * another property, dropped under P's name (review rv16 #2: its residents
+ * were given P's doors, and the residents of P were removed).  -2 with
+ * err_set() naming both codes and how to accept a changed code; 0 when
+ * the codes agree or either is unknown; -1 on a database error.
+ */
+static int pms_property_check(struct stg *s)
+{
+	const struct stg_source *src = s->src;
+	sqlite3_stmt *st = NULL;
+	int rc = -1, got;
+
+	if (!src->property_id || !src->pms_property || !*src->pms_property || src->pms_chosen)
+		return 0;
+	if (db_prepare(s->db,
+		       "SELECT snapshot_id, pms_property, source_name FROM snapshot "
+		       "WHERE property_id = ?1 AND source_kind = ?2 AND status = 'staged' "
+		       "AND (dialect = ?4 OR dialect LIKE ?4 || ':%') "
+		       "AND pms_property IS NOT NULL AND snapshot_id <> ?3 "
+		       "ORDER BY extract_order DESC LIMIT 1",
+		       &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, src->property_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, src->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, s->snapshot_id);
+	sqlite3_bind_text(st, 4, src->dialect, -1, SQLITE_STATIC);
+	if ((got = db_row(st)) < 0)
+		goto out;
+	rc = 0;
+	if (got == 1 && strcmp(db_col_text(st, 1), src->pms_property) != 0) {
+		err_set("'%s' is an export of PMS property '%s', but %s's exports so far were of "
+			"'%s' (snapshot %lld, '%s'): a file of another property? the whole file "
+			"is refused; if %s's PMS code changed, stage it once with "
+			"--pms-property %s",
+			src->path, src->pms_property, src->property_id, db_col_text(st, 1),
+			(long long)sqlite3_column_int64(st, 0), db_col_text(st, 2),
+			src->property_id, src->pms_property);
+		rc = -2;
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int stg_commit(struct stg *s)
 {
 	sqlite3_stmt *st = NULL;
@@ -1189,6 +1236,9 @@ int stg_commit(struct stg *s)
 		rc = -2;
 		goto out;
 	}
+	if ((rc = pms_property_check(s)) < 0)
+		goto out;
+	rc = -1;
 	/* the people of each property, counted as they were staged: reading
 	 * every row back for a count(DISTINCT) was a tenth of the commit */
 	if (db_prepare(s->db,
@@ -1242,10 +1292,12 @@ int stg_commit(struct stg *s)
 	}
 	if (db_prepare(s->db,
 		       "UPDATE snapshot SET rows_staged = ?, rows_skipped = ?, rows_rejected = ?, "
-		       "units_staged = ?, status = 'staged', fields = ?, unknown_columns = ? "
-		       "WHERE snapshot_id = ?",
+		       "units_staged = ?, status = 'staged', fields = ?, unknown_columns = ?, "
+		       "pms_property = nullif(?8, '') WHERE snapshot_id = ?7",
 		       &st) < 0)
 		goto out;
+	sqlite3_bind_text(st, 8, s->src->pms_property ? s->src->pms_property : "", -1,
+			  SQLITE_STATIC);
 	seen_fields(s, seen, sizeof(seen));
 	sqlite3_bind_int64(st, 1, s->staged);
 	sqlite3_bind_int64(st, 2, s->skipped);

@@ -51,6 +51,18 @@ struct stg_source {
 				    * a file whose rejected rows exceed it, and
 				    * stg_begin() the reuse of a snapshot whose
 				    * rows did (staged under a looser one) */
+	const char *pms_property;  /* read at stg_commit(): the PMS property code the
+				    * file's rows named (an XML export; NULL or ""
+				    * none), recorded in the snapshot.  With
+				    * --property P and not pms_chosen, a code other
+				    * than the one P's newest snapshot of the kind
+				    * and dialect (a dialect's own codes: an ILS
+				    * feed may name the property otherwise)
+				    * recorded refuses the file (-2): it is an
+				    * export of another property (review rv16 #2:
+				    * its residents would get P's doors) */
+	int pms_chosen;            /* --pms-property chose pms_property: taken as
+				    * P's (the way to accept a changed code) */
 	int unit_list;             /* read at stg_commit(), so an extractor may set it
 				    * once it knows; a unit inventory with no
 				    * residents: it stages

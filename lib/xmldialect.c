@@ -422,6 +422,8 @@ int dialect_stage(const struct dialect_doc *doc, const char *path, struct stg *s
 			o->pms_property, r.ncodes ? codes : "none");
 		goto out;
 	}
+	snprintf(res->pms_code, sizeof(res->pms_code), "%s",
+		 o->pms_property ? o->pms_property : r.ncodes ? r.first_code : "");
 	rc = 0;
 out:
 	ops->release(state);

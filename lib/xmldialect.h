@@ -101,6 +101,9 @@ struct dialect_result {
 	int db_failed;    /* the error came from the database */
 	int digested;     /* the file was read whole (not a document escaped
 			   * in it): sha256 and bytes are set */
+	char pms_code[128]; /* the PMS property code of the rows staged (with
+			     * --pms-property, that one; else the first the
+			     * file names), cut to fit; "" for none */
 	char sha256[SHA256_HEX_LEN + 1];
 	long long bytes;
 };
