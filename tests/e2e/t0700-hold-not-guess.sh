@@ -146,7 +146,9 @@ test_expect_success 'a held run is refused once a newer run of its property exis
 test_expect_success 'two runs with byte-identical deltas do not share Idempotency-Keys' '
 	{ echo $H; row elm 2 M1 current m1@example.com; } >in.csv &&
 	{ echo $H; row elm 2 M1 past m1@example.com; } >out.csv &&
-	for f in in out in; do unitsync extract-csv "$f.csv" >/dev/null &&
+	# back in: a new export (CR LF bytes), not the first sent again (older_export)
+	sed "s/\$/\r/" in.csv >in2.csv &&
+	for f in in out in2; do unitsync extract-csv "$f.csv" >/dev/null &&
 		unitsync transform --property elm --as-of 2026-06-01 --out runs >r.out &&
 		unitsync load "$(tail -n 1 r.out)" >/dev/null || exit 1; done &&
 	state | grep -x "elm-2 m1@example.com"

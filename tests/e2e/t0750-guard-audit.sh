@@ -70,8 +70,11 @@ test_expect_success 'two transforms of the same inputs are byte-identical' '
 '
 
 test_expect_success 'a rerun from a stored snapshot reproduces that night: same delta, same export digest' '
-	nightly full.csv >n3.out && test "$(residents)" = 20 &&
-	cp minus1.csv tonight.csv && unitsync extract-csv --property p1 tonight.csv >x.out &&
+	# the full export in new bytes (CR LF): a new export, not night 1'"'"'s sent
+	# again, which the approved cut made an older one (older_export, t0771)
+	sed "s/\$/\r/" full.csv >full2.csv && nightly full2.csv >n3.out && test "$(residents)" = 20 &&
+	# minus1.csv in new bytes (CR LF): a new export, not an older one again (older_export)
+	sed "s/\$/\r/" minus1.csv >tonight.csv && unitsync extract-csv --property p1 tonight.csv >x.out &&
 	snap=$(awk "{ sub(\":\", \"\", \$2); print \$2; exit }" x.out) &&
 	unitsync transform --as-of 2026-06-01 --snapshot "$snap" --out runs >t1.out &&
 	first=$(tail -n 1 t1.out) &&
@@ -81,7 +84,7 @@ test_expect_success 'a rerun from a stored snapshot reproduces that night: same 
 	cmp "$first/delta.csv" "$second/delta.csv" &&
 	grep "UNASSIGN,p1,20,L20,R20" "$second/delta.csv" &&
 	python3 -c "import json,sys; m=json.load(open(sys.argv[1])); assert m[\"inputs\"][0][\"sha256\"]==sys.argv[2]" \
-		"$second/manifest.json" "$(sha256sum minus1.csv | cut -d" " -f1)" &&
+		"$second/manifest.json" "$(sha256sum tonight.csv | cut -d" " -f1)" &&
 	test "$(residents)" = 19
 '
 
@@ -121,7 +124,8 @@ test_expect_success 'a snapshot exported for an auditor is a consistent SQLite c
 
 test_expect_success 'two nightly runs started together: the second exits 75 at once' '
 	curl -sf -X POST -d "{\"latency_ms\":500}" "$SIM_URL/_sim/faults" >/dev/null &&
-	cp full.csv tonight.csv &&
+	# new bytes (a blank line more): a new export, not an older one again
+	{ cat full.csv && echo; } >tonight.csv &&
 	{ "$TOP/pipelines/nightly.sh" --config nightly.ini --db "$UNITSYNC_DB" --out runs --as-of 2026-06-01 >first.out 2>&1 & } &&
 	pid=$! &&
 	sleep 0.8 &&
@@ -135,7 +139,9 @@ test_expect_success 'two nightly runs started together: the second exits 75 at o
 test_expect_success 'a held property does not hold back the others' '
 	unitsync property add p2 >/dev/null && unitsync map add --offline --property p2 1 L21 >/dev/null &&
 	printf "%s\n%s\n" "$H" "p2,1,Q1,HQ1,primary,current,Q,One,q1@example.com,,2024-01-01," >p2.csv &&
-	unitsync extract-csv p2.csv >/dev/null && unitsync extract-csv --property p1 cut.csv >/dev/null &&
+	# new bytes (blank lines): the cut is new tonight, held for shrinking
+	{ cat cut.csv && echo && echo; } >cut2.csv &&
+	unitsync extract-csv p2.csv >/dev/null && unitsync extract-csv --property p1 cut2.csv >/dev/null &&
 	unitsync transform --as-of 2026-06-01 --out runs >two.out &&
 	two=$(tail -n 1 two.out) &&
 	grep "^p1: .*HELD" two.out && ! grep "^p2: .*HELD" two.out &&

@@ -38,7 +38,10 @@ transform() { unitsync extract-csv --property p1 "$1" >/dev/null &&
 } >seed.csv && unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
 	for u in $(seq 20); do unitsync map add --offline --property p1 "$u" "L$u" >/dev/null || exit 1; done &&
 	export_of 20 >full.csv && export_of 4 >cut.csv && export_of 19 >minus1.csv &&
-	{ export_of 20 && echo "p1,21,R21,H21,primary,current,F21,L21,r21@example.com,,2024-01-01,"; } >full21.csv) || exit 1
+	{ export_of 20 && echo "p1,21,R21,H21,primary,current,F21,L21,r21@example.com,,2024-01-01,"; } >full21.csv &&
+	# the same people in new bytes (CR LF): a new export, not an older one
+	# sent again (which transform holds as older_export, t0771)
+	sed "s/\$/\r/" full.csv >full-again.csv && sed "s/\$/\r/" minus1.csv >minus1-again.csv) || exit 1
 sim_start "$tmp/seed.csv" || exit 1
 
 test_expect_success 'a load cut short: incomplete' '
@@ -94,7 +97,7 @@ test_expect_success 'a row Latch refuses for good: partially failed, and so it s
 	test_expect_code 1 unitsync load "$d" >/dev/null 2>&1 &&
 	status "$d" "partially failed" &&
 	grep -E "^status: partially failed: [0-9]+ of [0-9]+ rows done, 1 failed" report.out &&
-	e=$(transform full.csv) &&
+	e=$(transform full-again.csv) &&
 	status "$d" "partially failed" &&
 	status "$e" written
 '
@@ -146,7 +149,7 @@ test_expect_success 'runs list --unfinished: a cut run of p2 while p1 runs on, u
 	faults "{\"drop_rate\":0}" &&
 	status "$f" incomplete &&
 	test "$(unitsync runs list --unfinished)" = "$f" &&
-	unitsync extract-csv --property p1 minus1.csv >/dev/null &&
+	unitsync extract-csv --property p1 minus1-again.csv >/dev/null &&
 	g=$(unitsync transform --as-of 2026-06-01 --property p1 --out runs | tail -n 1) &&
 	status "$g" written &&
 	test "$(unitsync runs list --unfinished)" = "$f" &&
