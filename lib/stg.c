@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -1150,7 +1151,9 @@ static int pms_property_check(struct stg *s)
 	if (db_prepare(s->db,
 		       "SELECT snapshot_id, pms_property, source_name FROM snapshot "
 		       "WHERE property_id = ?1 AND source_kind = ?2 AND status = 'staged' "
-		       "AND (dialect = ?4 OR dialect LIKE ?4 || ':%') "
+		       /* the dialect's own codes, in an envelope or not (rv17 #5) */
+		       "AND (dialect IN (?4, 'envelope+' || ?4) OR dialect LIKE ?4 || ':%' "
+		       "  OR dialect LIKE 'envelope+' || ?4 || ':%') "
 		       "AND pms_property IS NOT NULL AND snapshot_id <> ?3 "
 		       "ORDER BY extract_order DESC LIMIT 1",
 		       &st) < 0)
@@ -1158,11 +1161,14 @@ static int pms_property_check(struct stg *s)
 	sqlite3_bind_text(st, 1, src->property_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, src->kind, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, s->snapshot_id);
-	sqlite3_bind_text(st, 4, src->dialect, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4,
+			  src->dialect + (strncmp(src->dialect, "envelope+", 9) ? 0 : 9), -1,
+			  SQLITE_STATIC);
 	if ((got = db_row(st)) < 0)
 		goto out;
 	rc = 0;
-	if (got == 1 && strcmp(db_col_text(st, 1), src->pms_property) != 0) {
+	/* PMS property codes are not case-sensitive (rv17 #7) */
+	if (got == 1 && strcasecmp(db_col_text(st, 1), src->pms_property) != 0) {
 		err_set("'%s' is an export of PMS property '%s', but %s's exports so far were of "
 			"'%s' (snapshot %lld, '%s'): a file of another property? the whole file "
 			"is refused; if %s's PMS code changed, stage it once with "

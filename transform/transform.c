@@ -180,6 +180,22 @@ out:
 }
 
 /*
+ * The runs tonight's export of a property is compared with (the shrink
+ * check, schema_check(), older_check()): a run that read the property
+ * (run_input row I of run R) and was accepted for it, its own verdict for
+ * the property ok (the run's, for runs recorded before there was one a
+ * property) or the run approved; and that judged it: a night it was
+ * property_missing (an empty file among its files) read nothing to compare
+ * with (review rv17 #1: another property's hold made a run no property's
+ * baseline, and a moved-out tenant's old export came back unheld; #2: an
+ * empty file's night held the property as older_export every night after).
+ */
+#define ACCEPTED_FOR_PROPERTY(I, R)                                                        \
+	"(coalesce(" I ".guard, " R ".guard) = 'ok' OR " R ".approved_at IS NOT NULL) "    \
+	"AND NOT EXISTS (SELECT 1 FROM run_exception e WHERE e.run_id = " I ".run_id "     \
+	"AND e.property_id = " I ".property_id AND e.kind = 'property_missing') "
+
+/*
  * Choose the property's input snapshots: every --snapshot id that covers it
  * (a property may be exported as several files), or without --snapshot
  * the newest staged one; with STRICT, none then (nightly.sh: a property
@@ -266,8 +282,7 @@ static int policy_snapshot(sqlite3 *db, struct policy *p, const long long *snaps
 		       "ON sp.snapshot_id = ri.snapshot_id AND sp.property_id = ri.property_id "
 		       "WHERE ri.property_id = ?1 AND ri.run_id = (SELECT max(i.run_id) FROM run_input i "
 		       "  JOIN run r ON r.run_id = i.run_id WHERE i.property_id = ?1 "
-		       "  AND i.snapshot_id IS NOT NULL "
-		       "  AND (r.guard = 'ok' OR r.approved_at IS NOT NULL))",
+		       "  AND i.snapshot_id IS NOT NULL AND " ACCEPTED_FOR_PROPERTY("i", "r") ")",
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
@@ -742,11 +757,12 @@ static const char people_sql[] =
  * primary row (a primary may have two leases): the order of the SELECT
  * decides which row the insert keeps.  Gathered once per property
  * instead of looked up for each member (a correlated subquery: two thirds
- * of the people query at 1M people).  A household with two primaries
- * whose statuses differ (a former lease's primary listed past beside the
- * current one) keeps, in OTHER, the first such other one ("ID 'STATUS'"):
- * a member without a status of its own cannot tell which is theirs, and is
- * held (review rv16 #3: it took the first by id, and lost its key).
+ * of the people query at 1M people).  A household whose primary rows
+ * disagree on the status (a former lease's primary listed past beside the
+ * current one; one primary on a past and a current lease, a transfer)
+ * keeps, in OTHER, the first other one ("ID 'STATUS'"): a member without a
+ * status of its own cannot tell which is theirs, and is held (reviews
+ * rv16 #3, rv17 #6: it took the first row's, and lost its key).
  */
 static const char household_sql[] =
 	"INSERT INTO temp.household (snapshot_id, household_id, pms_person_id, status, "
@@ -760,7 +776,7 @@ static const char household_sql[] =
 	 * staging key's order, so no sort) */
 	"ORDER BY n.snapshot_id, x.pms_person_id, x.row_seq "
 	"ON CONFLICT (snapshot_id, household_id) DO UPDATE SET other = coalesce(other, "
-	"  CASE WHEN excluded.pms_person_id <> pms_person_id AND excluded.status <> status "
+	"  CASE WHEN excluded.status <> status "
 	"  THEN excluded.pms_person_id || ' ''' || excluded.status_raw || '''' END)";
 
 /* PMS unit ?2 of property ?1 was mapped to Latch unit ?3 since the
@@ -1065,9 +1081,9 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		if (!strcmp(role, "guarantor")) {
 			why = "guarantor";
 		} else if (sqlite3_column_type(st, 17) != SQLITE_NULL) {
-			/* no status of its own, and the household's primaries disagree */
+			/* no status of its own, and the household's primary rows disagree */
 			snprintf(detail, sizeof(detail),
-				 "no status of its own, and the household's primaries disagree: %s is "
+				 "no status of its own, and the household's primary rows disagree: %s is "
 				 "'%s', %s; access left as it is",
 				 primary, raw, db_col_text(st, 17));
 			if (add_exception(r, t, "status_conflict", p->property_id, unit, person,
@@ -2610,8 +2626,7 @@ static int schema_check(struct run *r, struct tally *t, struct policy *p)
 		       "  SELECT s.snapshot_id FROM run_input ri JOIN run ON run.run_id = ri.run_id "
 		       "  JOIN snapshot s ON s.snapshot_id = ri.snapshot_id "
 		       "  WHERE ri.property_id = ?1 AND s.source_kind = cur.source_kind "
-		       "  AND s.dialect = cur.dialect "
-		       "  AND (run.guard = 'ok' OR run.approved_at IS NOT NULL) "
+		       "  AND s.dialect = cur.dialect AND " ACCEPTED_FOR_PROPERTY("ri", "run")
 		       "  ORDER BY ri.run_id DESC, s.extract_order DESC LIMIT 1) "
 		       /* a CSV header is a schema; an XML record carries what its
 			* person has, and no move-out tonight is no lost field */
@@ -2691,8 +2706,7 @@ static int older_check(struct run *r, struct tally *t, struct policy *p)
 	if (db_prepare(r->db,
 		       "WITH last AS (SELECT max(i.run_id) AS run_id FROM run_input i "
 		       "  JOIN run ON run.run_id = i.run_id WHERE i.property_id = ?1 "
-		       "  AND i.snapshot_id > 0 "
-		       "  AND (run.guard = 'ok' OR run.approved_at IS NOT NULL)), "
+		       "  AND i.snapshot_id > 0 AND " ACCEPTED_FOR_PROPERTY("i", "run") "), "
 		       "prev AS (SELECT ri.snapshot_id AS id, ri.run_id FROM run_input ri, last "
 		       "  WHERE ri.property_id = ?1 AND ri.run_id = last.run_id) "
 		       "SELECT (SELECT max(id) FROM prev), (SELECT max(run_id) FROM prev) "

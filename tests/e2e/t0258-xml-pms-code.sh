@@ -6,7 +6,7 @@
 # and P's residents would be removed (review rv16 #2).  The code is
 # recorded with the snapshot; --pms-property accepts a changed code.
 . "$(dirname "$0")/lib.sh"
-test_plan 6
+test_plan 8
 
 q() { sqlite3 -batch "$UNITSYNC_DB" "$1"; }
 # rt2 CODE "UNIT ID FIRST LAST EMAIL"...: a Yardi GetResidentTransactions reply of PMS property CODE
@@ -63,4 +63,18 @@ test_expect_success 'a changed code is accepted once with --pms-property, then i
 test_expect_success 'without --property each row is its own code'"'"'s: no pin' '
 	unitsync property add ELM01 >/dev/null &&
 	unitsync extract-xml elm.xml >e.out && grep "^snapshot [0-9]*: .elm.xml." e.out
+'
+
+test_expect_success 'inside a SOAP envelope, the same: refused whole' '
+	{ echo "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" &&
+		echo "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><GetResidentTransactionsResponse><GetResidentTransactionsResult>" &&
+		sed 1d elm.xml &&
+		echo "</GetResidentTransactionsResult></GetResidentTransactionsResponse></soap:Body></soap:Envelope>"; } >oak-soap.xml &&
+	test_expect_code 65 unitsync extract-xml --property oak oak-soap.xml >s.out 2>s.err &&
+	grep "is an export of PMS property .ELM01., but oak.s exports so far were of .OAK02." s.err
+'
+
+test_expect_success 'a code differing only in letter case is the same property'"'"'s' '
+	rt2 oak02 "1 t1 Ana Ortiz ana@example.com" "2 t2 Ben Bell ben@example.com" >oak-lower.xml &&
+	unitsync extract-xml --property oak oak-lower.xml >l.out && grep "^snapshot [0-9]*: .oak-lower.xml." l.out
 '

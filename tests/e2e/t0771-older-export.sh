@@ -10,7 +10,7 @@
 # change is no older export, nor is the same export as last night.
 . "$(dirname "$0")/lib.sh"
 SQ="'"
-test_plan 6
+test_plan 8
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 resident() { echo "$1,$2,R$2,H$2,primary,${3:-current},F$2,L$2,t771-$1-$2@example.com,,2024-01-01,${4:-}"; }
@@ -25,7 +25,8 @@ requests() { curl -sf "$SIM_URL/_sim/stats" | python3 -c "import json,sys; print
 night() { # night DATE FILE...: extract each file, transform the snapshots (as nightly.sh does); the run in run.txt
 	local d=$1 f args=() && shift &&
 	for f in "$@"; do
-		unitsync extract-csv "$f" >"x-$f.out" || return 1
+		# the property is the file name's first letter (as nightly.sh stages: --property)
+		unitsync extract-csv --property "${f:0:1}" "$f" >"x-$f.out" || return 1
 		args+=(--snapshot "$(sed -n "1s/^snapshot \([0-9]*\).*/\1/p" "x-$f.out")")
 	done &&
 	# 3: a stale export (the same bytes night after night here), the run written
@@ -35,12 +36,17 @@ night() { # night DATE FILE...: extract each file, transform the snapshots (as n
 
 (cd "$tmp" && {
 	echo building_uuid,unit_uuid,name
-	for u in 1 2 3 4 5; do echo "b1,A$u,Unit $u"; echo "b2,B$u,Unit $u"; done
-} >seed.csv && test_init_db a b &&
-	for u in 1 2 3 4 5; do
-		unitsync map add --offline --property a "$u" "A$u" >/dev/null &&
-			unitsync map add --offline --property b "$u" "B$u" >/dev/null || exit 1
-	done &&
+	for u in 1 2 3 4 5 6; do for p in A B C D E; do echo "b$p,$p$u,Unit $u"; done; done
+} >seed.csv && test_init_db a b c d e &&
+	for u in 1 2 3 4 5 6; do for p in a b c d e; do
+		unitsync map add --offline --property $p "$u" "${p^^}$u" >/dev/null || exit 1
+	done; done &&
+	{ echo $H; resident c 1; resident c 2; } >c1.csv &&
+	{ echo $H; resident c 1 past 2026-06-01; resident c 2; } >c2.csv &&
+	{ echo $H; for u in 1 2 3 4 5; do resident d $u; done; } >d1.csv &&
+	{ echo $H; resident d 1; } >d2.csv &&
+	{ echo $H; for u in 1 2 3 4 5; do resident e $u; done; } >e-x.csv &&
+	{ echo $H; resident e 6; } >e-y.csv && echo $H >e-y-empty.csv &&
 	{ echo $H; resident a 1; resident a 2; resident a 3; resident a 5; } >a1.csv &&
 	{ echo $H; resident a 1 past 2026-06-01; resident a 2; resident a 3; resident a 4; resident a 5; } >a2.csv &&
 	{ echo $H; resident b 1; } >b-one.csv && { echo $H; resident b 2; } >b-two.csv &&
@@ -94,6 +100,25 @@ test_expect_success 'approved, the older export is loaded, and is the next night
 	curl -sf "$SIM_URL/_sim/state" | python3 -c "import json,sys; print(sorted(r[\"unit\"] for r in json.load(sys.stdin)[\"residents\"] if r[\"unit\"].startswith(\"B\")))" >b.out &&
 	echo "[${SQ}B1${SQ}, ${SQ}B2${SQ}]" >expect && test_cmp expect b.out &&
 	night 2026-06-06 a2.csv b-one.csv b-two.csv && test "$(guard "$(cat run.txt)" b)" = ok
+'
+
+test_expect_success 'another property held the night a moved out: that night is still this one'"'"'s baseline' '
+	night 2026-07-01 c1.csv d1.csv && unitsync load "$(cat run.txt)" >/dev/null &&
+	night 2026-07-02 c2.csv d2.csv && test_expect_code 4 unitsync load "$(cat run.txt)" >/dev/null &&
+	test "$(guard "$(cat run.txt)" d | head -n 1)" = held && test "$(guard "$(cat run.txt)" c)" = ok &&
+	night 2026-07-03 c1.csv d1.csv && run=$(cat run.txt) &&
+	guard "$run" c >guard.out && sed -n 1p guard.out >verdict && echo held >expect && test_cmp expect verdict &&
+	grep "^older_export: tonight.s export .*c1.csv. is snapshot" guard.out &&
+	grep -q "^[0-9]*,ASSIGN,c,1,C1,R1," "$run/delta.csv" &&
+	test_expect_code 4 unitsync load "$run" >/dev/null &&
+	test "$(curl -sf "$SIM_URL/_sim/state" | python3 -c "import json,sys; print(sum(r[\"unit\"] == \"C1\" for r in json.load(sys.stdin)[\"residents\"]))")" = 0
+'
+
+test_expect_success 'a night one file of a property was empty (property_missing) is no baseline' '
+	night 2026-07-01 e-x.csv e-y.csv && unitsync load "$(cat run.txt)" >/dev/null &&
+	night 2026-07-02 e-x.csv e-y-empty.csv && grep -q "^property_missing,e," "$(cat run.txt)/exceptions.csv" &&
+	night 2026-07-03 e-x.csv e-y.csv && run=$(cat run.txt) &&
+	test "$(guard "$run" e)" = ok && ! grep -q older_export "$run/exceptions.csv"
 '
 
 sim_stop
