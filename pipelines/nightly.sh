@@ -357,17 +357,28 @@ while IFS= read -r line; do
 	fi
 	mapfile -t srcs <<<"${files[i]%$'\n'}"
 	i=$((i + 1))
+	what=''
 	if [ "$grc" -eq 0 ]; then
-		snap_of[$prop]+=$ids
-		ids=''
-		continue
+		# two files of one property in the same bytes share a snapshot: one
+		# copied over the other (review rv17 #3), and the property judged
+		# on one of them would take the other's residents for gone
+		dup=$(printf '%s\n' ${snap_of[$prop]} $ids | sort | uniq -d | head -n 1)
+		if [ -z "$dup" ]; then
+			snap_of[$prop]+=$ids
+			ids=''
+			continue
+		fi
+		what="two of its export files hold the same bytes (snapshot $dup): one copied over the other?"
+		grc=65
 	fi
 	ids=''
 	# a file not there is told apart from one refused (nu10 #4): the PMS
 	# export job did not run, or wrote elsewhere
 	missing=()
 	for s in "${srcs[@]}"; do [ -e "$s" ] || missing+=("$s"); done
-	if [ ${#srcs[@]} -eq 1 ] && [ ${#missing[@]} -eq 1 ]; then
+	if [ -n "$what" ]; then
+		:
+	elif [ ${#srcs[@]} -eq 1 ] && [ ${#missing[@]} -eq 1 ]; then
 		what="export '${srcs[0]}' is missing"
 	elif [ ${#srcs[@]} -eq 1 ]; then
 		what="export '${srcs[0]}' rejected"

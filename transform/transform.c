@@ -192,8 +192,18 @@ out:
  */
 #define ACCEPTED_FOR_PROPERTY(I, R)                                                        \
 	"(coalesce(" I ".guard, " R ".guard) = 'ok' OR " R ".approved_at IS NOT NULL) "    \
+	/* a property's own exceptions name no person: a seek, not a scan of   \
+	 * the run's exceptions (a year of runs: 1.57 s a night against 1.03) */ \
 	"AND NOT EXISTS (SELECT 1 FROM run_exception e WHERE e.run_id = " I ".run_id "     \
-	"AND e.property_id = " I ".property_id AND e.kind = 'property_missing') "
+	"AND e.property_id = " I ".property_id AND e.pms_person_id = '' "                  \
+	"AND e.kind = 'property_missing') "
+
+/* The property ?1's last accepted run (the newest first: no scan of its
+ * history), or NULL. */
+#define LAST_ACCEPTED_RUN                                                                  \
+	"(SELECT i.run_id FROM run_input i JOIN run r ON r.run_id = i.run_id "            \
+	"WHERE i.property_id = ?1 AND i.snapshot_id > 0 AND " ACCEPTED_FOR_PROPERTY("i", "r") \
+	"ORDER BY i.run_id DESC LIMIT 1)"
 
 /*
  * Choose the property's input snapshots: every --snapshot id that covers it
@@ -280,9 +290,7 @@ static int policy_snapshot(sqlite3 *db, struct policy *p, const long long *snaps
 	if (db_prepare(db,
 		       "SELECT sum(sp.people) FROM run_input ri JOIN snapshot_property sp "
 		       "ON sp.snapshot_id = ri.snapshot_id AND sp.property_id = ri.property_id "
-		       "WHERE ri.property_id = ?1 AND ri.run_id = (SELECT max(i.run_id) FROM run_input i "
-		       "  JOIN run r ON r.run_id = i.run_id WHERE i.property_id = ?1 "
-		       "  AND i.snapshot_id IS NOT NULL AND " ACCEPTED_FOR_PROPERTY("i", "r") ")",
+		       "WHERE ri.property_id = ?1 AND ri.run_id = " LAST_ACCEPTED_RUN,
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
@@ -2704,11 +2712,8 @@ static int older_check(struct run *r, struct tally *t, struct policy *p)
 	int rc = -1, got;
 
 	if (db_prepare(r->db,
-		       "WITH last AS (SELECT max(i.run_id) AS run_id FROM run_input i "
-		       "  JOIN run ON run.run_id = i.run_id WHERE i.property_id = ?1 "
-		       "  AND i.snapshot_id > 0 AND " ACCEPTED_FOR_PROPERTY("i", "run") "), "
-		       "prev AS (SELECT ri.snapshot_id AS id, ri.run_id FROM run_input ri, last "
-		       "  WHERE ri.property_id = ?1 AND ri.run_id = last.run_id) "
+		       "WITH prev AS (SELECT ri.snapshot_id AS id, ri.run_id FROM run_input ri "
+		       "  WHERE ri.property_id = ?1 AND ri.run_id = " LAST_ACCEPTED_RUN ") "
 		       "SELECT (SELECT max(id) FROM prev), (SELECT max(run_id) FROM prev) "
 		       "WHERE ?2 < (SELECT max(id) FROM prev) "
 		       "AND ?2 NOT IN (SELECT id FROM prev)",

@@ -13,7 +13,7 @@
 # another property.
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null 2>&1 || test_skip_all "sqlite3 is not installed"
-test_plan 5
+test_plan 6
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 (cd "$tmp" && {
@@ -81,6 +81,18 @@ test_expect_success 'a file refused alone is named as before; a missing one is s
 	printf "[property \"p1\"]\nsource = gone.csv\n" >nightly.ini &&
 	test_expect_code 65 nightly --as-of 2026-06-03 >n5.out 2>n5.err &&
 	grep "p1: export .*gone.csv. is missing (exit 65); nothing changes for p1 tonight" n5.err
+'
+
+# review rv17 #3: a file copied over another of the same property reuses its
+# snapshot; judged on it alone, the other file'"'"'s residents would be removed
+test_expect_success 'two files of a property in the same bytes: judged on nothing (65), no removal' '
+	cp a.csv b-copy.csv &&
+	printf "[property \"p1\"]\nsource = a.csv\nsource = b-copy.csv\n" >nightly.ini &&
+	test_expect_code 65 nightly --as-of 2026-06-04 >n6.out 2>n6.err &&
+	grep "p1: two of its export files hold the same bytes (snapshot [0-9]*): one copied over the other? (exit 65); nothing changes for p1 tonight" n6.err &&
+	run=$(sed -n "s/^run directory: //p" n6.out) &&
+	test "$(wc -l <"$run/delta.csv")" = 1 &&
+	grep -q "^property_missing,p1,,,.*refused by extract" "$run/exceptions.csv"
 '
 
 test_expect_success 'a property list named like extract'"'"'s lines moves no snapshot to another property, and is no property'"'"'s input' '
