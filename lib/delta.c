@@ -228,12 +228,13 @@ const char *const delta_reasons[] = {
 };
 
 const char *const exception_kinds[] = {
-	"unmapped_unit",     "missing_contact",        "duplicate_email",    "email_mismatch",
-	"identity_changed",  "unknown_status",         "overdue_move_out",   "rejected_rows",
-	"manual_assignment", "unconfirmed_assignment", "unit_sync_disabled", "property_missing",
-	"unmapped_move",     "status_conflict",        "stale_export",       "conflicting_rows",
-	"removal_deferred",  "schema_changed",         "latch_unit_missing", "older_export",
-	NULL,
+	"unmapped_unit",          "missing_contact",    "duplicate_email",
+	"email_mismatch",         "identity_changed",   "unknown_status",
+	"overdue_move_out",       "rejected_rows",      "manual_assignment",
+	"unconfirmed_assignment", "unit_sync_disabled", "property_missing",
+	"unmapped_move",          "status_conflict",    "stale_export",
+	"conflicting_rows",       "removal_deferred",   "schema_changed",
+	"latch_unit_missing",     "older_export",       NULL,
 };
 
 int delta_name_known(const char *const *list, const char *name)

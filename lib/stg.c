@@ -1161,8 +1161,7 @@ static int pms_property_check(struct stg *s)
 	sqlite3_bind_text(st, 1, src->property_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, src->kind, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, s->snapshot_id);
-	sqlite3_bind_text(st, 4,
-			  src->dialect + (strncmp(src->dialect, "envelope+", 9) ? 0 : 9), -1,
+	sqlite3_bind_text(st, 4, src->dialect + (strncmp(src->dialect, "envelope+", 9) ? 0 : 9), -1,
 			  SQLITE_STATIC);
 	if ((got = db_row(st)) < 0)
 		goto out;

@@ -423,7 +423,9 @@ int dialect_stage(const struct dialect_doc *doc, const char *path, struct stg *s
 		goto out;
 	}
 	snprintf(res->pms_code, sizeof(res->pms_code), "%s",
-		 o->pms_property ? o->pms_property : r.ncodes ? r.first_code : "");
+		 o->pms_property ? o->pms_property
+		 : r.ncodes      ? r.first_code
+				 : "");
 	rc = 0;
 out:
 	ops->release(state);

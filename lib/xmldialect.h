@@ -91,15 +91,15 @@ struct dialect_opts {
 
 /* What the file held, beyond the staging counts of struct stg. */
 struct dialect_result {
-	long properties;  /* distinct PMS property codes seen */
-	long records;     /* households, unit rows or property rows read */
-	long skipped;     /* rows the dialect skipped (also counted in struct
+	long properties;    /* distinct PMS property codes seen */
+	long records;       /* households, unit rows or property rows read */
+	long skipped;       /* rows the dialect skipped (also counted in struct
 			   * stg, with the unit rows listing a unit again) */
-	int no_residents; /* a resident dialect whose households hold no
+	int no_residents;   /* a resident dialect whose households hold no
 			   * person (GetResidentsLeaseCharges): it says
 			   * nothing about who lives where */
-	int db_failed;    /* the error came from the database */
-	int digested;     /* the file was read whole (not a document escaped
+	int db_failed;      /* the error came from the database */
+	int digested;       /* the file was read whole (not a document escaped
 			   * in it): sha256 and bytes are set */
 	char pms_code[128]; /* the PMS property code of the rows staged (with
 			     * --pms-property, that one; else the first the

@@ -190,20 +190,20 @@ out:
  * baseline, and a moved-out tenant's old export came back unheld; #2: an
  * empty file's night held the property as older_export every night after).
  */
-#define ACCEPTED_FOR_PROPERTY(I, R)                                                        \
-	"(coalesce(" I ".guard, " R ".guard) = 'ok' OR " R ".approved_at IS NOT NULL) "    \
-	/* a property's own exceptions name no person: a seek, not a scan of   \
+#define ACCEPTED_FOR_PROPERTY(I, R)                                                                           \
+	"(coalesce(" I ".guard, " R ".guard) = 'ok' OR " R                                                    \
+	".approved_at IS NOT NULL) " /* a property's own exceptions name no person: a seek, not a scan of   \
 	 * the run's exceptions (a year of runs: 1.57 s a night against 1.03) */ \
-	"AND NOT EXISTS (SELECT 1 FROM run_exception e WHERE e.run_id = " I ".run_id "     \
-	"AND e.property_id = " I ".property_id AND e.pms_person_id = '' "                  \
+	"AND NOT EXISTS (SELECT 1 FROM run_exception e WHERE e.run_id = " I ".run_id "                        \
+	"AND e.property_id = " I ".property_id AND e.pms_person_id = '' "                                     \
 	"AND e.kind = 'property_missing') "
 
 /* The property ?1's last accepted run (the newest first: no scan of its
  * history), or NULL. */
-#define LAST_ACCEPTED_RUN                                                                  \
-	"(SELECT i.run_id FROM run_input i JOIN run r ON r.run_id = i.run_id "            \
-	"WHERE i.property_id = ?1 AND i.snapshot_id > 0 AND " ACCEPTED_FOR_PROPERTY("i", "r") \
-	"ORDER BY i.run_id DESC LIMIT 1)"
+#define LAST_ACCEPTED_RUN                                                            \
+	"(SELECT i.run_id FROM run_input i JOIN run r ON r.run_id = i.run_id "       \
+	"WHERE i.property_id = ?1 AND i.snapshot_id > 0 AND " ACCEPTED_FOR_PROPERTY( \
+		"i", "r") "ORDER BY i.run_id DESC LIMIT 1)"
 
 /*
  * Choose the property's input snapshots: every --snapshot id that covers it
@@ -258,11 +258,12 @@ static int policy_snapshot(sqlite3 *db, struct policy *p, const long long *snaps
 			char what[512];
 
 			if (rej)
-				snprintf(what, sizeof(what), "'%s' (snapshot %lld, %ld row%s rejected)",
+				snprintf(what, sizeof(what),
+					 "'%s' (snapshot %lld, %ld row%s rejected)",
 					 db_col_text(st, 2), id, rej, rej == 1 ? "" : "s");
 			else
-				snprintf(what, sizeof(what), "'%s' (snapshot %lld)", db_col_text(st, 2),
-					 id);
+				snprintf(what, sizeof(what), "'%s' (snapshot %lld)",
+					 db_col_text(st, 2), id);
 			if (!(p->empty_input = strdup(what))) {
 				err_set("out of memory");
 				goto out;
@@ -1108,7 +1109,8 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 					  detail) < 0)
 				goto out;
 			hold = 1;
-		} else if (strcmp(status, "unknown") && rules_dates_disagree(&rp, status, move_in)) {
+		} else if (strcmp(status, "unknown") &&
+			   rules_dates_disagree(&rp, status, move_in)) {
 			/* the status and the move-in date disagree: change nothing */
 			if (v == RULES_DENY)
 				snprintf(detail, sizeof(detail),
@@ -2557,13 +2559,14 @@ static int property_missing(struct run *r, struct tally *t, const struct policy 
 			 "this property: the others alone would take its residents for gone",
 			 p->empty_input, json_array_size(p->inputs));
 	else if (p->empty_input)
-		snprintf(what, sizeof(what), "tonight's export %s has no residents for this property",
-			 p->empty_input);
+		snprintf(what, sizeof(what),
+			 "tonight's export %s has no residents for this property", p->empty_input);
 	else
 		snprintf(what, sizeof(what), "%s",
-			 p->export_refused ? "tonight's export was refused by extract (exit 65: its "
-					     "warnings in the night's log name the file and why)"
-					   : "no export staged for this property tonight");
+			 p->export_refused
+				 ? "tonight's export was refused by extract (exit 65: its "
+				   "warnings in the night's log name the file and why)"
+				 : "no export staged for this property tonight");
 	snprintf(detail, sizeof(detail), "%s; %ld assignment%s left as %s", what, n,
 		 n == 1 ? "" : "s", n == 1 ? "it is" : "they are");
 	return add_exception(r, t, "property_missing", p->property_id, "", "", detail);
@@ -2634,13 +2637,14 @@ static int schema_check(struct run *r, struct tally *t, struct policy *p)
 		       "  SELECT s.snapshot_id FROM run_input ri JOIN run ON run.run_id = ri.run_id "
 		       "  JOIN snapshot s ON s.snapshot_id = ri.snapshot_id "
 		       "  WHERE ri.property_id = ?1 AND s.source_kind = cur.source_kind "
-		       "  AND s.dialect = cur.dialect AND " ACCEPTED_FOR_PROPERTY("ri", "run")
-		       "  ORDER BY ri.run_id DESC, s.extract_order DESC LIMIT 1) "
-		       /* a CSV header is a schema; an XML record carries what its
+		       "  AND s.dialect = cur.dialect AND " ACCEPTED_FOR_PROPERTY(
+			       "ri",
+			       "run") "  ORDER BY ri.run_id DESC, s.extract_order DESC LIMIT 1) "
+				      /* a CSV header is a schema; an XML record carries what its
 			* person has, and no move-out tonight is no lost field */
-		       "WHERE cur.snapshot_id = ?2 AND cur.source_kind = 'csv' "
-		       "AND cur.fields IS NOT NULL "
-		       "AND prev.fields IS NOT NULL",
+				      "WHERE cur.snapshot_id = ?2 AND cur.source_kind = 'csv' "
+				      "AND cur.fields IS NOT NULL "
+				      "AND prev.fields IS NOT NULL",
 		       &st) < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
