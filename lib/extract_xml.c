@@ -107,13 +107,20 @@ int extract_xml_file(sqlite3 *db, const char *path, struct extract_job *j)
 	}
 	/* a property list names every property, none is its own */
 	src.pms_property = doc.lists_properties ? NULL : res.pms_code;
-	if (res.no_residents) {
-		/* stg_commit() reads unit_list: no property is said to be empty */
-		src.unit_list = 1;
-		log_warn("'%s': its households hold no resident (lease charges only): it is not "
-			 "taken as a resident list",
-			 path);
-	}
+	/*
+	 * A resident export of P whose households hold nobody says nothing of
+	 * who lives where; staged as P's export with no residents, transform
+	 * judges P on nothing tonight (property_missing), rather than on P's
+	 * other files alone, which would take this file's residents for gone
+	 * (review rv17 #3a: a residents file replaced by a charges report).
+	 */
+	if (res.no_residents)
+		log_warn("'%s': its households hold no resident (lease charges only): not a "
+			 "resident list; %s",
+			 path,
+			 j->property ? "its property has no residents in it, and changes nothing "
+				       "tonight"
+				     : "it names no property");
 	rc = extract_finish(&stg, db, path, &st, j, "");
 	if (rc == US_EXIT_OK && doc.unit_list)
 		log_info("'%s' (%s) is a %s: it stages no residents", path, src.dialect,

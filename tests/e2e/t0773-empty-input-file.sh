@@ -6,7 +6,7 @@
 # #4), as for a property whose only file has nobody in it.  (A unit list
 # among its files has no residents by its kind: t0797 #5.)
 . "$(dirname "$0")/lib.sh"
-test_plan 4
+test_plan 5
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 resident() { echo "oak,$1,R$1,H$1,primary,current,F$1,L$1,t773-$1@example.com,,${2:-2024-01-01},"; }
@@ -50,6 +50,29 @@ test_expect_success 'a single file with nobody in it names the file' '
 	night 2026-06-04 west-empty.csv && run=$(cat run.txt) &&
 	test "$(wc -l <"$run/delta.csv")" = 1 &&
 	grep "^property_missing,oak,,,tonight.s export .*west-empty.csv. (snapshot [0-9]*) has no residents for this property; 4 assignments left as they are$" "$run/exceptions.csv"
+'
+
+# review rv17 #3a: a Yardi reply whose households hold nobody (lease charges
+# only) replacing a residents reply of the property: no resident list, so
+# the property changes nothing, as for a header-only file
+test_expect_success 'one file a lease-charges reply (households without residents): the same' '
+	rt2="<ResidentTransactions xmlns=\"http://yardi.com/ResidentTransactions20\" xmlns:MITS=\"http://my-company.com/namespace\"><Property><PropertyID><MITS:Identification Type=\"other\"><MITS:PrimaryID>OAK01</MITS:PrimaryID></MITS:Identification></PropertyID>" &&
+	{ echo "$rt2" &&
+		for u in 3 4; do echo "<RT_Customer><CustomerID>R$u</CustomerID><Customers><MITS:Customer Type=\"current resident\"><MITS:CustomerID>R$u</MITS:CustomerID><MITS:Property><MITS:PrimaryID>OAK01</MITS:PrimaryID><MITS:UnitID>$u</MITS:UnitID></MITS:Property><MITS:Name><MITS:FirstName>F$u</MITS:FirstName><MITS:LastName>L$u</MITS:LastName></MITS:Name><MITS:Address Type=\"current\"><MITS:Email>t773-$u@example.com</MITS:Email></MITS:Address><MITS:Lease><MITS:ActualMoveIn>2024-01-01</MITS:ActualMoveIn></MITS:Lease></MITS:Customer></Customers><RT_Unit><UnitID>$u</UnitID></RT_Unit></RT_Customer>"; done &&
+		echo "</Property></ResidentTransactions>"; } >west.xml &&
+	{ echo "$rt2" &&
+		for u in 3 4; do echo "<RT_Customer><CustomerID>R$u</CustomerID><RT_Unit><UnitID>$u</UnitID></RT_Unit></RT_Customer>"; done &&
+		echo "</Property></ResidentTransactions>"; } >west-charges.xml &&
+	unitsync extract-csv --property oak east.csv >x1.out &&
+	s1=$(sed -n "1s/^snapshot \([0-9]*\).*/\1/p" x1.out) &&
+	unitsync extract-xml --property oak west.xml >x2.out && s2=$(sed -n "1s/^snapshot \([0-9]*\).*/\1/p" x2.out) &&
+	unitsync transform --as-of 2026-06-05 --snapshots-only --snapshot "$s1" --snapshot "$s2" --out runs >t.out &&
+	unitsync load "$(tail -n 1 t.out)" >/dev/null && test "$(residents)" = 4 &&
+	unitsync extract-xml --property oak west-charges.xml >x3.out 2>x3.err && grep "lease charges only" x3.err &&
+	s3=$(sed -n "1s/^snapshot \([0-9]*\).*/\1/p" x3.out) &&
+	unitsync transform --as-of 2026-06-06 --snapshots-only --snapshot "$s1" --snapshot "$s3" --out runs >t.out &&
+	run=$(tail -n 1 t.out) && test "$(wc -l <"$run/delta.csv")" = 1 &&
+	grep "^property_missing,oak,,,\"tonight.s export .*west-charges.xml. (snapshot $s3), one of the property.s 2 files, has no residents" "$run/exceptions.csv"
 '
 
 sim_stop
