@@ -11,6 +11,27 @@ static int is(const char *s, const char *word)
 	return !strcmp(s, word);
 }
 
+/* Is STATUS one P's exclude-status lists? */
+static int excluded(const struct rules_policy *p, const char *status)
+{
+	char key[32];
+
+	snprintf(key, sizeof(key), ",%s,", status);
+	return strstr(p->exclude, key) != NULL;
+}
+
+/* Does STATUS say the resident lives here (until the move-out)? */
+static int in_residence(const char *status)
+{
+	return is(status, "current") || is(status, "notice") || is(status, "eviction");
+}
+
+/* Does STATUS say the resident is to move in? */
+static int to_move_in(const char *status)
+{
+	return is(status, "future") || is(status, "applicant");
+}
+
 /* Is AS_OF after MOVE_OUT plus DAYS? */
 static int past_edge(const char *as_of, const char *move_out, int days)
 {
@@ -23,11 +44,8 @@ static int past_edge(const char *as_of, const char *move_out, int days)
 enum rules_verdict rules_eligible(const struct rules_policy *p, const char *status,
 				  const char *move_in, const char *move_out, const char **why)
 {
-	char key[32];
-
 	*why = "";
-	snprintf(key, sizeof(key), ",%s,", status);
-	if (strstr(p->exclude, key)) {
+	if (excluded(p, status)) {
 		*why = "status_excluded";
 		return RULES_DENY;
 	}
@@ -39,7 +57,7 @@ enum rules_verdict rules_eligible(const struct rules_policy *p, const char *stat
 			return RULES_DENY;
 		return RULES_KEEP;
 	}
-	if (is(status, "current") || is(status, "notice") || is(status, "eviction")) {
+	if (in_residence(status)) {
 		if (*move_out && past_edge(p->as_of, move_out, p->grace_days)) {
 			*why = "move_out";
 			return RULES_DENY;
@@ -51,7 +69,7 @@ enum rules_verdict rules_eligible(const struct rules_policy *p, const char *stat
 		}
 		return RULES_GRANT;
 	}
-	if (is(status, "future") || is(status, "applicant")) {
+	if (to_move_in(status)) {
 		char edge[DATE_LEN + 1];
 
 		*why = "status_change";
@@ -69,16 +87,15 @@ enum rules_verdict rules_eligible(const struct rules_policy *p, const char *stat
 
 int rules_dates_disagree(const struct rules_policy *p, const char *status, const char *move_in)
 {
-	char key[32], edge[DATE_LEN + 1];
+	char edge[DATE_LEN + 1];
 
-	snprintf(key, sizeof(key), ",%s,", status);
-	if (!*move_in || strstr(p->exclude, key))
+	if (!*move_in || excluded(p, status))
 		return 0;
-	if (is(status, "current") || is(status, "notice") || is(status, "eviction")) {
+	if (in_residence(status)) {
 		date_add_days(move_in, p->lead_days > 0 ? -p->lead_days : 0, edge);
 		return strcmp(p->as_of, edge) < 0;
 	}
-	if (is(status, "future") || is(status, "applicant"))
+	if (to_move_in(status))
 		return p->lead_days < 0 && strcmp(p->as_of, move_in) >= 0;
 	return 0;
 }

@@ -1039,6 +1039,7 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 		const char *primary_status = db_col_text(st, 14), *primary = db_col_text(st, 15);
 		const struct unitmap_unit *mu = NULL;
 		const char *why = "";
+		const char *held = NULL; /* the exception kind of a record held as it is */
 		char detail[512], phone_key[LATCH_PHONE_SIZE];
 		sqlite3_stmt *q; /* the insert: with its user at hand, or looking it up */
 		int sync = 0, hold = 0, new_mapping = 0, not_theirs = 0, same_home = 0;
@@ -1095,20 +1096,14 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 				 "no status of its own, and the household's primary rows disagree: %s is "
 				 "'%s', %s; access left as it is",
 				 primary, raw, db_col_text(st, 17));
-			if (add_exception(r, t, "status_conflict", p->property_id, unit, person,
-					  detail) < 0)
-				goto out;
-			hold = 1;
+			held = "status_conflict";
 		} else if (rules_status_conflict(role, v, primary_status)) {
 			/* the member's record and the household's disagree: change nothing */
 			snprintf(detail, sizeof(detail),
 				 "own status '%s', but the household's primary %s is '%s'; "
 				 "access left as it is",
 				 status, primary, primary_status);
-			if (add_exception(r, t, "status_conflict", p->property_id, unit, person,
-					  detail) < 0)
-				goto out;
-			hold = 1;
+			held = "status_conflict";
 		} else if (strcmp(status, "unknown") &&
 			   rules_dates_disagree(&rp, status, move_in)) {
 			/* the status and the move-in date disagree: change nothing */
@@ -1123,18 +1118,12 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 					 "status '%s', but the move-in date %s is after the night "
 					 "(%s) by more than the lead days; access left as it is",
 					 raw, move_in, p->as_of);
-			if (add_exception(r, t, "status_conflict", p->property_id, unit, person,
-					  detail) < 0)
-				goto out;
-			hold = 1;
+			held = "status_conflict";
 		} else if (!strcmp(status, "unknown")) {
 			/* we do not know whether they live here: change nothing */
 			snprintf(detail, sizeof(detail),
 				 "unknown lease status '%s'; access left as it is", raw);
-			if (add_exception(r, t, "unknown_status", p->property_id, unit, person,
-					  detail) < 0)
-				goto out;
-			hold = 1;
+			held = "unknown_status";
 		} else if (v == RULES_KEEP) {
 			/* moved out, within the grace days: keeps this unit if held,
 			 * gains nothing, and the resident's other units are judged */
@@ -1169,6 +1158,12 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 						  person, detail) < 0)
 					goto out;
 			}
+		}
+		/* a record held as it is (a branch above said why in DETAIL) */
+		if (held) {
+			if (add_exception(r, t, held, p->property_id, unit, person, detail) < 0)
+				goto out;
+			hold = 1;
 		}
 		/* the record's keys: its name whole (two long names alike in their
 		 * first bytes are two names), its phone's digits, its contact */
