@@ -113,7 +113,10 @@ static int parse_date(const char *raw, const char *what, char out[DATE_LEN + 1],
 
 /*
  * Parse date FIELD of C.  Yardi gives roommates 0001-01-01 placeholders (or
- * nothing): a date C lacks is the head of household's, whose lease it is.
+ * nothing): a date such a member lacks is the head of household's, whose
+ * lease it is (HEAD NULL: none is).  A date C has is C's own: the head's
+ * move-out is not a roommate's who stays, nor the head's move-in a
+ * roommate's who arrives later (review rv18 #1, #2).
  */
 static int pick_date(const struct customer *c, const struct customer *head, enum cust_field field,
 		     const char *what, char out[DATE_LEN + 1], char *why, size_t size)
@@ -122,6 +125,22 @@ static int pick_date(const struct customer *c, const struct customer *head, enum
 		return -1;
 	if (!out[0] && head && head != c)
 		return parse_date(head->f[field], what, out, why, size);
+	return 0;
+}
+
+/*
+ * C's move-in into IN: its own ActualMoveIn, else its own
+ * ExpectedMoveInDate, else (HEAD given) the head's, in the same order.
+ */
+static int pick_move_in(const struct customer *c, const struct customer *head,
+			char in[DATE_LEN + 1], char *why, size_t size)
+{
+	if (pick_date(c, NULL, F_ACTUAL_IN, "ActualMoveIn", in, why, size) < 0)
+		return -1;
+	if (!in[0] && pick_date(c, NULL, F_EXPECTED_IN, "ExpectedMoveInDate", in, why, size) < 0)
+		return -1;
+	if (!in[0] && head && head != c)
+		return pick_move_in(head, NULL, in, why, size);
 	return 0;
 }
 
@@ -148,30 +167,32 @@ static int stage_customer(struct dialect_run *r, struct rt2 *t, const struct cus
 		to[DATE_LEN + 1], why[768];
 	const char *type = c->f[F_TYPE] ? c->f[F_TYPE] : "";
 	const char *role = "primary", *status, *status_raw = type, *unit;
+	const struct customer *dates_of = head; /* whose dates C lacks are taken */
 	const char *econ[] = { t->h.econ };
 	struct stg_person p = { 0 };
 
 	if (!c->f[F_ID])
 		return dialect_reject(r, c->ref, "customer without a CustomerID");
-	/* a roommate, guarantor ... takes the household's lease status */
+	/* a roommate, guarantor ... takes the household's lease status, and
+	 * the dates it lacks; a customer with a status of its own has dates
+	 * of its own only */
 	if (type_role(type) && head && head != c) {
 		role = type_role(type);
 		status = status_normalize(head->f[F_TYPE]);
 		status_raw = head->f[F_TYPE];
 	} else {
 		status = status_normalize(type);
+		dates_of = NULL;
 	}
 	unit = c->f[F_UNIT] ? c->f[F_UNIT] : t->h.unit;
 	if (!unit && head)
 		unit = head->f[F_UNIT];
-	if (pick_date(c, head, F_ACTUAL_IN, "ActualMoveIn", in, why, sizeof(why)) < 0 ||
-	    (!in[0] &&
-	     pick_date(c, head, F_EXPECTED_IN, "ExpectedMoveInDate", in, why, sizeof(why)) < 0) ||
-	    pick_date(c, head, F_ACTUAL_OUT, "ActualMoveOut", out, why, sizeof(why)) < 0 ||
-	    pick_date(c, head, F_EXPECTED_OUT, "ExpectedMoveOutDate", exp_out, why, sizeof(why)) <
-		    0 ||
-	    pick_date(c, head, F_LEASE_FROM, "LeaseFromDate", from, why, sizeof(why)) < 0 ||
-	    pick_date(c, head, F_LEASE_TO, "LeaseToDate", to, why, sizeof(why)) < 0)
+	if (pick_move_in(c, dates_of, in, why, sizeof(why)) < 0 ||
+	    pick_date(c, dates_of, F_ACTUAL_OUT, "ActualMoveOut", out, why, sizeof(why)) < 0 ||
+	    pick_date(c, dates_of, F_EXPECTED_OUT, "ExpectedMoveOutDate", exp_out, why,
+		      sizeof(why)) < 0 ||
+	    pick_date(c, dates_of, F_LEASE_FROM, "LeaseFromDate", from, why, sizeof(why)) < 0 ||
+	    pick_date(c, dates_of, F_LEASE_TO, "LeaseToDate", to, why, sizeof(why)) < 0)
 		return dialect_reject_person(r, c->ref, why, c->f[F_ID]);
 	if (!unit)
 		return dialect_reject_person(
