@@ -2686,6 +2686,50 @@ out:
 	return rc;
 }
 
+/* Note older-export DETAIL in p->older (the safety guard's reason) and as
+ * an older_export exception.  0, or -1 with err_set(). */
+static int older_found(struct run *r, struct tally *t, struct policy *p, const char *detail)
+{
+	if (!(p->older = strdup(detail))) {
+		err_set("out of memory");
+		return -1;
+	}
+	return add_exception(r, t, "older_export", p->property_id, "", "", detail);
+}
+
+/*
+ * The residents the last accepted run's export of property ?1 listed in
+ * residence (rules.c's in_residence(): current, notice, eviction) by that
+ * run's night, who had moved in after every event tonight's snapshots (?2,
+ * a JSON array of ids) record by tonight (?3: a move-in of someone in
+ * residence, a move-out of someone past; not a planned date), and whom
+ * tonight's do not list (nor name in a rejected row): the newest first,
+ * with that date, the run and how many there are.  Tonight's without any
+ * such event (every resident new, or rejected) tell nothing: no rows.
+ */
+static const char older_rows_sql[] =
+	"WITH prev AS (SELECT ri.snapshot_id AS id, ri.run_id FROM run_input ri "
+	"  WHERE ri.property_id = ?1 AND ri.run_id = " LAST_ACCEPTED_RUN "), "
+	"night AS (SELECT as_of, run_id FROM run WHERE run_id = (SELECT max(run_id) FROM prev)), "
+	"now AS (SELECT value AS id FROM json_each(?2)), "
+	"w AS (SELECT max(d) AS d FROM ("
+	"  SELECT max(x.move_in) AS d FROM stg_person x WHERE x.snapshot_id IN now "
+	"    AND x.property_id = ?1 AND x.status IN ('current', 'notice', 'eviction') "
+	"    AND x.move_in <= ?3 "
+	"  UNION ALL SELECT max(x.move_out) FROM stg_person x WHERE x.snapshot_id IN now "
+	"    AND x.property_id = ?1 AND x.status = 'past' AND x.move_out <= ?3)) "
+	"SELECT l.pms_person_id, l.pms_unit_id, l.move_in, (SELECT d FROM w), "
+	"  (SELECT run_id FROM night), count(*) OVER () "
+	"FROM stg_person l WHERE l.snapshot_id IN (SELECT id FROM prev) AND l.property_id = ?1 "
+	"  AND l.status IN ('current', 'notice', 'eviction') "
+	"  AND l.move_in <= (SELECT as_of FROM night) AND l.move_in > (SELECT d FROM w) "
+	"  AND EXISTS (SELECT 1 FROM now WHERE id NOT IN (SELECT id FROM prev)) "
+	"  AND NOT EXISTS (SELECT 1 FROM stg_person x WHERE x.snapshot_id IN now "
+	"    AND x.property_id = ?1 AND x.pms_person_id = l.pms_person_id) "
+	"  AND NOT EXISTS (SELECT 1 FROM stg_reject x WHERE x.snapshot_id IN now "
+	"    AND x.property_id = ?1 AND x.pms_person_id = l.pms_person_id) "
+	"ORDER BY l.move_in DESC, l.pms_person_id LIMIT 3";
+
 /*
  * An export back from the past (rv16 #1): a file copied back into the drop,
  * or a PMS job sending an old export again, is byte-identical to a snapshot
@@ -2700,16 +2744,31 @@ out:
  * with each new export staged), note why in p->older, for the safety
  * guard, and report an older_export exception.  A file of a multi-file
  * property that did not change is among the last run's snapshots, so it is
- * never taken for one.  0, or -1 with err_set().
+ * never taken for one.
+ *
+ * An old export in new bytes (re-encoded, or written again by the PMS job
+ * from an old extract: review nu12 #1) is a new snapshot: its content
+ * tells.  An export as of day D holds every move-in up to D; residents the
+ * last accepted export listed as moved in after every event tonight's
+ * records, and tonight's does not list at all, are what an export from
+ * before their move-in looks like (older_rows_sql).  A re-keyed resident keeps the
+ * move-in date under the new id, a transfer keeps the id: neither is
+ * absent.  What else gives it, a move-in cancelled in the PMS, is for a
+ * person to judge: held alike.  Tonight's files judged together (a
+ * multi-file property with one old file among new ones is not seen).
+ * 0, or -1 with err_set().
  */
 static int older_check(struct run *r, struct tally *t, struct policy *p)
 {
 	sqlite3_stmt *st = NULL;
-	char detail[768];
-	json_t *in;
-	size_t i;
+	char detail[768], who[300] = "";
+	json_t *in, *ids = json_array();
+	char *ids_json = NULL;
+	size_t i, used = 0;
 	int rc = -1, got;
 
+	if (!ids)
+		goto oom;
 	if (db_prepare(r->db,
 		       "WITH prev AS (SELECT ri.snapshot_id AS id, ri.run_id FROM run_input ri "
 		       "  WHERE ri.property_id = ?1 AND ri.run_id = " LAST_ACCEPTED_RUN ") "
@@ -2717,11 +2776,13 @@ static int older_check(struct run *r, struct tally *t, struct policy *p)
 		       "WHERE ?2 < (SELECT max(id) FROM prev) "
 		       "AND ?2 NOT IN (SELECT id FROM prev)",
 		       &st) < 0)
-		return -1;
+		goto out;
 	json_array_foreach(p->inputs, i, in)
 	{
 		long long id = json_integer_value(json_object_get(in, "snapshot_id"));
 
+		if (json_array_append_new(ids, json_integer(id)) < 0)
+			goto oom;
 		sqlite3_reset(st);
 		sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, id);
@@ -2737,16 +2798,47 @@ static int older_check(struct run *r, struct tally *t, struct policy *p)
 			 "property until the run is approved (or the current export extracted)",
 			 json_string_value(json_object_get(in, "source_name")), id,
 			 (long long)sqlite3_column_int64(st, 0), db_col_text(st, 1));
-		if (!(p->older = strdup(detail))) {
-			err_set("out of memory");
-			goto out;
-		}
-		rc = add_exception(r, t, "older_export", p->property_id, "", "", detail);
+		rc = older_found(r, t, p, detail);
 		goto out;
 	}
-	rc = 0;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!(ids_json = json_dumps(ids, JSON_COMPACT)))
+		goto oom;
+	if (db_prepare(r->db, older_rows_sql, &st) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ids_json, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, p->as_of, -1, SQLITE_STATIC);
+	while ((got = db_row(st)) == 1 && used < sizeof(who))
+		used += (size_t)snprintf(who + used, sizeof(who) - used, "%s%s (unit %s, %s)",
+					 used ? ", " : "", db_col_text(st, 0), db_col_text(st, 1),
+					 db_col_text(st, 2));
+	if (got < 0)
+		goto out;
+	if (!used) {
+		rc = 0;
+		goto out;
+	}
+	sqlite3_reset(st);
+	if (db_row(st) != 1)
+		goto out;
+	snprintf(detail, sizeof(detail),
+		 "tonight's export has no move-in or move-out after %s, and lists none of "
+		 "%lld resident(s) the last accepted run %s's export had moved in since: %s%s: "
+		 "an older export back in the drop? Loaded, it would undo what the runs since "
+		 "decided; nothing changes for the property until the run is approved (if "
+		 "those move-ins were cancelled in the PMS) or the current export extracted",
+		 db_col_text(st, 3), (long long)sqlite3_column_int64(st, 5), db_col_text(st, 4),
+		 who, sqlite3_column_int64(st, 5) > 3 ? ", ..." : "");
+	rc = older_found(r, t, p, detail);
+	goto out;
+oom:
+	err_set("out of memory");
 out:
 	sqlite3_finalize(st);
+	free(ids_json);
+	json_decref(ids);
 	return rc;
 }
 

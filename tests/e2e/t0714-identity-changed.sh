@@ -133,15 +133,15 @@ test_expect_success 'night 10, B1'"'"'s lease ends (past) under the other name: 
 '
 
 test_expect_success 'nights 11-12 (p2): Dee gets her user and unit; the PMS edits her name, her e-mail stays' '
-	P=p2 night 11 2026-06-11 "p2,V4,D4,H4,primary,current,Dee,Four,dee@example.com,,2024-01-01," &&
+	P=p2 night 11 2026-06-11 "p2,V4,D4,H4,primary,current,Dee,Four,dee@example.com,,2026-06-10," &&
 	unitsync load "$run11" >l11.out &&
-	P=p2 night 12 2026-06-12 "p2,V4,D4,H4,primary,current,Dee,Fourman,dee@example.com,,2024-01-01," &&
+	P=p2 night 12 2026-06-12 "p2,V4,D4,H4,primary,current,Dee,Fourman,dee@example.com,,2026-06-10," &&
 	test -z "$(ops "$run12")" &&
 	test "$(sim_residents)" = "$(printf "L1 cy@example.com\nL4 dee@example.com")"
 '
 
 test_expect_success 'night 13 (p2): her e-mail changes under the edited name: the same resident, on her user' '
-	P=p2 night 13 2026-06-13 "p2,V4,D4,H4,primary,current,Dee,Fourman,dee.f@example.com,,2024-01-01," &&
+	P=p2 night 13 2026-06-13 "p2,V4,D4,H4,primary,current,Dee,Fourman,dee.f@example.com,,2026-06-10," &&
 	grep "^email_mismatch,p2,V4,D4," "$run13/exceptions.csv" &&
 	! grep "^identity_changed," "$run13/exceptions.csv" &&
 	test -z "$(ops "$run13")" &&

@@ -106,7 +106,7 @@ test_expect_success 'a night with nothing to change but the column dropped: load
 
 test_expect_success 'snapshots from before the fields were recorded (NULL) never trigger it' '
 	sqlite3 "$UNITSYNC_DB" "UPDATE snapshot SET fields = NULL" &&
-	sed "s/,F1,/,Fay,/" night2.csv >night5.csv &&
+	sed "s/,F1,/,Fay,/" night4c.csv >night5.csv &&
 	unitsync extract-csv night5.csv >x5.out 2>x5.err &&
 	unitsync snapshots show "$(sed -n "s/^snapshot \([0-9]*\):.*/\1/p" x5.out)" | grep -x "fields: .*,role,status" &&
 	unitsync transform --as-of 2026-06-05 --out runs >t5.out && run=$(tail -n 1 t5.out) &&

@@ -7,10 +7,13 @@
 # safety guard holds the property (however small, and though its export
 # did not shrink by more than guard_percent) until `unitsync
 # approve` (review rv16 #1).  A file of a multi-file property that did not
-# change is no older export, nor is the same export as last night.
+# change is no older export, nor is the same export as last night.  An old
+# export in new bytes (nu12 #1) is told by its content: residents the last
+# accepted export had moved in after every date of tonight's, and whom
+# tonight's does not list; a move-out or a re-keyed id is no such sign.
 . "$(dirname "$0")/lib.sh"
 SQ="'"
-test_plan 8
+test_plan 11
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 resident() { echo "$1,$2,R$2,H$2,primary,${3:-current},F$2,L$2,t771-$1-$2@example.com,,2024-01-01,${4:-}"; }
@@ -51,6 +54,18 @@ night() { # night DATE FILE...: extract each file, transform the snapshots (as n
 	{ echo $H; resident a 1 past 2026-06-01; resident a 2; resident a 3; resident a 4; resident a 5; } >a2.csv &&
 	{ echo $H; resident b 1; } >b-one.csv && { echo $H; resident b 2; } >b-two.csv &&
 	{ echo $H; resident b 2; resident b 3; } >b-two3.csv) || exit 1
+(cd "$tmp" && {
+	fr() { echo "f,$1,$2,H$1,primary,$3,F$1,L$1,t771-$2@example.com,,$4,${5:-}"; }
+	{ echo $H; fr 1 F1 current 2024-01-01; fr 2 F2 current 2025-03-01; } >f1.csv &&
+	{ echo $H; fr 1 F1 current 2024-01-01; fr 2 F2 current 2025-03-01; fr 3 F3 current 2026-08-02; } >f2.csv &&
+	# night 1's export, written again by the PMS job: other bytes
+	sed "s/\$/\r/" f1.csv >f1-again.csv &&
+	{ echo $H; fr 2 F2 current 2025-03-01; fr 3 F3b current 2026-08-02; fr 4 F4 current 2024-05-01; } >f4.csv &&
+	{ echo $H; fr 2 F2 current 2025-03-01; fr 3 F3b past 2026-08-02 2026-08-05; fr 4 F4 current 2024-05-01; } >f5.csv
+} && for u in 1 2 3 4 5 6; do
+	echo "bF,F$u,Unit $u" >>seed.csv && unitsync property add f >/dev/null 2>&1
+	unitsync map add --offline --property f "$u" "F$u" >/dev/null || exit 1
+done) || exit 1
 sim_start "$tmp/seed.csv" || exit 1
 
 test_expect_success 'night 1 and night 2 (R1 moves out of a1, R4 moves in) are loaded' '
@@ -119,6 +134,28 @@ test_expect_success 'a night one file of a property was empty (property_missing)
 	night 2026-07-02 e-x.csv e-y-empty.csv && grep -q "^property_missing,e," "$(cat run.txt)/exceptions.csv" &&
 	night 2026-07-03 e-x.csv e-y.csv && run=$(cat run.txt) &&
 	test "$(guard "$run" e)" = ok && ! grep -q older_export "$run/exceptions.csv"
+'
+
+test_expect_success 'an old export in new bytes: the residents who moved in since and are not in it hold the property' '
+	night 2026-08-01 f1.csv && unitsync load "$(cat run.txt)" >/dev/null &&
+	night 2026-08-02 f2.csv && unitsync load "$(cat run.txt)" >/dev/null &&
+	night 2026-08-03 f1-again.csv && ! grep -q reused x-f1-again.csv.out && run=$(cat run.txt) &&
+	guard "$run" f >guard.out && sed -n 1p guard.out >verdict && echo held >expect && test_cmp expect verdict &&
+	grep "^older_export: tonight.s export has no move-in or move-out after 2025-03-01, and lists none of 1 resident(s) the last accepted run .*s export had moved in since: F3 (unit 3, 2026-08-02): an older export" guard.out &&
+	grep -q "^[0-9]*,UNASSIGN,f,3,F3," "$run/delta.csv" &&
+	test_expect_code 4 unitsync load "$run" >/dev/null
+'
+
+test_expect_success 'the newest resident re-keyed (a new id, the same move-in), an older one gone: no older export' '
+	night 2026-08-04 f4.csv && run=$(cat run.txt) &&
+	test "$(guard "$run" f)" = ok && ! grep -q older_export "$run/exceptions.csv" &&
+	grep -q "^[0-9]*,UNASSIGN,f,1,F1," "$run/delta.csv" && unitsync load "$run" >/dev/null
+'
+
+test_expect_success 'the newest resident moving out is no older export' '
+	night 2026-08-06 f5.csv && run=$(cat run.txt) &&
+	test "$(guard "$run" f)" = ok && ! grep -q older_export "$run/exceptions.csv" &&
+	grep -q "^[0-9]*,UNASSIGN,f,3,F3,F3b,.*,move_out," "$run/delta.csv"
 '
 
 sim_stop
