@@ -318,6 +318,7 @@ struct extract {
 	long preamble;                    /* of those, title rows (skipped) */
 	int reused;                       /* the file was staged before: reading stopped */
 	int in_tail;                      /* past the summary tail marker */
+	int after_data;                   /* the row before was a data row (is_heading()) */
 	long transcoded;                  /* rows but the header holding transcoded lines */
 	int prev_transcoded;              /* e->prev was counted in transcoded */
 	char first_error[1024];           /* why no header was found (no_header_error()) */
@@ -985,12 +986,23 @@ static const char *unit_cell(const struct extract *e, const char *v[N_FIELDS])
 	return e->col[F_UNIT_LABEL] >= 0 ? v[F_UNIT_LABEL] : v[F_UNIT];
 }
 
-/* A property heading: a unit cell and nothing else the profile reads. */
+/*
+ * A property heading: a unit cell and nothing else the profile reads, at
+ * the start of a group (after the header, a blank row or a total, as
+ * AppFolio lays them out), and written as a name ("Property 01 - 101
+ * Example St ...": a space in it, or longer than a unit code).  A vacant
+ * unit in an export without BD/BA or Status columns is a unit cell alone
+ * too ("101,,,"): among data rows, or a code without a space, it is that
+ * unit (review rv18 #4: read as a heading, it renamed every unit after
+ * it).
+ */
 static int is_heading(const struct extract *e, const char *v[N_FIELDS])
 {
 	enum field lead = e->col[F_UNIT_LABEL] >= 0 ? F_UNIT_LABEL : F_UNIT;
 
-	if (!(e->profile->flags & P_HEADINGS) || !v[lead][0])
+	if (!(e->profile->flags & P_HEADINGS) || !v[lead][0] || e->after_data)
+		return 0;
+	if (!strpbrk(v[lead], " \t") && strlen(v[lead]) <= 24)
 		return 0;
 	for (int f = 0; f < N_FIELDS; f++)
 		if (f != (int)lead && v[f][0])
@@ -1246,6 +1258,7 @@ static int stage_row(struct extract *e, const struct csvio_row *row)
 	if (!blank && pr->tail && row->n && folded_in(row->fields[0], pr->tail))
 		e->in_tail = 1;
 	if (blank || e->in_tail) {
+		e->after_data = 0;
 		stg_skip(e->stg);
 		return 0;
 	}
@@ -1266,6 +1279,7 @@ static int stage_row(struct extract *e, const struct csvio_row *row)
 	if (copy_fields(e, row, v) < 0)
 		return -1;
 	rc = layout_row(e, row, v);
+	e->after_data = rc == 0;
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 

@@ -54,8 +54,13 @@ static const struct word statuses[] = {
 	{ "declined", "denied" },
 	{ "waitlisted", "waitlist" },
 	{ "waitinglist", "waitlist" },
-	/* AppFolio rent roll */
+	/* AppFolio rent roll (Status: the unit's; a tenant's row under
+	 * Notice-Rented is the one leaving, the next tenant has a row of its
+	 * own) and tenant tickler event words (review rv18 #6) */
 	{ "vacantrented", "future" },
+	{ "noticerented", "notice" },
+	{ "noticeunrented", "notice" },
+	{ "evictionfiled", "eviction" },
 	/* Yardi Voyager rent roll section banners (the status of the rows below) */
 	{ "currentnoticevacantresidents", "current" },
 	{ "futureresidentsapplicants", "future" },

@@ -545,6 +545,39 @@ static int prepare_people(struct stg *s)
 	return db_prepare(s->db, sql, &s->ins_people);
 }
 
+/*
+ * Does P repeat a row of its person staged before, in what decides access
+ * (household, unit, role, status, move dates)?  1 yes, 0 no, -1 error.
+ * A profile listing a person once per event (the tenant tickler) repeats
+ * the tenant's columns; a row that differs is another lease (a transfer to
+ * another unit) or a change, not a repeat (review rv18 #3: the new unit's
+ * row was skipped, and the transfer never reached Latch).
+ */
+static int person_repeats(struct stg *s, const char *const v[PERSON_STRINGS])
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (db_prepare(s->db,
+		       "SELECT 1 FROM stg_person WHERE snapshot_id = ?1 AND property_id = ?2 "
+		       "AND pms_person_id = ?3 AND household_id IS nullif(?4, '') "
+		       "AND pms_unit_id IS nullif(?5, '') AND role IS nullif(?6, '') "
+		       "AND status IS nullif(?7, '') AND move_in IS nullif(?8, '') "
+		       "AND move_out IS nullif(?9, '') AND expected_move_out IS nullif(?10, '')",
+		       &q) < 0)
+		return -1;
+	sqlite3_bind_int64(q, 1, s->snapshot_id);
+	/* person_values()' order: property, person, household, unit, role,
+	 * status, ... move_in (11), move_out, expected_move_out */
+	for (int i = 0; i < 6; i++)
+		sqlite3_bind_text(q, i + 2, v[i] ? v[i] : "", -1, SQLITE_STATIC);
+	for (int i = 0; i < 3; i++)
+		sqlite3_bind_text(q, i + 8, v[11 + i] ? v[11 + i] : "", -1, SQLITE_STATIC);
+	rc = db_row(q);
+	sqlite3_finalize(q);
+	return rc;
+}
+
 /* stg_person(), staged now: 0, 1 left out (a repeat without REPEAT), -1.
  * *SEQ: the row_seq staged, 0 none; *UNIT_NEW: its unit was staged too. */
 static int person_now(struct stg *s, const struct stg_person *p, int repeat, int *seq,
@@ -562,6 +595,12 @@ static int person_now(struct stg *s, const struct stg_person *p, int repeat, int
 	sqlite3_reset(st);
 	bind_person(s, st, 0, v);
 	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT && !repeat) {
+		sqlite3_reset(st);
+		if ((repeat = person_repeats(s, v)) < 0)
+			return -1;
+		repeat = !repeat;
+	}
 	if (rc == SQLITE_CONSTRAINT && repeat) {
 		/* one more row of a person already staged: the next row number */
 		sqlite3_stmt *q = NULL;

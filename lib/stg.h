@@ -231,9 +231,12 @@ int stg_async(struct stg *s);
  * person id already staged in this snapshot for the property is, with
  * REPEAT set, staged as one more row of that person (row_seq 2, 3, ...: a
  * transfer exported as the old and the new lease, two leases; transform
- * merges a person's rows, issue 15); without REPEAT the row is left out
- * and counted as skipped, its unit with it (a profile whose repeats carry
- * nothing new, such as AppFolio's tenant tickler).
+ * merges a person's rows, issue 15); without REPEAT (a profile listing a
+ * person once per event, such as AppFolio's tenant tickler) the row is left
+ * out and counted as skipped, its unit with it, when it repeats a row of
+ * the person in what decides access (household, unit, role, status, move
+ * dates), and is staged as one more row when it differs (a transfer to
+ * another unit: review rv18 #3).
  */
 int stg_person(struct stg *s, const struct stg_person *p, int repeat);
 

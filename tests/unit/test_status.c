@@ -76,6 +76,11 @@ static void status_normalize_maps_appfolio_and_mits_words(void **state)
 	assert_status("Canceled", "cancelled");
 	assert_status("Moved Out", "past");
 	assert_status("Wait List", "waitlist");
+	/* AppFolio rent roll unit statuses and tickler events (rv18 #6) */
+	assert_status("Notice-Unrented", "notice");
+	assert_status("Notice-Rented", "notice");
+	assert_status("Vacant-Rented", "future");
+	assert_status("Eviction Filed", "eviction");
 }
 
 static void status_normalize_keeps_the_normalized_words(void **state)

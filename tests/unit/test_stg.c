@@ -93,7 +93,8 @@ static sqlite3 *new_db(const char *path)
 /*
  * Stage the same rows: PEOPLE people, two to a unit, two of them with a
  * second row (a transfer; one right after the first, one 3,000 rows
- * later), one given again without REPEAT (skipped), a
+ * later), one given again without REPEAT on another unit (a row of its
+ * own), one given again as it was without REPEAT (skipped), a
  * unit list's row naming a unit twice (skipped once), three rejects and two
  * skipped rows; then three people of P2, one of them twice (a transfer).  BREAK_ONE: person 1000 has no role (NOT NULL), so that
  * the database refuses it.  Returns the first negative result of a call,
@@ -126,8 +127,12 @@ static int stage_rows(struct stg *s, int break_one)
 		r = stg_person(s, &p, 1);
 		if (r < 0 && !rc)
 			rc = r;
-		if (i == 100 || i == 200) {
-			p.pms_unit_id = "U9999";
+		if (i == 100 || i == 200 || i == 300) {
+			/* 100 with REPEAT, 300 without but on another unit (a
+			 * tickler's transfer): one more row each; 200 without,
+			 * as it was: skipped */
+			if (i != 200)
+				p.pms_unit_id = "U9999";
 			r = stg_person(s, &p, i == 100);
 			if (r < 0 && !rc)
 				rc = r;
@@ -244,10 +249,10 @@ static void async_staging_stages_the_same_rows(void **state)
 		stg_release(&s);
 		db_close(db);
 	}
-	/* people and the transfers' second rows, P2's four rows; the units of
+	/* people and the three second rows, P2's four rows; the units of
 	 * two people each, U9999, Q-UNIT, V1 and V2; the repeat without
 	 * REPEAT, V1's second row and the two stg_skip() */
-	assert_int_equal(counts[0][0], PEOPLE + 2 + 4);
+	assert_int_equal(counts[0][0], PEOPLE + 3 + 4);
 	assert_int_equal(counts[0][1], PEOPLE / 2 + 4);
 	assert_int_equal(counts[0][2], 4);
 	assert_int_equal(counts[0][3], 3);
