@@ -2297,7 +2297,12 @@ int main(int argc, char **argv)
 			log_warn("%ld row%s failed in an earlier load and would not be sent again "
 				 "(the load would exit 1)",
 				 l.failed, l.failed == 1 ? "" : "s");
-		if (l.held)
+		if (l.held && rundir_preview_error(l.run.dir))
+			/* a preview is approved by nobody: the night run for real is (nu12 #4) */
+			log_warn("%ld row%s of held properties would not be sent; the run made "
+				 "without --dry-run is held alike, and approved then",
+				 l.held, l.held == 1 ? "" : "s");
+		else if (l.held)
 			log_warn("%ld row%s of held properties would not be sent; review the run and "
 				 "'unitsync approve %s'",
 				 l.held, l.held == 1 ? "" : "s", l.run.dir);

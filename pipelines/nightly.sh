@@ -466,7 +466,12 @@ if [ ${#dry_run[@]} -eq 0 ] && [ $no_notify -eq 0 ] && [ $rc -ne 75 ] && [ $rc -
 			"'unitsync notify $run_dir'); the night's outcome is unchanged"
 fi
 stage
-if [ $rc -eq 4 ]; then
+if [ $rc -eq 4 ] && [ ${#dry_run[@]} -gt 0 ]; then
+	# a preview cannot be approved or loaded (nu12 #4): the real night can
+	say warning "the night would be held by the safety guard: review $run_dir/manifest.json" \
+		"and delta.csv; the night run without --dry-run is held alike, and is approved" \
+		"and loaded then ('unitsync approve RUN_DIR', 'unitsync load RUN_DIR')"
+elif [ $rc -eq 4 ]; then
 	say warning "held by the safety guard: review $run_dir/manifest.json and delta.csv, then" \
 		"'unitsync approve $run_dir' and 'unitsync load $run_dir'"
 fi

@@ -6,7 +6,7 @@
 # unfinished run not taken over; a held run stays approvable, and the
 # preview's run directory cannot be loaded against the real database.
 . "$(dirname "$0")/lib.sh"
-test_plan 10
+test_plan 11
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 export_of() { # export_of N: residents 1..N of property p1, one per unit
@@ -68,6 +68,13 @@ test_expect_success 'the preview run directory is refused by load, verify and ap
 	unitsync report "$preview" >report.out && grep "is a preview made by a dry run" report.out &&
 	dump >after && test_cmp before after &&
 	test "$(residents)" = 20
+'
+
+test_expect_success 'nightly.sh --dry-run of a night the guard holds says so, and no approve of the preview' '
+	test_expect_code 4 nightly cut.csv --dry-run >d4.out 2>d4.err &&
+	grep "the night would be held by the safety guard: review .*/runs/preview/.*/manifest.json and delta.csv; the night run without --dry-run is held alike" d4.err &&
+	grep -q "16 rows of held properties would not be sent; the run made without --dry-run is held alike" d4.err &&
+	! grep -q "unitsync approve .*/preview/" d4.err
 '
 
 test_expect_success 'load --dry-run of the held run marks its rows held, exits 4 as the load would, and changes nothing' '
