@@ -33,9 +33,9 @@ enum runs_of {
 	RUNS_NEWEST_FIRST,
 	/*
 	 * Oldest first, only those a load may have left unfinished: a run
-	 * that a newer run read a property of is superseded, never
-	 * incomplete (runstatus.h), so only a property's newest run, or a run
-	 * of no property, can be.  The others' journals are not read: a
+	 * is incomplete only with rows open of a property no newer run read
+	 * (runstatus.h), so only a property's newest run, or a run of no
+	 * property, can be.  The others' journals are not read: a
 	 * year of nights was 0.45 s of every night's `--unfinished`.
 	 */
 	RUNS_UNSUPERSEDED,
@@ -83,7 +83,7 @@ out:
 }
 
 /* each_run() callback of --unfinished: a run a load left incomplete with
- * rows still to send (never a superseded one: see runstatus.h). */
+ * rows still to send (of a property no newer run read: see runstatus.h). */
 static int print_unfinished(const char *run_id, const struct runstatus *rs, void *ctx)
 {
 	(void)run_id;

@@ -44,6 +44,36 @@ out:
 	return rc;
 }
 
+/*
+ * RUN_ID's open journal rows (pending, inflight) of properties no newer run
+ * read into rs->live: rows load still sends, though another property of
+ * the run is superseded (nu12 #2: a two-property run cut short, then one
+ * property rerun, was told superseded, and nightly.sh left the other's
+ * removals unsent).  0, or -1 with err_set().
+ */
+static int live_rows(sqlite3 *db, const char *run_id, struct runstatus *rs)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (db_prepare(db,
+		       "SELECT count(*) FROM journal j JOIN delta_history d "
+		       "  ON d.run_id = j.run_id AND d.seq = j.seq "
+		       "WHERE j.run_id = ?1 AND j.state IN ('pending', 'inflight') "
+		       "AND NOT EXISTS (SELECT 1 FROM run_input o WHERE o.property_id = d.property_id "
+		       "  AND o.run_id > j.run_id)",
+		       &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+	if (db_row(st) != 1)
+		goto out;
+	rs->live = sqlite3_column_int64(st, 0);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* The status word from the facts in RS (the order of runstatus.h). */
 static const char *decide(const struct runstatus *rs)
 {
@@ -56,7 +86,7 @@ static const char *decide(const struct runstatus *rs)
 		return rs->no_export ? "no export" : "loaded";
 	if (rs->failed && !rs->open && !held)
 		return "partially failed";
-	if (*rs->newer)
+	if (*rs->newer && !rs->live)
 		return "superseded";
 	if (rs->open)
 		return "incomplete";
@@ -116,7 +146,8 @@ int runstatus_get(sqlite3 *db, const char *run_id, struct runstatus *rs)
 	rs->inflight = sqlite3_column_int64(st, 12);
 	rs->open = rs->pending + rs->inflight;
 	rs->settled = sqlite3_column_int64(st, 13);
-	if (ledger_newer_runs(db, run_id, first_newer, rs) < 0 || no_export(db, run_id, rs) < 0)
+	if (ledger_newer_runs(db, run_id, first_newer, rs) < 0 || no_export(db, run_id, rs) < 0 ||
+	    (*rs->newer && rs->open && live_rows(db, run_id, rs) < 0))
 		goto out;
 	rs->status = decide(rs);
 	rc = 1;
@@ -145,6 +176,11 @@ void runstatus_describe(const struct runstatus *rs, char *buf, size_t size)
 			 "%s: run %s is newer for property %s; %ld of %ld rows done, the rest "
 			 "will not be sent",
 			 s, rs->newer, rs->newer_property, rs->done, rs->rows);
+	else if (!strcmp(s, "incomplete") && *rs->newer)
+		snprintf(buf, size,
+			 "%s: %ld of %ld rows done, %ld pending or inflight: run load again (it "
+			 "sends %ld; run %s is newer for property %s, whose rows it will not send)",
+			 s, rs->done, rs->rows, rs->open, rs->live, rs->newer, rs->newer_property);
 	else if (!strcmp(s, "incomplete"))
 		snprintf(buf, size,
 			 "%s: %ld of %ld rows done, %ld pending or inflight: run load again", s,

@@ -19,7 +19,9 @@
  *   superseded        a newer run read one of its properties (the one
  *                     definition: ledger_newer_runs), so what it did not
  *                     send it never will: it can no longer be loaded or
- *                     approved for that property
+ *                     approved for that property; and no row of another
+ *                     property is pending or inflight (else: incomplete,
+ *                     load sends those)
  *   incomplete        rows are pending or inflight: a load stopped early
  *                     (API down, budget, signal); rerun load
  *   held              the safety guard held a property and nobody approved
@@ -57,6 +59,8 @@ struct runstatus {
 	long inflight;            /* journal rows inflight (sent, no known answer) */
 	long open;                /* pending + inflight */
 	long settled;             /* journal rows a later run settled (superseded) */
+	long live;                /* open rows of properties no newer run read (counted
+				   only when one did: else 0) */
 	char newer[64];           /* a newer run that read one of its properties, or "" */
 	char newer_property[256]; /* that property, or "" */
 	long no_export;           /* properties the run had no export for */

@@ -6,9 +6,12 @@
 # (lib/runstatus.c) computes it.  The report (text and HTML) shows the
 # approval (who, when), the load outcome and every input snapshot (id,
 # file, digest, people, age).  `runs list --unfinished` lists a run cut
-# short while other properties have newer runs, never a superseded one.
+# short while other properties have newer runs, never a superseded one; a
+# run of two properties, one of them rerun alone, is still unfinished for
+# the other (nu12 #2).
 . "$(dirname "$0")/lib.sh"
-test_plan 15
+SQ="'"
+test_plan 16
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 export_of() { # export_of N: residents 1..N of property p1, one per unit
@@ -34,7 +37,7 @@ transform() { unitsync extract-csv --property p1 "$1" >/dev/null &&
 
 (cd "$tmp" && {
 	echo building_uuid,unit_uuid,name
-	for u in $(seq 20); do echo "b1,L$u,Unit $u"; done
+	for u in $(seq 22); do echo "b1,L$u,Unit $u"; done
 } >seed.csv && unitsync init >/dev/null && unitsync property add p1 >/dev/null &&
 	for u in $(seq 20); do unitsync map add --offline --property p1 "$u" "L$u" >/dev/null || exit 1; done &&
 	export_of 20 >full.csv && export_of 4 >cut.csv && export_of 19 >minus1.csv &&
@@ -195,6 +198,29 @@ test_expect_success 'runs list --property of a property the database does not ha
 	test_cmp /dev/null o1 && grep -F "unknown property '"'"'p9'"'"'" e1 &&
 	test_expect_code 65 unitsync runs list --unfinished --property p9 2>e2 &&
 	unitsync runs list --property p1 >/dev/null
+'
+
+test_expect_success 'a run of two properties cut short, one of them rerun alone: the other'"'"'s rows are still sent' '
+	unitsync property add p5 >/dev/null && unitsync property add p6 >/dev/null &&
+	unitsync map add --offline --property p5 1 L21 >/dev/null &&
+	unitsync map add --offline --property p6 1 L22 >/dev/null &&
+	printf "%s\np5,1,V1,W1,primary,current,Vi,Oh,s796-vi@example.com,,2024-01-01,\np6,1,X1,Y1,primary,current,Xo,Ny,s796-xo@example.com,,2024-01-01,\n" "$H" >p56.csv &&
+	unitsync extract-csv p56.csv >/dev/null &&
+	m=$(unitsync transform --as-of 2026-06-05 --property p5 --property p6 --out runs | tail -n 1) &&
+	faults "{\"drop_rate\":1,\"methods\":\"PUT\"}" &&
+	test_expect_code 75 unitsync load --max-attempts 1 "$m" >/dev/null 2>&1 &&
+	faults "{\"drop_rate\":0}" &&
+	n=$(unitsync transform --as-of 2026-06-05 --property p6 --out runs | tail -n 1) &&
+	status "$m" incomplete &&
+	grep -E "^status: incomplete: 2 of 4 rows done, 2 pending or inflight: run load again \(it sends 1; run $(basename "$n") is newer for property p6, whose rows it will not send\)$" report.out &&
+	unitsync runs list --unfinished | grep -x "$m" &&
+	# the dropped PUTs reached Latch, their replies were lost: the
+	# second load sends p5'"'"'s again (done), not p6'"'"'s (superseded)
+	test_expect_code 1 unitsync load "$m" >l.out 2>&1 &&
+	grep ": 1 done, 1 already done, 0 failed, 0 held by the safety guard, 2 superseded" l.out &&
+	curl -sf "$SIM_URL/_sim/state" | python3 -c "import json,sys; print(sorted(r[\"unit\"] for r in json.load(sys.stdin)[\"residents\"] if r[\"unit\"] in (\"L21\", \"L22\")))" >u.out &&
+	echo "[${SQ}L21${SQ}, ${SQ}L22${SQ}]" >expect && test_cmp expect u.out &&
+	status "$m" superseded && ! unitsync runs list --unfinished | grep -qx "$m"
 '
 
 exit $((failed > 0))
