@@ -319,6 +319,8 @@ struct extract {
 	int reused;                       /* the file was staged before: reading stopped */
 	int in_tail;                      /* past the summary tail marker */
 	int after_data;                   /* the row before was a data row (is_heading()) */
+	long last_total;                  /* the line of the last total row, 0 none */
+	long data_after_total;            /* the first data row after it, 0 none */
 	long transcoded;                  /* rows but the header holding transcoded lines */
 	int prev_transcoded;              /* e->prev was counted in transcoded */
 	char first_error[1024];           /* why no header was found (no_header_error()) */
@@ -1114,6 +1116,8 @@ static int layout_row(struct extract *e, const struct csvio_row *row, const char
 		free(e->heading);
 		free(e->section);
 		e->heading = e->section = NULL;
+		e->last_total = row->line;
+		e->data_after_total = 0;
 	} else if (pr->banners && folded_in(row->fields[0], pr->banners)) {
 		size_t len;
 		const char *s = csvio_trim(row->fields[0], row->lens[0], &len);
@@ -1280,6 +1284,8 @@ static int stage_row(struct extract *e, const struct csvio_row *row)
 		return -1;
 	rc = layout_row(e, row, v);
 	e->after_data = rc == 0;
+	if (rc == 0 && e->last_total && !e->data_after_total)
+		e->data_after_total = row->line;
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 
@@ -1457,6 +1463,16 @@ int csvprofile_stage(FILE *fp, const char *path, const struct stat *st, sqlite3 
 			no_header_error(&e);
 		else
 			err_set("'%s': empty file, no header line", path);
+		goto out;
+	}
+	if (e.data_after_total && !e.in_tail) {
+		/* a report that closes each group with a total ends with one:
+		 * data rows after the last total are a group cut off by the end
+		 * of the file, and the groups after it would be taken as gone
+		 * (review rv18 #5) */
+		err_set("'%s' line %ld: file ends with rows after its last total row (line %ld), "
+			"without the total that closes their group: truncated",
+			path, e.data_after_total, e.last_total);
 		goto out;
 	}
 	rc = 0;

@@ -7,7 +7,7 @@
 # exports omit the final newline.  Every CSV profile takes this path; a
 # cut XML file is refused by the parser.
 . "$(dirname "$0")/lib.sh"
-test_plan 10
+test_plan 11
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 # generic export of residents 1..N of p1, each with a line break
@@ -87,6 +87,23 @@ test_expect_success 'yardi-rent-roll: a cut last record rejects the file' '
 	test_expect_code 65 unitsync extract-csv --property p1 --profile yardi-rent-roll yr.csv >out 2>err &&
 	grep -F "'\''yr.csv'\'' line 12: file ends inside its last record: truncated (4 fields where the header has 14)" err &&
 	test "$(sqlite3 "$UNITSYNC_DB" "SELECT count(*) FROM snapshot")" = "$n0"
+'
+
+# a report that closes each group with a total (AppFolio's rent roll, the
+# Yardi rent roll's sections) cut at a line break: the last group has no
+# total (review rv18 #5); cut before any total, it cannot be told
+test_expect_success 'a rent roll cut at a line break after a total: exit 65 naming the lines, nothing staged' '
+	n0=$(sqlite3 "$UNITSYNC_DB" "SELECT count(*) FROM snapshot") &&
+	printf "Unit,Tenant,Status\n101,Ana Diaz,Current\n2 Units,,50%% Occupied\n,,\nOak House - 5 Oak St,,\n201,Bo Lee,Current\n" >af-cut.csv &&
+	test_expect_code 65 unitsync extract-csv --property p1 --profile appfolio-rent-roll af-cut.csv >out 2>err &&
+	grep -F "'\''af-cut.csv'\'' line 6: file ends with rows after its last total row (line 3), without the total that closes their group: truncated" err &&
+	{ head -n 23 "$TOP/tests/data/csv/yardi-rent-roll.csv" >yr-cut.csv; } &&
+	test_expect_code 65 unitsync extract-csv --property p1 --profile yardi-rent-roll yr-cut.csv >out 2>err &&
+	grep -F "'\''yr-cut.csv'\'' line 23: file ends with rows after its last total row (line 20)" err &&
+	test "$(sqlite3 "$UNITSYNC_DB" "SELECT count(*) FROM snapshot")" = "$n0" &&
+	{ cat af-cut.csv && echo "2 Units,,100%% Occupied"; } >af-whole.csv &&
+	test_expect_code 0 unitsync extract-csv --property p1 --profile appfolio-rent-roll af-whole.csv >out 2>err &&
+	grep "2 people staged" out
 '
 
 test_expect_success 'auto: the profile it picks takes the same path' '
