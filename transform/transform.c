@@ -2697,16 +2697,43 @@ static int older_found(struct run *r, struct tally *t, struct policy *p, const c
 	return add_exception(r, t, "older_export", p->property_id, "", "", detail);
 }
 
+/* FIELD of the household primary of stg_person row X (the first by id,
+ * as household_sql keeps it): what a member without a status of its own
+ * (unknown) is judged by. */
+#define HOUSEHOLD_OF(X, FIELD)                                                           \
+	"(SELECT h." FIELD " FROM stg_person h WHERE h.snapshot_id = " X ".snapshot_id " \
+	"AND h.property_id = " X ".property_id AND h.household_id = " X ".household_id " \
+	"AND h.role = 'primary' ORDER BY h.pms_person_id, h.row_seq LIMIT 1)"
+/* Row X's status as transform judges it */
+/* clang-format off */
+#define JUDGED_STATUS(X) \
+	"CASE WHEN " X ".status = 'unknown' THEN " HOUSEHOLD_OF(X, "status") \
+	" ELSE " X ".status END"
+/* Row X's move-in as transform judges it */
+#define JUDGED_MOVE_IN(X) \
+	"coalesce(" X ".move_in, CASE WHEN " X ".status = 'unknown' THEN " \
+	HOUSEHOLD_OF(X, "move_in") " END)"
+/* clang-format on */
+
 /*
- * The residents the last accepted run's export of property ?1 listed in
- * residence (rules.c's in_residence(): current, notice, eviction) by that
- * run's night, who had moved in after every event tonight's snapshots (?2,
- * a JSON array of ids) record by tonight (?3: a move-in of someone in
- * residence, a move-out of someone past; not a planned date), and whom
- * tonight's do not list (nor name in a rejected row): the newest first,
- * with that date, the run and how many there are.  Tonight's without any
- * such event (every resident new, or rejected) tell nothing: no rows.
+ * The residents the last accepted run's export of property ?1 had living
+ * there (rules.c's in_residence(): current, notice, eviction; a member
+ * without a status of its own judged by its household's, as transform
+ * does: review rv19 #2) who had moved in by that run's night, within the
+ * month before it (an export sent again is a recent one: a resident of
+ * months who leaves before anyone newer arrives is no sign, rv19 #4), and
+ * on or after every event tonight's snapshots (?2, a JSON array of ids)
+ * record by tonight (?3: a move-in of someone in residence, a move-out of
+ * someone past; not a planned date; rv19 #5: the same day counts), and
+ * whom tonight's do not list as living there or gone (absent, or listed
+ * as still to come: rv19 #1) nor name in a rejected row, nor list under
+ * their e-mail (a re-keyed id on the same day as tonight's newest event:
+ * transform finds the resident by it too): the newest
+ * first, with that date, the run and how many there are.  Tonight's
+ * without any such event (every resident new, an export without move-in
+ * dates) tell nothing: no rows.
  */
+/* clang-format off */
 static const char older_rows_sql[] =
 	"WITH prev AS (SELECT ri.snapshot_id AS id, ri.run_id FROM run_input ri "
 	"  WHERE ri.property_id = ?1 AND ri.run_id = " LAST_ACCEPTED_RUN "), "
@@ -2717,18 +2744,27 @@ static const char older_rows_sql[] =
 	"    AND x.property_id = ?1 AND x.status IN ('current', 'notice', 'eviction') "
 	"    AND x.move_in <= ?3 "
 	"  UNION ALL SELECT max(x.move_out) FROM stg_person x WHERE x.snapshot_id IN now "
-	"    AND x.property_id = ?1 AND x.status = 'past' AND x.move_out <= ?3)) "
+	"    AND x.property_id = ?1 AND x.status = 'past' AND x.move_out <= ?3)), "
+	"l AS (SELECT x.pms_person_id, x.pms_unit_id, lower(x.email) AS email, "
+	"  " JUDGED_STATUS("x") " AS status, " JUDGED_MOVE_IN("x") " AS move_in "
+	"  FROM stg_person x WHERE x.snapshot_id IN (SELECT id FROM prev) AND x.property_id = ?1 "
+	"  AND EXISTS (SELECT 1 FROM now WHERE id NOT IN (SELECT id FROM prev))) "
 	"SELECT l.pms_person_id, l.pms_unit_id, l.move_in, (SELECT d FROM w), "
 	"  (SELECT run_id FROM night), count(*) OVER () "
-	"FROM stg_person l WHERE l.snapshot_id IN (SELECT id FROM prev) AND l.property_id = ?1 "
-	"  AND l.status IN ('current', 'notice', 'eviction') "
-	"  AND l.move_in <= (SELECT as_of FROM night) AND l.move_in > (SELECT d FROM w) "
-	"  AND EXISTS (SELECT 1 FROM now WHERE id NOT IN (SELECT id FROM prev)) "
+	"FROM l WHERE l.status IN ('current', 'notice', 'eviction') "
+	"  AND l.move_in <= (SELECT as_of FROM night) "
+	"  AND l.move_in >= date((SELECT as_of FROM night), '-31 days') "
+	"  AND l.move_in >= (SELECT d FROM w) "
 	"  AND NOT EXISTS (SELECT 1 FROM stg_person x WHERE x.snapshot_id IN now "
-	"    AND x.property_id = ?1 AND x.pms_person_id = l.pms_person_id) "
+	"    AND x.property_id = ?1 AND x.pms_person_id = l.pms_person_id "
+	"    AND " JUDGED_STATUS("x") " IN ('current', 'notice', 'eviction', 'past')) "
 	"  AND NOT EXISTS (SELECT 1 FROM stg_reject x WHERE x.snapshot_id IN now "
 	"    AND x.property_id = ?1 AND x.pms_person_id = l.pms_person_id) "
+	"  AND (l.email IS NULL OR l.email NOT IN (SELECT lower(x.email) FROM stg_person x "
+	"    WHERE x.snapshot_id IN now AND x.property_id = ?1 AND x.email IS NOT NULL "
+	"    AND " JUDGED_STATUS("x") " IN ('current', 'notice', 'eviction', 'past'))) "
 	"ORDER BY l.move_in DESC, l.pms_person_id LIMIT 3";
+/* clang-format on */
 
 /*
  * An export back from the past (rv16 #1): a file copied back into the drop,
@@ -2824,11 +2860,12 @@ static int older_check(struct run *r, struct tally *t, struct policy *p)
 	if (db_row(st) != 1)
 		goto out;
 	snprintf(detail, sizeof(detail),
-		 "tonight's export has no move-in or move-out after %s, and lists none of "
-		 "%lld resident(s) the last accepted run %s's export had moved in since: %s%s: "
-		 "an older export back in the drop? Loaded, it would undo what the runs since "
-		 "decided; nothing changes for the property until the run is approved (if "
-		 "those move-ins were cancelled in the PMS) or the current export extracted",
+		 "tonight's export records no move-in or move-out after %s, and does not list "
+		 "as living there %lld resident(s) the last accepted run %s's export had moved "
+		 "in since (that day included): %s%s: an older export back in the drop? "
+		 "Loaded, it would undo what the runs since decided; nothing changes for the "
+		 "property until the run is approved (if those move-ins were cancelled in the "
+		 "PMS) or the current export extracted",
 		 db_col_text(st, 3), (long long)sqlite3_column_int64(st, 5), db_col_text(st, 4),
 		 who, sqlite3_column_int64(st, 5) > 3 ? ", ..." : "");
 	rc = older_found(r, t, p, detail);

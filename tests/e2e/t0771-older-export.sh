@@ -13,7 +13,7 @@
 # tonight's does not list; a move-out or a re-keyed id is no such sign.
 . "$(dirname "$0")/lib.sh"
 SQ="'"
-test_plan 11
+test_plan 15
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 resident() { echo "$1,$2,R$2,H$2,primary,${3:-current},F$2,L$2,t771-$1-$2@example.com,,2024-01-01,${4:-}"; }
@@ -55,7 +55,7 @@ night() { # night DATE FILE...: extract each file, transform the snapshots (as n
 	{ echo $H; resident b 1; } >b-one.csv && { echo $H; resident b 2; } >b-two.csv &&
 	{ echo $H; resident b 2; resident b 3; } >b-two3.csv) || exit 1
 (cd "$tmp" && {
-	fr() { echo "f,$1,$2,H$1,primary,$3,F$1,L$1,t771-$2@example.com,,$4,${5:-}"; }
+	fr() { echo "f,$1,$2,H$1,primary,$3,F$1,L$1,t771-${2%b}@example.com,,$4,${5:-}"; }
 	{ echo $H; fr 1 F1 current 2024-01-01; fr 2 F2 current 2025-03-01; } >f1.csv &&
 	{ echo $H; fr 1 F1 current 2024-01-01; fr 2 F2 current 2025-03-01; fr 3 F3 current 2026-08-02; } >f2.csv &&
 	# night 1's export, written again by the PMS job: other bytes
@@ -65,6 +65,29 @@ night() { # night DATE FILE...: extract each file, transform the snapshots (as n
 } && for u in 1 2 3 4 5 6; do
 	echo "bF,F$u,Unit $u" >>seed.csv && unitsync property add f >/dev/null 2>&1
 	unitsync map add --offline --property f "$u" "F$u" >/dev/null || exit 1
+done) || exit 1
+# properties g..j for the content check's edges (review rv19): rows
+# "PROPERTY,UNIT,ID,HOUSEHOLD,ROLE,STATUS,...,MOVE_IN,MOVE_OUT"
+(cd "$tmp" && {
+	xr() { echo "$1,$2,$3,${6:-H$2},${7:-primary},$4,F$3,L$3,t771-$3@example.com,,$5,${8:-}"; }
+	old24() { for u in 6 7 8 9 10 11 12; do xr "$1" $u "${1^^}$u" current 2023-01-01; done; }
+	{ echo $H; old24 g; xr g 1 G1 current 2024-01-01; xr g 2 G2 current 2025-06-01; xr g 3 G3 future 2026-09-05; } >g1.csv &&
+	{ echo $H; old24 g; xr g 1 G1 past 2024-01-01 "" "" 2026-09-03; xr g 2 G2 current 2025-06-01; xr g 3 G3 current 2026-09-05; } >g2.csv &&
+	{ echo $H; old24 h; xr h 1 H1 current 2024-01-01; xr h 2 H2 current 2024-01-01 HH2; } >h1.csv &&
+	{ echo $H; old24 h; xr h 1 H1 past 2024-01-01 "" "" 2026-10-03; xr h 2 H2 current 2024-01-01 HH2;
+	  xr h 2 H5 "" 2026-10-05 HH2 roommate; } >h2.csv &&
+	{ echo $H; old24 i; xr i 1 I1 current 2024-01-01; xr i 3 I3 current 2026-11-01; } >i1.csv &&
+	{ echo $H; old24 i; xr i 1 I1 past 2024-01-01 "" "" 2026-11-03; xr i 3 I3 current 2026-11-01;
+	  xr i 4 I4 current 2026-11-01; } >i2.csv &&
+	{ echo $H; old24 j; xr j 1 J1 current 2026-06-01; } >j1.csv &&
+	{ echo $H; old24 j; } >j2.csv &&
+	for p in g h i; do sed "s/\$/\r/" $p"1.csv" >$p"1-again.csv" || exit 1; done
+} && for p in g h i j; do
+	unitsync property add $p >/dev/null 2>&1
+	for u in $(seq 12); do
+		echo "b${p^^},${p^^}$u,Unit $u" >>seed.csv &&
+			unitsync map add --offline --property $p "$u" "${p^^}$u" >/dev/null || exit 1
+	done
 done) || exit 1
 sim_start "$tmp/seed.csv" || exit 1
 
@@ -141,7 +164,7 @@ test_expect_success 'an old export in new bytes: the residents who moved in sinc
 	night 2026-08-02 f2.csv && unitsync load "$(cat run.txt)" >/dev/null &&
 	night 2026-08-03 f1-again.csv && ! grep -q reused x-f1-again.csv.out && run=$(cat run.txt) &&
 	guard "$run" f >guard.out && sed -n 1p guard.out >verdict && echo held >expect && test_cmp expect verdict &&
-	grep "^older_export: tonight.s export has no move-in or move-out after 2025-03-01, and lists none of 1 resident(s) the last accepted run .*s export had moved in since: F3 (unit 3, 2026-08-02): an older export" guard.out &&
+	grep "^older_export: tonight.s export records no move-in or move-out after 2025-03-01, and does not list as living there 1 resident(s) the last accepted run .*s export had moved in since (that day included): F3 (unit 3, 2026-08-02): an older export" guard.out &&
 	grep -q "^[0-9]*,UNASSIGN,f,3,F3," "$run/delta.csv" &&
 	test_expect_code 4 unitsync load "$run" >/dev/null
 '
@@ -155,7 +178,39 @@ test_expect_success 'the newest resident re-keyed (a new id, the same move-in), 
 test_expect_success 'the newest resident moving out is no older export' '
 	night 2026-08-06 f5.csv && run=$(cat run.txt) &&
 	test "$(guard "$run" f)" = ok && ! grep -q older_export "$run/exceptions.csv" &&
-	grep -q "^[0-9]*,UNASSIGN,f,3,F3,F3b,.*,move_out," "$run/delta.csv"
+	grep -q "^[0-9]*,UNASSIGN,f,3,F3,F3b\?,.*,move_out," "$run/delta.csv"
+'
+
+# night 1 (g1), night 2 (g2) loaded, then night 1 again in new bytes: P
+# the property, D1 D2 D3 the dates; the third night's run in run.txt
+old_again() {
+	night "$2" "${1}1.csv" && unitsync load "$(cat run.txt)" >/dev/null &&
+		night "$3" "${1}2.csv" && unitsync load "$(cat run.txt)" >/dev/null &&
+		night "$4" "${1}1-again.csv"
+}
+held_naming() { # held_naming PROPERTY TEXT: held as older_export, the detail naming TEXT
+	guard "$(cat run.txt)" "$1" >guard.out && sed -n 1p guard.out >verdict && echo held >expect &&
+		test_cmp expect verdict && grep "^older_export: .*$2" guard.out
+}
+
+test_expect_success 'an old export listing the newcomer as still to come (future) is older' '
+	old_again g 2026-09-01 2026-09-06 2026-09-07 &&
+	held_naming g "after 2025-06-01, and does not list as living there 1 resident(s) .*: G3 (unit 3, 2026-09-05)"
+'
+
+test_expect_success 'a roommate without a status of its own who moved in since is judged by the household' '
+	old_again h 2026-10-01 2026-10-06 2026-10-07 && held_naming h ": H5 (unit 2, 2026-10-05)"
+'
+
+test_expect_success 'a move-in on the day of tonight'"'"'s newest event counts' '
+	old_again i 2026-11-01 2026-11-06 2026-11-07 && held_naming i ": I4 (unit 4, 2026-11-01)"
+'
+
+test_expect_success 'a resident of months gone before anyone newer arrives is no older export' '
+	night 2026-12-01 j1.csv && unitsync load "$(cat run.txt)" >/dev/null &&
+	night 2026-12-02 j2.csv && run=$(cat run.txt) &&
+	test "$(guard "$run" j)" = ok && ! grep -q older_export "$run/exceptions.csv" &&
+	grep -q "^[0-9]*,UNASSIGN,j,1,J1,J1,.*,not_in_export," "$run/delta.csv"
 '
 
 sim_stop
