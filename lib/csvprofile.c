@@ -318,7 +318,6 @@ struct extract {
 	long preamble;                    /* of those, title rows (skipped) */
 	int reused;                       /* the file was staged before: reading stopped */
 	int in_tail;                      /* past the summary tail marker */
-	int after_data;                   /* the row before was a data row (is_heading()) */
 	long last_total;                  /* the line of the last total row, 0 none */
 	long data_after_total;            /* the first data row after it, 0 none */
 	long transcoded;                  /* rows but the header holding transcoded lines */
@@ -989,22 +988,24 @@ static const char *unit_cell(const struct extract *e, const char *v[N_FIELDS])
 }
 
 /*
- * A property heading: a unit cell and nothing else the profile reads, at
- * the start of a group (after the header, a blank row or a total, as
- * AppFolio lays them out), and written as a name ("Property 01 - 101
- * Example St ...": a space in it, or longer than a unit code).  A vacant
- * unit in an export without BD/BA or Status columns is a unit cell alone
- * too ("101,,,"): among data rows, or a code without a space, it is that
- * unit (review rv18 #4: read as a heading, it renamed every unit after
- * it).
+ * A property heading: a unit cell and nothing else the profile reads,
+ * written as a name ("Property 01 - 101 Example St ...", "Maple": a space
+ * in it, longer than a unit code, or no digit), wherever it stands (an
+ * export may run its groups together, without blank rows or totals).  A
+ * vacant unit in an export without BD/BA or Status columns is a unit cell
+ * alone too: a code such as "101" or "103a" is that unit (review rv18 #4:
+ * read as a heading, it renamed every unit after it; rv19 #3: a heading
+ * after a data row must stay a heading, or the next home's tenant gets
+ * the one before's unit).
  */
 static int is_heading(const struct extract *e, const char *v[N_FIELDS])
 {
 	enum field lead = e->col[F_UNIT_LABEL] >= 0 ? F_UNIT_LABEL : F_UNIT;
+	const char *cell = v[lead];
 
-	if (!(e->profile->flags & P_HEADINGS) || !v[lead][0] || e->after_data)
+	if (!(e->profile->flags & P_HEADINGS) || !cell[0])
 		return 0;
-	if (!strpbrk(v[lead], " \t") && strlen(v[lead]) <= 24)
+	if (!strpbrk(cell, " \t") && strlen(cell) <= 24 && strpbrk(cell, "0123456789"))
 		return 0;
 	for (int f = 0; f < N_FIELDS; f++)
 		if (f != (int)lead && v[f][0])
@@ -1262,7 +1263,6 @@ static int stage_row(struct extract *e, const struct csvio_row *row)
 	if (!blank && pr->tail && row->n && folded_in(row->fields[0], pr->tail))
 		e->in_tail = 1;
 	if (blank || e->in_tail) {
-		e->after_data = 0;
 		stg_skip(e->stg);
 		return 0;
 	}
@@ -1283,7 +1283,6 @@ static int stage_row(struct extract *e, const struct csvio_row *row)
 	if (copy_fields(e, row, v) < 0)
 		return -1;
 	rc = layout_row(e, row, v);
-	e->after_data = rc == 0;
 	if (rc == 0 && e->last_total && !e->data_after_total)
 		e->data_after_total = row->line;
 	if (rc != 0)

@@ -3,6 +3,7 @@
 #include "db.h"
 #include "err.h"
 #include "handoff.h"
+#include "log.h"
 #include "mem.h"
 #include "rowsdigest.h"
 #include "sha256.h"
@@ -475,6 +476,8 @@ static const char *const person_fields[] = {
 
 static int unit_now(struct stg *s, const char *property_id, const char *pms_unit_id,
 		    const char *label, int dwelling, int row, int *inserted);
+static int reject_now(struct stg *s, const char *source_ref, const char *reason,
+		      const char *property_id, const char *pms_person_id);
 static int person_staged(struct stg *s, const struct stg_person *p, int row_seq, int *seq,
 			 int *unit_new);
 
@@ -545,13 +548,22 @@ static int prepare_people(struct stg *s)
 	return db_prepare(s->db, sql, &s->ins_people);
 }
 
+/* How a row of a person staged before compares with theirs (person_repeats()) */
+enum repeat {
+	REPEAT_NEW,      /* another household or unit: another lease, a row of its own */
+	REPEAT_SAME,     /* the same in what decides access: left out */
+	REPEAT_CONFLICT, /* the same household and unit, another status or dates */
+};
+
 /*
- * Does P repeat a row of its person staged before, in what decides access
- * (household, unit, role, status, move dates)?  1 yes, 0 no, -1 error.
- * A profile listing a person once per event (the tenant tickler) repeats
- * the tenant's columns; a row that differs is another lease (a transfer to
- * another unit) or a change, not a repeat (review rv18 #3: the new unit's
- * row was skipped, and the transfer never reached Latch).
+ * How P compares with the rows of its person staged before, in what
+ * decides access (household, unit, role, status, move dates), or -1 on
+ * error.  A profile listing a person once per event (the tenant tickler)
+ * repeats the tenant's columns; a row on another unit is another lease (a
+ * transfer: review rv18 #3, the new unit's row was skipped and the
+ * transfer never reached Latch); one on the same unit that says otherwise
+ * cannot be judged from the file (which event is the newer?), and merged
+ * with the other the one that gives access would win (review rv19 #8).
  */
 static int person_repeats(struct stg *s, const char *const v[PERSON_STRINGS])
 {
@@ -559,11 +571,11 @@ static int person_repeats(struct stg *s, const char *const v[PERSON_STRINGS])
 	int rc;
 
 	if (db_prepare(s->db,
-		       "SELECT 1 FROM stg_person WHERE snapshot_id = ?1 AND property_id = ?2 "
-		       "AND pms_person_id = ?3 AND household_id IS nullif(?4, '') "
-		       "AND pms_unit_id IS nullif(?5, '') AND role IS nullif(?6, '') "
-		       "AND status IS nullif(?7, '') AND move_in IS nullif(?8, '') "
-		       "AND move_out IS nullif(?9, '') AND expected_move_out IS nullif(?10, '')",
+		       "SELECT max(role IS nullif(?6, '') AND status IS nullif(?7, '') "
+		       "AND move_in IS nullif(?8, '') AND move_out IS nullif(?9, '') "
+		       "AND expected_move_out IS nullif(?10, '')) FROM stg_person "
+		       "WHERE snapshot_id = ?1 AND property_id = ?2 AND pms_person_id = ?3 "
+		       "AND household_id IS nullif(?4, '') AND pms_unit_id IS nullif(?5, '')",
 		       &q) < 0)
 		return -1;
 	sqlite3_bind_int64(q, 1, s->snapshot_id);
@@ -573,9 +585,12 @@ static int person_repeats(struct stg *s, const char *const v[PERSON_STRINGS])
 		sqlite3_bind_text(q, i + 2, v[i] ? v[i] : "", -1, SQLITE_STATIC);
 	for (int i = 0; i < 3; i++)
 		sqlite3_bind_text(q, i + 8, v[11 + i] ? v[11 + i] : "", -1, SQLITE_STATIC);
-	rc = db_row(q);
+	if ((rc = db_row(q)) == 1)
+		rc = sqlite3_column_type(q, 0) == SQLITE_NULL ? REPEAT_NEW
+		     : sqlite3_column_int(q, 0)               ? REPEAT_SAME
+							      : REPEAT_CONFLICT;
 	sqlite3_finalize(q);
-	return rc;
+	return rc < 0 ? -1 : rc;
 }
 
 /* stg_person(), staged now: 0, 1 left out (a repeat without REPEAT), -1.
@@ -596,10 +611,28 @@ static int person_now(struct stg *s, const struct stg_person *p, int repeat, int
 	bind_person(s, st, 0, v);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_CONSTRAINT && !repeat) {
+		int how;
+
 		sqlite3_reset(st);
-		if ((repeat = person_repeats(s, v)) < 0)
+		if ((how = person_repeats(s, v)) < 0)
 			return -1;
-		repeat = !repeat;
+		if (how == REPEAT_CONFLICT) {
+			char why[256];
+
+			snprintf(why, sizeof(why),
+				 "%s is listed again on unit %s with another status or move "
+				 "dates ('%s'): which is the newer cannot be told",
+				 p->pms_person_id, p->pms_unit_id ? p->pms_unit_id : "",
+				 p->status_raw ? p->status_raw
+				 : p->status   ? p->status
+					       : "");
+			log_warn("%s: row rejected: %s", p->source_ref ? p->source_ref : "", why);
+			return reject_now(s, p->source_ref ? p->source_ref : "", why,
+					  p->property_id, p->pms_person_id) < 0
+				       ? -1
+				       : 1;
+		}
+		repeat = how == REPEAT_NEW;
 	}
 	if (rc == SQLITE_CONSTRAINT && repeat) {
 		/* one more row of a person already staged: the next row number */

@@ -235,8 +235,10 @@ int stg_async(struct stg *s);
  * person once per event, such as AppFolio's tenant tickler) the row is left
  * out and counted as skipped, its unit with it, when it repeats a row of
  * the person in what decides access (household, unit, role, status, move
- * dates), and is staged as one more row when it differs (a transfer to
- * another unit: review rv18 #3).
+ * dates); is staged as one more row when its household or unit differs (a
+ * transfer to another unit: review rv18 #3); and is a rejected row naming
+ * the person (a warning on standard error) when the same household and
+ * unit come with another role, status or move dates (rv19 #8).
  */
 int stg_person(struct stg *s, const struct stg_person *p, int repeat);
 

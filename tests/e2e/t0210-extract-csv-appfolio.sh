@@ -249,17 +249,18 @@ test_expect_success 'a file past --max-reject-percent is rejected whole' '
 	grep ": 43 people staged, 51 units, 38 rows skipped, 23 rejected, 0 transcoded$" out
 '
 
-# an export trimmed to a few columns: a vacant unit is its unit cell alone,
-# first after the header or among data rows; a property heading is a name
-# at the start of a group (review rv18 #4)
-test_expect_success 'a unit cell alone is a vacant unit among data rows, and a code; a heading is a name' '
-	printf "Unit,Tenant,Email,Phone Numbers\n101,,,\n102,Bob Ray,bob@x.example,\n103,,,\n104,Eve Poe,eve@x.example,\n,,,\nOak House - 5 Oak St,,,\n,Ann Lee,ann@x.example,\n" >trimmed.csv &&
+# an export trimmed to a few columns: a vacant unit is its unit cell alone
+# (a code: a digit, no space), first after the header or among data rows; a
+# property heading is a name, also right after a data row with no blank
+# row or total between (reviews rv18 #4, rv19 #3)
+test_expect_success 'a unit cell alone is a vacant unit when a code; a heading when a name, wherever it stands' '
+	printf "Unit,Tenant,Email,Phone Numbers\n101,,,\n102,Bob Ray,bob@x.example,\n103,,,\n104,Eve Poe,eve@x.example,\n,,,\nOak House - 5 Oak St,,,\n,Ann Lee,ann@x.example,\nMaple,,,\n,Cy Doe,cy@x.example,\n" >trimmed.csv &&
 	test_expect_code 0 us extract-csv --property p1 --profile appfolio-rent-roll trimmed.csv >out 2>err &&
-	grep ": 3 people staged, 5 units, 2 rows skipped, 0 rejected, 0 transcoded$" out &&
+	grep ": 4 people staged, 6 units, 3 rows skipped, 0 rejected, 0 transcoded$" out &&
 	s=$(q "select max(snapshot_id) from snapshot") &&
-	printf "101\n102\n103\n104\nOak House - 5 Oak St\n" >expect &&
+	printf "101\n102\n103\n104\nMaple\nOak House - 5 Oak St\n" >expect &&
 	q "select pms_unit_id from stg_unit where snapshot_id = $s order by 1" >actual && test_cmp expect actual &&
-	printf "102|Bob|Ray\n104|Eve|Poe\nOak House - 5 Oak St|Ann|Lee\n" >expect &&
+	printf "102|Bob|Ray\n104|Eve|Poe\nMaple|Cy|Doe\nOak House - 5 Oak St|Ann|Lee\n" >expect &&
 	q "select pms_unit_id, first_name, last_name from stg_person where snapshot_id = $s order by 1" >actual &&
 	test_cmp expect actual
 '

@@ -15,7 +15,7 @@
 # 30-35: 26.  0 rejected.
 . "$(dirname "$0")/lib.sh"
 data=$top/tests/data/csv
-test_plan 13
+test_plan 14
 
 q() { sqlite3 -batch -separator '|' "$UNITSYNC_DB" "$1"; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
@@ -160,4 +160,20 @@ test_expect_success '--profile auto: a header naming a column twice says so' '
 		"$top/tests/data/bad/duplicate-header.csv" >out 2>err &&
 	grep -F "duplicate-header.csv'\'' line 1: the header fits no profile (closest: generic, column '\''PMS Unit ID'\'' appears twice in the header (columns 1 and 4 both give pms_unit_id))" err
 '
+# a tenant listed twice on one occupancy, the status or dates differing:
+# which event is the newer cannot be told from the file, and merged, the
+# row that gives access would win (review rv19 #8)
+test_expect_success 'tenant tickler: one occupancy listed Current and Past is a rejected row naming the tenant' '
+	H="Date,Event,Unit,Tenant,Tenant Email,Move Out Date,Move In Date,Tenant Status,Unit ID,Occupancy ID,Tenant ID" &&
+	printf "%s\n%s\n%s\n" "$H" \
+		"03/01/2025,Move In,0101,Ana Lima,ana@x.example,,03/01/2025,Current,5001,9001,7001" \
+		"11/30/2026,Move Out,0101,Ana Lima,ana@x.example,11/30/2026,03/01/2025,Past,5001,9001,7001" >tk2.csv &&
+	test_expect_code 0 unitsync extract-csv --property p1 --profile appfolio-tenant-tickler \
+		--max-reject-percent 100 tk2.csv >out 2>err &&
+	grep ": 1 person staged, 1 unit, 0 rows skipped, 1 rejected, 0 transcoded$" out &&
+	grep -F "tk2.csv:3: row rejected: 7001 is listed again on unit 5001 with another status or move dates ('\''Past'\''): which is the newer cannot be told" err &&
+	s=$(q "select max(snapshot_id) from snapshot") &&
+	test "$(q "select pms_person_id from stg_reject where snapshot_id = $s")" = 7001
+'
+
 [ $failed -eq 0 ]
