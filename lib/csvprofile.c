@@ -318,6 +318,7 @@ struct extract {
 	long preamble;                    /* of those, title rows (skipped) */
 	int reused;                       /* the file was staged before: reading stopped */
 	int in_tail;                      /* past the summary tail marker */
+	int after_data;                   /* the row before was a data row (is_heading()) */
 	long last_total;                  /* the line of the last total row, 0 none */
 	long data_after_total;            /* the first data row after it, 0 none */
 	long transcoded;                  /* rows but the header holding transcoded lines */
@@ -989,14 +990,15 @@ static const char *unit_cell(const struct extract *e, const char *v[N_FIELDS])
 
 /*
  * A property heading: a unit cell and nothing else the profile reads,
- * written as a name ("Property 01 - 101 Example St ...", "Maple": a space
- * in it, longer than a unit code, or no digit), wherever it stands (an
- * export may run its groups together, without blank rows or totals).  A
- * vacant unit in an export without BD/BA or Status columns is a unit cell
- * alone too: a code such as "101" or "103a" is that unit (review rv18 #4:
- * read as a heading, it renamed every unit after it; rv19 #3: a heading
- * after a data row must stay a heading, or the next home's tenant gets
- * the one before's unit).
+ * written as AppFolio labels a property ("Property 01 - 101 Example St
+ * Anytown, CA 90000": a name, " - ", an address), wherever it stands (an
+ * export may run its groups together: review rv19 #3); or, at the start
+ * of a group (after the header, a blank row or a total), any name (a
+ * space, longer than a unit code, or no digit: "Maple").  A vacant unit in
+ * an export without BD/BA or Status columns is a unit cell alone too: a
+ * code ("101", "103a") anywhere, any other label among data rows ("Apt 2",
+ * "B": review rv20 #4) is that unit (rv18 #4: read as a heading, it
+ * renamed every unit after it).
  */
 static int is_heading(const struct extract *e, const char *v[N_FIELDS])
 {
@@ -1005,7 +1007,9 @@ static int is_heading(const struct extract *e, const char *v[N_FIELDS])
 
 	if (!(e->profile->flags & P_HEADINGS) || !cell[0])
 		return 0;
-	if (!strpbrk(cell, " \t") && strlen(cell) <= 24 && strpbrk(cell, "0123456789"))
+	if (!strstr(cell, " - ") && !strstr(cell, ", ") &&
+	    (e->after_data ||
+	     (!strpbrk(cell, " \t") && strlen(cell) <= 24 && strpbrk(cell, "0123456789"))))
 		return 0;
 	for (int f = 0; f < N_FIELDS; f++)
 		if (f != (int)lead && v[f][0])
@@ -1263,6 +1267,7 @@ static int stage_row(struct extract *e, const struct csvio_row *row)
 	if (!blank && pr->tail && row->n && folded_in(row->fields[0], pr->tail))
 		e->in_tail = 1;
 	if (blank || e->in_tail) {
+		e->after_data = 0;
 		stg_skip(e->stg);
 		return 0;
 	}
@@ -1283,6 +1288,7 @@ static int stage_row(struct extract *e, const struct csvio_row *row)
 	if (copy_fields(e, row, v) < 0)
 		return -1;
 	rc = layout_row(e, row, v);
+	e->after_data = rc == 0;
 	if (rc == 0 && e->last_total && !e->data_after_total)
 		e->data_after_total = row->line;
 	if (rc != 0)

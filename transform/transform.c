@@ -2734,36 +2734,59 @@ static int older_found(struct run *r, struct tally *t, struct policy *p, const c
  * dates) tell nothing: no rows.
  */
 /* clang-format off */
-static const char older_rows_sql[] =
-	"WITH prev AS (SELECT ri.snapshot_id AS id, ri.run_id FROM run_input ri "
-	"  WHERE ri.property_id = ?1 AND ri.run_id = " LAST_ACCEPTED_RUN "), "
-	"night AS (SELECT as_of, run_id FROM run WHERE run_id = (SELECT max(run_id) FROM prev)), "
-	"now AS (SELECT value AS id FROM json_each(?2)), "
-	"w AS (SELECT max(d) AS d FROM ("
-	"  SELECT max(x.move_in) AS d FROM stg_person x WHERE x.snapshot_id IN now "
-	"    AND x.property_id = ?1 AND x.status IN ('current', 'notice', 'eviction') "
-	"    AND x.move_in <= ?3 "
-	"  UNION ALL SELECT max(x.move_out) FROM stg_person x WHERE x.snapshot_id IN now "
-	"    AND x.property_id = ?1 AND x.status = 'past' AND x.move_out <= ?3)), "
-	"l AS (SELECT x.pms_person_id, x.pms_unit_id, lower(x.email) AS email, "
-	"  " JUDGED_STATUS("x") " AS status, " JUDGED_MOVE_IN("x") " AS move_in "
-	"  FROM stg_person x WHERE x.snapshot_id IN (SELECT id FROM prev) AND x.property_id = ?1 "
+#define OLDER_CTES                                                                           \
+	"WITH prev AS (SELECT ri.snapshot_id AS id, ri.run_id FROM run_input ri "             \
+	"  WHERE ri.property_id = ?1 AND ri.run_id = " LAST_ACCEPTED_RUN "), "                \
+	"night AS (SELECT as_of, run_id FROM run WHERE run_id = (SELECT max(run_id) FROM prev)), " \
+	"now AS (SELECT value AS id FROM json_each(?2)), "                                     \
+	"w AS (SELECT max(d) AS d FROM ("                                                      \
+	"  SELECT max(x.move_in) AS d FROM stg_person x WHERE x.snapshot_id IN now "          \
+	"    AND x.property_id = ?1 AND x.status IN ('current', 'notice', 'eviction') "       \
+	"    AND x.move_in <= ?3 "                                                             \
+	"  UNION ALL SELECT max(x.move_out) FROM stg_person x WHERE x.snapshot_id IN now "    \
+	"    AND x.property_id = ?1 AND x.status = 'past' AND x.move_out <= ?3)), "           \
+	"l AS (SELECT x.pms_person_id, x.pms_unit_id, lower(x.email) AS email, "              \
+	"  " JUDGED_STATUS("x") " AS status, " JUDGED_MOVE_IN("x") " AS move_in, x.move_out " \
+	"  FROM stg_person x WHERE x.snapshot_id IN (SELECT id FROM prev) "                    \
+	"  AND x.property_id = ?1 "                                                            \
 	"  AND EXISTS (SELECT 1 FROM now WHERE id NOT IN (SELECT id FROM prev))) "
-	"SELECT l.pms_person_id, l.pms_unit_id, l.move_in, (SELECT d FROM w), "
-	"  (SELECT run_id FROM night), count(*) OVER () "
-	"FROM l WHERE l.status IN ('current', 'notice', 'eviction') "
-	"  AND l.move_in <= (SELECT as_of FROM night) "
+/* each: the person, unit, date, what, tonight's newest event, the run, how many */
+#define OLDER_SELECT(DATE, WHAT)                                                 \
+	"SELECT l.pms_person_id, l.pms_unit_id, " DATE ", '" WHAT "', "          \
+	"  (SELECT d FROM w), (SELECT run_id FROM night), count(*) OVER () FROM l "
+/* tonight's rows of the property whose judged status is one of STATUSES */
+#define TONIGHT_AS(STATUSES)                                                     \
+	"stg_person x WHERE x.snapshot_id IN now AND x.property_id = ?1 AND "   \
+	JUDGED_STATUS("x") " IN (" STATUSES ") "
+#define LIVING "'current', 'notice', 'eviction'"
+
+/* moved in since, and tonight not listed as living there nor gone, by id,
+ * e-mail, or unit and move-in day (a re-key, a name fixed: rv20 #3) */
+static const char older_came_sql[] =
+	OLDER_CTES OLDER_SELECT("l.move_in", "moved in")
+	"WHERE l.status IN (" LIVING ") AND l.move_in <= (SELECT as_of FROM night) "
 	"  AND l.move_in >= date((SELECT as_of FROM night), '-31 days') "
 	"  AND l.move_in >= (SELECT d FROM w) "
-	"  AND NOT EXISTS (SELECT 1 FROM stg_person x WHERE x.snapshot_id IN now "
-	"    AND x.property_id = ?1 AND x.pms_person_id = l.pms_person_id "
-	"    AND " JUDGED_STATUS("x") " IN ('current', 'notice', 'eviction', 'past')) "
+	"  AND NOT EXISTS (SELECT 1 FROM " TONIGHT_AS(LIVING ", 'past'")
+	"    AND x.pms_person_id = l.pms_person_id) "
 	"  AND NOT EXISTS (SELECT 1 FROM stg_reject x WHERE x.snapshot_id IN now "
 	"    AND x.property_id = ?1 AND x.pms_person_id = l.pms_person_id) "
-	"  AND (l.email IS NULL OR l.email NOT IN (SELECT lower(x.email) FROM stg_person x "
-	"    WHERE x.snapshot_id IN now AND x.property_id = ?1 AND x.email IS NOT NULL "
-	"    AND " JUDGED_STATUS("x") " IN ('current', 'notice', 'eviction', 'past'))) "
+	"  AND (l.email IS NULL OR l.email NOT IN (SELECT lower(x.email) FROM "
+	"    " TONIGHT_AS(LIVING ", 'past'") " AND x.email IS NOT NULL)) "
+	"  AND (l.pms_unit_id || '|' || l.move_in) NOT IN (SELECT x.pms_unit_id || '|' || "
+	"    x.move_in FROM " TONIGHT_AS(LIVING ", 'past'") " AND x.move_in IS NOT NULL) "
 	"ORDER BY l.move_in DESC, l.pms_person_id LIMIT 3";
+
+/* moved out since, and tonight living on that unit again (rv20 #1; the
+ * same person on another unit is a transfer) */
+static const char older_went_sql[] =
+	OLDER_CTES OLDER_SELECT("l.move_out", "moved out")
+	"WHERE l.status = 'past' AND l.move_out <= (SELECT as_of FROM night) "
+	"  AND l.move_out >= date((SELECT as_of FROM night), '-31 days') "
+	"  AND l.move_out >= (SELECT d FROM w) "
+	"  AND EXISTS (SELECT 1 FROM " TONIGHT_AS(LIVING) " AND x.pms_person_id = l.pms_person_id "
+	"    AND x.pms_unit_id = l.pms_unit_id) "
+	"ORDER BY l.move_out DESC, l.pms_person_id LIMIT 3";
 /* clang-format on */
 
 /*
@@ -2787,7 +2810,8 @@ static const char older_rows_sql[] =
  * tells.  An export as of day D holds every move-in up to D; residents the
  * last accepted export listed as moved in after every event tonight's
  * records, and tonight's does not list at all, are what an export from
- * before their move-in looks like (older_rows_sql).  A re-keyed resident keeps the
+ * before their move-in looks like (older_came_sql); one that lists as living
+ * there again residents it had moved out since, likewise (older_went_sql).  A re-keyed resident keeps the
  * move-in date under the new id, a transfer keeps the id: neither is
  * absent.  What else gives it, a move-in cancelled in the PMS, is for a
  * person to judge: held alike.  Tonight's files judged together (a
@@ -2841,17 +2865,22 @@ static int older_check(struct run *r, struct tally *t, struct policy *p)
 	st = NULL;
 	if (!(ids_json = json_dumps(ids, JSON_COMPACT)))
 		goto oom;
-	if (db_prepare(r->db, older_rows_sql, &st) < 0)
-		goto out;
-	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ids_json, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, p->as_of, -1, SQLITE_STATIC);
-	while ((got = db_row(st)) == 1 && used < sizeof(who))
-		used += (size_t)snprintf(who + used, sizeof(who) - used, "%s%s (unit %s, %s)",
-					 used ? ", " : "", db_col_text(st, 0), db_col_text(st, 1),
-					 db_col_text(st, 2));
-	if (got < 0)
-		goto out;
+	for (int k = 0; k < 2 && !used; k++) {
+		sqlite3_finalize(st);
+		st = NULL;
+		if (db_prepare(r->db, k ? older_went_sql : older_came_sql, &st) < 0)
+			goto out;
+		sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ids_json, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, p->as_of, -1, SQLITE_STATIC);
+		while ((got = db_row(st)) == 1 && used < sizeof(who))
+			used += (size_t)snprintf(who + used, sizeof(who) - used,
+						 "%s%s (unit %s, %s %s)", used ? ", " : "",
+						 db_col_text(st, 0), db_col_text(st, 1),
+						 db_col_text(st, 3), db_col_text(st, 2));
+		if (got < 0)
+			goto out;
+	}
 	if (!used) {
 		rc = 0;
 		goto out;
@@ -2860,14 +2889,15 @@ static int older_check(struct run *r, struct tally *t, struct policy *p)
 	if (db_row(st) != 1)
 		goto out;
 	snprintf(detail, sizeof(detail),
-		 "tonight's export records no move-in or move-out after %s, and does not list "
-		 "as living there %lld resident(s) the last accepted run %s's export had moved "
-		 "in since (that day included): %s%s: an older export back in the drop? "
-		 "Loaded, it would undo what the runs since decided; nothing changes for the "
-		 "property until the run is approved (if those move-ins were cancelled in the "
-		 "PMS) or the current export extracted",
-		 db_col_text(st, 3), (long long)sqlite3_column_int64(st, 5), db_col_text(st, 4),
-		 who, sqlite3_column_int64(st, 5) > 3 ? ", ..." : "");
+		 "tonight's export records no move-in or move-out after %s, and undoes %lld "
+		 "move(s) the last accepted run %s's export had since (that day included), "
+		 "listing %s as living there: %s%s: an older export back in the drop? Loaded, "
+		 "it would undo what the runs since decided; nothing changes for the property "
+		 "until the run is approved (if those moves were cancelled in the PMS) or the "
+		 "current export extracted",
+		 db_col_text(st, 4), (long long)sqlite3_column_int64(st, 6), db_col_text(st, 5),
+		 strcmp(db_col_text(st, 3), "moved in") ? "them" : "none of them", who,
+		 sqlite3_column_int64(st, 6) > 3 ? ", ..." : "");
 	rc = older_found(r, t, p, detail);
 	goto out;
 oom:

@@ -249,18 +249,22 @@ test_expect_success 'a file past --max-reject-percent is rejected whole' '
 	grep ": 43 people staged, 51 units, 38 rows skipped, 23 rejected, 0 transcoded$" out
 '
 
-# an export trimmed to a few columns: a vacant unit is its unit cell alone
-# (a code: a digit, no space), first after the header or among data rows; a
-# property heading is a name, also right after a data row with no blank
-# row or total between (reviews rv18 #4, rv19 #3)
-test_expect_success 'a unit cell alone is a vacant unit when a code; a heading when a name, wherever it stands' '
-	printf "Unit,Tenant,Email,Phone Numbers\n101,,,\n102,Bob Ray,bob@x.example,\n103,,,\n104,Eve Poe,eve@x.example,\n,,,\nOak House - 5 Oak St,,,\n,Ann Lee,ann@x.example,\nMaple,,,\n,Cy Doe,cy@x.example,\n" >trimmed.csv &&
+# an export trimmed to a few columns: a unit cell alone is a vacant unit
+# when a code (a digit, no space), or any label among data rows ("Apt 9");
+# a property heading when labelled as AppFolio does ("Name - Address"),
+# even right after a data row (no blank row or total between), or any name
+# at the start of a group (reviews rv18 #4, rv19 #3, rv20 #4)
+test_expect_success 'a unit cell alone: a vacant unit when a code or among data rows, a heading when a property label' '
+	printf "%s\n" "Unit,Tenant,Email,Phone Numbers" "101,,," "102,Bob Ray,bob@x.example," "103,,," \
+		"104,Eve Poe,eve@x.example," ",,," "Oak House - 5 Oak St,,," ",Ann Lee,ann@x.example," \
+		"Pine Row - 7 Pine St,,," ",Di Fox,di@x.example," ",,," "Maple,,," ",Cy Doe,cy@x.example," \
+		"Apt 9,,," >trimmed.csv &&
 	test_expect_code 0 us extract-csv --property p1 --profile appfolio-rent-roll trimmed.csv >out 2>err &&
-	grep ": 4 people staged, 6 units, 3 rows skipped, 0 rejected, 0 transcoded$" out &&
+	grep ": 5 people staged, 8 units, 5 rows skipped, 0 rejected, 0 transcoded$" out &&
 	s=$(q "select max(snapshot_id) from snapshot") &&
-	printf "101\n102\n103\n104\nMaple\nOak House - 5 Oak St\n" >expect &&
+	printf "%s\n" 101 102 103 104 "Maple" "Maple / Apt 9" "Oak House - 5 Oak St" "Pine Row - 7 Pine St" >expect &&
 	q "select pms_unit_id from stg_unit where snapshot_id = $s order by 1" >actual && test_cmp expect actual &&
-	printf "102|Bob|Ray\n104|Eve|Poe\nMaple|Cy|Doe\nOak House - 5 Oak St|Ann|Lee\n" >expect &&
+	printf "%s\n" "102|Bob|Ray" "104|Eve|Poe" "Maple|Cy|Doe" "Oak House - 5 Oak St|Ann|Lee" "Pine Row - 7 Pine St|Di|Fox" >expect &&
 	q "select pms_unit_id, first_name, last_name from stg_person where snapshot_id = $s order by 1" >actual &&
 	test_cmp expect actual
 '

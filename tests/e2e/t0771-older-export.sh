@@ -13,7 +13,7 @@
 # tonight's does not list; a move-out or a re-keyed id is no such sign.
 . "$(dirname "$0")/lib.sh"
 SQ="'"
-test_plan 15
+test_plan 17
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 resident() { echo "$1,$2,R$2,H$2,primary,${3:-current},F$2,L$2,t771-$1-$2@example.com,,2024-01-01,${4:-}"; }
@@ -81,8 +81,13 @@ done) || exit 1
 	  xr i 4 I4 current 2026-11-01; } >i2.csv &&
 	{ echo $H; old24 j; xr j 1 J1 current 2026-06-01; } >j1.csv &&
 	{ echo $H; old24 j; } >j2.csv &&
+	{ echo $H; old24 k; xr k 1 K1 current 2024-01-01; xr k 2 K2 current 2025-05-01; } >k1.csv &&
+	{ echo $H; old24 k; xr k 1 K1 past 2024-01-01 "" "" 2027-01-01; xr k 2 K2 current 2025-05-01; } >k2.csv &&
+	{ echo $H; old24 m; echo "m,1,M1,HM1,primary,current,Jon,Smith,,,2027-02-01,"; } >m1.csv &&
+	{ echo $H; old24 m; echo "m,1,M1x,HM1,primary,current,John,Smith,,,2027-02-01,"; } >m2.csv &&
+	sed "s/\$/\r/" k1.csv >k1-again.csv &&
 	for p in g h i; do sed "s/\$/\r/" $p"1.csv" >$p"1-again.csv" || exit 1; done
-} && for p in g h i j; do
+} && for p in g h i j k m; do
 	unitsync property add $p >/dev/null 2>&1
 	for u in $(seq 12); do
 		echo "b${p^^},${p^^}$u,Unit $u" >>seed.csv &&
@@ -164,7 +169,7 @@ test_expect_success 'an old export in new bytes: the residents who moved in sinc
 	night 2026-08-02 f2.csv && unitsync load "$(cat run.txt)" >/dev/null &&
 	night 2026-08-03 f1-again.csv && ! grep -q reused x-f1-again.csv.out && run=$(cat run.txt) &&
 	guard "$run" f >guard.out && sed -n 1p guard.out >verdict && echo held >expect && test_cmp expect verdict &&
-	grep "^older_export: tonight.s export records no move-in or move-out after 2025-03-01, and does not list as living there 1 resident(s) the last accepted run .*s export had moved in since (that day included): F3 (unit 3, 2026-08-02): an older export" guard.out &&
+	grep "^older_export: tonight.s export records no move-in or move-out after 2025-03-01, and undoes 1 move(s) the last accepted run .*s export had since (that day included), listing none of them as living there: F3 (unit 3, moved in 2026-08-02): an older export" guard.out &&
 	grep -q "^[0-9]*,UNASSIGN,f,3,F3," "$run/delta.csv" &&
 	test_expect_code 4 unitsync load "$run" >/dev/null
 '
@@ -195,15 +200,15 @@ held_naming() { # held_naming PROPERTY TEXT: held as older_export, the detail na
 
 test_expect_success 'an old export listing the newcomer as still to come (future) is older' '
 	old_again g 2026-09-01 2026-09-06 2026-09-07 &&
-	held_naming g "after 2025-06-01, and does not list as living there 1 resident(s) .*: G3 (unit 3, 2026-09-05)"
+	held_naming g "after 2025-06-01, and undoes 1 move(s) .*: G3 (unit 3, moved in 2026-09-05)"
 '
 
 test_expect_success 'a roommate without a status of its own who moved in since is judged by the household' '
-	old_again h 2026-10-01 2026-10-06 2026-10-07 && held_naming h ": H5 (unit 2, 2026-10-05)"
+	old_again h 2026-10-01 2026-10-06 2026-10-07 && held_naming h ": H5 (unit 2, moved in 2026-10-05)"
 '
 
 test_expect_success 'a move-in on the day of tonight'"'"'s newest event counts' '
-	old_again i 2026-11-01 2026-11-06 2026-11-07 && held_naming i ": I4 (unit 4, 2026-11-01)"
+	old_again i 2026-11-01 2026-11-06 2026-11-07 && held_naming i ": I4 (unit 4, moved in 2026-11-01)"
 '
 
 test_expect_success 'a resident of months gone before anyone newer arrives is no older export' '
@@ -211,6 +216,16 @@ test_expect_success 'a resident of months gone before anyone newer arrives is no
 	night 2026-12-02 j2.csv && run=$(cat run.txt) &&
 	test "$(guard "$run" j)" = ok && ! grep -q older_export "$run/exceptions.csv" &&
 	grep -q "^[0-9]*,UNASSIGN,j,1,J1,J1,.*,not_in_export," "$run/delta.csv"
+'
+
+test_expect_success 'an old export listing as living there a resident who moved out since is older' '
+	old_again k 2026-12-20 2027-01-02 2027-01-03 && held_naming k ": K1 (unit 1, moved out 2027-01-01)"
+'
+
+test_expect_success 'a newcomer'"'"'s name fixed (a new derived id, no e-mail, the same unit and move-in) is no older export' '
+	night 2027-02-01 m1.csv && unitsync load "$(cat run.txt)" >/dev/null &&
+	night 2027-02-02 m2.csv && run=$(cat run.txt) &&
+	test "$(guard "$run" m)" = ok && ! grep -q older_export "$run/exceptions.csv"
 '
 
 sim_stop
