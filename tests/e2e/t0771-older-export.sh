@@ -13,7 +13,7 @@
 # tonight's does not list; a move-out or a re-keyed id is no such sign.
 . "$(dirname "$0")/lib.sh"
 SQ="'"
-test_plan 17
+test_plan 18
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 resident() { echo "$1,$2,R$2,H$2,primary,${3:-current},F$2,L$2,t771-$1-$2@example.com,,2024-01-01,${4:-}"; }
@@ -85,9 +85,12 @@ done) || exit 1
 	{ echo $H; old24 k; xr k 1 K1 past 2024-01-01 "" "" 2027-01-01; xr k 2 K2 current 2025-05-01; } >k2.csv &&
 	{ echo $H; old24 m; echo "m,1,M1,HM1,primary,current,Jon,Smith,,,2027-02-01,"; } >m1.csv &&
 	{ echo $H; old24 m; echo "m,1,M1x,HM1,primary,current,John,Smith,,,2027-02-01,"; } >m2.csv &&
+	{ echo $H; old24 n; xr n 1 N1 current 2024-01-01; } >n1.csv &&
+	{ echo $H; old24 n; xr n 1 N1 current 2024-01-01; xr n 2 N2 current 2026-12-10 HN2;
+	  xr n 2 N3 "" "" HN2 roommate; } >n2.csv &&
 	sed "s/\$/\r/" k1.csv >k1-again.csv &&
-	for p in g h i; do sed "s/\$/\r/" $p"1.csv" >$p"1-again.csv" || exit 1; done
-} && for p in g h i j k m; do
+	for p in g h i n; do sed "s/\$/\r/" $p"1.csv" >$p"1-again.csv" || exit 1; done
+} && for p in g h i j k m n; do
 	unitsync property add $p >/dev/null 2>&1
 	for u in $(seq 12); do
 		echo "b${p^^},${p^^}$u,Unit $u" >>seed.csv &&
@@ -226,6 +229,11 @@ test_expect_success 'a newcomer'"'"'s name fixed (a new derived id, no e-mail, t
 	night 2027-02-01 m1.csv && unitsync load "$(cat run.txt)" >/dev/null &&
 	night 2027-02-02 m2.csv && run=$(cat run.txt) &&
 	test "$(guard "$run" m)" = ok && ! grep -q older_export "$run/exceptions.csv"
+'
+
+test_expect_success 'a roommate without a status or move-in of its own is dated by the household' '
+	old_again n 2026-12-05 2026-12-11 2026-12-12 &&
+	held_naming n "undoes 2 move(s) .*: N2 (unit 2, moved in 2026-12-10), N3 (unit 2, moved in 2026-12-10)"
 '
 
 sim_stop
