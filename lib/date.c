@@ -138,9 +138,17 @@ int date_parse(const char *s, char out[DATE_LEN + 1])
 		if (digits(&p, 4, &y) < 0 || *p++ != '-' || digits(&p, 2, &m) < 0 || *p++ != '-' ||
 		    digits(&p, 2, &d) < 0)
 			goto bad;
-		if (*p == 'T' || *p == ' ') {
+		if (*p == 'T') {
 			p++;
 			if (iso_time(&p) < 0)
+				goto bad;
+		} else if (*p == ' ') {
+			/* "2024-06-01 10:00:00.000" (SQL's text), or a spreadsheet's
+			 * "2024-06-01 0:00" (review rv18 #8): the time is checked,
+			 * then dropped */
+			const char *t = ++p;
+
+			if (iso_time(&p) < 0 && (p = t, us_time(&p) < 0))
 				goto bad;
 		}
 	} else {

@@ -5,9 +5,11 @@
  * compared and shifted as days, never converted through UTC.  Only "today"
  * depends on a time zone, and it is taken in the property's IANA zone.
  *
- * Accepted input forms: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS (the time is
- * dropped), M/D/YYYY and MM/DD/YYYY (US order, as Yardi and AppFolio
- * export).  Two-digit years and impossible dates are errors.  The PMS "no
+ * Accepted input forms: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS[.fff][zone] (ISO
+ * 8601 as PMS APIs write it), YYYY-MM-DD HH:MM:SS[.fff] (SQL's text) or
+ * YYYY-MM-DD H:MM[:SS][ AM|PM] (a spreadsheet's), M/D/YYYY and MM/DD/YYYY
+ * (US order, as Yardi and AppFolio export) with the spreadsheet's time:
+ * the time is checked, then dropped.  Two-digit years and impossible dates are errors.  The PMS "no
  * date" sentinels 0001-01-01, 1900-01-01, 1970-01-01 (1/1/1970) and
  * 9999-12-31, and the empty string, parse to "" (NULL in the database).
  */

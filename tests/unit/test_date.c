@@ -131,6 +131,10 @@ static void date_parse_drops_spreadsheet_and_zoned_times(void **state)
 	assert_parses_to("1/2/2024 12:30 PM", "2024-01-02");
 	assert_parses_to("2024-01-15T10:00:00Z", "2024-01-15");
 	assert_parses_to("2024-01-15T10:00:00.123-05:00", "2024-01-15");
+	/* SQL's text, and a spreadsheet's ISO date with its time (review rv18 #8) */
+	assert_parses_to("2024-01-15 10:00:00.000", "2024-01-15");
+	assert_parses_to("2024-06-01 00:00", "2024-06-01");
+	assert_parses_to("2024-06-01 9:30 PM", "2024-06-01");
 }
 
 /* Text after the date must be a time, not any run of the characters a
@@ -138,8 +142,9 @@ static void date_parse_drops_spreadsheet_and_zoned_times(void **state)
 static void date_parse_rejects_junk_that_only_looks_like_a_time(void **state)
 {
 	static const char *const bad[] = {
-		"1/2/2024 AAAA", "1/2/2024 pm pm",          "1/2/2024 ",
-		"1/2/2024 ::",   "2024-01-15T00:00:00+-+Z", "2024-01-15T99:99:99",
+		"1/2/2024 AAAA",    "1/2/2024 pm pm",          "1/2/2024 ",
+		"1/2/2024 ::",      "2024-01-15T00:00:00+-+Z", "2024-01-15T99:99:99",
+		"2024-06-01 24:00", "2024-06-01 00:00 XM",     "2024-06-01 00:00:00Zjunk",
 	};
 
 	(void)state;
