@@ -227,12 +227,5 @@ void csvio_write_row(FILE *fp, const char *const *fields, size_t n)
 
 const char *csvio_trim(const char *s, size_t len, size_t *out_len)
 {
-	while (len && isspace((unsigned char)*s)) {
-		s++;
-		len--;
-	}
-	while (len && isspace((unsigned char)s[len - 1]))
-		len--;
-	*out_len = len;
-	return s;
+	return enc_trim(s, len, out_len);
 }

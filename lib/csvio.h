@@ -88,14 +88,9 @@ struct csvio_digest {
 int csvio_read_encoded(FILE *fp, const char *name, const char *encoding, csvio_row_fn fn, void *ctx,
 		       char *from, size_t from_size, struct csvio_digest *digest);
 
-/*
- * Where S (LEN bytes) starts and how long it is without the white space
- * around it (isspace() in the C locale: space, tab, CR, LF, VT, FF).  This
- * is the one trimming rule for values read from files: extract-csv trims
- * every field it stages with it, quoted or not (lib/xmlsafe.h trims XML
- * text the same way), and `unitsync map import` its ids, so that an id
- * means the same unit whichever file it came from.
- */
+/* Where S (LEN bytes) starts and how long it is without the white space
+ * around it: enc_trim(), the one trimming rule for values read from
+ * files (extract-csv trims every field it stages with it, quoted or not). */
 const char *csvio_trim(const char *s, size_t len, size_t *out_len);
 
 /* Write one field, preceded by a comma unless FIRST. */

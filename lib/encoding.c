@@ -2,6 +2,7 @@
 #include "err.h"
 #include "sha256.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,4 +430,50 @@ void enc_release(struct enc_reader *r)
 	free(r->buf);
 	free(r->conv);
 	r->in = r->buf = r->conv = NULL;
+}
+
+/* The length of the white space character (enc_trim()) the LEN bytes at S
+ * start with, 0 when they start with none */
+static size_t space_len(const unsigned char *s, size_t len)
+{
+	unsigned long c;
+
+	if (len && s[0] < 0x80)
+		return isspace(s[0]) ? 1 : 0;
+	if (len >= 2 && s[0] == 0xC2 && (s[1] == 0x85 || s[1] == 0xA0))
+		return 2;
+	if (len < 3)
+		return 0;
+	c = (unsigned long)s[0] << 16 | (unsigned long)s[1] << 8 | s[2];
+	return c == 0xE19A80 || (c >= 0xE28080 && c <= 0xE2808A) || c == 0xE280A8 ||
+			       c == 0xE280A9 || c == 0xE280AF || c == 0xE2819F || c == 0xE38080 ||
+			       c == 0xEFBBBF
+		       ? 3
+		       : 0;
+}
+
+const char *enc_trim(const char *s, size_t len, size_t *out_len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n;
+
+	while ((n = space_len(u, len)) > 0) {
+		u += n;
+		len -= n;
+	}
+	/* the last character: UTF-8's lead bytes (C2, E1-E3, EF) are never
+	 * inside another character, so a match is a whole one */
+	for (;;) {
+		if (len && u[len - 1] < 0x80 && isspace(u[len - 1]))
+			n = 1;
+		else if (len >= 2 && space_len(u + len - 2, 2) == 2)
+			n = 2;
+		else if (len >= 3 && space_len(u + len - 3, 3) == 3)
+			n = 3;
+		else
+			break;
+		len -= n;
+	}
+	*out_len = len;
+	return (const char *)u;
 }

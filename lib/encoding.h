@@ -118,6 +118,20 @@ const char *enc_expected(const struct enc_reader *r);
 /* Free what the reader holds (not FP). */
 void enc_release(struct enc_reader *r);
 
+/*
+ * Where the LEN bytes of UTF-8 text at S start and how long they are
+ * without the white space around them: the one trimming rule for values
+ * read from files (extract's CSV fields and XML text and attributes, `map
+ * import` and `units` ids), so that an id means the same unit whichever
+ * file it came from.  White space: the C locale's isspace() (space, tab,
+ * CR, LF, VT, FF), Unicode's other White_Space characters (U+0085, U+00A0
+ * no-break space, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F,
+ * U+3000), and U+FEFF (a byte order mark left inside a file by joining
+ * two).  Spreadsheets and HTML-made exports pad cells with U+00A0 (review
+ * rv18 #8: an id with one was another person).  Inner white space is kept.
+ */
+const char *enc_trim(const char *s, size_t len, size_t *out_len);
+
 /* Are the LEN bytes at S valid UTF-8 (RFC 3629: no overlong forms,
  * surrogates or code points past U+10FFFF)?  NUL bytes are valid. */
 int enc_utf8_valid(const char *s, size_t len);

@@ -1,4 +1,5 @@
 #include "xmlsafe.h"
+#include "encoding.h"
 #include "handoff.h"
 #include "err.h"
 #include "sha256.h"
@@ -728,15 +729,10 @@ static void on_start(void *arg, const xmlChar *localname, const xmlChar *prefix,
 	f->cur_len = 0;
 }
 
-/* Trim white space at both ends of the LEN bytes at *S. */
+/* Trim white space at both ends of the LEN bytes at *S (enc_trim()). */
 static size_t trim(const char **s, size_t len)
 {
-	while (len && isspace((unsigned char)**s)) {
-		(*s)++;
-		len--;
-	}
-	while (len && isspace((unsigned char)(*s)[len - 1]))
-		len--;
+	*s = enc_trim(*s, len, &len);
 	return len;
 }
 

@@ -10,7 +10,7 @@ data=$top/tests/data/csv
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/t0200.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-echo "1..29"
+echo "1..30"
 
 if [ ! -x "$top/bin/unitsync" ] || [ ! -x "$top/bin/unitsync-extract-csv" ]; then
 	echo "Bail out! build first: make bin/unitsync bin/unitsync-init bin/unitsync-extract-csv"
@@ -331,6 +331,16 @@ test_expect_success 'no FILE, bad --max-reject-percent, empty --property: exit 2
 	test_expect_code 2 us extract-csv --max-reject-percent 101 good.csv >out 2>err &&
 	test_expect_code 2 us extract-csv --max-reject-percent x good.csv >out 2>err &&
 	test_expect_code 2 us extract-csv --property "" good.csv >out 2>err
+'
+
+test_expect_success 'a no-break space (U+00A0) around an id or unit is trimmed as a space is' '
+	printf "property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name\n" >nbsp.csv &&
+	printf "elm,\302\240105\302\240,\302\240P900\342\200\257,H900,primary,current,Ada,Byron\302\240\n" >>nbsp.csv &&
+	DB=nbsp.db us init >/dev/null && DB=nbsp.db us property add elm >/dev/null &&
+	DB=nbsp.db test_expect_code 0 us extract-csv nbsp.csv >out 2>err &&
+	echo "elm|105|P900|Byron" >expect &&
+	DB=nbsp.db q "select property_id, pms_unit_id, pms_person_id, last_name from stg_person" >actual &&
+	test_cmp expect actual
 '
 
 test_expect_success '--help prints the usage on stdout' '

@@ -274,6 +274,45 @@ static void enc_utf8_valid_follows_rfc_3629(void **state)
 	assert_false(enc_utf8_valid("\x80", 1));
 }
 
+static void assert_trims_to(const char *in, const char *want)
+{
+	size_t len;
+	const char *t = enc_trim(in, strlen(in), &len);
+
+	if (len != strlen(want) || memcmp(t, want, len) != 0)
+		fail_msg("'%s' trimmed to '%.*s', not '%s'", in, (int)len, t, want);
+}
+
+/* Unicode's white space (and a stray byte order mark) around a value goes,
+ * as ASCII's does; inside it, and characters that only end alike, stay. */
+static void enc_trim_removes_unicode_white_space_at_the_ends(void **state)
+{
+	(void)state;
+	assert_trims_to(" \t101\r\n", "101");
+	assert_trims_to("\xC2\xA0"
+			"101"
+			"\xC2\xA0",
+			"101"); /* U+00A0 */
+	assert_trims_to("\xE2\x80\xAF"
+			"R1"
+			"\xE3\x80\x80",
+			"R1"); /* U+202F, U+3000 */
+	assert_trims_to("\xEF\xBB\xBF"
+			"R1 \xE2\x80\x83",
+			"R1"); /* U+FEFF, U+2003 */
+	assert_trims_to("\xC2\xA0 \xC2\xA0", "");
+	assert_trims_to("Apt\xC2\xA0"
+			"2",
+			"Apt\xC2\xA0"
+			"2");                            /* inner: kept */
+	assert_trims_to("voil\xC3\xA0", "voil\xC3\xA0"); /* U+00E0 ends in A0 */
+	assert_trims_to("\xE2\x80\x8B"
+			"R1",
+			"\xE2\x80\x8B"
+			"R1");               /* U+200B: no space */
+	assert_trims_to("R1\xC2", "R1\xC2"); /* a cut sequence */
+}
+
 static void csvio_read_encoded_transcodes_windows_1252_lines(void **state)
 {
 	static const char text[] = "id,name\n1,Zo\xC3\xAB\n2,Jos\xE9\n3,\x93q\x94\n";
@@ -532,6 +571,7 @@ int main(void)
 		cmocka_unit_test(csvio_read_rejects_a_stray_quote_naming_its_line),
 		cmocka_unit_test(csvio_read_stops_when_the_callback_fails),
 		cmocka_unit_test(enc_utf8_valid_follows_rfc_3629),
+		cmocka_unit_test(enc_trim_removes_unicode_white_space_at_the_ends),
 		cmocka_unit_test(csvio_read_encoded_transcodes_windows_1252_lines),
 		cmocka_unit_test(csvio_read_encoded_flags_a_line_of_no_encoding),
 		cmocka_unit_test(csvio_read_encoded_forced_utf8_transcodes_nothing),

@@ -234,6 +234,19 @@ static void xmlx_text_is_trimmed(void **state)
 	free(t);
 }
 
+/* U+00A0 around a value (&#160; or the bytes) is trimmed as in a CSV field
+ * (enc_trim()): the same id from either file is the same id */
+static void xmlx_text_loses_no_break_spaces_at_its_ends(void **state)
+{
+	struct fixture *fx = *state;
+	char *t;
+
+	write_doc(fx, "<r><n>&#160; R1\xC2\xA0</n></r>");
+	t = text_at_end(fx, "r/n");
+	assert_string_equal(t, "R1");
+	free(t);
+}
+
 static void xmlx_text_decodes_predefined_entities_and_cdata(void **state)
 {
 	struct fixture *fx = *state;
@@ -818,6 +831,7 @@ int main(void)
 		T(xmlx_end_keeps_the_element_on_the_stack_until_the_next_call),
 		T(xmlx_self_closing_element_gives_start_then_end),
 		T(xmlx_text_is_trimmed),
+		T(xmlx_text_loses_no_break_spaces_at_its_ends),
 		T(xmlx_text_decodes_predefined_entities_and_cdata),
 		T(xmlx_text_of_an_element_excludes_its_children),
 		T(xmlx_line_gives_the_line_of_the_current_element),
