@@ -4,6 +4,7 @@
 #include "err.h"
 #include "html.h"
 #include "reconcile.h"
+#include "rundir.h"
 #include "runstatus.h"
 
 #include <stdio.h>
@@ -343,7 +344,7 @@ int digest_build(sqlite3 *db, const char *run_id, const char *property_id,
 	struct runstatus rs;
 	char why[2048], status[1024], *body = NULL, *ctx = NULL;
 	size_t tlen = 0, hlen = 0;
-	int rc = -1, held, read_it, r;
+	int rc = -1, held, read_it, r, older;
 
 	memset(d, 0, sizeof(*d));
 	if ((r = runstatus_get(db, run_id, &rs)) <= 0) {
@@ -382,14 +383,21 @@ int digest_build(sqlite3 *db, const char *run_id, const char *property_id,
 		d->needs_person = 1;
 		fputs("\n* HELD by the safety guard: ", o.t);
 		cli_put_clean(o.t, *why ? why : "see manifest.json");
+		/* an older export approved would be loaded: the current one is
+		 * wanted (review nu13 #1) */
+		older = strstr(why, "older_export:") != NULL;
 		fprintf(o.t,
-			"\n  Nothing was sent for this property. Review the run (unitsync report "
-			"%s), then release it:\n    unitsync approve %s\n    unitsync load %s\n",
-			rs.run_dir, rs.run_dir, rs.run_dir);
+			"\n  Nothing was sent for this property. %s (unitsync report %s)%s:\n"
+			"    unitsync approve %s\n    unitsync load %s\n",
+			older ? "Its " RUNDIR_OLDER_ADVICE ". Review the run" : "Review the run",
+			rs.run_dir, older ? "; to load it as it is" : ", then release it",
+			rs.run_dir, rs.run_dir);
 		fputs("<div class=\"held\"><b>Held by the safety guard:</b> ", o.h);
 		html_put(o.h, *why ? why : "see manifest.json");
-		fputs("<br>Nothing was sent for this property. Review the run, then release "
-		      "it:</div>\n<pre>unitsync approve ",
+		fputs(older ? "<br>Nothing was sent for this property. Its " RUNDIR_OLDER_ADVICE
+			      ". To load it as it is:</div>\n<pre>unitsync approve "
+			    : "<br>Nothing was sent for this property. Review the run, then release "
+			      "it:</div>\n<pre>unitsync approve ",
 		      o.h);
 		html_put(o.h, rs.run_dir);
 		fputs("\nunitsync load ", o.h);

@@ -414,7 +414,8 @@ static const char *exit_meaning(int code)
 		return "a property's export is stale: check the PMS export job and the file drop";
 	case 4:
 		return "a property is held by the safety guard: review the run, then unitsync "
-		       "approve and unitsync load";
+		       "approve and unitsync load (an older_export: put the current export in the "
+		       "drop and run the night again)";
 	case 65:
 		return "an export file was rejected: see the log, fix the export, rerun";
 	case 74:

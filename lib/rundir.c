@@ -233,6 +233,30 @@ int rundir_property_held(const struct rundir *r, const char *property_id)
 	return 0;
 }
 
+int rundir_property_older(const struct rundir *r, const char *property_id)
+{
+	json_t *props = json_object_get(r->manifest, "properties"), *p, *why;
+	size_t i, k;
+
+	if (!rundir_property_held(r, property_id))
+		return 0;
+	json_array_foreach(props, i, p)
+	{
+		const char *id = json_string_value(json_object_get(p, "property_id"));
+
+		if (!id || strcmp(id, property_id))
+			continue;
+		json_array_foreach(json_object_get(json_object_get(p, "guard"), "why"), k, why)
+		{
+			const char *w = json_string_value(why);
+
+			if (w && !strncmp(w, "older_export:", 13))
+				return 1;
+		}
+	}
+	return 0;
+}
+
 void rundir_release(struct rundir *r)
 {
 	json_decref(r->manifest);

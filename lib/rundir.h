@@ -81,6 +81,15 @@ int rundir_lock(struct rundir *r);
 /* The guard verdict of PROPERTY_ID in the manifest: 1 held, 0 ok. */
 int rundir_property_held(const struct rundir *r, const char *property_id);
 
+/* Is PROPERTY_ID held for an older export (the manifest's guard reasons
+ * name older_export)?  Approving it would load the old file: what to do
+ * is extract the current export (RUNDIR_OLDER_ADVICE; review nu13 #1). */
+int rundir_property_older(const struct rundir *r, const char *property_id);
+#define RUNDIR_OLDER_ADVICE                                                              \
+	"tonight's export looks older than the last accepted one (older_export): put "   \
+	"the current export in the drop and run the night again; approve this run only " \
+	"if that old export is meant (approved, it undoes the moves its reason names)"
+
 void rundir_release(struct rundir *r);
 
 /*

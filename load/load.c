@@ -415,10 +415,47 @@ static void held_properties(struct load *l)
 		    !shard_has(&l->shard, id) || property_superseded(l, id) ||
 		    !rundir_property_held(&l->run, id))
 			continue;
-		log_warn("property %s is held by the safety guard (see the run's manifest.json), "
-			 "with nothing of it to send tonight",
-			 id);
+		if (rundir_property_older(&l->run, id))
+			log_warn("property %s is held by the safety guard, with nothing of it to send "
+				 "tonight: " RUNDIR_OLDER_ADVICE,
+				 id);
+		else
+			log_warn("property %s is held by the safety guard (see the run's "
+				 "manifest.json), with nothing of it to send tonight",
+				 id);
 	}
+}
+
+/*
+ * Say what to do about the L->held rows not sent (WOULD: a dry run's "would
+ * not be sent"): a property held for an older export wants the current
+ * export (rundir_property_older(): approved, the old file would be loaded:
+ * review nu13 #1); any other hold, a review and `unitsync approve`.
+ */
+static void held_advice(struct load *l, int would)
+{
+	json_t *props = json_object_get(l->run.manifest, "properties"), *p;
+	size_t i;
+	int other = 0;
+
+	json_array_foreach(props, i, p)
+	{
+		const char *id = json_string_value(json_object_get(p, "property_id"));
+
+		if (!id || (l->only_property && strcmp(l->only_property, id)) ||
+		    !shard_has(&l->shard, id) || property_superseded(l, id) ||
+		    !rundir_property_held(&l->run, id))
+			continue;
+		if (rundir_property_older(&l->run, id))
+			log_warn("property %s is held, its rows %s: " RUNDIR_OLDER_ADVICE, id,
+				 would ? "would not be sent" : "not sent");
+		else
+			other = 1;
+	}
+	if (other)
+		log_warn("%ld row%s of held properties %s; review the run and 'unitsync approve %s'",
+			 l->held, l->held == 1 ? "" : "s",
+			 would ? "would not be sent" : "were not sent", l->run.dir);
 }
 
 /* Find the properties of this run that a newer run has taken over. */
@@ -2303,9 +2340,7 @@ int main(int argc, char **argv)
 				 "without --dry-run is held alike, and approved then",
 				 l.held, l.held == 1 ? "" : "s");
 		else if (l.held)
-			log_warn("%ld row%s of held properties would not be sent; review the run and "
-				 "'unitsync approve %s'",
-				 l.held, l.held == 1 ? "" : "s", l.run.dir);
+			held_advice(&l, 1);
 		goto out;
 	}
 	printf("run %s: %ld done, %ld already done, %ld failed, %ld held by the safety guard, "
@@ -2329,8 +2364,7 @@ int main(int argc, char **argv)
 	if (l.tempfail)
 		log_warn("the Latch API was unavailable or retries ran out; rerun to resume");
 	if (l.held)
-		log_warn("rows of held properties were not sent; review the run and 'unitsync approve %s'",
-			 l.run.dir);
+		held_advice(&l, 0);
 out:
 	if (report.fp && dur_commit(&report) < 0)
 		log_warn("%s", err_msg());

@@ -471,6 +471,14 @@ if [ $rc -eq 4 ] && [ ${#dry_run[@]} -gt 0 ]; then
 	say warning "the night would be held by the safety guard: review $run_dir/manifest.json" \
 		"and delta.csv; the night run without --dry-run is held alike, and is approved" \
 		"and loaded then ('unitsync approve RUN_DIR', 'unitsync load RUN_DIR')"
+elif [ $rc -eq 4 ] && grep -q '^older_export,' "$run_dir/exceptions.csv" 2>/dev/null; then
+	# approved, the old file would be loaded (nu13 #1): RUNDIR_OLDER_ADVICE
+	say warning "held by the safety guard: tonight's export looks older than the last" \
+		"accepted one (older_export in $run_dir/exceptions.csv): put the current export" \
+		"in the drop and run the night again; approve this run only if that old export" \
+		"is meant (approved, it undoes the moves its reason names); another property" \
+		"held: review $run_dir/manifest.json and delta.csv, then 'unitsync approve" \
+		"$run_dir' and 'unitsync load $run_dir'"
 elif [ $rc -eq 4 ]; then
 	say warning "held by the safety guard: review $run_dir/manifest.json and delta.csv, then" \
 		"'unitsync approve $run_dir' and 'unitsync load $run_dir'"

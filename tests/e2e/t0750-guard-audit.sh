@@ -3,7 +3,7 @@
 # from snapshots, run history, the HTML report and the nightly lock
 # (docs/ARCHITECTURE.md §7, issue "Safety guard, audit trail and reruns").
 . "$(dirname "$0")/lib.sh"
-test_plan 13
+test_plan 15
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 export_of() { # export_of N: residents 1..N of property p1, one per unit
@@ -150,6 +150,20 @@ test_expect_success 'a held property does not hold back the others' '
 	curl -sf "$SIM_URL/_sim/state" | grep -q "q1@example.com" &&
 	test "$(residents)" = 21 &&
 	true
+'
+
+test_expect_success 'night 2'"'"'s export back in the drop: nightly says to put the current export, not to approve' '
+	test_expect_code 4 nightly cut.csv >old.out 2>old.err &&
+	run=$(sed -n "s/^run directory: //p" old.out) && grep -q "^older_export,p1," "$run/exceptions.csv" &&
+	grep "held by the safety guard: tonight.s export looks older than the last accepted one (older_export in $run/exceptions.csv): put the current export in the drop and run the night again; approve this run only if that old export is meant" old.err &&
+	grep "property p1 is held, its rows not sent: tonight.s export looks older" old.err &&
+	test "$(residents)" = 21
+'
+
+test_expect_success 'night 1'"'"'s, with nothing to change: the load says the same, and exits 0' '
+	nightly full.csv >old1.out 2>old1.err &&
+	run=$(sed -n "s/^run directory: //p" old1.out) && grep -q "^older_export,p1," "$run/exceptions.csv" &&
+	grep "property p1 is held by the safety guard, with nothing of it to send tonight: tonight.s export looks older than the last accepted one (older_export): put the current export in the drop" old1.err
 '
 
 [ $failed -eq 0 ]

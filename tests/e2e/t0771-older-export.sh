@@ -13,7 +13,7 @@
 # tonight's does not list; a move-out or a re-keyed id is no such sign.
 . "$(dirname "$0")/lib.sh"
 SQ="'"
-test_plan 18
+test_plan 19
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 resident() { echo "$1,$2,R$2,H$2,primary,${3:-current},F$2,L$2,t771-$1-$2@example.com,,2024-01-01,${4:-}"; }
@@ -121,8 +121,21 @@ test_expect_success 'the delta would undo night 2; load sends nothing for a and 
 	awk -F, "NR > 1 && \$3 == \"a\" { print \$2, \$6 }" "$run/delta.csv" | sort >ops &&
 	printf "ASSIGN R1\nUNASSIGN R4\n" >expect && test_cmp expect ops &&
 	curl -sf -X POST "$SIM_URL/_sim/reset-stats" >/dev/null &&
-	test_expect_code 4 unitsync load "$run" >l.out &&
+	test_expect_code 4 unitsync load "$run" >l.out 2>l.err &&
 	test "$(requests)" = 0 && test "$(residents)" = 6
+'
+
+# approved, an older export is loaded: what a person is told to do is to
+# extract the current export (review nu13 #1: every message said approve)
+test_expect_success 'the load and the digest say to extract the current export, not to approve' '
+	run=$(cat held.run) &&
+	grep "property a is held, its rows not sent: tonight.s export looks older than the last accepted one (older_export): put the current export in the drop and run the night again; approve this run only if that old export is meant" l.err &&
+	! grep -q "review the run and .unitsync approve" l.err &&
+	printf "[notify]\nsmtp_url = smtp://127.0.0.1:9\nsmtp_from = u@example.com\n[property \"a\"]\nnotify_email = pm@example.com\n" >n.ini &&
+	unitsync --config n.ini notify --dry-run "$run" >n.out 2>n.err &&
+	grep "HELD by the safety guard: older_export:" n.out &&
+	grep "Nothing was sent for this property. Its tonight.s export looks older than the last accepted one (older_export): put the current export in the drop and run the night again" n.out &&
+	! grep -q "then release it" n.out
 '
 
 test_expect_success 'the same export as the last accepted run read is no older export' '
