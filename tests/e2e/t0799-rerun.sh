@@ -9,7 +9,7 @@
 # says it is meant; a --dry-run of it runs with a warning.  `unitsync
 # snapshots list --property P --newest` names the newest.
 . "$(dirname "$0")/lib.sh"
-test_plan 6
+test_plan 7
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 people() { # people N FIRST: residents FIRST..N of elm, one per unit; R1 left when FIRST is 2
@@ -94,6 +94,18 @@ test_expect_success 'the old file sent again reuses its old id and is the newest
 	test_expect_code 2 rerun --snapshot "$s2" --as-of 2026-12-06 2>r6.err &&
 	grep "snapshot $s2 is not the newest export of .elm. (snapshot $s1, extracted later)" r6.err &&
 	test_expect_code 4 rerun --snapshot "$s1" --as-of 2026-12-06 >r7.out
+'
+
+# a year's typo: what is dated up to that day is applied tonight (new user
+# nu13 #3: a key removed for a move-out months ahead, nothing said)
+test_expect_success 'an --as-of after today is warned of, naming today; today'"'"'s is not' '
+	s=$(unitsync snapshots list --property elm --newest | sed -n "2s/\t.*//p") &&
+	UNITSYNC_NOW=2026-06-02T12:00:00Z rerun --dry-run --snapshot "$s" --as-of 2027-06-02 >r8.out 2>r8.err ||
+		test $? = 4 &&
+	grep "warning: --as-of 2027-06-02 is after today (2026-06-02 in the time zone of property elm, UTC): move-ins and move-outs dated up to 2027-06-02 are applied now" r8.err &&
+	{ UNITSYNC_NOW=2026-06-02T12:00:00Z rerun --dry-run --snapshot "$s" --as-of 2026-06-02 >r9.out 2>r9.err ||
+		test $? = 4; } &&
+	! grep -q "is after today" r9.err
 '
 
 sim_stop
