@@ -2729,13 +2729,15 @@ static int older_found(struct run *r, struct tally *t, struct policy *p, const c
  * (?2, a JSON array of ids) record by tonight (?3: a move-in of someone in
  * residence, a move-out of someone past; not a planned date; rv19 #5: the
  * same day counts):
- * - moved in, whom tonight's do not list as living there or gone (absent,
- *   or listed as still to come: rv19 #1) nor name in a rejected row, nor
- *   list under their e-mail or on their unit and move-in day (a re-keyed
- *   id, a name fixed without e-mails: rv20 #3; transform finds the
- *   resident by them too);
- * - moved out, whom tonight's list as living on that unit again (rv20 #1;
- *   the same person on another unit is a transfer).
+ * - moved in, whom tonight's do not list, by id or e-mail (a re-keyed id),
+ *   as living there or gone since (ACCOUNTS_FOR_MOVE_IN: absent, listed as
+ *   still to come (rv19 #1) or as of before (rv21 #1, #2) are not), nor
+ *   name in a rejected row, nor list on their unit and move-in day (a name
+ *   fixed without e-mails: rv20 #3; transform finds the resident by them
+ *   too);
+ * - moved out, whom tonight's list as living again on a unit moved into
+ *   before that move-out (rv20 #1, rv21 #2; on that unit when no move-in
+ *   is given; a lease begun on that day is a new one: rv21 #3).
  * Each: the person, unit, day, what ('moved in' or 'moved out'), tonight's
  * newest event, the run and how many of that kind there are; those moved
  * in first, then the newest first.  Tonight's without any such event
@@ -2746,6 +2748,15 @@ static int older_found(struct run *r, struct tally *t, struct policy *p, const c
  */
 /* clang-format off */
 #define LIVING "'current', 'notice', 'eviction'"
+/* Tonight's row t tells where c, moved in on c.day, is since: living there,
+ * living on another unit moved into since (a transfer; no date: taken so),
+ * or gone since (no date: taken so).  Not a row from before the move-in: a
+ * returning resident's earlier lease listed past, the unit a transfer left
+ * (review rv21 #1, #2) */
+#define ACCOUNTS_FOR_MOVE_IN                                                         \
+	"((t.status IN (" LIVING ") AND (t.pms_unit_id = c.pms_unit_id "             \
+	"    OR t.move_in IS NULL OR t.move_in >= c.day)) "                          \
+	"  OR (t.status = 'past' AND (t.move_out IS NULL OR t.move_out >= c.day)))"
 static const char older_sql[] =
 	"WITH prev AS (SELECT ri.snapshot_id AS id, ri.run_id FROM run_input ri "
 	"  WHERE ri.property_id = ?1 AND ri.run_id = " LAST_ACCEPTED_RUN "), "
@@ -2760,6 +2771,7 @@ static const char older_sql[] =
 	"  FROM night n), "
 	/* tonight's rows as judged; each use below seeks them (not materialized) */
 	"t AS NOT MATERIALIZED (SELECT x.pms_person_id, x.pms_unit_id, x.email, x.move_in, "
+	"  x.move_out, "
 	"  " JUDGED_STATUS("x") " AS status "
 	"  FROM stg_person x WHERE x.snapshot_id IN now AND x.property_id = ?1), "
 	"l AS (SELECT x.pms_person_id, x.pms_unit_id, lower(x.email) AS email, "
@@ -2780,14 +2792,15 @@ static const char older_sql[] =
 	"  count(*) OVER (PARTITION BY c.status = 'past') FROM c "
 	"WHERE c.day BETWEEN (SELECT lo FROM b) AND (SELECT hi FROM b) "
 	"  AND CASE WHEN c.status = 'past' THEN "
-	"    EXISTS (SELECT 1 FROM t WHERE t.status IN (" LIVING ") "
-	"      AND t.pms_person_id = c.pms_person_id AND t.pms_unit_id = c.pms_unit_id) "
-	"  ELSE NOT EXISTS (SELECT 1 FROM t WHERE t.status IN (" LIVING ", 'past') "
-	"      AND t.pms_person_id = c.pms_person_id) "
+	"    EXISTS (SELECT 1 FROM t WHERE t.pms_person_id = c.pms_person_id "
+	"      AND t.status IN (" LIVING ") AND (t.move_in < c.day "
+	"        OR (t.move_in IS NULL AND t.pms_unit_id = c.pms_unit_id))) "
+	/* by id, or by e-mail (a re-keyed id): a scan of tonight's rows of the
+	 * property for each of the few rows that get here */
+	"  ELSE NOT EXISTS (SELECT 1 FROM t WHERE (t.pms_person_id = c.pms_person_id "
+	"      OR lower(t.email) = c.email) AND " ACCOUNTS_FOR_MOVE_IN ") "
 	"    AND NOT EXISTS (SELECT 1 FROM stg_reject x WHERE x.snapshot_id IN now "
 	"      AND x.property_id = ?1 AND x.pms_person_id = c.pms_person_id) "
-	"    AND (c.email IS NULL OR c.email NOT IN (SELECT lower(t.email) FROM t "
-	"      WHERE t.status IN (" LIVING ", 'past') AND t.email IS NOT NULL)) "
 	"    AND (c.pms_unit_id || '|' || c.day) NOT IN (SELECT t.pms_unit_id || '|' || "
 	"      t.move_in FROM t WHERE t.status IN (" LIVING ", 'past') AND t.move_in IS NOT NULL) "
 	"  END "
