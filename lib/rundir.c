@@ -216,7 +216,8 @@ out:
 	return rc;
 }
 
-int rundir_property_held(const struct rundir *r, const char *property_id)
+/* The manifest's guard object of PROPERTY_ID, NULL when none (borrowed). */
+static json_t *property_guard(const struct rundir *r, const char *property_id)
 {
 	json_t *props = json_object_get(r->manifest, "properties"), *p;
 	size_t i;
@@ -224,35 +225,34 @@ int rundir_property_held(const struct rundir *r, const char *property_id)
 	json_array_foreach(props, i, p)
 	{
 		const char *id = json_string_value(json_object_get(p, "property_id"));
-		const char *v =
-			json_string_value(json_object_get(json_object_get(p, "guard"), "verdict"));
 
 		if (id && !strcmp(id, property_id))
-			return v && !strcmp(v, "held");
+			return json_object_get(p, "guard");
 	}
-	return 0;
+	return NULL;
+}
+
+int rundir_property_held(const struct rundir *r, const char *property_id)
+{
+	const char *v =
+		json_string_value(json_object_get(property_guard(r, property_id), "verdict"));
+
+	return v && !strcmp(v, "held");
 }
 
 int rundir_property_older(const struct rundir *r, const char *property_id)
 {
-	json_t *props = json_object_get(r->manifest, "properties"), *p, *why;
-	size_t i, k;
+	json_t *why;
+	size_t k;
 
 	if (!rundir_property_held(r, property_id))
 		return 0;
-	json_array_foreach(props, i, p)
+	json_array_foreach(json_object_get(property_guard(r, property_id), "why"), k, why)
 	{
-		const char *id = json_string_value(json_object_get(p, "property_id"));
+		const char *w = json_string_value(why);
 
-		if (!id || strcmp(id, property_id))
-			continue;
-		json_array_foreach(json_object_get(json_object_get(p, "guard"), "why"), k, why)
-		{
-			const char *w = json_string_value(why);
-
-			if (w && !strncmp(w, "older_export:", 13))
-				return 1;
-		}
+		if (w && !strncmp(w, "older_export:", 13))
+			return 1;
 	}
 	return 0;
 }

@@ -571,20 +571,19 @@ static int person_repeats(struct stg *s, const char *const v[PERSON_STRINGS])
 	int rc;
 
 	if (db_prepare(s->db,
-		       "SELECT max(role IS nullif(?6, '') AND status IS nullif(?7, '') "
-		       "AND move_in IS nullif(?8, '') AND move_out IS nullif(?9, '') "
-		       "AND expected_move_out IS nullif(?10, '')) FROM stg_person "
+		       "SELECT max(role IS ?6 AND status IS ?7 AND move_in IS ?8 "
+		       "AND move_out IS ?9 AND expected_move_out IS ?10) FROM stg_person "
 		       "WHERE snapshot_id = ?1 AND property_id = ?2 AND pms_person_id = ?3 "
-		       "AND household_id IS nullif(?4, '') AND pms_unit_id IS nullif(?5, '')",
+		       "AND household_id IS ?4 AND pms_unit_id IS ?5",
 		       &q) < 0)
 		return -1;
 	sqlite3_bind_int64(q, 1, s->snapshot_id);
 	/* person_values()' order: property, person, household, unit, role,
 	 * status, ... move_in (11), move_out, expected_move_out */
 	for (int i = 0; i < 6; i++)
-		sqlite3_bind_text(q, i + 2, v[i] ? v[i] : "", -1, SQLITE_STATIC);
+		db_bind_text_or_null(q, i + 2, v[i]); /* empty: NULL, as staged */
 	for (int i = 0; i < 3; i++)
-		sqlite3_bind_text(q, i + 8, v[11 + i] ? v[11 + i] : "", -1, SQLITE_STATIC);
+		db_bind_text_or_null(q, i + 8, v[11 + i]);
 	if ((rc = db_row(q)) == 1)
 		rc = sqlite3_column_type(q, 0) == SQLITE_NULL ? REPEAT_NEW
 		     : sqlite3_column_int(q, 0)               ? REPEAT_SAME

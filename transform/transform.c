@@ -2747,6 +2747,10 @@ static int older_found(struct run *r, struct tally *t, struct policy *p, const c
  * bench's transform (docs/PERFORMANCE.md).
  */
 /* clang-format off */
+/* the snapshots (id) the last accepted run (run_id) of property ?1 read */
+#define OLDER_PREV                                                                \
+	"WITH prev AS (SELECT ri.snapshot_id AS id, ri.run_id FROM run_input ri " \
+	"  WHERE ri.property_id = ?1 AND ri.run_id = " LAST_ACCEPTED_RUN ")"
 #define LIVING "'current', 'notice', 'eviction'"
 /* Tonight's row t tells where c, moved in on c.day, is since: living there,
  * living on another unit moved into since (a transfer; no date: taken so),
@@ -2758,8 +2762,7 @@ static int older_found(struct run *r, struct tally *t, struct policy *p, const c
 	"    OR t.move_in IS NULL OR t.move_in >= c.day)) "                          \
 	"  OR (t.status = 'past' AND (t.move_out IS NULL OR t.move_out >= c.day)))"
 static const char older_sql[] =
-	"WITH prev AS (SELECT ri.snapshot_id AS id, ri.run_id FROM run_input ri "
-	"  WHERE ri.property_id = ?1 AND ri.run_id = " LAST_ACCEPTED_RUN "), "
+	OLDER_PREV ", "
 	"night AS (SELECT as_of, run_id FROM run WHERE run_id = (SELECT max(run_id) FROM prev)), "
 	"now AS (SELECT value AS id FROM json_each(?2)), "
 	"w AS (SELECT max(CASE WHEN x.status = 'past' THEN x.move_out ELSE x.move_in END) AS d "
@@ -2848,9 +2851,8 @@ static int older_check(struct run *r, struct tally *t, struct policy *p)
 	if (!ids)
 		goto oom;
 	if (db_prepare(r->db,
-		       "WITH prev AS (SELECT ri.snapshot_id AS id, ri.run_id FROM run_input ri "
-		       "  WHERE ri.property_id = ?1 AND ri.run_id = " LAST_ACCEPTED_RUN ") "
-		       "SELECT (SELECT max(id) FROM prev), (SELECT max(run_id) FROM prev) "
+		       OLDER_PREV
+		       " SELECT (SELECT max(id) FROM prev), (SELECT max(run_id) FROM prev) "
 		       "WHERE ?2 < (SELECT max(id) FROM prev) "
 		       "AND ?2 NOT IN (SELECT id FROM prev)",
 		       &st) < 0)
