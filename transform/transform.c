@@ -3761,9 +3761,14 @@ static int begin_run(struct job *j)
 	 * no rollback journal for the temp tables, scratch that a failed run
 	 * leaves behind anyway: with one, every INSERT ... SELECT into them,
 	 * inside the run's transaction, copied each page it touched to a
-	 * statement journal first (1.4 GB of writes for 100k people) */
+	 * statement journal first (1.4 GB of writes for 100k people).  Pages
+	 * of 64 KiB (SQLite's largest; the temp database is made on first use,
+	 * after this): a run of more people than the cache holds spills, and
+	 * each page it reads back or writes is one system call, a sixteenth
+	 * as many as with the default 4 KiB (docs/PERFORMANCE.md, issue 18) */
 	if (db_exec(j->db,
-		    "PRAGMA temp.cache_size = -16384; PRAGMA temp.journal_mode = OFF;"
+		    "PRAGMA temp.page_size = 65536; PRAGMA temp.cache_size = -16384; "
+		    "PRAGMA temp.journal_mode = OFF;"
 		    /* one row per PMS record of tonight (a person may have several);
 		     * rkey: the resident it belongs to (see WANT_INSERT) */
 		    "CREATE TEMP TABLE IF NOT EXISTS want (property_id TEXT, pms_person_id TEXT, "
