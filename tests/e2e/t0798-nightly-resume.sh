@@ -3,10 +3,12 @@
 # earlier night left unfinished (the API down: rows inflight), then makes
 # tonight's run; the list of unfinished runs is read beside the state
 # database's quick_check, and a failed check stops the night before
-# anything of that list is loaded.
+# anything of that list is loaded; with nothing left unfinished, the check
+# runs beside the extract and a failed one stops the night before anything
+# is decided or sent.
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null 2>&1 || test_skip_all "sqlite3 is not installed"
-test_plan 3
+test_plan 4
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 (cd "$tmp" && {
@@ -54,4 +56,29 @@ test_expect_success 'night 3 finishes night 1 first, then runs tonight (nothing 
 	test "$(residents)" = 6 &&
 	test -z "$(unitsync runs list --unfinished)" &&
 	run=$(sed -n "s/^run directory: //p" n3.out) && test -n "$run" && test "$run" != "$(cat n1.run)"
+'
+
+# a page no table or free list holds: reads and writes go on, quick_check
+# says "Page N is never used"
+orphan_page() {
+	sqlite3 "$1" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null &&
+		python3 - "$1" <<-'EOF'
+			import struct, sys
+			b = bytearray(open(sys.argv[1], "rb").read())
+			size = struct.unpack(">H", b[16:18])[0]
+			size = 65536 if size == 1 else size
+			b[28:32] = struct.pack(">I", struct.unpack(">I", b[28:32])[0] + 1)
+			open(sys.argv[1], "wb").write(bytes(b) + bytes(size))
+		EOF
+}
+
+test_expect_success 'a corrupt state database found while tonight is extracted: 74, nothing decided or sent' '
+	cp "$UNITSYNC_DB" good.db && sent=$(requests) && runs_before=$(ls runs | wc -l) &&
+	orphan_page "$UNITSYNC_DB" &&
+	unitsync config check --offline >/dev/null &&
+	test_expect_code 74 nightly >n4.out 2>n4.err &&
+	grep "quick_check of the state database .* nothing decided or sent tonight" n4.err &&
+	! grep "^run directory:" n4.out && test "$(ls runs | wc -l)" = "$runs_before" &&
+	test "$(requests)" = "$sent" &&
+	rm -f "$UNITSYNC_DB-wal" "$UNITSYNC_DB-shm" && cp good.db "$UNITSYNC_DB"
 '

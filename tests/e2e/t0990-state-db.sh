@@ -173,7 +173,7 @@ test_expect_success 'init never reinitialises an existing file without --force' 
 	unitsync --db empty.db property list
 '
 
-test_expect_success 'nightly.sh runs quick_check first and stops with 74 on corruption' '
+test_expect_success 'nightly.sh runs quick_check and stops with 74 on corruption, whatever else fails' '
 	printf "[latch]\n" >night.ini &&
 	rc=0; "$TOP/pipelines/nightly.sh" --config night.ini --db "$tmp/bad.db" --out night-runs \
 		>night.out 2>night.err || rc=$?
