@@ -51,6 +51,11 @@ enum {
 	N_Q
 };
 
+/* record p is a household member judged by its primary (transform's
+ * people_sql: these roles, no status of their own) */
+#define MEMBER_INHERITS \
+	"(p.role IN ('roommate', 'occupant', 'minor') AND " STG_NO_OWN_STATUS("p") ")"
+
 static const char *const sql[N_Q] = {
 	/* one line a run: its snapshots of the property (several: transfers
 	 * merged from several files) and the guard, NULL before migration 7 */
@@ -79,12 +84,29 @@ static const char *const sql[N_Q] = {
 		 "  EXISTS (SELECT 1 FROM stg_person p JOIN run_input i USING (snapshot_id) "
 		 "    WHERE i.run_id = ?3 AND i.property_id = ?1 AND p.property_id = ?1 "
 		 "    AND p.pms_person_id = ?2)",
-	[Q_RECORD] =
-		"SELECT p.role, p.status, coalesce(p.status_raw, ''), coalesce(p.move_in, ''), "
-		"  coalesce(p.move_out, ''), coalesce(p.pms_unit_id, '') "
-		"FROM stg_person p JOIN run_input i USING (snapshot_id) "
-		"WHERE i.run_id = ?3 AND i.property_id = ?1 AND p.property_id = ?1 "
-		"AND p.pms_person_id = ?2 ORDER BY p.snapshot_id, p.row_seq",
+	/* a member without a status of its own as transform judges it: the
+	 * household primary's status and dates (lib/stg.h), and who that is */
+	[Q_RECORD] = "SELECT p.role, CASE WHEN " MEMBER_INHERITS " THEN coalesce(" STG_HOUSEHOLD_OF(
+		"p",
+		"status") ", p.status) ELSE p.status END, "
+			  "  coalesce(CASE WHEN " MEMBER_INHERITS " THEN " STG_HOUSEHOLD_OF(
+				  "p",
+				  "status_raw") " ELSE p.status_raw END, ''), "
+						"  coalesce(p.move_in, CASE WHEN " MEMBER_INHERITS
+						" THEN " STG_HOUSEHOLD_OF(
+							"p",
+							"move_in") " END, ''), "
+								   "  coalesce(p.move_out, CASE WHEN " MEMBER_INHERITS
+								   " THEN " STG_HOUSEHOLD_OF(
+									   "p",
+									   "move_out") " END, ''), coalesce(p.pms_unit_id, ''), "
+										       "  CASE WHEN " MEMBER_INHERITS
+										       " THEN " STG_HOUSEHOLD_OF(
+											       "p",
+											       "pms_person_id") " END "
+														"FROM stg_person p JOIN run_input i USING (snapshot_id) "
+														"WHERE i.run_id = ?3 AND i.property_id = ?1 AND p.property_id = ?1 "
+														"AND p.pms_person_id = ?2 ORDER BY p.snapshot_id, p.row_seq",
 	/* the newest policy version recorded before the run (migration 9's
 	 * history, lib/db.h DB_LAST_RUN), else the property as it is now */
 	[Q_POLICY] = "SELECT exclude_status, grant_lead_days, revoke_grace_days, k FROM ("
@@ -181,14 +203,22 @@ static int explain_records(sqlite3_stmt **q, const char *p, const char *person, 
 		const char *role = db_col_text(st, 0), *status = db_col_text(st, 1);
 		const char *raw = db_col_text(st, 2), *in = db_col_text(st, 3);
 		const char *out = db_col_text(st, 4), *unit = db_col_text(st, 5), *why = "";
+		const char *primary = db_col_text(st, 6);
 		int as_written = *raw && strcmp(raw, status); /* the export's word, when another */
 		enum rules_verdict v;
 
-		printf("  unit %s, status %s%s%s%s, move-in %s, move-out %s: ", *unit ? unit : "-",
-		       status, as_written ? " ('" : "", as_written ? raw : "",
-		       as_written ? "')" : "", *in ? in : "-", *out ? out : "-");
+		printf("  unit %s, status %s%s%s%s%s%s%s, move-in %s, move-out %s: ",
+		       *unit ? unit : "-", status, as_written ? " ('" : "", as_written ? raw : "",
+		       as_written ? "')" : "",
+		       *primary ? " (none of its own: the household's, " : "", primary,
+		       *primary ? ")" : "", *in ? in : "-", *out ? out : "-");
 		if (!strcmp(role, "guarantor")) {
 			printf("nothing given: a guarantor (guarantors never get a key)\n");
+			continue;
+		}
+		if (!strcmp(status, "unknown")) {
+			/* transform's hold: neither given nor taken (unknown_status) */
+			printf("held as it is: a status unitsync does not recognise (unknown_status)\n");
 			continue;
 		}
 		v = rules_eligible(&rp, status, in, out, &why);

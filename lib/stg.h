@@ -35,6 +35,34 @@
  */
 #define STG_CACHE_KIB_STR "32768"
 
+/*
+ * SQL fragments of the household rule over a stg_person row X (an alias),
+ * for transform's decisions and explain's account of them (README
+ * "Rules").  A roommate, occupant or minor with no status of its own (an
+ * empty one: status 'unknown' and no text) takes the status and, where it
+ * has none, the move dates of its household's primary: the first primary
+ * row of the household in X's snapshot by person id, as transform's
+ * household table keeps it.  A status text unitsync does not recognise
+ * ("Lease Ended") is the person's own: unknown, so held and reported,
+ * never the primary's (new user nu14 #1: a roommate listed "Lease Ended"
+ * beside a current primary was given a key).  STG_HOUSEHOLD_OF seeks the
+ * household index (for the ORDER BY, SQLite took the primary key and read
+ * a property's every row for each member).
+ */
+#define STG_NO_OWN_STATUS(X) "(" X ".status = 'unknown' AND " X ".status_raw IS NULL)"
+#define STG_HOUSEHOLD_OF(X, FIELD)                                                       \
+	"(SELECT h." FIELD " FROM stg_person h INDEXED BY stg_person_by_household "      \
+	"WHERE h.snapshot_id = " X ".snapshot_id "                                       \
+	"AND h.property_id = " X ".property_id AND h.household_id = " X ".household_id " \
+	"AND h.role = 'primary' ORDER BY h.pms_person_id, h.row_seq LIMIT 1)"
+/* X's status, and its move-in, as judged */
+#define STG_JUDGED_STATUS(X)                                                                \
+	"CASE WHEN " STG_NO_OWN_STATUS(X) " THEN " STG_HOUSEHOLD_OF(X, "status") " ELSE " X \
+										 ".status END"
+#define STG_JUDGED_MOVE_IN(X)                                   \
+	"coalesce(" X ".move_in, CASE WHEN " STG_NO_OWN_STATUS( \
+		X) " THEN " STG_HOUSEHOLD_OF(X, "move_in") " END)"
+
 /* What a file is; strings borrowed for the life of the struct stg. */
 struct stg_source {
 	const char *property_id;   /* --property, NULL when the file names properties */

@@ -728,9 +728,9 @@ static int cmp_contact(const void *a, const void *b)
 /*
  * The people of one property (?1) tonight, in person id order, each with
  * their household's primary.  A roommate, occupant or minor with no
- * status of their own takes the household's: its status and, where they
- * have none, its move dates (so they leave and arrive with the
- * household).  %s: which rows (people_one_file, or people_files for a
+ * status of their own (STG_NO_OWN_STATUS) takes the household's: its status
+ * and, where they have none, its move dates (so they leave and arrive
+ * with the household).  %s: which rows (people_one_file, or people_files for a
  * property exported as several files).  The households' primaries are in
  * temp.household (household_sql).  Each person's unit mapping and Latch
  * user are found in C (decide_people(): the property's mapped units in a
@@ -739,27 +739,33 @@ static int cmp_contact(const void *a, const void *b)
  */
 static const char people_sql[] =
 	"SELECT p.pms_person_id, p.pms_unit_id, p.role, "
-	"  CASE WHEN p.status = 'unknown' THEN coalesce(h.status, p.status) "
-	"    ELSE p.status END, "
-	"  CASE WHEN p.status = 'unknown' THEN coalesce(h.status_raw, p.status_raw) "
-	"    ELSE p.status_raw END, p.email, p.phone, p.first_name, p.last_name, "
-	"  CASE WHEN p.status = 'unknown' THEN coalesce(p.move_in, h.move_in) "
-	"    ELSE p.move_in END, "
-	"  CASE WHEN p.status = 'unknown' THEN coalesce(p.move_out, h.move_out) "
-	"    ELSE p.move_out END, "
-	"  CASE WHEN p.status = 'unknown' "
-	"    THEN coalesce(p.expected_move_out, h.expected_move_out) "
-	"    ELSE p.expected_move_out END, p.source_ref, p.snapshot_id, "
-	/* the household's primary, for a status conflict; the household;
+	"  CASE WHEN " STG_NO_OWN_STATUS(
+		"p") " THEN coalesce(h.status, p.status) "
+		     "    ELSE p.status END, "
+		     "  CASE WHEN " STG_NO_OWN_STATUS(
+			     "p") " THEN coalesce(h.status_raw, p.status_raw) "
+				  "    ELSE p.status_raw END, p.email, p.phone, p.first_name, p.last_name, "
+				  "  CASE WHEN " STG_NO_OWN_STATUS(
+					  "p") " THEN coalesce(p.move_in, h.move_in) "
+					       "    ELSE p.move_in END, "
+					       "  CASE WHEN " STG_NO_OWN_STATUS(
+						       "p") " THEN coalesce(p.move_out, h.move_out) "
+							    "    ELSE p.move_out END, "
+							    "  CASE WHEN " STG_NO_OWN_STATUS(
+								    "p") " "
+									 "    THEN coalesce(p.expected_move_out, h.expected_move_out) "
+									 "    ELSE p.expected_move_out END, p.source_ref, p.snapshot_id, "
+									 /* the household's primary, for a status conflict; the household;
 	 * another primary of it whose status differs, when the person took
 	 * the household's (household_sql) */
-	"  h.status, h.pms_person_id, p.household_id, "
-	"  CASE WHEN p.status = 'unknown' THEN h.other END "
-	"FROM stg_person p "
-	"LEFT JOIN temp.household h ON p.role IN ('roommate', 'occupant', 'minor') "
-	"  AND h.snapshot_id = p.snapshot_id AND h.household_id = p.household_id "
-	"WHERE p.property_id = ?1 AND %s%s "
-	"ORDER BY p.pms_person_id, p.row_seq";
+									 "  h.status, h.pms_person_id, p.household_id, "
+									 "  CASE WHEN " STG_NO_OWN_STATUS(
+										 "p") " THEN h.other END "
+										      "FROM stg_person p "
+										      "LEFT JOIN temp.household h ON p.role IN ('roommate', 'occupant', 'minor') "
+										      "  AND h.snapshot_id = p.snapshot_id AND h.household_id = p.household_id "
+										      "WHERE p.property_id = ?1 AND %s%s "
+										      "ORDER BY p.pms_person_id, p.row_seq";
 
 /*
  * Each household of the property (?1) in tonight's files, with its first
@@ -2697,27 +2703,6 @@ static int older_found(struct run *r, struct tally *t, struct policy *p, const c
 	return add_exception(r, t, "older_export", p->property_id, "", "", detail);
 }
 
-/* FIELD of the household primary of stg_person row X (the first by id,
- * as household_sql keeps it): what a member without a status of its own
- * (unknown) is judged by.  By the household index: for the ORDER BY,
- * SQLite took the primary key and read the whole property's rows for each
- * such member. */
-#define HOUSEHOLD_OF(X, FIELD)                                                           \
-	"(SELECT h." FIELD " FROM stg_person h INDEXED BY stg_person_by_household "      \
-	"WHERE h.snapshot_id = " X ".snapshot_id "                                       \
-	"AND h.property_id = " X ".property_id AND h.household_id = " X ".household_id " \
-	"AND h.role = 'primary' ORDER BY h.pms_person_id, h.row_seq LIMIT 1)"
-/* Row X's status as transform judges it */
-/* clang-format off */
-#define JUDGED_STATUS(X) \
-	"CASE WHEN " X ".status = 'unknown' THEN " HOUSEHOLD_OF(X, "status") \
-	" ELSE " X ".status END"
-/* Row X's move-in as transform judges it */
-#define JUDGED_MOVE_IN(X) \
-	"coalesce(" X ".move_in, CASE WHEN " X ".status = 'unknown' THEN " \
-	HOUSEHOLD_OF(X, "move_in") " END)"
-/* clang-format on */
-
 /*
  * The residents the last accepted run's export of property ?1 had living
  * there (rules.c's in_residence(): current, notice, eviction; a member
@@ -2775,10 +2760,10 @@ static const char older_sql[] =
 	/* tonight's rows as judged; each use below seeks them (not materialized) */
 	"t AS NOT MATERIALIZED (SELECT x.pms_person_id, x.pms_unit_id, x.email, x.move_in, "
 	"  x.move_out, "
-	"  " JUDGED_STATUS("x") " AS status "
+	"  " STG_JUDGED_STATUS("x") " AS status "
 	"  FROM stg_person x WHERE x.snapshot_id IN now AND x.property_id = ?1), "
 	"l AS (SELECT x.pms_person_id, x.pms_unit_id, lower(x.email) AS email, "
-	"  " JUDGED_STATUS("x") " AS status, " JUDGED_MOVE_IN("x") " AS move_in, x.move_out "
+	"  " STG_JUDGED_STATUS("x") " AS status, " STG_JUDGED_MOVE_IN("x") " AS move_in, x.move_out "
 	"  FROM stg_person x WHERE x.snapshot_id IN (SELECT id FROM prev) "
 	"  AND x.property_id = ?1 "
 	"  AND EXISTS (SELECT 1 FROM now WHERE id NOT IN (SELECT id FROM prev)) "
@@ -2786,7 +2771,7 @@ static const char older_sql[] =
 	 * anything is judged: all but a few of the property's */
 	"  AND (x.move_in BETWEEN (SELECT lo FROM b) AND (SELECT hi FROM b) "
 	"    OR x.move_out BETWEEN (SELECT lo FROM b) AND (SELECT hi FROM b) "
-	"    OR (x.status = 'unknown' AND x.move_in IS NULL))), "
+	"    OR (" STG_NO_OWN_STATUS("x") " AND x.move_in IS NULL))), "
 	"c AS (SELECT l.*, CASE WHEN l.status IN (" LIVING ") THEN l.move_in "
 	"  WHEN l.status = 'past' THEN l.move_out END AS day FROM l) "
 	"SELECT c.pms_person_id, c.pms_unit_id, c.day, "

@@ -3,14 +3,15 @@
 # delta and no exception is told why, record by record, as transform
 # judged them (lib/rules, the policy as the run read it): a guarantor, an
 # excluded status, moved out, a future resident without lead days, within
-# the grace days, or eligible and already given (issue 19, unitsync-explain(1)).
+# the grace days, or eligible and already given (issue 19, unitsync-explain(1));
+# a member without a status of its own as judged by its household's.
 . "$(dirname "$0")/lib.sh"
-test_plan 3
+test_plan 4
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 (cd "$tmp" && test_init_db oak &&
 	unitsync property set oak --exclude-status notice --revoke-grace-days 10 >/dev/null &&
-	for u in 1 2 3 4 5 6; do unitsync map add --offline --property oak "$u" "L$u" >/dev/null || exit 1; done &&
+	for u in 1 2 3 4 5 6 8; do unitsync map add --offline --property oak "$u" "L$u" >/dev/null || exit 1; done &&
 	{
 		echo $H
 		echo "oak,1,P1,H1,primary,current,A,One,p1@example.com,,2024-01-01,"
@@ -19,6 +20,8 @@ H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last
 		echo "oak,4,P4,H4,primary,past,D,Four,p4@example.com,,2024-01-01,2026-01-31"
 		echo "oak,5,P5,H5,primary,future,E,Five,p5@example.com,,2026-09-01,"
 		echo "oak,6,P6,H6,primary,past,F,Six,p6@example.com,,2024-01-01,2026-05-28"
+		echo "oak,8,P8,H8,primary,future,H,Eight,p8@example.com,,2026-09-01,"
+		echo "oak,8,M8,H8,minor,,I,Eight,m8@example.com,,,"
 	} >oak.csv &&
 	unitsync extract-csv --property oak oak.csv >/dev/null &&
 	unitsync transform --as-of 2026-06-01 --out runs >t1.out) || exit 1
@@ -45,6 +48,11 @@ test_expect_success 'the policy is the one the run read, not today'"'"'s' '
 	unitsync property set oak --exclude-status "" >/dev/null &&
 	unitsync explain --property oak --person P3 >e3b &&
 	grep "excluded status .notice." e3b
+'
+
+test_expect_success 'a member without a status of its own is judged by the household primary'"'"'s, named' '
+	unitsync explain --property oak --person M8 >e8 &&
+	grep "unit 8, status future (none of its own: the household.s, P8), move-in 2026-09-01, move-out -: nothing given: not eligible with status .future." e8
 '
 
 [ $failed -eq 0 ]
