@@ -485,13 +485,30 @@ static int person_staged(struct stg *s, const struct stg_person *p, int row_seq,
  * then its unit label: PERSON_STRINGS. */
 #define PERSON_STRINGS 18
 
+/*
+ * The status text P gives: NULL for none, which an empty cell is and so
+ * is a placeholder that says nothing ("unknown", "N/A", "-", "none"), so
+ * that a household member without a status of its own takes its
+ * primary's (lib/stg.h STG_NO_OWN_STATUS; review rv22 #2).
+ */
+static const char *status_text(const struct stg_person *p)
+{
+	static const char *const none[] = { "unknown", "n/a", "na", "-", "--", "none", "null" };
+
+	if (p->status_raw && p->status && !strcmp(p->status, "unknown"))
+		for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+			if (!strcasecmp(p->status_raw, none[i]))
+				return NULL;
+	return p->status_raw;
+}
+
 static void person_values(const struct stg_person *p, const char *v[PERSON_STRINGS])
 {
 	const char *all[PERSON_STRINGS] = {
 		p->property_id,  p->pms_person_id,
 		p->household_id, p->pms_unit_id,
 		p->role,         p->status,
-		p->status_raw,   p->first_name,
+		status_text(p),  p->first_name,
 		p->last_name,    p->email,
 		p->phone,        p->move_in,
 		p->move_out,     p->expected_move_out,

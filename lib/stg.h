@@ -39,8 +39,9 @@
  * SQL fragments of the household rule over a stg_person row X (an alias),
  * for transform's decisions and explain's account of them (README
  * "Rules").  A roommate, occupant or minor with no status of its own (an
- * empty one: status 'unknown' and no text) takes the status and, where it
- * has none, the move dates of its household's primary: the first primary
+ * empty one: stg_person() stages a placeholder, "unknown", "N/A", "-",
+ * "none", as none; review rv22 #2) takes the status and, where it has none, the move dates of its
+ * household's primary: the first primary
  * row of the household in X's snapshot by person id, as transform's
  * household table keeps it.  A status text unitsync does not recognise
  * ("Lease Ended") is the person's own: unknown, so held and reported,
@@ -56,12 +57,14 @@
 	"AND h.property_id = " X ".property_id AND h.household_id = " X ".household_id " \
 	"AND h.role = 'primary' ORDER BY h.pms_person_id, h.row_seq LIMIT 1)"
 /* X's status, and its move-in, as judged */
-#define STG_JUDGED_STATUS(X)                                                                \
-	"CASE WHEN " STG_NO_OWN_STATUS(X) " THEN " STG_HOUSEHOLD_OF(X, "status") " ELSE " X \
-										 ".status END"
-#define STG_JUDGED_MOVE_IN(X)                                   \
-	"coalesce(" X ".move_in, CASE WHEN " STG_NO_OWN_STATUS( \
-		X) " THEN " STG_HOUSEHOLD_OF(X, "move_in") " END)"
+/* clang-format off */
+#define STG_JUDGED_STATUS(X) \
+	"CASE WHEN " STG_NO_OWN_STATUS(X) " THEN " STG_HOUSEHOLD_OF(X, "status") \
+	" ELSE " X ".status END"
+#define STG_JUDGED_MOVE_IN(X) \
+	"coalesce(" X ".move_in, CASE WHEN " STG_NO_OWN_STATUS(X) " THEN " \
+	STG_HOUSEHOLD_OF(X, "move_in") " END)"
+/* clang-format on */
 
 /* What a file is; strings borrowed for the life of the struct stg. */
 struct stg_source {

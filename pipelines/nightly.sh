@@ -133,8 +133,8 @@ stage() {
 finish() {
 	local rc=$?
 	# a night that ends while the check still runs: a corrupt database
-	# is the first thing to say, and its 74 the night's exit code
-	check_wait && [ "$check_rc" -ne 0 ] && rc=$check_rc
+	# (the check's verdict, not a signal's exit) is the night's exit code
+	check_wait && [ "$check_rc" -ne 0 ] && [ "$check_rc" -le 128 ] && rc=$check_rc
 	if [ -n "$metrics_file" ] && [ ${#dry_run[@]} -eq 0 ]; then
 		stage
 		local run=()
@@ -185,20 +185,29 @@ fi
 us() { "$unitsync" --db "$db" --config "$config" "$@"; }
 # check_wait: the check's exit code into check_rc once it has ended
 # (waiting for it if it runs; what it said goes to standard error); 1 if
-# it was never started
+# it has no verdict: never started, or the night stopped (a signal) while
+# waiting for it, when finish() must not wait again (review rv22 #3).  A
+# check stopped by a signal (exit above 128) found nothing: it is said so,
+# not blamed on the database
 check_wait() {
-	if [ -n "$check_pid" ]; then
-		check_rc=0
-		wait "$check_pid" || check_rc=$?
+	local pid=$check_pid rc=0
+	if [ -n "$pid" ]; then
 		check_pid=
+		wait "$pid" || rc=$?
+		check_rc=$rc
 		[ -s "$tmp/check.err" ] && cat -- "$tmp/check.err" >&2
 	fi
 	[ -n "$check_rc" ] || return 1
-	if [ "$check_rc" -ne 0 ] && [ -z "${check_said:-}" ]; then
+	[ "$check_rc" -eq 0 ] || [ -n "${check_said:-}" ] || {
 		check_said=1
-		say error "nightly.sh: quick_check of the state database '$check_db' failed" \
-			"(exit $check_rc); nothing decided or sent tonight"
-	fi
+		if [ "$check_rc" -gt 128 ]; then
+			say warning "nightly.sh: quick_check of the state database '$check_db' was" \
+				"stopped (exit $check_rc) before its verdict; nothing decided or sent tonight"
+		else
+			say error "nightly.sh: quick_check of the state database '$check_db' failed" \
+				"(exit $check_rc); nothing decided or sent tonight"
+		fi
+	}
 	return 0
 }
 # check_passed: wait for the check; stop the night with its exit code

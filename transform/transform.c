@@ -737,35 +737,31 @@ static int cmp_contact(const void *a, const void *b)
  * sorted array, person_user read beside the people in the same order):
  * two joins here cost 10k instructions a person.
  */
+/* the statuses of someone living there (rules.c's in_residence()) */
+#define LIVING "'current', 'notice', 'eviction'"
+/* person p has no status of its own (lib/stg.h) */
+#define P_NO_OWN STG_NO_OWN_STATUS("p")
 static const char people_sql[] =
 	"SELECT p.pms_person_id, p.pms_unit_id, p.role, "
-	"  CASE WHEN " STG_NO_OWN_STATUS(
-		"p") " THEN coalesce(h.status, p.status) "
-		     "    ELSE p.status END, "
-		     "  CASE WHEN " STG_NO_OWN_STATUS(
-			     "p") " THEN coalesce(h.status_raw, p.status_raw) "
-				  "    ELSE p.status_raw END, p.email, p.phone, p.first_name, p.last_name, "
-				  "  CASE WHEN " STG_NO_OWN_STATUS(
-					  "p") " THEN coalesce(p.move_in, h.move_in) "
-					       "    ELSE p.move_in END, "
-					       "  CASE WHEN " STG_NO_OWN_STATUS(
-						       "p") " THEN coalesce(p.move_out, h.move_out) "
-							    "    ELSE p.move_out END, "
-							    "  CASE WHEN " STG_NO_OWN_STATUS(
-								    "p") " "
-									 "    THEN coalesce(p.expected_move_out, h.expected_move_out) "
-									 "    ELSE p.expected_move_out END, p.source_ref, p.snapshot_id, "
-									 /* the household's primary, for a status conflict; the household;
-	 * another primary of it whose status differs, when the person took
-	 * the household's (household_sql) */
-									 "  h.status, h.pms_person_id, p.household_id, "
-									 "  CASE WHEN " STG_NO_OWN_STATUS(
-										 "p") " THEN h.other END "
-										      "FROM stg_person p "
-										      "LEFT JOIN temp.household h ON p.role IN ('roommate', 'occupant', 'minor') "
-										      "  AND h.snapshot_id = p.snapshot_id AND h.household_id = p.household_id "
-										      "WHERE p.property_id = ?1 AND %s%s "
-										      "ORDER BY p.pms_person_id, p.row_seq";
+	"  CASE WHEN " P_NO_OWN " THEN coalesce(h.status, p.status) ELSE p.status END, "
+	"  CASE WHEN " P_NO_OWN " THEN coalesce(h.status_raw, p.status_raw) "
+	"    ELSE p.status_raw END, p.email, p.phone, p.first_name, p.last_name, "
+	"  CASE WHEN " P_NO_OWN " THEN coalesce(p.move_in, h.move_in) ELSE p.move_in END, "
+	"  CASE WHEN " P_NO_OWN " THEN coalesce(p.move_out, h.move_out) ELSE p.move_out END, "
+	"  CASE WHEN " P_NO_OWN " THEN coalesce(p.expected_move_out, h.expected_move_out) "
+	"    ELSE p.expected_move_out END, p.source_ref, p.snapshot_id, "
+	/* the household's primary, for a status conflict; the household;
+	 * another primary of it whose status differs, and a member living
+	 * there by its own status while the primary has left, when the person
+	 * took the household's (household_sql, household_living_sql) */
+	"  h.status, h.pms_person_id, p.household_id, "
+	"  CASE WHEN " P_NO_OWN " THEN h.other END, "
+	"  CASE WHEN " P_NO_OWN " THEN h.living END "
+	"FROM stg_person p "
+	"LEFT JOIN temp.household h ON p.role IN ('roommate', 'occupant', 'minor') "
+	"  AND h.snapshot_id = p.snapshot_id AND h.household_id = p.household_id "
+	"WHERE p.property_id = ?1 AND %s%s "
+	"ORDER BY p.pms_person_id, p.row_seq";
 
 /*
  * Each household of the property (?1) in tonight's files, with its first
@@ -793,6 +789,23 @@ static const char household_sql[] =
 	"ON CONFLICT (snapshot_id, household_id) DO UPDATE SET other = coalesce(other, "
 	"  CASE WHEN excluded.status <> status "
 	"  THEN excluded.pms_person_id || ' ''' || excluded.status_raw || '''' END)";
+
+/*
+ * A household whose primary has left (past, cancelled, denied) while a
+ * member of it lives there by its own status: LIVING, the first such
+ * ("ID 'STATUS'").  A member without a status of its own cannot tell
+ * whether it left with the primary or stays with the others, and is held
+ * (new user nu14 #2: a minor lost her key the night her mother moved out
+ * while her father, listed current, stayed and was held himself).
+ */
+static const char household_living_sql[] =
+	"UPDATE temp.household SET living = (SELECT m.pms_person_id || ' ''' || "
+	"  m.status_raw || '''' FROM stg_person m INDEXED BY stg_person_by_household "
+	"  WHERE m.snapshot_id = household.snapshot_id AND m.property_id = ?1 "
+	"  AND m.household_id = household.household_id "
+	"  AND m.role IN ('roommate', 'occupant', 'minor') AND m.status IN (" LIVING ") "
+	"  ORDER BY m.pms_person_id LIMIT 1) "
+	"WHERE status IN ('past', 'cancelled', 'denied')";
 
 /* PMS unit ?2 of property ?1 was mapped to Latch unit ?3 since the
  * property's last run: say so */
@@ -1021,7 +1034,8 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 			      p->property_id, &mapped) < 0)
 		goto out;
 	if (db_exec(r->db, "DELETE FROM temp.household") < 0 ||
-	    exec_property(r->db, household_sql, p->property_id) < 0)
+	    exec_property(r->db, household_sql, p->property_id) < 0 ||
+	    exec_property(r->db, household_living_sql, p->property_id) < 0)
 		goto out;
 	snprintf(sql, sizeof(sql), people_sql, one ? people_one_file : people_files,
 		 outside ? people_outside : "");
@@ -1102,6 +1116,13 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 				 "no status of its own, and the household's primary rows disagree: %s is "
 				 "'%s', %s; access left as it is",
 				 primary, raw, db_col_text(st, 17));
+			held = "status_conflict";
+		} else if (sqlite3_column_type(st, 18) != SQLITE_NULL) {
+			/* no status of its own, the primary has left, another stays */
+			snprintf(detail, sizeof(detail),
+				 "no status of its own, and the household's primary %s is '%s' while "
+				 "%s of it lives there still; access left as it is",
+				 primary, raw, db_col_text(st, 18));
 			held = "status_conflict";
 		} else if (rules_status_conflict(role, v, primary_status)) {
 			/* the member's record and the household's disagree: change nothing */
@@ -2736,16 +2757,18 @@ static int older_found(struct run *r, struct tally *t, struct policy *p, const c
 #define OLDER_PREV                                                                \
 	"WITH prev AS (SELECT ri.snapshot_id AS id, ri.run_id FROM run_input ri " \
 	"  WHERE ri.property_id = ?1 AND ri.run_id = " LAST_ACCEPTED_RUN ")"
-#define LIVING "'current', 'notice', 'eviction'"
 /* Tonight's row t tells where c, moved in on c.day, is since: living there,
  * living on another unit moved into since (a transfer; no date: taken so),
  * or gone since (no date: taken so).  Not a row from before the move-in: a
  * returning resident's earlier lease listed past, the unit a transfer left
- * (review rv21 #1, #2) */
+ * (review rv21 #1, #2).  A status unitsync does not recognise tells
+ * nothing either way (the person is held, unknown_status): no sign of an
+ * older export (review rv22 #1) */
 #define ACCOUNTS_FOR_MOVE_IN                                                         \
 	"((t.status IN (" LIVING ") AND (t.pms_unit_id = c.pms_unit_id "             \
 	"    OR t.move_in IS NULL OR t.move_in >= c.day)) "                          \
-	"  OR (t.status = 'past' AND (t.move_out IS NULL OR t.move_out >= c.day)))"
+	"  OR (t.status = 'past' AND (t.move_out IS NULL OR t.move_out >= c.day)) "  \
+	"  OR t.status = 'unknown')"
 static const char older_sql[] =
 	OLDER_PREV ", "
 	"night AS (SELECT as_of, run_id FROM run WHERE run_id = (SELECT max(run_id) FROM prev)), "
@@ -3772,7 +3795,7 @@ static int begin_run(struct job *j)
 		    /* one property's households and their primary (household_sql) */
 		    "CREATE TEMP TABLE IF NOT EXISTS household (snapshot_id INTEGER, household_id TEXT, "
 		    "pms_person_id TEXT, status TEXT, status_raw TEXT, move_in TEXT, move_out TEXT, "
-		    "expected_move_out TEXT, other TEXT, "
+		    "expected_move_out TEXT, other TEXT, living TEXT, "
 		    "PRIMARY KEY (snapshot_id, household_id)) WITHOUT ROWID;"
 		    /* the properties the run leaves out, and those of their people
 		     * compared with the run's (decide_outside()) */
