@@ -130,6 +130,39 @@ stage() {
 	stage_name=${1:-}
 	stage_start=${1:+$now}
 }
+# check_wait: the check's exit code into check_rc once it has ended
+# (waiting for it if it runs; what it said goes to standard error); 1 if
+# it has no verdict: never started, or the night stopped (a signal) while
+# waiting for it, when finish() must not wait again (review rv22 #3).  A
+# check stopped by a signal (exit above 128) found nothing: it is said so,
+# not blamed on the database
+check_wait() {
+	local pid=$check_pid rc=0
+	if [ -n "$pid" ]; then
+		check_pid=
+		wait "$pid" || rc=$?
+		check_rc=$rc
+		[ -s "$tmp/check.err" ] && cat -- "$tmp/check.err" >&2
+	fi
+	[ -n "$check_rc" ] || return 1
+	[ "$check_rc" -eq 0 ] || [ -n "${check_said:-}" ] || {
+		check_said=1
+		if [ "$check_rc" -gt 128 ]; then
+			say warning "nightly.sh: quick_check of the state database '$check_db' was" \
+				"stopped (exit $check_rc) before its verdict; nothing decided or sent tonight"
+		else
+			say error "nightly.sh: quick_check of the state database '$check_db' failed" \
+				"(exit $check_rc); nothing decided or sent tonight"
+		fi
+	}
+	return 0
+}
+# check_passed: wait for the check; stop the night with its exit code
+# unless it passed
+check_passed() {
+	check_wait || return 0
+	[ "$check_rc" -eq 0 ] || exit "$check_rc"
+}
 finish() {
 	local rc=$?
 	# a night that ends while the check still runs: a corrupt database
@@ -183,39 +216,6 @@ if ! flock -n 9; then
 fi
 
 us() { "$unitsync" --db "$db" --config "$config" "$@"; }
-# check_wait: the check's exit code into check_rc once it has ended
-# (waiting for it if it runs; what it said goes to standard error); 1 if
-# it has no verdict: never started, or the night stopped (a signal) while
-# waiting for it, when finish() must not wait again (review rv22 #3).  A
-# check stopped by a signal (exit above 128) found nothing: it is said so,
-# not blamed on the database
-check_wait() {
-	local pid=$check_pid rc=0
-	if [ -n "$pid" ]; then
-		check_pid=
-		wait "$pid" || rc=$?
-		check_rc=$rc
-		[ -s "$tmp/check.err" ] && cat -- "$tmp/check.err" >&2
-	fi
-	[ -n "$check_rc" ] || return 1
-	[ "$check_rc" -eq 0 ] || [ -n "${check_said:-}" ] || {
-		check_said=1
-		if [ "$check_rc" -gt 128 ]; then
-			say warning "nightly.sh: quick_check of the state database '$check_db' was" \
-				"stopped (exit $check_rc) before its verdict; nothing decided or sent tonight"
-		else
-			say error "nightly.sh: quick_check of the state database '$check_db' failed" \
-				"(exit $check_rc); nothing decided or sent tonight"
-		fi
-	}
-	return 0
-}
-# check_passed: wait for the check; stop the night with its exit code
-# unless it passed
-check_passed() {
-	check_wait || return 0
-	[ "$check_rc" -eq 0 ] || exit "$check_rc"
-}
 config_error=0
 
 # a corrupt database reads as empty tables, and empty assignments remove
