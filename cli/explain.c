@@ -51,11 +51,6 @@ enum {
 	N_Q
 };
 
-/* record p is a household member judged by its primary (transform's
- * people_sql: these roles, no status of their own) */
-#define MEMBER_INHERITS \
-	"(p.role IN ('roommate', 'occupant', 'minor') AND " STG_NO_OWN_STATUS("p") ")"
-
 static const char *const sql[N_Q] = {
 	/* one line a run: its snapshots of the property (several: transfers
 	 * merged from several files) and the guard, NULL before migration 7 */
@@ -85,28 +80,22 @@ static const char *const sql[N_Q] = {
 		 "    WHERE i.run_id = ?3 AND i.property_id = ?1 AND p.property_id = ?1 "
 		 "    AND p.pms_person_id = ?2)",
 	/* a member without a status of its own as transform judges it: the
-	 * household primary's status and dates (lib/stg.h), and who that is */
-	[Q_RECORD] = "SELECT p.role, CASE WHEN " MEMBER_INHERITS " THEN coalesce(" STG_HOUSEHOLD_OF(
-		"p",
-		"status") ", p.status) ELSE p.status END, "
-			  "  coalesce(CASE WHEN " MEMBER_INHERITS " THEN " STG_HOUSEHOLD_OF(
-				  "p",
-				  "status_raw") " ELSE p.status_raw END, ''), "
-						"  coalesce(p.move_in, CASE WHEN " MEMBER_INHERITS
-						" THEN " STG_HOUSEHOLD_OF(
-							"p",
-							"move_in") " END, ''), "
-								   "  coalesce(p.move_out, CASE WHEN " MEMBER_INHERITS
-								   " THEN " STG_HOUSEHOLD_OF(
-									   "p",
-									   "move_out") " END, ''), coalesce(p.pms_unit_id, ''), "
-										       "  CASE WHEN " MEMBER_INHERITS
-										       " THEN " STG_HOUSEHOLD_OF(
-											       "p",
-											       "pms_person_id") " END "
-														"FROM stg_person p JOIN run_input i USING (snapshot_id) "
-														"WHERE i.run_id = ?3 AND i.property_id = ?1 AND p.property_id = ?1 "
-														"AND p.pms_person_id = ?2 ORDER BY p.snapshot_id, p.row_seq",
+	 * household primary's status and dates (hp, lib/stg.h), and who that is */
+	/* clang-format off */
+	[Q_RECORD] =
+		"SELECT p.role, coalesce(hp.status, p.status), "
+		"  coalesce(CASE WHEN hp.pms_person_id IS NULL THEN p.status_raw "
+		"    ELSE hp.status_raw END, ''), "
+		"  coalesce(p.move_in, hp.move_in, ''), coalesce(p.move_out, hp.move_out, ''), "
+		"  coalesce(p.pms_unit_id, ''), coalesce(hp.pms_person_id, '') "
+		"FROM stg_person p JOIN run_input i USING (snapshot_id) "
+		"LEFT JOIN stg_person hp ON p.role IN (" STG_MEMBER_ROLES ") "
+		"  AND " STG_NO_OWN_STATUS("p") " AND hp.snapshot_id = p.snapshot_id "
+		"  AND hp.property_id = p.property_id AND (hp.pms_person_id, hp.row_seq) = "
+		STG_HOUSEHOLD_OF("p", "pms_person_id, h.row_seq") " "
+		"WHERE i.run_id = ?3 AND i.property_id = ?1 AND p.property_id = ?1 "
+		"AND p.pms_person_id = ?2 ORDER BY p.snapshot_id, p.row_seq",
+	/* clang-format on */
 	/* the newest policy version recorded before the run (migration 9's
 	 * history, lib/db.h DB_LAST_RUN), else the property as it is now */
 	[Q_POLICY] = "SELECT exclude_status, grant_lead_days, revoke_grace_days, k FROM ("

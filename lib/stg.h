@@ -38,18 +38,19 @@
 /*
  * SQL fragments of the household rule over a stg_person row X (an alias),
  * for transform's decisions and explain's account of them (README
- * "Rules").  A roommate, occupant or minor with no status of its own (an
- * empty one: stg_person() stages a placeholder, "unknown", "N/A", "-",
- * "none", as none; review rv22 #2) takes the status and, where it has none, the move dates of its
- * household's primary: the first primary
- * row of the household in X's snapshot by person id, as transform's
- * household table keeps it.  A status text unitsync does not recognise
+ * "Rules").  A household member (STG_MEMBER_ROLES) with no status of its
+ * own (an empty one: stg_person() stages a placeholder, "unknown", "N/A",
+ * "-", "none", as none; review rv22 #2) takes the status and, where it has
+ * none, the move dates of its household's primary: the first primary row
+ * of the household in X's snapshot by person id, as transform's household
+ * table keeps it.  A status text unitsync does not recognise
  * ("Lease Ended") is the person's own: unknown, so held and reported,
  * never the primary's (new user nu14 #1: a roommate listed "Lease Ended"
  * beside a current primary was given a key).  STG_HOUSEHOLD_OF seeks the
  * household index (for the ORDER BY, SQLite took the primary key and read
  * a property's every row for each member).
  */
+#define STG_MEMBER_ROLES "'roommate', 'occupant', 'minor'"
 #define STG_NO_OWN_STATUS(X) "(" X ".status = 'unknown' AND " X ".status_raw IS NULL)"
 #define STG_HOUSEHOLD_OF(X, FIELD)                                                       \
 	"(SELECT h." FIELD " FROM stg_person h INDEXED BY stg_person_by_household "      \

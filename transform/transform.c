@@ -758,7 +758,7 @@ static const char people_sql[] =
 	"  CASE WHEN " P_NO_OWN " THEN h.other END, "
 	"  CASE WHEN " P_NO_OWN " THEN h.living END "
 	"FROM stg_person p "
-	"LEFT JOIN temp.household h ON p.role IN ('roommate', 'occupant', 'minor') "
+	"LEFT JOIN temp.household h ON p.role IN (" STG_MEMBER_ROLES ") "
 	"  AND h.snapshot_id = p.snapshot_id AND h.household_id = p.household_id "
 	"WHERE p.property_id = ?1 AND %s%s "
 	"ORDER BY p.pms_person_id, p.row_seq";
@@ -803,7 +803,7 @@ static const char household_living_sql[] =
 	"  m.status_raw || '''' FROM stg_person m INDEXED BY stg_person_by_household "
 	"  WHERE m.snapshot_id = household.snapshot_id AND m.property_id = ?1 "
 	"  AND m.household_id = household.household_id "
-	"  AND m.role IN ('roommate', 'occupant', 'minor') AND m.status IN (" LIVING ") "
+	"  AND m.role IN (" STG_MEMBER_ROLES ") AND m.status IN (" LIVING ") "
 	"  ORDER BY m.pms_person_id LIMIT 1) "
 	"WHERE status IN ('past', 'cancelled', 'denied')";
 
