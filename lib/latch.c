@@ -620,12 +620,20 @@ static void expected(const struct contract *c, char *out, size_t size)
 enum latch_verdict latch_reply_check(enum latch_kind kind, const struct latch_resp *resp,
 				     const char *want_id)
 {
+	return latch_reply_take(kind, resp, want_id, NULL);
+}
+
+enum latch_verdict latch_reply_take(enum latch_kind kind, const struct latch_resp *resp,
+				    const char *want_id, json_t **body)
+{
 	const struct contract *c;
 	char want[96], excerpt[256], why[160] = "";
 	enum latch_verdict v = LATCH_REPLY_BAD;
 	json_t *j = NULL, *m;
 	const char *code, *sep;
 
+	if (body)
+		*body = NULL;
 	if (kind >= LATCH_N_KINDS) {
 		err_set("no contract for request kind %d", (int)kind);
 		return LATCH_REPLY_BAD;
@@ -707,6 +715,10 @@ enum latch_verdict latch_reply_check(enum latch_kind kind, const struct latch_re
 				v = LATCH_REPLY_OK;
 		}
 		break;
+	}
+	if (v == LATCH_REPLY_OK && body) {
+		*body = j;
+		return v;
 	}
 	json_decref(j);
 	if (v != LATCH_REPLY_OK)

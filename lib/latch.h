@@ -26,6 +26,7 @@
 #include <time.h>
 
 struct config;
+struct json_t; /* jansson's json_t */
 
 /*
  * Seconds an exchange in flight may still take once the caller's stop flag
@@ -243,6 +244,16 @@ enum latch_verdict {
  */
 enum latch_verdict latch_reply_check(enum latch_kind kind, const struct latch_resp *resp,
 				     const char *want_id);
+
+/*
+ * latch_reply_check(), and the success body it parsed: with LATCH_REPLY_OK
+ * for a request whose success carries a body (an id or a list), *BODY is
+ * that JSON object (a new reference, the caller's to json_decref()); else
+ * NULL.  For a caller that reads the body next (a page of a listing), so
+ * that it is parsed once, not twice.
+ */
+enum latch_verdict latch_reply_take(enum latch_kind kind, const struct latch_resp *resp,
+				    const char *want_id, struct json_t **body);
 
 /* The request of KIND as the contract names it ("DELETE /v1/units/{u}/residents/{user}"). */
 const char *latch_kind_name(enum latch_kind kind);

@@ -228,14 +228,22 @@ static enum latchunits_status unit_request(struct latch *l, const char *method, 
 /*
  * Is RESP what lib/latch.h's contract table calls success for KIND?  A
  * refused request is classify()'d; a success status whose body is off the
- * contract is LATCHUNITS_BAD_REPLY.
+ * contract is LATCHUNITS_BAD_REPLY.  BODY (NULL: not wanted): the success
+ * body's JSON object, parsed once (latch_reply_take()), the caller's to
+ * json_decref(); a success without one is LATCHUNITS_BAD_REPLY.
  */
 static enum latchunits_status check_reply(enum latch_kind kind, const char *method,
-					  const char *path, const struct latch_resp *resp)
+					  const char *path, const struct latch_resp *resp,
+					  json_t **body)
 {
-	switch (latch_reply_check(kind, resp, NULL)) {
+	switch (latch_reply_take(kind, resp, NULL, body)) {
 	case LATCH_REPLY_OK:
 	case LATCH_REPLY_ALREADY:
+		if (body && !*body) {
+			/* no kind read here has an "already so" without a body */
+			err_set("%s %s: no reply body", method, path);
+			return LATCHUNITS_BAD_REPLY;
+		}
 		return LATCHUNITS_OK;
 	case LATCH_REPLY_BAD:
 		err_prefix("%s %s", method, path);
@@ -243,21 +251,6 @@ static enum latchunits_status check_reply(enum latch_kind kind, const char *meth
 	default:
 		return classify(method, path, resp, 1);
 	}
-}
-
-/* The reply body as a JSON object, or NULL with err_set(). */
-static json_t *reply_object(const char *method, const char *path, const struct latch_resp *resp)
-{
-	json_t *j;
-
-	if (resp->truncated) {
-		err_set("%s %s: the reply is over %d bytes", method, path, LATCH_MAX_BODY);
-		return NULL;
-	}
-	j = latch_parse_object(resp->body, resp->len);
-	if (!j)
-		err_prefix("%s %s", method, path);
-	return j;
 }
 
 /* The next page token of page J (owned) or NULL in *NEXT. */
@@ -344,13 +337,11 @@ list_pages(struct latch *l, const char *base, enum latch_kind kind, const char *
 		st = unit_request(l, "GET", path, NULL, NULL, 1, &resp);
 		if (st != LATCHUNITS_OK)
 			goto out;
-		st = check_reply(kind, "GET", path, &resp);
+		/* the page parsed once: by the contract's check */
+		st = check_reply(kind, "GET", path, &resp, &j);
 		if (st != LATCHUNITS_OK)
 			goto out;
 		st = LATCHUNITS_BAD_REPLY;
-		j = reply_object("GET", path, &resp);
-		if (!j)
-			goto out;
 		(*pages)++;
 		items = json_object_get(j, member);
 		if (!json_is_array(items)) {
@@ -537,13 +528,10 @@ enum latchunits_status latchunits_user(struct latch *l, const char *user, char *
 	st = unit_request(l, "GET", path, NULL, NULL, 1, &resp);
 	if (st != LATCHUNITS_OK)
 		return st;
-	st = check_reply(LATCH_USER_GET, "GET", path, &resp);
+	st = check_reply(LATCH_USER_GET, "GET", path, &resp, &j);
 	if (st != LATCHUNITS_OK)
 		goto out;
 	st = LATCHUNITS_BAD_REPLY;
-	j = reply_object("GET", path, &resp);
-	if (!j)
-		goto out;
 	if (take_string(j, "email", email) < 0 || take_string(j, "phone", phone) < 0)
 		goto out;
 	st = LATCHUNITS_OK;
@@ -590,13 +578,10 @@ enum latchunits_status latchunits_create(struct latch *l, const char *building, 
 	st = unit_request(l, "POST", path, body, key, key != NULL, &resp);
 	if (st != LATCHUNITS_OK)
 		goto out;
-	st = check_reply(LATCH_UNIT_CREATE, "POST", path, &resp);
+	st = check_reply(LATCH_UNIT_CREATE, "POST", path, &resp, &j);
 	if (st != LATCHUNITS_OK)
 		goto out;
 	st = LATCHUNITS_BAD_REPLY;
-	j = reply_object("POST", path, &resp);
-	if (!j)
-		goto out;
 	if (latch_take_id(json_object_get(j, "uuid"), "uuid", got, sizeof(got)) < 0) {
 		err_prefix("POST %s", path);
 		goto out;

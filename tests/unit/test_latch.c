@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include <limits.h>
 #include <signal.h>
@@ -329,6 +330,47 @@ static void reply_check_takes_only_the_contract(void **state)
 	assert_int_equal(latch_reply_check(LATCH_USER_CREATE, &r, NULL), LATCH_REPLY_ERROR);
 }
 
+/* latch_reply_take(): the body it judged, only with a success that has one */
+static void reply_take_gives_the_body_it_parsed(void **state)
+{
+	struct latch_resp r;
+	json_t *j = (json_t *)&r; /* not NULL: each call must set it */
+
+	(void)state;
+	r = reply_of(200, "{\"units\":[{\"uuid\":\"x\",\"name\":\"1\"}],\"nextPageToken\":\"t\"}");
+	assert_int_equal(latch_reply_take(LATCH_UNITS_LIST, &r, NULL, &j), LATCH_REPLY_OK);
+	assert_non_null(j);
+	assert_int_equal(json_array_size(json_object_get(j, "units")), 1);
+	assert_string_equal(json_string_value(json_object_get(j, "nextPageToken")), "t");
+	json_decref(j);
+	r = reply_of(201, "{\"userUuid\":\"u-1\"}");
+	assert_int_equal(latch_reply_take(LATCH_RESIDENT_PUT, &r, "u-1", &j), LATCH_REPLY_OK);
+	assert_string_equal(json_string_value(json_object_get(j, "userUuid")), "u-1");
+	json_decref(j);
+	/* judged off the contract, refused, or without a body: nothing */
+	j = (json_t *)&r;
+	r = reply_of(201, "{\"userUuid\":\"u-1\"}");
+	assert_int_equal(latch_reply_take(LATCH_RESIDENT_PUT, &r, "u-2", &j), LATCH_REPLY_BAD);
+	assert_null(j);
+	j = (json_t *)&r;
+	r = reply_of(200, "{\"units\":{}}");
+	assert_int_equal(latch_reply_take(LATCH_UNITS_LIST, &r, NULL, &j), LATCH_REPLY_BAD);
+	assert_null(j);
+	j = (json_t *)&r;
+	r = reply_of(404, "{\"message\":\"RESIDENT_NOT_FOUND\"}");
+	assert_int_equal(latch_reply_take(LATCH_RESIDENT_DELETE, &r, NULL, &j),
+			 LATCH_REPLY_ALREADY);
+	assert_null(j);
+	j = (json_t *)&r;
+	r = reply_of(204, "");
+	assert_int_equal(latch_reply_take(LATCH_RESIDENT_DELETE, &r, NULL, &j), LATCH_REPLY_OK);
+	assert_null(j);
+	j = (json_t *)&r;
+	r = reply_of(503, "");
+	assert_int_equal(latch_reply_take(LATCH_UNITS_LIST, &r, NULL, &j), LATCH_REPLY_RETRY);
+	assert_null(j);
+}
+
 static void retry_after_takes_seconds_or_a_date(void **state)
 {
 	(void)state;
@@ -499,6 +541,7 @@ int main(void)
 		cmocka_unit_test(token_is_printable_and_its_lifetime_clamped),
 		cmocka_unit_test(error_code_is_printable),
 		cmocka_unit_test(reply_check_takes_only_the_contract),
+		cmocka_unit_test(reply_take_gives_the_body_it_parsed),
 		cmocka_unit_test(retry_after_takes_seconds_or_a_date),
 		cmocka_unit_test(excerpt_is_short_printable_utf8),
 		cmocka_unit_test(loopback_is_the_host_not_a_prefix),
