@@ -186,6 +186,7 @@ int extract_batch(const struct cli_common *c, FILE *in, const char *name,
 		  const struct extract_readers *r)
 {
 	struct batch b = { 0 };
+	struct db_checkpointer ckpt;
 	sqlite3 *db = NULL;
 	int rc = US_EXIT_OK;
 
@@ -199,6 +200,10 @@ int extract_batch(const struct cli_common *c, FILE *in, const char *name,
 		rc = db_exit_code(NULL);
 		goto out;
 	}
+	/* each group's commit leaves its checkpoint to a thread, which copies
+	 * the WAL's pages while the next group is parsed and staged */
+	if (db_checkpointer_start(&ckpt, db, c->db_path) < 0)
+		log_debug("%s", err_msg());
 	for (size_t i = 0; i < b.n; i++) {
 		struct batch_group *g = &b.g[i];
 		int r1 = extract_files(db, &g->j, g->files, (int)g->n, g->one);
@@ -210,6 +215,7 @@ int extract_batch(const struct cli_common *c, FILE *in, const char *name,
 		if (r1 != US_EXIT_OK && r1 != US_EXIT_DATAERR)
 			break;
 	}
+	db_checkpointer_stop(&ckpt);
 	db_checkpoint(db); /* the end of the stage: the WAL goes back to zero */
 	db_close(db);
 out:
