@@ -626,12 +626,25 @@ static const char *const migration_20[] = {
 	NULL,
 };
 
+/*
+ * The journal rows still open (pending or inflight), found by run: `runs
+ * list --unfinished`, which nightly.sh waits for before anything else,
+ * read every journal row of each run it looked at to count them (a night
+ * 0 of 100k units has 324k rows: 0.15-0.2 s of every night; issue 18).
+ */
+static const char *const migration_21[] = {
+	"CREATE INDEX journal_open ON journal (run_id, seq) "
+	"WHERE state IN ('pending', 'inflight');",
+	NULL,
+};
+
 /* Each migration: statements run in one transaction, NULL-terminated. */
 static const char *const *const migrations[] = {
 	migration_1,  migration_2,  migration_3,  migration_4,  migration_5,
 	migration_6,  migration_7,  migration_8,  migration_9,  migration_10,
 	migration_11, migration_12, migration_13, migration_14, migration_15,
-	migration_16, migration_17, migration_18, migration_19, migration_20
+	migration_16, migration_17, migration_18, migration_19, migration_20,
+	migration_21
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

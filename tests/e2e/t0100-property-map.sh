@@ -490,7 +490,7 @@ t 'a database at an older schema version is refused until init migrates it' '
 		ALTER TABLE person_user DROP COLUMN name_key;
 		ALTER TABLE snapshot DROP COLUMN rows_sha256;
 		ALTER TABLE snapshot DROP COLUMN rows_digest_version; ALTER TABLE snapshot DROP COLUMN pms_property;
-		DROP INDEX stg_reject_of_person;
+		DROP INDEX stg_reject_of_person; DROP INDEX journal_open;
 		DROP TABLE run_exception; DROP TABLE snapshot_legacy;
 		ALTER TABLE run_input DROP COLUMN guard;
 		ALTER TABLE run_input DROP COLUMN guard_why;

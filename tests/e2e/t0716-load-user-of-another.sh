@@ -61,7 +61,7 @@ test_expect_success 'a database of schema version 13 is migrated: its users get 
 	sqlite3 v13.db "ALTER TABLE person_user DROP COLUMN name_key;
 		ALTER TABLE person_user_history DROP COLUMN name_key;
 		ALTER TABLE snapshot DROP COLUMN rows_digest_version; ALTER TABLE snapshot DROP COLUMN pms_property;
-		DROP INDEX stg_reject_of_person;
+		DROP INDEX stg_reject_of_person; DROP INDEX journal_open;
 		DELETE FROM schema_version WHERE version > 13" &&
 	unitsync --db v13.db init >init.out &&
 	grep "schema version $(sqlite3 "$UNITSYNC_DB" "SELECT max(version) FROM schema_version")" init.out &&

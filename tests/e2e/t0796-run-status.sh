@@ -63,6 +63,21 @@ test_expect_success 'loaded to the end: loaded, and no longer unfinished' '
 	test -z "$(unitsync runs list --unfinished)"
 '
 
+# --unfinished looks only at runs with an open row (index journal_open):
+# a row journaled and never sent (pending: a load stopped before it left)
+# is one, as an inflight one is
+test_expect_success 'a row journaled but not sent (pending) makes the run unfinished again' '
+	id=$(basename "$(cat a.run)") &&
+	sqlite3 "$UNITSYNC_DB" "UPDATE journal SET state = '"'"'pending'"'"'
+		WHERE run_id = '"'"'$id'"'"' AND seq = 2" &&
+	status "$(cat a.run)" incomplete &&
+	test "$(unitsync runs list --unfinished)" = "$(cat a.run)" &&
+	sqlite3 "$UNITSYNC_DB" "UPDATE journal SET state = '"'"'done'"'"'
+		WHERE run_id = '"'"'$id'"'"' AND seq = 2" &&
+	status "$(cat a.run)" loaded &&
+	test -z "$(unitsync runs list --unfinished)"
+'
+
 test_expect_success 'a run transform wrote and nobody loaded: written' '
 	b=$(transform minus1.csv) && echo "$b" >b.run &&
 	status "$b" written

@@ -92,7 +92,7 @@ test_expect_success 'a database of schema version 8 is migrated: histories seede
 		DROP INDEX delta_history_by_run_person; DROP INDEX run_exception_by_run_person;
 		DROP INDEX assignment_by_user; ALTER TABLE person_user DROP COLUMN name_key;
 		ALTER TABLE snapshot DROP COLUMN rows_digest_version; ALTER TABLE snapshot DROP COLUMN pms_property;
-		DROP INDEX stg_reject_of_person;
+		DROP INDEX stg_reject_of_person; DROP INDEX journal_open;
 		CREATE INDEX delta_history_by_person ON delta_history (property_id, pms_person_id);
 		CREATE INDEX run_exception_by_person ON run_exception (property_id, pms_person_id);
 		UPDATE schema_version SET version = 8 WHERE version >= 9; DELETE FROM schema_version WHERE version > 8" &&
