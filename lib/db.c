@@ -640,11 +640,10 @@ static const char *const migration_21[] = {
 
 /* Each migration: statements run in one transaction, NULL-terminated. */
 static const char *const *const migrations[] = {
-	migration_1,  migration_2,  migration_3,  migration_4,  migration_5,
-	migration_6,  migration_7,  migration_8,  migration_9,  migration_10,
-	migration_11, migration_12, migration_13, migration_14, migration_15,
-	migration_16, migration_17, migration_18, migration_19, migration_20,
-	migration_21
+	migration_1,  migration_2,  migration_3,  migration_4,  migration_5,  migration_6,
+	migration_7,  migration_8,  migration_9,  migration_10, migration_11, migration_12,
+	migration_13, migration_14, migration_15, migration_16, migration_17, migration_18,
+	migration_19, migration_20, migration_21
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
