@@ -11,7 +11,7 @@
 # the other (nu12 #2).
 . "$(dirname "$0")/lib.sh"
 SQ="'"
-test_plan 16
+test_plan 17
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 export_of() { # export_of N: residents 1..N of property p1, one per unit
