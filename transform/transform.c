@@ -96,7 +96,7 @@ struct policy {
 				* "'NAME' (snapshot N[, R rows rejected])", owned;
 				* NULL: none (policy_snapshot()) */
 	char *older;           /* why tonight's export is older than the one the last
-				* accepted run read (older_check()), owned; NULL: not */
+				* accepted run read (older_verdict()), owned; NULL: not */
 	int export_refused;    /* --export-refused: extract refused tonight's file */
 };
 
@@ -181,7 +181,7 @@ out:
 
 /*
  * The runs tonight's export of a property is compared with (the shrink
- * check, schema_check(), older_check()): a run that read the property
+ * check, schema_check(), older_verdict()): a run that read the property
  * (run_input row I of run R) and was accepted for it, its own verdict for
  * the property ok (the run's, for runs recorded before there was one a
  * property) or the run approved; and that judged it: a night it was
@@ -2847,24 +2847,37 @@ static const char older_sql[] =
  * multi-file property with one old file among new ones is not seen).
  * 0, or -1 with err_set().
  */
-static int older_check(struct run *r, struct tally *t, struct policy *p)
+/*
+ * The older-export check of property P (older_sql), on connection DB: into
+ * *DETAIL why tonight's export is older than the one the last accepted run
+ * read (malloc'd), or NULL.  *FIRST and *MOVES are its two statements,
+ * prepared on the first call, the caller's to finalize.  It reads only
+ * what is committed (run, run_input, run_exception, the staged rows), so
+ * it runs on the older-export thread's connection (older_start()).  0, or
+ * -1 with err_set().
+ */
+static int older_verdict(sqlite3 *db, sqlite3_stmt **first, sqlite3_stmt **moves,
+			 const struct policy *p, char **detail)
 {
-	sqlite3_stmt *st = NULL;
-	char detail[768], who[300] = "";
+	sqlite3_stmt *st;
+	char text[768], who[300] = "";
 	json_t *in, *ids = json_array();
 	char *ids_json = NULL;
 	size_t i, used = 0;
 	int rc = -1, got;
 
+	*detail = NULL;
 	if (!ids)
 		goto oom;
-	if (db_prepare(r->db,
+	if (!*first &&
+	    db_prepare(db,
 		       OLDER_PREV
 		       " SELECT (SELECT max(id) FROM prev), (SELECT max(run_id) FROM prev) "
 		       "WHERE ?2 < (SELECT max(id) FROM prev) "
 		       "AND ?2 NOT IN (SELECT id FROM prev)",
-		       &st) < 0)
+		       first) < 0)
 		goto out;
+	st = *first;
 	json_array_foreach(p->inputs, i, in)
 	{
 		long long id = json_integer_value(json_object_get(in, "snapshot_id"));
@@ -2878,7 +2891,7 @@ static int older_check(struct run *r, struct tally *t, struct policy *p)
 			goto out;
 		if (got == 0)
 			continue;
-		snprintf(detail, sizeof(detail),
+		snprintf(text, sizeof(text),
 			 "tonight's export '%s' is snapshot %lld, staged before snapshot %lld that "
 			 "the last accepted run %s read: an older export back in the drop? Loaded, "
 			 "it would undo what the runs since decided (keys back to residents who "
@@ -2886,15 +2899,15 @@ static int older_check(struct run *r, struct tally *t, struct policy *p)
 			 "property until the run is approved (or the current export extracted)",
 			 json_string_value(json_object_get(in, "source_name")), id,
 			 (long long)sqlite3_column_int64(st, 0), db_col_text(st, 1));
-		rc = older_found(r, t, p, detail);
-		goto out;
+		goto found;
 	}
-	sqlite3_finalize(st);
-	st = NULL;
+	sqlite3_reset(st);
 	if (!(ids_json = json_dumps(ids, JSON_COMPACT)))
 		goto oom;
-	if (db_prepare(r->db, older_sql, &st) < 0)
+	if (!*moves && db_prepare(db, older_sql, moves) < 0)
 		goto out;
+	st = *moves;
+	sqlite3_reset(st);
 	sqlite3_bind_text(st, 1, p->property_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ids_json, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, p->as_of, -1, SQLITE_STATIC);
@@ -2920,7 +2933,7 @@ static int older_check(struct run *r, struct tally *t, struct policy *p)
 	sqlite3_reset(st);
 	if (db_row(st) != 1)
 		goto out;
-	snprintf(detail, sizeof(detail),
+	snprintf(text, sizeof(text),
 		 "tonight's export records no move-in or move-out after %s, and undoes %lld "
 		 "move(s) the last accepted run %s's export had since (that day included), "
 		 "listing %s as living there: %s%s: an older export back in the drop? Loaded, "
@@ -2930,12 +2943,18 @@ static int older_check(struct run *r, struct tally *t, struct policy *p)
 		 db_col_text(st, 4), (long long)sqlite3_column_int64(st, 6), db_col_text(st, 5),
 		 strcmp(db_col_text(st, 3), "moved in") ? "them" : "none of them", who,
 		 sqlite3_column_int64(st, 6) > 3 ? ", ..." : "");
-	rc = older_found(r, t, p, detail);
+found:
+	if (!(*detail = strdup(text)))
+		goto oom;
+	rc = 0;
 	goto out;
 oom:
 	err_set("out of memory");
 out:
-	sqlite3_finalize(st);
+	if (*first)
+		sqlite3_reset(*first);
+	if (*moves)
+		sqlite3_reset(*moves);
 	free(ids_json);
 	json_decref(ids);
 	return rc;
@@ -3097,6 +3116,20 @@ enum {
 	STEP_STOP = 1
 };
 
+/* The properties' older-export checks, on a thread of their own: see
+ * older_start(). */
+struct older {
+	sqlite3 *db;       /* the thread's connection, owned */
+	struct policy *ps; /* the job's properties, borrowed: read, not changed */
+	int n;
+	char **detail;    /* per property: older_verdict()'s, owned */
+	int failed;       /* the thread stopped at a database error ... */
+	char error[1024]; /* ... saying this */
+	int failed_rc;    /* ... whose exit code is this (db_exit_code()) */
+	pthread_t thread;
+	int running; /* thread started and not joined */
+};
+
 /* The input snapshots' check, on a thread of its own: see verify_start(). */
 struct verify {
 	sqlite3 *db;    /* the thread's connection, owned */
@@ -3142,6 +3175,7 @@ struct job {
 	int held;               /* the safety guard holds a property */
 	int rc;                 /* the exit code */
 	struct verify verify;   /* the input snapshots' check, on its own thread */
+	struct older older;     /* the older-export checks, on their own thread */
 };
 
 /* Start J with nothing owned and the exit code of a bad command line. */
@@ -3644,6 +3678,87 @@ static void verify_release(struct verify *v)
 	free(v->verdict);
 }
 
+/*
+ * The older-export checks (older_start(), older_finish()): each present
+ * property's older_verdict(), which reads only what is committed, on a
+ * thread and a connection of their own while the main thread decides;
+ * diff_all() takes the verdicts.  Started once the run's transaction holds
+ * the write lock (begin_run(): BEGIN IMMEDIATE), so that the thread reads
+ * the database as the run does: nobody can commit in between.
+ */
+static void *older_thread(void *arg)
+{
+	struct older *o = arg;
+	sqlite3_stmt *first = NULL, *moves = NULL;
+
+	for (int i = 0; i < o->n; i++) {
+		if (!property_present(&o->ps[i]))
+			continue;
+		if (older_verdict(o->db, &first, &moves, &o->ps[i], &o->detail[i]) < 0) {
+			/* err_msg() is this thread's own */
+			snprintf(o->error, sizeof(o->error), "%s", err_msg());
+			o->failed_rc = db_exit_code(o->db);
+			o->failed = 1;
+			break;
+		}
+	}
+	sqlite3_finalize(first);
+	sqlite3_finalize(moves);
+	return NULL;
+}
+
+/* Start judging whether J's properties' exports are older ones. */
+static int older_start(struct job *j)
+{
+	struct older *o = &j->older;
+
+	o->ps = j->ps;
+	o->n = j->n_policies;
+	if (!o->n)
+		return 0;
+	if (!(o->detail = calloc((size_t)o->n, sizeof(*o->detail)))) {
+		err_set("out of memory");
+		return STEP_FAIL;
+	}
+	if (db_open(j->cli.db_path, 0, &o->db) < 0)
+		return STEP_FAIL;
+	if ((errno = pthread_create(&o->thread, NULL, older_thread, o)) != 0) {
+		err_set("cannot start a thread: %s", strerror(errno));
+		return STEP_FAIL;
+	}
+	o->running = 1;
+	return 0;
+}
+
+/* Wait for the older-export verdicts: a database error on the thread's
+ * connection stops the run with its exit code (STEP_STOP). */
+static int older_finish(struct job *j)
+{
+	struct older *o = &j->older;
+
+	if (o->running) {
+		pthread_join(o->thread, NULL);
+		o->running = 0;
+	}
+	if (o->failed) {
+		log_error("%s", o->error);
+		j->rc = o->failed_rc;
+		return STEP_STOP;
+	}
+	return 0;
+}
+
+/* Join the thread if it still runs and free what O holds. */
+static void older_release(struct older *o)
+{
+	if (o->running)
+		pthread_join(o->thread, NULL);
+	db_close(o->db);
+	for (int i = 0; o->detail && i < o->n; i++)
+		free(o->detail[i]);
+	free(o->detail);
+}
+
 /* Remove the files of run directory DIR and DIR itself. */
 static void remove_run_dir(const char *dir)
 {
@@ -4127,21 +4242,27 @@ static int hold_duplicates(struct job *j)
  * Write each property's delta rows: the diff of its decisions against what
  * unitsync has applied, or the report of a missing export; then check its
  * export's fields against the previous one (schema_check()) and that it is
- * not an older one (older_check()).
+ * not an older one (older_verdict(), judged on its thread meanwhile:
+ * older_finish()).
  */
 static int diff_all(struct job *j)
 {
+	int s;
+
 	/* made once every record is in (sorted keys), not kept up by each insert */
 	if (db_exec(j->db, WANT_RKEY_INDEX) < 0 || db_exec(j->db, WANT_NEWCOMER_INDEX) < 0)
 		return STEP_FAIL;
+	if ((s = older_finish(j)) != 0)
+		return s;
 	for (int i = 0; i < j->n_policies; i++) {
 		struct policy *p = &j->ps[i];
 		struct tally *t = &j->ts[i];
+		const char *older = j->older.detail ? j->older.detail[i] : NULL;
 
 		if ((property_present(p) ? diff_people(&j->r, t, p)
 					 : property_missing(&j->r, t, p)) < 0 ||
-		    (property_present(p) &&
-		     (schema_check(&j->r, t, p) < 0 || older_check(&j->r, t, p) < 0)))
+		    (property_present(p) && (schema_check(&j->r, t, p) < 0 ||
+					     (older && older_found(&j->r, t, p, older) < 0))))
 			return STEP_FAIL;
 	}
 	return 0;
@@ -4410,6 +4531,7 @@ static int job_release(struct job *j)
 	if (j->partial)
 		remove_run_dir(j->dir);
 	verify_release(&j->verify);
+	older_release(&j->older);
 	ledger_release(&j->r.ledger);
 	sqlite3_finalize(j->r.exc);
 	free(j->r.contacts);
@@ -4448,7 +4570,7 @@ int main(int argc, char **argv)
 		goto stop;
 	if ((s = open_run_dir(&j)) != 0)
 		goto stop;
-	if ((s = begin_run(&j)) != 0)
+	if ((s = begin_run(&j)) != 0 || (s = older_start(&j)) != 0)
 		goto stop;
 	if ((s = decide_all(&j)) != 0 || (s = decide_outside(&j)) != 0)
 		goto stop;
