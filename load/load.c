@@ -2361,8 +2361,16 @@ int main(int argc, char **argv)
 			db_rollback(l.db);
 		}
 	}
-	if (l.tempfail)
-		log_warn("the Latch API was unavailable or retries ran out; rerun to resume");
+	if (l.tempfail) {
+		/* what stopped it first: a signal, the budget, else the API (each
+		 * row given up said its own last answer) */
+		if (stop_requested)
+			log_warn("stopped by a signal before every row was sent; rerun to resume");
+		else if (now_s() >= l.deadline)
+			log_warn("out of --budget before every row was sent; rerun to resume");
+		else
+			log_warn("the Latch API was unavailable or retries ran out; rerun to resume");
+	}
 	if (l.held)
 		held_advice(&l, 0);
 out:
