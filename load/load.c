@@ -2369,7 +2369,8 @@ int main(int argc, char **argv)
 		else if (now_s() >= l.deadline)
 			log_warn("out of --budget before every row was sent; rerun to resume");
 		else
-			log_warn("the Latch API was unavailable or retries ran out; rerun to resume");
+			log_warn(
+				"the Latch API was unavailable or retries ran out; rerun to resume");
 	}
 	if (l.held)
 		held_advice(&l, 0);
