@@ -201,16 +201,37 @@ static void run_dir_exists(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int(ctx, dir && stat((const char *)dir, &st) == 0 && S_ISDIR(st.st_mode));
 }
 
+/* ?1 KEEP, ?2 the property or NULL: each snapshot's properties (those it
+ * staged people for, else its own), its age among each property's
+ * (1: newest), the snapshots prune keeps by age (SPARED_BY_AGE) and those a
+ * kept run, one whose directory still exists, read (SPARED_BY_RUN) */
+#define PRUNE_SETS                                                                   \
+	"WITH owner AS ("                                                            \
+	"  SELECT snapshot_id, property_id FROM snapshot_property "                  \
+	"  UNION SELECT snapshot_id, property_id FROM snapshot WHERE property_id <> ''), " \
+	"ranked AS (SELECT snapshot_id, property_id, row_number() OVER "             \
+	"  (PARTITION BY property_id ORDER BY snapshot_id DESC) AS age FROM owner), " \
+	"by_age AS (SELECT snapshot_id FROM ranked WHERE age <= ?1 "                \
+	"  OR (?2 IS NOT NULL AND property_id <> ?2)), "                             \
+	"by_run AS (SELECT ri.snapshot_id FROM run_input ri JOIN run r USING (run_id) " \
+	"  WHERE ri.snapshot_id IS NOT NULL AND run_dir_exists(r.run_dir)), "        \
+	"candidate AS (SELECT s.snapshot_id, s.source_name FROM snapshot s "          \
+	"  WHERE s.snapshot_id NOT IN (SELECT snapshot_id FROM by_age) "             \
+	"  AND (?2 IS NULL OR s.snapshot_id IN (SELECT snapshot_id FROM owner "       \
+	"       WHERE property_id = ?2))) "
+
 /*
  * Delete snapshots beyond the newest KEEP of each property, sparing those a
  * kept run refers to.  One transaction.  Each deleted snapshot is named
  * with the runs that read it and could be replayed until now (made after
- * replay_start): `unitsync replay` cannot rebuild them without it.
+ * replay_start): `unitsync replay` cannot rebuild them without it.  Those
+ * spared for a run are counted, so that "0 snapshot(s) deleted" says why
+ * (new user nu14 #12).
  */
 static int prune(sqlite3 *db, const char *property, int keep, int dry_run)
 {
 	sqlite3_stmt *st = NULL, *del = NULL, *runs = NULL;
-	long n = 0, lost = 0;
+	long n = 0, lost = 0, spared = 0;
 	int rc = -1, got = 0, r = 0;
 
 	if (sqlite3_create_function(db, "run_dir_exists", 1, SQLITE_UTF8, NULL, run_dir_exists,
@@ -220,22 +241,10 @@ static int prune(sqlite3 *db, const char *property, int keep, int dry_run)
 	}
 	if (db_begin(db) < 0)
 		return -1;
-	/* a snapshot's properties: those it staged people for, else --property */
 	if (db_prepare(db,
-		       "WITH owner AS ("
-		       "  SELECT snapshot_id, property_id FROM snapshot_property "
-		       "  UNION SELECT snapshot_id, property_id FROM snapshot WHERE property_id <> ''), "
-		       "ranked AS (SELECT snapshot_id, property_id, row_number() OVER "
-		       "  (PARTITION BY property_id ORDER BY snapshot_id DESC) AS age FROM owner), "
-		       "kept AS (SELECT snapshot_id FROM ranked WHERE age <= ?1 "
-		       "  OR (?2 IS NOT NULL AND property_id <> ?2) "
-		       "  UNION SELECT ri.snapshot_id FROM run_input ri JOIN run r USING (run_id) "
-		       "  WHERE ri.snapshot_id IS NOT NULL AND run_dir_exists(r.run_dir)) "
-		       "SELECT s.snapshot_id, s.source_name FROM snapshot s "
-		       "WHERE s.snapshot_id NOT IN (SELECT snapshot_id FROM kept) "
-		       "  AND (?2 IS NULL OR s.snapshot_id IN (SELECT snapshot_id FROM owner "
-		       "       WHERE property_id = ?2)) "
-		       "ORDER BY s.snapshot_id",
+		       PRUNE_SETS "SELECT snapshot_id, source_name FROM candidate "
+				  "WHERE snapshot_id NOT IN (SELECT snapshot_id FROM by_run) "
+				  "ORDER BY snapshot_id",
 		       &st) < 0 ||
 	    db_prepare(db, "DELETE FROM snapshot WHERE snapshot_id = ?", &del) < 0 ||
 	    db_prepare(db,
@@ -274,9 +283,26 @@ static int prune(sqlite3 *db, const char *property, int keep, int dry_run)
 		goto out; /* the list was not read to its end: commit nothing */
 	sqlite3_finalize(st);
 	st = NULL;
+	if (db_prepare(db,
+		       PRUNE_SETS "SELECT count(*) FROM candidate "
+				  "WHERE snapshot_id IN (SELECT snapshot_id FROM by_run)",
+		       &st) < 0)
+		goto out;
+	sqlite3_bind_int(st, 1, keep);
+	if (property)
+		sqlite3_bind_text(st, 2, property, -1, SQLITE_STATIC);
+	if (db_row(st) != 1)
+		goto out;
+	spared = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
 	if (db_commit(db) < 0)
 		goto out;
 	printf("%ld snapshot(s) %s\n", n, dry_run ? "would be deleted" : "deleted");
+	if (spared)
+		printf("%ld snapshot(s) beyond the newest %d kept: runs whose directories still "
+		       "exist read them\n",
+		       spared, keep);
 	if (lost)
 		printf("%ld run(s) %s replayable (unitsync replay)\n", lost,
 		       dry_run ? "would no longer be" : "no longer");

@@ -44,6 +44,7 @@ test_expect_success 'a run made from snapshot 1 keeps it through a prune' '
 	unitsync snapshots prune --keep 1 --dry-run >dry &&
 	grep -x "would delete snapshot 2 (night2.csv)" dry &&
 	! grep "snapshot 1 " dry &&
+	grep -x "1 snapshot(s) beyond the newest 1 kept: runs whose directories still exist read them" dry &&
 	unitsync snapshots list | awk -F"\t" "NR > 1 { print \$1 }" | tr "\n" " " >ids &&
 	test "$(cat ids)" = "1 2 3 "
 '
@@ -51,6 +52,7 @@ test_expect_success 'a run made from snapshot 1 keeps it through a prune' '
 test_expect_success 'prune deletes the rest with their staged rows' '
 	unitsync snapshots prune --keep 1 >out &&
 	grep -x "1 snapshot(s) deleted" out &&
+	grep -x "1 snapshot(s) beyond the newest 1 kept: runs whose directories still exist read them" out &&
 	test "$(sqlite3 "$UNITSYNC_DB" "SELECT group_concat(snapshot_id) FROM snapshot")" = "1,3" &&
 	test "$(sqlite3 "$UNITSYNC_DB" "SELECT count(*) FROM stg_person WHERE snapshot_id = 2")" = 0
 '
@@ -58,7 +60,11 @@ test_expect_success 'prune deletes the rest with their staged rows' '
 test_expect_success 'once its run directory is gone, the old snapshot goes too' '
 	rm -rf runs &&
 	unitsync snapshots prune --keep 1 >out &&
-	test "$(sqlite3 "$UNITSYNC_DB" "SELECT group_concat(snapshot_id) FROM snapshot")" = "3"
+	test "$(sqlite3 "$UNITSYNC_DB" "SELECT group_concat(snapshot_id) FROM snapshot")" = "3" &&
+	! grep "kept: runs" out &&
+	# nothing left to delete, nothing spared: just the count
+	unitsync snapshots prune --keep 1 >out2 &&
+	test "$(cat out2)" = "0 snapshot(s) deleted"
 '
 
 test_expect_success 'a --property the database does not have: 65 naming it, for list and prune' '
