@@ -147,13 +147,31 @@ check_wait() {
 	[ -n "$check_rc" ] || return 1
 	[ "$check_rc" -eq 0 ] || [ -n "${check_said:-}" ] || {
 		check_said=1
-		if [ "$check_rc" -gt 128 ]; then
-			say warning "nightly.sh: quick_check of the state database '$check_db' was" \
-				"stopped (exit $check_rc) before its verdict; nothing decided or sent tonight"
-		else
-			say error "nightly.sh: quick_check of the state database '$check_db' failed" \
-				"(exit $check_rc); nothing decided or sent tonight"
-		fi
+		# what the check's exit code says (unitsync-init(1)): only 74 is
+		# a damaged file; 78 is a database this build cannot open (one
+		# to migrate with 'unitsync init' after an upgrade: nu15 L2), 75 one
+		# locked or a disk full
+		case $check_rc in
+		74)
+			say error "nightly.sh: quick_check of the state database '$check_db' found it" \
+				"corrupt (exit 74); nothing decided or sent tonight"
+			;;
+		78)
+			say error "nightly.sh: the state database '$check_db' cannot be used by this" \
+				"unitsync (exit 78: see above; after an upgrade, run 'unitsync init' to" \
+				"migrate it); nothing decided or sent tonight"
+			;;
+		*)
+			if [ "$check_rc" -gt 128 ]; then
+				say warning "nightly.sh: quick_check of the state database '$check_db' was" \
+					"stopped (exit $check_rc) before its verdict; nothing decided or sent" \
+					"tonight"
+			else
+				say error "nightly.sh: quick_check of the state database '$check_db' could" \
+					"not run (exit $check_rc: see above); nothing decided or sent tonight"
+			fi
+			;;
+		esac
 	}
 	return 0
 }

@@ -8,7 +8,7 @@
 # is decided or sent.
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null 2>&1 || test_skip_all "sqlite3 is not installed"
-test_plan 4
+test_plan 5
 
 H=property_id,pms_unit_id,pms_person_id,household_id,role,status,first_name,last_name,email,phone,move_in,move_out
 (cd "$tmp" && {
@@ -80,5 +80,19 @@ test_expect_success 'a corrupt state database found while tonight is extracted: 
 	grep "quick_check of the state database .* nothing decided or sent tonight" n4.err &&
 	! grep "^run directory:" n4.out && test "$(ls runs | wc -l)" = "$runs_before" &&
 	test "$(requests)" = "$sent" &&
+	rm -f "$UNITSYNC_DB-wal" "$UNITSYNC_DB-shm" && cp good.db "$UNITSYNC_DB"
+'
+
+# after an upgrade, before 'unitsync init': the check's 78 is a database
+# this build cannot open, not a damaged one (new user nu15 L2)
+test_expect_success 'a state database at an older schema version: 78, told to migrate, not corrupt' '
+	cp "$UNITSYNC_DB" good.db && sent=$(requests) &&
+	sqlite3 "$UNITSYNC_DB" "DROP INDEX journal_open;
+		DELETE FROM schema_version WHERE version = (SELECT max(version) FROM schema_version)" &&
+	test_expect_code 78 nightly >n5.out 2>n5.err &&
+	grep "cannot be used by this unitsync (exit 78: see above; after an upgrade, run .unitsync init. to migrate it); nothing decided or sent tonight" n5.err &&
+	! grep "quick_check" n5.err &&
+	test "$(requests)" = "$sent" &&
+	unitsync init >/dev/null && nightly >n6.out 2>n6.err &&
 	rm -f "$UNITSYNC_DB-wal" "$UNITSYNC_DB-shm" && cp good.db "$UNITSYNC_DB"
 '
