@@ -201,23 +201,24 @@ static void run_dir_exists(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int(ctx, dir && stat((const char *)dir, &st) == 0 && S_ISDIR(st.st_mode));
 }
 
-/* ?1 KEEP, ?2 the property or NULL: each snapshot's properties (those it
- * staged people for, else its own), its age among each property's
- * (1: newest), the snapshots prune keeps by age (SPARED_BY_AGE) and those a
- * kept run, one whose directory still exists, read (SPARED_BY_RUN) */
-#define PRUNE_SETS                                                                   \
-	"WITH owner AS ("                                                            \
-	"  SELECT snapshot_id, property_id FROM snapshot_property "                  \
+/* ?1 KEEP, ?2 the property or NULL: each snapshot's properties (owner:
+ * those it staged people for, else its own), its age among each property's
+ * (1: newest), the snapshots prune keeps by age (by_age), those a kept run,
+ * one whose directory still exists, read (by_run), and those beyond the
+ * newest KEEP of the property (candidate) */
+#define PRUNE_SETS                                                                         \
+	"WITH owner AS ("                                                                  \
+	"  SELECT snapshot_id, property_id FROM snapshot_property "                        \
 	"  UNION SELECT snapshot_id, property_id FROM snapshot WHERE property_id <> ''), " \
-	"ranked AS (SELECT snapshot_id, property_id, row_number() OVER "             \
-	"  (PARTITION BY property_id ORDER BY snapshot_id DESC) AS age FROM owner), " \
-	"by_age AS (SELECT snapshot_id FROM ranked WHERE age <= ?1 "                \
-	"  OR (?2 IS NOT NULL AND property_id <> ?2)), "                             \
-	"by_run AS (SELECT ri.snapshot_id FROM run_input ri JOIN run r USING (run_id) " \
-	"  WHERE ri.snapshot_id IS NOT NULL AND run_dir_exists(r.run_dir)), "        \
-	"candidate AS (SELECT s.snapshot_id, s.source_name FROM snapshot s "          \
-	"  WHERE s.snapshot_id NOT IN (SELECT snapshot_id FROM by_age) "             \
-	"  AND (?2 IS NULL OR s.snapshot_id IN (SELECT snapshot_id FROM owner "       \
+	"ranked AS (SELECT snapshot_id, property_id, row_number() OVER "                   \
+	"  (PARTITION BY property_id ORDER BY snapshot_id DESC) AS age FROM owner), "      \
+	"by_age AS (SELECT snapshot_id FROM ranked WHERE age <= ?1 "                       \
+	"  OR (?2 IS NOT NULL AND property_id <> ?2)), "                                   \
+	"by_run AS (SELECT ri.snapshot_id FROM run_input ri JOIN run r USING (run_id) "    \
+	"  WHERE ri.snapshot_id IS NOT NULL AND run_dir_exists(r.run_dir)), "              \
+	"candidate AS (SELECT s.snapshot_id, s.source_name FROM snapshot s "               \
+	"  WHERE s.snapshot_id NOT IN (SELECT snapshot_id FROM by_age) "                   \
+	"  AND (?2 IS NULL OR s.snapshot_id IN (SELECT snapshot_id FROM owner "            \
 	"       WHERE property_id = ?2))) "
 
 /*
