@@ -3601,6 +3601,25 @@ static void *verify_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Open *DB, a connection of its own to J's database, and start *THREAD
+ * running FN(ARG) on it; *RUNNING once it runs (the caller joins it).  The
+ * connection is opened here, not on the thread: db_open() keeps the path
+ * it opened.  0, or STEP_FAIL with err_set().
+ */
+static int thread_start(struct job *j, sqlite3 **db, pthread_t *thread, void *(*fn)(void *),
+			void *arg, int *running)
+{
+	if (db_open(j->cli.db_path, 0, db) < 0)
+		return STEP_FAIL;
+	if ((errno = pthread_create(thread, NULL, fn, arg)) != 0) {
+		err_set("cannot start a thread: %s", strerror(errno));
+		return STEP_FAIL;
+	}
+	*running = 1;
+	return 0;
+}
+
 /* Start checking every input snapshot of J's properties, once each. */
 static int verify_start(struct job *j)
 {
@@ -3631,15 +3650,7 @@ static int verify_start(struct job *j)
 		err_set("out of memory");
 		return STEP_FAIL;
 	}
-	/* opened here, not on the thread: db_open() keeps the path it opened */
-	if (db_open(j->cli.db_path, 0, &v->db) < 0)
-		return STEP_FAIL;
-	if ((errno = pthread_create(&v->thread, NULL, verify_thread, v)) != 0) {
-		err_set("cannot start a thread: %s", strerror(errno));
-		return STEP_FAIL;
-	}
-	v->running = 1;
-	return 0;
+	return thread_start(j, &v->db, &v->thread, verify_thread, v, &v->running);
 }
 
 /* Wait for the verdict: a snapshot changed behind unitsync's back stops the
@@ -3720,14 +3731,7 @@ static int older_start(struct job *j)
 		err_set("out of memory");
 		return STEP_FAIL;
 	}
-	if (db_open(j->cli.db_path, 0, &o->db) < 0)
-		return STEP_FAIL;
-	if ((errno = pthread_create(&o->thread, NULL, older_thread, o)) != 0) {
-		err_set("cannot start a thread: %s", strerror(errno));
-		return STEP_FAIL;
-	}
-	o->running = 1;
-	return 0;
+	return thread_start(j, &o->db, &o->thread, older_thread, o, &o->running);
 }
 
 /* Wait for the older-export verdicts: a database error on the thread's
