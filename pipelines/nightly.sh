@@ -543,9 +543,9 @@ elif [ $rc -eq 4 ] && grep -q '^older_export,' "$run_dir/exceptions.csv" 2>/dev/
 	say warning "held by the safety guard: tonight's export looks older than the last" \
 		"accepted one (older_export in $run_dir/exceptions.csv): put the current export" \
 		"in the drop and run the night again; approve this run only if that old export" \
-		"is meant (approved, it undoes the moves its reason names); another property" \
-		"held: review $run_dir/manifest.json and delta.csv, then 'unitsync approve" \
-		"$run_dir' and 'unitsync load $run_dir'"
+		"is meant (approved, it undoes the moves its reason names); if another property" \
+		"is held too (guard.held_properties in $run_dir/manifest.json): review" \
+		"delta.csv, then 'unitsync approve $run_dir' and 'unitsync load $run_dir'"
 elif [ $rc -eq 4 ]; then
 	say warning "held by the safety guard: review $run_dir/manifest.json and delta.csv, then" \
 		"'unitsync approve $run_dir' and 'unitsync load $run_dir'"
