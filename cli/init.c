@@ -150,7 +150,11 @@ int main(int argc, char **argv)
 		rc = db_exit_code(NULL);
 		goto out;
 	}
-	printf("%s: schema version %d\n", cli.db_path, db_schema_version());
+	if (db_found_version() > 0 && db_found_version() < db_schema_version())
+		printf("%s: schema version %d (migrated from %d)\n", cli.db_path,
+		       db_schema_version(), db_found_version());
+	else
+		printf("%s: schema version %d\n", cli.db_path, db_schema_version());
 	rc = US_EXIT_OK;
 out:
 	db_close(db);

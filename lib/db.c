@@ -650,6 +650,14 @@ static const char *const *const migrations[] = {
 
 /* The database db_open() last opened (named by the corruption message). */
 static char opened_path[4096];
+
+/* The schema version db_open() last found in a file, before migrating it. */
+static int found_version;
+
+int db_found_version(void)
+{
+	return found_version;
+}
 /* The result code of the last db_open() that failed. */
 static int open_rc;
 /*
@@ -1246,6 +1254,7 @@ int db_open(const char *path, int create, sqlite3 **out)
 		goto out_prefix;
 	if (read_version(db, &version) < 0)
 		goto out_prefix;
+	found_version = version;
 	if (version > N_MIGRATIONS) {
 		err_set("'%s' has schema version %d, newer than this unitsync (%d): use the unitsync "
 			"that wrote it, or restore a backup made by this one",

@@ -24,6 +24,10 @@
 /* The schema version this build writes and reads. */
 int db_schema_version(void);
 
+/* The schema version db_open() found in the file it opened last, before
+ * migrating it (0: a new database): `unitsync init` says what it did. */
+int db_found_version(void);
+
 /*
  * Open PATH.  With CREATE, create it when missing and migrate it to the
  * current schema (what `unitsync init` does); without, fail when it is

@@ -505,7 +505,9 @@ t 'a database at an older schema version is refused until init migrates it' '
 	exits 78 "$top/bin/unitsync" --db "$tmp/old.db" map list &&
 	grep -q "schema version 1, this unitsync needs $now (run .unitsync init. to migrate)" "$tmp/err" &&
 	"$top/bin/unitsync" --db "$tmp/old.db" init >"$tmp/out" &&
-	grep -q "schema version $now" "$tmp/out" &&
+	grep -qx "$tmp/old.db: schema version $now (migrated from 1)" "$tmp/out" &&
+	"$top/bin/unitsync" --db "$tmp/old.db" init >"$tmp/out2" &&
+	grep -qx "$tmp/old.db: schema version $now" "$tmp/out2" &&
 	test "$(sqlite3 "$tmp/old.db" "SELECT count(*) FROM sqlite_master
 		WHERE name IN ('"'"'map_history_by_unit'"'"', '"'"'run_input_by_property'"'"')")" = 2 &&
 	test "$(sqlite3 "$tmp/old.db" "SELECT stale_after_nights || max_export_age_hours FROM property LIMIT 1")" = 348 &&
