@@ -3126,6 +3126,7 @@ struct older {
 	int failed;       /* the thread stopped at a database error ... */
 	char error[1024]; /* ... saying this */
 	int failed_rc;    /* ... whose exit code is this (db_exit_code()) */
+	_Atomic int quit; /* older_release(): stop at the next property */
 	pthread_t thread;
 	int running; /* thread started and not joined */
 };
@@ -3139,6 +3140,7 @@ struct verify {
 	size_t n_done;     /* ids judged; the thread stops at the first -1 or 1 */
 	char failed[1024]; /* the message of a -1 or 1 verdict */
 	int failed_rc;     /* the exit code of a -1 verdict (db_exit_code()) */
+	_Atomic int quit;  /* verify_release(): stop at the next snapshot */
 	pthread_t thread;
 	int running; /* thread started and not joined */
 };
@@ -3588,7 +3590,7 @@ static void *verify_thread(void *arg)
 {
 	struct verify *v = arg;
 
-	for (; v->n_done < v->n_ids; v->n_done++) {
+	for (; v->n_done < v->n_ids && !v->quit; v->n_done++) {
 		v->verdict[v->n_done] = stg_verify(v->db, v->ids[v->n_done]);
 		if (v->verdict[v->n_done] == -1 || v->verdict[v->n_done] == 1) {
 			/* err_msg() is this thread's own */
@@ -3679,11 +3681,16 @@ static int verify_finish(struct job *j)
 	return 0;
 }
 
-/* Join the thread if it still runs and free what V holds. */
+/* Stop the thread if it still runs (a run that failed before
+ * verify_finish(): its statement interrupted, its verdict unused), join it
+ * and free what V holds. */
 static void verify_release(struct verify *v)
 {
-	if (v->running)
+	if (v->running) {
+		v->quit = 1;
+		sqlite3_interrupt(v->db);
 		pthread_join(v->thread, NULL);
+	}
 	db_close(v->db);
 	free(v->ids);
 	free(v->verdict);
@@ -3702,7 +3709,7 @@ static void *older_thread(void *arg)
 	struct older *o = arg;
 	sqlite3_stmt *first = NULL, *moves = NULL;
 
-	for (int i = 0; i < o->n; i++) {
+	for (int i = 0; i < o->n && !o->quit; i++) {
 		if (!property_present(&o->ps[i]))
 			continue;
 		if (older_verdict(o->db, &first, &moves, &o->ps[i], &o->detail[i]) < 0) {
@@ -3752,11 +3759,16 @@ static int older_finish(struct job *j)
 	return 0;
 }
 
-/* Join the thread if it still runs and free what O holds. */
+/* Stop the thread if it still runs (a run that failed before diff_all():
+ * its statement interrupted, the rest of the checks not made, review rv23
+ * L2), join it and free what O holds. */
 static void older_release(struct older *o)
 {
-	if (o->running)
+	if (o->running) {
+		o->quit = 1;
+		sqlite3_interrupt(o->db);
 		pthread_join(o->thread, NULL);
+	}
 	db_close(o->db);
 	for (int i = 0; o->detail && i < o->n; i++)
 		free(o->detail[i]);
