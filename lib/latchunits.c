@@ -230,13 +230,14 @@ static enum latchunits_status unit_request(struct latch *l, const char *method, 
  * refused request is classify()'d; a success status whose body is off the
  * contract is LATCHUNITS_BAD_REPLY.  BODY (NULL: not wanted): the success
  * body's JSON object, parsed once (latch_reply_take()), the caller's to
- * json_decref(); a success without one is LATCHUNITS_BAD_REPLY.
+ * json_decref(); a success without one is LATCHUNITS_BAD_REPLY.  WANT_ID,
+ * when not NULL, is the id the body's id member must be (lib/latch.h).
  */
 static enum latchunits_status check_reply(enum latch_kind kind, const char *method,
 					  const char *path, const struct latch_resp *resp,
-					  json_t **body)
+					  const char *want_id, json_t **body)
 {
-	switch (latch_reply_take(kind, resp, NULL, body)) {
+	switch (latch_reply_take(kind, resp, want_id, body)) {
 	case LATCH_REPLY_OK:
 	case LATCH_REPLY_ALREADY:
 		if (body && !*body) {
@@ -253,12 +254,19 @@ static enum latchunits_status check_reply(enum latch_kind kind, const char *meth
 	}
 }
 
-/* The next page token of page J (owned) or NULL in *NEXT. */
+/* The next page token of page J (owned) or NULL in *NEXT: none when the
+ * member is missing, null or "" (the last page); a token that is not a
+ * string is a malformed reply, not the last page (review rv23: a number
+ * ended the listing there, its later units taken for missing). */
 static enum latchunits_status next_token(json_t *j, char **next)
 {
 	json_t *tok = json_object_get(j, "nextPageToken");
 
 	*next = NULL;
+	if (tok && !json_is_null(tok) && !json_is_string(tok)) {
+		err_set("the reply's nextPageToken is not a string");
+		return LATCHUNITS_BAD_REPLY;
+	}
 	if (json_is_string(tok) && *json_string_value(tok)) {
 		*next = strdup(json_string_value(tok));
 		if (!*next) {
@@ -338,7 +346,7 @@ list_pages(struct latch *l, const char *base, enum latch_kind kind, const char *
 		if (st != LATCHUNITS_OK)
 			goto out;
 		/* the page parsed once: by the contract's check */
-		st = check_reply(kind, "GET", path, &resp, &j);
+		st = check_reply(kind, "GET", path, &resp, NULL, &j);
 		if (st != LATCHUNITS_OK)
 			goto out;
 		st = LATCHUNITS_BAD_REPLY;
@@ -348,9 +356,12 @@ list_pages(struct latch *l, const char *base, enum latch_kind kind, const char *
 			err_set("GET %s: the reply has no %s array", path, member);
 			goto out;
 		}
-		if (take(path, items, ctx) != LATCHUNITS_OK ||
-		    next_token(j, &next) != LATCHUNITS_OK)
+		if (take(path, items, ctx) != LATCHUNITS_OK)
 			goto out;
+		if (next_token(j, &next) != LATCHUNITS_OK) {
+			err_prefix("GET %s", path);
+			goto out;
+		}
 		json_decref(j);
 		j = NULL;
 		latch_resp_free(&resp);
@@ -528,7 +539,8 @@ enum latchunits_status latchunits_user(struct latch *l, const char *user, char *
 	st = unit_request(l, "GET", path, NULL, NULL, 1, &resp);
 	if (st != LATCHUNITS_OK)
 		return st;
-	st = check_reply(LATCH_USER_GET, "GET", path, &resp, &j);
+	/* the user asked for, not another one (review rv23) */
+	st = check_reply(LATCH_USER_GET, "GET", path, &resp, user, &j);
 	if (st != LATCHUNITS_OK)
 		goto out;
 	st = LATCHUNITS_BAD_REPLY;
@@ -578,7 +590,7 @@ enum latchunits_status latchunits_create(struct latch *l, const char *building, 
 	st = unit_request(l, "POST", path, body, key, key != NULL, &resp);
 	if (st != LATCHUNITS_OK)
 		goto out;
-	st = check_reply(LATCH_UNIT_CREATE, "POST", path, &resp, &j);
+	st = check_reply(LATCH_UNIT_CREATE, "POST", path, &resp, NULL, &j);
 	if (st != LATCHUNITS_OK)
 		goto out;
 	st = LATCHUNITS_BAD_REPLY;

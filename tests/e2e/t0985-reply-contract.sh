@@ -18,7 +18,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null 2>&1 || test_skip_all "python3 is not installed"
 command -v sqlite3 >/dev/null 2>&1 || test_skip_all "sqlite3 is not installed"
-test_plan 9
+test_plan 10
 
 q() { sqlite3 -batch "$UNITSYNC_DB" "$1"; }
 # PERSON|OP|STATE of every journal row of run $1
@@ -32,7 +32,9 @@ cat >"$tmp/api.py" <<'EOF'
 # api.py LOG MODE: a Latch API.  MODE normal: each user's answers are
 # picked by its name (see below); good: every answer by the contract;
 # 401: every /v1 request answered 401 UNAUTHORIZED; token-401: the token
-# endpoint refuses the credentials; token-hang: it never answers.
+# endpoint refuses the credentials; token-hang: it never answers; pages:
+# building b-num's listing gives a number for its nextPageToken, building
+# b-rc's unit lu-1 has user u-x, whose fetch answers another user.
 import http.server, json, sys, time, urllib.parse
 
 log = open(sys.argv[1], "a", buffering=1)
@@ -63,6 +65,16 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.reply(200, json.dumps({"access_token": "tok", "expires_in": 3600}))
         if mode == "401":
             return self.reply(401, '{"message":"UNAUTHORIZED"}')
+        if mode == "pages":
+            pages = {
+                "/v1/buildings/b-num/units": {"units": [{"uuid": "lu-1", "name": "1"}], "nextPageToken": 5},
+                "/v1/buildings/b-rc/units": {"units": [{"uuid": "lu-1", "name": "1"}]},
+                "/v1/units/lu-1/residents": {"residents": [{"userUuid": "u-x", "assignedBy": "unitsync"}]},
+                "/v1/users/u-x": {"userUuid": "u-other", "email": "other@example.com"},
+            }
+            if url.path in pages:
+                return self.reply(200, json.dumps(pages[url.path]))
+            return self.reply(404, '{"message":"NOT_FOUND"}')
         evil = mode == "normal"
         if self.command == "GET" and url.path == "/v1/users":
             e = urllib.parse.parse_qs(url.query).get("email", [""])[0]
@@ -266,6 +278,21 @@ test_expect_success 'a later load against a good API completes the run' '
 	assigned >actual &&
 	printf "P-%s\n" put-nonobject put-ok put-other post-nouser post-200 | sort >expect &&
 	test_cmp expect actual
+'
+api_stop
+
+# review rv23: a page token that is not a string ended the listing there
+# (the units after it taken for missing), and a user fetched for
+# reconcile was taken whatever user the reply was about
+api_start pages || exit 1
+test_expect_success 'a nextPageToken that is not a string, a user fetch answering another user: malformed, not taken' '
+	test_expect_code 75 unitsync units list --building b-num >pl.out 2>pl.err &&
+	grep "GET /v1/buildings/b-num/units?pageSize=[0-9]*: the reply.s nextPageToken is not a string" pl.err &&
+	unitsync --db rc.db init >/dev/null &&
+	unitsync --db rc.db property add hp --latch-building b-rc >/dev/null &&
+	unitsync --db rc.db map add --offline --property hp 1 lu-1 >/dev/null &&
+	test_expect_code 75 unitsync --db rc.db reconcile --property hp --out rc >rc.out 2>rc.err &&
+	grep "GET /v1/users/u-x: malformed reply: reply.s userUuid is another one.s" rc.err
 '
 api_stop
 
