@@ -1290,12 +1290,15 @@ static int decide_people(struct run *r, struct tally *t, struct policy *p, int o
 				goto out;
 			user = "";
 			*user_contact = '\0';
-		} else if (*user && *user_email && *email && strcasecmp(user_email, email)) {
+		} else if (*user && *user_email && *email && strcasecmp(user_email, email) &&
+			   (sync || hold)) {
 			/* the PMS id still says who they are: their unit follows them,
 			 * on the Latch user already matched; the account is a person's
 			 * call.  Anyone else giving the contact it was made by would be
 			 * matched to it: compared as if the record gave it too
-			 * (user_contact) */
+			 * (user_contact).  Said only of a record that keeps or gains
+			 * access: a resident who left is not reported night after
+			 * night (new user nu15 L5) */
 			snprintf(detail, sizeof(detail),
 				 "e-mail changed from '%s' to '%s' since Latch user %s was matched; "
 				 "that user keeps being used",
