@@ -33,6 +33,7 @@ static void on_error(void *arg, xmlErrorPtr e)
 	if (x->error[0] || !e)
 		return;
 	x->error_code = e->code;
+	x->error_line = e->line;
 	snprintf(x->error, sizeof(x->error), "%s line %d: %s", x->origin, e->line,
 		 e->message ? e->message : "malformed XML");
 	n = strlen(x->error);
@@ -1003,12 +1004,27 @@ static void parse_failed(struct xmlx *x)
 	f->state = FEED_FAILED;
 	if (x->error_code == -1)
 		return; /* ours, said as it is */
-	/* libxml2 may hold the last bytes back: either sign means EOF */
+	/* libxml2 may hold the last bytes back: either sign means EOF.  Its
+	 * "Extra content at the end of the document" contradicts that: said as
+	 * what it is, libxml2's words after (new user nu15 L9); its other
+	 * messages ("Comment not terminated") say where the cut fell */
 	if (f->depth > 0 &&
-	    (x->error_code == XML_ERR_DOCUMENT_END || xmlByteConsumed(f->ctxt) >= x->size - 1))
-		snprintf(msg, sizeof(msg),
-			 "%s (the file ends before its elements are closed: truncated)", what);
-	else if (x->error[0])
+	    (x->error_code == XML_ERR_DOCUMENT_END || xmlByteConsumed(f->ctxt) >= x->size - 1)) {
+		char at[sizeof(x->error)];
+		size_t n = (size_t)snprintf(at, sizeof(at), "%s line %d: ", x->origin,
+					     x->error_line);
+
+		if (x->error_code == XML_ERR_DOCUMENT_END && x->error[0] &&
+		    !strncmp(x->error, at, n))
+			snprintf(msg, sizeof(msg),
+				 "%sthe file ends before its elements are closed: truncated "
+				 "(libxml2: %s)",
+				 at, x->error + n);
+		else
+			snprintf(msg, sizeof(msg),
+				 "%s (the file ends before its elements are closed: truncated)",
+				 what);
+	} else if (x->error[0])
 		snprintf(msg, sizeof(msg), "%s", what);
 	else
 		snprintf(msg, sizeof(msg), "%s line %d: %s", x->origin, parser_line(x), what);

@@ -85,6 +85,7 @@ struct xmlx {
 	long long size;                    /* document size in bytes, to tell truncation */
 	int error_code;                    /* libxml2's code of the first error; -1: the
 					    * message is final */
+	int error_line;                    /* the line libxml2 gave that error */
 	int pop;                           /* the last event was END: pop on the next call */
 };
 
