@@ -1011,8 +1011,8 @@ static void parse_failed(struct xmlx *x)
 	if (f->depth > 0 &&
 	    (x->error_code == XML_ERR_DOCUMENT_END || xmlByteConsumed(f->ctxt) >= x->size - 1)) {
 		char at[sizeof(x->error)];
-		size_t n = (size_t)snprintf(at, sizeof(at), "%s line %d: ", x->origin,
-					     x->error_line);
+		size_t n =
+			(size_t)snprintf(at, sizeof(at), "%s line %d: ", x->origin, x->error_line);
 
 		if (x->error_code == XML_ERR_DOCUMENT_END && x->error[0] &&
 		    !strncmp(x->error, at, n))
