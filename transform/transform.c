@@ -2832,8 +2832,9 @@ static const char older_sql[] =
  * snapshot of tonight's is not among those the property's last accepted
  * run read (accepted as in policy_snapshot()'s shrink check: its guard ok,
  * or approved) and is older than the newest of them (snapshot ids grow
- * with each new export staged), note why in p->older, for the safety
- * guard, and report an older_export exception.  A file of a multi-file
+ * with each new export staged), say why; diff_all() notes it in p->older,
+ * for the safety guard, and reports an older_export exception
+ * (older_found()).  A file of a multi-file
  * property that did not change is among the last run's snapshots, so it is
  * never taken for one.
  *
@@ -2848,9 +2849,7 @@ static const char older_sql[] =
  * absent.  What else gives it, a move-in cancelled in the PMS, is for a
  * person to judge: held alike.  Tonight's files judged together (a
  * multi-file property with one old file among new ones is not seen).
- * 0, or -1 with err_set().
- */
-/*
+ *
  * The older-export check of property P (older_sql), on connection DB: into
  * *DETAIL why tonight's export is older than the one the last accepted run
  * read (malloc'd), or NULL.  *FIRST and *MOVES are its two statements,
