@@ -221,6 +221,19 @@ static void run_dir_exists(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	"  AND (?2 IS NULL OR s.snapshot_id IN (SELECT snapshot_id FROM owner "            \
 	"       WHERE property_id = ?2))) "
 
+/* Prepare SQL (PRUNE_SETS and a query of its sets) into *ST, KEEP and
+ * PROPERTY (NULL: every property) bound; -1 with err_set(). */
+static int prepare_prune(sqlite3 *db, const char *sql, int keep, const char *property,
+			 sqlite3_stmt **st)
+{
+	if (db_prepare(db, sql, st) < 0)
+		return -1;
+	sqlite3_bind_int(*st, 1, keep);
+	if (property)
+		sqlite3_bind_text(*st, 2, property, -1, SQLITE_STATIC);
+	return 0;
+}
+
 /*
  * Delete snapshots beyond the newest KEEP of each property, sparing those a
  * kept run refers to.  One transaction.  Each deleted snapshot is named
@@ -242,20 +255,17 @@ static int prune(sqlite3 *db, const char *property, int keep, int dry_run)
 	}
 	if (db_begin(db) < 0)
 		return -1;
-	if (db_prepare(db,
-		       PRUNE_SETS "SELECT snapshot_id, source_name FROM candidate "
-				  "WHERE snapshot_id NOT IN (SELECT snapshot_id FROM by_run) "
-				  "ORDER BY snapshot_id",
-		       &st) < 0 ||
+	if (prepare_prune(db,
+			  PRUNE_SETS "SELECT snapshot_id, source_name FROM candidate "
+				     "WHERE snapshot_id NOT IN (SELECT snapshot_id FROM by_run) "
+				     "ORDER BY snapshot_id",
+			  keep, property, &st) < 0 ||
 	    db_prepare(db, "DELETE FROM snapshot WHERE snapshot_id = ?", &del) < 0 ||
 	    db_prepare(db,
 		       "SELECT DISTINCT run_id FROM run_input WHERE snapshot_id = ? "
 		       "AND run_id > (SELECT last_run FROM replay_start) ORDER BY run_id",
 		       &runs) < 0)
 		goto out;
-	sqlite3_bind_int(st, 1, keep);
-	if (property)
-		sqlite3_bind_text(st, 2, property, -1, SQLITE_STATIC);
 	while ((got = db_row(st)) == 1) {
 		printf("%s snapshot %lld (%s)\n", dry_run ? "would delete" : "deleted",
 		       sqlite3_column_int64(st, 0), db_col_text(st, 1));
@@ -284,15 +294,11 @@ static int prune(sqlite3 *db, const char *property, int keep, int dry_run)
 		goto out; /* the list was not read to its end: commit nothing */
 	sqlite3_finalize(st);
 	st = NULL;
-	if (db_prepare(db,
-		       PRUNE_SETS "SELECT count(*) FROM candidate "
-				  "WHERE snapshot_id IN (SELECT snapshot_id FROM by_run)",
-		       &st) < 0)
-		goto out;
-	sqlite3_bind_int(st, 1, keep);
-	if (property)
-		sqlite3_bind_text(st, 2, property, -1, SQLITE_STATIC);
-	if (db_row(st) != 1)
+	if (prepare_prune(db,
+			  PRUNE_SETS "SELECT count(*) FROM candidate "
+				     "WHERE snapshot_id IN (SELECT snapshot_id FROM by_run)",
+			  keep, property, &st) < 0 ||
+	    db_row(st) != 1)
 		goto out;
 	spared = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);

@@ -3118,33 +3118,35 @@ enum {
 	STEP_STOP = 1
 };
 
+/* A check on a thread and a connection of its own (helper_start()). */
+struct helper {
+	sqlite3 *db; /* the thread's connection, owned */
+	pthread_t thread;
+	int running;      /* thread started and not joined */
+	_Atomic int quit; /* helper_stop(): stop at the next item */
+};
+
 /* The properties' older-export checks, on a thread of their own: see
  * older_start(). */
 struct older {
-	sqlite3 *db;       /* the thread's connection, owned */
+	struct helper h;
 	struct policy *ps; /* the job's properties, borrowed: read, not changed */
 	int n;
 	char **detail;    /* per property: older_verdict()'s, owned */
 	int failed;       /* the thread stopped at a database error ... */
 	char error[1024]; /* ... saying this */
 	int failed_rc;    /* ... whose exit code is this (db_exit_code()) */
-	_Atomic int quit; /* older_release(): stop at the next property */
-	pthread_t thread;
-	int running; /* thread started and not joined */
 };
 
 /* The input snapshots' check, on a thread of its own: see verify_start(). */
 struct verify {
-	sqlite3 *db;    /* the thread's connection, owned */
+	struct helper h;
 	long long *ids; /* the distinct input snapshots, owned */
 	size_t n_ids;
 	int *verdict;      /* per id: stg_verify()'s result; owned */
 	size_t n_done;     /* ids judged; the thread stops at the first -1 or 1 */
 	char failed[1024]; /* the message of a -1 or 1 verdict */
 	int failed_rc;     /* the exit code of a -1 verdict (db_exit_code()) */
-	_Atomic int quit;  /* verify_release(): stop at the next snapshot */
-	pthread_t thread;
-	int running; /* thread started and not joined */
 };
 
 struct job {
@@ -3592,12 +3594,12 @@ static void *verify_thread(void *arg)
 {
 	struct verify *v = arg;
 
-	for (; v->n_done < v->n_ids && !v->quit; v->n_done++) {
-		v->verdict[v->n_done] = stg_verify(v->db, v->ids[v->n_done]);
+	for (; v->n_done < v->n_ids && !v->h.quit; v->n_done++) {
+		v->verdict[v->n_done] = stg_verify(v->h.db, v->ids[v->n_done]);
 		if (v->verdict[v->n_done] == -1 || v->verdict[v->n_done] == 1) {
 			/* err_msg() is this thread's own */
 			snprintf(v->failed, sizeof(v->failed), "%s", err_msg());
-			v->failed_rc = db_exit_code(v->db);
+			v->failed_rc = db_exit_code(v->h.db);
 			v->n_done++;
 			break;
 		}
@@ -3606,22 +3608,43 @@ static void *verify_thread(void *arg)
 }
 
 /*
- * Open *DB, a connection of its own to J's database, and start *THREAD
- * running FN(ARG) on it; *RUNNING once it runs (the caller joins it).  The
- * connection is opened here, not on the thread: db_open() keeps the path
- * it opened.  0, or STEP_FAIL with err_set().
+ * Open H's connection, one of its own to J's database, and start H's
+ * thread running FN(ARG) on it (helper_join() or helper_stop() ends it).
+ * The connection is opened here, not on the thread: db_open() keeps the
+ * path it opened.  0, or STEP_FAIL with err_set().
  */
-static int thread_start(struct job *j, sqlite3 **db, pthread_t *thread, void *(*fn)(void *),
-			void *arg, int *running)
+static int helper_start(struct job *j, struct helper *h, void *(*fn)(void *), void *arg)
 {
-	if (db_open(j->cli.db_path, 0, db) < 0)
+	if (db_open(j->cli.db_path, 0, &h->db) < 0)
 		return STEP_FAIL;
-	if ((errno = pthread_create(thread, NULL, fn, arg)) != 0) {
+	if ((errno = pthread_create(&h->thread, NULL, fn, arg)) != 0) {
 		err_set("cannot start a thread: %s", strerror(errno));
 		return STEP_FAIL;
 	}
-	*running = 1;
+	h->running = 1;
 	return 0;
+}
+
+/* Wait for H's thread to end, if it runs. */
+static void helper_join(struct helper *h)
+{
+	if (h->running) {
+		pthread_join(h->thread, NULL);
+		h->running = 0;
+	}
+}
+
+/* Stop H's thread if it still runs (a run that failed before taking its
+ * verdict: its statement interrupted, the items after it not judged,
+ * review rv23 L2), join it and close its connection. */
+static void helper_stop(struct helper *h)
+{
+	if (h->running) {
+		h->quit = 1;
+		sqlite3_interrupt(h->db);
+		helper_join(h);
+	}
+	db_close(h->db);
 }
 
 /* Start checking every input snapshot of J's properties, once each. */
@@ -3654,7 +3677,7 @@ static int verify_start(struct job *j)
 		err_set("out of memory");
 		return STEP_FAIL;
 	}
-	return thread_start(j, &v->db, &v->thread, verify_thread, v, &v->running);
+	return helper_start(j, &v->h, verify_thread, v);
 }
 
 /* Wait for the verdict: a snapshot changed behind unitsync's back stops the
@@ -3664,10 +3687,7 @@ static int verify_finish(struct job *j)
 {
 	struct verify *v = &j->verify;
 
-	if (v->running) {
-		pthread_join(v->thread, NULL);
-		v->running = 0;
-	}
+	helper_join(&v->h);
 	for (size_t d = 0; d < v->n_done; d++) {
 		if (v->verdict[d] == -1 || v->verdict[d] == 1) {
 			/* a database error on the thread's connection: its exit code */
@@ -3683,17 +3703,10 @@ static int verify_finish(struct job *j)
 	return 0;
 }
 
-/* Stop the thread if it still runs (a run that failed before
- * verify_finish(): its statement interrupted, its verdict unused), join it
- * and free what V holds. */
+/* Stop the thread (helper_stop()) and free what V holds. */
 static void verify_release(struct verify *v)
 {
-	if (v->running) {
-		v->quit = 1;
-		sqlite3_interrupt(v->db);
-		pthread_join(v->thread, NULL);
-	}
-	db_close(v->db);
+	helper_stop(&v->h);
 	free(v->ids);
 	free(v->verdict);
 }
@@ -3711,13 +3724,13 @@ static void *older_thread(void *arg)
 	struct older *o = arg;
 	sqlite3_stmt *first = NULL, *moves = NULL;
 
-	for (int i = 0; i < o->n && !o->quit; i++) {
+	for (int i = 0; i < o->n && !o->h.quit; i++) {
 		if (!property_present(&o->ps[i]))
 			continue;
-		if (older_verdict(o->db, &first, &moves, &o->ps[i], &o->detail[i]) < 0) {
+		if (older_verdict(o->h.db, &first, &moves, &o->ps[i], &o->detail[i]) < 0) {
 			/* err_msg() is this thread's own */
 			snprintf(o->error, sizeof(o->error), "%s", err_msg());
-			o->failed_rc = db_exit_code(o->db);
+			o->failed_rc = db_exit_code(o->h.db);
 			o->failed = 1;
 			break;
 		}
@@ -3740,7 +3753,7 @@ static int older_start(struct job *j)
 		err_set("out of memory");
 		return STEP_FAIL;
 	}
-	return thread_start(j, &o->db, &o->thread, older_thread, o, &o->running);
+	return helper_start(j, &o->h, older_thread, o);
 }
 
 /* Wait for the older-export verdicts: a database error on the thread's
@@ -3749,10 +3762,7 @@ static int older_finish(struct job *j)
 {
 	struct older *o = &j->older;
 
-	if (o->running) {
-		pthread_join(o->thread, NULL);
-		o->running = 0;
-	}
+	helper_join(&o->h);
 	if (o->failed) {
 		log_error("%s", o->error);
 		j->rc = o->failed_rc;
@@ -3761,17 +3771,10 @@ static int older_finish(struct job *j)
 	return 0;
 }
 
-/* Stop the thread if it still runs (a run that failed before diff_all():
- * its statement interrupted, the rest of the checks not made, review rv23
- * L2), join it and free what O holds. */
+/* Stop the thread (helper_stop()) and free what O holds. */
 static void older_release(struct older *o)
 {
-	if (o->running) {
-		o->quit = 1;
-		sqlite3_interrupt(o->db);
-		pthread_join(o->thread, NULL);
-	}
-	db_close(o->db);
+	helper_stop(&o->h);
 	for (int i = 0; o->detail && i < o->n; i++)
 		free(o->detail[i]);
 	free(o->detail);
